@@ -1,0 +1,203 @@
+/*
+ * cpu_backend.c — the CPU backend on oneDNN: prepare (lower every op, plan
+ * the arena, bind memory), then forward = execute the steps in order.
+ *
+ * The graph (and its weight data, which the tokens kernel reads) must
+ * outlive the backend.
+ */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backends/cpu/cpu_internal.h"
+#include "engine/plan.h"
+
+#define ARENA_ALIGN 4096
+
+static void cpu_destroy(bb_backend *b)
+{
+    if (!b)
+        return;
+    for (int i = 0; i < b->n_steps; i++)
+        dnnl_primitive_destroy(b->steps[i].prim);
+    for (int i = 0; i < b->n_bufs; i++)
+        dnnl_memory_destroy(b->bufs[i].mem);
+    for (int i = 0; i < b->n_weights; i++)
+        dnnl_memory_destroy(b->weights[i]);
+    if (b->stream)
+        dnnl_stream_destroy(b->stream);
+    if (b->eng)
+        dnnl_engine_destroy(b->eng);
+    free(b->steps);
+    free(b->bufs);
+    free(b->weights);
+    free(b->tbuf);
+    free(b->arena);
+    free(b->scratch);
+    free(b->times);
+    free(b);
+}
+
+static int default_threads(void)
+{
+    const char *env = getenv("OMP_NUM_THREADS");
+    int t = env ? atoi(env) : 0;
+    return t > 0 ? t : omp_get_num_procs();
+}
+
+/* Places every buffer in one arena and creates its memory object. */
+static int plan_and_bind(bb_backend *b, bb_err *err)
+{
+    bb_plan_buf *pb = calloc((size_t)b->n_bufs, sizeof *pb);
+    int64_t *off = calloc((size_t)b->n_bufs, sizeof *off);
+    if (!pb || !off) {
+        free(pb), free(off);
+        return bb_err_set(err, "out of memory planning activations");
+    }
+    for (int i = 0; i < b->n_bufs; i++)
+        pb[i] = (bb_plan_buf){(int64_t)dnnl_memory_desc_get_size(&b->bufs[i].md),
+                              b->bufs[i].first, b->bufs[i].last, b->bufs[i].alias};
+    b->arena_bytes = bb_plan_place(pb, b->n_bufs, 64, off);
+    free(pb);
+    b->arena = b->arena_bytes > 0 ? aligned_alloc(ARENA_ALIGN, (size_t)((b->arena_bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN)) : NULL;
+    if (!b->arena) {
+        free(off);
+        return bb_err_set(err, "out of memory: activation arena of %lld bytes at batch %lld",
+                          (long long)b->arena_bytes, (long long)b->batch);
+    }
+    int rc = 0;
+    for (int i = 0; i < b->n_bufs && rc == 0; i++)
+        if (dnnl_memory_create(&b->bufs[i].mem, &b->bufs[i].md, b->eng, (char *)b->arena + off[i]) != dnnl_success)
+            rc = bb_err_set(err, "oneDNN: memory creation failed");
+    free(off);
+    for (int s = 0; s < b->n_steps && rc == 0; s++) {
+        cpu_step *st = &b->steps[s];
+        for (int a = 0; a < st->n_args; a++)
+            st->exec[a] = (dnnl_exec_arg_t){st->args[a].arg,
+                                            st->args[a].buf >= 0 ? b->bufs[st->args[a].buf].mem : st->args[a].mem};
+    }
+    return rc;
+}
+
+static int lower_graph(bb_backend *b, bb_err *err)
+{
+    const bb_graph *g = b->g;
+    int64_t d[BB_MAX_DIMS + 1];
+    dnnl_memory_desc_t md;
+    cpu_md_plain(&md, bb_tensor_shape(g, g->input, b->batch, d), d);
+    b->input_buf = cpu_new_buf(b, &md);
+    b->tbuf[g->input] = b->input_buf;
+    for (int i = 0; i < g->n_ops; i++)
+        if (cpu_lower_op(b, &g->ops[i], err) != 0)
+            return -1;
+    b->output_buf = cpu_tensor_plain(b, g->output, err);
+    if (b->output_buf < 0)
+        return -1;
+    b->bufs[b->output_buf].last = b->n_steps; /* alive after the last step */
+    return 0;
+}
+
+static int cpu_prepare(bb_backend **out, const bb_graph *g, int64_t batch,
+                       const bb_backend_opts *opts, bb_err *err)
+{
+    *out = NULL;
+    if (batch < 1)
+        return bb_err_set(err, "batch size must be at least 1, got %lld", (long long)batch);
+    bb_backend *b = calloc(1, sizeof *b);
+    if (!b)
+        return bb_err_set(err, "out of memory");
+    b->g = g, b->batch = batch, b->profile = opts && opts->profile;
+    b->threads = opts && opts->threads > 0 ? opts->threads : default_threads();
+    omp_set_num_threads(b->threads);
+    b->tbuf = malloc(sizeof(int) * (size_t)g->n_tensors);
+    if (!b->tbuf || dnnl_engine_create(&b->eng, dnnl_cpu, 0) != dnnl_success ||
+        dnnl_stream_create(&b->stream, b->eng, dnnl_stream_default_flags) != dnnl_success) {
+        cpu_destroy(b);
+        return bb_err_set(err, "oneDNN: could not create the CPU engine");
+    }
+    for (int i = 0; i < g->n_tensors; i++)
+        b->tbuf[i] = -1;
+    int rc = lower_graph(b, err);
+    if (rc == 0)
+        rc = plan_and_bind(b, err);
+    if (rc == 0 && b->scratch_floats > 0 && !(b->scratch = malloc((size_t)b->scratch_floats * sizeof(float))))
+        rc = bb_err_set(err, "out of memory for attention scratch");
+    if (rc == 0 && !(b->times = calloc((size_t)b->n_steps, sizeof *b->times)))
+        rc = bb_err_set(err, "out of memory");
+    if (rc != 0) {
+        cpu_destroy(b);
+        return -1;
+    }
+    *out = b;
+    return 0;
+}
+
+static void *buf_data(const bb_backend *b, int buf)
+{
+    void *p = NULL;
+    dnnl_memory_get_data_handle(b->bufs[buf].mem, &p);
+    return p;
+}
+
+static int cpu_set_input(bb_backend *b, const float *input, bb_err *err)
+{
+    (void)err;
+    memcpy(buf_data(b, b->input_buf), input, dnnl_memory_desc_get_size(&b->bufs[b->input_buf].md));
+    return 0;
+}
+
+static int cpu_get_output(bb_backend *b, float *output, bb_err *err)
+{
+    (void)err;
+    memcpy(output, buf_data(b, b->output_buf), dnnl_memory_desc_get_size(&b->bufs[b->output_buf].md));
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cpu_forward(bb_backend *b, bb_err *err)
+{
+    for (int i = 0; i < b->n_steps; i++) {
+        const cpu_step *s = &b->steps[i];
+        double t0 = b->profile ? now_s() : 0.0;
+        if (s->prim) {
+            dnnl_status_t st = dnnl_primitive_execute(s->prim, b->stream, s->n_args, s->exec);
+            if (st != dnnl_success)
+                return bb_err_set(err, "oneDNN: executing '%s' failed (status %d)", s->label, (int)st);
+        } else {
+            cpu_run_kernel(b, s);
+        }
+        if (b->profile) {
+            dnnl_stream_wait(b->stream);
+            b->times[i] = (bb_step_time){s->label, s->kind, now_s() - t0, s->macs};
+        }
+    }
+    if (dnnl_stream_wait(b->stream) != dnnl_success)
+        return bb_err_set(err, "oneDNN: stream wait failed");
+    return 0;
+}
+
+static void cpu_report(const bb_backend *b, bb_backend_report *r)
+{
+    r->weight_bytes = b->weight_bytes;
+    r->arena_bytes = b->arena_bytes;
+    r->workspace_bytes = b->scratch_floats * (int64_t)sizeof(float);
+    r->threads = b->threads;
+    r->n_steps = b->n_steps;
+}
+
+static int cpu_profile(const bb_backend *b, const bb_step_time **steps)
+{
+    *steps = b->times;
+    return b->profile ? b->n_steps : 0;
+}
+
+const bb_backend_ops bb_cpu_backend = {
+    "cpu", cpu_prepare, cpu_set_input, cpu_forward, cpu_get_output, cpu_report, cpu_profile, cpu_destroy,
+};

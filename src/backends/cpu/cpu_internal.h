@@ -1,0 +1,104 @@
+/*
+ * cpu_internal.h — the CPU backend's private structures, shared by
+ * cpu_backend.c (prepare / plan / run), cpu_lower.c (one graph op -> oneDNN
+ * primitives) and cpu_kernels.c (the few ops oneDNN has no primitive for).
+ *
+ * Compilation happens in two passes. Lowering walks the fused graph and
+ * appends steps; every activation it needs becomes a cpu_buf with a oneDNN
+ * memory descriptor (the layout the producing primitive chose) and a
+ * lifetime in steps. Planning then places all buffers in one arena
+ * (engine/plan.h) and binds each step's arguments to memory objects.
+ */
+#ifndef BB_CPU_INTERNAL_H
+#define BB_CPU_INTERNAL_H
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "backends/backend.h"
+
+typedef struct {
+    dnnl_memory_desc_t md;
+    int first, last, alias;
+    dnnl_memory_t mem; /* bound after planning */
+} cpu_buf;
+
+typedef enum { K_NONE, K_ATTENTION, K_TOKENS, K_CLS_SELECT } cpu_kernel;
+
+#define CPU_MAX_ARGS 8
+
+typedef struct {
+    int arg;            /* DNNL_ARG_* */
+    int buf;            /* activation buffer index, or -1 */
+    dnnl_memory_t mem;  /* weight memory when buf < 0 */
+} cpu_arg;
+
+typedef struct {
+    const char *label, *kind;
+    int64_t macs;
+    dnnl_primitive_t prim;  /* NULL for a kernel step */
+    int n_args;
+    cpu_arg args[CPU_MAX_ARGS];
+    dnnl_exec_arg_t exec[CPU_MAX_ARGS]; /* bound after planning */
+    cpu_kernel kernel;
+    int kin, kout;          /* kernel input / output buffers */
+    const float *kw, *kb;   /* kernel parameters (graph-owned) */
+    int64_t p[4];           /* kernel shape parameters */
+} cpu_step;
+
+struct bb_backend {
+    dnnl_engine_t eng;
+    dnnl_stream_t stream;
+    const bb_graph *g;
+    int64_t batch;
+    int threads, profile;
+    cpu_buf *bufs;
+    int n_bufs, cap_bufs;
+    cpu_step *steps;
+    int n_steps, cap_steps;
+    int *tbuf;              /* graph tensor -> buffer holding it now */
+    dnnl_memory_t *weights;
+    int n_weights, cap_weights;
+    int64_t weight_bytes;
+    void *arena;
+    int64_t arena_bytes;
+    float *scratch;         /* attention scores, one L*L block per thread */
+    int64_t scratch_floats;
+    int input_buf, output_buf;
+    bb_step_time *times;
+};
+
+/* cpu_ops.c */
+int cpu_lower_op(bb_backend *b, const bb_op *op, bb_err *err);
+
+/* cpu_lower.c */
+void cpu_touch(bb_backend *b, int buf);
+void cpu_arg_buf(bb_backend *b, cpu_step *s, int arg, int buf);
+void cpu_arg_mem(cpu_step *s, int arg, dnnl_memory_t mem);
+int cpu_tensor_as(bb_backend *b, int t, const dnnl_memory_desc_t *want, bb_err *err);
+void cpu_md_2d(dnnl_memory_desc_t *md, int64_t rows, int64_t cols);
+dnnl_primitive_attr_t cpu_post_ops_attr(const bb_op *op);
+int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
+             const dnnl_memory_desc_t *want, dnnl_memory_t *out, bb_err *err);
+cpu_step *cpu_step_from_pd(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, bb_err *err);
+int cpu_dst_buf(bb_backend *b, const bb_op *op, const dnnl_memory_desc_t *md);
+const dnnl_memory_desc_t *cpu_q_md(dnnl_primitive_desc_t pd, dnnl_query_t what);
+dnnl_alg_kind_t cpu_act_alg(bb_act a, float *alpha, float *beta);
+/* Buffer holding tensor t as a dense row-major array (reordered if needed). */
+int cpu_tensor_plain(bb_backend *b, int t, bb_err *err);
+int cpu_new_buf(bb_backend *b, const dnnl_memory_desc_t *md);
+void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims);
+int cpu_md_is_plain(const dnnl_memory_desc_t *md);
+cpu_step *cpu_add_step(bb_backend *b, const char *label, const char *kind);
+
+/* cpu_kernels.c */
+void cpu_run_kernel(bb_backend *b, const cpu_step *s);
+
+#define DNNL_CHECK(call, err, what, label)                                          \
+    do {                                                                            \
+        dnnl_status_t st_ = (call);                                                 \
+        if (st_ != dnnl_success)                                                    \
+            return bb_err_set((err), "oneDNN: %s failed for '%s' (status %d)",      \
+                              (what), (label), (int)st_);                           \
+    } while (0)
+
+#endif

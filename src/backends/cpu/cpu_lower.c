@@ -1,0 +1,244 @@
+/*
+ * cpu_lower.c — the tools op lowering is built from: buffers and their
+ * lifetimes, steps and their arguments, reorders, fused post-ops and weight
+ * packing. The per-op lowerings that use them are in cpu_ops.c.
+ *
+ * Layout policy: convolutions and pools take their input in whatever layout
+ * its producer chose and let oneDNN pick the output layout ("any"), so
+ * blocked layouts flow through a conv net without reorders. Matmul-based
+ * ops (linear, layer norm, attention) work on dense row-major tensors; a
+ * reorder is inserted only where a tensor must change layout (the edges).
+ * Weights are folded (BatchNorm) and packed once, into the layout the
+ * primitive asked for.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/cpu/cpu_internal.h"
+#include "engine/fuse.h"
+
+static void *grow(void *p, int *cap, int need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    int ncap = *cap ? *cap * 2 : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *np = realloc(p, (size_t)ncap * elem);
+    if (!np)
+        abort();
+    *cap = ncap;
+    return np;
+}
+
+cpu_step *cpu_add_step(bb_backend *b, const char *label, const char *kind)
+{
+    b->steps = grow(b->steps, &b->cap_steps, b->n_steps + 1, sizeof *b->steps);
+    cpu_step *s = &b->steps[b->n_steps++];
+    memset(s, 0, sizeof *s);
+    s->label = label, s->kind = kind, s->kin = s->kout = -1;
+    return s;
+}
+
+static int cur_step(const bb_backend *b)
+{
+    return b->n_steps; /* index of the step about to be added */
+}
+
+int cpu_new_buf(bb_backend *b, const dnnl_memory_desc_t *md)
+{
+    b->bufs = grow(b->bufs, &b->cap_bufs, b->n_bufs + 1, sizeof *b->bufs);
+    cpu_buf *c = &b->bufs[b->n_bufs];
+    memset(c, 0, sizeof *c);
+    c->md = *md;
+    c->first = c->last = cur_step(b);
+    c->alias = -1;
+    return b->n_bufs++;
+}
+
+void cpu_touch(bb_backend *b, int buf)
+{
+    if (b->bufs[buf].last < cur_step(b))
+        b->bufs[buf].last = cur_step(b);
+}
+
+void cpu_arg_buf(bb_backend *b, cpu_step *s, int arg, int buf)
+{
+    s->args[s->n_args++] = (cpu_arg){arg, buf, NULL};
+    cpu_touch(b, buf);
+}
+
+void cpu_arg_mem(cpu_step *s, int arg, dnnl_memory_t mem)
+{
+    s->args[s->n_args++] = (cpu_arg){arg, -1, mem};
+}
+
+void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims)
+{
+    static const dnnl_format_tag_t tags[] = {dnnl_format_tag_undef, dnnl_a, dnnl_ab,
+                                             dnnl_abc, dnnl_abcd, dnnl_abcde};
+    dnnl_dims_t d;
+    for (int i = 0; i < ndims; i++)
+        d[i] = dims[i];
+    dnnl_memory_desc_init_by_tag(md, ndims, d, dnnl_f32, tags[ndims]);
+}
+
+int cpu_md_is_plain(const dnnl_memory_desc_t *md)
+{
+    if (md->format_kind != dnnl_blocked || md->format_desc.blocking.inner_nblks != 0)
+        return 0;
+    int64_t stride = 1;
+    for (int i = md->ndims - 1; i >= 0; i--) {
+        if (md->padded_dims[i] != md->dims[i] || md->format_desc.blocking.strides[i] != stride)
+            return 0;
+        stride *= md->dims[i];
+    }
+    return 1;
+}
+
+/* Appends a reorder of buffer `src` into a new buffer of layout `want`. */
+static int add_reorder(bb_backend *b, int src, const dnnl_memory_desc_t *want, bb_err *err)
+{
+    dnnl_primitive_desc_t pd;
+    DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, &b->bufs[src].md, b->eng, want, b->eng, NULL),
+               err, "reorder", "layout change");
+    int dst = cpu_new_buf(b, want);
+    cpu_step *s = cpu_add_step(b, "reorder", "reorder");
+    dnnl_status_t st = dnnl_primitive_create(&s->prim, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (st != dnnl_success)
+        return bb_err_set(err, "oneDNN: reorder primitive failed (status %d)", (int)st);
+    cpu_arg_buf(b, s, DNNL_ARG_FROM, src);
+    cpu_arg_buf(b, s, DNNL_ARG_TO, dst);
+    return dst;
+}
+
+/* Buffer holding tensor t in exactly layout `want` (reorders if needed). */
+int cpu_tensor_as(bb_backend *b, int t, const dnnl_memory_desc_t *want, bb_err *err)
+{
+    int cur = b->tbuf[t];
+    if (dnnl_memory_desc_equal(&b->bufs[cur].md, want))
+        return cur;
+    int nb = add_reorder(b, cur, want, err);
+    if (nb >= 0)
+        b->tbuf[t] = nb;
+    return nb;
+}
+
+int cpu_tensor_plain(bb_backend *b, int t, bb_err *err)
+{
+    int cur = b->tbuf[t];
+    if (cpu_md_is_plain(&b->bufs[cur].md))
+        return cur;
+    dnnl_memory_desc_t want;
+    cpu_md_plain(&want, b->bufs[cur].md.ndims, b->bufs[cur].md.dims);
+    return cpu_tensor_as(b, t, &want, err);
+}
+
+/* Dense [rows, last-dim] view of a plain tensor. */
+void cpu_md_2d(dnnl_memory_desc_t *md, int64_t rows, int64_t cols)
+{
+    int64_t d[2] = {rows, cols};
+    cpu_md_plain(md, 2, d);
+}
+
+dnnl_alg_kind_t cpu_act_alg(bb_act a, float *alpha, float *beta)
+{
+    *alpha = 0.f, *beta = 0.f;
+    switch (a) {
+    case BB_ACT_RELU: return dnnl_eltwise_relu;
+    case BB_ACT_RELU6: *beta = 6.f; return dnnl_eltwise_clip;
+    case BB_ACT_SILU: *alpha = 1.f; return dnnl_eltwise_swish;
+    case BB_ACT_SIGMOID: return dnnl_eltwise_logistic;
+    case BB_ACT_GELU: return dnnl_eltwise_gelu_erf;
+    default: return dnnl_alg_kind_undef;
+    }
+}
+
+/* Attributes carrying the op's fused activation and residual sum. */
+dnnl_primitive_attr_t cpu_post_ops_attr(const bb_op *op)
+{
+    dnnl_primitive_attr_t attr;
+    dnnl_post_ops_t po;
+    float alpha, beta;
+    dnnl_primitive_attr_create(&attr);
+    dnnl_post_ops_create(&po);
+    if (op->post_act) {
+        dnnl_alg_kind_t alg = cpu_act_alg(op->post_act, &alpha, &beta);
+        dnnl_post_ops_append_eltwise(po, 1.f, alg, alpha, beta);
+    }
+    if (op->sum_in >= 0)
+        dnnl_post_ops_append_sum(po, 1.f);
+    if (op->sum_act) {
+        dnnl_alg_kind_t alg = cpu_act_alg(op->sum_act, &alpha, &beta);
+        dnnl_post_ops_append_eltwise(po, 1.f, alg, alpha, beta);
+    }
+    dnnl_primitive_attr_set_post_ops(attr, po);
+    dnnl_post_ops_destroy(po);
+    return attr;
+}
+
+/* Copies `data` (laid out as `user`) into a new memory of layout `want`. */
+int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
+                const dnnl_memory_desc_t *want, dnnl_memory_t *out, bb_err *err)
+{
+    dnnl_memory_t src = NULL, dst = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t r = NULL;
+    dnnl_status_t st = dnnl_memory_create(&src, user, b->eng, (void *)data);
+    if (st == dnnl_success)
+        st = dnnl_memory_create(&dst, want, b->eng, DNNL_MEMORY_ALLOCATE);
+    if (st == dnnl_success)
+        st = dnnl_reorder_primitive_desc_create(&pd, user, b->eng, want, b->eng, NULL);
+    if (st == dnnl_success)
+        st = dnnl_primitive_create(&r, pd);
+    if (st == dnnl_success) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
+        st = dnnl_primitive_execute(r, b->stream, 2, args);
+        if (st == dnnl_success)
+            st = dnnl_stream_wait(b->stream);
+    }
+    dnnl_primitive_destroy(r);
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_memory_destroy(src);
+    if (st != dnnl_success) {
+        dnnl_memory_destroy(dst);
+        return bb_err_set(err, "oneDNN: packing weights failed (status %d)", (int)st);
+    }
+    b->weights = grow(b->weights, &b->cap_weights, b->n_weights + 1, sizeof *b->weights);
+    b->weights[b->n_weights++] = dst;
+    b->weight_bytes += (int64_t)dnnl_memory_desc_get_size(want);
+    *out = dst;
+    return 0;
+}
+
+/* Creates the primitive for `pd` on a new step; destroys pd. */
+cpu_step *cpu_step_from_pd(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, bb_err *err)
+{
+    cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
+    s->macs = bb_op_macs(b->g, op) * b->batch;
+    dnnl_status_t st = dnnl_primitive_create(&s->prim, pd);
+    if (st != dnnl_success) {
+        bb_err_set(err, "oneDNN: primitive creation failed for '%s' (status %d)", op->label, (int)st);
+        return NULL;
+    }
+    return s;
+}
+
+/* The destination buffer: in place on the residual when the op sums one. */
+int cpu_dst_buf(bb_backend *b, const bb_op *op, const dnnl_memory_desc_t *md)
+{
+    int d = cpu_new_buf(b, md);
+    if (op->sum_in >= 0) {
+        b->bufs[d].alias = b->tbuf[op->sum_in];
+        cpu_touch(b, b->tbuf[op->sum_in]);
+    }
+    b->tbuf[op->out] = d;
+    return d;
+}
+
+const dnnl_memory_desc_t *cpu_q_md(dnnl_primitive_desc_t pd, dnnl_query_t what)
+{
+    return dnnl_primitive_desc_query_md(pd, what, 0);
+}
+

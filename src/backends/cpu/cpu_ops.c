@@ -1,0 +1,305 @@
+/*
+ * cpu_ops.c — lowering each fused graph op to oneDNN primitives or to one
+ * of the CPU kernels (see cpu_lower.c for the layout policy).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/cpu/cpu_internal.h"
+#include "engine/fuse.h"
+
+static void dims4(dnnl_dims_t d, int64_t a, int64_t b, int64_t c, int64_t e)
+{
+    d[0] = a, d[1] = b, d[2] = c, d[3] = e;
+}
+
+/* Folds BatchNorm into the conv weights and packs them for the primitive. */
+static int conv_weights(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd,
+                        dnnl_memory_t *w, dnnl_memory_t *bias, bb_err *err)
+{
+    const bb_tensor *wt = &b->g->tensors[op->w];
+    int64_t oc = wt->dims[0], n = bb_tensor_numel(wt);
+    float *wf = malloc((size_t)n * sizeof(float)), *bf = malloc((size_t)oc * sizeof(float));
+    int rc = -1;
+    if (wf && bf) {
+        bb_fold_bn(b->g, op, wf, bf);
+        dnnl_memory_desc_t user, bmd;
+        int g = op->groups;
+        dnnl_dims_t d5 = {g, oc / g, wt->dims[1], wt->dims[2], wt->dims[3]};
+        dnnl_dims_t d4 = {oc, wt->dims[1], wt->dims[2], wt->dims[3]};
+        if (g > 1)
+            dnnl_memory_desc_init_by_tag(&user, 5, d5, dnnl_f32, dnnl_goihw);
+        else
+            dnnl_memory_desc_init_by_tag(&user, 4, d4, dnnl_f32, dnnl_oihw);
+        cpu_md_plain(&bmd, 1, &oc);
+        rc = cpu_pack(b, &user, wf, cpu_q_md(pd, dnnl_query_weights_md), w, err);
+        if (rc == 0)
+            rc = cpu_pack(b, &bmd, bf, &bmd, bias, err);
+    } else {
+        rc = bb_err_set(err, "out of memory folding '%s'", op->label);
+    }
+    free(wf);
+    free(bf);
+    return rc;
+}
+
+static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    const bb_graph *g = b->g;
+    const bb_tensor *x = &g->tensors[op->in[0]], *y = &g->tensors[op->out];
+    int64_t oc = y->dims[0], gr = op->groups, k = op->k;
+    dnnl_memory_desc_t w_md, b_md, dst_md;
+    dnnl_dims_t w5 = {gr, oc / gr, x->dims[0] / gr, k, k}, w4 = {oc, x->dims[0], k, k}, bd = {oc}, dd,
+                st = {op->stride, op->stride}, pad = {op->pad, op->pad};
+    dnnl_memory_desc_init_by_tag(&w_md, gr > 1 ? 5 : 4, gr > 1 ? w5 : w4, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_x);
+    dims4(dd, b->batch, oc, y->dims[1], y->dims[2]);
+    if (op->sum_in >= 0)
+        dst_md = b->bufs[b->tbuf[op->sum_in]].md;
+    else
+        dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, dnnl_format_tag_any);
+    int src = b->tbuf[op->in[0]];
+    dnnl_convolution_desc_t cd;
+    DNNL_CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
+                                                  &b->bufs[src].md, &w_md, &b_md, &dst_md, st, pad, pad),
+               err, "convolution descriptor", op->label);
+    dnnl_primitive_attr_t attr = cpu_post_ops_attr(op);
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &cd, attr, b->eng, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    DNNL_CHECK(s, err, "convolution", op->label);
+    dnnl_memory_t wm, bm;
+    cpu_step *step = NULL;
+    int rc = conv_weights(b, op, pd, &wm, &bm, err);
+    if (rc == 0)
+        src = cpu_tensor_as(b, op->in[0], cpu_q_md(pd, dnnl_query_src_md), err);
+    if (rc == 0 && src >= 0) {
+        int dst = cpu_dst_buf(b, op, cpu_q_md(pd, dnnl_query_dst_md));
+        step = cpu_step_from_pd(b, op, pd, err);
+        if (step) {
+            cpu_arg_buf(b, step, DNNL_ARG_SRC, src);
+            cpu_arg_mem(step, DNNL_ARG_WEIGHTS, wm);
+            cpu_arg_mem(step, DNNL_ARG_BIAS, bm);
+            cpu_arg_buf(b, step, DNNL_ARG_DST, dst);
+        }
+    }
+    dnnl_primitive_desc_destroy(pd);
+    return step ? 0 : -1;
+}
+
+/* Linear: a matmul over all leading dims, [M,K] x [K,O] (+bias, post-ops). */
+static int lower_linear(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    const bb_graph *g = b->g;
+    const bb_tensor *wt = &g->tensors[op->w];
+    int64_t o = wt->dims[0], k = wt->dims[1];
+    int64_t m = b->batch * bb_tensor_numel(&g->tensors[op->in[0]]) / k;
+    int src = cpu_tensor_plain(b, op->in[0], err);
+    if (src < 0 || (op->sum_in >= 0 && cpu_tensor_plain(b, op->sum_in, err) < 0))
+        return -1;
+    dnnl_memory_desc_t s_md, w_md, b_md, d_md, w_user;
+    cpu_md_2d(&s_md, m, k);
+    cpu_md_2d(&d_md, m, o);
+    cpu_md_2d(&b_md, 1, o);
+    dnnl_dims_t wd = {k, o};
+    dnnl_memory_desc_init_by_tag(&w_md, 2, wd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&w_user, 2, wd, dnnl_f32, dnnl_ba);
+    dnnl_matmul_desc_t md;
+    DNNL_CHECK(dnnl_matmul_desc_init(&md, &s_md, &w_md, op->b >= 0 ? &b_md : NULL, &d_md), err,
+               "matmul descriptor", op->label);
+    dnnl_primitive_attr_t attr = cpu_post_ops_attr(op);
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &md, attr, b->eng, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    DNNL_CHECK(s, err, "matmul", op->label);
+    dnnl_memory_t wm, bm = NULL;
+    cpu_step *step = NULL;
+    int rc = cpu_pack(b, &w_user, wt->data, cpu_q_md(pd, dnnl_query_weights_md), &wm, err);
+    if (rc == 0 && op->b >= 0)
+        rc = cpu_pack(b, &b_md, g->tensors[op->b].data, &b_md, &bm, err);
+    if (rc == 0) {
+        int dst = cpu_dst_buf(b, op, &d_md);
+        step = cpu_step_from_pd(b, op, pd, err);
+        if (step) {
+            cpu_arg_buf(b, step, DNNL_ARG_SRC, src);
+            cpu_arg_mem(step, DNNL_ARG_WEIGHTS, wm);
+            if (bm)
+                cpu_arg_mem(step, DNNL_ARG_BIAS, bm);
+            cpu_arg_buf(b, step, DNNL_ARG_DST, dst);
+        }
+    }
+    dnnl_primitive_desc_destroy(pd);
+    return step ? 0 : -1;
+}
+
+static int lower_layernorm(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    const bb_graph *g = b->g;
+    const bb_tensor *x = &g->tensors[op->in[0]];
+    int64_t d = x->dims[x->ndim - 1], m = b->batch * bb_tensor_numel(x) / d;
+    int src = cpu_tensor_plain(b, op->in[0], err);
+    if (src < 0)
+        return -1;
+    dnnl_memory_desc_t md, p_md;
+    cpu_md_2d(&md, m, d);
+    cpu_md_plain(&p_md, 1, &d);
+    dnnl_layer_normalization_desc_t ld;
+    DNNL_CHECK(dnnl_layer_normalization_forward_desc_init(&ld, dnnl_forward_inference, &md, NULL,
+                                                          op->eps, dnnl_use_scale | dnnl_use_shift),
+               err, "layer norm descriptor", op->label);
+    dnnl_primitive_desc_t pd;
+    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &ld, NULL, b->eng, NULL), err, "layer norm", op->label);
+    dnnl_memory_t sm, hm;
+    cpu_step *step = NULL;
+    if (cpu_pack(b, &p_md, g->tensors[op->w].data, &p_md, &sm, err) == 0 &&
+        cpu_pack(b, &p_md, g->tensors[op->b].data, &p_md, &hm, err) == 0) {
+        int dst = cpu_dst_buf(b, op, &md);
+        step = cpu_step_from_pd(b, op, pd, err);
+        if (step) {
+            cpu_arg_buf(b, step, DNNL_ARG_SRC, src);
+            cpu_arg_mem(step, DNNL_ARG_SCALE, sm);
+            cpu_arg_mem(step, DNNL_ARG_SHIFT, hm);
+            cpu_arg_buf(b, step, DNNL_ARG_DST, dst);
+        }
+    }
+    dnnl_primitive_desc_destroy(pd);
+    return step ? 0 : -1;
+}
+
+/* Max pool (k, stride, pad) or global average pool (k = H, W). */
+static int lower_pool(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    const bb_tensor *x = &b->g->tensors[op->in[0]];
+    int gap = op->type == BB_OP_GAP;
+    int64_t oh = gap ? 1 : b->g->tensors[op->out].dims[1], ow = gap ? 1 : b->g->tensors[op->out].dims[2];
+    dnnl_dims_t dd, st = {1, 1}, kk = {x->dims[1], x->dims[2]}, dil = {0, 0}, pad = {0, 0};
+    if (!gap) {
+        st[0] = st[1] = op->stride, kk[0] = kk[1] = op->k, pad[0] = pad[1] = op->pad;
+    }
+    dims4(dd, b->batch, x->dims[0], oh, ow);
+    dnnl_memory_desc_t dst_md;
+    dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, dnnl_format_tag_any);
+    int src = b->tbuf[op->in[0]];
+    dnnl_pooling_v2_desc_t pdsc;
+    DNNL_CHECK(dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference,
+                                                 gap ? dnnl_pooling_avg_exclude_padding : dnnl_pooling_max,
+                                                 &b->bufs[src].md, &dst_md, st, kk, dil, pad, pad),
+               err, "pooling descriptor", op->label);
+    dnnl_primitive_desc_t pd;
+    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &pdsc, NULL, b->eng, NULL), err, "pooling", op->label);
+    int dst = cpu_dst_buf(b, op, cpu_q_md(pd, dnnl_query_dst_md));
+    cpu_step *step = cpu_step_from_pd(b, op, pd, err);
+    if (step) {
+        cpu_arg_buf(b, step, DNNL_ARG_SRC, src);
+        cpu_arg_buf(b, step, DNNL_ARG_DST, dst);
+    }
+    dnnl_primitive_desc_destroy(pd);
+    return step ? 0 : -1;
+}
+
+/* Binary op: residual add, or SE scaling (x [N,C,H,W] * s [N,C,1,1]). */
+static int lower_binary(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    int a = b->tbuf[op->in[0]], s;
+    dnnl_memory_desc_t s_md;
+    if (op->type == BB_OP_SE_SCALE) {
+        const bb_tensor *x = &b->g->tensors[op->in[0]];
+        int64_t d[4] = {b->batch, x->dims[0], 1, 1};
+        s = cpu_tensor_plain(b, op->in[1], err);
+        cpu_md_plain(&s_md, 4, d);
+    } else {
+        s = cpu_tensor_as(b, op->in[1], &b->bufs[a].md, err);
+        s_md = b->bufs[a].md;
+    }
+    if (s < 0)
+        return -1;
+    dnnl_binary_desc_t bd;
+    DNNL_CHECK(dnnl_binary_desc_init(&bd, op->type == BB_OP_ADD ? dnnl_binary_add : dnnl_binary_mul,
+                                     &b->bufs[a].md, &s_md, &b->bufs[a].md),
+               err, "binary descriptor", op->label);
+    dnnl_primitive_desc_t pd;
+    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &bd, NULL, b->eng, NULL), err, "binary", op->label);
+    int dst = cpu_dst_buf(b, op, &b->bufs[a].md);
+    cpu_step *step = cpu_step_from_pd(b, op, pd, err);
+    if (step) {
+        cpu_arg_buf(b, step, DNNL_ARG_SRC_0, a);
+        cpu_arg_buf(b, step, DNNL_ARG_SRC_1, s);
+        cpu_arg_buf(b, step, DNNL_ARG_DST, dst);
+    }
+    dnnl_primitive_desc_destroy(pd);
+    return step ? 0 : -1;
+}
+
+static int lower_act(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    int src = b->tbuf[op->in[0]];
+    float alpha, beta;
+    dnnl_alg_kind_t alg = cpu_act_alg(op->act, &alpha, &beta);
+    dnnl_eltwise_desc_t ed;
+    DNNL_CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, alg, &b->bufs[src].md, alpha, beta),
+               err, "eltwise descriptor", op->label);
+    dnnl_primitive_desc_t pd;
+    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &ed, NULL, b->eng, NULL), err, "eltwise", op->label);
+    int dst = cpu_dst_buf(b, op, &b->bufs[src].md);
+    cpu_step *step = cpu_step_from_pd(b, op, pd, err);
+    if (step) {
+        cpu_arg_buf(b, step, DNNL_ARG_SRC, src);
+        cpu_arg_buf(b, step, DNNL_ARG_DST, dst);
+    }
+    dnnl_primitive_desc_destroy(pd);
+    return step ? 0 : -1;
+}
+
+/* Ops with no oneDNN primitive: dense row-major in, dense row-major out. */
+static int lower_kernel(bb_backend *b, const bb_op *op, cpu_kernel kind, bb_err *err)
+{
+    const bb_graph *g = b->g;
+    const bb_tensor *x = &g->tensors[op->in[0]], *y = &g->tensors[op->out];
+    int src = cpu_tensor_plain(b, op->in[0], err);
+    if (src < 0)
+        return -1;
+    dnnl_memory_desc_t md;
+    int64_t d[BB_MAX_DIMS + 1];
+    int nd = bb_tensor_shape(g, op->out, b->batch, d);
+    cpu_md_plain(&md, nd, d);
+    int dst = cpu_dst_buf(b, op, &md);
+    cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
+    s->macs = bb_op_macs(g, op) * b->batch;
+    s->kernel = kind;
+    s->kin = src, s->kout = dst;
+    cpu_touch(b, src);
+    cpu_touch(b, dst);
+    s->p[0] = b->batch;
+    if (kind == K_ATTENTION) {
+        s->p[1] = y->dims[0], s->p[2] = y->dims[1], s->p[3] = op->heads;
+        int64_t need = (int64_t)b->threads * y->dims[0] * y->dims[0];
+        if (need > b->scratch_floats)
+            b->scratch_floats = need;
+    } else if (kind == K_TOKENS) {
+        s->p[1] = x->dims[0], s->p[2] = x->dims[1] * x->dims[2];
+        s->kw = g->tensors[op->w].data, s->kb = g->tensors[op->b].data;
+    } else {
+        s->p[1] = x->dims[0], s->p[2] = x->dims[1];
+    }
+    return 0;
+}
+
+int cpu_lower_op(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    switch (op->type) {
+    case BB_OP_CONV: return lower_conv(b, op, err);
+    case BB_OP_LINEAR: return lower_linear(b, op, err);
+    case BB_OP_LAYERNORM: return lower_layernorm(b, op, err);
+    case BB_OP_MAXPOOL:
+    case BB_OP_GAP: return lower_pool(b, op, err);
+    case BB_OP_ADD:
+    case BB_OP_SE_SCALE: return lower_binary(b, op, err);
+    case BB_OP_ACT: return lower_act(b, op, err);
+    case BB_OP_ATTENTION: return lower_kernel(b, op, K_ATTENTION, err);
+    case BB_OP_TOKENS: return lower_kernel(b, op, K_TOKENS, err);
+    case BB_OP_CLS_SELECT: return lower_kernel(b, op, K_CLS_SELECT, err);
+    default:
+        return bb_err_set(err, "cpu backend: op '%s' (%s) is not supported here; was the graph fused?",
+                          op->label, bb_op_type_name(op->type));
+    }
+}

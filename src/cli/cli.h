@@ -1,0 +1,24 @@
+/*
+ * cli.h — shared pieces of the command-line interface: the subcommands and
+ * the strict argument parsers they all use (a bad value is a message that
+ * names the flag and exit code 2, never a silent default).
+ */
+#ifndef BB_CLI_H
+#define BB_CLI_H
+
+#include <stdint.h>
+
+#include "engine/graph.h"
+
+int cmd_models(int argc, char **argv);
+int cmd_infer(int argc, char **argv);
+
+/* Each returns 0, or prints "batchbench <cmd>: <flag>: ..." and returns -1. */
+int cli_int64(const char *cmd, const char *flag, const char *s, int64_t min, int64_t max, int64_t *out);
+int cli_u64(const char *cmd, const char *flag, const char *s, uint64_t *out);
+int cli_head(const char *cmd, const char *s, bb_head *out);
+int cli_model(const char *cmd, const char *s); /* known model name? */
+/* Prints "unexpected argument" for leftover positionals; returns -1 if any. */
+int cli_no_positionals(const char *cmd, int optind_, int argc, char **argv);
+
+#endif

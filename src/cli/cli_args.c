@@ -1,0 +1,76 @@
+/* cli_args.c — strict parsers for command-line values (cli.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "models/zoo.h"
+
+int cli_int64(const char *cmd, const char *flag, const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end != '\0') {
+        fprintf(stderr, "batchbench %s: %s: '%s' is not an integer\n", cmd, flag, s);
+        return -1;
+    }
+    if (v < min || v > max) {
+        fprintf(stderr, "batchbench %s: %s: %lld is out of range [%" PRId64 ", %" PRId64 "]\n",
+                cmd, flag, v, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_u64(const char *cmd, const char *flag, const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (*s == '-') {
+        fprintf(stderr, "batchbench %s: %s: '%s' must not be negative\n", cmd, flag, s);
+        return -1;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end != '\0') {
+        fprintf(stderr, "batchbench %s: %s: '%s' is not a non-negative integer\n", cmd, flag, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_head(const char *cmd, const char *s, bb_head *out)
+{
+    if (strcmp(s, "features") == 0)
+        *out = BB_HEAD_FEATURES;
+    else if (strcmp(s, "classifier") == 0)
+        *out = BB_HEAD_CLASSIFIER;
+    else {
+        fprintf(stderr, "batchbench %s: --head: '%s' is not one of features, classifier\n", cmd, s);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_model(const char *cmd, const char *s)
+{
+    if (bb_zoo_find(s))
+        return 0;
+    fprintf(stderr, "batchbench %s: --model: unknown model '%s'; known:", cmd, s);
+    for (int i = 0; i < bb_zoo_count(); i++)
+        fprintf(stderr, " %s", bb_zoo_at(i)->name);
+    fprintf(stderr, "\n");
+    return -1;
+}
+
+int cli_no_positionals(const char *cmd, int optind_, int argc, char **argv)
+{
+    if (optind_ >= argc)
+        return 0;
+    fprintf(stderr, "batchbench %s: unexpected argument '%s' (see --help)\n", cmd, argv[optind_]);
+    return -1;
+}

@@ -1,0 +1,180 @@
+/*
+ * cmd_infer.c — `batchbench infer`: one forward pass of one model, from and
+ * to .npy files; the building block of the parity tests.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backends/backend.h"
+#include "cli/cli.h"
+#include "io/npy.h"
+#include "models/model.h"
+
+typedef struct {
+    bb_model_spec spec;
+    int64_t batch, threads;
+    const char *input, *output;
+    int profile;
+} infer_args;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: batchbench infer --model M [--batch N] [--head features|classifier]\n"
+            "                        [--weights F.safetensors] [--input X.npy] [--output Y.npy]\n"
+            "                        [--seed S] [--threads T] [--profile]\n"
+            "\n"
+            "Runs one forward pass on the CPU and prints the output shape, a checksum and\n"
+            "the time of the pass. --input is float32 [N,3,224,224] (its N wins over\n"
+            "--batch); without it a batch seeded by --seed is used. --output writes the\n"
+            "[N,D] result as .npy. --weights loads torchvision state_dict names from a\n"
+            "safetensors file; without it weights are seeded random. --profile prints\n"
+            "the time of every step.\n"
+            "Exit codes: 0 ok, 1 runtime failure (bad file...), 2 bad arguments.\n");
+}
+
+static int parse(int argc, char **argv, infer_args *a)
+{
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'},  {"batch", required_argument, 0, 'b'},
+        {"head", required_argument, 0, 'H'},   {"weights", required_argument, 0, 'w'},
+        {"input", required_argument, 0, 'i'},  {"output", required_argument, 0, 'o'},
+        {"seed", required_argument, 0, 's'},   {"threads", required_argument, 0, 't'},
+        {"profile", no_argument, 0, 'p'},      {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'm': a->spec.name = optarg; bad = cli_model("infer", optarg); break;
+        case 'b': bad = cli_int64("infer", "--batch", optarg, 1, 1 << 20, &a->batch); break;
+        case 'H': bad = cli_head("infer", optarg, &a->spec.head); break;
+        case 'w': a->spec.weights_path = optarg; break;
+        case 'i': a->input = optarg; break;
+        case 'o': a->output = optarg; break;
+        case 's': bad = cli_u64("infer", "--seed", optarg, &a->spec.seed); break;
+        case 't': bad = cli_int64("infer", "--threads", optarg, 1, 4096, &a->threads); break;
+        case 'p': a->profile = 1; break;
+        case 'h': usage(stdout); return 1;
+        default: usage(stderr); return -1;
+        }
+        if (bad)
+            return -1;
+    }
+    if (cli_no_positionals("infer", optind, argc, argv) != 0)
+        return -1;
+    if (!a->spec.name) {
+        fprintf(stderr, "batchbench infer: --model is required (see batchbench models)\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* The input batch: from --input (checked to be [N,3,224,224]) or seeded. */
+static float *load_input(const infer_args *a, int64_t *batch, bb_err *err)
+{
+    if (!a->input) {
+        float *x = malloc((size_t)(*batch * 3 * 224 * 224) * sizeof(float));
+        if (!x)
+            bb_err_set(err, "out of memory for a batch of %lld", (long long)*batch);
+        else
+            bb_random_input(x, *batch * 3 * 224 * 224, a->spec.seed + 1);
+        return x;
+    }
+    bb_npy arr;
+    if (bb_npy_read(a->input, &arr, err) != 0)
+        return NULL;
+    if (arr.ndim != 4 || arr.dims[0] < 1 || arr.dims[1] != 3 || arr.dims[2] != 224 || arr.dims[3] != 224) {
+        bb_err_set(err, "%s: input must have shape [N,3,224,224] with N >= 1, got %d dims [%lld,...]",
+                   a->input, arr.ndim, arr.ndim > 0 ? (long long)arr.dims[0] : 0LL);
+        bb_npy_free(&arr);
+        return NULL;
+    }
+    *batch = arr.dims[0];
+    return arr.data; /* ownership moves to the caller */
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void print_profile(const bb_backend_ops *be, const bb_backend *b, double total)
+{
+    const bb_step_time *st;
+    int n = be->profile(b, &st);
+    printf("%-5s %-44s %-10s %10s %6s %9s\n", "step", "op", "kind", "ms", "share", "GFLOP/s");
+    for (int i = 0; i < n; i++)
+        printf("%-5d %-44.44s %-10s %10.3f %5.1f%% %9.1f\n", i, st[i].label, st[i].kind, st[i].seconds * 1e3,
+               100.0 * st[i].seconds / total, st[i].seconds > 0 ? 2.0 * (double)st[i].macs / st[i].seconds / 1e9 : 0.0);
+}
+
+static void print_summary(const infer_args *a, const bb_graph *g, int64_t batch, const float *y, double prep, double fwd)
+{
+    int64_t d = bb_graph_feature_dim(g), n = batch * d;
+    double sum = 0.0, asum = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        sum += y[i], asum += y[i] < 0 ? -y[i] : y[i];
+    printf("model %s head %s batch %lld\n", a->spec.name, bb_head_name(a->spec.head), (long long)batch);
+    printf("output shape [%lld,%lld]\n", (long long)batch, (long long)d);
+    printf("checksum sum %.6e abs_sum %.6e\n", sum, asum);
+    printf("time prepare %.1f ms, forward %.3f ms (%.3f ms per item)\n", prep * 1e3, fwd * 1e3, fwd * 1e3 / (double)batch);
+}
+
+static int run(const infer_args *a, bb_err *err)
+{
+    int64_t batch = a->batch;
+    float *x = load_input(a, &batch, err), *y = NULL;
+    if (!x)
+        return -1;
+    bb_graph *g = bb_model_open(&a->spec, err);
+    bb_backend *b = NULL;
+    const bb_backend_ops *be = &bb_cpu_backend;
+    bb_backend_opts o = {(int)a->threads, a->profile};
+    int rc = -1;
+    double t0 = now_s(), t1 = 0, t2 = 0;
+    if (g && be->prepare(&b, g, batch, &o, err) == 0 && be->set_input(b, x, err) == 0) {
+        t1 = now_s();
+        if (be->forward(b, err) == 0) {
+            t2 = now_s();
+            y = malloc((size_t)(batch * bb_graph_feature_dim(g)) * sizeof(float));
+            rc = y ? be->get_output(b, y, err) : bb_err_set(err, "out of memory");
+        }
+    }
+    if (rc == 0 && a->output) {
+        int64_t dims[2] = {batch, bb_graph_feature_dim(g)};
+        rc = bb_npy_write(a->output, 2, dims, y, err);
+    }
+    if (rc == 0) {
+        print_summary(a, g, batch, y, t1 - t0, t2 - t1);
+        if (a->profile)
+            print_profile(be, b, t2 - t1);
+    }
+    if (b)
+        be->destroy(b);
+    bb_graph_free(g);
+    free(x);
+    free(y);
+    return rc;
+}
+
+int cmd_infer(int argc, char **argv)
+{
+    infer_args a;
+    memset(&a, 0, sizeof a);
+    a.batch = 1;
+    int p = parse(argc, argv, &a);
+    if (p != 0)
+        return p > 0 ? BB_EXIT_OK : BB_EXIT_USAGE;
+    bb_err err = {{0}};
+    if (run(&a, &err) != 0) {
+        fprintf(stderr, "batchbench infer: %s\n", err.msg);
+        return BB_EXIT_FAILURE;
+    }
+    return BB_EXIT_OK;
+}

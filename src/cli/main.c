@@ -1,0 +1,53 @@
+/*
+ * main.c — the batchbench command: dispatches to a subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/error.h"
+
+#define BB_VERSION "0.1.0"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} subcommand;
+
+static const subcommand commands[] = {
+    {"models", cmd_models, "list the 12 models with parameters, GMAC/item, feature dim"},
+    {"infer", cmd_infer, "run one forward pass (npy in, npy out) and time it"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "batchbench %s — how does the batch size change inference time per item?\n\n"
+               "usage: batchbench <command> [options]   (batchbench <command> --help)\n\ncommands:\n",
+            BB_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nexit codes: 0 ok, 1 runtime failure, 2 bad arguments, 130 interrupted\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return BB_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return BB_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("batchbench %s\n", BB_VERSION);
+        return BB_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "batchbench: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return BB_EXIT_USAGE;
+}

@@ -1,0 +1,33 @@
+/*
+ * fuse.h — the fusion pass: rewrites a graph's op list so backends see the
+ * fused operations oneDNN and cuDNN run in one kernel.
+ *
+ *   conv -> batchnorm          : BatchNorm folded into the conv (has_bn)
+ *   conv|linear -> act         : post_act
+ *   conv|linear -> add(r)      : residual summed in place into r's buffer
+ *                                (sum_in = r), when r is not read later
+ *   ... add -> act             : sum_act
+ *
+ * The tensors of the graph are kept; only ops are merged and removed. The
+ * weights are not touched here: bb_fold_bn() computes folded weights for a
+ * backend when it packs them.
+ */
+#ifndef BB_FUSE_H
+#define BB_FUSE_H
+
+#include "engine/graph.h"
+
+/* Returns the number of ops removed. Idempotent. */
+int bb_fuse(bb_graph *g);
+
+/* Folded weight and bias of a conv op: w_out has the conv weight's numel,
+ * b_out has out-channels entries. Works with or without a folded BN and
+ * with or without a conv bias. */
+void bb_fold_bn(const bb_graph *g, const bb_op *conv, float *w_out, float *b_out);
+
+/* Index of the op that produces tensor t, or -1 (graph input / params). */
+int bb_producer(const bb_graph *g, int t);
+/* Index of the last op reading tensor t (incl. as sum_in), or -1. */
+int bb_last_reader(const bb_graph *g, int t);
+
+#endif

@@ -1,0 +1,193 @@
+#!/usr/bin/python3
+"""Generate parity test cases: seeded random torchvision weights, a seeded
+input and torchvision's output, for batchbench's C engine to reproduce.
+
+  make_parity_case.py --model resnet50 --head features --batch 2 --seed 0 --outdir DIR
+  make_parity_case.py --all --outdir DIR            # all 12 models x 2 heads
+  make_parity_case.py --check [--models a,b]        # activation-scale table
+
+Writes, per case, into DIR:
+  <model>-<head>.safetensors     every state_dict tensor (F32; int64 buffers
+                                 such as num_batches_tracked as I64)
+  <model>-<head>-input.npy       float32 [B, 3, 224, 224], ~N(0, 1)
+  <model>-<head>-expected.npy    float32 [B, D] (features) / [B, 1000]
+
+Must run under Debian's /usr/bin/python3 (python3-torch, python3-torchvision).
+"""
+
+import argparse
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bb_torch  # noqa: E402
+
+INPUT_SEED_OFFSET = 7919   # input uses a different stream than the weights
+
+
+def make_input(batch, seed):
+    g = torch.Generator()
+    g.manual_seed(int(seed) + INPUT_SEED_OFFSET)
+    return torch.randn((batch, 3, 224, 224), generator=g, dtype=torch.float32)
+
+
+def make_case(model_name, head, batch, seed, outdir, verbose=True):
+    t0 = time.perf_counter()
+    model = bb_torch.build_model(model_name, head)
+    bb_torch.randomise_(model, seed)
+    t1 = time.perf_counter()
+    x = make_input(batch, seed)
+    with torch.no_grad():
+        y = model(x)
+    y = y.detach().to(torch.float32).contiguous()
+    if not torch.isfinite(y).all():
+        raise RuntimeError(f"{model_name}-{head}: non-finite output")
+    t2 = time.perf_counter()
+    base = os.path.join(outdir, f"{model_name}-{head}")
+    nbytes = bb_torch.write_safetensors(
+        base + ".safetensors", model.state_dict(),
+        metadata={"model": model_name, "head": head, "seed": seed,
+                  "generator": "batchbench tools/make_parity_case.py"})
+    np.save(base + "-input.npy", np.ascontiguousarray(x.numpy(), dtype=np.float32))
+    np.save(base + "-expected.npy", np.ascontiguousarray(y.numpy(), dtype=np.float32))
+    t3 = time.perf_counter()
+    if verbose:
+        print(f"{model_name:18s} {head:10s} out={list(y.shape)} rms={y.pow(2).mean().sqrt().item():.3g} "
+              f"weights={nbytes / 1e6:8.1f} MB  build+rand={t1 - t0:5.1f}s forward={t2 - t1:5.1f}s "
+              f"write={t3 - t2:5.1f}s", flush=True)
+    return {"model": model_name, "head": head, "bytes": nbytes,
+            "seconds": t3 - t0, "shape": list(y.shape)}
+
+
+# ---------------------------------------------------------------------------
+# --check: forward hooks on every module, RMS of every output
+# ---------------------------------------------------------------------------
+
+def _first_tensor(out):
+    if torch.is_tensor(out):
+        return out
+    if isinstance(out, (tuple, list)):
+        for o in out:
+            t = _first_tensor(o)
+            if t is not None:
+                return t
+    return None
+
+
+def check_model(model_name, seed, batch=2, lo=1e-2, hi=1e2):
+    model = bb_torch.build_model(model_name, "classifier")
+    bb_torch.randomise_(model, seed)
+    stats = []   # (name, rms, finite, absmax)
+
+    def hook(mod, inp, out, name=None):
+        t = _first_tensor(out)
+        if t is None or not t.is_floating_point():
+            return
+        t = t.detach()
+        finite = bool(torch.isfinite(t).all())
+        rms = t.double().pow(2).mean().sqrt().item() if finite else float("nan")
+        stats.append((name, rms, finite, t.abs().max().item() if finite else float("inf")))
+
+    handles = []
+    for name, mod in model.named_modules():
+        if name == "":
+            continue
+        handles.append(mod.register_forward_hook(lambda m, i, o, n=name: hook(m, i, o, n)))
+    x = make_input(batch, seed)
+    with torch.no_grad():
+        y = model(x)
+        feats = bb_torch.build_model(model_name, "features")
+        bb_torch.randomise_(feats, seed)
+        f = feats(x)
+    for h in handles:
+        h.remove()
+
+    finite = all(s[2] for s in stats)
+    rmss = [s[1] for s in stats if s[2]]
+    imin = min(range(len(stats)), key=lambda i: stats[i][1] if stats[i][2] else -1)
+    imax = max(range(len(stats)), key=lambda i: stats[i][1] if stats[i][2] else math.inf)
+    absmax = max(s[3] for s in stats)
+
+    def rel_diff(t):  # how much the two batch items differ, relative to scale
+        d = (t[0] - t[1]).pow(2).mean().sqrt()
+        return (d / t.pow(2).mean().sqrt()).item()
+
+    ok = finite and min(rmss) >= lo and max(rmss) <= hi
+    return {
+        "model": model_name, "modules": len(stats), "finite": finite, "ok": ok,
+        "min_rms": stats[imin][1], "min_at": stats[imin][0],
+        "max_rms": stats[imax][1], "max_at": stats[imax][0], "absmax": absmax,
+        "feat_rms": f.pow(2).mean().sqrt().item(), "feat_diff": rel_diff(f),
+        "logit_rms": y.pow(2).mean().sqrt().item(), "logit_diff": rel_diff(y),
+    }
+
+
+def run_check(models, seed):
+    print(f"activation check: batch 2, seed {seed}; every module output must be finite "
+          f"with RMS in [1e-2, 1e2]")
+    print("  (item-diff = RMS(out[0]-out[1]) / RMS(out): input sensitivity of the head outputs)")
+    hdr = (f"{'model':18s} {'mods':>5s} {'min RMS':>9s} {'at':32s} {'max RMS':>9s} {'at':32s} "
+           f"{'|x|max':>8s} {'featRMS':>8s} {'featDiff':>8s} {'logitRMS':>8s} {'logDiff':>8s}  ok")
+    print(hdr)
+    print("-" * len(hdr))
+    all_ok = True
+    for m in models:
+        t0 = time.perf_counter()
+        r = check_model(m, seed)
+        all_ok &= r["ok"]
+        print(f"{m:18s} {r['modules']:5d} {r['min_rms']:9.3g} {r['min_at'][-32:]:32s} "
+              f"{r['max_rms']:9.3g} {r['max_at'][-32:]:32s} {r['absmax']:8.3g} "
+              f"{r['feat_rms']:8.3g} {r['feat_diff']:8.3g} {r['logit_rms']:8.3g} {r['logit_diff']:8.3g}  "
+              f"{'OK' if r['ok'] else 'FAIL'}  ({time.perf_counter() - t0:.1f}s)", flush=True)
+    print("ALL OK" if all_ok else "SOME MODELS FAILED")
+    return 0 if all_ok else 1
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", choices=bb_torch.MODELS)
+    ap.add_argument("--head", choices=bb_torch.HEADS)
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--outdir")
+    ap.add_argument("--all", action="store_true", help="all 12 models x 2 heads")
+    ap.add_argument("--models", help="with --all/--check: comma-separated subset")
+    ap.add_argument("--check", action="store_true", help="print the activation-scale table")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    models = args.models.split(",") if args.models else bb_torch.MODELS
+    for m in models:
+        if m not in bb_torch.MODELS:
+            ap.error(f"unknown model {m}")
+
+    if args.check:
+        return run_check(models, args.seed)
+
+    if not args.outdir:
+        ap.error("--outdir is required")
+    os.makedirs(args.outdir, exist_ok=True)
+    if args.all:
+        cases = [(m, h) for m in models for h in bb_torch.HEADS]
+    else:
+        if not (args.model and args.head):
+            ap.error("give --model and --head, or --all, or --check")
+        cases = [(args.model, args.head)]
+    t0 = time.perf_counter()
+    total = 0
+    for m, h in cases:
+        total += make_case(m, h, args.batch, args.seed, args.outdir)["bytes"]
+    if len(cases) > 1:
+        print(f"{len(cases)} cases, {total / 1e9:.2f} GB of weights, "
+              f"{time.perf_counter() - t0:.1f}s total", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
