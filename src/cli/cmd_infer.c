@@ -15,7 +15,7 @@
 
 typedef struct {
     bb_model_spec spec;
-    int64_t batch, threads;
+    int64_t batch, threads, warmup, reps;
     const char *input, *output;
     int profile;
 } infer_args;
@@ -25,14 +25,15 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: batchbench infer --model M [--batch N] [--head features|classifier]\n"
             "                        [--weights F.safetensors] [--input X.npy] [--output Y.npy]\n"
-            "                        [--seed S] [--threads T] [--profile]\n"
+            "                        [--seed S] [--threads T] [--warmup W] [--reps R] [--profile]\n"
             "\n"
             "Runs one forward pass on the CPU and prints the output shape, a checksum and\n"
             "the time of the pass. --input is float32 [N,3,224,224] (its N wins over\n"
             "--batch); without it a batch seeded by --seed is used. --output writes the\n"
             "[N,D] result as .npy. --weights loads torchvision state_dict names from a\n"
             "safetensors file; without it weights are seeded random. --profile prints\n"
-            "the time of every step.\n"
+            "the time of every step. --warmup W untimed passes first, then --reps R\n"
+            "timed passes (default 0 and 1): the median is reported.\n"
             "Exit codes: 0 ok, 1 runtime failure (bad file...), 2 bad arguments.\n");
 }
 
@@ -44,6 +45,7 @@ static int parse(int argc, char **argv, infer_args *a)
         {"input", required_argument, 0, 'i'},  {"output", required_argument, 0, 'o'},
         {"seed", required_argument, 0, 's'},   {"threads", required_argument, 0, 't'},
         {"profile", no_argument, 0, 'p'},      {"help", no_argument, 0, 'h'},
+        {"warmup", required_argument, 0, 'W'}, {"reps", required_argument, 0, 'R'},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -58,6 +60,8 @@ static int parse(int argc, char **argv, infer_args *a)
         case 's': bad = cli_u64("infer", "--seed", optarg, &a->spec.seed); break;
         case 't': bad = cli_int64("infer", "--threads", optarg, 1, 4096, &a->threads); break;
         case 'p': a->profile = 1; break;
+        case 'W': bad = cli_int64("infer", "--warmup", optarg, 0, 1000000, &a->warmup); break;
+        case 'R': bad = cli_int64("infer", "--reps", optarg, 1, 1000000, &a->reps); break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return -1;
         }
@@ -123,7 +127,35 @@ static void print_summary(const infer_args *a, const bb_graph *g, int64_t batch,
     printf("model %s head %s batch %lld\n", a->spec.name, bb_head_name(a->spec.head), (long long)batch);
     printf("output shape [%lld,%lld]\n", (long long)batch, (long long)d);
     printf("checksum sum %.6e abs_sum %.6e\n", sum, asum);
-    printf("time prepare %.1f ms, forward %.3f ms (%.3f ms per item)\n", prep * 1e3, fwd * 1e3, fwd * 1e3 / (double)batch);
+    printf("time prepare %.1f ms, forward %.3f ms (%.3f ms per item)%s\n", prep * 1e3, fwd * 1e3,
+           fwd * 1e3 / (double)batch, a->reps > 1 ? ", median of reps" : "");
+}
+
+static int cmp_double(const void *p, const void *q)
+{
+    double x = *(const double *)p, y = *(const double *)q;
+    return (x > y) - (x < y);
+}
+
+/* Warm-up passes, then reps timed passes; *median gets their median. */
+static int timed_passes(const bb_backend_ops *be, bb_backend *b, const infer_args *a, double *median, bb_err *err)
+{
+    int64_t reps = a->reps > 0 ? a->reps : 1;
+    double *t = malloc((size_t)reps * sizeof *t);
+    if (!t)
+        return bb_err_set(err, "out of memory");
+    int rc = 0;
+    for (int64_t i = 0; rc == 0 && i < a->warmup; i++)
+        rc = be->forward(b, err);
+    for (int64_t i = 0; rc == 0 && i < reps; i++) {
+        double t0 = now_s();
+        rc = be->forward(b, err);
+        t[i] = now_s() - t0;
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    *median = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+    free(t);
+    return rc;
 }
 
 static int run(const infer_args *a, bb_err *err)
@@ -137,11 +169,11 @@ static int run(const infer_args *a, bb_err *err)
     const bb_backend_ops *be = &bb_cpu_backend;
     bb_backend_opts o = {(int)a->threads, a->profile};
     int rc = -1;
-    double t0 = now_s(), t1 = 0, t2 = 0;
+    double t0 = now_s(), prep = 0, fwd = 0;
     if (g && be->prepare(&b, g, batch, &o, err) == 0 && be->set_input(b, x, err) == 0) {
-        t1 = now_s();
-        if (be->forward(b, err) == 0) {
-            t2 = now_s();
+        prep = now_s() - t0;
+        rc = timed_passes(be, b, a, &fwd, err);
+        if (rc == 0) {
             y = malloc((size_t)(batch * bb_graph_feature_dim(g)) * sizeof(float));
             rc = y ? be->get_output(b, y, err) : bb_err_set(err, "out of memory");
         }
@@ -151,9 +183,9 @@ static int run(const infer_args *a, bb_err *err)
         rc = bb_npy_write(a->output, 2, dims, y, err);
     }
     if (rc == 0) {
-        print_summary(a, g, batch, y, t1 - t0, t2 - t1);
+        print_summary(a, g, batch, y, prep, fwd);
         if (a->profile)
-            print_profile(be, b, t2 - t1);
+            print_profile(be, b, fwd);
     }
     if (b)
         be->destroy(b);

@@ -43,14 +43,37 @@ static int conv_weights(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd
     return rc;
 }
 
+static int is_ref_impl(const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    return impl && strncmp(impl, "ref", 3) == 0;
+}
+
+static int conv_pd(bb_backend *b, const bb_op *op, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *w,
+                   const dnnl_memory_desc_t *bias, const dnnl_memory_desc_t *dst, dnnl_primitive_desc_t *pd,
+                   bb_err *err)
+{
+    dnnl_dims_t st = {op->stride, op->stride}, pad = {op->pad, op->pad};
+    dnnl_convolution_desc_t cd;
+    *pd = NULL;
+    DNNL_CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, src, w,
+                                                  bias, dst, st, pad, pad),
+               err, "convolution descriptor", op->label);
+    dnnl_primitive_attr_t attr = cpu_post_ops_attr(op);
+    dnnl_status_t s = dnnl_primitive_desc_create(pd, &cd, attr, b->eng, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    DNNL_CHECK(s, err, "convolution", op->label);
+    return 0;
+}
+
 static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
 {
     const bb_graph *g = b->g;
     const bb_tensor *x = &g->tensors[op->in[0]], *y = &g->tensors[op->out];
     int64_t oc = y->dims[0], gr = op->groups, k = op->k;
     dnnl_memory_desc_t w_md, b_md, dst_md;
-    dnnl_dims_t w5 = {gr, oc / gr, x->dims[0] / gr, k, k}, w4 = {oc, x->dims[0], k, k}, bd = {oc}, dd,
-                st = {op->stride, op->stride}, pad = {op->pad, op->pad};
+    dnnl_dims_t w5 = {gr, oc / gr, x->dims[0] / gr, k, k}, w4 = {oc, x->dims[0], k, k}, bd = {oc}, dd;
     dnnl_memory_desc_init_by_tag(&w_md, gr > 1 ? 5 : 4, gr > 1 ? w5 : w4, dnnl_f32, dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_x);
     dims4(dd, b->batch, oc, y->dims[1], y->dims[2]);
@@ -59,15 +82,22 @@ static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
     else
         dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, dnnl_format_tag_any);
     int src = b->tbuf[op->in[0]];
-    dnnl_convolution_desc_t cd;
-    DNNL_CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
-                                                  &b->bufs[src].md, &w_md, &b_md, &dst_md, st, pad, pad),
-               err, "convolution descriptor", op->label);
-    dnnl_primitive_attr_t attr = cpu_post_ops_attr(op);
+    dnnl_memory_desc_t any_src;
+    dnnl_memory_desc_init_by_tag(&any_src, 4, b->bufs[src].md.dims, dnnl_f32, dnnl_format_tag_any);
     dnnl_primitive_desc_t pd;
-    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &cd, attr, b->eng, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    DNNL_CHECK(s, err, "convolution", op->label);
+    /* Prefer the producer's layout; if oneDNN has only its reference code
+     * for it, let the conv choose its input layout and reorder to it. */
+    if (conv_pd(b, op, &b->bufs[src].md, &w_md, &b_md, &dst_md, &pd, err) != 0)
+        return -1;
+    if (is_ref_impl(pd)) {
+        dnnl_primitive_desc_t alt;
+        if (conv_pd(b, op, &any_src, &w_md, &b_md, &dst_md, &alt, err) == 0 && !is_ref_impl(alt)) {
+            dnnl_primitive_desc_destroy(pd);
+            pd = alt;
+        } else if (alt) {
+            dnnl_primitive_desc_destroy(alt);
+        }
+    }
     dnnl_memory_t wm, bm;
     cpu_step *step = NULL;
     int rc = conv_weights(b, op, pd, &wm, &bm, err);
