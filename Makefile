@@ -13,7 +13,11 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit parity asan clean
+ASAN_CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_LDFLAGS := -fsanitize=address,undefined
+PARITY       := /usr/bin/python3 tests/parity/run_parity.py
+
+.PHONY: all test check unit cli parity asan asan-build clean
 all: $(BUILD)/batchbench
 
 $(BUILD)/libbatchbench.a: $(LIB_OBJ)
@@ -28,19 +32,34 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbatchbench.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $^ $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libbatchbench.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
+# Unit tests (cmocka), then the command-line tests (bad input, exit codes).
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
+cli: $(BUILD)/batchbench
+	tests/cli/test_cli.sh $(BUILD)/batchbench
+
+# Parity with torchvision: all 12 models x both heads (needs python3-torch).
 parity: $(BUILD)/batchbench
-	tests/parity/run_parity.sh $(BUILD)/batchbench
+	$(PARITY) --bin $(BUILD)/batchbench
 
-test: all unit parity
+test: all unit cli parity
 
-asan:
-	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    LDFLAGS="-fsanitize=address,undefined" test
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan-build:
+	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" build-asan/batchbench $(UNIT_BIN:$(BUILD)/%=build-asan/%)
+
+asan: asan-build
+	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" test
+
+# Everything, plain and sanitized; parity cases are generated once and run
+# through both binaries. This is the README's test command and what CI runs.
+check: all asan-build
+	$(MAKE) unit cli
+	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" unit cli
+	$(PARITY) --bin $(BUILD)/batchbench --bin build-asan/batchbench
 
 clean:
 	rm -rf build build-asan

@@ -13,8 +13,8 @@ static int graph_buffers(const bb_graph *g, int64_t batch, bb_plan_buf *bufs, in
     for (int t = 0; t < g->n_tensors; t++)
         buf_of[t] = -1;
     buf_of[g->input] = n;
-    bufs[n++] = (bb_plan_buf){batch * bb_tensor_numel(&g->tensors[g->input]) * 4, 0,
-                              bb_last_reader(g, g->input), -1};
+    /* the input stays valid for the whole pass (it is set once, run often) */
+    bufs[n++] = (bb_plan_buf){batch * bb_tensor_numel(&g->tensors[g->input]) * 4, 0, g->n_ops, -1};
     for (int i = 0; i < g->n_ops; i++) {
         const bb_op *op = &g->ops[i];
         int last = op->out == g->output ? g->n_ops : bb_last_reader(g, op->out);

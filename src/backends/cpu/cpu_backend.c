@@ -94,7 +94,10 @@ static int lower_graph(bb_backend *b, bb_err *err)
     b->output_buf = cpu_tensor_plain(b, g->output, err);
     if (b->output_buf < 0)
         return -1;
-    b->bufs[b->output_buf].last = b->n_steps; /* alive after the last step */
+    /* The input is set once and may be run many times; the output is read
+     * after the last step: both stay alive for the whole forward pass. */
+    b->bufs[b->input_buf].last = b->n_steps;
+    b->bufs[b->output_buf].last = b->n_steps;
     return 0;
 }
 

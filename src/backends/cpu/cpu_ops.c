@@ -237,6 +237,12 @@ static int lower_binary(bb_backend *b, const bb_op *op, bb_err *err)
         int64_t d[4] = {b->batch, x->dims[0], 1, 1};
         s = cpu_tensor_plain(b, op->in[1], err);
         cpu_md_plain(&s_md, 4, d);
+    } else if (b->bufs[a].md.ndims != b->bufs[b->tbuf[op->in[1]]].md.ndims) {
+        /* e.g. a linear's [N*L,D] plus tokens' [N,L,D]: both dense, one view */
+        a = cpu_tensor_plain(b, op->in[0], err);
+        s = a < 0 ? -1 : cpu_tensor_plain(b, op->in[1], err);
+        if (s >= 0)
+            s_md = b->bufs[a].md;
     } else {
         s = cpu_tensor_as(b, op->in[1], &b->bufs[a].md, err);
         s_md = b->bufs[a].md;

@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""Parity with torchvision: the oracle for batchbench's engine.
+
+For each model, torchvision's model is built with every parameter and buffer
+randomised (tools/bb_torch.py), its weights written as safetensors with
+state_dict names, a seeded input batch run through it, and batchbench's
+`infer` run on the same weights and input. A case passes when
+
+    max |ours - torch|  <=  1e-4 * max(1, max |torch|)
+
+Per model the cases are: the classifier head, the features head, and the
+features head loading the *classifier* checkpoint (a full torchvision
+checkpoint must load into the features model as is). Each --bin is checked
+against the same generated files (e.g. the plain and the ASan build), and the
+files are deleted after each model, so disk use stays at one model's worth.
+
+Ends with the line "parity: N passed, N failed[, N skipped]".
+Must run under /usr/bin/python3 with python3-torch and python3-torchvision.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+
+MODELS = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "mobilenet_v2",
+          "efficientnet_v2_s", "efficientnet_v2_l", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32"]
+TOL = 1e-4
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bin", action="append", required=True, help="batchbench binary (repeatable)")
+    p.add_argument("--models", default="all", help="comma-separated models, or all")
+    p.add_argument("--batch", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--workdir", default=None, help="where case files go (default: a temp dir)")
+    return p.parse_args()
+
+
+def compare(out_path, expected):
+    import numpy as np
+    ours = np.load(out_path)
+    if ours.shape != expected.shape:
+        return None, f"shape {ours.shape} != expected {expected.shape}"
+    err = float(np.abs(ours.astype(np.float64) - expected).max())
+    scale = max(1.0, float(np.abs(expected).max()))
+    return err / scale, f"max|diff| {err:.3g} scale {scale:.3g} rel {err / scale:.3g}"
+
+
+def run_case(binary, model, head, weights, inp, expected, workdir, threads):
+    out = os.path.join(workdir, "out.npy")
+    if os.path.exists(out):
+        os.unlink(out)
+    cmd = [binary, "infer", "--model", model, "--head", head, "--weights", weights,
+           "--input", inp, "--output", out, "--threads", str(threads)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        return False, f"exit {r.returncode}: {r.stderr.strip()[-400:]}"
+    rel, msg = compare(out, expected)
+    return (rel is not None and rel <= TOL), msg
+
+
+def check_model(args, model, workdir, counts):
+    import numpy as np
+    import make_parity_case
+    t0 = time.perf_counter()
+    make_parity_case.make_cases(model, ["classifier", "features"], args.batch, args.seed, workdir, verbose=False)
+    gen = time.perf_counter() - t0
+    base = os.path.join(workdir, model)
+    cases = [("classifier", base + "-classifier.safetensors", base + "-classifier"),
+             ("features", base + "-features.safetensors", base + "-features"),
+             ("features", base + "-classifier.safetensors", base + "-features")]
+    for i, binary in enumerate(args.bin):
+        for head, weights, stem in cases if i == 0 else cases[:2]:
+            expected = np.load(stem + "-expected.npy").astype(np.float64)
+            t1 = time.perf_counter()
+            ok, msg = run_case(binary, model, head, weights, stem + "-input.npy", expected, workdir, args.threads)
+            what = f"{model} {head}" + (" (classifier checkpoint)" if "classifier.safe" in weights and head == "features" else "")
+            print(f"{'PASS' if ok else 'FAIL'} {what:52s} {os.path.basename(os.path.dirname(binary)):10s} "
+                  f"{msg}  [gen {gen:.1f}s, run {time.perf_counter() - t1:.1f}s]", flush=True)
+            counts["passed" if ok else "failed"] += 1
+    for f in os.listdir(workdir):
+        os.unlink(os.path.join(workdir, f))
+
+
+def main():
+    args = parse_args()
+    models = MODELS if args.models == "all" else args.models.split(",")
+    n_cases = len(models) * (3 + 2 * (len(args.bin) - 1))
+    try:
+        import torch  # noqa: F401
+        import torchvision  # noqa: F401
+    except ImportError:
+        print("parity: skipped: PyTorch is missing; install it with: "
+              "apt-get install python3-torch python3-torchvision (or scripts/install-deps.sh)")
+        print(f"parity: 0 passed, 0 failed, {n_cases} skipped")
+        return 0
+    for b in args.bin:
+        if not os.access(b, os.X_OK):
+            print(f"parity: {b} is not an executable (build it with make)")
+            return 1
+    counts = {"passed": 0, "failed": 0}
+    workdir = args.workdir or tempfile.mkdtemp(prefix="bb-parity-")
+    os.makedirs(workdir, exist_ok=True)
+    try:
+        for m in models:
+            check_model(args, m, workdir, counts)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(f"parity: {counts['passed']} passed, {counts['failed']} failed")
+    return 0 if counts["failed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

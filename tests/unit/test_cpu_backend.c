@@ -1,0 +1,558 @@
+/*
+ * test_cpu_backend.c — the oneDNN CPU backend against a naive reference.
+ *
+ * Why this file exists: the backend lowers fused ops to oneDNN primitives
+ * with folded BatchNorm, fused post-ops, in-place residual sums, blocked
+ * layouts, reorders and a shared activation arena; any slip there gives
+ * wrong numbers without an error. Each test builds a tiny graph with random
+ * weights, computes the expected output with plain loops in double
+ * precision on the unfused graph, then fuses it and runs it through
+ * prepare / set_input / forward / get_output at batch 1 and 3.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "backends/backend.h"
+#include "engine/fuse.h"
+#include "engine/graph.h"
+#include "engine/weights.h"
+
+/* ---- reference interpreter (unfused graph, double precision) ------------ */
+
+static double act_ref(bb_act a, double x)
+{
+    switch (a) {
+    case BB_ACT_RELU: return x > 0 ? x : 0;
+    case BB_ACT_RELU6: return x < 0 ? 0 : x > 6 ? 6 : x;
+    case BB_ACT_SILU: return x / (1 + exp(-x));
+    case BB_ACT_SIGMOID: return 1 / (1 + exp(-x));
+    case BB_ACT_GELU: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
+    default: return x;
+    }
+}
+
+static const float *P(const bb_graph *g, int t)
+{
+    return g->tensors[t].data;
+}
+
+static void ref_conv(const bb_graph *g, const bb_op *op, const double *x, double *y)
+{
+    const bb_tensor *xt = &g->tensors[op->in[0]], *yt = &g->tensors[op->out];
+    const int64_t C = xt->dims[0], H = xt->dims[1], W = xt->dims[2];
+    const int64_t O = yt->dims[0], OH = yt->dims[1], OW = yt->dims[2];
+    const int64_t k = op->k, cg = C / op->groups, og = O / op->groups;
+    const float *w = P(g, op->w);
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                double s = op->b >= 0 ? P(g, op->b)[o] : 0.0;
+                for (int64_t c = 0; c < cg; c++)
+                    for (int64_t i = 0; i < k; i++)
+                        for (int64_t j = 0; j < k; j++) {
+                            int64_t h = oh * op->stride - op->pad + i, v = ow * op->stride - op->pad + j;
+                            if (h < 0 || h >= H || v < 0 || v >= W)
+                                continue;
+                            int64_t ci = (o / og) * cg + c;
+                            s += w[((o * cg + c) * k + i) * k + j] * x[(ci * H + h) * W + v];
+                        }
+                y[(o * OH + oh) * OW + ow] = s;
+            }
+}
+
+static void ref_maxpool(const bb_graph *g, const bb_op *op, const double *x, double *y)
+{
+    const bb_tensor *xt = &g->tensors[op->in[0]], *yt = &g->tensors[op->out];
+    const int64_t C = xt->dims[0], H = xt->dims[1], W = xt->dims[2], OH = yt->dims[1], OW = yt->dims[2];
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                double m = -INFINITY;
+                for (int64_t i = 0; i < op->k; i++)
+                    for (int64_t j = 0; j < op->k; j++) {
+                        int64_t h = oh * op->stride - op->pad + i, v = ow * op->stride - op->pad + j;
+                        if (h >= 0 && h < H && v >= 0 && v < W && x[(c * H + h) * W + v] > m)
+                            m = x[(c * H + h) * W + v];
+                    }
+                y[(c * OH + oh) * OW + ow] = m;
+            }
+}
+
+static void ref_attention(const bb_op *op, int64_t L, int64_t D, const double *qkv, double *y)
+{
+    const int64_t h = op->heads, dh = D / h;
+    double *s = malloc(sizeof(double) * (size_t)L);
+    assert_non_null(s);
+    for (int64_t hd = 0; hd < h; hd++)
+        for (int64_t i = 0; i < L; i++) {
+            double mx = -INFINITY, sum = 0;
+            for (int64_t j = 0; j < L; j++) {
+                double d = 0;
+                for (int64_t e = 0; e < dh; e++)
+                    d += qkv[i * 3 * D + hd * dh + e] * qkv[j * 3 * D + D + hd * dh + e];
+                s[j] = d / sqrt((double)dh);
+                mx = s[j] > mx ? s[j] : mx;
+            }
+            for (int64_t j = 0; j < L; j++)
+                sum += (s[j] = exp(s[j] - mx));
+            for (int64_t e = 0; e < dh; e++) {
+                double o = 0;
+                for (int64_t j = 0; j < L; j++)
+                    o += s[j] / sum * qkv[j * 3 * D + 2 * D + hd * dh + e];
+                y[i * D + hd * dh + e] = o;
+            }
+        }
+    free(s);
+}
+
+/* One item through one op; v[t] holds tensor t of this item. */
+static void ref_op(const bb_graph *g, const bb_op *op, double **v)
+{
+    const bb_tensor *xt = &g->tensors[op->in[0]];
+    const double *x = v[op->in[0]];
+    double *y = v[op->out];
+    const int64_t n = bb_tensor_numel(xt), last = xt->dims[xt->ndim - 1];
+    switch (op->type) {
+    case BB_OP_CONV: ref_conv(g, op, x, y); break;
+    case BB_OP_MAXPOOL: ref_maxpool(g, op, x, y); break;
+    case BB_OP_BATCHNORM: {
+        int64_t per = n / xt->dims[0];
+        for (int64_t i = 0; i < n; i++) {
+            int64_t c = i / per;
+            y[i] = (x[i] - P(g, op->aux[0])[c]) / sqrt((double)P(g, op->aux[1])[c] + op->eps) *
+                       P(g, op->w)[c] + P(g, op->b)[c];
+        }
+        break;
+    }
+    case BB_OP_ACT:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = act_ref(op->act, x[i]);
+        break;
+    case BB_OP_ADD:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = x[i] + v[op->in[1]][i];
+        break;
+    case BB_OP_GAP:
+    case BB_OP_SE_SCALE: {
+        int64_t per = n / xt->dims[0];
+        for (int64_t c = 0; c < xt->dims[0]; c++) {
+            double s = 0;
+            for (int64_t i = 0; i < per; i++)
+                s += x[c * per + i];
+            if (op->type == BB_OP_GAP)
+                y[c] = s / (double)per;
+            else
+                for (int64_t i = 0; i < per; i++)
+                    y[c * per + i] = x[c * per + i] * v[op->in[1]][c];
+        }
+        break;
+    }
+    case BB_OP_LINEAR: {
+        const int64_t O = g->tensors[op->w].dims[0];
+        for (int64_t r = 0; r < n / last; r++)
+            for (int64_t o = 0; o < O; o++) {
+                double s = op->b >= 0 ? P(g, op->b)[o] : 0.0;
+                for (int64_t k = 0; k < last; k++)
+                    s += P(g, op->w)[o * last + k] * x[r * last + k];
+                y[r * O + o] = s;
+            }
+        break;
+    }
+    case BB_OP_LAYERNORM:
+        for (int64_t r = 0; r < n / last; r++) {
+            double mu = 0, var = 0;
+            for (int64_t k = 0; k < last; k++)
+                mu += x[r * last + k] / (double)last;
+            for (int64_t k = 0; k < last; k++)
+                var += (x[r * last + k] - mu) * (x[r * last + k] - mu) / (double)last;
+            for (int64_t k = 0; k < last; k++)
+                y[r * last + k] = (x[r * last + k] - mu) / sqrt(var + op->eps) * P(g, op->w)[k] + P(g, op->b)[k];
+        }
+        break;
+    case BB_OP_ATTENTION:
+        ref_attention(op, xt->dims[0], xt->dims[1] / 3, x, y);
+        break;
+    case BB_OP_TOKENS: {
+        const int64_t D = xt->dims[0], np = xt->dims[1] * xt->dims[2];
+        const float *cls = P(g, op->w), *pos = P(g, op->b);
+        for (int64_t c = 0; c < D; c++)
+            y[c] = (double)cls[c] + pos[c];
+        for (int64_t t = 0; t < np; t++)
+            for (int64_t c = 0; c < D; c++)
+                y[(t + 1) * D + c] = x[c * np + t] + pos[(t + 1) * D + c];
+        break;
+    }
+    case BB_OP_CLS_SELECT:
+        memcpy(y, x, sizeof(double) * (size_t)xt->dims[1]);
+        break;
+    default:
+        fail_msg("reference: op %s not supported", bb_op_type_name(op->type));
+    }
+}
+
+/* Runs the (unfused) graph on `batch` items of `in`; returns the output. */
+static double *reference(const bb_graph *g, int64_t batch, const float *in)
+{
+    const int64_t ni = bb_tensor_numel(&g->tensors[g->input]);
+    const int64_t no = bb_tensor_numel(&g->tensors[g->output]);
+    double **v = calloc((size_t)g->n_tensors, sizeof *v);
+    double *out = malloc(sizeof(double) * (size_t)(batch * no));
+    assert_true(v && out);
+    for (int t = 0; t < g->n_tensors; t++)
+        if (g->tensors[t].kind == BB_T_ACT || g->tensors[t].kind == BB_T_INPUT)
+            assert_non_null(v[t] = calloc((size_t)bb_tensor_numel(&g->tensors[t]), sizeof(double)));
+    for (int64_t b = 0; b < batch; b++) {
+        for (int64_t i = 0; i < ni; i++)
+            v[g->input][i] = in[b * ni + i];
+        for (int i = 0; i < g->n_ops; i++)
+            ref_op(g, &g->ops[i], v);
+        memcpy(out + b * no, v[g->output], sizeof(double) * (size_t)no);
+    }
+    for (int t = 0; t < g->n_tensors; t++)
+        free(v[t]);
+    free(v);
+    return out;
+}
+
+/* ---- harness ------------------------------------------------------------- */
+
+static uint64_t rnd(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static bb_graph *new_graph(int nd, int64_t d0, int64_t d1, int64_t d2)
+{
+    bb_graph *g = bb_graph_new("test", BB_FAMILY_CONV, BB_HEAD_FEATURES);
+    int64_t d[3] = {d0, d1, d2};
+    g->input = bb_graph_add_tensor(g, "input", BB_T_INPUT, nd, d);
+    return g;
+}
+
+/* Random weights, reference, fuse, backend at batch 1 and 3; frees g.
+ * Returns the number of ops after fusion. With reforward, after the checked
+ * passes forward runs once more without set_input and is checked again. */
+static int run_case_ex(bb_graph *g, const char *what, int reforward)
+{
+    bb_weights_random(g, 42);
+    const int64_t ni = bb_tensor_numel(&g->tensors[g->input]);
+    const int64_t no = bb_tensor_numel(&g->tensors[g->output]);
+    const int64_t batches[2] = {1, 3};
+    uint64_t seed = 99;
+    float *in = malloc(sizeof(float) * (size_t)(3 * ni));
+    float *out = malloc(sizeof(float) * (size_t)(3 * no));
+    assert_true(in && out);
+    for (int64_t i = 0; i < 3 * ni; i++)
+        in[i] = (float)((double)(rnd(&seed) >> 11) / 9007199254740992.0 * 4.0 - 2.0);
+    double *ref = reference(g, 3, in);
+    const int before = g->n_ops, removed = bb_fuse(g), fused_ops = g->n_ops;
+    assert_int_equal(fused_ops, before - removed);
+    /* failures are reported after cleanup, so a failing case leaks nothing */
+    char failed[1200] = "";
+    for (int bi = 0; bi < 2 && !failed[0]; bi++) {
+        const int64_t n = batches[bi];
+        bb_backend *b = NULL;
+        bb_err err = {{0}};
+        bb_backend_opts opts = {2, 0};
+        if (bb_cpu_backend.prepare(&b, g, n, &opts, &err) != 0) {
+            snprintf(failed, sizeof failed, "%s: prepare at batch %lld failed: %s", what, (long long)n, err.msg);
+            break;
+        }
+        /* run twice: the second forward must not see the first's leftovers;
+         * with reforward, forward once more without set_input */
+        for (int rep = 0; rep < 2 + reforward && !failed[0]; rep++) {
+            memset(out, 0xff, sizeof(float) * (size_t)(n * no));
+            if ((rep < 2 && bb_cpu_backend.set_input(b, in, &err) != 0) || bb_cpu_backend.forward(b, &err) != 0 ||
+                bb_cpu_backend.get_output(b, out, &err) != 0) {
+                snprintf(failed, sizeof failed, "%s: batch %lld: %s", what, (long long)n, err.msg);
+                break;
+            }
+            double maxref = 1.0, maxdiff = 0.0;
+            int64_t worst = 0;
+            for (int64_t i = 0; i < n * no; i++) {
+                maxref = fmax(maxref, fabs(ref[i]));
+                double d = fabs((double)out[i] - ref[i]);
+                if (!(d <= maxdiff)) /* NaN counts as worst */
+                    maxdiff = isnan(d) ? INFINITY : d, worst = i;
+            }
+            if (maxdiff > 1e-4 * maxref)
+                snprintf(failed, sizeof failed,
+                         "%s: batch %lld, pass %d: max |diff| %g at %lld (got %g, want %g), tolerance %g", what,
+                         (long long)n, rep, maxdiff, (long long)worst, (double)out[worst], ref[worst],
+                         1e-4 * maxref);
+        }
+        bb_backend_report r;
+        bb_cpu_backend.report(b, &r);
+        if (!failed[0] && !(r.arena_bytes > 0 && r.n_steps >= g->n_ops && r.threads == 2))
+            snprintf(failed, sizeof failed, "%s: bad report", what);
+        bb_cpu_backend.destroy(b);
+    }
+    free(in);
+    free(out);
+    free(ref);
+    bb_graph_free(g);
+    if (failed[0])
+        fail_msg("%s", failed);
+    return fused_ops;
+}
+
+static int run_case(bb_graph *g, const char *what)
+{
+    return run_case_ex(g, what, 0);
+}
+
+/* ---- cases --------------------------------------------------------------- */
+
+static const bb_act acts[] = {BB_ACT_RELU, BB_ACT_RELU6, BB_ACT_SILU, BB_ACT_SIGMOID, BB_ACT_GELU};
+
+/* conv 3x3/2/1 -> BN -> act, 1x1 -> BN -> act, depthwise 3x3 -> BN -> act */
+static void test_conv_bn_act(void **state)
+{
+    (void)state;
+    for (int a = 0; a < 5; a++) {
+        for (int bias = 0; bias < 2; bias++) {
+            bb_graph *g = new_graph(3, 3, 16, 16);
+            int x = bb_conv(g, "c1", g->input, 8, 3, 2, 1, 1, bias);
+            x = bb_batchnorm(g, "c1.bn", x, 1e-5f);
+            x = bb_activation(g, x, acts[a]);
+            x = bb_conv(g, "c2", x, 16, 1, 1, 0, 1, !bias);
+            x = bb_batchnorm(g, "c2.bn", x, 1e-3f);
+            x = bb_activation(g, x, acts[(a + 1) % 5]);
+            x = bb_conv(g, "dw", x, 16, 3, 1, 1, 16, bias);
+            x = bb_batchnorm(g, "dw.bn", x, 1e-5f);
+            g->output = bb_activation(g, x, acts[a]);
+            char what[64];
+            snprintf(what, sizeof what, "conv/bn/%s bias=%d", bb_act_name(acts[a]), bias);
+            assert_int_equal(run_case(g, what), 3);
+        }
+    }
+    /* plain convs: no BN, no act; a grouped (non-depthwise) conv; stride 2
+     * depthwise; 5x5 kernel */
+    bb_graph *g = new_graph(3, 4, 11, 9);
+    int x = bb_conv(g, "a", g->input, 8, 3, 1, 1, 1, 1);
+    x = bb_conv(g, "b", x, 12, 3, 2, 1, 4, 0);
+    x = bb_conv(g, "c", x, 12, 3, 2, 1, 12, 1);
+    g->output = bb_conv(g, "d", x, 6, 5, 1, 2, 1, 1);
+    assert_int_equal(run_case(g, "plain convs"), 4);
+}
+
+/* BasicBlock-style residual fused as in-place sum, then a downsample block
+ * (conv 3x3/2 + 1x1/2 shortcut) and maxpool 3/2/1, global average pool. */
+static void test_residual(void **state)
+{
+    (void)state;
+    bb_graph *g = new_graph(3, 3, 16, 16);
+    int x = bb_conv(g, "stem", g->input, 8, 3, 1, 1, 1, 0);
+    x = bb_batchnorm(g, "stem.bn", x, 1e-5f);
+    x = bb_activation(g, x, BB_ACT_RELU);
+    x = bb_maxpool(g, x, 3, 2, 1);
+    int y = bb_conv(g, "b1.c1", x, 8, 3, 1, 1, 1, 0);
+    y = bb_batchnorm(g, "b1.n1", y, 1e-5f);
+    y = bb_activation(g, y, BB_ACT_RELU);
+    y = bb_conv(g, "b1.c2", y, 8, 3, 1, 1, 1, 0);
+    y = bb_batchnorm(g, "b1.n2", y, 1e-5f);
+    x = bb_activation(g, bb_add(g, y, x), BB_ACT_RELU);
+    g->output = x;
+    assert_int_equal(run_case(g, "basic block"), 4);
+
+    g = new_graph(3, 3, 16, 16);
+    x = bb_conv(g, "stem", g->input, 8, 3, 1, 1, 1, 0);
+    x = bb_maxpool(g, bb_activation(g, x, BB_ACT_RELU), 3, 2, 1);
+    y = bb_conv(g, "b.c1", x, 16, 3, 2, 1, 1, 0);
+    y = bb_activation(g, bb_batchnorm(g, "b.n1", y, 1e-5f), BB_ACT_RELU);
+    y = bb_batchnorm(g, "b.n2", bb_conv(g, "b.c2", y, 16, 3, 1, 1, 1, 0), 1e-5f);
+    int d = bb_batchnorm(g, "b.ds.1", bb_conv(g, "b.ds.0", x, 16, 1, 2, 0, 1, 0), 1e-5f);
+    x = bb_activation(g, bb_add(g, y, d), BB_ACT_RELU);
+    g->output = bb_gap(g, x);
+    assert_int_equal(run_case(g, "downsample block + gap"), 6);
+
+    /* an add that cannot be fused (residual read later) and a standalone act */
+    g = new_graph(3, 4, 8, 8);
+    x = bb_maxpool(g, g->input, 3, 1, 1);
+    y = bb_conv(g, "c", x, 4, 3, 1, 1, 1, 1);
+    int s = bb_add(g, y, x);
+    s = bb_activation(g, bb_add(g, s, x), BB_ACT_SILU);
+    g->output = s;
+    assert_int_equal(run_case(g, "unfused add"), 5);
+}
+
+/* EfficientNet-style squeeze-excitation. */
+static void test_se(void **state)
+{
+    (void)state;
+    bb_graph *g = new_graph(3, 3, 12, 12);
+    int x = bb_conv(g, "c", g->input, 16, 3, 1, 1, 1, 0);
+    x = bb_activation(g, bb_batchnorm(g, "bn", x, 1e-3f), BB_ACT_SILU);
+    int s = bb_gap(g, x);
+    s = bb_activation(g, bb_linear(g, "se.fc1", "weight", "bias", s, 4, 1), BB_ACT_SILU);
+    s = bb_activation(g, bb_linear(g, "se.fc2", "weight", "bias", s, 16, 1), BB_ACT_SIGMOID);
+    x = bb_se_scale(g, x, s);
+    x = bb_batchnorm(g, "proj.bn", bb_conv(g, "proj", x, 8, 1, 1, 0, 1, 0), 1e-3f);
+    g->output = bb_gap(g, x);
+    assert_int_equal(run_case(g, "squeeze-excitation"), 7);
+}
+
+/* Linear with bias on [L,K] (input given directly as [L,K]), with fused
+ * act, layer norm, and a linear head on a 1-d vector. */
+static void test_linear_layernorm(void **state)
+{
+    (void)state;
+    bb_graph *g = new_graph(2, 5, 12, 0);
+    int x = bb_linear(g, "fc1", "weight", "bias", g->input, 7, 0);
+    x = bb_layernorm(g, "ln", x, 1e-6f);
+    x = bb_activation(g, bb_linear(g, "fc2", "weight", NULL, x, 9, 0), BB_ACT_GELU);
+    g->output = x;
+    assert_int_equal(run_case(g, "linear [L,K]"), 3);
+
+    g = new_graph(3, 6, 5, 5);
+    x = bb_gap(g, g->input);
+    g->output = bb_linear(g, "head", "weight", "bias", x, 10, 0);
+    assert_int_equal(run_case(g, "gap + linear head"), 2);
+}
+
+/* A pre-norm ViT encoder layer on a 16x16 image with 4x4 patches (L = 17). */
+static bb_graph *vit_graph(int heads, int d)
+{
+    bb_graph *g = new_graph(3, 3, 16, 16);
+    int x = bb_conv(g, "proj", g->input, d, 4, 4, 0, 1, 1);
+    x = bb_tokens(g, "cls", "pos", x);
+    int y = bb_layernorm(g, "ln1", x, 1e-6f);
+    y = bb_linear(g, "attn", "in_proj_weight", "in_proj_bias", y, 3 * d, 0);
+    y = bb_attention(g, y, heads);
+    y = bb_linear(g, "attn.out_proj", "weight", "bias", y, d, 0);
+    x = bb_add(g, y, x);
+    y = bb_layernorm(g, "ln2", x, 1e-6f);
+    y = bb_activation(g, bb_linear(g, "mlp.0", "weight", "bias", y, 2 * d, 0), BB_ACT_GELU);
+    y = bb_linear(g, "mlp.3", "weight", "bias", y, d, 0);
+    x = bb_add(g, y, x);
+    x = bb_layernorm(g, "ln", x, 1e-6f);
+    g->output = bb_cls_select(g, x);
+    return g;
+}
+
+static void test_transformer(void **state)
+{
+    (void)state;
+    for (int h = 2; h <= 4; h++) {
+        char what[32];
+        snprintf(what, sizeof what, "vit layer, %d heads", h);
+        /* proj, tokens, ln1, attn, attention, out_proj(+sum), ln2,
+         * mlp.0(+gelu), mlp.3(+sum), ln, cls */
+        assert_int_equal(run_case(vit_graph(h, 24), what), 11);
+    }
+    /* tokens + cls_select alone, and attention on the patch grid directly */
+    bb_graph *g = new_graph(3, 3, 8, 8);
+    int x = bb_tokens(g, "cls", "pos", bb_conv(g, "p", g->input, 6, 2, 2, 0, 1, 1));
+    g->output = bb_cls_select(g, x);
+    assert_int_equal(run_case(g, "tokens + cls"), 3);
+    g = new_graph(3, 3, 8, 8);
+    x = bb_tokens(g, "cls", "pos", bb_conv(g, "p", g->input, 6, 4, 4, 0, 1, 1));
+    x = bb_attention(g, bb_linear(g, "qkv", "weight", NULL, x, 18, 0), 2);
+    g->output = x;
+    assert_int_equal(run_case(g, "attention L=5"), 4);
+}
+
+/* Residual add where one side is the tokens tensor ([N,L,D]) and the other
+ * a matmul result ([N*L,D]) and the add cannot be fused: a valid graph. */
+static void test_unfused_add_2d_3d(void **state)
+{
+    (void)state;
+    bb_graph *g = new_graph(3, 3, 8, 8);
+    int t = bb_tokens(g, "cls", "pos", bb_conv(g, "p", g->input, 8, 4, 4, 0, 1, 1));
+    int y = bb_linear(g, "fc", "weight", "bias", t, 8, 0);
+    int s = bb_add(g, y, t);
+    g->output = bb_add(g, s, t);
+    assert_int_equal(run_case(g, "unfused add [N*L,D] + [N,L,D]"), 5);
+}
+
+/* `batchbench infer` calls set_input once, then forward for every warm-up
+ * and timed pass, then get_output: the input buffer must still hold the
+ * input after a forward (backend.h: prepared once, then run many times). */
+static void test_input_survives_forward(void **state)
+{
+    (void)state;
+    bb_graph *g = new_graph(3, 3, 16, 16);
+    int x = bb_conv(g, "c1", g->input, 8, 3, 2, 1, 1, 0);
+    x = bb_activation(g, bb_batchnorm(g, "c1.bn", x, 1e-5f), BB_ACT_RELU);
+    g->output = bb_conv(g, "c2", x, 16, 1, 1, 0, 1, 0);
+    run_case_ex(g, "conv net, forward without set_input", 1);
+    g = new_graph(2, 5, 12, 0);
+    g->output = bb_linear(g, "fc2", "weight", "bias", bb_linear(g, "fc1", "weight", "bias", g->input, 7, 0), 3, 0);
+    run_case_ex(g, "linear, forward without set_input", 1);
+    run_case_ex(vit_graph(2, 16), "vit layer, forward without set_input", 1);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    bb_graph *g = new_graph(3, 3, 8, 8);
+    g->output = bb_conv(g, "c", g->input, 4, 3, 1, 1, 1, 1);
+    bb_weights_random(g, 1);
+    bb_fuse(g);
+    for (int64_t n = 0; n >= -1; n--) {
+        bb_backend *b = (bb_backend *)g; /* must be reset to NULL */
+        bb_err err = {{0}};
+        assert_int_equal(bb_cpu_backend.prepare(&b, g, n, NULL, &err), -1);
+        assert_null(b);
+        assert_non_null(strstr(err.msg, "batch"));
+    }
+    /* a graph op the backend cannot run (a BatchNorm not after a conv) */
+    bb_graph *h = new_graph(3, 3, 8, 8);
+    h->output = bb_batchnorm(h, "bn", bb_maxpool(h, h->input, 3, 1, 1), 1e-5f);
+    bb_weights_random(h, 1);
+    bb_fuse(h);
+    bb_backend *b = NULL;
+    bb_err err = {{0}};
+    assert_int_equal(bb_cpu_backend.prepare(&b, h, 2, NULL, &err), -1);
+    assert_null(b);
+    assert_non_null(strstr(err.msg, "batchnorm"));
+    bb_graph_free(h);
+    /* profiling records one entry per step */
+    bb_backend_opts opts = {1, 1};
+    assert_int_equal(bb_cpu_backend.prepare(&b, g, 2, &opts, &err), 0);
+    float in[2 * 3 * 8 * 8] = {0}, out[2 * 4 * 8 * 8];
+    assert_int_equal(bb_cpu_backend.set_input(b, in, &err), 0);
+    assert_int_equal(bb_cpu_backend.forward(b, &err), 0);
+    assert_int_equal(bb_cpu_backend.get_output(b, out, &err), 0);
+    const bb_step_time *st = NULL;
+    bb_backend_report r;
+    bb_cpu_backend.report(b, &r);
+    assert_int_equal(bb_cpu_backend.profile(b, &st), r.n_steps);
+    assert_non_null(st);
+    int64_t macs = 0;
+    for (int i = 0; i < r.n_steps; i++)
+        macs += st[i].macs, assert_true(st[i].seconds >= 0);
+    assert_int_equal(macs, 2 * bb_graph_macs(g));
+    /* zero input: every output is the conv bias */
+    for (int i = 0; i < 2 * 4 * 64; i++)
+        assert_float_equal(out[i], P(g, g->ops[0].b)[(i / 64) % 4], 1e-6);
+    bb_cpu_backend.destroy(b);
+    bb_cpu_backend.destroy(NULL);
+    bb_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv_bn_act),
+        cmocka_unit_test(test_residual),
+        cmocka_unit_test(test_se),
+        cmocka_unit_test(test_linear_layernorm),
+        cmocka_unit_test(test_transformer),
+        cmocka_unit_test(test_unfused_add_2d_3d),
+        cmocka_unit_test(test_input_survives_forward),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests_name("cpu_backend", tests, NULL, NULL);
+}
