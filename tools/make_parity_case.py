@@ -16,7 +16,9 @@ Must run under Debian's /usr/bin/python3 (python3-torch, python3-torchvision).
 """
 
 import argparse
+import concurrent.futures
 import math
+import multiprocessing
 import os
 import sys
 import time
@@ -28,6 +30,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bb_torch  # noqa: E402
 
 INPUT_SEED_OFFSET = 7919   # input uses a different stream than the weights
+
+# rough relative generation time (forward at batch 2 dominates), for --jobs
+_COST = {"vit_l_16": 120, "vit_l_32": 40, "vit_b_16": 30, "efficientnet_v2_l": 15,
+         "vit_b_32": 9, "resnet152": 10, "resnet101": 7, "resnet50": 5,
+         "efficientnet_v2_s": 3, "resnet34": 1, "resnet18": 1, "mobilenet_v2": 1}
 
 
 def make_input(batch, seed):
@@ -193,7 +200,9 @@ def main(argv=None):
     ap.add_argument("--all", action="store_true", help="all 12 models x 2 heads")
     ap.add_argument("--models", help="with --all/--check: comma-separated subset")
     ap.add_argument("--check", action="store_true", help="print the activation-scale table")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1)")
+    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                    help="with --all: models generated in parallel processes (default min(2, CPUs))")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -216,10 +225,25 @@ def main(argv=None):
         cases = [(args.model, args.head)]
     t0 = time.perf_counter()
     total = n = 0
-    for m in dict.fromkeys(c[0] for c in cases):
-        for r in make_cases(m, [h for mm, h in cases if mm == m], args.batch, args.seed, args.outdir):
-            total += r["bytes"]
-            n += 1
+    jobs = [(m, [h for mm, h in cases if mm == m]) for m in dict.fromkeys(c[0] for c in cases)]
+    if args.jobs > 1 and len(jobs) > 1:
+        # one model per worker process, slowest first; each worker runs with
+        # --threads torch threads, so results equal a sequential run's
+        jobs.sort(key=lambda j: -_COST.get(j[0], 0))
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=ctx,
+                                                    initializer=torch.set_num_threads,
+                                                    initargs=(args.threads,)) as ex:
+            futs = [ex.submit(make_cases, m, hs, args.batch, args.seed, args.outdir) for m, hs in jobs]
+            for f in concurrent.futures.as_completed(futs):
+                for r in f.result():
+                    total += r["bytes"]
+                    n += 1
+    else:
+        for m, hs in jobs:
+            for r in make_cases(m, hs, args.batch, args.seed, args.outdir):
+                total += r["bytes"]
+                n += 1
     if n > 1:
         print(f"{n} cases, {total / 1e9:.2f} GB of weights, "
               f"{time.perf_counter() - t0:.1f}s total", flush=True)
