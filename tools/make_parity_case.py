@@ -173,7 +173,7 @@ def run_check(models, seed):
     print(f"activation check: batch 2, seed {seed}; every module output must be finite "
           f"with RMS in [1e-2, 1e2]")
     print("  (item-diff = RMS(out[0]-out[1]) / RMS(out): input sensitivity of the head outputs)")
-    hdr = (f"{'model':18s} {'mods':>5s} {'min RMS':>9s} {'at':32s} {'max RMS':>9s} {'at':32s} "
+    hdr = (f"{'model':18s} {'mods':>5s} {'min RMS':>9s} {'at':40s} {'max RMS':>9s} {'at':40s} "
            f"{'|x|max':>8s} {'featRMS':>8s} {'featDiff':>8s} {'logitRMS':>8s} {'logDiff':>8s}  ok")
     print(hdr)
     print("-" * len(hdr))
@@ -182,8 +182,8 @@ def run_check(models, seed):
         t0 = time.perf_counter()
         r = check_model(m, seed)
         all_ok &= r["ok"]
-        print(f"{m:18s} {r['modules']:5d} {r['min_rms']:9.3g} {r['min_at'][-32:]:32s} "
-              f"{r['max_rms']:9.3g} {r['max_at'][-32:]:32s} {r['absmax']:8.3g} "
+        print(f"{m:18s} {r['modules']:5d} {r['min_rms']:9.3g} {r['min_at'][-40:]:40s} "
+              f"{r['max_rms']:9.3g} {r['max_at'][-40:]:40s} {r['absmax']:8.3g} "
               f"{r['feat_rms']:8.3g} {r['feat_diff']:8.3g} {r['logit_rms']:8.3g} {r['logit_diff']:8.3g}  "
               f"{'OK' if r['ok'] else 'FAIL'}  ({time.perf_counter() - t0:.1f}s)", flush=True)
     print("ALL OK" if all_ok else "SOME MODELS FAILED")

@@ -25,6 +25,7 @@ import sys
 import time
 
 import torch
+import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bb_torch  # noqa: E402
@@ -78,7 +79,7 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     results = []
     if not args.json:
-        print(f"# torch {torch.__version__}, torchvision, {platform.machine()}, threads={args.threads}, "
+        print(f"# torch {torch.__version__}, torchvision {torchvision.__version__}, {platform.machine()}, threads={args.threads}, "
               f"head={args.head}, warmup={args.warmup}, reps={args.reps}")
         print(f"{'model':18s} {'batch':>5s} {'median ms':>10s} {'per-item ms':>11s} {'min ms':>9s} {'max ms':>9s}")
     for name in models:
