@@ -17,6 +17,7 @@
 typedef struct {
     int threads;   /* 0 = default (OMP_NUM_THREADS, or all cores) */
     int profile;   /* 1 = time every step in forward (adds a sync per step) */
+    int activation_stats; /* 1 = with profile, also scan every step's output */
 } bb_backend_opts;
 
 typedef struct {
@@ -27,12 +28,15 @@ typedef struct {
     int n_steps;
 } bb_backend_report;
 
-/* Per-step time of the last profiled forward. */
+/* Per-step time (and output statistics) of the last profiled forward. */
 typedef struct {
     const char *label;   /* graph op label, or "reorder" */
     const char *kind;    /* op type name */
     double seconds;
     int64_t macs;        /* for the whole batch */
+    /* with opts.activation_stats: the step's output values */
+    double out_rms, out_absmax;
+    int64_t out_nonfinite, out_subnormal;
 } bb_step_time;
 
 typedef struct bb_backend bb_backend;

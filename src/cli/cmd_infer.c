@@ -17,7 +17,7 @@ typedef struct {
     bb_model_spec spec;
     int64_t batch, threads, warmup, reps;
     const char *input, *output;
-    int profile;
+    int profile, check_activations;
 } infer_args;
 
 static void usage(FILE *f)
@@ -26,6 +26,7 @@ static void usage(FILE *f)
             "usage: batchbench infer --model M [--batch N] [--head features|classifier]\n"
             "                        [--weights F.safetensors] [--input X.npy] [--output Y.npy]\n"
             "                        [--seed S] [--threads T] [--warmup W] [--reps R] [--profile]\n"
+            "                        [--check-activations]\n"
             "\n"
             "Runs one forward pass on the CPU and prints the output shape, a checksum and\n"
             "the time of the pass. --input is float32 [N,3,224,224] (its N wins over\n"
@@ -34,6 +35,8 @@ static void usage(FILE *f)
             "safetensors file; without it weights are seeded random. --profile prints\n"
             "the time of every step. --warmup W untimed passes first, then --reps R\n"
             "timed passes (default 0 and 1): the median is reported.\n"
+            "--check-activations scans every step's output: RMS range, max |x|, NaN/Inf\n"
+            "and subnormal counts; exit 1 if any value is not finite or subnormal.\n"
             "Exit codes: 0 ok, 1 runtime failure (bad file...), 2 bad arguments.\n");
 }
 
@@ -46,6 +49,7 @@ static int parse(int argc, char **argv, infer_args *a)
         {"seed", required_argument, 0, 's'},   {"threads", required_argument, 0, 't'},
         {"profile", no_argument, 0, 'p'},      {"help", no_argument, 0, 'h'},
         {"warmup", required_argument, 0, 'W'}, {"reps", required_argument, 0, 'R'},
+        {"check-activations", no_argument, 0, 'A'},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -60,6 +64,7 @@ static int parse(int argc, char **argv, infer_args *a)
         case 's': bad = cli_u64("infer", "--seed", optarg, &a->spec.seed); break;
         case 't': bad = cli_int64("infer", "--threads", optarg, 1, 4096, &a->threads); break;
         case 'p': a->profile = 1; break;
+        case 'A': a->check_activations = 1; break;
         case 'W': bad = cli_int64("infer", "--warmup", optarg, 0, 1000000, &a->warmup); break;
         case 'R': bad = cli_int64("infer", "--reps", optarg, 1, 1000000, &a->reps); break;
         case 'h': usage(stdout); return 1;
@@ -108,14 +113,20 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void print_profile(const bb_backend_ops *be, const bb_backend *b, double total)
+static void print_profile(const bb_backend_ops *be, const bb_backend *b, double total, int stats)
 {
     const bb_step_time *st;
     int n = be->profile(b, &st);
-    printf("%-5s %-44s %-10s %10s %6s %9s\n", "step", "op", "kind", "ms", "share", "GFLOP/s");
-    for (int i = 0; i < n; i++)
-        printf("%-5d %-44.44s %-10s %10.3f %5.1f%% %9.1f\n", i, st[i].label, st[i].kind, st[i].seconds * 1e3,
-               100.0 * st[i].seconds / total, st[i].seconds > 0 ? 2.0 * (double)st[i].macs / st[i].seconds / 1e9 : 0.0);
+    printf("%-5s %-44s %-10s %10s %6s %9s", "step", "op", "kind", "ms", "share", "GFLOP/s");
+    printf(stats ? " %9s %9s %6s\n" : "\n", "out rms", "max |x|", "subn");
+    for (int i = 0; i < n; i++) {
+        printf("%-5d %-44.44s %-10s %10.3f %5.1f%% %9.1f", i, st[i].label, st[i].kind, st[i].seconds * 1e3,
+               100.0 * st[i].seconds / total,
+               st[i].seconds > 0 ? 2.0 * (double)st[i].macs / st[i].seconds / 1e9 : 0.0);
+        if (stats)
+            printf(" %9.3g %9.3g %6lld", st[i].out_rms, st[i].out_absmax, (long long)st[i].out_subnormal);
+        printf("\n");
+    }
 }
 
 static void print_summary(const infer_args *a, const bb_graph *g, int64_t batch, const float *y, double prep, double fwd)
@@ -129,6 +140,26 @@ static void print_summary(const infer_args *a, const bb_graph *g, int64_t batch,
     printf("checksum sum %.6e abs_sum %.6e\n", sum, asum);
     printf("time prepare %.1f ms, forward %.3f ms (%.3f ms per item)%s\n", prep * 1e3, fwd * 1e3,
            fwd * 1e3 / (double)batch, a->reps > 1 ? ", median of reps" : "");
+}
+
+/* One line on the range of every step's output; fails on NaN/Inf/subnormal. */
+static int check_activations(const bb_backend_ops *be, const bb_backend *b, bb_err *err)
+{
+    const bb_step_time *st;
+    int n = be->profile(b, &st), lo = 0, hi = 0;
+    int64_t bad = 0, sub = 0;
+    for (int i = 0; i < n; i++) {
+        lo = st[i].out_rms < st[lo].out_rms ? i : lo;
+        hi = st[i].out_absmax > st[hi].out_absmax ? i : hi;
+        bad += st[i].out_nonfinite, sub += st[i].out_subnormal;
+    }
+    if (n == 0)
+        return 0;
+    printf("activations: %d steps, min rms %.3g (%s), max |x| %.3g (%s), non-finite %lld, subnormal %lld\n", n,
+           st[lo].out_rms, st[lo].label, st[hi].out_absmax, st[hi].label, (long long)bad, (long long)sub);
+    if (bad || sub)
+        return bb_err_set(err, "activations: %lld non-finite and %lld subnormal values", (long long)bad, (long long)sub);
+    return 0;
 }
 
 static int cmp_double(const void *p, const void *q)
@@ -167,7 +198,7 @@ static int run(const infer_args *a, bb_err *err)
     bb_graph *g = bb_model_open(&a->spec, err);
     bb_backend *b = NULL;
     const bb_backend_ops *be = &bb_cpu_backend;
-    bb_backend_opts o = {(int)a->threads, a->profile};
+    bb_backend_opts o = {(int)a->threads, a->profile, a->check_activations};
     int rc = -1;
     double t0 = now_s(), prep = 0, fwd = 0;
     if (g && be->prepare(&b, g, batch, &o, err) == 0 && be->set_input(b, x, err) == 0) {
@@ -185,7 +216,9 @@ static int run(const infer_args *a, bb_err *err)
     if (rc == 0) {
         print_summary(a, g, batch, y, prep, fwd);
         if (a->profile)
-            print_profile(be, b, fwd);
+            print_profile(be, b, fwd, a->check_activations);
+        if (a->check_activations)
+            rc = check_activations(be, b, err);
     }
     if (b)
         be->destroy(b);

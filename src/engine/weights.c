@@ -41,17 +41,47 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-static void random_tensor(bb_tensor *t, uint64_t seed)
+/* Variance gain of a conv/linear weight, from what its output feeds:
+ * 2 before a ReLU-like activation (it halves the second moment), small
+ * before a sigmoid gate and at the end of a residual branch (each block then adds a little to
+ * the stream instead of doubling it), 1 otherwise. BatchNorm in between is
+ * looked through: its random statistics are near (0, 1). */
+#define RESIDUAL_BRANCH_GAIN 0.1
+#define SIGMOID_GAIN 0.1 /* squeeze-excitation logits stay small: no gate
+                            saturates to a subnormal (sigmoid(-90) ~ 1e-39) */
+
+static int first_reader(const bb_graph *g, int t)
+{
+    for (int i = 0; i < g->n_ops; i++)
+        if (g->ops[i].in[0] == t || (g->ops[i].n_in > 1 && g->ops[i].in[1] == t))
+            return i;
+    return -1;
+}
+
+static double weight_gain(const bb_graph *g, const bb_op *op)
+{
+    int r = first_reader(g, op->out);
+    if (r >= 0 && g->ops[r].type == BB_OP_BATCHNORM)
+        r = first_reader(g, g->ops[r].out);
+    if (r < 0)
+        return 1.0;
+    const bb_op *next = &g->ops[r];
+    if (next->type == BB_OP_ADD)
+        return RESIDUAL_BRANCH_GAIN;
+    if (next->type == BB_OP_ACT && next->act == BB_ACT_SIGMOID)
+        return SIGMOID_GAIN;
+    if (next->type == BB_OP_ACT)
+        return 2.0;
+    return 1.0;
+}
+
+static void random_tensor(bb_tensor *t, double gain, uint64_t seed)
 {
     int64_t n = bb_tensor_numel(t);
     uint64_t st = name_hash(t->name, seed);
-    if (t->ndim >= 2 && t->ndim != 3) {
-        /* conv / linear weight: variance 2/fan_in keeps ReLU-family nets O(1) */
+    if (t->ndim >= 2 && t->ndim != 3) { /* conv / linear weight */
         double fan_in = (double)n / (double)t->dims[0];
-        float a = (float)sqrt(3.0 * 2.0 / fan_in);
-        if (strstr(t->name, "self_attention") || strstr(t->name, "mlp") ||
-            strstr(t->name, "heads") || strstr(t->name, "fc.") || strstr(t->name, "classifier"))
-            a = (float)sqrt(3.0 / fan_in);
+        float a = (float)sqrt(3.0 * gain / fan_in);
         fill_uniform(t->data, n, -a, a, st);
     } else if (t->ndim == 3) { /* class token, position embedding */
         fill_uniform(t->data, n, -0.1f, 0.1f, st);
@@ -73,6 +103,14 @@ static int alloc_tensor(bb_tensor *t)
 
 void bb_weights_random(bb_graph *g, uint64_t seed)
 {
+    double *gain = malloc(sizeof(double) * (size_t)g->n_tensors);
+    if (!gain)
+        abort();
+    for (int i = 0; i < g->n_tensors; i++)
+        gain[i] = 1.0;
+    for (int i = 0; i < g->n_ops; i++)
+        if ((g->ops[i].type == BB_OP_CONV || g->ops[i].type == BB_OP_LINEAR) && g->ops[i].w >= 0)
+            gain[g->ops[i].w] = weight_gain(g, &g->ops[i]);
     for (int i = 0; i < g->n_tensors; i++) {
         bb_tensor *t = &g->tensors[i];
         if (t->kind != BB_T_PARAM && t->kind != BB_T_BUFFER)
@@ -81,8 +119,9 @@ void bb_weights_random(bb_graph *g, uint64_t seed)
             fprintf(stderr, "batchbench: out of memory for weights\n");
             abort();
         }
-        random_tensor(t, seed);
+        random_tensor(t, gain[i], seed);
     }
+    free(gain);
 }
 
 /* ---- safetensors -------------------------------------------------------- */

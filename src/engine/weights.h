@@ -12,10 +12,12 @@
 #include "engine/graph.h"
 #include "util/error.h"
 
-/* Fills every BB_T_PARAM / BB_T_BUFFER tensor. Values depend only on the
- * seed and the tensor's name, and are scaled so activations stay O(1):
- * weights uniform with variance gain/fan_in, BN/LN affine terms near
- * (1, 0), running statistics near (0, 1). */
+/* Fills every BB_T_PARAM / BB_T_BUFFER tensor of an unfused graph. Values
+ * depend only on the seed, the tensor's name and the graph's structure, and
+ * are scaled so activations stay O(1) through every model: weights uniform
+ * with variance gain/fan_in (gain from what the layer feeds: 2 before a
+ * ReLU-like activation, small at the end of a residual branch, else 1),
+ * BN/LN affine terms near (1, 0), running statistics near (0, 1). */
 void bb_weights_random(bb_graph *g, uint64_t seed);
 
 /* Loads every parameter and buffer from a safetensors file. Missing

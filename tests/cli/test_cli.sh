@@ -63,6 +63,19 @@ else
     failed=$((failed + 1)); echo "FAIL: infer --output did not write a finite [2,1280] array"
 fi
 
+# default (seeded random) weights keep every layer's output finite, free of
+# subnormals and of normal magnitude: rms >= 0.05 and |x| <= 1000 everywhere
+for m in resnet18 resnet34 resnet50 resnet101 resnet152 mobilenet_v2 efficientnet_v2_s \
+         efficientnet_v2_l vit_b_16 vit_b_32 vit_l_16 vit_l_32; do
+    line=$("$bin" infer --model "$m" --check-activations 2>&1 | grep '^activations:')
+    if awk '{ for (i = 1; i <= NF; i++) { if ($i == "rms") r = $(i + 1); if ($i == "|x|") x = $(i + 1) } }
+            END { exit !(r >= 0.05 && x <= 1000 && $0 ~ /non-finite 0, subnormal 0$/) }' <<< "$line"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1)); echo "FAIL: $m default weights: $line"
+    fi
+done
+
 # `models --json` equals the reference table, both heads
 for head in features classifier; do
     "$bin" models --json --head $head > "$tmp/models-$head.json"

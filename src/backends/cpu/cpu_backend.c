@@ -5,6 +5,7 @@
  * The graph (and its weight data, which the tokens kernel reads) must
  * outlive the backend.
  */
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +111,8 @@ static int cpu_prepare(bb_backend **out, const bb_graph *g, int64_t batch,
     bb_backend *b = calloc(1, sizeof *b);
     if (!b)
         return bb_err_set(err, "out of memory");
-    b->g = g, b->batch = batch, b->profile = opts && opts->profile;
+    b->g = g, b->batch = batch, b->profile = opts && (opts->profile || opts->activation_stats);
+    b->activation_stats = opts && opts->activation_stats;
     b->threads = opts && opts->threads > 0 ? opts->threads : default_threads();
     omp_set_num_threads(b->threads);
     b->tbuf = malloc(sizeof(int) * (size_t)g->n_tensors);
@@ -164,6 +166,43 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+
+/* The buffer a step writes. */
+static int step_output(const cpu_step *s)
+{
+    if (!s->prim)
+        return s->kout;
+    for (int a = 0; a < s->n_args; a++)
+        if (s->args[a].arg == DNNL_ARG_DST || s->args[a].arg == DNNL_ARG_TO)
+            return s->args[a].buf;
+    return -1;
+}
+
+/* RMS, max |x|, non-finite and subnormal counts of a step's output (padding
+ * of blocked layouts included: it is zero). */
+static void output_stats(const bb_backend *b, const cpu_step *s, bb_step_time *t)
+{
+    int buf = step_output(s);
+    if (buf < 0)
+        return;
+    const float *x = buf_data(b, buf);
+    int64_t n = (int64_t)(dnnl_memory_desc_get_size(&b->bufs[buf].md) / sizeof(float));
+    double ss = 0.0, mx = 0.0;
+    int64_t bad = 0, sub = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int c = fpclassify(x[i]);
+        if (c == FP_NAN || c == FP_INFINITE) {
+            bad++;
+            continue;
+        }
+        sub += c == FP_SUBNORMAL;
+        ss += (double)x[i] * x[i];
+        mx = fabs(x[i]) > mx ? fabs(x[i]) : mx;
+    }
+    t->out_rms = n ? sqrt(ss / (double)n) : 0.0;
+    t->out_absmax = mx, t->out_nonfinite = bad, t->out_subnormal = sub;
+}
+
 static int cpu_forward(bb_backend *b, bb_err *err)
 {
     for (int i = 0; i < b->n_steps; i++) {
@@ -178,7 +217,9 @@ static int cpu_forward(bb_backend *b, bb_err *err)
         }
         if (b->profile) {
             dnnl_stream_wait(b->stream);
-            b->times[i] = (bb_step_time){s->label, s->kind, now_s() - t0, s->macs};
+            b->times[i] = (bb_step_time){s->label, s->kind, now_s() - t0, s->macs, 0, 0, 0, 0};
+            if (b->activation_stats)
+                output_stats(b, s, &b->times[i]);
         }
     }
     if (dnnl_stream_wait(b->stream) != dnnl_success)

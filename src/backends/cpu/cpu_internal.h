@@ -50,7 +50,7 @@ struct bb_backend {
     dnnl_stream_t stream;
     const bb_graph *g;
     int64_t batch;
-    int threads, profile;
+    int threads, profile, activation_stats;
     cpu_buf *bufs;
     int n_bufs, cap_bufs;
     cpu_step *steps;

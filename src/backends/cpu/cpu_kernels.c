@@ -21,17 +21,26 @@ static float *buf_ptr(const bb_backend *b, int buf)
     return p;
 }
 
+/* glibc's libmvec has vector versions of expf; declaring them lets the
+ * `omp simd` loop below call the 16-wide AVX-512 one (or 8-wide AVX2) in the
+ * matching clone of softmax_rows. Accuracy: within 4 ulp of expf. */
+__attribute__((simd("notinbranch"))) float expf(float);
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
 static void softmax_rows(float *s, int64_t rows, int64_t cols)
 {
     for (int64_t r = 0; r < rows; r++) {
         float *x = s + r * cols, mx = x[0], sum = 0.f;
+#pragma omp simd reduction(max : mx)
         for (int64_t c = 1; c < cols; c++)
             mx = x[c] > mx ? x[c] : mx;
+#pragma omp simd reduction(+ : sum)
         for (int64_t c = 0; c < cols; c++) {
             x[c] = expf(x[c] - mx);
             sum += x[c];
         }
         float inv = 1.f / sum;
+#pragma omp simd
         for (int64_t c = 0; c < cols; c++)
             x[c] *= inv;
     }

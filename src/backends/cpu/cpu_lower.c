@@ -47,10 +47,11 @@ static int cur_step(const bb_backend *b)
 
 int cpu_new_buf(bb_backend *b, const dnnl_memory_desc_t *md)
 {
+    dnnl_memory_desc_t copy = *md; /* md may point into b->bufs, which grows */
     b->bufs = grow(b->bufs, &b->cap_bufs, b->n_bufs + 1, sizeof *b->bufs);
     cpu_buf *c = &b->bufs[b->n_bufs];
     memset(c, 0, sizeof *c);
-    c->md = *md;
+    c->md = copy;
     c->first = c->last = cur_step(b);
     c->alias = -1;
     return b->n_bufs++;
