@@ -198,7 +198,7 @@ static int run(const infer_args *a, bb_err *err)
     bb_graph *g = bb_model_open(&a->spec, err);
     bb_backend *b = NULL;
     const bb_backend_ops *be = &bb_cpu_backend;
-    bb_backend_opts o = {(int)a->threads, a->profile, a->check_activations};
+    bb_backend_opts o = {.threads = (int)a->threads, .profile = a->profile, .activation_stats = a->check_activations};
     int rc = -1;
     double t0 = now_s(), prep = 0, fwd = 0;
     if (g && be->prepare(&b, g, batch, &o, err) == 0 && be->set_input(b, x, err) == 0) {

@@ -264,7 +264,7 @@ static int run_case_ex(bb_graph *g, const char *what, int reforward)
         const int64_t n = batches[bi];
         bb_backend *b = NULL;
         bb_err err = {{0}};
-        bb_backend_opts opts = {2, 0};
+        bb_backend_opts opts = {.threads = 2};
         if (bb_cpu_backend.prepare(&b, g, n, &opts, &err) != 0) {
             snprintf(failed, sizeof failed, "%s: prepare at batch %lld failed: %s", what, (long long)n, err.msg);
             break;
@@ -519,7 +519,7 @@ static void test_errors(void **state)
     assert_non_null(strstr(err.msg, "batchnorm"));
     bb_graph_free(h);
     /* profiling records one entry per step */
-    bb_backend_opts opts = {1, 1};
+    bb_backend_opts opts = {.threads = 1, .profile = 1};
     assert_int_equal(bb_cpu_backend.prepare(&b, g, 2, &opts, &err), 0);
     float in[2 * 3 * 8 * 8] = {0}, out[2 * 4 * 8 * 8];
     assert_int_equal(bb_cpu_backend.set_input(b, in, &err), 0);
