@@ -13,6 +13,10 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+# The commit batchbench is built from, recorded in every result file.
+BB_GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+$(BUILD)/src/bench/env.o: override CFLAGS += -DBB_GIT_COMMIT=\"$(BB_GIT_COMMIT)\"
+
 ASAN_CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ASAN_LDFLAGS := -fsanitize=address,undefined
 PARITY       := /usr/bin/python3 tests/parity/run_parity.py
@@ -34,12 +38,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbatchbench.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libbatchbench.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
+# Small measurement programs in bench/ (not part of the test suite).
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libbatchbench.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbatchbench.a $(LDFLAGS) $(LDLIBS)
+
 # Unit tests (cmocka), then the command-line tests (bad input, exit codes).
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
 cli: $(BUILD)/batchbench
 	tests/cli/test_cli.sh $(BUILD)/batchbench
+	tests/cli/test_run.sh $(BUILD)/batchbench
 
 # Parity with torchvision: all 12 models x both heads (needs python3-torch).
 parity: $(BUILD)/batchbench

@@ -58,4 +58,7 @@ typedef struct {
 
 extern const bb_backend_ops bb_cpu_backend;
 
+/* Threads the CPU backend uses by default: OMP_NUM_THREADS, else all cores. */
+int bb_cpu_default_threads(void);
+
 #endif

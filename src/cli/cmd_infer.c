@@ -236,7 +236,7 @@ int cmd_infer(int argc, char **argv)
     int p = parse(argc, argv, &a);
     if (p != 0)
         return p > 0 ? BB_EXIT_OK : BB_EXIT_USAGE;
-    bb_err err = {{0}};
+    bb_err err = {0};
     if (run(&a, &err) != 0) {
         fprintf(stderr, "batchbench infer: %s\n", err.msg);
         return BB_EXIT_FAILURE;

@@ -6,8 +6,7 @@
 
 #include "cli/cli.h"
 #include "util/error.h"
-
-#define BB_VERSION "0.1.0"
+#include "util/version.h"
 
 typedef struct {
     const char *name;
@@ -16,8 +15,11 @@ typedef struct {
 } subcommand;
 
 static const subcommand commands[] = {
+    {"run", cmd_run, "sweep batch size x model; JSON results, summary.csv and a table"},
+    {"dataset", cmd_dataset, "make a data set of stored input items (dataset make)"},
     {"models", cmd_models, "list the 12 models with parameters, GMAC/item, feature dim"},
     {"infer", cmd_infer, "run one forward pass (npy in, npy out) and time it"},
+    {"env", cmd_env, "print the environment block recorded in every result file"},
 };
 
 static void usage(FILE *f)

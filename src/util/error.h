@@ -11,12 +11,17 @@
 
 typedef struct {
     char msg[1024];
+    int oom; /* set (by bb_err_oom) when the failure was running out of memory */
 } bb_err;
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
 int bb_err_set(bb_err *e, const char *fmt, ...); /* always returns -1 */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+int bb_err_oom(bb_err *e, const char *fmt, ...); /* same, and marks it OOM */
 
 /* Process exit codes, documented in README.md. */
 enum {

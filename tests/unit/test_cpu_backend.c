@@ -263,7 +263,7 @@ static int run_case_ex(bb_graph *g, const char *what, int reforward)
     for (int bi = 0; bi < 2 && !failed[0]; bi++) {
         const int64_t n = batches[bi];
         bb_backend *b = NULL;
-        bb_err err = {{0}};
+        bb_err err = {0};
         bb_backend_opts opts = {.threads = 2};
         if (bb_cpu_backend.prepare(&b, g, n, &opts, &err) != 0) {
             snprintf(failed, sizeof failed, "%s: prepare at batch %lld failed: %s", what, (long long)n, err.msg);
@@ -502,7 +502,7 @@ static void test_errors(void **state)
     bb_fuse(g);
     for (int64_t n = 0; n >= -1; n--) {
         bb_backend *b = (bb_backend *)g; /* must be reset to NULL */
-        bb_err err = {{0}};
+        bb_err err = {0};
         assert_int_equal(bb_cpu_backend.prepare(&b, g, n, NULL, &err), -1);
         assert_null(b);
         assert_non_null(strstr(err.msg, "batch"));
@@ -513,7 +513,7 @@ static void test_errors(void **state)
     bb_weights_random(h, 1);
     bb_fuse(h);
     bb_backend *b = NULL;
-    bb_err err = {{0}};
+    bb_err err = {0};
     assert_int_equal(bb_cpu_backend.prepare(&b, h, 2, NULL, &err), -1);
     assert_null(b);
     assert_non_null(strstr(err.msg, "batchnorm"));

@@ -80,7 +80,7 @@ static void write_npy_raw(const char *path, int major, int minor, const char *hd
 static void expect_fail(const char *path, const char *sub1, const char *sub2)
 {
     bb_npy a;
-    bb_err err = {{0}};
+    bb_err err = {0};
     assert_int_equal(bb_npy_read(path, &a, &err), -1);
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     if (!strstr(err.msg, base) || !strstr(err.msg, sub1) || (sub2 && !strstr(err.msg, sub2)))
@@ -117,7 +117,7 @@ static void round_trip(int ndim, const int64_t *dims, int64_t n)
     for (int64_t i = 0; i < n; i++)
         v[i] = (float)i * 0.5f - 3.0f;
     const char *p = tpath("rt.npy");
-    bb_err err = {{0}};
+    bb_err err = {0};
     assert_int_equal(bb_npy_write(p, ndim, dims, v, &err), 0);
     assert_int_equal(access(tpath("rt.npy.tmp"), F_OK), -1);
     assert_int_equal((file_size(p) - n * 4) % 64, 0);
@@ -153,7 +153,7 @@ static void test_writer_header_text(void **state)
     int64_t d[] = {5};
     float v[5] = {0};
     const char *p = tpath("txt.npy");
-    bb_err err = {{0}};
+    bb_err err = {0};
     assert_int_equal(bb_npy_write(p, 1, d, v, &err), 0);
     FILE *f = fopen(p, "rb");
     assert_non_null(f);
@@ -173,7 +173,7 @@ static void test_header_variants(void **state)
     (void)state;
     const char *p = tpath("var.npy");
     bb_npy a;
-    bb_err err = {{0}};
+    bb_err err = {0};
     write_npy_raw(p, 1, 0, "{\"shape\":(2,3),\"fortran_order\":False,\"descr\":\"<f4\"}\n", 24);
     assert_int_equal(bb_npy_read(p, &a, &err), 0);
     assert_int_equal(a.ndim, 2);
@@ -318,7 +318,7 @@ static void test_truncations(void **state)
     int64_t d[] = {3, 4};
     float v[12] = {0};
     const char *good = tpath("src.npy"), *p = tpath("cut.npy");
-    bb_err err = {{0}};
+    bb_err err = {0};
     assert_int_equal(bb_npy_write(good, 2, d, v, &err), 0);
     FILE *f = fopen(good, "rb");
     unsigned char buf[256];
@@ -337,7 +337,7 @@ static void test_writer_refusals(void **state)
 {
     (void)state;
     const char *p = tpath("w.npy");
-    bb_err err = {{0}};
+    bb_err err = {0};
     int64_t neg[] = {2, -1};
     float v[1] = {0};
     assert_int_equal(bb_npy_write(p, 2, neg, v, &err), -1);

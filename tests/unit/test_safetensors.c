@@ -91,7 +91,7 @@ static int is_zeroed(const bb_safetensors *st)
 static void expect_fail(const char *path, const char *sub1, const char *sub2)
 {
     bb_safetensors st;
-    bb_err err = {{0}};
+    bb_err err = {0};
     assert_int_equal(bb_st_open(&st, path, &err), -1);
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     if (!strstr(err.msg, base) || !strstr(err.msg, sub1) || (sub2 && !strstr(err.msg, sub2)))
@@ -121,7 +121,7 @@ static void test_round_trip(void **state)
     const int64_t *dims[] = {dw, db, NULL, de};
     const float *data[] = {w, b, &s, NULL};
     const char *p = tpath("good.safetensors");
-    bb_err err = {{0}};
+    bb_err err = {0};
     assert_int_equal(bb_st_write_f32(p, 4, names, ndims, dims, data, &err), 0);
     assert_int_equal(access(tpath("good.safetensors.tmp"), F_OK), -1);
 
@@ -176,7 +176,7 @@ static void test_handmade_file(void **state)
     const char *p = tpath("hand.safetensors");
     write_json(p, json, 11);
     bb_safetensors st;
-    bb_err err = {{0}};
+    bb_err err = {0};
     assert_int_equal(bb_st_open(&st, p, &err), 0);
     assert_int_equal(st.n, 3);
     assert_int_equal(st.data_len, 11);
@@ -344,7 +344,7 @@ static void test_overlap(void **state)
                   " \"e\": {\"dtype\": \"F32\", \"shape\": [0], \"data_offsets\": [2,2]},"
                   " \"b\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4,8]}}", 8);
     bb_safetensors st;
-    bb_err err = {{0}};
+    bb_err err = {0};
     assert_int_equal(bb_st_open(&st, p, &err), 0);
     bb_st_close(&st);
 }
@@ -385,7 +385,7 @@ static void write_good(const char *p)
     int64_t dw[] = {3, 2}, db[] = {2};
     const int64_t *dims[] = {dw, db};
     const float *data[] = {w, b};
-    bb_err err = {{0}};
+    bb_err err = {0};
     assert_int_equal(bb_st_write_f32(p, 2, names, ndims, dims, data, &err), 0);
 }
 
@@ -422,7 +422,7 @@ static void test_truncations(void **state)
     for (size_t n = 0; n < len; n++) {
         spit(p, buf, n);
         bb_safetensors st;
-        bb_err err = {{0}};
+        bb_err err = {0};
         assert_int_equal(bb_st_open(&st, p, &err), -1);
         assert_non_null(strstr(err.msg, "trunc.safetensors"));
         bb_st_close(&st);
@@ -448,7 +448,7 @@ static void test_mutations(void **state)
             m[8 + (size_t)rand() % (len - 8)] = vals[(size_t)rand() % sizeof vals];
         spit(p, m, len);
         bb_safetensors st;
-        bb_err err = {{0}};
+        bb_err err = {0};
         if (bb_st_open(&st, p, &err) == 0) {
             for (int i = 0; i < st.n; i++)
                 assert_true(st.tensors[i].end <= st.data_len);
@@ -470,7 +470,7 @@ static void test_writer_refusals(void **state)
     int64_t d1[] = {1};
     const int64_t *dims[] = {d1, d1};
     const float *data[] = {v, v};
-    bb_err err = {{0}};
+    bb_err err = {0};
     const char *p = tpath("wr.safetensors");
     assert_int_equal(bb_st_write_f32(p, 2, names, ndims, dims, data, &err), -1);
     assert_non_null(strstr(err.msg, "duplicate tensor name 'a'"));

@@ -40,7 +40,7 @@ static void cpu_destroy(bb_backend *b)
     free(b);
 }
 
-static int default_threads(void)
+int bb_cpu_default_threads(void)
 {
     const char *env = getenv("OMP_NUM_THREADS");
     int t = env ? atoi(env) : 0;
@@ -64,7 +64,7 @@ static int plan_and_bind(bb_backend *b, bb_err *err)
     b->arena = b->arena_bytes > 0 ? aligned_alloc(ARENA_ALIGN, (size_t)((b->arena_bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN)) : NULL;
     if (!b->arena) {
         free(off);
-        return bb_err_set(err, "out of memory: activation arena of %lld bytes at batch %lld",
+        return bb_err_oom(err, "out of memory: activation arena of %lld bytes at batch %lld",
                           (long long)b->arena_bytes, (long long)b->batch);
     }
     int rc = 0;
@@ -113,7 +113,7 @@ static int cpu_prepare(bb_backend **out, const bb_graph *g, int64_t batch,
         return bb_err_set(err, "out of memory");
     b->g = g, b->batch = batch, b->profile = opts && (opts->profile || opts->activation_stats);
     b->activation_stats = opts && opts->activation_stats;
-    b->threads = opts && opts->threads > 0 ? opts->threads : default_threads();
+    b->threads = opts && opts->threads > 0 ? opts->threads : bb_cpu_default_threads();
     omp_set_num_threads(b->threads);
     b->tbuf = malloc(sizeof(int) * (size_t)g->n_tensors);
     if (!b->tbuf || dnnl_engine_create(&b->eng, dnnl_cpu, 0) != dnnl_success ||
@@ -127,7 +127,7 @@ static int cpu_prepare(bb_backend **out, const bb_graph *g, int64_t batch,
     if (rc == 0)
         rc = plan_and_bind(b, err);
     if (rc == 0 && b->scratch_floats > 0 && !(b->scratch = malloc((size_t)b->scratch_floats * sizeof(float))))
-        rc = bb_err_set(err, "out of memory for attention scratch");
+        rc = bb_err_oom(err, "out of memory for attention scratch");
     if (rc == 0 && !(b->times = calloc((size_t)b->n_steps, sizeof *b->times)))
         rc = bb_err_set(err, "out of memory");
     if (rc != 0) {

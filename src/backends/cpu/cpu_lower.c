@@ -204,6 +204,8 @@ int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
     dnnl_memory_destroy(src);
     if (st != dnnl_success) {
         dnnl_memory_destroy(dst);
+        if (st == dnnl_out_of_memory)
+            return bb_err_oom(err, "out of memory packing weights");
         return bb_err_set(err, "oneDNN: packing weights failed (status %d)", (int)st);
     }
     b->weights = grow(b->weights, &b->cap_weights, b->n_weights + 1, sizeof *b->weights);

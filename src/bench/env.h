@@ -1,0 +1,43 @@
+/*
+ * env.h — the environment a benchmark ran in: host, CPU (model, cores,
+ * AVX-512 / AMX support), memory, OS and kernel, compiler, oneDNN version,
+ * batchbench's version and git commit, and the threads used.
+ *
+ * Why this file exists: a time per item means nothing without the machine
+ * and software that produced it. Every result file carries this block, and
+ * `batchbench env` prints it, so results from different machines or builds
+ * are never compared unknowingly. Fields that cannot be found read
+ * "unknown" (strings) or 0 (numbers).
+ */
+#ifndef BB_ENV_H
+#define BB_ENV_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+typedef struct {
+    char host[128];          /* uname nodename */
+    char cpu_model[160];     /* /proc/cpuinfo "model name" */
+    char os[160];            /* /etc/os-release PRETTY_NAME */
+    char kernel[160];        /* uname: sysname release machine */
+    char compiler[96];       /* compiler that built batchbench (__VERSION__) */
+    char onednn[64];         /* oneDNN at run time: "major.minor.patch (hash)" */
+    char batchbench_version[32];
+    char git_commit[48];     /* commit batchbench was built from, or "unknown" */
+    int cores_logical;       /* online logical CPUs */
+    int threads_used;        /* as passed; 0 resolves to the CPU backend's default */
+    int64_t mem_total_bytes; /* /proc/meminfo MemTotal */
+    int has_avx512, has_avx512_bf16, has_amx; /* CPU flags avx512f, avx512_bf16, amx_tile */
+} bb_env;
+
+/* Fills *e; never fails (missing facts read "unknown" / 0). */
+void bb_env_collect(bb_env *e, int threads_used);
+
+/* A new JSON object with every field (flags as booleans); NULL on OOM. */
+cJSON *bb_env_to_json(const bb_env *e);
+
+/* The git commit batchbench was built from (-DBB_GIT_COMMIT), or "unknown". */
+const char *bb_env_git_commit(void);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * sweep.h — the seed's experiment: for every (model, batch size) prepare the
+ * model for that batch size, run warm-up passes, then time only the forward
+ * pass of each measured batch, and write one result file per configuration.
+ *
+ * Faults lose nothing: a configuration that runs out of memory (or over
+ * --mem-limit) or past --max-time is recorded with its status and the sweep
+ * goes on; when *stop becomes non-zero (SIGINT/SIGTERM) the sweep stops after
+ * the current batch without writing the unfinished configuration, so
+ * --resume redoes exactly that one.
+ */
+#ifndef BB_SWEEP_H
+#define BB_SWEEP_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "engine/graph.h"
+#include "util/error.h"
+
+#define BB_SWEEP_MAX 64
+
+typedef struct {
+    const char *models[BB_SWEEP_MAX];
+    int n_models;
+    int64_t batches[BB_SWEEP_MAX];
+    int n_batches;
+    int warmup, reps;
+    double min_time_s;   /* measure until reps AND this much time are reached */
+    double max_time_s;   /* per configuration; 0 = no limit */
+    double pause_s;      /* between configurations */
+    int64_t mem_limit;   /* bytes; 0 = none; over it a configuration is "oom" */
+    int threads;
+    bb_head head;
+    uint64_t seed;
+    const char *out_dir;
+    const char *data_dir; /* NULL: a seeded random batch in memory */
+    const char *device;   /* "cpu" */
+    int resume;
+    volatile sig_atomic_t *stop;
+    FILE *log;            /* progress; a live line when it is a TTY */
+} bb_sweep_cfg;
+
+typedef struct {
+    int total, done, skipped, ok, failed;
+    int interrupted;
+    double per_item_s[BB_SWEEP_MAX][BB_SWEEP_MAX]; /* [model][batch]; <0: none */
+    char status[BB_SWEEP_MAX][BB_SWEEP_MAX][16];
+} bb_sweep_result;
+
+int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err);
+
+/* Seconds the sweep should take, from MAC counts and a short sgemm
+ * calibration of this machine (reported through *gflops). */
+double bb_sweep_estimate(const bb_sweep_cfg *cfg, double *gflops);
+
+/* model x batch table of ms per item with the best batch per model. */
+void bb_sweep_print_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result *res);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * cmd_env.c — `batchbench env`: prints the environment block that every
+ * result file records (host, CPU, memory, OS, compiler, oneDNN, version,
+ * threads), so a user can check what a sweep would record before running it.
+ */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench/env.h"
+#include "cli/cli.h"
+#include "util/error.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: batchbench env [--json] [--threads T]\n"
+               "\n"
+               "Prints the environment recorded in every result file: host, CPU model,\n"
+               "logical cores, AVX-512 / AVX-512 BF16 / AMX support, memory, OS, kernel,\n"
+               "compiler, oneDNN version, batchbench version and git commit, and the\n"
+               "threads a run would use (--threads T, default OMP_NUM_THREADS or all\n"
+               "cores). --json prints the same block as a JSON object.\n");
+}
+
+static const char *yes_no(int v)
+{
+    return v ? "yes" : "no";
+}
+
+static void print_text(const bb_env *e)
+{
+    printf("host: %s\ncpu_model: %s\ncores_logical: %d\nthreads_used: %d\n", e->host, e->cpu_model,
+           e->cores_logical, e->threads_used);
+    printf("has_avx512: %s\nhas_avx512_bf16: %s\nhas_amx: %s\n", yes_no(e->has_avx512), yes_no(e->has_avx512_bf16),
+           yes_no(e->has_amx));
+    printf("mem_total_bytes: %lld (%.1f GiB)\n", (long long)e->mem_total_bytes,
+           (double)e->mem_total_bytes / (1024.0 * 1024.0 * 1024.0));
+    printf("os: %s\nkernel: %s\ncompiler: %s\nonednn: %s\nbatchbench_version: %s\ngit_commit: %s\n", e->os,
+           e->kernel, e->compiler, e->onednn, e->batchbench_version, e->git_commit);
+}
+
+static int print_json(const bb_env *e)
+{
+    cJSON *j = bb_env_to_json(e);
+    char *s = j ? cJSON_Print(j) : NULL;
+    if (s)
+        printf("%s\n", s);
+    else
+        fprintf(stderr, "batchbench env: out of memory\n");
+    cJSON_free(s);
+    cJSON_Delete(j);
+    return s ? BB_EXIT_OK : BB_EXIT_FAILURE;
+}
+
+int cmd_env(int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+                                         {"threads", required_argument, 0, 't'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int json = 0, c;
+    int64_t threads = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': usage(stdout); return BB_EXIT_OK;
+        case 'j': json = 1; break;
+        case 't': if (cli_int64("env", "--threads", optarg, 1, 4096, &threads) != 0) return BB_EXIT_USAGE; break;
+        default: usage(stderr); return BB_EXIT_USAGE;
+        }
+    }
+    if (cli_no_positionals("env", optind, argc, argv) != 0)
+        return BB_EXIT_USAGE;
+    bb_env e;
+    bb_env_collect(&e, (int)threads);
+    if (json)
+        return print_json(&e);
+    print_text(&e);
+    return BB_EXIT_OK;
+}

@@ -1,0 +1,295 @@
+/*
+ * cmd_run.c — `batchbench run`: the batch-size sweep from the command line:
+ * presets, flags that override them, signal handling, the estimate before,
+ * progress during and the summary table after.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backends/backend.h"
+#include "bench/sweep.h"
+#include "cli/cli.h"
+#include "models/zoo.h"
+#include "util/error.h"
+
+/* Set by SIGINT/SIGTERM; the sweep stops after the current batch. A signal
+ * handler can only reach static storage: the one global POSIX forces. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: batchbench run [--preset quick|paper] [--device cpu|cuda|auto]\n"
+            "                      [--models LIST] [--batch-sizes LIST] [--warmup N] [--reps N]\n"
+            "                      [--min-time S] [--max-time S] [--pause S] [--mem-limit BYTES]\n"
+            "                      [--threads T] [--head features|classifier] [--seed S]\n"
+            "                      [--data DIR] [--out DIR] [--resume]\n"
+            "\n"
+            "Sweeps batch size x model: for each configuration the model is prepared for\n"
+            "that batch size, warmed up, then only the forward pass of each measured\n"
+            "batch is timed. One JSON result per configuration and summary.csv go to\n"
+            "--out (default results/).\n"
+            "\n"
+            "presets (flags override them):\n"
+            "  quick  (default on the CPU) resnet18, mobilenet_v2, vit_b_32; batch sizes\n"
+            "         1,2,4,8,16,32,64; warm-up 2, reps 5: about 3 minutes on 2 cores\n"
+            "  paper  the seed's experiment: all 12 models; 32,128,256,512,1024; warm-up\n"
+            "         10, reps 10; features; 2 s pause between configurations\n"
+            "--models: names, 'all', 'conv' or 'transformer' (comma-separated)\n"
+            "--min-time: keep measuring until both --reps batches and S seconds\n"
+            "--max-time: per configuration; past it the result is recorded as timeout\n"
+            "--mem-limit: a configuration needing more (e.g. 2G) is recorded as oom\n"
+            "--data DIR: read input batches from a data set (batchbench dataset make);\n"
+            "            otherwise a seeded random batch in memory is used\n"
+            "--resume: skip configurations that already have an ok result in --out\n"
+            "\n"
+            "exit codes: 0 all ok, 1 a configuration failed or a fatal error, 2 bad\n"
+            "arguments, 130 interrupted (finished results are kept; use --resume)\n");
+}
+
+static void preset_quick(bb_sweep_cfg *c)
+{
+    static const char *const models[] = {"resnet18", "mobilenet_v2", "vit_b_32"};
+    static const int64_t batches[] = {1, 2, 4, 8, 16, 32, 64};
+    c->n_models = 3, c->n_batches = 7;
+    memcpy(c->models, models, sizeof models);
+    memcpy(c->batches, batches, sizeof batches);
+    c->warmup = 2, c->reps = 5, c->pause_s = 0.0;
+}
+
+static void preset_paper(bb_sweep_cfg *c)
+{
+    static const int64_t batches[] = {32, 128, 256, 512, 1024};
+    c->n_models = 0;
+    for (int i = 0; i < bb_zoo_count(); i++)
+        c->models[c->n_models++] = bb_zoo_at(i)->name;
+    c->n_batches = 5;
+    memcpy(c->batches, batches, sizeof batches);
+    c->warmup = 10, c->reps = 10, c->pause_s = 2.0;
+}
+
+/* --models: names and the groups all / conv / transformer. */
+static int parse_models(const char *arg, bb_sweep_cfg *c)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", arg);
+    c->n_models = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int group = !strcmp(tok, "all") || !strcmp(tok, "conv") || !strcmp(tok, "transformer");
+        for (int i = 0; group && i < bb_zoo_count(); i++) {
+            const bb_model_info *m = bb_zoo_at(i);
+            if (!strcmp(tok, "all") || !strcmp(tok, bb_family_name(m->family)))
+                c->models[c->n_models++] = m->name;
+        }
+        if (!group) {
+            if (cli_model("run", tok) != 0)
+                return -1;
+            c->models[c->n_models++] = bb_zoo_find(tok)->name;
+        }
+        if (c->n_models > BB_SWEEP_MAX - 12)
+            return fprintf(stderr, "batchbench run: --models: too many models\n"), -1;
+    }
+    return c->n_models ? 0 : (fprintf(stderr, "batchbench run: --models: empty list\n"), -1);
+}
+
+static int parse_batches(const char *arg, bb_sweep_cfg *c)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", arg);
+    c->n_batches = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (c->n_batches == BB_SWEEP_MAX)
+            return fprintf(stderr, "batchbench run: --batch-sizes: at most %d\n", BB_SWEEP_MAX), -1;
+        if (cli_int64("run", "--batch-sizes", tok, 1, 1 << 20, &c->batches[c->n_batches++]) != 0)
+            return -1;
+    }
+    return c->n_batches ? 0 : (fprintf(stderr, "batchbench run: --batch-sizes: empty list\n"), -1);
+}
+
+/* "2G", "512M", "100000" -> bytes */
+static int parse_bytes(const char *arg, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(arg, &end);
+    double mult = 1.0;
+    if (end && *end && !end[1])
+        mult = *end == 'K' ? 1024.0 : *end == 'M' ? 1048576.0 : *end == 'G' ? 1073741824.0 : 0.0;
+    else if (end && *end)
+        mult = 0.0;
+    if (errno || end == arg || mult == 0.0 || v <= 0) {
+        fprintf(stderr, "batchbench run: --mem-limit: '%s' is not a size like 512M or 2G\n", arg);
+        return -1;
+    }
+    *out = (int64_t)(v * mult);
+    return 0;
+}
+
+static int parse_seconds(const char *flag, const char *arg, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (errno || end == arg || *end || v < 0 || v > 1e7) {
+        fprintf(stderr, "batchbench run: %s: '%s' is not a number of seconds >= 0\n", flag, arg);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+typedef struct {
+    bb_sweep_cfg cfg;
+    const char *device;
+} run_args;
+
+/* The preset first (it may come after other flags), then the overrides. */
+static int apply_preset(int argc, char **argv, bb_sweep_cfg *c)
+{
+    const char *preset = "quick";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--preset") && i + 1 < argc)
+            preset = argv[i + 1];
+        else if (!strncmp(argv[i], "--preset=", 9))
+            preset = argv[i] + 9;
+    }
+    if (!strcmp(preset, "quick"))
+        preset_quick(c);
+    else if (!strcmp(preset, "paper"))
+        preset_paper(c);
+    else
+        return fprintf(stderr, "batchbench run: --preset: '%s' is not one of quick, paper\n", preset), -1;
+    return 0;
+}
+
+static int parse_flag(int c, run_args *a)
+{
+    bb_sweep_cfg *cfg = &a->cfg;
+    int64_t v;
+    switch (c) {
+    case 'P': return 0; /* applied first */
+    case 'd': a->device = optarg; return 0;
+    case 'm': return parse_models(optarg, cfg);
+    case 'b': return parse_batches(optarg, cfg);
+    case 'w': return cli_int64("run", "--warmup", optarg, 0, 100000, &v) ? -1 : (cfg->warmup = (int)v, 0);
+    case 'r': return cli_int64("run", "--reps", optarg, 1, 100000, &v) ? -1 : (cfg->reps = (int)v, 0);
+    case 'n': return parse_seconds("--min-time", optarg, &cfg->min_time_s);
+    case 'x': return parse_seconds("--max-time", optarg, &cfg->max_time_s);
+    case 'p': return parse_seconds("--pause", optarg, &cfg->pause_s);
+    case 'L': return parse_bytes(optarg, &cfg->mem_limit);
+    case 't': return cli_int64("run", "--threads", optarg, 1, 4096, &v) ? -1 : (cfg->threads = (int)v, 0);
+    case 'H': return cli_head("run", optarg, &cfg->head);
+    case 's': return cli_u64("run", "--seed", optarg, &cfg->seed);
+    case 'D': cfg->data_dir = optarg; return 0;
+    case 'o': cfg->out_dir = optarg; return 0;
+    case 'R': cfg->resume = 1; return 0;
+    default: usage(stderr); return -1;
+    }
+}
+
+static int parse(int argc, char **argv, run_args *a)
+{
+    static const struct option opts[] = {
+        {"preset", required_argument, 0, 'P'},   {"device", required_argument, 0, 'd'},
+        {"models", required_argument, 0, 'm'},   {"batch-sizes", required_argument, 0, 'b'},
+        {"warmup", required_argument, 0, 'w'},   {"reps", required_argument, 0, 'r'},
+        {"min-time", required_argument, 0, 'n'}, {"max-time", required_argument, 0, 'x'},
+        {"pause", required_argument, 0, 'p'},    {"mem-limit", required_argument, 0, 'L'},
+        {"threads", required_argument, 0, 't'},  {"head", required_argument, 0, 'H'},
+        {"seed", required_argument, 0, 's'},     {"data", required_argument, 0, 'D'},
+        {"out", required_argument, 0, 'o'},      {"resume", no_argument, 0, 'R'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help"))
+            return usage(stdout), 1;
+    if (apply_preset(argc, argv, &a->cfg) != 0)
+        return -1;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+        if (parse_flag(c, a) != 0)
+            return -1;
+    if (cli_no_positionals("run", optind, argc, argv) != 0)
+        return -1;
+    if (strcmp(a->device, "cpu") && strcmp(a->device, "auto") && strcmp(a->device, "cuda"))
+        return fprintf(stderr, "batchbench run: --device: '%s' is not one of cpu, cuda, auto\n", a->device), -1;
+    return 0;
+}
+
+/* The output folder exists and is writable, checked before any work. */
+static int prepare_out(const char *dir)
+{
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "batchbench run: --out %s: cannot create: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "batchbench run: --out %s: not a writable directory: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void install_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    run_args a;
+    memset(&a, 0, sizeof a);
+    a.device = "auto";
+    a.cfg.out_dir = "results";
+    a.cfg.head = BB_HEAD_FEATURES;
+    int p = parse(argc, argv, &a);
+    if (p != 0)
+        return p > 0 ? BB_EXIT_OK : BB_EXIT_USAGE;
+    if (!strcmp(a.device, "cuda")) {
+        fprintf(stderr, "batchbench run: --device cuda: this build has no CUDA backend; use --device cpu\n");
+        return BB_EXIT_FAILURE;
+    }
+    a.cfg.device = "cpu";
+    if (a.cfg.threads == 0)
+        a.cfg.threads = bb_cpu_default_threads();
+    a.cfg.log = stderr;
+    a.cfg.stop = &stop_requested;
+    if (prepare_out(a.cfg.out_dir) != 0)
+        return BB_EXIT_FAILURE;
+    double gflops, est = bb_sweep_estimate(&a.cfg, &gflops);
+    fprintf(stderr, "batchbench run: %d models x %d batch sizes on cpu; estimated %.0f s (%.1f min) at ~%.0f GFLOP/s\n",
+            a.cfg.n_models, a.cfg.n_batches, est, est / 60.0, gflops);
+    install_handlers();
+    bb_sweep_result *res = malloc(sizeof *res);
+    bb_err err = {0};
+    int rc = res ? bb_sweep_run(&a.cfg, res, &err) : bb_err_set(&err, "out of memory");
+    if (rc != 0) {
+        fprintf(stderr, "batchbench run: %s\n", err.msg);
+        free(res);
+        return BB_EXIT_FAILURE;
+    }
+    bb_sweep_print_table(stdout, &a.cfg, res);
+    printf("\nresults: %s/ (%d done, %d kept from earlier runs, %d not ok); summary: %s/summary.csv\n", a.cfg.out_dir,
+           res->done, res->skipped, res->failed, a.cfg.out_dir);
+    int code = res->interrupted ? BB_EXIT_INTERRUPTED : res->failed ? BB_EXIT_FAILURE : BB_EXIT_OK;
+    if (res->interrupted)
+        fprintf(stderr, "batchbench run: interrupted; finished results are kept, rerun with --resume\n");
+    free(res);
+    return code;
+}

@@ -1,0 +1,76 @@
+/*
+ * result.h — one JSON result file per (model, batch size), and summary.csv.
+ *
+ * Why this file exists: the sweep's output must outlive the process and be
+ * trustworthy. Each configuration is written as its own self-describing file
+ * (configuration, environment, model facts, every raw batch time, derived
+ * statistics, status), atomically, so an interrupted or crashed sweep never
+ * leaves half a file and `run --resume` can tell what is done. summary.csv
+ * gathers the files of a directory into one table for plots and reports.
+ * The file format is documented field by field in docs/result-schema.md.
+ */
+#ifndef BB_RESULT_H
+#define BB_RESULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "bench/env.h"
+#include "util/error.h"
+
+#define BB_RESULT_SCHEMA_VERSION 1
+
+typedef struct {
+    /* configuration */
+    char model[32], family[16], head[16], device[16], engine[32], precision[16];
+    char input_source[32]; /* "random" or "dataset" */
+    char data_dir[512];
+    int64_t batch_size;
+    int warmup, reps;
+    double min_time_s, max_time_s;
+    int threads;
+    uint64_t seed;
+    /* model facts */
+    int64_t params, macs_per_item, feature_dim, weight_bytes, activation_bytes;
+    /* outcome */
+    char status[16]; /* ok|oom|timeout|error|interrupted */
+    char message[512];
+    double *times_s; /* raw batch times (seconds), caller-owned; all finite */
+    int n_times;
+    double prepare_s;
+} bb_result;
+
+/* "inference_time-<host>-<device>-model_name-<model>-batch_size-<bs>.json",
+ * malloc'd (NULL on OOM). host, device and model are sanitised to
+ * [A-Za-z0-9._-] (anything else becomes '_'; empty or NULL: "unknown"). */
+char *bb_result_filename(const bb_result *r, const char *host);
+
+/* The result as a JSON object (schema_version 1, see docs/result-schema.md);
+ * env may be NULL ("environment": null). "stats" is present only when
+ * n_times >= 1. NULL on OOM or a non-finite time. */
+cJSON *bb_result_to_json(const bb_result *r, const bb_env *env);
+
+/* Writes <dir>/<bb_result_filename(r, env->host)> atomically: into
+ * <path>.tmp.<pid>, fsync, rename. On failure (unwritable or missing dir,
+ * full disk, ...) returns -1 with a message naming the path, and removes the
+ * temporary file. path_out (may be NULL) receives the final path. */
+int bb_result_write(const char *dir, const bb_result *r, const bb_env *env, char *path_out, size_t path_len,
+                    bb_err *err);
+
+/* Parses a result file and copies its "status" into status[len]; -1 with a
+ * message naming the file if unreadable, not JSON, not schema_version 1 or
+ * without a status. */
+int bb_result_read_status(const char *path, char *status, size_t len, double *per_item_median_s, bb_err *err);
+
+/* Scans dir for inference_time-*.json and writes dir/summary.csv atomically:
+ * a header and one row per parseable result, sorted by (model, batch_size,
+ * file). Columns: file,model,family,head,device,engine,precision,batch_size,
+ * threads,status,n,median_s,mean_s,std_s,min_s,max_s,p5_s,p95_s,ci95_lo_s,
+ * ci95_hi_s,cv,per_item_median_s,items_per_s,gflops,params,macs_per_item
+ * (empty where a result has no stats). Files that are not valid JSON or not
+ * result objects are skipped with a warning on stderr naming the file. */
+int bb_summary_csv_write(const char *dir, bb_err *err);
+
+#endif

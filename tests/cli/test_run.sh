@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# test_run.sh — `batchbench run` as a user meets it: result files that parse
+# and hold every documented field, summary.csv, the summary table, an
+# injected OOM and timeout recorded while the sweep goes on, SIGINT mid-sweep
+# then --resume (every configuration done exactly once, no finished file
+# rewritten), a data set as input, and bad arguments (exit 2).
+# Usage: tests/cli/test_run.sh path/to/batchbench
+set -u
+bin=${1:?usage: test_run.sh path/to/batchbench}
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+ok()   { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+small=(--models mobilenet_v2 --threads 2 --warmup 1 --reps 3)
+
+# 1. a small sweep: files, fields, csv, table
+out=$("$bin" run "${small[@]}" --batch-sizes 1,2,3 --out "$tmp/r1" 2>"$tmp/r1.log"); rc=$?
+[ $rc -eq 0 ] && ok || fail "small sweep exit $rc: $(tail -3 "$tmp/r1.log")"
+n=$(ls "$tmp/r1"/inference_time-*-cpu-model_name-mobilenet_v2-batch_size-*.json 2>/dev/null | wc -l)
+[ "$n" -eq 3 ] && ok || fail "expected 3 result files, got $n"
+grep -q "estimated" "$tmp/r1.log" && ok || fail "no duration estimate before the sweep"
+grep -q "\[3/3\] mobilenet_v2" "$tmp/r1.log" && ok || fail "no progress line [3/3]"
+[[ "$out" == *"best batch"* && "$out" == *"mobilenet_v2"* ]] && ok || fail "no summary table: $out"
+if /usr/bin/python3 "$here/check_results.py" "$tmp/r1" 3; then ok; else fail "result files / summary.csv check"; fi
+
+# 2. injected OOM (--mem-limit) and timeout (--max-time) are recorded; the sweep goes on
+"$bin" run "${small[@]}" --batch-sizes 1,64 --mem-limit 60M --out "$tmp/r2" >/dev/null 2>"$tmp/r2.log"; rc=$?
+[ $rc -eq 1 ] && ok || fail "oom sweep should exit 1, got $rc"
+s1=$(/usr/bin/python3 -c "import json,glob; print(json.load(open(glob.glob('$tmp/r2/*batch_size-1.json')[0]))['status'])")
+s64=$(/usr/bin/python3 -c "import json,glob; print(json.load(open(glob.glob('$tmp/r2/*batch_size-64.json')[0]))['status'])")
+[ "$s1" = ok ] && [ "$s64" = oom ] && ok || fail "mem-limit: statuses $s1 / $s64, want ok / oom"
+"$bin" run --models mobilenet_v2,resnet18 --batch-sizes 2 --warmup 50 --reps 3 --max-time 0.05 --out "$tmp/r3" \
+    >/dev/null 2>"$tmp/r3.log"; rc=$?
+st=$(/usr/bin/python3 -c "import json,glob; print(sorted(json.load(open(f))['status'] for f in glob.glob('$tmp/r3/*.json')))")
+[ $rc -eq 1 ] && [ "$st" = "['timeout', 'timeout']" ] && ok || fail "max-time: exit $rc statuses $st"
+
+# 3. SIGINT mid-sweep, then --resume
+"$bin" run "${small[@]}" --batch-sizes 1,2,3,4,5,6 --reps 20 --out "$tmp/r4" >/dev/null 2>"$tmp/r4.log" &
+pid=$!
+for _ in $(seq 1 600); do
+    [ "$(ls "$tmp/r4"/*.json 2>/dev/null | wc -l)" -ge 2 ] && break
+    sleep 0.05
+done
+kill -INT $pid; wait $pid; rc=$?
+[ $rc -eq 130 ] && ok || fail "SIGINT: exit $rc, want 130"
+before=$(ls "$tmp/r4"/*.json 2>/dev/null | wc -l)
+[ "$before" -ge 2 ] && [ "$before" -lt 6 ] && ok || fail "SIGINT: $before files after the interrupt"
+ls "$tmp/r4" | grep -q '\.tmp' && fail "a temporary file was left behind" || ok
+stat -c '%n %i %Y' "$tmp/r4"/*.json | sort > "$tmp/before.stat"
+md5sum "$tmp/r4"/*.json | sort > "$tmp/before.md5"
+"$bin" run "${small[@]}" --batch-sizes 1,2,3,4,5,6 --reps 20 --out "$tmp/r4" --resume >/dev/null 2>"$tmp/r4b.log"; rc=$?
+[ $rc -eq 0 ] && ok || fail "resume exit $rc"
+after=$(ls "$tmp/r4"/*.json | wc -l)
+[ "$after" -eq 6 ] && ok || fail "after resume: $after files, want 6"
+kept=$(stat -c '%n %i %Y' $(cut -d' ' -f1 "$tmp/before.stat") | sort)
+[ "$kept" = "$(cat "$tmp/before.stat")" ] && md5sum -c --quiet "$tmp/before.md5" && ok || fail "a finished file was rewritten"
+runs=$(grep -c '^\[' "$tmp/r4b.log")
+[ "$runs" -eq $((6 - before)) ] && ok || fail "resume ran $runs configurations, want $((6 - before))"
+if /usr/bin/python3 "$here/check_results.py" "$tmp/r4" 6; then ok; else fail "resumed results check"; fi
+
+# 4. a stored data set as input
+"$bin" dataset make --items 5 --items-per-shard 2 --out "$tmp/ds" >/dev/null && ok || fail "dataset make"
+[ "$(ls "$tmp/ds"/items-*.f32 | wc -l)" -eq 3 ] && ok || fail "dataset shards"
+"$bin" run "${small[@]}" --batch-sizes 2 --data "$tmp/ds" --out "$tmp/r5" >/dev/null 2>&1 && ok || fail "run --data"
+src=$(/usr/bin/python3 -c "import json,glob; print(json.load(open(glob.glob('$tmp/r5/*.json')[0]))['config']['input_source'])")
+[ "$src" = dataset ] && ok || fail "input_source $src"
+"$bin" run "${small[@]}" --batch-sizes 2 --data "$tmp/nope" --out "$tmp/r6" >/dev/null 2>"$tmp/r6.log"; rc=$?
+[ $rc -eq 1 ] && grep -q "nope/manifest.json" "$tmp/r6.log" && ok || fail "missing data set: exit $rc"
+
+# 5. bad arguments: exit 2 and a message naming the flag
+expect2() {
+    local want=$1; shift
+    local o; o=$("$bin" "$@" 2>&1); local rc=$?
+    [ $rc -eq 2 ] && [[ "$o" == *"$want"* ]] && ok || fail "batchbench $*: exit $rc: $o"
+}
+expect2 "--preset: 'fast'" run --preset fast
+expect2 "unknown model 'resnet0'" run --models resnet0
+expect2 "--batch-sizes: 0 is out of range" run --batch-sizes 1,0
+expect2 "--batch-sizes: 'x' is not an integer" run --batch-sizes 1,x
+expect2 "--reps: 0 is out of range" run --reps 0
+expect2 "--max-time: '-1'" run --max-time -1
+expect2 "--mem-limit: '12Q'" run --mem-limit 12Q
+expect2 "--device: 'tpu'" run --device tpu
+expect2 "--items: 0 is out of range" dataset make --items 0 --out "$tmp/x"
+o=$("$bin" run "${small[@]}" --batch-sizes 1 --out /proc/nope 2>&1); rc=$?
+[ $rc -eq 1 ] && [[ "$o" == *"/proc/nope"* ]] && ok || fail "unwritable --out: exit $rc: $o"
+
+echo "run: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
