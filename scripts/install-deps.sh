@@ -4,7 +4,7 @@
 # missing; safe to run again.
 set -euo pipefail
 pkgs=(build-essential pkg-config libdnnl-dev libcjson-dev libcmocka-dev
-      python3 python3-numpy python3-torch python3-torchvision valgrind)
+      python3 python3-numpy python3-torch python3-torchvision libopenblas0-pthread valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
