@@ -17,28 +17,22 @@
 
 #include "backends/backend.h"
 #include "models/model.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "util/clock.h"
 
 static double bookkeeping_ns(void)
 {
     const int n = 1000000;
-    double *t = malloc(sizeof(double) * n), t_begin = now_s(), sink = 0.0;
+    double *t = malloc(sizeof(double) * n), t_begin = bb_now_s(), sink = 0.0;
     volatile sig_atomic_t stop = 0;
-    double start = now_s();
+    double start = bb_now_s();
     for (int i = 0; i < n; i++) {
-        double t0 = now_s();
-        double t1 = now_s(); /* forward() would run between these */
+        double t0 = bb_now_s();
+        double t1 = bb_now_s(); /* forward() would run between these */
         t[i] = t1 - t0;
-        if (stop || now_s() - t_begin > 1e9)
+        if (stop || bb_now_s() - t_begin > 1e9)
             break;
     }
-    double per = (now_s() - start) / n * 1e9;
+    double per = (bb_now_s() - start) / n * 1e9;
     for (int i = 0; i < n; i += 4096)
         sink += t[i];
     free(t);
@@ -57,9 +51,9 @@ static double fastest_forward_s(void)
     bb_random_input(x, 3 * 224 * 224, 1);
     if (g && x && bb_cpu_backend.prepare(&b, g, 1, &o, &err) == 0 && bb_cpu_backend.set_input(b, x, &err) == 0) {
         for (int i = 0; i < 30; i++) {
-            double t0 = now_s();
+            double t0 = bb_now_s();
             bb_cpu_backend.forward(b, &err);
-            double t = now_s() - t0;
+            double t = bb_now_s() - t0;
             best = t < best && i >= 5 ? t : best;
         }
         bb_cpu_backend.destroy(b);

@@ -16,23 +16,17 @@
 #include "models/model.h"
 #include "models/zoo.h"
 #include "report/result.h"
+#include "util/clock.h"
 
 typedef struct {
     const bb_sweep_cfg *cfg;
     bb_env env;
     bb_dataset ds;
-    int have_ds;
+    int have_ds, tty;
     double est[BB_SWEEP_MAX][BB_SWEEP_MAX]; /* estimated seconds per configuration */
     double t_start, est_done;
     int index;
 } sweep_state;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int stopped(const bb_sweep_cfg *cfg)
 {
@@ -47,9 +41,9 @@ static double sgemm_gflops(void)
     float *a = calloc((size_t)n * n, sizeof(float)), *c = calloc((size_t)n * n, sizeof(float));
     double best = 1e30;
     for (int i = 0; a && c && i < 4; i++) {
-        double t0 = now_s();
+        double t0 = bb_now_s();
         dnnl_sgemm('N', 'N', n, n, n, 1.f, a, n, a, n, 0.f, c, n);
-        double t = now_s() - t0;
+        double t = bb_now_s() - t0;
         best = t < best ? t : best;
     }
     free(a);
@@ -123,30 +117,43 @@ static int load_batch(sweep_state *s, float *x, int64_t bs, int64_t first, bb_er
     return 0;
 }
 
+/* On a TTY, a live line for the configuration being measured (between
+ * batches, outside the clock); piped output gets only the final lines. */
+static void live(const sweep_state *s, const bb_result *r, const char *phase, int i, int n)
+{
+    if (!s->tty)
+        return;
+    fprintf(s->cfg->log, "\r\033[K[%d/%d] %-18s batch %-5lld %s %d/%d", s->index,
+            s->cfg->n_models * s->cfg->n_batches, r->model, (long long)r->batch_size, phase, i, n);
+    fflush(s->cfg->log);
+}
+
 /* Warm-up, then measured batches; only forward() is inside the clock. */
 static void measure(sweep_state *s, const bb_backend_ops *be, bb_backend *b, float *x, bb_result *r, times_buf *tb)
 {
     const bb_sweep_cfg *cfg = s->cfg;
     bb_err err = {0};
-    double t_begin = now_s(), t_measured = 0.0;
+    double t_begin = bb_now_s(), t_measured = 0.0;
     int64_t bs = r->batch_size, next = bs;
     for (int i = 0; i < cfg->warmup; i++) {
+        live(s, r, "warm-up", i + 1, cfg->warmup);
         if (be->forward(b, &err) != 0)
             return set_status(r, "error", err.msg);
         if (stopped(cfg))
             return set_status(r, "interrupted", "stopped by a signal");
-        if (cfg->max_time_s > 0 && now_s() - t_begin > cfg->max_time_s)
+        if (cfg->max_time_s > 0 && bb_now_s() - t_begin > cfg->max_time_s)
             return set_status(r, "timeout", "--max-time reached during warm-up");
     }
     for (int i = 0; i < cfg->reps || t_measured < cfg->min_time_s; i++) {
+        live(s, r, "measuring", i + 1, cfg->reps);
         if (s->have_ds && i > 0) { /* the next stored batch, outside the clock */
             if (load_batch(s, x, bs, next, &err) != 0 || be->set_input(b, x, &err) != 0)
                 return set_status(r, "error", err.msg);
             next += bs;
         }
-        double t0 = now_s();
+        double t0 = bb_now_s();
         int rc = be->forward(b, &err);
-        double t = now_s() - t0;
+        double t = bb_now_s() - t0;
         if (rc != 0)
             return set_status(r, "error", err.msg);
         if (push_time(tb, t) != 0)
@@ -154,7 +161,7 @@ static void measure(sweep_state *s, const bb_backend_ops *be, bb_backend *b, flo
         t_measured += t;
         if (stopped(cfg))
             return set_status(r, "interrupted", "stopped by a signal");
-        if (cfg->max_time_s > 0 && now_s() - t_begin > cfg->max_time_s)
+        if (cfg->max_time_s > 0 && bb_now_s() - t_begin > cfg->max_time_s)
             return set_status(r, "timeout", "--max-time reached");
     }
     set_status(r, "ok", NULL);
@@ -180,7 +187,7 @@ static void run_config(sweep_state *s, const bb_graph *g, bb_result *r, times_bu
     bb_backend *b = NULL;
     bb_backend_opts o = {.threads = cfg->threads};
     bb_err err = {0};
-    double t0 = now_s();
+    double t0 = bb_now_s();
     if (load_batch(s, x, bs, 0, &err) != 0) {
         set_status(r, "error", err.msg);
     } else if (be->prepare(&b, g, bs, &o, &err) != 0) {
@@ -188,7 +195,7 @@ static void run_config(sweep_state *s, const bb_graph *g, bb_result *r, times_bu
     } else {
         bb_backend_report rep;
         be->report(b, &rep);
-        r->prepare_s = now_s() - t0;
+        r->prepare_s = bb_now_s() - t0;
         need = rep.arena_bytes + rep.weight_bytes + rep.workspace_bytes;
         if (cfg->mem_limit > 0 && need > cfg->mem_limit)
             over_limit(r, "the prepared model", need, cfg->mem_limit);
@@ -240,12 +247,14 @@ static void progress(sweep_state *s, const bb_result *r, double per_item, double
 {
     const bb_sweep_cfg *cfg = s->cfg;
     s->est_done += s->est[m][bi];
-    double elapsed = now_s() - s->t_start, remaining = 0.0;
+    double elapsed = bb_now_s() - s->t_start, remaining = 0.0;
     for (int mm = 0; mm < cfg->n_models; mm++)
         for (int bb = 0; bb < cfg->n_batches; bb++)
             if (mm * cfg->n_batches + bb > m * cfg->n_batches + bi)
                 remaining += s->est[mm][bb];
     double eta = s->est_done > 0 ? remaining * elapsed / s->est_done : remaining;
+    if (s->tty)
+        fprintf(cfg->log, "\r\033[K");
     fprintf(cfg->log, "[%d/%d] %-18s batch %-5lld ", s->index, cfg->n_models * cfg->n_batches, r->model,
             (long long)r->batch_size);
     if (per_item >= 0)
@@ -338,6 +347,7 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
     if (!s)
         return bb_err_set(err, "out of memory");
     s->cfg = cfg;
+    s->tty = isatty(fileno(cfg->log));
     bb_env_collect(&s->env, cfg->threads);
     memset(res, 0, sizeof *res);
     res->total = cfg->n_models * cfg->n_batches;
@@ -352,7 +362,7 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
     double gflops;
     if (rc == 0)
         estimate_all(cfg, s->est, &gflops);
-    s->t_start = now_s();
+    s->t_start = bb_now_s();
     for (int m = 0; rc == 0 && m < cfg->n_models; m++)
         rc = sweep_model(s, m, res, err);
     res->interrupted = rc == 1;

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "io/npy.h"
 #include "models/model.h"
+#include "util/clock.h"
 
 typedef struct {
     bb_model_spec spec;
@@ -106,13 +107,6 @@ static float *load_input(const infer_args *a, int64_t *batch, bb_err *err)
     return arr.data; /* ownership moves to the caller */
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void print_profile(const bb_backend_ops *be, const bb_backend *b, double total, int stats)
 {
     const bb_step_time *st;
@@ -179,9 +173,9 @@ static int timed_passes(const bb_backend_ops *be, bb_backend *b, const infer_arg
     for (int64_t i = 0; rc == 0 && i < a->warmup; i++)
         rc = be->forward(b, err);
     for (int64_t i = 0; rc == 0 && i < reps; i++) {
-        double t0 = now_s();
+        double t0 = bb_now_s();
         rc = be->forward(b, err);
-        t[i] = now_s() - t0;
+        t[i] = bb_now_s() - t0;
     }
     qsort(t, (size_t)reps, sizeof *t, cmp_double);
     *median = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
@@ -200,9 +194,9 @@ static int run(const infer_args *a, bb_err *err)
     const bb_backend_ops *be = &bb_cpu_backend;
     bb_backend_opts o = {.threads = (int)a->threads, .profile = a->profile, .activation_stats = a->check_activations};
     int rc = -1;
-    double t0 = now_s(), prep = 0, fwd = 0;
+    double t0 = bb_now_s(), prep = 0, fwd = 0;
     if (g && be->prepare(&b, g, batch, &o, err) == 0 && be->set_input(b, x, err) == 0) {
-        prep = now_s() - t0;
+        prep = bb_now_s() - t0;
         rc = timed_passes(be, b, a, &fwd, err);
         if (rc == 0) {
             y = malloc((size_t)(batch * bb_graph_feature_dim(g)) * sizeof(float));

@@ -44,7 +44,7 @@ static void usage(FILE *f)
             "\n"
             "presets (flags override them):\n"
             "  quick  (default on the CPU) resnet18, mobilenet_v2, vit_b_32; batch sizes\n"
-            "         1,2,4,8,16,32,64; warm-up 2, reps 5: about 3 minutes on 2 cores\n"
+            "         1,2,4,8,16,32,64; warm-up 2, reps 10: about 3 minutes on 2 cores\n"
             "  paper  the seed's experiment: all 12 models; 32,128,256,512,1024; warm-up\n"
             "         10, reps 10; features; 2 s pause between configurations\n"
             "--models: names, 'all', 'conv' or 'transformer' (comma-separated)\n"
@@ -66,7 +66,7 @@ static void preset_quick(bb_sweep_cfg *c)
     c->n_models = 3, c->n_batches = 7;
     memcpy(c->models, models, sizeof models);
     memcpy(c->batches, batches, sizeof batches);
-    c->warmup = 2, c->reps = 5, c->pause_s = 0.0;
+    c->warmup = 2, c->reps = 10, c->pause_s = 0.0;
 }
 
 static void preset_paper(bb_sweep_cfg *c)

@@ -7,27 +7,12 @@
  * build time, not in a backend.
  */
 #include "engine/graph.h"
+#include "util/grow.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void *grow(void *p, int *cap, int need, size_t elem)
-{
-    if (need <= *cap)
-        return p;
-    int ncap = *cap ? *cap * 2 : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *np = realloc(p, (size_t)ncap * elem);
-    if (!np) {
-        fprintf(stderr, "batchbench: out of memory building graph\n");
-        abort();
-    }
-    *cap = ncap;
-    return np;
-}
 
 bb_graph *bb_graph_new(const char *model, bb_family family, bb_head head)
 {
@@ -56,7 +41,7 @@ int bb_graph_add_tensor(bb_graph *g, const char *name, bb_tensor_kind kind,
                         int ndim, const int64_t *dims)
 {
     assert(ndim >= 0 && ndim <= BB_MAX_DIMS);
-    g->tensors = grow(g->tensors, &g->cap_tensors, g->n_tensors + 1, sizeof *g->tensors);
+    g->tensors = bb_grow(g->tensors, &g->cap_tensors, g->n_tensors + 1, sizeof *g->tensors);
     bb_tensor *t = &g->tensors[g->n_tensors];
     memset(t, 0, sizeof *t);
     snprintf(t->name, sizeof t->name, "%s", name ? name : "");
@@ -69,7 +54,7 @@ int bb_graph_add_tensor(bb_graph *g, const char *name, bb_tensor_kind kind,
 
 bb_op *bb_graph_add_op(bb_graph *g, bb_op_type type, const char *label)
 {
-    g->ops = grow(g->ops, &g->cap_ops, g->n_ops + 1, sizeof *g->ops);
+    g->ops = bb_grow(g->ops, &g->cap_ops, g->n_ops + 1, sizeof *g->ops);
     bb_op *op = &g->ops[g->n_ops++];
     memset(op, 0, sizeof *op);
     op->type = type;

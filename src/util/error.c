@@ -4,25 +4,29 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-int bb_err_set(bb_err *e, const char *fmt, ...)
+static int set(bb_err *e, int oom, const char *fmt, va_list ap)
 {
     if (e) {
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
+        e->oom = oom;
     }
+    return -1;
+}
+
+int bb_err_set(bb_err *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set(e, 0, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
 int bb_err_oom(bb_err *e, const char *fmt, ...)
 {
-    if (e) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
-        e->oom = 1;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    set(e, 1, fmt, ap);
+    va_end(ap);
     return -1;
 }

@@ -13,6 +13,7 @@
 
 #include "backends/cpu/cpu_internal.h"
 #include "engine/plan.h"
+#include "util/clock.h"
 
 #define ARENA_ALIGN 4096
 
@@ -159,13 +160,6 @@ static int cpu_get_output(bb_backend *b, float *output, bb_err *err)
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 
 /* The buffer a step writes. */
 static int step_output(const cpu_step *s)
@@ -207,7 +201,7 @@ static int cpu_forward(bb_backend *b, bb_err *err)
 {
     for (int i = 0; i < b->n_steps; i++) {
         const cpu_step *s = &b->steps[i];
-        double t0 = b->profile ? now_s() : 0.0;
+        double t0 = b->profile ? bb_now_s() : 0.0;
         if (s->prim) {
             dnnl_status_t st = dnnl_primitive_execute(s->prim, b->stream, s->n_args, s->exec);
             if (st != dnnl_success)
@@ -217,7 +211,7 @@ static int cpu_forward(bb_backend *b, bb_err *err)
         }
         if (b->profile) {
             dnnl_stream_wait(b->stream);
-            b->times[i] = (bb_step_time){s->label, s->kind, now_s() - t0, s->macs, 0, 0, 0, 0};
+            b->times[i] = (bb_step_time){s->label, s->kind, bb_now_s() - t0, s->macs, 0, 0, 0, 0};
             if (b->activation_stats)
                 output_stats(b, s, &b->times[i]);
         }

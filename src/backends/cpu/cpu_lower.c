@@ -16,24 +16,11 @@
 
 #include "backends/cpu/cpu_internal.h"
 #include "engine/fuse.h"
-
-static void *grow(void *p, int *cap, int need, size_t elem)
-{
-    if (need <= *cap)
-        return p;
-    int ncap = *cap ? *cap * 2 : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *np = realloc(p, (size_t)ncap * elem);
-    if (!np)
-        abort();
-    *cap = ncap;
-    return np;
-}
+#include "util/grow.h"
 
 cpu_step *cpu_add_step(bb_backend *b, const char *label, const char *kind)
 {
-    b->steps = grow(b->steps, &b->cap_steps, b->n_steps + 1, sizeof *b->steps);
+    b->steps = bb_grow(b->steps, &b->cap_steps, b->n_steps + 1, sizeof *b->steps);
     cpu_step *s = &b->steps[b->n_steps++];
     memset(s, 0, sizeof *s);
     s->label = label, s->kind = kind, s->kin = s->kout = -1;
@@ -48,7 +35,7 @@ static int cur_step(const bb_backend *b)
 int cpu_new_buf(bb_backend *b, const dnnl_memory_desc_t *md)
 {
     dnnl_memory_desc_t copy = *md; /* md may point into b->bufs, which grows */
-    b->bufs = grow(b->bufs, &b->cap_bufs, b->n_bufs + 1, sizeof *b->bufs);
+    b->bufs = bb_grow(b->bufs, &b->cap_bufs, b->n_bufs + 1, sizeof *b->bufs);
     cpu_buf *c = &b->bufs[b->n_bufs];
     memset(c, 0, sizeof *c);
     c->md = copy;
@@ -208,7 +195,7 @@ int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
             return bb_err_oom(err, "out of memory packing weights");
         return bb_err_set(err, "oneDNN: packing weights failed (status %d)", (int)st);
     }
-    b->weights = grow(b->weights, &b->cap_weights, b->n_weights + 1, sizeof *b->weights);
+    b->weights = bb_grow(b->weights, &b->cap_weights, b->n_weights + 1, sizeof *b->weights);
     b->weights[b->n_weights++] = dst;
     b->weight_bytes += (int64_t)dnnl_memory_desc_get_size(want);
     *out = dst;
