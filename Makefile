@@ -4,7 +4,8 @@ CC      ?= gcc
 BUILD   ?= build
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -fopenmp -Isrc -MMD -MP
-LDLIBS  += -ldnnl -lcjson -lm -fopenmp
+override CFLAGS += $(shell pkg-config --cflags cairo fontconfig)
+LDLIBS  += -ldnnl -lcjson -lm -fopenmp $(shell pkg-config --libs cairo fontconfig)
 
 LIB_SRC := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*'))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
@@ -50,6 +51,7 @@ unit: $(UNIT_BIN)
 cli: $(BUILD)/batchbench
 	tests/cli/test_cli.sh $(BUILD)/batchbench
 	tests/cli/test_run.sh $(BUILD)/batchbench
+	tests/cli/test_report.sh $(BUILD)/batchbench
 
 # Parity with torchvision: all 12 models x both heads (needs python3-torch).
 parity: $(BUILD)/batchbench

@@ -15,6 +15,8 @@ int cmd_infer(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_dataset(int argc, char **argv);
 int cmd_env(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Each returns 0, or prints "batchbench <cmd>: <flag>: ..." and returns -1. */
 int cli_int64(const char *cmd, const char *flag, const char *s, int64_t min, int64_t max, int64_t *out);

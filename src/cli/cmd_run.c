@@ -35,7 +35,7 @@ static void usage(FILE *f)
             "                      [--models LIST] [--batch-sizes LIST] [--warmup N] [--reps N]\n"
             "                      [--min-time S] [--max-time S] [--pause S] [--mem-limit BYTES]\n"
             "                      [--threads T] [--head features|classifier] [--seed S]\n"
-            "                      [--data DIR] [--out DIR] [--resume]\n"
+            "                      [--data DIR] [--out DIR] [--resume] [--no-report]\n"
             "\n"
             "Sweeps batch size x model: for each configuration the model is prepared for\n"
             "that batch size, warmed up, then only the forward pass of each measured\n"
@@ -54,6 +54,8 @@ static void usage(FILE *f)
             "--data DIR: read input batches from a data set (batchbench dataset make);\n"
             "            otherwise a seeded random batch in memory is used\n"
             "--resume: skip configurations that already have an ok result in --out\n"
+            "After the sweep the charts and report.md are written into --out, as\n"
+            "`batchbench report --out` would (--no-report: skip them).\n"
             "\n"
             "exit codes: 0 all ok, 1 a configuration failed or a fatal error, 2 bad\n"
             "arguments, 130 interrupted (finished results are kept; use --resume)\n");
@@ -153,6 +155,7 @@ static int parse_seconds(const char *flag, const char *arg, double *out)
 typedef struct {
     bb_sweep_cfg cfg;
     const char *device;
+    int no_report;
 } run_args;
 
 /* The preset first (it may come after other flags), then the overrides. */
@@ -195,6 +198,7 @@ static int parse_flag(int c, run_args *a)
     case 'D': cfg->data_dir = optarg; return 0;
     case 'o': cfg->out_dir = optarg; return 0;
     case 'R': cfg->resume = 1; return 0;
+    case 'N': a->no_report = 1; return 0;
     default: usage(stderr); return -1;
     }
 }
@@ -210,6 +214,7 @@ static int parse(int argc, char **argv, run_args *a)
         {"threads", required_argument, 0, 't'},  {"head", required_argument, 0, 'H'},
         {"seed", required_argument, 0, 's'},     {"data", required_argument, 0, 'D'},
         {"out", required_argument, 0, 'o'},      {"resume", no_argument, 0, 'R'},
+        {"no-report", no_argument, 0, 'N'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help"))
@@ -239,6 +244,18 @@ static int prepare_out(const char *dir)
         return -1;
     }
     return 0;
+}
+
+/* The charts and report.md of the folder, through `batchbench report`. */
+static int write_report(const char *out_dir)
+{
+    char cmd[] = "report", dir[1024];
+    snprintf(dir, sizeof dir, "%s", out_dir);
+    char *argv[] = {cmd, dir, NULL};
+    printf("\n");
+    fflush(stdout);
+    optind = 0; /* glibc: reinitialise getopt for the second parse */
+    return cmd_report(2, argv);
 }
 
 static void install_handlers(void)
@@ -290,6 +307,8 @@ int cmd_run(int argc, char **argv)
     int code = res->interrupted ? BB_EXIT_INTERRUPTED : res->failed ? BB_EXIT_FAILURE : BB_EXIT_OK;
     if (res->interrupted)
         fprintf(stderr, "batchbench run: interrupted; finished results are kept, rerun with --resume\n");
+    else if (!a.no_report && write_report(a.cfg.out_dir) == BB_EXIT_FAILURE)
+        code = BB_EXIT_FAILURE;
     free(res);
     return code;
 }

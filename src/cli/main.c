@@ -20,6 +20,8 @@ static const subcommand commands[] = {
     {"models", cmd_models, "list the 12 models with parameters, GMAC/item, feature dim"},
     {"infer", cmd_infer, "run one forward pass (npy in, npy out) and time it"},
     {"env", cmd_env, "print the environment block recorded in every result file"},
+    {"plot", cmd_plot, "draw the charts of result folders (PNG/SVG/PDF)"},
+    {"report", cmd_report, "charts + report.md: which batch size to pick, per model"},
 };
 
 static void usage(FILE *f)
@@ -29,7 +31,7 @@ static void usage(FILE *f)
             BB_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\nexit codes: 0 ok, 1 runtime failure, 2 bad arguments, 130 interrupted\n");
+    fprintf(f, "\nexit codes: 0 ok, 1 runtime failure, 2 bad arguments, 3 plot/report: something skipped,\n130 interrupted\n");
 }
 
 int main(int argc, char **argv)

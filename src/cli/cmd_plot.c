@@ -1,0 +1,208 @@
+/*
+ * cmd_plot.c — `batchbench plot` (charts from result folders) and
+ * `batchbench report` (the charts plus report.md).
+ *
+ * Why this file exists: it is the command-line face of src/report: it
+ * checks the arguments, loads the folders, draws, writes, prints what it
+ * wrote, and turns "something could not be used" into its own exit code (3)
+ * so scripts can tell a complete report from one with gaps.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "report/plot.h"
+#include "report/report.h"
+#include "report/results_load.h"
+#include "util/error.h"
+
+enum { EXIT_INCOMPLETE = 3 }; /* outputs written, but something was skipped */
+
+typedef struct {
+    const char *cmd;     /* "plot" or "report" */
+    const char *out;     /* plot: a folder; report: the report file */
+    unsigned formats;
+    double max_latency_s;
+    const char **dirs;
+    int n_dirs;
+} plot_args;
+
+static void usage(FILE *f, const char *cmd)
+{
+    if (!strcmp(cmd, "plot"))
+        fprintf(f, "usage: batchbench plot DIR... [--out DIR] [--format png,svg,pdf]\n\n"
+                   "Draws charts from the result files (inference_time-*.json) of the folders into\n"
+                   "--out (default: the first DIR; created if missing), in each --format (default\n"
+                   "png,svg): inf_times_conv_models, inf_times_trans_models (median time per item,\n"
+                   "one group per model, one bar per batch size), time_per_item_vs_batch (and\n"
+                   "normalised to each model's best), throughput_vs_latency, and ratio (first\n"
+                   "setup over the second) when the folders hold two engines, devices or hosts.\n"
+                   "Further setups get their charts with -<engine>-<device>-<host>-t<threads>.\n");
+    else
+        fprintf(f, "usage: batchbench report DIR... [--out FILE] [--max-latency MS] [--format png,svg,pdf]\n\n"
+                   "Writes the charts of `batchbench plot` next to FILE (default: DIR/report.md), then\n"
+                   "report.md: the environment, per family a table of ms per item for each batch\n"
+                   "size with the best batch size, its gain over the smallest batch, GFLOP/s and\n"
+                   "the knee (smallest batch within 5%% of the best), sentences computed from\n"
+                   "them, and the charts. --max-latency MS adds, per model, the batch size with\n"
+                   "the best throughput whose median batch latency stays under MS milliseconds.\n");
+    fprintf(f, "\nPrints the paths it wrote. Files are written to a temporary name and renamed.\n"
+               "exit codes: 0 all written from complete results; 3 all written, but something\n"
+               "was skipped or marked (an unreadable or duplicate result file, a configuration\n"
+               "with status oom/timeout/error, a batch size missing for a model; each is named\n"
+               "in a warning on stderr); 1 failure (no readable results, cannot write);\n"
+               "2 bad arguments.\n");
+}
+
+static int parse_latency(const char *cmd, const char *s, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v <= 0) {
+        fprintf(stderr, "batchbench %s: --max-latency: '%s' is not a positive number of milliseconds\n", cmd, s);
+        return -1;
+    }
+    *out = v / 1000.0;
+    return 0;
+}
+
+/* 0: parsed; 1: --help printed; -1: bad arguments (message printed). */
+static int parse(int argc, char **argv, plot_args *a)
+{
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'}, {"format", required_argument, 0, 'f'},
+                                         {"help", no_argument, 0, 'h'}, {"max-latency", required_argument, 0, 'l'},
+                                         {0, 0, 0, 0}};
+    struct option plot_opts[4];
+    memcpy(plot_opts, opts, sizeof plot_opts);
+    memset(&plot_opts[3], 0, sizeof plot_opts[3]); /* plot has no --max-latency */
+    int report = !strcmp(a->cmd, "report"), c;
+    bb_err e = {0};
+    a->formats = BB_FMT_PNG | BB_FMT_SVG;
+    while ((c = getopt_long(argc, argv, "", report ? opts : plot_opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': usage(stdout, a->cmd); return 1;
+        case 'o': a->out = optarg; break;
+        case 'f':
+            if (bb_plot_parse_formats(optarg, &a->formats, &e) != 0) {
+                fprintf(stderr, "batchbench %s: --format: %s\n", a->cmd, e.msg);
+                return -1;
+            }
+            break;
+        case 'l': if (parse_latency(a->cmd, optarg, &a->max_latency_s) != 0) return -1; break;
+        default: usage(stderr, a->cmd); return -1;
+        }
+    }
+    a->dirs = (const char **)argv + optind;
+    a->n_dirs = argc - optind;
+    if (a->n_dirs < 1) {
+        fprintf(stderr, "batchbench %s: no results folder given (see --help)\n", a->cmd);
+        return -1;
+    }
+    if (a->out && !*a->out) {
+        fprintf(stderr, "batchbench %s: --out: empty path\n", a->cmd);
+        return -1;
+    }
+    return 0;
+}
+
+/* The folder a file is in ("." when none), into buf. */
+static void dir_of(const char *path, char *buf, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(buf, len, ".");
+    else if (slash == path)
+        snprintf(buf, len, "/");
+    else
+        snprintf(buf, len, "%.*s", (int)(slash - path), path);
+}
+
+static int ensure_dir(const char *cmd, const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    if (mkdir(dir, 0755) == 0)
+        return 0;
+    fprintf(stderr, "batchbench %s: cannot create output folder '%s': %s\n", cmd, dir, strerror(errno));
+    return -1;
+}
+
+static void print_incomplete(const char *cmd, const bb_table *t)
+{
+    fprintf(stderr,
+            "batchbench %s: incomplete results: %d file%s skipped, %d configuration%s not ok, %d missing "
+            "(marked in the charts; exit code 3)\n",
+            cmd, t->n_corrupt + t->n_duplicate, t->n_corrupt + t->n_duplicate == 1 ? "" : "s", t->n_failed,
+            t->n_failed == 1 ? "" : "s", t->n_missing);
+}
+
+/* Charts (and for report, report.md) from a loaded table; an exit code. */
+static int produce(const plot_args *a, const bb_table *t, const char *out_dir, const char *report_path)
+{
+    bb_figures figs;
+    bb_err e = {0};
+    int rc = bb_plot_all(t, out_dir, a->formats, &figs, &e);
+    for (int i = 0; i < figs.n_paths; i++)
+        printf("%s\n", figs.paths[i]);
+    if (rc == 0 && report_path) {
+        bb_report_opts o = {report_path, a->dirs, a->n_dirs, a->max_latency_s, &figs, a->formats};
+        rc = bb_report_write(t, &o, &e);
+        if (rc == 0)
+            printf("%s\n", report_path);
+    }
+    bb_figures_free(&figs);
+    if (rc != 0) {
+        fprintf(stderr, "batchbench %s: %s\n", a->cmd, e.msg);
+        return BB_EXIT_FAILURE;
+    }
+    if (bb_table_incomplete(t))
+        print_incomplete(a->cmd, t);
+    return bb_table_incomplete(t) ? EXIT_INCOMPLETE : BB_EXIT_OK;
+}
+
+static int run(int argc, char **argv, const char *cmd)
+{
+    plot_args a = {.cmd = cmd};
+    int p = parse(argc, argv, &a);
+    if (p != 0)
+        return p > 0 ? BB_EXIT_OK : BB_EXIT_USAGE;
+    char report_path[4096], out_dir[4096];
+    if (!strcmp(cmd, "report")) {
+        snprintf(report_path, sizeof report_path, "%s%s", a.out ? a.out : a.dirs[0], a.out ? "" : "/report.md");
+        dir_of(report_path, out_dir, sizeof out_dir);
+    } else {
+        snprintf(out_dir, sizeof out_dir, "%s", a.out ? a.out : a.dirs[0]);
+    }
+    bb_table t;
+    bb_err e = {0};
+    if (bb_table_load(&t, a.dirs, a.n_dirs, stderr, &e) != 0) {
+        fprintf(stderr, "batchbench %s: %s\n", cmd, e.msg);
+        return BB_EXIT_FAILURE;
+    }
+    int rc = BB_EXIT_FAILURE;
+    if (t.n_rows == 0)
+        fprintf(stderr, "batchbench %s: no readable result files (inference_time-*.json) in %s%s\n", cmd, a.dirs[0],
+                a.n_dirs > 1 ? " and the other folders" : "");
+    else if (ensure_dir(cmd, out_dir) == 0)
+        rc = produce(&a, &t, out_dir, !strcmp(cmd, "report") ? report_path : NULL);
+    bb_table_free(&t);
+    bb_plot_release();
+    return rc;
+}
+
+int cmd_plot(int argc, char **argv)
+{
+    return run(argc, argv, "plot");
+}
+
+int cmd_report(int argc, char **argv)
+{
+    return run(argc, argv, "report");
+}

@@ -1,0 +1,491 @@
+/*
+ * plot.c — which charts exist, their files, and the grouped-bar charts
+ * (plot.h): the seed's time-per-item figures and the ratio of two setups.
+ *
+ * Why this file exists: it reproduces the seed's figures (one group per
+ * model, one bar per batch size, y = median time per item) from the result
+ * folders, adds the spread (p5–p95 whiskers) the seed's figures lacked, and
+ * marks every configuration that has no bar so a gap is never mistaken for
+ * "not measured on purpose".
+ */
+#include "report/plot.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/plot_charts.h"
+
+#define TOP 92.0
+#define MAX_BAR 64.0 /* widest bar, so a lone model does not look like a wall */
+
+/* ---- formats and sizes ------------------------------------------------------- */
+
+int bb_plot_parse_formats(const char *s, unsigned *mask, bb_err *err)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } fmts[] = {{"png", BB_FMT_PNG}, {"svg", BB_FMT_SVG}, {"pdf", BB_FMT_PDF}};
+    *mask = 0;
+    for (const char *p = s; *p;) {
+        size_t n = strcspn(p, ",");
+        unsigned bit = 0;
+        for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++)
+            if (n == strlen(fmts[i].name) && strncmp(p, fmts[i].name, n) == 0)
+                bit = fmts[i].bit;
+        if (!bit)
+            return bb_err_set(err, "'%.*s' is not one of png, svg, pdf", (int)n, p);
+        *mask |= bit;
+        p += n + (p[n] == ',');
+    }
+    return *mask ? 0 : bb_err_set(err, "no format given (png, svg, pdf)");
+}
+
+void bb_plot_size(bb_chart kind, int *w, int *h)
+{
+    *w = kind == BB_CHART_VS_BATCH ? 1600 : 1200;
+    *h = kind == BB_CHART_THROUGHPUT ? 760 : kind == BB_CHART_VS_BATCH ? 720 : 700;
+}
+
+/* ---- shared chart text ------------------------------------------------------- */
+
+void bb_chart_subtitle(const bb_table *t, int setup, char *buf, size_t len)
+{
+    const bb_setup *s = &t->setups[setup];
+    snprintf(buf, len, "Engine %s, device %s, host %s (%s), %d thread%s, %s, %s head", s->engine, s->device, s->host,
+             s->cpu_model, s->threads, s->threads == 1 ? "" : "s", s->precision, s->head);
+}
+
+void bb_chart_model_label(const bb_table *t, int setup, const char *model, char *buf, size_t len)
+{
+    const bb_setup *s = &t->setups[setup];
+    size_t n = (size_t)snprintf(buf, len, "%s", model);
+    int shown = 0;
+    for (int b = 0; b < s->n_batches && n < len; b++) {
+        if (bb_table_ok(t, setup, model, s->batches[b]))
+            continue;
+        const char *st = bb_table_state(t, setup, model, s->batches[b]);
+        if (shown++ == 3) {
+            n += (size_t)snprintf(buf + n, len - n, ", ...");
+            break;
+        }
+        n += (size_t)snprintf(buf + n, len - n, "%s%lld: %s", shown == 1 ? " (" : ", ", (long long)s->batches[b], st);
+    }
+    if (shown && n < len)
+        snprintf(buf + n, len - n, ")");
+}
+
+/* ---- grouped bars ------------------------------------------------------------ */
+
+typedef struct {
+    int ng, nb;
+    const char **groups;     /* ng group names */
+    char (*bars)[24];        /* nb legend labels */
+    double *v, *lo, *hi;     /* ng*nb, display units; v NaN: no bar; lo/hi NaN: no whisker */
+    const char **mark;       /* ng*nb: what to write where there is no bar */
+    double ref;              /* > 0: dashed reference line at this value */
+    const char *title, *ylabel, *xlabel, *legend_title;
+    char subtitle[640];
+} bars;
+
+static int bars_alloc(bars *d, int ng, int nb)
+{
+    memset(d, 0, sizeof *d);
+    size_t n = (size_t)(ng > 0 ? ng : 1) * (size_t)(nb > 0 ? nb : 1);
+    d->ng = ng, d->nb = nb;
+    d->groups = calloc((size_t)(ng > 0 ? ng : 1), sizeof *d->groups);
+    d->bars = calloc((size_t)(nb > 0 ? nb : 1), sizeof *d->bars);
+    d->v = malloc(n * sizeof *d->v), d->lo = malloc(n * sizeof *d->lo), d->hi = malloc(n * sizeof *d->hi);
+    d->mark = calloc(n, sizeof *d->mark);
+    if (!d->groups || !d->bars || !d->v || !d->lo || !d->hi || !d->mark)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        d->v[i] = d->lo[i] = d->hi[i] = NAN;
+    return 0;
+}
+
+static void bars_free(bars *d)
+{
+    free(d->groups), free(d->bars), free(d->v), free(d->lo), free(d->hi), free(d->mark);
+}
+
+static double bars_max(const bars *d)
+{
+    double m = d->ref;
+    for (int i = 0; i < d->ng * d->nb; i++) {
+        m = isfinite(d->v[i]) && d->v[i] > m ? d->v[i] : m;
+        m = isfinite(d->hi[i]) && d->hi[i] > m ? d->hi[i] : m;
+    }
+    return m > 0 ? m * 1.04 : 1;
+}
+
+/* Group labels: horizontal when they fit, else slanted; returns the height used. */
+static double group_labels(bb_canvas *cv, const bars *d, const bb_box *b, int draw)
+{
+    double gw = b->w / (d->ng > 0 ? d->ng : 1), widest = 0;
+    for (int g = 0; g < d->ng; g++) {
+        double w = bb_text_width(cv, d->groups[g], 14, 0);
+        widest = w > widest ? w : widest;
+    }
+    int slant = widest > gw - 10;
+    bb_text_style st = bb_style(14, 0, slant ? BB_RIGHT : BB_CENTER, slant ? -35 : 0, BB_BLACK);
+    for (int g = 0; draw && g < d->ng; g++) {
+        double x = b->x + gw * (g + 0.5);
+        bb_text(cv, slant ? x + 6 : x, b->y + b->h + (slant ? 16 : 22), d->groups[g], &st);
+    }
+    return slant ? widest * 0.574 + 26 : 30; /* sin 35° */
+}
+
+static void bar_whisker(bb_canvas *cv, const bb_axis *ya, double cx, double bw, double lo, double hi)
+{
+    if (!isfinite(lo) || !isfinite(hi))
+        return;
+    double cap = bw * 0.3 < 6 ? bw * 0.3 : 6;
+    double y0 = bb_axis_px(ya, lo), y1 = bb_axis_px(ya, hi);
+    bb_line(cv, cx, y0, cx, y1, 1.3, BB_BLACK, 0);
+    bb_line(cv, cx - cap, y0, cx + cap, y0, 1.3, BB_BLACK, 0);
+    bb_line(cv, cx - cap, y1, cx + cap, y1, 1.3, BB_BLACK, 0);
+}
+
+static void draw_bar_data(bb_canvas *cv, const bars *d, const bb_box *b, const bb_axis *ya)
+{
+    double gw = b->w / d->ng, bw = gw * 0.8 / d->nb, base = bb_axis_px(ya, ya->lo);
+    bw = bw > MAX_BAR ? MAX_BAR : bw;
+    bb_text_style ms = bb_style(13, 0, BB_LEFT, -90, BB_DARK);
+    for (int g = 0; g < d->ng; g++)
+        for (int k = 0; k < d->nb; k++) {
+            int i = g * d->nb + k;
+            double x = b->x + gw * (g + 0.5) + bw * (k - d->nb / 2.0), cx = x + bw / 2;
+            if (isfinite(d->v[i])) {
+                double y = bb_axis_px(ya, d->v[i]);
+                bb_rect_fill(cv, x, y, bw, base - y, bb_palette(k), 1);
+                bar_whisker(cv, ya, cx, bw, d->lo[i], d->hi[i]);
+            } else if (d->mark[i]) {
+                bb_text(cv, cx + 4.5, base - 6, d->mark[i], &ms);
+            }
+        }
+    if (d->ref > 0) {
+        double y = bb_axis_px(ya, d->ref);
+        bb_line(cv, b->x, y, b->x + b->w, y, 1.6, BB_BLACK, 1);
+    }
+}
+
+static int draw_bars(bb_canvas *cv, const bars *d)
+{
+    bb_legend_item *it = calloc((size_t)(d->nb > 0 ? d->nb : 1), sizeof *it);
+    if (!it)
+        return -1;
+    for (int k = 0; k < d->nb; k++)
+        it[k].label = d->bars[k], it[k].color = bb_palette(k);
+    double lw = bb_legend_width(cv, d->legend_title, it, d->nb);
+    bb_axis ya;
+    double ticks[32];
+    bb_axis_fit(&ya, 0, bars_max(d), 0);
+    int nt = bb_axis_ticks(&ya, ticks, 32);
+    double widest = 0;
+    for (int i = 0; i < nt; i++) {
+        char s[32];
+        bb_fmt_num(ticks[i], s, sizeof s);
+        double w = bb_text_width(cv, s, 14, 0);
+        widest = w > widest ? w : widest;
+    }
+    bb_box b = {widest + 52, TOP, 0, 0};
+    b.w = cv->w - b.x - lw - 36;
+    double below = group_labels(cv, d, &(bb_box){b.x, 0, b.w, 0}, 0);
+    b.h = cv->h - TOP - below - 44;
+    ya.p0 = b.y + b.h, ya.p1 = b.y;
+    bb_draw_title(cv, d->title, d->subtitle);
+    bb_draw_y_axis(cv, &b, &ya, ticks, nt, d->ylabel);
+    if (d->ng > 0 && d->nb > 0)
+        draw_bar_data(cv, d, &b, &ya);
+    bb_draw_frame(cv, &b);
+    group_labels(cv, d, &b, 1);
+    bb_text_style xs = bb_style(16, 0, BB_CENTER, 0, BB_BLACK);
+    bb_text(cv, b.x + b.w / 2, b.y + b.h + below + 26, d->xlabel, &xs);
+    bb_legend_draw(cv, b.x + b.w + 22, b.y, d->legend_title, it, d->nb);
+    free(it);
+    return 0;
+}
+
+/* ---- the seed's figures: time per item, one family ------------------------------ */
+
+static const char *family_of(bb_chart kind)
+{
+    return kind == BB_CHART_CONV ? "conv" : "transformer";
+}
+
+/* Models of setup in family; returns how many (written to out if not NULL). */
+static int family_models(const bb_table *t, int setup, const char *family, const char **out)
+{
+    const bb_setup *s = &t->setups[setup];
+    int n = 0;
+    for (int m = 0; m < s->n_models; m++)
+        if (strcmp(bb_table_family(t, setup, s->models[m]), family) == 0) {
+            if (out)
+                out[n] = s->models[m];
+            n++;
+        }
+    return n;
+}
+
+static double family_max_s(const bb_table *t, int setup, const bars *d)
+{
+    const bb_setup *s = &t->setups[setup];
+    double m = 0;
+    for (int g = 0; g < d->ng; g++)
+        for (int k = 0; k < s->n_batches; k++) {
+            const bb_row *r = bb_table_ok(t, setup, d->groups[g], s->batches[k]);
+            m = r && r->per_item_s > m ? r->per_item_s : m;
+        }
+    return m;
+}
+
+static int family_bars(const bb_table *t, int setup, bb_chart kind, bars *d)
+{
+    const bb_setup *s = &t->setups[setup];
+    if (bars_alloc(d, family_models(t, setup, family_of(kind), NULL), s->n_batches) != 0)
+        return -1;
+    family_models(t, setup, family_of(kind), d->groups);
+    double scale;
+    const char *unit = bb_time_unit(family_max_s(t, setup, d), &scale);
+    for (int g = 0; g < d->ng; g++)
+        for (int k = 0; k < d->nb; k++) {
+            const bb_row *r = bb_table_ok(t, setup, d->groups[g], s->batches[k]);
+            int i = g * d->nb + k;
+            if (r)
+                d->v[i] = r->per_item_s * scale, d->lo[i] = r->p5_item_s * scale, d->hi[i] = r->p95_item_s * scale;
+            else
+                d->mark[i] = bb_table_state(t, setup, d->groups[g], s->batches[k]);
+        }
+    for (int k = 0; k < d->nb; k++)
+        snprintf(d->bars[k], sizeof d->bars[k], "%lld", (long long)s->batches[k]);
+    d->title = kind == BB_CHART_CONV ? "Time per item by batch size: convolutional models"
+                                     : "Time per item by batch size: transformer models";
+    d->ylabel = !strcmp(unit, "s") ? "Time per item (s)" : !strcmp(unit, "ms") ? "Time per item (ms)"
+                                                                              : "Time per item (\xC2\xB5s)";
+    d->xlabel = "Model names";
+    d->legend_title = "Batch size";
+    bb_chart_subtitle(t, setup, d->subtitle, sizeof d->subtitle);
+    return 0;
+}
+
+/* ---- ratio of two setups ----------------------------------------------------------- */
+
+static int has_model(const bb_setup *s, const char *model)
+{
+    for (int m = 0; m < s->n_models; m++)
+        if (strcmp(s->models[m], model) == 0)
+            return 1;
+    return 0;
+}
+
+static int has_batch(const bb_setup *s, int64_t b)
+{
+    for (int k = 0; k < s->n_batches; k++)
+        if (s->batches[k] == b)
+            return 1;
+    return 0;
+}
+
+/* Models of a in b too (a's order), and the union of the batch sizes, sorted. */
+static int ratio_axes(const bb_table *t, int a, int b, const char **models, int64_t *batches, int *nb)
+{
+    const bb_setup *sa = &t->setups[a], *sb = &t->setups[b];
+    int ng = 0;
+    for (int m = 0; m < sa->n_models; m++)
+        if (has_model(sb, sa->models[m]))
+            models[ng++] = sa->models[m];
+    int i = 0, j = 0;
+    *nb = 0;
+    while (i < sa->n_batches || j < sb->n_batches) {
+        int64_t x = i < sa->n_batches ? sa->batches[i] : INT64_MAX, y = j < sb->n_batches ? sb->batches[j] : INT64_MAX;
+        batches[(*nb)++] = x < y ? x : y;
+        i += x <= y, j += y <= x;
+    }
+    return ng;
+}
+
+static void ratio_cell(const bb_table *t, bars *d, int g, int k, int64_t bs)
+{
+    int i = g * d->nb + k;
+    const bb_row *x = bb_table_ok(t, 0, d->groups[g], bs), *y = bb_table_ok(t, 1, d->groups[g], bs);
+    if (x && y)
+        d->v[i] = x->per_item_s / y->per_item_s;
+    else
+        d->mark[i] = !x ? (has_batch(&t->setups[0], bs) ? bb_table_state(t, 0, d->groups[g], bs) : "missing")
+                        : (has_batch(&t->setups[1], bs) ? bb_table_state(t, 1, d->groups[g], bs) : "missing");
+}
+
+static int ratio_bars(const bb_table *t, bars *d)
+{
+    const bb_setup *s0 = &t->setups[0], *s1 = &t->setups[1];
+    int n = s0->n_models + 1, nbmax = s0->n_batches + s1->n_batches + 1, nb = 0;
+    const char **models = calloc((size_t)n, sizeof *models);
+    int64_t *batches = calloc((size_t)nbmax, sizeof *batches);
+    int ng = models && batches ? ratio_axes(t, 0, 1, models, batches, &nb) : -1;
+    int rc = ng < 0 || bars_alloc(d, ng, nb) != 0 ? -1 : 0;
+    for (int g = 0; rc == 0 && g < ng; g++) {
+        d->groups[g] = models[g];
+        for (int k = 0; k < nb; k++)
+            ratio_cell(t, d, g, k, batches[k]);
+    }
+    for (int k = 0; rc == 0 && k < nb; k++)
+        snprintf(d->bars[k], sizeof d->bars[k], "%lld", (long long)batches[k]);
+    free(models), free(batches);
+    char l0[256], l1[256];
+    bb_setup_label(s0, l0, sizeof l0), bb_setup_label(s1, l1, sizeof l1);
+    snprintf(d->subtitle, sizeof d->subtitle, "%s  \xC3\xB7  %s   (below 1: the first is faster)", l0, l1);
+    d->title = "Ratio of time per item: first setup over second";
+    d->ylabel = "Time per item ratio (\xC3\x97)";
+    d->xlabel = "Model names";
+    d->legend_title = "Batch size";
+    d->ref = 1;
+    return rc;
+}
+
+/* ---- dispatch and files ----------------------------------------------------------- */
+
+int bb_plot_applies(const bb_table *t, bb_chart kind, int setup)
+{
+    if (setup < 0 || setup >= t->n_setups)
+        return 0;
+    if (kind == BB_CHART_CONV || kind == BB_CHART_TRANS)
+        return family_models(t, setup, family_of(kind), NULL) > 0;
+    if (kind == BB_CHART_RATIO) {
+        for (int i = 0; t->n_setups >= 2 && setup == 0 && i < t->setups[0].n_models; i++)
+            if (has_model(&t->setups[1], t->setups[0].models[i]))
+                return 1;
+        return 0;
+    }
+    return t->setups[setup].n_models > 0;
+}
+
+static int draw_chart(bb_canvas *cv, const bb_table *t, bb_chart kind, int setup)
+{
+    if (kind == BB_CHART_VS_BATCH)
+        return bb_draw_vs_batch(cv, t, setup);
+    if (kind == BB_CHART_THROUGHPUT)
+        return bb_draw_throughput(cv, t, setup);
+    bars d;
+    int rc = kind == BB_CHART_RATIO ? ratio_bars(t, &d) : family_bars(t, setup, kind, &d);
+    if (rc == 0)
+        rc = draw_bars(cv, &d);
+    bars_free(&d);
+    return rc;
+}
+
+static int add_path(bb_figures *out, const char *path)
+{
+    char **np = realloc(out->paths, sizeof *np * (size_t)(out->n_paths + 1));
+    if (!np)
+        return -1;
+    out->paths = np;
+    return (np[out->n_paths] = strdup(path)) ? (out->n_paths++, 0) : -1;
+}
+
+int bb_plot_chart(const bb_table *t, bb_chart kind, int setup, const char *path_noext, unsigned formats,
+                  bb_figures *out, bb_err *err)
+{
+    static const struct {
+        unsigned bit;
+        const char *ext;
+    } fmts[] = {{BB_FMT_PNG, "png"}, {BB_FMT_SVG, "svg"}, {BB_FMT_PDF, "pdf"}};
+    if (!bb_plot_applies(t, kind, setup))
+        return bb_err_set(err, "%s: nothing to draw", path_noext);
+    int w, h;
+    bb_plot_size(kind, &w, &h);
+    for (size_t f = 0; f < sizeof fmts / sizeof *fmts; f++) {
+        if (!(formats & fmts[f].bit))
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s.%s", path_noext, fmts[f].ext);
+        bb_canvas cv;
+        if (bb_canvas_open(&cv, (int)fmts[f].bit, w, h, err) != 0)
+            return -1;
+        if (draw_chart(&cv, t, kind, setup) != 0) {
+            bb_canvas_discard(&cv);
+            return bb_err_oom(err, "%s: out of memory drawing", path);
+        }
+        if (bb_canvas_save(&cv, path, err) != 0)
+            return -1;
+        if (out && add_path(out, path) != 0)
+            return bb_err_oom(err, "out of memory");
+    }
+    return 0;
+}
+
+static const struct {
+    bb_chart kind;
+    const char *name, *caption;
+} chart_names[] = {
+    {BB_CHART_CONV, "inf_times_conv_models",
+     "Median time per item of each convolutional model at each batch size (whiskers: p5 to p95)"},
+    {BB_CHART_TRANS, "inf_times_trans_models",
+     "Median time per item of each transformer model at each batch size (whiskers: p5 to p95)"},
+    {BB_CHART_VS_BATCH, "time_per_item_vs_batch",
+     "Time per item against batch size (log scales), and relative to each model's best batch size"},
+    {BB_CHART_THROUGHPUT, "throughput_vs_latency",
+     "Throughput (items/s) against median batch latency; points labelled with the batch size"},
+    {BB_CHART_RATIO, "ratio", "Ratio of the time per item of the first setup over the second (below 1: first faster)"},
+};
+
+/* "-<engine>-<device>[-<precision>][-<head>]-<host>-t<threads>", file-name safe. */
+static void setup_suffix(const bb_setup *s, char *buf, size_t len)
+{
+    int fp32 = strcmp(s->precision, "fp32") == 0, feat = strcmp(s->head, "features") == 0;
+    snprintf(buf, len, "-%s-%s%s%s%s%s-%s-t%d", s->engine, s->device, fp32 ? "" : "-", fp32 ? "" : s->precision,
+             feat ? "" : "-", feat ? "" : s->head, s->host, s->threads);
+    for (char *p = buf; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+              *p == '-' || *p == '_'))
+            *p = '_';
+}
+
+static int add_figure(bb_figures *out, bb_chart kind, int setup, const char *name, const char *caption)
+{
+    bb_figure *nf = realloc(out->figs, sizeof *nf * (size_t)(out->n_figs + 1));
+    if (!nf)
+        return -1;
+    out->figs = nf;
+    bb_figure *f = &nf[out->n_figs++];
+    f->kind = kind, f->setup = setup;
+    snprintf(f->name, sizeof f->name, "%s", name);
+    snprintf(f->caption, sizeof f->caption, "%s", caption);
+    return 0;
+}
+
+static int plot_one(const bb_table *t, int c, int setup, const char *out_dir, unsigned formats, bb_figures *out,
+                    bb_err *err)
+{
+    char suffix[256] = "", name[sizeof out->figs->name], path[4096];
+    if (setup > 0)
+        setup_suffix(&t->setups[setup], suffix, sizeof suffix);
+    snprintf(name, sizeof name, "%.24s%.160s", chart_names[c].name, suffix); /* suffix: < 230 */
+    snprintf(path, sizeof path, "%s/%s", out_dir, name);
+    if (bb_plot_chart(t, chart_names[c].kind, setup, path, formats, out, err) != 0)
+        return -1;
+    if (add_figure(out, chart_names[c].kind, setup, name, chart_names[c].caption) != 0)
+        return bb_err_oom(err, "out of memory");
+    return 0;
+}
+
+int bb_plot_all(const bb_table *t, const char *out_dir, unsigned formats, bb_figures *out, bb_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int nc = (int)(sizeof chart_names / sizeof *chart_names);
+    for (int s = 0; s < t->n_setups; s++)
+        for (int c = 0; c < nc; c++)
+            if (bb_plot_applies(t, chart_names[c].kind, s) && plot_one(t, c, s, out_dir, formats, out, err) != 0)
+                return -1;
+    return 0;
+}
+
+void bb_figures_free(bb_figures *f)
+{
+    for (int i = 0; i < f->n_paths; i++)
+        free(f->paths[i]);
+    free(f->paths);
+    free(f->figs);
+    memset(f, 0, sizeof *f);
+}

@@ -1,0 +1,300 @@
+/*
+ * plot_lines.c — the line and scatter charts (plot_charts.h): time per item
+ * against batch size (with p5–p95 whiskers, and a panel normalised to each
+ * model's best batch size), and throughput against batch latency.
+ *
+ * Why this file exists: the bar charts answer "how fast at each batch
+ * size"; these answer "where does it stop paying to grow the batch" (the
+ * normalised panel makes models of very different speed comparable) and
+ * "what does a larger batch cost in latency for the throughput it buys".
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/plot_charts.h"
+
+#define TOP 92.0
+#define MAX_TICKS 48
+#define MARK_ROW 15.0 /* height of a row of failure labels */
+
+typedef struct {
+    const bb_table *t;
+    int setup;
+    const bb_setup *s;
+    bb_legend_item *items;
+    char (*labels)[160];
+} series_set;
+
+static int series_open(series_set *ss, const bb_table *t, int setup)
+{
+    ss->t = t, ss->setup = setup, ss->s = &t->setups[setup];
+    int n = ss->s->n_models > 0 ? ss->s->n_models : 1;
+    ss->items = calloc((size_t)n, sizeof *ss->items);
+    ss->labels = calloc((size_t)n, sizeof *ss->labels);
+    if (!ss->items || !ss->labels)
+        return free(ss->items), free(ss->labels), -1;
+    for (int m = 0; m < ss->s->n_models; m++) {
+        bb_chart_model_label(t, setup, ss->s->models[m], ss->labels[m], sizeof ss->labels[m]);
+        bb_legend_item it = {ss->labels[m], bb_palette(m), 1, bb_marker_of(m), bb_dashed_of(m)};
+        ss->items[m] = it;
+    }
+    return 0;
+}
+
+static void series_close(series_set *ss)
+{
+    free(ss->items), free(ss->labels);
+}
+
+static const bb_row *ok_at(const series_set *ss, int m, int b)
+{
+    return bb_table_ok(ss->t, ss->setup, ss->s->models[m], ss->s->batches[b]);
+}
+
+/* Range of f(row) over usable rows; returns 0 when there is none. */
+static int value_range(const series_set *ss, double (*f)(const bb_row *), double *lo, double *hi)
+{
+    int any = 0;
+    for (int m = 0; m < ss->s->n_models; m++)
+        for (int b = 0; b < ss->s->n_batches; b++) {
+            const bb_row *r = ok_at(ss, m, b);
+            if (!r)
+                continue;
+            double v = f(r);
+            *lo = any && *lo < v ? *lo : v, *hi = any && *hi > v ? *hi : v, any = 1;
+        }
+    if (!any)
+        *lo = 1, *hi = 10;
+    return any;
+}
+
+static double get_p5(const bb_row *r) { return r->p5_item_s; }
+static double get_p95(const bb_row *r) { return r->p95_item_s; }
+static double get_latency(const bb_row *r) { return r->latency_s; }
+static double get_items(const bb_row *r) { return r->items_per_s; }
+
+/* The fastest time per item of model m, or 0. */
+static double best_of(const series_set *ss, int m)
+{
+    double best = 0;
+    for (int b = 0; b < ss->s->n_batches; b++) {
+        const bb_row *r = ok_at(ss, m, b);
+        best = r && (best == 0 || r->per_item_s < best) ? r->per_item_s : best;
+    }
+    return best;
+}
+
+/* Batch sizes as x ticks: all of them, or every other when crowded. */
+static int batch_ticks(const bb_setup *s, double *t)
+{
+    int step = s->n_batches > 12 ? 2 : 1, n = 0;
+    for (int b = 0; b < s->n_batches && n < MAX_TICKS; b += step)
+        t[n++] = (double)s->batches[b];
+    return n;
+}
+
+static void panel_title(bb_canvas *cv, const bb_box *b, const char *s)
+{
+    bb_text_style st = bb_style(16, 1, BB_CENTER, 0, BB_BLACK);
+    bb_text(cv, b->x + b->w / 2, b->y - 12, s, &st);
+}
+
+/* Polyline of model m through usable points; y(r) in display units. */
+static void draw_series(bb_canvas *cv, const series_set *ss, int m, const bb_axis *xa, const bb_axis *ya,
+                        double (*x_of)(const bb_row *, double), double (*y_of)(const bb_row *, double), double k)
+{
+    const bb_row *prev = NULL;
+    for (int b = 0; b < ss->s->n_batches; b++) {
+        const bb_row *r = ok_at(ss, m, b);
+        if (r && prev)
+            bb_line(cv, bb_axis_px(xa, x_of(prev, k)), bb_axis_px(ya, y_of(prev, k)), bb_axis_px(xa, x_of(r, k)),
+                    bb_axis_px(ya, y_of(r, k)), 2.2, ss->items[m].color, ss->items[m].dashed);
+        prev = r;
+    }
+    for (int b = 0; b < ss->s->n_batches; b++) {
+        const bb_row *r = ok_at(ss, m, b);
+        if (r)
+            bb_marker(cv, bb_axis_px(xa, x_of(r, k)), bb_axis_px(ya, y_of(r, k)), ss->items[m].marker, 9,
+                      ss->items[m].color);
+    }
+}
+
+static double x_batch(const bb_row *r, double k) { return (void)k, (double)r->batch_size; }
+static double y_item(const bb_row *r, double k) { return r->per_item_s * k; }
+static double y_rel(const bb_row *r, double best) { return r->per_item_s / best; }
+static double x_latency(const bb_row *r, double k) { return r->latency_s * k; }
+static double y_items(const bb_row *r, double k) { return (void)k, r->items_per_s; }
+
+static void whiskers(bb_canvas *cv, const series_set *ss, int m, const bb_axis *xa, const bb_axis *ya, double k)
+{
+    for (int b = 0; b < ss->s->n_batches; b++) {
+        const bb_row *r = ok_at(ss, m, b);
+        if (!r)
+            continue;
+        double x = bb_axis_px(xa, (double)r->batch_size), y0 = bb_axis_px(ya, r->p5_item_s * k),
+               y1 = bb_axis_px(ya, r->p95_item_s * k);
+        bb_line(cv, x, y0, x, y1, 1.4, ss->items[m].color, 0);
+        bb_line(cv, x - 4, y0, x + 4, y0, 1.4, ss->items[m].color, 0);
+        bb_line(cv, x - 4, y1, x + 4, y1, 1.4, ss->items[m].color, 0);
+    }
+}
+
+/* Rows of failure labels needed: the most failed models at one batch size. */
+static int failure_rows(const series_set *ss)
+{
+    int rows = 0;
+    for (int b = 0; b < ss->s->n_batches; b++) {
+        int k = 0;
+        for (int m = 0; m < ss->s->n_models; m++)
+            k += ok_at(ss, m, b) == NULL;
+        rows = k > rows ? k : rows;
+    }
+    return rows;
+}
+
+/* Writes "oom", "missing", ... in a band below the data, at the batch size
+ * it concerns, in the model's colour, one row per failed model. */
+static void failure_marks(bb_canvas *cv, const series_set *ss, const bb_box *box, const bb_axis *xa)
+{
+    for (int b = 0; b < ss->s->n_batches; b++) {
+        int k = 0;
+        for (int m = 0; m < ss->s->n_models; m++) {
+            if (ok_at(ss, m, b))
+                continue;
+            bb_text_style st = bb_style(12, 1, BB_CENTER, 0, ss->items[m].color);
+            double x = bb_axis_px(xa, (double)ss->s->batches[b]), y = box->y + box->h - 8 - MARK_ROW * k++;
+            bb_text(cv, x, y, bb_table_state(ss->t, ss->setup, ss->s->models[m], ss->s->batches[b]), &st);
+        }
+    }
+}
+
+/* Axis title of a time axis in the unit chosen for it. */
+static void time_title(char *buf, size_t len, const char *what, const char *unit)
+{
+    snprintf(buf, len, "%s (%s)", what, unit);
+}
+
+static void left_panel(bb_canvas *cv, const series_set *ss, const bb_box *box, const bb_axis *xa, const double *xt,
+                       int nxt)
+{
+    double lo, hi, dummy, scale, t[MAX_TICKS];
+    value_range(ss, get_p5, &lo, &dummy);
+    value_range(ss, get_p95, &dummy, &hi);
+    const char *unit = bb_time_unit(hi, &scale);
+    bb_axis ya;
+    int rows = failure_rows(ss);
+    bb_axis_fit(&ya, lo * scale, hi * scale, 10);
+    ya.p0 = box->y + box->h - (rows ? rows * MARK_ROW + 10 : 0), ya.p1 = box->y;
+    char title[64];
+    time_title(title, sizeof title, "Time per item", unit);
+    bb_draw_y_axis(cv, box, &ya, t, bb_axis_ticks(&ya, t, MAX_TICKS), title);
+    bb_draw_x_axis(cv, box, xa, xt, nxt, "Batch size (log scale)");
+    for (int m = 0; m < ss->s->n_models; m++) {
+        whiskers(cv, ss, m, xa, &ya, scale);
+        draw_series(cv, ss, m, xa, &ya, x_batch, y_item, scale);
+    }
+    if (rows)
+        bb_line(cv, box->x, ya.p0 + 4, box->x + box->w, ya.p0 + 4, 1, BB_GREY, 1);
+    failure_marks(cv, ss, box, xa);
+    bb_draw_frame(cv, box);
+    panel_title(cv, box, "Median time per item (whiskers: p5 to p95)");
+}
+
+static void right_panel(bb_canvas *cv, const series_set *ss, const bb_box *box, const bb_axis *xa, const double *xt,
+                        int nxt)
+{
+    double hi = 1.1, t[MAX_TICKS];
+    for (int m = 0; m < ss->s->n_models; m++) {
+        double best = best_of(ss, m);
+        for (int b = 0; best > 0 && b < ss->s->n_batches; b++) {
+            const bb_row *r = ok_at(ss, m, b);
+            hi = r && r->per_item_s / best > hi ? r->per_item_s / best : hi;
+        }
+    }
+    bb_axis ya;
+    bb_axis_fit(&ya, 1, hi * 1.03, 0);
+    ya.lo = 1 - 0.04 * (ya.hi - 1); /* keep the line at 1 off the frame */
+    ya.p0 = box->y + box->h, ya.p1 = box->y;
+    bb_draw_y_axis(cv, box, &ya, t, bb_axis_ticks(&ya, t, MAX_TICKS), "Time per item / best (\xC3\x97)");
+    bb_draw_x_axis(cv, box, xa, xt, nxt, "Batch size (log scale)");
+    double y1 = bb_axis_px(&ya, 1);
+    bb_line(cv, box->x, y1, box->x + box->w, y1, 1.4, BB_BLACK, 1);
+    for (int m = 0; m < ss->s->n_models; m++) {
+        double best = best_of(ss, m);
+        if (best > 0)
+            draw_series(cv, ss, m, xa, &ya, x_batch, y_rel, best);
+    }
+    bb_draw_frame(cv, box);
+    panel_title(cv, box, "Relative to the model's best batch size (1 = best)");
+}
+
+int bb_draw_vs_batch(bb_canvas *cv, const bb_table *t, int setup)
+{
+    series_set ss;
+    if (series_open(&ss, t, setup) != 0)
+        return -1;
+    char sub[512];
+    bb_chart_subtitle(t, setup, sub, sizeof sub);
+    bb_draw_title(cv, "Time per item against batch size", sub);
+    double lw = bb_legend_width(cv, "Model", ss.items, ss.s->n_models), xt[MAX_TICKS];
+    double gap = 110, left = 100, pw = (cv->w - left - gap - lw - 40) / 2;
+    bb_box b1 = {left, TOP + 30, pw, cv->h - TOP - 30 - 84}, b2 = b1;
+    b2.x = left + pw + gap;
+    int nxt = batch_ticks(ss.s, xt);
+    bb_axis xa;
+    bb_axis_fit(&xa, nxt ? xt[0] : 1, ss.s->n_batches ? (double)ss.s->batches[ss.s->n_batches - 1] : 2, 2);
+    xa.p0 = b1.x, xa.p1 = b1.x + pw;
+    left_panel(cv, &ss, &b1, &xa, xt, nxt);
+    xa.p0 = b2.x, xa.p1 = b2.x + pw;
+    right_panel(cv, &ss, &b2, &xa, xt, nxt);
+    bb_legend_draw(cv, b2.x + pw + 22, b1.y, "Model", ss.items, ss.s->n_models);
+    series_close(&ss);
+    return 0;
+}
+
+/* ---- throughput against latency ------------------------------------------------ */
+
+static void point_labels(bb_canvas *cv, const series_set *ss, int m, const bb_axis *xa, const bb_axis *ya, double k)
+{
+    bb_text_style st = bb_style(12, 0, BB_LEFT, 0, BB_DARK);
+    for (int b = 0; b < ss->s->n_batches; b++) {
+        const bb_row *r = ok_at(ss, m, b);
+        char s[24];
+        if (!r)
+            continue;
+        snprintf(s, sizeof s, "%lld", (long long)r->batch_size);
+        bb_text(cv, bb_axis_px(xa, r->latency_s * k) + 7, bb_axis_px(ya, r->items_per_s) - 7, s, &st);
+    }
+}
+
+int bb_draw_throughput(bb_canvas *cv, const bb_table *t, int setup)
+{
+    series_set ss;
+    if (series_open(&ss, t, setup) != 0)
+        return -1;
+    char sub[512], xtitle[64];
+    bb_chart_subtitle(t, setup, sub, sizeof sub);
+    bb_draw_title(cv, "Throughput against batch latency (points labelled with the batch size)", sub);
+    double lw = bb_legend_width(cv, "Model", ss.items, ss.s->n_models), xt[MAX_TICKS], yt[MAX_TICKS];
+    bb_box box = {110, TOP, cv->w - 110 - lw - 40, cv->h - TOP - 84};
+    double xlo, xhi, ylo, yhi, scale;
+    value_range(&ss, get_latency, &xlo, &xhi);
+    value_range(&ss, get_items, &ylo, &yhi);
+    const char *unit = bb_time_unit(xhi, &scale);
+    bb_axis xa, ya;
+    bb_axis_fit(&xa, xlo * scale, xhi * scale, 10);
+    bb_axis_fit(&ya, ylo, yhi, 10);
+    xa.p0 = box.x, xa.p1 = box.x + box.w, ya.p0 = box.y + box.h, ya.p1 = box.y;
+    time_title(xtitle, sizeof xtitle, "Median batch latency, log scale", unit);
+    bb_draw_y_axis(cv, &box, &ya, yt, bb_axis_ticks(&ya, yt, MAX_TICKS), "Throughput (items/s, log scale)");
+    bb_draw_x_axis(cv, &box, &xa, xt, bb_axis_ticks(&xa, xt, MAX_TICKS), xtitle);
+    for (int m = 0; m < ss.s->n_models; m++) {
+        draw_series(cv, &ss, m, &xa, &ya, x_latency, y_items, scale);
+        point_labels(cv, &ss, m, &xa, &ya, scale);
+    }
+    bb_draw_frame(cv, &box);
+    bb_legend_draw(cv, box.x + box.w + 22, box.y, "Model", ss.items, ss.s->n_models);
+    series_close(&ss);
+    return 0;
+}

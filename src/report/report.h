@@ -1,0 +1,61 @@
+/*
+ * report.h — report.md: what the measurements say, in tables and sentences.
+ *
+ * Why this file exists: the question batchbench answers is "which batch
+ * size should I use?", and the answer should not require reading charts.
+ * The report states, per model and computed from the result files, the
+ * best batch size, what it gains over the smallest, the "knee" (the
+ * smallest batch size within 5% of the best: growing the batch beyond it
+ * buys little) and, given a latency budget, the batch size with the best
+ * throughput that still meets it, then embeds the charts.
+ */
+#ifndef BB_REPORT_H
+#define BB_REPORT_H
+
+#include <stdint.h>
+
+#include "report/plot.h"
+#include "report/results_load.h"
+#include "util/error.h"
+
+#define BB_KNEE_TOLERANCE 0.05 /* within 5% of the best time per item */
+
+/* What one model's results say (one setup). Batch sizes are 0 where there
+ * is no answer (e.g. no batch meets the latency budget). */
+typedef struct {
+    int n_ok;                 /* usable batch sizes */
+    int64_t smallest;         /* smallest usable batch size */
+    double smallest_s;        /* its time per item */
+    int64_t largest;          /* largest usable batch size */
+    double largest_s;
+    int64_t best;             /* fastest per item (the smaller batch on a tie) */
+    double best_s;
+    double best_gflops;       /* achieved GFLOP/s at the best */
+    double gain;              /* smallest_s / best_s (1 = no gain) */
+    int64_t knee;             /* smallest batch with time per item <= best * 1.05 */
+    int64_t latency_pick;     /* best items/s with median batch latency < budget */
+    double latency_pick_s;    /* its median batch latency */
+    double latency_pick_ips;  /* its items/s */
+} bb_model_summary;
+
+/* Summarises (setup, model); max_latency_s <= 0: no budget. Returns -1
+ * when the model has no usable result in the setup. */
+int bb_model_summarise(const bb_table *t, int setup, const char *model, double max_latency_s,
+                       bb_model_summary *s);
+
+typedef struct {
+    const char *path;          /* report.md to write */
+    const char *const *dirs;   /* the result folders, for the record */
+    int n_dirs;
+    double max_latency_s;      /* <= 0: none */
+    const bb_figures *figs;    /* charts to embed (names relative to the report's folder) */
+    unsigned formats;          /* which files exist: PNG embedded if present, else SVG */
+} bb_report_opts;
+
+/* Writes the report atomically. */
+int bb_report_write(const bb_table *t, const bb_report_opts *o, bb_err *err);
+
+/* The report's text (malloc'd), for tests; NULL on OOM. */
+char *bb_report_text(const bb_table *t, const bb_report_opts *o);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * results_load.h — the result files of one or more folders as one table,
+ * for charts and the report.
+ *
+ * Why this file exists: plots and report.md must agree on every number, so
+ * both read the folders through this loader. It re-derives the statistics
+ * from the raw batch times (bb_stats_compute) rather than trusting a file's
+ * "stats" block, groups rows into "setups" (the same engine, device,
+ * precision, head, host and threads: one line in a comparison), and counts
+ * what could not be used: unreadable files, configurations that ended
+ * oom/timeout/error, duplicates and batch sizes some model lacks. Each is
+ * announced once, with the file it concerns, on the warning stream.
+ */
+#ifndef BB_RESULTS_LOAD_H
+#define BB_RESULTS_LOAD_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bench/stats.h"
+#include "util/error.h"
+
+typedef struct {
+    char *path; /* the result file, as found (dir/name) */
+    char model[32], family[16], head[16], device[16], engine[32], precision[16];
+    int64_t batch_size;
+    int threads;
+    char status[16];  /* ok|oom|timeout|error|interrupted */
+    char message[256];
+    int has_stats;    /* times_s was not empty: st and the derived values are set */
+    bb_stats st;      /* of times_s (batch times, s) */
+    double per_item_s, p5_item_s, p95_item_s; /* median, p5, p95 batch time / batch size */
+    double items_per_s;                       /* batch_size / median */
+    double latency_s;                         /* median batch time */
+    double gflops;                            /* 2 * macs * batch / median / 1e9 */
+    int64_t macs_per_item;
+    int setup;        /* index into bb_table.setups */
+} bb_row;
+
+/* One measured setup: rows that may be drawn as one series per model. */
+typedef struct {
+    char engine[32], device[16], precision[16], head[16];
+    char host[128], cpu_model[160], os[160], kernel[160], compiler[96], onednn[64];
+    char version[32], commit[48];
+    int threads, cores;
+    int64_t *batches; /* every batch size seen in this setup, ascending */
+    int n_batches;
+    char (*models)[32]; /* models seen, in the zoo's order (unknown ones after, by name) */
+    int n_models;
+} bb_setup;
+
+typedef struct {
+    bb_row *rows;
+    int n_rows;
+    bb_setup *setups; /* in order of first appearance (first folder first) */
+    int n_setups;
+    int n_files;      /* inference_time-*.json files found */
+    int n_corrupt;    /* unreadable, not JSON, not a schema-1 result: skipped */
+    int n_duplicate;  /* same setup, model and batch size as an earlier file: skipped */
+    int n_failed;     /* loaded rows whose status is not ok (oom, timeout, ...) */
+    int n_missing;    /* (setup, model, batch size) with no file while the setup has that batch size */
+    char **skipped;   /* "<file>: <why>" for each corrupt or duplicate file */
+    int n_skipped;
+} bb_table;
+
+/* Loads every inference_time-*.json of dirs[0..n_dirs-1] (files of a folder
+ * in name order). Bad files are skipped with "batchbench: warning: <file>:
+ * ..., skipped" on warn (NULL: silent); non-ok statuses and missing batch
+ * sizes are announced there too. Returns -1 only when a folder cannot be
+ * read or memory runs out; a table without rows is not an error here. */
+int bb_table_load(bb_table *t, const char *const *dirs, int n_dirs, FILE *warn, bb_err *err);
+
+void bb_table_free(bb_table *t);
+
+/* Anything skipped, failed or missing? (the CLI's exit code 3) */
+int bb_table_incomplete(const bb_table *t);
+
+/* The row of (setup, model, batch), or NULL when no file was found. */
+const bb_row *bb_table_find(const bb_table *t, int setup, const char *model, int64_t batch);
+
+/* The usable row (status ok, with times) of (setup, model, batch), or NULL. */
+const bb_row *bb_table_ok(const bb_table *t, int setup, const char *model, int64_t batch);
+
+/* "ok", the status of a failed row, or "missing": what a chart writes where
+ * a value would be. */
+const char *bb_table_state(const bb_table *t, int setup, const char *model, int64_t batch);
+
+/* The family ("conv", "transformer", ...) of a model in a setup, or "". */
+const char *bb_table_family(const bb_table *t, int setup, const char *model);
+
+/* A short name of a setup for titles and legends, e.g.
+ * "batchbench on cpu, host vm, 2 threads" (precision and head added when
+ * not fp32 / features). */
+void bb_setup_label(const bb_setup *s, char *buf, size_t len);
+
+#endif
