@@ -9,25 +9,9 @@
 #include <sys/stat.h>
 
 #include "models/model.h"
+#include "util/atomic_file.h"
 
 #define MANIFEST "manifest.json"
-
-static int write_file_atomic(const char *path, const void *data, size_t len, bb_err *err)
-{
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return bb_err_set(err, "%s: cannot create: %s", tmp, strerror(errno));
-    int ok = fwrite(data, 1, len, f) == len;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return bb_err_set(err, "%s: write failed: %s", path, strerror(e));
-    }
-    return 0;
-}
 
 static int write_manifest(const char *dir, int64_t items, int64_t per, int n_shards, uint64_t seed, bb_err *err)
 {
@@ -51,7 +35,7 @@ static int write_manifest(const char *dir, int64_t items, int64_t per, int n_sha
     char *text = cJSON_Print(m), path[600];
     cJSON_Delete(m);
     snprintf(path, sizeof path, "%s/%s", dir, MANIFEST);
-    int rc = text ? write_file_atomic(path, text, strlen(text), err) : bb_err_set(err, "out of memory");
+    int rc = text ? bb_write_atomic(path, text, strlen(text), "data set manifest", err) : bb_err_set(err, "out of memory");
     free(text);
     return rc;
 }
@@ -72,7 +56,7 @@ int bb_dataset_make(const char *dir, int64_t items, int64_t per, uint64_t seed, 
         char path[600];
         snprintf(path, sizeof path, "%s/items-%05d.f32", dir, s);
         bb_random_input(buf, n * BB_ITEM_FLOATS, seed * 1000003ULL + (uint64_t)s);
-        rc = write_file_atomic(path, buf, (size_t)n * BB_ITEM_FLOATS * sizeof(float), err);
+        rc = bb_write_atomic(path, buf, (size_t)n * BB_ITEM_FLOATS * sizeof(float), "data set shard", err);
     }
     free(buf);
     return rc ? rc : write_manifest(dir, items, per, n_shards, seed, err);

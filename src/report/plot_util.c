@@ -10,6 +10,7 @@
  * name and renamed, so a reader never sees half a chart.
  */
 #include "report/plot_util.h"
+#include "util/atomic_file.h"
 
 #include <errno.h>
 #include <math.h>
@@ -139,7 +140,7 @@ int bb_canvas_save(bb_canvas *cv, const char *path, bb_err *err)
     if (rc != 0)
         bb_err_set(err, "%s: drawing failed (out of memory or a Cairo error)", path);
     else
-        rc = bb_write_atomic(path, data, len, err);
+        rc = bb_write_atomic(path, data, len, "chart", err);
     free(data);
     bb_canvas_discard(cv);
     return rc;
@@ -149,30 +150,6 @@ void bb_plot_release(void)
 {
     cairo_debug_reset_static_data(); /* drops Cairo's references to fontconfig patterns */
     FcFini();
-}
-
-int bb_write_atomic(const char *path, const void *data, size_t len, bb_err *err)
-{
-    size_t n = strlen(path) + 32;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return bb_err_oom(err, "out of memory writing '%s'", path);
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    errno = 0;
-    FILE *f = fopen(tmp, "wb");
-    int rc = f ? 0 : errno;
-    if (f && (fwrite(data, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0))
-        rc = errno ? errno : EIO;
-    if (f && fclose(f) != 0 && rc == 0)
-        rc = errno ? errno : EIO;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = errno ? errno : EIO;
-    if (rc != 0) {
-        unlink(tmp);
-        bb_err_set(err, "cannot write '%s': %s", path, strerror(rc));
-    }
-    free(tmp);
-    return rc ? -1 : 0;
 }
 
 /* ---- text --------------------------------------------------------------------- */

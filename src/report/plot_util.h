@@ -51,9 +51,6 @@ void bb_canvas_discard(bb_canvas *cv);
  * or a test program); drawing afterwards re-initialises them. */
 void bb_plot_release(void);
 
-/* Writes len bytes to path through a temporary file and rename. */
-int bb_write_atomic(const char *path, const void *data, size_t len, bb_err *err);
-
 /* ---- text ------------------------------------------------------------------ */
 
 enum { BB_LEFT = -1, BB_CENTER = 0, BB_RIGHT = 1 };

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "report/plot_util.h"
+#include "util/atomic_file.h"
 
 /* ---- numbers ------------------------------------------------------------------ */
 
@@ -408,7 +409,7 @@ int bb_report_write(const bb_table *t, const bb_report_opts *o, bb_err *err)
     char *text = bb_report_text(t, o);
     if (!text)
         return bb_err_oom(err, "out of memory writing '%s'", o->path);
-    int rc = bb_write_atomic(o->path, text, strlen(text), err);
+    int rc = bb_write_atomic(o->path, text, strlen(text), "report", err);
     free(text);
     return rc;
 }

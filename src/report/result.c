@@ -21,6 +21,7 @@
 
 #include "bench/stats.h"
 #include "util/version.h"
+#include "util/atomic_file.h"
 
 #define READ_LIMIT ((size_t)1 << 30) /* refuse result files over 1 GiB */
 
@@ -192,66 +193,18 @@ cJSON *bb_result_to_json(const bb_result *r, const bb_env *env)
 /* ---- atomic writes ------------------------------------------------------- */
 
 /* Removes tmp and reports the failure; always returns -1. */
-static int write_failed(const char *what, const char *path, const char *tmp, int errnum, bb_err *err)
+/* text + '\n', written atomically. */
+static int write_text(const char *path, const char *text, const char *what, bb_err *err)
 {
-    if (tmp)
-        unlink(tmp);
-    return bb_err_set(err, "cannot write %s '%s': %s", what, path, strerror(errnum));
-}
-
-/* Best effort: makes the rename itself durable. */
-static void sync_parent_dir(const char *path)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-/* Writes text + '\n' to tmp, flushes it to disk; errno-style code or 0. */
-static int write_tmp(const char *tmp, const char *text)
-{
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return errno ? errno : EIO;
     size_t n = strlen(text);
-    int rc = 0;
-    if (fwrite(text, 1, n, f) != n || fputc('\n', f) == EOF || fflush(f) != 0 || fsync(fileno(f)) != 0)
-        rc = errno ? errno : EIO;
-    if (fclose(f) != 0 && rc == 0)
-        rc = errno ? errno : EIO;
-    return rc;
-}
-
-/* Writes text to path via <path>.tmp.<pid> + rename: readers see the old
- * file or the whole new one, never a part. */
-static int write_atomic(const char *path, const char *text, const char *what, bb_err *err)
-{
-    size_t n = strlen(path) + 32;
-    char *tmp = malloc(n);
-    if (!tmp)
+    char *buf = malloc(n + 1);
+    if (!buf)
         return bb_err_oom(err, "out of memory writing %s '%s'", what, path);
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    errno = 0;
-    int rc = write_tmp(tmp, text);
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = errno ? errno : EIO;
-    if (rc != 0)
-        write_failed(what, path, tmp, rc, err);
-    else
-        sync_parent_dir(path);
-    free(tmp);
-    return rc ? -1 : 0;
+    memcpy(buf, text, n);
+    buf[n] = '\n';
+    int rc = bb_write_atomic(path, buf, n + 1, what, err);
+    free(buf);
+    return rc;
 }
 
 int bb_result_write(const char *dir, const bb_result *r, const bb_env *env, char *path_out, size_t path_len,
@@ -270,7 +223,7 @@ int bb_result_write(const char *dir, const bb_result *r, const bb_env *env, char
     if (rc == 0 && !text)
         rc = bb_err_oom(err, "%s: could not encode the result (out of memory or a non-finite time)", path);
     if (rc == 0)
-        rc = write_atomic(path, text, "result file", err);
+        rc = write_text(path, text, "result file", err);
     if (rc == 0 && path_out)
         snprintf(path_out, path_len, "%s", path);
     cJSON_free(text);
@@ -545,7 +498,7 @@ int bb_summary_csv_write(const char *dir, bb_err *err)
     if (rc == 0 && (!text || !path))
         rc = bb_err_oom(err, "out of memory writing '%s/summary.csv'", dir);
     if (rc == 0)
-        rc = write_atomic(path, text, "summary", err);
+        rc = write_text(path, text, "summary", err);
     free(path);
     free(text);
     free_rows(rows, n);
