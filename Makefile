@@ -52,6 +52,7 @@ cli: $(BUILD)/batchbench
 	tests/cli/test_cli.sh $(BUILD)/batchbench
 	tests/cli/test_run.sh $(BUILD)/batchbench
 	tests/cli/test_report.sh $(BUILD)/batchbench
+	tests/cli/test_tools.sh $(BUILD)/batchbench
 
 # Parity with torchvision: all 12 models x both heads (needs python3-torch).
 parity: $(BUILD)/batchbench

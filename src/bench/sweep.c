@@ -2,7 +2,6 @@
 #include "bench/sweep.h"
 
 #include <math.h>
-#include <oneapi/dnnl/dnnl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +10,7 @@
 #include "backends/backend.h"
 #include "bench/dataset.h"
 #include "bench/env.h"
+#include "bench/peak.h"
 #include "bench/stats.h"
 #include "engine/facts.h"
 #include "models/model.h"
@@ -35,24 +35,6 @@ static int stopped(const bb_sweep_cfg *cfg)
 
 /* ---- estimate ------------------------------------------------------------ */
 
-/* This machine's fp32 GEMM rate at the sweep's thread count: the best of a
- * few 768^3 sgemm calls after one that warms up oneDNN's JIT. */
-static double sgemm_gflops(void)
-{
-    const int n = 768;
-    float *a = calloc((size_t)n * n, sizeof(float)), *c = calloc((size_t)n * n, sizeof(float));
-    double best = 1e30;
-    for (int i = 0; a && c && i < 6; i++) {
-        double t0 = bb_now_s();
-        dnnl_sgemm('N', 'N', n, n, n, 1.f, a, n, a, n, 0.f, c, n);
-        double t = bb_now_s() - t0;
-        best = i > 0 && t < best ? t : best;
-    }
-    free(a);
-    free(c);
-    return best < 1e30 ? 2.0 * n * n * (double)n / best / 1e9 : 50.0;
-}
-
 static double config_estimate(const bb_sweep_cfg *cfg, const bb_model_facts *f, int64_t bs, double gflops)
 {
     double pass = 2.0 * (double)f->macs_per_item * (double)bs / (0.75 * gflops * 1e9); /* models reach ~75% of GEMM */
@@ -63,7 +45,9 @@ static double config_estimate(const bb_sweep_cfg *cfg, const bb_model_facts *f, 
 
 static double estimate_all(const bb_sweep_cfg *cfg, double est[BB_SWEEP_MAX][BB_SWEEP_MAX], double *gflops)
 {
-    *gflops = sgemm_gflops();
+    *gflops = bb_peak_sgemm_gflops(cfg->threads, 768, 5);
+    if (*gflops <= 0)
+        *gflops = 50.0;
     double total = 0.0;
     for (int m = 0; m < cfg->n_models; m++) {
         bb_graph *g = bb_zoo_build(cfg->models[m], cfg->head);

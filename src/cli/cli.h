@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "backends/backend.h"
 #include "engine/graph.h"
 
 int cmd_models(int argc, char **argv);
@@ -17,6 +18,12 @@ int cmd_dataset(int argc, char **argv);
 int cmd_env(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
+int cmd_peak(int argc, char **argv);
+
+/* Per-step table of a profiled forward (seconds[i], or st[i].seconds when
+ * NULL); stats adds the output-statistics columns. In cmd_profile.c. */
+void cli_print_steps(const bb_step_time *st, const double *seconds, int n, double total, int stats);
 
 /* Each returns 0, or prints "batchbench <cmd>: <flag>: ..." and returns -1. */
 int cli_int64(const char *cmd, const char *flag, const char *s, int64_t min, int64_t max, int64_t *out);

@@ -111,16 +111,7 @@ static void print_profile(const bb_backend_ops *be, const bb_backend *b, double 
 {
     const bb_step_time *st;
     int n = be->profile(b, &st);
-    printf("%-5s %-44s %-10s %10s %6s %9s", "step", "op", "kind", "ms", "share", "GFLOP/s");
-    printf(stats ? " %9s %9s %6s\n" : "\n", "out rms", "max |x|", "subn");
-    for (int i = 0; i < n; i++) {
-        printf("%-5d %-44.44s %-10s %10.3f %5.1f%% %9.1f", i, st[i].label, st[i].kind, st[i].seconds * 1e3,
-               100.0 * st[i].seconds / total,
-               st[i].seconds > 0 ? 2.0 * (double)st[i].macs / st[i].seconds / 1e9 : 0.0);
-        if (stats)
-            printf(" %9.3g %9.3g %6lld", st[i].out_rms, st[i].out_absmax, (long long)st[i].out_subnormal);
-        printf("\n");
-    }
+    cli_print_steps(st, NULL, n, total, stats);
 }
 
 static void print_summary(const infer_args *a, const bb_graph *g, int64_t batch, const float *y, double prep, double fwd)

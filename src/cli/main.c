@@ -21,6 +21,8 @@ static const subcommand commands[] = {
     {"infer", cmd_infer, "run one forward pass (npy in, npy out) and time it"},
     {"env", cmd_env, "print the environment block recorded in every result file"},
     {"plot", cmd_plot, "draw the charts of result folders (PNG/SVG/PDF)"},
+    {"profile", cmd_profile, "time every step of a forward pass: where the time goes"},
+    {"peak", cmd_peak, "this machine's fp32 peak: sgemm and a convolution"},
     {"report", cmd_report, "charts + report.md: which batch size to pick, per model"},
 };
 
