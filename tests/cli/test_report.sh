@@ -52,5 +52,18 @@ mkdir -p "$tmp/empty"
 expect 1 "no readable result files" plot "$tmp/empty"
 expect 1 "/proc/nope" plot "$tmp/clean" --out /proc/nope
 
+# real results of both engines side by side: tools/torch_bench.py writes
+# PyTorch's in our schema, and plot draws the ratio chart from the two folders
+if /usr/bin/python3 -c "import torch, torchvision" 2>/dev/null; then
+    "$bin" run --models mobilenet_v2 --batch-sizes 1,2 --warmup 1 --reps 2 --threads 2 --out "$tmp/ours" --no-report \
+        >/dev/null 2>&1 && ok || fail "run for the side-by-side"
+    /usr/bin/python3 "$here/../../tools/torch_bench.py" --models mobilenet_v2 --batch-sizes 1,2 --warmup 1 --reps 2 \
+        --threads 2 --out "$tmp/torch" --bin "$bin" >/dev/null 2>"$tmp/tb.err" && ok || fail "torch_bench: $(tail -2 "$tmp/tb.err")"
+    "$bin" plot "$tmp/ours" "$tmp/torch" --out "$tmp/both" >/dev/null 2>"$tmp/both.err"; rc=$?
+    [ $rc -eq 0 ] && is_png "$tmp/both/ratio.png" && ok || fail "ratio from batchbench + pytorch: exit $rc $(cat "$tmp/both.err")"
+else
+    echo "report: PyTorch missing: side-by-side check skipped (apt-get install python3-torch python3-torchvision)"
+fi
+
 echo "report: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+"""PyTorch's side of a side-by-side sweep, in batchbench's result schema.
+
+Runs the same sweep as `batchbench run` (models, head, batch sizes, warm-up,
+measured batches, threads) with torchvision's models in PyTorch and writes
+one JSON per (model, batch size) with engine "pytorch" into --out, plus
+nothing else; `batchbench plot DIR_OURS DIR_TORCH` then draws both and the
+ratio chart, `batchbench report` compares them.
+
+    tools/torch_bench.py --models resnet18,vit_b_32 --batch-sizes 1,8 \\
+        --warmup 2 --reps 10 --threads 2 --out results-pytorch
+
+Only the forward pass is timed (time.perf_counter around model(x) under
+torch.no_grad(), eval mode). CPU only (torch from Debian has no CUDA).
+Runs under /usr/bin/python3 with python3-torch and python3-torchvision.
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+SCHEMA_VERSION = 1
+CONV = {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "mobilenet_v2",
+        "efficientnet_v2_s", "efficientnet_v2_l"}
+
+
+def ci_ranks(n):
+    """1-based ranks (j, n+1-j) of the narrowest symmetric order-statistic
+    interval covering the median with >= 95% (binomial(n, 1/2)); as in
+    src/bench/stats.c. None for n < 6."""
+    best = None
+    for j in range(1, n // 2 + 1):
+        cover = sum(math.comb(n, i) for i in range(j, n - j + 1)) / 2 ** n
+        if cover >= 0.95:
+            best = j
+    return (best, n + 1 - best) if best else None
+
+
+def percentile(s, q):
+    pos = (len(s) - 1) * q
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def stats(times, batch, macs):
+    s = sorted(times)
+    n = len(s)
+    med = percentile(s, 0.5)
+    mean = sum(s) / n
+    std = math.sqrt(sum((x - mean) ** 2 for x in s) / (n - 1)) if n > 1 else 0.0
+    r = ci_ranks(n)
+    lo, hi = (s[r[0] - 1], s[r[1] - 1]) if r else (s[0], s[-1])
+    return {"n": n, "median_s": med, "mean_s": mean, "std_s": std, "min_s": s[0], "max_s": s[-1],
+            "p5_s": percentile(s, 0.05), "p95_s": percentile(s, 0.95), "ci95_median_lo_s": lo,
+            "ci95_median_hi_s": hi, "cv": std / mean if mean > 0 else 0.0, "per_item_median_s": med / batch,
+            "items_per_s": batch / med, "gflops": 2.0 * macs * batch / med / 1e9 if macs else None}
+
+
+def environment(threads):
+    import torch
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = 0
+    try:
+        with open("/proc/meminfo") as f:
+            mem = int(re.search(r"MemTotal:\s+(\d+)", f.read()).group(1)) * 1024
+    except (OSError, AttributeError):
+        pass
+    return {"host": socket.gethostname(), "cpu_model": cpu, "os": platform.platform(),
+            "kernel": f"{platform.system()} {platform.release()} {platform.machine()}",
+            "compiler": f"python {platform.python_version()}", "onednn": f"torch {torch.__version__}",
+            "batchbench_version": "tools/torch_bench.py", "git_commit": "unknown",
+            "cores_logical": os.cpu_count() or 0, "threads_used": threads, "mem_total_bytes": mem,
+            "has_avx512": False, "has_avx512_bf16": False, "has_amx": False}
+
+
+def model_macs(bin_path, head):
+    """MACs per item from `batchbench models --json` (0 when not available)."""
+    try:
+        out = subprocess.run([bin_path, "models", "--json", "--head", head], capture_output=True, text=True,
+                             check=True).stdout
+        return {m["model"]: m["macs_per_item"] for m in json.loads(out)}
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return {}
+
+
+def write_atomic(path, obj):
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def measure(model, batch, warmup, reps, seed):
+    import torch
+    g = torch.Generator()
+    g.manual_seed(seed)
+    x = torch.randn((batch, 3, 224, 224), generator=g)
+    times = []
+    with torch.no_grad():
+        for _ in range(warmup):
+            model(x)
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            model(x)
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def result(args, env, name, batch, params, macs, times, prep):
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "tools/torch_bench.py", "version": "1", "git_commit": "unknown"},
+        "created_utc": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "status": "ok", "message": "",
+        "config": {"model": name, "family": "conv" if name in CONV else "transformer", "head": args.head,
+                   "device": "cpu", "engine": "pytorch", "precision": "fp32", "input_source": "random",
+                   "data_dir": "", "batch_size": batch, "warmup": args.warmup, "reps": args.reps,
+                   "min_time_s": 0, "max_time_s": 0, "threads": args.threads, "seed": args.seed},
+        "environment": env,
+        "model": {"params": params, "macs_per_item": macs, "gmac_per_item": macs / 1e9, "feature_dim": 0,
+                  "weight_bytes": params * 4, "activation_bytes": 0},
+        "prepare_s": prep,
+        "stats": stats(times, batch, macs),
+        "times_s": times,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", required=True)
+    ap.add_argument("--batch-sizes", default="1,2,4,8")
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--head", choices=["features", "classifier"], default="features")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="results-pytorch")
+    ap.add_argument("--bin", default=os.path.join(HERE, "..", "build", "batchbench"),
+                    help="batchbench binary, for the MAC counts")
+    args = ap.parse_args()
+    import torch
+    import bb_torch
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.out, exist_ok=True)
+    env, macs = environment(args.threads), model_macs(args.bin, args.head)
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", env["host"])
+    for name in args.models.split(","):
+        t0 = time.perf_counter()
+        model = bb_torch.build_model(name, args.head)
+        prep = time.perf_counter() - t0
+        params = sum(p.numel() for p in model.parameters())
+        for b in (int(x) for x in args.batch_sizes.split(",")):
+            times = measure(model, b, args.warmup, args.reps, args.seed)
+            r = result(args, env, name, b, params, macs.get(name, 0), times, prep)
+            path = os.path.join(args.out, f"inference_time-{host}-cpu-model_name-{name}-batch_size-{b}.json")
+            write_atomic(path, r)
+            print(f"{name:18s} batch {b:5d} {r['stats']['per_item_median_s'] * 1e3:10.3f} ms/item  {path}",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
