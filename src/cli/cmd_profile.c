@@ -3,7 +3,8 @@
  * time. Per step (one oneDNN primitive, kernel or reorder): the median time
  * over the profiled passes, its share, MACs and GFLOP/s; then the same by op
  * kind, and the profiled total against an unprofiled pass (the profiler
- * syncs after every step). `infer --profile` prints its rows the same way.
+ * syncs after every step). Also home of the per-step table, which
+ * `infer --profile` prints the same way (cli_print_steps).
  */
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -17,14 +18,29 @@
 #include "models/model.h"
 #include "util/clock.h"
 
+/* GFLOP/s of `macs` multiply-accumulates in `s` seconds; 0 when unknown. */
+static double gflops(int64_t macs, double s)
+{
+    return s > 0 && macs > 0 ? 2.0 * (double)macs / s / 1e9 : 0.0;
+}
+
+/* "-" for steps without MACs (pooling, reorders...), else the number. */
+static void print_rate_cols(int64_t macs, double s)
+{
+    if (macs > 0)
+        printf(" %10.1f %9.1f", (double)macs / 1e6, gflops(macs, s));
+    else
+        printf(" %10s %9s", "-", "-");
+}
+
 void cli_print_steps(const bb_step_time *st, const double *seconds, int n, double total, int stats)
 {
-    printf("%-5s %-44s %-10s %10s %6s %9s", "step", "op", "kind", "ms", "share", "GFLOP/s");
+    printf("%-5s %-44s %-10s %10s %6s %10s %9s", "step", "op", "kind", "ms", "share", "MMAC", "GFLOP/s");
     printf(stats ? " %9s %9s %6s\n" : "\n", "out rms", "max |x|", "subn");
     for (int i = 0; i < n; i++) {
         double s = seconds ? seconds[i] : st[i].seconds;
-        printf("%-5d %-44.44s %-10s %10.3f %5.1f%% %9.1f", i, st[i].label, st[i].kind, s * 1e3, 100.0 * s / total,
-               s > 0 ? 2.0 * (double)st[i].macs / s / 1e9 : 0.0);
+        printf("%-5d %-44.44s %-10s %10.3f %5.1f%%", i, st[i].label, st[i].kind, s * 1e3, 100.0 * s / total);
+        print_rate_cols(st[i].macs, s);
         if (stats)
             printf(" %9.3g %9.3g %6lld", st[i].out_rms, st[i].out_absmax, (long long)st[i].out_subnormal);
         printf("\n");
@@ -43,8 +59,10 @@ static void usage(FILE *f)
                "                          [--threads T] [--warmup W] [--reps R] [--json]\n"
                "\n"
                "Times every step of the forward pass (median over R profiled passes after W\n"
-               "warm-up passes; defaults 8, 2, 5): time, share, MACs and GFLOP/s per step and\n"
-               "per op kind, and the profiled total against an unprofiled pass.\n");
+               "warm-up passes; defaults batch 8, W 2, R 5): time, share, MACs and GFLOP/s per\n"
+               "step and per op kind, and the profiled total against the median of R unprofiled\n"
+               "passes (the profiler waits for every step to finish). --json: the same data.\n"
+               "Exit codes: 0 ok, 1 runtime failure, 2 bad arguments.\n");
 }
 
 static int parse(int argc, char **argv, profile_args *a)
@@ -81,51 +99,84 @@ static int parse(int argc, char **argv, profile_args *a)
     return 0;
 }
 
-/* Median forward time over reps passes of a backend prepared with `profile`;
- * with profile, step_sec[reps][n] gets every step's time. */
-static int passes(const bb_graph *g, const profile_args *a, int profile, const float *x, double *fwd,
-                  double **step_sec, int *n_steps, const bb_step_time **names, bb_backend **keep, bb_err *err)
+/* What one series of passes gave. With profile, step_s[rep * n + step]
+ * holds every step's time and steps (owned by b, kept alive) names them. */
+typedef struct {
+    bb_backend *b;
+    double forward_s; /* median wall time of a whole pass */
+    double *step_s;
+    const bb_step_time *steps;
+    int n, threads;
+} pass_series;
+
+static void series_free(pass_series *p)
 {
-    bb_backend *b = NULL;
+    if (p->b)
+        bb_cpu_backend.destroy(p->b);
+    free(p->step_s);
+    p->b = NULL, p->step_s = NULL, p->steps = NULL;
+}
+
+/* After profiled pass `rep`: copies its step times into p->step_s. */
+static int keep_steps(pass_series *p, int64_t rep, int64_t reps, bb_err *err)
+{
+    int n = bb_cpu_backend.profile(p->b, &p->steps);
+    if (rep == 0) {
+        p->n = n;
+        if (!(p->step_s = malloc(sizeof(double) * (size_t)(reps * (n > 0 ? n : 1)))))
+            return bb_err_oom(err, "out of memory for %lld x %d step times", (long long)reps, n);
+    }
+    if (n != p->n)
+        return bb_err_set(err, "profiled pass %lld had %d steps, the first had %d", (long long)rep, n, p->n);
+    for (int s = 0; s < n; s++)
+        p->step_s[rep * n + s] = p->steps[s].seconds;
+    return 0;
+}
+
+/* W warm-up passes, then R timed passes of a backend prepared with or
+ * without the profiler; p->forward_s gets the median pass time. */
+static int run_series(const bb_graph *g, const profile_args *a, int profile, const float *x, pass_series *p,
+                      bb_err *err)
+{
     bb_backend_opts o = {.threads = (int)a->threads, .profile = profile};
+    bb_backend_report r;
+    bb_stats st;
     double *t = malloc(sizeof(double) * (size_t)a->reps);
-    int rc = t ? bb_cpu_backend.prepare(&b, g, a->batch, &o, err) : bb_err_set(err, "out of memory");
+    int rc = t ? bb_cpu_backend.prepare(&p->b, g, a->batch, &o, err) : bb_err_oom(err, "out of memory");
     if (rc == 0)
-        rc = bb_cpu_backend.set_input(b, x, err);
+        rc = bb_cpu_backend.set_input(p->b, x, err);
     for (int64_t i = 0; rc == 0 && i < a->warmup; i++)
-        rc = bb_cpu_backend.forward(b, err);
+        rc = bb_cpu_backend.forward(p->b, err);
     for (int64_t i = 0; rc == 0 && i < a->reps; i++) {
         double t0 = bb_now_s();
-        rc = bb_cpu_backend.forward(b, err);
+        rc = bb_cpu_backend.forward(p->b, err);
         t[i] = bb_now_s() - t0;
-        if (rc == 0 && profile) {
-            *n_steps = bb_cpu_backend.profile(b, names);
-            if (i == 0 && !(*step_sec = malloc(sizeof(double) * (size_t)(a->reps * *n_steps))))
-                rc = bb_err_set(err, "out of memory");
-            for (int s = 0; rc == 0 && s < *n_steps; s++)
-                (*step_sec)[i * *n_steps + s] = (*names)[s].seconds;
-        }
+        if (rc == 0 && profile)
+            rc = keep_steps(p, i, a->reps, err);
     }
-    bb_stats st;
     if (rc == 0 && bb_stats_compute(t, (int)a->reps, &st) == 0)
-        *fwd = st.median;
+        p->forward_s = st.median;
+    if (rc == 0) {
+        bb_cpu_backend.report(p->b, &r);
+        p->threads = r.threads;
+    }
     free(t);
-    if (keep && rc == 0)
-        *keep = b;
-    else if (b)
-        bb_cpu_backend.destroy(b);
     return rc;
 }
 
-/* Per-step medians over the reps (column medians of step_sec). */
-static double *step_medians(const double *step_sec, int reps, int n)
+/* Per-step medians over the reps (column medians of step_s). */
+static double *step_medians(const double *step_s, int reps, int n)
 {
-    double *med = malloc(sizeof(double) * (size_t)n), *col = malloc(sizeof(double) * (size_t)reps);
+    double *med = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1)), *col = malloc(sizeof(double) * (size_t)reps);
     for (int s = 0; med && col && s < n; s++) {
         bb_stats st;
         for (int r = 0; r < reps; r++)
-            col[r] = step_sec[r * n + s];
+            col[r] = step_s[r * n + s];
         med[s] = bb_stats_compute(col, reps, &st) == 0 ? st.median : 0.0;
+    }
+    if (!col) {
+        free(med);
+        med = NULL;
     }
     free(col);
     return med;
@@ -138,14 +189,17 @@ typedef struct {
     int steps;
 } kind_sum;
 
-static int by_kind(const bb_step_time *st, const double *med, int n, kind_sum *k, int cap)
+enum { MAX_KINDS = 64 };
+
+/* Sums the steps by kind, in order of first appearance. */
+static int by_kind(const bb_step_time *st, const double *med, int n, kind_sum *k)
 {
     int nk = 0;
     for (int s = 0; s < n; s++) {
         int j = 0;
         while (j < nk && strcmp(k[j].kind, st[s].kind) != 0)
             j++;
-        if (j == nk && nk < cap)
+        if (j == nk && nk < MAX_KINDS)
             k[nk++] = (kind_sum){st[s].kind, 0.0, 0, 0};
         if (j < nk)
             k[j].seconds += med[s], k[j].macs += st[s].macs, k[j].steps++;
@@ -153,87 +207,128 @@ static int by_kind(const bb_step_time *st, const double *med, int n, kind_sum *k
     return nk;
 }
 
-static void print_text(const profile_args *a, const bb_step_time *st, const double *med, int n, double total,
-                       double unprofiled)
+/* Everything the report needs, computed once for both outputs. */
+typedef struct {
+    const profile_args *a;
+    const bb_step_time *st;
+    const double *med;
+    int n, nk, threads;
+    kind_sum k[MAX_KINDS];
+    double total;      /* sum of the step medians */
+    double profiled;   /* median profiled pass */
+    double unprofiled; /* median unprofiled pass */
+} profile_report;
+
+static double overhead_pct(const profile_report *r)
 {
-    kind_sum k[32];
-    int nk = by_kind(st, med, n, k, 32);
-    printf("%s, batch %lld, %s head: median of %lld profiled passes\n\n", a->spec.name, (long long)a->batch,
-           bb_head_name(a->spec.head), (long long)a->reps);
-    cli_print_steps(st, med, n, total, 0);
-    printf("\n%-12s %6s %10s %6s %9s\n", "kind", "steps", "ms", "share", "GFLOP/s");
-    for (int j = 0; j < nk; j++)
-        printf("%-12s %6d %10.3f %5.1f%% %9.1f\n", k[j].kind, k[j].steps, k[j].seconds * 1e3,
-               100.0 * k[j].seconds / total, k[j].seconds > 0 ? 2.0 * (double)k[j].macs / k[j].seconds / 1e9 : 0.0);
-    printf("\nsum of steps %.3f ms; unprofiled forward %.3f ms (the per-step sync adds %.1f%%)\n", total * 1e3,
-           unprofiled * 1e3, unprofiled > 0 ? 100.0 * (total - unprofiled) / unprofiled : 0.0);
+    return r->unprofiled > 0 ? 100.0 * (r->profiled - r->unprofiled) / r->unprofiled : 0.0;
 }
 
-static void print_json(const profile_args *a, const bb_step_time *st, const double *med, int n, double total,
-                       double unprofiled)
+static void print_text(const profile_report *r)
 {
-    cJSON *o = cJSON_CreateObject(), *steps = cJSON_CreateArray(), *kinds = cJSON_CreateArray();
-    kind_sum k[32];
-    int nk = by_kind(st, med, n, k, 32);
-    cJSON_AddStringToObject(o, "model", a->spec.name);
-    cJSON_AddNumberToObject(o, "batch_size", (double)a->batch);
-    cJSON_AddNumberToObject(o, "reps", (double)a->reps);
-    for (int s = 0; s < n; s++) {
+    const profile_args *a = r->a;
+    printf("%s, batch %lld, %s head, %d threads: median of %lld profiled passes after %lld warm-up\n\n", a->spec.name,
+           (long long)a->batch, bb_head_name(a->spec.head), r->threads, (long long)a->reps, (long long)a->warmup);
+    cli_print_steps(r->st, r->med, r->n, r->total, 0);
+    printf("\n%-12s %6s %10s %6s %10s %9s\n", "kind", "steps", "ms", "share", "MMAC", "GFLOP/s");
+    for (int j = 0; j < r->nk; j++) {
+        const kind_sum *k = &r->k[j];
+        printf("%-12s %6d %10.3f %5.1f%%", k->kind, k->steps, k->seconds * 1e3, 100.0 * k->seconds / r->total);
+        print_rate_cols(k->macs, k->seconds);
+        printf("\n");
+    }
+    printf("\nsum of step medians %.3f ms; profiled forward %.3f ms, unprofiled forward %.3f ms (medians)\n"
+           "profiled vs unprofiled: %+.1f%% (the per-step sync's cost, plus run-to-run noise)\n",
+           r->total * 1e3, r->profiled * 1e3, r->unprofiled * 1e3, overhead_pct(r));
+}
+
+static cJSON *json_steps(const profile_report *r)
+{
+    cJSON *steps = cJSON_CreateArray();
+    for (int s = 0; s < r->n; s++) {
         cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "op", st[s].label);
-        cJSON_AddStringToObject(e, "kind", st[s].kind);
-        cJSON_AddNumberToObject(e, "median_s", med[s]);
-        cJSON_AddNumberToObject(e, "share", med[s] / total);
-        cJSON_AddNumberToObject(e, "macs", (double)st[s].macs);
+        cJSON_AddNumberToObject(e, "step", s);
+        cJSON_AddStringToObject(e, "op", r->st[s].label);
+        cJSON_AddStringToObject(e, "kind", r->st[s].kind);
+        cJSON_AddNumberToObject(e, "median_s", r->med[s]);
+        cJSON_AddNumberToObject(e, "share", r->med[s] / r->total);
+        cJSON_AddNumberToObject(e, "macs", (double)r->st[s].macs);
+        cJSON_AddNumberToObject(e, "gflops", gflops(r->st[s].macs, r->med[s]));
         cJSON_AddItemToArray(steps, e);
     }
-    for (int j = 0; j < nk; j++) {
+    return steps;
+}
+
+static cJSON *json_kinds(const profile_report *r)
+{
+    cJSON *kinds = cJSON_CreateArray();
+    for (int j = 0; j < r->nk; j++) {
         cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "kind", k[j].kind);
-        cJSON_AddNumberToObject(e, "steps", k[j].steps);
-        cJSON_AddNumberToObject(e, "seconds", k[j].seconds);
-        cJSON_AddNumberToObject(e, "share", k[j].seconds / total);
-        cJSON_AddNumberToObject(e, "gflops", k[j].seconds > 0 ? 2.0 * (double)k[j].macs / k[j].seconds / 1e9 : 0);
+        cJSON_AddStringToObject(e, "kind", r->k[j].kind);
+        cJSON_AddNumberToObject(e, "steps", r->k[j].steps);
+        cJSON_AddNumberToObject(e, "seconds", r->k[j].seconds);
+        cJSON_AddNumberToObject(e, "share", r->k[j].seconds / r->total);
+        cJSON_AddNumberToObject(e, "macs", (double)r->k[j].macs);
+        cJSON_AddNumberToObject(e, "gflops", gflops(r->k[j].macs, r->k[j].seconds));
         cJSON_AddItemToArray(kinds, e);
     }
-    cJSON_AddItemToObject(o, "steps", steps);
-    cJSON_AddItemToObject(o, "by_kind", kinds);
-    cJSON_AddNumberToObject(o, "sum_of_steps_s", total);
-    cJSON_AddNumberToObject(o, "unprofiled_forward_s", unprofiled);
+    return kinds;
+}
+
+static void print_json(const profile_report *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", r->a->spec.name);
+    cJSON_AddStringToObject(o, "head", bb_head_name(r->a->spec.head));
+    cJSON_AddNumberToObject(o, "batch_size", (double)r->a->batch);
+    cJSON_AddNumberToObject(o, "threads", r->threads);
+    cJSON_AddNumberToObject(o, "warmup", (double)r->a->warmup);
+    cJSON_AddNumberToObject(o, "reps", (double)r->a->reps);
+    cJSON_AddItemToObject(o, "steps", json_steps(r));
+    cJSON_AddItemToObject(o, "by_kind", json_kinds(r));
+    cJSON_AddNumberToObject(o, "sum_of_steps_s", r->total);
+    cJSON_AddNumberToObject(o, "profiled_forward_s", r->profiled);
+    cJSON_AddNumberToObject(o, "unprofiled_forward_s", r->unprofiled);
+    cJSON_AddNumberToObject(o, "profiling_overhead", overhead_pct(r) / 100.0);
     char *s = cJSON_Print(o);
     printf("%s\n", s);
     free(s);
     cJSON_Delete(o);
 }
 
+static void report(const profile_args *a, const pass_series *plain, const pass_series *prof, const double *med)
+{
+    profile_report r = {.a = a, .st = prof->steps, .med = med, .n = prof->n, .threads = prof->threads,
+                        .profiled = prof->forward_s, .unprofiled = plain->forward_s};
+    for (int s = 0; s < r.n; s++)
+        r.total += med[s];
+    r.total = r.total > 0 ? r.total : 1e-12;
+    r.nk = by_kind(r.st, med, r.n, r.k);
+    (a->json ? print_json : print_text)(&r);
+}
+
 static int run(const profile_args *a, bb_err *err)
 {
+    int64_t n_in = a->batch * 3 * 224 * 224;
     bb_graph *g = bb_model_open(&a->spec, err);
-    float *x = g ? malloc(sizeof(float) * (size_t)(a->batch * 3 * 224 * 224)) : NULL;
+    float *x = g ? malloc(sizeof(float) * (size_t)n_in) : NULL;
     if (!x) {
         bb_graph_free(g);
-        return g ? bb_err_set(err, "out of memory") : -1;
+        return g ? bb_err_oom(err, "out of memory for a batch of %lld", (long long)a->batch) : -1;
     }
-    bb_random_input(x, a->batch * 3 * 224 * 224, a->spec.seed + 1);
-    double plain = 0, prof = 0, *step_sec = NULL, *med = NULL;
-    int n = 0;
-    const bb_step_time *names = NULL;
-    bb_backend *b = NULL;
-    int rc = passes(g, a, 0, x, &plain, NULL, NULL, NULL, NULL, err);
+    bb_random_input(x, n_in, a->spec.seed + 1);
+    pass_series plain = {0}, prof = {0};
+    double *med = NULL;
+    int rc = run_series(g, a, 0, x, &plain, err);
+    series_free(&plain); /* only one backend's memory at a time */
     if (rc == 0)
-        rc = passes(g, a, 1, x, &prof, &step_sec, &n, &names, &b, err);
-    if (rc == 0 && !(med = step_medians(step_sec, (int)a->reps, n)))
-        rc = bb_err_set(err, "out of memory");
-    if (rc == 0) {
-        double total = 0;
-        for (int s = 0; s < n; s++)
-            total += med[s];
-        (a->json ? print_json : print_text)(a, names, med, n, total > 0 ? total : 1e-12, plain);
-    }
-    if (b)
-        bb_cpu_backend.destroy(b);
+        rc = run_series(g, a, 1, x, &prof, err);
+    if (rc == 0 && !(med = step_medians(prof.step_s, (int)a->reps, prof.n)))
+        rc = bb_err_oom(err, "out of memory");
+    if (rc == 0)
+        report(a, &plain, &prof, med);
+    series_free(&prof);
     free(med);
-    free(step_sec);
     free(x);
     bb_graph_free(g);
     return rc;
