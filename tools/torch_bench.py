@@ -109,22 +109,6 @@ def write_atomic(path, obj):
     os.replace(tmp, path)
 
 
-def measure(model, batch, warmup, reps, seed):
-    import torch
-    g = torch.Generator()
-    g.manual_seed(seed)
-    x = torch.randn((batch, 3, 224, 224), generator=g)
-    times = []
-    with torch.no_grad():
-        for _ in range(warmup):
-            model(x)
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            model(x)
-            times.append(time.perf_counter() - t0)
-    return times
-
-
 def result(args, env, name, batch, params, macs, times, prep):
     return {
         "schema_version": SCHEMA_VERSION,
@@ -159,6 +143,7 @@ def main():
     args = ap.parse_args()
     import torch
     import bb_torch
+    import torch_time
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     env, macs = environment(args.threads), model_macs(args.bin, args.head)
@@ -169,7 +154,7 @@ def main():
         prep = time.perf_counter() - t0
         params = sum(p.numel() for p in model.parameters())
         for b in (int(x) for x in args.batch_sizes.split(",")):
-            times = measure(model, b, args.warmup, args.reps, args.seed)
+            times = torch_time.time_model(model, b, args.warmup, args.reps, args.seed)
             r = result(args, env, name, b, params, macs.get(name, 0), times, prep)
             path = os.path.join(args.out, f"inference_time-{host}-cpu-model_name-{name}-batch_size-{b}.json")
             write_atomic(path, r)
