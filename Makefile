@@ -7,9 +7,32 @@ override CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -fop
 override CFLAGS += $(shell pkg-config --cflags cairo fontconfig)
 LDLIBS  += -ldnnl -lcjson -lm -fopenmp $(shell pkg-config --libs cairo fontconfig)
 
-LIB_SRC := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*'))
+# The CUDA backend is built when nvcc is found (CUDA_HOME, default
+# /usr/local/cuda); `make CUDA=0` builds without it. cuDNN may live apart from
+# the toolkit (e.g. PyTorch's nvidia-cudnn-cu13 under site-packages): point
+# CUDNN_ROOT at the folder holding include/cudnn.h and lib/libcudnn.so.9.
+CUDA_HOME  ?= /usr/local/cuda
+NVCC       ?= $(CUDA_HOME)/bin/nvcc
+CUDA       ?= $(if $(wildcard $(NVCC)),1,0)
+CUDNN_ROOT ?= $(CUDA_HOME)
+CUDNN_LIB  := $(firstword $(patsubst %/,%,$(dir $(wildcard $(CUDNN_ROOT)/lib64/libcudnn.so.9 $(CUDNN_ROOT)/lib/libcudnn.so.9))) $(CUDNN_ROOT)/lib64)
+CUDA_ARCHS ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+NVCCFLAGS  ?= -O3
+override NVCCFLAGS += -std=c++17 $(CUDA_ARCHS) -Isrc -Xcompiler -Wall,-Wextra,-Werror
+
+LIB_SRC := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/backends/cuda/*'))
+ifeq ($(CUDA),1)
+LIB_SRC += $(sort $(filter-out %/cuda_absent.c,$(wildcard src/backends/cuda/*.c)))
+CU_SRC  := $(sort $(wildcard src/backends/cuda/*.cu))
+override CFLAGS += -DBB_HAVE_CUDA=1 -I$(CUDA_HOME)/include -I$(CUDNN_ROOT)/include
+LDLIBS  += -L$(CUDNN_LIB) -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDNN_LIB) -Wl,-rpath,$(CUDA_HOME)/lib64 \
+           -l:libcudnn.so.9 -lcublasLt -lcudart_static -lstdc++ -ldl -lrt -lpthread
+else
+LIB_SRC += src/backends/cuda/cuda_absent.c
+CU_SRC  :=
+endif
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -34,6 +57,10 @@ $(BUILD)/batchbench: $(CLI_OBJ) $(BUILD)/libbatchbench.a
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbatchbench.a
 	@mkdir -p $(dir $@)

@@ -10,7 +10,9 @@
 # --cpus LIST  CPUs to pin to with taskset, e.g. 0-63 (the original used 64
 #              of 128 threads); default: no pinning
 # --out DIR    results folder (default results-<host>-<date>)
-# Until batchbench has its CUDA backend, --device auto runs on the CPU.
+# --device auto uses the GPU when the build has CUDA and a GPU is present, else the CPU.
+# To check the CUDA backend first (parity with the CPU, speed against
+# PyTorch, under 8 minutes): scripts/gpu-check.sh OUTDIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gpu=0 cpus= out="results-$(hostname)-$(date +%Y%m%d-%H%M%S)"

@@ -10,12 +10,25 @@ ratio chart, `batchbench report` compares them.
     tools/torch_bench.py --models resnet18,vit_b_32 --batch-sizes 1,8 \\
         --warmup 2 --reps 10 --threads 2 --out results-pytorch
 
-Only the forward pass is timed (time.perf_counter around model(x) under
-torch.no_grad(), eval mode). CPU only (torch from Debian has no CUDA).
-Runs under /usr/bin/python3 with python3-torch and python3-torchvision.
+Only the forward pass is timed. --device cpu (default): time.perf_counter
+around model(x) under torch.no_grad(), eval mode, --threads; fp32 only.
+--device cuda --precision fp32|tf32|fp16|bf16: the model on the GPU
+(torch_gpu.py: strict fp32, TF32, or model.to(float16/bfloat16)),
+torch.inference_mode(), cudnn.benchmark; each pass copies the pinned host
+batch to the device (timed with CUDA events into "input_copy_s", not part of
+the time) and times model(x) alone with CUDA events ("times_s"); see
+torch_time.time_model_cuda. "memory" is from torch.cuda's allocator
+statistics (torch_gpu.memory). A configuration that runs out of GPU memory
+is written with status "oom" (no stats, times_s []), its memory freed, and
+the sweep goes on; any other failure is written as "error". Exit 1 when a
+configuration did not end "ok", 2 on bad arguments.
+
+On this repository's machines: /usr/bin/python3 (Debian's CPU torch); on a
+GPU server: a python3 with a CUDA build of torch and torchvision.
 """
 import argparse
 import datetime
+import gc
 import json
 import math
 import os
@@ -86,7 +99,7 @@ def environment(threads):
             "compiler": f"python {platform.python_version()}", "onednn": f"torch {torch.__version__}",
             "batchbench_version": "tools/torch_bench.py", "git_commit": "unknown",
             "cores_logical": os.cpu_count() or 0, "threads_used": threads, "mem_total_bytes": mem,
-            "has_avx512": False, "has_avx512_bf16": False, "has_amx": False}
+            "has_avx512": False, "has_avx512_bf16": False, "has_amx": False, "gpu": None}
 
 
 def model_macs(bin_path, head):
@@ -109,23 +122,56 @@ def write_atomic(path, obj):
     os.replace(tmp, path)
 
 
-def result(args, env, name, batch, params, macs, times, prep):
-    return {
+def result(args, env, name, batch, params, macs, run):
+    """One result file; `run` holds status, message, math_mode, prepare_s,
+    times_s, input_copy_s and memory."""
+    times = run["times_s"]
+    r = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "tools/torch_bench.py", "version": "1", "git_commit": "unknown"},
-        "created_utc": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "status": "ok", "message": "",
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "status": run["status"], "message": run["message"],
         "config": {"model": name, "family": "conv" if name in CONV else "transformer", "head": args.head,
-                   "device": "cpu", "engine": "pytorch", "precision": "fp32", "input_source": "random",
+                   "device": args.device, "engine": "pytorch", "precision": args.precision,
+                   "math_mode": run["math_mode"], "input_source": "random",
                    "data_dir": "", "batch_size": batch, "warmup": args.warmup, "reps": args.reps,
                    "min_time_s": 0, "max_time_s": 0, "threads": args.threads, "seed": args.seed},
         "environment": env,
         "model": {"params": params, "macs_per_item": macs, "gmac_per_item": macs / 1e9, "feature_dim": 0,
                   "weight_bytes": params * 4, "activation_bytes": 0},
-        "prepare_s": prep,
-        "stats": stats(times, batch, macs),
+        "prepare_s": run["prepare_s"],
+        "memory": run["memory"],
+        "stats": stats(times, batch, macs) if times else None,
         "times_s": times,
+        "input_copy_s": run["input_copy_s"],
     }
+    if not times:
+        del r["stats"]  # present only when times_s is not empty
+    return r
+
+
+def failure(exc):
+    """(status, message) of a failed configuration: "oom" or "error"."""
+    import torch_gpu
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return ("oom", first) if torch_gpu.is_oom(exc) else ("error", f"{type(exc).__name__}: {first}")
+
+
+def release(cuda):
+    """Give memory back after a failure or a finished model."""
+    gc.collect()
+    if cuda:
+        import torch
+        torch.cuda.empty_cache()
+
+
+def measure(args, model, batch, dtype):
+    """(times_s, input_copy_s, peak_bytes) of one configuration."""
+    import torch_time
+    if args.device == "cpu":
+        return torch_time.time_model(model, batch, args.warmup, args.reps, args.seed), [], 0
+    t = torch_time.time_model_cuda(model, batch, args.warmup, args.reps, args.seed, dtype)
+    return t["times_s"], t["input_copy_s"], t["peak_bytes"]
 
 
 def main():
@@ -137,30 +183,77 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--head", choices=["features", "classifier"], default="features")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--precision", choices=["fp32", "tf32", "fp16", "bf16"], default="fp32",
+                    help="fp32 (default; the only one on cpu), tf32, fp16, bf16 (cuda)")
     ap.add_argument("--out", default="results-pytorch")
     ap.add_argument("--bin", default=os.path.join(HERE, "..", "build", "batchbench"),
-                    help="batchbench binary, for the MAC counts")
+                    help="batchbench binary, for the MAC counts (and the GPU block: env --device cuda)")
     args = ap.parse_args()
+    if args.device == "cpu" and args.precision != "fp32":
+        ap.error(f"--precision {args.precision} needs --device cuda (the CPU path runs fp32 only)")
     import torch
     import bb_torch
-    import torch_time
+    import torch_gpu
+    models = args.models.split(",")
+    unknown = [m for m in models if m not in bb_torch.MODELS]
+    if unknown:
+        ap.error(f"unknown model {unknown[0]!r}; expected one of {','.join(bb_torch.MODELS)}")
+    cuda = args.device == "cuda"
+    if cuda and not torch.cuda.is_available():
+        print("torch_bench.py: --device cuda, but torch.cuda.is_available() is False", file=sys.stderr)
+        return 1
     torch.set_num_threads(args.threads)
+    dtype, math_mode = torch_gpu.setup_precision(args.precision) if cuda else (torch.float32, "fp32 (PyTorch CPU)")
     os.makedirs(args.out, exist_ok=True)
     env, macs = environment(args.threads), model_macs(args.bin, args.head)
+    env["gpu"] = torch_gpu.gpu_environment(args.bin, args.precision) if cuda else None
     host = re.sub(r"[^A-Za-z0-9._-]", "_", env["host"])
-    for name in args.models.split(","):
+    not_ok = 0
+    for name in models:
+        model, params, prep, err = None, 0, 0.0, None
         t0 = time.perf_counter()
-        model = bb_torch.build_model(name, args.head)
-        prep = time.perf_counter() - t0
-        params = sum(p.numel() for p in model.parameters())
+        try:
+            model = bb_torch.build_model(name, args.head)
+            params = sum(p.numel() for p in model.parameters())
+            if cuda:
+                model = model.to("cuda", dtype)
+                torch.cuda.synchronize()
+            prep = time.perf_counter() - t0
+        except Exception as e:  # noqa: BLE001 - recorded in the result files
+            model, err = None, failure(e)
+        if err:
+            release(cuda)
+        wbytes = torch_gpu.weight_bytes(model) if model is not None else 0
         for b in (int(x) for x in args.batch_sizes.split(",")):
-            times = torch_time.time_model(model, b, args.warmup, args.reps, args.seed)
-            r = result(args, env, name, b, params, macs.get(name, 0), times, prep)
-            path = os.path.join(args.out, f"inference_time-{host}-cpu-model_name-{name}-batch_size-{b}.json")
+            times, copies, peak, (status, message) = [], [], 0, err or ("ok", "")
+            if not err:
+                try:
+                    times, copies, peak = measure(args, model, b, dtype)
+                except Exception as e:  # noqa: BLE001 - recorded in the result file, sweep goes on
+                    status, message = failure(e)
+            if status != "ok":
+                times, copies = [], []
+                release(cuda)
+                peak = torch.cuda.max_memory_allocated() if cuda else 0
+                not_ok += 1
+            run = {"status": status, "message": message, "math_mode": math_mode, "times_s": times,
+                   "input_copy_s": copies, "memory": torch_gpu.memory(wbytes, peak),
+                   "prepare_s": prep}
+            r = result(args, env, name, b, params, macs.get(name, 0), run)
+            path = os.path.join(args.out, f"inference_time-{host}-{args.device}-model_name-{name}-batch_size-{b}.json")
             write_atomic(path, r)
-            print(f"{name:18s} batch {b:5d} {r['stats']['per_item_median_s'] * 1e3:10.3f} ms/item  {path}",
-                  flush=True)
+            if status == "ok":
+                extra = (f"  copy {percentile(sorted(copies), 0.5) * 1e3:.3f} ms, peak {peak / 2**20:.0f} MiB"
+                         if cuda else "")
+                print(f"{name:18s} batch {b:5d} {r['stats']['per_item_median_s'] * 1e3:10.3f} ms/item{extra}  {path}",
+                      flush=True)
+            else:
+                print(f"{name:18s} batch {b:5d} {status.upper()}: {message}  {path}", flush=True)
+        model = None
+        release(cuda)
+    return 1 if not_ok else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

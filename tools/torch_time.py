@@ -4,6 +4,7 @@ comparison with batchbench.
 
   torch_time.py --models resnet50,vit_b_16 --batch-sizes 1,8 --threads 2 \\
                 --warmup 3 --reps 10 [--head features|classifier] [--json]
+                [--device cpu|cuda] [--precision fp32|tf32|fp16|bf16]
 
 For each model and batch size: build the model (weights=None, seeded random
 weights via bb_torch.randomise_ so the numbers flowing through are realistic),
@@ -11,7 +12,16 @@ eval mode, torch.no_grad(), torch.set_num_threads(T); a fixed random input
 [B, 3, 224, 224]; `warmup` untimed forwards, then `reps` forwards each timed
 with time.perf_counter().  Prints the median per-item time in ms, or with
 --json a JSON list of
-  {model, head, batch_size, threads, times_s: [...], median_s, per_item_ms}.
+  {model, head, batch_size, threads, device, precision, times_s: [...],
+   input_copy_s: [...], median_s, per_item_ms}.
+
+--device cuda (time_model_cuda): the model on the GPU in --precision (see
+torch_gpu.py: fp32 strict, tf32, or fp16/bf16 weights and input),
+torch.inference_mode(); the seeded batch sits in pinned host memory and
+each pass first copies it to the device (timed on its own with CUDA events:
+input_copy_s), casts it there for fp16/bf16 (untimed), then times model(x)
+alone between two CUDA events (times_s). The CPU path (time_model) is
+unchanged: --precision fp32 only.
 
 Run with Debian's /usr/bin/python3 (python3-torch, python3-torchvision).
 """
@@ -29,6 +39,7 @@ import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bb_torch  # noqa: E402
+import torch_gpu  # noqa: E402
 
 
 def _int_list(s):
@@ -56,6 +67,49 @@ def time_model(model, batch, warmup, reps, seed=0):
     return times
 
 
+def time_model_cuda(model, batch, warmup, reps, seed=0, dtype=None):
+    """Times model(x) on the current CUDA device; the model must already be
+    there, in `dtype`. Per pass: pinned host batch -> device copy between
+    CUDA events e0, e1; cast to dtype (fp16/bf16; untimed); model(x) between
+    e2, e3; synchronize. Warm-up passes run the same way, untimed (the first
+    does cuDNN's algorithm search under cudnn.benchmark). The peak memory
+    statistics are reset before the input is allocated and again after the
+    warm-up, so peak_bytes is the steady state of the measured passes
+    (weights, input, activations, workspaces; not the algorithm search).
+    Returns {"times_s", "input_copy_s", "peak_bytes"}. CUDA errors (out of
+    memory included) propagate; the tensors here stay alive as long as the
+    exception's traceback does, so a caller that goes on should let go of
+    the exception, then torch.cuda.empty_cache() (as torch_bench.py does)."""
+    dtype = dtype or torch.float32
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    g = torch.Generator()
+    g.manual_seed(seed)
+    host = torch.randn((batch, 3, 224, 224), generator=g, dtype=torch.float32).pin_memory()
+    times, copies = [], []
+    with torch.inference_mode():
+        staged = torch.empty(host.shape, dtype=torch.float32, device="cuda")
+        x = staged if dtype == torch.float32 else torch.empty(host.shape, dtype=dtype, device="cuda")
+        e0, e1, e2, e3 = (torch.cuda.Event(enable_timing=True) for _ in range(4))
+        for i in range(warmup + reps):
+            if i == warmup:
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+            e0.record()
+            staged.copy_(host, non_blocking=True)
+            e1.record()
+            if x is not staged:
+                x.copy_(staged)
+            e2.record()
+            model(x)
+            e3.record()
+            torch.cuda.synchronize()
+            if i >= warmup:
+                copies.append(e0.elapsed_time(e1) / 1e3)
+                times.append(e2.elapsed_time(e3) / 1e3)
+    return {"times_s": times, "input_copy_s": copies, "peak_bytes": torch.cuda.max_memory_allocated()}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", required=True, help="comma-separated, e.g. resnet50,vit_b_16 (or 'all')")
@@ -66,7 +120,15 @@ def main(argv=None):
     ap.add_argument("--head", choices=bb_torch.HEADS, default="classifier")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--precision", choices=torch_gpu.PRECISIONS, default="fp32",
+                    help="fp32 (default; the only one on cpu), tf32, fp16, bf16 (cuda)")
     args = ap.parse_args(argv)
+    if args.device == "cpu" and args.precision != "fp32":
+        ap.error(f"--precision {args.precision} needs --device cuda (the CPU path runs fp32 only)")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("torch_time.py: --device cuda, but torch.cuda.is_available() is False", file=sys.stderr)
+        return 1
 
     models = bb_torch.MODELS if args.models == "all" else args.models.split(",")
     for m in models:
@@ -77,23 +139,34 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    cuda = args.device == "cuda"
+    dtype, math_mode = torch_gpu.setup_precision(args.precision) if cuda else (torch.float32, "fp32")
     results = []
     if not args.json:
         print(f"# torch {torch.__version__}, torchvision {torchvision.__version__}, {platform.machine()}, threads={args.threads}, "
-              f"head={args.head}, warmup={args.warmup}, reps={args.reps}")
-        print(f"{'model':18s} {'batch':>5s} {'median ms':>10s} {'per-item ms':>11s} {'min ms':>9s} {'max ms':>9s}")
+              f"head={args.head}, warmup={args.warmup}, reps={args.reps}, device={args.device}, {math_mode}")
+        print(f"{'model':18s} {'batch':>5s} {'median ms':>10s} {'per-item ms':>11s} {'min ms':>9s} {'max ms':>9s}"
+              + (f" {'copy ms':>9s}" if cuda else ""))
     for name in models:
         model = bb_torch.build_model(name, args.head)
         bb_torch.randomise_(model, args.seed)
+        if cuda:
+            model = model.to("cuda", dtype)
         for b in args.batch_sizes:
-            times = time_model(model, b, args.warmup, args.reps, args.seed)
+            if cuda:
+                t = time_model_cuda(model, b, args.warmup, args.reps, args.seed, dtype)
+                times, copies = t["times_s"], t["input_copy_s"]
+            else:
+                times, copies = time_model(model, b, args.warmup, args.reps, args.seed), []
             med = statistics.median(times)
             r = {"model": name, "head": args.head, "batch_size": b, "threads": args.threads,
-                 "times_s": times, "median_s": med, "per_item_ms": med * 1e3 / b}
+                 "device": args.device, "precision": args.precision, "times_s": times,
+                 "input_copy_s": copies, "median_s": med, "per_item_ms": med * 1e3 / b}
             results.append(r)
             if not args.json:
+                copy = f" {statistics.median(copies) * 1e3:9.2f}" if copies else ""
                 print(f"{name:18s} {b:5d} {med * 1e3:10.2f} {r['per_item_ms']:11.2f} "
-                      f"{min(times) * 1e3:9.2f} {max(times) * 1e3:9.2f}", flush=True)
+                      f"{min(times) * 1e3:9.2f} {max(times) * 1e3:9.2f}{copy}", flush=True)
         del model
     if args.json:
         json.dump(results, sys.stdout, indent=1)

@@ -9,13 +9,25 @@
 #ifndef BB_BACKEND_H
 #define BB_BACKEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine/graph.h"
 #include "util/error.h"
 
+/* Numeric precision of a prepared model. fp32 is strict (no TF32 anywhere);
+ * tf32 lets GPU tensor cores round inputs to TF32; fp16/bf16 store weights
+ * and activations in 16 bits and accumulate in fp32. The CPU backend runs
+ * fp32 only. */
+typedef enum { BB_PREC_FP32, BB_PREC_TF32, BB_PREC_FP16, BB_PREC_BF16 } bb_precision;
+
+const char *bb_precision_name(bb_precision p);
+/* 0 and *out set for "fp32"|"tf32"|"fp16"|"bf16", else -1. */
+int bb_precision_parse(const char *s, bb_precision *out);
+
 typedef struct {
     int threads;   /* 0 = default (OMP_NUM_THREADS, or all cores) */
+    bb_precision precision;
     int profile;   /* 1 = time every step in forward (adds a sync per step) */
     int activation_stats; /* 1 = with profile, also scan every step's output */
 } bb_backend_opts;
@@ -26,6 +38,7 @@ typedef struct {
     int64_t workspace_bytes;   /* scratch the backend owns besides the arena */
     int threads;
     int n_steps;
+    char math_mode[256];       /* what the kernels really ran, e.g. "fp32 FMA" */
 } bb_backend_report;
 
 /* Per-step time (and output statistics) of the last profiled forward. */
@@ -51,12 +64,28 @@ typedef struct {
     /* output: [batch, feature_dim] float32 */
     int (*get_output)(bb_backend *b, float *output, bb_err *err);
     void (*report)(const bb_backend *b, bb_backend_report *r);
+    /* Seconds of the last forward on the device's own clock (CUDA events
+     * around the forward only); NULL when the caller's wall clock around
+     * forward() is the measure (CPU). */
+    double (*forward_seconds)(const bb_backend *b);
+    /* Seconds the last set_input spent copying the batch to the device
+     * (pinned host memory to device, CUDA events); NULL when there is no copy. */
+    double (*input_seconds)(const bb_backend *b);
     /* steps of the last profiled forward; returns their count */
     int (*profile)(const bb_backend *b, const bb_step_time **steps);
     void (*destroy)(bb_backend *b);
 } bb_backend_ops;
 
 extern const bb_backend_ops bb_cpu_backend;
+/* cuDNN + cuBLASLt + CUDA graphs; present in every build, but in a build
+ * without CUDA (or on a machine without a GPU) prepare() fails with a
+ * message saying so. */
+extern const bb_backend_ops bb_cuda_backend;
+
+/* 1 when this build has the CUDA backend and a GPU is usable; else 0 with
+ * the reason in why[len] ("this build has no CUDA backend", "no CUDA
+ * device: ..."). */
+int bb_cuda_available(char *why, size_t len);
 
 /* Threads the CPU backend uses by default: OMP_NUM_THREADS, else all cores. */
 int bb_cpu_default_threads(void);

@@ -5,7 +5,8 @@
  * vector extensions, memory, threads, library and compiler versions) must be
  * recorded with each result, read from the same sources every time:
  * /proc/cpuinfo, /proc/meminfo, /etc/os-release, uname(2), the compiler's
- * __VERSION__ and oneDNN's dnnl_version().
+ * __VERSION__ and oneDNN's dnnl_version(). The GPU block is collected
+ * apart (gpu_env.h) and only written here.
  */
 #include "bench/env.h"
 
@@ -159,6 +160,12 @@ cJSON *bb_env_to_json(const bb_env *e)
              cJSON_AddBoolToObject(o, "has_avx512", e->has_avx512) &&
              cJSON_AddBoolToObject(o, "has_avx512_bf16", e->has_avx512_bf16) &&
              cJSON_AddBoolToObject(o, "has_amx", e->has_amx);
+    if (ok) {
+        cJSON *gpu = e->gpu.present ? bb_gpu_env_to_json(&e->gpu) : cJSON_CreateNull();
+        ok = gpu && cJSON_AddItemToObject(o, "gpu", gpu);
+        if (!ok)
+            cJSON_Delete(gpu); /* NULL-safe; not attached */
+    }
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

@@ -1,7 +1,8 @@
 /*
  * env.h — the environment a benchmark ran in: host, CPU (model, cores,
  * AVX-512 / AMX support), memory, OS and kernel, compiler, oneDNN version,
- * batchbench's version and git commit, and the threads used.
+ * batchbench's version and git commit, the threads used, and the GPU
+ * (gpu_env.h) for a run on one.
  *
  * Why this file exists: a time per item means nothing without the machine
  * and software that produced it. Every result file carries this block, and
@@ -16,6 +17,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "bench/gpu_env.h"
+
 typedef struct {
     char host[128];          /* uname nodename */
     char cpu_model[160];     /* /proc/cpuinfo "model name" */
@@ -29,12 +32,16 @@ typedef struct {
     int threads_used;        /* as passed; 0 resolves to the CPU backend's default */
     int64_t mem_total_bytes; /* /proc/meminfo MemTotal */
     int has_avx512, has_avx512_bf16, has_amx; /* CPU flags avx512f, avx512_bf16, amx_tile */
+    bb_gpu_env gpu;          /* absent (present = 0) unless the run used a GPU:
+                                bb_env_collect leaves it so, a CUDA run fills
+                                it with bb_gpu_env_collect */
 } bb_env;
 
-/* Fills *e; never fails (missing facts read "unknown" / 0). */
+/* Fills *e (gpu absent); never fails (missing facts read "unknown" / 0). */
 void bb_env_collect(bb_env *e, int threads_used);
 
-/* A new JSON object with every field (flags as booleans); NULL on OOM. */
+/* A new JSON object with every field (flags as booleans; "gpu" is the GPU
+ * block, or null when gpu.present is 0); NULL on OOM. */
 cJSON *bb_env_to_json(const bb_env *e);
 
 /* The git commit batchbench was built from (-DBB_GIT_COMMIT), or "unknown". */

@@ -45,7 +45,7 @@ static double config_estimate(const bb_sweep_cfg *cfg, const bb_model_facts *f, 
 
 static double estimate_all(const bb_sweep_cfg *cfg, double est[BB_SWEEP_MAX][BB_SWEEP_MAX], double *gflops)
 {
-    *gflops = bb_peak_sgemm_gflops(cfg->threads, 768, 5);
+    *gflops = cfg->gflops_hint > 0 ? cfg->gflops_hint : bb_peak_sgemm_gflops(cfg->threads, 768, 5);
     if (*gflops <= 0)
         *gflops = 50.0;
     double total = 0.0;
@@ -115,7 +115,8 @@ static void live(const sweep_state *s, const bb_result *r, const char *phase, in
 }
 
 /* Warm-up, then measured batches; only forward() is inside the clock. */
-static void measure(sweep_state *s, const bb_backend_ops *be, bb_backend *b, float *x, bb_result *r, times_buf *tb)
+static void measure(sweep_state *s, const bb_backend_ops *be, bb_backend *b, float *x, bb_result *r, times_buf *tb,
+                    times_buf *copies)
 {
     const bb_sweep_cfg *cfg = s->cfg;
     bb_err err = {0};
@@ -133,13 +134,19 @@ static void measure(sweep_state *s, const bb_backend_ops *be, bb_backend *b, flo
     for (int i = 0; i < cfg->reps || t_measured < cfg->min_time_s; i++) {
         live(s, r, "measuring", i + 1, cfg->reps);
         if (s->have_ds && i > 0) { /* the next stored batch, outside the clock */
-            if (load_batch(s, x, bs, next, &err) != 0 || be->set_input(b, x, &err) != 0)
+            if (load_batch(s, x, bs, next, &err) != 0)
                 return set_status(r, "error", err.msg);
             next += bs;
         }
+        /* Copied to the device before every batch (as the seed did), timed
+         * apart; on the CPU only a new stored batch needs setting. */
+        if ((be->input_seconds || (s->have_ds && i > 0)) && be->set_input(b, x, &err) != 0)
+            return set_status(r, "error", err.msg);
+        if (be->input_seconds && push_time(copies, be->input_seconds(b)) != 0)
+            return set_status(r, "error", "out of memory for copy times");
         double t0 = bb_now_s();
         int rc = be->forward(b, &err);
-        double t = bb_now_s() - t0;
+        double t = be->forward_seconds ? be->forward_seconds(b) : bb_now_s() - t0;
         if (rc != 0)
             return set_status(r, "error", err.msg);
         if (push_time(tb, t) != 0)
@@ -160,10 +167,10 @@ static void over_limit(bb_result *r, const char *what, int64_t need, int64_t lim
     set_status(r, "oom", msg);
 }
 
-static void run_config(sweep_state *s, const bb_graph *g, bb_result *r, times_buf *tb)
+static void run_config(sweep_state *s, const bb_graph *g, bb_result *r, times_buf *tb, times_buf *copies)
 {
     const bb_sweep_cfg *cfg = s->cfg;
-    const bb_backend_ops *be = &bb_cpu_backend;
+    const bb_backend_ops *be = strcmp(cfg->device, "cuda") == 0 ? &bb_cuda_backend : &bb_cpu_backend;
     int64_t bs = r->batch_size, need = r->activation_bytes + r->weight_bytes;
     if (cfg->mem_limit > 0 && need > cfg->mem_limit)
         return over_limit(r, "the memory plan", need, cfg->mem_limit);
@@ -171,7 +178,7 @@ static void run_config(sweep_state *s, const bb_graph *g, bb_result *r, times_bu
     if (!x)
         return set_status(r, "oom", "out of memory for the input batch");
     bb_backend *b = NULL;
-    bb_backend_opts o = {.threads = cfg->threads};
+    bb_backend_opts o = {.threads = cfg->threads, .precision = cfg->precision};
     bb_err err = {0};
     double t0 = bb_now_s();
     if (load_batch(s, x, bs, 0, &err) != 0) {
@@ -182,13 +189,16 @@ static void run_config(sweep_state *s, const bb_graph *g, bb_result *r, times_bu
         bb_backend_report rep;
         be->report(b, &rep);
         r->prepare_s = bb_now_s() - t0;
+        snprintf(r->math_mode, sizeof r->math_mode, "%s", rep.math_mode);
+        r->mem_weight_bytes = rep.weight_bytes, r->mem_arena_bytes = rep.arena_bytes;
+        r->mem_workspace_bytes = rep.workspace_bytes;
         need = rep.arena_bytes + rep.weight_bytes + rep.workspace_bytes;
         if (cfg->mem_limit > 0 && need > cfg->mem_limit)
             over_limit(r, "the prepared model", need, cfg->mem_limit);
         else if (be->set_input(b, x, &err) != 0)
             set_status(r, "error", err.msg);
         else
-            measure(s, be, b, x, r, tb);
+            measure(s, be, b, x, r, tb, copies);
         be->destroy(b);
     }
     free(x);
@@ -206,7 +216,7 @@ static void fill_config(const sweep_state *s, const bb_graph *g, int m, int bi, 
     snprintf(r->head, sizeof r->head, "%s", bb_head_name(cfg->head));
     snprintf(r->device, sizeof r->device, "%s", cfg->device);
     snprintf(r->engine, sizeof r->engine, "batchbench");
-    snprintf(r->precision, sizeof r->precision, "fp32");
+    snprintf(r->precision, sizeof r->precision, "%s", bb_precision_name(cfg->precision));
     snprintf(r->input_source, sizeof r->input_source, "%s", cfg->data_dir ? "dataset" : "random");
     snprintf(r->data_dir, sizeof r->data_dir, "%s", cfg->data_dir ? cfg->data_dir : "");
     r->batch_size = cfg->batches[bi];
@@ -266,15 +276,16 @@ static int do_config(sweep_state *s, const bb_graph *g, const char *open_err, in
                      bb_err *err)
 {
     bb_result r;
-    times_buf tb = {0};
+    times_buf tb = {0}, copies = {0};
     fill_config(s, g, m, bi, &r);
     if (!g)
         set_status(&r, "error", open_err);
     else
-        run_config(s, g, &r, &tb);
+        run_config(s, g, &r, &tb, &copies);
     r.times_s = tb.t, r.n_times = tb.n;
+    r.input_copy_s = copies.t, r.n_input_copy = copies.n;
     if (strcmp(r.status, "interrupted") == 0) {
-        free(tb.t);
+        free(tb.t), free(copies.t);
         return 1;
     }
     char path[1024];
@@ -287,7 +298,7 @@ static int do_config(sweep_state *s, const bb_graph *g, const char *open_err, in
     strcmp(r.status, "ok") == 0 ? res->ok++ : res->failed++;
     if (rc == 0)
         progress(s, &r, per_item, st.cv, m, bi);
-    free(tb.t);
+    free(tb.t), free(copies.t);
     return rc;
 }
 
@@ -335,6 +346,10 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
     s->cfg = cfg;
     s->tty = isatty(fileno(cfg->log));
     bb_env_collect(&s->env, cfg->threads);
+    if (strcmp(cfg->device, "cuda") == 0 && bb_gpu_env_collect(&s->env.gpu, cfg->precision, err) != 0) {
+        free(s);
+        return -1;
+    }
     memset(res, 0, sizeof *res);
     res->total = cfg->n_models * cfg->n_batches;
     for (int m = 0; m < BB_SWEEP_MAX; m++)

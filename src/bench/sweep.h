@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "backends/backend.h"
 #include "engine/graph.h"
 #include "util/error.h"
 
@@ -36,7 +37,10 @@ typedef struct {
     uint64_t seed;
     const char *out_dir;
     const char *data_dir; /* NULL: a seeded random batch in memory */
-    const char *device;   /* "cpu" */
+    const char *device;   /* "cpu" or "cuda" (the backend that runs it) */
+    bb_precision precision;
+    double gflops_hint;   /* > 0: the rate the estimate assumes (GPU); else
+                             a short sgemm calibration of this CPU */
     int resume;
     volatile sig_atomic_t *stop;
     FILE *log;            /* progress; a live line when it is a TTY */

@@ -10,6 +10,7 @@
 
 #include "backends/backend.h"
 #include "engine/graph.h"
+#include "util/error.h"
 
 int cmd_models(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
@@ -30,6 +31,14 @@ int cli_int64(const char *cmd, const char *flag, const char *s, int64_t min, int
 int cli_u64(const char *cmd, const char *flag, const char *s, uint64_t *out);
 int cli_head(const char *cmd, const char *s, bb_head *out);
 int cli_model(const char *cmd, const char *s); /* known model name? */
+int cli_precision(const char *cmd, const char *s, bb_precision *out);
+/* cpu, cuda or auto? */
+int cli_device(const char *cmd, const char *s);
+/* The backend for a valid --device: auto is cuda when this build has it
+ * and a GPU is usable, else the CPU. NULL with a message naming the flag
+ * when cuda is asked for and unusable, or the CPU is given a precision
+ * other than fp32 (a runtime failure: exit 1). */
+const bb_backend_ops *cli_backend(const char *device, bb_precision precision, bb_err *err);
 /* Prints "unexpected argument" for leftover positionals; returns -1 if any. */
 int cli_no_positionals(const char *cmd, int optind_, int argc, char **argv);
 

@@ -74,3 +74,38 @@ int cli_no_positionals(const char *cmd, int optind_, int argc, char **argv)
     fprintf(stderr, "batchbench %s: unexpected argument '%s' (see --help)\n", cmd, argv[optind_]);
     return -1;
 }
+
+int cli_precision(const char *cmd, const char *s, bb_precision *out)
+{
+    if (bb_precision_parse(s, out) == 0)
+        return 0;
+    fprintf(stderr, "batchbench %s: --precision: '%s' is not one of fp32, tf32, fp16, bf16\n", cmd, s);
+    return -1;
+}
+
+int cli_device(const char *cmd, const char *s)
+{
+    if (!strcmp(s, "cpu") || !strcmp(s, "cuda") || !strcmp(s, "auto"))
+        return 0;
+    fprintf(stderr, "batchbench %s: --device: '%s' is not one of cpu, cuda, auto\n", cmd, s);
+    return -1;
+}
+
+const bb_backend_ops *cli_backend(const char *device, bb_precision precision, bb_err *err)
+{
+    char why[256];
+    int gpu = bb_cuda_available(why, sizeof why), is_auto = !strcmp(device, "auto");
+    if (!strcmp(device, "cuda") && !gpu) {
+        bb_err_set(err, "--device cuda: %s", why);
+        return NULL;
+    }
+    if (!strcmp(device, "cpu") || (is_auto && !gpu)) {
+        if (precision != BB_PREC_FP32) {
+            bb_err_set(err, "--precision %s: the CPU backend runs fp32 only%s%s%s", bb_precision_name(precision),
+                       is_auto ? ", and --device auto found no GPU (" : "", is_auto ? why : "", is_auto ? ")" : "");
+            return NULL;
+        }
+        return &bb_cpu_backend;
+    }
+    return &bb_cuda_backend;
+}

@@ -19,6 +19,8 @@ typedef struct {
     int64_t batch, threads, warmup, reps;
     const char *input, *output;
     int profile, check_activations;
+    const char *device;
+    bb_precision precision;
 } infer_args;
 
 static void usage(FILE *f)
@@ -27,7 +29,8 @@ static void usage(FILE *f)
             "usage: batchbench infer --model M [--batch N] [--head features|classifier]\n"
             "                        [--weights F.safetensors] [--input X.npy] [--output Y.npy]\n"
             "                        [--seed S] [--threads T] [--warmup W] [--reps R] [--profile]\n"
-            "                        [--check-activations]\n"
+            "                        [--check-activations] [--device cpu|cuda|auto]\n"
+            "                        [--precision fp32|tf32|fp16|bf16]\n"
             "\n"
             "Runs one forward pass on the CPU and prints the output shape, a checksum and\n"
             "the time of the pass. --input is float32 [N,3,224,224] (its N wins over\n"
@@ -38,6 +41,9 @@ static void usage(FILE *f)
             "timed passes (default 0 and 1): the median is reported.\n"
             "--check-activations scans every step's output: RMS range, max |x|, NaN/Inf\n"
             "and subnormal counts; exit 1 if any value is not finite or subnormal.\n"
+            "--device: cpu (default), cuda, or auto (cuda when there is a GPU); on cuda\n"
+            "the time is the CUDA-event time of the forward pass. --precision: fp32\n"
+            "(default, strict), tf32, fp16 or bf16 (cuda only).\n"
             "Exit codes: 0 ok, 1 runtime failure (bad file...), 2 bad arguments.\n");
 }
 
@@ -51,6 +57,7 @@ static int parse(int argc, char **argv, infer_args *a)
         {"profile", no_argument, 0, 'p'},      {"help", no_argument, 0, 'h'},
         {"warmup", required_argument, 0, 'W'}, {"reps", required_argument, 0, 'R'},
         {"check-activations", no_argument, 0, 'A'},
+        {"device", required_argument, 0, 'd'}, {"precision", required_argument, 0, 'P'},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -66,6 +73,8 @@ static int parse(int argc, char **argv, infer_args *a)
         case 't': bad = cli_int64("infer", "--threads", optarg, 1, 4096, &a->threads); break;
         case 'p': a->profile = 1; break;
         case 'A': a->check_activations = 1; break;
+        case 'd': a->device = optarg; bad = cli_device("infer", optarg); break;
+        case 'P': bad = cli_precision("infer", optarg, &a->precision); break;
         case 'W': bad = cli_int64("infer", "--warmup", optarg, 0, 1000000, &a->warmup); break;
         case 'R': bad = cli_int64("infer", "--reps", optarg, 1, 1000000, &a->reps); break;
         case 'h': usage(stdout); return 1;
@@ -166,7 +175,7 @@ static int timed_passes(const bb_backend_ops *be, bb_backend *b, const infer_arg
     for (int64_t i = 0; rc == 0 && i < reps; i++) {
         double t0 = bb_now_s();
         rc = be->forward(b, err);
-        t[i] = bb_now_s() - t0;
+        t[i] = be->forward_seconds ? be->forward_seconds(b) : bb_now_s() - t0;
     }
     qsort(t, (size_t)reps, sizeof *t, cmp_double);
     *median = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
@@ -177,13 +186,16 @@ static int timed_passes(const bb_backend_ops *be, bb_backend *b, const infer_arg
 static int run(const infer_args *a, bb_err *err)
 {
     int64_t batch = a->batch;
+    const bb_backend_ops *be = cli_backend(a->device, a->precision, err);
+    if (!be)
+        return -1;
     float *x = load_input(a, &batch, err), *y = NULL;
     if (!x)
         return -1;
     bb_graph *g = bb_model_open(&a->spec, err);
     bb_backend *b = NULL;
-    const bb_backend_ops *be = &bb_cpu_backend;
-    bb_backend_opts o = {.threads = (int)a->threads, .profile = a->profile, .activation_stats = a->check_activations};
+    bb_backend_opts o = {.threads = (int)a->threads, .profile = a->profile, .activation_stats = a->check_activations,
+                         .precision = a->precision};
     int rc = -1;
     double t0 = bb_now_s(), prep = 0, fwd = 0;
     if (g && be->prepare(&b, g, batch, &o, err) == 0 && be->set_input(b, x, err) == 0) {
@@ -218,6 +230,7 @@ int cmd_infer(int argc, char **argv)
     infer_args a;
     memset(&a, 0, sizeof a);
     a.batch = 1;
+    a.device = "cpu";
     int p = parse(argc, argv, &a);
     if (p != 0)
         return p > 0 ? BB_EXIT_OK : BB_EXIT_USAGE;

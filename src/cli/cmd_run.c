@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backends/backend.h"
+#include "bench/gpu_env.h"
 #include "bench/sweep.h"
 #include "cli/cli.h"
 #include "models/zoo.h"
@@ -32,6 +33,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: batchbench run [--preset quick|paper] [--device cpu|cuda|auto]\n"
+            "                      [--precision fp32|tf32|fp16|bf16]\n"
             "                      [--models LIST] [--batch-sizes LIST] [--warmup N] [--reps N]\n"
             "                      [--min-time S] [--max-time S] [--pause S] [--mem-limit BYTES]\n"
             "                      [--threads T] [--head features|classifier] [--seed S]\n"
@@ -42,11 +44,18 @@ static void usage(FILE *f)
             "batch is timed. One JSON result per configuration and summary.csv go to\n"
             "--out (default results/).\n"
             "\n"
+            "--device: auto (default) runs on the GPU when this build has CUDA and a\n"
+            "          GPU is usable, else on the CPU. On cuda each batch is copied\n"
+            "          from pinned memory before its forward pass (timed apart, as\n"
+            "          input_copy_s) and the forward pass is timed with CUDA events.\n"
+            "--precision: fp32 (default; strict, TF32 off), tf32, fp16, bf16 (cuda only)\n"
+            "\n"
             "presets (flags override them):\n"
             "  quick  (default on the CPU) resnet18, mobilenet_v2, vit_b_32; batch sizes\n"
             "         1,2,4,8,16,32,64; warm-up 2, reps 10: about 3 minutes on 2 cores\n"
             "  paper  the seed's experiment: all 12 models; 32,128,256,512,1024; warm-up\n"
             "         10, reps 10; features; 2 s pause between configurations\n"
+            "         (default on cuda)\n"
             "--models: names, 'all', 'conv' or 'transformer' (comma-separated)\n"
             "--min-time: keep measuring until both --reps batches and S seconds\n"
             "--max-time: per configuration; past it the result is recorded as timeout\n"
@@ -155,19 +164,31 @@ static int parse_seconds(const char *flag, const char *arg, double *out)
 typedef struct {
     bb_sweep_cfg cfg;
     const char *device;
+    const bb_backend_ops *backend; /* resolved before the preset */
     int no_report;
 } run_args;
 
-/* The preset first (it may come after other flags), then the overrides. */
-static int apply_preset(int argc, char **argv, bb_sweep_cfg *c)
+/* The value of --flag V or --flag=V in argv, or NULL. */
+static const char *flag_value(int argc, char **argv, const char *flag)
 {
-    const char *preset = "quick";
+    const char *v = NULL;
+    size_t n = strlen(flag);
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--preset") && i + 1 < argc)
-            preset = argv[i + 1];
-        else if (!strncmp(argv[i], "--preset=", 9))
-            preset = argv[i] + 9;
+        if (!strcmp(argv[i], flag) && i + 1 < argc)
+            v = argv[i + 1];
+        else if (!strncmp(argv[i], flag, n) && argv[i][n] == '=')
+            v = argv[i] + n + 1;
     }
+    return v;
+}
+
+/* The preset first (it may come after other flags), then the overrides.
+ * Without --preset: quick on the CPU, paper (the seed's sweep) on cuda. */
+static int apply_preset(int argc, char **argv, int on_gpu, bb_sweep_cfg *c)
+{
+    const char *preset = flag_value(argc, argv, "--preset");
+    if (!preset)
+        preset = on_gpu ? "paper" : "quick";
     if (!strcmp(preset, "quick"))
         preset_quick(c);
     else if (!strcmp(preset, "paper"))
@@ -183,7 +204,8 @@ static int parse_flag(int c, run_args *a)
     int64_t v;
     switch (c) {
     case 'P': return 0; /* applied first */
-    case 'd': a->device = optarg; return 0;
+    case 'd': return 0; /* resolved first */
+    case 'q': return cli_precision("run", optarg, &cfg->precision);
     case 'm': return parse_models(optarg, cfg);
     case 'b': return parse_batches(optarg, cfg);
     case 'w': return cli_int64("run", "--warmup", optarg, 0, 100000, &v) ? -1 : (cfg->warmup = (int)v, 0);
@@ -214,12 +236,19 @@ static int parse(int argc, char **argv, run_args *a)
         {"threads", required_argument, 0, 't'},  {"head", required_argument, 0, 'H'},
         {"seed", required_argument, 0, 's'},     {"data", required_argument, 0, 'D'},
         {"out", required_argument, 0, 'o'},      {"resume", no_argument, 0, 'R'},
-        {"no-report", no_argument, 0, 'N'},
+        {"no-report", no_argument, 0, 'N'},     {"precision", required_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help"))
             return usage(stdout), 1;
-    if (apply_preset(argc, argv, &a->cfg) != 0)
+    const char *dev = flag_value(argc, argv, "--device"), *prec = flag_value(argc, argv, "--precision");
+    a->device = dev ? dev : "auto";
+    if (cli_device("run", a->device) != 0 || (prec && cli_precision("run", prec, &a->cfg.precision) != 0))
+        return -1;
+    bb_err err = {0};
+    if (!(a->backend = cli_backend(a->device, a->cfg.precision, &err)))
+        return fprintf(stderr, "batchbench run: %s\n", err.msg), 2;
+    if (apply_preset(argc, argv, a->backend == &bb_cuda_backend, &a->cfg) != 0)
         return -1;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
@@ -227,8 +256,6 @@ static int parse(int argc, char **argv, run_args *a)
             return -1;
     if (cli_no_positionals("run", optind, argc, argv) != 0)
         return -1;
-    if (strcmp(a->device, "cpu") && strcmp(a->device, "auto") && strcmp(a->device, "cuda"))
-        return fprintf(stderr, "batchbench run: --device: '%s' is not one of cpu, cuda, auto\n", a->device), -1;
     return 0;
 }
 
@@ -258,6 +285,21 @@ static int write_report(const char *out_dir)
     return cmd_report(2, argv);
 }
 
+/* On a GPU the estimate assumes half the card's peak for the precision. */
+static int set_gpu_rate(bb_sweep_cfg *c)
+{
+    if (strcmp(c->device, "cuda") != 0)
+        return 0;
+    bb_gpu_env gpu;
+    bb_err err = {0};
+    if (bb_gpu_env_collect(&gpu, c->precision, &err) != 0)
+        return fprintf(stderr, "batchbench run: --device cuda: %s\n", err.msg), -1;
+    c->gflops_hint = gpu.peak_flops > 0 ? 0.5 * gpu.peak_flops / 1e9 : 20000.0;
+    fprintf(stderr, "batchbench run: %s, %d SMs, %.1f GiB; peak %.1f TFLOP/s (%s)\n", gpu.name, gpu.sm_count,
+            (double)gpu.mem_total_bytes / (1 << 30), gpu.peak_flops / 1e12, gpu.precision);
+    return 0;
+}
+
 static void install_handlers(void)
 {
     struct sigaction sa;
@@ -277,12 +319,10 @@ int cmd_run(int argc, char **argv)
     a.cfg.head = BB_HEAD_FEATURES;
     int p = parse(argc, argv, &a);
     if (p != 0)
-        return p > 0 ? BB_EXIT_OK : BB_EXIT_USAGE;
-    if (!strcmp(a.device, "cuda")) {
-        fprintf(stderr, "batchbench run: --device cuda: this build has no CUDA backend; use --device cpu\n");
+        return p == 1 ? BB_EXIT_OK : p == 2 ? BB_EXIT_FAILURE : BB_EXIT_USAGE;
+    a.cfg.device = a.backend->name;
+    if (set_gpu_rate(&a.cfg) != 0)
         return BB_EXIT_FAILURE;
-    }
-    a.cfg.device = "cpu";
     if (a.cfg.threads == 0)
         a.cfg.threads = bb_cpu_default_threads();
     a.cfg.log = stderr;
@@ -290,8 +330,9 @@ int cmd_run(int argc, char **argv)
     if (prepare_out(a.cfg.out_dir) != 0)
         return BB_EXIT_FAILURE;
     double gflops, est = bb_sweep_estimate(&a.cfg, &gflops);
-    fprintf(stderr, "batchbench run: %d models x %d batch sizes on cpu; estimated %.0f s (%.1f min) at ~%.0f GFLOP/s\n",
-            a.cfg.n_models, a.cfg.n_batches, est, est / 60.0, gflops);
+    fprintf(stderr, "batchbench run: %d models x %d batch sizes on %s (%s); estimated %.0f s (%.1f min) at ~%.0f GFLOP/s\n",
+            a.cfg.n_models, a.cfg.n_batches, a.cfg.device, bb_precision_name(a.cfg.precision), est, est / 60.0,
+            gflops);
     install_handlers();
     bb_sweep_result *res = malloc(sizeof *res);
     bb_err err = {0};

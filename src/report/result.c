@@ -119,7 +119,8 @@ static cJSON *config_json(const bb_result *r)
     cJSON *o = cJSON_CreateObject();
     int ok = o && put_str(o, "model", r->model) && put_str(o, "family", r->family) && put_str(o, "head", r->head) &&
              put_str(o, "device", r->device) && put_str(o, "engine", r->engine) &&
-             put_str(o, "precision", r->precision) && put_str(o, "input_source", r->input_source) &&
+             put_str(o, "precision", r->precision) && put_str(o, "math_mode", r->math_mode) &&
+             put_str(o, "input_source", r->input_source) &&
              put_str(o, "data_dir", r->data_dir) && put_int(o, "batch_size", r->batch_size) &&
              put_int(o, "warmup", r->warmup) && put_int(o, "reps", r->reps) &&
              put_num(o, "min_time_s", r->min_time_s) && put_num(o, "max_time_s", r->max_time_s) &&
@@ -159,11 +160,20 @@ static cJSON *stats_json(const bb_result *r)
     return o;
 }
 
-static cJSON *times_json(const bb_result *r)
+static cJSON *times_json(const double *t, int n)
 {
-    if (r->n_times <= 0)
-        return cJSON_CreateArray();
-    return cJSON_CreateDoubleArray(r->times_s, r->n_times);
+    return n <= 0 ? cJSON_CreateArray() : cJSON_CreateDoubleArray(t, n);
+}
+
+static cJSON *memory_json(const bb_result *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    int ok = o && put_int(o, "weight_bytes", r->mem_weight_bytes) && put_int(o, "arena_bytes", r->mem_arena_bytes) &&
+             put_int(o, "workspace_bytes", r->mem_workspace_bytes) &&
+             put_int(o, "peak_bytes", r->mem_weight_bytes + r->mem_arena_bytes + r->mem_workspace_bytes);
+    if (o && !ok)
+        cJSON_Delete(o), o = NULL;
+    return o;
 }
 
 static int put_created(cJSON *o)
@@ -184,7 +194,10 @@ cJSON *bb_result_to_json(const bb_result *r, const bb_env *env)
              put_obj(o, "config", config_json(r)) &&
              put_obj(o, "environment", env ? bb_env_to_json(env) : cJSON_CreateNull()) &&
              put_obj(o, "model", model_json(r)) && put_num(o, "prepare_s", r->prepare_s) &&
-             (r->n_times < 1 || put_obj(o, "stats", stats_json(r))) && put_obj(o, "times_s", times_json(r));
+             put_obj(o, "memory", memory_json(r)) &&
+             (r->n_times < 1 || put_obj(o, "stats", stats_json(r))) &&
+             put_obj(o, "times_s", times_json(r->times_s, r->n_times)) &&
+             put_obj(o, "input_copy_s", times_json(r->input_copy_s, r->n_input_copy));
     if (o && !ok)
         cJSON_Delete(o), o = NULL;
     return o;

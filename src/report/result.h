@@ -25,6 +25,7 @@
 typedef struct {
     /* configuration */
     char model[32], family[16], head[16], device[16], engine[32], precision[16];
+    char math_mode[256];   /* what the kernels really ran (backend report) */
     char input_source[32]; /* "random" or "dataset" */
     char data_dir[512];
     int64_t batch_size;
@@ -39,6 +40,10 @@ typedef struct {
     char message[512];
     double *times_s; /* raw batch times (seconds), caller-owned; all finite */
     int n_times;
+    double *input_copy_s; /* per measured batch: host-to-device copy (GPU); caller-owned */
+    int n_input_copy;
+    /* memory as prepared (backend report); all 0 if preparation failed */
+    int64_t mem_weight_bytes, mem_arena_bytes, mem_workspace_bytes;
     double prepare_s;
 } bb_result;
 

@@ -8,16 +8,38 @@ import sys
 
 REQUIRED = {
     "": ["schema_version", "tool", "created_utc", "status", "message", "config", "environment", "model",
-         "prepare_s", "times_s"],
+         "prepare_s", "memory", "times_s", "input_copy_s"],
     "tool": ["name", "version", "git_commit"],
-    "config": ["model", "family", "head", "device", "engine", "precision", "batch_size", "warmup", "reps",
-               "threads", "seed", "input_source"],
+    "config": ["model", "family", "head", "device", "engine", "precision", "math_mode", "batch_size", "warmup",
+               "reps", "threads", "seed", "input_source"],
+    "memory": ["weight_bytes", "arena_bytes", "workspace_bytes", "peak_bytes"],
     "environment": ["host", "cpu_model", "cores_logical", "threads_used", "mem_total_bytes", "os", "kernel",
-                    "compiler", "onednn"],
+                    "compiler", "onednn", "gpu"],
     "model": ["params", "macs_per_item", "gmac_per_item", "feature_dim", "weight_bytes", "activation_bytes"],
     "stats": ["n", "median_s", "mean_s", "std_s", "min_s", "max_s", "p5_s", "p95_s", "ci95_median_lo_s",
               "ci95_median_hi_s", "cv", "per_item_median_s", "items_per_s", "gflops"],
 }
+
+
+def check_device_fields(f, r):
+    """What a prepared configuration records about its device: the math that
+    ran, the memory it held (peak = weights + arena + workspace), and one
+    input copy time per measured batch on cuda, none on the CPU."""
+    c, m = r["config"], r["memory"]
+    problems = []
+    if m["peak_bytes"] != m["weight_bytes"] + m["arena_bytes"] + m["workspace_bytes"]:
+        problems.append(f"memory.peak_bytes {m['peak_bytes']} is not the sum of its parts")
+    if r["status"] == "ok":
+        if not c["math_mode"] or m["weight_bytes"] <= 0 or m["arena_bytes"] <= 0:
+            problems.append(f"ok result without math_mode / memory: {c['math_mode']!r} {m}")
+        want = len(r["times_s"]) if c["device"] == "cuda" else 0
+        if len(r["input_copy_s"]) != want:
+            problems.append(f"{len(r['input_copy_s'])} input copy times on {c['device']}, want {want}")
+        if c["device"] == "cpu" and (c["math_mode"] != "fp32 (oneDNN)" or c["precision"] != "fp32"):
+            problems.append(f"cpu result with precision {c['precision']}, math_mode {c['math_mode']!r}")
+    for p in problems:
+        print(f"{f}: {p}")
+    return len(problems)
 
 
 def main(d, n):
@@ -36,6 +58,7 @@ def main(d, n):
         if r["status"] == "ok" and len(r["times_s"]) < r["config"]["reps"]:
             print(f"{f}: {len(r['times_s'])} times for {r['config']['reps']} reps")
             bad += 1
+        bad += check_device_fields(f, r)
     rows = list(csv.DictReader(open(f"{d}/summary.csv")))
     if len(rows) != n:
         print(f"summary.csv: {len(rows)} rows, want {n}")

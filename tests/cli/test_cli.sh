@@ -38,7 +38,12 @@ expect 2 "--seed: '-1' must not be negative" -- infer --model resnet18 --seed -1
 expect 2 "--head: 'logits' is not one of" -- infer --model resnet18 --head logits
 expect 2 "unexpected argument 'extra'" -- infer --model resnet18 extra
 expect 2 "--head: 'x' is not one of" -- models --head x
+expect 2 "--device: 'tpu' is not one of cpu, cuda" -- env --device tpu
+expect 2 "--precision: 'fp64' is not one of" -- env --precision fp64
+expect 2 "--precision: 'fp64' is not one of" -- infer --model resnet18 --precision fp64
+expect 2 "--device: 'gpu' is not one of cpu, cuda, auto" -- infer --model resnet18 --device gpu
 expect 0 "usage: batchbench infer" -- infer --help
+expect 0 "--device cpu|cuda" -- env --help
 expect 0 "usage: batchbench models" -- models --help
 
 # bad files: exit 1, message names the file and the tensor / problem
@@ -54,6 +59,34 @@ expect 1 "f64.npy: dtype '<f8', expected float32" -- infer --model resnet18 --in
 expect 1 "shape.npy: input must have shape [N,3,224,224]" -- infer --model resnet18 --input "$tmp/shape.npy"
 expect 1 "truncated.npy: truncated" -- infer --model resnet18 --input "$tmp/truncated.npy"
 expect 1 "/nonexistent-dir/y.npy" -- infer --model mobilenet_v2 --output /nonexistent-dir/y.npy
+
+# devices and precisions: the CPU runs fp32 only; without a GPU, cuda is a
+# runtime failure naming the flag and auto falls back to the CPU
+expect 1 "--precision bf16: the CPU backend runs fp32 only" -- infer --model resnet18 --device cpu --precision bf16
+if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
+    expect 1 "batchbench infer: --device cuda: " -- infer --model resnet18 --device cuda
+    expect 1 "--device auto found no GPU" -- infer --model resnet18 --device auto --precision tf32
+    expect 0 "output shape [1,512]" -- infer --model resnet18 --device auto
+fi
+
+# `env --device cuda`: without a GPU, exit 1 naming the flag; with one, the
+# JSON holds the GPU block (or, in a build without CUDA, exit 1 saying so)
+if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
+    expect 1 "batchbench env: --device cuda: " -- env --device cuda
+elif "$bin" env --device cuda --precision bf16 --json > "$tmp/env.json" 2>"$tmp/env.err"; then
+    if /usr/bin/python3 -c "import json, sys; g = json.load(open('$tmp/env.json'))['gpu']; sys.exit(0 if g['present'] and g['sm_count'] > 0 and g['precision'] == 'bf16' else 1)"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1)); echo "FAIL: env --device cuda --json: $(head -c 400 "$tmp/env.json")"
+    fi
+else
+    expect 1 "batchbench env: --device cuda: this build has no CUDA" -- env --device cuda
+fi
+if "$bin" env --json | /usr/bin/python3 -c "import json, sys; sys.exit(0 if json.load(sys.stdin)['gpu'] is None else 1)"; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1)); echo "FAIL: env --json: environment.gpu is not null on the CPU"
+fi
 
 # a good pass: the input's N wins over --batch, the output is [N,D]
 expect 0 "output shape [2,1280]" -- infer --model mobilenet_v2 --batch 5 --input "$tmp/good.npy" --output "$tmp/y.npy"

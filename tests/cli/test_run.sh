@@ -83,6 +83,13 @@ expect2 "--reps: 0 is out of range" run --reps 0
 expect2 "--max-time: '-1'" run --max-time -1
 expect2 "--mem-limit: '12Q'" run --mem-limit 12Q
 expect2 "--device: 'tpu'" run --device tpu
+expect2 "--precision: 'fp8'" run --precision fp8
+o=$("$bin" run --device cpu --precision bf16 --out "$tmp/r7" 2>&1); rc=$?
+[ $rc -eq 1 ] && [[ "$o" == *"--precision bf16: the CPU backend runs fp32 only"* ]] && ok || fail "cpu bf16: exit $rc: $o"
+if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
+    o=$("$bin" run --device cuda --out "$tmp/r8" 2>&1); rc=$?
+    [ $rc -eq 1 ] && [[ "$o" == *"--device cuda: "* ]] && [ ! -e "$tmp/r8" ] && ok || fail "no GPU: exit $rc: $o"
+fi
 expect2 "--items: 0 is out of range" dataset make --items 0 --out "$tmp/x"
 o=$("$bin" run "${small[@]}" --batch-sizes 1 --out /proc/nope 2>&1); rc=$?
 [ $rc -eq 1 ] && [[ "$o" == *"/proc/nope"* ]] && ok || fail "unwritable --out: exit $rc: $o"

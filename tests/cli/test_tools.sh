@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # test_tools.sh — `batchbench peak` and `batchbench profile` as a user meets
 # them: well-formed output (text and JSON) whose numbers add up, and exit 2
-# with a message naming the flag on bad arguments.
+# with a message naming the flag on bad arguments. Then the Python tools on
+# the CPU: tools/torch_bench.py (new result fields, precision refused on the
+# CPU, an OOM configuration recorded), tools/compare_npy.py and
+# tools/gpu_compare.py; scripts/gpu-check.sh is only syntax-checked.
 # Usage: tests/cli/test_tools.sh path/to/batchbench
 set -u
 bin=${1:?usage: test_tools.sh path/to/batchbench}
@@ -55,6 +58,131 @@ expect2 "--model is required" profile
 expect2 "unexpected argument 'extra'" profile --model resnet18 extra
 expect2 "--threads: 0 is out of range" peak --threads 0
 expect2 "unexpected argument 'extra'" peak extra
+
+# ---- Python tools (tools/): torch_bench.py, compare_npy.py, gpu_compare.py ----
+here=$(cd "$(dirname "$0")/../.." && pwd)
+if /usr/bin/python3 -c 'import torch, torchvision, numpy' 2>/dev/null; then
+    # torch_bench --device cpu: the result files carry the new fields
+    out=$(/usr/bin/python3 "$here/tools/torch_bench.py" --device cpu --models resnet18 --batch-sizes 1,2 \
+        --warmup 0 --reps 2 --threads 2 --bin "$bin" --out "$tmp/torch" 2>&1)
+    rc=$?
+    f=$(ls "$tmp"/torch/inference_time-*-cpu-model_name-resnet18-batch_size-2.json 2>/dev/null)
+    [ $rc -eq 0 ] && [ -n "$f" ] && py "
+import json, sys; r = json.load(open(sys.argv[1]))
+c, m = r['config'], r['memory']
+ok = r['status'] == 'ok' and r['input_copy_s'] == [] and r['environment']['gpu'] is None
+ok = ok and c['device'] == 'cpu' and c['precision'] == 'fp32' and c['engine'] == 'pytorch' and c['math_mode']
+ok = ok and set(m) == {'weight_bytes', 'arena_bytes', 'workspace_bytes', 'peak_bytes'}
+ok = ok and m['weight_bytes'] >= 4 * r['model']['params'] > 0 and len(r['times_s']) == r['stats']['n'] == 2
+ok = ok and r['model']['macs_per_item'] > 0
+sys.exit(0 if ok else 1)" "$f" && ok || fail "torch_bench --device cpu: exit $rc: $out"
+    out=$(/usr/bin/python3 "$here/tools/torch_bench.py" --device cpu --precision bf16 --models resnet18 \
+        --out "$tmp/torch-bf16" 2>&1)
+    rc=$?
+    [ $rc -eq 2 ] && [[ "$out" == *"--precision bf16 needs --device cuda"* ]] && [ ! -e "$tmp/torch-bf16" ] && ok ||
+        fail "torch_bench --device cpu --precision bf16: exit $rc: $out"
+    out=$(/usr/bin/python3 "$here/tools/torch_time.py" --models resnet18 --precision tf32 2>&1)
+    rc=$?
+    [ $rc -eq 2 ] && [[ "$out" == *"--precision tf32 needs --device cuda"* ]] && ok ||
+        fail "torch_time --precision tf32 on cpu: exit $rc: $out"
+    # an out-of-memory configuration is written as "oom" (no stats, no times)
+    # and the sweep goes on; exit 1 (measure() made to fail for batch 2)
+    out=$(cd "$here/tools" && /usr/bin/python3 -c '
+import sys, torch_bench
+real = torch_bench.measure
+def fake(args, model, batch, dtype):
+    if batch == 2:
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    return real(args, model, batch, dtype)
+torch_bench.measure = fake
+sys.argv = ["torch_bench.py", "--models", "mobilenet_v2", "--batch-sizes", "1,2,3", "--warmup", "0",
+            "--reps", "1", "--threads", "2", "--bin", sys.argv[1], "--out", sys.argv[2]]
+sys.exit(torch_bench.main())' "$bin" "$tmp/torch-oom" 2>&1)
+    rc=$?
+    [ $rc -eq 1 ] && py "
+import glob, json, os, sys
+r = {json.load(open(f))['config']['batch_size']: json.load(open(f)) for f in glob.glob(sys.argv[1] + '/*.json')}
+oom = r.get(2, {})
+ok = sorted(r) == [1, 2, 3] and r[1]['status'] == r[3]['status'] == 'ok'
+ok = ok and oom['status'] == 'oom' and 'out of memory' in oom['message'] and 'stats' not in oom
+ok = ok and oom['times_s'] == [] and oom['input_copy_s'] == [] and 'memory' in oom
+sys.exit(0 if ok else 1)" "$tmp/torch-oom" && ok || fail "torch_bench oom result: exit $rc: $out"
+
+    # compare_npy.py: pass, fail (each bound), shape mismatch, bad arguments
+    /usr/bin/python3 -c '
+import numpy as np, sys
+d = sys.argv[1]; a = np.random.default_rng(0).standard_normal((2, 64)).astype(np.float32)
+np.save(d + "/a.npy", a); np.save(d + "/b.npy", a + 1e-6); np.save(d + "/c.npy", a[:, :32])
+np.save(d + "/d.npy", a * 1.05)      # max rel err 0.05, cosine 1: fails tf32 on the max only
+e = a.copy(); e[:, ::2] = 0; np.save(d + "/e.npy", e)   # half the output lost: cosine ~0.7
+' "$tmp"
+    cmpnpy() { # cmpnpy WANT_RC WANT_TEXT ARGS...
+        local want=$1 text=$2; shift 2
+        local o; o=$(/usr/bin/python3 "$here/tools/compare_npy.py" "$@" 2>&1); local rc=$?
+        [ $rc -eq "$want" ] && [[ "$o" == *"$text"* ]] && ok || fail "compare_npy.py $*: exit $rc: $o"
+    }
+    cmpnpy 0 "(bound 0.0001), cosine 1.0000000 (min 0.99999) PASS" "$tmp/a.npy" "$tmp/b.npy" fp32
+    cmpnpy 1 "FAIL" "$tmp/a.npy" "$tmp/d.npy" tf32
+    cmpnpy 0 "PASS" "$tmp/a.npy" "$tmp/d.npy" 0.5
+    cmpnpy 1 "FAIL" "$tmp/a.npy" "$tmp/e.npy" 10
+    cmpnpy 1 "shape mismatch (2, 64) vs (2, 32) FAIL" "$tmp/a.npy" "$tmp/c.npy" bf16
+    cmpnpy 2 "BOUND must be a number" "$tmp/a.npy" "$tmp/b.npy" fp64
+    cmpnpy 2 "No such file" "$tmp/a.npy" "$tmp/none.npy" fp32
+
+    # gpu_compare.py: a batchbench and a PyTorch folder (CPU) side by side
+    "$bin" run --models resnet18 --batch-sizes 1,2 --warmup 0 --reps 2 --threads 2 --pause 0 --out "$tmp/ours" \
+        --no-report >/dev/null 2>&1 || fail "batchbench run for gpu_compare"
+    out=$(/usr/bin/python3 "$here/tools/gpu_compare.py" "$tmp/ours" "$tmp/torch" 2>&1)
+    rc=$?
+    [ $rc -eq 0 ] && [[ "$out" == *"| model | batch | precision | batchbench ms/item | pytorch ms/item | ours/torch |"* &&
+        "$out" == *"| resnet18 | 2 | fp32 | "* && "$out" == *"compared 2, slower "* ]] && ok ||
+        fail "gpu_compare.py on CPU folders: exit $rc: $out"
+    # made-up results: % of peak, SLOWER, a missing side, an oom side, an old
+    # file without the new fields, a file that is not JSON
+    /usr/bin/python3 -c '
+import json, os, sys
+d = sys.argv[1]
+def res(folder, name, batch, per_item, status="ok", gpu=True):
+    os.makedirs(folder, exist_ok=True)
+    r = {"schema_version": 1, "status": status,
+         "config": {"model": name, "head": "features", "batch_size": batch, "precision": "bf16"},
+         "model": {"macs_per_item": 1000000000}}
+    if gpu:
+        r["environment"] = {"gpu": {"name": "Test GPU", "peak_flops": 1e12}}
+    if status == "ok":
+        r["stats"] = {"median_s": per_item * batch, "per_item_median_s": per_item}
+    with open(os.path.join(folder, f"inference_time-h-cuda-model_name-{name}-batch_size-{batch}.json"), "w") as f:
+        json.dump(r, f)
+res(d + "/o", "resnet50", 32, 0.004)          # 2 GFLOP / 4 ms = 0.5 TFLOP/s = 50% of peak
+res(d + "/t", "resnet50", 32, 0.002)          # ours/torch 2.00 SLOWER
+res(d + "/o", "vit_b_16", 32, 0.001, gpu=False)
+res(d + "/t", "vit_b_16", 32, 0.002)          # 0.50, peak from the torch file: 200%
+res(d + "/o", "vit_l_16", 64, 0, status="oom")
+res(d + "/t", "vit_l_16", 64, 0.01)
+res(d + "/t", "resnet18", 8, 0.001)           # missing on our side
+open(d + "/o/inference_time-h-cuda-model_name-x-batch_size-1.json", "w").write("{not json")
+' "$tmp/fake"
+    out=$(/usr/bin/python3 "$here/tools/gpu_compare.py" "$tmp/fake/o" "$tmp/fake/t" --title "bf16" 2>"$tmp/gc.err")
+    rc=$?
+    [ $rc -eq 0 ] && [[ "$out" == *"## bf16"* && "$out" == *"GPU: Test GPU"* &&
+        "$out" == *"| resnet50 | 32 | bf16 | 4.0000 | 2.0000 | 2.00 | 50.0 | ok SLOWER |"* &&
+        "$out" == *"| vit_b_16 | 32 | bf16 | 1.0000 | 2.0000 | 0.50 | 200.0 | ok |"* &&
+        "$out" == *"| vit_l_16 | 64 | bf16 |  | 10.0000 |  |  | batchbench oom, pytorch ok |"* &&
+        "$out" == *"| resnet18 | 8 | bf16 |  | 1.0000 |  |  | batchbench missing, pytorch ok |"* &&
+        "$out" == *"compared 2, slower 1, geomean ours/torch 1.000"* ]] &&
+        grep -q "skipping .*batch_size-1.json" "$tmp/gc.err" && ok ||
+        fail "gpu_compare.py on made-up results: exit $rc: $out $(cat "$tmp/gc.err")"
+else
+    echo "tools: python3-torch/torchvision/numpy not installed: Python tool tests skipped"
+fi
+
+# scripts/gpu-check.sh: syntax (and shellcheck where installed); it needs a GPU to run
+bash -n "$here/scripts/gpu-check.sh" && ok || fail "bash -n scripts/gpu-check.sh"
+if command -v shellcheck >/dev/null; then
+    o=$(shellcheck "$here/scripts/gpu-check.sh" 2>&1) && ok || fail "shellcheck scripts/gpu-check.sh: $o"
+fi
+out=$("$here/scripts/gpu-check.sh" 2>&1)
+[ $? -eq 2 ] && [[ "$out" == *"scripts/gpu-check.sh OUTDIR"* ]] && ok || fail "gpu-check.sh without OUTDIR: $out"
 
 echo "tools: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -157,7 +157,8 @@ static cJSON *parse_file(const char *path)
 /* ---- the documented fields ------------------------------------------------ */
 
 /* Every field of docs/result-schema.md: path and type (s string, n number,
- * b bool, a array, o object). */
+ * b bool, a array, o object, z null: environment.gpu on a CPU run; its
+ * fields when present are checked in test_gpu_env.c). */
 static const struct {
     const char *path;
     char type;
@@ -165,19 +166,23 @@ static const struct {
     {"schema_version", 'n'}, {"tool", 'o'}, {"tool.name", 's'}, {"tool.version", 's'}, {"tool.git_commit", 's'},
     {"created_utc", 's'}, {"status", 's'}, {"message", 's'}, {"config", 'o'}, {"config.model", 's'},
     {"config.family", 's'}, {"config.head", 's'}, {"config.device", 's'}, {"config.engine", 's'},
-    {"config.precision", 's'}, {"config.input_source", 's'}, {"config.data_dir", 's'}, {"config.batch_size", 'n'},
+    {"config.precision", 's'}, {"config.math_mode", 's'}, {"config.input_source", 's'}, {"config.data_dir", 's'}, {"config.batch_size", 'n'},
     {"config.warmup", 'n'}, {"config.reps", 'n'}, {"config.min_time_s", 'n'}, {"config.max_time_s", 'n'},
     {"config.threads", 'n'}, {"config.seed", 'n'}, {"environment", 'o'}, {"environment.host", 's'},
     {"environment.cpu_model", 's'}, {"environment.os", 's'}, {"environment.kernel", 's'},
     {"environment.compiler", 's'}, {"environment.onednn", 's'}, {"environment.batchbench_version", 's'},
     {"environment.git_commit", 's'}, {"environment.cores_logical", 'n'}, {"environment.threads_used", 'n'},
     {"environment.mem_total_bytes", 'n'}, {"environment.has_avx512", 'b'}, {"environment.has_avx512_bf16", 'b'},
-    {"environment.has_amx", 'b'}, {"model", 'o'}, {"model.params", 'n'}, {"model.macs_per_item", 'n'},
-    {"model.gmac_per_item", 'n'}, {"model.feature_dim", 'n'}, {"model.weight_bytes", 'n'},
-    {"model.activation_bytes", 'n'}, {"prepare_s", 'n'}, {"stats", 'o'}, {"stats.n", 'n'}, {"stats.median_s", 'n'},
+    {"environment.has_amx", 'b'}, {"environment.gpu", 'z'}, {"model", 'o'}, {"model.params", 'n'},
+    {"model.macs_per_item", 'n'}, {"model.gmac_per_item", 'n'}, {"model.feature_dim", 'n'},
+    {"model.weight_bytes", 'n'}, {"model.activation_bytes", 'n'}, {"prepare_s", 'n'}, {"memory", 'o'},
+    {"memory.weight_bytes", 'n'}, {"memory.arena_bytes", 'n'}, {"memory.workspace_bytes", 'n'},
+    {"memory.peak_bytes", 'n'}, {"stats", 'o'},
+    {"stats.n", 'n'}, {"stats.median_s", 'n'},
     {"stats.mean_s", 'n'}, {"stats.std_s", 'n'}, {"stats.min_s", 'n'}, {"stats.max_s", 'n'}, {"stats.p5_s", 'n'},
     {"stats.p95_s", 'n'}, {"stats.ci95_median_lo_s", 'n'}, {"stats.ci95_median_hi_s", 'n'}, {"stats.cv", 'n'},
     {"stats.per_item_median_s", 'n'}, {"stats.items_per_s", 'n'}, {"stats.gflops", 'n'}, {"times_s", 'a'},
+    {"input_copy_s", 'a'},
 };
 #define N_FIELDS (sizeof fields / sizeof *fields)
 
@@ -188,6 +193,7 @@ static int has_type(const cJSON *v, char type)
     case 'n': return cJSON_IsNumber(v);
     case 'b': return cJSON_IsBool(v);
     case 'a': return cJSON_IsArray(v);
+    case 'z': return cJSON_IsNull(v);
     default: return cJSON_IsObject(v);
     }
 }

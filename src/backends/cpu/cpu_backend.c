@@ -7,6 +7,7 @@
  */
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -109,6 +110,9 @@ static int cpu_prepare(bb_backend **out, const bb_graph *g, int64_t batch,
     *out = NULL;
     if (batch < 1)
         return bb_err_set(err, "batch size must be at least 1, got %lld", (long long)batch);
+    if (opts && opts->precision != BB_PREC_FP32)
+        return bb_err_set(err, "the CPU backend runs fp32 only, not --precision %s",
+                          bb_precision_name(opts->precision));
     bb_backend *b = calloc(1, sizeof *b);
     if (!b)
         return bb_err_set(err, "out of memory");
@@ -228,6 +232,7 @@ static void cpu_report(const bb_backend *b, bb_backend_report *r)
     r->workspace_bytes = b->scratch_floats * (int64_t)sizeof(float);
     r->threads = b->threads;
     r->n_steps = b->n_steps;
+    snprintf(r->math_mode, sizeof r->math_mode, "fp32 (oneDNN)");
 }
 
 static int cpu_profile(const bb_backend *b, const bb_step_time **steps)
@@ -237,5 +242,6 @@ static int cpu_profile(const bb_backend *b, const bb_step_time **steps)
 }
 
 const bb_backend_ops bb_cpu_backend = {
-    "cpu", cpu_prepare, cpu_set_input, cpu_forward, cpu_get_output, cpu_report, cpu_profile, cpu_destroy,
+    .name = "cpu", .prepare = cpu_prepare, .set_input = cpu_set_input, .forward = cpu_forward,
+    .get_output = cpu_get_output, .report = cpu_report, .profile = cpu_profile, .destroy = cpu_destroy,
 };

@@ -1,0 +1,349 @@
+#!/usr/bin/env bash
+# gpu-check.sh — one prepared check of batchbench's CUDA backend on one GPU
+# (sized for an H100 80GB, under 8 minutes): what is installed where, the
+# build, `env`, parity of `infer --device cuda` with `infer --device cpu`
+# (12 models x 2 heads x fp32/tf32/bf16), and speed against PyTorch
+# (resnet50, efficientnet_v2_s, vit_b_16, vit_l_16 in bf16 and fp32).
+#
+#   scripts/gpu-check.sh OUTDIR
+#
+# Environment (all optional):
+#   BATCHBENCH_BIN  use this batchbench binary as is (no build)
+#   BB_LIB_DIR      with BATCHBENCH_BIN: prepended to LD_LIBRARY_PATH for
+#                   batchbench only (e.g. oneDNN / cJSON copied beside it)
+#   PYTHON          python with CUDA torch, torchvision, numpy (python3)
+#   GPU_CHECK_DEADLINE  seconds after which no step starts and running
+#                   steps are cut (default 450); GPU_CHECK_JOBS parallel
+#                   GPU parity jobs (default 4)
+#
+# OUTDIR gets 4 files: log.txt (everything printed), parity.txt, speed.md
+# and results.tar.gz (results/bb-<P>, results/torch-<P>: result folders;
+# results/compare-<P>: `batchbench report` of both, charts and report.md;
+# results/parity/<model>-<head>: the .npy outputs and infer logs).
+# Exit 0 only if every step ran and every parity check passed; being slower
+# than PyTorch is reported, not a failure.
+#
+# Budget (estimated for an H100 SXM; fp32 without TF32 runs at ~25-45
+# TFLOP/s achieved, bf16 ~150-400; PyTorch and batchbench alike):
+#   what is where + env ......................................  ~15 s
+#   build (skipped with BATCHBENCH_BIN) ..................  ~60-120 s
+#   parity: 24 CPU infers (16 threads, sequential) ..........  ~15 s
+#           72 GPU infers, 4 processes at a time (process start,
+#           weights, cuDNN set-up dominate; batch 2) .........  ~60 s
+#   speed bf16: 4 models x 32,128,256,512,1024, warm-up 5, 10 reps:
+#           ~19 s of forwards per engine + set-up ...........  ~80 s
+#   speed fp32: 4 models x 32,256,1024, warm-up 3, 5 reps:
+#           ~51 s of forwards per engine (vit_l_16 alone ~32 s:
+#           batch 1024 is ~126 TFLOP, ~3 s per pass) + set-up  ~125 s
+#   reports, tar ............................................  ~15 s
+#   total ~6-7 min, GPU work ~4.5 min. The full protocol (warm-up 5,
+#   10 reps, 5 batch sizes) in fp32 would alone take ~4.5 min for the
+#   two engines, hence the reduced fp32 sweep (its CI is min-max at n=5).
+# Every step has its own timeout, capped so that nothing runs past the
+# deadline (450 s) and the tarball is still written; a step that cannot
+# start in time is counted as skipped. bb run also gets --max-time 60 per
+# configuration.
+set -u
+
+usage() { sed -n '2,9p' "$0"; }
+if [ $# -ne 1 ] || [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
+    usage
+    [ $# -eq 1 ] && exit 0 || exit 2
+fi
+mkdir -p "$1" || exit 2
+OUT=$(cd "$1" && pwd)
+cd "$(dirname "$0")/.." || exit 2
+REPO=$PWD
+
+PY=${PYTHON:-python3}
+DEADLINE=${GPU_CHECK_DEADLINE:-450}
+PJOBS=${GPU_CHECK_JOBS:-4}
+RESERVE=20     # seconds kept for reports and the tarball
+MODELS="resnet18 resnet34 resnet50 resnet101 resnet152 mobilenet_v2 efficientnet_v2_s efficientnet_v2_l vit_b_16 vit_b_32 vit_l_16 vit_l_32"
+SPEED_MODELS=resnet50,efficientnet_v2_s,vit_b_16,vit_l_16
+T0=$(date +%s)
+
+elapsed() { echo $(($(date +%s) - T0)); }
+say() { printf '[%4ds] %s\n' "$(elapsed)" "$*"; }
+# cap SECONDS: the timeout a step may have now (0: no time left for it)
+cap() {
+    local left=$((DEADLINE - RESERVE - $(elapsed)))
+    [ "$left" -lt 15 ] && { echo 0; return; }
+    [ "$left" -lt "$1" ] && echo "$left" || echo "$1"
+}
+
+main() {
+    local fails=0 skipped=0 parity_fail=0 parity_n=0 slower=0 compared=0
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX") || exit 1
+    trap 'rm -rf "$WORK"' EXIT
+    RES=$WORK/results
+    mkdir -p "$RES/parity"
+
+    # step [-o LOG] NAME CAP CMD...: run CMD with a timeout (its output to
+    # LOG, else here), say how it went, count a failure or a skip
+    step() {
+        local log="" name t rc start
+        if [ "$1" = -o ]; then log=$2; shift 2; fi
+        name=$1
+        t=$(cap "$2")
+        shift 2
+        if [ "$t" -eq 0 ]; then
+            say "SKIPPED (deadline ${DEADLINE}s): $name"
+            skipped=$((skipped + 1))
+            return 125
+        fi
+        [ -z "$log" ] && say "start: $name (timeout ${t}s)"
+        start=$(date +%s)
+        if [ -n "$log" ]; then timeout -k 10 "$t" "$@" >"$log" 2>&1; else timeout -k 10 "$t" "$@"; fi
+        rc=$?
+        if [ $rc -eq 0 ]; then
+            say "done: $name ($(($(date +%s) - start))s)"
+        elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+            say "TIMEOUT: $name after ${t}s${log:+ (log: $log)}"
+        else
+            say "FAILED: $name (exit $rc, $(($(date +%s) - start))s)${log:+: $(tail -1 "$log")}"
+        fi
+        [ $rc -eq 0 ] || fails=$((fails + 1))
+        return $rc
+    }
+
+    # ---- a. what is where -------------------------------------------------
+    say "gpu-check: repo $REPO, out $OUT, deadline ${DEADLINE}s"
+    git -C "$REPO" log -1 --format='commit %h %s' 2>/dev/null
+    git -C "$REPO" status --short 2>/dev/null | head -20
+    if command -v nvidia-smi >/dev/null; then
+        timeout 30 nvidia-smi -L
+        timeout 30 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,power.limit,temperature.gpu \
+            --format=csv
+    else
+        echo "nvidia-smi: not found"
+    fi
+    if command -v nvcc >/dev/null; then nvcc --version | tail -2; elif [ -x /usr/local/cuda/bin/nvcc ]; then
+        /usr/local/cuda/bin/nvcc --version | tail -2
+    else echo "nvcc: not found (not on PATH, not /usr/local/cuda/bin)"; fi
+    echo "python: $(command -v "$PY") $("$PY" --version 2>&1)"
+    timeout 90 "$PY" -c 'import torch, torchvision; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(), "torchvision", torchvision.__version__, "gpu", torch.cuda.is_available() and torch.cuda.get_device_name(0))' ||
+        { say "FAILED: python torch import"; fails=$((fails + 1)); }
+    local nv cudnn_pkg cudnn_h cudnn_so cublas_so
+    nv=$(timeout 60 "$PY" -c 'import nvidia; print("\n".join(nvidia.__path__))' 2>/dev/null)
+    cudnn_pkg=$(timeout 60 "$PY" -c 'import nvidia.cudnn as m; print(list(m.__path__)[0])' 2>/dev/null)
+    echo "site-packages nvidia/: ${nv:-not found}"
+    echo "nvidia.cudnn: ${cudnn_pkg:-not found}"
+    # shellcheck disable=SC2086  # $nv: one folder per line, no spaces expected
+    cudnn_h=$(find ${cudnn_pkg:-/nonexistent} -name cudnn.h 2>/dev/null | head -1)
+    # shellcheck disable=SC2086
+    cudnn_so=$(find ${cudnn_pkg:-/nonexistent} -name 'libcudnn.so.9' 2>/dev/null | head -1)
+    # shellcheck disable=SC2086
+    cublas_so=$(find ${nv:-/nonexistent} -name 'libcublasLt.so*' 2>/dev/null | sort | head -1)
+    echo "cudnn.h: ${cudnn_h:-not found}"
+    echo "libcudnn.so.9: ${cudnn_so:-not found}"
+    echo "libcublasLt (site-packages): ${cublas_so:-not found}; toolkit:" \
+        "$(find /usr/local/cuda/lib64/ -maxdepth 1 -name 'libcublasLt.so*' 2>/dev/null | sort | head -1)"
+    local cudnn_root="" cudnn_lib="" cublas_lib=""
+    [ -n "$cudnn_so" ] && cudnn_lib=$(dirname "$cudnn_so")
+    [ -n "$cublas_so" ] && cublas_lib=$(dirname "$cublas_so")
+    if [ -n "$cudnn_pkg" ] && [ -f "$cudnn_pkg/include/cudnn.h" ] && [ -f "$cudnn_pkg/lib/libcudnn.so.9" ]; then
+        cudnn_root=$cudnn_pkg
+    elif [ -n "$cudnn_h" ] && [ -n "$cudnn_so" ]; then
+        cudnn_root=$(dirname "$(dirname "$cudnn_h")")
+        echo "note: cudnn.h and libcudnn.so.9 are not in <root>/include, <root>/lib; CUDNN_ROOT=$cudnn_root"
+    fi
+    echo "CUDNN_ROOT=${cudnn_root:-unset (Makefile default)}"
+
+    # ---- b. build or use the given binary ------------------------------------
+    local bin bb_ld
+    if [ -n "${BATCHBENCH_BIN:-}" ]; then
+        bin=$BATCHBENCH_BIN
+        say "using BATCHBENCH_BIN=$bin (no build)${BB_LIB_DIR:+, BB_LIB_DIR=$BB_LIB_DIR}"
+    else
+        local mk=(make -j"$(nproc)" CUDA=1)
+        [ -n "$cudnn_root" ] && mk+=("CUDNN_ROOT=$cudnn_root")
+        if [ ! -x /usr/local/cuda/bin/nvcc ] && command -v nvcc >/dev/null; then
+            mk+=("CUDA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")")
+        fi
+        step "build: ${mk[*]} build/batchbench" 300 "${mk[@]}" build/batchbench
+        bin=$REPO/build/batchbench
+    fi
+    bb_ld=${BB_LIB_DIR:+$BB_LIB_DIR:}${cudnn_lib:+$cudnn_lib:}${cublas_lib:+$cublas_lib:}${LD_LIBRARY_PATH:-}
+    bb_ld=${bb_ld%:}
+    # batchbench (and torch_bench.py's --bin) run through this wrapper, so
+    # the library path never reaches PyTorch's own process
+    cat >"$WORK/bb" <<EOF
+#!/bin/sh
+LD_LIBRARY_PATH='$bb_ld' exec '$bin' "\$@"
+EOF
+    chmod +x "$WORK/bb"
+    local BB=$WORK/bb
+    echo "batchbench: $bin; LD_LIBRARY_PATH for it: $bb_ld"
+    if [ -x "$bin" ]; then
+        LD_LIBRARY_PATH=$bb_ld ldd "$bin" | grep -E 'cudnn|cublas|cudart|dnnl|not found'
+    else
+        say "FAILED: no batchbench binary at $bin"
+        fails=$((fails + 1))
+    fi
+
+    # ---- c. env ----------------------------------------------------------
+    step "batchbench env --device cuda --precision bf16" 60 "$BB" env --device cuda --precision bf16
+
+    # ---- d. parity: cpu vs cuda, 12 models x 2 heads x fp32/tf32/bf16 ---------
+    local m h d
+    say "parity: ${MODELS// /,} x features,classifier, batch 2, seed 1"
+    for m in $MODELS; do
+        for h in features classifier; do
+            d=$RES/parity/$m-$h
+            mkdir -p "$d"
+            step -o "$d/cpu.log" "infer --device cpu $m $h" 60 env OMP_NUM_THREADS=16 "$BB" infer --device cpu \
+                --model "$m" --head "$h" --batch 2 --seed 1 --output "$d/cpu.npy"
+        done
+    done
+    # one job per (model, head): the three GPU precisions, then compare
+    parity_job() {
+        local m=$1 h=$2 d=$RES/parity/$1-$2 p t line rc err cos verdict summary=""
+        for p in fp32 tf32 bf16; do
+            t=$(cap 90)
+            if [ "$t" -eq 0 ]; then
+                line="skipped (deadline) FAIL"
+            elif [ ! -f "$d/cpu.npy" ]; then
+                line="no CPU reference (cpu infer failed) FAIL"
+            else
+                OMP_NUM_THREADS=4 timeout -k 10 "$t" "$BB" infer --device cuda --precision "$p" --model "$m" \
+                    --head "$h" --batch 2 --seed 1 --output "$d/gpu_$p.npy" >"$d/gpu_$p.log" 2>&1
+                rc=$?
+                if [ $rc -ne 0 ]; then
+                    line="infer --device cuda exit $rc: $(tail -1 "$d/gpu_$p.log") FAIL"
+                else
+                    line=$(timeout 60 "$PY" "$REPO/tools/compare_npy.py" "$d/cpu.npy" "$d/gpu_$p.npy" "$p" 2>&1)
+                fi
+            fi
+            err=$(sed -n 's/^max rel err \([^ ]*\) .*/\1/p' <<<"$line")
+            cos=$(sed -n 's/.*cosine \([^ ]*\) .*/\1/p' <<<"$line")
+            verdict=FAIL
+            [[ "$line" == *" PASS" ]] && verdict=PASS
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$m" "$h" "$p" "${err:--}" "${cos:--}" "$verdict" \
+                "$([ "$verdict" = PASS ] || echo "${line% FAIL}")" >>"$d/records.tsv"
+            summary+=" $p $verdict"
+        done
+        say "parity $m $h:$summary"
+    }
+    say "parity: GPU infers, $PJOBS jobs at a time"
+    local running=0
+    for m in $MODELS; do
+        for h in features classifier; do
+            parity_job "$m" "$h" &
+            running=$((running + 1))
+            if [ "$running" -ge "$PJOBS" ]; then
+                wait -n
+                running=$((running - 1))
+            fi
+        done
+    done
+    wait
+    {
+        printf '%-18s %-10s %-9s %-12s %-11s %s\n' model head precision "max rel err" cosine result
+        for m in $MODELS; do
+            for h in features classifier; do
+                if [ -f "$RES/parity/$m-$h/records.tsv" ]; then
+                    while IFS=$'\t' read -r rm rh rp re rc rv rn; do
+                        printf '%-18s %-10s %-9s %-12s %-11s %s%s\n' "$rm" "$rh" "$rp" "$re" "$rc" "$rv" "${rn:+  ($rn)}"
+                    done <"$RES/parity/$m-$h/records.tsv"
+                else
+                    printf '%-18s %-10s %-9s %-12s %-11s %s\n' "$m" "$h" all - - "FAIL  (no record)"
+                fi
+            done
+        done
+    } >"$OUT/parity.txt"
+    parity_n=$(($(wc -l <"$OUT/parity.txt") - 1))
+    parity_fail=$(grep -c ' FAIL' "$OUT/parity.txt")
+    echo "parity: $((parity_n - parity_fail)) of $parity_n passed (bounds: tools/compare_npy.py)" >>"$OUT/parity.txt"
+    cat "$OUT/parity.txt"
+
+    # ---- d2. out of memory: a batch that cannot fit is recorded as oom and
+    # the next configuration still runs ----------------------------------------
+    local t
+    t=$(cap 90)
+    if [ "$t" -gt 0 ]; then
+        say "oom: vit_l_16 at batch 10000 (~100 GB of activations), then batch 2"
+        timeout -k 10 "$t" "$BB" run --device cuda --models vit_l_16 --batch-sizes 10000,2 --warmup 1 --reps 2 \
+            --pause 0 --max-time 30 --out "$RES/oom" --no-report 2>&1 | tail -6
+        if "$PY" - "$RES/oom" <<'PY'; then
+import glob, json, sys
+st = {}
+for f in glob.glob(sys.argv[1] + "/inference_time-*.json"):
+    d = json.load(open(f))
+    st[d["config"]["batch_size"]] = d["status"]
+    print(f"  batch {d['config']['batch_size']}: {d['status']} {d['message']}")
+sys.exit(0 if st.get(10000) == "oom" and st.get(2) == "ok" else 1)
+PY
+            say "oom: batch 10000 recorded as oom, batch 2 ran after it: PASS"
+        else
+            say "oom: FAILED (expected oom then ok)"
+            fails=$((fails + 1))
+        fi
+    else
+        say "oom: skipped (deadline)"
+        skipped=$((skipped + 1))
+    fi
+
+    # ---- e. speed against PyTorch ---------------------------------------------
+    : >"$OUT/speed.md"
+    local p bs wu reps cmp_out n k
+    for p in bf16 fp32; do
+        if [ "$p" = bf16 ]; then bs=32,128,256,512,1024 wu=5 reps=10; else bs=32,256,1024 wu=3 reps=5; fi
+        step "batchbench run $p ($SPEED_MODELS; $bs; warm-up $wu, reps $reps)" 170 \
+            "$BB" run --device cuda --precision "$p" --models "$SPEED_MODELS" --batch-sizes "$bs" --head features \
+            --warmup "$wu" --reps "$reps" --pause 0 --max-time 60 --out "$RES/bb-$p" --no-report
+        step "torch_bench $p" 170 "$PY" "$REPO/tools/torch_bench.py" --device cuda --precision "$p" \
+            --models "$SPEED_MODELS" --batch-sizes "$bs" --head features --warmup "$wu" --reps "$reps" \
+            --bin "$BB" --out "$RES/torch-$p"
+        "$PY" - "$RES/bb-$p" <<'PY'
+import glob, json, sys
+for f in sorted(glob.glob(sys.argv[1] + "/inference_time-*.json")):
+    d = json.load(open(f))
+    c = d["config"]
+    if d["status"] != "ok":
+        print(f"  batchbench {c['model']} batch {c['batch_size']}: {d['status']}: {d['message']}")
+    elif c["batch_size"] == 256:
+        print(f"  {c['model']} 256: {c['math_mode']}; peak {d['memory']['peak_bytes'] >> 20} MiB")
+PY
+        cmp_out=$(timeout 60 "$PY" "$REPO/tools/gpu_compare.py" "$RES/bb-$p" "$RES/torch-$p" \
+            --title "$p: batchbench vs PyTorch (warm-up $wu, $reps reps)" 2>&1)
+        printf '%s\n\n' "$cmp_out" | tee -a "$OUT/speed.md"
+        n=$(sed -n 's/^compared \([0-9]*\), slower \([0-9]*\).*/\1/p' <<<"$cmp_out")
+        k=$(sed -n 's/^compared \([0-9]*\), slower \([0-9]*\).*/\2/p' <<<"$cmp_out")
+        compared=$((compared + ${n:-0}))
+        slower=$((slower + ${k:-0}))
+    done
+    command -v nvidia-smi >/dev/null &&
+        timeout 30 nvidia-smi --query-gpu=clocks.sm,clocks.max.sm,temperature.gpu,power.draw \
+            --format=csv
+
+    # charts and report.md of both engines per precision (exit 3 = something
+    # marked, e.g. a missing configuration: reported, not counted)
+    RESERVE=5
+    local dirs
+    for p in bf16 fp32; do
+        dirs=()
+        for d in "$RES/bb-$p" "$RES/torch-$p"; do
+            compgen -G "$d/inference_time-*.json" >/dev/null && dirs+=("$d")
+        done
+        [ ${#dirs[@]} -gt 0 ] || { say "report $p: no result files, skipped"; continue; }
+        step "batchbench report $p" 60 "$BB" report "${dirs[@]}" --out "$RES/compare-$p/report.md"
+        if [ $? -eq 3 ]; then
+            fails=$((fails - 1))
+            say "report $p: written, with warnings (exit 3: see above)"
+        fi
+    done
+    if tar czf "$OUT/results.tar.gz" -C "$WORK" results; then
+        say "wrote $OUT/results.tar.gz ($(du -h "$OUT/results.tar.gz" | cut -f1))"
+    else
+        say "FAILED: tar"
+        fails=$((fails + 1))
+    fi
+
+    say "summary: parity failures $parity_fail of $parity_n; slower than PyTorch $slower of $compared;" \
+        "step failures $fails; skipped $skipped; elapsed $(elapsed)s"
+    [ $((parity_fail + fails + skipped)) -eq 0 ]
+}
+
+main 2>&1 | tee "$OUT/log.txt"
+exit "${PIPESTATUS[0]}"

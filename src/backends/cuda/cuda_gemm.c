@@ -1,0 +1,173 @@
+/*
+ * cuda_gemm.c — the backend's matrix products through cuBLASLt: linear
+ * layers (with the bias, and ReLU, in cuBLASLt's epilogue; the residual sum
+ * as beta = 1 on the output), and attention's two strided-batched products.
+ *
+ * Like cuDNN's search for convolutions, the algorithm is measured: the
+ * heuristic's best few candidates are timed on the real buffers and the
+ * fastest is kept.
+ *
+ * cuBLASLt is column-major; our tensors are row-major. A row-major [r,c]
+ * matrix is a column-major [c,r] one, so each product below is written as
+ * the column-major product of the transposes (see the comments).
+ */
+#include <string.h>
+
+#include "backends/cuda/cuda_internal.h"
+
+cudaDataType_t cu_data_type(cu_dtype t)
+{
+    return t == CU_F16 ? CUDA_R_16F : t == CU_BF16 ? CUDA_R_16BF : CUDA_R_32F;
+}
+
+static cublasComputeType_t compute_type(bb_precision p)
+{
+    return p == BB_PREC_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+}
+
+typedef struct {
+    uint64_t rows, cols;
+    int64_t ld, stride;
+    int f32; /* fp32 whatever the activation type (attention scores) */
+} layout;
+
+static int make_layout(bb_backend *b, cublasLtMatrixLayout_t *l, layout s, int32_t count, const char *label,
+                       bb_err *err)
+{
+    cudaDataType_t type = s.f32 ? CUDA_R_32F : cu_data_type(b->dt);
+    LT_OK(cublasLtMatrixLayoutCreate(l, type, s.rows, s.cols, s.ld), err, "matrix layout", label);
+    if (count > 1) {
+        LT_OK(cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof count), err,
+              "batch count", label);
+        LT_OK(cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &s.stride,
+                                               sizeof s.stride),
+              err, "batch stride", label);
+    }
+    return 0;
+}
+
+#define CANDIDATES 8
+
+/* Seconds of one run of gm with algorithm `algo` (mean of 3 after one
+ * untimed), or -1 when it does not run. */
+static double time_algo(bb_backend *b, cu_gemm *gm, const cublasLtMatmulAlgo_t *algo, const cu_gemm_ptrs *p)
+{
+    gm->algo = *algo;
+    float ms = 0.f;
+    if (cu_gemm_run(b, gm, p->a, p->b, p->d) != 0 || cudaEventRecord(b->ev[0], b->stream) != cudaSuccess)
+        return -1.0;
+    for (int r = 0; r < 3; r++)
+        if (cu_gemm_run(b, gm, p->a, p->b, p->d) != 0)
+            return -1.0;
+    if (cudaEventRecord(b->ev[1], b->stream) != cudaSuccess || cudaEventSynchronize(b->ev[1]) != cudaSuccess ||
+        cudaEventElapsedTime(&ms, b->ev[0], b->ev[1]) != cudaSuccess) {
+        cudaGetLastError();
+        return -1.0;
+    }
+    return ms / 3e3;
+}
+
+/* Creates the descriptor and layouts, asks cuBLASLt's heuristic for its
+ * best candidates under the backend's workspace and keeps the fastest. */
+static int setup(bb_backend *b, cu_gemm *gm, cublasOperation_t ta, layout la, layout lb, layout ld, int32_t count,
+                 cublasLtEpilogue_t epi, const void *bias, const cu_gemm_ptrs *p, const char *label, bb_err *err)
+{
+    cublasOperation_t tb = CUBLAS_OP_N;
+    LT_OK(cublasLtMatmulDescCreate(&gm->desc, compute_type(b->prec), CUDA_R_32F), err, "matmul descriptor", label);
+    LT_OK(cublasLtMatmulDescSetAttribute(gm->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta), err, "transa",
+          label);
+    LT_OK(cublasLtMatmulDescSetAttribute(gm->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb), err, "transb",
+          label);
+    if (bias) {
+        LT_OK(cublasLtMatmulDescSetAttribute(gm->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi), err,
+              "epilogue", label);
+        LT_OK(cublasLtMatmulDescSetAttribute(gm->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias), err,
+              "bias", label);
+    }
+    if (make_layout(b, &gm->a, la, count, label, err) || make_layout(b, &gm->b, lb, count, label, err) ||
+        make_layout(b, &gm->d, ld, count, label, err))
+        return -1;
+    cublasLtMatmulPreference_t pref;
+    LT_OK(cublasLtMatmulPreferenceCreate(&pref), err, "preference", label);
+    uint64_t ws = b->ws_bytes;
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
+    /* 16-bit outputs: split-K partial sums are added in fp32, never in the
+     * 16-bit output type. */
+    uint32_t schemes = CUBLASLT_REDUCTION_SCHEME_NONE | CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+    if (b->dt != CU_F32)
+        cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &schemes,
+                                             sizeof schemes);
+    cublasLtMatmulHeuristicResult_t res[CANDIDATES];
+    int n = 0, best = -1;
+    cublasStatus_t st =
+        cublasLtMatmulAlgoGetHeuristic(b->lt, gm->desc, gm->a, gm->b, gm->d, gm->d, pref, CANDIDATES, res, &n);
+    cublasLtMatmulPreferenceDestroy(pref);
+    if (st != CUBLAS_STATUS_SUCCESS || n < 1)
+        return bb_err_set(err, "cuBLASLt: no algorithm for '%s' (status %d; rows %llu, cols %llu)", label, (int)st,
+                          (unsigned long long)ld.rows, (unsigned long long)ld.cols);
+    double best_s = 0.0;
+    for (int j = 0; j < n; j++) {
+        double t = res[j].state == CUBLAS_STATUS_SUCCESS ? time_algo(b, gm, &res[j].algo, p) : -1.0;
+        if (t >= 0 && (best < 0 || t < best_s))
+            best = j, best_s = t;
+    }
+    if (best < 0)
+        return bb_err_set(err, "cuBLASLt: none of %d candidate algorithms ran for '%s'", n, label);
+    gm->algo = res[best].algo;
+    return 0;
+}
+
+int cu_gemm_linear(bb_backend *b, cu_gemm *gm, int64_t m, int64_t k, int64_t o, const void *bias, int relu,
+                   int accumulate, const cu_gemm_ptrs *p, const char *label, bb_err *err)
+{
+    /* Y^T[o,m] = W[o,k] X^T[k,m]: W is stored as column-major [k,o]
+     * (transposed: op T), X as column-major [k,m], Y as column-major [o,m].
+     * The bias has one value per row of Y^T, i.e. per output feature. */
+    gm->alpha = 1.f, gm->beta = accumulate ? 1.f : 0.f;
+    layout w = {(uint64_t)k, (uint64_t)o, k, 0, 0}, x = {(uint64_t)k, (uint64_t)m, k, 0, 0},
+           y = {(uint64_t)o, (uint64_t)m, o, 0, 0};
+    return setup(b, gm, CUBLAS_OP_T, w, x, y, 1, relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS, bias, p,
+                 label, err);
+}
+
+int cu_gemm_scores(bb_backend *b, cu_gemm *gm, int64_t count, int64_t l, int64_t ls, int64_t dh, float alpha,
+                   const cu_gemm_ptrs *p, const char *label, bb_err *err)
+{
+    /* S^T[j,i] = sum_e K[j,e] Q[i,e]: A = K (column-major [dh,l], op T),
+     * B = Q (column-major [dh,l]), D = S^T column-major [l,l], i.e. S
+     * row-major with row i holding query i's scores. S is fp32 in every
+     * precision: rounding logits to 16 bits before the softmax costs more
+     * accuracy than anything else in the pass. */
+    gm->alpha = alpha, gm->beta = 0.f;
+    layout kq = {(uint64_t)dh, (uint64_t)l, dh, l * dh, 0}, s = {(uint64_t)l, (uint64_t)l, ls, l * ls, 1};
+    return setup(b, gm, CUBLAS_OP_T, kq, kq, s, (int32_t)count, CUBLASLT_EPILOGUE_DEFAULT, NULL, p, label, err);
+}
+
+int cu_gemm_mix(bb_backend *b, cu_gemm *gm, int64_t count, int64_t l, int64_t ls, int64_t dh, const cu_gemm_ptrs *p,
+                const char *label, bb_err *err)
+{
+    /* O^T[e,i] = sum_j V[j,e] P[i,j]: A = V (column-major [dh,l]),
+     * B = P^T (column-major [l,l], the row-major P), D = O^T [dh,l]. */
+    gm->alpha = 1.f, gm->beta = 0.f;
+    layout v = {(uint64_t)dh, (uint64_t)l, dh, l * dh, 0}, pm = {(uint64_t)l, (uint64_t)l, ls, l * ls, 0};
+    return setup(b, gm, CUBLAS_OP_N, v, pm, v, (int32_t)count, CUBLASLT_EPILOGUE_DEFAULT, NULL, p, label, err);
+}
+
+int cu_gemm_run(bb_backend *b, const cu_gemm *gm, const void *a, const void *bm, void *d)
+{
+    return (int)cublasLtMatmul(b->lt, gm->desc, &gm->alpha, a, gm->a, bm, gm->b, &gm->beta, d, gm->d, d, gm->d,
+                               &gm->algo, b->ws, b->ws_bytes, b->stream);
+}
+
+void cu_gemm_release(cu_gemm *gm)
+{
+    if (gm->a)
+        cublasLtMatrixLayoutDestroy(gm->a);
+    if (gm->b)
+        cublasLtMatrixLayoutDestroy(gm->b);
+    if (gm->d)
+        cublasLtMatrixLayoutDestroy(gm->d);
+    if (gm->desc)
+        cublasLtMatmulDescDestroy(gm->desc);
+    memset(gm, 0, sizeof *gm);
+}

@@ -1,0 +1,178 @@
+/*
+ * cuda_internal.h — the CUDA backend's private structures, shared by
+ * cuda_backend.c (prepare / plan / tune / capture / run), cuda_ops.c (one
+ * graph op -> cuDNN, cuBLASLt and kernel calls) and cuda_gemm.c (cuBLASLt
+ * matrix products).
+ *
+ * Preparation happens in passes, as on the CPU. Lowering walks the fused
+ * graph and appends steps; every activation becomes a cu_buf with a size
+ * and a lifetime in ops. Planning places the buffers in one device arena
+ * (engine/plan.h). Tuning then runs cuDNN's measured algorithm search for
+ * every convolution on the real buffers, sizes the workspace to the chosen
+ * algorithms, and times cuBLASLt's candidates for every matrix product.
+ * Finally the whole forward pass is captured once into a CUDA graph;
+ * forward() replays it between two CUDA events.
+ */
+#ifndef BB_CUDA_INTERNAL_H
+#define BB_CUDA_INTERNAL_H
+
+#include <cublasLt.h>
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include "backends/backend.h"
+#include "backends/cuda/cuda_kernels.h"
+
+typedef struct {
+    int64_t bytes;
+    int first, last, alias; /* lifetime in ops; alias: see engine/plan.h */
+    int64_t off;            /* offset in the arena, after planning */
+} cu_buf;
+
+/* One matrix product D = alpha * op(A) op(B) + beta * C (C = D), possibly
+ * batched, with an optional bias epilogue; set up by cu_gemm_init. */
+typedef struct {
+    cublasLtMatmulDesc_t desc;
+    cublasLtMatrixLayout_t a, b, d;
+    cublasLtMatmulAlgo_t algo;
+    float alpha, beta;
+} cu_gemm;
+
+typedef enum { ST_CONV, ST_GEMM, ST_ATTENTION, ST_KERNEL } cu_step_kind;
+
+typedef struct cu_step cu_step;
+typedef struct bb_backend bb_backend;
+
+struct cu_step {
+    const bb_op *op;        /* graph op this step lowers */
+    cu_step_kind kind;
+    int in[2], out;         /* activation buffers (-1 when absent) */
+    int scratch[6];         /* attention: q, k, v, fp32 scores, heads, probabilities */
+    /* convolution */
+    cudnnTensorDescriptor_t xd, yd;
+    cudnnFilterDescriptor_t wd;
+    cudnnConvolutionDescriptor_t cd;
+    cudnnConvolutionFwdAlgo_t algo;
+    cudnnMathType_t math;
+    size_t ws_bytes;
+    int64_t shape[6];       /* op-specific sizes (see the lowering) */
+    /* parameters on the device */
+    void *w;                /* weights in the activation type */
+    float *bias;            /* fp32 bias for the epilogue kernel, or NULL */
+    void *lt_bias;          /* bias in the activation type for cuBLASLt's epilogue */
+    float *p0, *p1;         /* layer norm gamma/beta, class token/position */
+    int act;                /* activation the epilogue kernel applies */
+    cu_gemm gemm[2];        /* linear: [0]; attention: scores [0], mix [1] */
+    int (*enqueue)(bb_backend *b, const cu_step *s);
+};
+
+/* A cached result of cuDNN's algorithm search for one convolution shape. */
+typedef struct {
+    int64_t key[12];
+    cudnnConvolutionFwdAlgo_t algo;
+    cudnnMathType_t math;
+    size_t ws_bytes;
+} cu_algo_cache;
+
+struct bb_backend {
+    const bb_graph *g;
+    int64_t batch;
+    bb_precision prec;
+    cu_dtype dt;
+    size_t es;                      /* bytes per activation element */
+    int profile;
+    cudaStream_t stream;
+    cudnnHandle_t dnn;
+    cublasLtHandle_t lt;
+    cu_step *steps;
+    int n_steps, cap_steps;
+    cu_buf *bufs;
+    int n_bufs, cap_bufs;
+    int *tbuf;                      /* tensor -> buffer (-1: none) */
+    char *arena;
+    int64_t arena_bytes;
+    void *input, *output_f32;       /* dedicated input buffer; fp32 staging */
+    float *host_in, *staging_in;    /* pinned host batch; fp32 device copy */
+    int64_t in_elems, out_elems, staging_elems;
+    int output_buf;
+    void **allocs;                  /* weights and parameters on the device */
+    int n_allocs, cap_allocs;
+    int64_t weight_bytes;
+    void *ws;                       /* workspace shared by all steps */
+    size_t ws_bytes, gemm_ws_bytes;
+    cu_algo_cache *algos;
+    int n_algos, cap_algos;
+    int n_conv_fma, n_conv_tensor, n_conv_default;
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    int use_graph;
+    char graph_note[160];           /* why the pass runs eagerly, if it does */
+    cudaEvent_t ev[4];              /* forward start/end, copy start/end */
+    cudaEvent_t *step_ev;           /* profile: one event per step boundary */
+    bb_step_time *times;
+    double last_forward_s, last_input_s;
+};
+
+/* ---- errors ---------------------------------------------------------------- */
+int cu_fail(bb_err *err, int rc, const char *what, const char *label);
+#define CUDA_OK(call, err, what, label)                                          \
+    do {                                                                         \
+        cudaError_t e_ = (call);                                                 \
+        if (e_ != cudaSuccess)                                                   \
+            return cu_fail((err), (int)e_, (what), (label));                     \
+    } while (0)
+#define CUDNN_OK(call, err, what, label)                                         \
+    do {                                                                         \
+        cudnnStatus_t s_ = (call);                                               \
+        if (s_ != CUDNN_STATUS_SUCCESS)                                          \
+            return bb_err_set((err), "cuDNN: %s for '%s' failed: %s", (what), (label), \
+                              cudnnGetErrorString(s_));                          \
+    } while (0)
+#define LT_OK(call, err, what, label)                                            \
+    do {                                                                         \
+        cublasStatus_t s_ = (call);                                              \
+        if (s_ != CUBLAS_STATUS_SUCCESS)                                         \
+            return bb_err_set((err), "cuBLASLt: %s for '%s' failed (status %d)", (what), (label), (int)s_); \
+    } while (0)
+
+/* ---- cuda_backend.c --------------------------------------------------------- */
+int cu_new_buf(bb_backend *b, int64_t bytes, int first, int alias);
+void *cu_ptr(const bb_backend *b, int buf);
+/* Uploads n fp32 values as fp32 (as_act = 0) or in the activation type. */
+int cu_upload(bb_backend *b, const float *host, int64_t n, int as_act, void **dev, bb_err *err);
+cu_step *cu_new_step(bb_backend *b, const bb_op *op, cu_step_kind kind, bb_err *err);
+
+/* ---- cuda_ops.c ------------------------------------------------------------- */
+int cu_lower_op(bb_backend *b, const bb_op *op, bb_err *err);
+/* cuDNN's measured algorithm search for every conv (buffers allocated). */
+int cu_tune_convs(bb_backend *b, void *ws, size_t ws_cap, bb_err *err);
+void cu_step_release(cu_step *s);
+
+/* The matrix products' algorithms, after the arena is allocated. */
+int cu_setup_gemms(bb_backend *b, bb_err *err);
+
+/* ---- cuda_gemm.c ------------------------------------------------------------ */
+/* The buffers a product runs on (A, B, D as cu_gemm_run takes them): the
+ * candidate algorithms are timed on them. */
+typedef struct {
+    const void *a, *b;
+    void *d;
+} cu_gemm_ptrs;
+
+/* Row-major Y[m,o] = X[m,k] W[o,k]^T (+ bias of the activation type, with
+ * ReLU when relu) (+ Y when accumulate). */
+int cu_gemm_linear(bb_backend *b, cu_gemm *gm, int64_t m, int64_t k, int64_t o, const void *bias, int relu,
+                   int accumulate, const cu_gemm_ptrs *p, const char *label, bb_err *err);
+/* count independent products of row-major matrices:
+ * scores: S[l,l] = alpha Q[l,dh] K[l,dh]^T; mix: O[l,dh] = P[l,l] V[l,dh].
+ * Rows of S and P are ls >= l apart (padded so every matrix of the batch
+ * starts aligned). */
+int cu_gemm_scores(bb_backend *b, cu_gemm *gm, int64_t count, int64_t l, int64_t ls, int64_t dh, float alpha,
+                   const cu_gemm_ptrs *p, const char *label, bb_err *err);
+int cu_gemm_mix(bb_backend *b, cu_gemm *gm, int64_t count, int64_t l, int64_t ls, int64_t dh, const cu_gemm_ptrs *p,
+                const char *label, bb_err *err);
+int cu_gemm_run(bb_backend *b, const cu_gemm *gm, const void *a, const void *bm, void *d);
+void cu_gemm_release(cu_gemm *gm);
+cudaDataType_t cu_data_type(cu_dtype t);
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * cuda_kernels.cu — the element-wise, normalisation and reshaping kernels of
+ * the CUDA backend (see cuda_kernels.h). Each one is simple on purpose:
+ * grid-stride loops over contiguous memory for element-wise work, one warp
+ * per row for reductions, fp32 arithmetic whatever the storage type.
+ *
+ * Index arithmetic is 32-bit (index type I = uint32_t) whenever the tensor
+ * has fewer than 2^31 elements, and 64-bit only beyond: a 64-bit division
+ * costs tens of instructions per element, enough to make an element-wise
+ * pass over 16-bit data compute-bound.
+ */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <math.h>
+
+#include "backends/cuda/cuda_kernels.h"
+
+namespace {
+
+const int kThreads = 256;
+
+__device__ __forceinline__ float ld(const float *p) { return *p; }
+__device__ __forceinline__ float ld(const __half *p) { return __half2float(*p); }
+__device__ __forceinline__ float ld(const __nv_bfloat16 *p) { return __bfloat162float(*p); }
+__device__ __forceinline__ void st(float *p, float v) { *p = v; }
+__device__ __forceinline__ void st(__half *p, float v) { *p = __float2half_rn(v); }
+__device__ __forceinline__ void st(__nv_bfloat16 *p, float v) { *p = __float2bfloat16_rn(v); }
+
+__device__ __forceinline__ float activate(float x, int act)
+{
+    switch (act) {
+    case CUK_RELU: return fmaxf(x, 0.f);
+    case CUK_RELU6: return fminf(fmaxf(x, 0.f), 6.f);
+    case CUK_SILU: return x / (1.f + expf(-x));
+    case CUK_SIGMOID: return 1.f / (1.f + expf(-x));
+    case CUK_GELU: return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
+    default: return x;
+    }
+}
+
+__device__ __forceinline__ float warp_sum(float v)
+{
+    for (int o = 16; o > 0; o >>= 1)
+        v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v)
+{
+    for (int o = 16; o > 0; o >>= 1)
+        v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+unsigned blocks_for(int64_t n)
+{
+    int64_t b = (n + kThreads - 1) / kThreads;
+    return (unsigned)(b < 1 ? 1 : b > 65535 * 32 ? 65535 * 32 : b);
+}
+
+unsigned warp_blocks(int64_t rows)
+{
+    return blocks_for(rows * 32);
+}
+
+#define GRID_STRIDE(i, n) \
+    for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < (I)(n); i += (I)gridDim.x * blockDim.x)
+#define WARP_ROWS(r, rows)                                                                   \
+    for (int64_t r = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) / 32; r < (rows);      \
+         r += (int64_t)gridDim.x * blockDim.x / 32)
+
+template <typename T, typename I>
+__global__ void bias_act(const T *x, T *y, const float *bias, const T *res, int64_t n, int64_t inner, int64_t channels,
+                         int act)
+{
+    GRID_STRIDE(e, n)
+    {
+        float v = ld(x + e);
+        if (bias)
+            v += bias[e / (I)inner % (I)channels];
+        if (res)
+            v += ld(res + e);
+        st(y + e, activate(v, act));
+    }
+}
+
+template <typename T, typename I>
+__global__ void add_act(const T *a, const T *b, T *y, int64_t n, int act)
+{
+    GRID_STRIDE(e, n) st(y + e, activate(ld(a + e) + ld(b + e), act));
+}
+
+template <typename T, typename I>
+__global__ void maxpool(const T *x, T *y, int64_t planes, int h, int w, int oh, int ow, int k, int stride, int pad)
+{
+    GRID_STRIDE(e, planes * oh * ow)
+    {
+        int ox = (int)(e % (I)ow), oy = (int)(e / (I)ow % (I)oh);
+        const T *xp = x + (int64_t)(e / ((I)oh * ow)) * h * w;
+        float m = -INFINITY;
+        for (int dy = 0; dy < k; dy++) {
+            int iy = oy * stride - pad + dy;
+            for (int dx = 0; dx < k && iy >= 0 && iy < h; dx++) {
+                int ix = ox * stride - pad + dx;
+                if (ix >= 0 && ix < w)
+                    m = fmaxf(m, ld(xp + iy * w + ix));
+            }
+        }
+        st(y + e, m);
+    }
+}
+
+template <typename T>
+__global__ void mean_rows(const T *x, T *y, int64_t rows, int64_t hw)
+{
+    int lane = threadIdx.x % 32;
+    WARP_ROWS(r, rows)
+    {
+        float s = 0.f;
+        for (int64_t i = lane; i < hw; i += 32)
+            s += ld(x + r * hw + i);
+        s = warp_sum(s);
+        if (lane == 0)
+            st(y + r, s / (float)hw);
+    }
+}
+
+template <typename T, typename I>
+__global__ void scale_rows(const T *x, const T *scale, T *y, int64_t rows, int64_t hw)
+{
+    GRID_STRIDE(e, rows * hw) st(y + e, ld(x + e) * ld(scale + e / (I)hw));
+}
+
+template <typename T>
+__global__ void layernorm(const T *x, T *y, const float *gamma, const float *beta, int64_t rows, int64_t d, float eps)
+{
+    int lane = threadIdx.x % 32;
+    WARP_ROWS(r, rows)
+    {
+        const T *xr = x + r * d;
+        float s = 0.f;
+        for (int64_t i = lane; i < d; i += 32)
+            s += ld(xr + i);
+        float mean = warp_sum(s) / (float)d, q = 0.f;
+        for (int64_t i = lane; i < d; i += 32) {
+            float c = ld(xr + i) - mean;
+            q += c * c;
+        }
+        float inv = rsqrtf(warp_sum(q) / (float)d + eps);
+        for (int64_t i = lane; i < d; i += 32)
+            st(y + r * d + i, (ld(xr + i) - mean) * inv * gamma[i] + beta[i]);
+    }
+}
+
+/* s and p may be the same memory (fp32): each lane reads an element before
+ * it writes it, and a row belongs to one warp. */
+template <typename T>
+__global__ void softmax(const float *s, T *p, int64_t rows, int64_t cols, int64_t stride)
+{
+    int lane = threadIdx.x % 32;
+    WARP_ROWS(r, rows)
+    {
+        const float *sr = s + r * stride;
+        T *pr = p + r * stride;
+        float m = -INFINITY, sum = 0.f;
+        for (int64_t i = lane; i < cols; i += 32)
+            m = fmaxf(m, sr[i]);
+        m = warp_max(m);
+        for (int64_t i = lane; i < cols; i += 32)
+            sum += expf(sr[i] - m);
+        float inv = 1.f / warp_sum(sum);
+        for (int64_t i = lane; i < cols; i += 32)
+            st(pr + i, expf(sr[i] - m) * inv);
+    }
+}
+
+template <typename T, typename I>
+__global__ void qkv_split(const T *qkv, T *q, T *k, T *v, int64_t n, int64_t l, int64_t h, int64_t dh)
+{
+    const I d = (I)(h * dh), L = (I)l, H = (I)h, DH = (I)dh;
+    GRID_STRIDE(e, n * l * 3 * d)
+    {
+        I c = e % (3 * d), tok = e / (3 * d); /* tok = item * l + position */
+        I which = c / d, head = c % d / DH, j = c % DH;
+        T *dst = which == 0 ? q : which == 1 ? k : v;
+        dst[((tok / L * H + head) * L + tok % L) * DH + j] = qkv[e];
+    }
+}
+
+template <typename T, typename I>
+__global__ void heads_merge(const T *o, T *y, int64_t n, int64_t l, int64_t h, int64_t dh)
+{
+    const I d = (I)(h * dh), L = (I)l, H = (I)h, DH = (I)dh;
+    GRID_STRIDE(e, n * l * d)
+    {
+        I c = e % d, tok = e / d;
+        y[e] = o[((tok / L * H + c / DH) * L + tok % L) * DH + c % DH];
+    }
+}
+
+template <typename T, typename I>
+__global__ void tokens(const T *x, const float *cls, const float *pos, T *y, int64_t n, int64_t d, int64_t p)
+{
+    const I D = (I)d, P = (I)p;
+    GRID_STRIDE(e, n * (p + 1) * d)
+    {
+        I c = e % D, t = e / D % (P + 1), item = e / (D * (P + 1));
+        float v = t == 0 ? cls[c] : ld(x + (item * D + c) * P + (t - 1));
+        st(y + e, v + pos[t * d + c]);
+    }
+}
+
+template <typename T, typename I>
+__global__ void from_f32(const float *x, T *y, int64_t n)
+{
+    GRID_STRIDE(e, n) st(y + e, x[e]);
+}
+
+template <typename T, typename I>
+__global__ void to_f32(const T *x, float *y, int64_t n)
+{
+    GRID_STRIDE(e, n) y[e] = ld(x + e);
+}
+
+} /* namespace */
+
+/* Launches KERNEL<T, I> with T chosen by the cu_dtype `t` (I from the
+ * enclosing scope). */
+#define DISPATCH_T(t, grid, stream, KERNEL, ...)                                                         \
+    switch (t) {                                                                                         \
+    case CU_F32: { typedef float T; KERNEL<T, I><<<(grid), kThreads, 0, (stream)>>>(__VA_ARGS__); } break;  \
+    case CU_F16: { typedef __half T; KERNEL<T, I><<<(grid), kThreads, 0, (stream)>>>(__VA_ARGS__); } break; \
+    case CU_BF16: { typedef __nv_bfloat16 T; KERNEL<T, I><<<(grid), kThreads, 0, (stream)>>>(__VA_ARGS__); } break; \
+    }
+
+/* Calls KERNEL<T> with the arguments, T chosen by the cu_dtype `t`. */
+#define DISPATCH(t, grid, stream, KERNEL, ...)                                                           \
+    do {                                                                                                 \
+        switch (t) {                                                                                     \
+        case CU_F32: { typedef float T; KERNEL<T><<<(grid), kThreads, 0, (stream)>>>(__VA_ARGS__); } break;  \
+        case CU_F16: { typedef __half T; KERNEL<T><<<(grid), kThreads, 0, (stream)>>>(__VA_ARGS__); } break; \
+        case CU_BF16: { typedef __nv_bfloat16 T; KERNEL<T><<<(grid), kThreads, 0, (stream)>>>(__VA_ARGS__); } break; \
+        }                                                                                                \
+        return (int)cudaGetLastError();                                                                  \
+    } while (0)
+
+/* As DISPATCH, for kernels templated on <T, I>: I is uint32_t when the
+ * n elements (and every index below n) fit in 31 bits. */
+#define DISPATCH_I(t, n, stream, KERNEL, ...)                                                            \
+    do {                                                                                                 \
+        unsigned grid_ = blocks_for(n);                                                                  \
+        if ((n) < ((int64_t)1 << 31)) {                                                                  \
+            typedef uint32_t I;                                                                          \
+            DISPATCH_T(t, grid_, stream, KERNEL, __VA_ARGS__);                                           \
+        } else {                                                                                         \
+            typedef int64_t I;                                                                           \
+            DISPATCH_T(t, grid_, stream, KERNEL, __VA_ARGS__);                                           \
+        }                                                                                                \
+        return (int)cudaGetLastError();                                                                  \
+    } while (0)
+
+extern "C" {
+
+int cuk_bias_act(cu_dtype t, const void *x, void *y, const float *bias, const void *res, int64_t n, int64_t inner,
+                 int64_t channels, int act, cudaStream_t s)
+{
+    DISPATCH_I(t, n, s, bias_act, (const T *)x, (T *)y, bias, (const T *)res, n, inner, channels, act);
+}
+
+int cuk_add_act(cu_dtype t, const void *a, const void *b, void *y, int64_t n, int act, cudaStream_t s)
+{
+    DISPATCH_I(t, n, s, add_act, (const T *)a, (const T *)b, (T *)y, n, act);
+}
+
+int cuk_maxpool(cu_dtype t, const void *x, void *y, int64_t planes, int h, int w, int oh, int ow, int k,
+                int stride, int pad, cudaStream_t s)
+{
+    DISPATCH_I(t, planes * oh * ow, s, maxpool, (const T *)x, (T *)y, planes, h, w, oh, ow, k, stride,
+             pad);
+}
+
+int cuk_mean_rows(cu_dtype t, const void *x, void *y, int64_t rows, int64_t hw, cudaStream_t s)
+{
+    DISPATCH(t, warp_blocks(rows), s, mean_rows, (const T *)x, (T *)y, rows, hw);
+}
+
+int cuk_scale_rows(cu_dtype t, const void *x, const void *scale, void *y, int64_t rows, int64_t hw,
+                   cudaStream_t s)
+{
+    DISPATCH_I(t, rows * hw, s, scale_rows, (const T *)x, (const T *)scale, (T *)y, rows, hw);
+}
+
+int cuk_layernorm(cu_dtype t, const void *x, void *y, const float *gamma, const float *beta, int64_t rows,
+                  int64_t d, float eps, cudaStream_t s)
+{
+    DISPATCH(t, warp_blocks(rows), s, layernorm, (const T *)x, (T *)y, gamma, beta, rows, d, eps);
+}
+
+int cuk_softmax(cu_dtype t, const float *x, void *p, int64_t rows, int64_t cols, int64_t ld, cudaStream_t s)
+{
+    DISPATCH(t, warp_blocks(rows), s, softmax, x, (T *)p, rows, cols, ld);
+}
+
+int cuk_qkv_split(cu_dtype t, const void *qkv, void *q, void *k, void *v, int64_t n, int64_t l, int64_t h,
+                  int64_t dh, cudaStream_t s)
+{
+    DISPATCH_I(t, n * l * 3 * h * dh, s, qkv_split, (const T *)qkv, (T *)q, (T *)k, (T *)v, n, l, h, dh);
+}
+
+int cuk_heads_merge(cu_dtype t, const void *o, void *y, int64_t n, int64_t l, int64_t h, int64_t dh,
+                    cudaStream_t s)
+{
+    DISPATCH_I(t, n * l * h * dh, s, heads_merge, (const T *)o, (T *)y, n, l, h, dh);
+}
+
+int cuk_tokens(cu_dtype t, const void *x, const float *cls, const float *pos, void *y, int64_t n, int64_t d,
+               int64_t p, cudaStream_t s)
+{
+    DISPATCH_I(t, n * (p + 1) * d, s, tokens, (const T *)x, cls, pos, (T *)y, n, d, p);
+}
+
+int cuk_from_f32(cu_dtype t, const float *x, void *y, int64_t n, cudaStream_t s)
+{
+    DISPATCH_I(t, n, s, from_f32, x, (T *)y, n);
+}
+
+int cuk_to_f32(cu_dtype t, const void *x, float *y, int64_t n, cudaStream_t s)
+{
+    DISPATCH_I(t, n, s, to_f32, (const T *)x, y, n);
+}
+
+} /* extern "C" */

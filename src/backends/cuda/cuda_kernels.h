@@ -1,0 +1,65 @@
+/*
+ * cuda_kernels.h — the few CUDA kernels no NVIDIA library call fits, with a
+ * C interface so the backend (plain C) can enqueue them on its stream.
+ *
+ * Every kernel takes the element type of activations (fp32, fp16 or bf16)
+ * and computes in fp32. Per-channel parameters (biases, norm scales, the
+ * class token and position embedding) are always fp32. Each launcher
+ * returns the cudaError_t of the launch (0 = cudaSuccess).
+ */
+#ifndef BB_CUDA_KERNELS_H
+#define BB_CUDA_KERNELS_H
+
+#include <stdint.h>
+
+#include <cuda_runtime_api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { CU_F32, CU_F16, CU_BF16 } cu_dtype;
+
+/* Activations, numbered as bb_act in engine/graph.h. */
+enum { CUK_NONE, CUK_RELU, CUK_RELU6, CUK_SILU, CUK_SIGMOID, CUK_GELU };
+
+/* y[e] = act(x[e] + bias[(e / inner) % channels] + res[e]) for e < n;
+ * bias and res may be NULL; x == y is allowed. NCHW: inner = H*W,
+ * channels = C. [M,O]: inner 1. */
+int cuk_bias_act(cu_dtype t, const void *x, void *y, const float *bias, const void *res, int64_t n, int64_t inner,
+                 int64_t channels, int act, cudaStream_t s);
+/* y = act(a + b), n elements. */
+int cuk_add_act(cu_dtype t, const void *a, const void *b, void *y, int64_t n, int act, cudaStream_t s);
+/* Max pool over planes [planes, h, w] -> [planes, oh, ow]; padding is -inf. */
+int cuk_maxpool(cu_dtype t, const void *x, void *y, int64_t planes, int h, int w, int oh, int ow, int k,
+                int stride, int pad, cudaStream_t s);
+/* y[r] = mean(x[r, 0..hw)), one warp per row. */
+int cuk_mean_rows(cu_dtype t, const void *x, void *y, int64_t rows, int64_t hw, cudaStream_t s);
+/* y[r, i] = x[r, i] * scale[r] (squeeze-excitation: r = n*C + c). */
+int cuk_scale_rows(cu_dtype t, const void *x, const void *scale, void *y, int64_t rows, int64_t hw,
+                   cudaStream_t s);
+/* Layer norm of each row of d values, gamma/beta fp32. */
+int cuk_layernorm(cu_dtype t, const void *x, void *y, const float *gamma, const float *beta, int64_t rows,
+                  int64_t d, float eps, cudaStream_t s);
+/* p = softmax of the first `cols` fp32 scores x of each row (rows `ld`
+ * apart in both); p may be x itself for CU_F32. */
+int cuk_softmax(cu_dtype t, const float *x, void *p, int64_t rows, int64_t cols, int64_t ld, cudaStream_t s);
+/* qkv [n, l, 3, h, dh] -> q, k, v each [n, h, l, dh]. */
+int cuk_qkv_split(cu_dtype t, const void *qkv, void *q, void *k, void *v, int64_t n, int64_t l, int64_t h,
+                  int64_t dh, cudaStream_t s);
+/* o [n, h, l, dh] -> y [n, l, h*dh]. */
+int cuk_heads_merge(cu_dtype t, const void *o, void *y, int64_t n, int64_t l, int64_t h, int64_t dh,
+                    cudaStream_t s);
+/* Patch grid x [n, d, p] -> tokens y [n, 1+p, d]: row 0 = cls + pos[0],
+ * row 1+t = x[:, :, t] + pos[1+t]. */
+int cuk_tokens(cu_dtype t, const void *x, const float *cls, const float *pos, void *y, int64_t n, int64_t d,
+               int64_t p, cudaStream_t s);
+/* Conversions between fp32 and the activation type (a copy for CU_F32). */
+int cuk_from_f32(cu_dtype t, const float *x, void *y, int64_t n, cudaStream_t s);
+int cuk_to_f32(cu_dtype t, const void *x, float *y, int64_t n, cudaStream_t s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

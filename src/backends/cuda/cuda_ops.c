@@ -1,0 +1,424 @@
+/*
+ * cuda_ops.c — lowering each fused graph op to the calls that run it on the
+ * GPU: convolutions through cuDNN (BatchNorm folded into the weights; bias,
+ * activation and nothing else in one element-wise pass after it; the
+ * residual sum as beta = 1 on the output, which already holds it), linear
+ * layers and attention's products through cuBLASLt (cuda_gemm.c), the rest
+ * through the kernels in cuda_kernels.cu.
+ *
+ * cuBLASLt's algorithms are chosen once the arena is allocated
+ * (cu_setup_gemms), by timing the heuristic's best few on the real buffers.
+ *
+ * Each step gets an enqueue function that puts its work on the backend's
+ * stream without synchronising, so the whole pass can be captured into one
+ * CUDA graph.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/cuda/cuda_internal.h"
+#include "engine/fuse.h"
+
+_Static_assert((int)CUK_NONE == (int)BB_ACT_NONE && (int)CUK_RELU == (int)BB_ACT_RELU &&
+                   (int)CUK_RELU6 == (int)BB_ACT_RELU6 && (int)CUK_SILU == (int)BB_ACT_SILU &&
+                   (int)CUK_SIGMOID == (int)BB_ACT_SIGMOID && (int)CUK_GELU == (int)BB_ACT_GELU,
+               "kernel activations are numbered as bb_act");
+
+static int op_index(const bb_backend *b, const bb_op *op)
+{
+    return (int)(op - b->g->ops);
+}
+
+static const bb_tensor *tensor(const bb_backend *b, int t)
+{
+    return &b->g->tensors[t];
+}
+
+/* The buffer of tensor t, read by op i: its lifetime reaches i. */
+static int use(bb_backend *b, int t, int i)
+{
+    int buf = b->tbuf[t];
+    if (buf >= 0 && b->bufs[buf].last < i)
+        b->bufs[buf].last = i;
+    return buf;
+}
+
+/* The buffer op i writes: new, or (in_place) the residual's buffer taken
+ * over, for a product that adds into its output. */
+static int output(bb_backend *b, const bb_op *op, int in_place, bb_err *err)
+{
+    int i = op_index(b, op), alias = in_place && op->sum_in >= 0 ? use(b, op->sum_in, i) : -1;
+    int buf = cu_new_buf(b, b->batch * bb_tensor_numel(tensor(b, op->out)) * (int64_t)b->es, i, alias);
+    if (buf < 0)
+        return bb_err_set(err, "out of memory lowering '%s'", op->label);
+    b->tbuf[op->out] = buf;
+    return buf;
+}
+
+static int scratch(bb_backend *b, const bb_op *op, int64_t bytes, bb_err *err)
+{
+    int buf = cu_new_buf(b, bytes, op_index(b, op), -1);
+    return buf < 0 ? bb_err_set(err, "out of memory lowering '%s'", op->label) : buf;
+}
+
+/* ---- enqueue functions: put one step's work on the stream ------------------ */
+
+/* conv, then one pass for bias, residual and activation (y = act(conv +
+ * bias + r)); the residual r is in[1]. */
+static int run_conv(bb_backend *b, const cu_step *s)
+{
+    float one = 1.f, zero = 0.f;
+    void *y = cu_ptr(b, s->out);
+    cudnnStatus_t st = cudnnConvolutionForward(b->dnn, &one, s->xd, cu_ptr(b, s->in[0]), s->wd, s->w, s->cd,
+                                               s->algo, b->ws, s->ws_bytes, &zero, s->yd, y);
+    if (st != CUDNN_STATUS_SUCCESS)
+        return 1000 + (int)st;
+    if (!s->bias && s->in[1] < 0 && s->act == CUK_NONE)
+        return 0;
+    return cuk_bias_act(b->dt, y, y, s->bias, s->in[1] >= 0 ? cu_ptr(b, s->in[1]) : NULL, s->shape[0], s->shape[1],
+                        s->shape[2], s->act, b->stream);
+}
+
+static int run_gemm(bb_backend *b, const cu_step *s)
+{
+    void *y = cu_ptr(b, s->out);
+    int rc = cu_gemm_run(b, &s->gemm[0], s->w, cu_ptr(b, s->in[0]), y);
+    if (rc == 0 && (s->bias || s->act != CUK_NONE))
+        rc = cuk_bias_act(b->dt, y, y, s->bias, NULL, s->shape[0], 1, s->shape[1], s->act, b->stream);
+    return rc;
+}
+
+static int run_attention(bb_backend *b, const cu_step *s)
+{
+    const int64_t n = b->batch, l = s->shape[0], h = s->shape[1], dh = s->shape[2], ls = s->shape[3];
+    void *q = cu_ptr(b, s->scratch[0]), *k = cu_ptr(b, s->scratch[1]), *v = cu_ptr(b, s->scratch[2]);
+    void *sc = cu_ptr(b, s->scratch[3]), *o = cu_ptr(b, s->scratch[4]), *pr = cu_ptr(b, s->scratch[5]);
+    int rc = cuk_qkv_split(b->dt, cu_ptr(b, s->in[0]), q, k, v, n, l, h, dh, b->stream);
+    if (rc == 0)
+        rc = cu_gemm_run(b, &s->gemm[0], k, q, sc);
+    if (rc == 0)
+        rc = cuk_softmax(b->dt, sc, pr, n * h * l, l, ls, b->stream);
+    if (rc == 0)
+        rc = cu_gemm_run(b, &s->gemm[1], v, pr, o);
+    if (rc == 0)
+        rc = cuk_heads_merge(b->dt, o, cu_ptr(b, s->out), n, l, h, dh, b->stream);
+    return rc;
+}
+
+static int run_kernel(bb_backend *b, const cu_step *s)
+{
+    const void *x = cu_ptr(b, s->in[0]);
+    void *y = cu_ptr(b, s->out);
+    const int64_t *p = s->shape;
+    switch (s->op->type) {
+    case BB_OP_ACT: return cuk_bias_act(b->dt, x, y, NULL, NULL, p[0], 1, 1, s->act, b->stream);
+    case BB_OP_ADD: return cuk_add_act(b->dt, x, cu_ptr(b, s->in[1]), y, p[0], s->act, b->stream);
+    case BB_OP_MAXPOOL:
+        return cuk_maxpool(b->dt, x, y, p[0], (int)p[1], (int)p[2], (int)p[3], (int)p[4], s->op->k, s->op->stride,
+                           s->op->pad, b->stream);
+    case BB_OP_GAP: return cuk_mean_rows(b->dt, x, y, p[0], p[1], b->stream);
+    case BB_OP_SE_SCALE: return cuk_scale_rows(b->dt, x, cu_ptr(b, s->in[1]), y, p[0], p[1], b->stream);
+    case BB_OP_LAYERNORM: return cuk_layernorm(b->dt, x, y, s->p0, s->p1, p[0], p[1], s->op->eps, b->stream);
+    case BB_OP_TOKENS: return cuk_tokens(b->dt, x, s->p0, s->p1, y, b->batch, p[0], p[1], b->stream);
+    case BB_OP_CLS_SELECT:
+        return (int)cudaMemcpy2DAsync(y, (size_t)p[1] * b->es, x, (size_t)(p[0] * p[1]) * b->es,
+                                      (size_t)p[1] * b->es, (size_t)b->batch, cudaMemcpyDeviceToDevice, b->stream);
+    default: return -1;
+    }
+}
+
+/* ---- lowering ---------------------------------------------------------------- */
+
+static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    const bb_tensor *x = tensor(b, op->in[0]), *y = tensor(b, op->out), *wt = tensor(b, op->w);
+    int i = op_index(b, op);
+    if (op->sum_in >= 0 && op->post_act != BB_ACT_NONE)
+        return bb_err_set(err, "'%s': an activation before the residual sum is not supported on cuda", op->label);
+    cu_step *s = cu_new_step(b, op, ST_CONV, err);
+    if (!s)
+        return -1;
+    s->in[0] = use(b, op->in[0], i);
+    s->in[1] = op->sum_in >= 0 ? use(b, op->sum_in, i) : -1;
+    cudnnDataType_t dt = b->dt == CU_F16 ? CUDNN_DATA_HALF : b->dt == CU_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+    int n = (int)b->batch, c = (int)x->dims[0], o = (int)y->dims[0];
+    CUDNN_OK(cudnnCreateTensorDescriptor(&s->xd), err, "tensor descriptor", op->label);
+    CUDNN_OK(cudnnCreateTensorDescriptor(&s->yd), err, "tensor descriptor", op->label);
+    CUDNN_OK(cudnnCreateFilterDescriptor(&s->wd), err, "filter descriptor", op->label);
+    CUDNN_OK(cudnnCreateConvolutionDescriptor(&s->cd), err, "convolution descriptor", op->label);
+    CUDNN_OK(cudnnSetTensor4dDescriptor(s->xd, CUDNN_TENSOR_NCHW, dt, n, c, (int)x->dims[1], (int)x->dims[2]), err,
+             "input shape", op->label);
+    CUDNN_OK(cudnnSetTensor4dDescriptor(s->yd, CUDNN_TENSOR_NCHW, dt, n, o, (int)y->dims[1], (int)y->dims[2]), err,
+             "output shape", op->label);
+    CUDNN_OK(cudnnSetFilter4dDescriptor(s->wd, dt, CUDNN_TENSOR_NCHW, o, (int)wt->dims[1], op->k, op->k), err,
+             "filter shape", op->label);
+    CUDNN_OK(cudnnSetConvolution2dDescriptor(s->cd, op->pad, op->pad, op->stride, op->stride, 1, 1,
+                                             CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
+             err, "convolution", op->label);
+    CUDNN_OK(cudnnSetConvolutionGroupCount(s->cd, op->groups), err, "group count", op->label);
+    s->act = op->sum_in >= 0 ? op->sum_act : op->post_act;
+    s->shape[0] = b->batch * bb_tensor_numel(y), s->shape[1] = y->dims[1] * y->dims[2], s->shape[2] = o;
+    int64_t wn = bb_tensor_numel(wt);
+    float *wf = malloc((size_t)wn * sizeof(float)), *bf = malloc((size_t)o * sizeof(float));
+    int rc = wf && bf ? 0 : bb_err_set(err, "out of memory folding '%s'", op->label);
+    if (rc == 0) {
+        bb_fold_bn(b->g, op, wf, bf);
+        rc = cu_upload(b, wf, wn, 1, &s->w, err);
+        if (rc == 0 && (op->has_bn || op->b >= 0))
+            rc = cu_upload(b, bf, o, 0, (void **)&s->bias, err);
+    }
+    free(wf);
+    free(bf);
+    if (rc == 0 && (s->out = output(b, op, 0, err)) < 0)
+        rc = -1;
+    s->enqueue = run_conv;
+    return rc;
+}
+
+static int lower_linear(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    const bb_tensor *wt = tensor(b, op->w);
+    int64_t o = wt->dims[0], k = wt->dims[1], m = b->batch * bb_tensor_numel(tensor(b, op->in[0])) / k;
+    int i = op_index(b, op);
+    if (op->sum_in >= 0 && (op->post_act != BB_ACT_NONE || op->sum_act != BB_ACT_NONE))
+        return bb_err_set(err, "'%s': an activation around the residual sum is not supported on cuda", op->label);
+    cu_step *s = cu_new_step(b, op, ST_GEMM, err);
+    if (!s)
+        return -1;
+    s->in[0] = use(b, op->in[0], i);
+    s->shape[0] = m * o, s->shape[1] = o, s->shape[2] = m, s->shape[3] = k;
+    /* ReLU and no activation run in cuBLASLt's epilogue with a bias of the
+     * activation type; other activations in the bias + activation kernel. */
+    int in_epilogue = op->post_act == BB_ACT_NONE || (op->post_act == BB_ACT_RELU && op->b >= 0);
+    int rc = cu_upload(b, wt->data, o * k, 1, &s->w, err);
+    if (rc == 0 && op->b >= 0)
+        rc = cu_upload(b, tensor(b, op->b)->data, o, in_epilogue, in_epilogue ? &s->lt_bias : (void **)&s->bias, err);
+    s->act = in_epilogue ? CUK_NONE : op->post_act;
+    if (rc == 0 && (s->out = output(b, op, 1, err)) < 0)
+        rc = -1;
+    s->enqueue = run_gemm;
+    return rc;
+}
+
+static int lower_attention(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    const bb_tensor *x = tensor(b, op->in[0]);
+    int64_t l = x->dims[0], d = x->dims[1] / 3, h = op->heads, dh = d / h, count = b->batch * h;
+    int64_t ls = (l + 7) / 8 * 8; /* score rows padded: each matrix starts 16-byte aligned */
+    cu_step *s = cu_new_step(b, op, ST_ATTENTION, err);
+    if (!s)
+        return -1;
+    s->in[0] = use(b, op->in[0], op_index(b, op));
+    s->shape[0] = l, s->shape[1] = h, s->shape[2] = dh, s->shape[3] = ls;
+    /* q, k, v, heads: [batch*h, l, dh]; scores fp32 [batch*h, l, ls]; the
+     * probabilities in the activation type (the scores themselves in fp32) */
+    int64_t qkv_bytes = count * l * dh * (int64_t)b->es, score_bytes = count * l * ls * (int64_t)sizeof(float);
+    for (int j = 0; j < 5; j++)
+        if ((s->scratch[j] = scratch(b, op, j == 3 ? score_bytes : qkv_bytes, err)) < 0)
+            return -1;
+    s->scratch[5] = s->scratch[3];
+    if (b->dt != CU_F32 && (s->scratch[5] = scratch(b, op, count * l * ls * (int64_t)b->es, err)) < 0)
+        return -1;
+    s->enqueue = run_attention;
+    return (s->out = output(b, op, 0, err)) < 0 ? -1 : 0;
+}
+
+/* The shape numbers run_kernel reads for each kernel op. */
+static void kernel_shape(const bb_backend *b, const bb_op *op, int64_t *p)
+{
+    const bb_tensor *x = tensor(b, op->in[0]), *y = tensor(b, op->out);
+    switch (op->type) {
+    case BB_OP_MAXPOOL:
+        p[0] = b->batch * x->dims[0], p[1] = x->dims[1], p[2] = x->dims[2], p[3] = y->dims[1], p[4] = y->dims[2];
+        break;
+    case BB_OP_GAP:
+    case BB_OP_SE_SCALE: p[0] = b->batch * x->dims[0], p[1] = x->dims[1] * x->dims[2]; break;
+    case BB_OP_LAYERNORM:
+        p[1] = x->dims[x->ndim - 1], p[0] = b->batch * bb_tensor_numel(x) / p[1];
+        break;
+    case BB_OP_TOKENS: p[0] = x->dims[0], p[1] = x->dims[1] * x->dims[2]; break;
+    case BB_OP_CLS_SELECT: p[0] = x->dims[0], p[1] = x->dims[1]; break;
+    default: p[0] = b->batch * bb_tensor_numel(y); break;
+    }
+}
+
+static int lower_kernel(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    int i = op_index(b, op);
+    int fused = op->type == BB_OP_ADD || op->type == BB_OP_ACT;
+    if (op->sum_in >= 0 || (!fused && op->post_act != BB_ACT_NONE))
+        return bb_err_set(err, "'%s': a fused %s is not supported on cuda", op->label, bb_op_type_name(op->type));
+    cu_step *s = cu_new_step(b, op, ST_KERNEL, err);
+    if (!s)
+        return -1;
+    for (int j = 0; j < op->n_in; j++)
+        s->in[j] = use(b, op->in[j], i);
+    kernel_shape(b, op, s->shape);
+    s->act = op->type == BB_OP_ACT ? op->act : op->post_act;
+    int rc = 0;
+    if (op->type == BB_OP_LAYERNORM || op->type == BB_OP_TOKENS) {
+        const bb_tensor *w = tensor(b, op->w), *bt = tensor(b, op->b);
+        rc = cu_upload(b, w->data, bb_tensor_numel(w), 0, (void **)&s->p0, err);
+        if (rc == 0)
+            rc = cu_upload(b, bt->data, bb_tensor_numel(bt), 0, (void **)&s->p1, err);
+    }
+    s->enqueue = run_kernel;
+    return rc == 0 && (s->out = output(b, op, 0, err)) >= 0 ? 0 : -1;
+}
+
+int cu_lower_op(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    switch (op->type) {
+    case BB_OP_CONV: return lower_conv(b, op, err);
+    case BB_OP_LINEAR: return lower_linear(b, op, err);
+    case BB_OP_ATTENTION: return lower_attention(b, op, err);
+    case BB_OP_ACT:
+    case BB_OP_ADD:
+    case BB_OP_MAXPOOL:
+    case BB_OP_GAP:
+    case BB_OP_SE_SCALE:
+    case BB_OP_LAYERNORM:
+    case BB_OP_TOKENS:
+    case BB_OP_CLS_SELECT: return lower_kernel(b, op, err);
+    default:
+        return bb_err_set(err, "'%s': op %s has no CUDA lowering (not fused away?)", op->label,
+                          bb_op_type_name(op->type));
+    }
+}
+
+/* ---- cuBLASLt's products, once the buffers exist ------------------------------ */
+
+int cu_setup_gemms(bb_backend *b, bb_err *err)
+{
+    for (int i = 0; i < b->n_steps; i++) {
+        cu_step *s = &b->steps[i];
+        const bb_op *op = s->op;
+        if (s->kind == ST_GEMM) {
+            cu_gemm_ptrs p = {s->w, cu_ptr(b, s->in[0]), cu_ptr(b, s->out)};
+            if (cu_gemm_linear(b, &s->gemm[0], s->shape[2], s->shape[3], s->shape[1], s->lt_bias,
+                               op->post_act == BB_ACT_RELU && s->lt_bias, op->sum_in >= 0, &p, op->label, err) != 0)
+                return -1;
+        } else if (s->kind == ST_ATTENTION) {
+            const int64_t l = s->shape[0], h = s->shape[1], dh = s->shape[2], ls = s->shape[3];
+            cu_gemm_ptrs sp = {cu_ptr(b, s->scratch[1]), cu_ptr(b, s->scratch[0]), cu_ptr(b, s->scratch[3])};
+            cu_gemm_ptrs mp = {cu_ptr(b, s->scratch[2]), cu_ptr(b, s->scratch[5]), cu_ptr(b, s->scratch[4])};
+            if (cu_gemm_scores(b, &s->gemm[0], b->batch * h, l, ls, dh, 1.f / sqrtf((float)dh), &sp, op->label, err) ||
+                cu_gemm_mix(b, &s->gemm[1], b->batch * h, l, ls, dh, &mp, op->label, err))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- cuDNN's measured algorithm search ----------------------------------------- */
+
+static cudnnMathType_t wanted_math(bb_precision p)
+{
+    /* As PyTorch: strict fp32 = FMA only; TF32 = cuDNN's default (tensor
+     * cores with TF32 on Ampere and later); 16-bit = tensor cores. */
+    return p == BB_PREC_FP32 ? CUDNN_FMA_MATH : p == BB_PREC_TF32 ? CUDNN_DEFAULT_MATH : CUDNN_TENSOR_OP_MATH;
+}
+
+static int math_allowed(bb_precision p, cudnnMathType_t m)
+{
+    return p != BB_PREC_FP32 || m == CUDNN_FMA_MATH;
+}
+
+/* 16-bit data: the implicit-GEMM algorithms (tensor cores, fp32
+ * accumulation) are preferred over FFT, Winograd and explicit GEMM, whose
+ * 16-bit intermediates cost accuracy (the first H100 run's bf16 parity
+ * failed with the fastest of all algorithms). */
+static int algo_preferred(cu_dtype dt, cudnnConvolutionFwdAlgo_t a)
+{
+    return dt == CU_F32 || a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM ||
+           a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+}
+
+static void conv_key(const bb_backend *b, const cu_step *s, int64_t *key)
+{
+    const bb_op *op = s->op;
+    const bb_tensor *x = tensor(b, op->in[0]), *y = tensor(b, op->out);
+    int64_t k[12] = {b->batch, x->dims[0], x->dims[1], x->dims[2], y->dims[0], op->k, op->stride, op->pad,
+                     op->groups, b->dt, b->prec, 0};
+    memcpy(key, k, sizeof k);
+}
+
+static int search(bb_backend *b, cu_step *s, void *ws, size_t ws_cap, cu_algo_cache *out, bb_err *err)
+{
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int n = 0;
+    CUDNN_OK(cudnnSetConvolutionMathType(s->cd, wanted_math(b->prec)), err, "math type", s->op->label);
+    cudnnStatus_t st = cudnnFindConvolutionForwardAlgorithmEx(b->dnn, s->xd, cu_ptr(b, s->in[0]), s->wd, s->w, s->cd,
+                                                              s->yd, cu_ptr(b, s->out),
+                                                              CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf, ws, ws_cap);
+    if (st != CUDNN_STATUS_SUCCESS) {
+        if (st == CUDNN_STATUS_ALLOC_FAILED)
+            return bb_err_oom(err, "out of memory in cuDNN's algorithm search for '%s'", s->op->label);
+        return bb_err_set(err, "cuDNN: algorithm search for '%s' failed: %s", s->op->label, cudnnGetErrorString(st));
+    }
+    for (int pass = 0; pass < 2; pass++)
+        for (int j = 0; j < n; j++) /* sorted fastest first */
+            if (perf[j].status == CUDNN_STATUS_SUCCESS && perf[j].memory <= ws_cap &&
+                math_allowed(b->prec, perf[j].mathType) && (pass == 1 || algo_preferred(b->dt, perf[j].algo))) {
+                out->algo = perf[j].algo, out->math = perf[j].mathType, out->ws_bytes = perf[j].memory;
+                return 0;
+            }
+    return bb_err_set(err, "cuDNN: no usable %s algorithm for '%s' (%d tried)", bb_precision_name(b->prec),
+                      s->op->label, n);
+}
+
+static int cache_find(const bb_backend *b, const int64_t *key)
+{
+    for (int j = 0; j < b->n_algos; j++)
+        if (memcmp(b->algos[j].key, key, sizeof b->algos[j].key) == 0)
+            return j;
+    return -1;
+}
+
+int cu_tune_convs(bb_backend *b, void *ws, size_t ws_cap, bb_err *err)
+{
+    for (int i = 0; i < b->n_steps; i++) {
+        cu_step *s = &b->steps[i];
+        if (s->kind != ST_CONV)
+            continue;
+        int64_t key[12];
+        conv_key(b, s, key);
+        int j = cache_find(b, key);
+        if (j < 0) {
+            if (b->n_algos == b->cap_algos) {
+                int cap = b->cap_algos ? 2 * b->cap_algos : 32;
+                cu_algo_cache *na = realloc(b->algos, sizeof *na * (size_t)cap);
+                if (!na)
+                    return bb_err_set(err, "out of memory");
+                b->algos = na, b->cap_algos = cap;
+            }
+            cu_algo_cache *c = &b->algos[b->n_algos];
+            memcpy(c->key, key, sizeof key);
+            if (search(b, s, ws, ws_cap, c, err) != 0)
+                return -1;
+            j = b->n_algos++;
+        }
+        const cu_algo_cache *c = &b->algos[j];
+        s->algo = c->algo, s->math = c->math, s->ws_bytes = c->ws_bytes;
+        CUDNN_OK(cudnnSetConvolutionMathType(s->cd, c->math), err, "math type", s->op->label);
+        b->n_conv_fma += c->math == CUDNN_FMA_MATH;
+        b->n_conv_default += c->math == CUDNN_DEFAULT_MATH;
+        b->n_conv_tensor += c->math == CUDNN_TENSOR_OP_MATH || c->math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+    }
+    return 0;
+}
+
+void cu_step_release(cu_step *s)
+{
+    if (s->xd)
+        cudnnDestroyTensorDescriptor(s->xd);
+    if (s->yd)
+        cudnnDestroyTensorDescriptor(s->yd);
+    if (s->wd)
+        cudnnDestroyFilterDescriptor(s->wd);
+    if (s->cd)
+        cudnnDestroyConvolutionDescriptor(s->cd);
+    cu_gemm_release(&s->gemm[0]);
+    cu_gemm_release(&s->gemm[1]);
+}
