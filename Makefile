@@ -100,8 +100,13 @@ check: all asan-build
 	$(MAKE) unit cli
 	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" unit cli
 	$(PARITY) --bin $(BUILD)/batchbench --bin build-asan/batchbench
+ifeq ($(CUDA),1)
+	@echo "== the same sources without CUDA (make CUDA=0)"
+	$(MAKE) BUILD=build-nocuda CUDA=0 build-nocuda/batchbench
+	tests/cli/test_cli.sh build-nocuda/batchbench
+endif
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-nocuda
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
