@@ -5,7 +5,7 @@ BUILD   ?= build
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -fopenmp -Isrc -MMD -MP
 override CFLAGS += $(shell pkg-config --cflags cairo fontconfig)
-LDLIBS  += -ldnnl -lcjson -lm -fopenmp $(shell pkg-config --libs cairo fontconfig)
+LDLIBS  += -ldnnl -lcjson -ljpeg -lm -fopenmp $(shell pkg-config --libs cairo fontconfig)
 
 # The CUDA backend is built when nvcc is found (CUDA_HOME, default
 # /usr/local/cuda); `make CUDA=0` builds without it. cuDNN may live apart from
@@ -80,6 +80,8 @@ cli: $(BUILD)/batchbench
 	tests/cli/test_run.sh $(BUILD)/batchbench
 	tests/cli/test_report.sh $(BUILD)/batchbench
 	tests/cli/test_tools.sh $(BUILD)/batchbench
+	tests/cli/test_data.sh $(BUILD)/batchbench
+	tests/cli/test_dataload.sh $(BUILD)/batchbench
 
 # Parity with torchvision: all 12 models x both heads (needs python3-torch).
 parity: $(BUILD)/batchbench

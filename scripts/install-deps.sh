@@ -4,7 +4,7 @@
 # missing; safe to run again.
 set -euo pipefail
 pkgs=(build-essential pkg-config libdnnl-dev libcjson-dev libcmocka-dev
-      libcairo2-dev fonts-dejavu-core
+      libcairo2-dev fonts-dejavu-core libjpeg62-turbo-dev
       python3 python3-numpy python3-torch python3-torchvision libopenblas0-pthread valgrind)
 missing=()
 for p in "${pkgs[@]}"; do

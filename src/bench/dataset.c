@@ -19,6 +19,7 @@ static int write_manifest(const char *dir, int64_t items, int64_t per, int n_sha
           *sh;
     cJSON_AddStringToObject(m, "format", "batchbench-dataset");
     cJSON_AddNumberToObject(m, "version", 1);
+    cJSON_AddStringToObject(m, "kind", "preprocessed");
     cJSON_AddNumberToObject(m, "items", (double)items);
     cJSON_AddItemToArray(shape, cJSON_CreateNumber(3));
     cJSON_AddItemToArray(shape, cJSON_CreateNumber(224));
@@ -86,7 +87,11 @@ static int parse_manifest(bb_dataset *ds, const cJSON *m, const char *path, bb_e
 {
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(m, "items"),
                 *per = cJSON_GetObjectItemCaseSensitive(m, "items_per_shard"),
-                *shards = cJSON_GetObjectItemCaseSensitive(m, "shards");
+                *shards = cJSON_GetObjectItemCaseSensitive(m, "shards"),
+                *kind = cJSON_GetObjectItemCaseSensitive(m, "kind");
+    if (kind && !(cJSON_IsString(kind) && !strcmp(kind->valuestring, "preprocessed")))
+        return bb_err_set(err, "%s: kind '%s': not a data set of preprocessed items", path,
+                          cJSON_IsString(kind) ? kind->valuestring : "?");
     if (!cJSON_IsNumber(items) || !cJSON_IsNumber(per) || !cJSON_IsArray(shards) || items->valuedouble < 1 ||
         per->valuedouble < 1)
         return bb_err_set(err, "%s: not a batchbench data set manifest (items, items_per_shard, shards)", path);

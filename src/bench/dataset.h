@@ -4,6 +4,7 @@
  *
  * On disk (documented in README.md):
  *   DIR/manifest.json          {"format": "batchbench-dataset", "version": 1,
+ *                               "kind": "preprocessed" (absent = preprocessed),
  *                               "items": N, "item_shape": [3,224,224],
  *                               "dtype": "float32", "items_per_shard": K,
  *                               "shards": ["items-00000.f32", ...], "seed": S}

@@ -206,9 +206,8 @@ static void run_config(sweep_state *s, const bb_graph *g, bb_result *r, times_bu
 
 /* ---- the sweep ------------------------------------------------------------ */
 
-static void fill_config(const sweep_state *s, const bb_graph *g, int m, int bi, bb_result *r)
+void bb_sweep_fill_result(const bb_sweep_cfg *cfg, int threads_used, const bb_graph *g, int m, int bi, bb_result *r)
 {
-    const bb_sweep_cfg *cfg = s->cfg;
     const bb_model_info *mi = bb_zoo_find(cfg->models[m]);
     memset(r, 0, sizeof *r);
     snprintf(r->model, sizeof r->model, "%s", cfg->models[m]);
@@ -220,7 +219,7 @@ static void fill_config(const sweep_state *s, const bb_graph *g, int m, int bi, 
     snprintf(r->input_source, sizeof r->input_source, "%s", cfg->data_dir ? "dataset" : "random");
     snprintf(r->data_dir, sizeof r->data_dir, "%s", cfg->data_dir ? cfg->data_dir : "");
     r->batch_size = cfg->batches[bi];
-    r->warmup = cfg->warmup, r->reps = cfg->reps, r->threads = s->env.threads_used;
+    r->warmup = cfg->warmup, r->reps = cfg->reps, r->threads = threads_used;
     r->min_time_s = cfg->min_time_s, r->max_time_s = cfg->max_time_s, r->seed = cfg->seed;
     if (g) {
         bb_model_facts f;
@@ -277,7 +276,7 @@ static int do_config(sweep_state *s, const bb_graph *g, const char *open_err, in
 {
     bb_result r;
     times_buf tb = {0}, copies = {0};
-    fill_config(s, g, m, bi, &r);
+    bb_sweep_fill_result(s->cfg, s->env.threads_used, g, m, bi, &r);
     if (!g)
         set_status(&r, "error", open_err);
     else
@@ -315,7 +314,7 @@ static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)
             break;
         }
         bb_result probe;
-        fill_config(s, NULL, m, bi, &probe);
+        bb_sweep_fill_result(cfg, s->env.threads_used, NULL, m, bi, &probe);
         char *name = bb_result_filename(&probe, s->env.host), path[1024];
         snprintf(path, sizeof path, "%s/%s", cfg->out_dir, name ? name : "");
         free(name);

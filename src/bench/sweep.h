@@ -55,6 +55,12 @@ typedef struct {
 
 int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err);
 
+/* The configuration part of a result (model m, batch size bi of cfg) and
+ * the model's facts when g is not NULL; shared with the pipeline sweep. */
+struct bb_result_s;
+void bb_sweep_fill_result(const bb_sweep_cfg *cfg, int threads_used, const bb_graph *g, int m, int bi,
+                          struct bb_result_s *r);
+
 /* Seconds the sweep should take, from MAC counts and a short sgemm
  * calibration of this machine (reported through *gflops). */
 double bb_sweep_estimate(const bb_sweep_cfg *cfg, double *gflops);

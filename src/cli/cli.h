@@ -16,6 +16,7 @@ int cmd_models(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_dataset(int argc, char **argv);
+int cmd_dataload(int argc, char **argv);
 int cmd_env(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "report/plot.h"
 #include "report/report.h"
+#include "report/loading.h"
 #include "report/results_load.h"
 #include "util/error.h"
 
@@ -144,15 +145,18 @@ static void print_incomplete(const char *cmd, const bb_table *t)
 }
 
 /* Charts (and for report, report.md) from a loaded table; an exit code. */
-static int produce(const plot_args *a, const bb_table *t, const char *out_dir, const char *report_path)
+static int produce(const plot_args *a, const bb_table *t, const bb_loading *l, const char *out_dir,
+                   const char *report_path)
 {
-    bb_figures figs;
+    bb_figures figs = {0};
     bb_err e = {0};
-    int rc = bb_plot_all(t, out_dir, a->formats, &figs, &e);
+    int rc = t->n_rows > 0 ? bb_plot_all(t, out_dir, a->formats, &figs, &e) : 0;
+    if (rc == 0 && !bb_loading_empty(l))
+        rc = bb_loading_plot(l, out_dir, a->formats, &figs, &e);
     for (int i = 0; i < figs.n_paths; i++)
         printf("%s\n", figs.paths[i]);
     if (rc == 0 && report_path) {
-        bb_report_opts o = {report_path, a->dirs, a->n_dirs, a->max_latency_s, &figs, a->formats};
+        bb_report_opts o = {report_path, a->dirs, a->n_dirs, a->max_latency_s, &figs, a->formats, l};
         rc = bb_report_write(t, &o, &e);
         if (rc == 0)
             printf("%s\n", report_path);
@@ -181,18 +185,25 @@ static int run(int argc, char **argv, const char *cmd)
         snprintf(out_dir, sizeof out_dir, "%s", a.out ? a.out : a.dirs[0]);
     }
     bb_table t;
+    bb_loading l;
     bb_err e = {0};
     if (bb_table_load(&t, a.dirs, a.n_dirs, stderr, &e) != 0) {
         fprintf(stderr, "batchbench %s: %s\n", cmd, e.msg);
         return BB_EXIT_FAILURE;
     }
+    if (bb_loading_load(&l, a.dirs, a.n_dirs, stderr, &e) != 0) {
+        fprintf(stderr, "batchbench %s: %s\n", cmd, e.msg);
+        bb_table_free(&t);
+        return BB_EXIT_FAILURE;
+    }
     int rc = BB_EXIT_FAILURE;
-    if (t.n_rows == 0)
-        fprintf(stderr, "batchbench %s: no readable result files (inference_time-*.json) in %s%s\n", cmd, a.dirs[0],
-                a.n_dirs > 1 ? " and the other folders" : "");
+    if (t.n_rows == 0 && bb_loading_empty(&l))
+        fprintf(stderr, "batchbench %s: no readable result files (inference_time-*.json, dataload-*.json, "
+                "pipeline-*.json) in %s%s\n", cmd, a.dirs[0], a.n_dirs > 1 ? " and the other folders" : "");
     else if (ensure_dir(cmd, out_dir) == 0)
-        rc = produce(&a, &t, out_dir, !strcmp(cmd, "report") ? report_path : NULL);
+        rc = produce(&a, &t, &l, out_dir, !strcmp(cmd, "report") ? report_path : NULL);
     bb_table_free(&t);
+    bb_loading_free(&l);
     bb_plot_release();
     return rc;
 }

@@ -14,6 +14,7 @@
 
 #include "backends/backend.h"
 #include "bench/gpu_env.h"
+#include "bench/pipeline.h"
 #include "bench/sweep.h"
 #include "cli/cli.h"
 #include "models/zoo.h"
@@ -38,6 +39,7 @@ static void usage(FILE *f)
             "                      [--min-time S] [--max-time S] [--pause S] [--mem-limit BYTES]\n"
             "                      [--threads T] [--head features|classifier] [--seed S]\n"
             "                      [--data DIR] [--out DIR] [--resume] [--no-report]\n"
+            "                      [--pipeline [--workers LIST] [--load-mode batches|items] [--prefetch N]]\n"
             "\n"
             "Sweeps batch size x model: for each configuration the model is prepared for\n"
             "that batch size, warmed up, then only the forward pass of each measured\n"
@@ -63,6 +65,12 @@ static void usage(FILE *f)
             "--data DIR: read input batches from a data set (batchbench dataset make);\n"
             "            otherwise a seeded random batch in memory is used\n"
             "--resume: skip configurations that already have an ok result in --out\n"
+            "--pipeline: end to end: --data is read by --workers loader threads (default\n"
+            "            1,2,4,... up to the cores; batches: each worker loads whole\n"
+            "            batches, items: all workers fill one batch; --prefetch batches\n"
+            "            ahead per worker, default 2) while the model runs; per (model,\n"
+            "            batch size, workers) one pipeline-*.json with items/s, the time\n"
+            "            to the first result and the share of time spent waiting for data\n"
             "After the sweep the charts and report.md are written into --out, as\n"
             "`batchbench report --out` would (--no-report: skip them).\n"
             "\n"
@@ -166,7 +174,34 @@ typedef struct {
     const char *device;
     const bb_backend_ops *backend; /* resolved before the preset */
     int no_report;
+    int pipeline;
+    bb_pipeline_cfg pl;
 } run_args;
+
+static int parse_workers(const char *arg, bb_pipeline_cfg *p)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", arg);
+    p->n_workers = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int64_t v;
+        if (p->n_workers == BB_PIPELINE_MAX_WORKERS)
+            return fprintf(stderr, "batchbench run: --workers: at most %d\n", BB_PIPELINE_MAX_WORKERS), -1;
+        if (cli_int64("run", "--workers", tok, 1, 1024, &v) != 0)
+            return -1;
+        p->workers[p->n_workers++] = (int)v;
+    }
+    return p->n_workers ? 0 : (fprintf(stderr, "batchbench run: --workers: empty list\n"), -1);
+}
+
+static int parse_load_mode(const char *arg, bb_pipeline_cfg *p)
+{
+    if (!strcmp(arg, "batches") || !strcmp(arg, "items")) {
+        p->mode = !strcmp(arg, "items") ? BB_LOAD_ITEMS : BB_LOAD_BATCHES;
+        return 0;
+    }
+    return fprintf(stderr, "batchbench run: --load-mode: '%s' is not one of batches, items\n", arg), -1;
+}
 
 /* The value of --flag V or --flag=V in argv, or NULL. */
 static const char *flag_value(int argc, char **argv, const char *flag)
@@ -221,6 +256,10 @@ static int parse_flag(int c, run_args *a)
     case 'o': cfg->out_dir = optarg; return 0;
     case 'R': cfg->resume = 1; return 0;
     case 'N': a->no_report = 1; return 0;
+    case 'E': a->pipeline = 1; return 0;
+    case 'K': return parse_workers(optarg, &a->pl);
+    case 'J': return parse_load_mode(optarg, &a->pl);
+    case 'F': return cli_int64("run", "--prefetch", optarg, 1, 64, &v) ? -1 : (a->pl.prefetch = (int)v, 0);
     default: usage(stderr); return -1;
     }
 }
@@ -237,6 +276,8 @@ static int parse(int argc, char **argv, run_args *a)
         {"seed", required_argument, 0, 's'},     {"data", required_argument, 0, 'D'},
         {"out", required_argument, 0, 'o'},      {"resume", no_argument, 0, 'R'},
         {"no-report", no_argument, 0, 'N'},     {"precision", required_argument, 0, 'q'},
+        {"pipeline", no_argument, 0, 'E'},      {"workers", required_argument, 0, 'K'},
+        {"load-mode", required_argument, 0, 'J'}, {"prefetch", required_argument, 0, 'F'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help"))
@@ -256,6 +297,10 @@ static int parse(int argc, char **argv, run_args *a)
             return -1;
     if (cli_no_positionals("run", optind, argc, argv) != 0)
         return -1;
+    if (a->pipeline && !a->cfg.data_dir)
+        return fprintf(stderr, "batchbench run: --pipeline needs --data DIR (batchbench dataset make)\n"), -1;
+    if (!a->pipeline && (a->pl.n_workers || a->pl.prefetch))
+        return fprintf(stderr, "batchbench run: --workers and --prefetch go with --pipeline\n"), -1;
     return 0;
 }
 
@@ -300,6 +345,32 @@ static int set_gpu_rate(bb_sweep_cfg *c)
     return 0;
 }
 
+/* `run --pipeline`: the end-to-end sweep instead of the inference sweep. */
+static int run_pipeline(run_args *a)
+{
+    a->pl.sweep = &a->cfg;
+    if (a->pl.n_workers == 0) /* default: 1, 2, 4, 8 up to the cores */
+        for (int w = 1; a->pl.n_workers == 0 || (w <= 8 && w <= bb_cpu_default_threads()); w *= 2)
+            a->pl.workers[a->pl.n_workers++] = w;
+    bb_pipeline_result *res = malloc(sizeof *res);
+    bb_err err = {0};
+    fprintf(stderr, "batchbench run --pipeline: %d models x %d batch sizes x %d worker counts on %s, data %s\n",
+            a->cfg.n_models, a->cfg.n_batches, a->pl.n_workers, a->cfg.device, a->cfg.data_dir);
+    int rc = res ? bb_pipeline_run(&a->pl, res, &err) : bb_err_set(&err, "out of memory");
+    if (rc != 0) {
+        fprintf(stderr, "batchbench run: %s\n", err.msg);
+        free(res);
+        return BB_EXIT_FAILURE;
+    }
+    bb_pipeline_print_table(stdout, &a->pl, res);
+    printf("\nresults: %s/pipeline-*.json (%d ok, %d not ok)\n", a->cfg.out_dir, res->ok, res->failed);
+    int code = res->interrupted ? BB_EXIT_INTERRUPTED : res->failed ? BB_EXIT_FAILURE : BB_EXIT_OK;
+    if (res->interrupted)
+        fprintf(stderr, "batchbench run: interrupted; finished results are kept\n");
+    free(res);
+    return code;
+}
+
 static void install_handlers(void)
 {
     struct sigaction sa;
@@ -329,6 +400,10 @@ int cmd_run(int argc, char **argv)
     a.cfg.stop = &stop_requested;
     if (prepare_out(a.cfg.out_dir) != 0)
         return BB_EXIT_FAILURE;
+    if (a.pipeline) {
+        install_handlers();
+        return run_pipeline(&a);
+    }
     double gflops, est = bb_sweep_estimate(&a.cfg, &gflops);
     fprintf(stderr, "batchbench run: %d models x %d batch sizes on %s (%s); estimated %.0f s (%.1f min) at ~%.0f GFLOP/s\n",
             a.cfg.n_models, a.cfg.n_batches, a.cfg.device, bb_precision_name(a.cfg.precision), est, est / 60.0,

@@ -16,7 +16,8 @@ typedef struct {
 
 static const subcommand commands[] = {
     {"run", cmd_run, "sweep batch size x model; JSON results, summary.csv and a table"},
-    {"dataset", cmd_dataset, "make a data set of stored input items (dataset make)"},
+    {"dataset", cmd_dataset, "make a data set (stored items or JPEGs); the ImageNet transform of a JPEG"},
+    {"dataload", cmd_dataload, "how long inference waits for its next batch: loader workers x batch size"},
     {"models", cmd_models, "list the 12 models with parameters, GMAC/item, feature dim"},
     {"infer", cmd_infer, "run one forward pass (npy in, npy out) and time it"},
     {"env", cmd_env, "print the environment block recorded in every result file"},

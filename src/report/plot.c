@@ -375,7 +375,7 @@ static int draw_chart(bb_canvas *cv, const bb_table *t, bb_chart kind, int setup
     return rc;
 }
 
-static int add_path(bb_figures *out, const char *path)
+int bb_figures_add_path(bb_figures *out, const char *path)
 {
     char **np = realloc(out->paths, sizeof *np * (size_t)(out->n_paths + 1));
     if (!np)
@@ -409,7 +409,7 @@ int bb_plot_chart(const bb_table *t, bb_chart kind, int setup, const char *path_
         }
         if (bb_canvas_save(&cv, path, err) != 0)
             return -1;
-        if (out && add_path(out, path) != 0)
+        if (out && bb_figures_add_path(out, path) != 0)
             return bb_err_oom(err, "out of memory");
     }
     return 0;
@@ -442,7 +442,7 @@ static void setup_suffix(const bb_setup *s, char *buf, size_t len)
             *p = '_';
 }
 
-static int add_figure(bb_figures *out, bb_chart kind, int setup, const char *name, const char *caption)
+int bb_figures_add(bb_figures *out, bb_chart kind, int setup, const char *name, const char *caption)
 {
     bb_figure *nf = realloc(out->figs, sizeof *nf * (size_t)(out->n_figs + 1));
     if (!nf)
@@ -465,7 +465,7 @@ static int plot_one(const bb_table *t, int c, int setup, const char *out_dir, un
     snprintf(path, sizeof path, "%s/%s", out_dir, name);
     if (bb_plot_chart(t, chart_names[c].kind, setup, path, formats, out, err) != 0)
         return -1;
-    if (add_figure(out, chart_names[c].kind, setup, name, chart_names[c].caption) != 0)
+    if (bb_figures_add(out, chart_names[c].kind, setup, name, chart_names[c].caption) != 0)
         return bb_err_oom(err, "out of memory");
     return 0;
 }

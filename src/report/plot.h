@@ -22,7 +22,11 @@ typedef enum {
     BB_CHART_TRANS,      /* inf_times_trans_models: bars, transformer models */
     BB_CHART_VS_BATCH,   /* time_per_item_vs_batch: lines + normalised panel */
     BB_CHART_THROUGHPUT, /* throughput_vs_latency */
-    BB_CHART_RATIO       /* ratio: setup 0 over setup 1 */
+    BB_CHART_RATIO,      /* ratio: setup 0 over setup 1 */
+    /* data loading (plot_loading.c) */
+    BB_CHART_LOAD_WAITS,     /* wait per batch over the batch index, a line per worker count */
+    BB_CHART_LOAD_VS_BATCH,  /* median and first wait against batch size */
+    BB_CHART_PIPELINE_GRID   /* end-to-end items/s over batch size x workers */
 } bb_chart;
 
 typedef struct {
@@ -61,5 +65,8 @@ int bb_plot_chart(const bb_table *t, bb_chart kind, int setup, const char *path_
 int bb_plot_all(const bb_table *t, const char *out_dir, unsigned formats, bb_figures *out, bb_err *err);
 
 void bb_figures_free(bb_figures *f);
+/* Appends a written file / a figure to out; -1 on OOM. */
+int bb_figures_add_path(bb_figures *out, const char *path);
+int bb_figures_add(bb_figures *out, bb_chart kind, int setup, const char *name, const char *caption);
 
 #endif

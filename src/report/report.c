@@ -9,6 +9,7 @@
  * result; anything not measured is listed, never silently left out.
  */
 #include "report/report.h"
+#include "report/loading.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -386,16 +387,23 @@ char *bb_report_text(const bb_table *t, const bb_report_opts *o)
     FILE *f = open_memstream(&text, &len);
     if (!f)
         return NULL;
-    header(f, t, o);
-    environment(f, t);
-    for (int s = 0; s < t->n_setups; s++) {
-        families(f, t, o, s);
-        curves_section(f, t, o, s);
+    if (t->n_rows > 0) {
+        header(f, t, o);
+        environment(f, t);
+        for (int s = 0; s < t->n_setups; s++) {
+            families(f, t, o, s);
+            curves_section(f, t, o, s);
+        }
+        if (t->n_setups >= 2)
+            comparison_section(f, t, o);
+        quality_section(f, t);
+        missing_section(f, t);
+    } else {
+        fprintf(f, "# Data loading and end to end\n\nNo inference results (inference_time-*.json) in these "
+                   "folders; the data-loading results follow.\n\n");
     }
-    if (t->n_setups >= 2)
-        comparison_section(f, t, o);
-    quality_section(f, t);
-    missing_section(f, t);
+    if (o->loading && !bb_loading_empty(o->loading))
+        bb_loading_report(f, o->loading, o->figs, o->formats);
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
         free(text);

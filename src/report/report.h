@@ -50,6 +50,7 @@ typedef struct {
     double max_latency_s;      /* <= 0: none */
     const bb_figures *figs;    /* charts to embed (names relative to the report's folder) */
     unsigned formats;          /* which files exist: PNG embedded if present, else SVG */
+    const struct bb_loading_s *loading; /* data-loading results (report/loading.h), or NULL */
 } bb_report_opts;
 
 /* Writes the report atomically. */

@@ -48,11 +48,13 @@ char *bb_result_filename(const bb_result *r, const char *host)
     sanitise(h, sizeof h, host);
     sanitise(d, sizeof d, r->device);
     sanitise(m, sizeof m, r->model);
-    const char *fmt = "inference_time-%s-%s-model_name-%s-batch_size-%" PRId64 ".json";
-    int n = snprintf(NULL, 0, fmt, h, d, m, r->batch_size);
+    const char *fmt = r->pipeline ? "pipeline-%s-%s-model_name-%s-batch_size-%" PRId64 "-workers-%d.json"
+                                  : "inference_time-%s-%s-model_name-%s-batch_size-%" PRId64 ".json";
+    int w = r->pipeline ? r->pipeline->workers : 0;
+    int n = snprintf(NULL, 0, fmt, h, d, m, r->batch_size, w);
     char *s = n > 0 ? malloc((size_t)n + 1) : NULL;
     if (s)
-        snprintf(s, (size_t)n + 1, fmt, h, d, m, r->batch_size);
+        snprintf(s, (size_t)n + 1, fmt, h, d, m, r->batch_size, w);
     return s;
 }
 
@@ -176,6 +178,19 @@ static cJSON *memory_json(const bb_result *r)
     return o;
 }
 
+static cJSON *pipeline_json(const bb_pipeline_info *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    int ok = o && put_int(o, "workers", p->workers) && put_int(o, "prefetch", p->prefetch) &&
+             put_str(o, "mode", p->mode) && put_num(o, "first_result_s", p->first_result_s) &&
+             put_num(o, "measured_wall_s", p->measured_wall_s) && put_num(o, "items_per_s", p->items_per_s) &&
+             put_num(o, "wait_fraction", p->wait_fraction) && put_int(o, "skipped", p->skipped) &&
+             put_obj(o, "waits_s", times_json(p->waits_s, p->n_waits));
+    if (o && !ok)
+        cJSON_Delete(o), o = NULL;
+    return o;
+}
+
 static int put_created(cJSON *o)
 {
     char b[32];
@@ -197,7 +212,8 @@ cJSON *bb_result_to_json(const bb_result *r, const bb_env *env)
              put_obj(o, "memory", memory_json(r)) &&
              (r->n_times < 1 || put_obj(o, "stats", stats_json(r))) &&
              put_obj(o, "times_s", times_json(r->times_s, r->n_times)) &&
-             put_obj(o, "input_copy_s", times_json(r->input_copy_s, r->n_input_copy));
+             put_obj(o, "input_copy_s", times_json(r->input_copy_s, r->n_input_copy)) &&
+             (!r->pipeline || put_obj(o, "pipeline", pipeline_json(r->pipeline)));
     if (o && !ok)
         cJSON_Delete(o), o = NULL;
     return o;

@@ -22,7 +22,20 @@
 
 #define BB_RESULT_SCHEMA_VERSION 1
 
+/* The loading side of an end-to-end (`run --pipeline`) configuration. */
 typedef struct {
+    int workers, prefetch;
+    char mode[16];             /* "batches" or "items" (data/loader.h) */
+    const double *waits_s;     /* every batch, warm-up included, in order */
+    int n_waits;
+    double first_result_s;     /* loader start to the first forward pass done */
+    double measured_wall_s;    /* wall time of the measured batches */
+    double items_per_s;        /* measured items / measured_wall_s */
+    double wait_fraction;      /* share of measured_wall_s spent waiting for data */
+    int64_t skipped;           /* items that failed to load */
+} bb_pipeline_info;
+
+typedef struct bb_result_s {
     /* configuration */
     char model[32], family[16], head[16], device[16], engine[32], precision[16];
     char math_mode[256];   /* what the kernels really ran (backend report) */
@@ -44,10 +57,12 @@ typedef struct {
     int n_input_copy;
     /* memory as prepared (backend report); all 0 if preparation failed */
     int64_t mem_weight_bytes, mem_arena_bytes, mem_workspace_bytes;
+    const bb_pipeline_info *pipeline; /* NULL except for `run --pipeline` */
     double prepare_s;
 } bb_result;
 
-/* "inference_time-<host>-<device>-model_name-<model>-batch_size-<bs>.json",
+/* "inference_time-<host>-<device>-model_name-<model>-batch_size-<bs>.json"
+ * ("pipeline-...-batch_size-<bs>-workers-<w>.json" for a pipeline result),
  * malloc'd (NULL on OOM). host, device and model are sanitised to
  * [A-Za-z0-9._-] (anything else becomes '_'; empty or NULL: "unknown"). */
 char *bb_result_filename(const bb_result *r, const char *host);

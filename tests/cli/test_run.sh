@@ -69,6 +69,25 @@ src=$(/usr/bin/python3 -c "import json,glob; print(json.load(open(glob.glob('$tm
 "$bin" run "${small[@]}" --batch-sizes 2 --data "$tmp/nope" --out "$tmp/r6" >/dev/null 2>"$tmp/r6.log"; rc=$?
 [ $rc -eq 1 ] && grep -q "nope/manifest.json" "$tmp/r6.log" && ok || fail "missing data set: exit $rc"
 
+# 4b. end to end: loader workers feeding the model (run --pipeline)
+"$bin" run --pipeline --data "$tmp/ds" --models mobilenet_v2 --batch-sizes 1,2 --workers 1,2 --warmup 1 --reps 2 \
+    --out "$tmp/p1" >"$tmp/p1.log" 2>&1 && ok || fail "run --pipeline: $(tail -3 "$tmp/p1.log")"
+grep -q "best: batch" "$tmp/p1.log" && ok || fail "pipeline table"
+/usr/bin/python3 - "$tmp/p1" <<'PY' && ok || fail "pipeline results"
+import glob, json, sys
+files = sorted(glob.glob(sys.argv[1] + "/pipeline-*-workers-*.json"))
+assert len(files) == 4, files
+for f in files:
+    r = json.load(open(f))
+    p = r["pipeline"]
+    assert r["status"] == "ok" and r["config"]["input_source"] == "dataset", f
+    assert len(p["waits_s"]) == 3 and len(r["times_s"]) == 2 and p["items_per_s"] > 0, f
+    assert 0 <= p["wait_fraction"] <= 1 and p["first_result_s"] > 0 and p["workers"] in (1, 2), f
+assert not glob.glob(sys.argv[1] + "/inference_time-*.json")
+PY
+"$bin" report "$tmp/p1" >/dev/null 2>&1 && grep -q "Best: \*\*batch" "$tmp/p1/report.md" && \
+    [ -s "$tmp/p1/pipeline_items_per_s-mobilenet_v2-cpu.png" ] && ok || fail "pipeline report and grid chart"
+
 # 5. bad arguments: exit 2 and a message naming the flag
 expect2() {
     local want=$1; shift
@@ -84,6 +103,10 @@ expect2 "--max-time: '-1'" run --max-time -1
 expect2 "--mem-limit: '12Q'" run --mem-limit 12Q
 expect2 "--device: 'tpu'" run --device tpu
 expect2 "--precision: 'fp8'" run --precision fp8
+expect2 "--pipeline needs --data" run --pipeline
+expect2 "--workers and --prefetch go with --pipeline" run --workers 2
+expect2 "--load-mode: 'x'" run --pipeline --data "$tmp/ds" --load-mode x
+expect2 "--workers: 0 is out of range" run --pipeline --data "$tmp/ds" --workers 0
 o=$("$bin" run --device cpu --precision bf16 --out "$tmp/r7" 2>&1); rc=$?
 [ $rc -eq 1 ] && [[ "$o" == *"--precision bf16: the CPU backend runs fp32 only"* ]] && ok || fail "cpu bf16: exit $rc: $o"
 if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then

@@ -267,7 +267,7 @@ static void test_report_text(void **state)
     bb_err e = {0};
     assert_int_equal(bb_plot_all(&t, *state, BB_FMT_PNG, &figs, &e), 0);
     const char *dirs[] = {FIXTURE};
-    bb_report_opts o = {"unused", dirs, 1, 0.100, &figs, BB_FMT_PNG};
+    bb_report_opts o = {"unused", dirs, 1, 0.100, &figs, BB_FMT_PNG, NULL};
     char *text = bb_report_text(&t, &o);
     assert_non_null(text);
     assert_non_null(strstr(text, "| resnet18 | 40.00 | 25.00 | 20.50 | **20.00** | 8 | 2.00\xC3\x97 (vs 1) | 181.4 | 4 |"));
@@ -392,7 +392,7 @@ static void test_ratio_two_engines(void **state)
     png_size(path, &w, &h);
     assert_int_equal(w, 1200);
     const char *rd[] = {FIXTURE, FIXTURE_PT};
-    bb_report_opts o = {"unused", rd, 2, 0, &figs, BB_FMT_PNG | BB_FMT_SVG};
+    bb_report_opts o = {"unused", rd, 2, 0, &figs, BB_FMT_PNG | BB_FMT_SVG, NULL};
     char *text = bb_report_text(&t, &o);
     assert_non_null(text);
     assert_non_null(strstr(text, "| resnet18 | 1, 2, 4, 8 | 0.80, 1.00, 1.00, 1.25 | 1.00 |"));

@@ -1,0 +1,266 @@
+/*
+ * cmd_dataload.c — `batchbench dataload`: the seed's data-loading
+ * experiment from the command line: flags and the --quick preset, signal
+ * handling, the output folder, and the table at the end.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench/dataload.h"
+#include "cli/cli.h"
+#include "util/error.h"
+
+/* Set by SIGINT/SIGTERM; a signal handler can only reach static storage. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: batchbench dataload --data DIR [--batch-sizes LIST] [--workers LIST]\n"
+            "                           [--sleep LIST] [--sleep-scale F] [--batches N]\n"
+            "                           [--mode batches|items|batches,items] [--prefetch N]\n"
+            "                           [--dct-scale] [--out DIR] [--quick]\n"
+            "\n"
+            "How long does an inference loop wait for its next batch? For every mode x\n"
+            "simulated inference time x batch size x workers, a pool of worker threads\n"
+            "loads the data set (made with `batchbench dataset make`, preprocessed or\n"
+            "jpeg) and the consumer takes N batches: each wait is timed, then the\n"
+            "consumer sleeps for the simulated inference time. One JSON file per\n"
+            "configuration and summary.csv go to --out (default results-dataload/).\n"
+            "\n"
+            "--batch-sizes  default 32,128,256,512,1024 (the seed's)\n"
+            "--workers      default 1,2,4,8, those up to the online core count; any list\n"
+            "               given explicitly is used as is (e.g. 32,48,64)\n"
+            "--sleep        simulated inference after each batch, seconds; default 0,2\n"
+            "--sleep-scale  multiplies every --sleep value (e.g. 0.1 for a quick look)\n"
+            "--batches      batches measured per configuration, default 10 (the seed's)\n"
+            "--mode         batches: worker w loads whole batches w, w+W, ... (PyTorch's\n"
+            "               DataLoader); items: all workers load the items of the next\n"
+            "               batch; default batches\n"
+            "--prefetch     batches: per worker, as PyTorch's prefetch_factor; items: in\n"
+            "               total; default 2\n"
+            "--dct-scale    jpeg: let libjpeg-turbo decode at a reduced scale (faster)\n"
+            "--quick        batch sizes 32,128, workers 1,2, sleep 0,0.2, 6 batches\n"
+            "               (flags given with it override it)\n"
+            "\n"
+            "exit codes: 0 all ok, 1 a configuration failed or a fatal error, 2 bad\n"
+            "arguments, 130 interrupted (finished files are kept)\n");
+}
+
+typedef struct {
+    bb_dl_cfg cfg;
+    int have_bs, have_workers, have_sleep, have_batches, quick;
+    double sleep_scale;
+} dl_args;
+
+static int bad(const char *flag, const char *what, const char *arg)
+{
+    fprintf(stderr, "batchbench dataload: %s: '%s' %s\n", flag, arg, what);
+    return -1;
+}
+
+/* A comma-separated list of integers in [min, max], at most cap of them. */
+static int parse_ints(const char *flag, const char *arg, int64_t min, int64_t max, int64_t *out, int cap, int *n)
+{
+    char buf[1024];
+    if (strlen(arg) >= sizeof buf)
+        return bad(flag, "is too long", "...");
+    snprintf(buf, sizeof buf, "%s", arg);
+    *n = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (*n == cap)
+            return fprintf(stderr, "batchbench dataload: %s: at most %d values\n", flag, cap), -1;
+        if (cli_int64("dataload", flag, tok, min, max, &out[(*n)++]) != 0)
+            return -1;
+    }
+    return *n ? 0 : bad(flag, "is an empty list", arg);
+}
+
+static int parse_real(const char *flag, const char *s, double max, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= 0) || v > max)
+        return bad(flag, "is not a number >= 0", s);
+    *out = v;
+    return 0;
+}
+
+static int parse_sleeps(const char *arg, bb_dl_cfg *c)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", arg);
+    c->n_sleeps = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (c->n_sleeps == BB_DL_MAX_SLEEPS)
+            return fprintf(stderr, "batchbench dataload: --sleep: at most %d values\n", BB_DL_MAX_SLEEPS), -1;
+        if (parse_real("--sleep", tok, 1e5, &c->sleeps_s[c->n_sleeps++]) != 0)
+            return -1;
+    }
+    return c->n_sleeps ? 0 : bad("--sleep", "is an empty list", arg);
+}
+
+static int parse_modes(const char *arg, bb_dl_cfg *c)
+{
+    if (!strcmp(arg, "batches") || !strcmp(arg, "items"))
+        c->modes[0] = arg[0] == 'i' ? BB_LOAD_ITEMS : BB_LOAD_BATCHES, c->n_modes = 1;
+    else if (!strcmp(arg, "batches,items") || !strcmp(arg, "items,batches"))
+        c->modes[0] = BB_LOAD_BATCHES, c->modes[1] = BB_LOAD_ITEMS, c->n_modes = 2;
+    else
+        return bad("--mode", "is not one of batches, items, batches,items", arg);
+    return 0;
+}
+
+static int parse_workers(const char *arg, bb_dl_cfg *c)
+{
+    int64_t v[BB_DL_MAX];
+    if (parse_ints("--workers", arg, 1, 4096, v, BB_DL_MAX, &c->n_workers) != 0)
+        return -1;
+    for (int i = 0; i < c->n_workers; i++)
+        c->workers[i] = (int)v[i];
+    return 0;
+}
+
+static int parse_flag(int c, dl_args *a)
+{
+    bb_dl_cfg *cfg = &a->cfg;
+    int64_t v;
+    switch (c) {
+    case 'D': cfg->data_dir = optarg; return 0;
+    case 'o': cfg->out_dir = optarg; return 0;
+    case 'Q': a->quick = 1; return 0;
+    case 'C': cfg->dct_scale = 1; return 0;
+    case 'b': a->have_bs = 1;
+        return parse_ints("--batch-sizes", optarg, 1, 1 << 20, cfg->batch_sizes, BB_DL_MAX, &cfg->n_batch_sizes);
+    case 'w': a->have_workers = 1; return parse_workers(optarg, cfg);
+    case 's': a->have_sleep = 1; return parse_sleeps(optarg, cfg);
+    case 'S': return parse_real("--sleep-scale", optarg, 1e6, &a->sleep_scale);
+    case 'n': a->have_batches = 1;
+        return cli_int64("dataload", "--batches", optarg, 1, 1000000, &v) ? -1 : (cfg->batches = (int)v, 0);
+    case 'm': return parse_modes(optarg, cfg);
+    case 'p': return cli_int64("dataload", "--prefetch", optarg, 1, 4096, &v) ? -1 : (cfg->prefetch = (int)v, 0);
+    default: usage(stderr); return -1;
+    }
+}
+
+/* What no flag set: the --quick preset, else the seed's configuration. */
+static void apply_defaults(dl_args *a)
+{
+    static const int64_t seed_bs[] = {32, 128, 256, 512, 1024}, quick_bs[] = {32, 128};
+    static const int seed_w[] = {1, 2, 4, 8};
+    bb_dl_cfg *c = &a->cfg;
+    if (!a->have_bs) {
+        c->n_batch_sizes = a->quick ? 2 : 5;
+        memcpy(c->batch_sizes, a->quick ? quick_bs : seed_bs, sizeof(int64_t) * (size_t)c->n_batch_sizes);
+    }
+    if (!a->have_workers) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        for (int i = 0; i < (a->quick ? 2 : 4); i++)
+            if (i == 0 || a->quick || seed_w[i] <= cores)
+                c->workers[c->n_workers++] = seed_w[i];
+    }
+    if (!a->have_sleep) {
+        c->n_sleeps = 2;
+        c->sleeps_s[0] = 0.0, c->sleeps_s[1] = a->quick ? 0.2 : 2.0;
+    }
+    if (!a->have_batches)
+        c->batches = a->quick ? 6 : 10;
+    for (int i = 0; i < c->n_sleeps; i++)
+        c->sleeps_s[i] *= a->sleep_scale;
+}
+
+static int parse(int argc, char **argv, dl_args *a)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, 0, 'D'},        {"batch-sizes", required_argument, 0, 'b'},
+        {"workers", required_argument, 0, 'w'},     {"sleep", required_argument, 0, 's'},
+        {"sleep-scale", required_argument, 0, 'S'}, {"batches", required_argument, 0, 'n'},
+        {"mode", required_argument, 0, 'm'},        {"prefetch", required_argument, 0, 'p'},
+        {"dct-scale", no_argument, 0, 'C'},         {"out", required_argument, 0, 'o'},
+        {"quick", no_argument, 0, 'Q'},             {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help"))
+            return usage(stdout), 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+        if (parse_flag(c, a) != 0)
+            return -1;
+    if (cli_no_positionals("dataload", optind, argc, argv) != 0)
+        return -1;
+    if (!a->cfg.data_dir) {
+        fprintf(stderr, "batchbench dataload: --data is required (a folder made with `batchbench dataset make`)\n");
+        return -1;
+    }
+    apply_defaults(a);
+    return 0;
+}
+
+static int prepare_out(const char *dir)
+{
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "batchbench dataload: --out %s: cannot create: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "batchbench dataload: --out %s: not a writable directory: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void install_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int cmd_dataload(int argc, char **argv)
+{
+    dl_args a;
+    memset(&a, 0, sizeof a);
+    a.sleep_scale = 1.0;
+    a.cfg.out_dir = "results-dataload";
+    a.cfg.prefetch = 2;
+    a.cfg.modes[0] = BB_LOAD_BATCHES, a.cfg.n_modes = 1;
+    int p = parse(argc, argv, &a);
+    if (p != 0)
+        return p == 1 ? BB_EXIT_OK : BB_EXIT_USAGE;
+    a.cfg.log = stderr;
+    a.cfg.stop = &stop_requested;
+    if (prepare_out(a.cfg.out_dir) != 0)
+        return BB_EXIT_FAILURE;
+    install_handlers();
+    bb_dl_result res;
+    bb_err err = {0};
+    if (bb_dl_run(&a.cfg, &res, &err) != 0) {
+        fprintf(stderr, "batchbench dataload: %s\n", err.msg);
+        bb_dl_result_free(&res);
+        return BB_EXIT_FAILURE;
+    }
+    bb_dl_print_table(stdout, &a.cfg, &res);
+    printf("\nresults: %s/ (%d done, %d not ok); summary: %s/summary.csv\n", a.cfg.out_dir, res.done, res.failed,
+           a.cfg.out_dir);
+    int code = res.interrupted ? BB_EXIT_INTERRUPTED : res.failed ? BB_EXIT_FAILURE : BB_EXIT_OK;
+    if (res.interrupted)
+        fprintf(stderr, "batchbench dataload: interrupted; finished files are kept\n");
+    bb_dl_result_free(&res);
+    return code;
+}
