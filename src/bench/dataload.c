@@ -148,8 +148,9 @@ static void progress(dl_state *s, const bb_dl_record *r, int total, const bb_dl_
         fprintf(f, "%s: %s\n", r->status, r->message);
         return;
     }
-    fprintf(f, "first %.1f ms, median wait %.1f ms, %.0f items/s, %.1f MB/s, cpu %.2f s", c->first_wait_s * 1e3,
-            c->median_wait_s * 1e3, c->items_per_s, (double)r->bytes / 1e6 / r->total_s, r->cpu_s);
+    fprintf(f, "first %.1f ms, mean wait %.1f ms (max %.1f), %.0f items/s, %.1f MB/s, cpu %.2f s",
+            c->first_wait_s * 1e3, c->mean_wait_s * 1e3, c->max_wait_s * 1e3, c->items_per_s,
+            (double)r->bytes / 1e6 / r->total_s, r->cpu_s);
     if (r->skipped)
         fprintf(f, ", %lld items skipped", (long long)r->skipped);
     fprintf(f, "\n");
@@ -161,7 +162,8 @@ static void fill_cell(const bb_dl_record *r, bb_dl_cell *c)
     bb_stats st;
     snprintf(c->status, sizeof c->status, "%s", r->status);
     c->first_wait_s = r->n_waits > 0 ? r->waits_s[0] : -1.0;
-    c->median_wait_s = r->n_waits > 1 && bb_stats_compute(r->waits_s + 1, r->n_waits - 1, &st) == 0 ? st.median : -1;
+    int have = r->n_waits > 1 && bb_stats_compute(r->waits_s + 1, r->n_waits - 1, &st) == 0;
+    c->mean_wait_s = have ? st.mean : -1, c->max_wait_s = have ? st.max : -1;
     c->items_per_s = r->total_s > 0 ? (double)r->n_waits * (double)r->batch_size / r->total_s : 0.0;
 }
 
@@ -281,25 +283,25 @@ void bb_dl_result_free(bb_dl_result *res)
 
 static void print_cell(FILE *f, const bb_dl_cell *c)
 {
-    char b[48];
-    if (!strcmp(c->status, "ok") && c->median_wait_s >= 0)
-        snprintf(b, sizeof b, "%.1f (%.0f)", c->median_wait_s * 1e3, c->first_wait_s * 1e3);
+    char b[64];
+    if (!strcmp(c->status, "ok") && c->mean_wait_s >= 0)
+        snprintf(b, sizeof b, "%.1f (%.0f, %.0f)", c->mean_wait_s * 1e3, c->max_wait_s * 1e3, c->first_wait_s * 1e3);
     else if (!strcmp(c->status, "ok"))
         snprintf(b, sizeof b, "- (%.0f)", c->first_wait_s * 1e3);
     else
         snprintf(b, sizeof b, "%s", c->status[0] ? c->status : "-");
-    fprintf(f, " %16s", b);
+    fprintf(f, " %20s", b);
 }
 
 void bb_dl_print_table(FILE *f, const bb_dl_cfg *cfg, const bb_dl_result *res)
 {
     for (int mi = 0; mi < cfg->n_modes; mi++)
         for (int si = 0; si < cfg->n_sleeps; si++) {
-            fprintf(f, "\n%s, mode %s, simulated inference %g s: median wait per batch in ms (first batch)\n",
+            fprintf(f, "\n%s, mode %s, simulated inference %g s: mean wait per batch in ms (max, first batch)\n",
                     res->kind, mode_name(cfg->modes[mi]), cfg->sleeps_s[si]);
             fprintf(f, "%-10s", "batch");
             for (int wi = 0; wi < cfg->n_workers; wi++)
-                fprintf(f, " %8d worker%s", cfg->workers[wi], cfg->workers[wi] == 1 ? " " : "s");
+                fprintf(f, " %12d worker%s", cfg->workers[wi], cfg->workers[wi] == 1 ? " " : "s");
             fprintf(f, "\n");
             for (int bi = 0; bi < cfg->n_batch_sizes; bi++) {
                 fprintf(f, "%-10lld", (long long)cfg->batch_sizes[bi]);

@@ -71,7 +71,7 @@ typedef struct {
 /* Per configuration, for the final table. */
 typedef struct {
     char status[16];       /* "" not run */
-    double first_wait_s, median_wait_s; /* median_wait_s < 0: fewer than 2 batches */
+    double first_wait_s, mean_wait_s, max_wait_s; /* after the first; < 0: fewer than 2 batches */
     double items_per_s;
 } bb_dl_cell;
 

@@ -6,6 +6,7 @@
 #ifndef BB_CLI_H
 #define BB_CLI_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "backends/backend.h"
@@ -40,6 +41,11 @@ int cli_device(const char *cmd, const char *s);
  * when cuda is asked for and unusable, or the CPU is given a precision
  * other than fp32 (a runtime failure: exit 1). */
 const bb_backend_ops *cli_backend(const char *device, bb_precision precision, bb_err *err);
+/* cli_sweep.c: the output folder exists and is writable (else a message
+ * naming --out and -1); SIGINT/SIGTERM handlers that set the returned flag. */
+int cli_prepare_out(const char *cmd, const char *dir);
+volatile sig_atomic_t *cli_stop_on_signals(void);
+
 /* Prints "unexpected argument" for leftover positionals; returns -1 if any. */
 int cli_no_positionals(const char *cmd, int optind_, int argc, char **argv);
 

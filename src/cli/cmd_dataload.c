@@ -16,15 +16,6 @@
 #include "cli/cli.h"
 #include "util/error.h"
 
-/* Set by SIGINT/SIGTERM; a signal handler can only reach static storage. */
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -209,29 +200,6 @@ static int parse(int argc, char **argv, dl_args *a)
     return 0;
 }
 
-static int prepare_out(const char *dir)
-{
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "batchbench dataload: --out %s: cannot create: %s\n", dir, strerror(errno));
-        return -1;
-    }
-    if (access(dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "batchbench dataload: --out %s: not a writable directory: %s\n", dir, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-static void install_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 int cmd_dataload(int argc, char **argv)
 {
     dl_args a;
@@ -244,10 +212,9 @@ int cmd_dataload(int argc, char **argv)
     if (p != 0)
         return p == 1 ? BB_EXIT_OK : BB_EXIT_USAGE;
     a.cfg.log = stderr;
-    a.cfg.stop = &stop_requested;
-    if (prepare_out(a.cfg.out_dir) != 0)
+    a.cfg.stop = cli_stop_on_signals();
+    if (cli_prepare_out("dataload", a.cfg.out_dir) != 0)
         return BB_EXIT_FAILURE;
-    install_handlers();
     bb_dl_result res;
     bb_err err = {0};
     if (bb_dl_run(&a.cfg, &res, &err) != 0) {

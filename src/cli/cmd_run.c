@@ -20,16 +20,6 @@
 #include "models/zoo.h"
 #include "util/error.h"
 
-/* Set by SIGINT/SIGTERM; the sweep stops after the current batch. A signal
- * handler can only reach static storage: the one global POSIX forces. */
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -304,20 +294,6 @@ static int parse(int argc, char **argv, run_args *a)
     return 0;
 }
 
-/* The output folder exists and is writable, checked before any work. */
-static int prepare_out(const char *dir)
-{
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "batchbench run: --out %s: cannot create: %s\n", dir, strerror(errno));
-        return -1;
-    }
-    if (access(dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "batchbench run: --out %s: not a writable directory: %s\n", dir, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* The charts and report.md of the folder, through `batchbench report`. */
 static int write_report(const char *out_dir)
 {
@@ -371,16 +347,6 @@ static int run_pipeline(run_args *a)
     return code;
 }
 
-static void install_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 int cmd_run(int argc, char **argv)
 {
     run_args a;
@@ -397,18 +363,15 @@ int cmd_run(int argc, char **argv)
     if (a.cfg.threads == 0)
         a.cfg.threads = bb_cpu_default_threads();
     a.cfg.log = stderr;
-    a.cfg.stop = &stop_requested;
-    if (prepare_out(a.cfg.out_dir) != 0)
+    a.cfg.stop = cli_stop_on_signals();
+    if (cli_prepare_out("run", a.cfg.out_dir) != 0)
         return BB_EXIT_FAILURE;
-    if (a.pipeline) {
-        install_handlers();
+    if (a.pipeline)
         return run_pipeline(&a);
-    }
     double gflops, est = bb_sweep_estimate(&a.cfg, &gflops);
     fprintf(stderr, "batchbench run: %d models x %d batch sizes on %s (%s); estimated %.0f s (%.1f min) at ~%.0f GFLOP/s\n",
             a.cfg.n_models, a.cfg.n_batches, a.cfg.device, bb_precision_name(a.cfg.precision), est, est / 60.0,
             gflops);
-    install_handlers();
     bb_sweep_result *res = malloc(sizeof *res);
     bb_err err = {0};
     int rc = res ? bb_sweep_run(&a.cfg, res, &err) : bb_err_set(&err, "out of memory");

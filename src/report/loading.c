@@ -96,6 +96,12 @@ static int pl_row(const cJSON *j, const char *path, bb_pl_row *r)
     r->items_per_s = num(j, "pipeline", "items_per_s");
     r->wait_fraction = num(j, "pipeline", "wait_fraction");
     r->first_result_s = num(j, "pipeline", "first_result_s");
+    int n = 0;
+    double *t = numbers(at(j, "times_s", NULL), &n);
+    bb_stats st;
+    r->forward_items_per_s = t && n > 0 && bb_stats_compute(t, n, &st) == 0 && st.median > 0
+                                 ? (double)r->batch_size / st.median : -1;
+    free(t);
     return r->batch_size > 0 && r->workers > 0 ? 0 : 1;
 }
 
@@ -189,10 +195,18 @@ int bb_dl_spikes(const bb_dl_row *r, double *period)
 
 /* ---- the report's section ------------------------------------------------------ */
 
-static void embed_kind(FILE *f, const bb_figures *figs, unsigned formats, bb_chart kind, const char *must_contain)
+/* Embeds the figures of `kind` whose name contains key (at its end, with
+ * at_end: "-sleep0" must not pick "-sleep0.5"). */
+static int name_has(const char *name, const char *key, int at_end)
+{
+    size_t n = strlen(name), k = strlen(key);
+    return at_end ? n >= k && strcmp(name + n - k, key) == 0 : strstr(name, key) != NULL;
+}
+
+static void embed_kind(FILE *f, const bb_figures *figs, unsigned formats, bb_chart kind, const char *key, int at_end)
 {
     for (int i = 0; figs && i < figs->n_figs; i++)
-        if (figs->figs[i].kind == kind && strstr(figs->figs[i].name, must_contain))
+        if (figs->figs[i].kind == kind && name_has(figs->figs[i].name, key, at_end))
             fprintf(f, "![%s](%s.%s)\n\n", figs->figs[i].caption, figs->figs[i].name,
                     formats & BB_FMT_PNG ? "png" : "svg");
 }
@@ -336,9 +350,39 @@ static void dataload_section(FILE *f, const bb_loading *l, const bb_figures *fig
         for (char *p = key; *p; p++)
             *p = (*p == '.' || *p == '-' || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
                   (*p >= 'A' && *p <= 'Z') || *p == '_') ? *p : '_';
-        embed_kind(f, figs, formats, BB_CHART_LOAD_VS_BATCH, key);
-        embed_kind(f, figs, formats, BB_CHART_LOAD_WAITS, key);
+        embed_kind(f, figs, formats, BB_CHART_LOAD_VS_BATCH, key, 1);
+        strncat(key, "-b", sizeof key - strlen(key) - 1);
+        embed_kind(f, figs, formats, BB_CHART_LOAD_WAITS, key, 0);
     }
+}
+
+/* JPEG against preprocessed items: one worker, no simulated inference, the
+ * largest batch size both kinds have. */
+static void kinds_section(FILE *f, const bb_loading *l)
+{
+    const bb_dl_row *j = NULL, *p = NULL;
+    for (int a = 0; a < l->n_dl; a++)
+        for (int b = 0; b < l->n_dl; b++) {
+            const bb_dl_row *x = &l->dl[a], *y = &l->dl[b];
+            if (strcmp(x->kind, "jpeg") || strcmp(y->kind, "preprocessed") || x->workers != 1 || y->workers != 1 ||
+                x->sleep_s != 0 || y->sleep_s != 0 || x->batch_size != y->batch_size || strcmp(x->mode, y->mode) ||
+                strcmp(x->status, "ok") || strcmp(y->status, "ok") || x->items_per_s <= 0 || y->items_per_s <= 0)
+                continue;
+            if (!j || x->batch_size > j->batch_size)
+                j = x, p = y;
+        }
+    if (!j)
+        return;
+    double jb = j->mb_per_s / j->items_per_s, pb = p->mb_per_s / p->items_per_s; /* MB per item */
+    fprintf(f, "### JPEG against preprocessed items\n\nOne worker at batch %lld: JPEG %.0f items/s (%.1f MB/s read), "
+            "preprocessed %.0f items/s (%.1f MB/s). A JPEG item is %.1fx smaller on disk, yet %s %.1fx %s: %s\n\n",
+            (long long)j->batch_size, j->items_per_s, j->mb_per_s, p->items_per_s, p->mb_per_s, jb > 0 ? pb / jb : 0,
+            j->items_per_s < p->items_per_s ? "loading it is" : "it loads",
+            j->items_per_s < p->items_per_s ? p->items_per_s / j->items_per_s : j->items_per_s / p->items_per_s,
+            j->items_per_s < p->items_per_s ? "slower" : "faster",
+            j->items_per_s < p->items_per_s ? "decoding and the transform are compute-bound, so JPEG loading is where "
+                                              "workers (cores) pay."
+                                            : "storage, not decoding, limits the preprocessed items here.");
 }
 
 static void pipeline_section(FILE *f, const bb_loading *l, const bb_figures *figs, unsigned formats)
@@ -363,21 +407,25 @@ static void pipeline_section(FILE *f, const bb_loading *l, const bb_figures *fig
             continue;
         }
         fprintf(f, "Best: **batch %lld with %d loader worker%s, %.1f items/s**; the model waited for data %.0f%% of "
-                "the time and the first result came after %.2f s. %s\n\n", (long long)best->batch_size,
-                best->workers, best->workers == 1 ? "" : "s", best->items_per_s, 100.0 * best->wait_fraction, best->first_result_s,
+                "the time and the first result came after %.2f s. The forward passes alone ran at %.1f items/s "
+                "there (sharing the processor with the loader when the model runs on the CPU). %s\n\n",
+                (long long)best->batch_size, best->workers, best->workers == 1 ? "" : "s", best->items_per_s,
+                100.0 * best->wait_fraction, best->first_result_s, best->forward_items_per_s,
                 best->wait_fraction > 0.25 ? "Loading is the bottleneck: more workers (or cheaper items) would pay, "
                                              "a larger batch would not."
                                            : "Inference is the bottleneck: loading keeps up.");
         char key[96];
         snprintf(key, sizeof key, "-%s-", a->model);
-        embed_kind(f, figs, formats, BB_CHART_PIPELINE_GRID, key);
+        embed_kind(f, figs, formats, BB_CHART_PIPELINE_GRID, key, 0);
     }
 }
 
 void bb_loading_report(FILE *f, const bb_loading *l, const bb_figures *figs, unsigned formats)
 {
-    if (l->n_dl)
+    if (l->n_dl) {
         dataload_section(f, l, figs, formats);
+        kinds_section(f, l);
+    }
     if (l->n_pl)
         pipeline_section(f, l, figs, formats);
     if (l->n_bad)

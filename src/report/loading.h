@@ -37,6 +37,7 @@ typedef struct {
     int64_t batch_size;
     int workers;
     double items_per_s, wait_fraction, first_result_s;
+    double forward_items_per_s; /* batch / median forward time, inside the pipeline */
 } bb_pl_row;
 
 typedef struct bb_loading_s {

@@ -64,8 +64,14 @@ out=$("$bin" dataload --data "$tmp/ds" --batch-sizes 8,16 --workers 1,2 --sleep 
 if check "$tmp/r1" 16 4; then ok; else fail "result files / summary.csv"; fi
 grep -q '^\[16/16\] preprocessed items batch 16 .*workers 2 .*sleep 0.05s: first' "$tmp/r1.log" && ok ||
     fail "no progress line [16/16]: $(tail -2 "$tmp/r1.log")"
-[[ "$out" == *"preprocessed, mode items, simulated inference 0.05 s: median wait per batch"* ]] && ok ||
+[[ "$out" == *"preprocessed, mode items, simulated inference 0.05 s: mean wait per batch"* ]] && ok ||
     fail "no table: $out"
+# plot/report read the data-loading results: the seed's figures and a section
+"$bin" report "$tmp/r1" >"$tmp/rep.log" 2>&1 && ok || fail "report of dataload results: $(tail -2 "$tmp/rep.log")"
+grep -q "^## Data loading" "$tmp/r1/report.md" && grep -q "^- 2 workers: " "$tmp/r1/report.md" && ok ||
+    fail "report.md data-loading section"
+[ -s "$tmp/r1/dataload_waits-preprocessed-batches-sleep0-b16.png" ] &&
+    [ -s "$tmp/r1/dataload_wait_vs_batch-preprocessed-items-sleep0.05.png" ] && ok || fail "data-loading charts"
 n=$(ls "$tmp/r1" | grep -c 'sleep-0.05.json$')
 [ "$n" -eq 8 ] && ok || fail "--sleep-scale: $n files with sleep 0.05"
 

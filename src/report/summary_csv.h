@@ -1,0 +1,47 @@
+/*
+ * summary_csv.h — summary.csv of a folder of result files: one row per
+ * file of a kind (a name prefix and a schema version), the columns read
+ * from the JSON by (section, key), rows in an order the kind defines.
+ *
+ * Why this file exists: the inference results (report/result.c) and the
+ * data-loading results (bench/dataload_file.c) both tabulate their folder
+ * the same way; only the columns and the order differ.
+ */
+#ifndef BB_SUMMARY_CSV_H
+#define BB_SUMMARY_CSV_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "util/error.h"
+
+typedef struct {
+    const char *column;
+    const char *section; /* NULL: top level */
+    const char *key;
+    char kind;           /* 'f' file name, 's' string, 'i' integer, 'r' real */
+} bb_csv_col;
+
+typedef struct {
+    const char *prefix;          /* files "<prefix>*.json" */
+    int schema_version;          /* files with another schema_version are skipped with a warning */
+    const char *what;            /* "result", "dataload result": for warnings */
+    const bb_csv_col *cols;
+    size_t n_cols;
+    /* row order (before the file name); NULL: by file name */
+    int (*cmp)(const cJSON *a, const cJSON *b);
+} bb_csv_spec;
+
+/* Reads a JSON object file of at most 1 GiB and checks its schema_version;
+ * NULL with a message naming the file. */
+cJSON *bb_json_read_checked(const char *path, int schema_version, const char *what, bb_err *err);
+
+/* (section, key) of j; section NULL: top level. */
+const cJSON *bb_json_field(const cJSON *j, const char *section, const char *key);
+
+/* Writes dir/summary.csv atomically; unreadable files are skipped with a
+ * warning on stderr naming them. */
+int bb_csv_summary_write(const char *dir, const bb_csv_spec *spec, bb_err *err);
+
+#endif
