@@ -149,6 +149,8 @@ static void measure(sweep_state *s, const bb_backend_ops *be, bb_backend *b, flo
         double t = be->forward_seconds ? be->forward_seconds(b) : bb_now_s() - t0;
         if (rc != 0)
             return set_status(r, "error", err.msg);
+        if (t < 0)
+            return set_status(r, "error", "the device's timer gave no time for the forward pass");
         if (push_time(tb, t) != 0)
             return set_status(r, "error", "out of memory for batch times");
         t_measured += t;
