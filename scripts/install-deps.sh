@@ -1,24 +1,36 @@
 #!/usr/bin/env bash
-# install-deps.sh — installs (as root, with apt-get) everything batchbench
-# needs to build and to run its tests on Debian 12. Installs only what is
-# missing; safe to run again.
+# install-deps.sh — installs everything batchbench needs to build and to run
+# its tests on Debian 12: Debian packages with apt-get (as root; only what is
+# missing), then ONNX Runtime from PyPI into .venv/ (a virtual environment
+# that also sees Debian's python3-torch), the peer bench/vs_peers.py compares
+# with. Safe to run again.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 pkgs=(build-essential pkg-config libdnnl-dev libcjson-dev libcmocka-dev
       libcairo2-dev fonts-dejavu-core libjpeg62-turbo-dev
-      python3 python3-numpy python3-torch python3-torchvision libopenblas0-pthread valgrind)
+      python3 python3-numpy python3-torch python3-torchvision python3-venv python3-pip
+      libopenblas0-pthread valgrind)
+ORT_VERSION=1.32.0
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
     echo "install-deps: all packages present"
-    exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
+elif [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: missing packages: ${missing[*]}; run as root (or with sudo)" >&2
     exit 1
+else
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    echo "install-deps: installed ${missing[*]}"
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
-echo "install-deps: installed ${missing[*]}"
+# ONNX Runtime for bench/vs_peers.py (and its test): Debian has no package.
+if .venv/bin/python -c "import onnxruntime, torch" 2>/dev/null; then
+    echo "install-deps: .venv has onnxruntime $(.venv/bin/python -c 'import onnxruntime; print(onnxruntime.__version__)')"
+else
+    /usr/bin/python3 -m venv --system-site-packages .venv
+    .venv/bin/pip install -q --disable-pip-version-check "onnxruntime==$ORT_VERSION"
+    echo "install-deps: installed onnxruntime $ORT_VERSION into .venv"
+fi

@@ -47,7 +47,7 @@ def _save_npy(path, t):
     np.save(path, np.ascontiguousarray(t.detach().numpy(), dtype=np.float32))
 
 
-def make_cases(model_name, heads, batch, seed, outdir, verbose=True):
+def make_cases(model_name, heads, batch, seed, outdir, verbose=True, bf16=False):
     """Write the cases (model_name, head) for each head in `heads`.
 
     One head: that exact model (build_model(model_name, head)) is built,
@@ -102,7 +102,29 @@ def make_cases(model_name, heads, batch, seed, outdir, verbose=True):
                   f"build+randomise={t1 - t0:5.1f}s forward={t2 - t1:5.1f}s write={tw:5.1f}s",
                   flush=True)
         results.append({"model": model_name, "head": head, "bytes": nbytes, "shape": list(y.shape)})
+    if bf16:
+        _write_bf16_outputs(model, x, heads, build_head, hattr, outdir, model_name)
     return results
+
+
+def _write_bf16_outputs(model, x, heads, build_head, hattr, outdir, model_name):
+    """PyTorch's own bf16 answer on the same weights and input (the model and
+    the input cast to bfloat16, as torch runs bf16 on the CPU), saved as
+    <model>-<head>-expected-bf16.npy: the yardstick for batchbench's
+    --precision bf16 (how far from fp32 a bf16 run of these weights lands)."""
+    model = model.to(torch.bfloat16)
+    captured = {}
+    hook = None
+    if build_head == "classifier" and "features" in heads:
+        hook = getattr(model, hattr).register_forward_pre_hook(
+            lambda m, i: captured.setdefault("features", i[0].clone()))
+    with torch.no_grad():
+        captured[build_head] = model(x.to(torch.bfloat16))
+    if hook is not None:
+        hook.remove()
+    for head in heads:
+        _save_npy(os.path.join(outdir, f"{model_name}-{head}-expected-bf16.npy"),
+                  captured[head].detach().to(torch.float32).contiguous())
 
 
 # ---------------------------------------------------------------------------

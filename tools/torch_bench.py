@@ -122,17 +122,18 @@ def write_atomic(path, obj):
     os.replace(tmp, path)
 
 
-def result(args, env, name, batch, params, macs, run):
+def result(args, env, name, batch, params, macs, run, engine="pytorch", tool="tools/torch_bench.py"):
     """One result file; `run` holds status, message, math_mode, prepare_s,
-    times_s, input_copy_s and memory."""
+    times_s, input_copy_s and memory. bench/vs_peers.py writes its engines'
+    files through here too (engine "batchbench" / "onnxruntime")."""
     times = run["times_s"]
     r = {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "tools/torch_bench.py", "version": "1", "git_commit": "unknown"},
+        "tool": {"name": tool, "version": "1", "git_commit": "unknown"},
         "created_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "status": run["status"], "message": run["message"],
         "config": {"model": name, "family": "conv" if name in CONV else "transformer", "head": args.head,
-                   "device": args.device, "engine": "pytorch", "precision": args.precision,
+                   "device": args.device, "engine": engine, "precision": args.precision,
                    "math_mode": run["math_mode"], "input_source": "random",
                    "data_dir": "", "batch_size": batch, "warmup": args.warmup, "reps": args.reps,
                    "min_time_s": 0, "max_time_s": 0, "threads": args.threads, "seed": args.seed},

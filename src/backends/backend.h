@@ -90,4 +90,8 @@ int bb_cuda_available(char *why, size_t len);
 /* Threads the CPU backend uses by default: OMP_NUM_THREADS, else all cores. */
 int bb_cpu_default_threads(void);
 
+/* 1 when the CPU runs bf16 natively (AVX512-BF16 or AMX, as oneDNN sees it):
+ * the CPU backend's --precision bf16 needs it. */
+int bb_cpu_has_bf16(void);
+
 #endif

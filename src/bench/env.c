@@ -159,7 +159,10 @@ cJSON *bb_env_to_json(const bb_env *e)
              cJSON_AddNumberToObject(o, "mem_total_bytes", (double)e->mem_total_bytes) &&
              cJSON_AddBoolToObject(o, "has_avx512", e->has_avx512) &&
              cJSON_AddBoolToObject(o, "has_avx512_bf16", e->has_avx512_bf16) &&
-             cJSON_AddBoolToObject(o, "has_amx", e->has_amx);
+             cJSON_AddBoolToObject(o, "has_amx", e->has_amx) &&
+             (e->peak_gflops > 0 ? cJSON_AddNumberToObject(o, "peak_gflops", e->peak_gflops)
+                                 : cJSON_AddNullToObject(o, "peak_gflops")) &&
+             cJSON_AddStringToObject(o, "peak_source", e->peak_source);
     if (ok) {
         cJSON *gpu = e->gpu.present ? bb_gpu_env_to_json(&e->gpu) : cJSON_CreateNull();
         ok = gpu && cJSON_AddItemToObject(o, "gpu", gpu);

@@ -32,6 +32,9 @@ typedef struct {
     int threads_used;        /* as passed; 0 resolves to the CPU backend's default */
     int64_t mem_total_bytes; /* /proc/meminfo MemTotal */
     int has_avx512, has_avx512_bf16, has_amx; /* CPU flags avx512f, avx512_bf16, amx_tile */
+    double peak_gflops;      /* measured (CPU) or datasheet (GPU) peak for the run's
+                                precision, GFLOP/s; 0 when not known */
+    char peak_source[128];   /* how peak_gflops was found */
     bb_gpu_env gpu;          /* absent (present = 0) unless the run used a GPU:
                                 bb_env_collect leaves it so, a CUDA run fills
                                 it with bb_gpu_env_collect */
@@ -40,8 +43,8 @@ typedef struct {
 /* Fills *e (gpu absent); never fails (missing facts read "unknown" / 0). */
 void bb_env_collect(bb_env *e, int threads_used);
 
-/* A new JSON object with every field (flags as booleans; "gpu" is the GPU
- * block, or null when gpu.present is 0); NULL on OOM. */
+/* A new JSON object with every field (flags as booleans; "peak_gflops" null
+ * when 0; "gpu" is the GPU block, or null when gpu.present is 0); NULL on OOM. */
 cJSON *bb_env_to_json(const bb_env *e);
 
 /* The git commit batchbench was built from (-DBB_GIT_COMMIT), or "unknown". */

@@ -236,3 +236,18 @@ const char *bb_peak_bf16_flag(void)
         fclose(f);
     return flag;
 }
+
+double bb_peak_for_precision(bb_precision precision, int threads, char *source, size_t len)
+{
+    if (precision == BB_PREC_BF16) {
+        bb_peak_result r;
+        bb_err err = {0};
+        if (bb_peak_bf16_matmul(threads, 2048, 3, &r, &err) != 0)
+            return 0.0;
+        snprintf(source, len, "oneDNN bf16 matmul 2048^3 (%s), best of 3, %d threads", r.impl, threads);
+        return r.gflops;
+    }
+    double g = bb_peak_sgemm_gflops(threads, 2048, 3);
+    snprintf(source, len, "dnnl_sgemm 2048^3, best of 3, %d threads", threads);
+    return g > 0 ? g : 0.0;
+}

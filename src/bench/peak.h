@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "backends/backend.h"
 #include "util/error.h"
 
 /* One measured primitive: its rate and the oneDNN implementation that ran. */
@@ -40,5 +41,11 @@ int bb_peak_bf16_matmul(int threads, int n, int reps, bb_peak_result *r, bb_err 
 /* The /proc/cpuinfo flag that gives the CPU native bf16 ("amx_bf16", else
  * "avx512_bf16"), or NULL when it has neither or the file is unreadable. */
 const char *bb_peak_bf16_flag(void);
+
+/* The CPU peak a run at `precision` is measured against, in GFLOP/s: fp32
+ * the sgemm of bb_peak_sgemm_gflops (2048^3), bf16 the bf16 matmul (2048^3);
+ * best of 3 after a warm-up (about half a second). `source` gets how.
+ * 0 when it cannot be measured. */
+double bb_peak_for_precision(bb_precision precision, int threads, char *source, size_t len);
 
 #endif

@@ -339,6 +339,18 @@ static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)
     return rc;
 }
 
+/* The peak the report's "% of peak" divides by: the GPU's datasheet figure
+ * for the precision, or on the CPU one measured now. */
+static void env_peak(bb_env *e, const bb_sweep_cfg *cfg)
+{
+    if (e->gpu.present) {
+        e->peak_gflops = e->gpu.peak_flops / 1e9;
+        snprintf(e->peak_source, sizeof e->peak_source, "GPU datasheet: %.100s", e->gpu.peak_basis);
+    } else {
+        e->peak_gflops = bb_peak_for_precision(cfg->precision, e->threads_used, e->peak_source, sizeof e->peak_source);
+    }
+}
+
 int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
 {
     sweep_state *s = calloc(1, sizeof *s);
@@ -351,6 +363,7 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
         free(s);
         return -1;
     }
+    env_peak(&s->env, cfg);
     memset(res, 0, sizeof *res);
     res->total = cfg->n_models * cfg->n_batches;
     for (int m = 0; m < BB_SWEEP_MAX; m++)

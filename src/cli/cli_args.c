@@ -100,9 +100,14 @@ const bb_backend_ops *cli_backend(const char *device, bb_precision precision, bb
         return NULL;
     }
     if (!strcmp(device, "cpu") || (is_auto && !gpu)) {
-        if (precision != BB_PREC_FP32) {
-            bb_err_set(err, "--precision %s: the CPU backend runs fp32 only%s%s%s", bb_precision_name(precision),
+        if (precision != BB_PREC_FP32 && precision != BB_PREC_BF16) {
+            bb_err_set(err, "--precision %s: the CPU backend runs fp32 or bf16%s%s%s", bb_precision_name(precision),
                        is_auto ? ", and --device auto found no GPU (" : "", is_auto ? why : "", is_auto ? ")" : "");
+            return NULL;
+        }
+        if (precision == BB_PREC_BF16 && !bb_cpu_has_bf16()) {
+            bb_err_set(err, "--precision bf16: this CPU has neither AVX512-BF16 nor AMX, so bf16 would run "
+                            "emulated; use fp32");
             return NULL;
         }
         return &bb_cpu_backend;

@@ -38,12 +38,14 @@ static void usage(FILE *f)
             "[N,D] result as .npy. --weights loads torchvision state_dict names from a\n"
             "safetensors file; without it weights are seeded random. --profile prints\n"
             "the time of every step. --warmup W untimed passes first, then --reps R\n"
-            "timed passes (default 0 and 1): the median is reported.\n"
+            "timed passes (default 0 and 1): the median is reported, and every\n"
+            "pass's time on the line 'times_ms' (in run order).\n"
             "--check-activations scans every step's output: RMS range, max |x|, NaN/Inf\n"
             "and subnormal counts; exit 1 if any value is not finite or subnormal.\n"
             "--device: cpu (default), cuda, or auto (cuda when there is a GPU); on cuda\n"
             "the time is the CUDA-event time of the forward pass. --precision: fp32\n"
-            "(default, strict), tf32, fp16 or bf16 (cuda only).\n"
+            "(default, strict), tf32, fp16 (cuda only) or bf16 (cuda, or a CPU with\n"
+            "AVX512-BF16 or AMX).\n"
             "Exit codes: 0 ok, 1 runtime failure (bad file...), 2 bad arguments.\n");
 }
 
@@ -123,10 +125,29 @@ static void print_profile(const bb_backend_ops *be, const bb_backend *b, double 
     cli_print_steps(st, NULL, n, total, stats);
 }
 
-static void print_summary(const infer_args *a, const bb_graph *g, int64_t batch, const float *y, double prep, double fwd)
+static int cmp_double(const void *p, const void *q)
+{
+    double x = *(const double *)p, y = *(const double *)q;
+    return (x > y) - (x < y);
+}
+
+static double median_of(const double *t, int64_t n)
+{
+    double *s = malloc((size_t)n * sizeof *s);
+    if (!s)
+        return t[0];
+    memcpy(s, t, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    double m = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    free(s);
+    return m;
+}
+
+static void print_summary(const infer_args *a, const bb_graph *g, int64_t batch, const float *y, double prep,
+                          const double *t)
 {
     int64_t d = bb_graph_feature_dim(g), n = batch * d;
-    double sum = 0.0, asum = 0.0;
+    double sum = 0.0, asum = 0.0, fwd = median_of(t, a->reps);
     for (int64_t i = 0; i < n; i++)
         sum += y[i], asum += y[i] < 0 ? -y[i] : y[i];
     printf("model %s head %s batch %lld\n", a->spec.name, bb_head_name(a->spec.head), (long long)batch);
@@ -134,6 +155,10 @@ static void print_summary(const infer_args *a, const bb_graph *g, int64_t batch,
     printf("checksum sum %.6e abs_sum %.6e\n", sum, asum);
     printf("time prepare %.1f ms, forward %.3f ms (%.3f ms per item)%s\n", prep * 1e3, fwd * 1e3,
            fwd * 1e3 / (double)batch, a->reps > 1 ? ", median of reps" : "");
+    printf("times_ms");
+    for (int64_t i = 0; i < a->reps; i++)
+        printf(" %.4f", t[i] * 1e3);
+    printf("\n");
 }
 
 /* One line on the range of every step's output; fails on NaN/Inf/subnormal. */
@@ -156,30 +181,17 @@ static int check_activations(const bb_backend_ops *be, const bb_backend *b, bb_e
     return 0;
 }
 
-static int cmp_double(const void *p, const void *q)
+/* Warm-up passes, then reps timed passes into t[0..reps) (in run order). */
+static int timed_passes(const bb_backend_ops *be, bb_backend *b, const infer_args *a, double *t, bb_err *err)
 {
-    double x = *(const double *)p, y = *(const double *)q;
-    return (x > y) - (x < y);
-}
-
-/* Warm-up passes, then reps timed passes; *median gets their median. */
-static int timed_passes(const bb_backend_ops *be, bb_backend *b, const infer_args *a, double *median, bb_err *err)
-{
-    int64_t reps = a->reps > 0 ? a->reps : 1;
-    double *t = malloc((size_t)reps * sizeof *t);
-    if (!t)
-        return bb_err_set(err, "out of memory");
     int rc = 0;
     for (int64_t i = 0; rc == 0 && i < a->warmup; i++)
         rc = be->forward(b, err);
-    for (int64_t i = 0; rc == 0 && i < reps; i++) {
+    for (int64_t i = 0; rc == 0 && i < a->reps; i++) {
         double t0 = bb_now_s();
         rc = be->forward(b, err);
         t[i] = be->forward_seconds ? be->forward_seconds(b) : bb_now_s() - t0;
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp_double);
-    *median = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
-    free(t);
     return rc;
 }
 
@@ -197,10 +209,12 @@ static int run(const infer_args *a, bb_err *err)
     bb_backend_opts o = {.threads = (int)a->threads, .profile = a->profile, .activation_stats = a->check_activations,
                          .precision = a->precision};
     int rc = -1;
-    double t0 = bb_now_s(), prep = 0, fwd = 0;
-    if (g && be->prepare(&b, g, batch, &o, err) == 0 && be->set_input(b, x, err) == 0) {
+    double t0 = bb_now_s(), prep = 0, *t = calloc((size_t)a->reps, sizeof *t);
+    if (!t)
+        bb_err_set(err, "out of memory");
+    if (g && t && be->prepare(&b, g, batch, &o, err) == 0 && be->set_input(b, x, err) == 0) {
         prep = bb_now_s() - t0;
-        rc = timed_passes(be, b, a, &fwd, err);
+        rc = timed_passes(be, b, a, t, err);
         if (rc == 0) {
             y = malloc((size_t)(batch * bb_graph_feature_dim(g)) * sizeof(float));
             rc = y ? be->get_output(b, y, err) : bb_err_set(err, "out of memory");
@@ -211,9 +225,9 @@ static int run(const infer_args *a, bb_err *err)
         rc = bb_npy_write(a->output, 2, dims, y, err);
     }
     if (rc == 0) {
-        print_summary(a, g, batch, y, prep, fwd);
+        print_summary(a, g, batch, y, prep, t);
         if (a->profile)
-            print_profile(be, b, fwd, a->check_activations);
+            print_profile(be, b, median_of(t, a->reps), a->check_activations);
         if (a->check_activations)
             rc = check_activations(be, b, err);
     }
@@ -222,6 +236,7 @@ static int run(const infer_args *a, bb_err *err)
     bb_graph_free(g);
     free(x);
     free(y);
+    free(t);
     return rc;
 }
 
@@ -230,6 +245,7 @@ int cmd_infer(int argc, char **argv)
     infer_args a;
     memset(&a, 0, sizeof a);
     a.batch = 1;
+    a.reps = 1;
     a.device = "cpu";
     int p = parse(argc, argv, &a);
     if (p != 0)

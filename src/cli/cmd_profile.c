@@ -51,17 +51,20 @@ typedef struct {
     bb_model_spec spec;
     int64_t batch, threads, warmup, reps;
     int json;
+    bb_precision precision;
 } profile_args;
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: batchbench profile --model M [--batch N] [--head features|classifier]\n"
                "                          [--threads T] [--warmup W] [--reps R] [--json]\n"
+               "                          [--precision fp32|bf16]\n"
                "\n"
                "Times every step of the forward pass (median over R profiled passes after W\n"
                "warm-up passes; defaults batch 8, W 2, R 5): time, share, MACs and GFLOP/s per\n"
                "step and per op kind, and the profiled total against the median of R unprofiled\n"
                "passes (the profiler waits for every step to finish). --json: the same data.\n"
+               "--precision bf16: the CPU backend's bf16 path (needs AVX512-BF16 or AMX).\n"
                "Exit codes: 0 ok, 1 runtime failure, 2 bad arguments.\n");
 }
 
@@ -72,6 +75,7 @@ static int parse(int argc, char **argv, profile_args *a)
         {"head", required_argument, 0, 'H'},    {"threads", required_argument, 0, 't'},
         {"warmup", required_argument, 0, 'W'},  {"reps", required_argument, 0, 'R'},
         {"json", no_argument, 0, 'j'},          {"help", no_argument, 0, 'h'},
+        {"precision", required_argument, 0, 'P'},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -84,6 +88,7 @@ static int parse(int argc, char **argv, profile_args *a)
         case 'W': bad = cli_int64("profile", "--warmup", optarg, 0, 100000, &a->warmup); break;
         case 'R': bad = cli_int64("profile", "--reps", optarg, 1, 100000, &a->reps); break;
         case 'j': a->json = 1; break;
+        case 'P': bad = cli_precision("profile", optarg, &a->precision); break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return -1;
         }
@@ -138,7 +143,7 @@ static int keep_steps(pass_series *p, int64_t rep, int64_t reps, bb_err *err)
 static int run_series(const bb_graph *g, const profile_args *a, int profile, const float *x, pass_series *p,
                       bb_err *err)
 {
-    bb_backend_opts o = {.threads = (int)a->threads, .profile = profile};
+    bb_backend_opts o = {.threads = (int)a->threads, .profile = profile, .precision = a->precision};
     bb_backend_report r;
     bb_stats st;
     double *t = malloc(sizeof(double) * (size_t)a->reps);

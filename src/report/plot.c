@@ -1,6 +1,6 @@
 /*
  * plot.c — which charts exist, their files, and the grouped-bar charts
- * (plot.h): the seed's time-per-item figures and the ratio of two setups.
+ * (plot.h): the seed's time-per-item figures and the ratio of the first setup to each other.
  *
  * Why this file exists: it reproduces the seed's figures (one group per
  * model, one bar per batch size, y = median time per item) from the result
@@ -306,29 +306,30 @@ static int ratio_axes(const bb_table *t, int a, int b, const char **models, int6
     return ng;
 }
 
-static void ratio_cell(const bb_table *t, bars *d, int g, int k, int64_t bs)
+static void ratio_cell(const bb_table *t, int other, bars *d, int g, int k, int64_t bs)
 {
     int i = g * d->nb + k;
-    const bb_row *x = bb_table_ok(t, 0, d->groups[g], bs), *y = bb_table_ok(t, 1, d->groups[g], bs);
+    const bb_row *x = bb_table_ok(t, 0, d->groups[g], bs), *y = bb_table_ok(t, other, d->groups[g], bs);
     if (x && y)
         d->v[i] = x->per_item_s / y->per_item_s;
     else
         d->mark[i] = !x ? (has_batch(&t->setups[0], bs) ? bb_table_state(t, 0, d->groups[g], bs) : "missing")
-                        : (has_batch(&t->setups[1], bs) ? bb_table_state(t, 1, d->groups[g], bs) : "missing");
+                        : (has_batch(&t->setups[other], bs) ? bb_table_state(t, other, d->groups[g], bs) : "missing");
 }
 
-static int ratio_bars(const bb_table *t, bars *d)
+/* Setup 0's time per item over setup `other`'s, per model and batch size. */
+static int ratio_bars(const bb_table *t, int other, bars *d)
 {
-    const bb_setup *s0 = &t->setups[0], *s1 = &t->setups[1];
+    const bb_setup *s0 = &t->setups[0], *s1 = &t->setups[other];
     int n = s0->n_models + 1, nbmax = s0->n_batches + s1->n_batches + 1, nb = 0;
     const char **models = calloc((size_t)n, sizeof *models);
     int64_t *batches = calloc((size_t)nbmax, sizeof *batches);
-    int ng = models && batches ? ratio_axes(t, 0, 1, models, batches, &nb) : -1;
+    int ng = models && batches ? ratio_axes(t, 0, other, models, batches, &nb) : -1;
     int rc = ng < 0 || bars_alloc(d, ng, nb) != 0 ? -1 : 0;
     for (int g = 0; rc == 0 && g < ng; g++) {
         d->groups[g] = models[g];
         for (int k = 0; k < nb; k++)
-            ratio_cell(t, d, g, k, batches[k]);
+            ratio_cell(t, other, d, g, k, batches[k]);
     }
     for (int k = 0; rc == 0 && k < nb; k++)
         snprintf(d->bars[k], sizeof d->bars[k], "%lld", (long long)batches[k]);
@@ -353,8 +354,8 @@ int bb_plot_applies(const bb_table *t, bb_chart kind, int setup)
     if (kind == BB_CHART_CONV || kind == BB_CHART_TRANS)
         return family_models(t, setup, family_of(kind), NULL) > 0;
     if (kind == BB_CHART_RATIO) {
-        for (int i = 0; t->n_setups >= 2 && setup == 0 && i < t->setups[0].n_models; i++)
-            if (has_model(&t->setups[1], t->setups[0].models[i]))
+        for (int i = 0; setup >= 1 && i < t->setups[0].n_models; i++)
+            if (has_model(&t->setups[setup], t->setups[0].models[i]))
                 return 1;
         return 0;
     }
@@ -368,7 +369,7 @@ static int draw_chart(bb_canvas *cv, const bb_table *t, bb_chart kind, int setup
     if (kind == BB_CHART_THROUGHPUT)
         return bb_draw_throughput(cv, t, setup);
     bars d;
-    int rc = kind == BB_CHART_RATIO ? ratio_bars(t, &d) : family_bars(t, setup, kind, &d);
+    int rc = kind == BB_CHART_RATIO ? ratio_bars(t, setup, &d) : family_bars(t, setup, kind, &d);
     if (rc == 0)
         rc = draw_bars(cv, &d);
     bars_free(&d);
@@ -427,7 +428,7 @@ static const struct {
      "Time per item against batch size (log scales), and relative to each model's best batch size"},
     {BB_CHART_THROUGHPUT, "throughput_vs_latency",
      "Throughput (items/s) against median batch latency; points labelled with the batch size"},
-    {BB_CHART_RATIO, "ratio", "Ratio of the time per item of the first setup over the second (below 1: first faster)"},
+    {BB_CHART_RATIO, "ratio", "Ratio of the time per item of the first setup over this one (below 1: first faster)"},
 };
 
 /* "-<engine>-<device>[-<precision>][-<head>]-<host>-t<threads>", file-name safe. */
@@ -459,7 +460,7 @@ static int plot_one(const bb_table *t, int c, int setup, const char *out_dir, un
                     bb_err *err)
 {
     char suffix[256] = "", name[sizeof out->figs->name], path[4096];
-    if (setup > 0)
+    if (setup > 0 && !(chart_names[c].kind == BB_CHART_RATIO && setup == 1)) /* "ratio": 0 over 1 */
         setup_suffix(&t->setups[setup], suffix, sizeof suffix);
     snprintf(name, sizeof name, "%.24s%.160s", chart_names[c].name, suffix); /* suffix: < 230 */
     snprintf(path, sizeof path, "%s/%s", out_dir, name);

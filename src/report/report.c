@@ -78,9 +78,12 @@ static void environment(FILE *f, const bb_table *t)
         char label[256];
         bb_setup_label(s, label, sizeof label);
         fprintf(f, "- %s%s: CPU %s (%d logical cores), %s, %s; %s, oneDNN %s; batchbench %s (commit %s); "
-                   "%s, %s head.\n",
+                   "%s, %s head.",
                 t->n_setups > 1 ? "Setup: " : "", label, s->cpu_model, s->cores, s->os, s->kernel, s->compiler,
                 s->onednn, s->version, s->commit, s->precision, s->head);
+        if (s->peak_gflops > 0)
+            fprintf(f, " Peak %.1f GFLOP/s (%s): \"%% of peak\" divides by it.", s->peak_gflops, s->peak_source);
+        fputc('\n', f);
     }
     fputc('\n', f);
 }
@@ -90,7 +93,8 @@ static void table_header(FILE *f, const bb_setup *s)
     fprintf(f, "| model |");
     for (int b = 0; b < s->n_batches; b++)
         fprintf(f, " %lld |", (long long)s->batches[b]);
-    fprintf(f, " best batch | gain of best over smallest | GFLOP/s at best | knee (within 5%%) |\n|---|");
+    fprintf(f, " best batch | gain of best over smallest | GFLOP/s at best%s | knee (within 5%%) |\n|---|",
+            s->peak_gflops > 0 ? " (% of peak)" : "");
     for (int b = 0; b < s->n_batches; b++)
         fprintf(f, "--:|");
     fprintf(f, "--:|--:|--:|--:|\n");
@@ -110,9 +114,12 @@ static void table_row(FILE *f, const bb_table *t, int setup, const char *model)
         else
             fprintf(f, r->batch_size == m.best ? " **%s** |" : " %s |", ms(r->per_item_s, b1, sizeof b1));
     }
+    char pct[32] = "";
+    if (ok && s->peak_gflops > 0)
+        snprintf(pct, sizeof pct, " (%.0f%%)", 100.0 * m.best_gflops / s->peak_gflops);
     if (ok)
-        fprintf(f, " %lld | %.2f\xC3\x97 (vs %lld) | %.1f | %lld |\n", (long long)m.best, m.gain,
-                (long long)m.smallest, m.best_gflops, (long long)m.knee);
+        fprintf(f, " %lld | %.2f\xC3\x97 (vs %lld) | %.1f%s | %lld |\n", (long long)m.best, m.gain,
+                (long long)m.smallest, m.best_gflops, pct, (long long)m.knee);
     else
         fprintf(f, " - | - | - | - |\n");
 }
@@ -285,28 +292,29 @@ static void curves_section(FILE *f, const bb_table *t, const bb_report_opts *o, 
 
 /* ---- comparison, quality, what is missing --------------------------------------- */
 
-static void comparison_section(FILE *f, const bb_table *t, const bb_report_opts *o)
+/* Setup 0 against setup `other` (>= 1): ratios per model, their geometric mean. */
+static void comparison_section(FILE *f, const bb_table *t, const bb_report_opts *o, int other)
 {
-    const bb_setup *s0 = &t->setups[0], *s1 = &t->setups[1];
+    const bb_setup *s0 = &t->setups[0];
     char l0[256], l1[256];
-    bb_setup_label(s0, l0, sizeof l0), bb_setup_label(s1, l1, sizeof l1);
-    fprintf(f, "## Comparison\n\nTime per item of **%s** divided by that of **%s** (below 1: the first is "
+    bb_setup_label(s0, l0, sizeof l0), bb_setup_label(&t->setups[other], l1, sizeof l1);
+    fprintf(f, "## Comparison%s%s\n\nTime per item of **%s** divided by that of **%s** (below 1: the first is "
                "faster), at the batch sizes both measured.\n\n| model | batch sizes | ratios | geometric mean |\n"
                "|---|---|---|--:|\n",
-            l0, l1);
+            t->n_setups > 2 ? ": " : "", t->n_setups > 2 ? t->setups[other].engine : "", l0, l1);
     for (int m = 0; m < s0->n_models; m++) {
         double logsum = 0;
         int n = 0;
-        if (!bb_table_family(t, 1, s0->models[m])[0])
+        if (!bb_table_family(t, other, s0->models[m])[0])
             continue; /* not in the second setup */
         fprintf(f, "| %s | ", s0->models[m]);
         for (int b = 0; b < s0->n_batches; b++)
-            if (bb_table_ok(t, 0, s0->models[m], s0->batches[b]) && bb_table_ok(t, 1, s0->models[m], s0->batches[b]))
+            if (bb_table_ok(t, 0, s0->models[m], s0->batches[b]) && bb_table_ok(t, other, s0->models[m], s0->batches[b]))
                 fprintf(f, "%s%lld", n++ ? ", " : "", (long long)s0->batches[b]);
         fprintf(f, " | ");
         for (int b = 0, k = 0; b < s0->n_batches; b++) {
             const bb_row *x = bb_table_ok(t, 0, s0->models[m], s0->batches[b]);
-            const bb_row *y = bb_table_ok(t, 1, s0->models[m], s0->batches[b]);
+            const bb_row *y = bb_table_ok(t, other, s0->models[m], s0->batches[b]);
             if (x && y) {
                 fprintf(f, "%s%.2f", k++ ? ", " : "", x->per_item_s / y->per_item_s);
                 logsum += log(x->per_item_s / y->per_item_s);
@@ -317,7 +325,7 @@ static void comparison_section(FILE *f, const bb_table *t, const bb_report_opts 
         else
             fprintf(f, "none in common | - |\n");
     }
-    embed(f, o, BB_CHART_RATIO, 0);
+    embed(f, o, BB_CHART_RATIO, other);
     fputc('\n', f);
 }
 
@@ -394,8 +402,8 @@ char *bb_report_text(const bb_table *t, const bb_report_opts *o)
             families(f, t, o, s);
             curves_section(f, t, o, s);
         }
-        if (t->n_setups >= 2)
-            comparison_section(f, t, o);
+        for (int s = 1; s < t->n_setups; s++)
+            comparison_section(f, t, o, s);
         quality_section(f, t);
         missing_section(f, t);
     } else {

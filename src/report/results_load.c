@@ -142,6 +142,8 @@ static void row_setup(const bb_row *r, const cJSON *j, bb_setup *s)
     get_str(env, "git_commit", s->commit, sizeof s->commit, "unknown");
     s->threads = r->threads;
     s->cores = (int)get_num(env, "cores_logical", 0);
+    s->peak_gflops = get_num(env, "peak_gflops", 0);
+    get_str(env, "peak_source", s->peak_source, sizeof s->peak_source, "");
 }
 
 /* Parses path into *r and its setup into *s; -1 (message in err) if unusable. */

@@ -43,6 +43,8 @@ typedef struct {
     char host[128], cpu_model[160], os[160], kernel[160], compiler[96], onednn[64];
     char version[32], commit[48];
     int threads, cores;
+    double peak_gflops;       /* environment.peak_gflops of its first file; 0 = unknown */
+    char peak_source[128];
     int64_t *batches; /* every batch size seen in this setup, ascending */
     int n_batches;
     char (*models)[32]; /* models seen, in the zoo's order (unknown ones after, by name) */

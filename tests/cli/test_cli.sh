@@ -60,9 +60,16 @@ expect 1 "shape.npy: input must have shape [N,3,224,224]" -- infer --model resne
 expect 1 "truncated.npy: truncated" -- infer --model resnet18 --input "$tmp/truncated.npy"
 expect 1 "/nonexistent-dir/y.npy" -- infer --model mobilenet_v2 --output /nonexistent-dir/y.npy
 
-# devices and precisions: the CPU runs fp32 only; without a GPU, cuda is a
-# runtime failure naming the flag and auto falls back to the CPU
-expect 1 "--precision bf16: the CPU backend runs fp32 only" -- infer --model resnet18 --device cpu --precision bf16
+# devices and precisions: the CPU runs fp32, and bf16 where it has AVX512-BF16
+# or AMX; without a GPU, cuda is a runtime failure naming the flag and auto
+# falls back to the CPU
+expect 1 "--precision fp16: the CPU backend runs fp32 or bf16" -- infer --model resnet18 --device cpu --precision fp16
+if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then
+    expect 0 "output shape [2,512]" -- infer --model resnet18 --batch 2 --precision bf16
+    expect 0 "unprofiled forward" -- profile --model vit_b_32 --batch 1 --reps 1 --precision bf16
+else
+    expect 1 "--precision bf16: this CPU has neither AVX512-BF16 nor AMX" -- infer --model resnet18 --precision bf16
+fi
 if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
     expect 1 "batchbench infer: --device cuda: " -- infer --model resnet18 --device cuda
     expect 1 "--device auto found no GPU" -- infer --model resnet18 --device auto --precision tf32

@@ -107,8 +107,24 @@ expect2 "--pipeline needs --data" run --pipeline
 expect2 "--workers and --prefetch go with --pipeline" run --workers 2
 expect2 "--load-mode: 'x'" run --pipeline --data "$tmp/ds" --load-mode x
 expect2 "--workers: 0 is out of range" run --pipeline --data "$tmp/ds" --workers 0
-o=$("$bin" run --device cpu --precision bf16 --out "$tmp/r7" 2>&1); rc=$?
-[ $rc -eq 1 ] && [[ "$o" == *"--precision bf16: the CPU backend runs fp32 only"* ]] && ok || fail "cpu bf16: exit $rc: $o"
+o=$("$bin" run --device cpu --precision tf32 --out "$tmp/r7" 2>&1); rc=$?
+[ $rc -eq 1 ] && [[ "$o" == *"--precision tf32: the CPU backend runs fp32 or bf16"* ]] && [ ! -e "$tmp/r7" ] && ok ||
+    fail "cpu tf32: exit $rc: $o"
+# bf16 on the CPU: the result says so, and the peak it is measured against is the bf16 one
+if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then
+    o=$("$bin" run --device cpu --precision bf16 --models resnet18 --batch-sizes 1 --warmup 0 --reps 2 --pause 0 \
+        --out "$tmp/r7b" 2>&1); rc=$?
+    [ $rc -eq 0 ] && /usr/bin/python3 -c "
+import glob, json, sys
+r = json.load(open(glob.glob(sys.argv[1] + '/inference_time-*resnet18-batch_size-1.json')[0]))
+c, e = r['config'], r['environment']
+ok = c['precision'] == 'bf16' and c['math_mode'].startswith('bf16') and e['peak_gflops'] > 0
+ok = ok and 'bf16 matmul' in e['peak_source'] and r['stats']['n'] == 2
+sys.exit(0 if ok else 1)" "$tmp/r7b" && grep -q "% of peak" "$tmp/r7b/report.md" && ok || fail "cpu bf16 run: exit $rc: $o"
+else
+    o=$("$bin" run --device cpu --precision bf16 --out "$tmp/r7b" 2>&1); rc=$?
+    [ $rc -eq 1 ] && [[ "$o" == *"neither AVX512-BF16 nor AMX"* ]] && ok || fail "cpu bf16 refused: exit $rc: $o"
+fi
 if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
     o=$("$bin" run --device cuda --out "$tmp/r8" 2>&1); rc=$?
     [ $rc -eq 1 ] && [[ "$o" == *"--device cuda: "* ]] && [ ! -e "$tmp/r8" ] && ok || fail "no GPU: exit $rc: $o"

@@ -3,8 +3,9 @@
 # them: well-formed output (text and JSON) whose numbers add up, and exit 2
 # with a message naming the flag on bad arguments. Then the Python tools on
 # the CPU: tools/torch_bench.py (new result fields, precision refused on the
-# CPU, an OOM configuration recorded), tools/compare_npy.py and
-# tools/gpu_compare.py; scripts/gpu-check.sh is only syntax-checked.
+# CPU, an OOM configuration recorded), tools/compare_npy.py,
+# tools/gpu_compare.py and bench/vs_peers.py (ONNX Runtime from .venv/);
+# scripts/gpu-check.sh is only syntax-checked.
 # Usage: tests/cli/test_tools.sh path/to/batchbench
 set -u
 bin=${1:?usage: test_tools.sh path/to/batchbench}
@@ -172,6 +173,37 @@ open(d + "/o/inference_time-h-cuda-model_name-x-batch_size-1.json", "w").write("
         "$out" == *"compared 2, slower 1, geomean ours/torch 1.000"* ]] &&
         grep -q "skipping .*batch_size-1.json" "$tmp/gc.err" && ok ||
         fail "gpu_compare.py on made-up results: exit $rc: $out $(cat "$tmp/gc.err")"
+
+    # bench/vs_peers.py: batchbench, PyTorch and ONNX Runtime interleaved on one
+    # configuration; the table, and result files per engine that report compares
+    if [ -x "$here/.venv/bin/python" ]; then
+        out=$("$here/.venv/bin/python" "$here/bench/vs_peers.py" --models resnet18 --batch-sizes 1 --warmup 0 \
+            --reps 1 --rounds 2 --threads 2 --bin "$bin" --onnx-dir "$tmp/onnx" --out "$tmp/peers" 2>&1)
+        rc=$?
+        [ $rc -eq 0 ] && [[ "$out" =~ resnet18\ +1\ +[0-9.]+\ +[0-9.]+\ +[0-9.]+\ +[0-9.]+\ +[0-9]+%\ +[0-9.]+\ +[0-9.]+ ]] &&
+            [[ "$out" == *"bb/onnxr"* && "$out" == *"sgemm peak"* ]] && py "
+import glob, json, sys
+ok = True
+for eng in ('batchbench', 'pytorch', 'onnxruntime'):
+    f = glob.glob(sys.argv[1] + '/' + eng + '/inference_time-*-cpu-model_name-resnet18-batch_size-1.json')
+    r = json.load(open(f[0])) if len(f) == 1 else {}
+    ok = ok and r.get('config', {}).get('engine') == eng and len(r['times_s']) == 2 and r['stats']['n'] == 2
+    ok = ok and r['environment']['peak_gflops'] > 0 and r['model']['macs_per_item'] > 0
+sys.exit(0 if ok else 1)" "$tmp/peers" && ok || fail "vs_peers.py: exit $rc: $out"
+        out=$("$bin" report "$tmp/peers/batchbench" "$tmp/peers/pytorch" "$tmp/peers/onnxruntime" \
+            --out "$tmp/peers/report.md" 2>&1)
+        rc=$?
+        [ $rc -eq 0 ] && grep -q "^## Comparison: onnxruntime" "$tmp/peers/report.md" &&
+            grep -q "^## Comparison: pytorch" "$tmp/peers/report.md" &&
+            grep -q "ratio-onnxruntime-cpu-.*\.png" "$tmp/peers/report.md" && ok ||
+            fail "report of vs_peers results: exit $rc: $out"
+        out=$("$here/.venv/bin/python" "$here/bench/vs_peers.py" --engines pytorch --bin "$bin" 2>&1)
+        [ $? -eq 2 ] && [[ "$out" == *"--engines: expected batchbench"* ]] && ok || fail "vs_peers --engines: $out"
+        out=$("$here/.venv/bin/python" "$here/bench/vs_peers.py" --models nope --bin "$bin" 2>&1)
+        [ $? -eq 2 ] && [[ "$out" == *"--models: unknown model 'nope'"* ]] && ok || fail "vs_peers --models: $out"
+    else
+        fail "bench/vs_peers.py: .venv/bin/python (with onnxruntime) is missing: run scripts/install-deps.sh"
+    fi
 else
     echo "tools: python3-torch/torchvision/numpy not installed: Python tool tests skipped"
 fi

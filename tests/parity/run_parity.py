@@ -10,7 +10,8 @@ state_dict names, a seeded input batch run through it, and batchbench's
 
 Per model the cases are: the classifier head, the features head, and the
 features head loading the *classifier* checkpoint (a full torchvision
-checkpoint must load into the features model as is). Each --bin is checked
+checkpoint must load into the features model as is), and the features head
+at --precision bf16 (first --bin only; bound in run_bf16_case). Each --bin is checked
 against the same generated files (e.g. the plain and the ASan build), and the
 files are deleted after each model, so disk use stays at one model's worth.
 
@@ -31,6 +32,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 MODELS = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "mobilenet_v2",
           "efficientnet_v2_s", "efficientnet_v2_l", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32"]
 TOL = 1e-4
+BF16_SLACK, BF16_FLOOR, BF16_COS_FLOOR = 2.0, 1e-2, 1e-4  # see run_bf16_case
 
 
 def parse_args():
@@ -54,24 +56,84 @@ def compare(out_path, expected):
     return err / scale, f"max|diff| {err:.3g} scale {scale:.3g} rel {err / scale:.3g}"
 
 
-def run_case(binary, model, head, weights, inp, expected, workdir, threads):
+def run_infer(binary, model, head, weights, inp, workdir, threads, extra=()):
+    """(output path or None, error message) of one `batchbench infer`."""
     out = os.path.join(workdir, "out.npy")
     if os.path.exists(out):
         os.unlink(out)
     cmd = [binary, "infer", "--model", model, "--head", head, "--weights", weights,
-           "--input", inp, "--output", out, "--threads", str(threads)]
+           "--input", inp, "--output", out, "--threads", str(threads), *extra]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
-        return False, f"exit {r.returncode}: {r.stderr.strip()[-400:]}"
+        return None, f"exit {r.returncode}: {r.stderr.strip()[-400:]}"
+    return out, ""
+
+
+def run_case(binary, model, head, weights, inp, expected, workdir, threads):
+    out, why = run_infer(binary, model, head, weights, inp, workdir, threads)
+    if not out:
+        return False, why
     rel, msg = compare(out, expected)
     return (rel is not None and rel <= TOL), msg
+
+
+def cpu_has_bf16():
+    with open("/proc/cpuinfo") as f:
+        flags = next((l for l in f if l.startswith("flags")), "").split()
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def bf16_errors(out, expected):
+    """(relative max error as in compare(), cosine similarity) of out vs expected."""
+    import numpy as np
+    y = out.astype(np.float64).ravel()
+    e = expected.astype(np.float64).ravel()
+    rel = float(np.abs(y - e).max()) / max(1.0, float(np.abs(e).max()))
+    cos = float(y @ e / max(np.linalg.norm(y) * np.linalg.norm(e), 1e-300))
+    return rel, cos
+
+
+def run_bf16_case(binary, model, stem, weights, workdir, threads):
+    """--precision bf16 against torchvision in fp32. The bound is PyTorch's
+    own bf16 run of the same weights and input (make_parity_case bf16=True):
+    bf16 keeps 8 significant bits, so every layer rounds its inputs by up to
+    2^-9 relative, and how far that carries to the output depends on the
+    network and its weights; PyTorch's bf16 answer measures it for exactly
+    this case. Ours passes when both its relative max error and its cosine
+    distance (1 - cosine similarity) against fp32 are at most BF16_SLACK x
+    PyTorch's (+ BF16_FLOOR / BF16_COS_FLOOR, for cases where PyTorch's own
+    error is tiny). Measured here, ours lands at 0.4-0.7x PyTorch's (we keep
+    biases, attention scores and softmax in fp32).
+    Where the CPU has no native bf16 the case checks the refusal instead."""
+    import numpy as np
+    if not cpu_has_bf16():
+        out, why = run_infer(binary, model, "features", weights, stem + "-input.npy", workdir, threads,
+                             ("--precision", "bf16"))
+        ok = out is None and "AVX512-BF16" in why
+        return ok, f"refused on this CPU (no avx512_bf16/amx_bf16): {why[:120]}"
+    out, why = run_infer(binary, model, "features", weights, stem + "-input.npy", workdir, threads,
+                         ("--precision", "bf16"))
+    if not out:
+        return False, why
+    ref = np.load(stem + "-expected.npy")
+    ours = np.load(out)
+    if ours.shape != ref.shape:
+        return False, f"shape {ours.shape} != expected {ref.shape}"
+    rel, cos = bf16_errors(ours, ref)
+    t_rel, t_cos = bf16_errors(np.load(stem + "-expected-bf16.npy"), ref)
+    bound = BF16_SLACK * t_rel + BF16_FLOOR
+    cos_bound = 1 - (BF16_SLACK * (1 - t_cos) + BF16_COS_FLOOR)
+    ok = rel <= bound and cos >= cos_bound
+    return ok, (f"bf16 vs fp32: rel {rel:.3g} cos {cos:.6f}; PyTorch bf16 vs fp32: rel {t_rel:.3g} cos {t_cos:.6f}; "
+                f"bound rel <= {bound:.3g}, cos >= {cos_bound:.6f}")
 
 
 def check_model(args, model, workdir, counts):
     import numpy as np
     import make_parity_case
     t0 = time.perf_counter()
-    make_parity_case.make_cases(model, ["classifier", "features"], args.batch, args.seed, workdir, verbose=False)
+    make_parity_case.make_cases(model, ["classifier", "features"], args.batch, args.seed, workdir, verbose=False,
+                                bf16=True)
     gen = time.perf_counter() - t0
     base = os.path.join(workdir, model)
     cases = [("classifier", base + "-classifier.safetensors", base + "-classifier"),
@@ -86,6 +148,13 @@ def check_model(args, model, workdir, counts):
             print(f"{'PASS' if ok else 'FAIL'} {what:52s} {os.path.basename(os.path.dirname(binary)):10s} "
                   f"{msg}  [gen {gen:.1f}s, run {time.perf_counter() - t1:.1f}s]", flush=True)
             counts["passed" if ok else "failed"] += 1
+    t1 = time.perf_counter()
+    ok, msg = run_bf16_case(args.bin[0], model, base + "-features", base + "-features.safetensors", workdir,
+                            args.threads)
+    print(f"{'PASS' if ok else 'FAIL'} {model + ' features --precision bf16':52s} "
+          f"{os.path.basename(os.path.dirname(args.bin[0])):10s} {msg}  [run {time.perf_counter() - t1:.1f}s]",
+          flush=True)
+    counts["passed" if ok else "failed"] += 1
     for f in os.listdir(workdir):
         os.unlink(os.path.join(workdir, f))
 
@@ -93,7 +162,7 @@ def check_model(args, model, workdir, counts):
 def main():
     args = parse_args()
     models = MODELS if args.models == "all" else args.models.split(",")
-    n_cases = len(models) * (3 + 2 * (len(args.bin) - 1))
+    n_cases = len(models) * (4 + 2 * (len(args.bin) - 1))
     try:
         import torch  # noqa: F401
         import torchvision  # noqa: F401

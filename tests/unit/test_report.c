@@ -375,7 +375,8 @@ static void test_ratio_two_engines(void **state)
     load(&t, dirs, 2, NULL);
     assert_int_equal(t.n_setups, 2);
     assert_string_equal(t.setups[1].engine, "pytorch");
-    assert_true(bb_plot_applies(&t, BB_CHART_RATIO, 0));
+    assert_true(bb_plot_applies(&t, BB_CHART_RATIO, 1));
+    assert_false(bb_plot_applies(&t, BB_CHART_RATIO, 0));
     assert_false(bb_plot_applies(&t, BB_CHART_TRANS, 1)); /* pytorch has no transformers */
     bb_figures figs;
     bb_err e = {0};
@@ -420,7 +421,7 @@ static void test_formats_and_write_errors(void **state)
     load_fixture(&t);
     assert_int_equal(bb_plot_chart(&t, BB_CHART_CONV, 0, "/nonexistent/dir/chart", BB_FMT_PNG, NULL, &e), -1);
     assert_non_null(strstr(e.msg, "/nonexistent/dir/chart.png"));
-    assert_int_equal(bb_plot_chart(&t, BB_CHART_RATIO, 0, "/tmp/never", BB_FMT_PNG, NULL, &e), -1);
+    assert_int_equal(bb_plot_chart(&t, BB_CHART_RATIO, 1, "/tmp/never", BB_FMT_PNG, NULL, &e), -1);
     assert_non_null(strstr(e.msg, "nothing to draw"));
     bb_table_free(&t);
 }

@@ -49,6 +49,22 @@ int bb_cpu_default_threads(void)
     return t > 0 ? t : omp_get_num_procs();
 }
 
+/* oneDNN's ISA bits are cumulative: a bf16-capable ISA has all of these. */
+int bb_cpu_has_bf16(void)
+{
+    return (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+}
+
+static const char *cpu_isa_name(void)
+{
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    if ((isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core)
+        return "avx512_core";
+    if ((isa & dnnl_cpu_isa_avx2) == dnnl_cpu_isa_avx2)
+        return "avx2";
+    return "older than avx2";
+}
+
 /* Places every buffer in one arena and creates its memory object. */
 static int plan_and_bind(bb_backend *b, bb_err *err)
 {
@@ -88,13 +104,13 @@ static int lower_graph(bb_backend *b, bb_err *err)
     const bb_graph *g = b->g;
     int64_t d[BB_MAX_DIMS + 1];
     dnnl_memory_desc_t md;
-    cpu_md_plain(&md, bb_tensor_shape(g, g->input, b->batch, d), d);
+    cpu_md_plain(&md, bb_tensor_shape(g, g->input, b->batch, d), d, dnnl_f32);
     b->input_buf = cpu_new_buf(b, &md);
     b->tbuf[g->input] = b->input_buf;
     for (int i = 0; i < g->n_ops; i++)
         if (cpu_lower_op(b, &g->ops[i], err) != 0)
             return -1;
-    b->output_buf = cpu_tensor_plain(b, g->output, err);
+    b->output_buf = cpu_tensor_plain(b, g->output, dnnl_f32, err);
     if (b->output_buf < 0)
         return -1;
     /* The input is set once and may be run many times; the output is read
@@ -110,15 +126,19 @@ static int cpu_prepare(bb_backend **out, const bb_graph *g, int64_t batch,
     *out = NULL;
     if (batch < 1)
         return bb_err_set(err, "batch size must be at least 1, got %lld", (long long)batch);
-    if (opts && opts->precision != BB_PREC_FP32)
-        return bb_err_set(err, "the CPU backend runs fp32 only, not --precision %s",
-                          bb_precision_name(opts->precision));
+    bb_precision prec = opts ? opts->precision : BB_PREC_FP32;
+    if (prec != BB_PREC_FP32 && prec != BB_PREC_BF16)
+        return bb_err_set(err, "--precision %s: the CPU backend runs fp32 or bf16", bb_precision_name(prec));
+    if (prec == BB_PREC_BF16 && !bb_cpu_has_bf16())
+        return bb_err_set(err, "--precision bf16: this CPU has neither AVX512-BF16 nor AMX (oneDNN's ISA: %s), "
+                               "so bf16 would run emulated; use fp32", cpu_isa_name());
     bb_backend *b = calloc(1, sizeof *b);
     if (!b)
         return bb_err_set(err, "out of memory");
     b->g = g, b->batch = batch, b->profile = opts && (opts->profile || opts->activation_stats);
     b->activation_stats = opts && opts->activation_stats;
     b->threads = opts && opts->threads > 0 ? opts->threads : bb_cpu_default_threads();
+    b->dt = prec == BB_PREC_BF16 ? dnnl_bf16 : dnnl_f32;
     omp_set_num_threads(b->threads);
     b->tbuf = malloc(sizeof(int) * (size_t)g->n_tensors);
     if (!b->tbuf || dnnl_engine_create(&b->eng, dnnl_cpu, 0) != dnnl_success ||
@@ -232,7 +252,9 @@ static void cpu_report(const bb_backend *b, bb_backend_report *r)
     r->workspace_bytes = b->scratch_floats * (int64_t)sizeof(float);
     r->threads = b->threads;
     r->n_steps = b->n_steps;
-    snprintf(r->math_mode, sizeof r->math_mode, "fp32 (oneDNN)");
+    snprintf(r->math_mode, sizeof r->math_mode, "%s", b->dt == dnnl_bf16
+             ? "bf16 weights and activations, fp32 accumulation (oneDNN); attention scores and softmax in fp32"
+             : "fp32 (oneDNN)");
 }
 
 static int cpu_profile(const bb_backend *b, const bb_step_time **steps)

@@ -51,6 +51,7 @@ struct bb_backend {
     const bb_graph *g;
     int64_t batch;
     int threads, profile, activation_stats;
+    dnnl_data_type_t dt;    /* activations and weights: f32, or bf16 (--precision bf16) */
     cpu_buf *bufs;
     int n_bufs, cap_bufs;
     cpu_step *steps;
@@ -75,7 +76,7 @@ void cpu_touch(bb_backend *b, int buf);
 void cpu_arg_buf(bb_backend *b, cpu_step *s, int arg, int buf);
 void cpu_arg_mem(cpu_step *s, int arg, dnnl_memory_t mem);
 int cpu_tensor_as(bb_backend *b, int t, const dnnl_memory_desc_t *want, bb_err *err);
-void cpu_md_2d(dnnl_memory_desc_t *md, int64_t rows, int64_t cols);
+void cpu_md_2d(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, dnnl_data_type_t dt);
 dnnl_primitive_attr_t cpu_post_ops_attr(const bb_op *op);
 int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
              const dnnl_memory_desc_t *want, dnnl_memory_t *out, bb_err *err);
@@ -83,10 +84,11 @@ cpu_step *cpu_step_from_pd(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t
 int cpu_dst_buf(bb_backend *b, const bb_op *op, const dnnl_memory_desc_t *md);
 const dnnl_memory_desc_t *cpu_q_md(dnnl_primitive_desc_t pd, dnnl_query_t what);
 dnnl_alg_kind_t cpu_act_alg(bb_act a, float *alpha, float *beta);
-/* Buffer holding tensor t as a dense row-major array (reordered if needed). */
-int cpu_tensor_plain(bb_backend *b, int t, bb_err *err);
+/* Buffer holding tensor t as a dense row-major array of type dt (reordered
+ * or converted if needed). */
+int cpu_tensor_plain(bb_backend *b, int t, dnnl_data_type_t dt, bb_err *err);
 int cpu_new_buf(bb_backend *b, const dnnl_memory_desc_t *md);
-void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims);
+void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_data_type_t dt);
 int cpu_md_is_plain(const dnnl_memory_desc_t *md);
 cpu_step *cpu_add_step(bb_backend *b, const char *label, const char *kind);
 

@@ -61,14 +61,14 @@ void cpu_arg_mem(cpu_step *s, int arg, dnnl_memory_t mem)
     s->args[s->n_args++] = (cpu_arg){arg, -1, mem};
 }
 
-void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims)
+void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_data_type_t dt)
 {
     static const dnnl_format_tag_t tags[] = {dnnl_format_tag_undef, dnnl_a, dnnl_ab,
                                              dnnl_abc, dnnl_abcd, dnnl_abcde};
     dnnl_dims_t d;
     for (int i = 0; i < ndims; i++)
         d[i] = dims[i];
-    dnnl_memory_desc_init_by_tag(md, ndims, d, dnnl_f32, tags[ndims]);
+    dnnl_memory_desc_init_by_tag(md, ndims, d, dt, tags[ndims]);
 }
 
 int cpu_md_is_plain(const dnnl_memory_desc_t *md)
@@ -113,21 +113,21 @@ int cpu_tensor_as(bb_backend *b, int t, const dnnl_memory_desc_t *want, bb_err *
     return nb;
 }
 
-int cpu_tensor_plain(bb_backend *b, int t, bb_err *err)
+int cpu_tensor_plain(bb_backend *b, int t, dnnl_data_type_t dt, bb_err *err)
 {
     int cur = b->tbuf[t];
-    if (cpu_md_is_plain(&b->bufs[cur].md))
+    if (cpu_md_is_plain(&b->bufs[cur].md) && b->bufs[cur].md.data_type == dt)
         return cur;
     dnnl_memory_desc_t want;
-    cpu_md_plain(&want, b->bufs[cur].md.ndims, b->bufs[cur].md.dims);
+    cpu_md_plain(&want, b->bufs[cur].md.ndims, b->bufs[cur].md.dims, dt);
     return cpu_tensor_as(b, t, &want, err);
 }
 
 /* Dense [rows, last-dim] view of a plain tensor. */
-void cpu_md_2d(dnnl_memory_desc_t *md, int64_t rows, int64_t cols)
+void cpu_md_2d(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, dnnl_data_type_t dt)
 {
     int64_t d[2] = {rows, cols};
-    cpu_md_plain(md, 2, d);
+    cpu_md_plain(md, 2, d, dt);
 }
 
 dnnl_alg_kind_t cpu_act_alg(bb_act a, float *alpha, float *beta)

@@ -31,7 +31,7 @@ static int conv_weights(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd
             dnnl_memory_desc_init_by_tag(&user, 5, d5, dnnl_f32, dnnl_goihw);
         else
             dnnl_memory_desc_init_by_tag(&user, 4, d4, dnnl_f32, dnnl_oihw);
-        cpu_md_plain(&bmd, 1, &oc);
+        cpu_md_plain(&bmd, 1, &oc, dnnl_f32);
         rc = cpu_pack(b, &user, wf, cpu_q_md(pd, dnnl_query_weights_md), w, err);
         if (rc == 0)
             rc = cpu_pack(b, &bmd, bf, &bmd, bias, err);
@@ -74,20 +74,22 @@ static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
     int64_t oc = y->dims[0], gr = op->groups, k = op->k;
     dnnl_memory_desc_t w_md, b_md, dst_md;
     dnnl_dims_t w5 = {gr, oc / gr, x->dims[0] / gr, k, k}, w4 = {oc, x->dims[0], k, k}, bd = {oc}, dd;
-    dnnl_memory_desc_init_by_tag(&w_md, gr > 1 ? 5 : 4, gr > 1 ? w5 : w4, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&w_md, gr > 1 ? 5 : 4, gr > 1 ? w5 : w4, b->dt, dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_x);
     dims4(dd, b->batch, oc, y->dims[1], y->dims[2]);
     if (op->sum_in >= 0)
         dst_md = b->bufs[b->tbuf[op->sum_in]].md;
     else
-        dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, b->dt, dnnl_format_tag_any);
     int src = b->tbuf[op->in[0]];
     dnnl_memory_desc_t any_src;
-    dnnl_memory_desc_init_by_tag(&any_src, 4, b->bufs[src].md.dims, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&any_src, 4, b->bufs[src].md.dims, b->dt, dnnl_format_tag_any);
     dnnl_primitive_desc_t pd;
     /* Prefer the producer's layout; if oneDNN has only its reference code
-     * for it, let the conv choose its input layout and reorder to it. */
-    if (conv_pd(b, op, &b->bufs[src].md, &w_md, &b_md, &dst_md, &pd, err) != 0)
+     * for it, or its data type differs, let the conv choose its input
+     * layout and reorder to it. */
+    const dnnl_memory_desc_t *src_md = b->bufs[src].md.data_type == b->dt ? &b->bufs[src].md : &any_src;
+    if (conv_pd(b, op, src_md, &w_md, &b_md, &dst_md, &pd, err) != 0)
         return -1;
     if (is_ref_impl(pd)) {
         dnnl_primitive_desc_t alt;
@@ -124,15 +126,15 @@ static int lower_linear(bb_backend *b, const bb_op *op, bb_err *err)
     const bb_tensor *wt = &g->tensors[op->w];
     int64_t o = wt->dims[0], k = wt->dims[1];
     int64_t m = b->batch * bb_tensor_numel(&g->tensors[op->in[0]]) / k;
-    int src = cpu_tensor_plain(b, op->in[0], err);
-    if (src < 0 || (op->sum_in >= 0 && cpu_tensor_plain(b, op->sum_in, err) < 0))
+    int src = cpu_tensor_plain(b, op->in[0], b->dt, err);
+    if (src < 0 || (op->sum_in >= 0 && cpu_tensor_plain(b, op->sum_in, b->dt, err) < 0))
         return -1;
     dnnl_memory_desc_t s_md, w_md, b_md, d_md, w_user;
-    cpu_md_2d(&s_md, m, k);
-    cpu_md_2d(&d_md, m, o);
-    cpu_md_2d(&b_md, 1, o);
+    cpu_md_2d(&s_md, m, k, b->dt);
+    cpu_md_2d(&d_md, m, o, b->dt);
+    cpu_md_2d(&b_md, 1, o, dnnl_f32);
     dnnl_dims_t wd = {k, o};
-    dnnl_memory_desc_init_by_tag(&w_md, 2, wd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&w_md, 2, wd, b->dt, dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&w_user, 2, wd, dnnl_f32, dnnl_ba);
     dnnl_matmul_desc_t md;
     DNNL_CHECK(dnnl_matmul_desc_init(&md, &s_md, &w_md, op->b >= 0 ? &b_md : NULL, &d_md), err,
@@ -167,12 +169,12 @@ static int lower_layernorm(bb_backend *b, const bb_op *op, bb_err *err)
     const bb_graph *g = b->g;
     const bb_tensor *x = &g->tensors[op->in[0]];
     int64_t d = x->dims[x->ndim - 1], m = b->batch * bb_tensor_numel(x) / d;
-    int src = cpu_tensor_plain(b, op->in[0], err);
+    int src = cpu_tensor_plain(b, op->in[0], b->dt, err);
     if (src < 0)
         return -1;
     dnnl_memory_desc_t md, p_md;
-    cpu_md_2d(&md, m, d);
-    cpu_md_plain(&p_md, 1, &d);
+    cpu_md_2d(&md, m, d, b->dt);
+    cpu_md_plain(&p_md, 1, &d, dnnl_f32);
     dnnl_layer_normalization_desc_t ld;
     DNNL_CHECK(dnnl_layer_normalization_forward_desc_init(&ld, dnnl_forward_inference, &md, NULL,
                                                           op->eps, dnnl_use_scale | dnnl_use_shift),
@@ -208,7 +210,7 @@ static int lower_pool(bb_backend *b, const bb_op *op, bb_err *err)
     }
     dims4(dd, b->batch, x->dims[0], oh, ow);
     dnnl_memory_desc_t dst_md;
-    dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, b->dt, dnnl_format_tag_any);
     int src = b->tbuf[op->in[0]];
     dnnl_pooling_v2_desc_t pdsc;
     DNNL_CHECK(dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference,
@@ -235,12 +237,12 @@ static int lower_binary(bb_backend *b, const bb_op *op, bb_err *err)
     if (op->type == BB_OP_SE_SCALE) {
         const bb_tensor *x = &b->g->tensors[op->in[0]];
         int64_t d[4] = {b->batch, x->dims[0], 1, 1};
-        s = cpu_tensor_plain(b, op->in[1], err);
-        cpu_md_plain(&s_md, 4, d);
+        s = cpu_tensor_plain(b, op->in[1], b->dt, err);
+        cpu_md_plain(&s_md, 4, d, b->dt);
     } else if (b->bufs[a].md.ndims != b->bufs[b->tbuf[op->in[1]]].md.ndims) {
         /* e.g. a linear's [N*L,D] plus tokens' [N,L,D]: both dense, one view */
-        a = cpu_tensor_plain(b, op->in[0], err);
-        s = a < 0 ? -1 : cpu_tensor_plain(b, op->in[1], err);
+        a = cpu_tensor_plain(b, op->in[0], b->dt, err);
+        s = a < 0 ? -1 : cpu_tensor_plain(b, op->in[1], b->dt, err);
         if (s >= 0)
             s_md = b->bufs[a].md;
     } else {
@@ -291,13 +293,13 @@ static int lower_kernel(bb_backend *b, const bb_op *op, cpu_kernel kind, bb_err 
 {
     const bb_graph *g = b->g;
     const bb_tensor *x = &g->tensors[op->in[0]], *y = &g->tensors[op->out];
-    int src = cpu_tensor_plain(b, op->in[0], err);
+    int src = cpu_tensor_plain(b, op->in[0], dnnl_f32, err); /* kernels compute in f32 */
     if (src < 0)
         return -1;
     dnnl_memory_desc_t md;
     int64_t d[BB_MAX_DIMS + 1];
     int nd = bb_tensor_shape(g, op->out, b->batch, d);
-    cpu_md_plain(&md, nd, d);
+    cpu_md_plain(&md, nd, d, dnnl_f32);
     int dst = cpu_dst_buf(b, op, &md);
     cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
     s->macs = bb_op_macs(g, op) * b->batch;
