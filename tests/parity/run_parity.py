@@ -32,6 +32,12 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 MODELS = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "mobilenet_v2",
           "efficientnet_v2_s", "efficientnet_v2_l", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32"]
 TOL = 1e-4
+# The CPU backend picks Winograd for 3x3 convs and fuses a 1x1 conv with the
+# depthwise conv after it where that measures faster; the choice depends on
+# timing, so these models also run with both forced on ("always": wherever
+# oneDNN offers them at batch 2: resnet50 13 Winograd convs, mobilenet_v2 4
+# and efficientnet_v2_l 21 fused pairs) and off ("never").
+ALGO_MODELS, ALGO_POLICIES = {"resnet50", "mobilenet_v2", "efficientnet_v2_l"}, ("always", "never")
 BF16_SLACK, BF16_FLOOR, BF16_COS_FLOOR = 2.0, 1e-2, 1e-4  # see run_bf16_case
 
 
@@ -56,21 +62,21 @@ def compare(out_path, expected):
     return err / scale, f"max|diff| {err:.3g} scale {scale:.3g} rel {err / scale:.3g}"
 
 
-def run_infer(binary, model, head, weights, inp, workdir, threads, extra=()):
+def run_infer(binary, model, head, weights, inp, workdir, threads, extra=(), env=None):
     """(output path or None, error message) of one `batchbench infer`."""
     out = os.path.join(workdir, "out.npy")
     if os.path.exists(out):
         os.unlink(out)
     cmd = [binary, "infer", "--model", model, "--head", head, "--weights", weights,
            "--input", inp, "--output", out, "--threads", str(threads), *extra]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
     if r.returncode != 0:
         return None, f"exit {r.returncode}: {r.stderr.strip()[-400:]}"
     return out, ""
 
 
-def run_case(binary, model, head, weights, inp, expected, workdir, threads):
-    out, why = run_infer(binary, model, head, weights, inp, workdir, threads)
+def run_case(binary, model, head, weights, inp, expected, workdir, threads, env=None):
+    out, why = run_infer(binary, model, head, weights, inp, workdir, threads, env=env)
     if not out:
         return False, why
     rel, msg = compare(out, expected)
@@ -148,6 +154,13 @@ def check_model(args, model, workdir, counts):
             print(f"{'PASS' if ok else 'FAIL'} {what:52s} {os.path.basename(os.path.dirname(binary)):10s} "
                   f"{msg}  [gen {gen:.1f}s, run {time.perf_counter() - t1:.1f}s]", flush=True)
             counts["passed" if ok else "failed"] += 1
+    for policy in ALGO_POLICIES if model in ALGO_MODELS else ():
+        expected = np.load(base + "-features-expected.npy").astype(np.float64)
+        ok, msg = run_case(args.bin[0], model, "features", base + "-features.safetensors", base + "-features-input.npy",
+                           expected, workdir, args.threads, env={"BATCHBENCH_CPU_ALGO": policy})
+        print(f"{'PASS' if ok else 'FAIL'} {model + ' features BATCHBENCH_CPU_ALGO=' + policy:52s} "
+              f"{os.path.basename(os.path.dirname(args.bin[0])):10s} {msg}", flush=True)
+        counts["passed" if ok else "failed"] += 1
     t1 = time.perf_counter()
     ok, msg = run_bf16_case(args.bin[0], model, base + "-features", base + "-features.safetensors", workdir,
                             args.threads)
@@ -162,7 +175,7 @@ def check_model(args, model, workdir, counts):
 def main():
     args = parse_args()
     models = MODELS if args.models == "all" else args.models.split(",")
-    n_cases = len(models) * (4 + 2 * (len(args.bin) - 1))
+    n_cases = len(models) * (4 + 2 * (len(args.bin) - 1)) + 2 * len(ALGO_MODELS & set(models))
     try:
         import torch  # noqa: F401
         import torchvision  # noqa: F401

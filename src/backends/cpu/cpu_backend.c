@@ -107,9 +107,12 @@ static int lower_graph(bb_backend *b, bb_err *err)
     cpu_md_plain(&md, bb_tensor_shape(g, g->input, b->batch, d), d, dnnl_f32);
     b->input_buf = cpu_new_buf(b, &md);
     b->tbuf[g->input] = b->input_buf;
-    for (int i = 0; i < g->n_ops; i++)
-        if (cpu_lower_op(b, &g->ops[i], err) != 0)
+    for (int i = 0; i < g->n_ops; i++) {
+        int fused = cpu_lower_conv_dw(b, i, err); /* 1: ops i and i+1 done as one step */
+        if (fused < 0 || (fused == 0 && cpu_lower_op(b, &g->ops[i], err) != 0))
             return -1;
+        i += fused;
+    }
     b->output_buf = cpu_tensor_plain(b, g->output, dnnl_f32, err);
     if (b->output_buf < 0)
         return -1;
@@ -139,6 +142,8 @@ static int cpu_prepare(bb_backend **out, const bb_graph *g, int64_t batch,
     b->activation_stats = opts && opts->activation_stats;
     b->threads = opts && opts->threads > 0 ? opts->threads : bb_cpu_default_threads();
     b->dt = prec == BB_PREC_BF16 ? dnnl_bf16 : dnnl_f32;
+    const char *algo = getenv("BATCHBENCH_CPU_ALGO"); /* measured (default) | always | never */
+    b->algo_policy = algo && !strcmp(algo, "always") ? 1 : algo && !strcmp(algo, "never") ? -1 : 0;
     omp_set_num_threads(b->threads);
     b->tbuf = malloc(sizeof(int) * (size_t)g->n_tensors);
     if (!b->tbuf || dnnl_engine_create(&b->eng, dnnl_cpu, 0) != dnnl_success ||
@@ -252,9 +257,14 @@ static void cpu_report(const bb_backend *b, bb_backend_report *r)
     r->workspace_bytes = b->scratch_floats * (int64_t)sizeof(float);
     r->threads = b->threads;
     r->n_steps = b->n_steps;
-    snprintf(r->math_mode, sizeof r->math_mode, "%s", b->dt == dnnl_bf16
-             ? "bf16 weights and activations, fp32 accumulation (oneDNN); attention scores and softmax in fp32"
-             : "fp32 (oneDNN)");
+    if (b->dt == dnnl_bf16)
+        snprintf(r->math_mode, sizeof r->math_mode,
+                 "bf16 weights and activations, fp32 accumulation (oneDNN); attention scores and softmax in fp32");
+    else if (b->n_wino > 0)
+        snprintf(r->math_mode, sizeof r->math_mode, "fp32 (oneDNN); Winograd for %d of %d 3x3 stride-1 convs",
+                 b->n_wino, b->n_wino_candidates);
+    else
+        snprintf(r->math_mode, sizeof r->math_mode, "fp32 (oneDNN)");
 }
 
 static int cpu_profile(const bb_backend *b, const bb_step_time **steps)

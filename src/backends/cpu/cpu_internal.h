@@ -66,6 +66,9 @@ struct bb_backend {
     int64_t scratch_floats;
     int input_buf, output_buf;
     bb_step_time *times;
+    int n_wino, n_wino_candidates; /* 3x3 stride-1 convs run as Winograd, of those tried */
+    int algo_policy;        /* Winograd and fused depthwise: 0 where measured faster,
+                               1 always, -1 never (BATCHBENCH_CPU_ALGO, for tests) */
 };
 
 /* cpu_ops.c */
@@ -91,6 +94,26 @@ int cpu_new_buf(bb_backend *b, const dnnl_memory_desc_t *md);
 void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_data_type_t dt);
 int cpu_md_is_plain(const dnnl_memory_desc_t *md);
 cpu_step *cpu_add_step(bb_backend *b, const char *label, const char *kind);
+
+/* cpu_ops.c: BatchNorm folded into a conv's weights, packed for pd. */
+int cpu_conv_weights(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, dnnl_memory_t *w,
+                     dnnl_memory_t *bias, bb_err *err);
+int cpu_is_ref_impl(const char *impl);
+
+/* cpu_conv_dw.c: lowers ops[i] (a 1x1 conv) and ops[i+1] (the depthwise
+ * conv reading it) as one fused step when oneDNN can and it measures faster:
+ * 1 done (both ops), 0 not done (lower them apart), -1 error. */
+int cpu_lower_conv_dw(bb_backend *b, int i, bb_err *err);
+
+/* cpu_conv_algo.c: seconds of one run of pd on zeroed scratch memory (best
+ * of four after a warm-up), -1 when it cannot run. */
+double cpu_time_pd(bb_backend *b, const_dnnl_primitive_desc_t pd);
+/* ... and of a reorder between two layouts, -1 when there is none. */
+double cpu_reorder_seconds(bb_backend *b, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to);
+
+/* cpu_conv_algo.c: keeps the faster of a direct conv and its Winograd
+ * version (wino may be NULL), timed on scratch memory; destroys the other. */
+dnnl_primitive_desc_t cpu_conv_faster(bb_backend *b, dnnl_primitive_desc_t direct, dnnl_primitive_desc_t wino);
 
 /* cpu_kernels.c */
 void cpu_run_kernel(bb_backend *b, const cpu_step *s);
