@@ -100,15 +100,22 @@ int cu_upload(bb_backend *b, const float *host, int64_t n, int as_act, void **de
     if (device_alloc(b, dev, (size_t)n * es, "weights", err) != 0)
         return -1;
     b->weight_bytes += n * (int64_t)es;
+    /* Every copy goes on b->stream: a cudaMemcpy from pageable memory runs on
+     * the legacy stream and may return before its DMA lands, and b->stream
+     * (non-blocking) is not ordered after it, so the conversion kernel below
+     * could read the staging buffer too early (found by review, not yet
+     * confirmed on a GPU: a suspect for the bf16 parity failures). */
     if (!as_act || b->dt == CU_F32) {
-        CUDA_OK(cudaMemcpy(*dev, host, (size_t)n * sizeof(float), cudaMemcpyHostToDevice), err, "weight upload", NULL);
+        CUDA_OK(cudaMemcpyAsync(*dev, host, (size_t)n * sizeof(float), cudaMemcpyHostToDevice, b->stream), err,
+                "weight upload", NULL);
+        CUDA_OK(cudaStreamSynchronize(b->stream), err, "weight upload", NULL);
         return 0;
     }
     /* 16-bit weights: upload fp32 into the staging buffer, convert there. */
     if (n > b->staging_elems)
         return bb_err_set(err, "internal: a weight of %lld values exceeds the staging buffer", (long long)n);
-    CUDA_OK(cudaMemcpy(b->staging_in, host, (size_t)n * sizeof(float), cudaMemcpyHostToDevice), err, "weight upload",
-            NULL);
+    CUDA_OK(cudaMemcpyAsync(b->staging_in, host, (size_t)n * sizeof(float), cudaMemcpyHostToDevice, b->stream), err,
+            "weight upload", NULL);
     CUDA_OK((cudaError_t)cuk_from_f32(b->dt, b->staging_in, *dev, n, b->stream), err, "weight conversion", NULL);
     CUDA_OK(cudaStreamSynchronize(b->stream), err, "weight conversion", NULL);
     return 0;
