@@ -197,6 +197,10 @@ sys.exit(0 if ok else 1)" "$tmp/peers" && ok || fail "vs_peers.py: exit $rc: $ou
             grep -q "^## Comparison: pytorch" "$tmp/peers/report.md" &&
             grep -q "ratio-onnxruntime-cpu-.*\.png" "$tmp/peers/report.md" && ok ||
             fail "report of vs_peers results: exit $rc: $out"
+        out=$("$here/.venv/bin/python" "$here/bench/ort_profile.py" --model resnet18 --batch 1 --warmup 0 --top 3 \
+            --onnx-dir "$tmp/onnx" 2>&1)
+        [ $? -eq 0 ] && [[ "$out" == *"resnet18, batch 1, 2 threads, onnxruntime"* && "$out" == *"slowest 3 nodes"* &&
+            "$out" =~ Conv\ +[0-9.]+\ ms ]] && ok || fail "ort_profile.py: $out"
         out=$("$here/.venv/bin/python" "$here/bench/vs_peers.py" --engines pytorch --bin "$bin" 2>&1)
         [ $? -eq 2 ] && [[ "$out" == *"--engines: expected batchbench"* ]] && ok || fail "vs_peers --engines: $out"
         out=$("$here/.venv/bin/python" "$here/bench/vs_peers.py" --models nope --bin "$bin" 2>&1)

@@ -17,41 +17,88 @@
 #include "backends/cpu/cpu_internal.h"
 #include "util/clock.h"
 
-/* Seconds of one run of the primitive on zeroed scratch memory: the fastest
- * of four runs after a warm-up (the minimum is what survives the noise of a
- * shared machine); -1 when it cannot run. */
-double cpu_time_pd(bb_backend *b, const_dnnl_primitive_desc_t pd)
+#define CHAIN_MAX 4
+#define FLUSH_BYTES (64 << 20) /* twice this machine kind's L3 */
+
+typedef struct {
+    dnnl_primitive_t prim;
+    dnnl_exec_arg_t ex[6];
+    int n, owns_src;
+} chain_step;
+
+/* Scratch memory (zeroed) for every argument of pd; the source is `src`
+ * when given (the previous step's output). 0, or -1 when it cannot run. */
+static int step_init(bb_backend *b, const_dnnl_primitive_desc_t pd, dnnl_memory_t src, chain_step *c)
 {
     static const int args[6] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST,
                                 DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS};
-    dnnl_exec_arg_t ex[6];
-    dnnl_primitive_t prim = NULL;
-    int n = 0, ok = dnnl_primitive_create(&prim, pd) == dnnl_success;
-    for (int i = 0; ok && i < 6; i++) {
+    memset(c, 0, sizeof *c);
+    if (dnnl_primitive_create(&c->prim, pd) != dnnl_success)
+        return -1;
+    for (int i = 0; i < 6; i++) {
         const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, args[i]);
         if (!md || md->ndims == 0)
             continue;
         void *h = NULL;
-        ok = dnnl_memory_create(&ex[n].memory, md, b->eng, DNNL_MEMORY_ALLOCATE) == dnnl_success;
-        if (ok) {
-            ex[n++].arg = args[i];
-            dnnl_memory_get_data_handle(ex[n - 1].memory, &h);
-            memset(h, 0, dnnl_memory_desc_get_size(md));
+        c->ex[c->n].arg = args[i];
+        if (args[i] == DNNL_ARG_SRC && src) {
+            c->ex[c->n++].memory = src;
+            continue;
         }
+        if (dnnl_memory_create(&c->ex[c->n].memory, md, b->eng, DNNL_MEMORY_ALLOCATE) != dnnl_success)
+            return -1;
+        c->owns_src |= args[i] == DNNL_ARG_SRC;
+        dnnl_memory_get_data_handle(c->ex[c->n++].memory, &h);
+        memset(h, 0, dnnl_memory_desc_get_size(md));
     }
+    return 0;
+}
+
+static dnnl_memory_t step_dst(const chain_step *c)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->ex[i].arg == DNNL_ARG_DST)
+            return c->ex[i].memory;
+    return NULL;
+}
+
+static void step_free(chain_step *c)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->ex[i].arg != DNNL_ARG_SRC || c->owns_src)
+            dnnl_memory_destroy(c->ex[i].memory);
+    dnnl_primitive_destroy(c->prim);
+}
+
+double cpu_time_chain(bb_backend *b, const_dnnl_primitive_desc_t *pds, int n, int cold)
+{
+    chain_step c[CHAIN_MAX];
+    int made = 0, ok = n > 0 && n <= CHAIN_MAX;
+    for (; ok && made < n; made++)
+        ok = step_init(b, pds[made], made ? step_dst(&c[made - 1]) : NULL, &c[made]) == 0;
+    char *flush = ok && cold ? malloc(FLUSH_BYTES) : NULL;
+    ok = ok && (!cold || flush);
     double best = -1.0;
     for (int r = 0; ok && r < 5; r++) {
+        if (flush)
+            memset(flush, r, FLUSH_BYTES); /* evicts the previous run's data */
         double t0 = bb_now_s();
-        ok = dnnl_primitive_execute(prim, b->stream, n, ex) == dnnl_success &&
-             dnnl_stream_wait(b->stream) == dnnl_success;
+        for (int i = 0; ok && i < n; i++)
+            ok = dnnl_primitive_execute(c[i].prim, b->stream, c[i].n, c[i].ex) == dnnl_success;
+        ok = ok && dnnl_stream_wait(b->stream) == dnnl_success;
         double t = bb_now_s() - t0;
         if (ok && r > 0 && (best < 0 || t < best))
             best = t;
     }
-    for (int i = 0; i < n; i++)
-        dnnl_memory_destroy(ex[i].memory);
-    dnnl_primitive_destroy(prim);
+    free(flush);
+    for (int i = 0; i < made; i++)
+        step_free(&c[i]);
     return ok ? best : -1.0;
+}
+
+double cpu_time_pd(bb_backend *b, const_dnnl_primitive_desc_t pd)
+{
+    return cpu_time_chain(b, &pd, 1, 0);
 }
 
 double cpu_reorder_seconds(bb_backend *b, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to)

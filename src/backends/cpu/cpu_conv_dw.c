@@ -78,30 +78,48 @@ static dnnl_primitive_desc_t conv_pd(bb_backend *b, const dnnl_memory_desc_t *sr
     return pd;
 }
 
-/* Is the fused primitive (plus extra_s, a reorder of its input) clearly
- * faster than the 1x1 and the depthwise conv apart, as lower_conv would build
- * them (the 1x1 on the producer's layout src, the depthwise conv on the 1x1's
- * output layout)? */
+/* Is the fused primitive (after the reorder `in` into its input layout, if
+ * any) clearly faster than the 1x1 and the depthwise conv apart, as
+ * lower_conv would build them: the 1x1 on the producer's layout src; the
+ * depthwise conv on the 1x1's output layout, or, where oneDNN has only
+ * reference code for that, on the layout it picks after a reorder? Both
+ * ways run as chains from a cold cache: timed one primitive at a time on
+ * warm scratch memory, the wide intermediate tensor would look free, and
+ * keeping it out of memory is the whole point of fusing. Not when any part
+ * cannot be timed: fusing is the exception that has to prove itself. */
 static int fused_is_faster(bb_backend *b, const bb_op *op, const bb_op *dw, dnnl_primitive_desc_t fused,
-                           const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *w1, const dnnl_memory_desc_t *bias,
-                           const dnnl_memory_desc_t *mid, double extra_s)
+                           dnnl_primitive_desc_t in, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *w1,
+                           const dnnl_memory_desc_t *bias, const dnnl_memory_desc_t *mid)
 {
     const bb_tensor *y = &b->g->tensors[dw->out];
     int64_t c = y->dims[0];
     dnnl_dims_t wd = {c, 1, 1, 3, 3}, dd = {b->batch, c, y->dims[1], y->dims[2]};
-    dnnl_memory_desc_t w2, d2;
+    dnnl_memory_desc_t w2, d2, any_mid;
     dnnl_memory_desc_init_by_tag(&w2, 5, wd, b->dt, dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&d2, 4, dd, b->dt, dnnl_format_tag_any);
-    dnnl_primitive_desc_t p1 = conv_pd(b, src, w1, bias, mid, 1, 0, cpu_post_ops_attr(op));
-    dnnl_primitive_desc_t p2 = p1 ? conv_pd(b, dnnl_primitive_desc_query_md(p1, dnnl_query_dst_md, 0), &w2, bias, &d2,
-                                            dw->stride, 1, cpu_post_ops_attr(dw))
-                                  : NULL;
-    double tf = cpu_time_pd(b, fused), t1 = p1 ? cpu_time_pd(b, p1) : -1, t2 = p2 ? cpu_time_pd(b, p2) : -1;
-    if (p1)
-        dnnl_primitive_desc_destroy(p1);
-    if (p2)
-        dnnl_primitive_desc_destroy(p2);
-    return tf > 0 && (t1 < 0 || t2 < 0 || tf + extra_s < 0.95 * (t1 + t2));
+    dnnl_primitive_desc_t apart[3] = {conv_pd(b, src, w1, bias, mid, 1, 0, cpu_post_ops_attr(op)), NULL, NULL};
+    int n = 0;
+    if (apart[0]) {
+        const dnnl_memory_desc_t *m1 = dnnl_primitive_desc_query_md(apart[0], dnnl_query_dst_md, 0);
+        dnnl_primitive_desc_t p2 = conv_pd(b, m1, &w2, bias, &d2, dw->stride, 1, cpu_post_ops_attr(dw));
+        if (!p2) {
+            dnnl_memory_desc_init_by_tag(&any_mid, 4, m1->dims, b->dt, dnnl_format_tag_any);
+            p2 = conv_pd(b, &any_mid, &w2, bias, &d2, dw->stride, 1, cpu_post_ops_attr(dw));
+            if (p2 && dnnl_reorder_primitive_desc_create(&apart[1], m1, b->eng,
+                                                         dnnl_primitive_desc_query_md(p2, dnnl_query_src_md, 0),
+                                                         b->eng, NULL) != dnnl_success)
+                apart[1] = NULL;
+        }
+        n = apart[1] ? 3 : 2;
+        apart[n - 1] = p2;
+    }
+    const_dnnl_primitive_desc_t together[2] = {in ? in : fused, fused};
+    double ta = n && apart[n - 1] ? cpu_time_chain(b, (const_dnnl_primitive_desc_t *)apart, n, 1) : -1;
+    double tf = cpu_time_chain(b, together, in ? 2 : 1, 1);
+    for (int i = 0; i < 3; i++)
+        if (apart[i])
+            dnnl_primitive_desc_destroy(apart[i]);
+    return tf > 0 && ta > 0 && tf < 0.95 * ta;
 }
 
 /* Folds the depthwise conv's BatchNorm and packs its weights and bias for
@@ -183,9 +201,16 @@ int cpu_lower_conv_dw(bb_backend *b, int i, bb_err *err)
     dnnl_primitive_desc_t pd = conv_pd(b, &blocked_src, &w1, &bias, &mid, 1, 0, fused_attr(op, dw, b->dt));
     if (!pd)
         return 0; /* oneDNN cannot fuse this pair here: lower the two convs apart */
-    double extra = reorder ? cpu_reorder_seconds(b, &b->bufs[src].md, &blocked_src) : 0.0;
+    dnnl_primitive_desc_t in = NULL; /* the reorder into the fused kernel's input layout */
+    if (reorder && dnnl_reorder_primitive_desc_create(&in, &b->bufs[src].md, b->eng, &blocked_src, b->eng, NULL) !=
+                       dnnl_success) {
+        dnnl_primitive_desc_destroy(pd);
+        return 0;
+    }
     dnnl_memory_desc_init_by_tag(&mid, 4, md, b->dt, dnnl_format_tag_any);
-    int rc = b->algo_policy > 0 || (extra >= 0 && fused_is_faster(b, op, dw, pd, &b->bufs[src].md, &w1, &bias, &mid, extra)) ? 1 : 0;
+    int rc = b->algo_policy > 0 || fused_is_faster(b, op, dw, pd, in, &b->bufs[src].md, &w1, &bias, &mid) ? 1 : 0;
+    if (in)
+        dnnl_primitive_desc_destroy(in);
     if (rc == 1 && add_fused_step(b, op, dw, pd, err) != 0)
         rc = -1;
     dnnl_primitive_desc_destroy(pd);

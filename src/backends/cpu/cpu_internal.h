@@ -106,8 +106,12 @@ int cpu_is_ref_impl(const char *impl);
 int cpu_lower_conv_dw(bb_backend *b, int i, bb_err *err);
 
 /* cpu_conv_algo.c: seconds of one run of pd on zeroed scratch memory (best
- * of four after a warm-up), -1 when it cannot run. */
+ * of four after a warm-up), -1 when it cannot run; and of a chain of up to
+ * 4 primitives, each reading the previous one's output, with the caches
+ * flushed before each run when `cold` (so that an intermediate tensor too
+ * big for the cache costs what it costs inside the network). */
 double cpu_time_pd(bb_backend *b, const_dnnl_primitive_desc_t pd);
+double cpu_time_chain(bb_backend *b, const_dnnl_primitive_desc_t *pds, int n, int cold);
 /* ... and of a reorder between two layouts, -1 when there is none. */
 double cpu_reorder_seconds(bb_backend *b, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to);
 
