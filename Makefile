@@ -40,6 +40,12 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # The commit batchbench is built from, recorded in every result file.
 BB_GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 $(BUILD)/src/bench/env.o: override CFLAGS += -DBB_GIT_COMMIT=\"$(BB_GIT_COMMIT)\"
+# ... rebuilt whenever that commit changes (a stamp rewritten only then).
+$(BUILD)/git-commit: FORCE
+	@mkdir -p $(BUILD); echo '$(BB_GIT_COMMIT)' | cmp -s - $@ || echo '$(BB_GIT_COMMIT)' > $@
+$(BUILD)/src/bench/env.o: $(BUILD)/git-commit
+.PHONY: FORCE
+FORCE:
 
 ASAN_CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ASAN_LDFLAGS := -fsanitize=address,undefined

@@ -152,6 +152,7 @@ def environments(args):
     if "onnxruntime" in args.engines:
         import onnxruntime as ort
         envs["onnxruntime"]["onednn"] = f"onnxruntime {ort.__version__} (CPUExecutionProvider)"
+    envs["pytorch"]["batchbench_version"] = envs["onnxruntime"]["batchbench_version"] = "bench/vs_peers.py"
     for e in envs.values():  # one machine: every engine's "% of peak" divides by the same figure
         e["peak_gflops"] = args.peak_gflops
         e["peak_source"] = f"batchbench peak: dnnl_sgemm 2048^3, {args.threads} threads" if args.peak_gflops else ""
