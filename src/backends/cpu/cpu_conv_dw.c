@@ -9,7 +9,8 @@
  * ones are tens of MB and those layers are bound by memory bandwidth. Fused,
  * oneDNN computes the rows of the wide tensor a depthwise tile needs and
  * keeps them in cache. Whether it wins depends on the shape, so both ways are
- * timed on scratch memory at prepare time (cpu_time_pd) and the faster kept.
+ * timed at prepare time, as chains from a cold cache (cpu_time_chain), and the
+ * faster kept.
  */
 #include <stdlib.h>
 
