@@ -37,6 +37,10 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+# `make` alone builds the binary (the first rule below would otherwise be the
+# default goal).
+.DEFAULT_GOAL := all
+
 # The commit batchbench is built from, recorded in every result file.
 BB_GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 $(BUILD)/src/bench/env.o: override CFLAGS += -DBB_GIT_COMMIT=\"$(BB_GIT_COMMIT)\"

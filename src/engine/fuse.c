@@ -28,6 +28,14 @@ int bb_last_reader(const bb_graph *g, int t)
     return -1;
 }
 
+int bb_next_reader(const bb_graph *g, int t, int after)
+{
+    for (int i = after + 1; i < g->n_ops; i++)
+        if (reads(&g->ops[i], t))
+            return i;
+    return -1;
+}
+
 /* The only op reading t, or -1 when t has several readers, none, or is the
  * graph's output. */
 static int sole_reader(const bb_graph *g, int t)

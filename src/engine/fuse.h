@@ -29,5 +29,7 @@ void bb_fold_bn(const bb_graph *g, const bb_op *conv, float *w_out, float *b_out
 int bb_producer(const bb_graph *g, int t);
 /* Index of the last op reading tensor t (incl. as sum_in), or -1. */
 int bb_last_reader(const bb_graph *g, int t);
+/* Index of the first op after op `after` reading tensor t, or -1. */
+int bb_next_reader(const bb_graph *g, int t, int after);
 
 #endif

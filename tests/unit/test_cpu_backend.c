@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "backends/backend.h"
+#include "backends/cpu/cpu_internal.h"
 #include "engine/fuse.h"
 #include "engine/graph.h"
 #include "engine/weights.h"
@@ -243,7 +244,7 @@ static bb_graph *new_graph(int nd, int64_t d0, int64_t d1, int64_t d2)
 /* Random weights, reference, fuse, backend at batch 1 and 3; frees g.
  * Returns the number of ops after fusion. With reforward, after the checked
  * passes forward runs once more without set_input and is checked again. */
-static int run_case_ex(bb_graph *g, const char *what, int reforward)
+static int run_case_ex(bb_graph *g, const char *what, int reforward, char *math_mode, size_t mode_len)
 {
     bb_weights_random(g, 42);
     const int64_t ni = bb_tensor_numel(&g->tensors[g->input]);
@@ -296,6 +297,8 @@ static int run_case_ex(bb_graph *g, const char *what, int reforward)
         bb_cpu_backend.report(b, &r);
         if (!failed[0] && !(r.arena_bytes > 0 && r.n_steps >= g->n_ops && r.threads == 2))
             snprintf(failed, sizeof failed, "%s: bad report", what);
+        if (math_mode)
+            snprintf(math_mode, mode_len, "%s", r.math_mode);
         bb_cpu_backend.destroy(b);
     }
     free(in);
@@ -309,7 +312,7 @@ static int run_case_ex(bb_graph *g, const char *what, int reforward)
 
 static int run_case(bb_graph *g, const char *what)
 {
-    return run_case_ex(g, what, 0);
+    return run_case_ex(g, what, 0, NULL, 0);
 }
 
 /* ---- cases --------------------------------------------------------------- */
@@ -403,6 +406,117 @@ static void test_se(void **state)
     assert_int_equal(run_case(g, "squeeze-excitation"), 7);
 }
 
+/* The SiLU our kernels apply in place of oneDNN's swish post-op (cpu_kernels.c):
+ * after a Winograd conv (left to the next reader: a conv, an unfused add),
+ * after a depthwise conv read by an SE block's pooling, and before the
+ * head's pooling. BATCHBENCH_CPU_ALGO=always takes Winograd wherever oneDNN
+ * offers it, so the deferred paths run whatever the timing says. */
+static void test_silu_left_to_reader(void **state)
+{
+    (void)state;
+    for (int policy = 0; policy < 2; policy++) {
+        if (policy)
+            setenv("BATCHBENCH_CPU_ALGO", "always", 1);
+        bb_graph *g = new_graph(3, 3, 14, 14);
+        int x = bb_conv(g, "stem", g->input, 32, 3, 1, 1, 1, 0);
+        x = bb_activation(g, bb_batchnorm(g, "stem.bn", x, 1e-3f), BB_ACT_SILU);
+        int y = bb_conv(g, "fused", x, 32, 3, 1, 1, 1, 0); /* read by an unfused add */
+        y = bb_activation(g, bb_batchnorm(g, "fused.bn", y, 1e-3f), BB_ACT_SILU);
+        x = bb_add(g, y, x);
+        y = bb_conv(g, "expand", x, 64, 3, 1, 1, 1, 0); /* read by a 1x1 conv */
+        y = bb_activation(g, bb_batchnorm(g, "expand.bn", y, 1e-3f), BB_ACT_SILU);
+        y = bb_conv(g, "reduce", y, 48, 1, 1, 0, 1, 0);
+        y = bb_conv(g, "dw", y, 48, 3, 1, 1, 48, 0); /* read by the SE pool */
+        y = bb_activation(g, bb_batchnorm(g, "dw.bn", y, 1e-3f), BB_ACT_SILU);
+        int s = bb_gap(g, y);
+        s = bb_activation(g, bb_linear(g, "se.fc1", "weight", "bias", s, 12, 1), BB_ACT_SILU);
+        s = bb_activation(g, bb_linear(g, "se.fc2", "weight", "bias", s, 48, 1), BB_ACT_SIGMOID);
+        y = bb_se_scale(g, y, s);
+        y = bb_conv(g, "head", y, 40, 1, 1, 0, 1, 0);
+        y = bb_activation(g, bb_batchnorm(g, "head.bn", y, 1e-3f), BB_ACT_SILU);
+        g->output = bb_gap(g, y);
+        char mode[256] = "";
+        run_case_ex(g, policy ? "silu left to readers (always)" : "silu left to readers", 1, mode, sizeof mode);
+        if (policy) {
+            unsetenv("BATCHBENCH_CPU_ALGO");
+            if (!strstr(mode, "Winograd for 3 of 3"))
+                fail_msg("expected the 3 convs as Winograd, math mode '%s'", mode);
+        }
+    }
+}
+
+/* cpu_silu_apply on each layout it walks (NHWC, nChw16c with padded
+ * channels, nChw8c), at one item and at three, against SiLU in double. */
+static void test_silu_kernel(void **state)
+{
+    (void)state;
+    dnnl_engine_t eng;
+    dnnl_stream_t st;
+    assert_int_equal(dnnl_engine_create(&eng, dnnl_cpu, 0), dnnl_success);
+    assert_int_equal(dnnl_stream_create(&st, eng, dnnl_stream_default_flags), dnnl_success);
+    const dnnl_format_tag_t tags[3] = {dnnl_acdb, dnnl_aBcd16b, dnnl_aBcd8b};
+    uint64_t seed = 7;
+    for (int t = 0; t < 3; t++)
+        for (int64_t n = 1; n <= 3; n += 2) {
+            const int64_t c = 24, h = 3, w = 5, count = n * c * h * w;
+            dnnl_dims_t d = {n, c, h, w};
+            dnnl_memory_desc_t plain, md;
+            dnnl_memory_desc_init_by_tag(&plain, 4, d, dnnl_f32, dnnl_nchw);
+            dnnl_memory_desc_init_by_tag(&md, 4, d, dnnl_f32, tags[t]);
+            assert_true(cpu_silu_layout_ok(&md));
+            float *x = malloc(sizeof(float) * (size_t)count), *back = malloc(sizeof(float) * (size_t)count);
+            float *mean = malloc(sizeof(float) * (size_t)(n * c));
+            assert_true(x && back && mean);
+            for (int64_t i = 0; i < count; i++) /* includes -100 and 100 */
+                x[i] = i % 97 == 0 ? (i % 2 ? 100.f : -100.f)
+                                   : (float)((double)(rnd(&seed) >> 11) / 9007199254740992.0 * 40.0 - 20.0);
+            dnnl_memory_t m_plain, m_lay, m_back;
+            assert_int_equal(dnnl_memory_create(&m_plain, &plain, eng, x), dnnl_success);
+            assert_int_equal(dnnl_memory_create(&m_lay, &md, eng, DNNL_MEMORY_ALLOCATE), dnnl_success);
+            assert_int_equal(dnnl_memory_create(&m_back, &plain, eng, back), dnnl_success);
+            void *h_lay = NULL;
+            dnnl_memory_get_data_handle(m_lay, &h_lay);
+            memset(h_lay, 0, dnnl_memory_desc_get_size(&md)); /* padding zero, as in the arena */
+            dnnl_primitive_desc_t to_pd, from_pd;
+            dnnl_primitive_t to, from;
+            assert_int_equal(dnnl_reorder_primitive_desc_create(&to_pd, &plain, eng, &md, eng, NULL), dnnl_success);
+            assert_int_equal(dnnl_reorder_primitive_desc_create(&from_pd, &md, eng, &plain, eng, NULL), dnnl_success);
+            assert_int_equal(dnnl_primitive_create(&to, to_pd), dnnl_success);
+            assert_int_equal(dnnl_primitive_create(&from, from_pd), dnnl_success);
+            dnnl_exec_arg_t a1[2] = {{DNNL_ARG_FROM, m_plain}, {DNNL_ARG_TO, m_lay}};
+            dnnl_exec_arg_t a2[2] = {{DNNL_ARG_FROM, m_lay}, {DNNL_ARG_TO, m_back}};
+            assert_int_equal(dnnl_primitive_execute(to, st, 2, a1), dnnl_success);
+            cpu_silu_apply(2, &md, h_lay, mean);
+            assert_int_equal(dnnl_primitive_execute(from, st, 2, a2), dnnl_success);
+            dnnl_stream_wait(st);
+            for (int64_t i = 0; i < n * c; i++) {
+                double sum = 0.0;
+                for (int64_t p = 0; p < h * w; p++) {
+                    double v = x[i * h * w + p], want = v / (1.0 + exp(-v));
+                    double got = back[i * h * w + p];
+                    if (fabs(got - want) > 2e-6 * fmax(1.0, fabs(want)))
+                        fail_msg("layout %d, n %lld: silu(%g) = %g, want %g", t, (long long)n, v, got, want);
+                    sum += want;
+                }
+                if (fabs(mean[i] - sum / (double)(h * w)) > 2e-6 * fmax(1.0, fabs(sum / (double)(h * w))))
+                    fail_msg("layout %d, n %lld: mean %lld = %g, want %g", t, (long long)n, (long long)i,
+                             (double)mean[i], sum / (double)(h * w));
+            }
+            dnnl_primitive_destroy(to);
+            dnnl_primitive_destroy(from);
+            dnnl_primitive_desc_destroy(to_pd);
+            dnnl_primitive_desc_destroy(from_pd);
+            dnnl_memory_destroy(m_plain);
+            dnnl_memory_destroy(m_lay);
+            dnnl_memory_destroy(m_back);
+            free(x);
+            free(back);
+            free(mean);
+        }
+    dnnl_stream_destroy(st);
+    dnnl_engine_destroy(eng);
+}
+
 /* Linear with bias on [L,K] (input given directly as [L,K]), with fused
  * act, layer norm, and a linear head on a 1-d vector. */
 static void test_linear_layernorm(void **state)
@@ -486,11 +600,11 @@ static void test_input_survives_forward(void **state)
     int x = bb_conv(g, "c1", g->input, 8, 3, 2, 1, 1, 0);
     x = bb_activation(g, bb_batchnorm(g, "c1.bn", x, 1e-5f), BB_ACT_RELU);
     g->output = bb_conv(g, "c2", x, 16, 1, 1, 0, 1, 0);
-    run_case_ex(g, "conv net, forward without set_input", 1);
+    run_case_ex(g, "conv net, forward without set_input", 1, NULL, 0);
     g = new_graph(2, 5, 12, 0);
     g->output = bb_linear(g, "fc2", "weight", "bias", bb_linear(g, "fc1", "weight", "bias", g->input, 7, 0), 3, 0);
-    run_case_ex(g, "linear, forward without set_input", 1);
-    run_case_ex(vit_graph(2, 16), "vit layer, forward without set_input", 1);
+    run_case_ex(g, "linear, forward without set_input", 1, NULL, 0);
+    run_case_ex(vit_graph(2, 16), "vit layer, forward without set_input", 1, NULL, 0);
 }
 
 static void test_errors(void **state)
@@ -548,6 +662,8 @@ int main(void)
         cmocka_unit_test(test_conv_bn_act),
         cmocka_unit_test(test_residual),
         cmocka_unit_test(test_se),
+        cmocka_unit_test(test_silu_left_to_reader),
+        cmocka_unit_test(test_silu_kernel),
         cmocka_unit_test(test_linear_layernorm),
         cmocka_unit_test(test_transformer),
         cmocka_unit_test(test_unfused_add_2d_3d),

@@ -183,7 +183,7 @@ int cpu_lower_conv_dw(bb_backend *b, int i, bb_err *err)
         return 0;
     const bb_op *op = &g->ops[i], *dw = &g->ops[i + 1];
     int src = b->tbuf[op->in[0]];
-    if (b->bufs[src].md.data_type != b->dt)
+    if (b->bufs[src].md.data_type != b->dt || b->bufs[src].owes_silu) /* cpu_lower_op settles SiLUs */
         return 0;
     const bb_tensor *x = &g->tensors[op->in[0]], *y = &g->tensors[op->out];
     int64_t c = y->dims[0];

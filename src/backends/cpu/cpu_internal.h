@@ -19,10 +19,11 @@
 typedef struct {
     dnnl_memory_desc_t md;
     int first, last, alias;
+    int owes_silu;      /* its producer left the SiLU to the next reader (cpu_ops.c) */
     dnnl_memory_t mem; /* bound after planning */
 } cpu_buf;
 
-typedef enum { K_NONE, K_ATTENTION, K_TOKENS, K_CLS_SELECT } cpu_kernel;
+typedef enum { K_NONE, K_ATTENTION, K_TOKENS, K_CLS_SELECT, K_SILU, K_SILU_GAP } cpu_kernel;
 
 #define CPU_MAX_ARGS 8
 
@@ -116,11 +117,23 @@ double cpu_time_chain(bb_backend *b, const_dnnl_primitive_desc_t *pds, int n, in
 double cpu_reorder_seconds(bb_backend *b, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to);
 
 /* cpu_conv_algo.c: keeps the faster of a direct conv and its Winograd
- * version (wino may be NULL), timed on scratch memory; destroys the other. */
-dnnl_primitive_desc_t cpu_conv_faster(bb_backend *b, dnnl_primitive_desc_t direct, dnnl_primitive_desc_t wino);
+ * version (wino may be NULL), timed on scratch memory, each plus the
+ * seconds of the work it brings along (a reorder into its input layout, a
+ * SiLU step after it); destroys the other. *chose_wino says which. */
+dnnl_primitive_desc_t cpu_conv_faster(bb_backend *b, dnnl_primitive_desc_t direct, double direct_extra,
+                                      dnnl_primitive_desc_t wino, double wino_extra, int *chose_wino);
+/* ... and of the silu kernel on a tensor of layout md, -1 when it cannot run. */
+double cpu_silu_seconds(bb_backend *b, const dnnl_memory_desc_t *md);
 
 /* cpu_kernels.c */
 void cpu_run_kernel(bb_backend *b, const cpu_step *s);
+/* Whether the silu / silu_gap kernels can walk a tensor of this layout. */
+int cpu_silu_layout_ok(const dnnl_memory_desc_t *md);
+/* SiLU in place on x (laid out as md, f32); the [N, C] means of the result
+ * into mean unless it is NULL. Work items: one channel block of one item
+ * (nChwXc), or for NHWC a whole item (its rows are contiguous), split by
+ * channels only where there are fewer items than threads. */
+void cpu_silu_apply(int threads, const dnnl_memory_desc_t *md, float *x, float *mean);
 
 #define DNNL_CHECK(call, err, what, label)                                          \
     do {                                                                            \

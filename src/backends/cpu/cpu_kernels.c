@@ -7,6 +7,17 @@
  *   tokens     : patch grid [D, P] -> [1+P, D] with class token and
  *                position embedding added
  *   cls_select : token 0 of every item
+ *   silu       : SiLU in place on a conv's output in NHWC or nChw8c/16c
+ *   silu_gap   : the same, plus the mean over H x W per (item, channel):
+ *                the SE block's pooling, in the pass that applies the SiLU
+ *
+ * Why SiLU here and not as oneDNN's swish post-op: oneDNN 2.6 computes swish
+ * with a full-precision exp and a division, about 30 cycles per 16 floats on
+ * Zen 4 (ours: about 14). After a 1x1 expand conv (160 multiply-adds per output) that is 16%
+ * of the conv, after a depthwise 3x3 (9 per output) it is two thirds of it:
+ * EfficientNetV2-L's depthwise convs took 47 ms of a 1014 ms pass at batch 8
+ * against ONNX Runtime's 19. For the SE block the SiLU rides on the pooling pass, which reads the
+ * tensor anyway. cpu_ops.c decides which convs hand their SiLU over.
  */
 #include <math.h>
 #include <omp.h>
@@ -44,6 +55,141 @@ static void softmax_rows(float *s, int64_t rows, int64_t cols)
         for (int64_t c = 0; c < cols; c++)
             x[c] *= inv;
     }
+}
+
+/* How a 4-D f32 activation is laid out, for the kernels that walk it in
+ * channel groups: element (n, c, p) with p = h * W + w sits at
+ *   nChwXc: n * s_n + (c / X) * s_cb + p * s_p + c % X   (inner = width = X)
+ *   NHWC:   n * s_n + c + p * s_p                       (inner 1, s_cb 1) */
+typedef struct {
+    int64_t n, c, hw, s_n, s_cb, s_p, inner;
+} act_walk;
+
+static int act_walk_of(const dnnl_memory_desc_t *md, act_walk *w)
+{
+    const dnnl_blocking_desc_t *blk = &md->format_desc.blocking;
+    if (md->ndims != 4 || md->data_type != dnnl_f32 || md->format_kind != dnnl_blocked)
+        return 0;
+    const int64_t *d = md->dims, *st = blk->strides;
+    w->n = d[0], w->c = d[1], w->hw = d[2] * d[3], w->s_n = st[0], w->s_cb = st[1], w->s_p = st[3];
+    if (blk->inner_nblks == 0 && st[1] == 1 && st[2] == d[3] * st[3]) {
+        w->inner = 1; /* NHWC */
+        return 1;
+    }
+    if (blk->inner_nblks == 1 && blk->inner_idxs[0] == 1 && st[3] == blk->inner_blks[0] && st[2] == d[3] * st[3]) {
+        w->inner = blk->inner_blks[0]; /* nChwXc */
+        return 1;
+    }
+    return 0;
+}
+
+int cpu_silu_layout_ok(const dnnl_memory_desc_t *md)
+{
+    act_walk w;
+    return act_walk_of(md, &w);
+}
+
+/* exp(-x) for the SiLU: 2^t with t = -x log2(e) clamped to +-126, split
+ * into round(t) (put in the exponent bits) and f in [-0.5, 0.5], 2^f by
+ * Cephes' exp2f polynomial. Relative error under 1e-6 (most of it from
+ * rounding t), and about 1.4x cheaper than glibc's vector expf, which
+ * checks for every special case. */
+static inline float silu_exp_neg(float x)
+{
+    float t = -x * 1.44269504088896341f;
+    t = t < -126.f ? -126.f : t > 126.f ? 126.f : t;
+    float n = __builtin_rintf(t), f = t - n;
+    float p = 1.535336188319500e-4f;
+    p = p * f + 1.339887440266574e-3f;
+    p = p * f + 9.618437357674640e-3f;
+    p = p * f + 5.550332471162809e-2f;
+    p = p * f + 2.402264791363012e-1f;
+    p = p * f + 6.931472028550421e-1f;
+    p = p * f + 1.f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* SiLU in place on `rows` rows of v floats, `stride` apart; adds each
+ * result into acc[0..v). */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void silu_rows(float *x, int64_t rows, int64_t stride, int v, float *restrict acc)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        float *row = x + r * stride;
+#pragma omp simd
+        for (int j = 0; j < v; j++) {
+            float y = row[j] / (1.f + silu_exp_neg(row[j]));
+            row[j] = y;
+            acc[j] += y;
+        }
+    }
+}
+
+/* The same for one nChw16c block plane (rows of 16, back to back): a loop
+ * of constant width keeps the sums in a register (2.3x faster than
+ * silu_rows with v = 16). */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void silu_block16(float *x, int64_t rows, float *restrict acc)
+{
+    float a[16] = {0};
+    for (int64_t r = 0; r < rows; r++) {
+#pragma omp simd
+        for (int j = 0; j < 16; j++) {
+            float y = x[r * 16 + j] / (1.f + silu_exp_neg(x[r * 16 + j]));
+            x[r * 16 + j] = y;
+            a[j] += y;
+        }
+    }
+    for (int j = 0; j < 16; j++)
+        acc[j] += a[j];
+}
+
+#define SILU_CHUNK 1024 /* NHWC channels per pass over the rows (sums on the stack) */
+
+/* Channels [c0, c0 + v) of item n: SiLU in place, and their means. */
+static void silu_channels(const act_walk *w, float *x, float *mean, int64_t n, int64_t c0, int64_t v)
+{
+    for (int64_t c = c0; c < c0 + v; c += SILU_CHUNK) {
+        int k = (int)(c0 + v - c < SILU_CHUNK ? c0 + v - c : SILU_CHUNK);
+        float acc[SILU_CHUNK] = {0};
+        float *base = x + n * w->s_n + (w->inner == 1 ? c : c / w->inner * w->s_cb);
+        if (w->inner == 16)
+            silu_block16(base, w->hw, acc);
+        else
+            silu_rows(base, w->hw, w->s_p, k, acc);
+        if (mean)
+            for (int j = 0; j < k; j++)
+                mean[n * w->c + c + j] = acc[j] / (float)w->hw;
+    }
+}
+
+void cpu_silu_apply(int threads, const dnnl_memory_desc_t *md, float *x, float *mean)
+{
+    act_walk w;
+    act_walk_of(md, &w); /* the caller checked cpu_silu_layout_ok */
+    int64_t width = w.inner;
+    if (w.inner == 1) { /* NHWC: whole items, split by channels only if too few */
+        int64_t parts = (threads + w.n - 1) / w.n;
+        width = ((w.c + parts - 1) / parts + 15) / 16 * 16;
+    }
+    const int64_t groups = (w.c + width - 1) / width;
+#pragma omp parallel for collapse(2) schedule(static) num_threads(threads)
+    for (int64_t n = 0; n < w.n; n++)
+        for (int64_t gi = 0; gi < groups; gi++) {
+            int64_t c0 = gi * width;
+            silu_channels(&w, x, mean, n, c0, w.c - c0 < width ? w.c - c0 : width);
+        }
+}
+
+/* silu and silu_gap steps: kin is the tensor (changed in place); kout, when
+ * it is not kin, receives the [N, C] means. */
+static void silu_pass(const bb_backend *b, const cpu_step *s)
+{
+    cpu_silu_apply(b->threads, &b->bufs[s->kin].md, buf_ptr(b, s->kin),
+                   s->kout != s->kin ? buf_ptr(b, s->kout) : NULL);
 }
 
 static void attention(const bb_backend *b, const cpu_step *s)
@@ -96,6 +242,8 @@ void cpu_run_kernel(bb_backend *b, const cpu_step *s)
     case K_ATTENTION: attention(b, s); break;
     case K_TOKENS: tokens(b, s); break;
     case K_CLS_SELECT: cls_select(b, s); break;
+    case K_SILU:
+    case K_SILU_GAP: silu_pass(b, s); break;
     default: break;
     }
 }

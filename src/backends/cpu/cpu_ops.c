@@ -107,8 +107,73 @@ static dnnl_primitive_desc_t better_layout(bb_backend *b, const bb_op *op, dnnl_
     return pd;
 }
 
-static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
+/* Whether a conv leaves its SiLU to the global average pool that reads its
+ * output next (an SE block's, or the head's): the pool applies it in the
+ * pass it makes anyway, with a SiLU cheaper than oneDNN's swish post-op
+ * (cpu_kernels.c says why). Measured on EfficientNetV2, batch 8, 6 rounds
+ * interleaved: 249.6 against 254.9 ms per batch (S). Not in bf16 (the
+ * kernels are f32) nor under BATCHBENCH_CPU_ALGO=never. A SiLU that a
+ * Winograd conv leaves undone is decided in try_winograd. */
+static int defers_silu(const bb_backend *b, const bb_op *op)
 {
+    const bb_graph *g = b->g;
+    if (b->dt != dnnl_f32 || b->algo_policy < 0 || op->post_act != BB_ACT_SILU || op->sum_in >= 0 ||
+        op->out == g->output)
+        return 0;
+    int next = bb_next_reader(g, op->out, (int)(op - g->ops));
+    return next >= 0 && g->ops[next].type == BB_OP_GAP;
+}
+
+/* Winograd in place of the direct conv pd where it measures faster
+ * (cpu_conv_algo.c). oneDNN's Winograd takes ReLU and sums but no SiLU, so
+ * a conv with one (not already left to its reader) is tried as Winograd
+ * with the SiLU left to the next reader (*defer set if chosen), the silu
+ * kernel's time counted against it: EfficientNetV2's 3x3 convs run 2-2.7x
+ * faster that way. Winograd takes nChw16c only: when the direct conv chose
+ * another layout, each side pays its own reorder from `have`. */
+static dnnl_primitive_desc_t try_winograd(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd,
+                                          const dnnl_memory_desc_t *have, const dnnl_memory_desc_t *w_md,
+                                          const dnnl_memory_desc_t *b_md, int *defer)
+{
+    bb_op w_op = *op;
+    int silu_after = !*defer && op->post_act == BB_ACT_SILU && op->sum_in < 0 && op->out != b->g->output &&
+                     b->algo_policy >= 0;
+    if (silu_after)
+        w_op.post_act = BB_ACT_NONE;
+    const dnnl_memory_desc_t *src = cpu_q_md(pd, dnnl_query_src_md), *dst = cpu_q_md(pd, dnnl_query_dst_md);
+    double d_extra = 0.0, w_extra = 0.0;
+    dnnl_primitive_desc_t wino = NULL;
+    bb_err ignore = {0}; /* a shape Winograd does not take is not an error */
+    conv_pd(b, &w_op, dnnl_convolution_winograd, src, w_md, b_md, dst, &wino, &ignore);
+    if (!wino && op->sum_in < 0) {
+        dnnl_memory_desc_t s16, d16;
+        dnnl_memory_desc_init_by_tag(&s16, 4, src->dims, b->dt, dnnl_aBcd16b);
+        dnnl_memory_desc_init_by_tag(&d16, 4, dst->dims, b->dt, dnnl_aBcd16b);
+        conv_pd(b, &w_op, dnnl_convolution_winograd, &s16, w_md, b_md, &d16, &wino, &ignore);
+        if (wino) {
+            w_extra = dnnl_memory_desc_equal(&s16, have) ? 0.0 : cpu_reorder_seconds(b, have, &s16);
+            d_extra = dnnl_memory_desc_equal(src, have) ? 0.0 : cpu_reorder_seconds(b, have, src);
+        }
+    }
+    if (wino && silu_after && w_extra >= 0) {
+        double t = cpu_silu_seconds(b, cpu_q_md(wino, dnnl_query_dst_md));
+        w_extra = t < 0 ? -1.0 : w_extra + t;
+    }
+    int chose = 0;
+    pd = cpu_conv_faster(b, pd, d_extra, wino, w_extra, &chose);
+    if (chose && silu_after)
+        *defer = 1;
+    return pd;
+}
+
+static int lower_conv(bb_backend *b, const bb_op *orig, bb_err *err)
+{
+    /* op: what the primitive computes; orig names the step */
+    bb_op local = *orig;
+    int defer = defers_silu(b, orig);
+    if (defer)
+        local.post_act = BB_ACT_NONE;
+    const bb_op *op = &local;
     const bb_graph *g = b->g;
     const bb_tensor *x = &g->tensors[op->in[0]], *y = &g->tensors[op->out];
     int64_t oc = y->dims[0], gr = op->groups, k = op->k;
@@ -143,13 +208,8 @@ static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
     }
     if (b->dt == dnnl_f32 && b->algo_policy == 0 && op->sum_in < 0 && gr == 1 && (x->dims[0] % 16 || oc % 16))
         pd = better_layout(b, op, pd, &b->bufs[src].md, &w_md, &b_md, &dst_md);
-    if (k == 3 && op->stride == 1 && gr == 1 && b->dt == dnnl_f32) { /* oneDNN's Winograd is f32 only */
-        dnnl_primitive_desc_t wino = NULL;
-        bb_err no_wino = {0}; /* a shape Winograd does not take is not an error */
-        conv_pd(b, op, dnnl_convolution_winograd, cpu_q_md(pd, dnnl_query_src_md), &w_md, &b_md,
-                cpu_q_md(pd, dnnl_query_dst_md), &wino, &no_wino);
-        pd = cpu_conv_faster(b, pd, wino);
-    }
+    if (k == 3 && op->stride == 1 && gr == 1 && b->dt == dnnl_f32) /* oneDNN's Winograd is f32 only */
+        pd = try_winograd(b, op, pd, &b->bufs[src].md, &w_md, &b_md, &defer);
     dnnl_memory_t wm, bm;
     cpu_step *step = NULL;
     int rc = cpu_conv_weights(b, op, pd, &wm, &bm, err);
@@ -157,7 +217,8 @@ static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
         src = cpu_tensor_as(b, op->in[0], cpu_q_md(pd, dnnl_query_src_md), err);
     if (rc == 0 && src >= 0) {
         int dst = cpu_dst_buf(b, op, cpu_q_md(pd, dnnl_query_dst_md));
-        step = cpu_step_from_pd(b, op, pd, err);
+        b->bufs[dst].owes_silu = defer;
+        step = cpu_step_from_pd(b, orig, pd, err);
         if (step) {
             cpu_arg_buf(b, step, DNNL_ARG_SRC, src);
             cpu_arg_mem(step, DNNL_ARG_WEIGHTS, wm);
@@ -246,6 +307,56 @@ static int lower_layernorm(bb_backend *b, const bb_op *op, bb_err *err)
     }
     dnnl_primitive_desc_destroy(pd);
     return step ? 0 : -1;
+}
+
+/* The SE block's pooling of a tensor that still owes its SiLU: one kernel
+ * pass applies the SiLU in place and writes the [N, C] means. */
+static int lower_silu_gap(bb_backend *b, const bb_op *op)
+{
+    int src = b->tbuf[op->in[0]];
+    dnnl_memory_desc_t md;
+    int64_t d[BB_MAX_DIMS + 1];
+    cpu_md_plain(&md, bb_tensor_shape(b->g, op->out, b->batch, d), d, dnnl_f32);
+    int dst = cpu_dst_buf(b, op, &md);
+    cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
+    s->kernel = K_SILU_GAP;
+    s->kin = src, s->kout = dst;
+    cpu_touch(b, src);
+    cpu_touch(b, dst);
+    b->bufs[src].owes_silu = 0;
+    return 0;
+}
+
+/* Applies the SiLU that tensor t's producer left undone (defers_silu), in
+ * place, before anything reads t: our kernel where it knows the layout,
+ * oneDNN's eltwise otherwise. */
+static int settle_silu(bb_backend *b, int t, bb_err *err)
+{
+    int buf = b->tbuf[t], p = bb_producer(b->g, t);
+    if (!b->bufs[buf].owes_silu)
+        return 0;
+    b->bufs[buf].owes_silu = 0;
+    const char *label = p >= 0 ? b->g->ops[p].label : "silu";
+    if (cpu_silu_layout_ok(&b->bufs[buf].md)) {
+        cpu_step *s = cpu_add_step(b, label, "silu");
+        s->kernel = K_SILU;
+        s->kin = s->kout = buf;
+        cpu_touch(b, buf);
+        return 0;
+    }
+    dnnl_eltwise_desc_t ed;
+    dnnl_primitive_desc_t pd;
+    DNNL_CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, dnnl_eltwise_swish, &b->bufs[buf].md,
+                                              1.f, 0.f),
+               err, "eltwise descriptor", label);
+    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &ed, NULL, b->eng, NULL), err, "eltwise", label);
+    cpu_step *s = cpu_add_step(b, label, "silu");
+    dnnl_status_t st = dnnl_primitive_create(&s->prim, pd);
+    dnnl_primitive_desc_destroy(pd);
+    DNNL_CHECK(st, err, "eltwise primitive", label);
+    cpu_arg_buf(b, s, DNNL_ARG_SRC, buf);
+    cpu_arg_buf(b, s, DNNL_ARG_DST, buf);
+    return 0;
 }
 
 /* Max pool (k, stride, pad) or global average pool (k = H, W). */
@@ -391,6 +502,14 @@ static int lower_kernel(bb_backend *b, const bb_op *op, cpu_kernel kind, bb_err 
 
 int cpu_lower_op(bb_backend *b, const bb_op *op, bb_err *err)
 {
+    const cpu_buf *x = &b->bufs[b->tbuf[op->in[0]]];
+    if (op->type == BB_OP_GAP && x->owes_silu && cpu_silu_layout_ok(&x->md))
+        return lower_silu_gap(b, op);
+    for (int i = 0; i < op->n_in; i++)
+        if (settle_silu(b, op->in[i], err) != 0)
+            return -1;
+    if (op->sum_in >= 0 && settle_silu(b, op->sum_in, err) != 0)
+        return -1;
     switch (op->type) {
     case BB_OP_CONV: return lower_conv(b, op, err);
     case BB_OP_LINEAR: return lower_linear(b, op, err);
