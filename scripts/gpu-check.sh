@@ -222,8 +222,31 @@ EOF
             printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$m" "$h" "$p" "${err:--}" "${cos:--}" "$verdict" \
                 "$([ "$verdict" = PASS ] || echo "${line% FAIL}")" >>"$d/records.tsv"
             summary+=" $p $verdict"
+            if [ "$p" = bf16 ] && [ "$verdict" = FAIL ] && [ -f "$d/gpu_bf16.npy" ]; then
+                bf16_diagnosis "$m" "$h" "$d"
+            fi
         done
         say "parity $m $h:$summary"
+    }
+    # A failed bf16 case, looked at twice more (into bf16-diagnosis.txt, not
+    # counted): the same run again (different output = a race), and with
+    # cuDNN held to its implicit-GEMM algorithms (passes then = an algorithm
+    # with 16-bit intermediates is to blame), its choices logged.
+    bf16_diagnosis() {
+        local m=$1 h=$2 d=$3 t again impl
+        t=$(cap 60)
+        [ "$t" -eq 0 ] && return
+        OMP_NUM_THREADS=4 timeout -k 10 "$t" "$BB" infer --device cuda --precision bf16 --model "$m" --head "$h" \
+            --batch 2 --seed 1 --output "$d/gpu_bf16_again.npy" >/dev/null 2>&1
+        again=$(timeout 60 "$PY" "$REPO/tools/compare_npy.py" "$d/gpu_bf16.npy" "$d/gpu_bf16_again.npy" fp32 2>&1)
+        t=$(cap 60)
+        [ "$t" -eq 0 ] && return
+        BATCHBENCH_CUDNN_ALGO=implicit BATCHBENCH_CUDNN_LOG=1 OMP_NUM_THREADS=4 timeout -k 10 "$t" "$BB" infer \
+            --device cuda --precision bf16 --model "$m" --head "$h" --batch 2 --seed 1 \
+            --output "$d/gpu_bf16_implicit.npy" >"$d/gpu_bf16_implicit.log" 2>&1
+        impl=$(timeout 60 "$PY" "$REPO/tools/compare_npy.py" "$d/cpu.npy" "$d/gpu_bf16_implicit.npy" bf16 2>&1)
+        printf '%s %s: rerun vs first run: %s\n%s %s: implicit GEMM only vs cpu: %s (choices: %s)\n' \
+            "$m" "$h" "$again" "$m" "$h" "$impl" "$d/gpu_bf16_implicit.log" >"$d/diag.txt"
     }
     say "parity: GPU infers, $PJOBS jobs at a time"
     local running=0
@@ -256,6 +279,7 @@ EOF
     parity_fail=$(grep -c ' FAIL' "$OUT/parity.txt")
     echo "parity: $((parity_n - parity_fail)) of $parity_n passed (bounds: tools/compare_npy.py)" >>"$OUT/parity.txt"
     cat "$OUT/parity.txt"
+    cat "$RES"/parity/*/diag.txt >"$OUT/bf16-diagnosis.txt" 2>/dev/null && cat "$OUT/bf16-diagnosis.txt"
 
     # ---- d2. out of memory: a batch that cannot fit is recorded as oom and
     # the next configuration still runs ----------------------------------------

@@ -14,6 +14,7 @@
  * CUDA graph.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -329,10 +330,14 @@ static int math_allowed(bb_precision p, cudnnMathType_t m)
  * accumulation) are preferred over FFT, Winograd and explicit GEMM, whose
  * 16-bit intermediates cost accuracy (the first H100 run's bf16 parity
  * failed with the fastest of all algorithms). */
+static int is_implicit_gemm(cudnnConvolutionFwdAlgo_t a)
+{
+    return a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+}
+
 static int algo_preferred(cu_dtype dt, cudnnConvolutionFwdAlgo_t a)
 {
-    return dt == CU_F32 || a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM ||
-           a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+    return dt == CU_F32 || is_implicit_gemm(a);
 }
 
 static void conv_key(const bb_backend *b, const cu_step *s, int64_t *key)
@@ -357,11 +362,21 @@ static int search(bb_backend *b, cu_step *s, void *ws, size_t ws_cap, cu_algo_ca
             return bb_err_oom(err, "out of memory in cuDNN's algorithm search for '%s'", s->op->label);
         return bb_err_set(err, "cuDNN: algorithm search for '%s' failed: %s", s->op->label, cudnnGetErrorString(st));
     }
-    for (int pass = 0; pass < 2; pass++)
+    /* Diagnosis of 16-bit results (scripts/gpu-check.sh uses both):
+     * BATCHBENCH_CUDNN_ALGO=implicit allows only the implicit-GEMM algorithms,
+     * BATCHBENCH_CUDNN_LOG=1 prints every choice on stderr. */
+    const char *force = getenv("BATCHBENCH_CUDNN_ALGO"), *log = getenv("BATCHBENCH_CUDNN_LOG");
+    int implicit_only = force && strcmp(force, "implicit") == 0;
+    for (int pass = 0; pass < (implicit_only ? 1 : 2); pass++)
         for (int j = 0; j < n; j++) /* sorted fastest first */
             if (perf[j].status == CUDNN_STATUS_SUCCESS && perf[j].memory <= ws_cap &&
-                math_allowed(b->prec, perf[j].mathType) && (pass == 1 || algo_preferred(b->dt, perf[j].algo))) {
+                math_allowed(b->prec, perf[j].mathType) &&
+                (pass == 1 || (implicit_only ? is_implicit_gemm(perf[j].algo) : algo_preferred(b->dt, perf[j].algo)))) {
                 out->algo = perf[j].algo, out->math = perf[j].mathType, out->ws_bytes = perf[j].memory;
+                if (log && *log == '1')
+                    fprintf(stderr, "cudnn: %s: algo %d, math %d, workspace %zu bytes, %.3f ms (%d tried)\n",
+                            s->op->label, (int)perf[j].algo, (int)perf[j].mathType, perf[j].memory,
+                            (double)perf[j].time, n);
                 return 0;
             }
     return bb_err_set(err, "cuDNN: no usable %s algorithm for '%s' (%d tried)", bb_precision_name(b->prec),
