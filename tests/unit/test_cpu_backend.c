@@ -445,6 +445,42 @@ static void test_silu_left_to_reader(void **state)
     }
 }
 
+/* The memo of measured choices: a conv with the same shape, fused ops and
+ * input layout (and residual layout) gets the earlier pick; anything else
+ * is measured anew. */
+static void test_choice_memo(void **state)
+{
+    (void)state;
+    bb_graph *g = new_graph(3, 16, 8, 8);
+    int x = bb_conv(g, "a", g->input, 16, 3, 1, 1, 1, 0);
+    x = bb_conv(g, "b", x, 16, 3, 1, 1, 1, 0);
+    g->output = bb_conv(g, "c", x, 32, 3, 1, 1, 1, 0);
+    bb_backend *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    b->g = g;
+    dnnl_dims_t d = {8, 16, 8, 8};
+    dnnl_memory_desc_t m16, m8;
+    dnnl_memory_desc_init_by_tag(&m16, 4, d, dnnl_f32, dnnl_aBcd16b);
+    dnnl_memory_desc_init_by_tag(&m8, 4, d, dnnl_f32, dnnl_aBcd8b);
+    int64_t ka[CPU_CHOICE_KEY], kb[CPU_CHOICE_KEY], kc[CPU_CHOICE_KEY], kl[CPU_CHOICE_KEY];
+    cpu_choice_key(b, &g->ops[0], CPU_PICK_WINOGRAD, 0, 0, ka);
+    cpu_choice_key(b, &g->ops[1], CPU_PICK_WINOGRAD, 0, 0, kb);
+    cpu_choice_key(b, &g->ops[2], CPU_PICK_WINOGRAD, 0, 0, kc);
+    cpu_choice_key(b, &g->ops[1], CPU_PICK_LAYOUT, 0, 0, kl);
+    assert_int_equal(cpu_choice_get(b, ka, &m16, NULL), -1);
+    cpu_choice_put(b, ka, &m16, NULL, 1);
+    cpu_choice_put(b, ka, &m8, &m8, 0);
+    assert_int_equal(cpu_choice_get(b, kb, &m16, NULL), 1);  /* same shape and layout */
+    assert_int_equal(cpu_choice_get(b, kb, &m8, &m8), 0);    /* ... with a residual */
+    assert_int_equal(cpu_choice_get(b, kb, &m8, NULL), -1);  /* another layout */
+    assert_int_equal(cpu_choice_get(b, kb, &m16, &m16), -1); /* a residual */
+    assert_int_equal(cpu_choice_get(b, kc, &m16, NULL), -1); /* 32 output channels */
+    assert_int_equal(cpu_choice_get(b, kl, &m16, NULL), -1); /* another decision */
+    free(b->choices);
+    free(b);
+    bb_graph_free(g);
+}
+
 /* cpu_silu_apply on each layout it walks (NHWC, nChw16c with padded
  * channels, nChw8c), at one item and at three, against SiLU in double. */
 static void test_silu_kernel(void **state)
@@ -664,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_se),
         cmocka_unit_test(test_silu_left_to_reader),
         cmocka_unit_test(test_silu_kernel),
+        cmocka_unit_test(test_choice_memo),
         cmocka_unit_test(test_linear_layernorm),
         cmocka_unit_test(test_transformer),
         cmocka_unit_test(test_unfused_add_2d_3d),

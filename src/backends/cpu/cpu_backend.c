@@ -39,6 +39,7 @@ static void cpu_destroy(bb_backend *b)
     free(b->arena);
     free(b->scratch);
     free(b->times);
+    free(b->choices);
     free(b);
 }
 

@@ -209,7 +209,15 @@ int cpu_lower_conv_dw(bb_backend *b, int i, bb_err *err)
         return 0;
     }
     dnnl_memory_desc_init_by_tag(&mid, 4, md, b->dt, dnnl_format_tag_any);
-    int rc = b->algo_policy > 0 || fused_is_faster(b, op, dw, pd, in, &b->bufs[src].md, &w1, &bias, &mid) ? 1 : 0;
+    int64_t key[CPU_CHOICE_KEY];
+    cpu_choice_key(b, op, CPU_PICK_CONV_DW, dw->stride, dw->post_act, key);
+    int known = b->algo_policy == 0 ? cpu_choice_get(b, key, &b->bufs[src].md, NULL) : -1;
+    int rc = b->algo_policy > 0 ||
+                     (known >= 0 ? known : fused_is_faster(b, op, dw, pd, in, &b->bufs[src].md, &w1, &bias, &mid))
+                 ? 1
+                 : 0;
+    if (known < 0 && b->algo_policy == 0)
+        cpu_choice_put(b, key, &b->bufs[src].md, NULL, rc);
     if (in)
         dnnl_primitive_desc_destroy(in);
     if (rc == 1 && add_fused_step(b, op, dw, pd, err) != 0)

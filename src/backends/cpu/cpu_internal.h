@@ -46,6 +46,16 @@ typedef struct {
     int64_t p[4];           /* kernel shape parameters */
 } cpu_step;
 
+/* A measured choice, remembered for the rest of prepare: a conv (or conv
+ * pair) with the same shape, fused ops and input layout gets the same pick
+ * without being timed again (cpu_conv_algo.c). */
+#define CPU_CHOICE_KEY 14
+typedef struct {
+    int64_t key[CPU_CHOICE_KEY];
+    dnnl_memory_desc_t have, sum; /* input layout; the residual's (zeroed when none) */
+    int pick;
+} cpu_choice;
+
 struct bb_backend {
     dnnl_engine_t eng;
     dnnl_stream_t stream;
@@ -70,6 +80,8 @@ struct bb_backend {
     int n_wino, n_wino_candidates; /* 3x3 stride-1 convs run as Winograd, of those tried */
     int algo_policy;        /* Winograd and fused depthwise: 0 where measured faster,
                                1 always, -1 never (BATCHBENCH_CPU_ALGO, for tests) */
+    cpu_choice *choices;    /* measured choices so far, for repeated layers */
+    int n_choices, cap_choices;
 };
 
 /* cpu_ops.c */
@@ -116,12 +128,25 @@ double cpu_time_chain(bb_backend *b, const_dnnl_primitive_desc_t *pds, int n, in
 /* ... and of a reorder between two layouts, -1 when there is none. */
 double cpu_reorder_seconds(bb_backend *b, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to);
 
+/* cpu_conv_algo.c: the memo of measured choices. kind names the decision
+ * (CPU_PICK_*), op the conv it is made for, extra two more numbers that
+ * set it apart (the depthwise conv's, for a fused pair). cpu_choice_get
+ * returns the earlier pick, or -1 when this is the first such conv. */
+enum { CPU_PICK_WINOGRAD = 1, CPU_PICK_LAYOUT, CPU_PICK_CONV_DW };
+void cpu_choice_key(const bb_backend *b, const bb_op *op, int kind, int64_t extra0, int64_t extra1,
+                    int64_t key[CPU_CHOICE_KEY]);
+int cpu_choice_get(const bb_backend *b, const int64_t key[CPU_CHOICE_KEY], const dnnl_memory_desc_t *have,
+                   const dnnl_memory_desc_t *sum);
+void cpu_choice_put(bb_backend *b, const int64_t key[CPU_CHOICE_KEY], const dnnl_memory_desc_t *have,
+                    const dnnl_memory_desc_t *sum, int pick);
+
 /* cpu_conv_algo.c: keeps the faster of a direct conv and its Winograd
  * version (wino may be NULL), timed on scratch memory, each plus the
  * seconds of the work it brings along (a reorder into its input layout, a
- * SiLU step after it); destroys the other. *chose_wino says which. */
+ * SiLU step after it); destroys the other. *chose_wino says which. known:
+ * -1 to measure, or an earlier pick (0 direct, 1 Winograd) to take. */
 dnnl_primitive_desc_t cpu_conv_faster(bb_backend *b, dnnl_primitive_desc_t direct, double direct_extra,
-                                      dnnl_primitive_desc_t wino, double wino_extra, int *chose_wino);
+                                      dnnl_primitive_desc_t wino, double wino_extra, int known, int *chose_wino);
 /* ... and of the silu kernel on a tensor of layout md, -1 when it cannot run. */
 double cpu_silu_seconds(bb_backend *b, const dnnl_memory_desc_t *md);
 

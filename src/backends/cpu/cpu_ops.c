@@ -81,29 +81,35 @@ static dnnl_primitive_desc_t better_layout(bb_backend *b, const bb_op *op, dnnl_
                                            const dnnl_memory_desc_t *b_md, const dnnl_memory_desc_t *dst_md)
 {
     static const dnnl_format_tag_t tags[] = {dnnl_aBcd8b, dnnl_acdb, dnnl_aBcd16b};
+    int64_t key[CPU_CHOICE_KEY];
+    cpu_choice_key(b, op, CPU_PICK_LAYOUT, 0, 0, key);
+    int known = cpu_choice_get(b, key, have, NULL), pick = 0; /* 0: pd's layout, t + 1: tags[t] */
     const dnnl_memory_desc_t *cur = cpu_q_md(pd, dnnl_query_src_md);
-    double best = cpu_time_pd(b, pd);
-    if (best > 0 && !dnnl_memory_desc_equal(cur, have))
+    double best = known >= 0 ? 1.0 : cpu_time_pd(b, pd);
+    if (best > 0 && known < 0 && !dnnl_memory_desc_equal(cur, have))
         best += cpu_reorder_seconds(b, have, cur);
     for (int t = 0; best > 0 && t < 3; t++) {
         dnnl_memory_desc_t md;
         dnnl_primitive_desc_t alt = NULL;
         bb_err ignore = {0};
         dnnl_memory_desc_init_by_tag(&md, 4, have->dims, b->dt, tags[t]);
-        if (dnnl_memory_desc_equal(&md, cpu_q_md(pd, dnnl_query_src_md)) ||
+        if ((known >= 0 && known != t + 1) || dnnl_memory_desc_equal(&md, cpu_q_md(pd, dnnl_query_src_md)) ||
             conv_pd(b, op, dnnl_convolution_direct, &md, w_md, b_md, dst_md, &alt, &ignore) != 0 || is_ref_impl(alt)) {
             if (alt)
                 dnnl_primitive_desc_destroy(alt);
             continue;
         }
-        double ta = cpu_time_pd(b, alt), tr = dnnl_memory_desc_equal(&md, have) ? 0 : cpu_reorder_seconds(b, have, &md);
-        if (ta > 0 && tr >= 0 && ta + tr < 0.95 * best) {
+        double ta = known >= 0 ? 0.0 : cpu_time_pd(b, alt);
+        double tr = known >= 0 || dnnl_memory_desc_equal(&md, have) ? 0 : cpu_reorder_seconds(b, have, &md);
+        if (ta >= 0 && tr >= 0 && (known >= 0 || (ta > 0 && ta + tr < 0.95 * best))) {
             dnnl_primitive_desc_destroy(pd);
-            pd = alt, best = ta + tr;
+            pd = alt, best = ta + tr, pick = t + 1;
         } else {
             dnnl_primitive_desc_destroy(alt);
         }
     }
+    if (known < 0)
+        cpu_choice_put(b, key, have, NULL, pick);
     return pd;
 }
 
@@ -141,6 +147,10 @@ static dnnl_primitive_desc_t try_winograd(bb_backend *b, const bb_op *op, dnnl_p
     if (silu_after)
         w_op.post_act = BB_ACT_NONE;
     const dnnl_memory_desc_t *src = cpu_q_md(pd, dnnl_query_src_md), *dst = cpu_q_md(pd, dnnl_query_dst_md);
+    const dnnl_memory_desc_t *sum = op->sum_in >= 0 ? &b->bufs[b->tbuf[op->sum_in]].md : NULL;
+    int64_t key[CPU_CHOICE_KEY];
+    cpu_choice_key(b, op, CPU_PICK_WINOGRAD, silu_after, 0, key);
+    int known = b->algo_policy == 0 ? cpu_choice_get(b, key, have, sum) : -1;
     double d_extra = 0.0, w_extra = 0.0;
     dnnl_primitive_desc_t wino = NULL;
     bb_err ignore = {0}; /* a shape Winograd does not take is not an error */
@@ -150,17 +160,19 @@ static dnnl_primitive_desc_t try_winograd(bb_backend *b, const bb_op *op, dnnl_p
         dnnl_memory_desc_init_by_tag(&s16, 4, src->dims, b->dt, dnnl_aBcd16b);
         dnnl_memory_desc_init_by_tag(&d16, 4, dst->dims, b->dt, dnnl_aBcd16b);
         conv_pd(b, &w_op, dnnl_convolution_winograd, &s16, w_md, b_md, &d16, &wino, &ignore);
-        if (wino) {
+        if (wino && known < 0) {
             w_extra = dnnl_memory_desc_equal(&s16, have) ? 0.0 : cpu_reorder_seconds(b, have, &s16);
             d_extra = dnnl_memory_desc_equal(src, have) ? 0.0 : cpu_reorder_seconds(b, have, src);
         }
     }
-    if (wino && silu_after && w_extra >= 0) {
+    if (wino && silu_after && w_extra >= 0 && known < 0) {
         double t = cpu_silu_seconds(b, cpu_q_md(wino, dnnl_query_dst_md));
         w_extra = t < 0 ? -1.0 : w_extra + t;
     }
-    int chose = 0;
-    pd = cpu_conv_faster(b, pd, d_extra, wino, w_extra, &chose);
+    int chose = 0, offered = wino != NULL;
+    pd = cpu_conv_faster(b, pd, d_extra, wino, w_extra, known, &chose);
+    if (offered && known < 0 && b->algo_policy == 0)
+        cpu_choice_put(b, key, have, sum, chose);
     if (chose && silu_after)
         *defer = 1;
     return pd;
