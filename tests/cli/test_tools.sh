@@ -5,7 +5,8 @@
 # the CPU: tools/torch_bench.py (new result fields, precision refused on the
 # CPU, an OOM configuration recorded), tools/compare_npy.py,
 # tools/gpu_compare.py and bench/vs_peers.py (ONNX Runtime from .venv/);
-# scripts/gpu-check.sh is only syntax-checked.
+# scripts/gpu-check.sh is only syntax-checked; scripts/pack-binary.sh packs
+# the binary and the unpacked copy must run.
 # Usage: tests/cli/test_tools.sh path/to/batchbench
 set -u
 bin=${1:?usage: test_tools.sh path/to/batchbench}
@@ -219,6 +220,28 @@ if command -v shellcheck >/dev/null; then
 fi
 out=$("$here/scripts/gpu-check.sh" 2>&1)
 [ $? -eq 2 ] && [[ "$out" == *"scripts/gpu-check.sh OUTDIR"* ]] && ok || fail "gpu-check.sh without OUTDIR: $out"
+
+# scripts/pack-binary.sh: the binary with the libraries a bare server lacks;
+# unpacked, it loads oneDNN from the bundle and runs
+out=$("$here/scripts/pack-binary.sh" 2>&1)
+[ $? -eq 2 ] && [[ "$out" == *"usage: scripts/pack-binary.sh OUT.tar.xz"* ]] && ok || fail "pack-binary.sh usage: $out"
+out=$("$here/scripts/pack-binary.sh" "$tmp/x.tar.xz" "$tmp/nope" 2>&1)
+[ $? -eq 1 ] && [[ "$out" == *"no executable at '$tmp/nope'"* ]] && [ ! -e "$tmp/x.tar.xz" ] && ok ||
+    fail "pack-binary.sh missing binary: $out"
+if "$here/scripts/pack-binary.sh" "$tmp/bb.tar.xz" "$bin" >"$tmp/pack.log" 2>&1; then
+    mkdir -p "$tmp/bb" && tar xJf "$tmp/bb.tar.xz" -C "$tmp/bb"
+    LD_LIBRARY_PATH=$tmp/bb/lib ldd "$tmp/bb/batchbench" | grep -q "libdnnl.so.* => $tmp/bb/lib/" && ok ||
+        fail "pack-binary.sh: the unpacked binary does not load oneDNN from the bundle"
+    LD_LIBRARY_PATH=$tmp/bb/lib "$tmp/bb/batchbench" models --json >"$tmp/bb-models.json" 2>&1 &&
+        cmp -s "$tmp/bb-models.json" <("$bin" models --json 2>&1) && ok ||
+        fail "pack-binary.sh: the unpacked binary's models --json differs: $(head -3 "$tmp/bb-models.json")"
+else
+    fail "pack-binary.sh: $(cat "$tmp/pack.log")"
+fi
+bash -n "$here/scripts/pack-binary.sh" && ok || fail "bash -n scripts/pack-binary.sh"
+if command -v shellcheck >/dev/null; then
+    o=$(shellcheck "$here/scripts/pack-binary.sh" 2>&1) && ok || fail "shellcheck scripts/pack-binary.sh: $o"
+fi
 
 echo "tools: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
