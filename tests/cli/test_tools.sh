@@ -6,7 +6,8 @@
 # CPU, an OOM configuration recorded), tools/compare_npy.py,
 # tools/gpu_compare.py and bench/vs_peers.py (ONNX Runtime from .venv/);
 # scripts/gpu-check.sh is only syntax-checked; scripts/pack-binary.sh packs
-# the binary and the unpacked copy must run.
+# the binary and the unpacked copy must run; scripts/run_on_server.sh runs a
+# shrunk sweep on the CPU with PyTorch beside it.
 # Usage: tests/cli/test_tools.sh path/to/batchbench
 set -u
 bin=${1:?usage: test_tools.sh path/to/batchbench}
@@ -241,6 +242,22 @@ fi
 bash -n "$here/scripts/pack-binary.sh" && ok || fail "bash -n scripts/pack-binary.sh"
 if command -v shellcheck >/dev/null; then
     o=$(shellcheck "$here/scripts/pack-binary.sh" 2>&1) && ok || fail "shellcheck scripts/pack-binary.sh: $o"
+fi
+
+# scripts/run_on_server.sh on the CPU, shrunk: both engines' results, the
+# comparison report and the tarball; bad arguments exit 2
+out=$("$here/scripts/run_on_server.sh" --device tpu 2>&1)
+[ $? -eq 2 ] && [[ "$out" == *"--device: 'tpu' is not auto, cuda or cpu"* ]] && ok || fail "run_on_server.sh --device: $out"
+out=$("$here/scripts/run_on_server.sh" --warmup 2>&1)
+[ $? -eq 2 ] && [[ "$out" == *"--warmup needs a value"* ]] && ok || fail "run_on_server.sh --warmup: $out"
+if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
+    BATCHBENCH_BIN=$bin PYTHON=/usr/bin/python3 "$here/scripts/run_on_server.sh" --no-build --device cpu \
+        --models resnet18 --batch-sizes 1 --warmup 1 --reps 2 --out "$tmp/ros" >"$tmp/ros.log" 2>&1 &&
+        ls "$tmp"/ros/inference_time-*-cpu-model_name-resnet18-batch_size-1.json >/dev/null &&
+        ls "$tmp"/ros/pytorch/inference_time-*-cpu-model_name-resnet18-batch_size-1.json >/dev/null &&
+        grep -q "^| resnet18 | 1 |" "$tmp/ros/vs-pytorch/report.md" &&
+        tar tzf "$tmp/ros.tar.gz" | grep -q "^ros/vs-pytorch/report.md$" && ok ||
+        fail "run_on_server.sh (cpu, shrunk): $(tail -5 "$tmp/ros.log")"
 fi
 
 echo "tools: $passed passed, $failed failed"
