@@ -13,11 +13,12 @@
  *
  * Why SiLU here and not as oneDNN's swish post-op: oneDNN 2.6 computes swish
  * with a full-precision exp and a division, about 30 cycles per 16 floats on
- * Zen 4 (ours: about 14). After a 1x1 expand conv (160 multiply-adds per output) that is 16%
- * of the conv, after a depthwise 3x3 (9 per output) it is two thirds of it:
- * EfficientNetV2-L's depthwise convs took 47 ms of a 1014 ms pass at batch 8
- * against ONNX Runtime's 19. For the SE block the SiLU rides on the pooling pass, which reads the
- * tensor anyway. cpu_ops.c decides which convs hand their SiLU over.
+ * Zen 4 (ours: about 14). After a 1x1 expand conv (160 multiply-adds per
+ * output) that is 16% of the conv, after a depthwise 3x3 (9 per output) two
+ * thirds of it: EfficientNetV2-L's depthwise convs took 47 ms of a 1014 ms
+ * pass at batch 8 against ONNX Runtime's 19. And oneDNN's Winograd convs take
+ * no SiLU at all. For the SE block the SiLU rides on the pooling pass, which
+ * reads the tensor anyway. cpu_ops.c decides which convs hand their SiLU over.
  */
 #include <math.h>
 #include <omp.h>
