@@ -130,27 +130,30 @@ int cu_gemm_linear(bb_backend *b, cu_gemm *gm, int64_t m, int64_t k, int64_t o, 
                  label, err);
 }
 
-int cu_gemm_scores(bb_backend *b, cu_gemm *gm, int64_t count, int64_t l, int64_t ls, int64_t dh, float alpha,
-                   const cu_gemm_ptrs *p, const char *label, bb_err *err)
+int cu_gemm_scores(bb_backend *b, cu_gemm *gm, const cu_attn_layout *at, float alpha, const cu_gemm_ptrs *p,
+                   const char *label, bb_err *err)
 {
     /* S^T[j,i] = sum_e K[j,e] Q[i,e]: A = K (column-major [dh,l], op T),
      * B = Q (column-major [dh,l]), D = S^T column-major [l,l], i.e. S
      * row-major with row i holding query i's scores. S is fp32 in every
-     * precision: logits rounded to bf16 before the softmax lose accuracy
-     * (a suspect in the failed bf16 ViT parity, not yet re-measured). */
+     * precision: logits rounded to 16 bits before the softmax lose
+     * accuracy. */
     gm->alpha = alpha, gm->beta = 0.f;
-    layout kq = {(uint64_t)dh, (uint64_t)l, dh, l * dh, 0}, s = {(uint64_t)l, (uint64_t)l, ls, l * ls, 1};
-    return setup(b, gm, CUBLAS_OP_T, kq, kq, s, (int32_t)count, CUBLASLT_EPILOGUE_DEFAULT, NULL, p, label, err);
+    layout kq = {(uint64_t)at->dh, (uint64_t)at->l, at->ld_x, at->stride_x, 0},
+           s = {(uint64_t)at->l, (uint64_t)at->l, at->ls, at->stride_s, 1};
+    return setup(b, gm, CUBLAS_OP_T, kq, kq, s, (int32_t)at->count, CUBLASLT_EPILOGUE_DEFAULT, NULL, p, label, err);
 }
 
-int cu_gemm_mix(bb_backend *b, cu_gemm *gm, int64_t count, int64_t l, int64_t ls, int64_t dh, const cu_gemm_ptrs *p,
-                const char *label, bb_err *err)
+int cu_gemm_mix(bb_backend *b, cu_gemm *gm, const cu_attn_layout *at, const cu_gemm_ptrs *p, const char *label,
+                bb_err *err)
 {
     /* O^T[e,i] = sum_j V[j,e] P[i,j]: A = V (column-major [dh,l]),
      * B = P^T (column-major [l,l], the row-major P), D = O^T [dh,l]. */
     gm->alpha = 1.f, gm->beta = 0.f;
-    layout v = {(uint64_t)dh, (uint64_t)l, dh, l * dh, 0}, pm = {(uint64_t)l, (uint64_t)l, ls, l * ls, 0};
-    return setup(b, gm, CUBLAS_OP_N, v, pm, v, (int32_t)count, CUBLASLT_EPILOGUE_DEFAULT, NULL, p, label, err);
+    layout v = {(uint64_t)at->dh, (uint64_t)at->l, at->ld_x, at->stride_x, 0},
+           pm = {(uint64_t)at->l, (uint64_t)at->l, at->ls, at->stride_s, 0},
+           o = {(uint64_t)at->dh, (uint64_t)at->l, at->ld_o, at->stride_o, 0};
+    return setup(b, gm, CUBLAS_OP_N, v, pm, o, (int32_t)at->count, CUBLASLT_EPILOGUE_DEFAULT, NULL, p, label, err);
 }
 
 int cu_gemm_run(bb_backend *b, const cu_gemm *gm, const void *a, const void *bm, void *d)

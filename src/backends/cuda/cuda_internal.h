@@ -38,7 +38,7 @@ typedef struct {
     float alpha, beta;
 } cu_gemm;
 
-typedef enum { ST_CONV, ST_GEMM, ST_ATTENTION, ST_KERNEL } cu_step_kind;
+typedef enum { ST_CONV, ST_PATCH_GEMM, ST_GEMM, ST_ATTENTION, ST_ATTENTION_FUSED, ST_KERNEL } cu_step_kind;
 
 typedef struct cu_step cu_step;
 typedef struct bb_backend bb_backend;
@@ -47,7 +47,7 @@ struct cu_step {
     const bb_op *op;        /* graph op this step lowers */
     cu_step_kind kind;
     int in[2], out;         /* activation buffers (-1 when absent) */
-    int scratch[6];         /* attention: q, k, v, fp32 scores, heads, probabilities */
+    int scratch[2];         /* attention: fp32 scores, probabilities; patch GEMM: the patch rows */
     /* convolution */
     cudnnTensorDescriptor_t xd, yd;
     cudnnFilterDescriptor_t wd;
@@ -163,14 +163,20 @@ typedef struct {
  * ReLU when relu) (+ Y when accumulate). */
 int cu_gemm_linear(bb_backend *b, cu_gemm *gm, int64_t m, int64_t k, int64_t o, const void *bias, int relu,
                    int accumulate, const cu_gemm_ptrs *p, const char *label, bb_err *err);
-/* count independent products of row-major matrices:
- * scores: S[l,l] = alpha Q[l,dh] K[l,dh]^T; mix: O[l,dh] = P[l,l] V[l,dh].
- * Rows of S and P are ls >= l apart (padded so every matrix of the batch
- * starts aligned). */
-int cu_gemm_scores(bb_backend *b, cu_gemm *gm, int64_t count, int64_t l, int64_t ls, int64_t dh, float alpha,
-                   const cu_gemm_ptrs *p, const char *label, bb_err *err);
-int cu_gemm_mix(bb_backend *b, cu_gemm *gm, int64_t count, int64_t l, int64_t ls, int64_t dh, const cu_gemm_ptrs *p,
-                const char *label, bb_err *err);
+/* The products of one head of attention, for `count` items at once:
+ * scores S[l,l] = alpha Q[l,dh] K[l,dh]^T, then O[l,dh] = P[l,l] V[l,dh].
+ * Q, K and V rows are ld_x apart (in place in the in-projection's output),
+ * items stride_x apart; S and P rows ls apart, items stride_s apart; O rows
+ * ld_o apart, items stride_o apart. */
+typedef struct {
+    int64_t count, l, dh;
+    int64_t ld_x, stride_x, ls, stride_s, ld_o, stride_o;
+} cu_attn_layout;
+
+int cu_gemm_scores(bb_backend *b, cu_gemm *gm, const cu_attn_layout *at, float alpha, const cu_gemm_ptrs *p,
+                   const char *label, bb_err *err);
+int cu_gemm_mix(bb_backend *b, cu_gemm *gm, const cu_attn_layout *at, const cu_gemm_ptrs *p, const char *label,
+                bb_err *err);
 int cu_gemm_run(bb_backend *b, const cu_gemm *gm, const void *a, const void *bm, void *d);
 void cu_gemm_release(cu_gemm *gm);
 cudaDataType_t cu_data_type(cu_dtype t);

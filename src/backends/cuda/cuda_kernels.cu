@@ -52,6 +52,48 @@ __device__ __forceinline__ float warp_max(float v)
     return v;
 }
 
+/* 16 bytes of T: 8 values of fp16/bf16, 4 of fp32. The element-wise
+ * kernels move whole packs when n and every pointer allow it (pack_ok):
+ * 2-byte loads alone leave a pass over bf16 data at a fraction of the
+ * memory bandwidth. */
+template <typename T>
+struct Pack {
+    static const int n = 16 / sizeof(T);
+};
+
+template <typename T>
+__device__ __forceinline__ void load_pack(const T *p, float *v)
+{
+    uint4 u = *reinterpret_cast<const uint4 *>(p);
+    const T *e = reinterpret_cast<const T *>(&u);
+#pragma unroll
+    for (int i = 0; i < Pack<T>::n; i++)
+        v[i] = ld(e + i);
+}
+
+template <typename T>
+__device__ __forceinline__ void store_pack(T *p, const float *v)
+{
+    uint4 u;
+    T *e = reinterpret_cast<T *>(&u);
+#pragma unroll
+    for (int i = 0; i < Pack<T>::n; i++)
+        st(e + i, v[i]);
+    *reinterpret_cast<uint4 *>(p) = u;
+}
+
+size_t pack_elems(cu_dtype t)
+{
+    return t == CU_F32 ? 4 : 8;
+}
+
+int pack_ok(cu_dtype t, int64_t n, const void *a, const void *b = nullptr, const void *c = nullptr,
+            const void *d = nullptr)
+{
+    uintptr_t bits = (uintptr_t)a | (uintptr_t)b | (uintptr_t)c | (uintptr_t)d;
+    return n % (int64_t)pack_elems(t) == 0 && bits % 16 == 0;
+}
+
 unsigned blocks_for(int64_t n)
 {
     int64_t b = (n + kThreads - 1) / kThreads;
@@ -88,6 +130,79 @@ template <typename T, typename I>
 __global__ void add_act(const T *a, const T *b, T *y, int64_t n, int act)
 {
     GRID_STRIDE(e, n) st(y + e, activate(ld(a + e) + ld(b + e), act));
+}
+
+/* bias_act on packs: e's channel is found once per pack and stepped. */
+template <typename T, typename I>
+__global__ void bias_act_pack(const T *x, T *y, const float *bias, const T *res, int64_t packs, int64_t inner,
+                              int64_t channels, int act)
+{
+    const int V = Pack<T>::n;
+    GRID_STRIDE(p, packs)
+    {
+        I e = p * V;
+        float v[V], r[V];
+        load_pack(x + e, v);
+        if (bias) {
+            I c = e / (I)inner % (I)channels, k = e % (I)inner;
+#pragma unroll
+            for (int i = 0; i < V; i++) {
+                v[i] += bias[c];
+                if (++k == (I)inner) {
+                    k = 0;
+                    c = c + 1 == (I)channels ? 0 : c + 1;
+                }
+            }
+        }
+        if (res) {
+            load_pack(res + e, r);
+#pragma unroll
+            for (int i = 0; i < V; i++)
+                v[i] += r[i];
+        }
+#pragma unroll
+        for (int i = 0; i < V; i++)
+            v[i] = activate(v[i], act);
+        store_pack(y + e, v);
+    }
+}
+
+template <typename T, typename I>
+__global__ void add_act_pack(const T *a, const T *b, T *y, int64_t packs, int act)
+{
+    const int V = Pack<T>::n;
+    GRID_STRIDE(p, packs)
+    {
+        float u[V], w[V];
+        load_pack(a + p * V, u);
+        load_pack(b + p * V, w);
+#pragma unroll
+        for (int i = 0; i < V; i++)
+            u[i] = activate(u[i] + w[i], act);
+        store_pack(y + p * V, u);
+    }
+}
+
+template <typename T, typename I>
+__global__ void scale_rows_pack(const T *x, const T *scale, T *y, int64_t packs, int64_t hw)
+{
+    const int V = Pack<T>::n;
+    GRID_STRIDE(p, packs)
+    {
+        I e = p * V, r = e / (I)hw, k = e % (I)hw;
+        float v[V];
+        load_pack(x + e, v);
+        float sc = ld(scale + r);
+#pragma unroll
+        for (int i = 0; i < V; i++) {
+            v[i] *= sc;
+            if (++k == (I)hw && i + 1 < V) {
+                k = 0;
+                sc = ld(scale + ++r);
+            }
+        }
+        store_pack(y + e, v);
+    }
 }
 
 template <typename T, typename I>
@@ -152,6 +267,82 @@ __global__ void layernorm(const T *x, T *y, const float *gamma, const float *bet
     }
 }
 
+/* layernorm with the row in registers, in packs: at most kRowFloats values
+ * per lane (d <= 32 * kRowFloats = 1024). More would cost occupancy: with
+ * 64 values per lane the bf16 kernel ran 1.5x slower than the plain one. */
+const int kRowFloats = 32;
+
+template <typename T>
+__global__ void layernorm_pack(const T *x, T *y, const float *gamma, const float *beta, int64_t rows, int64_t d,
+                               float eps)
+{
+    const int V = Pack<T>::n, kRowPacks = kRowFloats / V, lane = threadIdx.x % 32;
+    const int np = (int)(d / V);
+    WARP_ROWS(r, rows)
+    {
+        float v[kRowPacks][V], s = 0.f;
+#pragma unroll
+        for (int j = 0; j < kRowPacks; j++)
+            if (lane + 32 * j < np) {
+                load_pack(x + r * d + (int64_t)(lane + 32 * j) * V, v[j]);
+#pragma unroll
+                for (int i = 0; i < V; i++)
+                    s += v[j][i];
+            }
+        float mean = warp_sum(s) / (float)d, q = 0.f;
+#pragma unroll
+        for (int j = 0; j < kRowPacks; j++)
+            if (lane + 32 * j < np)
+#pragma unroll
+                for (int i = 0; i < V; i++) {
+                    float c = v[j][i] - mean;
+                    q += c * c;
+                }
+        float inv = rsqrtf(warp_sum(q) / (float)d + eps);
+#pragma unroll
+        for (int j = 0; j < kRowPacks; j++)
+            if (lane + 32 * j < np) {
+                int c0 = (lane + 32 * j) * V;
+#pragma unroll
+                for (int i = 0; i < V; i++)
+                    v[j][i] = (v[j][i] - mean) * inv * gamma[c0 + i] + beta[c0 + i];
+                store_pack(y + r * d + c0, v[j]);
+            }
+    }
+}
+
+/* softmax with the row in registers (cols <= 32 * kSoftmaxCols). */
+const int kSoftmaxCols = 8;
+
+template <typename T>
+__global__ void softmax_regs(const float *s, T *p, int64_t rows, int64_t cols, int64_t stride)
+{
+    int lane = threadIdx.x % 32;
+    WARP_ROWS(r, rows)
+    {
+        const float *sr = s + r * stride;
+        float v[kSoftmaxCols], m = -INFINITY, sum = 0.f;
+#pragma unroll
+        for (int c = 0; c < kSoftmaxCols; c++) {
+            v[c] = lane + 32 * c < cols ? sr[lane + 32 * c] : -INFINITY;
+            m = fmaxf(m, v[c]);
+        }
+        m = warp_max(m);
+#pragma unroll
+        for (int c = 0; c < kSoftmaxCols; c++) {
+            v[c] = lane + 32 * c < cols ? expf(v[c] - m) : 0.f;
+            sum += v[c];
+        }
+        float inv = 1.f / warp_sum(sum);
+        __syncwarp(); /* s and p may be the same memory */
+        T *pr = p + r * stride;
+#pragma unroll
+        for (int c = 0; c < kSoftmaxCols; c++)
+            if (lane + 32 * c < cols)
+                st(pr + lane + 32 * c, v[c] * inv);
+    }
+}
+
 /* s and p may be the same memory (fp32): each lane reads an element before
  * it writes it, and a row belongs to one warp. */
 template <typename T>
@@ -175,30 +366,6 @@ __global__ void softmax(const float *s, T *p, int64_t rows, int64_t cols, int64_
 }
 
 template <typename T, typename I>
-__global__ void qkv_split(const T *qkv, T *q, T *k, T *v, int64_t n, int64_t l, int64_t h, int64_t dh)
-{
-    const I d = (I)(h * dh), L = (I)l, H = (I)h, DH = (I)dh;
-    GRID_STRIDE(e, n * l * 3 * d)
-    {
-        I c = e % (3 * d), tok = e / (3 * d); /* tok = item * l + position */
-        I which = c / d, head = c % d / DH, j = c % DH;
-        T *dst = which == 0 ? q : which == 1 ? k : v;
-        dst[((tok / L * H + head) * L + tok % L) * DH + j] = qkv[e];
-    }
-}
-
-template <typename T, typename I>
-__global__ void heads_merge(const T *o, T *y, int64_t n, int64_t l, int64_t h, int64_t dh)
-{
-    const I d = (I)(h * dh), L = (I)l, H = (I)h, DH = (I)dh;
-    GRID_STRIDE(e, n * l * d)
-    {
-        I c = e % d, tok = e / d;
-        y[e] = o[((tok / L * H + c / DH) * L + tok % L) * DH + c % DH];
-    }
-}
-
-template <typename T, typename I>
 __global__ void tokens(const T *x, const float *cls, const float *pos, T *y, int64_t n, int64_t d, int64_t p)
 {
     const I D = (I)d, P = (I)p;
@@ -207,6 +374,61 @@ __global__ void tokens(const T *x, const float *cls, const float *pos, T *y, int
         I c = e % D, t = e / D % (P + 1), item = e / (D * (P + 1));
         float v = t == 0 ? cls[c] : ld(x + (item * D + c) * P + (t - 1));
         st(y + e, v + pos[t * d + c]);
+    }
+}
+
+template <typename T, typename I>
+__global__ void tokens_rows(const T *x, const float *cls, const float *pos, T *y, int64_t n, int64_t d, int64_t p)
+{
+    const I D = (I)d, P = (I)p;
+    GRID_STRIDE(e, n * (p + 1) * d)
+    {
+        I c = e % D, t = e / D % (P + 1), item = e / (D * (P + 1));
+        float v = t == 0 ? cls[c] : ld(x + (item * P + t - 1) * D + c);
+        st(y + e, v + pos[t * D + c]);
+    }
+}
+
+/* tokens_rows moving packs (d a multiple of the pack). */
+template <typename T, typename I>
+__global__ void tokens_rows_pack(const T *x, const float *cls, const float *pos, T *y, int64_t n, int64_t d,
+                                 int64_t p)
+{
+    const int V = Pack<T>::n;
+    const I DP = (I)(d / V), P = (I)p;
+    GRID_STRIDE(e, n * (p + 1) * (d / V))
+    {
+        I c = e % DP * V, t = e / DP % (P + 1), item = e / (DP * (P + 1));
+        float v[V];
+        if (t == 0) {
+#pragma unroll
+            for (int i = 0; i < V; i++)
+                v[i] = cls[c + i];
+        } else {
+            load_pack(x + (item * P + t - 1) * (I)d + c, v);
+        }
+#pragma unroll
+        for (int i = 0; i < V; i++)
+            v[i] += pos[t * (I)d + c + i];
+        store_pack(y + (I)(e * V), v);
+    }
+}
+
+/* One unit E (a 16-byte pack, or one value) per step; w and k in units. */
+template <typename E, typename I>
+__global__ void patchify(const E *x, E *y, int64_t n, int64_t c, int64_t h, int64_t wu, int k, int ku)
+{
+    const I C = (I)c, H = (I)h, W = (I)wu, K = (I)k, KU = (I)ku, GW = W / KU, GH = H / K;
+    GRID_STRIDE(e, n * c * h * wu)
+    {
+        I t = e / KU, xu = e % KU, ky = t % K;
+        t /= K;
+        I ci = t % C;
+        t /= C;
+        I px = t % GW;
+        t /= GW;
+        I py = t % GH, item = t / GH;
+        y[e] = x[((item * C + ci) * H + py * K + ky) * W + px * KU + xu];
     }
 }
 
@@ -220,6 +442,18 @@ template <typename T, typename I>
 __global__ void to_f32(const T *x, float *y, int64_t n)
 {
     GRID_STRIDE(e, n) y[e] = ld(x + e);
+}
+
+template <typename E>
+int launch_patchify(const void *x, void *y, int64_t n, int64_t c, int64_t h, int64_t wu, int k, int ku,
+                    cudaStream_t s)
+{
+    int64_t units = n * c * h * wu;
+    if (units < ((int64_t)1 << 31))
+        patchify<E, uint32_t><<<blocks_for(units), kThreads, 0, s>>>((const E *)x, (E *)y, n, c, h, wu, k, ku);
+    else
+        patchify<E, int64_t><<<blocks_for(units), kThreads, 0, s>>>((const E *)x, (E *)y, n, c, h, wu, k, ku);
+    return (int)cudaGetLastError();
 }
 
 } /* namespace */
@@ -264,11 +498,20 @@ extern "C" {
 int cuk_bias_act(cu_dtype t, const void *x, void *y, const float *bias, const void *res, int64_t n, int64_t inner,
                  int64_t channels, int act, cudaStream_t s)
 {
+    if (pack_ok(t, n, x, y, res)) {
+        int64_t packs = n / (int64_t)pack_elems(t);
+        DISPATCH_I(t, packs, s, bias_act_pack, (const T *)x, (T *)y, bias, (const T *)res, packs, inner, channels,
+                   act);
+    }
     DISPATCH_I(t, n, s, bias_act, (const T *)x, (T *)y, bias, (const T *)res, n, inner, channels, act);
 }
 
 int cuk_add_act(cu_dtype t, const void *a, const void *b, void *y, int64_t n, int act, cudaStream_t s)
 {
+    if (pack_ok(t, n, a, b, y)) {
+        int64_t packs = n / (int64_t)pack_elems(t);
+        DISPATCH_I(t, packs, s, add_act_pack, (const T *)a, (const T *)b, (T *)y, packs, act);
+    }
     DISPATCH_I(t, n, s, add_act, (const T *)a, (const T *)b, (T *)y, n, act);
 }
 
@@ -287,36 +530,48 @@ int cuk_mean_rows(cu_dtype t, const void *x, void *y, int64_t rows, int64_t hw, 
 int cuk_scale_rows(cu_dtype t, const void *x, const void *scale, void *y, int64_t rows, int64_t hw,
                    cudaStream_t s)
 {
+    if (pack_ok(t, rows * hw, x, y)) {
+        int64_t packs = rows * hw / (int64_t)pack_elems(t);
+        DISPATCH_I(t, packs, s, scale_rows_pack, (const T *)x, (const T *)scale, (T *)y, packs, hw);
+    }
     DISPATCH_I(t, rows * hw, s, scale_rows, (const T *)x, (const T *)scale, (T *)y, rows, hw);
 }
 
 int cuk_layernorm(cu_dtype t, const void *x, void *y, const float *gamma, const float *beta, int64_t rows,
                   int64_t d, float eps, cudaStream_t s)
 {
+    if (pack_ok(t, d, x, y) && d <= 32 * kRowFloats)
+        DISPATCH(t, warp_blocks(rows), s, layernorm_pack, (const T *)x, (T *)y, gamma, beta, rows, d, eps);
     DISPATCH(t, warp_blocks(rows), s, layernorm, (const T *)x, (T *)y, gamma, beta, rows, d, eps);
 }
 
 int cuk_softmax(cu_dtype t, const float *x, void *p, int64_t rows, int64_t cols, int64_t ld, cudaStream_t s)
 {
+    if (cols <= 32 * kSoftmaxCols)
+        DISPATCH(t, warp_blocks(rows), s, softmax_regs, x, (T *)p, rows, cols, ld);
     DISPATCH(t, warp_blocks(rows), s, softmax, x, (T *)p, rows, cols, ld);
 }
 
-int cuk_qkv_split(cu_dtype t, const void *qkv, void *q, void *k, void *v, int64_t n, int64_t l, int64_t h,
-                  int64_t dh, cudaStream_t s)
-{
-    DISPATCH_I(t, n * l * 3 * h * dh, s, qkv_split, (const T *)qkv, (T *)q, (T *)k, (T *)v, n, l, h, dh);
-}
-
-int cuk_heads_merge(cu_dtype t, const void *o, void *y, int64_t n, int64_t l, int64_t h, int64_t dh,
-                    cudaStream_t s)
-{
-    DISPATCH_I(t, n * l * h * dh, s, heads_merge, (const T *)o, (T *)y, n, l, h, dh);
-}
-
 int cuk_tokens(cu_dtype t, const void *x, const float *cls, const float *pos, void *y, int64_t n, int64_t d,
-               int64_t p, cudaStream_t s)
+               int64_t p, int token_major, cudaStream_t s)
 {
+    if (token_major && pack_ok(t, d, x, y))
+        DISPATCH_I(t, n * (p + 1) * d / (int64_t)pack_elems(t), s, tokens_rows_pack, (const T *)x, cls, pos, (T *)y,
+                   n, d, p);
+    if (token_major)
+        DISPATCH_I(t, n * (p + 1) * d, s, tokens_rows, (const T *)x, cls, pos, (T *)y, n, d, p);
     DISPATCH_I(t, n * (p + 1) * d, s, tokens, (const T *)x, cls, pos, (T *)y, n, d, p);
+}
+
+int cuk_patchify(cu_dtype t, const void *x, void *y, int64_t n, int64_t c, int64_t h, int64_t w, int k,
+                 cudaStream_t s)
+{
+    int64_t v = (int64_t)pack_elems(t);
+    if (k % v == 0 && w % v == 0 && pack_ok(t, 0, x, y))
+        return launch_patchify<uint4>(x, y, n, c, h, w / v, k, (int)(k / v), s);
+    if (t == CU_F32)
+        return launch_patchify<float>(x, y, n, c, h, w, k, k, s);
+    return launch_patchify<uint16_t>(x, y, n, c, h, w, k, k, s);
 }
 
 int cuk_from_f32(cu_dtype t, const float *x, void *y, int64_t n, cudaStream_t s)

@@ -44,16 +44,25 @@ int cuk_layernorm(cu_dtype t, const void *x, void *y, const float *gamma, const 
 /* p = softmax of the first `cols` fp32 scores x of each row (rows `ld`
  * apart in both); p may be x itself for CU_F32. */
 int cuk_softmax(cu_dtype t, const float *x, void *p, int64_t rows, int64_t cols, int64_t ld, cudaStream_t s);
-/* qkv [n, l, 3, h, dh] -> q, k, v each [n, h, l, dh]. */
-int cuk_qkv_split(cu_dtype t, const void *qkv, void *q, void *k, void *v, int64_t n, int64_t l, int64_t h,
-                  int64_t dh, cudaStream_t s);
-/* o [n, h, l, dh] -> y [n, l, h*dh]. */
-int cuk_heads_merge(cu_dtype t, const void *o, void *y, int64_t n, int64_t l, int64_t h, int64_t dh,
-                    cudaStream_t s);
-/* Patch grid x [n, d, p] -> tokens y [n, 1+p, d]: row 0 = cls + pos[0],
- * row 1+t = x[:, :, t] + pos[1+t]. */
+/* Self-attention in one kernel (cuda_attention.cu) from the in-projection's
+ * output qkv [n, l, 3, h, dh] to merged heads y [n, l, h*dh]:
+ * softmax(q k^T * scale) v per (item, head). Only where
+ * cuk_attention_fits (16-bit types, dh 64, l <= 256); cuk_attention_setup
+ * once per l before the first launch (outside graph capture);
+ * blocks_per_head splits a head's queries over that many blocks (clamped
+ * to what there is). */
+int cuk_attention_fits(cu_dtype t, int64_t l, int64_t dh);
+int cuk_attention_setup(cu_dtype t, int64_t l);
+int cuk_attention(cu_dtype t, const void *qkv, void *y, int64_t n, int64_t l, int64_t h, float scale,
+                  int blocks_per_head, cudaStream_t s);
+/* Patch grid x [n, d, p] (token_major: [n, p, d]) -> tokens y [n, 1+p, d]:
+ * row 0 = cls + pos[0], row 1+t = patch t + pos[1+t]. */
 int cuk_tokens(cu_dtype t, const void *x, const float *cls, const float *pos, void *y, int64_t n, int64_t d,
-               int64_t p, cudaStream_t s);
+               int64_t p, int token_major, cudaStream_t s);
+/* Image x [n, c, h, w] -> rows of patches y [n, h/k, w/k, c, k, k] (the
+ * patch embedding as a product with its [o, c, k, k] weight). */
+int cuk_patchify(cu_dtype t, const void *x, void *y, int64_t n, int64_t c, int64_t h, int64_t w, int k,
+                 cudaStream_t s);
 /* Conversions between fp32 and the activation type (a copy for CU_F32). */
 int cuk_from_f32(cu_dtype t, const float *x, void *y, int64_t n, cudaStream_t s);
 int cuk_to_f32(cu_dtype t, const void *x, float *y, int64_t n, cudaStream_t s);

@@ -3,8 +3,9 @@
  * GPU: convolutions through cuDNN (BatchNorm folded into the weights; bias,
  * activation and nothing else in one element-wise pass after it; the
  * residual sum as beta = 1 on the output, which already holds it), linear
- * layers and attention's products through cuBLASLt (cuda_gemm.c), the rest
- * through the kernels in cuda_kernels.cu.
+ * layers and attention's products through cuBLASLt (cuda_gemm.c), 16-bit
+ * ViT attention through its own kernel (cuda_attention.cu), a ViT's patch
+ * embedding as a product, the rest through the kernels in cuda_kernels.cu.
  *
  * cuBLASLt's algorithms are chosen once the arena is allocated
  * (cu_setup_gemms), by timing the heuristic's best few on the real buffers.
@@ -81,6 +82,17 @@ static int run_conv(bb_backend *b, const cu_step *s)
                         s->shape[2], s->act, b->stream);
 }
 
+/* A patch embedding (conv with kernel = stride, no padding): the patches
+ * copied into rows, then one linear product with the bias in cuBLASLt's
+ * epilogue; the tokens come out token-major ([n, patches, channels]). */
+static int run_patch_gemm(bb_backend *b, const cu_step *s)
+{
+    const int64_t *p = s->shape;
+    void *cols = cu_ptr(b, s->scratch[0]);
+    int rc = cuk_patchify(b->dt, cu_ptr(b, s->in[0]), cols, b->batch, p[0], p[1], p[2], s->op->k, b->stream);
+    return rc ? rc : cu_gemm_run(b, &s->gemm[0], s->w, cols, cu_ptr(b, s->out));
+}
+
 static int run_gemm(bb_backend *b, const cu_step *s)
 {
     void *y = cu_ptr(b, s->out);
@@ -90,20 +102,26 @@ static int run_gemm(bb_backend *b, const cu_step *s)
     return rc;
 }
 
+/* Attention as products, one pair per head: each reads its head's q, k
+ * and v in place in the in-projection's output [n, l, 3, h, dh] (rows 3d
+ * apart) and the second writes its head's columns of the merged output
+ * [n, l, h*dh], so there is no split or merge pass. Scores are fp32
+ * [n, h, l, ls]; the softmax runs once over all of them. */
 static int run_attention(bb_backend *b, const cu_step *s)
 {
-    const int64_t n = b->batch, l = s->shape[0], h = s->shape[1], dh = s->shape[2], ls = s->shape[3];
-    void *q = cu_ptr(b, s->scratch[0]), *k = cu_ptr(b, s->scratch[1]), *v = cu_ptr(b, s->scratch[2]);
-    void *sc = cu_ptr(b, s->scratch[3]), *o = cu_ptr(b, s->scratch[4]), *pr = cu_ptr(b, s->scratch[5]);
-    int rc = cuk_qkv_split(b->dt, cu_ptr(b, s->in[0]), q, k, v, n, l, h, dh, b->stream);
+    const int64_t l = s->shape[0], h = s->shape[1], dh = s->shape[2], ls = s->shape[3], d = h * dh;
+    const size_t es = b->es;
+    const char *x = cu_ptr(b, s->in[0]);
+    char *y = cu_ptr(b, s->out), *pr = cu_ptr(b, s->scratch[1]);
+    float *sc = cu_ptr(b, s->scratch[0]);
+    int rc = 0;
+    for (int64_t j = 0; rc == 0 && j < h; j++)
+        rc = cu_gemm_run(b, &s->gemm[0], x + (size_t)(d + j * dh) * es, x + (size_t)(j * dh) * es, sc + j * l * ls);
     if (rc == 0)
-        rc = cu_gemm_run(b, &s->gemm[0], k, q, sc);
-    if (rc == 0)
-        rc = cuk_softmax(b->dt, sc, pr, n * h * l, l, ls, b->stream);
-    if (rc == 0)
-        rc = cu_gemm_run(b, &s->gemm[1], v, pr, o);
-    if (rc == 0)
-        rc = cuk_heads_merge(b->dt, o, cu_ptr(b, s->out), n, l, h, dh, b->stream);
+        rc = cuk_softmax(b->dt, sc, pr, b->batch * h * l, l, ls, b->stream);
+    for (int64_t j = 0; rc == 0 && j < h; j++)
+        rc = cu_gemm_run(b, &s->gemm[1], x + (size_t)(2 * d + j * dh) * es, pr + (size_t)(j * l * ls) * es,
+                         y + (size_t)(j * dh) * es);
     return rc;
 }
 
@@ -121,7 +139,7 @@ static int run_kernel(bb_backend *b, const cu_step *s)
     case BB_OP_GAP: return cuk_mean_rows(b->dt, x, y, p[0], p[1], b->stream);
     case BB_OP_SE_SCALE: return cuk_scale_rows(b->dt, x, cu_ptr(b, s->in[1]), y, p[0], p[1], b->stream);
     case BB_OP_LAYERNORM: return cuk_layernorm(b->dt, x, y, s->p0, s->p1, p[0], p[1], s->op->eps, b->stream);
-    case BB_OP_TOKENS: return cuk_tokens(b->dt, x, s->p0, s->p1, y, b->batch, p[0], p[1], b->stream);
+    case BB_OP_TOKENS: return cuk_tokens(b->dt, x, s->p0, s->p1, y, b->batch, p[0], p[1], (int)p[2], b->stream);
     case BB_OP_CLS_SELECT:
         return (int)cudaMemcpy2DAsync(y, (size_t)p[1] * b->es, x, (size_t)(p[0] * p[1]) * b->es,
                                       (size_t)p[1] * b->es, (size_t)b->batch, cudaMemcpyDeviceToDevice, b->stream);
@@ -131,8 +149,59 @@ static int run_kernel(bb_backend *b, const cu_step *s)
 
 /* ---- lowering ---------------------------------------------------------------- */
 
+/* The op producing tensor t, or NULL (the input, a parameter). */
+static const bb_op *producer(const bb_backend *b, int t)
+{
+    for (int i = 0; i < b->g->n_ops; i++)
+        if (b->g->ops[i].out == t)
+            return &b->g->ops[i];
+    return NULL;
+}
+
+/* A patch embedding that runs as a product (run_patch_gemm): a plain conv
+ * with kernel = stride and no padding whose only reader is the tokens op. */
+static int is_patch_gemm(const bb_backend *b, const bb_op *op)
+{
+    if (!op || op->type != BB_OP_CONV || op->k != op->stride || op->pad != 0 || op->groups != 1 || op->has_bn ||
+        op->post_act != BB_ACT_NONE || op->sum_in >= 0 || getenv("BATCHBENCH_CUDA_PATCH_CONV"))
+        return 0;
+    const bb_tensor *x = tensor(b, op->in[0]);
+    if (x->dims[1] % op->k || x->dims[2] % op->k)
+        return 0;
+    int readers = 0, tokens = 0;
+    for (int i = 0; i < b->g->n_ops; i++) {
+        const bb_op *r = &b->g->ops[i];
+        for (int j = 0; j < r->n_in; j++)
+            if (r->in[j] == op->out)
+                readers++, tokens += r->type == BB_OP_TOKENS && j == 0;
+        readers += r->sum_in == op->out;
+    }
+    return readers == 1 && tokens == 1 && b->g->output != op->out;
+}
+
+static int lower_patch_gemm(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    const bb_tensor *x = tensor(b, op->in[0]), *y = tensor(b, op->out), *wt = tensor(b, op->w);
+    cu_step *s = cu_new_step(b, op, ST_PATCH_GEMM, err);
+    if (!s)
+        return -1;
+    int64_t kk = bb_tensor_numel(wt) / y->dims[0], patches = y->dims[1] * y->dims[2];
+    s->in[0] = use(b, op->in[0], op_index(b, op));
+    s->shape[0] = x->dims[0], s->shape[1] = x->dims[1], s->shape[2] = x->dims[2];
+    s->shape[3] = b->batch * patches, s->shape[4] = kk, s->shape[5] = y->dims[0];
+    if ((s->scratch[0] = scratch(b, op, s->shape[3] * kk * (int64_t)b->es, err)) < 0)
+        return -1;
+    int rc = cu_upload(b, wt->data, bb_tensor_numel(wt), 1, &s->w, err);
+    if (rc == 0 && op->b >= 0)
+        rc = cu_upload(b, tensor(b, op->b)->data, y->dims[0], 1, &s->lt_bias, err);
+    s->enqueue = run_patch_gemm;
+    return rc == 0 && (s->out = output(b, op, 0, err)) >= 0 ? 0 : -1;
+}
+
 static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
 {
+    if (is_patch_gemm(b, op))
+        return lower_patch_gemm(b, op, err);
     const bb_tensor *x = tensor(b, op->in[0]), *y = tensor(b, op->out), *wt = tensor(b, op->w);
     int i = op_index(b, op);
     if (op->sum_in >= 0 && op->post_act != BB_ACT_NONE)
@@ -202,6 +271,33 @@ static int lower_linear(bb_backend *b, const bb_op *op, bb_err *err)
     return rc;
 }
 
+static int run_attention_fused(bb_backend *b, const cu_step *s)
+{
+    return cuk_attention(b->dt, cu_ptr(b, s->in[0]), cu_ptr(b, s->out), b->batch, s->shape[0], s->shape[1],
+                         1.f / sqrtf((float)s->shape[2]), (int)s->shape[4], b->stream);
+}
+
+/* The one-kernel attention (cuda_attention.cu) for 16-bit activations where
+ * it fits, unless BATCHBENCH_CUDA_ATTENTION=unfused asks for the products. */
+static int use_fused_attention(const bb_backend *b, int64_t l, int64_t dh)
+{
+    const char *env = getenv("BATCHBENCH_CUDA_ATTENTION");
+    return cuk_attention_fits(b->dt, l, dh) && !(env && strcmp(env, "unfused") == 0);
+}
+
+static int lower_attention_fused(bb_backend *b, cu_step *s, bb_err *err)
+{
+    int sms = 0;
+    CUDA_OK(cuk_attention_setup(b->dt, s->shape[0]), err, "attention kernel setup", s->op->label);
+    CUDA_OK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), err, "SM count", s->op->label);
+    /* split a head's queries over blocks until there are ~4 blocks per SM */
+    int64_t heads = b->batch * s->shape[1];
+    s->shape[4] = (4 * sms + heads - 1) / heads;
+    s->kind = ST_ATTENTION_FUSED;
+    s->enqueue = run_attention_fused;
+    return (s->out = output(b, s->op, 0, err)) < 0 ? -1 : 0;
+}
+
 static int lower_attention(bb_backend *b, const bb_op *op, bb_err *err)
 {
     const bb_tensor *x = tensor(b, op->in[0]);
@@ -212,14 +308,14 @@ static int lower_attention(bb_backend *b, const bb_op *op, bb_err *err)
         return -1;
     s->in[0] = use(b, op->in[0], op_index(b, op));
     s->shape[0] = l, s->shape[1] = h, s->shape[2] = dh, s->shape[3] = ls;
-    /* q, k, v, heads: [batch*h, l, dh]; scores fp32 [batch*h, l, ls]; the
-     * probabilities in the activation type (the scores themselves in fp32) */
-    int64_t qkv_bytes = count * l * dh * (int64_t)b->es, score_bytes = count * l * ls * (int64_t)sizeof(float);
-    for (int j = 0; j < 5; j++)
-        if ((s->scratch[j] = scratch(b, op, j == 3 ? score_bytes : qkv_bytes, err)) < 0)
-            return -1;
-    s->scratch[5] = s->scratch[3];
-    if (b->dt != CU_F32 && (s->scratch[5] = scratch(b, op, count * l * ls * (int64_t)b->es, err)) < 0)
+    if (use_fused_attention(b, l, dh))
+        return lower_attention_fused(b, s, err);
+    /* scores fp32 [batch, h, l, ls]; the probabilities in the activation
+     * type (for fp32 the scores themselves) */
+    if ((s->scratch[0] = scratch(b, op, count * l * ls * (int64_t)sizeof(float), err)) < 0)
+        return -1;
+    s->scratch[1] = s->scratch[0];
+    if (b->dt != CU_F32 && (s->scratch[1] = scratch(b, op, count * l * ls * (int64_t)b->es, err)) < 0)
         return -1;
     s->enqueue = run_attention;
     return (s->out = output(b, op, 0, err)) < 0 ? -1 : 0;
@@ -238,7 +334,9 @@ static void kernel_shape(const bb_backend *b, const bb_op *op, int64_t *p)
     case BB_OP_LAYERNORM:
         p[1] = x->dims[x->ndim - 1], p[0] = b->batch * bb_tensor_numel(x) / p[1];
         break;
-    case BB_OP_TOKENS: p[0] = x->dims[0], p[1] = x->dims[1] * x->dims[2]; break;
+    case BB_OP_TOKENS:
+        p[0] = x->dims[0], p[1] = x->dims[1] * x->dims[2], p[2] = is_patch_gemm(b, producer(b, op->in[0]));
+        break;
     case BB_OP_CLS_SELECT: p[0] = x->dims[0], p[1] = x->dims[1]; break;
     default: p[0] = b->batch * bb_tensor_numel(y); break;
     }
@@ -295,17 +393,24 @@ int cu_setup_gemms(bb_backend *b, bb_err *err)
     for (int i = 0; i < b->n_steps; i++) {
         cu_step *s = &b->steps[i];
         const bb_op *op = s->op;
-        if (s->kind == ST_GEMM) {
+        if (s->kind == ST_PATCH_GEMM) {
+            cu_gemm_ptrs p = {s->w, cu_ptr(b, s->scratch[0]), cu_ptr(b, s->out)};
+            if (cu_gemm_linear(b, &s->gemm[0], s->shape[3], s->shape[4], s->shape[5], s->lt_bias, 0, 0, &p,
+                               op->label, err) != 0)
+                return -1;
+        } else if (s->kind == ST_GEMM) {
             cu_gemm_ptrs p = {s->w, cu_ptr(b, s->in[0]), cu_ptr(b, s->out)};
             if (cu_gemm_linear(b, &s->gemm[0], s->shape[2], s->shape[3], s->shape[1], s->lt_bias,
                                op->post_act == BB_ACT_RELU && s->lt_bias, op->sum_in >= 0, &p, op->label, err) != 0)
                 return -1;
         } else if (s->kind == ST_ATTENTION) {
-            const int64_t l = s->shape[0], h = s->shape[1], dh = s->shape[2], ls = s->shape[3];
-            cu_gemm_ptrs sp = {cu_ptr(b, s->scratch[1]), cu_ptr(b, s->scratch[0]), cu_ptr(b, s->scratch[3])};
-            cu_gemm_ptrs mp = {cu_ptr(b, s->scratch[2]), cu_ptr(b, s->scratch[5]), cu_ptr(b, s->scratch[4])};
-            if (cu_gemm_scores(b, &s->gemm[0], b->batch * h, l, ls, dh, 1.f / sqrtf((float)dh), &sp, op->label, err) ||
-                cu_gemm_mix(b, &s->gemm[1], b->batch * h, l, ls, dh, &mp, op->label, err))
+            const int64_t l = s->shape[0], h = s->shape[1], dh = s->shape[2], ls = s->shape[3], d = h * dh;
+            char *x = cu_ptr(b, s->in[0]);
+            cu_attn_layout at = {b->batch, l, dh, 3 * d, l * 3 * d, ls, h * l * ls, d, l * d};
+            cu_gemm_ptrs sp = {x + d * (int64_t)b->es, x, cu_ptr(b, s->scratch[0])};
+            cu_gemm_ptrs mp = {x + 2 * d * (int64_t)b->es, cu_ptr(b, s->scratch[1]), cu_ptr(b, s->out)};
+            if (cu_gemm_scores(b, &s->gemm[0], &at, 1.f / sqrtf((float)dh), &sp, op->label, err) ||
+                cu_gemm_mix(b, &s->gemm[1], &at, &mp, op->label, err))
                 return -1;
         }
     }
@@ -367,13 +472,17 @@ static int search(bb_backend *b, cu_step *s, void *ws, size_t ws_cap, cu_algo_ca
      * BATCHBENCH_CUDNN_LOG=1 prints every choice on stderr. */
     const char *force = getenv("BATCHBENCH_CUDNN_ALGO"), *log = getenv("BATCHBENCH_CUDNN_LOG");
     int implicit_only = force && strcmp(force, "implicit") == 0;
+    for (int j = 0; log && *log == '2' && j < n; j++) /* =2: every candidate */
+        fprintf(stderr, "cudnn candidate: %s: algo %d, math %d, status %d, workspace %zu bytes, %.3f ms\n",
+                s->op->label, (int)perf[j].algo, (int)perf[j].mathType, (int)perf[j].status, perf[j].memory,
+                (double)perf[j].time);
     for (int pass = 0; pass < (implicit_only ? 1 : 2); pass++)
         for (int j = 0; j < n; j++) /* sorted fastest first */
             if (perf[j].status == CUDNN_STATUS_SUCCESS && perf[j].memory <= ws_cap &&
                 math_allowed(b->prec, perf[j].mathType) &&
                 (pass == 1 || (implicit_only ? is_implicit_gemm(perf[j].algo) : algo_preferred(b->dt, perf[j].algo)))) {
                 out->algo = perf[j].algo, out->math = perf[j].mathType, out->ws_bytes = perf[j].memory;
-                if (log && *log == '1')
+                if (log && (*log == '1' || *log == '2'))
                     fprintf(stderr, "cudnn: %s: algo %d, math %d, workspace %zu bytes, %.3f ms (%d tried)\n",
                             s->op->label, (int)perf[j].algo, (int)perf[j].mathType, perf[j].memory,
                             (double)perf[j].time, n);
