@@ -56,17 +56,27 @@ size_t smem_bytes(int lp, size_t es)
 }
 
 /* Copies `rows` rows of 64 values (src rows `src_ld` apart) to shared
- * memory rows kRow apart, 16 bytes per thread step; rows >= valid are zero. */
+ * memory rows kRow apart, 16 bytes per thread step; rows >= valid are zero.
+ * Eight loads are issued before their stores, so their latencies overlap. */
 template <typename T>
 __device__ void stage_rows(T *dst, const T *src, int64_t src_ld, int rows, int valid, int tid, int nthreads)
 {
-    const int per_row = kHeadDim * (int)sizeof(T) / 16;
-    for (int i = tid; i < rows * per_row; i += nthreads) {
-        int r = i / per_row, c = i % per_row;
-        uint4 v = make_uint4(0, 0, 0, 0);
-        if (r < valid)
-            v = reinterpret_cast<const uint4 *>(src + r * src_ld)[c];
-        reinterpret_cast<uint4 *>(dst + r * kRow)[c] = v;
+    const int per_row = kHeadDim * (int)sizeof(T) / 16, total = rows * per_row, batch = 8;
+    for (int first = tid; first < total; first += batch * nthreads) {
+        uint4 v[batch];
+#pragma unroll
+        for (int u = 0; u < batch; u++) {
+            int i = first + u * nthreads, r = i / per_row;
+            v[u] = make_uint4(0, 0, 0, 0);
+            if (i < total && r < valid)
+                v[u] = reinterpret_cast<const uint4 *>(src + r * src_ld)[i % per_row];
+        }
+#pragma unroll
+        for (int u = 0; u < batch; u++) {
+            int i = first + u * nthreads;
+            if (i < total)
+                reinterpret_cast<uint4 *>(dst + i / per_row * kRow)[i % per_row] = v[u];
+        }
     }
 }
 
