@@ -30,6 +30,7 @@
 #   parity: 24 CPU infers + 72 GPU infers (6 at a time) ......  ~80 s
 #   oom check (vit_l_16 at batch 40000, then batch 2) ........  ~30 s
 #   profile of vit_b_16 bf16 at batch 256 ....................  ~10 s
+#   attention kernels, default and mma (4 ViTs bf16) ........  ~20 s
 #   speed bf16: 4 models x 32,128,256,512,1024, warm-up 3, 5 reps,
 #           both engines (batchbench 104 s and PyTorch 77 s at
 #           warm-up 5, 10 reps in the first run) ..............  ~120 s
@@ -317,6 +318,39 @@ PY
     # ---- d3. where a transformer's bf16 pass spends its time ------------------
     step "profile vit_b_16 bf16 batch 256" 60 "$BB" infer --device cuda --precision bf16 --model vit_b_16 \
         --batch 256 --profile --warmup 2 --reps 3
+
+    # ---- d4. the experimental attention kernel (BATCHBENCH_CUDA_ATTENTION=mma,
+    # cuda_attention_mma.cu) against the default one: bf16 parity of the four
+    # ViTs with it (features, batch 2), and vit_b_16's forward time at batch
+    # 256 with each. Not counted as failures (it is opt-in); where it passes
+    # all four and is faster, the speed sweeps below run with it, and their
+    # math_mode says "attention: one kernel (mma, experimental)".
+    local v vt vline mma_ok=1 fwd_default="" fwd_mma="" vm
+    for vm in vit_b_16 vit_b_32 vit_l_16 vit_l_32; do
+        d=$RES/parity/$vm-features
+        vt=$(cap 40)
+        [ "$vt" -eq 0 ] && { mma_ok=0; say "attention mma: skipped (deadline)"; break; }
+        vline=$(BATCHBENCH_CUDA_ATTENTION=mma OMP_NUM_THREADS=4 timeout -k 5 "$vt" "$BB" infer --device cuda \
+            --precision bf16 --model "$vm" --batch 2 --seed 1 --output "$d/gpu_bf16_mma.npy" >"$d/gpu_bf16_mma.log" 2>&1 &&
+            timeout 60 "$PY" "$REPO/tools/compare_npy.py" "$d/cpu.npy" "$d/gpu_bf16_mma.npy" bf16 2>&1)
+        say "attention mma: parity $vm bf16: ${vline:-infer failed: $(tail -1 "$d/gpu_bf16_mma.log")}"
+        [[ "$vline" == *" PASS" ]] || mma_ok=0
+    done
+    for v in default mma; do
+        vt=$(cap 40)
+        [ "$vt" -eq 0 ] && { mma_ok=0; break; }
+        vline=$(BATCHBENCH_CUDA_ATTENTION=${v/default/} timeout -k 5 "$vt" "$BB" infer --device cuda --precision bf16 \
+            --model vit_b_16 --batch 256 --warmup 2 --reps 5 2>&1 | sed -n 's/.*forward \([0-9.]*\) ms.*/\1/p')
+        say "attention $v: vit_b_16 bf16 batch 256 forward ${vline:-?} ms (median of 5)"
+        if [ "$v" = default ]; then fwd_default=$vline; else fwd_mma=$vline; fi
+    done
+    if [ "$mma_ok" = 1 ] && [ -n "$fwd_mma" ] && [ -n "$fwd_default" ] &&
+        awk -v a="$fwd_mma" -v b="$fwd_default" 'BEGIN { exit !(a < b) }'; then
+        export BATCHBENCH_CUDA_ATTENTION=mma
+        say "attention: the speed sweeps run with the mma kernel (parity passed, $fwd_mma < $fwd_default ms)"
+    else
+        say "attention: the speed sweeps run with the default kernel"
+    fi
 
     # ---- e. speed against PyTorch ---------------------------------------------
     : >"$OUT/speed.md"

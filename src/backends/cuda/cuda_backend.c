@@ -382,6 +382,18 @@ static double cuda_input_seconds(const bb_backend *b)
     return b->last_input_s;
 }
 
+/* How the model's attention ran ("" for a model without any). */
+static const char *attention_note(const bb_backend *b)
+{
+    for (int i = 0; i < b->n_steps; i++) {
+        if (b->steps[i].kind == ST_ATTENTION)
+            return "; attention: cuBLASLt products per head";
+        if (b->steps[i].kind == ST_ATTENTION_FUSED)
+            return b->steps[i].shape[5] ? "; attention: one kernel (mma, experimental)" : "; attention: one kernel (WMMA)";
+    }
+    return "";
+}
+
 static void cuda_report(const bb_backend *b, bb_backend_report *r)
 {
     int convs = b->n_conv_fma + b->n_conv_default + b->n_conv_tensor;
@@ -395,8 +407,8 @@ static void cuda_report(const bb_backend *b, bb_backend_report *r)
                        : b->prec == BB_PREC_TF32 ? "fp32 storage, TF32 tensor cores allowed"
                                                  : b->dt == CU_BF16 ? "bf16 storage, fp32 accumulate"
                                                                     : "fp16 storage, fp32 accumulate";
-    snprintf(r->math_mode, sizeof r->math_mode, "%s; cuDNN convs FMA %d/default %d/tensor-op %d of %d; cuBLASLt %s; %s%.60s",
-             kind, b->n_conv_fma, b->n_conv_default, b->n_conv_tensor, convs, lt,
+    snprintf(r->math_mode, sizeof r->math_mode, "%s; cuDNN convs FMA %d/default %d/tensor-op %d of %d; cuBLASLt %s%s; %s%.60s",
+             kind, b->n_conv_fma, b->n_conv_default, b->n_conv_tensor, convs, lt, attention_note(b),
              b->use_graph ? "CUDA graph" : b->profile ? "eager (profiling)" : "eager: ", b->graph_note);
 }
 

@@ -55,6 +55,11 @@ int cuk_attention_fits(cu_dtype t, int64_t l, int64_t dh);
 int cuk_attention_setup(cu_dtype t, int64_t l);
 int cuk_attention(cu_dtype t, const void *qkv, void *y, int64_t n, int64_t l, int64_t h, float scale,
                   int blocks_per_head, cudaStream_t s);
+/* The same attention, same shapes, in the FlashAttention-2 style
+ * (cuda_attention_mma.cu). Experimental: opt-in, not yet run on a GPU. */
+int cuk_attention_mma_setup(cu_dtype t, int64_t l);
+int cuk_attention_mma(cu_dtype t, const void *qkv, void *y, int64_t n, int64_t l, int64_t h, float scale,
+                      int blocks_per_head, cudaStream_t s);
 /* Patch grid x [n, d, p] (token_major: [n, p, d]) -> tokens y [n, 1+p, d]:
  * row 0 = cls + pos[0], row 1+t = patch t + pos[1+t]. */
 int cuk_tokens(cu_dtype t, const void *x, const float *cls, const float *pos, void *y, int64_t n, int64_t d,

@@ -273,22 +273,36 @@ static int lower_linear(bb_backend *b, const bb_op *op, bb_err *err)
 
 static int run_attention_fused(bb_backend *b, const cu_step *s)
 {
-    return cuk_attention(b->dt, cu_ptr(b, s->in[0]), cu_ptr(b, s->out), b->batch, s->shape[0], s->shape[1],
-                         1.f / sqrtf((float)s->shape[2]), (int)s->shape[4], b->stream);
+    const void *x = cu_ptr(b, s->in[0]);
+    void *y = cu_ptr(b, s->out);
+    float scale = 1.f / sqrtf((float)s->shape[2]);
+    if (s->shape[5])
+        return cuk_attention_mma(b->dt, x, y, b->batch, s->shape[0], s->shape[1], scale, (int)s->shape[4],
+                                 b->stream);
+    return cuk_attention(b->dt, x, y, b->batch, s->shape[0], s->shape[1], scale, (int)s->shape[4], b->stream);
 }
 
-/* The one-kernel attention (cuda_attention.cu) for 16-bit activations where
- * it fits, unless BATCHBENCH_CUDA_ATTENTION=unfused asks for the products. */
-static int use_fused_attention(const bb_backend *b, int64_t l, int64_t dh)
+/* BATCHBENCH_CUDA_ATTENTION: unset = the one-kernel attention of
+ * cuda_attention.cu for 16-bit activations where it fits; "unfused" = the
+ * products; "mma" = the experimental kernel of cuda_attention_mma.cu
+ * (same shapes), not yet run on a GPU. */
+static const char *attention_choice(void)
 {
     const char *env = getenv("BATCHBENCH_CUDA_ATTENTION");
-    return cuk_attention_fits(b->dt, l, dh) && !(env && strcmp(env, "unfused") == 0);
+    return env ? env : "";
+}
+
+static int use_fused_attention(const bb_backend *b, int64_t l, int64_t dh)
+{
+    return cuk_attention_fits(b->dt, l, dh) && strcmp(attention_choice(), "unfused") != 0;
 }
 
 static int lower_attention_fused(bb_backend *b, cu_step *s, bb_err *err)
 {
     int sms = 0;
-    CUDA_OK(cuk_attention_setup(b->dt, s->shape[0]), err, "attention kernel setup", s->op->label);
+    s->shape[5] = strcmp(attention_choice(), "mma") == 0;
+    CUDA_OK(s->shape[5] ? cuk_attention_mma_setup(b->dt, s->shape[0]) : cuk_attention_setup(b->dt, s->shape[0]),
+            err, "attention kernel setup", s->op->label);
     CUDA_OK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), err, "SM count", s->op->label);
     /* split a head's queries over blocks until there are ~4 blocks per SM */
     int64_t heads = b->batch * s->shape[1];
