@@ -13,7 +13,7 @@
 #                   batchbench only (e.g. oneDNN / cJSON copied beside it)
 #   PYTHON          python with CUDA torch, torchvision, numpy (python3)
 #   GPU_CHECK_DEADLINE  seconds after which no step starts and running
-#                   steps are cut (default 450); GPU_CHECK_JOBS parallel
+#                   steps are cut (default 470); GPU_CHECK_JOBS parallel
 #                   GPU parity jobs (default 6)
 #
 # OUTDIR gets 4 files: log.txt (everything printed), parity.txt, speed.md
@@ -23,28 +23,26 @@
 # Exit 0 only if every step ran and every parity check passed; being slower
 # than PyTorch is reported, not a failure.
 #
-# Budget, as measured on an H100 80GB HBM3 on 2026-11-27 (first full run,
-# with a prebuilt binary):
-#   what is where + env ......................................  ~16 s
+# Budget (H100 80GB on 2026-11-27 and an H200 later the same day, with a
+# prebuilt binary):
+#   what is where + env ......................................  ~15 s
 #   build (skipped with BATCHBENCH_BIN) ..................  ~60-120 s
-#   parity: 24 CPU infers + 72 GPU infers (6 at a time) ......  ~80 s
-#   oom check (vit_l_16 at batch 40000, then batch 2) ........  ~30 s
-#   profile of vit_b_16 bf16 at batch 256 ....................  ~10 s
-#   attention kernels, default and mma (4 ViTs bf16) ........  ~20 s
+#   parity: 24 CPU references (4 at a time), 72 GPU infers
+#           (6 jobs at a time) .................................  ~50 s
+#   oom check (vit_l_16 at batch 40000, then batch 2) ........  ~15 s
+#   profile of vit_b_16 bf16 at batch 256 ....................  ~5 s
+#   measured choices: mma attention (4 ViTs), cuDNN's fastest
+#           algorithms (3 CNNs): parity and timing in bf16 ......  ~40 s
 #   speed bf16: 4 models x 32,128,256,512,1024, warm-up 3, 5 reps,
-#           both engines (batchbench 104 s and PyTorch 77 s at
-#           warm-up 5, 10 reps in the first run) ..............  ~120 s
+#           both engines (H200: batchbench 51 s, PyTorch 43 s) ..  ~95 s
 #   speed fp32: 4 models x 32,256,1024, warm-up 2, 3 reps, both
-#           engines (vit_l_16 at 1024 is ~3 s per pass) .......  ~140 s
+#           engines (vit_l_16 at 1024 is ~3 s per pass) .......  ~215 s
 #   reports, tar ............................................  ~10 s
-#   total ~7 min. The first run used warm-up 5 / 10 reps for bf16 and
-#   3 / 5 for fp32 and ran out of time in the fp32 sweep, hence the
-#   shorter protocol (the CI of a median of 3 or 5 is min-max).
-# On an H200 (a later run, prebuilt binary, deadline 420 s): setup 15 s,
-# parity 60 s, bf16 speed 51 + 43 s; the old oom check (batch 10000) ran
-# 100 s instead of failing, so the fp32 sweep was cut at vit_l_16 1024.
+#   total ~7.5 min. On the H200 the old oom check (batch 10000, which
+#   fitted its 139 GiB) ran 100 s instead of failing, and the fp32 sweep
+#   was cut at vit_l_16 1024 under a 420 s deadline.
 # Every step has its own timeout, capped so that nothing runs past the
-# deadline (450 s) and the tarball is still written; a step that cannot
+# deadline (470 s) and the tarball is still written; a step that cannot
 # start in time is counted as skipped. bb run also gets --max-time 60 per
 # configuration.
 set -u
@@ -60,7 +58,7 @@ cd "$(dirname "$0")/.." || exit 2
 REPO=$PWD
 
 PY=${PYTHON:-python3}
-DEADLINE=${GPU_CHECK_DEADLINE:-450}
+DEADLINE=${GPU_CHECK_DEADLINE:-470}
 PJOBS=${GPU_CHECK_JOBS:-6}
 RESERVE=20     # seconds kept for reports and the tarball
 MODELS="resnet18 resnet34 resnet50 resnet101 resnet152 mobilenet_v2 efficientnet_v2_s efficientnet_v2_l vit_b_16 vit_b_32 vit_l_16 vit_l_32"
@@ -192,14 +190,27 @@ EOF
     # ---- d. parity: cpu vs cuda, 12 models x 2 heads x fp32/tf32/bf16 ---------
     local m h d
     say "parity: ${MODELS// /,} x features,classifier, batch 2, seed 1"
+    # the CPU references, 4 at a time (4 threads each); a failed one shows up
+    # as "no CPU reference" in the parity table
+    local cpu_jobs=0 ct
     for m in $MODELS; do
         for h in features classifier; do
             d=$RES/parity/$m-$h
             mkdir -p "$d"
-            step -o "$d/cpu.log" "infer --device cpu $m $h" 60 env OMP_NUM_THREADS=16 "$BB" infer --device cpu \
-                --model "$m" --head "$h" --batch 2 --seed 1 --output "$d/cpu.npy"
+            ct=$(cap 60)
+            [ "$ct" -eq 0 ] && continue
+            (OMP_NUM_THREADS=4 timeout -k 5 "$ct" "$BB" infer --device cpu --model "$m" --head "$h" --batch 2 \
+                --seed 1 --output "$d/cpu.npy" >"$d/cpu.log" 2>&1 ||
+                say "FAILED: infer --device cpu $m $h: $(tail -1 "$d/cpu.log")") &
+            cpu_jobs=$((cpu_jobs + 1))
+            if [ "$cpu_jobs" -ge 4 ]; then
+                wait -n
+                cpu_jobs=$((cpu_jobs - 1))
+            fi
         done
     done
+    wait
+    say "parity: CPU references written"
     # one job per (model, head): the three GPU precisions, then compare
     parity_job() {
         local m=$1 h=$2 d=$RES/parity/$1-$2 p t line rc err cos verdict summary=""
@@ -319,38 +330,51 @@ PY
     step "profile vit_b_16 bf16 batch 256" 60 "$BB" infer --device cuda --precision bf16 --model vit_b_16 \
         --batch 256 --profile --warmup 2 --reps 3
 
-    # ---- d4. the experimental attention kernel (BATCHBENCH_CUDA_ATTENTION=mma,
-    # cuda_attention_mma.cu) against the default one: bf16 parity of the four
-    # ViTs with it (features, batch 2), and vit_b_16's forward time at batch
-    # 256 with each. Not counted as failures (it is opt-in); where it passes
-    # all four and is faster, the speed sweeps below run with it, and their
-    # math_mode says "attention: one kernel (mma, experimental)".
-    local v vt vline mma_ok=1 fwd_default="" fwd_mma="" vm
-    for vm in vit_b_16 vit_b_32 vit_l_16 vit_l_32; do
-        d=$RES/parity/$vm-features
+    # ---- d4. measured choices for the speed sweeps ----------------------------
+    # forward_ms SETTING MODEL BATCH: bf16 forward time (median of 5) with the
+    # environment SETTING ("" = as is)
+    forward_ms() {
+        local vt
         vt=$(cap 40)
-        [ "$vt" -eq 0 ] && { mma_ok=0; say "attention mma: skipped (deadline)"; break; }
-        vline=$(BATCHBENCH_CUDA_ATTENTION=mma OMP_NUM_THREADS=4 timeout -k 5 "$vt" "$BB" infer --device cuda \
-            --precision bf16 --model "$vm" --batch 2 --seed 1 --output "$d/gpu_bf16_mma.npy" >"$d/gpu_bf16_mma.log" 2>&1 &&
-            timeout 60 "$PY" "$REPO/tools/compare_npy.py" "$d/cpu.npy" "$d/gpu_bf16_mma.npy" bf16 2>&1)
-        say "attention mma: parity $vm bf16: ${vline:-infer failed: $(tail -1 "$d/gpu_bf16_mma.log")}"
-        [[ "$vline" == *" PASS" ]] || mma_ok=0
-    done
-    for v in default mma; do
-        vt=$(cap 40)
-        [ "$vt" -eq 0 ] && { mma_ok=0; break; }
-        vline=$(BATCHBENCH_CUDA_ATTENTION=${v/default/} timeout -k 5 "$vt" "$BB" infer --device cuda --precision bf16 \
-            --model vit_b_16 --batch 256 --warmup 2 --reps 5 2>&1 | sed -n 's/.*forward \([0-9.]*\) ms.*/\1/p')
-        say "attention $v: vit_b_16 bf16 batch 256 forward ${vline:-?} ms (median of 5)"
-        if [ "$v" = default ]; then fwd_default=$vline; else fwd_mma=$vline; fi
-    done
-    if [ "$mma_ok" = 1 ] && [ -n "$fwd_mma" ] && [ -n "$fwd_default" ] &&
-        awk -v a="$fwd_mma" -v b="$fwd_default" 'BEGIN { exit !(a < b) }'; then
-        export BATCHBENCH_CUDA_ATTENTION=mma
-        say "attention: the speed sweeps run with the mma kernel (parity passed, $fwd_mma < $fwd_default ms)"
-    else
-        say "attention: the speed sweeps run with the default kernel"
-    fi
+        [ "$vt" -eq 0 ] && return
+        env ${1:+"$1"} timeout -k 5 "$vt" "$BB" infer --device cuda --precision bf16 --model "$2" --batch "$3" \
+            --warmup 2 --reps 5 2>&1 | sed -n 's/.*forward \([0-9.]*\) ms.*/\1/p'
+    }
+    # try_variant VAR VALUE "MODELS" "MODEL:BATCH ...": bf16 parity of MODELS
+    # (features, batch 2, against the CPU references) with VAR=VALUE, then
+    # each MODEL:BATCH timed without and with it. Only where all pass and it
+    # is faster at every timed point do the speed sweeps below run with it
+    # (their math_mode says so). Reported, not counted: these are opt-in.
+    try_variant() {
+        local var=$1 val=$2 ok=1 vm vt line spec base alt
+        for vm in $3; do
+            d=$RES/parity/$vm-features
+            vt=$(cap 40)
+            [ "$vt" -eq 0 ] && { say "$var=$val: skipped (deadline)"; return; }
+            line=$(env "$var=$val" OMP_NUM_THREADS=4 timeout -k 5 "$vt" "$BB" infer --device cuda --precision bf16 \
+                --model "$vm" --batch 2 --seed 1 --output "$d/gpu_bf16_$val.npy" >"$d/gpu_bf16_$val.log" 2>&1 &&
+                timeout 60 "$PY" "$REPO/tools/compare_npy.py" "$d/cpu.npy" "$d/gpu_bf16_$val.npy" bf16 2>&1)
+            say "$var=$val: parity $vm bf16: ${line:-infer failed: $(tail -1 "$d/gpu_bf16_$val.log")}"
+            [[ "$line" == *" PASS" ]] || ok=0
+        done
+        for spec in $4; do
+            base=$(forward_ms "" "${spec%:*}" "${spec#*:}")
+            alt=$(forward_ms "$var=$val" "${spec%:*}" "${spec#*:}")
+            say "$var=$val: ${spec%:*} bf16 batch ${spec#*:}: forward ${base:-?} ms as is, ${alt:-?} ms with it"
+            [ -n "$base" ] && [ -n "$alt" ] && awk -v a="$alt" -v b="$base" 'BEGIN { exit !(a < b) }' || ok=0
+        done
+        if [ "$ok" = 1 ]; then
+            export "${var?}=$val"
+            say "$var=$val: passed and faster: the speed sweeps run with it"
+        else
+            say "$var=$val: the speed sweeps run without it"
+        fi
+    }
+    # the experimental FlashAttention-2 style kernel (cuda_attention_mma.cu)
+    try_variant BATCHBENCH_CUDA_ATTENTION mma "vit_b_16 vit_b_32 vit_l_16 vit_l_32" "vit_b_16:256"
+    # cuDNN's fastest algorithm for 16-bit convolutions, without the
+    # preference for implicit GEMM (which predates the d4d5c60 race fix)
+    try_variant BATCHBENCH_CUDNN_ALGO fastest "resnet50 mobilenet_v2 efficientnet_v2_s" "resnet50:32 resnet50:256"
 
     # ---- e. speed against PyTorch ---------------------------------------------
     : >"$OUT/speed.md"

@@ -407,8 +407,11 @@ static void cuda_report(const bb_backend *b, bb_backend_report *r)
                        : b->prec == BB_PREC_TF32 ? "fp32 storage, TF32 tensor cores allowed"
                                                  : b->dt == CU_BF16 ? "bf16 storage, fp32 accumulate"
                                                                     : "fp16 storage, fp32 accumulate";
-    snprintf(r->math_mode, sizeof r->math_mode, "%s; cuDNN convs FMA %d/default %d/tensor-op %d of %d; cuBLASLt %s%s; %s%.60s",
-             kind, b->n_conv_fma, b->n_conv_default, b->n_conv_tensor, convs, lt, attention_note(b),
+    const char *algos = getenv("BATCHBENCH_CUDNN_ALGO");
+    snprintf(r->math_mode, sizeof r->math_mode,
+             "%s; cuDNN convs FMA %d/default %d/tensor-op %d of %d%s%s; cuBLASLt %s%s; %s%.60s", kind, b->n_conv_fma,
+             b->n_conv_default, b->n_conv_tensor, convs, convs && algos ? ", algorithms: " : "",
+             convs && algos ? algos : "", lt, attention_note(b),
              b->use_graph ? "CUDA graph" : b->profile ? "eager (profiling)" : "eager: ", b->graph_note);
 }
 

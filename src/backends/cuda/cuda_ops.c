@@ -481,11 +481,12 @@ static int search(bb_backend *b, cu_step *s, void *ws, size_t ws_cap, cu_algo_ca
             return bb_err_oom(err, "out of memory in cuDNN's algorithm search for '%s'", s->op->label);
         return bb_err_set(err, "cuDNN: algorithm search for '%s' failed: %s", s->op->label, cudnnGetErrorString(st));
     }
-    /* Diagnosis of 16-bit results (scripts/gpu-check.sh uses both):
+    /* Diagnosis of 16-bit results (scripts/gpu-check.sh uses these):
      * BATCHBENCH_CUDNN_ALGO=implicit allows only the implicit-GEMM algorithms,
-     * BATCHBENCH_CUDNN_LOG=1 prints every choice on stderr. */
+     * =fastest takes the fastest of all (no preference for implicit GEMM in
+     * 16 bits), BATCHBENCH_CUDNN_LOG=1 prints every choice on stderr. */
     const char *force = getenv("BATCHBENCH_CUDNN_ALGO"), *log = getenv("BATCHBENCH_CUDNN_LOG");
-    int implicit_only = force && strcmp(force, "implicit") == 0;
+    int implicit_only = force && strcmp(force, "implicit") == 0, fastest = force && strcmp(force, "fastest") == 0;
     for (int j = 0; log && *log == '2' && j < n; j++) /* =2: every candidate */
         fprintf(stderr, "cudnn candidate: %s: algo %d, math %d, status %d, workspace %zu bytes, %.3f ms\n",
                 s->op->label, (int)perf[j].algo, (int)perf[j].mathType, (int)perf[j].status, perf[j].memory,
@@ -494,7 +495,8 @@ static int search(bb_backend *b, cu_step *s, void *ws, size_t ws_cap, cu_algo_ca
         for (int j = 0; j < n; j++) /* sorted fastest first */
             if (perf[j].status == CUDNN_STATUS_SUCCESS && perf[j].memory <= ws_cap &&
                 math_allowed(b->prec, perf[j].mathType) &&
-                (pass == 1 || (implicit_only ? is_implicit_gemm(perf[j].algo) : algo_preferred(b->dt, perf[j].algo)))) {
+                (pass == 1 || fastest ||
+                 (implicit_only ? is_implicit_gemm(perf[j].algo) : algo_preferred(b->dt, perf[j].algo)))) {
                 out->algo = perf[j].algo, out->math = perf[j].mathType, out->ws_bytes = perf[j].memory;
                 if (log && (*log == '1' || *log == '2'))
                     fprintf(stderr, "cudnn: %s: algo %d, math %d, workspace %zu bytes, %.3f ms (%d tried)\n",
