@@ -169,6 +169,25 @@ static void over_limit(bb_result *r, const char *what, int64_t need, int64_t lim
     set_status(r, "oom", msg);
 }
 
+/* The first batch (random or from the data set) into a new buffer, handed
+ * to the prepared backend, then the measured batches. */
+static void feed_and_measure(sweep_state *s, const bb_backend_ops *be, bb_backend *b, bb_result *r, times_buf *tb,
+                             times_buf *copies)
+{
+    int64_t bs = r->batch_size;
+    bb_err err = {0};
+    float *x = malloc((size_t)(bs * BB_ITEM_FLOATS) * sizeof(float));
+    if (!x)
+        return set_status(r, "oom", "out of memory for the input batch");
+    if (load_batch(s, x, bs, 0, &err) != 0 || be->set_input(b, x, &err) != 0)
+        set_status(r, "error", err.msg);
+    else
+        measure(s, be, b, x, r, tb, copies);
+    free(x);
+}
+
+/* Prepares first, so a batch size that does not fit is known before its
+ * input batch is made (at batch 40000 that is 24 GB of random numbers). */
 static void run_config(sweep_state *s, const bb_graph *g, bb_result *r, times_buf *tb, times_buf *copies)
 {
     const bb_sweep_cfg *cfg = s->cfg;
@@ -176,34 +195,24 @@ static void run_config(sweep_state *s, const bb_graph *g, bb_result *r, times_bu
     int64_t bs = r->batch_size, need = r->activation_bytes + r->weight_bytes;
     if (cfg->mem_limit > 0 && need > cfg->mem_limit)
         return over_limit(r, "the memory plan", need, cfg->mem_limit);
-    float *x = malloc((size_t)(bs * BB_ITEM_FLOATS) * sizeof(float));
-    if (!x)
-        return set_status(r, "oom", "out of memory for the input batch");
     bb_backend *b = NULL;
     bb_backend_opts o = {.threads = cfg->threads, .precision = cfg->precision};
     bb_err err = {0};
     double t0 = bb_now_s();
-    if (load_batch(s, x, bs, 0, &err) != 0) {
-        set_status(r, "error", err.msg);
-    } else if (be->prepare(&b, g, bs, &o, &err) != 0) {
-        set_status(r, err.oom ? "oom" : "error", err.msg);
-    } else {
-        bb_backend_report rep;
-        be->report(b, &rep);
-        r->prepare_s = bb_now_s() - t0;
-        snprintf(r->math_mode, sizeof r->math_mode, "%s", rep.math_mode);
-        r->mem_weight_bytes = rep.weight_bytes, r->mem_arena_bytes = rep.arena_bytes;
-        r->mem_workspace_bytes = rep.workspace_bytes;
-        need = rep.arena_bytes + rep.weight_bytes + rep.workspace_bytes;
-        if (cfg->mem_limit > 0 && need > cfg->mem_limit)
-            over_limit(r, "the prepared model", need, cfg->mem_limit);
-        else if (be->set_input(b, x, &err) != 0)
-            set_status(r, "error", err.msg);
-        else
-            measure(s, be, b, x, r, tb, copies);
-        be->destroy(b);
-    }
-    free(x);
+    if (be->prepare(&b, g, bs, &o, &err) != 0)
+        return set_status(r, err.oom ? "oom" : "error", err.msg);
+    bb_backend_report rep;
+    be->report(b, &rep);
+    r->prepare_s = bb_now_s() - t0;
+    snprintf(r->math_mode, sizeof r->math_mode, "%s", rep.math_mode);
+    r->mem_weight_bytes = rep.weight_bytes, r->mem_arena_bytes = rep.arena_bytes;
+    r->mem_workspace_bytes = rep.workspace_bytes;
+    need = rep.arena_bytes + rep.weight_bytes + rep.workspace_bytes;
+    if (cfg->mem_limit > 0 && need > cfg->mem_limit)
+        over_limit(r, "the prepared model", need, cfg->mem_limit);
+    else
+        feed_and_measure(s, be, b, r, tb, copies);
+    be->destroy(b);
 }
 
 /* ---- the sweep ------------------------------------------------------------ */
