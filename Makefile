@@ -18,7 +18,7 @@ CUDNN_ROOT ?= $(CUDA_HOME)
 CUDNN_LIB  := $(firstword $(patsubst %/,%,$(dir $(wildcard $(CUDNN_ROOT)/lib64/libcudnn.so.9 $(CUDNN_ROOT)/lib/libcudnn.so.9))) $(CUDNN_ROOT)/lib64)
 CUDA_ARCHS ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 NVCCFLAGS  ?= -O3
-override NVCCFLAGS += -std=c++17 $(CUDA_ARCHS) -Isrc -Xcompiler -Wall,-Wextra,-Werror
+override NVCCFLAGS += -MMD -MP -std=c++17 $(CUDA_ARCHS) -Isrc -Xcompiler -Wall,-Wextra,-Werror
 
 LIB_SRC := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/backends/cuda/*'))
 ifeq ($(CUDA),1)

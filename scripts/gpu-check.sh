@@ -31,14 +31,12 @@
 #           (6 jobs at a time) .................................  ~50 s
 #   oom check (vit_l_16 at batch 40000, then batch 2) ........  ~15 s
 #   profile of vit_b_16 bf16 at batch 256 ....................  ~5 s
-#   measured choices: mma attention (4 ViTs), cuDNN's fastest
-#           algorithms (3 CNNs): parity and timing in bf16 ......  ~40 s
 #   speed bf16: 4 models x 32,128,256,512,1024, warm-up 3, 5 reps,
 #           both engines (H200: batchbench 51 s, PyTorch 43 s) ..  ~95 s
 #   speed fp32: 4 models x 32,256,1024, warm-up 2, 3 reps, both
 #           engines (vit_l_16 at 1024 is ~3 s per pass) .......  ~215 s
 #   reports, tar ............................................  ~10 s
-#   total ~7.5 min. On the H200 the old oom check (batch 10000, which
+#   total ~7 min. On the H200 the old oom check (batch 10000, which
 #   fitted its 139 GiB) ran 100 s instead of failing, and the fp32 sweep
 #   was cut at vit_l_16 1024 under a 420 s deadline.
 # Every step has its own timeout, capped so that nothing runs past the
@@ -329,52 +327,6 @@ PY
     # ---- d3. where a transformer's bf16 pass spends its time ------------------
     step "profile vit_b_16 bf16 batch 256" 60 "$BB" infer --device cuda --precision bf16 --model vit_b_16 \
         --batch 256 --profile --warmup 2 --reps 3
-
-    # ---- d4. measured choices for the speed sweeps ----------------------------
-    # forward_ms SETTING MODEL BATCH: bf16 forward time (median of 5) with the
-    # environment SETTING ("" = as is)
-    forward_ms() {
-        local vt
-        vt=$(cap 40)
-        [ "$vt" -eq 0 ] && return
-        env ${1:+"$1"} timeout -k 5 "$vt" "$BB" infer --device cuda --precision bf16 --model "$2" --batch "$3" \
-            --warmup 2 --reps 5 2>&1 | sed -n 's/.*forward \([0-9.]*\) ms.*/\1/p'
-    }
-    # try_variant VAR VALUE "MODELS" "MODEL:BATCH ...": bf16 parity of MODELS
-    # (features, batch 2, against the CPU references) with VAR=VALUE, then
-    # each MODEL:BATCH timed without and with it. Only where all pass and it
-    # is faster at every timed point do the speed sweeps below run with it
-    # (their math_mode says so). Reported, not counted: these are opt-in.
-    try_variant() {
-        local var=$1 val=$2 ok=1 vm vt line spec base alt
-        for vm in $3; do
-            d=$RES/parity/$vm-features
-            vt=$(cap 40)
-            [ "$vt" -eq 0 ] && { say "$var=$val: skipped (deadline)"; return; }
-            line=$(env "$var=$val" OMP_NUM_THREADS=4 timeout -k 5 "$vt" "$BB" infer --device cuda --precision bf16 \
-                --model "$vm" --batch 2 --seed 1 --output "$d/gpu_bf16_$val.npy" >"$d/gpu_bf16_$val.log" 2>&1 &&
-                timeout 60 "$PY" "$REPO/tools/compare_npy.py" "$d/cpu.npy" "$d/gpu_bf16_$val.npy" bf16 2>&1)
-            say "$var=$val: parity $vm bf16: ${line:-infer failed: $(tail -1 "$d/gpu_bf16_$val.log")}"
-            [[ "$line" == *" PASS" ]] || ok=0
-        done
-        for spec in $4; do
-            base=$(forward_ms "" "${spec%:*}" "${spec#*:}")
-            alt=$(forward_ms "$var=$val" "${spec%:*}" "${spec#*:}")
-            say "$var=$val: ${spec%:*} bf16 batch ${spec#*:}: forward ${base:-?} ms as is, ${alt:-?} ms with it"
-            [ -n "$base" ] && [ -n "$alt" ] && awk -v a="$alt" -v b="$base" 'BEGIN { exit !(a < b) }' || ok=0
-        done
-        if [ "$ok" = 1 ]; then
-            export "${var?}=$val"
-            say "$var=$val: passed and faster: the speed sweeps run with it"
-        else
-            say "$var=$val: the speed sweeps run without it"
-        fi
-    }
-    # the experimental FlashAttention-2 style kernel (cuda_attention_mma.cu)
-    try_variant BATCHBENCH_CUDA_ATTENTION mma "vit_b_16 vit_b_32 vit_l_16 vit_l_32" "vit_b_16:256"
-    # cuDNN's fastest algorithm for 16-bit convolutions, without the
-    # preference for implicit GEMM (which predates the d4d5c60 race fix)
-    try_variant BATCHBENCH_CUDNN_ALGO fastest "resnet50 mobilenet_v2 efficientnet_v2_s" "resnet50:32 resnet50:256"
 
     # ---- e. speed against PyTorch ---------------------------------------------
     : >"$OUT/speed.md"

@@ -1,240 +1,244 @@
 /*
- * cuda_attention.cu — multi-head self-attention in one kernel for 16-bit
- * activations (fp16, bf16) with 64-wide heads and up to 256 tokens: every
- * ViT of the zoo. It reads q, k and v straight from the in-projection's
- * output and writes the heads already merged, so none of the unfused path's
- * intermediates (split q/k/v, fp32 score matrices, probabilities, per-head
- * outputs) exist in device memory. The unfused path (cuda_ops.c:
- * run_attention) stays for fp32/tf32 and for any other shape.
+ * cuda_attention.cu — 16-bit ViT self-attention in one kernel, written the
+ * way FlashAttention-2 is: q, k and v are read in place from the
+ * in-projection's output, the scores never leave registers, and the heads
+ * are written merged. dh 64, up to 256 tokens: every ViT of the zoo.
  *
- * One block per (item, head) -- or a few (grid y), splitting its query
- * tiles, when the batch is small: K and V of the whole sequence are staged in shared
- * memory once, then each warp takes 16 queries at a time:
- *   S = Q K^T        tensor cores (WMMA 16x16x16), fp32 accumulation
- *   P = softmax(S * scale) over the real tokens, in fp32, stored as T
- *   O = P V          tensor cores, fp32 accumulation, rounded to T once
- * as FlashAttention does with a whole row of scores in shared memory (at
- * most 256 tokens, so no running maximum is needed).
+ * History: a first kernel used WMMA; its fragments are opaque, so its scores
+ * made a round trip through shared memory and its 114 KB per block allowed
+ * 8 warps per SM (0.72 ms per layer of vit_b_16 at batch 256 on an H200).
+ * This one replaced it after an H200 run (2026-11-27): bf16 parity of the
+ * four ViTs and fp16 of vit_b_16 within the bounds of tools/compare_npy.py,
+ * attention 0.38 ms per layer, vit_b_16 bf16 batch 256 22.6 ms against
+ * 26.1 ms with WMMA.
  *
- * Shared memory: K and V, rows padded to 72 elements (conflict-free tensor
- * core loads), then per warp a 16 x (lp + 4) fp32 score tile. The warp's tile
- * first stages its Q rows, then holds S, then P (in place: a row is read
- * into registers before it is overwritten), then O.
+ * The layouts of PTX's mma.m16n8k16 are used directly (PTX ISA, "Matrix
+ * fragments for mma.m16n8k16"), with g = lane / 4 and t = lane % 4:
+ *   A (16x16): a0 = (row g,   cols 2t, 2t+1)   a1 = (row g+8, cols 2t, 2t+1)
+ *              a2 = (row g,   cols 2t+8, +9)   a3 = (row g+8, cols 2t+8, +9)
+ *   B (16x8):  b0 = (rows 2t, 2t+1, col g)     b1 = (rows 2t+8, 2t+9, col g)
+ *   C (16x8):  c0, c1 = (row g, cols 2t, 2t+1) c2, c3 = (row g+8, same cols)
+ * Two C tiles of scores (keys j..j+7, j+8..j+15) are, element for element,
+ * the A fragment of those 16 keys' probabilities, so P goes from the
+ * softmax to the second product without moving.
+ *
+ * A block of 8 warps takes one (item, head): K row-major and V transposed
+ * ([dh][keys]) in shared memory, both padded so the 32-bit fragment loads
+ * hit 32 distinct banks. Each warp takes 16 queries at a time, holds their
+ * Q fragments from global memory, and walks the keys 64 at a time with an
+ * online softmax (running maximum and sum per row, fp32).
  */
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <math.h>
-#include <mma.h>
+#include <stdint.h>
+#include <type_traits>
 
 #include "backends/cuda/cuda_kernels.h"
 
 namespace {
 
-using namespace nvcuda;
+const int kDh = 64;           /* head size this kernel is written for */
+const int kKRow = kDh + 8;    /* K rows in shared memory (elements) */
+const int kWarps = 8;
+const int kMaxTokens = 256;
+const int kStep = 64;         /* keys per step of the online softmax */
 
-const int kHeadDim = 64;        /* dh this kernel is written for */
-const int kRow = kHeadDim + 8;  /* K, V and Q rows in shared memory (elements) */
-const int kWarps = 4;           /* warps per block */
-const int kMaxTokens = 256;     /* 8 score columns per lane */
-
-__device__ __forceinline__ void st(__half *p, float v) { *p = __float2half_rn(v); }
-__device__ __forceinline__ void st(__nv_bfloat16 *p, float v) { *p = __float2bfloat16_rn(v); }
-
-/* Rows padded to a multiple of 16 (tensor-core tiles), at least 64 so the
- * warp's score tile can hold its 16 x 64 fp32 output. */
-int padded_tokens(int64_t l)
+int padded(int64_t l)
 {
-    int64_t lp = (l + 15) / 16 * 16;
-    return (int)(lp < 64 ? 64 : lp);
+    return (int)((l + 15) / 16 * 16);
 }
 
-__host__ __device__ inline int score_ld(int lp);
-
-size_t smem_bytes(int lp, size_t es)
+/* V^T rows: lp + 8 elements, so (row stride / 2) % 8 == 4 in 32-bit words */
+__host__ __device__ inline int vt_ld(int lp)
 {
-    return 2 * (size_t)lp * kRow * es + (size_t)kWarps * 16 * score_ld(lp) * sizeof(float);
+    return lp + 8;
 }
 
-/* Copies `rows` rows of 64 values (src rows `src_ld` apart) to shared
- * memory rows kRow apart, 16 bytes per thread step; rows >= valid are zero.
- * Eight loads are issued before their stores, so their latencies overlap. */
+size_t smem_bytes(int lp)
+{
+    return ((size_t)lp * kKRow + (size_t)kDh * vt_ld(lp)) * 2;
+}
+
 template <typename T>
-__device__ void stage_rows(T *dst, const T *src, int64_t src_ld, int rows, int valid, int tid, int nthreads)
+__device__ __forceinline__ uint32_t pack2(float lo, float hi);
+template <>
+__device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float lo, float hi)
 {
-    const int per_row = kHeadDim * (int)sizeof(T) / 16, total = rows * per_row, batch = 8;
-    for (int first = tid; first < total; first += batch * nthreads) {
-        uint4 v[batch];
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<uint32_t *>(&v);
+}
+template <>
+__device__ __forceinline__ uint32_t pack2<__half>(float lo, float hi)
+{
+    __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<uint32_t *>(&v);
+}
+
+/* c += A B for one m16n8k16 tile, fp32 accumulation. */
+template <typename T>
+__device__ __forceinline__ void mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1)
+{
+    if (std::is_same<T, __nv_bfloat16>::value)
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                     "{%0,%1,%2,%3};\n"
+                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    else
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                     "{%0,%1,%2,%3};\n"
+                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* K row-major [lp][kKRow] and V transposed [kDh][vt_ld(lp)] from the token
+ * rows at `base` (3d apart); keys >= l are zero. */
+template <typename T>
+__device__ void stage_kv(T *ks, T *vt, const T *base, int64_t d, int l, int lp)
+{
+    const int per_row = kDh / 8; /* 16-byte chunks */
+    for (int i = threadIdx.x; i < lp * per_row; i += blockDim.x) {
+        int r = i / per_row, c = i % per_row;
+        uint4 v = make_uint4(0, 0, 0, 0);
+        if (r < l)
+            v = reinterpret_cast<const uint4 *>(base + r * 3 * d + d)[c];
+        reinterpret_cast<uint4 *>(ks + r * kKRow)[c] = v;
+    }
+    const int ldv = vt_ld(lp);
+    for (int i = threadIdx.x; i < lp * per_row; i += blockDim.x) {
+        int c = i / lp, r = i % lp; /* consecutive threads: consecutive keys */
+        uint4 v = make_uint4(0, 0, 0, 0);
+        if (r < l)
+            v = reinterpret_cast<const uint4 *>(base + r * 3 * d + 2 * d)[c];
+        const T *e = reinterpret_cast<const T *>(&v);
 #pragma unroll
-        for (int u = 0; u < batch; u++) {
-            int i = first + u * nthreads, r = i / per_row;
-            v[u] = make_uint4(0, 0, 0, 0);
-            if (i < total && r < valid)
-                v[u] = reinterpret_cast<const uint4 *>(src + r * src_ld)[i % per_row];
-        }
-#pragma unroll
-        for (int u = 0; u < batch; u++) {
-            int i = first + u * nthreads;
-            if (i < total)
-                reinterpret_cast<uint4 *>(dst + i / per_row * kRow)[i % per_row] = v[u];
-        }
+        for (int q = 0; q < 8; q++)
+            vt[(c * 8 + q) * ldv + r] = e[q];
     }
 }
 
-/* Score tiles have rows of lp + 4 floats and O rows of 68: the padding
- * staggers rows over the shared-memory banks for the tensor-core loads
- * and stores. */
-__host__ __device__ inline int score_ld(int lp)
-{
-    return lp + 4;
-}
-
-const int kOutLd = kHeadDim + 4;
-
-/* Softmax of the 16 score rows of a warp's tile, two rows at a time, in
- * place: row r's fp32 scores (ls apart) become T probabilities at the
- * start of the same row (so P has a leading dimension of 2 ls elements);
- * padded columns get 0. */
+/* This lane's A fragments of 16 query rows (q0..q0+15) x 64 dims. */
 template <typename T>
-__device__ void softmax_tile(float *tile, int ls, int lp, int l, float scale, int lane)
+__device__ void load_q(uint32_t qa[kDh / 16][4], const T *base, int64_t d, int q0, int l, int g, int t)
 {
-    const int C = kMaxTokens / 32;
-    for (int r = 0; r < 16; r += 2) {
-        float v[2][C], m[2] = {-INFINITY, -INFINITY}, sum[2] = {0.f, 0.f};
+    const int r0 = q0 + g, r1 = q0 + g + 8;
 #pragma unroll
-        for (int q = 0; q < 2; q++)
-#pragma unroll
-            for (int c = 0; c < C; c++) {
-                int col = lane + 32 * c;
-                v[q][c] = col < l ? tile[(r + q) * ls + col] * scale : -INFINITY;
-                m[q] = fmaxf(m[q], v[q][c]);
-            }
-        for (int o = 16; o > 0; o >>= 1) {
-            m[0] = fmaxf(m[0], __shfl_xor_sync(0xffffffffu, m[0], o));
-            m[1] = fmaxf(m[1], __shfl_xor_sync(0xffffffffu, m[1], o));
-        }
-#pragma unroll
-        for (int q = 0; q < 2; q++)
-#pragma unroll
-            for (int c = 0; c < C; c++) {
-                v[q][c] = lane + 32 * c < l ? __expf(v[q][c] - m[q]) : 0.f;
-                sum[q] += v[q][c];
-            }
-        for (int o = 16; o > 0; o >>= 1) {
-            sum[0] += __shfl_xor_sync(0xffffffffu, sum[0], o);
-            sum[1] += __shfl_xor_sync(0xffffffffu, sum[1], o);
-        }
-        __syncwarp(); /* both rows are in registers before P overwrites them */
-#pragma unroll
-        for (int q = 0; q < 2; q++) {
-            T *pr = reinterpret_cast<T *>(tile + (r + q) * ls);
-            float inv = 1.f / sum[q];
-#pragma unroll
-            for (int c = 0; c < C; c++)
-                if (lane + 32 * c < lp)
-                    st(pr + lane + 32 * c, v[q][c] * inv);
-        }
-    }
-    __syncwarp();
-}
-
-typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc_frag;
-
-/* S[:, 16j .. 16j+16) = Q K^T for `count` (1 or 2) key tiles from j, the
- * two products interleaved. K^T is K read column-major. */
-template <typename T>
-__device__ void score_tiles(float *tile, int ls, const T *ks, int j, int count,
-                            const wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> *qa)
-{
-    acc_frag acc[2];
-    wmma::fill_fragment(acc[0], 0.f);
-    wmma::fill_fragment(acc[1], 0.f);
-#pragma unroll
-    for (int k = 0; k < kHeadDim / 16; k++) {
-        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> kb[2];
-        wmma::load_matrix_sync(kb[0], ks + j * 16 * kRow + k * 16, kRow);
-        if (count == 2)
-            wmma::load_matrix_sync(kb[1], ks + (j + 1) * 16 * kRow + k * 16, kRow);
-        wmma::mma_sync(acc[0], qa[k], kb[0], acc[0]);
-        if (count == 2)
-            wmma::mma_sync(acc[1], qa[k], kb[1], acc[1]);
-    }
-    wmma::store_matrix_sync(tile + j * 16, acc[0], ls, wmma::mem_row_major);
-    if (count == 2)
-        wmma::store_matrix_sync(tile + (j + 1) * 16, acc[1], ls, wmma::mem_row_major);
-}
-
-/* The tile's O (16 x 64 fp32, kOutLd apart) to y, 16 bytes at a time. */
-template <typename T>
-__device__ void write_out(const float *o, T *y, int64_t row0, int valid, int64_t d, int lane)
-{
-    const int V = 16 / (int)sizeof(T);
-    for (int i = lane; i < 16 * kHeadDim / V; i += 32) {
-        int r = i / (kHeadDim / V), c = i % (kHeadDim / V) * V;
-        if (r >= valid)
-            continue;
-        uint4 u;
-        T *e = reinterpret_cast<T *>(&u);
-#pragma unroll
-        for (int q = 0; q < V; q++)
-            st(e + q, o[r * kOutLd + c + q]);
-        *reinterpret_cast<uint4 *>(y + (row0 + r) * d + c) = u;
+    for (int kc = 0; kc < kDh / 16; kc++) {
+        int c = kc * 16 + 2 * t;
+        qa[kc][0] = r0 < l ? *reinterpret_cast<const uint32_t *>(base + r0 * 3 * d + c) : 0u;
+        qa[kc][1] = r1 < l ? *reinterpret_cast<const uint32_t *>(base + r1 * 3 * d + c) : 0u;
+        qa[kc][2] = r0 < l ? *reinterpret_cast<const uint32_t *>(base + r0 * 3 * d + c + 8) : 0u;
+        qa[kc][3] = r1 < l ? *reinterpret_cast<const uint32_t *>(base + r1 * 3 * d + c + 8) : 0u;
     }
 }
 
+__device__ __forceinline__ float quad_max(float v)
+{
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
+    return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
+}
+
+__device__ __forceinline__ float quad_sum(float v)
+{
+    v += __shfl_xor_sync(0xffffffffu, v, 1);
+    return v + __shfl_xor_sync(0xffffffffu, v, 2);
+}
+
 template <typename T>
-__global__ void __launch_bounds__(kWarps * 32)
-    attention(const T *qkv, T *y, int l, int h, int lp, float scale)
+__global__ void __launch_bounds__(kWarps * 32, 2)
+    attention_mma(const T *qkv, T *y, int l, int h, int lp, float scale)
 {
     extern __shared__ __align__(128) unsigned char smem[];
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, tiles = lp / 16, ls = score_ld(lp);
-    const int64_t d = (int64_t)h * kHeadDim, item = blockIdx.x / h, head = blockIdx.x % h;
-    T *ks = reinterpret_cast<T *>(smem), *vs = ks + lp * kRow;
-    float *tile = reinterpret_cast<float *>(vs + lp * kRow) + warp * 16 * ls;
-    const T *base = qkv + item * l * 3 * d + head * kHeadDim; /* token row: q | k | v */
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    const int64_t d = (int64_t)h * kDh, item = blockIdx.x / h, head = blockIdx.x % h;
+    T *ks = reinterpret_cast<T *>(smem), *vt = ks + lp * kKRow;
+    const uint32_t *k32 = reinterpret_cast<const uint32_t *>(ks), *v32 = reinterpret_cast<const uint32_t *>(vt);
+    const int ldv2 = vt_ld(lp) / 2; /* V^T row stride in 32-bit words */
+    const T *base = qkv + item * l * 3 * d + head * kDh;
 
-    stage_rows(ks, base + d, 3 * d, lp, l, threadIdx.x, blockDim.x);
-    stage_rows(vs, base + 2 * d, 3 * d, lp, l, threadIdx.x, blockDim.x);
+    stage_kv(ks, vt, base, d, l, lp);
     __syncthreads();
 
-    for (int t = blockIdx.y * kWarps + warp; t < tiles; t += gridDim.y * kWarps) {
-        /* Q rows of this tile, staged in the score tile, into fragments */
-        T *qs = reinterpret_cast<T *>(tile);
-        stage_rows(qs, base + (int64_t)t * 16 * 3 * d, 3 * d, 16, l - t * 16, lane, 32);
-        __syncwarp();
-        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> qa[kHeadDim / 16];
+    for (int tile = blockIdx.y * kWarps + warp; tile < lp / 16; tile += gridDim.y * kWarps) {
+        uint32_t qa[kDh / 16][4];
+        load_q(qa, base, d, tile * 16, l, g, t);
+        float o[kDh / 8][4], m0 = -INFINITY, m1 = -INFINITY, s0 = 0.f, s1 = 0.f;
 #pragma unroll
-        for (int k = 0; k < kHeadDim / 16; k++)
-            wmma::load_matrix_sync(qa[k], qs + k * 16, kRow);
-        __syncwarp();
+        for (int n = 0; n < kDh / 8; n++)
+            o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
 
-        for (int j = 0; j < tiles; j += 2)
-            score_tiles(tile, ls, ks, j, j + 1 < tiles ? 2 : 1, qa);
-        __syncwarp();
-        softmax_tile<T>(tile, ls, lp, l, scale, lane);
-
-        /* O = P V */
-        acc_frag o[kHeadDim / 16];
+        for (int k0 = 0; k0 < lp; k0 += kStep) {
+            /* scores of 16 queries x 64 keys: 8 C tiles */
+            float s[kStep / 8][4];
 #pragma unroll
-        for (int n = 0; n < kHeadDim / 16; n++)
-            wmma::fill_fragment(o[n], 0.f);
-        const T *p = reinterpret_cast<const T *>(tile);
-        for (int j = 0; j < tiles; j++) {
-            wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> pa;
-            wmma::load_matrix_sync(pa, p + j * 16, 2 * ls);
+            for (int n = 0; n < kStep / 8; n++) {
+                s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
+                int key = k0 + n * 8 + g; /* B column g = key */
+                if (k0 + n * 8 < lp) {
 #pragma unroll
-            for (int n = 0; n < kHeadDim / 16; n++) {
-                wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> vb;
-                wmma::load_matrix_sync(vb, vs + j * 16 * kRow + n * 16, kRow);
-                wmma::mma_sync(o[n], pa, vb, o[n]);
+                    for (int kc = 0; kc < kDh / 16; kc++) {
+                        const uint32_t *kr = k32 + (key * kKRow + kc * 16) / 2;
+                        mma<T>(s[n], qa[kc], kr[t], kr[t + 4]);
+                    }
+                }
+            }
+            /* scale, mask keys >= l, running maximum (rows g and g+8) */
+            float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+            for (int n = 0; n < kStep / 8; n++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    int key = k0 + n * 8 + 2 * t + (e & 1);
+                    s[n][e] = key < l ? s[n][e] * scale : -INFINITY;
+                    if (e < 2)
+                        mx0 = fmaxf(mx0, s[n][e]);
+                    else
+                        mx1 = fmaxf(mx1, s[n][e]);
+                }
+            /* every step holds a key < l (k0 < lp rounds l up by < 16), so
+             * the new maxima are finite */
+            float n0 = fmaxf(m0, quad_max(mx0)), n1 = fmaxf(m1, quad_max(mx1));
+            float a0 = __expf(m0 - n0), a1 = __expf(m1 - n1);
+            m0 = n0, m1 = n1;
+            float p0 = 0.f, p1 = 0.f;
+#pragma unroll
+            for (int n = 0; n < kStep / 8; n++) {
+                s[n][0] = __expf(s[n][0] - n0), s[n][1] = __expf(s[n][1] - n0);
+                s[n][2] = __expf(s[n][2] - n1), s[n][3] = __expf(s[n][3] - n1);
+                p0 += s[n][0] + s[n][1], p1 += s[n][2] + s[n][3];
+            }
+            s0 = s0 * a0 + p0, s1 = s1 * a1 + p1;
+#pragma unroll
+            for (int n = 0; n < kDh / 8; n++)
+                o[n][0] *= a0, o[n][1] *= a0, o[n][2] *= a1, o[n][3] *= a1;
+            /* O += P V, 16 keys at a time; P's A fragment is two C tiles */
+#pragma unroll
+            for (int kc = 0; kc < kStep / 16; kc++) {
+                if (k0 + kc * 16 >= lp)
+                    break;
+                uint32_t pa[4] = {pack2<T>(s[2 * kc][0], s[2 * kc][1]), pack2<T>(s[2 * kc][2], s[2 * kc][3]),
+                                  pack2<T>(s[2 * kc + 1][0], s[2 * kc + 1][1]),
+                                  pack2<T>(s[2 * kc + 1][2], s[2 * kc + 1][3])};
+                const int kw = (k0 + kc * 16) / 2 + t; /* word of keys 2t, 2t+1 */
+#pragma unroll
+                for (int n = 0; n < kDh / 8; n++) {
+                    const uint32_t *vr = v32 + (n * 8 + g) * ldv2 + kw;
+                    mma<T>(o[n], pa, vr[0], vr[4]);
+                }
             }
         }
-        __syncwarp(); /* P is consumed: O may take the tile */
+        /* normalise and write rows g and g+8 of the tile */
+        float i0 = 1.f / quad_sum(s0), i1 = 1.f / quad_sum(s1);
+        const int r0 = tile * 16 + g, r1 = r0 + 8;
+        uint32_t *y0 = reinterpret_cast<uint32_t *>(y + (item * l + r0) * d + head * kDh);
+        uint32_t *y1 = reinterpret_cast<uint32_t *>(y + (item * l + r1) * d + head * kDh);
 #pragma unroll
-        for (int n = 0; n < kHeadDim / 16; n++)
-            wmma::store_matrix_sync(tile + n * 16, o[n], kOutLd, wmma::mem_row_major);
-        __syncwarp();
-        write_out(tile, y + head * kHeadDim, item * l + t * 16, l - t * 16, d, lane);
-        __syncwarp(); /* the next tile's Q staging overwrites O */
+        for (int n = 0; n < kDh / 8; n++) {
+            if (r0 < l)
+                y0[n * 4 + t] = pack2<T>(o[n][0] * i0, o[n][1] * i0);
+            if (r1 < l)
+                y1[n * 4 + t] = pack2<T>(o[n][2] * i1, o[n][3] * i1);
+        }
     }
 }
 
@@ -244,33 +248,33 @@ extern "C" {
 
 int cuk_attention_fits(cu_dtype t, int64_t l, int64_t dh)
 {
-    return t != CU_F32 && dh == kHeadDim && l >= 1 && l <= kMaxTokens;
+    return t != CU_F32 && dh == kDh && l >= 1 && l <= kMaxTokens;
 }
 
 int cuk_attention_setup(cu_dtype t, int64_t l)
 {
-    int bytes = (int)smem_bytes(padded_tokens(l), 2);
-    cudaError_t e = t == CU_F16
-                        ? cudaFuncSetAttribute(attention<__half>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes)
-                        : cudaFuncSetAttribute(attention<__nv_bfloat16>,
-                                               cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    int bytes = (int)smem_bytes(padded(l));
+    cudaError_t e = t == CU_F16 ? cudaFuncSetAttribute(attention_mma<__half>,
+                                                       cudaFuncAttributeMaxDynamicSharedMemorySize, bytes)
+                                : cudaFuncSetAttribute(attention_mma<__nv_bfloat16>,
+                                                       cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
     return (int)e;
 }
 
 int cuk_attention(cu_dtype t, const void *qkv, void *y, int64_t n, int64_t l, int64_t h, float scale,
-                  int blocks_per_head, cudaStream_t s)
+                      int blocks_per_head, cudaStream_t s)
 {
-    int lp = padded_tokens(l), most = (lp / 16 + kWarps - 1) / kWarps;
-    dim3 grid((unsigned)(n * h), (unsigned)(blocks_per_head < 1 ? 1 : blocks_per_head > most ? most : blocks_per_head));
-    size_t bytes = smem_bytes(lp, 2);
-    if (t == CU_F16)
-        attention<__half><<<grid, kWarps * 32, bytes, s>>>((const __half *)qkv, (__half *)y, (int)l, (int)h, lp,
-                                                           scale);
-    else if (t == CU_BF16)
-        attention<__nv_bfloat16><<<grid, kWarps * 32, bytes, s>>>((const __nv_bfloat16 *)qkv, (__nv_bfloat16 *)y,
-                                                                  (int)l, (int)h, lp, scale);
-    else
+    if (t == CU_F32 || l < 1 || l > kMaxTokens)
         return (int)cudaErrorInvalidValue;
+    int lp = padded(l), most = (lp / 16 + kWarps - 1) / kWarps;
+    dim3 grid((unsigned)(n * h), (unsigned)(blocks_per_head < 1 ? 1 : blocks_per_head > most ? most : blocks_per_head));
+    size_t bytes = smem_bytes(lp);
+    if (t == CU_F16)
+        attention_mma<__half><<<grid, kWarps * 32, bytes, s>>>((const __half *)qkv, (__half *)y, (int)l, (int)h, lp,
+                                                               scale);
+    else
+        attention_mma<__nv_bfloat16><<<grid, kWarps * 32, bytes, s>>>((const __nv_bfloat16 *)qkv,
+                                                                       (__nv_bfloat16 *)y, (int)l, (int)h, lp, scale);
     return (int)cudaGetLastError();
 }
 

@@ -82,6 +82,7 @@ cu_step *cu_new_step(bb_backend *b, const bb_op *op, cu_step_kind kind, bb_err *
     cu_step *s = &b->steps[b->n_steps++];
     memset(s, 0, sizeof *s);
     s->op = op, s->kind = kind, s->in[0] = s->in[1] = s->out = -1;
+    s->scratch[0] = s->scratch[1] = -1;
     return s;
 }
 
@@ -165,6 +166,7 @@ static int lower_graph(bb_backend *b, bb_err *err)
     for (int i = 0; i < g->n_tensors; i++)
         b->tbuf[i] = -1;
     b->tbuf[g->input] = INPUT_BUF;
+    b->nhwc = cu_channels_last(b);
     for (int i = 0; i < g->n_ops; i++)
         if (cu_lower_op(b, &g->ops[i], err) != 0)
             return -1;
@@ -389,7 +391,7 @@ static const char *attention_note(const bb_backend *b)
         if (b->steps[i].kind == ST_ATTENTION)
             return "; attention: cuBLASLt products per head";
         if (b->steps[i].kind == ST_ATTENTION_FUSED)
-            return b->steps[i].shape[5] ? "; attention: one kernel (mma, experimental)" : "; attention: one kernel (WMMA)";
+            return "; attention: one kernel (mma)";
     }
     return "";
 }
@@ -409,8 +411,9 @@ static void cuda_report(const bb_backend *b, bb_backend_report *r)
                                                                     : "fp16 storage, fp32 accumulate";
     const char *algos = getenv("BATCHBENCH_CUDNN_ALGO");
     snprintf(r->math_mode, sizeof r->math_mode,
-             "%s; cuDNN convs FMA %d/default %d/tensor-op %d of %d%s%s; cuBLASLt %s%s; %s%.60s", kind, b->n_conv_fma,
-             b->n_conv_default, b->n_conv_tensor, convs, convs && algos ? ", algorithms: " : "",
+             "%s; cuDNN convs FMA %d/default %d/tensor-op %d of %d%s%s%s; cuBLASLt %s%s; %s%.60s", kind,
+             b->n_conv_fma, b->n_conv_default, b->n_conv_tensor, convs, b->nhwc ? ", NHWC" : "",
+             convs && algos ? ", algorithms: " : "",
              convs && algos ? algos : "", lt, attention_note(b),
              b->use_graph ? "CUDA graph" : b->profile ? "eager (profiling)" : "eager: ", b->graph_note);
 }

@@ -47,7 +47,8 @@ struct cu_step {
     const bb_op *op;        /* graph op this step lowers */
     cu_step_kind kind;
     int in[2], out;         /* activation buffers (-1 when absent) */
-    int scratch[2];         /* attention: fp32 scores, probabilities; patch GEMM: the patch rows */
+    int scratch[2];         /* attention: fp32 scores, probabilities; patch GEMM: the patch rows;
+                               channels-last conv reading the input batch: its NHWC copy */
     /* convolution */
     cudnnTensorDescriptor_t xd, yd;
     cudnnFilterDescriptor_t wd;
@@ -81,6 +82,7 @@ struct bb_backend {
     cu_dtype dt;
     size_t es;                      /* bytes per activation element */
     int profile;
+    int nhwc;                       /* feature maps channels-last (cu_channels_last) */
     cudaStream_t stream;
     cudnnHandle_t dnn;
     cublasLtHandle_t lt;
@@ -143,6 +145,10 @@ int cu_upload(bb_backend *b, const float *host, int64_t n, int as_act, void **de
 cu_step *cu_new_step(bb_backend *b, const bb_op *op, cu_step_kind kind, bb_err *err);
 
 /* ---- cuda_ops.c ------------------------------------------------------------- */
+/* Whether the feature maps are stored channels-last (NHWC), decided once
+ * before lowering: 16-bit convnets without grouped convolutions (see
+ * cuda_ops.c), unless BATCHBENCH_CUDA_LAYOUT says otherwise. */
+int cu_channels_last(const bb_backend *b);
 int cu_lower_op(bb_backend *b, const bb_op *op, bb_err *err);
 /* cuDNN's measured algorithm search for every conv (buffers allocated). */
 int cu_tune_convs(bb_backend *b, void *ws, size_t ws_cap, bb_err *err);

@@ -55,11 +55,6 @@ int cuk_attention_fits(cu_dtype t, int64_t l, int64_t dh);
 int cuk_attention_setup(cu_dtype t, int64_t l);
 int cuk_attention(cu_dtype t, const void *qkv, void *y, int64_t n, int64_t l, int64_t h, float scale,
                   int blocks_per_head, cudaStream_t s);
-/* The same attention, same shapes, in the FlashAttention-2 style
- * (cuda_attention_mma.cu). Experimental: opt-in, not yet run on a GPU. */
-int cuk_attention_mma_setup(cu_dtype t, int64_t l);
-int cuk_attention_mma(cu_dtype t, const void *qkv, void *y, int64_t n, int64_t l, int64_t h, float scale,
-                      int blocks_per_head, cudaStream_t s);
 /* Patch grid x [n, d, p] (token_major: [n, p, d]) -> tokens y [n, 1+p, d]:
  * row 0 = cls + pos[0], row 1+t = patch t + pos[1+t]. */
 int cuk_tokens(cu_dtype t, const void *x, const float *cls, const float *pos, void *y, int64_t n, int64_t d,
@@ -68,6 +63,15 @@ int cuk_tokens(cu_dtype t, const void *x, const float *cls, const float *pos, vo
  * patch embedding as a product with its [o, c, k, k] weight). */
 int cuk_patchify(cu_dtype t, const void *x, void *y, int64_t n, int64_t c, int64_t h, int64_t w, int k,
                  cudaStream_t s);
+/* Channels-last feature maps (cuda_channels_last.cu): x [n, c, hw] ->
+ * y [n, hw, c]; max pooling, global average pool (y [n, c]) and the
+ * squeeze-excitation scale (scale [n, c]) on [n, h, w, c] maps. */
+int cuk_nchw_to_nhwc(cu_dtype t, const void *x, void *y, int64_t n, int64_t c, int64_t hw, cudaStream_t s);
+int cuk_maxpool_nhwc(cu_dtype t, const void *x, void *y, int64_t n, int64_t c, int h, int w, int oh, int ow, int k,
+                     int stride, int pad, cudaStream_t s);
+int cuk_mean_nhwc(cu_dtype t, const void *x, void *y, int64_t n, int64_t hw, int64_t c, cudaStream_t s);
+int cuk_scale_nhwc(cu_dtype t, const void *x, const void *scale, void *y, int64_t n, int64_t hw, int64_t c,
+                   cudaStream_t s);
 /* Conversions between fp32 and the activation type (a copy for CU_F32). */
 int cuk_from_f32(cu_dtype t, const float *x, void *y, int64_t n, cudaStream_t s);
 int cuk_to_f32(cu_dtype t, const void *x, float *y, int64_t n, cudaStream_t s);

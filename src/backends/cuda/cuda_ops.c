@@ -68,12 +68,25 @@ static int scratch(bb_backend *b, const bb_op *op, int64_t bytes, bb_err *err)
 
 /* conv, then one pass for bias, residual and activation (y = act(conv +
  * bias + r)); the residual r is in[1]. */
+/* What a conv reads: its input, or for a channels-last conv of the input
+ * batch (which arrives NCHW) the NHWC copy it makes first. */
+static void *conv_src(const bb_backend *b, const cu_step *s)
+{
+    return cu_ptr(b, s->scratch[0] >= 0 ? s->scratch[0] : s->in[0]);
+}
+
 static int run_conv(bb_backend *b, const cu_step *s)
 {
     float one = 1.f, zero = 0.f;
     void *y = cu_ptr(b, s->out);
-    cudnnStatus_t st = cudnnConvolutionForward(b->dnn, &one, s->xd, cu_ptr(b, s->in[0]), s->wd, s->w, s->cd,
-                                               s->algo, b->ws, s->ws_bytes, &zero, s->yd, y);
+    if (s->scratch[0] >= 0) {
+        int rc = cuk_nchw_to_nhwc(b->dt, cu_ptr(b, s->in[0]), conv_src(b, s), b->batch, s->shape[3], s->shape[4],
+                                  b->stream);
+        if (rc)
+            return rc;
+    }
+    cudnnStatus_t st = cudnnConvolutionForward(b->dnn, &one, s->xd, conv_src(b, s), s->wd, s->w, s->cd, s->algo,
+                                               b->ws, s->ws_bytes, &zero, s->yd, y);
     if (st != CUDNN_STATUS_SUCCESS)
         return 1000 + (int)st;
     if (!s->bias && s->in[1] < 0 && s->act == CUK_NONE)
@@ -134,10 +147,19 @@ static int run_kernel(bb_backend *b, const cu_step *s)
     case BB_OP_ACT: return cuk_bias_act(b->dt, x, y, NULL, NULL, p[0], 1, 1, s->act, b->stream);
     case BB_OP_ADD: return cuk_add_act(b->dt, x, cu_ptr(b, s->in[1]), y, p[0], s->act, b->stream);
     case BB_OP_MAXPOOL:
+        if (b->nhwc)
+            return cuk_maxpool_nhwc(b->dt, x, y, b->batch, p[5], (int)p[1], (int)p[2], (int)p[3], (int)p[4],
+                                    s->op->k, s->op->stride, s->op->pad, b->stream);
         return cuk_maxpool(b->dt, x, y, p[0], (int)p[1], (int)p[2], (int)p[3], (int)p[4], s->op->k, s->op->stride,
                            s->op->pad, b->stream);
-    case BB_OP_GAP: return cuk_mean_rows(b->dt, x, y, p[0], p[1], b->stream);
-    case BB_OP_SE_SCALE: return cuk_scale_rows(b->dt, x, cu_ptr(b, s->in[1]), y, p[0], p[1], b->stream);
+    case BB_OP_GAP:
+        if (b->nhwc)
+            return cuk_mean_nhwc(b->dt, x, y, b->batch, p[1], p[2], b->stream);
+        return cuk_mean_rows(b->dt, x, y, p[0], p[1], b->stream);
+    case BB_OP_SE_SCALE:
+        if (b->nhwc)
+            return cuk_scale_nhwc(b->dt, x, cu_ptr(b, s->in[1]), y, b->batch, p[1], p[2], b->stream);
+        return cuk_scale_rows(b->dt, x, cu_ptr(b, s->in[1]), y, p[0], p[1], b->stream);
     case BB_OP_LAYERNORM: return cuk_layernorm(b->dt, x, y, s->p0, s->p1, p[0], p[1], s->op->eps, b->stream);
     case BB_OP_TOKENS: return cuk_tokens(b->dt, x, s->p0, s->p1, y, b->batch, p[0], p[1], (int)p[2], b->stream);
     case BB_OP_CLS_SELECT:
@@ -148,6 +170,58 @@ static int run_kernel(bb_backend *b, const cu_step *s)
 }
 
 /* ---- lowering ---------------------------------------------------------------- */
+
+/* Per-item tensor with no spatial extent ([c] or [c, 1, 1]): the same
+ * bytes in either layout. */
+static int flat(const bb_tensor *t)
+{
+    return t->ndim == 1 || bb_tensor_numel(t) == t->dims[0];
+}
+
+/* Channels-last feature maps, where cuDNN's tensor-core convolutions work
+ * without transposing in and out of every layer (PyTorch's NCHW bf16
+ * ResNet-50 at batch 32 sends 46 convs through cuDNN's nchwToNhwc kernel).
+ * Measured on an H200, bf16 forward ms, NHWC against NCHW: resnet50 4.52
+ * against 5.60 at batch 32, 11.03 against 15.52 at 256; but with grouped
+ * (depthwise) convolutions it loses: efficientnet_v2_s 55.7 against 26.9
+ * and mobilenet_v2 34.0 against 11.2 at batch 256. So: 16-bit activations,
+ * no grouped convolution, and every op one this backend runs channels-last
+ * (convolutions, element-wise ops, max pooling, global average pooling,
+ * squeeze-excitation, linear layers on flat tensors); the input batch read
+ * by convolutions only, the output flat. ViTs (tokens, attention) keep their
+ * own layout. BATCHBENCH_CUDA_LAYOUT=nchw turns it off, =nhwc lifts the
+ * grouped-convolution rule (to measure it again). */
+int cu_channels_last(const bb_backend *b)
+{
+    const char *env = getenv("BATCHBENCH_CUDA_LAYOUT");
+    const bb_graph *g = b->g;
+    if (b->dt == CU_F32 || (env && strcmp(env, "nchw") == 0) || !flat(&g->tensors[g->output]))
+        return 0;
+    for (int i = 0; i < g->n_ops; i++) {
+        const bb_op *op = &g->ops[i];
+        switch (op->type) {
+        case BB_OP_CONV:
+            if (op->groups > 1 && !(env && strcmp(env, "nhwc") == 0))
+                return 0;
+            break;
+        case BB_OP_ACT:
+        case BB_OP_ADD:
+        case BB_OP_MAXPOOL:
+        case BB_OP_GAP:
+        case BB_OP_SE_SCALE:
+            for (int j = 0; j < op->n_in; j++)
+                if (op->in[j] == g->input)
+                    return 0;
+            break;
+        case BB_OP_LINEAR:
+            if (!flat(&g->tensors[op->in[0]]))
+                return 0;
+            break;
+        default: return 0;
+        }
+    }
+    return 1;
+}
 
 /* The op producing tensor t, or NULL (the input, a parameter). */
 static const bb_op *producer(const bb_backend *b, int t)
@@ -198,6 +272,25 @@ static int lower_patch_gemm(bb_backend *b, const bb_op *op, bb_err *err)
     return rc == 0 && (s->out = output(b, op, 0, err)) >= 0 ? 0 : -1;
 }
 
+/* A filter [o][c][k][k] rearranged in place to cuDNN's NHWC filter layout
+ * [o][k][k][c] (KRSC). */
+static int filter_to_krsc(float *w, int64_t o, int64_t c, int k, bb_err *err, const char *label)
+{
+    int64_t per = c * k * k;
+    float *t = malloc((size_t)per * sizeof *t);
+    if (!t)
+        return bb_err_set(err, "out of memory rearranging the filter of '%s'", label);
+    for (int64_t f = 0; f < o; f++) {
+        float *wf = w + f * per;
+        for (int64_t ci = 0; ci < c; ci++)
+            for (int64_t r = 0; r < (int64_t)k * k; r++)
+                t[r * c + ci] = wf[ci * k * k + r];
+        memcpy(wf, t, (size_t)per * sizeof *t);
+    }
+    free(t);
+    return 0;
+}
+
 static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
 {
     if (is_patch_gemm(b, op))
@@ -217,24 +310,33 @@ static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
     CUDNN_OK(cudnnCreateTensorDescriptor(&s->yd), err, "tensor descriptor", op->label);
     CUDNN_OK(cudnnCreateFilterDescriptor(&s->wd), err, "filter descriptor", op->label);
     CUDNN_OK(cudnnCreateConvolutionDescriptor(&s->cd), err, "convolution descriptor", op->label);
-    CUDNN_OK(cudnnSetTensor4dDescriptor(s->xd, CUDNN_TENSOR_NCHW, dt, n, c, (int)x->dims[1], (int)x->dims[2]), err,
-             "input shape", op->label);
-    CUDNN_OK(cudnnSetTensor4dDescriptor(s->yd, CUDNN_TENSOR_NCHW, dt, n, o, (int)y->dims[1], (int)y->dims[2]), err,
-             "output shape", op->label);
-    CUDNN_OK(cudnnSetFilter4dDescriptor(s->wd, dt, CUDNN_TENSOR_NCHW, o, (int)wt->dims[1], op->k, op->k), err,
-             "filter shape", op->label);
+    cudnnTensorFormat_t fmt = b->nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+    CUDNN_OK(cudnnSetTensor4dDescriptor(s->xd, fmt, dt, n, c, (int)x->dims[1], (int)x->dims[2]), err, "input shape",
+             op->label);
+    CUDNN_OK(cudnnSetTensor4dDescriptor(s->yd, fmt, dt, n, o, (int)y->dims[1], (int)y->dims[2]), err, "output shape",
+             op->label);
+    CUDNN_OK(cudnnSetFilter4dDescriptor(s->wd, dt, fmt, o, (int)wt->dims[1], op->k, op->k), err, "filter shape",
+             op->label);
     CUDNN_OK(cudnnSetConvolution2dDescriptor(s->cd, op->pad, op->pad, op->stride, op->stride, 1, 1,
                                              CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
              err, "convolution", op->label);
     CUDNN_OK(cudnnSetConvolutionGroupCount(s->cd, op->groups), err, "group count", op->label);
     s->act = op->sum_in >= 0 ? op->sum_act : op->post_act;
-    s->shape[0] = b->batch * bb_tensor_numel(y), s->shape[1] = y->dims[1] * y->dims[2], s->shape[2] = o;
+    /* the bias + activation pass: y's values, values per channel run, channels */
+    s->shape[0] = b->batch * bb_tensor_numel(y), s->shape[1] = b->nhwc ? 1 : y->dims[1] * y->dims[2], s->shape[2] = o;
+    s->shape[3] = c, s->shape[4] = x->dims[1] * x->dims[2];
+    if (b->nhwc && op->in[0] == b->g->input &&
+        (s->scratch[0] = scratch(b, op, b->batch * bb_tensor_numel(x) * (int64_t)b->es, err)) < 0)
+        return -1;
     int64_t wn = bb_tensor_numel(wt);
     float *wf = malloc((size_t)wn * sizeof(float)), *bf = malloc((size_t)o * sizeof(float));
     int rc = wf && bf ? 0 : bb_err_set(err, "out of memory folding '%s'", op->label);
     if (rc == 0) {
         bb_fold_bn(b->g, op, wf, bf);
-        rc = cu_upload(b, wf, wn, 1, &s->w, err);
+        if (b->nhwc)
+            rc = filter_to_krsc(wf, o, wt->dims[1], op->k, err, op->label);
+        if (rc == 0)
+            rc = cu_upload(b, wf, wn, 1, &s->w, err);
         if (rc == 0 && (op->has_bn || op->b >= 0))
             rc = cu_upload(b, bf, o, 0, (void **)&s->bias, err);
     }
@@ -273,36 +375,24 @@ static int lower_linear(bb_backend *b, const bb_op *op, bb_err *err)
 
 static int run_attention_fused(bb_backend *b, const cu_step *s)
 {
-    const void *x = cu_ptr(b, s->in[0]);
-    void *y = cu_ptr(b, s->out);
     float scale = 1.f / sqrtf((float)s->shape[2]);
-    if (s->shape[5])
-        return cuk_attention_mma(b->dt, x, y, b->batch, s->shape[0], s->shape[1], scale, (int)s->shape[4],
-                                 b->stream);
-    return cuk_attention(b->dt, x, y, b->batch, s->shape[0], s->shape[1], scale, (int)s->shape[4], b->stream);
+    return cuk_attention(b->dt, cu_ptr(b, s->in[0]), cu_ptr(b, s->out), b->batch, s->shape[0], s->shape[1], scale,
+                         (int)s->shape[4], b->stream);
 }
 
-/* BATCHBENCH_CUDA_ATTENTION: unset = the one-kernel attention of
- * cuda_attention.cu for 16-bit activations where it fits; "unfused" = the
- * products; "mma" = the experimental kernel of cuda_attention_mma.cu
- * (same shapes), not yet run on a GPU. */
-static const char *attention_choice(void)
-{
-    const char *env = getenv("BATCHBENCH_CUDA_ATTENTION");
-    return env ? env : "";
-}
-
+/* The one-kernel attention of cuda_attention.cu for 16-bit activations
+ * where it fits, unless BATCHBENCH_CUDA_ATTENTION=unfused asks for the
+ * products (as fp32 and tf32 always run). */
 static int use_fused_attention(const bb_backend *b, int64_t l, int64_t dh)
 {
-    return cuk_attention_fits(b->dt, l, dh) && strcmp(attention_choice(), "unfused") != 0;
+    const char *env = getenv("BATCHBENCH_CUDA_ATTENTION");
+    return cuk_attention_fits(b->dt, l, dh) && !(env && strcmp(env, "unfused") == 0);
 }
 
 static int lower_attention_fused(bb_backend *b, cu_step *s, bb_err *err)
 {
     int sms = 0;
-    s->shape[5] = strcmp(attention_choice(), "mma") == 0;
-    CUDA_OK(s->shape[5] ? cuk_attention_mma_setup(b->dt, s->shape[0]) : cuk_attention_setup(b->dt, s->shape[0]),
-            err, "attention kernel setup", s->op->label);
+    CUDA_OK(cuk_attention_setup(b->dt, s->shape[0]), err, "attention kernel setup", s->op->label);
     CUDA_OK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), err, "SM count", s->op->label);
     /* split a head's queries over blocks until there are ~4 blocks per SM */
     int64_t heads = b->batch * s->shape[1];
@@ -342,9 +432,10 @@ static void kernel_shape(const bb_backend *b, const bb_op *op, int64_t *p)
     switch (op->type) {
     case BB_OP_MAXPOOL:
         p[0] = b->batch * x->dims[0], p[1] = x->dims[1], p[2] = x->dims[2], p[3] = y->dims[1], p[4] = y->dims[2];
+        p[5] = x->dims[0];
         break;
     case BB_OP_GAP:
-    case BB_OP_SE_SCALE: p[0] = b->batch * x->dims[0], p[1] = x->dims[1] * x->dims[2]; break;
+    case BB_OP_SE_SCALE: p[0] = b->batch * x->dims[0], p[1] = x->dims[1] * x->dims[2], p[2] = x->dims[0]; break;
     case BB_OP_LAYERNORM:
         p[1] = x->dims[x->ndim - 1], p[0] = b->batch * bb_tensor_numel(x) / p[1];
         break;
@@ -464,7 +555,7 @@ static void conv_key(const bb_backend *b, const cu_step *s, int64_t *key)
     const bb_op *op = s->op;
     const bb_tensor *x = tensor(b, op->in[0]), *y = tensor(b, op->out);
     int64_t k[12] = {b->batch, x->dims[0], x->dims[1], x->dims[2], y->dims[0], op->k, op->stride, op->pad,
-                     op->groups, b->dt, b->prec, 0};
+                     op->groups, b->dt, b->prec, b->nhwc};
     memcpy(key, k, sizeof k);
 }
 
@@ -473,7 +564,7 @@ static int search(bb_backend *b, cu_step *s, void *ws, size_t ws_cap, cu_algo_ca
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int n = 0;
     CUDNN_OK(cudnnSetConvolutionMathType(s->cd, wanted_math(b->prec)), err, "math type", s->op->label);
-    cudnnStatus_t st = cudnnFindConvolutionForwardAlgorithmEx(b->dnn, s->xd, cu_ptr(b, s->in[0]), s->wd, s->w, s->cd,
+    cudnnStatus_t st = cudnnFindConvolutionForwardAlgorithmEx(b->dnn, s->xd, conv_src(b, s), s->wd, s->w, s->cd,
                                                               s->yd, cu_ptr(b, s->out),
                                                               CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf, ws, ws_cap);
     if (st != CUDNN_STATUS_SUCCESS) {
