@@ -29,16 +29,18 @@
 #   build (skipped with BATCHBENCH_BIN) ..................  ~60-120 s
 #   parity: 24 CPU references (4 at a time), 72 GPU infers
 #           (6 jobs at a time) .................................  ~50 s
-#   oom check (vit_l_16 at batch 40000, then batch 2) ........  ~15 s
-#   profile of vit_b_16 bf16 at batch 256 ....................  ~5 s
+#   oom check (vit_l_16 at batch 40000, then batch 2) ........  ~17 s
+#   profile of vit_b_16 bf16 at batch 256 ....................  ~2 s
 #   speed bf16: 4 models x 32,128,256,512,1024, warm-up 3, 5 reps,
-#           both engines (H200: batchbench 51 s, PyTorch 43 s) ..  ~95 s
+#           both engines (H200: batchbench 52 s, PyTorch 52 s) .  ~105 s
 #   speed fp32: 4 models x 32,256,1024, warm-up 2, 3 reps, both
-#           engines (vit_l_16 at 1024 is ~3 s per pass) .......  ~215 s
+#           engines (vit_l_16 at 1024 is ~3 s per pass) .......  ~200 s
 #   reports, tar ............................................  ~10 s
-#   total ~7 min. On the H200 the old oom check (batch 10000, which
-#   fitted its 139 GiB) ran 100 s instead of failing, and the fp32 sweep
-#   was cut at vit_l_16 1024 under a 420 s deadline.
+#   total ~7 min. On the H200 (2026-11-27, 410 s deadline) batchbench's
+#   fp32 sweep took its whole 170 s cap, 75 s of it preparing vit_l_16 at
+#   batch 1024 (cuBLASLt's candidates timed for each of the 24 layers),
+#   which left PyTorch's fp32 sweep 44 s; the products are now timed once
+#   per distinct shape (not yet re-run on a GPU).
 # Every step has its own timeout, capped so that nothing runs past the
 # deadline (470 s) and the tarball is still written; a step that cannot
 # start in time is counted as skipped. bb run also gets --max-time 60 per

@@ -453,7 +453,7 @@ static void cuda_destroy(bb_backend *b)
     if (b->stream)
         cudaStreamDestroy(b->stream);
     cudaGetLastError();
-    free(b->steps), free(b->bufs), free(b->tbuf), free(b->allocs), free(b->algos), free(b->step_ev), free(b->times);
+    free(b->steps), free(b->bufs), free(b->tbuf), free(b->allocs), free(b->algos), free(b->gemm_algos), free(b->step_ev), free(b->times);
     free(b);
 }
 

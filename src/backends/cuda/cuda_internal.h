@@ -75,6 +75,13 @@ typedef struct {
     size_t ws_bytes;
 } cu_algo_cache;
 
+/* A measured cuBLASLt algorithm for one product's shape (cuda_gemm.c): a
+ * ViT's layers repeat the same four products, timed once. */
+typedef struct {
+    int64_t key[28];
+    cublasLtMatmulAlgo_t algo;
+} cu_gemm_cache;
+
 struct bb_backend {
     const bb_graph *g;
     int64_t batch;
@@ -104,6 +111,8 @@ struct bb_backend {
     size_t ws_bytes, gemm_ws_bytes;
     cu_algo_cache *algos;
     int n_algos, cap_algos;
+    cu_gemm_cache *gemm_algos;
+    int n_gemm_algos, cap_gemm_algos;
     int n_conv_fma, n_conv_tensor, n_conv_default;
     cudaGraph_t graph;
     cudaGraphExec_t exec;
