@@ -272,9 +272,7 @@ static int lower_patch_gemm(bb_backend *b, const bb_op *op, bb_err *err)
     return rc == 0 && (s->out = output(b, op, 0, err)) >= 0 ? 0 : -1;
 }
 
-/* A filter [o][c][k][k] rearranged in place to cuDNN's NHWC filter layout
- * [o][k][k][c] (KRSC). */
-static int filter_to_krsc(float *w, int64_t o, int64_t c, int k, bb_err *err, const char *label)
+int cu_filter_to_krsc(float *w, int64_t o, int64_t c, int k, bb_err *err, const char *label)
 {
     int64_t per = c * k * k;
     float *t = malloc((size_t)per * sizeof *t);
@@ -334,7 +332,7 @@ static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
     if (rc == 0) {
         bb_fold_bn(b->g, op, wf, bf);
         if (b->nhwc)
-            rc = filter_to_krsc(wf, o, wt->dims[1], op->k, err, op->label);
+            rc = cu_filter_to_krsc(wf, o, wt->dims[1], op->k, err, op->label);
         if (rc == 0)
             rc = cu_upload(b, wf, wn, 1, &s->w, err);
         if (rc == 0 && (op->has_bn || op->b >= 0))

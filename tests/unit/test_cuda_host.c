@@ -1,0 +1,120 @@
+/*
+ * test_cuda_host.c — the CUDA backend's decisions that need no GPU.
+ *
+ * Why this file exists: CI builds the CUDA backend but has no GPU, so its
+ * kernels are only checked by scripts/gpu-check.sh on a device machine.
+ * What the host decides before any kernel runs can be checked here: which
+ * models keep their feature maps channels-last (cu_channels_last: 16-bit
+ * ResNets only, as measured on an H200, see cuda_ops.c) and the filter
+ * rearrangement cuDNN's NHWC convolutions read (cu_filter_to_krsc).
+ * In a build without CUDA (make CUDA=0) the tests are reported as skipped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef BB_HAVE_CUDA
+#include "backends/cuda/cuda_internal.h"
+#include "engine/fuse.h"
+#include "models/zoo.h"
+
+/* cu_channels_last for a model (fused, as the backend gets it), at a
+ * precision and with BATCHBENCH_CUDA_LAYOUT set to `layout` (NULL: unset). */
+static int channels_last(const char *model, bb_head head, cu_dtype dt, const char *layout)
+{
+    bb_graph *g = bb_zoo_build(model, head);
+    assert_non_null(g);
+    bb_fuse(g);
+    if (layout)
+        setenv("BATCHBENCH_CUDA_LAYOUT", layout, 1);
+    else
+        unsetenv("BATCHBENCH_CUDA_LAYOUT");
+    bb_backend b;
+    memset(&b, 0, sizeof b);
+    b.g = g, b.dt = dt, b.batch = 2;
+    int r = cu_channels_last(&b);
+    unsetenv("BATCHBENCH_CUDA_LAYOUT");
+    bb_graph_free(g);
+    return r;
+}
+
+static void test_channels_last_choice(void **state)
+{
+    (void)state;
+    static const char *resnets[] = {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152"};
+    static const char *others[] = {"mobilenet_v2", "efficientnet_v2_s", "efficientnet_v2_l",
+                                   "vit_b_16",     "vit_b_32",          "vit_l_16", "vit_l_32"};
+    for (size_t i = 0; i < sizeof resnets / sizeof *resnets; i++)
+        for (int h = 0; h < 2; h++) {
+            if (!channels_last(resnets[i], (bb_head)h, CU_BF16, NULL) ||
+                !channels_last(resnets[i], (bb_head)h, CU_F16, NULL))
+                fail_msg("%s head %d: 16-bit should be channels-last", resnets[i], h);
+            if (channels_last(resnets[i], (bb_head)h, CU_F32, NULL))
+                fail_msg("%s head %d: fp32 should stay NCHW", resnets[i], h);
+        }
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+        if (channels_last(others[i], BB_HEAD_FEATURES, CU_BF16, NULL))
+            fail_msg("%s: should stay NCHW in bf16", others[i]);
+}
+
+static void test_channels_last_setting(void **state)
+{
+    (void)state;
+    assert_false(channels_last("resnet50", BB_HEAD_FEATURES, CU_BF16, "nchw"));
+    /* =nhwc lifts the rule on grouped convolutions, not the others */
+    assert_true(channels_last("mobilenet_v2", BB_HEAD_CLASSIFIER, CU_BF16, "nhwc"));
+    assert_true(channels_last("efficientnet_v2_s", BB_HEAD_FEATURES, CU_BF16, "nhwc"));
+    assert_false(channels_last("mobilenet_v2", BB_HEAD_FEATURES, CU_F32, "nhwc"));
+    assert_false(channels_last("vit_b_16", BB_HEAD_FEATURES, CU_BF16, "nhwc"));
+}
+
+static void test_filter_to_krsc(void **state)
+{
+    (void)state;
+    enum { O = 3, C = 4, K = 3 };
+    float w[O * C * K * K];
+    for (int i = 0; i < O * C * K * K; i++)
+        w[i] = (float)i;
+    bb_err err = {0};
+    assert_int_equal(cu_filter_to_krsc(w, O, C, K, &err, "test"), 0);
+    for (int o = 0; o < O; o++)
+        for (int c = 0; c < C; c++)
+            for (int y = 0; y < K; y++)
+                for (int x = 0; x < K; x++) {
+                    float want = (float)(((o * C + c) * K + y) * K + x); /* [o][c][y][x] before */
+                    float got = w[((o * K + y) * K + x) * C + c];        /* [o][y][x][c] after */
+                    if (got != want)
+                        fail_msg("o %d c %d y %d x %d: got %g, want %g", o, c, y, x, got, want);
+                }
+    float one = 5.f; /* depthwise 1x1: nothing moves */
+    assert_int_equal(cu_filter_to_krsc(&one, 1, 1, 1, &err, "test"), 0);
+    assert_true(one == 5.f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_channels_last_choice),
+        cmocka_unit_test(test_channels_last_setting),
+        cmocka_unit_test(test_filter_to_krsc),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+#else
+static void test_no_cuda(void **state)
+{
+    (void)state;
+    skip(); /* built with CUDA=0: no CUDA backend to test */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_no_cuda)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+#endif
