@@ -47,7 +47,7 @@ int bb_cuda_available(char *why, size_t len)
 
 /* ---- buffers, steps and uploads (used by cuda_ops.c) ------------------------- */
 
-static int grow(void **arr, int *cap, int n, size_t elem)
+int cu_grow(void **arr, int *cap, int n, size_t elem)
 {
     if (n < *cap)
         return 0;
@@ -62,7 +62,7 @@ static int grow(void **arr, int *cap, int n, size_t elem)
 
 int cu_new_buf(bb_backend *b, int64_t bytes, int first, int alias)
 {
-    if (grow((void **)&b->bufs, &b->cap_bufs, b->n_bufs, sizeof *b->bufs) != 0)
+    if (cu_grow((void **)&b->bufs, &b->cap_bufs, b->n_bufs, sizeof *b->bufs) != 0)
         return -1;
     b->bufs[b->n_bufs] = (cu_buf){bytes, first, first, alias, 0};
     return b->n_bufs++;
@@ -75,7 +75,7 @@ void *cu_ptr(const bb_backend *b, int buf)
 
 cu_step *cu_new_step(bb_backend *b, const bb_op *op, cu_step_kind kind, bb_err *err)
 {
-    if (grow((void **)&b->steps, &b->cap_steps, b->n_steps, sizeof *b->steps) != 0) {
+    if (cu_grow((void **)&b->steps, &b->cap_steps, b->n_steps, sizeof *b->steps) != 0) {
         bb_err_set(err, "out of memory lowering '%s'", op->label);
         return NULL;
     }
@@ -88,7 +88,7 @@ cu_step *cu_new_step(bb_backend *b, const bb_op *op, cu_step_kind kind, bb_err *
 
 static int device_alloc(bb_backend *b, void **p, size_t bytes, const char *what, bb_err *err)
 {
-    if (grow((void **)&b->allocs, &b->cap_allocs, b->n_allocs, sizeof *b->allocs) != 0)
+    if (cu_grow((void **)&b->allocs, &b->cap_allocs, b->n_allocs, sizeof *b->allocs) != 0)
         return bb_err_set(err, "out of memory");
     CUDA_OK(cudaMalloc(p, bytes ? bytes : 1), err, what, NULL);
     b->allocs[b->n_allocs++] = *p;

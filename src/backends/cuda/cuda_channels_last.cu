@@ -25,8 +25,7 @@ __global__ void nchw_to_nhwc(const T *x, T *y, int64_t n, int64_t c, int64_t hw)
     }
 }
 
-/* One output value per thread, channel fastest; padding never wins the
- * maximum (as torch.nn.MaxPool2d). */
+/* One output value per thread, channel fastest. */
 template <typename T, typename I>
 __global__ void maxpool_nhwc(const T *x, T *y, int64_t n, int64_t c, int h, int w, int oh, int ow, int k, int stride,
                              int pad)
@@ -36,16 +35,7 @@ __global__ void maxpool_nhwc(const T *x, T *y, int64_t n, int64_t c, int h, int 
         I ch = e % (I)c, pix = e / (I)c;
         int ox = (int)(pix % (I)ow), oy = (int)(pix / (I)ow % (I)oh);
         const T *xp = x + (pix / ((I)oh * ow)) * (I)h * w * c + ch;
-        float m = -INFINITY;
-        for (int dy = 0; dy < k; dy++) {
-            int iy = oy * stride - pad + dy;
-            for (int dx = 0; dx < k && iy >= 0 && iy < h; dx++) {
-                int ix = ox * stride - pad + dx;
-                if (ix >= 0 && ix < w)
-                    m = fmaxf(m, ld(xp + ((I)iy * w + ix) * (I)c));
-            }
-        }
-        st(y + e, m);
+        st(y + e, window_max(xp, oy, ox, h, w, k, stride, pad, (I)c));
     }
 }
 

@@ -94,6 +94,26 @@ inline int pack_ok(cu_dtype t, int64_t n, const void *a, const void *b = nullptr
     return n % (int64_t)pack_elems(t) == 0 && bits % 16 == 0;
 }
 
+/* The maximum of a k x k pooling window at output (oy, ox) of a map whose
+ * value (iy, ix) is at xp[(iy * w + ix) * step] (step 1: a plane of an NCHW
+ * map; step c: a channel of an NHWC one). Padding never wins (as
+ * torch.nn.MaxPool2d). */
+template <typename T, typename I>
+__device__ __forceinline__ float window_max(const T *xp, int oy, int ox, int h, int w, int k, int stride, int pad,
+                                            I step)
+{
+    float m = -INFINITY;
+    for (int dy = 0; dy < k; dy++) {
+        int iy = oy * stride - pad + dy;
+        for (int dx = 0; dx < k && iy >= 0 && iy < h; dx++) {
+            int ix = ox * stride - pad + dx;
+            if (ix >= 0 && ix < w)
+                m = fmaxf(m, ld(xp + ((I)iy * w + ix) * step));
+        }
+    }
+    return m;
+}
+
 inline unsigned blocks_for(int64_t n)
 {
     int64_t b = (n + kThreads - 1) / kThreads;

@@ -14,7 +14,6 @@
  * the column-major product of the transposes (see the comments).
  */
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "backends/cuda/cuda_internal.h"
@@ -103,13 +102,8 @@ static const cu_gemm_cache *cache_find(const bb_backend *b, const int64_t *key)
 
 static int cache_add(bb_backend *b, const int64_t *key, const cublasLtMatmulAlgo_t *algo, bb_err *err)
 {
-    if (b->n_gemm_algos == b->cap_gemm_algos) {
-        int cap = b->cap_gemm_algos ? 2 * b->cap_gemm_algos : 16;
-        cu_gemm_cache *c = realloc(b->gemm_algos, sizeof *c * (size_t)cap);
-        if (!c)
-            return bb_err_set(err, "out of memory");
-        b->gemm_algos = c, b->cap_gemm_algos = cap;
-    }
+    if (cu_grow((void **)&b->gemm_algos, &b->cap_gemm_algos, b->n_gemm_algos, sizeof *b->gemm_algos) != 0)
+        return bb_err_set(err, "out of memory");
     cu_gemm_cache *c = &b->gemm_algos[b->n_gemm_algos++];
     memcpy(c->key, key, sizeof c->key);
     c->algo = *algo;

@@ -147,6 +147,9 @@ int cu_fail(bb_err *err, int rc, const char *what, const char *label);
     } while (0)
 
 /* ---- cuda_backend.c --------------------------------------------------------- */
+/* Room for element n of the array *arr of *cap elements (doubling, new
+ * elements zeroed); -1 when out of memory. */
+int cu_grow(void **arr, int *cap, int n, size_t elem);
 int cu_new_buf(bb_backend *b, int64_t bytes, int first, int alias);
 void *cu_ptr(const bb_backend *b, int buf);
 /* Uploads n fp32 values as fp32 (as_act = 0) or in the activation type. */

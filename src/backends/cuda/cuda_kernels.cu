@@ -156,16 +156,7 @@ __global__ void maxpool(const T *x, T *y, int64_t planes, int h, int w, int oh, 
     {
         int ox = (int)(e % (I)ow), oy = (int)(e / (I)ow % (I)oh);
         const T *xp = x + (int64_t)(e / ((I)oh * ow)) * h * w;
-        float m = -INFINITY;
-        for (int dy = 0; dy < k; dy++) {
-            int iy = oy * stride - pad + dy;
-            for (int dx = 0; dx < k && iy >= 0 && iy < h; dx++) {
-                int ix = ox * stride - pad + dx;
-                if (ix >= 0 && ix < w)
-                    m = fmaxf(m, ld(xp + iy * w + ix));
-            }
-        }
-        st(y + e, m);
+        st(y + e, window_max(xp, oy, ox, h, w, k, stride, pad, (I)1));
     }
 }
 

@@ -615,13 +615,8 @@ int cu_tune_convs(bb_backend *b, void *ws, size_t ws_cap, bb_err *err)
         conv_key(b, s, key);
         int j = cache_find(b, key);
         if (j < 0) {
-            if (b->n_algos == b->cap_algos) {
-                int cap = b->cap_algos ? 2 * b->cap_algos : 32;
-                cu_algo_cache *na = realloc(b->algos, sizeof *na * (size_t)cap);
-                if (!na)
-                    return bb_err_set(err, "out of memory");
-                b->algos = na, b->cap_algos = cap;
-            }
+            if (cu_grow((void **)&b->algos, &b->cap_algos, b->n_algos, sizeof *b->algos) != 0)
+                return bb_err_set(err, "out of memory");
             cu_algo_cache *c = &b->algos[b->n_algos];
             memcpy(c->key, key, sizeof key);
             if (search(b, s, ws, ws_cap, c, err) != 0)
