@@ -31,6 +31,8 @@
 #           (6 jobs at a time) .................................  ~50 s
 #   oom check (vit_l_16 at batch 40000, then batch 2) ........  ~17 s
 #   profile of vit_b_16 bf16 at batch 256 ....................  ~2 s
+#   measured choice: ResNets' first conv on an input padded to 8
+#           channels (resnet50, resnet18 parity; resnet50 timing) ..  ~20 s
 #   speed bf16: 4 models x 32,128,256,512,1024, warm-up 3, 5 reps,
 #           both engines (H200: batchbench 52 s, PyTorch 52 s) .  ~105 s
 #   speed fp32: 4 models x 32,256,1024, warm-up 2, 3 reps, both
@@ -329,6 +331,50 @@ PY
     # ---- d3. where a transformer's bf16 pass spends its time ------------------
     step "profile vit_b_16 bf16 batch 256" 60 "$BB" infer --device cuda --precision bf16 --model vit_b_16 \
         --batch 256 --profile --warmup 2 --reps 3
+
+    # ---- d4. measured choices for the speed sweeps ----------------------------
+    # forward_ms SETTING MODEL BATCH: bf16 forward time (median of 5) with the
+    # environment SETTING ("" = as is)
+    forward_ms() {
+        local vt
+        vt=$(cap 40)
+        [ "$vt" -eq 0 ] && return
+        env ${1:+"$1"} timeout -k 5 "$vt" "$BB" infer --device cuda --precision bf16 --model "$2" --batch "$3" \
+            --warmup 2 --reps 5 2>&1 | sed -n 's/.*forward \([0-9.]*\) ms.*/\1/p'
+    }
+    # try_variant VAR VALUE "MODELS" "MODEL:BATCH ...": bf16 parity of MODELS
+    # (features, batch 2, against the CPU references) with VAR=VALUE, then
+    # each MODEL:BATCH timed without and with it. Only where all pass and it
+    # is faster at every timed point do the speed sweeps below run with it
+    # (their math_mode says so). Reported, not counted: these are opt-in.
+    try_variant() {
+        local var=$1 val=$2 ok=1 vm vt line spec base alt
+        for vm in $3; do
+            d=$RES/parity/$vm-features
+            vt=$(cap 40)
+            [ "$vt" -eq 0 ] && { say "$var=$val: skipped (deadline)"; return; }
+            line=$(env "$var=$val" OMP_NUM_THREADS=4 timeout -k 5 "$vt" "$BB" infer --device cuda --precision bf16 \
+                --model "$vm" --batch 2 --seed 1 --output "$d/gpu_bf16_$val.npy" >"$d/gpu_bf16_$val.log" 2>&1 &&
+                timeout 60 "$PY" "$REPO/tools/compare_npy.py" "$d/cpu.npy" "$d/gpu_bf16_$val.npy" bf16 2>&1)
+            say "$var=$val: parity $vm bf16: ${line:-infer failed: $(tail -1 "$d/gpu_bf16_$val.log")}"
+            [[ "$line" == *" PASS" ]] || ok=0
+        done
+        for spec in $4; do
+            base=$(forward_ms "" "${spec%:*}" "${spec#*:}")
+            alt=$(forward_ms "$var=$val" "${spec%:*}" "${spec#*:}")
+            say "$var=$val: ${spec%:*} bf16 batch ${spec#*:}: forward ${base:-?} ms as is, ${alt:-?} ms with it"
+            [ -n "$base" ] && [ -n "$alt" ] && awk -v a="$alt" -v b="$base" 'BEGIN { exit !(a < b) }' || ok=0
+        done
+        if [ "$ok" = 1 ]; then
+            export "${var?}=$val"
+            say "$var=$val: passed and faster: the speed sweeps run with it"
+        else
+            say "$var=$val: the speed sweeps run without it"
+        fi
+    }
+    # ResNets' first conv on an input padded to 8 channels (cuda_ops.c,
+    # conv_in_channels), so cuDNN's tensor-core kernels can take it
+    try_variant BATCHBENCH_CUDA_PAD_INPUT 1 "resnet50 resnet18" "resnet50:32 resnet50:256"
 
     # ---- e. speed against PyTorch ---------------------------------------------
     : >"$OUT/speed.md"

@@ -6,7 +6,8 @@
  * What the host decides before any kernel runs can be checked here: which
  * models keep their feature maps channels-last (cu_channels_last: 16-bit
  * ResNets only, as measured on an H200, see cuda_ops.c) and the filter
- * rearrangement cuDNN's NHWC convolutions read (cu_filter_to_krsc).
+ * rearrangement cuDNN's NHWC convolutions read (cu_filter_to_krsc, with
+ * the zero channels of a padded input).
  * In a build without CUDA (make CUDA=0) the tests are reported as skipped.
  */
 #include <setjmp.h>
@@ -73,27 +74,39 @@ static void test_channels_last_setting(void **state)
     assert_false(channels_last("vit_b_16", BB_HEAD_FEATURES, CU_BF16, "nhwc"));
 }
 
+/* Checks out = w [o][c][k][k] as [o][k][k][cpad], zero beyond c. */
+static void check_krsc(int o_n, int c_n, int cpad, int k)
+{
+    int n = o_n * c_n * k * k, un = o_n * cpad * k * k;
+    float *w = malloc((size_t)n * sizeof *w), *out = malloc((size_t)un * sizeof *out);
+    assert_non_null(w);
+    assert_non_null(out);
+    for (int i = 0; i < n; i++)
+        w[i] = (float)(i + 1);
+    for (int i = 0; i < un; i++)
+        out[i] = -1.f;
+    assert_int_equal(cu_filter_to_krsc(w, out, o_n, c_n, cpad, k), 0);
+    for (int o = 0; o < o_n; o++)
+        for (int c = 0; c < cpad; c++)
+            for (int y = 0; y < k; y++)
+                for (int x = 0; x < k; x++) {
+                    float want = c < c_n ? (float)(((o * c_n + c) * k + y) * k + x + 1) : 0.f; /* [o][c][y][x] */
+                    float got = out[((o * k + y) * k + x) * cpad + c];                            /* [o][y][x][c] */
+                    if (got != want)
+                        fail_msg("o %d c %d y %d x %d (c %d of %d): got %g, want %g", o, c, y, x, c_n, cpad, got,
+                                 want);
+                }
+    free(w);
+    free(out);
+}
+
 static void test_filter_to_krsc(void **state)
 {
     (void)state;
-    enum { O = 3, C = 4, K = 3 };
-    float w[O * C * K * K];
-    for (int i = 0; i < O * C * K * K; i++)
-        w[i] = (float)i;
-    bb_err err = {0};
-    assert_int_equal(cu_filter_to_krsc(w, O, C, K, &err, "test"), 0);
-    for (int o = 0; o < O; o++)
-        for (int c = 0; c < C; c++)
-            for (int y = 0; y < K; y++)
-                for (int x = 0; x < K; x++) {
-                    float want = (float)(((o * C + c) * K + y) * K + x); /* [o][c][y][x] before */
-                    float got = w[((o * K + y) * K + x) * C + c];        /* [o][y][x][c] after */
-                    if (got != want)
-                        fail_msg("o %d c %d y %d x %d: got %g, want %g", o, c, y, x, got, want);
-                }
-    float one = 5.f; /* depthwise 1x1: nothing moves */
-    assert_int_equal(cu_filter_to_krsc(&one, 1, 1, 1, &err, "test"), 0);
-    assert_true(one == 5.f);
+    check_krsc(3, 4, 4, 3);  /* a 3x3 conv */
+    check_krsc(5, 1, 1, 3);  /* depthwise: one channel per group */
+    check_krsc(2, 3, 8, 7);  /* ResNet's first conv, input padded to 8 channels */
+    check_krsc(4, 16, 16, 1);
 }
 
 int main(void)

@@ -384,6 +384,15 @@ static double cuda_input_seconds(const bb_backend *b)
     return b->last_input_s;
 }
 
+/* How the feature maps were laid out ("" for NCHW). */
+static const char *layout_note(const bb_backend *b)
+{
+    for (int i = 0; b->nhwc && i < b->n_steps; i++)
+        if (b->steps[i].kind == ST_CONV && b->steps[i].scratch[0] >= 0 && b->steps[i].shape[5] != b->steps[i].shape[3])
+            return ", NHWC, input 8 ch";
+    return b->nhwc ? ", NHWC" : "";
+}
+
 /* How the model's attention ran ("" for a model without any). */
 static const char *attention_note(const bb_backend *b)
 {
@@ -411,8 +420,8 @@ static void cuda_report(const bb_backend *b, bb_backend_report *r)
                                                                     : "fp16 storage, fp32 accumulate";
     const char *algos = getenv("BATCHBENCH_CUDNN_ALGO");
     snprintf(r->math_mode, sizeof r->math_mode,
-             "%s; cuDNN convs FMA %d/default %d/tensor-op %d of %d%s%s%s; cuBLASLt %s%s; %s%.60s", kind,
-             b->n_conv_fma, b->n_conv_default, b->n_conv_tensor, convs, b->nhwc ? ", NHWC" : "",
+             "%s; cuDNN convs FMA %d/default %d/tensor-op %d of %d%s%s%s; cuBLASLt %s%s; %s%.40s", kind,
+             b->n_conv_fma, b->n_conv_default, b->n_conv_tensor, convs, layout_note(b),
              convs && algos ? ", algorithms: " : "",
              convs && algos ? algos : "", lt, attention_note(b),
              b->use_graph ? "CUDA graph" : b->profile ? "eager (profiling)" : "eager: ", b->graph_note);

@@ -13,15 +13,16 @@
 
 namespace {
 
-/* y[n][p][c] = x[n][c][p]: reads are strided, writes contiguous (the
- * input has 3 channels, so the reads still share cache lines). */
+/* y[n][p][ch] = x[n][ch][p], zero for ch >= c: reads are strided, writes
+ * contiguous (the input has 3 channels, so the reads still share cache
+ * lines). */
 template <typename T, typename I>
-__global__ void nchw_to_nhwc(const T *x, T *y, int64_t n, int64_t c, int64_t hw)
+__global__ void nchw_to_nhwc(const T *x, T *y, int64_t n, int64_t c, int64_t cpad, int64_t hw)
 {
-    GRID_STRIDE(e, n * c * hw)
+    GRID_STRIDE(e, n * cpad * hw)
     {
-        I ch = e % (I)c, p = e / (I)c % (I)hw, item = e / ((I)c * (I)hw);
-        y[e] = x[(item * (I)c + ch) * (I)hw + p];
+        I ch = e % (I)cpad, p = e / (I)cpad % (I)hw, item = e / ((I)cpad * (I)hw);
+        st(y + e, ch < (I)c ? ld(x + (item * (I)c + ch) * (I)hw + p) : 0.f);
     }
 }
 
@@ -92,9 +93,10 @@ __global__ void scale_nhwc_pack(const T *x, const T *scale, T *y, int64_t packs,
 
 extern "C" {
 
-int cuk_nchw_to_nhwc(cu_dtype t, const void *x, void *y, int64_t n, int64_t c, int64_t hw, cudaStream_t s)
+int cuk_nchw_to_nhwc(cu_dtype t, const void *x, void *y, int64_t n, int64_t c, int64_t cpad, int64_t hw,
+                     cudaStream_t s)
 {
-    DISPATCH_I(t, n * c * hw, s, nchw_to_nhwc, (const T *)x, (T *)y, n, c, hw);
+    DISPATCH_I(t, n * cpad * hw, s, nchw_to_nhwc, (const T *)x, (T *)y, n, c, cpad, hw);
 }
 
 int cuk_maxpool_nhwc(cu_dtype t, const void *x, void *y, int64_t n, int64_t c, int h, int w, int oh, int ow, int k,

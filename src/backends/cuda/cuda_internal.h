@@ -161,9 +161,10 @@ cu_step *cu_new_step(bb_backend *b, const bb_op *op, cu_step_kind kind, bb_err *
  * before lowering: 16-bit convnets without grouped convolutions (see
  * cuda_ops.c), unless BATCHBENCH_CUDA_LAYOUT says otherwise. */
 int cu_channels_last(const bb_backend *b);
-/* A filter [o][c][k][k] rearranged in place to cuDNN's NHWC filter layout
- * [o][k][k][c] (KRSC); c is the input channels per group. */
-int cu_filter_to_krsc(float *w, int64_t o, int64_t c, int k, bb_err *err, const char *label);
+/* A filter w [o][c][k][k] rearranged to cuDNN's NHWC filter layout
+ * out [o][k][k][cpad] (KRSC; c input channels per group, zero channels
+ * from c to cpad). Returns 0. */
+int cu_filter_to_krsc(const float *w, float *out, int64_t o, int64_t c, int64_t cpad, int k);
 int cu_lower_op(bb_backend *b, const bb_op *op, bb_err *err);
 /* cuDNN's measured algorithm search for every conv (buffers allocated). */
 int cu_tune_convs(bb_backend *b, void *ws, size_t ws_cap, bb_err *err);

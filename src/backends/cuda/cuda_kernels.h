@@ -64,9 +64,11 @@ int cuk_tokens(cu_dtype t, const void *x, const float *cls, const float *pos, vo
 int cuk_patchify(cu_dtype t, const void *x, void *y, int64_t n, int64_t c, int64_t h, int64_t w, int k,
                  cudaStream_t s);
 /* Channels-last feature maps (cuda_channels_last.cu): x [n, c, hw] ->
- * y [n, hw, c]; max pooling, global average pool (y [n, c]) and the
- * squeeze-excitation scale (scale [n, c]) on [n, h, w, c] maps. */
-int cuk_nchw_to_nhwc(cu_dtype t, const void *x, void *y, int64_t n, int64_t c, int64_t hw, cudaStream_t s);
+ * y [n, hw, cpad] (channels c..cpad-1 zero); max pooling, global average
+ * pool (y [n, c]) and the squeeze-excitation scale (scale [n, c]) on
+ * [n, h, w, c] maps. */
+int cuk_nchw_to_nhwc(cu_dtype t, const void *x, void *y, int64_t n, int64_t c, int64_t cpad, int64_t hw,
+                     cudaStream_t s);
 int cuk_maxpool_nhwc(cu_dtype t, const void *x, void *y, int64_t n, int64_t c, int h, int w, int oh, int ow, int k,
                      int stride, int pad, cudaStream_t s);
 int cuk_mean_nhwc(cu_dtype t, const void *x, void *y, int64_t n, int64_t hw, int64_t c, cudaStream_t s);

@@ -80,8 +80,8 @@ static int run_conv(bb_backend *b, const cu_step *s)
     float one = 1.f, zero = 0.f;
     void *y = cu_ptr(b, s->out);
     if (s->scratch[0] >= 0) {
-        int rc = cuk_nchw_to_nhwc(b->dt, cu_ptr(b, s->in[0]), conv_src(b, s), b->batch, s->shape[3], s->shape[4],
-                                  b->stream);
+        int rc = cuk_nchw_to_nhwc(b->dt, cu_ptr(b, s->in[0]), conv_src(b, s), b->batch, s->shape[3], s->shape[5],
+                                  s->shape[4], b->stream);
         if (rc)
             return rc;
     }
@@ -272,28 +272,82 @@ static int lower_patch_gemm(bb_backend *b, const bb_op *op, bb_err *err)
     return rc == 0 && (s->out = output(b, op, 0, err)) >= 0 ? 0 : -1;
 }
 
-int cu_filter_to_krsc(float *w, int64_t o, int64_t c, int k, bb_err *err, const char *label)
+int cu_filter_to_krsc(const float *w, float *out, int64_t o, int64_t c, int64_t cpad, int k)
 {
-    int64_t per = c * k * k;
-    float *t = malloc((size_t)per * sizeof *t);
-    if (!t)
-        return bb_err_set(err, "out of memory rearranging the filter of '%s'", label);
-    for (int64_t f = 0; f < o; f++) {
-        float *wf = w + f * per;
-        for (int64_t ci = 0; ci < c; ci++)
-            for (int64_t r = 0; r < (int64_t)k * k; r++)
-                t[r * c + ci] = wf[ci * k * k + r];
-        memcpy(wf, t, (size_t)per * sizeof *t);
-    }
-    free(t);
+    const int64_t kk = (int64_t)k * k;
+    for (int64_t f = 0; f < o; f++)
+        for (int64_t r = 0; r < kk; r++)
+            for (int64_t ci = 0; ci < cpad; ci++)
+                out[(f * kk + r) * cpad + ci] = ci < c ? w[(f * c + ci) * kk + r] : 0.f;
     return 0;
+}
+
+/* Input channels a channels-last conv of the input batch reads: the
+ * batch's 3 padded with zero channels to 8 where BATCHBENCH_CUDA_PAD_INPUT=1
+ * (16-byte rows of bf16, which cuDNN's tensor-core kernels need;
+ * EXPERIMENTAL: not yet run on a GPU), else as they are. */
+static int64_t conv_in_channels(const bb_backend *b, const bb_op *op)
+{
+    int64_t c = tensor(b, op->in[0])->dims[0];
+    const char *pad = getenv("BATCHBENCH_CUDA_PAD_INPUT");
+    if (b->nhwc && op->in[0] == b->g->input && op->groups == 1 && c % 8 && pad && strcmp(pad, "1") == 0)
+        return (c + 7) / 8 * 8;
+    return c;
+}
+
+/* cuDNN's descriptors of one conv reading cin channels. */
+static int conv_descriptors(bb_backend *b, cu_step *s, int64_t cin, bb_err *err)
+{
+    const bb_op *op = s->op;
+    const bb_tensor *x = tensor(b, op->in[0]), *y = tensor(b, op->out), *wt = tensor(b, op->w);
+    cudnnDataType_t dt = b->dt == CU_F16 ? CUDNN_DATA_HALF : b->dt == CU_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+    cudnnTensorFormat_t fmt = b->nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+    int n = (int)b->batch, o = (int)y->dims[0], cg = (int)(wt->dims[1] + cin - x->dims[0]);
+    CUDNN_OK(cudnnCreateTensorDescriptor(&s->xd), err, "tensor descriptor", op->label);
+    CUDNN_OK(cudnnCreateTensorDescriptor(&s->yd), err, "tensor descriptor", op->label);
+    CUDNN_OK(cudnnCreateFilterDescriptor(&s->wd), err, "filter descriptor", op->label);
+    CUDNN_OK(cudnnCreateConvolutionDescriptor(&s->cd), err, "convolution descriptor", op->label);
+    CUDNN_OK(cudnnSetTensor4dDescriptor(s->xd, fmt, dt, n, (int)cin, (int)x->dims[1], (int)x->dims[2]), err,
+             "input shape", op->label);
+    CUDNN_OK(cudnnSetTensor4dDescriptor(s->yd, fmt, dt, n, o, (int)y->dims[1], (int)y->dims[2]), err, "output shape",
+             op->label);
+    CUDNN_OK(cudnnSetFilter4dDescriptor(s->wd, dt, fmt, o, cg, op->k, op->k), err, "filter shape", op->label);
+    CUDNN_OK(cudnnSetConvolution2dDescriptor(s->cd, op->pad, op->pad, op->stride, op->stride, 1, 1,
+                                             CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
+             err, "convolution", op->label);
+    CUDNN_OK(cudnnSetConvolutionGroupCount(s->cd, op->groups), err, "group count", op->label);
+    return 0;
+}
+
+/* The conv's weights with BatchNorm folded in, on the device in the
+ * activation type (channels-last: KRSC, cin channels per group) and its
+ * fp32 bias. */
+static int conv_weights(bb_backend *b, cu_step *s, int64_t cin, bb_err *err)
+{
+    const bb_op *op = s->op;
+    const bb_tensor *wt = tensor(b, op->w);
+    int64_t o = wt->dims[0], cg = wt->dims[1], cgpad = cg + cin - tensor(b, op->in[0])->dims[0];
+    int64_t wn = bb_tensor_numel(wt), un = o * cgpad * op->k * op->k;
+    float *wf = malloc((size_t)wn * sizeof(float)), *bf = malloc((size_t)o * sizeof(float));
+    float *krsc = b->nhwc ? malloc((size_t)un * sizeof(float)) : NULL;
+    int rc = wf && bf && (krsc || !b->nhwc) ? 0 : bb_err_set(err, "out of memory folding '%s'", op->label);
+    if (rc == 0) {
+        bb_fold_bn(b->g, op, wf, bf);
+        if (krsc)
+            cu_filter_to_krsc(wf, krsc, o, cg, cgpad, op->k);
+        rc = cu_upload(b, krsc ? krsc : wf, krsc ? un : wn, 1, &s->w, err);
+        if (rc == 0 && (op->has_bn || op->b >= 0))
+            rc = cu_upload(b, bf, o, 0, (void **)&s->bias, err);
+    }
+    free(wf), free(bf), free(krsc);
+    return rc;
 }
 
 static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
 {
     if (is_patch_gemm(b, op))
         return lower_patch_gemm(b, op, err);
-    const bb_tensor *x = tensor(b, op->in[0]), *y = tensor(b, op->out), *wt = tensor(b, op->w);
+    const bb_tensor *x = tensor(b, op->in[0]), *y = tensor(b, op->out);
     int i = op_index(b, op);
     if (op->sum_in >= 0 && op->post_act != BB_ACT_NONE)
         return bb_err_set(err, "'%s': an activation before the residual sum is not supported on cuda", op->label);
@@ -302,48 +356,22 @@ static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
         return -1;
     s->in[0] = use(b, op->in[0], i);
     s->in[1] = op->sum_in >= 0 ? use(b, op->sum_in, i) : -1;
-    cudnnDataType_t dt = b->dt == CU_F16 ? CUDNN_DATA_HALF : b->dt == CU_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
-    int n = (int)b->batch, c = (int)x->dims[0], o = (int)y->dims[0];
-    CUDNN_OK(cudnnCreateTensorDescriptor(&s->xd), err, "tensor descriptor", op->label);
-    CUDNN_OK(cudnnCreateTensorDescriptor(&s->yd), err, "tensor descriptor", op->label);
-    CUDNN_OK(cudnnCreateFilterDescriptor(&s->wd), err, "filter descriptor", op->label);
-    CUDNN_OK(cudnnCreateConvolutionDescriptor(&s->cd), err, "convolution descriptor", op->label);
-    cudnnTensorFormat_t fmt = b->nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
-    CUDNN_OK(cudnnSetTensor4dDescriptor(s->xd, fmt, dt, n, c, (int)x->dims[1], (int)x->dims[2]), err, "input shape",
-             op->label);
-    CUDNN_OK(cudnnSetTensor4dDescriptor(s->yd, fmt, dt, n, o, (int)y->dims[1], (int)y->dims[2]), err, "output shape",
-             op->label);
-    CUDNN_OK(cudnnSetFilter4dDescriptor(s->wd, dt, fmt, o, (int)wt->dims[1], op->k, op->k), err, "filter shape",
-             op->label);
-    CUDNN_OK(cudnnSetConvolution2dDescriptor(s->cd, op->pad, op->pad, op->stride, op->stride, 1, 1,
-                                             CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
-             err, "convolution", op->label);
-    CUDNN_OK(cudnnSetConvolutionGroupCount(s->cd, op->groups), err, "group count", op->label);
+    int64_t cin = conv_in_channels(b, op), hw = x->dims[1] * x->dims[2];
+    if (conv_descriptors(b, s, cin, err) != 0)
+        return -1;
     s->act = op->sum_in >= 0 ? op->sum_act : op->post_act;
     /* the bias + activation pass: y's values, values per channel run, channels */
-    s->shape[0] = b->batch * bb_tensor_numel(y), s->shape[1] = b->nhwc ? 1 : y->dims[1] * y->dims[2], s->shape[2] = o;
-    s->shape[3] = c, s->shape[4] = x->dims[1] * x->dims[2];
+    s->shape[0] = b->batch * bb_tensor_numel(y), s->shape[1] = b->nhwc ? 1 : y->dims[1] * y->dims[2];
+    s->shape[2] = y->dims[0];
+    /* a channels-last conv of the input batch: its NHWC copy, cin channels */
+    s->shape[3] = x->dims[0], s->shape[4] = hw, s->shape[5] = cin;
     if (b->nhwc && op->in[0] == b->g->input &&
-        (s->scratch[0] = scratch(b, op, b->batch * bb_tensor_numel(x) * (int64_t)b->es, err)) < 0)
+        (s->scratch[0] = scratch(b, op, b->batch * cin * hw * (int64_t)b->es, err)) < 0)
         return -1;
-    int64_t wn = bb_tensor_numel(wt);
-    float *wf = malloc((size_t)wn * sizeof(float)), *bf = malloc((size_t)o * sizeof(float));
-    int rc = wf && bf ? 0 : bb_err_set(err, "out of memory folding '%s'", op->label);
-    if (rc == 0) {
-        bb_fold_bn(b->g, op, wf, bf);
-        if (b->nhwc)
-            rc = cu_filter_to_krsc(wf, o, wt->dims[1], op->k, err, op->label);
-        if (rc == 0)
-            rc = cu_upload(b, wf, wn, 1, &s->w, err);
-        if (rc == 0 && (op->has_bn || op->b >= 0))
-            rc = cu_upload(b, bf, o, 0, (void **)&s->bias, err);
-    }
-    free(wf);
-    free(bf);
-    if (rc == 0 && (s->out = output(b, op, 0, err)) < 0)
-        rc = -1;
+    if (conv_weights(b, s, cin, err) != 0 || (s->out = output(b, op, 0, err)) < 0)
+        return -1;
     s->enqueue = run_conv;
-    return rc;
+    return 0;
 }
 
 static int lower_linear(bb_backend *b, const bb_op *op, bb_err *err)
@@ -552,7 +580,7 @@ static void conv_key(const bb_backend *b, const cu_step *s, int64_t *key)
 {
     const bb_op *op = s->op;
     const bb_tensor *x = tensor(b, op->in[0]), *y = tensor(b, op->out);
-    int64_t k[12] = {b->batch, x->dims[0], x->dims[1], x->dims[2], y->dims[0], op->k, op->stride, op->pad,
+    int64_t k[12] = {b->batch, conv_in_channels(b, op), x->dims[1], x->dims[2], y->dims[0], op->k, op->stride, op->pad,
                      op->groups, b->dt, b->prec, b->nhwc};
     memcpy(key, k, sizeof k);
 }
