@@ -1,11 +1,12 @@
 /*
  * cuda_ops.c — lowering each fused graph op to the calls that run it on the
- * GPU: convolutions through cuDNN (BatchNorm folded into the weights; bias,
- * activation and nothing else in one element-wise pass after it; the
- * residual sum as beta = 1 on the output, which already holds it), linear
+ * GPU: convolutions through cuDNN (BatchNorm folded into the weights), then
+ * one element-wise pass for bias, residual sum and activation; linear
  * layers and attention's products through cuBLASLt (cuda_gemm.c), 16-bit
  * ViT attention through its own kernel (cuda_attention.cu), a ViT's patch
  * embedding as a product, the rest through the kernels in cuda_kernels.cu.
+ * 16-bit ResNets keep their feature maps channels-last (cu_channels_last;
+ * their pooling and squeeze-excitation kernels in cuda_channels_last.cu).
  *
  * cuBLASLt's algorithms are chosen once the arena is allocated
  * (cu_setup_gemms), by timing the heuristic's best few on the real buffers.
