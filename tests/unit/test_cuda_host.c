@@ -85,7 +85,7 @@ static void check_krsc(int o_n, int c_n, int cpad, int k)
         w[i] = (float)(i + 1);
     for (int i = 0; i < un; i++)
         out[i] = -1.f;
-    assert_int_equal(cu_filter_to_krsc(w, out, o_n, c_n, cpad, k), 0);
+    cu_filter_to_krsc(w, out, o_n, c_n, cpad, k);
     for (int o = 0; o < o_n; o++)
         for (int c = 0; c < cpad; c++)
             for (int y = 0; y < k; y++)

@@ -387,9 +387,11 @@ static double cuda_input_seconds(const bb_backend *b)
 /* How the feature maps were laid out ("" for NCHW). */
 static const char *layout_note(const bb_backend *b)
 {
-    for (int i = 0; b->nhwc && i < b->n_steps; i++)
-        if (b->steps[i].kind == ST_CONV && b->steps[i].scratch[0] >= 0 && b->steps[i].shape[5] != b->steps[i].shape[3])
+    for (int i = 0; b->nhwc && i < b->n_steps; i++) {
+        const cu_step *s = &b->steps[i]; /* a conv of the input batch, channels padded */
+        if (s->kind == ST_CONV && s->scratch[0] >= 0 && s->shape[5] != s->shape[3])
             return ", NHWC, input 8 ch";
+    }
     return b->nhwc ? ", NHWC" : "";
 }
 
@@ -462,7 +464,8 @@ static void cuda_destroy(bb_backend *b)
     if (b->stream)
         cudaStreamDestroy(b->stream);
     cudaGetLastError();
-    free(b->steps), free(b->bufs), free(b->tbuf), free(b->allocs), free(b->algos), free(b->gemm_algos), free(b->step_ev), free(b->times);
+    free(b->steps), free(b->bufs), free(b->tbuf), free(b->allocs), free(b->algos), free(b->gemm_algos);
+    free(b->step_ev), free(b->times);
     free(b);
 }
 

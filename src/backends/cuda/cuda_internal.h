@@ -163,8 +163,8 @@ cu_step *cu_new_step(bb_backend *b, const bb_op *op, cu_step_kind kind, bb_err *
 int cu_channels_last(const bb_backend *b);
 /* A filter w [o][c][k][k] rearranged to cuDNN's NHWC filter layout
  * out [o][k][k][cpad] (KRSC; c input channels per group, zero channels
- * from c to cpad). Returns 0. */
-int cu_filter_to_krsc(const float *w, float *out, int64_t o, int64_t c, int64_t cpad, int k);
+ * from c to cpad). */
+void cu_filter_to_krsc(const float *w, float *out, int64_t o, int64_t c, int64_t cpad, int k);
 int cu_lower_op(bb_backend *b, const bb_op *op, bb_err *err);
 /* cuDNN's measured algorithm search for every conv (buffers allocated). */
 int cu_tune_convs(bb_backend *b, void *ws, size_t ws_cap, bb_err *err);

@@ -443,7 +443,8 @@ int cuk_scale_rows(cu_dtype t, const void *x, const void *scale, void *y, int64_
 {
     if (pack_ok(t, rows * hw, x, y)) {
         int64_t packs = rows * hw / (int64_t)pack_elems(t);
-        DISPATCH_IG(t, rows * hw, blocks_for(packs), s, scale_rows_pack, (const T *)x, (const T *)scale, (T *)y, packs, hw);
+        DISPATCH_IG(t, rows * hw, blocks_for(packs), s, scale_rows_pack, (const T *)x, (const T *)scale, (T *)y,
+                    packs, hw);
     }
     DISPATCH_I(t, rows * hw, s, scale_rows, (const T *)x, (const T *)scale, (T *)y, rows, hw);
 }

@@ -67,8 +67,6 @@ static int scratch(bb_backend *b, const bb_op *op, int64_t bytes, bb_err *err)
 
 /* ---- enqueue functions: put one step's work on the stream ------------------ */
 
-/* conv, then one pass for bias, residual and activation (y = act(conv +
- * bias + r)); the residual r is in[1]. */
 /* What a conv reads: its input, or for a channels-last conv of the input
  * batch (which arrives NCHW) the NHWC copy it makes first. */
 static void *conv_src(const bb_backend *b, const cu_step *s)
@@ -76,6 +74,8 @@ static void *conv_src(const bb_backend *b, const cu_step *s)
     return cu_ptr(b, s->scratch[0] >= 0 ? s->scratch[0] : s->in[0]);
 }
 
+/* conv, then one pass for bias, residual and activation (y = act(conv +
+ * bias + r)); the residual r is in[1]. */
 static int run_conv(bb_backend *b, const cu_step *s)
 {
     float one = 1.f, zero = 0.f;
@@ -273,14 +273,13 @@ static int lower_patch_gemm(bb_backend *b, const bb_op *op, bb_err *err)
     return rc == 0 && (s->out = output(b, op, 0, err)) >= 0 ? 0 : -1;
 }
 
-int cu_filter_to_krsc(const float *w, float *out, int64_t o, int64_t c, int64_t cpad, int k)
+void cu_filter_to_krsc(const float *w, float *out, int64_t o, int64_t c, int64_t cpad, int k)
 {
     const int64_t kk = (int64_t)k * k;
     for (int64_t f = 0; f < o; f++)
         for (int64_t r = 0; r < kk; r++)
             for (int64_t ci = 0; ci < cpad; ci++)
                 out[(f * kk + r) * cpad + ci] = ci < c ? w[(f * c + ci) * kk + r] : 0.f;
-    return 0;
 }
 
 /* Input channels a channels-last conv of the input batch reads: the
