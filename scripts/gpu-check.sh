@@ -33,6 +33,8 @@
 #   profile of vit_b_16 bf16 at batch 256 ....................  ~2 s
 #   measured choice: ResNets' first conv on an input padded to 8
 #           channels (resnet50, resnet18 parity; resnet50 timing) ..  ~20 s
+#   measured choice: ResNets' convs with their epilogue as cuDNN
+#           graphs (BATCHBENCH_CUDNN_GRAPH=1; not yet run) ......  ~25 s
 #   speed bf16: 4 models x 32,128,256,512,1024, warm-up 3, 5 reps,
 #           both engines (H200: batchbench 52 s, PyTorch 52 s) .  ~105 s
 #   speed fp32: 4 models x 32,256,1024, warm-up 2, 3 reps, both
@@ -353,10 +355,16 @@ PY
             d=$RES/parity/$vm-features
             vt=$(cap 40)
             [ "$vt" -eq 0 ] && { say "$var=$val: skipped (deadline)"; return; }
-            line=$(env "$var=$val" OMP_NUM_THREADS=4 timeout -k 5 "$vt" "$BB" infer --device cuda --precision bf16 \
+            line=$(env "$var=$val" BATCHBENCH_CUDNN_LOG=1 OMP_NUM_THREADS=4 timeout -k 5 "$vt" "$BB" infer --device cuda --precision bf16 \
                 --model "$vm" --batch 2 --seed 1 --output "$d/gpu_bf16_$val.npy" >"$d/gpu_bf16_$val.log" 2>&1 &&
                 timeout 60 "$PY" "$REPO/tools/compare_npy.py" "$d/cpu.npy" "$d/gpu_bf16_$val.npy" bf16 2>&1)
             say "$var=$val: parity $vm bf16: ${line:-infer failed: $(tail -1 "$d/gpu_bf16_$val.log")}"
+            # what cuda_conv_graph.c did with each conv shape (BATCHBENCH_CUDNN_GRAPH)
+            grep -q '^cudnn graph:' "$d/gpu_bf16_$val.log" &&
+                say "  cuDNN graph plans: $(grep -c '^cudnn graph:.*: plan (' "$d/gpu_bf16_$val.log") with" \
+                    "$(grep -c '^cudnn graph:.*fused epilogue: plan (' "$d/gpu_bf16_$val.log") fused, no engine" \
+                    "$(grep -c ': no engine (' "$d/gpu_bf16_$val.log"); e.g. $(grep -m2 '^cudnn graph:' \
+                    "$d/gpu_bf16_$val.log" | cut -c1-230 | tr '\n' '|')"
             [[ "$line" == *" PASS" ]] || ok=0
         done
         for spec in $4; do
@@ -375,6 +383,9 @@ PY
     # ResNets' first conv on an input padded to 8 channels (cuda_ops.c,
     # conv_in_channels), so cuDNN's tensor-core kernels can take it
     try_variant BATCHBENCH_CUDA_PAD_INPUT 1 "resnet50 resnet18" "resnet50:32 resnet50:256"
+    # ResNets' convs with bias, residual and ReLU fused by cuDNN's graph API
+    # (cuda_conv_graph.c)
+    try_variant BATCHBENCH_CUDNN_GRAPH 1 "resnet50 resnet18" "resnet50:32 resnet50:256"
 
     # ---- e. speed against PyTorch ---------------------------------------------
     : >"$OUT/speed.md"

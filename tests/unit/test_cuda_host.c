@@ -109,9 +109,25 @@ static void test_filter_to_krsc(void **state)
     check_krsc(4, 16, 16, 1);
 }
 
+/* BATCHBENCH_CUDNN_GRAPH: only "1" and "rtc" turn the graph path on. */
+static void test_conv_graph_setting(void **state)
+{
+    (void)state;
+    unsetenv("BATCHBENCH_CUDNN_GRAPH");
+    assert_int_equal(cu_conv_graph_mode(), 0);
+    const char *values[] = {"1", "rtc", "0", "yes", ""};
+    const int modes[] = {1, 2, 0, 0, 0};
+    for (int i = 0; i < 5; i++) {
+        setenv("BATCHBENCH_CUDNN_GRAPH", values[i], 1);
+        assert_int_equal(cu_conv_graph_mode(), modes[i]);
+    }
+    unsetenv("BATCHBENCH_CUDNN_GRAPH");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv_graph_setting),
         cmocka_unit_test(test_channels_last_choice),
         cmocka_unit_test(test_channels_last_setting),
         cmocka_unit_test(test_filter_to_krsc),

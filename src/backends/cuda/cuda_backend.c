@@ -409,7 +409,11 @@ static const char *attention_note(const bb_backend *b)
 
 static void cuda_report(const bb_backend *b, bb_backend_report *r)
 {
-    int convs = b->n_conv_fma + b->n_conv_default + b->n_conv_tensor;
+    int graph = b->n_conv_graph_fused + b->n_conv_graph_plain;
+    int convs = b->n_conv_fma + b->n_conv_default + b->n_conv_tensor + graph;
+    char graph_note[48] = "";
+    if (graph)
+        snprintf(graph_note, sizeof graph_note, "/graph %d (epilogue fused %d)", graph, b->n_conv_graph_fused);
     r->weight_bytes = b->weight_bytes;
     r->arena_bytes = b->arena_bytes + b->in_elems * (int64_t)b->es;
     r->workspace_bytes = (int64_t)b->ws_bytes + (b->dt != CU_F32 ? (b->staging_elems + b->out_elems) * 4 : 0);
@@ -422,8 +426,8 @@ static void cuda_report(const bb_backend *b, bb_backend_report *r)
                                                                     : "fp16 storage, fp32 accumulate";
     const char *algos = getenv("BATCHBENCH_CUDNN_ALGO");
     snprintf(r->math_mode, sizeof r->math_mode,
-             "%s; cuDNN convs FMA %d/default %d/tensor-op %d of %d%s%s%s; cuBLASLt %s%s; %s%.40s", kind,
-             b->n_conv_fma, b->n_conv_default, b->n_conv_tensor, convs, layout_note(b),
+             "%s; cuDNN convs FMA %d/default %d/tensor-op %d%s of %d%s%s%s; cuBLASLt %s%s; %s%.40s", kind,
+             b->n_conv_fma, b->n_conv_default, b->n_conv_tensor, graph_note, convs, layout_note(b),
              convs && algos ? ", algorithms: " : "",
              convs && algos ? algos : "", lt, attention_note(b),
              b->use_graph ? "CUDA graph" : b->profile ? "eager (profiling)" : "eager: ", b->graph_note);
@@ -447,6 +451,7 @@ static void cuda_destroy(bb_backend *b)
         cudaGraphDestroy(b->graph);
     for (int i = 0; i < b->n_steps; i++)
         cu_step_release(&b->steps[i]);
+    cu_conv_plans_free(b); /* before the handle they were built for */
     for (int i = 0; i < b->n_allocs; i++)
         cudaFree(b->allocs[i]);
     cudaFree(b->arena);

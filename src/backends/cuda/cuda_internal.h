@@ -56,6 +56,8 @@ struct cu_step {
     cudnnConvolutionFwdAlgo_t algo;
     cudnnMathType_t math;
     size_t ws_bytes;
+    cudnnBackendDescriptor_t plan; /* cuDNN graph plan (cuda_conv_graph.c) instead of algo, or NULL */
+    int plan_fused;         /* the plan applies bias, residual and ReLU itself */
     int64_t shape[6];       /* op-specific sizes (see the lowering) */
     /* parameters on the device */
     void *w;                /* weights in the activation type */
@@ -74,6 +76,18 @@ typedef struct {
     cudnnMathType_t math;
     size_t ws_bytes;
 } cu_algo_cache;
+
+/* A cached cuDNN graph plan for one convolution shape and epilogue
+ * (cuda_conv_graph.c); plan NULL where no engine ran it. */
+typedef struct cu_dg cu_dg;
+enum { CU_CONV_KEY = 16 };
+typedef struct {
+    int64_t key[CU_CONV_KEY];
+    cudnnBackendDescriptor_t plan;
+    cu_dg *graph;                   /* the descriptors plan was built from */
+    size_t ws_bytes;
+    int fused;
+} cu_conv_plan;
 
 /* A measured cuBLASLt algorithm for one product's shape (cuda_gemm.c): a
  * ViT's layers repeat the same four products, timed once. */
@@ -113,7 +127,10 @@ struct bb_backend {
     int n_algos, cap_algos;
     cu_gemm_cache *gemm_algos;
     int n_gemm_algos, cap_gemm_algos;
+    cu_conv_plan *conv_plans;
+    int n_conv_plans, cap_conv_plans;
     int n_conv_fma, n_conv_tensor, n_conv_default;
+    int n_conv_graph_fused, n_conv_graph_plain;
     cudaGraph_t graph;
     cudaGraphExec_t exec;
     int use_graph;
@@ -169,6 +186,18 @@ int cu_lower_op(bb_backend *b, const bb_op *op, bb_err *err);
 /* cuDNN's measured algorithm search for every conv (buffers allocated). */
 int cu_tune_convs(bb_backend *b, void *ws, size_t ws_cap, bb_err *err);
 void cu_step_release(cu_step *s);
+
+/* ---- cuda_conv_graph.c ------------------------------------------------------- */
+/* BATCHBENCH_CUDNN_GRAPH: 0 off, 1 precompiled engines, 2 (=rtc) also
+ * runtime-compiled ones. */
+int cu_conv_graph_mode(void);
+/* A graph plan for conv step s (x: what it reads; key: cuda_ops.c's
+ * conv_key): 1 when s now runs through it, 0 when it keeps the legacy
+ * path, -1 on error. */
+int cu_conv_graph_tune(bb_backend *b, cu_step *s, const void *x, void *ws, size_t ws_cap, const int64_t *key,
+                       bb_err *err);
+int cu_conv_graph_run(bb_backend *b, const cu_step *s, const void *x);
+void cu_conv_plans_free(bb_backend *b);
 
 /* The matrix products' algorithms, after the arena is allocated. */
 int cu_setup_gemms(bb_backend *b, bb_err *err);

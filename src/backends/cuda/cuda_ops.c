@@ -75,7 +75,8 @@ static void *conv_src(const bb_backend *b, const cu_step *s)
 }
 
 /* conv, then one pass for bias, residual and activation (y = act(conv +
- * bias + r)); the residual r is in[1]. */
+ * bias + r)); the residual r is in[1]. A cuDNN graph plan (s->plan) may
+ * do the whole of it. */
 static int run_conv(bb_backend *b, const cu_step *s)
 {
     float one = 1.f, zero = 0.f;
@@ -86,10 +87,16 @@ static int run_conv(bb_backend *b, const cu_step *s)
         if (rc)
             return rc;
     }
-    cudnnStatus_t st = cudnnConvolutionForward(b->dnn, &one, s->xd, conv_src(b, s), s->wd, s->w, s->cd, s->algo,
-                                               b->ws, s->ws_bytes, &zero, s->yd, y);
-    if (st != CUDNN_STATUS_SUCCESS)
-        return 1000 + (int)st;
+    if (s->plan) {
+        int rc = cu_conv_graph_run(b, s, conv_src(b, s));
+        if (rc || s->plan_fused)
+            return rc;
+    } else {
+        cudnnStatus_t st = cudnnConvolutionForward(b->dnn, &one, s->xd, conv_src(b, s), s->wd, s->w, s->cd, s->algo,
+                                                   b->ws, s->ws_bytes, &zero, s->yd, y);
+        if (st != CUDNN_STATUS_SUCCESS)
+            return 1000 + (int)st;
+    }
     if (!s->bias && s->in[1] < 0 && s->act == CUK_NONE)
         return 0;
     return cuk_bias_act(b->dt, y, y, s->bias, s->in[1] >= 0 ? cu_ptr(b, s->in[1]) : NULL, s->shape[0], s->shape[1],
@@ -338,6 +345,9 @@ static int conv_weights(bb_backend *b, cu_step *s, int64_t cin, bb_err *err)
         rc = cu_upload(b, krsc ? krsc : wf, krsc ? un : wn, 1, &s->w, err);
         if (rc == 0 && (op->has_bn || op->b >= 0))
             rc = cu_upload(b, bf, o, 0, (void **)&s->bias, err);
+        /* a cuDNN graph's epilogue takes it in the activation type */
+        if (rc == 0 && (op->has_bn || op->b >= 0) && b->nhwc && cu_conv_graph_mode())
+            rc = cu_upload(b, bf, o, 1, &s->lt_bias, err);
     }
     free(wf), free(bf), free(krsc);
     return rc;
@@ -641,6 +651,14 @@ int cu_tune_convs(bb_backend *b, void *ws, size_t ws_cap, bb_err *err)
             continue;
         int64_t key[12];
         conv_key(b, s, key);
+        int graph = cu_conv_graph_tune(b, s, conv_src(b, s), ws, ws_cap, key, err);
+        if (graph < 0)
+            return -1;
+        if (graph) {
+            b->n_conv_graph_fused += s->plan_fused;
+            b->n_conv_graph_plain += !s->plan_fused;
+            continue;
+        }
         int j = cache_find(b, key);
         if (j < 0) {
             if (cu_grow((void **)&b->algos, &b->cap_algos, b->n_algos, sizeof *b->algos) != 0)
