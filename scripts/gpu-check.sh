@@ -23,28 +23,21 @@
 # Exit 0 only if every step ran and every parity check passed; being slower
 # than PyTorch is reported, not a failure.
 #
-# Budget (H100 80GB on 2026-11-27 and an H200 later the same day, with a
-# prebuilt binary):
-#   what is where + env ......................................  ~15 s
+# Budget (an H200 on 2026-11-27, with a prebuilt binary; 333 s in all):
+#   what is where + env ......................................  ~12 s
 #   build (skipped with BATCHBENCH_BIN) ..................  ~60-120 s
 #   parity: 24 CPU references (4 at a time), 72 GPU infers
-#           (6 jobs at a time) .................................  ~50 s
-#   oom check (vit_l_16 at batch 40000, then batch 2) ........  ~17 s
+#           (6 jobs at a time) .................................  ~40 s
+#   oom check (vit_l_16 at batch 40000, then batch 2) ........  ~20 s
 #   profile of vit_b_16 bf16 at batch 256 ....................  ~2 s
-#   measured choice: ResNets' first conv on an input padded to 8
-#           channels (resnet50, resnet18 parity; resnet50 timing) ..  ~20 s
-#   measured choice: ResNets' convs with their epilogue as cuDNN
-#           graphs (BATCHBENCH_CUDNN_GRAPH=1; not yet run) ......  ~25 s
+#   measured choices: ResNets' first conv on an input padded to 8
+#           channels, then their convs through cuDNN's legacy API
+#           (each: resnet50, resnet18 parity; resnet50 timing) .  ~20 s
 #   speed bf16: 4 models x 32,128,256,512,1024, warm-up 3, 5 reps,
-#           both engines (H200: batchbench 52 s, PyTorch 52 s) .  ~105 s
+#           both engines (batchbench 40 s, PyTorch 53 s) .......  ~95 s
 #   speed fp32: 4 models x 32,256,1024, warm-up 2, 3 reps, both
-#           engines (vit_l_16 at 1024 is ~3 s per pass) .......  ~200 s
-#   reports, tar ............................................  ~10 s
-#   total ~7 min. On the H200 (2026-11-27, 410 s deadline) batchbench's
-#   fp32 sweep took its whole 170 s cap, 75 s of it preparing vit_l_16 at
-#   batch 1024 (cuBLASLt's candidates timed for each of the 24 layers),
-#   which left PyTorch's fp32 sweep 44 s; the products are now timed once
-#   per distinct shape (not yet re-run on a GPU).
+#           engines (batchbench 57 s, PyTorch 88 s) ............  ~145 s
+#   reports, tar ............................................  ~2 s
 # Every step has its own timeout, capped so that nothing runs past the
 # deadline (470 s) and the tarball is still written; a step that cannot
 # start in time is counted as skipped. bb run also gets --max-time 60 per
@@ -383,9 +376,10 @@ PY
     # ResNets' first conv on an input padded to 8 channels (cuda_ops.c,
     # conv_in_channels), so cuDNN's tensor-core kernels can take it
     try_variant BATCHBENCH_CUDA_PAD_INPUT 1 "resnet50 resnet18" "resnet50:32 resnet50:256"
-    # ResNets' convs with bias, residual and ReLU fused by cuDNN's graph API
-    # (cuda_conv_graph.c)
-    try_variant BATCHBENCH_CUDNN_GRAPH 1 "resnet50 resnet18" "resnet50:32 resnet50:256"
+    # ResNets' convs through cuDNN's legacy API and the epilogue pass, not as
+    # cuDNN graphs with the epilogue fused (cuda_conv_graph.c; on the H200
+    # the graphs ran bf16 resnet50 at batch 32 in 1.58 ms against 3.60)
+    try_variant BATCHBENCH_CUDNN_GRAPH 0 "resnet50 resnet18" "resnet50:32 resnet50:256"
 
     # ---- e. speed against PyTorch ---------------------------------------------
     : >"$OUT/speed.md"

@@ -109,17 +109,17 @@ static void test_filter_to_krsc(void **state)
     check_krsc(4, 16, 16, 1);
 }
 
-/* BATCHBENCH_CUDNN_GRAPH: only "1" and "rtc" turn the graph path on. */
+/* cuDNN graphs for channels-last convs: on unless BATCHBENCH_CUDNN_GRAPH=0. */
 static void test_conv_graph_setting(void **state)
 {
     (void)state;
     unsetenv("BATCHBENCH_CUDNN_GRAPH");
-    assert_int_equal(cu_conv_graph_mode(), 0);
-    const char *values[] = {"1", "rtc", "0", "yes", ""};
-    const int modes[] = {1, 2, 0, 0, 0};
-    for (int i = 0; i < 5; i++) {
+    assert_int_equal(cu_conv_graph_on(), 1);
+    const char *values[] = {"0", "1", ""};
+    const int on[] = {0, 1, 1};
+    for (int i = 0; i < 3; i++) {
         setenv("BATCHBENCH_CUDNN_GRAPH", values[i], 1);
-        assert_int_equal(cu_conv_graph_mode(), modes[i]);
+        assert_int_equal(cu_conv_graph_on(), on[i]);
     }
     unsetenv("BATCHBENCH_CUDNN_GRAPH");
 }

@@ -188,9 +188,9 @@ int cu_tune_convs(bb_backend *b, void *ws, size_t ws_cap, bb_err *err);
 void cu_step_release(cu_step *s);
 
 /* ---- cuda_conv_graph.c ------------------------------------------------------- */
-/* BATCHBENCH_CUDNN_GRAPH: 0 off, 1 precompiled engines, 2 (=rtc) also
- * runtime-compiled ones. */
-int cu_conv_graph_mode(void);
+/* Whether channels-last convs may run as cuDNN graphs (unless
+ * BATCHBENCH_CUDNN_GRAPH=0). */
+int cu_conv_graph_on(void);
 /* A graph plan for conv step s (x: what it reads; key: cuda_ops.c's
  * conv_key): 1 when s now runs through it, 0 when it keeps the legacy
  * path, -1 on error. */
