@@ -425,12 +425,13 @@ static void cuda_report(const bb_backend *b, bb_backend_report *r)
                                                  : b->dt == CU_BF16 ? "bf16 storage, fp32 accumulate"
                                                                     : "fp16 storage, fp32 accumulate";
     const char *algos = getenv("BATCHBENCH_CUDNN_ALGO");
-    snprintf(r->math_mode, sizeof r->math_mode,
-             "%s; cuDNN convs FMA %d/default %d/tensor-op %d%s of %d%s%s%s; cuBLASLt %s%s; %s%.40s", kind,
-             b->n_conv_fma, b->n_conv_default, b->n_conv_tensor, graph_note, convs, layout_note(b),
-             convs && algos ? ", algorithms: " : "",
-             convs && algos ? algos : "", lt, attention_note(b),
-             b->use_graph ? "CUDA graph" : b->profile ? "eager (profiling)" : "eager: ", b->graph_note);
+    int n = snprintf(r->math_mode, sizeof r->math_mode,
+                     "%s; cuDNN convs FMA %d/default %d/tensor-op %d%s of %d%s%s%.12s; cuBLASLt %s%s; %s%.40s", kind,
+                     b->n_conv_fma, b->n_conv_default, b->n_conv_tensor, graph_note, convs, layout_note(b),
+                     convs && algos ? ", algorithms: " : "", convs && algos ? algos : "", lt, attention_note(b),
+                     b->use_graph ? "CUDA graph" : b->profile ? "eager (profiling)" : "eager: ", b->graph_note);
+    if (n >= (int)sizeof r->math_mode) /* cut: say so */
+        memcpy(r->math_mode + sizeof r->math_mode - 4, "...", 4);
 }
 
 static int cuda_profile(const bb_backend *b, const bb_step_time **steps)
