@@ -1,15 +1,18 @@
 /*
  * cuda_internal.h — the CUDA backend's private structures, shared by
  * cuda_backend.c (prepare / plan / tune / capture / run), cuda_ops.c (one
- * graph op -> cuDNN, cuBLASLt and kernel calls) and cuda_gemm.c (cuBLASLt
- * matrix products).
+ * graph op -> cuDNN, cuBLASLt and kernel calls), cuda_conv_graph.c
+ * (channels-last convs as cuDNN operation graphs) and cuda_gemm.c
+ * (cuBLASLt matrix products).
  *
  * Preparation happens in passes, as on the CPU. Lowering walks the fused
  * graph and appends steps; every activation becomes a cu_buf with a size
  * and a lifetime in ops. Planning places the buffers in one device arena
- * (engine/plan.h). Tuning then runs cuDNN's measured algorithm search for
- * every convolution on the real buffers, sizes the workspace to the chosen
- * algorithms, and times cuBLASLt's candidates for every matrix product.
+ * (engine/plan.h). Tuning then picks, on the real buffers, a timed cuDNN
+ * graph plan with the epilogue fused for every channels-last convolution
+ * where cuDNN has an engine, and runs cuDNN's measured algorithm search for
+ * the others; it sizes the workspace to the chosen plans and algorithms,
+ * and times cuBLASLt's candidates for every matrix product.
  * Finally the whole forward pass is captured once into a CUDA graph;
  * forward() replays it between two CUDA events.
  */
