@@ -45,6 +45,23 @@ int bb_cuda_available(char *why, size_t len)
     return 1;
 }
 
+/* ---- timing a candidate (cuBLASLt algorithms, cuDNN graph plans) ----------- */
+
+double cu_time_ms(bb_backend *b, int (*run)(bb_backend *b, const void *ctx), const void *ctx)
+{
+    float ms = 0.f;
+    int ok = run(b, ctx) == 0 && cudaEventRecord(b->ev[0], b->stream) == cudaSuccess;
+    for (int r = 0; ok && r < 3; r++)
+        ok = run(b, ctx) == 0;
+    ok = ok && cudaEventRecord(b->ev[1], b->stream) == cudaSuccess &&
+         cudaEventSynchronize(b->ev[1]) == cudaSuccess && cudaEventElapsedTime(&ms, b->ev[0], b->ev[1]) == cudaSuccess;
+    if (!ok) {
+        cudaGetLastError();
+        return -1.0;
+    }
+    return ms / 3.0;
+}
+
 /* ---- buffers, steps and uploads (used by cuda_ops.c) ------------------------- */
 
 int cu_grow(void **arr, int *cap, int n, size_t elem)

@@ -244,34 +244,27 @@ int cu_conv_graph_run(bb_backend *b, const cu_step *s, const void *x)
     return st == CUDNN_STATUS_SUCCESS ? 0 : 1000 + (int)st;
 }
 
-/* Milliseconds per run of plan on the step's buffers (best of 3 after one
- * warm-up), or a negative number where it fails. */
+typedef struct {
+    cudnnBackendDescriptor_t plan;
+    const cu_step *s;
+    const void *x;
+    void *ws;
+    int fused;
+} plan_run_ctx;
+
+static int plan_run(bb_backend *b, const void *ctx)
+{
+    const plan_run_ctx *c = ctx;
+    return execute(b, c->plan, c->s, c->x, c->ws, c->fused) == CUDNN_STATUS_SUCCESS ? 0 : -1;
+}
+
+/* Milliseconds per run of plan on the step's buffers (cu_time_ms), or a
+ * negative number where it fails. */
 static double time_plan(bb_backend *b, cudnnBackendDescriptor_t plan, const cu_step *s, const void *x, void *ws,
                         int fused)
 {
-    cudaEvent_t e0 = NULL, e1 = NULL;
-    double best = -1;
-    if (cudaEventCreate(&e0) != cudaSuccess || cudaEventCreate(&e1) != cudaSuccess)
-        goto out;
-    for (int r = 0; r < 4; r++) {
-        float ms = 0;
-        if (cudaEventRecord(e0, b->stream) != cudaSuccess ||
-            execute(b, plan, s, x, ws, fused) != CUDNN_STATUS_SUCCESS ||
-            cudaEventRecord(e1, b->stream) != cudaSuccess || cudaEventSynchronize(e1) != cudaSuccess ||
-            cudaEventElapsedTime(&ms, e0, e1) != cudaSuccess) {
-            best = -1;
-            break;
-        }
-        if (r > 0 && (best < 0 || ms < best))
-            best = ms;
-    }
-out:
-    if (e0)
-        cudaEventDestroy(e0);
-    if (e1)
-        cudaEventDestroy(e1);
-    cudaGetLastError();
-    return best;
+    plan_run_ctx c = {plan, s, x, ws, fused};
+    return cu_time_ms(b, plan_run, &c);
 }
 
 /* The fastest allowed plan of graph og, kept in *plan (its workspace in

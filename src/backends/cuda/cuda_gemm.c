@@ -51,23 +51,25 @@ static int make_layout(bb_backend *b, cublasLtMatrixLayout_t *l, layout s, int32
 
 #define CANDIDATES 8
 
-/* Seconds of one run of gm with algorithm `algo` (mean of 3 after one
- * untimed), or -1 when it does not run. */
+typedef struct {
+    const cu_gemm *gm;
+    const cu_gemm_ptrs *p;
+} gemm_run_ctx;
+
+static int gemm_run(bb_backend *b, const void *ctx)
+{
+    const gemm_run_ctx *c = ctx;
+    return cu_gemm_run(b, c->gm, c->p->a, c->p->b, c->p->d);
+}
+
+/* Seconds of one run of gm with algorithm `algo` (cu_time_ms), or -1 when
+ * it does not run. */
 static double time_algo(bb_backend *b, cu_gemm *gm, const cublasLtMatmulAlgo_t *algo, const cu_gemm_ptrs *p)
 {
     gm->algo = *algo;
-    float ms = 0.f;
-    if (cu_gemm_run(b, gm, p->a, p->b, p->d) != 0 || cudaEventRecord(b->ev[0], b->stream) != cudaSuccess)
-        return -1.0;
-    for (int r = 0; r < 3; r++)
-        if (cu_gemm_run(b, gm, p->a, p->b, p->d) != 0)
-            return -1.0;
-    if (cudaEventRecord(b->ev[1], b->stream) != cudaSuccess || cudaEventSynchronize(b->ev[1]) != cudaSuccess ||
-        cudaEventElapsedTime(&ms, b->ev[0], b->ev[1]) != cudaSuccess) {
-        cudaGetLastError();
-        return -1.0;
-    }
-    return ms / 3e3;
+    gemm_run_ctx c = {gm, p};
+    double ms = cu_time_ms(b, gemm_run, &c);
+    return ms < 0 ? -1.0 : ms / 1e3;
 }
 
 /* The alignment of p in bytes, up to 256 (what cuBLASLt's heuristic

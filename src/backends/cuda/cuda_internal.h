@@ -170,6 +170,10 @@ int cu_fail(bb_err *err, int rc, const char *what, const char *label);
 /* Room for element n of the array *arr of *cap elements (doubling, new
  * elements zeroed); -1 when out of memory. */
 int cu_grow(void **arr, int *cap, int n, size_t elem);
+/* Milliseconds per call of run(b, ctx) on the stream: one untimed call,
+ * then the mean of 3 between the backend's events ev[0], ev[1]; -1 when a
+ * call fails. */
+double cu_time_ms(bb_backend *b, int (*run)(bb_backend *b, const void *ctx), const void *ctx);
 int cu_new_buf(bb_backend *b, int64_t bytes, int first, int alias);
 void *cu_ptr(const bb_backend *b, int buf);
 /* Uploads n fp32 values as fp32 (as_act = 0) or in the activation type. */
