@@ -294,9 +294,9 @@ void cu_filter_to_krsc(const float *w, float *out, int64_t o, int64_t c, int64_t
 /* Input channels a channels-last conv of the input batch reads: the
  * batch's 3 padded with zero channels to 8 where BATCHBENCH_CUDA_PAD_INPUT=1
  * (16-byte rows of bf16, which cuDNN's tensor-core kernels need), else as
- * they are. Opt-in: on an H200 it passed parity (resnet50 bf16 2.5e-3) but
- * bf16 resnet50 ran 5.99 against 6.78 ms at batch 32 and 11.19 against
- * 10.99 at 256 (legacy convs; not yet timed with the cuDNN graphs). */
+ * they are. Opt-in: on an H200 it passed parity (resnet50 bf16 2.4e-3) but
+ * gained nothing: bf16 resnet50 with the cuDNN graphs ran 1.63 against
+ * 1.59 ms at batch 32 and 9.64 against 9.67 at 256. */
 static int64_t conv_in_channels(const bb_backend *b, const bb_op *op)
 {
     int64_t c = tensor(b, op->in[0])->dims[0];
