@@ -267,14 +267,15 @@ static double time_plan(bb_backend *b, cudnnBackendDescriptor_t plan, const cu_s
     return cu_time_ms(b, plan_run, &c);
 }
 
-/* The fastest allowed plan of graph og, kept in *plan (its workspace in
- * *ws_bytes); 0 when none runs. */
+/* What pick_plan saw, for BATCHBENCH_CUDNN_LOG. */
 typedef struct {
     int64_t offered;     /* heuristic's candidates */
     int allowed, built;  /* passing engine_allowed; plans finalized in the workspace */
     double best_ms;
 } pick_stats;
 
+/* The fastest allowed plan of graph og, kept in *plan (its workspace in
+ * *ws_bytes); 0 when none runs. */
 static int pick_plan(bb_backend *b, const cu_step *s, const void *x, void *ws, size_t ws_cap, int fused,
                      cu_dg *g, cudnnBackendDescriptor_t og, cudnnBackendDescriptor_t *plan, size_t *ws_bytes,
                      pick_stats *ps)
