@@ -76,6 +76,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbatchbench.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libbatchbench.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
+# The C side of tests/stats/check_stats.py (statistics against NumPy/SciPy).
+$(BUILD)/tests/tools/stats_dump: tests/tools/stats_dump.c $(BUILD)/libbatchbench.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbatchbench.a $(LDFLAGS) $(LDLIBS)
+
 # Small measurement programs in bench/ (not part of the test suite).
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libbatchbench.a
 	@mkdir -p $(dir $@)
@@ -85,13 +90,15 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libbatchbench.a
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
-cli: $(BUILD)/batchbench
+cli: $(BUILD)/batchbench $(BUILD)/tests/tools/stats_dump
 	tests/cli/test_cli.sh $(BUILD)/batchbench
 	tests/cli/test_run.sh $(BUILD)/batchbench
 	tests/cli/test_report.sh $(BUILD)/batchbench
+	tests/cli/test_compare.sh $(BUILD)/batchbench
 	tests/cli/test_tools.sh $(BUILD)/batchbench
 	tests/cli/test_data.sh $(BUILD)/batchbench
 	tests/cli/test_dataload.sh $(BUILD)/batchbench
+	/usr/bin/python3 tests/stats/check_stats.py $(BUILD)/tests/tools/stats_dump
 
 # Parity with torchvision: all 12 models x both heads (needs python3-torch).
 parity: $(BUILD)/batchbench
@@ -101,7 +108,7 @@ test: all unit cli parity
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan-build:
-	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" build-asan/batchbench $(UNIT_BIN:$(BUILD)/%=build-asan/%)
+	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" build-asan/batchbench $(UNIT_BIN:$(BUILD)/%=build-asan/%) build-asan/tests/tools/stats_dump
 
 asan: asan-build
 	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" test

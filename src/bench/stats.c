@@ -53,6 +53,14 @@ int bb_stats_ci_rank(int n)
     return j;
 }
 
+int bb_stats_supports(int n, double p)
+{
+    if (n < 1 || !(p >= 0.0 && p <= 1.0))
+        return 0;
+    /* 1e-9 absorbs the rounding of 1 - p (10 x (1 - 0.9) is 0.99999...). */
+    return (double)n * (1.0 - p) >= 1.0 - 1e-9;
+}
+
 static void moments(const double *x, int n, bb_stats *s)
 {
     double sum = 0.0, ss = 0.0;
@@ -72,6 +80,9 @@ static void order_stats(const double *sorted, int n, bb_stats *s)
     s->median = quantile_sorted(sorted, n, 0.5);
     s->p5 = quantile_sorted(sorted, n, 0.05);
     s->p95 = quantile_sorted(sorted, n, 0.95);
+    s->p50 = s->median; /* the same computation: quantile_sorted(.., 0.5) */
+    s->p90 = quantile_sorted(sorted, n, 0.90);
+    s->p99 = quantile_sorted(sorted, n, 0.99);
     int j = bb_stats_ci_rank(n);
     s->ci_lo = j > 0 ? sorted[j - 1] : s->min;
     s->ci_hi = j > 0 ? sorted[n - j] : s->max;

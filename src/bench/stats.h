@@ -3,7 +3,7 @@
  *
  * Why this file exists: a benchmark result is a distribution, not a number.
  * The sweep reports the median (robust to the occasional slow batch caused
- * by the OS), spread (std, cv, p5/p95) and a distribution-free 95%
+ * by the OS), spread (std, cv, p5..p99) and a distribution-free 95%
  * confidence interval of the median, so two batch sizes can be told apart
  * honestly. Conventions match NumPy where one exists, so results can be
  * re-derived from the raw times in a result file.
@@ -19,6 +19,9 @@ typedef struct {
     double min, max;
     double p5, p95; /* percentiles, linear interpolation between order
                        statistics: numpy.percentile's default ('linear') */
+    double p50, p90, p99; /* the same method; p50 == median exactly. A high
+                             percentile of a small sample is mostly
+                             interpolation: see bb_stats_supports */
     double ci_lo, ci_hi; /* 95% confidence interval of the median (see below) */
     double cv;      /* std / mean; 0 when mean == 0 */
 } bb_stats;
@@ -41,5 +44,12 @@ int bb_stats_compute(const double *x, int n, bb_stats *s);
 /* The 1-based rank j of the lower CI bound for sample size n (k = n + 1 - j);
  * 0 when n < 6 (no pair reaches 95%). Exposed for tests and documentation. */
 int bb_stats_ci_rank(int n);
+
+/* 1 when the percentile p (0..1; 0.99 for p99) of an n-sample is backed by
+ * at least one sample beyond it, i.e. n (1 - p) >= 1 (up to rounding):
+ * p90 needs n >= 10, p95 n >= 20, p99 n >= 100. Otherwise 0 (also for
+ * n < 1 or p outside [0, 1]): the value is then an interpolation towards
+ * the maximum, and a report should show it as unsupported, not hide it. */
+int bb_stats_supports(int n, double p);
 
 #endif

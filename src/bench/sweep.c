@@ -10,6 +10,8 @@
 #include "backends/backend.h"
 #include "bench/dataset.h"
 #include "bench/env.h"
+#include "bench/measure.h"
+#include "bench/noise.h"
 #include "bench/peak.h"
 #include "bench/stats.h"
 #include "engine/facts.h"
@@ -20,26 +22,27 @@
 
 typedef struct {
     const bb_sweep_cfg *cfg;
+    const bb_backend_ops *be;
     bb_env env;
     bb_dataset ds;
+    bb_noise_src noise;
     int have_ds, tty;
     double est[BB_SWEEP_MAX][BB_SWEEP_MAX]; /* estimated seconds per configuration */
-    double t_start, est_done;
-    int index;
+    double t_start, est_done, est_total;
+    int index;                              /* configurations finished or kept */
 } sweep_state;
-
-static int stopped(const bb_sweep_cfg *cfg)
-{
-    return cfg->stop && *cfg->stop;
-}
 
 /* ---- estimate ------------------------------------------------------------ */
 
 static double config_estimate(const bb_sweep_cfg *cfg, const bb_model_facts *f, int64_t bs, double gflops)
 {
     double pass = 2.0 * (double)f->macs_per_item * (double)bs / (0.75 * gflops * 1e9); /* models reach ~75% of GEMM */
-    double measured = pass * cfg->reps > cfg->min_time_s ? pass * cfg->reps : cfg->min_time_s;
-    double total = 0.3 + (double)f->weight_bytes / 2e9 + pass * cfg->warmup + measured + cfg->pause_s;
+    double measured = pass * cfg->reps * (cfg->reps_auto ? 2.0 : 1.0); /* auto: typically about twice the minimum */
+    if (cfg->reps_auto && cfg->max_config_time_s > 0 && measured > cfg->max_config_time_s)
+        measured = pass * cfg->reps > cfg->max_config_time_s ? pass * cfg->reps : cfg->max_config_time_s;
+    measured = measured > cfg->min_time_s ? measured : cfg->min_time_s;
+    double warm = pass * cfg->warmup > cfg->warmup_time_s ? pass * cfg->warmup : cfg->warmup_time_s;
+    double total = 0.3 + (double)f->weight_bytes / 2e9 + warm + measured + cfg->pause_s;
     return cfg->max_time_s > 0 && total > cfg->max_time_s + 0.3 ? cfg->max_time_s + 0.3 : total;
 }
 
@@ -59,6 +62,8 @@ static double estimate_all(const bb_sweep_cfg *cfg, double est[BB_SWEEP_MAX][BB_
         }
         bb_graph_free(g);
     }
+    if (cfg->reps_auto && cfg->budget_s > 0 && total > cfg->budget_s)
+        total = cfg->budget_s; /* measuring stops at the budget (past the minimum batches) */
     return total;
 }
 
@@ -67,152 +72,6 @@ double bb_sweep_estimate(const bb_sweep_cfg *cfg, double *gflops)
     _Static_assert(BB_SWEEP_MAX * BB_SWEEP_MAX * sizeof(double) <= 32768, "estimate table fits the stack");
     double est[BB_SWEEP_MAX][BB_SWEEP_MAX];
     return estimate_all(cfg, est, gflops);
-}
-
-/* ---- one configuration --------------------------------------------------- */
-
-typedef struct {
-    double *t;
-    int n, cap;
-} times_buf;
-
-static int push_time(times_buf *tb, double t)
-{
-    if (tb->n == tb->cap) {
-        int cap = tb->cap ? tb->cap * 2 : 64;
-        double *nt = realloc(tb->t, sizeof(double) * (size_t)cap);
-        if (!nt)
-            return -1;
-        tb->t = nt, tb->cap = cap;
-    }
-    tb->t[tb->n++] = t;
-    return 0;
-}
-
-static void set_status(bb_result *r, const char *status, const char *msg)
-{
-    snprintf(r->status, sizeof r->status, "%s", status);
-    snprintf(r->message, sizeof r->message, "%.*s", (int)sizeof r->message - 1, msg ? msg : "");
-}
-
-static int load_batch(sweep_state *s, float *x, int64_t bs, int64_t first, bb_err *err)
-{
-    if (s->have_ds)
-        return bb_dataset_read(&s->ds, first, bs, x, err);
-    bb_random_input(x, bs * BB_ITEM_FLOATS, s->cfg->seed + 1);
-    return 0;
-}
-
-/* On a TTY, a live line for the configuration being measured (between
- * batches, outside the clock); piped output gets only the final lines. */
-static void live(const sweep_state *s, const bb_result *r, const char *phase, int i, int n)
-{
-    if (!s->tty)
-        return;
-    fprintf(s->cfg->log, "\r\033[K[%d/%d] %-18s batch %-5lld %s %d/%d", s->index,
-            s->cfg->n_models * s->cfg->n_batches, r->model, (long long)r->batch_size, phase, i, n);
-    fflush(s->cfg->log);
-}
-
-/* Warm-up, then measured batches; only forward() is inside the clock. */
-static void measure(sweep_state *s, const bb_backend_ops *be, bb_backend *b, float *x, bb_result *r, times_buf *tb,
-                    times_buf *copies)
-{
-    const bb_sweep_cfg *cfg = s->cfg;
-    bb_err err = {0};
-    double t_begin = bb_now_s(), t_measured = 0.0;
-    int64_t bs = r->batch_size, next = bs;
-    for (int i = 0; i < cfg->warmup; i++) {
-        live(s, r, "warm-up", i + 1, cfg->warmup);
-        if (be->forward(b, &err) != 0)
-            return set_status(r, "error", err.msg);
-        if (stopped(cfg))
-            return set_status(r, "interrupted", "stopped by a signal");
-        if (cfg->max_time_s > 0 && bb_now_s() - t_begin > cfg->max_time_s)
-            return set_status(r, "timeout", "--max-time reached during warm-up");
-    }
-    for (int i = 0; i < cfg->reps || t_measured < cfg->min_time_s; i++) {
-        live(s, r, "measuring", i + 1, cfg->reps);
-        if (s->have_ds && i > 0) { /* the next stored batch, outside the clock */
-            if (load_batch(s, x, bs, next, &err) != 0)
-                return set_status(r, "error", err.msg);
-            next += bs;
-        }
-        /* Copied to the device before every batch (as the seed did), timed
-         * apart; on the CPU only a new stored batch needs setting. */
-        if ((be->input_seconds || (s->have_ds && i > 0)) && be->set_input(b, x, &err) != 0)
-            return set_status(r, "error", err.msg);
-        if (be->input_seconds && push_time(copies, be->input_seconds(b)) != 0)
-            return set_status(r, "error", "out of memory for copy times");
-        double t0 = bb_now_s();
-        int rc = be->forward(b, &err);
-        double t = be->forward_seconds ? be->forward_seconds(b) : bb_now_s() - t0;
-        if (rc != 0)
-            return set_status(r, "error", err.msg);
-        if (t < 0)
-            return set_status(r, "error", "the device's timer gave no time for the forward pass");
-        if (push_time(tb, t) != 0)
-            return set_status(r, "error", "out of memory for batch times");
-        t_measured += t;
-        if (stopped(cfg))
-            return set_status(r, "interrupted", "stopped by a signal");
-        if (cfg->max_time_s > 0 && bb_now_s() - t_begin > cfg->max_time_s)
-            return set_status(r, "timeout", "--max-time reached");
-    }
-    set_status(r, "ok", NULL);
-}
-
-static void over_limit(bb_result *r, const char *what, int64_t need, int64_t limit)
-{
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s needs %lld bytes, over --mem-limit %lld", what, (long long)need, (long long)limit);
-    set_status(r, "oom", msg);
-}
-
-/* The first batch (random or from the data set) into a new buffer, handed
- * to the prepared backend, then the measured batches. */
-static void feed_and_measure(sweep_state *s, const bb_backend_ops *be, bb_backend *b, bb_result *r, times_buf *tb,
-                             times_buf *copies)
-{
-    int64_t bs = r->batch_size;
-    bb_err err = {0};
-    float *x = malloc((size_t)(bs * BB_ITEM_FLOATS) * sizeof(float));
-    if (!x)
-        return set_status(r, "oom", "out of memory for the input batch");
-    if (load_batch(s, x, bs, 0, &err) != 0 || be->set_input(b, x, &err) != 0)
-        set_status(r, "error", err.msg);
-    else
-        measure(s, be, b, x, r, tb, copies);
-    free(x);
-}
-
-/* Prepares first, so a batch size that does not fit is known before its
- * input batch is made (at batch 40000 that is 24 GB of random numbers). */
-static void run_config(sweep_state *s, const bb_graph *g, bb_result *r, times_buf *tb, times_buf *copies)
-{
-    const bb_sweep_cfg *cfg = s->cfg;
-    const bb_backend_ops *be = strcmp(cfg->device, "cuda") == 0 ? &bb_cuda_backend : &bb_cpu_backend;
-    int64_t bs = r->batch_size, need = r->activation_bytes + r->weight_bytes;
-    if (cfg->mem_limit > 0 && need > cfg->mem_limit)
-        return over_limit(r, "the memory plan", need, cfg->mem_limit);
-    bb_backend *b = NULL;
-    bb_backend_opts o = {.threads = cfg->threads, .precision = cfg->precision};
-    bb_err err = {0};
-    double t0 = bb_now_s();
-    if (be->prepare(&b, g, bs, &o, &err) != 0)
-        return set_status(r, err.oom ? "oom" : "error", err.msg);
-    bb_backend_report rep;
-    be->report(b, &rep);
-    r->prepare_s = bb_now_s() - t0;
-    snprintf(r->math_mode, sizeof r->math_mode, "%s", rep.math_mode);
-    r->mem_weight_bytes = rep.weight_bytes, r->mem_arena_bytes = rep.arena_bytes;
-    r->mem_workspace_bytes = rep.workspace_bytes;
-    need = rep.arena_bytes + rep.weight_bytes + rep.workspace_bytes;
-    if (cfg->mem_limit > 0 && need > cfg->mem_limit)
-        over_limit(r, "the prepared model", need, cfg->mem_limit);
-    else
-        feed_and_measure(s, be, b, r, tb, copies);
-    be->destroy(b);
 }
 
 /* ---- the sweep ------------------------------------------------------------ */
@@ -249,23 +108,27 @@ static int already_done(const char *path, double *per_item)
            strcmp(status, "ok") == 0;
 }
 
-static void progress(sweep_state *s, const bb_result *r, double per_item, double cv, int m, int bi)
+static void progress(sweep_state *s, const bb_result *r, double per_item, int m, int bi)
 {
     const bb_sweep_cfg *cfg = s->cfg;
     s->est_done += s->est[m][bi];
-    double elapsed = bb_now_s() - s->t_start, remaining = 0.0;
-    for (int mm = 0; mm < cfg->n_models; mm++)
-        for (int bb = 0; bb < cfg->n_batches; bb++)
-            if (mm * cfg->n_batches + bb > m * cfg->n_batches + bi)
-                remaining += s->est[mm][bb];
+    s->index++;
+    double elapsed = bb_now_s() - s->t_start, remaining = s->est_total - s->est_done;
     double eta = s->est_done > 0 ? remaining * elapsed / s->est_done : remaining;
+    if (cfg->reps_auto && cfg->budget_s > 0 && eta > cfg->budget_s - elapsed) /* measuring stops at the budget */
+        eta = cfg->budget_s - elapsed > 0 ? cfg->budget_s - elapsed : 0.0;
     if (s->tty)
         fprintf(cfg->log, "\r\033[K");
     fprintf(cfg->log, "[%d/%d] %-18s batch %-5lld ", s->index, cfg->n_models * cfg->n_batches, r->model,
             (long long)r->batch_size);
-    if (per_item >= 0)
-        fprintf(cfg->log, "%10.3f ms/item (median of %d, cv %.1f%%)%s", per_item * 1e3, r->n_times, cv * 100.0,
-                cv > 0.05 ? " warning: cv above 5%" : "");
+    if (per_item >= 0) {
+        const bb_measure_info *mi = &r->measure;
+        fprintf(cfg->log, "%10.3f ms/item (median of %d, 95%% CI +-%.1f%%, %s)", per_item * 1e3, r->n_times,
+                isfinite(mi->ci_half_width) ? mi->ci_half_width * 100.0 : 100.0, mi->stop_reason);
+        char why[128];
+        if (r->noise && bb_noise_disturbed(r->noise, why, sizeof why))
+            fprintf(cfg->log, " warning: disturbed (%s)", why);
+    }
     if (strcmp(r->status, "ok") != 0)
         fprintf(cfg->log, "%s%s: %s", per_item >= 0 ? " " : "", r->status, r->message);
     fprintf(cfg->log, "  [elapsed %.0fs, eta %.0fs]\n", elapsed, eta);
@@ -274,56 +137,49 @@ static void progress(sweep_state *s, const bb_result *r, double per_item, double
 
 static void pause_between(const bb_sweep_cfg *cfg)
 {
-    for (double left = cfg->pause_s; left > 0 && !stopped(cfg); left -= 0.05) {
+    for (double left = cfg->pause_s; left > 0 && !(cfg->stop && *cfg->stop); left -= 0.05) {
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
 }
 
-/* Runs, records and reports one configuration. Returns -1 on a fatal error
- * (the result could not be written), 1 when interrupted, else 0. */
-static int do_config(sweep_state *s, const bb_graph *g, const char *open_err, int m, int bi, bb_sweep_result *res,
-                     bb_err *err)
+/* What on_done needs: the sweep and the model being measured. */
+typedef struct {
+    sweep_state *s;
+    bb_sweep_result *res;
+    int m, write_failed;
+    bb_err *err;
+} model_ctx;
+
+/* A configuration is final: write its result at once, count and report it. */
+static void config_done(bb_config_run *run, void *user)
 {
-    bb_result r;
-    times_buf tb = {0}, copies = {0};
-    bb_sweep_fill_result(s->cfg, s->env.threads_used, g, m, bi, &r);
-    if (!g)
-        set_status(&r, "error", open_err);
-    else
-        run_config(s, g, &r, &tb, &copies);
-    r.times_s = tb.t, r.n_times = tb.n;
-    r.input_copy_s = copies.t, r.n_input_copy = copies.n;
-    if (strcmp(r.status, "interrupted") == 0) {
-        free(tb.t), free(copies.t);
-        return 1;
+    model_ctx *mc = user;
+    sweep_state *s = mc->s;
+    bb_result *r = &run->r;
+    bb_sweep_result *res = mc->res;
+    int ok = strcmp(r->status, "ok") == 0;
+    if (bb_result_write(s->cfg->out_dir, r, &s->env, NULL, 0, mc->err) != 0) {
+        mc->write_failed = 1;
+        return;
     }
-    char path[1024];
-    int rc = bb_result_write(s->cfg->out_dir, &r, &s->env, path, sizeof path, err);
     bb_stats st = {0};
-    double per_item = bb_stats_compute(r.times_s, r.n_times, &st) == 0 ? st.median / (double)r.batch_size : -1.0;
-    res->per_item_s[m][bi] = strcmp(r.status, "ok") == 0 ? per_item : -1.0;
-    snprintf(res->status[m][bi], sizeof res->status[m][bi], "%s", r.status);
+    double per_item = bb_stats_compute(r->times_s, r->n_times, &st) == 0 ? st.median / (double)r->batch_size : -1.0;
+    res->per_item_s[mc->m][run->bi] = ok ? per_item : -1.0;
+    snprintf(res->status[mc->m][run->bi], sizeof res->status[mc->m][run->bi], "%s", r->status);
     res->done++;
-    strcmp(r.status, "ok") == 0 ? res->ok++ : res->failed++;
-    if (rc == 0)
-        progress(s, &r, per_item, st.cv, m, bi);
-    free(tb.t), free(copies.t);
-    return rc;
+    ok ? res->ok++ : res->failed++;
+    progress(s, r, per_item, mc->m, run->bi);
+    if (s->cfg->pause_s > 0 && !s->cfg->interleave)
+        pause_between(s->cfg);
 }
 
-static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)
+/* The batch sizes of model m that --resume does not find done. */
+static int pending_configs(sweep_state *s, int m, bb_sweep_result *res, bb_config_run *runs)
 {
     const bb_sweep_cfg *cfg = s->cfg;
-    bb_graph *g = NULL;
-    bb_err open_err = {0};
-    int rc = 0, opened = 0;
-    for (int bi = 0; bi < cfg->n_batches && rc == 0; bi++) {
-        s->index++;
-        if (stopped(cfg)) {
-            rc = 1;
-            break;
-        }
+    int n = 0;
+    for (int bi = 0; bi < cfg->n_batches; bi++) {
         bb_result probe;
         bb_sweep_fill_result(cfg, s->env.threads_used, NULL, m, bi, &probe);
         char *name = bb_result_filename(&probe, s->env.host), path[1024];
@@ -333,19 +189,92 @@ static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)
             snprintf(res->status[m][bi], sizeof res->status[m][bi], "ok");
             res->skipped++;
             s->est_done += s->est[m][bi];
+            s->index++;
             continue;
         }
-        if (!opened) {
-            bb_model_spec spec = {cfg->models[m], cfg->head, NULL, cfg->seed};
-            g = bb_model_open(&spec, &open_err);
-            opened = 1;
+        memset(&runs[n], 0, sizeof runs[n]);
+        runs[n++].bi = bi;
+    }
+    return n;
+}
+
+/* A model's claim on the budget: its estimated time plus the mean of all
+ * models' (so a cheap model still gets time to settle its noise). */
+static double budget_weight(const sweep_state *s, int m)
+{
+    double mine = 0.0, all = 0.0;
+    for (int mm = 0; mm < s->cfg->n_models; mm++)
+        for (int bi = 0; bi < s->cfg->n_batches; bi++) {
+            all += s->est[mm][bi];
+            mine += mm == m ? s->est[mm][bi] : 0.0;
         }
-        rc = do_config(s, g, open_err.msg, m, bi, res, err);
-        if (rc == 0 && !(m == cfg->n_models - 1 && bi == cfg->n_batches - 1))
-            pause_between(cfg);
+    return mine + all / s->cfg->n_models;
+}
+
+static double budget_weight_after(const sweep_state *s, int m)
+{
+    double w = 0.0;
+    for (int mm = m + 1; mm < s->cfg->n_models; mm++)
+        w += budget_weight(s, mm);
+    return w;
+}
+
+/* Bytes a model's prepared configurations may hold together: --mem-limit,
+ * else on a GPU 80% of its memory, else half of the memory available now. */
+static int64_t memory_budget(const sweep_state *s)
+{
+    if (s->cfg->mem_limit > 0)
+        return s->cfg->mem_limit;
+    if (s->env.gpu.present)
+        return (int64_t)(0.8 * (double)s->env.gpu.mem_total_bytes);
+    long long kb = 0;
+    char line[256];
+    FILE *f = fopen("/proc/meminfo", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb > 0 ? kb * 512 : 0;
+}
+
+static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)
+{
+    const bb_sweep_cfg *cfg = s->cfg;
+    bb_config_run *runs = calloc(BB_SWEEP_MAX, sizeof *runs);
+    if (!runs)
+        return bb_err_oom(err, "out of memory");
+    int n = pending_configs(s, m, res, runs);
+    bb_model_spec spec = {cfg->models[m], cfg->head, NULL, cfg->seed};
+    bb_err open_err = {0};
+    bb_graph *g = n ? bb_model_open(&spec, &open_err) : NULL;
+    model_ctx mc = {s, res, m, 0, err};
+    for (int i = 0; i < n; i++)
+        bb_sweep_fill_result(cfg, s->env.threads_used, g, m, runs[i].bi, &runs[i].r);
+    if (n && !g) { /* the model cannot be built: every configuration says why */
+        for (int i = 0; i < n && !mc.write_failed; i++) {
+            snprintf(runs[i].r.status, sizeof runs[i].r.status, "error");
+            snprintf(runs[i].r.message, sizeof runs[i].r.message, "%.*s", (int)sizeof runs[i].r.message - 1, open_err.msg);
+            config_done(&runs[i], &mc);
+        }
+    } else if (n) {
+        double budget_end = cfg->reps_auto && cfg->budget_s > 0 ? s->t_start + cfg->budget_s : 0.0;
+        bb_measure_ctx ctx = {cfg, s->be, s->have_ds ? &s->ds : NULL, &s->noise, budget_end, budget_weight(s, m),
+                              budget_weight_after(s, m), memory_budget(s), s->tty, config_done, &mc};
+        bb_measure_model(&ctx, g, runs, n);
+    }
+    int interrupted = 0;
+    for (int i = 0; i < n; i++) {
+        interrupted |= !strcmp(runs[i].r.status, "interrupted");
+        bb_config_run_free(&runs[i]);
     }
     bb_graph_free(g);
-    return rc;
+    free(runs);
+    if (mc.write_failed)
+        return -1;
+    if (!interrupted && cfg->pause_s > 0 && cfg->interleave && m < cfg->n_models - 1)
+        pause_between(cfg);
+    return interrupted || (cfg->stop && *cfg->stop) ? 1 : 0;
 }
 
 /* The peak the report's "% of peak" divides by: the GPU's datasheet figure
@@ -366,6 +295,7 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
     if (!s)
         return bb_err_set(err, "out of memory");
     s->cfg = cfg;
+    s->be = strcmp(cfg->device, "cuda") == 0 ? &bb_cuda_backend : &bb_cpu_backend;
     s->tty = isatty(fileno(cfg->log));
     bb_env_collect(&s->env, cfg->threads);
     if (strcmp(cfg->device, "cuda") == 0 && bb_gpu_env_collect(&s->env.gpu, cfg->precision, err) != 0) {
@@ -375,6 +305,8 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
     env_peak(&s->env, cfg);
     memset(res, 0, sizeof *res);
     res->total = cfg->n_models * cfg->n_batches;
+    snprintf(res->host, sizeof res->host, "%s", s->env.host);
+    res->threads_used = s->env.threads_used;
     for (int m = 0; m < BB_SWEEP_MAX; m++)
         for (int b = 0; b < BB_SWEEP_MAX; b++)
             res->per_item_s[m][b] = -1.0;
@@ -385,7 +317,10 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
     }
     double gflops;
     if (rc == 0)
-        estimate_all(cfg, s->est, &gflops);
+        s->est_total = estimate_all(cfg, s->est, &gflops);
+    s->noise.gpu = s->env.gpu.present;
+    s->noise.gpu_pci_bus_id = s->env.gpu.pci_bus_id;
+    bb_noise_src_open(&s->noise); /* without NVML the results say why GPU state is missing */
     s->t_start = bb_now_s();
     for (int m = 0; rc == 0 && m < cfg->n_models; m++)
         rc = sweep_model(s, m, res, err);
@@ -394,33 +329,7 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
         rc = -1;
     if (s->have_ds)
         bb_dataset_close(&s->ds);
+    bb_noise_src_close(&s->noise);
     free(s);
     return rc < 0 ? -1 : 0;
-}
-
-/* ---- the summary table ---------------------------------------------------- */
-
-void bb_sweep_print_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result *res)
-{
-    fprintf(f, "\nms per item (median batch time / batch size)\n%-18s", "model");
-    for (int b = 0; b < cfg->n_batches; b++)
-        fprintf(f, " %9lld", (long long)cfg->batches[b]);
-    fprintf(f, "   best batch\n");
-    for (int m = 0; m < cfg->n_models; m++) {
-        int best = -1;
-        fprintf(f, "%-18s", cfg->models[m]);
-        for (int b = 0; b < cfg->n_batches; b++) {
-            double v = res->per_item_s[m][b];
-            if (v >= 0)
-                fprintf(f, " %9.3f", v * 1e3);
-            else
-                fprintf(f, " %9s", res->status[m][b][0] ? res->status[m][b] : "-");
-            if (v >= 0 && (best < 0 || v < res->per_item_s[m][best]))
-                best = b;
-        }
-        if (best >= 0)
-            fprintf(f, "   %lld\n", (long long)cfg->batches[best]);
-        else
-            fprintf(f, "   -\n");
-    }
 }

@@ -3,11 +3,17 @@
  * model for that batch size, run warm-up passes, then time only the forward
  * pass of each measured batch, and write one result file per configuration.
  *
+ * How each model's batch sizes are timed (warm-up, interleaved rounds,
+ * adaptive repetitions, noise sensing) is measure.h's; this file walks the
+ * models, skips what --resume finds done, keeps the whole-sweep budget and
+ * writes each result as soon as its configuration is final.
+ *
  * Faults lose nothing: a configuration that runs out of memory (or over
  * --mem-limit) or past --max-time is recorded with its status and the sweep
  * goes on; when *stop becomes non-zero (SIGINT/SIGTERM) the sweep stops after
- * the current batch without writing the unfinished configuration, so
- * --resume redoes exactly that one.
+ * the current batch without writing the unfinished configurations (with
+ * interleaving: those of the current model not yet final), so --resume
+ * redoes exactly those.
  */
 #ifndef BB_SWEEP_H
 #define BB_SWEEP_H
@@ -27,7 +33,13 @@ typedef struct {
     int n_models;
     int64_t batches[BB_SWEEP_MAX];
     int n_batches;
-    int warmup, reps;
+    int warmup, reps;    /* --reps auto: reps is the minimum number of batches */
+    double warmup_time_s; /* warm up until warmup passes AND this much time */
+    int reps_auto;       /* measure until the median's 95% CI is within target_ci */
+    double target_ci;    /* relative half-width, e.g. 0.02 */
+    double max_config_time_s; /* --reps auto: cap on one configuration's measuring; 0 = none */
+    double budget_s;     /* --reps auto: the whole sweep's wall-clock budget; 0 = none */
+    int interleave;      /* measure a model's batch sizes in shuffled rounds */
     double min_time_s;   /* measure until reps AND this much time are reached */
     double max_time_s;   /* per configuration; 0 = no limit */
     double pause_s;      /* between configurations */
@@ -49,6 +61,8 @@ typedef struct {
 typedef struct {
     int total, done, skipped, ok, failed;
     int interrupted;
+    char host[128];     /* the environment's host name, as in the result files */
+    int threads_used;
     double per_item_s[BB_SWEEP_MAX][BB_SWEEP_MAX]; /* [model][batch]; <0: none */
     char status[BB_SWEEP_MAX][BB_SWEEP_MAX][16];
 } bb_sweep_result;
@@ -65,7 +79,5 @@ void bb_sweep_fill_result(const bb_sweep_cfg *cfg, int threads_used, const bb_gr
  * calibration of this machine (reported through *gflops). */
 double bb_sweep_estimate(const bb_sweep_cfg *cfg, double *gflops);
 
-/* model x batch table of ms per item with the best batch per model. */
-void bb_sweep_print_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result *res);
 
 #endif

@@ -21,6 +21,7 @@ int cmd_dataload(int argc, char **argv);
 int cmd_env(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_peak(int argc, char **argv);
 

@@ -1,6 +1,6 @@
 /*
  * cmd_plot.c — `batchbench plot` (charts from result folders) and
- * `batchbench report` (the charts plus report.md).
+ * `batchbench report` (the charts plus report.md and recommendation.json).
  *
  * Why this file exists: it is the command-line face of src/report: it
  * checks the arguments, loads the folders, draws, writes, prints what it
@@ -19,6 +19,7 @@
 #include "report/plot.h"
 #include "report/report.h"
 #include "report/loading.h"
+#include "report/recommendation_json.h"
 #include "report/results_load.h"
 #include "util/error.h"
 
@@ -29,6 +30,7 @@ typedef struct {
     const char *out;     /* plot: a folder; report: the report file */
     unsigned formats;
     double max_latency_s;
+    double margin;       /* tie margin, a fraction (report --margin PCT / 100) */
     const char **dirs;
     int n_dirs;
 } plot_args;
@@ -45,13 +47,19 @@ static void usage(FILE *f, const char *cmd)
                    "setup over the second) when the folders hold two engines, devices or hosts.\n"
                    "Further setups get their charts with -<engine>-<device>-<host>-t<threads>.\n");
     else
-        fprintf(f, "usage: batchbench report DIR... [--out FILE] [--max-latency MS] [--format png,svg,pdf]\n\n"
+        fprintf(f, "usage: batchbench report DIR... [--out FILE] [--max-latency MS] [--margin PCT]\n"
+                   "                        [--format png,svg,pdf]\n\n"
                    "Writes the charts of `batchbench plot` next to FILE (default: DIR/report.md), then\n"
                    "report.md: the environment, per family a table of ms per item for each batch\n"
-                   "size with the best batch size, its gain over the smallest batch, GFLOP/s and\n"
-                   "the knee (smallest batch within 5%% of the best), sentences computed from\n"
-                   "them, and the charts. --max-latency MS adds, per model, the batch size with\n"
-                   "the best throughput whose median batch latency stays under MS milliseconds.\n");
+                   "size with the batch size to use (the smallest one tied with the fastest within\n"
+                   "noise), the tied set, the fastest, its gain over the smallest batch, GFLOP/s\n"
+                   "and the knee (smallest batch within 5%% of the best), sentences computed from\n"
+                   "them, the measurement quality and the charts; and recommendation.json, the\n"
+                   "same answer per model as data. --margin PCT: batch sizes whose time per item\n"
+                   "may be within PCT%% of the fastest count as tied (default %g; 0 < PCT < 50).\n"
+                   "--max-latency MS adds, per model, the batch size with the best throughput\n"
+                   "whose median batch latency stays under MS milliseconds.\n",
+                BB_TIE_MARGIN_DEFAULT * 100);
     fprintf(f, "\nPrints the paths it wrote. Files are written to a temporary name and renamed.\n"
                "exit codes: 0 all written from complete results; 3 all written, but something\n"
                "was skipped or marked (an unreadable or duplicate result file, a configuration\n"
@@ -73,18 +81,33 @@ static int parse_latency(const char *cmd, const char *s, double *out)
     return 0;
 }
 
+/* --margin PCT: a percentage, 0 < PCT < 50, into a fraction. */
+static int parse_margin(const char *cmd, const char *s, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v <= 0 || v >= 50) {
+        fprintf(stderr, "batchbench %s: --margin: '%s' is not a percentage above 0 and below 50\n", cmd, s);
+        return -1;
+    }
+    *out = v / 100.0;
+    return 0;
+}
+
 /* 0: parsed; 1: --help printed; -1: bad arguments (message printed). */
 static int parse(int argc, char **argv, plot_args *a)
 {
-    static const struct option opts[] = {{"out", required_argument, 0, 'o'}, {"format", required_argument, 0, 'f'},
-                                         {"help", no_argument, 0, 'h'}, {"max-latency", required_argument, 0, 'l'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'},   {"format", required_argument, 0, 'f'},
+                                         {"help", no_argument, 0, 'h'},        {"max-latency", required_argument, 0, 'l'},
+                                         {"margin", required_argument, 0, 'm'}, {0, 0, 0, 0}};
     struct option plot_opts[4];
     memcpy(plot_opts, opts, sizeof plot_opts);
-    memset(&plot_opts[3], 0, sizeof plot_opts[3]); /* plot has no --max-latency */
+    memset(&plot_opts[3], 0, sizeof plot_opts[3]); /* plot has no --max-latency, no --margin */
     int report = !strcmp(a->cmd, "report"), c;
     bb_err e = {0};
     a->formats = BB_FMT_PNG | BB_FMT_SVG;
+    a->margin = BB_TIE_MARGIN_DEFAULT;
     while ((c = getopt_long(argc, argv, "", report ? opts : plot_opts, NULL)) != -1) {
         switch (c) {
         case 'h': usage(stdout, a->cmd); return 1;
@@ -96,6 +119,7 @@ static int parse(int argc, char **argv, plot_args *a)
             }
             break;
         case 'l': if (parse_latency(a->cmd, optarg, &a->max_latency_s) != 0) return -1; break;
+        case 'm': if (parse_margin(a->cmd, optarg, &a->margin) != 0) return -1; break;
         default: usage(stderr, a->cmd); return -1;
         }
     }
@@ -161,6 +185,12 @@ static int produce(const plot_args *a, const bb_table *t, const bb_loading *l, c
         if (rc == 0)
             printf("%s\n", report_path);
     }
+    char rec_path[4096];
+    if (rc == 0 && report_path && t->n_rows > 0) {
+        rc = bb_recommendation_json_write(t, out_dir, rec_path, sizeof rec_path, &e);
+        if (rc == 0)
+            printf("%s\n", rec_path);
+    }
     bb_figures_free(&figs);
     if (rc != 0) {
         fprintf(stderr, "batchbench %s: %s\n", a->cmd, e.msg);
@@ -191,6 +221,7 @@ static int run(int argc, char **argv, const char *cmd)
         fprintf(stderr, "batchbench %s: %s\n", cmd, e.msg);
         return BB_EXIT_FAILURE;
     }
+    t.margin = a.margin; /* the charts and the report read it from the table */
     if (bb_loading_load(&l, a.dirs, a.n_dirs, stderr, &e) != 0) {
         fprintf(stderr, "batchbench %s: %s\n", cmd, e.msg);
         bb_table_free(&t);

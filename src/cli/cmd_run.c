@@ -16,7 +16,9 @@
 #include "bench/gpu_env.h"
 #include "bench/pipeline.h"
 #include "bench/sweep.h"
+#include "bench/recommend.h"
 #include "cli/cli.h"
+#include "cli/run_table.h"
 #include "models/zoo.h"
 #include "util/error.h"
 
@@ -25,7 +27,9 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: batchbench run [--preset quick|paper] [--device cpu|cuda|auto]\n"
             "                      [--precision fp32|tf32|fp16|bf16]\n"
-            "                      [--models LIST] [--batch-sizes LIST] [--warmup N] [--reps N]\n"
+            "                      [--models LIST] [--batch-sizes LIST] [--warmup N] [--warmup-time S]\n"
+            "                      [--reps N|auto] [--target-ci PCT] [--max-config-time S] [--budget S]\n"
+            "                      [--interleave on|off] [--margin PCT]\n"
             "                      [--min-time S] [--max-time S] [--pause S] [--mem-limit BYTES]\n"
             "                      [--threads T] [--head features|classifier] [--seed S]\n"
             "                      [--data DIR] [--out DIR] [--resume] [--no-report]\n"
@@ -45,10 +49,27 @@ static void usage(FILE *f)
             "\n"
             "presets (flags override them):\n"
             "  quick  (default on the CPU) resnet18, mobilenet_v2, vit_b_32; batch sizes\n"
-            "         1,2,4,8,16,32,64; warm-up 2, reps 10: about 3 minutes on 2 cores\n"
+            "         1,2,4,8,16,32,64; warm-up 2 passes and 1 s; reps auto (at least 10,\n"
+            "         target +-2%%, cap 30 s per configuration), budget 190 s: at most 4\n"
+            "         minutes on 2 cores\n"
             "  paper  the seed's experiment: all 12 models; 32,128,256,512,1024; warm-up\n"
-            "         10, reps 10; features; 2 s pause between configurations\n"
+            "         10, reps 10 (fixed); features; 2 s pause between models\n"
             "         (default on cuda)\n"
+            "Measuring (both presets): a model's batch sizes are all prepared, warmed up,\n"
+            "then timed in rounds, each giving every batch size ~0.25 s of batches in an\n"
+            "order shuffled by --seed, so drift hits all alike (--interleave off: one\n"
+            "configuration at a time, as the seed did; also used, and recorded, when the\n"
+            "prepared configurations would not fit in memory together).\n"
+            "--warmup N, --warmup-time S: untimed passes until both are reached\n"
+            "--reps auto: measure until the 95%% CI of the median is within +---target-ci\n"
+            "          (default 2) %% of it, after at least --reps-min 10 batches; stop at\n"
+            "          --max-config-time S per configuration or at its share of the sweep's\n"
+            "          --budget S (wall clock; shared out over the configurations still to\n"
+            "          measure when a model's measuring starts); each result records why\n"
+            "          it stopped\n"
+            "--margin PCT: batch sizes whose time per item is within PCT%% (default 2) of\n"
+            "          the fastest, at 95%% confidence, are tied; the smallest tied one is\n"
+            "          the one to use (table, report.md, recommendation.json)\n"
             "--models: names, 'all', 'conv' or 'transformer' (comma-separated)\n"
             "--min-time: keep measuring until both --reps batches and S seconds\n"
             "--max-time: per configuration; past it the result is recorded as timeout\n"
@@ -76,7 +97,8 @@ static void preset_quick(bb_sweep_cfg *c)
     c->n_models = 3, c->n_batches = 7;
     memcpy(c->models, models, sizeof models);
     memcpy(c->batches, batches, sizeof batches);
-    c->warmup = 2, c->reps = 10, c->pause_s = 0.0;
+    c->warmup = 2, c->warmup_time_s = 1.0, c->reps = 10, c->pause_s = 0.0;
+    c->reps_auto = 1, c->max_config_time_s = 30.0, c->budget_s = 190.0;
 }
 
 static void preset_paper(bb_sweep_cfg *c)
@@ -87,7 +109,8 @@ static void preset_paper(bb_sweep_cfg *c)
         c->models[c->n_models++] = bb_zoo_at(i)->name;
     c->n_batches = 5;
     memcpy(c->batches, batches, sizeof batches);
-    c->warmup = 10, c->reps = 10, c->pause_s = 2.0;
+    c->warmup = 10, c->warmup_time_s = 0.0, c->reps = 10, c->pause_s = 2.0;
+    c->reps_auto = 0, c->max_config_time_s = 60.0, c->budget_s = 0.0;
 }
 
 /* --models: names and the groups all / conv / transformer. */
@@ -160,12 +183,48 @@ static int parse_seconds(const char *flag, const char *arg, double *out)
     return 0;
 }
 
+/* --reps N or --reps auto (adaptive; the preset's N stays the minimum). */
+static int parse_reps(const char *arg, bb_sweep_cfg *c)
+{
+    int64_t v;
+    if (!strcmp(arg, "auto"))
+        return c->reps_auto = 1, 0;
+    if (cli_int64("run", "--reps", arg, 1, 100000, &v) != 0)
+        return -1;
+    c->reps = (int)v, c->reps_auto = 0;
+    return 0;
+}
+
+/* "2" or "2%" -> 0.02; 0 < PCT < 50. */
+static int parse_percent(const char *flag, const char *arg, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (end && *end == '%')
+        end++;
+    if (errno || end == arg || *end || !(v > 0 && v < 50)) {
+        fprintf(stderr, "batchbench run: %s: '%s' is not a percentage between 0 and 50 (e.g. 2)\n", flag, arg);
+        return -1;
+    }
+    *out = v / 100.0;
+    return 0;
+}
+
+static int parse_on_off(const char *flag, const char *arg, int *out)
+{
+    if (!strcmp(arg, "on") || !strcmp(arg, "off"))
+        return *out = !strcmp(arg, "on"), 0;
+    return fprintf(stderr, "batchbench run: %s: '%s' is not one of on, off\n", flag, arg), -1;
+}
+
 typedef struct {
     bb_sweep_cfg cfg;
     const char *device;
     const bb_backend_ops *backend; /* resolved before the preset */
     int no_report;
     int pipeline;
+    double margin;
     bb_pipeline_cfg pl;
 } run_args;
 
@@ -235,7 +294,14 @@ static int parse_flag(int c, run_args *a)
     case 'm': return parse_models(optarg, cfg);
     case 'b': return parse_batches(optarg, cfg);
     case 'w': return cli_int64("run", "--warmup", optarg, 0, 100000, &v) ? -1 : (cfg->warmup = (int)v, 0);
-    case 'r': return cli_int64("run", "--reps", optarg, 1, 100000, &v) ? -1 : (cfg->reps = (int)v, 0);
+    case 'r': return parse_reps(optarg, cfg);
+    case 'Q': return cli_int64("run", "--reps-min", optarg, 1, 100000, &v) ? -1 : (cfg->reps = (int)v, 0);
+    case 'W': return parse_seconds("--warmup-time", optarg, &cfg->warmup_time_s);
+    case 'T': return parse_percent("--target-ci", optarg, &cfg->target_ci);
+    case 'C': return parse_seconds("--max-config-time", optarg, &cfg->max_config_time_s);
+    case 'B': return parse_seconds("--budget", optarg, &cfg->budget_s);
+    case 'I': return parse_on_off("--interleave", optarg, &cfg->interleave);
+    case 'M': return parse_percent("--margin", optarg, &a->margin);
     case 'n': return parse_seconds("--min-time", optarg, &cfg->min_time_s);
     case 'x': return parse_seconds("--max-time", optarg, &cfg->max_time_s);
     case 'p': return parse_seconds("--pause", optarg, &cfg->pause_s);
@@ -269,6 +335,10 @@ static int parse(int argc, char **argv, run_args *a)
         {"no-report", no_argument, 0, 'N'},     {"precision", required_argument, 0, 'q'},
         {"pipeline", no_argument, 0, 'E'},      {"workers", required_argument, 0, 'K'},
         {"load-mode", required_argument, 0, 'J'}, {"prefetch", required_argument, 0, 'F'},
+        {"reps-min", required_argument, 0, 'Q'}, {"warmup-time", required_argument, 0, 'W'},
+        {"target-ci", required_argument, 0, 'T'}, {"max-config-time", required_argument, 0, 'C'},
+        {"budget", required_argument, 0, 'B'},   {"interleave", required_argument, 0, 'I'},
+        {"margin", required_argument, 0, 'M'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help"))
@@ -296,15 +366,16 @@ static int parse(int argc, char **argv, run_args *a)
 }
 
 /* The charts and report.md of the folder, through `batchbench report`. */
-static int write_report(const char *out_dir)
+static int write_report(const char *out_dir, double margin)
 {
-    char cmd[] = "report", dir[1024];
+    char cmd[] = "report", dir[1024], flag[] = "--margin", pct[32];
     snprintf(dir, sizeof dir, "%s", out_dir);
-    char *argv[] = {cmd, dir, NULL};
+    snprintf(pct, sizeof pct, "%g", margin * 100.0);
+    char *argv[] = {cmd, dir, flag, pct, NULL};
     printf("\n");
     fflush(stdout);
     optind = 0; /* glibc: reinitialise getopt for the second parse */
-    return cmd_report(2, argv);
+    return cmd_report(4, argv);
 }
 
 /* On a GPU the estimate assumes half the card's peak for the precision. */
@@ -355,6 +426,9 @@ int cmd_run(int argc, char **argv)
     a.device = "auto";
     a.cfg.out_dir = "results";
     a.cfg.head = BB_HEAD_FEATURES;
+    a.cfg.interleave = 1;
+    a.cfg.target_ci = 0.02;
+    a.margin = BB_TIE_MARGIN_DEFAULT;
     int p = parse(argc, argv, &a);
     if (p != 0)
         return p == 1 ? BB_EXIT_OK : p == 2 ? BB_EXIT_FAILURE : BB_EXIT_USAGE;
@@ -381,13 +455,13 @@ int cmd_run(int argc, char **argv)
         free(res);
         return BB_EXIT_FAILURE;
     }
-    bb_sweep_print_table(stdout, &a.cfg, res);
+    cli_print_run_table(stdout, &a.cfg, res, a.margin);
     printf("\nresults: %s/ (%d done, %d kept from earlier runs, %d not ok); summary: %s/summary.csv\n", a.cfg.out_dir,
            res->done, res->skipped, res->failed, a.cfg.out_dir);
     int code = res->interrupted ? BB_EXIT_INTERRUPTED : res->failed ? BB_EXIT_FAILURE : BB_EXIT_OK;
     if (res->interrupted)
         fprintf(stderr, "batchbench run: interrupted; finished results are kept, rerun with --resume\n");
-    else if (!a.no_report && write_report(a.cfg.out_dir) == BB_EXIT_FAILURE)
+    else if (!a.no_report && write_report(a.cfg.out_dir, a.margin) == BB_EXIT_FAILURE)
         code = BB_EXIT_FAILURE;
     free(res);
     return code;

@@ -25,6 +25,7 @@ static const subcommand commands[] = {
     {"profile", cmd_profile, "time every step of a forward pass: where the time goes"},
     {"peak", cmd_peak, "this machine's fp32 peak: sgemm and a convolution"},
     {"report", cmd_report, "charts + report.md: which batch size to pick, per model"},
+    {"compare", cmd_compare, "NEW / BASE per configuration, with a verdict: a CI gate on regressions"},
 };
 
 static void usage(FILE *f)
@@ -34,7 +35,7 @@ static void usage(FILE *f)
             BB_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\nexit codes: 0 ok, 1 runtime failure, 2 bad arguments, 3 plot/report: something skipped,\n130 interrupted\n");
+    fprintf(f, "\nexit codes: 0 ok, 1 runtime failure, 2 bad arguments, 3 plot/report: something skipped,\n4 compare: a regression, 130 interrupted\n");
 }
 
 int main(int argc, char **argv)

@@ -425,7 +425,8 @@ static const struct {
     {BB_CHART_TRANS, "inf_times_trans_models",
      "Median time per item of each transformer model at each batch size (whiskers: p5 to p95)"},
     {BB_CHART_VS_BATCH, "time_per_item_vs_batch",
-     "Time per item against batch size (log scales), and relative to each model's best batch size"},
+     "Time per item against batch size (log scales), and relative to each model's best batch size; ringed: the "
+     "batch size to use, haloed: the batch sizes tied with the fastest within noise"},
     {BB_CHART_THROUGHPUT, "throughput_vs_latency",
      "Throughput (items/s) against median batch latency; points labelled with the batch size"},
     {BB_CHART_RATIO, "ratio", "Ratio of the time per item of the first setup over this one (below 1: first faster)"},

@@ -1,7 +1,9 @@
 /*
  * plot_lines.c — the line and scatter charts (plot_charts.h): time per item
  * against batch size (with p5–p95 whiskers, and a panel normalised to each
- * model's best batch size), and throughput against batch latency.
+ * model's best batch size; each model's answer marked: a ring on the batch
+ * size to use, a halo on every batch size tied with the fastest within
+ * noise), and throughput against batch latency.
  *
  * Why this file exists: the bar charts answer "how fast at each batch
  * size"; these answer "where does it stop paying to grow the batch" (the
@@ -17,6 +19,9 @@
 #define TOP 92.0
 #define MAX_TICKS 48
 #define MARK_ROW 15.0 /* height of a row of failure labels */
+#define KEY_ROW 22.0  /* a row of the answer's key below the legend */
+#define LEGEND_ROW 24.0 /* a legend row (plot_util.c) */
+#define TAU 6.28318530717958647692
 
 typedef struct {
     const bb_table *t;
@@ -24,11 +29,14 @@ typedef struct {
     const bb_setup *s;
     bb_legend_item *items;
     char (*labels)[160];
+    bb_recommendation *rec; /* per model, for the vs-batch chart (NULL otherwise) */
+    int *has_rec;           /* the model has an answer */
 } series_set;
 
 static int series_open(series_set *ss, const bb_table *t, int setup)
 {
     ss->t = t, ss->setup = setup, ss->s = &t->setups[setup];
+    ss->rec = NULL, ss->has_rec = NULL;
     int n = ss->s->n_models > 0 ? ss->s->n_models : 1;
     ss->items = calloc((size_t)n, sizeof *ss->items);
     ss->labels = calloc((size_t)n, sizeof *ss->labels);
@@ -44,7 +52,24 @@ static int series_open(series_set *ss, const bb_table *t, int setup)
 
 static void series_close(series_set *ss)
 {
-    free(ss->items), free(ss->labels);
+    free(ss->items), free(ss->labels), free(ss->rec), free(ss->has_rec);
+}
+
+/* Each model's answer (bb_table_recommend); -1 on OOM. */
+static int series_recommend(series_set *ss)
+{
+    int n = ss->s->n_models > 0 ? ss->s->n_models : 1;
+    ss->rec = calloc((size_t)n, sizeof *ss->rec);
+    ss->has_rec = calloc((size_t)n, sizeof *ss->has_rec);
+    if (!ss->rec || !ss->has_rec)
+        return -1;
+    for (int m = 0; m < ss->s->n_models; m++) {
+        int rc = bb_table_recommend(ss->t, ss->setup, ss->s->models[m], &ss->rec[m]);
+        if (rc < 0)
+            return -1;
+        ss->has_rec[m] = rc == 0;
+    }
+    return 0;
 }
 
 static const bb_row *ok_at(const series_set *ss, int m, int b)
@@ -120,6 +145,41 @@ static void draw_series(bb_canvas *cv, const series_set *ss, int m, const bb_axi
     }
 }
 
+/* A filled disc in c at opacity alpha (halo), or a ring of width w (alpha 1). */
+static void disc(bb_canvas *cv, double x, double y, double radius, bb_rgb c, double alpha, double w)
+{
+    cairo_t *cr = cv->cr;
+    cairo_save(cr);
+    cairo_new_path(cr);
+    cairo_arc(cr, x, y, radius, 0, TAU);
+    cairo_set_source_rgba(cr, c.r, c.g, c.b, alpha);
+    if (w > 0) {
+        cairo_set_line_width(cr, w);
+        cairo_stroke(cr);
+    } else {
+        cairo_fill(cr);
+    }
+    cairo_restore(cr);
+}
+
+/* Model m's answer at its points: halos behind the tied batch sizes
+ * (ring = 0), or a ring around the one to use (ring = 1). */
+static void answer_marks(bb_canvas *cv, const series_set *ss, int m, const bb_axis *xa, const bb_axis *ya,
+                         double (*y_of)(const bb_row *, double), double k, int ring)
+{
+    const bb_recommendation *r = &ss->rec[m];
+    for (int i = 0; ss->has_rec[m] && i < r->n; i++) {
+        const bb_row *row = r->tied[i] ? bb_table_ok(ss->t, ss->setup, ss->s->models[m], r->batch[i]) : NULL;
+        if (!row)
+            continue;
+        double x = bb_axis_px(xa, (double)r->batch[i]), y = bb_axis_px(ya, y_of(row, k));
+        if (!ring)
+            disc(cv, x, y, 12, ss->items[m].color, 0.30, 0);
+        else if (r->batch[i] == r->recommended_batch)
+            disc(cv, x, y, 11, BB_BLACK, 1, 2.4);
+    }
+}
+
 static double x_batch(const bb_row *r, double k) { return (void)k, (double)r->batch_size; }
 static double y_item(const bb_row *r, double k) { return r->per_item_s * k; }
 static double y_rel(const bb_row *r, double best) { return r->per_item_s / best; }
@@ -190,10 +250,14 @@ static void left_panel(bb_canvas *cv, const series_set *ss, const bb_box *box, c
     time_title(title, sizeof title, "Time per item", unit);
     bb_draw_y_axis(cv, box, &ya, t, bb_axis_ticks(&ya, t, MAX_TICKS), title);
     bb_draw_x_axis(cv, box, xa, xt, nxt, "Batch size (log scale)");
+    for (int m = 0; m < ss->s->n_models; m++)
+        answer_marks(cv, ss, m, xa, &ya, y_item, scale, 0);
     for (int m = 0; m < ss->s->n_models; m++) {
         whiskers(cv, ss, m, xa, &ya, scale);
         draw_series(cv, ss, m, xa, &ya, x_batch, y_item, scale);
     }
+    for (int m = 0; m < ss->s->n_models; m++)
+        answer_marks(cv, ss, m, xa, &ya, y_item, scale, 1);
     if (rows)
         bb_line(cv, box->x, ya.p0 + 4, box->x + box->w, ya.p0 + 4, 1, BB_GREY, 1);
     failure_marks(cv, ss, box, xa);
@@ -223,10 +287,28 @@ static void right_panel(bb_canvas *cv, const series_set *ss, const bb_box *box, 
     for (int m = 0; m < ss->s->n_models; m++) {
         double best = best_of(ss, m);
         if (best > 0)
+            answer_marks(cv, ss, m, xa, &ya, y_rel, best, 0);
+    }
+    for (int m = 0; m < ss->s->n_models; m++) {
+        double best = best_of(ss, m);
+        if (best > 0) {
             draw_series(cv, ss, m, xa, &ya, x_batch, y_rel, best);
+            answer_marks(cv, ss, m, xa, &ya, y_rel, best, 1);
+        }
     }
     bb_draw_frame(cv, box);
     panel_title(cv, box, "Relative to the model's best batch size (1 = best)");
+}
+
+/* The key of the answer's marks, below the legend at (x, y). */
+static void answer_key(bb_canvas *cv, double x, double y, const char (*lines)[64])
+{
+    bb_text_style ts = bb_style(14, 0, BB_LEFT, 0, BB_BLACK);
+    disc(cv, x + 13, y + 9, 12, BB_GREY, 0.30, 0);
+    bb_text(cv, x + 34, y + 14, lines[0], &ts);
+    bb_text(cv, x + 34, y + 14 + KEY_ROW - 4, lines[1], &ts);
+    disc(cv, x + 13, y + 9 + 2 * KEY_ROW + 4, 11, BB_BLACK, 1, 2.4);
+    bb_text(cv, x + 34, y + 14 + 2 * KEY_ROW + 4, lines[2], &ts);
 }
 
 int bb_draw_vs_batch(bb_canvas *cv, const bb_table *t, int setup)
@@ -234,10 +316,19 @@ int bb_draw_vs_batch(bb_canvas *cv, const bb_table *t, int setup)
     series_set ss;
     if (series_open(&ss, t, setup) != 0)
         return -1;
-    char sub[512];
+    if (series_recommend(&ss) != 0)
+        return series_close(&ss), -1;
+    char sub[512], key[3][64];
     bb_chart_subtitle(t, setup, sub, sizeof sub);
     bb_draw_title(cv, "Time per item against batch size", sub);
+    snprintf(key[0], sizeof key[0], "tied with the fastest");
+    snprintf(key[1], sizeof key[1], "(within noise, %.3g%% margin)", t->margin * 100);
+    snprintf(key[2], sizeof key[2], "the batch size to use");
     double lw = bb_legend_width(cv, "Model", ss.items, ss.s->n_models), xt[MAX_TICKS];
+    for (int i = 0; i < 3; i++) {
+        double w = 34 + bb_text_width(cv, key[i], 14, 0) + 24;
+        lw = w > lw ? w : lw;
+    }
     double gap = 110, left = 100, pw = (cv->w - left - gap - lw - 40) / 2;
     bb_box b1 = {left, TOP + 30, pw, cv->h - TOP - 30 - 84}, b2 = b1;
     b2.x = left + pw + gap;
@@ -249,6 +340,7 @@ int bb_draw_vs_batch(bb_canvas *cv, const bb_table *t, int setup)
     xa.p0 = b2.x, xa.p1 = b2.x + pw;
     right_panel(cv, &ss, &b2, &xa, xt, nxt);
     bb_legend_draw(cv, b2.x + pw + 22, b1.y, "Model", ss.items, ss.s->n_models);
+    answer_key(cv, b2.x + pw + 22, b1.y + LEGEND_ROW + 2 + LEGEND_ROW * ss.s->n_models + 14, key);
     series_close(&ss);
     return 0;
 }

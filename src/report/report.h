@@ -4,21 +4,24 @@
  * Why this file exists: the question batchbench answers is "which batch
  * size should I use?", and the answer should not require reading charts.
  * The report states, per model and computed from the result files, the
- * best batch size, what it gains over the smallest, the "knee" (the
- * smallest batch size within 5% of the best: growing the batch beyond it
- * buys little) and, given a latency budget, the batch size with the best
- * throughput that still meets it, then embeds the charts.
+ * batch size to use (the smallest one tied with the fastest within noise,
+ * bench/recommend.h), the tied set, what batching gains over the smallest
+ * batch where that difference is significant (with its 95% CI), the
+ * "knee" (the smallest batch size within 5% of the best: growing the batch
+ * beyond it buys little) and, given a latency budget, the batch size with
+ * the best throughput that still meets it; then how well the measurements
+ * went (disturbed, stopped short of their CI target, not interleaved) and
+ * the charts.
  */
 #ifndef BB_REPORT_H
 #define BB_REPORT_H
 
 #include <stdint.h>
 
+#include "bench/recommend.h"
 #include "report/plot.h"
 #include "report/results_load.h"
 #include "util/error.h"
-
-#define BB_KNEE_TOLERANCE 0.05 /* within 5% of the best time per item */
 
 /* What one model's results say (one setup). Batch sizes are 0 where there
  * is no answer (e.g. no batch meets the latency budget). */
@@ -28,18 +31,21 @@ typedef struct {
     double smallest_s;        /* its time per item */
     int64_t largest;          /* largest usable batch size */
     double largest_s;
-    int64_t best;             /* fastest per item (the smaller batch on a tie) */
+    int64_t best;             /* lowest median time per item (the smaller batch on a tie) */
     double best_s;
     double best_gflops;       /* achieved GFLOP/s at the best */
     double gain;              /* smallest_s / best_s (1 = no gain) */
     int64_t knee;             /* smallest batch with time per item <= best * 1.05 */
+    int64_t recommended;      /* the batch size to use: smallest tied with best */
+    bb_recommendation rec;    /* the whole answer: tied set, ratios to best with CIs */
     int64_t latency_pick;     /* best items/s with median batch latency < budget */
     double latency_pick_s;    /* its median batch latency */
     double latency_pick_ips;  /* its items/s */
 } bb_model_summary;
 
-/* Summarises (setup, model); max_latency_s <= 0: no budget. Returns -1
- * when the model has no usable result in the setup. */
+/* Summarises (setup, model) with bb_table_recommend (t->margin);
+ * max_latency_s <= 0: no budget. Returns 0; -1 when the model has no
+ * usable result in the setup; -2 when memory runs out. */
 int bb_model_summarise(const bb_table *t, int setup, const char *model, double max_latency_s,
                        bb_model_summary *s);
 
@@ -52,6 +58,9 @@ typedef struct {
     unsigned formats;          /* which files exist: PNG embedded if present, else SVG */
     const struct bb_loading_s *loading; /* data-loading results (report/loading.h), or NULL */
 } bb_report_opts;
+/* The tie margin is not an option here but the table's (bb_table.margin,
+ * set by `report --margin`): the charts drawn from the same table then mark
+ * the same tied sets as the report names. */
 
 /* Writes the report atomically. */
 int bb_report_write(const bb_table *t, const bb_report_opts *o, bb_err *err);

@@ -12,12 +12,14 @@
 #include "report/summary_csv.h"
 
 #include <fcntl.h>
+#include <math.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/recommend.h"
 #include "bench/stats.h"
 
 
@@ -41,6 +43,46 @@ char *bb_result_filename(const bb_result *r, const char *host)
 
 /* ---- JSON ---------------------------------------------------------------- */
 
+/* The measurement settings that belong to the configuration ("config"). */
+static int measure_config_json(cJSON *o, const bb_measure_info *m)
+{
+    if (!m->stop_reason[0])
+        return 1;
+    return bb_json_str(o, "reps_mode", m->reps_auto ? "auto" : "fixed") && bb_json_int(o, "min_reps", m->min_reps) &&
+           bb_json_num(o, "target_ci", m->reps_auto ? m->target_ci : NAN) &&
+           bb_json_num(o, "warmup_time_s", m->warmup_time_s) && bb_json_num(o, "max_config_time_s", m->max_config_time_s) &&
+           bb_json_num(o, "budget_s", m->budget_s) && bb_json_u64(o, "order_seed", m->order_seed);
+}
+
+/* What happened while measuring ("measurement"). */
+static cJSON *measurement_json(const bb_measure_info *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    int ok = o && bb_json_int(o, "warmup_passes", m->warmup_passes) && bb_json_num(o, "warmup_s", m->warmup_s) &&
+             cJSON_AddBoolToObject(o, "interleaved", m->interleaved) &&
+             bb_json_str(o, "interleave_fallback", m->interleave_fallback) && bb_json_int(o, "rounds", m->rounds) &&
+             bb_json_str(o, "stop_reason", m->stop_reason) && bb_json_num(o, "ci_half_width", m->ci_half_width) &&
+             bb_json_num(o, "measured_wall_s", m->measured_wall_s);
+    return bb_json_done(o, ok);
+}
+
+/* p50 ... p99 of the batch times, each with the samples behind it. */
+static cJSON *percentiles_json(const bb_stats *s, double bs)
+{
+    static const double ps[] = {0.50, 0.90, 0.95, 0.99};
+    const double vs[] = {s->p50, s->p90, s->p95, s->p99};
+    cJSON *a = cJSON_CreateArray();
+    int ok = a != NULL;
+    for (int i = 0; ok && i < 4; i++) {
+        cJSON *o = cJSON_CreateObject();
+        ok = o && cJSON_AddItemToArray(a, o) && bb_json_num(o, "p", ps[i] * 100) && bb_json_num(o, "batch_s", vs[i]) &&
+             bb_json_num(o, "per_item_s", vs[i] / bs) && bb_json_int(o, "n", s->n) &&
+             bb_json_int(o, "tail_samples", (int64_t)floor((double)s->n * (1.0 - ps[i]) + 1e-9)) &&
+             cJSON_AddBoolToObject(o, "supported", bb_stats_supports(s->n, ps[i]));
+    }
+    return bb_json_done(a, ok);
+}
+
 static cJSON *config_json(const bb_result *r)
 {
     cJSON *o = cJSON_CreateObject();
@@ -51,6 +93,7 @@ static cJSON *config_json(const bb_result *r)
              bb_json_str(o, "data_dir", r->data_dir) && bb_json_int(o, "batch_size", r->batch_size) &&
              bb_json_int(o, "warmup", r->warmup) && bb_json_int(o, "reps", r->reps) &&
              bb_json_num(o, "min_time_s", r->min_time_s) && bb_json_num(o, "max_time_s", r->max_time_s) &&
+             measure_config_json(o, &r->measure) &&
              bb_json_int(o, "threads", r->threads) && bb_json_u64(o, "seed", r->seed);
     if (o && !ok)
         cJSON_Delete(o), o = NULL;
@@ -78,7 +121,9 @@ static cJSON *stats_json(const bb_result *r)
     cJSON *o = cJSON_CreateObject();
     int ok = o && bb_json_int(o, "n", s.n) && bb_json_num(o, "median_s", s.median) && bb_json_num(o, "mean_s", s.mean) &&
              bb_json_num(o, "std_s", s.std) && bb_json_num(o, "min_s", s.min) && bb_json_num(o, "max_s", s.max) &&
-             bb_json_num(o, "p5_s", s.p5) && bb_json_num(o, "p95_s", s.p95) && bb_json_num(o, "ci95_median_lo_s", s.ci_lo) &&
+             bb_json_num(o, "p5_s", s.p5) && bb_json_num(o, "p95_s", s.p95) && bb_json_num(o, "p50_s", s.p50) &&
+             bb_json_num(o, "p90_s", s.p90) && bb_json_num(o, "p99_s", s.p99) &&
+             bb_json_obj(o, "percentiles", percentiles_json(&s, bs)) && bb_json_num(o, "ci95_median_lo_s", s.ci_lo) &&
              bb_json_num(o, "ci95_median_hi_s", s.ci_hi) && bb_json_num(o, "cv", s.cv) &&
              bb_json_num(o, "per_item_median_s", s.median / bs) && bb_json_num(o, "items_per_s", bs / s.median) &&
              bb_json_num(o, "gflops", 2.0 * (double)r->macs_per_item * bs / s.median / 1e9);
@@ -123,7 +168,9 @@ cJSON *bb_result_to_json(const bb_result *r, const bb_env *env)
              (r->n_times < 1 || bb_json_obj(o, "stats", stats_json(r))) &&
              bb_json_obj(o, "times_s", bb_json_reals(r->times_s, r->n_times)) &&
              bb_json_obj(o, "input_copy_s", bb_json_reals(r->input_copy_s, r->n_input_copy)) &&
-             (!r->pipeline || bb_json_obj(o, "pipeline", pipeline_json(r->pipeline)));
+             (!r->pipeline || bb_json_obj(o, "pipeline", pipeline_json(r->pipeline))) &&
+             (!r->measure.stop_reason[0] || bb_json_obj(o, "measurement", measurement_json(&r->measure))) &&
+             (!r->noise || bb_json_obj(o, "noise", bb_noise_to_json(r->noise)));
     if (o && !ok)
         cJSON_Delete(o), o = NULL;
     return o;
@@ -202,7 +249,139 @@ static const bb_csv_col csv_cols[] = {
     {"gflops", "stats", "gflops", 'r'},
     {"params", "model", "params", 'i'},
     {"macs_per_item", "model", "macs_per_item", 'i'},
+    {"p50_s", "stats", "p50_s", 'r'},
+    {"p90_s", "stats", "p90_s", 'r'},
+    {"p99_s", "stats", "p99_s", 'r'},
+    {"stop_reason", "measurement", "stop_reason", 's'},
+    {"ci_half_width", "measurement", "ci_half_width", 'r'},
+    {"noise_disturbed", "noise", "disturbed", 'b'},
 };
+
+/* ---- summary.csv: each row's recommendation (computed columns) ------------ */
+
+/* The answer of the row's (setup, model), bench/recommend.h, at the default
+ * margin; "tied" is empty for a row without usable times. */
+static const char *const answer_cols[] = {"best_batch", "recommended_batch", "tied", "knee_batch", "margin"};
+#define N_ANSWER (sizeof answer_cols / sizeof *answer_cols)
+
+static const char *str_at(const cJSON *j, const char *section, const char *key)
+{
+    const cJSON *v = bb_json_field(j, section, key);
+    return cJSON_IsString(v) && v->valuestring ? v->valuestring : "";
+}
+
+static double num_at(const cJSON *j, const char *section, const char *key)
+{
+    const cJSON *v = bb_json_field(j, section, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* Same setup (engine, device, precision, head, host, threads) and model. */
+static int same_group(const cJSON *a, const cJSON *b)
+{
+    static const char *const keys[] = {"model", "engine", "device", "precision", "head"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (strcmp(str_at(a, "config", keys[i]), str_at(b, "config", keys[i])))
+            return 0;
+    return num_at(a, "config", "threads") == num_at(b, "config", "threads") &&
+           !strcmp(str_at(a, "environment", "host"), str_at(b, "environment", "host"));
+}
+
+/* The batch times of a usable row (status ok, every time finite and > 0),
+ * malloc'd; NULL when the row is not usable, or (*oom set) on OOM. */
+static double *usable_times(const cJSON *j, int *n, int *oom)
+{
+    const cJSON *ts = bb_json_field(j, NULL, "times_s");
+    *n = cJSON_IsArray(ts) ? cJSON_GetArraySize(ts) : 0;
+    if (strcmp(str_at(j, NULL, "status"), "ok") || *n < 1 || num_at(j, "config", "batch_size") < 1)
+        return NULL;
+    double *x = malloc(sizeof *x * (size_t)*n);
+    *oom |= !x;
+    int i = 0;
+    for (const cJSON *v = ts->child; x && v; v = v->next, i++) {
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble <= 0)
+            return free(x), NULL;
+        x[i] = v->valuedouble;
+    }
+    return x;
+}
+
+/* Work space for one group: its rows and their samples (n rows at most). */
+typedef struct {
+    size_t *row;            /* the group's rows */
+    int *sample;            /* each one's sample index, -1: not usable */
+    bb_batch_sample *s;
+    double **times;         /* owned copies of the samples' times */
+    size_t n_rows;
+    int n_samples, oom, dup;
+} answer_group;
+
+static int set_cell(char **cell, const char *fmt, double v)
+{
+    char b[48];
+    snprintf(b, sizeof b, fmt, v);
+    return (*cell = strdup(b)) ? 0 : -1;
+}
+
+/* The group's answer into the cells of its rows; -1 on OOM. */
+static int answer_cells(const answer_group *g, const bb_recommendation *r, char **cells)
+{
+    int rc = 0;
+    for (size_t k = 0; k < g->n_rows; k++) {
+        char **c = cells + g->row[k] * N_ANSWER;
+        int tied = -1;
+        for (int i = 0; g->sample[k] >= 0 && i < r->n; i++)
+            tied = r->batch[i] == g->s[g->sample[k]].batch ? r->tied[i] : tied;
+        rc |= set_cell(&c[0], "%.0f", (double)r->best_batch) | set_cell(&c[1], "%.0f", (double)r->recommended_batch);
+        rc |= tied >= 0 ? set_cell(&c[2], "%.0f", tied) : 0;
+        rc |= set_cell(&c[3], "%.0f", (double)r->knee_batch) | set_cell(&c[4], "%.10g", r->margin);
+    }
+    return rc;
+}
+
+/* Gathers the rows of rows[first]'s group (marking them done) into g. */
+static void gather_group(const cJSON *const *rows, size_t n, size_t first, char *done, answer_group *g)
+{
+    g->n_rows = 0, g->n_samples = 0, g->dup = 0;
+    for (size_t i = first; i < n; i++) {
+        if (done[i] || !same_group(rows[first], rows[i]))
+            continue;
+        int nt = 0;
+        double *t = usable_times(rows[i], &nt, &g->oom);
+        int64_t b = (int64_t)num_at(rows[i], "config", "batch_size");
+        done[i] = 1, g->row[g->n_rows] = i, g->sample[g->n_rows++] = t ? g->n_samples : -1;
+        for (int k = 0; t && k < g->n_samples; k++)
+            g->dup |= g->s[k].batch == b;
+        if (!t)
+            continue;
+        bb_batch_sample x = {b, t, nt};
+        g->times[g->n_samples] = t;
+        g->s[g->n_samples++] = x;
+    }
+}
+
+static int fill_answers(const cJSON *const *rows, size_t n, char **cells)
+{
+    answer_group g = {0};
+    char *done = calloc(n + 1, 1);
+    g.row = malloc(sizeof *g.row * (n + 1)), g.sample = malloc(sizeof *g.sample * (n + 1));
+    g.s = malloc(sizeof *g.s * (n + 1)), g.times = malloc(sizeof *g.times * (n + 1));
+    g.oom = !done || !g.row || !g.sample || !g.s || !g.times;
+    for (size_t i = 0; !g.oom && i < n; i++) {
+        if (done[i])
+            continue;
+        gather_group(rows, n, i, done, &g);
+        bb_recommendation r;
+        int answerable = !g.oom && !g.dup && g.n_samples > 0 && g.n_samples <= BB_RECOMMEND_MAX;
+        if (answerable && (bb_recommend(g.s, g.n_samples, BB_TIE_MARGIN_DEFAULT, &r) != 0 ||
+                           answer_cells(&g, &r, cells) != 0))
+            g.oom = 1; /* the input is checked: only memory can fail */
+        for (int k = 0; k < g.n_samples; k++)
+            free(g.times[k]);
+    }
+    free(done), free(g.row), free(g.sample), free(g.s), free(g.times);
+    return g.oom ? -1 : 0;
+}
 
 /* By model, then batch size. */
 static int cmp_results(const cJSON *x, const cJSON *y)
@@ -220,5 +399,6 @@ int bb_summary_csv_write(const char *dir, bb_err *err)
 {
     static const bb_csv_spec spec = {"inference_time-", BB_RESULT_SCHEMA_VERSION, "result", csv_cols,
                                      sizeof csv_cols / sizeof *csv_cols, cmp_results};
-    return bb_csv_summary_write(dir, &spec, err);
+    static const bb_csv_computed answers = {answer_cols, N_ANSWER, fill_answers};
+    return bb_csv_summary_write_computed(dir, &spec, &answers, err);
 }

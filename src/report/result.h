@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "bench/env.h"
+#include "bench/noise.h"
 #include "util/error.h"
 
 #define BB_RESULT_SCHEMA_VERSION 1
@@ -34,6 +35,27 @@ typedef struct {
     double wait_fraction;      /* share of measured_wall_s spent waiting for data */
     int64_t skipped;           /* items that failed to load */
 } bb_pipeline_info;
+
+/* How a configuration was measured (the sweep's adaptive, interleaved
+ * measurement: bench/measure.h). Written as "measurement" when stop_reason
+ * is set; the pipeline sweep leaves it empty. */
+typedef struct {
+    int reps_auto;               /* 1: --reps auto (measure to target_ci) */
+    int min_reps;                /* batches measured at least */
+    double target_ci;            /* relative half-width of the median's 95% CI aimed for */
+    double warmup_time_s;        /* --warmup-time asked for */
+    double max_config_time_s;    /* cap on measuring one configuration; 0 = none */
+    double budget_s;             /* the sweep's wall-clock budget; 0 = none */
+    int warmup_passes;           /* warm-up passes actually run */
+    double warmup_s;             /* their wall time */
+    int interleaved;             /* 1: measured in rounds with the model's other batch sizes */
+    char interleave_fallback[192]; /* why not, when interleaving was asked for; "" otherwise */
+    int rounds;                  /* slices of batches it was measured in */
+    uint64_t order_seed;         /* seeds the shuffled order of every round */
+    char stop_reason[16];        /* target|reps|min-time|cap|budget (why measuring stopped) */
+    double ci_half_width;        /* achieved: max(median - lo, hi - median) / median */
+    double measured_wall_s;      /* wall time of the measured slices */
+} bb_measure_info;
 
 typedef struct bb_result_s {
     /* configuration */
@@ -58,6 +80,8 @@ typedef struct bb_result_s {
     /* memory as prepared (backend report); all 0 if preparation failed */
     int64_t mem_weight_bytes, mem_arena_bytes, mem_workspace_bytes;
     const bb_pipeline_info *pipeline; /* NULL except for `run --pipeline` */
+    bb_measure_info measure;          /* empty stop_reason: not written */
+    const bb_noise *noise;            /* NULL: "noise" not written */
     double prepare_s;
 } bb_result;
 
@@ -88,8 +112,10 @@ int bb_result_read_status(const char *path, char *status, size_t len, double *pe
  * a header and one row per parseable result, sorted by (model, batch_size,
  * file). Columns: file,model,family,head,device,engine,precision,batch_size,
  * threads,status,n,median_s,mean_s,std_s,min_s,max_s,p5_s,p95_s,ci95_lo_s,
- * ci95_hi_s,cv,per_item_median_s,items_per_s,gflops,params,macs_per_item
- * (empty where a result has no stats). Files that are not valid JSON or not
+ * ci95_hi_s,cv,per_item_median_s,items_per_s,gflops,params,macs_per_item,
+ * p50_s,p90_s,p99_s,stop_reason,ci_half_width,noise_disturbed, and the
+ * recommendation of the row's (setup, model): best_batch,recommended_batch,
+ * tied,knee_batch,margin (empty where a result has no stats). Files that are not valid JSON or not
  * result objects are skipped with a warning on stderr naming the file. */
 int bb_summary_csv_write(const char *dir, bb_err *err);
 

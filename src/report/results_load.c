@@ -96,9 +96,9 @@ static int row_stats(bb_row *r, const cJSON *times, bb_err *err)
         x[i] = cJSON_IsNumber(v) && v->valuedouble > 0 ? v->valuedouble : NAN;
     if (bb_stats_compute(x, n, &r->st) != 0)
         rc = bb_err_set(err, "times_s holds a value that is not a positive number");
-    free(x);
     if (rc)
-        return rc;
+        return free(x), rc;
+    r->times_s = x, r->n_times = n;
     double bs = (double)r->batch_size;
     r->has_stats = 1;
     r->per_item_s = r->st.median / bs, r->p5_item_s = r->st.p5 / bs, r->p95_item_s = r->st.p95 / bs;
@@ -121,6 +121,24 @@ static void row_config(bb_row *r, const cJSON *j)
     get_str(j, "status", r->status, sizeof r->status, "unknown");
     get_str(j, "message", r->message, sizeof r->message, "");
     r->macs_per_item = (int64_t)get_num(get(j, "model"), "macs_per_item", 0);
+}
+
+static int get_bool(const cJSON *o, const char *key, int def)
+{
+    const cJSON *v = get(o, key);
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
+}
+
+/* The "noise" and "measurement" objects; absent (older files): defaults. */
+static void row_quality(bb_row *r, const cJSON *j)
+{
+    const cJSON *noise = get(j, "noise"), *m = get(j, "measurement");
+    r->disturbed = get_bool(noise, "disturbed", 0);
+    get_str(noise, "disturbed_why", r->disturbed_why, sizeof r->disturbed_why, "");
+    get_str(m, "stop_reason", r->stop_reason, sizeof r->stop_reason, "");
+    r->ci_half_width = get_num(m, "ci_half_width", NAN);
+    r->interleaved = get_bool(m, "interleaved", -1);
+    get_str(m, "interleave_fallback", r->interleave_fallback, sizeof r->interleave_fallback, "");
 }
 
 /* The setup a row belongs to, with the environment of its file. */
@@ -158,6 +176,7 @@ static int parse_file(const char *path, bb_row *r, bb_setup *s, bb_err *err)
     int rc = check_shape(j, err);
     if (rc == 0) {
         row_config(r, j);
+        row_quality(r, j);
         rc = row_stats(r, get(j, "times_s"), err);
         row_setup(r, j, s);
     }
@@ -236,18 +255,18 @@ static int load_one(bb_table *t, char *path, FILE *warn, bb_err *err)
     }
     r.path = path;
     if ((r.setup = setup_index(t, &s)) < 0)
-        return free(path), bb_err_oom(err, "out of memory");
+        return free(path), free(r.times_s), bb_err_oom(err, "out of memory");
     const bb_row *dup = bb_table_find(t, r.setup, r.model, r.batch_size);
     if (dup) {
         char why[1200];
         snprintf(why, sizeof why, "same configuration as %.1100s", dup->path);
         int rc = skip_file(t, warn, path, why) != 0 ? bb_err_oom(err, "out of memory") : 0;
         t->n_duplicate++;
-        free(path);
+        free(path), free(r.times_s);
         return rc;
     }
     if (push_row(t, &r) != 0)
-        return free(path), bb_err_oom(err, "out of memory");
+        return free(path), free(r.times_s), bb_err_oom(err, "out of memory");
     if (strcmp(r.status, "ok") != 0) {
         t->n_failed++;
         warn_failed(&r, warn);
@@ -373,6 +392,7 @@ static void count_missing(bb_table *t, FILE *warn)
 int bb_table_load(bb_table *t, const char *const *dirs, int n_dirs, FILE *warn, bb_err *err)
 {
     memset(t, 0, sizeof *t);
+    t->margin = BB_TIE_MARGIN_DEFAULT;
     for (int i = 0; i < n_dirs; i++)
         if (load_dir(t, dirs[i], warn, err) != 0)
             return bb_table_free(t), -1;
@@ -386,7 +406,7 @@ int bb_table_load(bb_table *t, const char *const *dirs, int n_dirs, FILE *warn, 
 void bb_table_free(bb_table *t)
 {
     for (int i = 0; i < t->n_rows; i++)
-        free(t->rows[i].path);
+        free(t->rows[i].path), free(t->rows[i].times_s);
     for (int i = 0; i < t->n_setups; i++) {
         free(t->setups[i].batches);
         free(t->setups[i].models);
@@ -434,6 +454,24 @@ const char *bb_table_family(const bb_table *t, int setup, const char *model)
         if (t->rows[i].setup == setup && strcmp(t->rows[i].model, model) == 0)
             return t->rows[i].family;
     return "";
+}
+
+int bb_table_recommend(const bb_table *t, int setup, const char *model, bb_recommendation *out)
+{
+    memset(out, 0, sizeof *out);
+    if (setup < 0 || setup >= t->n_setups)
+        return 1;
+    const bb_setup *s = &t->setups[setup];
+    bb_batch_sample x[BB_RECOMMEND_MAX];
+    int n = 0;
+    for (int b = 0; b < s->n_batches; b++) {
+        const bb_row *r = bb_table_ok(t, setup, model, s->batches[b]);
+        if (r && n == BB_RECOMMEND_MAX)
+            return -1;
+        if (r)
+            x[n].batch = r->batch_size, x[n].times_s = r->times_s, x[n].n = r->n_times, n++;
+    }
+    return n == 0 ? 1 : bb_recommend(x, n, t->margin, out);
 }
 
 void bb_setup_label(const bb_setup *s, char *buf, size_t len)

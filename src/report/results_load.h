@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "bench/recommend.h"
 #include "bench/stats.h"
 #include "util/error.h"
 
@@ -29,12 +30,21 @@ typedef struct {
     char message[256];
     int has_stats;    /* times_s was not empty: st and the derived values are set */
     bb_stats st;      /* of times_s (batch times, s) */
+    double *times_s;  /* the raw batch times (s), owned by the table; NULL when none */
+    int n_times;
     double per_item_s, p5_item_s, p95_item_s; /* median, p5, p95 batch time / batch size */
     double items_per_s;                       /* batch_size / median */
     double latency_s;                         /* median batch time */
     double gflops;                            /* 2 * macs * batch / median / 1e9 */
     int64_t macs_per_item;
     int setup;        /* index into bb_table.setups */
+    /* How the measurement went; older files lack these: the defaults in [] */
+    int disturbed;               /* noise.disturbed: something else ran on the machine [0] */
+    char disturbed_why[192];     /* noise.disturbed_why, e.g. "steal 7.2%" [""] */
+    char stop_reason[16];        /* measurement.stop_reason: target|reps|cap|budget|min-time [""] */
+    double ci_half_width;        /* measurement.ci_half_width, relative (0.013 = +-1.3%) [NAN] */
+    int interleaved;             /* measurement.interleaved: 1, 0 [-1: not recorded] */
+    char interleave_fallback[192]; /* measurement.interleave_fallback: why not interleaved [""] */
 } bb_row;
 
 /* One measured setup: rows that may be drawn as one series per model. */
@@ -63,6 +73,11 @@ typedef struct {
     int n_missing;    /* (setup, model, batch size) with no file while the setup has that batch size */
     char **skipped;   /* "<file>: <why>" for each corrupt or duplicate file */
     int n_skipped;
+    /* The tie margin of every answer drawn or written from this table
+     * (bench/recommend.h): BB_TIE_MARGIN_DEFAULT after bb_table_load;
+     * `report --margin` sets it before the charts and the report, so both
+     * read the same one. */
+    double margin;
 } bb_table;
 
 /* Loads every inference_time-*.json of dirs[0..n_dirs-1] (files of a folder
@@ -89,6 +104,13 @@ const char *bb_table_state(const bb_table *t, int setup, const char *model, int6
 
 /* The family ("conv", "transformer", ...) of a model in a setup, or "". */
 const char *bb_table_family(const bb_table *t, int setup, const char *model);
+
+/* The answer for (setup, model) (bench/recommend.h) from the raw times of
+ * its usable rows, with t->margin. Returns 0; 1 when the model has no
+ * usable row in the setup (nothing to recommend); -1 when memory runs out
+ * or it has more than BB_RECOMMEND_MAX batch sizes. The report,
+ * recommendation.json and the charts all take the answer from here. */
+int bb_table_recommend(const bb_table *t, int setup, const char *model, bb_recommendation *out);
 
 /* A short name of a setup for titles and legends, e.g.
  * "batchbench on cpu, host vm, 2 threads" (precision and head added when

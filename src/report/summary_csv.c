@@ -1,4 +1,10 @@
-/* summary_csv.c — one table of a folder's result files (summary_csv.h). */
+/*
+ * summary_csv.c — one table of a folder's result files (summary_csv.h).
+ *
+ * Why this file exists: it is the one CSV writer behind every summary.csv
+ * (reading the files, ordering the rows, quoting, the atomic write), so
+ * the inference and data-loading tables follow the same rules.
+ */
 #include "report/summary_csv.h"
 
 #include <dirent.h>
@@ -99,24 +105,59 @@ static void csv_value(FILE *f, const csv_row *r, const bb_csv_col *c)
         fprintf(f, "%.0f", v->valuedouble);
     else if (c->kind == 'r' && cJSON_IsNumber(v))
         fprintf(f, "%.10g", v->valuedouble);
+    else if (c->kind == 'b' && cJSON_IsBool(v))
+        fputc(cJSON_IsTrue(v) ? '1' : '0', f);
 }
 
-/* The whole CSV as one malloc'd string (NULL on OOM). */
-static char *csv_text(const bb_csv_spec *spec, const csv_row *rows, size_t n)
+/* The computed cells of every row (NULL entries: empty); *cells NULL when
+ * there are none. -1 on OOM. */
+static int computed_cells(const bb_csv_computed *cc, const csv_row *rows, size_t n, char ***cells)
+{
+    *cells = NULL;
+    if (!cc || cc->n_columns == 0)
+        return 0;
+    const cJSON **json = malloc(sizeof *json * (n ? n : 1));
+    *cells = calloc(n * cc->n_columns + 1, sizeof **cells);
+    for (size_t i = 0; json && i < n; i++)
+        json[i] = rows[i].json;
+    int rc = json && *cells ? cc->fill(json, n, *cells) : -1;
+    free(json);
+    return rc;
+}
+
+static void free_cells(char **cells, size_t n)
+{
+    for (size_t i = 0; cells && i < n; i++)
+        free(cells[i]);
+    free(cells);
+}
+
+/* The whole CSV as one malloc'd string (NULL on OOM); cells: the computed
+ * columns' values (see computed_cells), or NULL. */
+static char *csv_text(const bb_csv_spec *spec, const bb_csv_computed *cc, char **cells, const csv_row *rows,
+                      size_t n)
 {
     char *text = NULL;
     size_t len = 0;
+    size_t nc = cells ? cc->n_columns : 0;
     FILE *f = open_memstream(&text, &len);
     if (!f)
         return NULL;
     for (size_t c = 0; c < spec->n_cols; c++)
         fprintf(f, "%s%s", c ? "," : "", spec->cols[c].column);
+    for (size_t c = 0; c < nc; c++)
+        fprintf(f, ",%s", cc->columns[c]);
     for (size_t i = 0; i < n; i++) {
         fputc('\n', f);
         for (size_t c = 0; c < spec->n_cols; c++) {
             if (c)
                 fputc(',', f);
             csv_value(f, &rows[i], &spec->cols[c]);
+        }
+        for (size_t c = 0; c < nc; c++) {
+            fputc(',', f);
+            if (cells[i * nc + c])
+                csv_string(f, cells[i * nc + c]);
         }
     }
     int bad = ferror(f);
@@ -196,12 +237,21 @@ static void sort_rows(const bb_csv_spec *spec, csv_row *rows, size_t n)
 
 int bb_csv_summary_write(const char *dir, const bb_csv_spec *spec, bb_err *err)
 {
+    return bb_csv_summary_write_computed(dir, spec, NULL, err);
+}
+
+int bb_csv_summary_write_computed(const char *dir, const bb_csv_spec *spec, const bb_csv_computed *computed,
+                                  bb_err *err)
+{
     csv_row *rows = NULL;
+    char **cells = NULL;
     size_t n = 0;
     int rc = load_rows(spec, dir, &rows, &n, err);
     if (rc == 0)
         sort_rows(spec, rows, n);
-    char *text = rc == 0 ? csv_text(spec, rows, n) : NULL;
+    if (rc == 0 && computed_cells(computed, rows, n, &cells) != 0)
+        rc = bb_err_oom(err, "out of memory writing '%s/summary.csv'", dir);
+    char *text = rc == 0 ? csv_text(spec, computed, cells, rows, n) : NULL;
     char *path = rc == 0 ? bb_path_join(dir, "summary.csv") : NULL;
     if (rc == 0 && (!text || !path))
         rc = bb_err_oom(err, "out of memory writing '%s/summary.csv'", dir);
@@ -209,6 +259,7 @@ int bb_csv_summary_write(const char *dir, const bb_csv_spec *spec, bb_err *err)
         rc = bb_write_text_line(path, text, "summary", err);
     free(path);
     free(text);
+    free_cells(cells, computed ? n * computed->n_columns : 0);
     for (size_t i = 0; i < n; i++)
         free(rows[i].file), cJSON_Delete(rows[i].json);
     free(rows);

@@ -11,13 +11,19 @@ REQUIRED = {
          "prepare_s", "memory", "times_s", "input_copy_s"],
     "tool": ["name", "version", "git_commit"],
     "config": ["model", "family", "head", "device", "engine", "precision", "math_mode", "batch_size", "warmup",
-               "reps", "threads", "seed", "input_source"],
+               "reps", "threads", "seed", "input_source", "reps_mode", "min_reps", "target_ci", "warmup_time_s",
+               "max_config_time_s", "budget_s", "order_seed"],
+    "measurement": ["warmup_passes", "warmup_s", "interleaved", "interleave_fallback", "rounds", "stop_reason",
+                    "ci_half_width", "measured_wall_s"],
+    "noise": ["available", "why_unavailable", "slices", "wall_s", "steal_s", "steal_frac", "other_cpu_s",
+              "other_frac", "cores", "load1_min", "load1_max", "cpu_mhz_mean", "gpu", "disturbed", "disturbed_why"],
     "memory": ["weight_bytes", "arena_bytes", "workspace_bytes", "peak_bytes"],
     "environment": ["host", "cpu_model", "cores_logical", "threads_used", "mem_total_bytes", "os", "kernel",
                     "compiler", "onednn", "gpu"],
     "model": ["params", "macs_per_item", "gmac_per_item", "feature_dim", "weight_bytes", "activation_bytes"],
     "stats": ["n", "median_s", "mean_s", "std_s", "min_s", "max_s", "p5_s", "p95_s", "ci95_median_lo_s",
-              "ci95_median_hi_s", "cv", "per_item_median_s", "items_per_s", "gflops"],
+              "ci95_median_hi_s", "cv", "per_item_median_s", "items_per_s", "gflops", "p50_s", "p90_s", "p99_s",
+              "percentiles"],
 }
 
 

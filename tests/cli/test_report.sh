@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test_report.sh — `batchbench plot` and `report` as a user meets them:
-# charts and report.md from the fixture folders (with a corrupt file, an oom
-# result and a missing batch size: still drawn, each named in a warning,
-# exit 3), a clean folder (exit 0), the ratio chart for two engines, and bad
-# arguments / unreadable folders.
+# charts, report.md and recommendation.json from the fixture folders (with a
+# corrupt file, an oom result and a missing batch size: still drawn, each
+# named in a warning, exit 3), the tie margin (--margin), a clean folder
+# (exit 0), the ratio chart for two engines, and bad arguments / unreadable
+# folders.
 # Usage: tests/cli/test_report.sh path/to/batchbench
 set -u
 bin=${1:?usage: test_report.sh path/to/batchbench}
@@ -32,6 +33,38 @@ grep -q "report.md" "$tmp/a.out" && ok || fail "report path not printed"
 grep -q "| resnet18 |" "$tmp/a/report.md" && grep -q "knee" "$tmp/a/report.md" && ok || fail "report.md lacks its table"
 ls "$tmp/a" | grep -q tmp && fail "temporary file left behind" || ok
 
+# the answer: tied set and the batch size to use, in report.md and recommendation.json
+md="$tmp/a/report.md"
+grep -q "| best batch | tied within noise | use |" "$md" && ok || fail "report.md table lacks the tied/use columns"
+grep -qF -- "- resnet18: 4 and 8 are tied within noise (2% margin); use 4." "$md" && ok || fail "resnet18's answer"
+grep -q "^## How the answer is chosen" "$md" && ok || fail "report.md does not say how the answer is chosen"
+grep -q "recommendation.json" "$tmp/a.out" && ok || fail "recommendation.json path not printed"
+rec_check() { # FILE MARGIN MODEL TIED... : the entry of MODEL has these tied batch sizes and this margin
+    /usr/bin/python3 - "$@" <<'PY'
+import json, sys
+f, margin, model, tied = sys.argv[1], float(sys.argv[2]), sys.argv[3], [int(x) for x in sys.argv[4:]]
+j = json.load(open(f))
+assert j["schema_version"] == 1 and j["tool"]["name"] == "batchbench", "schema_version / tool"
+e = [r for r in j["recommendations"] if r["model"] == model and r["engine"] == "batchbench"]
+assert len(e) == 1, f"{len(e)} entries for {model}"
+e = e[0]
+assert e["tied_batches"] == tied, e["tied_batches"]
+assert e["recommended_batch"] == min(tied) and e["margin"] == margin and e["confidence"] == 0.95, e
+assert e["method"] == "hodges-lehmann-ci-margin" and e["sentence"].startswith(model + ": "), e
+assert [b["batch"] for b in e["batches"] if b["tied"]] == tied, e["batches"]
+PY
+}
+rec_check "$tmp/a/recommendation.json" 0.02 resnet18 4 8 && ok || fail "recommendation.json (resnet18)"
+rec_check "$tmp/a/recommendation.json" 0.02 vit_b_16 4 && ok || fail "recommendation.json (vit_b_16)"
+
+# --margin: a wider margin ties more batch sizes, in the report and the file alike
+"$bin" report "$fx" --out "$tmp/m/report.md" --margin 25 >"$tmp/m.out" 2>/dev/null; rc=$?
+[ $rc -eq 3 ] && ok || fail "report --margin 25: exit $rc, want 3"
+grep -qF -- "- vit_b_16: 2, 4 and 8 are tied within noise (25% margin); use 2." "$tmp/m/report.md" && ok \
+    || fail "--margin 25 not applied to report.md"
+rec_check "$tmp/m/recommendation.json" 0.25 vit_b_16 2 4 8 && ok || fail "--margin 25 not applied to recommendation.json"
+grep -q "25% margin" "$tmp/m/time_per_item_vs_batch.svg" && ok || fail "--margin 25 not in the chart's key"
+
 # a clean folder (one model, all batch sizes ok): exit 0
 mkdir -p "$tmp/clean"
 cp "$fx"/*resnet18* "$tmp/clean/"
@@ -47,6 +80,10 @@ expect() {
 expect 2 "no results folder" plot
 expect 2 "--format: 'gif'" plot "$fx" --format gif
 expect 2 "milliseconds" report "$fx" --max-latency -1
+for m in 0 50 -2 abc 1e400 ""; do
+    expect 2 "--margin: '$m'" report "$fx" --out "$tmp/bad/report.md" --margin "$m"
+done
+expect 2 "unrecognized option '--margin'" plot "$fx" --margin 2
 expect 1 "/nonexistent" plot /nonexistent
 mkdir -p "$tmp/empty"
 expect 1 "no readable result files" plot "$tmp/empty"

@@ -22,8 +22,47 @@ n=$(ls "$tmp/r1"/inference_time-*-cpu-model_name-mobilenet_v2-batch_size-*.json 
 [ "$n" -eq 3 ] && ok || fail "expected 3 result files, got $n"
 grep -q "estimated" "$tmp/r1.log" && ok || fail "no duration estimate before the sweep"
 grep -q "\[3/3\] mobilenet_v2" "$tmp/r1.log" && ok || fail "no progress line [3/3]"
-[[ "$out" == *"best batch"* && "$out" == *"mobilenet_v2"* ]] && ok || fail "no summary table: $out"
+[[ "$out" == *"tied within noise"* && "$out" == *"mobilenet_v2: "*"use "* ]] && ok || fail "no summary table: $out"
 if /usr/bin/python3 "$here/check_results.py" "$tmp/r1" 3; then ok; else fail "result files / summary.csv check"; fi
+
+# 1b. how configurations are measured: adaptive repetitions and why they
+# stopped, warm-up by time, interleaved rounds (and the fallback when the
+# configurations do not fit in memory together), the sequential order
+measured() { # folder, python condition over m (measurement), c (config), r (result): all files
+    /usr/bin/python3 - "$1" "$2" <<'PY'
+import glob, json, sys
+files = sorted(glob.glob(sys.argv[1] + "/inference_time-*.json"))
+assert files, "no result files"
+for f in files:
+    r = json.load(open(f)); m = r["measurement"]; c = r["config"]
+    if not eval(sys.argv[2]):
+        sys.exit("%s: %s\nconfig %s\nmeasurement %s" % (f, sys.argv[2], c, m))
+PY
+}
+"$bin" run --models mobilenet_v2 --batch-sizes 1,2 --threads 2 --warmup 1 --warmup-time 0.3 --reps auto \
+    --reps-min 6 --target-ci 40 --out "$tmp/m1" --no-report >/dev/null 2>"$tmp/m1.log" && ok || fail "reps auto: $(tail -2 "$tmp/m1.log")"
+measured "$tmp/m1" "c['reps_mode'] == 'auto' and c['target_ci'] == 0.4 and m['stop_reason'] == 'target' \
+    and len(r['times_s']) >= 6 and m['ci_half_width'] <= 0.4 and m['interleaved'] and m['warmup_s'] >= 0.3 \
+    and m['warmup_passes'] >= 1 and r['noise']['slices'] == m['rounds'] >= 1" && ok || fail "reps auto fields"
+"$bin" run --models mobilenet_v2 --batch-sizes 1,2 --threads 2 --warmup 0 --reps auto --reps-min 3 --target-ci 0.01 \
+    --max-config-time 0.4 --out "$tmp/m2" --no-report >/dev/null 2>&1 && ok || fail "reps auto with a cap"
+measured "$tmp/m2" "m['stop_reason'] == 'cap' and m['measured_wall_s'] >= 0.4 and m['ci_half_width'] > 0.0001" && ok ||
+    fail "cap not recorded"
+"$bin" run --models mobilenet_v2 --batch-sizes 1,2 --threads 2 --warmup 0 --reps auto --reps-min 3 --target-ci 0.01 \
+    --budget 1 --out "$tmp/m3" --no-report >/dev/null 2>&1 && ok || fail "reps auto with a budget"
+measured "$tmp/m3" "m['stop_reason'] == 'budget' and c['budget_s'] == 1" && ok || fail "budget not recorded"
+"$bin" run --models mobilenet_v2 --batch-sizes 1,2,3 --threads 2 --warmup 1 --reps 4 --interleave off \
+    --out "$tmp/m4" --no-report >/dev/null 2>&1 && ok || fail "interleave off"
+measured "$tmp/m4" "not m['interleaved'] and m['interleave_fallback'] == '' and m['stop_reason'] == 'reps' \
+    and c['reps_mode'] == 'fixed' and len(r['times_s']) == 4 and m['rounds'] == 1" && ok || fail "interleave off fields"
+"$bin" run --models mobilenet_v2 --batch-sizes 1,2,3 --threads 2 --warmup 1 --reps 30 --out "$tmp/m5" --no-report \
+    >/dev/null 2>&1 && ok || fail "interleaved fixed reps"
+measured "$tmp/m5" "m['interleaved'] and len(r['times_s']) == 30 and m['rounds'] >= 2" && ok || fail "interleaved rounds"
+# together they need more than --mem-limit allows, each alone fits: one at a time, and said why
+"$bin" run --models mobilenet_v2 --batch-sizes 1,2,4 --threads 2 --warmup 0 --reps 2 --mem-limit 45M --out "$tmp/m6" \
+    --no-report >/dev/null 2>&1 && ok || fail "interleave fallback run"
+measured "$tmp/m6" "r['status'] == 'ok' and not m['interleaved'] and 'GiB' in m['interleave_fallback']" && ok ||
+    fail "interleave fallback not recorded"
 
 # 2. injected OOM (--mem-limit) and timeout (--max-time) are recorded; the sweep goes on
 "$bin" run "${small[@]}" --batch-sizes 1,64 --mem-limit 60M --out "$tmp/r2" >/dev/null 2>"$tmp/r2.log"; rc=$?
@@ -36,8 +75,8 @@ s64=$(/usr/bin/python3 -c "import json,glob; print(json.load(open(glob.glob('$tm
 st=$(/usr/bin/python3 -c "import json,glob; print(sorted(json.load(open(f))['status'] for f in glob.glob('$tmp/r3/*.json')))")
 [ $rc -eq 1 ] && [ "$st" = "['timeout', 'timeout']" ] && ok || fail "max-time: exit $rc statuses $st"
 
-# 3. SIGINT mid-sweep, then --resume
-"$bin" run "${small[@]}" --batch-sizes 1,2,3,4,5,6 --reps 20 --out "$tmp/r4" >/dev/null 2>"$tmp/r4.log" &
+# 3. SIGINT mid-sweep, then --resume (one configuration at a time, as the seed ran them)
+"$bin" run "${small[@]}" --batch-sizes 1,2,3,4,5,6 --reps 20 --interleave off --out "$tmp/r4" >/dev/null 2>"$tmp/r4.log" &
 pid=$!
 for _ in $(seq 1 600); do
     [ "$(ls "$tmp/r4"/*.json 2>/dev/null | wc -l)" -ge 2 ] && break
@@ -50,7 +89,7 @@ before=$(ls "$tmp/r4"/*.json 2>/dev/null | wc -l)
 ls "$tmp/r4" | grep -q '\.tmp' && fail "a temporary file was left behind" || ok
 stat -c '%n %i %Y' "$tmp/r4"/*.json | sort > "$tmp/before.stat"
 md5sum "$tmp/r4"/*.json | sort > "$tmp/before.md5"
-"$bin" run "${small[@]}" --batch-sizes 1,2,3,4,5,6 --reps 20 --out "$tmp/r4" --resume >/dev/null 2>"$tmp/r4b.log"; rc=$?
+"$bin" run "${small[@]}" --batch-sizes 1,2,3,4,5,6 --reps 20 --interleave off --out "$tmp/r4" --resume >/dev/null 2>"$tmp/r4b.log"; rc=$?
 [ $rc -eq 0 ] && ok || fail "resume exit $rc"
 after=$(ls "$tmp/r4"/*.json | wc -l)
 [ "$after" -eq 6 ] && ok || fail "after resume: $after files, want 6"
@@ -59,6 +98,22 @@ kept=$(stat -c '%n %i %Y' $(cut -d' ' -f1 "$tmp/before.stat") | sort)
 runs=$(grep -c '^\[' "$tmp/r4b.log")
 [ "$runs" -eq $((6 - before)) ] && ok || fail "resume ran $runs configurations, want $((6 - before))"
 if /usr/bin/python3 "$here/check_results.py" "$tmp/r4" 6; then ok; else fail "resumed results check"; fi
+
+# 3b. SIGINT while a model's batch sizes are interleaved: nothing unfinished
+# is written, --resume completes them, and what was final stays untouched
+"$bin" run "${small[@]}" --batch-sizes 1,2,3 --reps 400 --out "$tmp/r4i" >/dev/null 2>"$tmp/r4i.log" &
+pid=$!
+for _ in $(seq 1 600); do
+    grep -q "warm-up\|estimated" "$tmp/r4i.log" 2>/dev/null && break
+    sleep 0.05
+done
+sleep 1.5
+kill -INT $pid; wait $pid; rc=$?
+n_i=$(ls "$tmp/r4i"/*.json 2>/dev/null | wc -l)
+[ $rc -eq 130 ] && [ "$n_i" -lt 3 ] && ok || fail "interleaved SIGINT: exit $rc, $n_i files"
+ls "$tmp/r4i" | grep -q '\.tmp' && fail "a temporary file was left behind (interleaved)" || ok
+"$bin" run "${small[@]}" --batch-sizes 1,2,3 --reps 5 --out "$tmp/r4i" --resume >/dev/null 2>&1; rc=$?
+[ $rc -eq 0 ] && [ "$(ls "$tmp/r4i"/*.json | wc -l)" -eq 3 ] && ok || fail "interleaved resume: exit $rc"
 
 # 4. a stored data set as input
 "$bin" dataset make --items 5 --items-per-shard 2 --out "$tmp/ds" >/dev/null && ok || fail "dataset make"
@@ -99,6 +154,12 @@ expect2 "unknown model 'resnet0'" run --models resnet0
 expect2 "--batch-sizes: 0 is out of range" run --batch-sizes 1,0
 expect2 "--batch-sizes: 'x' is not an integer" run --batch-sizes 1,x
 expect2 "--reps: 0 is out of range" run --reps 0
+expect2 "--reps: 'sometimes' is not an integer" run --reps sometimes
+expect2 "--target-ci: '0'" run --target-ci 0
+expect2 "--margin: '60'" run --margin 60
+expect2 "--interleave: 'maybe'" run --interleave maybe
+expect2 "--warmup-time: '-2'" run --warmup-time -2
+expect2 "--budget: 'x'" run --budget x
 expect2 "--max-time: '-1'" run --max-time -1
 expect2 "--mem-limit: '12Q'" run --mem-limit 12Q
 expect2 "--device: 'tpu'" run --device tpu

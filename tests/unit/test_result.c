@@ -133,6 +133,11 @@ static void fake_result(bb_result *r, const char *model, int64_t bs, double *tim
     r->params = 25557032, r->macs_per_item = 4089184256LL, r->feature_dim = 2048;
     r->weight_bytes = 102228128, r->activation_bytes = 1LL << 31;
     r->times_s = times, r->n_times = n, r->prepare_s = 0.125;
+    r->measure.reps_auto = 1, r->measure.min_reps = 10, r->measure.target_ci = 0.02;
+    r->measure.warmup_time_s = 1.0, r->measure.max_config_time_s = 20.0, r->measure.budget_s = 150.0;
+    r->measure.warmup_passes = 3, r->measure.warmup_s = 1.25, r->measure.interleaved = 1, r->measure.rounds = 4;
+    r->measure.order_seed = 7, r->measure.ci_half_width = 0.015, r->measure.measured_wall_s = 2.5;
+    snprintf(r->measure.stop_reason, sizeof r->measure.stop_reason, "target");
 }
 
 /* "a.b" inside j, or NULL. */
@@ -168,7 +173,13 @@ static const struct {
     {"config.family", 's'}, {"config.head", 's'}, {"config.device", 's'}, {"config.engine", 's'},
     {"config.precision", 's'}, {"config.math_mode", 's'}, {"config.input_source", 's'}, {"config.data_dir", 's'}, {"config.batch_size", 'n'},
     {"config.warmup", 'n'}, {"config.reps", 'n'}, {"config.min_time_s", 'n'}, {"config.max_time_s", 'n'},
-    {"config.threads", 'n'}, {"config.seed", 'n'}, {"environment", 'o'}, {"environment.host", 's'},
+    {"config.threads", 'n'}, {"config.seed", 'n'}, {"config.reps_mode", 's'}, {"config.min_reps", 'n'},
+    {"config.target_ci", 'n'}, {"config.warmup_time_s", 'n'}, {"config.max_config_time_s", 'n'},
+    {"config.budget_s", 'n'}, {"config.order_seed", 'n'}, {"measurement", 'o'}, {"measurement.warmup_passes", 'n'},
+    {"measurement.warmup_s", 'n'}, {"measurement.interleaved", 'b'}, {"measurement.interleave_fallback", 's'},
+    {"measurement.rounds", 'n'}, {"measurement.stop_reason", 's'}, {"measurement.ci_half_width", 'n'},
+    {"measurement.measured_wall_s", 'n'}, {"stats.p50_s", 'n'}, {"stats.p90_s", 'n'}, {"stats.p99_s", 'n'},
+    {"stats.percentiles", 'a'}, {"environment", 'o'}, {"environment.host", 's'},
     {"environment.cpu_model", 's'}, {"environment.os", 's'}, {"environment.kernel", 's'},
     {"environment.compiler", 's'}, {"environment.onednn", 's'}, {"environment.batchbench_version", 's'},
     {"environment.git_commit", 's'}, {"environment.cores_logical", 'n'}, {"environment.threads_used", 'n'},
@@ -442,7 +453,8 @@ static void write_result(const char *dir, const char *model, int64_t bs, const c
 
 static const char *csv_header =
     "file,model,family,head,device,engine,precision,batch_size,threads,status,n,median_s,mean_s,std_s,min_s,"
-    "max_s,p5_s,p95_s,ci95_lo_s,ci95_hi_s,cv,per_item_median_s,items_per_s,gflops,params,macs_per_item\n";
+    "max_s,p5_s,p95_s,ci95_lo_s,ci95_hi_s,cv,per_item_median_s,items_per_s,gflops,params,macs_per_item,"
+    "p50_s,p90_s,p99_s,stop_reason,ci_half_width,noise_disturbed,best_batch,recommended_batch,tied,knee_batch,margin\n";
 
 static void test_summary_csv(void **state)
 {
@@ -467,13 +479,13 @@ static void test_summary_csv(void **state)
     const char *want_rows =
         "inference_time-bench_host_1-cpu__0_-model_name-resnet18-batch_size-32.json,resnet18,conv,features,"
         "\"cpu,\"\"0\"\"\",batchbench,fp32,32,4,ok,3,0.5,0.5,0.25,0.25,0.75,0.275,0.725,0.25,0.75,0.5,"
-        "0.015625,64,523.4155848,25557032,4089184256\n"
+        "0.015625,64,523.4155848,25557032,4089184256,0.5,0.7,0.745,target,0.015,,32,32,1,32,0.02\n"
         "inference_time-bench_host_1-cpu-model_name-resnet18-batch_size-128.json,resnet18,conv,features,cpu,"
         "batchbench,fp32,128,4,ok,3,0.5,0.5,0.25,0.25,0.75,0.275,0.725,0.25,0.75,0.5,0.00390625,256,2093.662339,"
-        "25557032,4089184256\n"
+        "25557032,4089184256,0.5,0.7,0.745,target,0.015,,128,128,1,128,0.02\n"
         "inference_time-bench_host_1-cpu-model_name-resnet50-batch_size-64.json,resnet50,conv,features,cpu,"
         "batchbench,fp32,64,4,ok,3,0.5,0.5,0.25,0.25,0.75,0.275,0.725,0.25,0.75,0.5,0.0078125,128,1046.83117,"
-        "25557032,4089184256\n";
+        "25557032,4089184256,0.5,0.7,0.745,target,0.015,,64,64,1,64,0.02\n";
     assert_string_equal(line2, want_rows);
     free(csv);
 }

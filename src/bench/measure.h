@@ -1,0 +1,92 @@
+/*
+ * measure.h — timing one model's batch sizes so that they can be compared:
+ * each configuration prepared and warmed up, then measured in interleaved
+ * rounds until its own stopping rule holds.
+ *
+ * Why this file exists: the sweep's answer ("which batch size?") compares
+ * batch sizes with each other, so they must be measured under the same
+ * conditions. Measured one after another, slow drift (clock changes, a
+ * noisy neighbour, a cold first configuration) lands on whichever batch
+ * size ran at that moment and can flip the answer. Here every prepared
+ * configuration of the model stays alive, and each round gives every one
+ * of them a short slice of batches, in an order shuffled per round by the
+ * seed, so drift hits all batch sizes alike (the way a careful side-by-side
+ * comparison is run). Where the configurations do not fit in memory
+ * together, they are measured one at a time and the result says why.
+ *
+ * The stopping rule per configuration, after each slice:
+ *  - fixed (--reps N): N batches and --min-time reached;
+ *  - auto (--reps auto): at least min_reps batches and --min-time, and then
+ *    the 95% CI of the median within +-target_ci of it ("target"), or the
+ *    per-configuration cap on measured time ("cap"), or its share of the
+ *    sweep's budget ("budget"), whichever comes first. The share is set
+ *    when measuring starts (after preparing and warming up): what is left
+ *    of the budget times weight / (weight + weight_after), the sweep's
+ *    estimates of this model's and the later models' measuring.
+ * --max-time stays what it was: a hard limit per configuration, past which
+ * it is recorded as "timeout". Only forward() is inside the clock.
+ */
+#ifndef BB_MEASURE_H
+#define BB_MEASURE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "backends/backend.h"
+#include "bench/dataset.h"
+#include "bench/noise.h"
+#include "bench/sweep.h"
+#include "engine/graph.h"
+#include "report/result.h"
+
+/* One configuration being measured. The caller fills r (bb_sweep_fill_result)
+ * and bi; the rest is the measurement's own state. On return r.status is
+ * set, r.times_s / r.n_times point at times (owned here: free with
+ * bb_config_run_free), r.measure and r.noise are filled. */
+typedef struct {
+    bb_result r;
+    int bi;                  /* index into the sweep's batch sizes */
+    /* private */
+    bb_backend *b;
+    float *x;                /* the input batch */
+    int64_t next;            /* next stored item to read (data set input) */
+    double *times, *copies;
+    int n_times, cap_times, n_copies, cap_copies;
+    double pass_s;           /* a forward pass's time, for sizing slices */
+    double spent_s;          /* warm-up + measuring wall time (for --max-time) */
+    double deadline;         /* its share of the budget ends here; 0 = none */
+    int active;              /* prepared and still measuring */
+    int finished;            /* status final */
+    int reported;            /* handed to on_done */
+    int hold;                /* a failure now is not final yet: don't report it */
+    bb_noise noise;
+} bb_config_run;
+
+typedef struct {
+    const bb_sweep_cfg *cfg;
+    const bb_backend_ops *be;
+    const bb_dataset *ds;     /* NULL: a seeded random batch */
+    const bb_noise_src *noise;
+    double budget_end;        /* bb_now_s() at which the sweep's budget is spent; 0 = no budget */
+    double weight, weight_after; /* this model's claim on what is left of the budget, and the later models' */
+    int64_t mem_budget;       /* bytes all prepared configurations may hold together */
+    int tty;                  /* live progress lines on cfg->log */
+    /* Called once per configuration as soon as its status is final (not
+     * for "interrupted"), so its result can be written at once. */
+    void (*on_done)(bb_config_run *run, void *user);
+    void *user;
+} bb_measure_ctx;
+
+/* Measures runs[0..n-1], all of one model (graph g), interleaved when the
+ * configuration asks for it and their memory fits ctx->mem_budget, else one
+ * at a time. Stops early (the unfinished ones marked "interrupted") when
+ * *cfg->stop is set. */
+void bb_measure_model(const bb_measure_ctx *ctx, const bb_graph *g, bb_config_run *runs, int n);
+
+void bb_config_run_free(bb_config_run *run);
+
+/* Relative half-width of the median's 95% CI: max(median - lo, hi - median)
+ * / median; +inf for fewer than 2 samples. */
+double bb_ci_half_width(const double *times, int n);
+
+#endif

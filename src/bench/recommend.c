@@ -1,0 +1,171 @@
+/*
+ * recommend.c — the tie-aware answer to "which batch size?" (recommend.h).
+ *
+ * Why this file exists: a plain argmin of the median time per item flips
+ * between runs when several batch sizes are equally fast within noise.
+ * This file applies the rule written in recommend.h once, for every caller
+ * (the sweep's table, report.md, recommendation.json, summary.csv, the
+ * charts), so they cannot disagree about the answer.
+ */
+#include "bench/recommend.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/stats.h"
+
+/* ---- checking and ordering the input ---------------------------------------- */
+
+static int sample_ok(const bb_batch_sample *s)
+{
+    if (s->batch < 1 || s->n < 1 || !s->times_s)
+        return 0;
+    for (int i = 0; i < s->n; i++)
+        if (!isfinite(s->times_s[i]) || s->times_s[i] <= 0)
+            return 0;
+    return 1;
+}
+
+static int input_ok(const bb_batch_sample *s, int n, double margin)
+{
+    if (!s || n < 1 || n > BB_RECOMMEND_MAX || !(margin >= 0 && margin < 1))
+        return 0;
+    for (int i = 0; i < n; i++) {
+        if (!sample_ok(&s[i]))
+            return 0;
+        for (int k = 0; k < i; k++)
+            if (s[k].batch == s[i].batch)
+                return 0; /* one sample per batch size */
+    }
+    return 1;
+}
+
+/* order[0..n-1]: indices of s by ascending batch size (n <= 64: insertion). */
+static void by_batch(const bb_batch_sample *s, int n, int *order)
+{
+    for (int i = 0; i < n; i++) {
+        int k = i;
+        for (; k > 0 && s[order[k - 1]].batch > s[i].batch; k--)
+            order[k] = order[k - 1];
+        order[k] = i;
+    }
+}
+
+/* ---- the rule ------------------------------------------------------------------ */
+
+/* Per-item samples of every batch size, in one block: items[off[i] ..]. */
+static double *per_item_samples(const bb_batch_sample *s, const int *order, int n, int *off)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += (size_t)s[order[i]].n;
+    double *items = malloc(sizeof *items * total);
+    if (!items)
+        return NULL;
+    for (int i = 0, at = 0; i < n; i++) {
+        const bb_batch_sample *x = &s[order[i]];
+        off[i] = at;
+        for (int k = 0; k < x->n; k++)
+            items[at++] = x->times_s[k] / (double)x->batch;
+    }
+    return items;
+}
+
+/* The ratio of best against itself: 1, exactly, with nothing to test. */
+static void self_ratio(int n, bb_ratio *r)
+{
+    memset(r, 0, sizeof *r);
+    r->n_a = r->n_b = n;
+    r->ratio = r->ci_lo = r->ci_hi = r->ratio_of_medians = 1.0;
+    r->u = 0.5 * (double)n * (double)n;
+    r->p_value = 1.0;
+}
+
+/* best, then every batch size's ratio to it and whether it is tied. */
+static int compare_to_best(const bb_batch_sample *s, const int *order, const double *items, const int *off,
+                           bb_recommendation *out)
+{
+    int b = 0;
+    for (int i = 1; i < out->n; i++)
+        if (out->per_item_s[i] < out->per_item_s[b])
+            b = i; /* strict: the smaller batch wins an exact tie */
+    out->best_batch = out->batch[b];
+    for (int i = 0; i < out->n; i++) {
+        bb_ratio *r = &out->vs_best[i];
+        if (i == b)
+            self_ratio(s[order[b]].n, r);
+        else if (bb_ratio_compute(items + off[b], s[order[b]].n, items + off[i], s[order[i]].n, r) != 0)
+            return -1;
+        out->tied[i] = r->ci_lo <= 1 + out->margin && r->ci_hi >= 1 - out->margin;
+        out->n_tied += out->tied[i];
+        if (out->tied[i] && out->recommended_batch == 0)
+            out->recommended_batch = out->batch[i];
+    }
+    for (int i = 0; i < out->n && out->knee_batch == 0; i++)
+        if (out->per_item_s[i] <= out->per_item_s[b] * (1 + BB_KNEE_TOLERANCE))
+            out->knee_batch = out->batch[i];
+    return 0;
+}
+
+int bb_recommend(const bb_batch_sample *s, int n, double margin, bb_recommendation *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!input_ok(s, n, margin))
+        return -1;
+    int order[BB_RECOMMEND_MAX], off[BB_RECOMMEND_MAX];
+    by_batch(s, n, order);
+    out->n = n, out->margin = margin;
+    for (int i = 0; i < n; i++) {
+        bb_stats st;
+        const bb_batch_sample *x = &s[order[i]];
+        if (bb_stats_compute(x->times_s, x->n, &st) != 0)
+            return -1;
+        out->batch[i] = x->batch;
+        out->per_item_s[i] = st.median / (double)x->batch; /* as the report's tables compute it */
+    }
+    double *items = per_item_samples(s, order, n, off);
+    int rc = items ? compare_to_best(s, order, items, off, out) : -1;
+    free(items);
+    if (rc != 0)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
+/* ---- words ------------------------------------------------------------------------ */
+
+void bb_recommend_tied_list(const bb_recommendation *r, char *buf, unsigned long len)
+{
+    if (!buf || len == 0)
+        return;
+    buf[0] = '\0';
+    size_t at = 0;
+    for (int i = 0, k = 0; i < r->n && at < len; i++) {
+        if (!r->tied[i])
+            continue;
+        const char *sep = k == 0 ? "" : k + 1 == r->n_tied ? " and " : ", ";
+        int w = snprintf(buf + at, len - at, "%s%lld", sep, (long long)r->batch[i]);
+        at += w > 0 ? (size_t)w : 0;
+        k++;
+    }
+}
+
+void bb_recommend_sentence(const bb_recommendation *r, const char *model, char *buf, unsigned long len)
+{
+    if (!buf || len == 0)
+        return;
+    char tied[BB_RECOMMEND_MAX * 24];
+    bb_recommend_tied_list(r, tied, sizeof tied);
+    if (r->n < 1)
+        snprintf(buf, len, "%s: no usable result", model);
+    else if (r->n == 1)
+        snprintf(buf, len, "%s: %lld is the only batch size measured; use %lld", model, (long long)r->best_batch,
+                 (long long)r->recommended_batch);
+    else if (r->n_tied > 1)
+        snprintf(buf, len, "%s: %s are tied within noise (%.3g%% margin); use %lld", model, tied, r->margin * 100,
+                 (long long)r->recommended_batch);
+    else
+        snprintf(buf, len, "%s: %lld is the fastest; use %lld", model, (long long)r->best_batch,
+                 (long long)r->recommended_batch);
+}

@@ -1,0 +1,71 @@
+/*
+ * recommend.h — the answer: which batch size to use for one model on one
+ * setup, stated so that it holds still from run to run.
+ *
+ * Why this file exists: the fastest batch size per item is a noisy
+ * argmin: on a real machine several batch sizes are as fast as each other
+ * within noise, and the plain argmin flips between them from run to run.
+ * The rule here says which batch sizes are tied with the fastest and
+ * recommends the smallest of them (the same throughput at less latency).
+ * The sweep's terminal table, report.md, recommendation.json, summary.csv
+ * and the time-per-item chart all call it (the report side through
+ * bb_table_recommend, report/results_load.h), so they give the same answer.
+ *
+ * The rule (method "hodges-lehmann-ci-margin"):
+ *  - best: the batch size with the lowest median time per item (the smaller
+ *    one on an exact tie).
+ *  - For every other batch size b: the ratio time_per_item(b) /
+ *    time_per_item(best) with its 95% CI (bench/ratio.h, on the per-item
+ *    samples: batch times / batch size). b is tied with best when that CI
+ *    overlaps [1 - margin, 1 + margin] (margin 2% by default: differences
+ *    smaller than that do not matter in practice, and differences the data
+ *    cannot tell apart from zero are not claimed). best is tied with itself.
+ *  - recommended: the smallest batch size in the tied set.
+ *  - knee: the smallest batch size whose median time per item is within 5%
+ *    of best's (what growing the batch beyond it buys is small).
+ */
+#ifndef BB_RECOMMEND_H
+#define BB_RECOMMEND_H
+
+#include <stdint.h>
+
+#include "bench/ratio.h"
+
+#define BB_TIE_MARGIN_DEFAULT 0.02
+#define BB_KNEE_TOLERANCE 0.05 /* within 5% of the best time per item */
+#define BB_RECOMMEND_MAX 64
+#define BB_RECOMMEND_METHOD "hodges-lehmann-ci-margin"
+
+/* One batch size's measurement: its batch times in seconds. */
+typedef struct {
+    int64_t batch;
+    const double *times_s;
+    int n;
+} bb_batch_sample;
+
+typedef struct {
+    int n;                          /* batch sizes considered (with n >= 1 samples) */
+    int64_t batch[BB_RECOMMEND_MAX];/* ascending */
+    double per_item_s[BB_RECOMMEND_MAX]; /* median time per item */
+    bb_ratio vs_best[BB_RECOMMEND_MAX];  /* per-item ratio batch / best, CI */
+    int tied[BB_RECOMMEND_MAX];     /* 1: tied with best */
+    int n_tied;
+    int64_t best_batch, recommended_batch, knee_batch;
+    double margin;
+} bb_recommendation;
+
+/* Applies the rule to n samples (any order; at most BB_RECOMMEND_MAX, each
+ * with n >= 1 finite positive times, batch >= 1, no batch size twice) with
+ * margin in [0, 1). per_item_s is median(batch times) / batch, as the
+ * report's tables compute it. Returns 0, or -1 (out cleared) when n is out
+ * of range, a sample or the margin is bad, or memory runs out. */
+int bb_recommend(const bb_batch_sample *s, int n, double margin, bb_recommendation *out);
+
+/* "8, 16 and 32" (the tied batch sizes, ascending) into buf. */
+void bb_recommend_tied_list(const bb_recommendation *r, char *buf, unsigned long len);
+
+/* One line a person reads, e.g. "resnet18: 8, 16 and 32 are tied within
+ * noise (2% margin); use 8" or "resnet18: 32 is the fastest; use 32". */
+void bb_recommend_sentence(const bb_recommendation *r, const char *model, char *buf, unsigned long len);
+
+#endif

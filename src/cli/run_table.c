@@ -1,0 +1,102 @@
+/*
+ * run_table.c — the table `batchbench run` prints when its sweep is done:
+ * ms per item per (model, batch size), the batch sizes tied within noise,
+ * and the one to use, with a sentence per model.
+ *
+ * Why this file exists: the terminal is where most users read the answer,
+ * so it must be the same answer as report.md and recommendation.json. It
+ * therefore reads the results back through the report's loader and asks
+ * bench/recommend.h, exactly as the report does, instead of taking an
+ * argmin of its own. Configurations kept by --resume are included.
+ */
+#include "cli/run_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/recommend.h"
+#include "report/results_load.h"
+
+/* The setup of this sweep's results in the loaded folder, or -1. */
+static int find_setup(const bb_table *t, const bb_sweep_cfg *cfg, const bb_sweep_result *res)
+{
+    for (int i = 0; i < t->n_setups; i++) {
+        const bb_setup *s = &t->setups[i];
+        if (!strcmp(s->engine, "batchbench") && !strcmp(s->device, cfg->device) &&
+            !strcmp(s->precision, bb_precision_name(cfg->precision)) && !strcmp(s->head, bb_head_name(cfg->head)) &&
+            !strcmp(s->host, res->host) && s->threads == res->threads_used)
+            return i;
+    }
+    return -1;
+}
+
+/* The recommendation for one model over the sweep's batch sizes; -1 when
+ * no batch size has a usable result. */
+static int model_answer(const bb_table *t, int setup, const bb_sweep_cfg *cfg, int m, double margin,
+                        bb_recommendation *rec)
+{
+    bb_batch_sample smp[BB_SWEEP_MAX];
+    int n = 0;
+    for (int b = 0; b < cfg->n_batches; b++) {
+        const bb_row *r = setup >= 0 ? bb_table_ok(t, setup, cfg->models[m], cfg->batches[b]) : NULL;
+        if (r && r->n_times > 0)
+            smp[n++] = (bb_batch_sample){r->batch_size, r->times_s, r->n_times};
+    }
+    return n ? bb_recommend(smp, n, margin, rec) : -1;
+}
+
+static void print_row(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result *res, int m,
+                      const bb_recommendation *rec, int have)
+{
+    fprintf(f, "%-18s", cfg->models[m]);
+    for (int b = 0; b < cfg->n_batches; b++) {
+        double v = res->per_item_s[m][b];
+        int tied = 0, use = 0;
+        for (int k = 0; have && k < rec->n; k++)
+            if (rec->batch[k] == cfg->batches[b])
+                tied = rec->tied[k], use = rec->batch[k] == rec->recommended_batch;
+        if (v >= 0)
+            fprintf(f, " %8.3f%s", v * 1e3, use ? "*" : tied ? "~" : " ");
+        else
+            fprintf(f, " %8s ", res->status[m][b][0] ? res->status[m][b] : "-");
+    }
+    char tied[256] = "-";
+    if (have)
+        bb_recommend_tied_list(rec, tied, sizeof tied);
+    if (have)
+        fprintf(f, "   %-6lld %-6lld %s\n", (long long)rec->recommended_batch, (long long)rec->best_batch, tied);
+    else
+        fprintf(f, "   -\n");
+}
+
+void cli_print_run_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result *res, double margin)
+{
+    bb_table t;
+    bb_err err = {0};
+    const char *dirs[] = {cfg->out_dir};
+    int loaded = bb_table_load(&t, dirs, 1, NULL, &err) == 0;
+    int setup = loaded ? find_setup(&t, cfg, res) : -1;
+    bb_recommendation *rec = calloc((size_t)cfg->n_models, sizeof *rec);
+    int *have = calloc((size_t)cfg->n_models, sizeof *have);
+    fprintf(f, "\nms per item (median batch time / batch size); * the batch size to use, ~ tied with the fastest "
+               "within noise (%.0f%% margin, 95%% confidence)\n%-18s",
+            margin * 100, "model");
+    for (int b = 0; b < cfg->n_batches; b++)
+        fprintf(f, " %8lld ", (long long)cfg->batches[b]);
+    fprintf(f, "   use    best   tied within noise\n");
+    for (int m = 0; m < cfg->n_models; m++) {
+        have[m] = rec && have && model_answer(&t, setup, cfg, m, margin, &rec[m]) == 0;
+        print_row(f, cfg, res, m, rec ? &rec[m] : NULL, have && have[m]);
+    }
+    fputc('\n', f);
+    for (int m = 0; m < cfg->n_models && rec && have; m++) {
+        char line[512];
+        if (!have[m])
+            continue;
+        bb_recommend_sentence(&rec[m], cfg->models[m], line, sizeof line);
+        fprintf(f, "%s\n", line);
+    }
+    free(rec), free(have);
+    if (loaded)
+        bb_table_free(&t);
+}

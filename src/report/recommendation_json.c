@@ -1,0 +1,108 @@
+/*
+ * recommendation_json.c — recommendation.json from a results table
+ * (recommendation_json.h).
+ *
+ * Why this file exists: it turns bb_table_recommend's answer into the
+ * file's fields, under the conventions every batchbench JSON file follows
+ * (report/json_out.h), so programs get exactly what report.md states.
+ */
+#include "report/recommendation_json.h"
+
+#include <stdio.h>
+
+#include "bench/recommend.h"
+#include "report/json_out.h"
+
+#define CONFIDENCE 0.95 /* of every interval bench/ratio.h computes */
+
+static cJSON *batch_entry(const bb_recommendation *r, int i)
+{
+    const bb_ratio *v = &r->vs_best[i];
+    cJSON *o = cJSON_CreateObject();
+    return bb_json_done(o, o && bb_json_int(o, "batch", r->batch[i]) &&
+                               bb_json_num(o, "per_item_median_s", r->per_item_s[i]) &&
+                               bb_json_num(o, "ratio_vs_best", v->ratio) && bb_json_num(o, "ci95_lo", v->ci_lo) &&
+                               bb_json_num(o, "ci95_hi", v->ci_hi) && bb_json_num(o, "p_value", v->p_value) &&
+                               cJSON_AddBoolToObject(o, "tied", r->tied[i]) != NULL);
+}
+
+/* "tied_batches" (tied = 1) or "batches" (tied = 0: every batch size in full). */
+static cJSON *batch_array(const bb_recommendation *r, int tied_only)
+{
+    cJSON *a = cJSON_CreateArray();
+    int ok = a != NULL;
+    for (int i = 0; ok && i < r->n; i++) {
+        if (tied_only && !r->tied[i])
+            continue;
+        char num[32];
+        snprintf(num, sizeof num, "%lld", (long long)r->batch[i]);
+        cJSON *e = tied_only ? cJSON_CreateRaw(num) : batch_entry(r, i);
+        ok = e && cJSON_AddItemToArray(a, e);
+        if (e && !ok)
+            cJSON_Delete(e);
+    }
+    return bb_json_done(a, ok);
+}
+
+static int add_setup(cJSON *o, const bb_setup *s)
+{
+    return bb_json_str(o, "engine", s->engine) && bb_json_str(o, "device", s->device) &&
+           bb_json_str(o, "precision", s->precision) && bb_json_str(o, "head", s->head) &&
+           bb_json_str(o, "host", s->host) && bb_json_int(o, "threads", s->threads);
+}
+
+static cJSON *entry(const bb_setup *s, const char *model, const bb_recommendation *r)
+{
+    char sentence[BB_RECOMMEND_MAX * 24 + 160];
+    bb_recommend_sentence(r, model, sentence, sizeof sentence);
+    cJSON *o = cJSON_CreateObject();
+    return bb_json_done(o, o && bb_json_str(o, "model", model) && add_setup(o, s) &&
+                               bb_json_int(o, "best_batch", r->best_batch) &&
+                               bb_json_obj(o, "tied_batches", batch_array(r, 1)) &&
+                               bb_json_int(o, "recommended_batch", r->recommended_batch) &&
+                               bb_json_int(o, "knee_batch", r->knee_batch) && bb_json_num(o, "margin", r->margin) &&
+                               bb_json_num(o, "confidence", CONFIDENCE) &&
+                               bb_json_str(o, "method", BB_RECOMMEND_METHOD) &&
+                               bb_json_str(o, "sentence", sentence) &&
+                               bb_json_obj(o, "batches", batch_array(r, 0)));
+}
+
+/* Every (setup, model) with an answer; 0 on OOM. */
+static int add_entries(cJSON *list, const bb_table *t)
+{
+    for (int s = 0; s < t->n_setups; s++)
+        for (int m = 0; m < t->setups[s].n_models; m++) {
+            bb_recommendation r;
+            int rc = bb_table_recommend(t, s, t->setups[s].models[m], &r);
+            if (rc < 0)
+                return 0;
+            if (rc > 0)
+                continue; /* no usable result: nothing to recommend */
+            cJSON *e = entry(&t->setups[s], t->setups[s].models[m], &r);
+            if (!e || !cJSON_AddItemToArray(list, e))
+                return cJSON_Delete(e), 0;
+        }
+    return 1;
+}
+
+cJSON *bb_recommendation_json(const bb_table *t)
+{
+    cJSON *o = cJSON_CreateObject(), *list = cJSON_CreateArray();
+    int ok = o && list && bb_json_int(o, "schema_version", BB_RECOMMENDATION_SCHEMA_VERSION) &&
+             bb_json_obj(o, "tool", bb_json_tool()) && bb_json_created(o) && add_entries(list, t);
+    if (ok)
+        ok = bb_json_obj(o, "recommendations", list);
+    else
+        cJSON_Delete(list);
+    return bb_json_done(o, ok);
+}
+
+int bb_recommendation_json_write(const bb_table *t, const char *dir, char *path_out, size_t path_len, bb_err *err)
+{
+    cJSON *j = bb_recommendation_json(t);
+    if (!j)
+        return bb_err_oom(err, "out of memory building %s", BB_RECOMMENDATION_FILE);
+    int rc = bb_json_write(dir, BB_RECOMMENDATION_FILE, j, path_out, path_len, err);
+    cJSON_Delete(j);
+    return rc;
+}
