@@ -18,7 +18,6 @@
 #include "models/model.h"
 #include "util/clock.h"
 
-#define SLICE_S 0.25 /* a round gives each configuration about this much time */
 #define MAX_ROUNDS 100000
 
 /* ---- small pieces ------------------------------------------------------------ */
@@ -267,12 +266,12 @@ static void stop_ok(const bb_measure_ctx *c, bb_config_run *run, const char *why
     finish(c, run);
 }
 
-/* Batches in one slice: about SLICE_S of work, at least one; in fixed mode
+/* Batches in one slice: about BB_SLICE_S of work, at least one; in fixed mode
  * never past --reps unless --min-time asks for more. (One configuration at
  * a time is measured in slices too: its rule is checked after each.) */
 static int slice_batches(const bb_measure_ctx *c, const bb_config_run *run)
 {
-    int k = run->pass_s > 0 ? (int)(SLICE_S / run->pass_s) : 1;
+    int k = run->pass_s > 0 ? (int)(BB_SLICE_S / run->pass_s) : 1;
     if (k < 1)
         k = 1;
     int left = run->r.measure.min_reps - run->n_times;

@@ -39,6 +39,8 @@
 #include "engine/graph.h"
 #include "report/result.h"
 
+#define BB_SLICE_S 0.25 /* a round gives each configuration about this much time */
+
 /* One configuration being measured. The caller fills r (bb_sweep_fill_result)
  * and bi; the rest is the measurement's own state. On return r.status is
  * set, r.times_s / r.n_times point at times (owned here: free with
@@ -68,7 +70,8 @@ typedef struct {
     const bb_dataset *ds;     /* NULL: a seeded random batch */
     const bb_noise_src *noise;
     double budget_end;        /* bb_now_s() at which the sweep's budget is spent; 0 = no budget */
-    double weight, weight_after; /* this model's claim on what is left of the budget, and the later models' */
+    double weight, weight_after; /* this model's claim on what is left of the budget, and the later models'
+                                     (the estimated time of one round: every model gets as many rounds) */
     int64_t mem_budget;       /* bytes all prepared configurations may hold together */
     int tty;                  /* live progress lines on cfg->log */
     /* Called once per configuration as soon as its status is final (not

@@ -28,15 +28,22 @@ typedef struct {
     bb_noise_src noise;
     int have_ds, tty;
     double est[BB_SWEEP_MAX][BB_SWEEP_MAX]; /* estimated seconds per configuration */
+    double round_s[BB_SWEEP_MAX];           /* estimated seconds of one interleaved round, per model */
     double t_start, est_done, est_total;
     int index;                              /* configurations finished or kept */
 } sweep_state;
 
 /* ---- estimate ------------------------------------------------------------ */
 
+/* Seconds of one forward pass: models reach about 75% of the GEMM rate. */
+static double pass_estimate(const bb_model_facts *f, int64_t bs, double gflops)
+{
+    return 2.0 * (double)f->macs_per_item * (double)bs / (0.75 * gflops * 1e9);
+}
+
 static double config_estimate(const bb_sweep_cfg *cfg, const bb_model_facts *f, int64_t bs, double gflops)
 {
-    double pass = 2.0 * (double)f->macs_per_item * (double)bs / (0.75 * gflops * 1e9); /* models reach ~75% of GEMM */
+    double pass = pass_estimate(f, bs, gflops);
     double measured = pass * cfg->reps * (cfg->reps_auto ? 2.0 : 1.0); /* auto: typically about twice the minimum */
     if (cfg->reps_auto && cfg->max_config_time_s > 0 && measured > cfg->max_config_time_s)
         measured = pass * cfg->reps > cfg->max_config_time_s ? pass * cfg->reps : cfg->max_config_time_s;
@@ -46,7 +53,8 @@ static double config_estimate(const bb_sweep_cfg *cfg, const bb_model_facts *f, 
     return cfg->max_time_s > 0 && total > cfg->max_time_s + 0.3 ? cfg->max_time_s + 0.3 : total;
 }
 
-static double estimate_all(const bb_sweep_cfg *cfg, double est[BB_SWEEP_MAX][BB_SWEEP_MAX], double *gflops)
+static double estimate_all(const bb_sweep_cfg *cfg, double est[BB_SWEEP_MAX][BB_SWEEP_MAX], double *round_s,
+                           double *gflops)
 {
     *gflops = cfg->gflops_hint > 0 ? cfg->gflops_hint : bb_peak_sgemm_gflops(cfg->threads, 768, 5);
     if (*gflops <= 0)
@@ -59,6 +67,9 @@ static double estimate_all(const bb_sweep_cfg *cfg, double est[BB_SWEEP_MAX][BB_
             bb_model_facts_compute(g, cfg->batches[b], &f);
             est[m][b] = config_estimate(cfg, &f, cfg->batches[b], *gflops);
             total += est[m][b];
+            double pass = pass_estimate(&f, cfg->batches[b], *gflops);
+            if (round_s)
+                round_s[m] += pass > BB_SLICE_S ? pass : BB_SLICE_S;
         }
         bb_graph_free(g);
     }
@@ -71,7 +82,7 @@ double bb_sweep_estimate(const bb_sweep_cfg *cfg, double *gflops)
 {
     _Static_assert(BB_SWEEP_MAX * BB_SWEEP_MAX * sizeof(double) <= 32768, "estimate table fits the stack");
     double est[BB_SWEEP_MAX][BB_SWEEP_MAX];
-    return estimate_all(cfg, est, gflops);
+    return estimate_all(cfg, est, NULL, gflops);
 }
 
 /* ---- the sweep ------------------------------------------------------------ */
@@ -198,24 +209,15 @@ static int pending_configs(sweep_state *s, int m, bb_sweep_result *res, bb_confi
     return n;
 }
 
-/* A model's claim on the budget: its estimated time plus the mean of all
- * models' (so a cheap model still gets time to settle its noise). */
-static double budget_weight(const sweep_state *s, int m)
-{
-    double mine = 0.0, all = 0.0;
-    for (int mm = 0; mm < s->cfg->n_models; mm++)
-        for (int bi = 0; bi < s->cfg->n_batches; bi++) {
-            all += s->est[mm][bi];
-            mine += mm == m ? s->est[mm][bi] : 0.0;
-        }
-    return mine + all / s->cfg->n_models;
-}
-
+/* A model's claim on the budget: the estimated time of one of its rounds
+ * (each configuration a slice, or one pass where a pass takes longer), so
+ * that every model gets about as many rounds, and every batch size about
+ * as many samples relative to its own noise. */
 static double budget_weight_after(const sweep_state *s, int m)
 {
     double w = 0.0;
     for (int mm = m + 1; mm < s->cfg->n_models; mm++)
-        w += budget_weight(s, mm);
+        w += s->round_s[mm];
     return w;
 }
 
@@ -259,7 +261,7 @@ static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)
         }
     } else if (n) {
         double budget_end = cfg->reps_auto && cfg->budget_s > 0 ? s->t_start + cfg->budget_s : 0.0;
-        bb_measure_ctx ctx = {cfg, s->be, s->have_ds ? &s->ds : NULL, &s->noise, budget_end, budget_weight(s, m),
+        bb_measure_ctx ctx = {cfg, s->be, s->have_ds ? &s->ds : NULL, &s->noise, budget_end, s->round_s[m],
                               budget_weight_after(s, m), memory_budget(s), s->tty, config_done, &mc};
         bb_measure_model(&ctx, g, runs, n);
     }
@@ -317,7 +319,7 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
     }
     double gflops;
     if (rc == 0)
-        s->est_total = estimate_all(cfg, s->est, &gflops);
+        s->est_total = estimate_all(cfg, s->est, s->round_s, &gflops);
     s->noise.gpu = s->env.gpu.present;
     s->noise.gpu_pci_bus_id = s->env.gpu.pci_bus_id;
     bb_noise_src_open(&s->noise); /* without NVML the results say why GPU state is missing */

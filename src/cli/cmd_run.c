@@ -50,7 +50,7 @@ static void usage(FILE *f)
             "presets (flags override them):\n"
             "  quick  (default on the CPU) resnet18, mobilenet_v2, vit_b_32; batch sizes\n"
             "         1,2,4,8,16,32,64; warm-up 2 passes and 1 s; reps auto (at least 10,\n"
-            "         target +-2%%, cap 30 s per configuration), budget 190 s: at most 4\n"
+            "         target +-2%%, cap 30 s per configuration), budget 200 s: at most 4\n"
             "         minutes on 2 cores\n"
             "  paper  the seed's experiment: all 12 models; 32,128,256,512,1024; warm-up\n"
             "         10, reps 10 (fixed); features; 2 s pause between models\n"
@@ -98,7 +98,7 @@ static void preset_quick(bb_sweep_cfg *c)
     memcpy(c->models, models, sizeof models);
     memcpy(c->batches, batches, sizeof batches);
     c->warmup = 2, c->warmup_time_s = 1.0, c->reps = 10, c->pause_s = 0.0;
-    c->reps_auto = 1, c->max_config_time_s = 30.0, c->budget_s = 190.0;
+    c->reps_auto = 1, c->max_config_time_s = 30.0, c->budget_s = 200.0;
 }
 
 static void preset_paper(bb_sweep_cfg *c)

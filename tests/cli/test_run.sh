@@ -55,9 +55,9 @@ measured "$tmp/m3" "m['stop_reason'] == 'budget' and c['budget_s'] == 1" && ok |
     --out "$tmp/m4" --no-report >/dev/null 2>&1 && ok || fail "interleave off"
 measured "$tmp/m4" "not m['interleaved'] and m['interleave_fallback'] == '' and m['stop_reason'] == 'reps' \
     and c['reps_mode'] == 'fixed' and len(r['times_s']) == 4 and m['rounds'] == 1" && ok || fail "interleave off fields"
-"$bin" run --models mobilenet_v2 --batch-sizes 1,2,3 --threads 2 --warmup 1 --reps 30 --out "$tmp/m5" --no-report \
+"$bin" run --models mobilenet_v2 --batch-sizes 1,2,3 --threads 2 --warmup 1 --warmup-time 0 --reps 120 --out "$tmp/m5" --no-report \
     >/dev/null 2>&1 && ok || fail "interleaved fixed reps"
-measured "$tmp/m5" "m['interleaved'] and len(r['times_s']) == 30 and m['rounds'] >= 2" && ok || fail "interleaved rounds"
+measured "$tmp/m5" "m['interleaved'] and len(r['times_s']) == 120 and m['rounds'] >= 2" && ok || fail "interleaved rounds"
 # together they need more than --mem-limit allows, each alone fits: one at a time, and said why
 "$bin" run --models mobilenet_v2 --batch-sizes 1,2,4 --threads 2 --warmup 0 --reps 2 --mem-limit 45M --out "$tmp/m6" \
     --no-report >/dev/null 2>&1 && ok || fail "interleave fallback run"
@@ -67,31 +67,31 @@ measured "$tmp/m6" "r['status'] == 'ok' and not m['interleaved'] and 'GiB' in m[
 # 2. injected OOM (--mem-limit) and timeout (--max-time) are recorded; the sweep goes on
 "$bin" run "${small[@]}" --batch-sizes 1,64 --mem-limit 60M --out "$tmp/r2" >/dev/null 2>"$tmp/r2.log"; rc=$?
 [ $rc -eq 1 ] && ok || fail "oom sweep should exit 1, got $rc"
-s1=$(/usr/bin/python3 -c "import json,glob; print(json.load(open(glob.glob('$tmp/r2/*batch_size-1.json')[0]))['status'])")
-s64=$(/usr/bin/python3 -c "import json,glob; print(json.load(open(glob.glob('$tmp/r2/*batch_size-64.json')[0]))['status'])")
+s1=$(/usr/bin/python3 -c "import json,glob; print(json.load(open(glob.glob('$tmp/r2/inference_time-*batch_size-1.json')[0]))['status'])")
+s64=$(/usr/bin/python3 -c "import json,glob; print(json.load(open(glob.glob('$tmp/r2/inference_time-*batch_size-64.json')[0]))['status'])")
 [ "$s1" = ok ] && [ "$s64" = oom ] && ok || fail "mem-limit: statuses $s1 / $s64, want ok / oom"
 "$bin" run --models mobilenet_v2,resnet18 --batch-sizes 2 --warmup 50 --reps 3 --max-time 0.05 --out "$tmp/r3" \
     >/dev/null 2>"$tmp/r3.log"; rc=$?
-st=$(/usr/bin/python3 -c "import json,glob; print(sorted(json.load(open(f))['status'] for f in glob.glob('$tmp/r3/*.json')))")
+st=$(/usr/bin/python3 -c "import json,glob; print(sorted(json.load(open(f))['status'] for f in glob.glob('$tmp/r3/inference_time-*.json')))")
 [ $rc -eq 1 ] && [ "$st" = "['timeout', 'timeout']" ] && ok || fail "max-time: exit $rc statuses $st"
 
 # 3. SIGINT mid-sweep, then --resume (one configuration at a time, as the seed ran them)
 "$bin" run "${small[@]}" --batch-sizes 1,2,3,4,5,6 --reps 20 --interleave off --out "$tmp/r4" >/dev/null 2>"$tmp/r4.log" &
 pid=$!
 for _ in $(seq 1 600); do
-    [ "$(ls "$tmp/r4"/*.json 2>/dev/null | wc -l)" -ge 2 ] && break
+    [ "$(ls "$tmp/r4"/inference_time-*.json 2>/dev/null | wc -l)" -ge 2 ] && break
     sleep 0.05
 done
 kill -INT $pid; wait $pid; rc=$?
 [ $rc -eq 130 ] && ok || fail "SIGINT: exit $rc, want 130"
-before=$(ls "$tmp/r4"/*.json 2>/dev/null | wc -l)
+before=$(ls "$tmp/r4"/inference_time-*.json 2>/dev/null | wc -l)
 [ "$before" -ge 2 ] && [ "$before" -lt 6 ] && ok || fail "SIGINT: $before files after the interrupt"
 ls "$tmp/r4" | grep -q '\.tmp' && fail "a temporary file was left behind" || ok
-stat -c '%n %i %Y' "$tmp/r4"/*.json | sort > "$tmp/before.stat"
-md5sum "$tmp/r4"/*.json | sort > "$tmp/before.md5"
+stat -c '%n %i %Y' "$tmp/r4"/inference_time-*.json | sort > "$tmp/before.stat"
+md5sum "$tmp/r4"/inference_time-*.json | sort > "$tmp/before.md5"
 "$bin" run "${small[@]}" --batch-sizes 1,2,3,4,5,6 --reps 20 --interleave off --out "$tmp/r4" --resume >/dev/null 2>"$tmp/r4b.log"; rc=$?
 [ $rc -eq 0 ] && ok || fail "resume exit $rc"
-after=$(ls "$tmp/r4"/*.json | wc -l)
+after=$(ls "$tmp/r4"/inference_time-*.json | wc -l)
 [ "$after" -eq 6 ] && ok || fail "after resume: $after files, want 6"
 kept=$(stat -c '%n %i %Y' $(cut -d' ' -f1 "$tmp/before.stat") | sort)
 [ "$kept" = "$(cat "$tmp/before.stat")" ] && md5sum -c --quiet "$tmp/before.md5" && ok || fail "a finished file was rewritten"
@@ -109,17 +109,17 @@ for _ in $(seq 1 600); do
 done
 sleep 1.5
 kill -INT $pid; wait $pid; rc=$?
-n_i=$(ls "$tmp/r4i"/*.json 2>/dev/null | wc -l)
+n_i=$(ls "$tmp/r4i"/inference_time-*.json 2>/dev/null | wc -l)
 [ $rc -eq 130 ] && [ "$n_i" -lt 3 ] && ok || fail "interleaved SIGINT: exit $rc, $n_i files"
 ls "$tmp/r4i" | grep -q '\.tmp' && fail "a temporary file was left behind (interleaved)" || ok
 "$bin" run "${small[@]}" --batch-sizes 1,2,3 --reps 5 --out "$tmp/r4i" --resume >/dev/null 2>&1; rc=$?
-[ $rc -eq 0 ] && [ "$(ls "$tmp/r4i"/*.json | wc -l)" -eq 3 ] && ok || fail "interleaved resume: exit $rc"
+[ $rc -eq 0 ] && [ "$(ls "$tmp/r4i"/inference_time-*.json | wc -l)" -eq 3 ] && ok || fail "interleaved resume: exit $rc"
 
 # 4. a stored data set as input
 "$bin" dataset make --items 5 --items-per-shard 2 --out "$tmp/ds" >/dev/null && ok || fail "dataset make"
 [ "$(ls "$tmp/ds"/items-*.f32 | wc -l)" -eq 3 ] && ok || fail "dataset shards"
 "$bin" run "${small[@]}" --batch-sizes 2 --data "$tmp/ds" --out "$tmp/r5" >/dev/null 2>&1 && ok || fail "run --data"
-src=$(/usr/bin/python3 -c "import json,glob; print(json.load(open(glob.glob('$tmp/r5/*.json')[0]))['config']['input_source'])")
+src=$(/usr/bin/python3 -c "import json,glob; print(json.load(open(glob.glob('$tmp/r5/inference_time-*.json')[0]))['config']['input_source'])")
 [ "$src" = dataset ] && ok || fail "input_source $src"
 "$bin" run "${small[@]}" --batch-sizes 2 --data "$tmp/nope" --out "$tmp/r6" >/dev/null 2>"$tmp/r6.log"; rc=$?
 [ $rc -eq 1 ] && grep -q "nope/manifest.json" "$tmp/r6.log" && ok || fail "missing data set: exit $rc"

@@ -27,6 +27,7 @@
 
 #include "bench/noise.h"
 #include "util/clock.h"
+#include "remove_tree.h"
 
 typedef struct {
     char root[64], proc[96], sys[96];
@@ -61,27 +62,6 @@ static void check_has(const char *text, const char *part)
         fail_msg("\"%s\" lacks \"%s\"", text, part);
 }
 
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        for (struct dirent *e; d && (e = readdir(d));) {
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-                char p[1024];
-                snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-                remove_tree(p);
-            }
-        }
-        if (d)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 /* "<root>/<rel>" */
 static void at(const fixture *f, const char *rel, char *out, size_t len)

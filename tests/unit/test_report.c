@@ -492,7 +492,7 @@ static void test_report_quality_section(void **state)
     assert_non_null(strstr(q, "- Disturbed while measured (other work on the machine): resnet50 batch 2 "
                               "(steal 7.2%).\n"));
     assert_non_null(strstr(q, "- Stopped before reaching their confidence target: resnet50 batch 8 (ran out of "
-                              "its time budget; \xC2\xB1" "3.1% reached).\n"));
+                              "its share of the --budget; \xC2\xB1" "3.1% reached).\n"));
     assert_non_null(strstr(q, "- resnet50: batch sizes measured one after another, not interleaved (not enough "
                               "memory for every batch size at once)"));
     assert_null(strstr(q, "vit_b_16")); /* nothing to say about it */

@@ -28,31 +28,9 @@
 
 #include "bench/stats.h"
 #include "report/result.h"
+#include "remove_tree.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        chmod(path, 0755);
-        DIR *d = opendir(path);
-        for (struct dirent *e; d && (e = readdir(d));) {
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-                char p[1024];
-                snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-                remove_tree(p);
-            }
-        }
-        if (d)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 static int setup_dir(void **state)
 {
