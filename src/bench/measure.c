@@ -416,9 +416,8 @@ static void one_at_a_time(const bb_measure_ctx *c, const bb_graph *g, bb_config_
         if (runs[i].finished)
             continue;
         double here = c->weight / n; /* this configuration's part of the model's weight */
-        if (prepare(c, g, &runs[i], &oom) != 0 || warm_up(c, &runs[i]) != 0 ||
-            rounds(c, &runs[i], 1, here, here * (n - i - 1) + c->weight_after) != 0)
-            continue;
+        if (prepare(c, g, &runs[i], &oom) == 0 && warm_up(c, &runs[i]) == 0)
+            rounds(c, &runs[i], 1, here, here * (n - i - 1) + c->weight_after); /* -1: stopped, seen above */
     }
 }
 
