@@ -6,8 +6,10 @@
  * Why this file exists: the terminal is where most users read the answer,
  * so it must be the same answer as report.md and recommendation.json. It
  * therefore reads the results back through the report's loader and asks
- * bench/recommend.h, exactly as the report does, instead of taking an
- * argmin of its own. Configurations kept by --resume are included.
+ * bb_table_recommend, exactly as the report does, instead of taking an
+ * argmin of its own. Configurations kept by --resume, and batch sizes of
+ * the same setup measured earlier into the folder, are included (as in
+ * the report).
  */
 #include "cli/run_table.h"
 
@@ -28,21 +30,6 @@ static int find_setup(const bb_table *t, const bb_sweep_cfg *cfg, const bb_sweep
             return i;
     }
     return -1;
-}
-
-/* The recommendation for one model over the sweep's batch sizes; -1 when
- * no batch size has a usable result. */
-static int model_answer(const bb_table *t, int setup, const bb_sweep_cfg *cfg, int m, double margin,
-                        bb_recommendation *rec)
-{
-    bb_batch_sample smp[BB_SWEEP_MAX];
-    int n = 0;
-    for (int b = 0; b < cfg->n_batches; b++) {
-        const bb_row *r = setup >= 0 ? bb_table_ok(t, setup, cfg->models[m], cfg->batches[b]) : NULL;
-        if (r && r->n_times > 0)
-            smp[n++] = (bb_batch_sample){r->batch_size, r->times_s, r->n_times};
-    }
-    return n ? bb_recommend(smp, n, margin, rec) : -1;
 }
 
 static void print_row(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result *res, int m,
@@ -76,6 +63,8 @@ void cli_print_run_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result
     const char *dirs[] = {cfg->out_dir};
     int loaded = bb_table_load(&t, dirs, 1, NULL, &err) == 0;
     int setup = loaded ? find_setup(&t, cfg, res) : -1;
+    if (loaded)
+        t.margin = margin;
     bb_recommendation *rec = calloc((size_t)cfg->n_models, sizeof *rec);
     int *have = calloc((size_t)cfg->n_models, sizeof *have);
     fprintf(f, "\nms per item (median batch time / batch size); * the batch size to use, ~ tied with the fastest "
@@ -85,7 +74,7 @@ void cli_print_run_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result
         fprintf(f, " %8lld ", (long long)cfg->batches[b]);
     fprintf(f, "   use    best   tied within noise\n");
     for (int m = 0; m < cfg->n_models; m++) {
-        have[m] = rec && have && model_answer(&t, setup, cfg, m, margin, &rec[m]) == 0;
+        have[m] = rec && have && loaded && bb_table_recommend(&t, setup, cfg->models[m], &rec[m]) == 0;
         print_row(f, cfg, res, m, rec ? &rec[m] : NULL, have && have[m]);
     }
     fputc('\n', f);

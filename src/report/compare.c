@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/zoo.h"
 #include "report/plot_util.h"
 
 /* ---- verdict and identity ------------------------------------------------------ */
@@ -140,20 +139,12 @@ static void match_new(bb_compare *c, const bb_table *base, const bb_table *nw)
 
 /* ---- order, summary, hosts ----------------------------------------------------------- */
 
-static int zoo_rank(const char *model)
-{
-    for (int i = 0; i < bb_zoo_count(); i++)
-        if (!strcmp(bb_zoo_at(i)->name, model))
-            return i;
-    return bb_zoo_count();
-}
-
 /* Model (zoo order, then name), setup, batch size. */
 static int cmp_rows(const bb_row *x, const bb_row *y)
 {
-    int rx = zoo_rank(x->model), ry = zoo_rank(y->model), d = strcmp(x->model, y->model);
-    if (rx != ry || d)
-        return rx != ry ? (rx > ry) - (rx < ry) : d;
+    int d = bb_model_order(x->model, y->model);
+    if (d)
+        return d;
     char sx[160], sy[160];
     bb_compare_setup_name(x, sx, sizeof sx), bb_compare_setup_name(y, sy, sizeof sy);
     if ((d = strcmp(sx, sy)) != 0)

@@ -320,11 +320,15 @@ static int zoo_rank(const char *model)
     return bb_zoo_count();
 }
 
-static int cmp_model(const void *a, const void *b)
+int bb_model_order(const char *x, const char *y)
 {
-    const char *x = a, *y = b;
     int rx = zoo_rank(x), ry = zoo_rank(y);
     return rx != ry ? (rx > ry) - (rx < ry) : strcmp(x, y);
+}
+
+static int cmp_model(const void *a, const void *b)
+{
+    return bb_model_order(a, b);
 }
 
 /* Fills s->batches and s->models from the rows of setup si. */

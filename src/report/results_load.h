@@ -112,6 +112,10 @@ const char *bb_table_family(const bb_table *t, int setup, const char *model);
  * recommendation.json and the charts all take the answer from here. */
 int bb_table_recommend(const bb_table *t, int setup, const char *model, bb_recommendation *out);
 
+/* Orders model names as tables list them: the zoo's order, then unknown
+ * models by name (strcmp-like). */
+int bb_model_order(const char *a, const char *b);
+
 /* A short name of a setup for titles and legends, e.g.
  * "batchbench on cpu, host vm, 2 threads" (precision and head added when
  * not fp32 / features). */
