@@ -45,7 +45,7 @@ static double fastest_forward_s(void)
     bb_model_spec spec = {"mobilenet_v2", BB_HEAD_FEATURES, NULL, 0};
     bb_graph *g = bb_model_open(&spec, &err);
     bb_backend *b = NULL;
-    bb_backend_opts o = {.threads = 0};
+    bb_run_config o = {.threads = 0};
     float *x = malloc(sizeof(float) * 3 * 224 * 224);
     double best = 1e30;
     bb_random_input(x, 3 * 224 * 224, 1);

@@ -21,3 +21,8 @@ int bb_precision_parse(const char *s, bb_precision *out)
         }
     return -1;
 }
+
+const char *bb_config_device(const bb_run_config *c)
+{
+    return c && c->backend ? c->backend->name : "?";
+}

@@ -12,25 +12,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backends/backend_options.h"
 #include "engine/graph.h"
 #include "util/error.h"
 
 /* Numeric precision of a prepared model. fp32 is strict (no TF32 anywhere);
  * tf32 lets GPU tensor cores round inputs to TF32; fp16/bf16 store weights
  * and activations in 16 bits and accumulate in fp32. The CPU backend runs
- * fp32 only. */
+ * fp32, and bf16 where the CPU has AVX512-BF16 or AMX (bb_cpu_has_bf16). */
 typedef enum { BB_PREC_FP32, BB_PREC_TF32, BB_PREC_FP16, BB_PREC_BF16 } bb_precision;
 
 const char *bb_precision_name(bb_precision p);
 /* 0 and *out set for "fp32"|"tf32"|"fp16"|"bf16", else -1. */
 int bb_precision_parse(const char *s, bb_precision *out);
 
+struct bb_backend_ops_s;
+
+/* The configuration of a run: everything that shapes a measurement besides
+ * the model and the batch size. Parsed once on the command line
+ * (cli/cli_config.c), handed to prepare(), written whole into every result
+ * (config.*) and, through the result's identity, into its file name. */
 typedef struct {
-    int threads;   /* 0 = default (OMP_NUM_THREADS, or all cores) */
+    const struct bb_backend_ops_s *backend; /* resolved once from --device */
     bb_precision precision;
-    int profile;   /* 1 = time every step in forward (adds a sync per step) */
-    int activation_stats; /* 1 = with profile, also scan every step's output */
-} bb_backend_opts;
+    bb_head head;
+    int threads;               /* 0 = default (OMP_NUM_THREADS, or all cores) */
+    const char *data_dir;      /* the input source: a data set, or NULL for a seeded random batch */
+    bb_backend_options options;
+    /* diagnostics of infer/profile (a sweep leaves them 0) */
+    int profile;               /* 1 = time every step in forward (adds a sync per step) */
+    int activation_stats;      /* 1 = with profile, also scan every step's output */
+} bb_run_config;
+
+/* "cpu" or "cuda": the backend's name ("?" when none is set). */
+const char *bb_config_device(const bb_run_config *c);
 
 typedef struct {
     int64_t weight_bytes;      /* packed weights as the device holds them */
@@ -54,10 +69,11 @@ typedef struct {
 
 typedef struct bb_backend bb_backend;
 
-typedef struct {
+typedef struct bb_backend_ops_s {
     const char *name;
+    /* cfg may be NULL: the defaults (fp32, default threads and options) */
     int (*prepare)(bb_backend **out, const bb_graph *g, int64_t batch,
-                   const bb_backend_opts *opts, bb_err *err);
+                   const bb_run_config *cfg, bb_err *err);
     /* input: [batch,3,224,224] float32, C order */
     int (*set_input)(bb_backend *b, const float *input, bb_err *err);
     int (*forward)(bb_backend *b, bb_err *err);

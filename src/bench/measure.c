@@ -140,10 +140,9 @@ static int prepare(const bb_measure_ctx *c, const bb_graph *g, bb_config_run *ru
     *err_oom = 0;
     if (cfg->mem_limit > 0 && need > cfg->mem_limit)
         return over_limit(msg, sizeof msg, "the memory plan", need, cfg->mem_limit), fail(c, run, "oom", msg), -1;
-    bb_backend_opts o = {.threads = cfg->threads, .precision = cfg->precision};
     bb_err err = {0};
     double t0 = bb_now_s();
-    if (c->be->prepare(&run->b, g, bs, &o, &err) != 0) {
+    if (c->be->prepare(&run->b, g, bs, &cfg->config, &err) != 0) {
         run->b = NULL, *err_oom = err.oom;
         return fail(c, run, err.oom ? "oom" : "error", err.msg), -1;
     }

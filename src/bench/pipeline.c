@@ -118,9 +118,8 @@ static int run_batch(pl_state *s, const bb_graph *g, int m, int bi, bb_pipeline_
     int total = sc->warmup + sc->reps, rc = 0;
     pl_times t = {malloc(sizeof(double) * (size_t)total), malloc(sizeof(double) * (size_t)total), 0, 0};
     bb_backend *b = NULL;
-    bb_backend_opts o = {.threads = sc->threads, .precision = sc->precision};
     bb_err perr = {0};
-    int prepared = t.forward && t.waits && s->be->prepare(&b, g, sc->batches[bi], &o, &perr) == 0;
+    int prepared = t.forward && t.waits && s->be->prepare(&b, g, sc->batches[bi], &sc->config, &perr) == 0;
     for (int w = 0; w < s->cfg->n_workers && rc == 0; w++) {
         bb_result r;
         bb_pipeline_info pi = {.workers = s->cfg->workers[w], .prefetch = s->cfg->prefetch ? s->cfg->prefetch : 2};
@@ -153,7 +152,7 @@ static int run_batch(pl_state *s, const bb_graph *g, int m, int bi, bb_pipeline_
 
 static int run_model(pl_state *s, int m, bb_pipeline_result *res, bb_err *err)
 {
-    bb_model_spec spec = {s->sc->models[m], s->sc->head, NULL, s->sc->seed};
+    bb_model_spec spec = {s->sc->models[m], s->sc->config.head, NULL, s->sc->seed};
     bb_err open_err = {0};
     bb_graph *g = bb_model_open(&spec, &open_err);
     if (!g)
@@ -172,15 +171,15 @@ int bb_pipeline_run(const bb_pipeline_cfg *cfg, bb_pipeline_result *res, bb_err 
     if (!s)
         return bb_err_set(err, "out of memory");
     s->cfg = cfg, s->sc = sc;
-    s->be = strcmp(sc->device, "cuda") == 0 ? &bb_cuda_backend : &bb_cpu_backend;
+    s->be = sc->config.backend;
     s->total = sc->n_models * sc->n_batches * cfg->n_workers;
     memset(res, 0, sizeof *res);
-    bb_env_collect(&s->env, sc->threads);
+    bb_env_collect(&s->env, sc->config.threads);
     int rc = 0;
-    if (strcmp(sc->device, "cuda") == 0)
-        rc = bb_gpu_env_collect(&s->env.gpu, sc->precision, err);
+    if (strcmp(bb_config_device(&sc->config), "cuda") == 0)
+        rc = bb_gpu_env_collect(&s->env.gpu, sc->config.precision, err);
     if (rc == 0)
-        rc = bb_source_open(&s->src, sc->data_dir, NULL, err);
+        rc = bb_source_open(&s->src, sc->config.data_dir, NULL, err);
     for (int m = 0; rc == 0 && m < sc->n_models; m++)
         rc = run_model(s, m, res, err);
     res->interrupted = rc == 1;

@@ -56,12 +56,12 @@ static double config_estimate(const bb_sweep_cfg *cfg, const bb_model_facts *f, 
 static double estimate_all(const bb_sweep_cfg *cfg, double est[BB_SWEEP_MAX][BB_SWEEP_MAX], double *round_s,
                            double *gflops)
 {
-    *gflops = cfg->gflops_hint > 0 ? cfg->gflops_hint : bb_peak_sgemm_gflops(cfg->threads, 768, 5);
+    *gflops = cfg->gflops_hint > 0 ? cfg->gflops_hint : bb_peak_sgemm_gflops(cfg->config.threads, 768, 5);
     if (*gflops <= 0)
         *gflops = 50.0;
     double total = 0.0;
     for (int m = 0; m < cfg->n_models; m++) {
-        bb_graph *g = bb_zoo_build(cfg->models[m], cfg->head);
+        bb_graph *g = bb_zoo_build(cfg->models[m], cfg->config.head);
         for (int b = 0; g && b < cfg->n_batches; b++) {
             bb_model_facts f;
             bb_model_facts_compute(g, cfg->batches[b], &f);
@@ -93,30 +93,22 @@ void bb_sweep_fill_result(const bb_sweep_cfg *cfg, int threads_used, const bb_gr
     memset(r, 0, sizeof *r);
     snprintf(r->model, sizeof r->model, "%s", cfg->models[m]);
     snprintf(r->family, sizeof r->family, "%s", mi ? bb_family_name(mi->family) : "?");
-    snprintf(r->head, sizeof r->head, "%s", bb_head_name(cfg->head));
-    snprintf(r->device, sizeof r->device, "%s", cfg->device);
+    snprintf(r->head, sizeof r->head, "%s", bb_head_name(cfg->config.head));
+    snprintf(r->device, sizeof r->device, "%s", bb_config_device(&cfg->config));
     snprintf(r->engine, sizeof r->engine, "batchbench");
-    snprintf(r->precision, sizeof r->precision, "%s", bb_precision_name(cfg->precision));
-    snprintf(r->input_source, sizeof r->input_source, "%s", cfg->data_dir ? "dataset" : "random");
-    snprintf(r->data_dir, sizeof r->data_dir, "%s", cfg->data_dir ? cfg->data_dir : "");
+    snprintf(r->precision, sizeof r->precision, "%s", bb_precision_name(cfg->config.precision));
+    snprintf(r->input_source, sizeof r->input_source, "%s", cfg->config.data_dir ? "dataset" : "random");
+    snprintf(r->data_dir, sizeof r->data_dir, "%s", cfg->config.data_dir ? cfg->config.data_dir : "");
     r->batch_size = cfg->batches[bi];
     r->warmup = cfg->warmup, r->reps = cfg->reps, r->threads = threads_used;
     r->min_time_s = cfg->min_time_s, r->max_time_s = cfg->max_time_s, r->seed = cfg->seed;
+    r->options = cfg->config.options;
     if (g) {
         bb_model_facts f;
         bb_model_facts_compute(g, r->batch_size, &f);
         r->params = f.params, r->macs_per_item = f.macs_per_item, r->feature_dim = f.feature_dim;
         r->weight_bytes = f.weight_bytes, r->activation_bytes = f.activation_bytes;
     }
-}
-
-/* --resume: an existing ok result is kept; its per-item median is reused. */
-static int already_done(const char *path, double *per_item)
-{
-    char status[16];
-    bb_err err = {0};
-    return access(path, R_OK) == 0 && bb_result_read_status(path, status, sizeof status, per_item, &err) == 0 &&
-           strcmp(status, "ok") == 0;
 }
 
 static void progress(sweep_state *s, const bb_result *r, double per_item, int m, int bi)
@@ -193,10 +185,8 @@ static int pending_configs(sweep_state *s, int m, bb_sweep_result *res, bb_confi
     for (int bi = 0; bi < cfg->n_batches; bi++) {
         bb_result probe;
         bb_sweep_fill_result(cfg, s->env.threads_used, NULL, m, bi, &probe);
-        char *name = bb_result_filename(&probe, s->env.host), path[1024];
-        snprintf(path, sizeof path, "%s/%s", cfg->out_dir, name ? name : "");
-        free(name);
-        if (cfg->resume && already_done(path, &res->per_item_s[m][bi])) {
+        /* --resume: an ok result of exactly this identity is kept; its per-item median is reused */
+        if (cfg->resume && bb_result_done(cfg->out_dir, &probe, s->env.host, &res->per_item_s[m][bi])) {
             snprintf(res->status[m][bi], sizeof res->status[m][bi], "ok");
             res->skipped++;
             s->est_done += s->est[m][bi];
@@ -247,7 +237,7 @@ static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)
     if (!runs)
         return bb_err_oom(err, "out of memory");
     int n = pending_configs(s, m, res, runs);
-    bb_model_spec spec = {cfg->models[m], cfg->head, NULL, cfg->seed};
+    bb_model_spec spec = {cfg->models[m], cfg->config.head, NULL, cfg->seed};
     bb_err open_err = {0};
     bb_graph *g = n ? bb_model_open(&spec, &open_err) : NULL;
     model_ctx mc = {s, res, m, 0, err};
@@ -287,7 +277,7 @@ static void env_peak(bb_env *e, const bb_sweep_cfg *cfg)
         e->peak_gflops = e->gpu.peak_flops / 1e9;
         snprintf(e->peak_source, sizeof e->peak_source, "GPU datasheet: %.100s", e->gpu.peak_basis);
     } else {
-        e->peak_gflops = bb_peak_for_precision(cfg->precision, e->threads_used, e->peak_source, sizeof e->peak_source);
+        e->peak_gflops = bb_peak_for_precision(cfg->config.precision, e->threads_used, e->peak_source, sizeof e->peak_source);
     }
 }
 
@@ -297,10 +287,10 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
     if (!s)
         return bb_err_set(err, "out of memory");
     s->cfg = cfg;
-    s->be = strcmp(cfg->device, "cuda") == 0 ? &bb_cuda_backend : &bb_cpu_backend;
+    s->be = cfg->config.backend;
     s->tty = isatty(fileno(cfg->log));
-    bb_env_collect(&s->env, cfg->threads);
-    if (strcmp(cfg->device, "cuda") == 0 && bb_gpu_env_collect(&s->env.gpu, cfg->precision, err) != 0) {
+    bb_env_collect(&s->env, cfg->config.threads);
+    if (strcmp(bb_config_device(&cfg->config), "cuda") == 0 && bb_gpu_env_collect(&s->env.gpu, cfg->config.precision, err) != 0) {
         free(s);
         return -1;
     }
@@ -313,8 +303,8 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
         for (int b = 0; b < BB_SWEEP_MAX; b++)
             res->per_item_s[m][b] = -1.0;
     int rc = 0;
-    if (cfg->data_dir) {
-        rc = bb_dataset_open(&s->ds, cfg->data_dir, err);
+    if (cfg->config.data_dir) {
+        rc = bb_dataset_open(&s->ds, cfg->config.data_dir, err);
         s->have_ds = rc == 0;
     }
     double gflops;

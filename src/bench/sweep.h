@@ -44,13 +44,9 @@ typedef struct {
     double max_time_s;   /* per configuration; 0 = no limit */
     double pause_s;      /* between configurations */
     int64_t mem_limit;   /* bytes; 0 = none; over it a configuration is "oom" */
-    int threads;
-    bb_head head;
+    bb_run_config config; /* backend, precision, head, threads, input source, backend options */
     uint64_t seed;
     const char *out_dir;
-    const char *data_dir; /* NULL: a seeded random batch in memory */
-    const char *device;   /* "cpu" or "cuda" (the backend that runs it) */
-    bb_precision precision;
     double gflops_hint;   /* > 0: the rate the estimate assumes (GPU); else
                              a short sgemm calibration of this CPU */
     int resume;

@@ -7,6 +7,7 @@
 #define BB_CLI_H
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "backends/backend.h"
@@ -42,6 +43,28 @@ int cli_device(const char *cmd, const char *s);
  * when cuda is asked for and unusable, or the CPU is given a precision
  * other than fp32 (a runtime failure: exit 1). */
 const bb_backend_ops *cli_backend(const char *device, bb_precision precision, bb_err *err);
+/* cli_config.c: the run configuration shared by run, infer and profile.
+ * --backend-opt values are kept as given until the backend is known. */
+#define CLI_MAX_BACKEND_OPTS 32
+typedef struct {
+    const char *kv[CLI_MAX_BACKEND_OPTS];
+    int n;
+} cli_backend_flags;
+/* Remembers one --backend-opt; -1 (message printed) when there are too many. */
+int cli_backend_opt_add(const char *cmd, cli_backend_flags *f, const char *kv);
+/* --device (cpu|cuda|auto) to c->backend for c->precision: BB_EXIT_OK,
+ * BB_EXIT_USAGE for a bad name, BB_EXIT_FAILURE when the device cannot run
+ * it (cli_backend); the message is printed. */
+int cli_config_backend(const char *cmd, const char *device, bb_run_config *c);
+/* c->options from the flags, then from the environment, for c->backend:
+ * BB_EXIT_OK, or BB_EXIT_USAGE with a message naming the key, value or
+ * variable. */
+int cli_config_options(const char *cmd, const cli_backend_flags *f, bb_run_config *c);
+/* Both of the above. */
+int cli_config_resolve(const char *cmd, const char *device, const cli_backend_flags *f, bb_run_config *c);
+/* The --backend-opt paragraph of a command's --help, with every key. */
+void cli_backend_opts_help(FILE *f);
+
 /* cli_sweep.c: the output folder exists and is writable (else a message
  * naming --out and -1); SIGINT/SIGTERM handlers that set the returned flag. */
 int cli_prepare_out(const char *cmd, const char *dir);

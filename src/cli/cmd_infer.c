@@ -18,9 +18,9 @@ typedef struct {
     bb_model_spec spec;
     int64_t batch, threads, warmup, reps;
     const char *input, *output;
-    int profile, check_activations;
     const char *device;
-    bb_precision precision;
+    cli_backend_flags backend_opts;
+    bb_run_config config; /* precision, threads, profile; backend and options resolved after parsing */
 } infer_args;
 
 static void usage(FILE *f)
@@ -30,7 +30,7 @@ static void usage(FILE *f)
             "                        [--weights F.safetensors] [--input X.npy] [--output Y.npy]\n"
             "                        [--seed S] [--threads T] [--warmup W] [--reps R] [--profile]\n"
             "                        [--check-activations] [--device cpu|cuda|auto]\n"
-            "                        [--precision fp32|tf32|fp16|bf16]\n"
+            "                        [--precision fp32|tf32|fp16|bf16] [--backend-opt KEY=VALUE ...]\n"
             "\n"
             "Runs one forward pass on the CPU and prints the output shape, a checksum and\n"
             "the time of the pass. --input is float32 [N,3,224,224] (its N wins over\n"
@@ -42,11 +42,13 @@ static void usage(FILE *f)
             "pass's time on the line 'times_ms' (in run order).\n"
             "--check-activations scans every step's output: RMS range, max |x|, NaN/Inf\n"
             "and subnormal counts; exit 1 if any value is not finite or subnormal.\n"
-            "--device: cpu (default), cuda, or auto (cuda when there is a GPU); on cuda\n"
+            "--device: auto (default: cuda when this build has it and a GPU is usable,\n"
+            "else cpu), cpu or cuda; on cuda\n"
             "the time is the CUDA-event time of the forward pass. --precision: fp32\n"
             "(default, strict), tf32, fp16 (cuda only) or bf16 (cuda, or a CPU with\n"
-            "AVX512-BF16 or AMX).\n"
-            "Exit codes: 0 ok, 1 runtime failure (bad file...), 2 bad arguments.\n");
+            "AVX512-BF16 or AMX).\n");
+    cli_backend_opts_help(f);
+    fprintf(f, "Exit codes: 0 ok, 1 runtime failure (bad file...), 2 bad arguments.\n");
 }
 
 static int parse(int argc, char **argv, infer_args *a)
@@ -60,6 +62,7 @@ static int parse(int argc, char **argv, infer_args *a)
         {"warmup", required_argument, 0, 'W'}, {"reps", required_argument, 0, 'R'},
         {"check-activations", no_argument, 0, 'A'},
         {"device", required_argument, 0, 'd'}, {"precision", required_argument, 0, 'P'},
+        {"backend-opt", required_argument, 0, 'O'},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -73,10 +76,11 @@ static int parse(int argc, char **argv, infer_args *a)
         case 'o': a->output = optarg; break;
         case 's': bad = cli_u64("infer", "--seed", optarg, &a->spec.seed); break;
         case 't': bad = cli_int64("infer", "--threads", optarg, 1, 4096, &a->threads); break;
-        case 'p': a->profile = 1; break;
-        case 'A': a->check_activations = 1; break;
+        case 'p': a->config.profile = 1; break;
+        case 'A': a->config.activation_stats = 1; break;
         case 'd': a->device = optarg; bad = cli_device("infer", optarg); break;
-        case 'P': bad = cli_precision("infer", optarg, &a->precision); break;
+        case 'P': bad = cli_precision("infer", optarg, &a->config.precision); break;
+        case 'O': bad = cli_backend_opt_add("infer", &a->backend_opts, optarg); break;
         case 'W': bad = cli_int64("infer", "--warmup", optarg, 0, 1000000, &a->warmup); break;
         case 'R': bad = cli_int64("infer", "--reps", optarg, 1, 1000000, &a->reps); break;
         case 'h': usage(stdout); return 1;
@@ -198,21 +202,17 @@ static int timed_passes(const bb_backend_ops *be, bb_backend *b, const infer_arg
 static int run(const infer_args *a, bb_err *err)
 {
     int64_t batch = a->batch;
-    const bb_backend_ops *be = cli_backend(a->device, a->precision, err);
-    if (!be)
-        return -1;
+    const bb_backend_ops *be = a->config.backend;
     float *x = load_input(a, &batch, err), *y = NULL;
     if (!x)
         return -1;
     bb_graph *g = bb_model_open(&a->spec, err);
     bb_backend *b = NULL;
-    bb_backend_opts o = {.threads = (int)a->threads, .profile = a->profile, .activation_stats = a->check_activations,
-                         .precision = a->precision};
     int rc = -1;
     double t0 = bb_now_s(), prep = 0, *t = calloc((size_t)a->reps, sizeof *t);
     if (!t)
         bb_err_set(err, "out of memory");
-    if (g && t && be->prepare(&b, g, batch, &o, err) == 0 && be->set_input(b, x, err) == 0) {
+    if (g && t && be->prepare(&b, g, batch, &a->config, err) == 0 && be->set_input(b, x, err) == 0) {
         prep = bb_now_s() - t0;
         rc = timed_passes(be, b, a, t, err);
         if (rc == 0) {
@@ -226,9 +226,9 @@ static int run(const infer_args *a, bb_err *err)
     }
     if (rc == 0) {
         print_summary(a, g, batch, y, prep, t);
-        if (a->profile)
-            print_profile(be, b, median_of(t, a->reps), a->check_activations);
-        if (a->check_activations)
+        if (a->config.profile)
+            print_profile(be, b, median_of(t, a->reps), a->config.activation_stats);
+        if (a->config.activation_stats)
             rc = check_activations(be, b, err);
     }
     if (b)
@@ -246,10 +246,13 @@ int cmd_infer(int argc, char **argv)
     memset(&a, 0, sizeof a);
     a.batch = 1;
     a.reps = 1;
-    a.device = "cpu";
+    a.device = "auto";
     int p = parse(argc, argv, &a);
     if (p != 0)
         return p > 0 ? BB_EXIT_OK : BB_EXIT_USAGE;
+    a.config.threads = (int)a.threads, a.config.head = a.spec.head;
+    if ((p = cli_config_resolve("infer", a.device, &a.backend_opts, &a.config)) != BB_EXIT_OK)
+        return p;
     bb_err err = {0};
     if (run(&a, &err) != 0) {
         fprintf(stderr, "batchbench infer: %s\n", err.msg);

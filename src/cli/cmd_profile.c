@@ -51,21 +51,28 @@ typedef struct {
     bb_model_spec spec;
     int64_t batch, threads, warmup, reps;
     int json;
-    bb_precision precision;
+    const char *device;
+    cli_backend_flags backend_opts;
+    bb_run_config config; /* backend, precision, threads, options: resolved after parsing */
 } profile_args;
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: batchbench profile --model M [--batch N] [--head features|classifier]\n"
                "                          [--threads T] [--warmup W] [--reps R] [--json]\n"
-               "                          [--precision fp32|bf16]\n"
+               "                          [--device cpu|cuda|auto] [--precision fp32|tf32|fp16|bf16]\n"
+               "                          [--backend-opt KEY=VALUE ...]\n"
                "\n"
                "Times every step of the forward pass (median over R profiled passes after W\n"
                "warm-up passes; defaults batch 8, W 2, R 5): time, share, MACs and GFLOP/s per\n"
                "step and per op kind, and the profiled total against the median of R unprofiled\n"
                "passes (the profiler waits for every step to finish). --json: the same data.\n"
-               "--precision bf16: the CPU backend's bf16 path (needs AVX512-BF16 or AMX).\n"
-               "Exit codes: 0 ok, 1 runtime failure, 2 bad arguments.\n");
+               "--device: auto (default: cuda when this build has it and a GPU is usable,\n"
+               "else cpu), cpu or cuda (steps timed with CUDA events).\n"
+               "--precision: fp32 (default), bf16 (cuda, or a CPU with AVX512-BF16 or AMX),\n"
+               "tf32 and fp16 (cuda only).\n");
+    cli_backend_opts_help(f);
+    fprintf(f, "Exit codes: 0 ok, 1 runtime failure, 2 bad arguments.\n");
 }
 
 static int parse(int argc, char **argv, profile_args *a)
@@ -75,7 +82,8 @@ static int parse(int argc, char **argv, profile_args *a)
         {"head", required_argument, 0, 'H'},    {"threads", required_argument, 0, 't'},
         {"warmup", required_argument, 0, 'W'},  {"reps", required_argument, 0, 'R'},
         {"json", no_argument, 0, 'j'},          {"help", no_argument, 0, 'h'},
-        {"precision", required_argument, 0, 'P'},
+        {"precision", required_argument, 0, 'P'}, {"device", required_argument, 0, 'd'},
+        {"backend-opt", required_argument, 0, 'O'},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -88,7 +96,9 @@ static int parse(int argc, char **argv, profile_args *a)
         case 'W': bad = cli_int64("profile", "--warmup", optarg, 0, 100000, &a->warmup); break;
         case 'R': bad = cli_int64("profile", "--reps", optarg, 1, 100000, &a->reps); break;
         case 'j': a->json = 1; break;
-        case 'P': bad = cli_precision("profile", optarg, &a->precision); break;
+        case 'P': bad = cli_precision("profile", optarg, &a->config.precision); break;
+        case 'd': a->device = optarg; bad = cli_device("profile", optarg); break;
+        case 'O': bad = cli_backend_opt_add("profile", &a->backend_opts, optarg); break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return -1;
         }
@@ -107,6 +117,7 @@ static int parse(int argc, char **argv, profile_args *a)
 /* What one series of passes gave. With profile, step_s[rep * n + step]
  * holds every step's time and steps (owned by b, kept alive) names them. */
 typedef struct {
+    const bb_backend_ops *be;
     bb_backend *b;
     double forward_s; /* median wall time of a whole pass */
     double *step_s;
@@ -117,7 +128,7 @@ typedef struct {
 static void series_free(pass_series *p)
 {
     if (p->b)
-        bb_cpu_backend.destroy(p->b);
+        p->be->destroy(p->b);
     free(p->step_s);
     p->b = NULL, p->step_s = NULL, p->steps = NULL;
 }
@@ -125,7 +136,7 @@ static void series_free(pass_series *p)
 /* After profiled pass `rep`: copies its step times into p->step_s. */
 static int keep_steps(pass_series *p, int64_t rep, int64_t reps, bb_err *err)
 {
-    int n = bb_cpu_backend.profile(p->b, &p->steps);
+    int n = p->be->profile(p->b, &p->steps);
     if (rep == 0) {
         p->n = n;
         if (!(p->step_s = malloc(sizeof(double) * (size_t)(reps * (n > 0 ? n : 1)))))
@@ -143,26 +154,28 @@ static int keep_steps(pass_series *p, int64_t rep, int64_t reps, bb_err *err)
 static int run_series(const bb_graph *g, const profile_args *a, int profile, const float *x, pass_series *p,
                       bb_err *err)
 {
-    bb_backend_opts o = {.threads = (int)a->threads, .profile = profile, .precision = a->precision};
+    bb_run_config o = a->config;
+    o.profile = profile;
+    const bb_backend_ops *be = p->be = o.backend;
     bb_backend_report r;
     bb_stats st;
     double *t = malloc(sizeof(double) * (size_t)a->reps);
-    int rc = t ? bb_cpu_backend.prepare(&p->b, g, a->batch, &o, err) : bb_err_oom(err, "out of memory");
+    int rc = t ? be->prepare(&p->b, g, a->batch, &o, err) : bb_err_oom(err, "out of memory");
     if (rc == 0)
-        rc = bb_cpu_backend.set_input(p->b, x, err);
+        rc = be->set_input(p->b, x, err);
     for (int64_t i = 0; rc == 0 && i < a->warmup; i++)
-        rc = bb_cpu_backend.forward(p->b, err);
+        rc = be->forward(p->b, err);
     for (int64_t i = 0; rc == 0 && i < a->reps; i++) {
         double t0 = bb_now_s();
-        rc = bb_cpu_backend.forward(p->b, err);
-        t[i] = bb_now_s() - t0;
+        rc = be->forward(p->b, err);
+        t[i] = be->forward_seconds ? be->forward_seconds(p->b) : bb_now_s() - t0;
         if (rc == 0 && profile)
             rc = keep_steps(p, i, a->reps, err);
     }
     if (rc == 0 && bb_stats_compute(t, (int)a->reps, &st) == 0)
         p->forward_s = st.median;
     if (rc == 0) {
-        bb_cpu_backend.report(p->b, &r);
+        be->report(p->b, &r);
         p->threads = r.threads;
     }
     free(t);
@@ -232,8 +245,9 @@ static double overhead_pct(const profile_report *r)
 static void print_text(const profile_report *r)
 {
     const profile_args *a = r->a;
-    printf("%s, batch %lld, %s head, %d threads: median of %lld profiled passes after %lld warm-up\n\n", a->spec.name,
-           (long long)a->batch, bb_head_name(a->spec.head), r->threads, (long long)a->reps, (long long)a->warmup);
+    printf("%s, batch %lld, %s head, %s %s, %d threads: median of %lld profiled passes after %lld warm-up\n\n",
+           a->spec.name, (long long)a->batch, bb_head_name(a->spec.head), bb_config_device(&a->config),
+           bb_precision_name(a->config.precision), r->threads, (long long)a->reps, (long long)a->warmup);
     cli_print_steps(r->st, r->med, r->n, r->total, 0);
     printf("\n%-12s %6s %10s %6s %10s %9s\n", "kind", "steps", "ms", "share", "MMAC", "GFLOP/s");
     for (int j = 0; j < r->nk; j++) {
@@ -286,6 +300,8 @@ static void print_json(const profile_report *r)
     cJSON_AddStringToObject(o, "model", r->a->spec.name);
     cJSON_AddStringToObject(o, "head", bb_head_name(r->a->spec.head));
     cJSON_AddNumberToObject(o, "batch_size", (double)r->a->batch);
+    cJSON_AddStringToObject(o, "device", bb_config_device(&r->a->config));
+    cJSON_AddStringToObject(o, "precision", bb_precision_name(r->a->config.precision));
     cJSON_AddNumberToObject(o, "threads", r->threads);
     cJSON_AddNumberToObject(o, "warmup", (double)r->a->warmup);
     cJSON_AddNumberToObject(o, "reps", (double)r->a->reps);
@@ -343,10 +359,13 @@ int cmd_profile(int argc, char **argv)
 {
     profile_args a;
     memset(&a, 0, sizeof a);
-    a.batch = 8, a.warmup = 2, a.reps = 5;
+    a.batch = 8, a.warmup = 2, a.reps = 5, a.device = "auto";
     int p = parse(argc, argv, &a);
     if (p != 0)
         return p > 0 ? BB_EXIT_OK : BB_EXIT_USAGE;
+    a.config.threads = (int)a.threads, a.config.head = a.spec.head;
+    if ((p = cli_config_resolve("profile", a.device, &a.backend_opts, &a.config)) != BB_EXIT_OK)
+        return p;
     bb_err err = {0};
     if (run(&a, &err) != 0) {
         fprintf(stderr, "batchbench profile: %s\n", err.msg);

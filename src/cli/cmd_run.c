@@ -34,6 +34,7 @@ static void usage(FILE *f)
             "                      [--min-time S] [--max-time S] [--pause S] [--mem-limit BYTES]\n"
             "                      [--threads T] [--head features|classifier] [--seed S]\n"
             "                      [--data DIR] [--out DIR] [--resume] [--no-report]\n"
+            "                      [--backend-opt KEY=VALUE ...]\n"
             "                      [--pipeline [--workers LIST] [--load-mode batches|items] [--prefetch N]]\n"
             "\n"
             "Sweeps batch size x model: for each configuration the model is prepared for\n"
@@ -78,13 +79,17 @@ static void usage(FILE *f)
             "--mem-limit: a configuration needing more (e.g. 2G) is recorded as oom\n"
             "--data DIR: read input batches from a data set (batchbench dataset make);\n"
             "            otherwise a seeded random batch in memory is used\n"
-            "--resume: skip configurations that already have an ok result in --out\n"
+            "--resume: skip configurations whose exact identity (model, batch size, device,\n"
+            "          precision, head, engine, input, threads, non-default backend\n"
+            "          options) already has an ok result in --out\n"
             "--pipeline: end to end: --data is read by --workers loader threads (default\n"
             "            1,2,4,... up to the cores; batches: each worker loads whole\n"
             "            batches, items: all workers fill one batch; --prefetch batches\n"
             "            ahead per worker, default 2) while the model runs; per (model,\n"
             "            batch size, workers) one pipeline-*.json with items/s, the time\n"
-            "            to the first result and the share of time spent waiting for data\n"
+            "            to the first result and the share of time spent waiting for data\n");
+    cli_backend_opts_help(f);
+    fprintf(f,
             "After the sweep the charts and report.md are written into --out, as\n"
             "`batchbench report --out` would (--no-report: skip them).\n"
             "\n"
@@ -221,9 +226,10 @@ static int parse_on_off(const char *flag, const char *arg, int *out)
 }
 
 typedef struct {
-    bb_sweep_cfg cfg;
+    bb_sweep_cfg cfg;          /* cfg.config: the run configuration, its backend resolved before the preset */
     const char *device;
-    const bb_backend_ops *backend; /* resolved before the preset */
+    cli_backend_flags backend_opts;
+    int help;                  /* --help was printed */
     int no_report;
     int pipeline;
     double margin;
@@ -292,7 +298,7 @@ static int parse_flag(int c, run_args *a)
     switch (c) {
     case 'P': return 0; /* applied first */
     case 'd': return 0; /* resolved first */
-    case 'q': return cli_precision("run", optarg, &cfg->precision);
+    case 'q': return 0; /* resolved first */
     case 'm': return parse_models(optarg, cfg);
     case 'b': return parse_batches(optarg, cfg);
     case 'w': return cli_int64("run", "--warmup", optarg, 0, 100000, &v) ? -1 : (cfg->warmup = (int)v, 0);
@@ -308,10 +314,11 @@ static int parse_flag(int c, run_args *a)
     case 'x': return parse_seconds("--max-time", optarg, &cfg->max_time_s);
     case 'p': return parse_seconds("--pause", optarg, &cfg->pause_s);
     case 'L': return parse_bytes(optarg, &cfg->mem_limit);
-    case 't': return cli_int64("run", "--threads", optarg, 1, 4096, &v) ? -1 : (cfg->threads = (int)v, 0);
-    case 'H': return cli_head("run", optarg, &cfg->head);
+    case 't': return cli_int64("run", "--threads", optarg, 1, 4096, &v) ? -1 : (cfg->config.threads = (int)v, 0);
+    case 'H': return cli_head("run", optarg, &cfg->config.head);
+    case 'O': return cli_backend_opt_add("run", &a->backend_opts, optarg);
     case 's': return cli_u64("run", "--seed", optarg, &cfg->seed);
-    case 'D': cfg->data_dir = optarg; return 0;
+    case 'D': cfg->config.data_dir = optarg; return 0;
     case 'o': cfg->out_dir = optarg; return 0;
     case 'R': cfg->resume = 1; return 0;
     case 'N': a->no_report = 1; return 0;
@@ -340,31 +347,32 @@ static int parse(int argc, char **argv, run_args *a)
         {"reps-min", required_argument, 0, 'Q'}, {"warmup-time", required_argument, 0, 'W'},
         {"target-ci", required_argument, 0, 'T'}, {"max-config-time", required_argument, 0, 'C'},
         {"budget", required_argument, 0, 'B'},   {"interleave", required_argument, 0, 'I'},
-        {"margin", required_argument, 0, 'M'},
+        {"margin", required_argument, 0, 'M'},   {"backend-opt", required_argument, 0, 'O'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help"))
-            return usage(stdout), 1;
+            return usage(stdout), a->help = 1, BB_EXIT_OK;
+    /* the device first: it picks the preset */
     const char *dev = flag_value(argc, argv, "--device"), *prec = flag_value(argc, argv, "--precision");
     a->device = dev ? dev : "auto";
-    if (cli_device("run", a->device) != 0 || (prec && cli_precision("run", prec, &a->cfg.precision) != 0))
-        return -1;
-    bb_err err = {0};
-    if (!(a->backend = cli_backend(a->device, a->cfg.precision, &err)))
-        return fprintf(stderr, "batchbench run: %s\n", err.msg), 2;
-    if (apply_preset(argc, argv, a->backend == &bb_cuda_backend, &a->cfg) != 0)
-        return -1;
+    if (prec && cli_precision("run", prec, &a->cfg.config.precision) != 0)
+        return BB_EXIT_USAGE;
+    int rc = cli_config_backend("run", a->device, &a->cfg.config);
+    if (rc != BB_EXIT_OK)
+        return rc;
+    if (apply_preset(argc, argv, a->cfg.config.backend == &bb_cuda_backend, &a->cfg) != 0)
+        return BB_EXIT_USAGE;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
         if (parse_flag(c, a) != 0)
-            return -1;
+            return BB_EXIT_USAGE;
     if (cli_no_positionals("run", optind, argc, argv) != 0)
-        return -1;
-    if (a->pipeline && !a->cfg.data_dir)
-        return fprintf(stderr, "batchbench run: --pipeline needs --data DIR (batchbench dataset make)\n"), -1;
+        return BB_EXIT_USAGE;
+    if (a->pipeline && !a->cfg.config.data_dir)
+        return fprintf(stderr, "batchbench run: --pipeline needs --data DIR (batchbench dataset make)\n"), BB_EXIT_USAGE;
     if (!a->pipeline && (a->pl.n_workers || a->pl.prefetch))
-        return fprintf(stderr, "batchbench run: --workers and --prefetch go with --pipeline\n"), -1;
-    return 0;
+        return fprintf(stderr, "batchbench run: --workers and --prefetch go with --pipeline\n"), BB_EXIT_USAGE;
+    return cli_config_options("run", &a->backend_opts, &a->cfg.config);
 }
 
 /* The charts and report.md of the folder, through `batchbench report`. */
@@ -383,11 +391,11 @@ static int write_report(const char *out_dir, double margin)
 /* On a GPU the estimate assumes half the card's peak for the precision. */
 static int set_gpu_rate(bb_sweep_cfg *c)
 {
-    if (strcmp(c->device, "cuda") != 0)
+    if (c->config.backend != &bb_cuda_backend)
         return 0;
     bb_gpu_env gpu;
     bb_err err = {0};
-    if (bb_gpu_env_collect(&gpu, c->precision, &err) != 0)
+    if (bb_gpu_env_collect(&gpu, c->config.precision, &err) != 0)
         return fprintf(stderr, "batchbench run: --device cuda: %s\n", err.msg), -1;
     c->gflops_hint = gpu.peak_flops > 0 ? 0.5 * gpu.peak_flops / 1e9 : 20000.0;
     fprintf(stderr, "batchbench run: %s, %d SMs, %.1f GiB; peak %.1f TFLOP/s (%s)\n", gpu.name, gpu.sm_count,
@@ -405,7 +413,7 @@ static int run_pipeline(run_args *a)
     bb_pipeline_result *res = malloc(sizeof *res);
     bb_err err = {0};
     fprintf(stderr, "batchbench run --pipeline: %d models x %d batch sizes x %d worker counts on %s, data %s\n",
-            a->cfg.n_models, a->cfg.n_batches, a->pl.n_workers, a->cfg.device, a->cfg.data_dir);
+            a->cfg.n_models, a->cfg.n_batches, a->pl.n_workers, bb_config_device(&a->cfg.config), a->cfg.config.data_dir);
     int rc = res ? bb_pipeline_run(&a->pl, res, &err) : bb_err_set(&err, "out of memory");
     if (rc != 0) {
         fprintf(stderr, "batchbench run: %s\n", err.msg);
@@ -427,18 +435,17 @@ int cmd_run(int argc, char **argv)
     memset(&a, 0, sizeof a);
     a.device = "auto";
     a.cfg.out_dir = "results";
-    a.cfg.head = BB_HEAD_FEATURES;
+    a.cfg.config.head = BB_HEAD_FEATURES;
     a.cfg.interleave = 1;
     a.cfg.target_ci = 0.02;
     a.margin = BB_TIE_MARGIN_DEFAULT;
     int p = parse(argc, argv, &a);
-    if (p != 0)
-        return p == 1 ? BB_EXIT_OK : p == 2 ? BB_EXIT_FAILURE : BB_EXIT_USAGE;
-    a.cfg.device = a.backend->name;
+    if (p != BB_EXIT_OK || a.help)
+        return p;
     if (set_gpu_rate(&a.cfg) != 0)
         return BB_EXIT_FAILURE;
-    if (a.cfg.threads == 0)
-        a.cfg.threads = bb_cpu_default_threads();
+    if (a.cfg.config.threads == 0)
+        a.cfg.config.threads = bb_cpu_default_threads();
     a.cfg.log = stderr;
     a.cfg.stop = cli_stop_on_signals();
     if (cli_prepare_out("run", a.cfg.out_dir) != 0)
@@ -447,7 +454,7 @@ int cmd_run(int argc, char **argv)
         return run_pipeline(&a);
     double gflops, est = bb_sweep_estimate(&a.cfg, &gflops);
     fprintf(stderr, "batchbench run: %d models x %d batch sizes on %s (%s); estimated %.0f s (%.1f min) at ~%.0f GFLOP/s\n",
-            a.cfg.n_models, a.cfg.n_batches, a.cfg.device, bb_precision_name(a.cfg.precision), est, est / 60.0,
+            a.cfg.n_models, a.cfg.n_batches, bb_config_device(&a.cfg.config), bb_precision_name(a.cfg.config.precision), est, est / 60.0,
             gflops);
     bb_sweep_result *res = malloc(sizeof *res);
     bb_err err = {0};

@@ -24,8 +24,8 @@ static int find_setup(const bb_table *t, const bb_sweep_cfg *cfg, const bb_sweep
 {
     for (int i = 0; i < t->n_setups; i++) {
         const bb_setup *s = &t->setups[i];
-        if (!strcmp(s->engine, "batchbench") && !strcmp(s->device, cfg->device) &&
-            !strcmp(s->precision, bb_precision_name(cfg->precision)) && !strcmp(s->head, bb_head_name(cfg->head)) &&
+        if (!strcmp(s->engine, "batchbench") && !strcmp(s->device, bb_config_device(&cfg->config)) &&
+            !strcmp(s->precision, bb_precision_name(cfg->config.precision)) && !strcmp(s->head, bb_head_name(cfg->config.head)) &&
             !strcmp(s->host, res->host) && s->threads == res->threads_used)
             return i;
     }

@@ -9,6 +9,7 @@
  */
 #include "report/result.h"
 #include "report/json_out.h"
+#include "report/result_identity.h"
 #include "report/summary_csv.h"
 
 #include <fcntl.h>
@@ -27,18 +28,9 @@
 
 char *bb_result_filename(const bb_result *r, const char *host)
 {
-    char h[128], d[sizeof r->device], m[sizeof r->model];
-    bb_json_sanitise(h, sizeof h, host);
-    bb_json_sanitise(d, sizeof d, r->device);
-    bb_json_sanitise(m, sizeof m, r->model);
-    const char *fmt = r->pipeline ? "pipeline-%s-%s-model_name-%s-batch_size-%" PRId64 "-workers-%d.json"
-                                  : "inference_time-%s-%s-model_name-%s-batch_size-%" PRId64 ".json";
-    int w = r->pipeline ? r->pipeline->workers : 0;
-    int n = snprintf(NULL, 0, fmt, h, d, m, r->batch_size, w);
-    char *s = n > 0 ? malloc((size_t)n + 1) : NULL;
-    if (s)
-        snprintf(s, (size_t)n + 1, fmt, h, d, m, r->batch_size, w);
-    return s;
+    bb_identity id;
+    bb_identity_of_result(r, host, &id);
+    return bb_identity_filename(&id, 0);
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -83,8 +75,31 @@ static cJSON *percentiles_json(const bb_stats *s, double bs)
     return bb_json_done(a, ok);
 }
 
-static cJSON *config_json(const bb_result *r)
+/* config.backend_options: every option of the device's backend, with its
+ * value, whether it is the default and where it came from. */
+static cJSON *backend_options_json(const bb_result *r)
 {
+    static const char *const sources[] = {"default", "flag", "env"};
+    cJSON *o = cJSON_CreateObject();
+    int ok = o != NULL;
+    for (int i = 0; ok && i < BB_OPT_COUNT; i++) {
+        const bb_opt_info *in = bb_opt_info_of((bb_opt_id)i);
+        if (strcmp(in->backend, r->device) != 0 || strcmp(r->engine, "batchbench") != 0)
+            continue;
+        cJSON *v = cJSON_CreateObject();
+        ok = v && cJSON_AddItemToObject(o, in->key, v) && bb_json_str(v, "value", bb_opt_value(&r->options, (bb_opt_id)i)) &&
+             cJSON_AddBoolToObject(v, "default", r->options.value[i] == 0) &&
+             bb_json_str(v, "source", sources[r->options.source[i] < 3 ? r->options.source[i] : 0]);
+    }
+    return bb_json_done(o, ok);
+}
+
+static cJSON *config_json(const bb_result *r, const char *host)
+{
+    bb_identity id;
+    char key[BB_IDENTITY_LEN];
+    bb_identity_of_result(r, host, &id);
+    bb_identity_key(&id, key, sizeof key);
     cJSON *o = cJSON_CreateObject();
     int ok = o && bb_json_str(o, "model", r->model) && bb_json_str(o, "family", r->family) && bb_json_str(o, "head", r->head) &&
              bb_json_str(o, "device", r->device) && bb_json_str(o, "engine", r->engine) &&
@@ -94,7 +109,8 @@ static cJSON *config_json(const bb_result *r)
              bb_json_int(o, "warmup", r->warmup) && bb_json_int(o, "reps", r->reps) &&
              bb_json_num(o, "min_time_s", r->min_time_s) && bb_json_num(o, "max_time_s", r->max_time_s) &&
              measure_config_json(o, &r->measure) &&
-             bb_json_int(o, "threads", r->threads) && bb_json_u64(o, "seed", r->seed);
+             bb_json_int(o, "threads", r->threads) && bb_json_u64(o, "seed", r->seed) &&
+             bb_json_obj(o, "backend_options", backend_options_json(r)) && bb_json_str(o, "identity", key);
     if (o && !ok)
         cJSON_Delete(o), o = NULL;
     return o;
@@ -161,7 +177,7 @@ cJSON *bb_result_to_json(const bb_result *r, const bb_env *env)
     cJSON *o = cJSON_CreateObject();
     int ok = o && bb_json_int(o, "schema_version", BB_RESULT_SCHEMA_VERSION) && bb_json_obj(o, "tool", bb_json_tool()) &&
              bb_json_created(o) && bb_json_str(o, "status", r->status) && bb_json_str(o, "message", r->message) &&
-             bb_json_obj(o, "config", config_json(r)) &&
+             bb_json_obj(o, "config", config_json(r, env ? env->host : NULL)) &&
              bb_json_obj(o, "environment", env ? bb_env_to_json(env) : cJSON_CreateNull()) &&
              bb_json_obj(o, "model", model_json(r)) && bb_json_num(o, "prepare_s", r->prepare_s) &&
              bb_json_obj(o, "memory", memory_json(r)) &&
@@ -181,7 +197,14 @@ cJSON *bb_result_to_json(const bb_result *r, const bb_env *env)
 int bb_result_write(const char *dir, const bb_result *r, const bb_env *env, char *path_out, size_t path_len,
                     bb_err *err)
 {
-    char *name = bb_result_filename(r, env ? env->host : NULL);
+    bb_identity id;
+    char path[1024];
+    int exists;
+    bb_identity_of_result(r, env ? env->host : NULL, &id);
+    if (bb_identity_place(dir, &id, path, sizeof path, &exists, err) != 0)
+        return -1;
+    const char *slash = strrchr(path, '/');
+    char *name = strdup(slash ? slash + 1 : path);
     if (!name)
         return bb_err_oom(err, "out of memory naming the result file in '%s'", dir);
     cJSON *j = bb_result_to_json(r, env);
@@ -220,6 +243,18 @@ int bb_result_read_status(const char *path, char *status, size_t len, double *pe
     return rc;
 }
 
+int bb_result_done(const char *dir, const bb_result *r, const char *host, double *per_item)
+{
+    bb_identity id;
+    char path[1024], status[16];
+    int exists = 0;
+    bb_err err = {0};
+    bb_identity_of_result(r, host, &id);
+    *per_item = -1.0;
+    return bb_identity_place(dir, &id, path, sizeof path, &exists, &err) == 0 && exists &&
+           bb_result_read_status(path, status, sizeof status, per_item, &err) == 0 && strcmp(status, "ok") == 0;
+}
+
 /* ---- summary.csv ---------------------------------------------------------- */
 
 static const bb_csv_col csv_cols[] = {
@@ -255,6 +290,8 @@ static const bb_csv_col csv_cols[] = {
     {"stop_reason", "measurement", "stop_reason", 's'},
     {"ci_half_width", "measurement", "ci_half_width", 'r'},
     {"noise_disturbed", "noise", "disturbed", 'b'},
+    {"input_source", "config", "input_source", 's'},
+    {"identity", "config", "identity", 's'},
 };
 
 /* ---- summary.csv: each row's recommendation (computed columns) ------------ */

@@ -17,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "backends/backend_options.h"
 #include "bench/env.h"
 #include "bench/noise.h"
 #include "util/error.h"
@@ -68,6 +69,7 @@ typedef struct bb_result_s {
     double min_time_s, max_time_s;
     int threads;
     uint64_t seed;
+    bb_backend_options options; /* the backend's options (config.backend_options) */
     /* model facts */
     int64_t params, macs_per_item, feature_dim, weight_bytes, activation_bytes;
     /* outcome */
@@ -87,8 +89,10 @@ typedef struct bb_result_s {
 
 /* "inference_time-<host>-<device>-model_name-<model>-batch_size-<bs>.json"
  * ("pipeline-...-batch_size-<bs>-workers-<w>.json" for a pipeline result),
- * malloc'd (NULL on OOM). host, device and model are sanitised to
- * [A-Za-z0-9._-] (anything else becomes '_'; empty or NULL: "unknown"). */
+ * with a tag for each non-default part of its identity (result_identity.h:
+ * "-bf16", "-classifier", "-opts-<hash>", ...), malloc'd (NULL on OOM).
+ * host, device and model are sanitised to [A-Za-z0-9._-] (anything else
+ * becomes '_'; empty or NULL: "unknown"). */
 char *bb_result_filename(const bb_result *r, const char *host);
 
 /* The result as a JSON object (schema_version 1, see docs/result-schema.md);
@@ -97,9 +101,12 @@ char *bb_result_filename(const bb_result *r, const char *host);
 cJSON *bb_result_to_json(const bb_result *r, const bb_env *env);
 
 /* Writes <dir>/<bb_result_filename(r, env->host)> atomically: into
- * <path>.tmp.<pid>, fsync, rename. On failure (unwritable or missing dir,
- * full disk, ...) returns -1 with a message naming the path, and removes the
- * temporary file. path_out (may be NULL) receives the final path. */
+ * <path>.tmp.<pid>, fsync, rename; a result of the same identity there is
+ * replaced, one of another identity never (the "-id-<hash>" name is taken,
+ * or -1 when that too is another's: result_identity.h). On failure
+ * (unwritable or missing dir, full disk, ...) returns -1 with a message
+ * naming the path, and removes the temporary file. path_out (may be NULL)
+ * receives the final path. */
 int bb_result_write(const char *dir, const bb_result *r, const bb_env *env, char *path_out, size_t path_len,
                     bb_err *err);
 
@@ -107,6 +114,10 @@ int bb_result_write(const char *dir, const bb_result *r, const bb_env *env, char
  * message naming the file if unreadable, not JSON, not schema_version 1 or
  * without a status. */
 int bb_result_read_status(const char *path, char *status, size_t len, double *per_item_median_s, bb_err *err);
+
+/* --resume: 1 when dir holds an ok result of exactly r's identity (on
+ * host), with its per-item median in *per_item (or -1); else 0. */
+int bb_result_done(const char *dir, const bb_result *r, const char *host, double *per_item);
 
 /* Scans dir for inference_time-*.json and writes dir/summary.csv atomically:
  * a header and one row per parseable result, sorted by (model, batch_size,

@@ -244,7 +244,8 @@ static bb_graph *new_graph(int nd, int64_t d0, int64_t d1, int64_t d2)
 /* Random weights, reference, fuse, backend at batch 1 and 3; frees g.
  * Returns the number of ops after fusion. With reforward, after the checked
  * passes forward runs once more without set_input and is checked again. */
-static int run_case_ex(bb_graph *g, const char *what, int reforward, char *math_mode, size_t mode_len)
+static int run_case_ex(bb_graph *g, const char *what, int reforward, char *math_mode, size_t mode_len,
+                       bb_opt_id opt, int opt_value)
 {
     bb_weights_random(g, 42);
     const int64_t ni = bb_tensor_numel(&g->tensors[g->input]);
@@ -265,7 +266,8 @@ static int run_case_ex(bb_graph *g, const char *what, int reforward, char *math_
         const int64_t n = batches[bi];
         bb_backend *b = NULL;
         bb_err err = {0};
-        bb_backend_opts opts = {.threads = 2};
+        bb_run_config opts = {.threads = 2};
+        opts.options.value[opt] = (unsigned char)opt_value, opts.options.source[opt] = BB_OPT_FROM_FLAG;
         if (bb_cpu_backend.prepare(&b, g, n, &opts, &err) != 0) {
             snprintf(failed, sizeof failed, "%s: prepare at batch %lld failed: %s", what, (long long)n, err.msg);
             break;
@@ -312,7 +314,7 @@ static int run_case_ex(bb_graph *g, const char *what, int reforward, char *math_
 
 static int run_case(bb_graph *g, const char *what)
 {
-    return run_case_ex(g, what, 0, NULL, 0);
+    return run_case_ex(g, what, 0, NULL, 0, BB_OPT_CPU_ALGO, 0);
 }
 
 /* ---- cases --------------------------------------------------------------- */
@@ -409,14 +411,12 @@ static void test_se(void **state)
 /* The SiLU our kernels apply in place of oneDNN's swish post-op (cpu_kernels.c):
  * after a Winograd conv (left to the next reader: a conv, an unfused add),
  * after a depthwise conv read by an SE block's pooling, and before the
- * head's pooling. BATCHBENCH_CPU_ALGO=always takes Winograd wherever oneDNN
+ * head's pooling. The option cpu.algo=always takes Winograd wherever oneDNN
  * offers it, so the deferred paths run whatever the timing says. */
 static void test_silu_left_to_reader(void **state)
 {
     (void)state;
     for (int policy = 0; policy < 2; policy++) {
-        if (policy)
-            setenv("BATCHBENCH_CPU_ALGO", "always", 1);
         bb_graph *g = new_graph(3, 3, 14, 14);
         int x = bb_conv(g, "stem", g->input, 32, 3, 1, 1, 1, 0);
         x = bb_activation(g, bb_batchnorm(g, "stem.bn", x, 1e-3f), BB_ACT_SILU);
@@ -436,9 +436,9 @@ static void test_silu_left_to_reader(void **state)
         y = bb_activation(g, bb_batchnorm(g, "head.bn", y, 1e-3f), BB_ACT_SILU);
         g->output = bb_gap(g, y);
         char mode[256] = "";
-        run_case_ex(g, policy ? "silu left to readers (always)" : "silu left to readers", 1, mode, sizeof mode);
+        run_case_ex(g, policy ? "silu left to readers (always)" : "silu left to readers", 1, mode, sizeof mode,
+                    BB_OPT_CPU_ALGO, policy); /* cpu.algo: measured, always */
         if (policy) {
-            unsetenv("BATCHBENCH_CPU_ALGO");
             if (!strstr(mode, "Winograd for 3 of 3"))
                 fail_msg("expected the 3 convs as Winograd, math mode '%s'", mode);
         }
@@ -636,11 +636,11 @@ static void test_input_survives_forward(void **state)
     int x = bb_conv(g, "c1", g->input, 8, 3, 2, 1, 1, 0);
     x = bb_activation(g, bb_batchnorm(g, "c1.bn", x, 1e-5f), BB_ACT_RELU);
     g->output = bb_conv(g, "c2", x, 16, 1, 1, 0, 1, 0);
-    run_case_ex(g, "conv net, forward without set_input", 1, NULL, 0);
+    run_case_ex(g, "conv net, forward without set_input", 1, NULL, 0, BB_OPT_CPU_ALGO, 0);
     g = new_graph(2, 5, 12, 0);
     g->output = bb_linear(g, "fc2", "weight", "bias", bb_linear(g, "fc1", "weight", "bias", g->input, 7, 0), 3, 0);
-    run_case_ex(g, "linear, forward without set_input", 1, NULL, 0);
-    run_case_ex(vit_graph(2, 16), "vit layer, forward without set_input", 1, NULL, 0);
+    run_case_ex(g, "linear, forward without set_input", 1, NULL, 0, BB_OPT_CPU_ALGO, 0);
+    run_case_ex(vit_graph(2, 16), "vit layer, forward without set_input", 1, NULL, 0, BB_OPT_CPU_ALGO, 0);
 }
 
 static void test_errors(void **state)
@@ -669,7 +669,7 @@ static void test_errors(void **state)
     assert_non_null(strstr(err.msg, "batchnorm"));
     bb_graph_free(h);
     /* profiling records one entry per step */
-    bb_backend_opts opts = {.threads = 1, .profile = 1};
+    bb_run_config opts = {.threads = 1, .profile = 1};
     assert_int_equal(bb_cpu_backend.prepare(&b, g, 2, &opts, &err), 0);
     float in[2 * 3 * 8 * 8] = {0}, out[2 * 4 * 8 * 8];
     assert_int_equal(bb_cpu_backend.set_input(b, in, &err), 0);

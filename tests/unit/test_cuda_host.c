@@ -25,21 +25,22 @@
 #include "models/zoo.h"
 
 /* cu_channels_last for a model (fused, as the backend gets it), at a
- * precision and with BATCHBENCH_CUDA_LAYOUT set to `layout` (NULL: unset). */
+ * precision and with the option cuda.layout set to `layout` (NULL: default). */
 static int channels_last(const char *model, bb_head head, cu_dtype dt, const char *layout)
 {
     bb_graph *g = bb_zoo_build(model, head);
     assert_non_null(g);
     bb_fuse(g);
-    if (layout)
-        setenv("BATCHBENCH_CUDA_LAYOUT", layout, 1);
-    else
-        unsetenv("BATCHBENCH_CUDA_LAYOUT");
     bb_backend b;
     memset(&b, 0, sizeof b);
     b.g = g, b.dt = dt, b.batch = 2;
+    if (layout) {
+        char kv[64];
+        bb_err err = {0};
+        snprintf(kv, sizeof kv, "cuda.layout=%s", layout);
+        assert_int_equal(bb_opt_set(&b.opt, kv, "cuda", &err), 0);
+    }
     int r = cu_channels_last(&b);
-    unsetenv("BATCHBENCH_CUDA_LAYOUT");
     bb_graph_free(g);
     return r;
 }
@@ -109,19 +110,20 @@ static void test_filter_to_krsc(void **state)
     check_krsc(4, 16, 16, 1);
 }
 
-/* cuDNN graphs for channels-last convs: on unless BATCHBENCH_CUDNN_GRAPH=0. */
+/* cuDNN graphs for channels-last convs: on unless cuda.cudnn_graph=off. */
 static void test_conv_graph_setting(void **state)
 {
     (void)state;
-    unsetenv("BATCHBENCH_CUDNN_GRAPH");
-    assert_int_equal(cu_conv_graph_on(), 1);
-    const char *values[] = {"0", "1", ""};
-    const int on[] = {0, 1, 1};
-    for (int i = 0; i < 3; i++) {
-        setenv("BATCHBENCH_CUDNN_GRAPH", values[i], 1);
-        assert_int_equal(cu_conv_graph_on(), on[i]);
+    bb_backend b;
+    memset(&b, 0, sizeof b);
+    assert_int_equal(cu_conv_graph_on(&b), 1);
+    const char *values[] = {"cuda.cudnn_graph=off", "cuda.cudnn_graph=on"};
+    const int on[] = {0, 1};
+    for (int i = 0; i < 2; i++) {
+        bb_err err = {0};
+        assert_int_equal(bb_opt_set(&b.opt, values[i], "cuda", &err), 0);
+        assert_int_equal(cu_conv_graph_on(&b), on[i]);
     }
-    unsetenv("BATCHBENCH_CUDNN_GRAPH");
 }
 
 int main(void)

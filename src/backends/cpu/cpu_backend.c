@@ -125,7 +125,7 @@ static int lower_graph(bb_backend *b, bb_err *err)
 }
 
 static int cpu_prepare(bb_backend **out, const bb_graph *g, int64_t batch,
-                       const bb_backend_opts *opts, bb_err *err)
+                       const bb_run_config *opts, bb_err *err)
 {
     *out = NULL;
     if (batch < 1)
@@ -143,8 +143,8 @@ static int cpu_prepare(bb_backend **out, const bb_graph *g, int64_t batch,
     b->activation_stats = opts && opts->activation_stats;
     b->threads = opts && opts->threads > 0 ? opts->threads : bb_cpu_default_threads();
     b->dt = prec == BB_PREC_BF16 ? dnnl_bf16 : dnnl_f32;
-    const char *algo = getenv("BATCHBENCH_CPU_ALGO"); /* measured (default) | always | never */
-    b->algo_policy = algo && !strcmp(algo, "always") ? 1 : algo && !strcmp(algo, "never") ? -1 : 0;
+    int algo = opts ? opts->options.value[BB_OPT_CPU_ALGO] : 0; /* measured | always | never */
+    b->algo_policy = algo == 1 ? 1 : algo == 2 ? -1 : 0;
     omp_set_num_threads(b->threads);
     b->tbuf = malloc(sizeof(int) * (size_t)g->n_tensors);
     if (!b->tbuf || dnnl_engine_create(&b->eng, dnnl_cpu, 0) != dnnl_success ||

@@ -17,7 +17,7 @@ int bb_cuda_available(char *why, size_t len)
     return 0;
 }
 
-static int absent_prepare(bb_backend **out, const bb_graph *g, int64_t batch, const bb_backend_opts *opts,
+static int absent_prepare(bb_backend **out, const bb_graph *g, int64_t batch, const bb_run_config *opts,
                           bb_err *err)
 {
     (void)g, (void)batch, (void)opts;

@@ -278,7 +278,7 @@ static int capture(bb_backend *b, bb_err *err)
 
 static void cuda_destroy(bb_backend *b);
 
-static int prepare_steps(bb_backend *b, const bb_backend_opts *opts, bb_err *err)
+static int prepare_steps(bb_backend *b, bb_err *err)
 {
     if (create_handles(b, err) || io_buffers(b, err) || lower_graph(b, err) || plan_arena(b, err) || tune(b, err) ||
         cu_setup_gemms(b, err))
@@ -291,7 +291,6 @@ static int prepare_steps(bb_backend *b, const bb_backend_opts *opts, bb_err *err
             CUDA_OK(cudaEventCreate(&b->step_ev[i]), err, "event creation", NULL);
         return 0;
     }
-    (void)opts;
     bb_err cap = {0};
     if (capture(b, &cap) == 0) {
         b->use_graph = 1;
@@ -308,7 +307,7 @@ static int prepare_steps(bb_backend *b, const bb_backend_opts *opts, bb_err *err
     return 0;
 }
 
-static int cuda_prepare(bb_backend **out, const bb_graph *g, int64_t batch, const bb_backend_opts *opts,
+static int cuda_prepare(bb_backend **out, const bb_graph *g, int64_t batch, const bb_run_config *opts,
                         bb_err *err)
 {
     *out = NULL;
@@ -326,8 +325,10 @@ static int cuda_prepare(bb_backend **out, const bb_graph *g, int64_t batch, cons
     b->dt = b->prec == BB_PREC_FP16 ? CU_F16 : b->prec == BB_PREC_BF16 ? CU_BF16 : CU_F32;
     b->es = b->dt == CU_F32 ? 4 : 2;
     b->profile = opts && opts->profile;
+    if (opts)
+        b->opt = opts->options;
     b->gemm_ws_bytes = GEMM_WORKSPACE;
-    if (prepare_steps(b, opts, err) != 0) {
+    if (prepare_steps(b, err) != 0) {
         cuda_destroy(b);
         return -1;
     }
@@ -441,7 +442,7 @@ static void cuda_report(const bb_backend *b, bb_backend_report *r)
                        : b->prec == BB_PREC_TF32 ? "fp32 storage, TF32 tensor cores allowed"
                                                  : b->dt == CU_BF16 ? "bf16 storage, fp32 accumulate"
                                                                     : "fp16 storage, fp32 accumulate";
-    const char *algos = getenv("BATCHBENCH_CUDNN_ALGO");
+    const char *algos = b->opt.value[BB_OPT_CUDNN_ALGO] ? bb_opt_value(&b->opt, BB_OPT_CUDNN_ALGO) : NULL;
     int n = snprintf(r->math_mode, sizeof r->math_mode,
                      "%s; cuDNN convs FMA %d/default %d/tensor-op %d%s of %d%s%s%.12s; cuBLASLt %s%s; %s%.40s", kind,
                      b->n_conv_fma, b->n_conv_default, b->n_conv_tensor, graph_note, convs, layout_note(b),

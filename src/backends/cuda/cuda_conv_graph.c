@@ -22,7 +22,7 @@
  * resnet18 with the CPU backend 2.3e-3 and 2.1e-3 (bf16 bound 0.1).
  * cuDNN had a fused engine for 19 of ResNet-50's 26 conv shapes (not for
  * the downsampling convs, bias without ReLU, nor for three of the residual
- * ones); those ran as the conv alone. BATCHBENCH_CUDNN_GRAPH=0 turns it off.
+ * ones); those ran as the conv alone. cuda.cudnn_graph=off turns it off.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -267,7 +267,7 @@ static double time_plan(bb_backend *b, cudnnBackendDescriptor_t plan, const cu_s
     return cu_time_ms(b, plan_run, &c);
 }
 
-/* What pick_plan saw, for BATCHBENCH_CUDNN_LOG. */
+/* What pick_plan saw, for cuda.cudnn_log. */
 typedef struct {
     int64_t offered;     /* heuristic's candidates */
     int allowed, built;  /* passing engine_allowed; plans finalized in the workspace */
@@ -338,8 +338,7 @@ static int search(bb_backend *b, const cu_step *s, const void *x, void *ws, size
         cu_dg_free(g);
         c->plan = NULL, c->ws_bytes = 0;
     }
-    const char *log = getenv("BATCHBENCH_CUDNN_LOG");
-    if (log && (*log == '1' || *log == '2'))
+    if (b->opt.value[BB_OPT_CUDNN_LOG] != 0)
         fprintf(stderr,
                 "cudnn graph: %s: %s: %s (graph: %s; %lld offered, %d allowed, %d built; %.3f ms, workspace %zu "
                 "bytes)\n",
@@ -348,10 +347,9 @@ static int search(bb_backend *b, const cu_step *s, const void *x, void *ws, size
     return 0;
 }
 
-int cu_conv_graph_on(void)
+int cu_conv_graph_on(const bb_backend *b)
 {
-    const char *env = getenv("BATCHBENCH_CUDNN_GRAPH");
-    return !(env && strcmp(env, "0") == 0);
+    return b->opt.value[BB_OPT_CUDNN_GRAPH] == 0; /* on */
 }
 
 /* Channels-last 16-bit, ungrouped, channels in multiples of 8 (16-byte
@@ -367,7 +365,7 @@ static int eligible(const bb_backend *b, const cu_step *s)
 int cu_conv_graph_tune(bb_backend *b, cu_step *s, const void *x, void *ws, size_t ws_cap, const int64_t *key,
                        bb_err *err)
 {
-    if (!cu_conv_graph_on() || !eligible(b, s))
+    if (!cu_conv_graph_on(b) || !eligible(b, s))
         return 0;
     int64_t k[CU_CONV_KEY] = {0};
     memcpy(k, key, 12 * sizeof *k);

@@ -103,6 +103,7 @@ struct bb_backend {
     const bb_graph *g;
     int64_t batch;
     bb_precision prec;
+    bb_backend_options opt;         /* the run's backend options (backend_options.h) */
     cu_dtype dt;
     size_t es;                      /* bytes per activation element */
     int profile;
@@ -183,7 +184,7 @@ cu_step *cu_new_step(bb_backend *b, const bb_op *op, cu_step_kind kind, bb_err *
 /* ---- cuda_ops.c ------------------------------------------------------------- */
 /* Whether the feature maps are stored channels-last (NHWC), decided once
  * before lowering: 16-bit convnets without grouped convolutions (see
- * cuda_ops.c), unless BATCHBENCH_CUDA_LAYOUT says otherwise. */
+ * cuda_ops.c), unless the option cuda.layout says otherwise. */
 int cu_channels_last(const bb_backend *b);
 /* A filter w [o][c][k][k] rearranged to cuDNN's NHWC filter layout
  * out [o][k][k][cpad] (KRSC; c input channels per group, zero channels
@@ -196,8 +197,8 @@ void cu_step_release(cu_step *s);
 
 /* ---- cuda_conv_graph.c ------------------------------------------------------- */
 /* Whether channels-last convs may run as cuDNN graphs (unless
- * BATCHBENCH_CUDNN_GRAPH=0). */
-int cu_conv_graph_on(void);
+ * cuda.cudnn_graph=off). */
+int cu_conv_graph_on(const bb_backend *b);
 /* A graph plan for conv step s (x: what it reads; key: cuda_ops.c's
  * conv_key): 1 when s now runs through it, 0 when it keeps the legacy
  * path, -1 on error. */

@@ -199,19 +199,19 @@ static int flat(const bb_tensor *t)
  * (convolutions, element-wise ops, max pooling, global average pooling,
  * squeeze-excitation, linear layers on flat tensors); the input batch read
  * by convolutions only, the output flat. ViTs (tokens, attention) keep their
- * own layout. BATCHBENCH_CUDA_LAYOUT=nchw turns it off, =nhwc lifts the
+ * own layout. --backend-opt cuda.layout=nchw turns it off, =nhwc lifts the
  * grouped-convolution rule (to measure it again). */
 int cu_channels_last(const bb_backend *b)
 {
-    const char *env = getenv("BATCHBENCH_CUDA_LAYOUT");
+    int layout = b->opt.value[BB_OPT_CUDA_LAYOUT]; /* auto | nchw | nhwc */
     const bb_graph *g = b->g;
-    if (b->dt == CU_F32 || (env && strcmp(env, "nchw") == 0) || !flat(&g->tensors[g->output]))
+    if (b->dt == CU_F32 || layout == 1 || !flat(&g->tensors[g->output]))
         return 0;
     for (int i = 0; i < g->n_ops; i++) {
         const bb_op *op = &g->ops[i];
         switch (op->type) {
         case BB_OP_CONV:
-            if (op->groups > 1 && !(env && strcmp(env, "nhwc") == 0))
+            if (op->groups > 1 && layout != 2)
                 return 0;
             break;
         case BB_OP_ACT:
@@ -247,7 +247,7 @@ static const bb_op *producer(const bb_backend *b, int t)
 static int is_patch_gemm(const bb_backend *b, const bb_op *op)
 {
     if (!op || op->type != BB_OP_CONV || op->k != op->stride || op->pad != 0 || op->groups != 1 || op->has_bn ||
-        op->post_act != BB_ACT_NONE || op->sum_in >= 0 || getenv("BATCHBENCH_CUDA_PATCH_CONV"))
+        op->post_act != BB_ACT_NONE || op->sum_in >= 0 || b->opt.value[BB_OPT_CUDA_PATCH_EMBED] == 1)
         return 0;
     const bb_tensor *x = tensor(b, op->in[0]);
     if (x->dims[1] % op->k || x->dims[2] % op->k)
@@ -292,7 +292,7 @@ void cu_filter_to_krsc(const float *w, float *out, int64_t o, int64_t c, int64_t
 }
 
 /* Input channels a channels-last conv of the input batch reads: the
- * batch's 3 padded with zero channels to 8 where BATCHBENCH_CUDA_PAD_INPUT=1
+ * batch's 3 padded with zero channels to 8 where cuda.pad_input=on
  * (16-byte rows of bf16, which cuDNN's tensor-core kernels need), else as
  * they are. Opt-in: on an H200 it passed parity (resnet50 bf16 2.4e-3) but
  * gained nothing: bf16 resnet50 with the cuDNN graphs ran 1.63 against
@@ -300,8 +300,7 @@ void cu_filter_to_krsc(const float *w, float *out, int64_t o, int64_t c, int64_t
 static int64_t conv_in_channels(const bb_backend *b, const bb_op *op)
 {
     int64_t c = tensor(b, op->in[0])->dims[0];
-    const char *pad = getenv("BATCHBENCH_CUDA_PAD_INPUT");
-    if (b->nhwc && op->in[0] == b->g->input && op->groups == 1 && c % 8 && pad && strcmp(pad, "1") == 0)
+    if (b->nhwc && op->in[0] == b->g->input && op->groups == 1 && c % 8 && b->opt.value[BB_OPT_CUDA_PAD_INPUT] == 1)
         return (c + 7) / 8 * 8;
     return c;
 }
@@ -350,7 +349,7 @@ static int conv_weights(bb_backend *b, cu_step *s, int64_t cin, bb_err *err)
         if (rc == 0 && (op->has_bn || op->b >= 0))
             rc = cu_upload(b, bf, o, 0, (void **)&s->bias, err);
         /* a cuDNN graph's epilogue takes it in the activation type */
-        if (rc == 0 && (op->has_bn || op->b >= 0) && b->nhwc && cu_conv_graph_on())
+        if (rc == 0 && (op->has_bn || op->b >= 0) && b->nhwc && cu_conv_graph_on(b))
             rc = cu_upload(b, bf, o, 1, &s->lt_bias, err);
     }
     free(wf), free(bf), free(krsc);
@@ -421,12 +420,11 @@ static int run_attention_fused(bb_backend *b, const cu_step *s)
 }
 
 /* The one-kernel attention of cuda_attention.cu for 16-bit activations
- * where it fits, unless BATCHBENCH_CUDA_ATTENTION=unfused asks for the
+ * where it fits, unless cuda.attention=unfused asks for the
  * products (as fp32 and tf32 always run). */
 static int use_fused_attention(const bb_backend *b, int64_t l, int64_t dh)
 {
-    const char *env = getenv("BATCHBENCH_CUDA_ATTENTION");
-    return cuk_attention_fits(b->dt, l, dh) && !(env && strcmp(env, "unfused") == 0);
+    return cuk_attention_fits(b->dt, l, dh) && b->opt.value[BB_OPT_CUDA_ATTENTION] == 0; /* fused */
 }
 
 static int lower_attention_fused(bb_backend *b, cu_step *s, bb_err *err)
@@ -613,12 +611,12 @@ static int search(bb_backend *b, cu_step *s, void *ws, size_t ws_cap, cu_algo_ca
         return bb_err_set(err, "cuDNN: algorithm search for '%s' failed: %s", s->op->label, cudnnGetErrorString(st));
     }
     /* Diagnosis of 16-bit results (scripts/gpu-check.sh uses these):
-     * BATCHBENCH_CUDNN_ALGO=implicit allows only the implicit-GEMM algorithms,
+     * cuda.cudnn_algo=implicit allows only the implicit-GEMM algorithms,
      * =fastest takes the fastest of all (no preference for implicit GEMM in
-     * 16 bits), BATCHBENCH_CUDNN_LOG=1 prints every choice on stderr. */
-    const char *force = getenv("BATCHBENCH_CUDNN_ALGO"), *log = getenv("BATCHBENCH_CUDNN_LOG");
-    int implicit_only = force && strcmp(force, "implicit") == 0, fastest = force && strcmp(force, "fastest") == 0;
-    for (int j = 0; log && *log == '2' && j < n; j++) /* =2: every candidate */
+     * 16 bits), cuda.cudnn_log=choices prints every choice on stderr. */
+    int force = b->opt.value[BB_OPT_CUDNN_ALGO], log = b->opt.value[BB_OPT_CUDNN_LOG]; /* (backend_options.h) */
+    int implicit_only = force == 1, fastest = force == 2;
+    for (int j = 0; log == 2 && j < n; j++) /* candidates: every one */
         fprintf(stderr, "cudnn candidate: %s: algo %d, math %d, status %d, workspace %zu bytes, %.3f ms\n",
                 s->op->label, (int)perf[j].algo, (int)perf[j].mathType, (int)perf[j].status, perf[j].memory,
                 (double)perf[j].time);
@@ -629,7 +627,7 @@ static int search(bb_backend *b, cu_step *s, void *ws, size_t ws_cap, cu_algo_ca
                 (pass == 1 || fastest ||
                  (implicit_only ? is_implicit_gemm(perf[j].algo) : algo_preferred(b->dt, perf[j].algo)))) {
                 out->algo = perf[j].algo, out->math = perf[j].mathType, out->ws_bytes = perf[j].memory;
-                if (log && (*log == '1' || *log == '2'))
+                if (log)
                     fprintf(stderr, "cudnn: %s: algo %d, math %d, workspace %zu bytes, %.3f ms (%d tried)\n",
                             s->op->label, (int)perf[j].algo, (int)perf[j].mathType, perf[j].memory,
                             (double)perf[j].time, n);
