@@ -43,11 +43,11 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 # The commit batchbench is built from, recorded in every result file.
 BB_GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-$(BUILD)/src/bench/env.o: override CFLAGS += -DBB_GIT_COMMIT=\"$(BB_GIT_COMMIT)\"
+$(BUILD)/src/util/version.o: override CFLAGS += -DBB_GIT_COMMIT=\"$(BB_GIT_COMMIT)\"
 # ... rebuilt whenever that commit changes (a stamp rewritten only then).
 $(BUILD)/git-commit: FORCE
 	@mkdir -p $(BUILD); echo '$(BB_GIT_COMMIT)' | cmp -s - $@ || echo '$(BB_GIT_COMMIT)' > $@
-$(BUILD)/src/bench/env.o: $(BUILD)/git-commit
+$(BUILD)/src/util/version.o: $(BUILD)/git-commit
 .PHONY: FORCE
 FORCE:
 
@@ -81,8 +81,11 @@ $(BUILD)/tests/tools/stats_dump: tests/tools/stats_dump.c $(BUILD)/libbatchbench
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbatchbench.a $(LDFLAGS) $(LDLIBS)
 
-# Small measurement programs in bench/ (not part of the test suite).
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libbatchbench.a
+# Small measurement programs in peers/ (the harness's own overhead, the
+# transform's speed): built by `make check` so that they cannot rot.
+PEER_SRC := $(sort $(wildcard peers/*.c))
+PEER_BIN := $(PEER_SRC:peers/%.c=$(BUILD)/peers/%)
+$(BUILD)/peers/%: peers/%.c $(BUILD)/libbatchbench.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbatchbench.a $(LDFLAGS) $(LDLIBS)
 
@@ -115,7 +118,7 @@ asan: asan-build
 
 # Everything, plain and sanitized; parity cases are generated once and run
 # through both binaries. This is the README's test command and what CI runs.
-check: all asan-build
+check: all asan-build $(PEER_BIN)
 	$(MAKE) unit cli
 	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" unit cli
 	$(PARITY) --bin $(BUILD)/batchbench --bin build-asan/batchbench

@@ -2,7 +2,7 @@
 # install-deps.sh — installs everything batchbench needs to build and to run
 # its tests on Debian 12: Debian packages with apt-get (as root; only what is
 # missing), then ONNX Runtime from PyPI into .venv/ (a virtual environment
-# that also sees Debian's python3-torch), the peer bench/vs_peers.py compares
+# that also sees Debian's python3-torch), the peer peers/vs_peers.py compares
 # with. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ else
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
     echo "install-deps: installed ${missing[*]}"
 fi
-# ONNX Runtime for bench/vs_peers.py (and its test): Debian has no package.
+# ONNX Runtime for peers/vs_peers.py (and its test): Debian has no package.
 if .venv/bin/python -c "import onnxruntime, torch" 2>/dev/null; then
     echo "install-deps: .venv has onnxruntime $(.venv/bin/python -c 'import onnxruntime; print(onnxruntime.__version__)')"
 else

@@ -124,7 +124,7 @@ def write_atomic(path, obj):
 
 def result(args, env, name, batch, params, macs, run, engine="pytorch", tool="tools/torch_bench.py"):
     """One result file; `run` holds status, message, math_mode, prepare_s,
-    times_s, input_copy_s and memory. bench/vs_peers.py writes its engines'
+    times_s, input_copy_s and memory. peers/vs_peers.py writes its engines'
     files through here too (engine "batchbench" / "onnxruntime")."""
     times = run["times_s"]
     r = {

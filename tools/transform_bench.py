@@ -2,9 +2,9 @@
 """transform_bench.py — single-core images/s: batchbench's ImageNet transform
 against PIL + torchvision's, on the same JPEG files and the same CPU core.
 
-    make build/bench/transform_speed
+    make build/peers/transform_speed
     /usr/bin/python3 tools/transform_bench.py DIR [--cpu 0] [--reps 3] \\
-        [--speed build/bench/transform_speed]
+        [--speed build/peers/transform_speed]
 
 DIR is a jpeg data set (`batchbench dataset make --kind jpeg --out DIR`);
 its manifest lists the files. Three rows are timed:
@@ -61,7 +61,7 @@ def pil_torchvision(files, cpu, reps):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("dir")
-    p.add_argument("--speed", default="build/bench/transform_speed", help="the bench/transform_speed binary")
+    p.add_argument("--speed", default="build/peers/transform_speed", help="the peers/transform_speed binary")
     p.add_argument("--cpu", type=int, default=0)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--json", action="store_true")

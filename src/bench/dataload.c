@@ -17,8 +17,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "bench/dataset.h"
-#include "bench/stats.h"
+#include "data/dataset.h"
+#include "stats/stats.h"
 #include "util/clock.h"
 
 typedef struct {

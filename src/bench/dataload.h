@@ -23,7 +23,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "bench/env.h"
+#include "env/env.h"
 #include "data/loader.h"
 #include "util/error.h"
 

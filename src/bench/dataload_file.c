@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/stats.h"
-#include "report/json_out.h"
-#include "report/summary_csv.h"
+#include "stats/stats.h"
+#include "util/json_out.h"
+#include "results/summary_csv.h"
 
 
 /* ---- names ----------------------------------------------------------------- */

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/stats.h"
+#include "stats/stats.h"
 #include "models/model.h"
 #include "util/clock.h"
 

@@ -33,11 +33,11 @@
 #include <stdio.h>
 
 #include "backends/backend.h"
-#include "bench/dataset.h"
-#include "bench/noise.h"
+#include "data/dataset.h"
+#include "env/noise.h"
 #include "bench/sweep.h"
 #include "engine/graph.h"
-#include "report/result.h"
+#include "results/result.h"
 
 #define BB_SLICE_S 0.25 /* a round gives each configuration about this much time */
 

@@ -5,10 +5,11 @@
 #include <string.h>
 
 #include "backends/backend.h"
-#include "bench/env.h"
+#include "backends/cuda/cuda_env.h"
+#include "env/env.h"
 #include "data/source.h"
 #include "models/model.h"
-#include "report/result.h"
+#include "results/result.h"
 #include "util/clock.h"
 
 typedef struct {

@@ -8,16 +8,17 @@
 #include <unistd.h>
 
 #include "backends/backend.h"
-#include "bench/dataset.h"
-#include "bench/env.h"
+#include "backends/cuda/cuda_env.h"
+#include "data/dataset.h"
+#include "env/env.h"
 #include "bench/measure.h"
-#include "bench/noise.h"
+#include "env/noise.h"
 #include "bench/peak.h"
-#include "bench/stats.h"
+#include "stats/stats.h"
 #include "engine/facts.h"
 #include "models/model.h"
 #include "models/zoo.h"
-#include "report/result.h"
+#include "results/result.h"
 #include "util/clock.h"
 
 typedef struct {

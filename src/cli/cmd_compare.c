@@ -17,7 +17,7 @@
 
 #include "cli/cli.h"
 #include "report/compare.h"
-#include "report/json_out.h"
+#include "util/json_out.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 

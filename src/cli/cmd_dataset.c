@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/dataset.h"
+#include "data/dataset.h"
 #include "cli/cli.h"
 #include "data/image_transform.h"
 #include "data/jpeg_synth.h"

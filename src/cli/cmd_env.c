@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/env.h"
+#include "backends/cuda/cuda_env.h"
+#include "env/env.h"
 #include "cli/cli.h"
 #include "util/error.h"
 

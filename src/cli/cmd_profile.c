@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "backends/backend.h"
-#include "bench/stats.h"
+#include "stats/stats.h"
 #include "cli/cli.h"
 #include "models/model.h"
 #include "util/clock.h"

@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "backends/backend.h"
-#include "bench/gpu_env.h"
+#include "backends/cuda/cuda_env.h"
 #include "bench/pipeline.h"
 #include "bench/sweep.h"
-#include "bench/recommend.h"
+#include "stats/recommend.h"
 #include "cli/cli.h"
 #include "cli/run_table.h"
 #include "models/zoo.h"

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/recommend.h"
+#include "stats/recommend.h"
 #include "report/results_load.h"
 
 /* The setup of this sweep's results in the loaded folder, or -1. */

@@ -37,7 +37,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bench/dataset.h"
+#include "data/dataset.h"
 #include "util/clock.h"
 
 #define MAX_REPORTS 20      /* skipped items named on the log, at most */

@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bench/dataset.h"
+#include "data/dataset.h"
 #include "data/image_transform.h"
 
 #define ITEM_BYTES ((int64_t)BB_ITEM_FLOATS * (int64_t)sizeof(float))

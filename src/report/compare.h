@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "bench/ratio.h"
+#include "stats/ratio.h"
 #include "report/plot.h"
 #include "report/results_load.h"
 #include "util/error.h"

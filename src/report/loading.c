@@ -8,7 +8,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "bench/stats.h"
+#include "stats/stats.h"
 
 static const cJSON *at(const cJSON *j, const char *a, const char *b)
 {

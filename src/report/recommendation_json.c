@@ -10,8 +10,8 @@
 
 #include <stdio.h>
 
-#include "bench/recommend.h"
-#include "report/json_out.h"
+#include "stats/recommend.h"
+#include "util/json_out.h"
 
 #define CONFIDENCE 0.95 /* of every interval bench/ratio.h computes */
 

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/stats.h"
+#include "stats/stats.h"
 #include "report/plot_util.h"
 #include "util/atomic_file.h"
 

@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#include "bench/recommend.h"
+#include "stats/recommend.h"
 #include "report/plot.h"
 #include "report/results_load.h"
 #include "util/error.h"

@@ -18,7 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "models/zoo.h"
-#include "report/result.h"
+#include "results/result.h"
 
 #define MAX_FILE_BYTES ((long)64 << 20) /* a result file is a few KB */
 

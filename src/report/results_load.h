@@ -17,8 +17,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "bench/recommend.h"
-#include "bench/stats.h"
+#include "stats/recommend.h"
+#include "stats/stats.h"
 #include "util/error.h"
 
 typedef struct {

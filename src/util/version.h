@@ -8,4 +8,7 @@
 
 #define BB_VERSION "0.1.0"
 
+/* The commit batchbench was built from (make passes it in), or "unknown". */
+const char *bb_git_commit(void);
+
 #endif

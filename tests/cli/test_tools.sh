@@ -4,7 +4,7 @@
 # with a message naming the flag on bad arguments. Then the Python tools on
 # the CPU: tools/torch_bench.py (new result fields, precision refused on the
 # CPU, an OOM configuration recorded), tools/compare_npy.py,
-# tools/gpu_compare.py and bench/vs_peers.py (ONNX Runtime from .venv/);
+# tools/gpu_compare.py and peers/vs_peers.py (ONNX Runtime from .venv/);
 # scripts/gpu-check.sh is only syntax-checked; scripts/pack-binary.sh packs
 # the binary and the unpacked copy must run; scripts/run_on_server.sh runs a
 # shrunk sweep on the CPU with PyTorch beside it.
@@ -176,10 +176,10 @@ open(d + "/o/inference_time-h-cuda-model_name-x-batch_size-1.json", "w").write("
         grep -q "skipping .*batch_size-1.json" "$tmp/gc.err" && ok ||
         fail "gpu_compare.py on made-up results: exit $rc: $out $(cat "$tmp/gc.err")"
 
-    # bench/vs_peers.py: batchbench, PyTorch and ONNX Runtime interleaved on one
+    # peers/vs_peers.py: batchbench, PyTorch and ONNX Runtime interleaved on one
     # configuration; the table, and result files per engine that report compares
     if [ -x "$here/.venv/bin/python" ]; then
-        out=$("$here/.venv/bin/python" "$here/bench/vs_peers.py" --models resnet18 --batch-sizes 1 --warmup 0 \
+        out=$("$here/.venv/bin/python" "$here/peers/vs_peers.py" --models resnet18 --batch-sizes 1 --warmup 0 \
             --reps 1 --rounds 2 --threads 2 --bin "$bin" --onnx-dir "$tmp/onnx" --out "$tmp/peers" 2>&1)
         rc=$?
         [ $rc -eq 0 ] && [[ "$out" =~ resnet18\ +1\ +[0-9.]+\ +[0-9.]+\ +[0-9.]+\ +[0-9.]+\ +[0-9]+%\ +[0-9.]+\ +[0-9.]+ ]] &&
@@ -199,16 +199,16 @@ sys.exit(0 if ok else 1)" "$tmp/peers" && ok || fail "vs_peers.py: exit $rc: $ou
             grep -q "^## Comparison: pytorch" "$tmp/peers/report.md" &&
             grep -q "ratio-onnxruntime-cpu-.*\.png" "$tmp/peers/report.md" && ok ||
             fail "report of vs_peers results: exit $rc: $out"
-        out=$("$here/.venv/bin/python" "$here/bench/ort_profile.py" --model resnet18 --batch 1 --warmup 0 --top 3 \
+        out=$("$here/.venv/bin/python" "$here/peers/ort_profile.py" --model resnet18 --batch 1 --warmup 0 --top 3 \
             --onnx-dir "$tmp/onnx" 2>&1)
         [ $? -eq 0 ] && [[ "$out" == *"resnet18, batch 1, 2 threads, onnxruntime"* && "$out" == *"slowest 3 nodes"* &&
             "$out" =~ Conv\ +[0-9.]+\ ms ]] && ok || fail "ort_profile.py: $out"
-        out=$("$here/.venv/bin/python" "$here/bench/vs_peers.py" --engines pytorch --bin "$bin" 2>&1)
+        out=$("$here/.venv/bin/python" "$here/peers/vs_peers.py" --engines pytorch --bin "$bin" 2>&1)
         [ $? -eq 2 ] && [[ "$out" == *"--engines: expected batchbench"* ]] && ok || fail "vs_peers --engines: $out"
-        out=$("$here/.venv/bin/python" "$here/bench/vs_peers.py" --models nope --bin "$bin" 2>&1)
+        out=$("$here/.venv/bin/python" "$here/peers/vs_peers.py" --models nope --bin "$bin" 2>&1)
         [ $? -eq 2 ] && [[ "$out" == *"--models: unknown model 'nope'"* ]] && ok || fail "vs_peers --models: $out"
     else
-        fail "bench/vs_peers.py: .venv/bin/python (with onnxruntime) is missing: run scripts/install-deps.sh"
+        fail "peers/vs_peers.py: .venv/bin/python (with onnxruntime) is missing: run scripts/install-deps.sh"
     fi
 else
     echo "tools: python3-torch/torchvision/numpy not installed: Python tool tests skipped"

@@ -64,6 +64,35 @@ def json_path(e):
     return out
 
 
+def comment_for(schema, schema_path):
+    """The last $comment met on the way to a failing keyword: it says why a
+    field is not allowed where a false schema refuses it."""
+    node, last = schema, None
+    for k in schema_path:
+        if isinstance(node, dict) and "$comment" in node:
+            last = node["$comment"]
+        if k == "$ref" and isinstance(node, dict) and str(node.get("$ref")).startswith("#/"):
+            target = schema
+            for part in node["$ref"][2:].split("/"):
+                target = target.get(part, {}) if isinstance(target, dict) else {}
+            node = target
+            continue
+        try:
+            node = node[k]
+        except (KeyError, IndexError, TypeError):
+            break
+    return last
+
+
+def message(e, schema):
+    """The error's message, without a long dump of the failing value."""
+    if e.schema is False:
+        why = comment_for(schema, e.absolute_schema_path)
+        return "not allowed here" + (f" ({why})" if why else "")
+    m = e.message
+    return m if len(m) <= 300 else m[:300] + " ..."
+
+
 def check_file(path, validator):
     """The problems of one file, as printable lines ([] when valid)."""
     try:
@@ -73,7 +102,7 @@ def check_file(path, validator):
         return [f"{path}: not valid JSON: {e}"]
     problems = []
     for e in sorted(validator.iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
-        problems.append(f"{path}: {json_path(e)}: {e.message}")
+        problems.append(f"{path}: {json_path(e)}: {message(e, validator.schema)}")
     if isinstance(doc, dict):
         name = os.path.basename(path)
         if name.startswith("pipeline-") and "pipeline" not in doc:

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/ratio.h"
-#include "bench/stats.h"
+#include "stats/ratio.h"
+#include "stats/stats.h"
 
 typedef struct {
     double *x;

@@ -20,8 +20,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bench/env.h"
-#include "bench/gpu_env.h"
+#include "env/env.h"
+#include "env/gpu_env.h"
 
 static void check_rel(double got, double want, double rel, const char *what)
 {

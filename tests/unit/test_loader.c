@@ -29,7 +29,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "bench/dataset.h"
+#include "data/dataset.h"
 #include "data/loader.h"
 #include "util/clock.h"
 

@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bench/noise.h"
+#include "env/noise.h"
 #include "util/clock.h"
 #include "remove_tree.h"
 

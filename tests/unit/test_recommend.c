@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/recommend.h"
+#include "stats/recommend.h"
 #include "unit/pseudo_noise.h"
 
 #define MAX_N 64

@@ -50,7 +50,7 @@
 #include "report/plot.h"
 #include "report/recommendation_json.h"
 #include "report/report.h"
-#include "report/result.h"
+#include "results/result.h"
 #include "report/results_load.h"
 #include "unit/pseudo_noise.h"
 

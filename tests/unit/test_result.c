@@ -26,8 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bench/stats.h"
-#include "report/result.h"
+#include "stats/stats.h"
+#include "results/result.h"
 #include "remove_tree.h"
 
 /* ---- helpers ---------------------------------------------------------------- */

@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bench/dataset.h"
+#include "data/dataset.h"
 #include "data/image_transform.h"
 #include "data/jpeg_synth.h"
 #include "data/source.h"

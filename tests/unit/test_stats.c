@@ -29,8 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/ratio.h"
-#include "bench/stats.h"
+#include "stats/ratio.h"
+#include "stats/stats.h"
 
 typedef struct {
     double median, mean, std, min, max, p5, p95, ci_lo, ci_hi, cv;

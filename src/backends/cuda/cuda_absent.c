@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "backends/backend.h"
-#include "bench/gpu_env.h"
+#include "backends/cuda/cuda_env.h"
 
 #define ABSENT "this build has no CUDA backend (built with CUDA=0 or without nvcc)"
 

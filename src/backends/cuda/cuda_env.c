@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bench/gpu_env.h"
+#include "backends/cuda/cuda_env.h"
 
 /* The few NVML declarations used (nvml.h is not needed to build): opaque
  * device handle, nvmlReturn_t NVML_SUCCESS = 0, nvmlClockType_t values. */

@@ -7,10 +7,10 @@
  * fsync, rename) and every I/O return code is checked, so a full disk or an
  * unwritable directory is a clear error, never a silently truncated result.
  */
-#include "report/result.h"
-#include "report/json_out.h"
-#include "report/result_identity.h"
-#include "report/summary_csv.h"
+#include "results/result.h"
+#include "util/json_out.h"
+#include "results/result_identity.h"
+#include "results/summary_csv.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -20,8 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench/recommend.h"
-#include "bench/stats.h"
+#include "stats/recommend.h"
+#include "stats/stats.h"
 
 
 /* ---- file names ---------------------------------------------------------- */

@@ -6,8 +6,9 @@
  *
  * Why this file exists: a GPU time per item means nothing without the card,
  * its clocks and the library versions. The struct and its JSON are plain C
- * (built everywhere); collecting needs the CUDA runtime and lives in
- * backends/cuda/cuda_env.c (cuda_absent.c in a build without CUDA).
+ * (built everywhere); collecting needs the CUDA runtime and is declared and
+ * implemented in backends/cuda/ (cuda_env.h: cuda_env.c, or cuda_absent.c
+ * in a build without CUDA).
  */
 #ifndef BB_GPU_ENV_H
 #define BB_GPU_ENV_H
@@ -38,9 +39,6 @@ typedef struct {
     char peak_basis[160];      /* how peak_flops was computed */
 } bb_gpu_env;
 
-/* Fills *g for the current CUDA device and the run's precision; -1 with
- * the reason when no GPU is usable or the build has no CUDA. */
-int bb_gpu_env_collect(bb_gpu_env *g, bb_precision precision, bb_err *err);
 
 /* Dense peak FLOP/s of one SM generation at a clock: SMs x FLOP per clock
  * per SM for the precision x clock. 0 when the architecture is not in the

@@ -1,5 +1,5 @@
 /* dataset.c — making and reading stored input items (dataset.h). */
-#include "bench/dataset.h"
+#include "data/dataset.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

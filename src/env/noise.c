@@ -10,7 +10,7 @@
  * guessing. NVML is loaded, not linked, so batchbench runs (and this file
  * builds) where there is no NVIDIA driver.
  */
-#include "bench/noise.h"
+#include "env/noise.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "report/json_out.h"
+#include "util/json_out.h"
 #include "util/clock.h"
 
 enum { PATH_LEN = 1024 };

@@ -1,5 +1,5 @@
 /* json_out.c — the shared result-file conventions (json_out.h). */
-#include "report/json_out.h"
+#include "util/json_out.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "bench/env.h"
 #include "util/atomic_file.h"
 #include "util/version.h"
 
@@ -71,7 +70,7 @@ cJSON *bb_json_tool(void)
 {
     cJSON *o = cJSON_CreateObject();
     return bb_json_done(o, o && bb_json_str(o, "name", "batchbench") && bb_json_str(o, "version", BB_VERSION) &&
-                               bb_json_str(o, "git_commit", bb_env_git_commit()));
+                               bb_json_str(o, "git_commit", bb_git_commit()));
 }
 
 int bb_json_created(cJSON *o)

@@ -18,8 +18,8 @@
 #include <cjson/cJSON.h>
 
 #include "backends/backend_options.h"
-#include "bench/env.h"
-#include "bench/noise.h"
+#include "env/env.h"
+#include "env/noise.h"
 #include "util/error.h"
 
 #define BB_RESULT_SCHEMA_VERSION 1

@@ -8,7 +8,7 @@
  * so they cannot disagree. The method is specified in ratio.h and checked
  * against SciPy/NumPy by tests/stats/check_stats.py.
  */
-#include "bench/ratio.h"
+#include "stats/ratio.h"
 
 #include <math.h>
 #include <stdint.h>

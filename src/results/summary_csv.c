@@ -5,7 +5,7 @@
  * (reading the files, ordering the rows, quoting, the atomic write), so
  * the inference and data-loading tables follow the same rules.
  */
-#include "report/summary_csv.h"
+#include "results/summary_csv.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/json_out.h"
+#include "util/json_out.h"
 
 #define READ_LIMIT ((size_t)1 << 30) /* refuse result files over 1 GiB */
 

@@ -1,5 +1,5 @@
 /* result_identity.c — a result's identity key and file name (result_identity.h). */
-#include "report/result_identity.h"
+#include "results/result_identity.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -10,9 +10,9 @@
 
 #include "backends/backend_options.h"
 #include "backends/backend.h"
-#include "report/json_out.h"
-#include "report/result.h"
-#include "report/summary_csv.h"
+#include "util/json_out.h"
+#include "results/result.h"
+#include "results/summary_csv.h"
 
 static int is_gpu(const char *device)
 {

@@ -2,9 +2,9 @@
 """Where ONNX Runtime spends a forward pass, per node: the peer's side of
 `batchbench profile`, for finding which layers a peer runs faster.
 
-    bench/ort_profile.py --model efficientnet_v2_s --batch 8 [--threads 2] [--top 15]
+    peers/ort_profile.py --model efficientnet_v2_s --batch 8 [--threads 2] [--top 15]
 
-Uses the model bench/vs_peers.py exported (run that first, or pass --onnx),
+Uses the model peers/vs_peers.py exported (run that first, or pass --onnx),
 ORT's own profiler (SessionOptions.enable_profiling), --warmup untimed runs,
 and reports the last run: total, time per op type, and the slowest nodes.
 Run with .venv/bin/python (ONNX Runtime from PyPI, see scripts/install-deps.sh).
@@ -35,7 +35,7 @@ def main():
         cands = sorted(f for f in os.listdir(args.onnx_dir) if f.startswith(f"{args.model}-{args.head}-")) \
             if os.path.isdir(args.onnx_dir) else []
         if not cands:
-            sys.exit(f"ort_profile.py: no exported {args.model} in {args.onnx_dir}: run bench/vs_peers.py first")
+            sys.exit(f"ort_profile.py: no exported {args.model} in {args.onnx_dir}: run peers/vs_peers.py first")
         path = os.path.join(args.onnx_dir, cands[-1])
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.inter_op_num_threads = args.threads, 1

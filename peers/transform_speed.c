@@ -9,14 +9,14 @@
  * is timed with CLOCK_MONOTONIC; it prints one JSON line with the median
  * pass's images/s.
  *
- *   make build/bench/transform_speed
- *   taskset -c 0 ./build/bench/transform_speed DIR [--dct-scale] [--reps N]
+ *   make build/peers/transform_speed
+ *   taskset -c 0 ./build/peers/transform_speed DIR [--dct-scale] [--reps N]
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/dataset.h"
+#include "data/dataset.h"
 #include "data/source.h"
 #include "util/clock.h"
 

@@ -17,7 +17,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "bench/gpu_env.h"
+#include "env/gpu_env.h"
 
 typedef struct {
     char host[128];          /* uname nodename */
@@ -46,8 +46,5 @@ void bb_env_collect(bb_env *e, int threads_used);
 /* A new JSON object with every field (flags as booleans; "peak_gflops" null
  * when 0; "gpu" is the GPU block, or null when gpu.present is 0); NULL on OOM. */
 cJSON *bb_env_to_json(const bb_env *e);
-
-/* The git commit batchbench was built from (-DBB_GIT_COMMIT), or "unknown". */
-const char *bb_env_git_commit(void);
 
 #endif

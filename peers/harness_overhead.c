@@ -8,7 +8,7 @@
  * iterations and relates it to the fastest forward pass the quick preset
  * measures (mobilenet_v2, batch 1): the worst case for the ratio.
  *
- *   make bench/harness_overhead && ./build/bench/harness_overhead
+ *   make build/peers/harness_overhead && ./build/peers/harness_overhead
  */
 #include <signal.h>
 #include <stdio.h>

@@ -24,7 +24,7 @@ schema (DIR/batchbench, DIR/pytorch, DIR/onnxruntime; all measured passes
 of all rounds in times_s), so `batchbench report DIR/*` and `batchbench plot
 DIR/*` compare them.
 
-    bench/vs_peers.py --models all --batch-sizes 1,8 --threads 2 --out results-peers
+    peers/vs_peers.py --models all --batch-sizes 1,8 --threads 2 --out results-peers
 
 Needs Debian's python3-torch / python3-torchvision and the `onnxruntime`
 package from PyPI; `scripts/install-deps.sh` puts it into .venv/ (made with
@@ -152,7 +152,7 @@ def environments(args):
     if "onnxruntime" in args.engines:
         import onnxruntime as ort
         envs["onnxruntime"]["onednn"] = f"onnxruntime {ort.__version__} (CPUExecutionProvider)"
-    envs["pytorch"]["batchbench_version"] = envs["onnxruntime"]["batchbench_version"] = "bench/vs_peers.py"
+    envs["pytorch"]["batchbench_version"] = envs["onnxruntime"]["batchbench_version"] = "peers/vs_peers.py"
     for e in envs.values():  # one machine: every engine's "% of peak" divides by the same figure
         e["peak_gflops"] = args.peak_gflops
         e["peak_source"] = f"batchbench peak: dnnl_sgemm 2048^3, {args.threads} threads" if args.peak_gflops else ""
@@ -167,7 +167,7 @@ def write_results(args, envs, name, batch, params, macs, times):
         run = {"status": "ok", "message": "", "math_mode": "fp32", "times_s": t, "input_copy_s": [],
                "memory": None, "prepare_s": 0.0}
         r = torch_bench.result(args, envs[eng], name, batch, params, macs, run, engine=eng,
-                               tool="bench/vs_peers.py")
+                               tool="peers/vs_peers.py")
         d = os.path.join(args.out, eng)
         os.makedirs(d, exist_ok=True)
         torch_bench.write_atomic(os.path.join(d, f"inference_time-{host}-cpu-model_name-{name}-batch_size-{batch}.json"), r)

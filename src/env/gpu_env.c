@@ -7,7 +7,7 @@
  * computed the same way every time, from the card's SM count and clock and
  * a per-SM rate that matches NVIDIA's datasheets, and says how.
  */
-#include "bench/gpu_env.h"
+#include "env/gpu_env.h"
 
 #include <stdio.h>
 

@@ -5,7 +5,7 @@
  * result file reports (median, spread, percentiles, the median's confidence
  * interval), shared by the sweep and the tests instead of ad-hoc copies.
  */
-#include "bench/stats.h"
+#include "stats/stats.h"
 
 #include <math.h>
 #include <stdlib.h>

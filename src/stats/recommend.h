@@ -29,7 +29,7 @@
 
 #include <stdint.h>
 
-#include "bench/ratio.h"
+#include "stats/ratio.h"
 
 #define BB_TIE_MARGIN_DEFAULT 0.02
 #define BB_KNEE_TOLERANCE 0.05 /* within 5% of the best time per item */

@@ -7,14 +7,14 @@
  * (the sweep's table, report.md, recommendation.json, summary.csv, the
  * charts), so they cannot disagree about the answer.
  */
-#include "bench/recommend.h"
+#include "stats/recommend.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/stats.h"
+#include "stats/stats.h"
 
 /* ---- checking and ordering the input ---------------------------------------- */
 

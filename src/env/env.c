@@ -8,7 +8,7 @@
  * __VERSION__ and oneDNN's dnnl_version(). The GPU block is collected
  * apart (gpu_env.h) and only written here.
  */
-#include "bench/env.h"
+#include "env/env.h"
 
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>
@@ -20,10 +20,6 @@
 #include "backends/backend.h"
 #include "util/version.h"
 
-#ifndef BB_GIT_COMMIT
-#define BB_GIT_COMMIT "unknown"
-#endif
-
 #if defined(__GNUC__) && !defined(__clang__)
 #define BB_COMPILER "gcc " __VERSION__
 #elif defined(__VERSION__)
@@ -31,11 +27,6 @@
 #else
 #define BB_COMPILER "unknown"
 #endif
-
-const char *bb_env_git_commit(void)
-{
-    return BB_GIT_COMMIT[0] ? BB_GIT_COMMIT : "unknown";
-}
 
 static void set_str(char *dst, size_t len, const char *src)
 {
@@ -132,7 +123,7 @@ static void collect_build(bb_env *e)
     else
         set_str(e->onednn, sizeof e->onednn, NULL);
     set_str(e->batchbench_version, sizeof e->batchbench_version, BB_VERSION);
-    set_str(e->git_commit, sizeof e->git_commit, bb_env_git_commit());
+    set_str(e->git_commit, sizeof e->git_commit, bb_git_commit());
 }
 
 void bb_env_collect(bb_env *e, int threads_used)
