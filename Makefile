@@ -97,6 +97,7 @@ cli: $(BUILD)/batchbench $(BUILD)/tests/tools/stats_dump
 	tests/cli/test_cli.sh $(BUILD)/batchbench
 	tests/cli/test_run.sh $(BUILD)/batchbench
 	tests/cli/test_report.sh $(BUILD)/batchbench
+	tests/cli/test_schema.sh
 	tests/cli/test_compare.sh $(BUILD)/batchbench
 	tests/cli/test_tools.sh $(BUILD)/batchbench
 	tests/cli/test_data.sh $(BUILD)/batchbench

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential pkg-config libdnnl-dev libcjson-dev libcmocka-dev
       libcairo2-dev fonts-dejavu-core libjpeg62-turbo-dev
       python3 python3-numpy python3-scipy python3-torch python3-torchvision python3-venv python3-pip
+      python3-jsonschema
       libopenblas0-pthread valgrind xz-utils)
 ORT_VERSION=1.32.0
 missing=()

@@ -162,6 +162,12 @@ static void row_setup(const bb_row *r, const cJSON *j, bb_setup *s)
     s->cores = (int)get_num(env, "cores_logical", 0);
     s->peak_gflops = get_num(env, "peak_gflops", 0);
     get_str(env, "peak_source", s->peak_source, sizeof s->peak_source, "");
+    bb_identity id;
+    if (bb_identity_of_json(j, &id) == 0) {
+        bb_identity_setup_key(&id, s->key, sizeof s->key);
+        snprintf(s->input, sizeof s->input, "%s", id.input);
+        snprintf(s->options, sizeof s->options, "%s", id.options);
+    }
 }
 
 /* Parses path into *r and its setup into *s; -1 (message in err) if unusable. */
@@ -188,8 +194,7 @@ static int parse_file(const char *path, bb_row *r, bb_setup *s, bb_err *err)
 
 static int same_setup(const bb_setup *a, const bb_setup *b)
 {
-    return !strcmp(a->engine, b->engine) && !strcmp(a->device, b->device) && !strcmp(a->precision, b->precision) &&
-           !strcmp(a->head, b->head) && !strcmp(a->host, b->host) && a->threads == b->threads;
+    return !strcmp(a->key, b->key);
 }
 
 /* Index of s in t->setups, appended when new; -1 on OOM. */
@@ -481,7 +486,8 @@ int bb_table_recommend(const bb_table *t, int setup, const char *model, bb_recom
 void bb_setup_label(const bb_setup *s, char *buf, size_t len)
 {
     int fp32 = strcmp(s->precision, "fp32") == 0, feat = strcmp(s->head, "features") == 0;
-    snprintf(buf, len, "%s on %s%s%s%s%s, host %s, %d thread%s", s->engine, s->device, fp32 ? "" : " ",
-             fp32 ? "" : s->precision, feat ? "" : ", head ", feat ? "" : s->head, s->host, s->threads,
-             s->threads == 1 ? "" : "s");
+    int rnd = !s->input[0] || strcmp(s->input, "random") == 0;
+    snprintf(buf, len, "%s on %s%s%s%s%s%s%s%s%s, host %s, %d thread%s", s->engine, s->device, fp32 ? "" : " ",
+             fp32 ? "" : s->precision, feat ? "" : ", head ", feat ? "" : s->head, rnd ? "" : ", input ",
+             rnd ? "" : s->input, s->options[0] ? ", " : "", s->options, s->host, s->threads, s->threads == 1 ? "" : "s");
 }

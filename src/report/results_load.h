@@ -19,6 +19,7 @@
 
 #include "stats/recommend.h"
 #include "stats/stats.h"
+#include "results/result_identity.h"
 #include "util/error.h"
 
 typedef struct {
@@ -47,9 +48,14 @@ typedef struct {
     char interleave_fallback[192]; /* measurement.interleave_fallback: why not interleaved [""] */
 } bb_row;
 
-/* One measured setup: rows that may be drawn as one series per model. */
+/* One measured setup: rows that may be drawn as one series per model.
+ * Rows share a setup when their identities (results/result_identity.h)
+ * agree in everything but model and batch size. */
 typedef struct {
+    char key[BB_IDENTITY_LEN]; /* bb_identity_setup_key */
     char engine[32], device[16], precision[16], head[16];
+    char input[32];            /* "random" or "dataset" */
+    char options[256];         /* non-default backend options, "k=v,k=v" ("" when none) */
     char host[128], cpu_model[160], os[160], kernel[160], compiler[96], onednn[64];
     char version[32], commit[48];
     int threads, cores;
@@ -117,8 +123,8 @@ int bb_table_recommend(const bb_table *t, int setup, const char *model, bb_recom
 int bb_model_order(const char *a, const char *b);
 
 /* A short name of a setup for titles and legends, e.g.
- * "batchbench on cpu, host vm, 2 threads" (precision and head added when
- * not fp32 / features). */
+ * "batchbench on cpu, host vm, 2 threads" (precision, head, input and
+ * backend options added when not fp32 / features / random / defaults). */
 void bb_setup_label(const bb_setup *s, char *buf, size_t len);
 
 #endif

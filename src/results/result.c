@@ -290,15 +290,15 @@ static const bb_csv_col csv_cols[] = {
     {"stop_reason", "measurement", "stop_reason", 's'},
     {"ci_half_width", "measurement", "ci_half_width", 'r'},
     {"noise_disturbed", "noise", "disturbed", 'b'},
-    {"input_source", "config", "input_source", 's'},
-    {"identity", "config", "identity", 's'},
 };
 
 /* ---- summary.csv: each row's recommendation (computed columns) ------------ */
 
-/* The answer of the row's (setup, model), bench/recommend.h, at the default
- * margin; "tied" is empty for a row without usable times. */
-static const char *const answer_cols[] = {"best_batch", "recommended_batch", "tied", "knee_batch", "margin"};
+/* The answer of the row's (setup, model), stats/recommend.h, at the default
+ * margin; "tied" is empty for a row without usable times. Then the row's
+ * identity key (result_identity.h; derived for files that predate it). */
+static const char *const answer_cols[] = {"best_batch", "recommended_batch", "tied", "knee_batch", "margin",
+                                          "identity"};
 #define N_ANSWER (sizeof answer_cols / sizeof *answer_cols)
 
 static const char *str_at(const cJSON *j, const char *section, const char *key)
@@ -313,15 +313,30 @@ static double num_at(const cJSON *j, const char *section, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
-/* Same setup (engine, device, precision, head, host, threads) and model. */
+/* Same setup (the identity but for model and batch size) and model. */
 static int same_group(const cJSON *a, const cJSON *b)
 {
-    static const char *const keys[] = {"model", "engine", "device", "precision", "head"};
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-        if (strcmp(str_at(a, "config", keys[i]), str_at(b, "config", keys[i])))
-            return 0;
-    return num_at(a, "config", "threads") == num_at(b, "config", "threads") &&
-           !strcmp(str_at(a, "environment", "host"), str_at(b, "environment", "host"));
+    bb_identity x, y;
+    char kx[BB_IDENTITY_LEN], ky[BB_IDENTITY_LEN];
+    if (bb_identity_of_json(a, &x) != 0 || bb_identity_of_json(b, &y) != 0 || strcmp(x.model, y.model) != 0)
+        return 0;
+    bb_identity_setup_key(&x, kx, sizeof kx), bb_identity_setup_key(&y, ky, sizeof ky);
+    return strcmp(kx, ky) == 0;
+}
+
+/* Every row's identity key into its last computed cell; -1 on OOM. */
+static int identity_cells(const cJSON *const *rows, size_t n, char **cells)
+{
+    for (size_t i = 0; i < n; i++) {
+        bb_identity id;
+        char key[BB_IDENTITY_LEN];
+        if (bb_identity_of_json(rows[i], &id) != 0)
+            continue;
+        bb_identity_key(&id, key, sizeof key);
+        if (!(cells[i * N_ANSWER + N_ANSWER - 1] = strdup(key)))
+            return -1;
+    }
+    return 0;
 }
 
 /* The batch times of a usable row (status ok, every time finite and > 0),
@@ -417,7 +432,7 @@ static int fill_answers(const cJSON *const *rows, size_t n, char **cells)
             free(g.times[k]);
     }
     free(done), free(g.row), free(g.sample), free(g.s), free(g.times);
-    return g.oom ? -1 : 0;
+    return g.oom || identity_cells(rows, n, cells) != 0 ? -1 : 0;
 }
 
 /* By model, then batch size. */

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
 #include "backends/backend_options.h"
 #include "backends/backend.h"
@@ -44,9 +44,12 @@ static const char *str_at(const cJSON *o, const char *key, const char *dflt)
     return cJSON_IsString(v) && v->valuestring && v->valuestring[0] ? v->valuestring : dflt;
 }
 
+/* A number, parsed from a file or as the writer holds it (a raw literal). */
 static int64_t int_at(const cJSON *o, const char *key, int64_t dflt)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (cJSON_IsRaw(v) && v->valuestring)
+        return strtoll(v->valuestring, NULL, 10);
     return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : dflt;
 }
 
@@ -158,10 +161,13 @@ char *bb_identity_filename(const bb_identity *id, int alt)
 }
 
 /* 1 when path holds a result of identity `key`, 0 when it holds another
- * (or an unreadable file: it is not ours to replace), -1 when absent. */
+ * (or an unreadable file: it is not ours to replace), -1 when there is no
+ * file (nothing, or something a rename cannot replace, where the write then
+ * fails naming it). */
 static int holds(const char *path, const char *key)
 {
-    if (access(path, F_OK) != 0)
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return -1;
     bb_err err = {0};
     cJSON *j = bb_json_read_checked(path, BB_RESULT_SCHEMA_VERSION, "result", &err);

@@ -14,6 +14,12 @@ trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
 ok()   { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+# schema_ok DIR...: every result file under DIR is valid against docs/result.schema.json
+schema_ok() {
+    local d o; d=$(cd "$(dirname "$0")" && pwd)
+    o=$(/usr/bin/python3 "$d/validate_results.py" --current "$d/../../docs/result.schema.json" "$@" 2>&1) && ok ||
+        fail "result schema: $o"
+}
 
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
 
@@ -60,6 +66,7 @@ for attempt in 1 2; do
     tight "$tmp/base" && break
     echo "compare: noisy machine (a sample too spread to tell x1.2 apart), run $attempt of 2"
 done
+schema_ok "$tmp/base" # the real run's files (the derived copies below drop "stats" on purpose)
 grep -q "^results: " "$tmp/run.out" && ok || fail "run: $(tail -3 "$tmp/run.out")"
 if ! tight "$tmp/base"; then
     echo "compare: still noisy: significance checks on a steadied copy of the measured files"

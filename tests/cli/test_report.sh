@@ -15,6 +15,12 @@ trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
 ok()   { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+# schema_ok DIR...: every result file under DIR is valid against docs/result.schema.json
+schema_ok() {
+    local d o; d=$(cd "$(dirname "$0")" && pwd)
+    o=$(/usr/bin/python3 "$d/validate_results.py" --current "$d/../../docs/result.schema.json" "$@" 2>&1) && ok ||
+        fail "result schema: $o"
+}
 
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
 
@@ -96,6 +102,7 @@ if /usr/bin/python3 -c "import torch, torchvision" 2>/dev/null; then
         >/dev/null 2>&1 && ok || fail "run for the side-by-side"
     /usr/bin/python3 "$here/../../tools/torch_bench.py" --models mobilenet_v2 --batch-sizes 1,2 --warmup 1 --reps 2 \
         --threads 2 --out "$tmp/torch" --bin "$bin" >/dev/null 2>"$tmp/tb.err" && ok || fail "torch_bench: $(tail -2 "$tmp/tb.err")"
+    schema_ok "$tmp/ours" "$tmp/torch" # batchbench's and tools/torch_bench.py's files, one schema
     "$bin" plot "$tmp/ours" "$tmp/torch" --out "$tmp/both" >/dev/null 2>"$tmp/both.err"; rc=$?
     [ $rc -eq 0 ] && is_png "$tmp/both/ratio.png" && ok || fail "ratio from batchbench + pytorch: exit $rc $(cat "$tmp/both.err")"
 else

@@ -194,5 +194,11 @@ expect2 "--items: 0 is out of range" dataset make --items 0 --out "$tmp/x"
 o=$("$bin" run "${small[@]}" --batch-sizes 1 --out /proc/nope 2>&1); rc=$?
 [ $rc -eq 1 ] && [[ "$o" == *"/proc/nope"* ]] && ok || fail "unwritable --out: exit $rc: $o"
 
+# 6. every result file written above (sweeps, --reps auto, oom, timeout,
+# interrupted and resumed, --data, --pipeline) is valid against the result
+# schema, docs/result.schema.json (tests/cli/validate_results.py)
+o=$(/usr/bin/python3 "$here/validate_results.py" --current "$here/../../docs/result.schema.json" "$tmp" 2>&1) && ok ||
+    fail "result schema: $o"
+
 echo "run: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

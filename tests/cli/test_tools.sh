@@ -16,6 +16,12 @@ trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
 ok()   { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+# schema_ok DIR...: every result file under DIR is valid against docs/result.schema.json
+schema_ok() {
+    local d o; d=$(cd "$(dirname "$0")" && pwd)
+    o=$(/usr/bin/python3 "$d/validate_results.py" --current "$d/../../docs/result.schema.json" "$@" 2>&1) && ok ||
+        fail "result schema: $o"
+}
 py()   { /usr/bin/python3 -c "$1" "$2"; } # py SCRIPT FILE: exit 0 when SCRIPT accepts FILE
 
 # peak: positive fp32 rates; bf16 measured, or a note says why not
@@ -79,6 +85,7 @@ ok = ok and set(m) == {'weight_bytes', 'arena_bytes', 'workspace_bytes', 'peak_b
 ok = ok and m['weight_bytes'] >= 4 * r['model']['params'] > 0 and len(r['times_s']) == r['stats']['n'] == 2
 ok = ok and r['model']['macs_per_item'] > 0
 sys.exit(0 if ok else 1)" "$f" && ok || fail "torch_bench --device cpu: exit $rc: $out"
+    schema_ok "$tmp/torch"
     out=$(/usr/bin/python3 "$here/tools/torch_bench.py" --device cpu --precision bf16 --models resnet18 \
         --out "$tmp/torch-bf16" 2>&1)
     rc=$?
@@ -110,6 +117,7 @@ ok = sorted(r) == [1, 2, 3] and r[1]['status'] == r[3]['status'] == 'ok'
 ok = ok and oom['status'] == 'oom' and 'out of memory' in oom['message'] and 'stats' not in oom
 ok = ok and oom['times_s'] == [] and oom['input_copy_s'] == [] and 'memory' in oom
 sys.exit(0 if ok else 1)" "$tmp/torch-oom" && ok || fail "torch_bench oom result: exit $rc: $out"
+    schema_ok "$tmp/torch-oom"
 
     # compare_npy.py: pass, fail (each bound), shape mismatch, bad arguments
     /usr/bin/python3 -c '
@@ -135,6 +143,7 @@ e = a.copy(); e[:, ::2] = 0; np.save(d + "/e.npy", e)   # half the output lost: 
     # gpu_compare.py: a batchbench and a PyTorch folder (CPU) side by side
     "$bin" run --models resnet18 --batch-sizes 1,2 --warmup 0 --reps 2 --threads 2 --pause 0 --out "$tmp/ours" \
         --no-report >/dev/null 2>&1 || fail "batchbench run for gpu_compare"
+    schema_ok "$tmp/ours"
     out=$(/usr/bin/python3 "$here/tools/gpu_compare.py" "$tmp/ours" "$tmp/torch" 2>&1)
     rc=$?
     [ $rc -eq 0 ] && [[ "$out" == *"| model | batch | precision | batchbench ms/item | pytorch ms/item | ours/torch |"* &&
@@ -192,6 +201,7 @@ for eng in ('batchbench', 'pytorch', 'onnxruntime'):
     ok = ok and r.get('config', {}).get('engine') == eng and len(r['times_s']) == 2 and r['stats']['n'] == 2
     ok = ok and r['environment']['peak_gflops'] > 0 and r['model']['macs_per_item'] > 0
 sys.exit(0 if ok else 1)" "$tmp/peers" && ok || fail "vs_peers.py: exit $rc: $out"
+        schema_ok "$tmp/peers"
         out=$("$bin" report "$tmp/peers/batchbench" "$tmp/peers/pytorch" "$tmp/peers/onnxruntime" \
             --out "$tmp/peers/report.md" 2>&1)
         rc=$?
@@ -258,6 +268,7 @@ if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
         grep -q "^| resnet18 | 1 |" "$tmp/ros/vs-pytorch/report.md" &&
         tar tzf "$tmp/ros.tar.gz" | grep -q "^ros/vs-pytorch/report.md$" && ok ||
         fail "run_on_server.sh (cpu, shrunk): $(tail -5 "$tmp/ros.log")"
+    schema_ok "$tmp/ros" # both engines' results (ros/ and ros/pytorch/)
 fi
 
 echo "tools: $passed passed, $failed failed"
