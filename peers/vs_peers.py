@@ -161,7 +161,6 @@ def environments(args):
 
 def write_results(args, envs, name, batch, params, macs, times):
     import torch_bench
-    host = re.sub(r"[^A-Za-z0-9._-]", "_", envs["batchbench"]["host"])
     for eng, t in times.items():
         args.device, args.precision = "cpu", "fp32"
         run = {"status": "ok", "message": "", "math_mode": "fp32", "times_s": t, "input_copy_s": [],
@@ -170,7 +169,7 @@ def write_results(args, envs, name, batch, params, macs, times):
                                tool="peers/vs_peers.py")
         d = os.path.join(args.out, eng)
         os.makedirs(d, exist_ok=True)
-        torch_bench.write_atomic(os.path.join(d, f"inference_time-{host}-cpu-model_name-{name}-batch_size-{batch}.json"), r)
+        torch_bench.write_atomic(os.path.join(d, torch_bench.result_filename(r)), r)
 
 
 def measure_peak(args):

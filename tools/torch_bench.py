@@ -122,6 +122,29 @@ def write_atomic(path, obj):
     os.replace(tmp, path)
 
 
+def identity_key(r):
+    """The result's identity, as src/results/result_identity.c forms it
+    (these engines have no backend options)."""
+    c = r["config"]
+    threads = 0 if c["device"] != "cpu" else c["threads"]
+    return (f"model={c['model']};batch_size={c['batch_size']};host={r['environment']['host']};"
+            f"device={c['device']};precision={c['precision']};head={c['head']};engine={c['engine']};"
+            f"input={c['input_source']};threads={threads};options=")
+
+
+def result_filename(r):
+    """The file name batchbench gives a result of this identity: the seed's
+    name with a tag for each non-default part (result_identity.h), so that a
+    peer's result never takes the name of batchbench's."""
+    c, clean = r["config"], (lambda s: re.sub(r"[^A-Za-z0-9._-]", "_", str(s)) or "unknown")
+    tags = "".join(t for t, on in ((f"-{clean(c['precision'])}", c["precision"] != "fp32"),
+                                   (f"-{clean(c['head'])}", c["head"] != "features"),
+                                   (f"-engine-{clean(c['engine'])}", c["engine"] != "batchbench"),
+                                   ("-dataset", c["input_source"] != "random")) if on)
+    return (f"inference_time-{clean(r['environment']['host'])}-{clean(c['device'])}-model_name-"
+            f"{clean(c['model'])}-batch_size-{c['batch_size']}{tags}.json")
+
+
 def result(args, env, name, batch, params, macs, run, engine="pytorch", tool="tools/torch_bench.py"):
     """One result file; `run` holds status, message, math_mode, prepare_s,
     times_s, input_copy_s and memory. peers/vs_peers.py writes its engines'
@@ -148,6 +171,7 @@ def result(args, env, name, batch, params, macs, run, engine="pytorch", tool="to
     }
     if not times:
         del r["stats"]  # present only when times_s is not empty
+    r["config"]["identity"] = identity_key(r)
     return r
 
 
@@ -209,7 +233,6 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     env, macs = environment(args.threads), model_macs(args.bin, args.head)
     env["gpu"] = torch_gpu.gpu_environment(args.bin, args.precision) if cuda else None
-    host = re.sub(r"[^A-Za-z0-9._-]", "_", env["host"])
     not_ok = 0
     for name in models:
         model, params, prep, err = None, 0, 0.0, None
@@ -242,7 +265,7 @@ def main():
                    "input_copy_s": copies, "memory": torch_gpu.memory(wbytes, peak),
                    "prepare_s": prep}
             r = result(args, env, name, b, params, macs.get(name, 0), run)
-            path = os.path.join(args.out, f"inference_time-{host}-{args.device}-model_name-{name}-batch_size-{b}.json")
+            path = os.path.join(args.out, result_filename(r))
             write_atomic(path, r)
             if status == "ok":
                 extra = (f"  copy {percentile(sorted(copies), 0.5) * 1e3:.3f} ms, peak {peak / 2**20:.0f} MiB"

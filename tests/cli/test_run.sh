@@ -194,6 +194,60 @@ expect2 "--items: 0 is out of range" dataset make --items 0 --out "$tmp/x"
 o=$("$bin" run "${small[@]}" --batch-sizes 1 --out /proc/nope 2>&1); rc=$?
 [ $rc -eq 1 ] && [[ "$o" == *"/proc/nope"* ]] && ok || fail "unwritable --out: exit $rc: $o"
 
+# 5b. one configuration, one identity (issue 17): fp32 and bf16, features and
+# classifier, a backend option on and off live side by side in one folder;
+# --resume skips exact matches only; nothing is overwritten by another identity
+idc=(--device cpu --models resnet18 --batch-sizes 1 --warmup 0 --warmup-time 0 --reps 2 --no-report --out "$tmp/id")
+ident() { # folder: "precision head options threads" of every result, sorted
+    /usr/bin/python3 -c "
+import glob, json, sys
+for f in sorted(glob.glob(sys.argv[1] + '/inference_time-*.json')):
+    c = json.load(open(f))['config']
+    opts = ','.join(k + '=' + v['value'] for k, v in sorted(c['backend_options'].items()) if not v['default'])
+    print(c['precision'], c['head'], opts or '-', c['threads'], c['identity'] != '')" "$1" | sort | tr '\n' ';'
+}
+bf16=$(grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo && echo bf16 || echo "")
+o=$("$bin" run "${idc[@]}" 2>&1) && [[ "$o" == *"1 done, 0 kept"* ]] && ok || fail "identity: fp32 run: $o"
+first=$(stat -c %Y.%i "$tmp/id"/inference_time-*-batch_size-1.json)
+if [ -n "$bf16" ]; then
+    o=$("$bin" run "${idc[@]}" --precision bf16 --resume 2>&1)
+    [[ "$o" == *"1 done, 0 kept"* ]] && ok || fail "identity: bf16 --resume took the fp32 result: $o"
+    o=$("$bin" run "${idc[@]}" --precision bf16 2>&1) && [[ "$o" == *"1 done, 0 kept"* ]] && ok || fail "identity: bf16 again: $o"
+    o=$("$bin" run "${idc[@]}" --precision bf16 --resume 2>&1)
+    [[ "$o" == *"0 done, 1 kept"* ]] && ok || fail "identity: bf16 --resume did not keep the bf16 result: $o"
+fi
+o=$("$bin" run "${idc[@]}" --head classifier --resume 2>&1)
+[[ "$o" == *"1 done, 0 kept"* ]] && ok || fail "identity: classifier --resume took the features result: $o"
+o=$("$bin" run "${idc[@]}" --head classifier --resume 2>&1)
+[[ "$o" == *"0 done, 1 kept"* ]] && ok || fail "identity: classifier --resume: $o"
+o=$("$bin" run "${idc[@]}" --backend-opt cpu.algo=never --resume 2>&1)
+[[ "$o" == *"1 done, 0 kept"* ]] && ok || fail "identity: --backend-opt --resume took the default's result: $o"
+o=$("$bin" run "${idc[@]}" --threads 1 2>&1) && [[ "$o" == *"1 done"* ]] && ok || fail "identity: --threads 1: $o"
+[ "$(stat -c %Y.%i "$tmp/id"/inference_time-*-batch_size-1.json)" = "$first" ] && ok ||
+    fail "identity: the fp32 result was rewritten by another identity"
+want="fp32 classifier - 2 True;fp32 features - 1 True;fp32 features - 2 True;fp32 features cpu.algo=never 2 True;"
+[ -n "$bf16" ] && want="bf16 features - 2 True;$want"
+got=$(ident "$tmp/id")
+[ "$got" = "$want" ] && ok || fail "identity: folder holds '$got', want '$want'"
+ls "$tmp/id" | grep -q -- "-opts-[0-9a-f]\{8\}\.json" && ok || fail "identity: no -opts- file name: $(ls "$tmp/id")"
+grep -q "cpu.algo=never" "$tmp/id/summary.csv" && ok || fail "identity: summary.csv has no identity column"
+o=$("$bin" report "$tmp/id" 2>&1) && [[ "$o" != *"duplicate"* ]] && ok || fail "identity: report sees duplicates: $o"
+# --backend-opt: the keys in --help; a bad key or value, or another backend's key, is exit 2 naming it
+o=$("$bin" run --help) && [[ "$o" == *"cpu.algo"* && "$o" == *"cuda.cudnn_graph"* ]] && ok || fail "run --help lists no keys"
+expect2 "--backend-opt: unknown key 'cpu.nope'" run --device cpu --backend-opt cpu.nope=1 --out "$tmp/x"
+expect2 "cpu.algo: 'maybe' is not one of measured, always, never" run --device cpu --backend-opt cpu.algo=maybe --out "$tmp/x"
+expect2 "cuda.layout is an option of the cuda backend" infer --model resnet18 --device cpu --backend-opt cuda.layout=nchw
+o=$(BATCHBENCH_CPU_ALGO=maybe "$bin" profile --model resnet18 --device cpu 2>&1); rc=$?
+[ $rc -eq 2 ] && [[ "$o" == *"BATCHBENCH_CPU_ALGO"* ]] && ok || fail "bad environment variable: exit $rc: $o"
+[ ! -e "$tmp/x" ] && ok || fail "a refused run made its --out folder"
+# profile takes --device like run and infer; cuda without a GPU refuses cleanly (exit 1, naming the flag)
+o=$("$bin" profile --model resnet18 --batch 1 --warmup 0 --reps 1 --device cpu --backend-opt cpu.algo=never 2>&1) &&
+    [[ "$o" == *"cpu fp32"* ]] && ok || fail "profile --device cpu: $o"
+if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
+    o=$("$bin" profile --model resnet18 --device cuda 2>&1); rc=$?
+    [ $rc -eq 1 ] && [[ "$o" == *"batchbench profile: --device cuda: "* ]] && ok || fail "profile --device cuda: exit $rc: $o"
+fi
+
 # 6. every result file written above (sweeps, --reps auto, oom, timeout,
 # interrupted and resumed, --data, --pipeline) is valid against the result
 # schema, docs/result.schema.json (tests/cli/validate_results.py)

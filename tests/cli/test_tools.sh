@@ -75,7 +75,8 @@ if /usr/bin/python3 -c 'import torch, torchvision, numpy' 2>/dev/null; then
     out=$(/usr/bin/python3 "$here/tools/torch_bench.py" --device cpu --models resnet18 --batch-sizes 1,2 \
         --warmup 0 --reps 2 --threads 2 --bin "$bin" --out "$tmp/torch" 2>&1)
     rc=$?
-    f=$(ls "$tmp"/torch/inference_time-*-cpu-model_name-resnet18-batch_size-2.json 2>/dev/null)
+    # named by identity: a peer's result never takes the name of batchbench's
+    f=$(ls "$tmp"/torch/inference_time-*-cpu-model_name-resnet18-batch_size-2-engine-pytorch.json 2>/dev/null)
     [ $rc -eq 0 ] && [ -n "$f" ] && py "
 import json, sys; r = json.load(open(sys.argv[1]))
 c, m = r['config'], r['memory']
@@ -83,7 +84,7 @@ ok = r['status'] == 'ok' and r['input_copy_s'] == [] and r['environment']['gpu']
 ok = ok and c['device'] == 'cpu' and c['precision'] == 'fp32' and c['engine'] == 'pytorch' and c['math_mode']
 ok = ok and set(m) == {'weight_bytes', 'arena_bytes', 'workspace_bytes', 'peak_bytes'}
 ok = ok and m['weight_bytes'] >= 4 * r['model']['params'] > 0 and len(r['times_s']) == r['stats']['n'] == 2
-ok = ok and r['model']['macs_per_item'] > 0
+ok = ok and r['model']['macs_per_item'] > 0 and 'engine=pytorch;' in c['identity']
 sys.exit(0 if ok else 1)" "$f" && ok || fail "torch_bench --device cpu: exit $rc: $out"
     schema_ok "$tmp/torch"
     out=$(/usr/bin/python3 "$here/tools/torch_bench.py" --device cpu --precision bf16 --models resnet18 \
@@ -196,7 +197,7 @@ open(d + "/o/inference_time-h-cuda-model_name-x-batch_size-1.json", "w").write("
 import glob, json, sys
 ok = True
 for eng in ('batchbench', 'pytorch', 'onnxruntime'):
-    f = glob.glob(sys.argv[1] + '/' + eng + '/inference_time-*-cpu-model_name-resnet18-batch_size-1.json')
+    f = glob.glob(sys.argv[1] + '/' + eng + '/inference_time-*-cpu-model_name-resnet18-batch_size-1*.json')
     r = json.load(open(f[0])) if len(f) == 1 else {}
     ok = ok and r.get('config', {}).get('engine') == eng and len(r['times_s']) == 2 and r['stats']['n'] == 2
     ok = ok and r['environment']['peak_gflops'] > 0 and r['model']['macs_per_item'] > 0
@@ -264,7 +265,7 @@ if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
     BATCHBENCH_BIN=$bin PYTHON=/usr/bin/python3 "$here/scripts/run_on_server.sh" --no-build --device cpu \
         --models resnet18 --batch-sizes 1 --warmup 1 --reps 2 --out "$tmp/ros" >"$tmp/ros.log" 2>&1 &&
         ls "$tmp"/ros/inference_time-*-cpu-model_name-resnet18-batch_size-1.json >/dev/null &&
-        ls "$tmp"/ros/pytorch/inference_time-*-cpu-model_name-resnet18-batch_size-1.json >/dev/null &&
+        ls "$tmp"/ros/pytorch/inference_time-*-cpu-model_name-resnet18-batch_size-1-engine-pytorch.json >/dev/null &&
         grep -q "^| resnet18 | 1 |" "$tmp/ros/vs-pytorch/report.md" &&
         tar tzf "$tmp/ros.tar.gz" | grep -q "^ros/vs-pytorch/report.md$" && ok ||
         fail "run_on_server.sh (cpu, shrunk): $(tail -5 "$tmp/ros.log")"
