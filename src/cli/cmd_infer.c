@@ -32,7 +32,7 @@ static void usage(FILE *f)
             "                        [--check-activations] [--device cpu|cuda|auto]\n"
             "                        [--precision fp32|tf32|fp16|bf16] [--backend-opt KEY=VALUE ...]\n"
             "\n"
-            "Runs one forward pass on the CPU and prints the output shape, a checksum and\n"
+            "Runs one forward pass on the device and prints the output shape, a checksum and\n"
             "the time of the pass. --input is float32 [N,3,224,224] (its N wins over\n"
             "--batch); without it a batch seeded by --seed is used. --output writes the\n"
             "[N,D] result as .npy. --weights loads torchvision state_dict names from a\n"
