@@ -18,17 +18,22 @@
 
 #include "stats/recommend.h"
 #include "report/results_load.h"
+#include "results/result.h"
+#include "results/result_identity.h"
 
-/* The setup of this sweep's results in the loaded folder, or -1. */
+/* The setup of this sweep's results in the loaded folder (the same identity
+ * but for model and batch size), or -1. */
 static int find_setup(const bb_table *t, const bb_sweep_cfg *cfg, const bb_sweep_result *res)
 {
-    for (int i = 0; i < t->n_setups; i++) {
-        const bb_setup *s = &t->setups[i];
-        if (!strcmp(s->engine, "batchbench") && !strcmp(s->device, bb_config_device(&cfg->config)) &&
-            !strcmp(s->precision, bb_precision_name(cfg->config.precision)) && !strcmp(s->head, bb_head_name(cfg->config.head)) &&
-            !strcmp(s->host, res->host) && s->threads == res->threads_used)
+    bb_result probe;
+    bb_identity id;
+    char key[BB_IDENTITY_LEN];
+    bb_sweep_fill_result(cfg, res->threads_used, NULL, 0, 0, &probe);
+    bb_identity_of_result(&probe, res->host, &id);
+    bb_identity_setup_key(&id, key, sizeof key);
+    for (int i = 0; i < t->n_setups; i++)
+        if (!strcmp(t->setups[i].key, key))
             return i;
-    }
     return -1;
 }
 
