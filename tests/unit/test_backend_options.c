@@ -21,7 +21,8 @@
 #include "env/env.h"
 #include "results/result.h"
 #include "results/result_identity.h"
-#include "unit/remove_tree.h"
+#include "fake_result.h"
+#include "remove_tree.h"
 
 static void test_flags(void **state)
 {
@@ -90,19 +91,12 @@ static void test_identity_options(void **state)
     assert_string_equal(buf, "");
 }
 
+/* A result of resnet18 at batch 4 on host h1 (4 threads, the defaults). */
 static void fake(bb_result *r, bb_env *e, double *t)
 {
-    memset(r, 0, sizeof *r);
-    memset(e, 0, sizeof *e);
+    fake_result(r, "resnet18", 4, t, 2);
+    fake_env(e);
     snprintf(e->host, sizeof e->host, "h1");
-    snprintf(r->model, sizeof r->model, "resnet18");
-    snprintf(r->head, sizeof r->head, "features");
-    snprintf(r->device, sizeof r->device, "cpu");
-    snprintf(r->engine, sizeof r->engine, "batchbench");
-    snprintf(r->precision, sizeof r->precision, "fp32");
-    snprintf(r->input_source, sizeof r->input_source, "random");
-    snprintf(r->status, sizeof r->status, "ok");
-    r->batch_size = 4, r->threads = 2, r->reps = 2, r->times_s = t, r->n_times = 2;
 }
 
 static char *name_of(const bb_result *r)
@@ -161,7 +155,7 @@ static void test_round_trip(void **state)
     bb_identity_key(&a, ka, sizeof ka), bb_identity_key(&b, kb, sizeof kb);
     assert_string_equal(ka, kb);
     assert_string_equal(ka, "model=resnet18;batch_size=4;host=h1;device=cpu;precision=fp32;head=features;"
-                            "engine=batchbench;input=random;threads=2;options=cpu.algo=never");
+                            "engine=batchbench;input=random;threads=4;options=cpu.algo=never");
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(cfg, "identity")->valuestring, ka);
     const cJSON *opt = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "backend_options"),
