@@ -62,21 +62,22 @@ def compare(out_path, expected):
     return err / scale, f"max|diff| {err:.3g} scale {scale:.3g} rel {err / scale:.3g}"
 
 
-def run_infer(binary, model, head, weights, inp, workdir, threads, extra=(), env=None):
-    """(output path or None, error message) of one `batchbench infer`."""
+def run_infer(binary, model, head, weights, inp, workdir, threads, extra=()):
+    """(output path or None, error message) of one `batchbench infer` on the CPU
+    (infer's default device is auto: these cases are the CPU backend's)."""
     out = os.path.join(workdir, "out.npy")
     if os.path.exists(out):
         os.unlink(out)
     cmd = [binary, "infer", "--model", model, "--head", head, "--weights", weights,
-           "--input", inp, "--output", out, "--threads", str(threads), *extra]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
+           "--input", inp, "--output", out, "--threads", str(threads), "--device", "cpu", *extra]
+    r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         return None, f"exit {r.returncode}: {r.stderr.strip()[-400:]}"
     return out, ""
 
 
-def run_case(binary, model, head, weights, inp, expected, workdir, threads, env=None):
-    out, why = run_infer(binary, model, head, weights, inp, workdir, threads, env=env)
+def run_case(binary, model, head, weights, inp, expected, workdir, threads, extra=()):
+    out, why = run_infer(binary, model, head, weights, inp, workdir, threads, extra)
     if not out:
         return False, why
     rel, msg = compare(out, expected)
@@ -157,8 +158,8 @@ def check_model(args, model, workdir, counts):
     for policy in ALGO_POLICIES if model in ALGO_MODELS else ():
         expected = np.load(base + "-features-expected.npy").astype(np.float64)
         ok, msg = run_case(args.bin[0], model, "features", base + "-features.safetensors", base + "-features-input.npy",
-                           expected, workdir, args.threads, env={"BATCHBENCH_CPU_ALGO": policy})
-        print(f"{'PASS' if ok else 'FAIL'} {model + ' features BATCHBENCH_CPU_ALGO=' + policy:52s} "
+                           expected, workdir, args.threads, extra=("--backend-opt", "cpu.algo=" + policy))
+        print(f"{'PASS' if ok else 'FAIL'} {model + ' features cpu.algo=' + policy:52s} "
               f"{os.path.basename(os.path.dirname(args.bin[0])):10s} {msg}", flush=True)
         counts["passed" if ok else "failed"] += 1
     t1 = time.perf_counter()
