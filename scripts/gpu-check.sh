@@ -430,6 +430,14 @@ PY
             say "report $p: written, with warnings (exit 3: see above)"
         fi
     done
+    # every result file written above (batchbench's and torch_bench.py's, the
+    # GPU blocks included) against the result schema, where jsonschema is
+    if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+        step "result schema (docs/result.schema.json)" 60 /usr/bin/python3 "$REPO/tests/cli/validate_results.py" \
+            --current "$REPO/docs/result.schema.json" "$RES"
+    else
+        say "result schema: not checked (no python3-jsonschema)"
+    fi
     if tar czf "$OUT/results.tar.gz" -C "$WORK" results; then
         say "wrote $OUT/results.tar.gz ($(du -h "$OUT/results.tar.gz" | cut -f1))"
     else

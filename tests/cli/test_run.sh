@@ -177,7 +177,7 @@ if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then
         --out "$tmp/r7b" 2>&1); rc=$?
     [ $rc -eq 0 ] && /usr/bin/python3 -c "
 import glob, json, sys
-r = json.load(open(glob.glob(sys.argv[1] + '/inference_time-*resnet18-batch_size-1.json')[0]))
+r = json.load(open(glob.glob(sys.argv[1] + '/inference_time-*resnet18-batch_size-1-bf16.json')[0]))
 c, e = r['config'], r['environment']
 ok = c['precision'] == 'bf16' and c['math_mode'].startswith('bf16') and e['peak_gflops'] > 0
 ok = ok and 'bf16 matmul' in e['peak_source'] and r['stats']['n'] == 2
