@@ -5,7 +5,8 @@
  * Why this file exists: it is the timed heart of `batchbench run`. The
  * sweep (sweep.c) decides what to measure and records it; this file decides
  * how long and in which order, and is the only place a forward pass is
- * timed for a result file.
+ * timed for an inference result file (the pipeline's, fed by the loader,
+ * are timed in pipeline.c with the pieces exported here).
  */
 #include "bench/measure.h"
 
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/dataset.h"
 #include "stats/stats.h"
 #include "models/model.h"
 #include "util/clock.h"
@@ -22,18 +24,18 @@
 
 /* ---- small pieces ------------------------------------------------------------ */
 
-static int stopped(const bb_sweep_cfg *cfg)
+int bb_measure_stopped(const bb_sweep_cfg *cfg)
 {
     return cfg->stop && *cfg->stop;
 }
 
-static void set_status(bb_result *r, const char *status, const char *msg)
+void bb_measure_set_status(bb_result *r, const char *status, const char *msg)
 {
     snprintf(r->status, sizeof r->status, "%s", status);
     snprintf(r->message, sizeof r->message, "%.*s", (int)sizeof r->message - 1, msg ? msg : "");
 }
 
-static int push(double **v, int *n, int *cap, double t)
+int bb_measure_push(double **v, int *n, int *cap, double t)
 {
     if (*n == *cap) {
         int nc = *cap ? *cap * 2 : 64;
@@ -89,14 +91,14 @@ static void live(const bb_measure_ctx *c, const bb_config_run *run, const char *
 static int load_batch(const bb_measure_ctx *c, bb_config_run *run, int64_t first, bb_err *err)
 {
     int64_t bs = run->r.batch_size;
-    if (c->ds)
-        return bb_dataset_read(c->ds, first, bs, run->x, err);
+    if (c->src)
+        return bb_source_read(c->src, first, bs, run->x, err);
     bb_random_input(run->x, bs * BB_ITEM_FLOATS, c->cfg->seed + 1);
     return 0;
 }
 
 /* A status is final: release the backend and tell the caller. */
-static void finish(const bb_measure_ctx *c, bb_config_run *run)
+void bb_measure_finish(const bb_measure_ctx *c, bb_config_run *run)
 {
     if (run->b)
         c->be->destroy(run->b);
@@ -117,8 +119,8 @@ static void finish(const bb_measure_ctx *c, bb_config_run *run)
 
 static void fail(const bb_measure_ctx *c, bb_config_run *run, const char *status, const char *msg)
 {
-    set_status(&run->r, status, msg);
-    finish(c, run);
+    bb_measure_set_status(&run->r, status, msg);
+    bb_measure_finish(c, run);
 }
 
 /* ---- prepare and warm up ----------------------------------------------------- */
@@ -128,33 +130,49 @@ static void over_limit(char *msg, size_t len, const char *what, int64_t need, in
     snprintf(msg, len, "%s needs %lld bytes, over --mem-limit %lld", what, (long long)need, (long long)limit);
 }
 
-/* Prepares run for its batch size and hands it its first input batch.
- * 0: ready; -1: failed (status set, finished). err_oom tells an out-of-
- * memory failure apart (the caller may retry it alone). */
-static int prepare(const bb_measure_ctx *c, const bb_graph *g, bb_config_run *run, int *err_oom)
+int bb_measure_prepare(const bb_measure_ctx *c, const bb_graph *g, bb_result *r, bb_backend **out, int *err_oom)
 {
     const bb_sweep_cfg *cfg = c->cfg;
-    bb_result *r = &run->r;
     char msg[256];
-    int64_t bs = r->batch_size, need = r->activation_bytes + r->weight_bytes;
-    *err_oom = 0;
-    if (cfg->mem_limit > 0 && need > cfg->mem_limit)
-        return over_limit(msg, sizeof msg, "the memory plan", need, cfg->mem_limit), fail(c, run, "oom", msg), -1;
+    int64_t need = r->activation_bytes + r->weight_bytes;
+    *out = NULL, *err_oom = 0;
+    if (cfg->mem_limit > 0 && need > cfg->mem_limit) {
+        over_limit(msg, sizeof msg, "the memory plan", need, cfg->mem_limit);
+        return bb_measure_set_status(r, "oom", msg), -1;
+    }
     bb_err err = {0};
     double t0 = bb_now_s();
-    if (c->be->prepare(&run->b, g, bs, &cfg->config, &err) != 0) {
-        run->b = NULL, *err_oom = err.oom;
-        return fail(c, run, err.oom ? "oom" : "error", err.msg), -1;
+    bb_backend *b = NULL;
+    if (c->be->prepare(&b, g, r->batch_size, &cfg->config, &err) != 0) {
+        *err_oom = err.oom;
+        return bb_measure_set_status(r, err.oom ? "oom" : "error", err.msg), -1;
     }
     bb_backend_report rep;
-    c->be->report(run->b, &rep);
+    c->be->report(b, &rep);
     r->prepare_s = bb_now_s() - t0;
     snprintf(r->math_mode, sizeof r->math_mode, "%s", rep.math_mode);
     r->mem_weight_bytes = rep.weight_bytes, r->mem_arena_bytes = rep.arena_bytes;
     r->mem_workspace_bytes = rep.workspace_bytes;
     need = rep.arena_bytes + rep.weight_bytes + rep.workspace_bytes;
-    if (cfg->mem_limit > 0 && need > cfg->mem_limit)
-        return over_limit(msg, sizeof msg, "the prepared model", need, cfg->mem_limit), fail(c, run, "oom", msg), -1;
+    if (cfg->mem_limit > 0 && need > cfg->mem_limit) {
+        c->be->destroy(b);
+        over_limit(msg, sizeof msg, "the prepared model", need, cfg->mem_limit);
+        return bb_measure_set_status(r, "oom", msg), -1;
+    }
+    *out = b;
+    return 0;
+}
+
+/* Prepares run for its batch size and hands it its first input batch.
+ * 0: ready; -1: failed (status set, finished). err_oom tells an out-of-
+ * memory failure apart (the caller may retry it alone). */
+static int prepare(const bb_measure_ctx *c, const bb_graph *g, bb_config_run *run, int *err_oom)
+{
+    bb_result *r = &run->r;
+    int64_t bs = r->batch_size;
+    bb_err err = {0};
+    if (bb_measure_prepare(c, g, r, &run->b, err_oom) != 0)
+        return bb_measure_finish(c, run), -1;
     if (!(run->x = malloc((size_t)(bs * BB_ITEM_FLOATS) * sizeof(float))))
         return fail(c, run, "oom", "out of memory for the input batch"), -1;
     if (load_batch(c, run, 0, &err) != 0 || c->be->set_input(run->b, run->x, &err) != 0)
@@ -177,8 +195,8 @@ static int warm_up(const bb_measure_ctx *c, bb_config_run *run)
         if (c->be->forward(run->b, &err) != 0)
             return fail(c, run, "error", err.msg), -1;
         run->pass_s = bb_now_s() - tp;
-        if (stopped(cfg))
-            return set_status(&run->r, "interrupted", "stopped by a signal"), -1;
+        if (bb_measure_stopped(cfg))
+            return bb_measure_set_status(&run->r, "interrupted", "stopped by a signal"), -1;
         if (cfg->max_time_s > 0 && bb_now_s() - t0 > cfg->max_time_s)
             return fail(c, run, "timeout", "--max-time reached during warm-up"), -1;
     }
@@ -195,7 +213,7 @@ static int timed_batch(const bb_measure_ctx *c, bb_config_run *run)
 {
     bb_err err = {0};
     int64_t bs = run->r.batch_size;
-    int new_batch = c->ds && run->n_times > 0;
+    int new_batch = c->src && run->n_times > 0;
     if (new_batch) {
         if (load_batch(c, run, run->next, &err) != 0)
             return fail(c, run, "error", err.msg), -1;
@@ -203,7 +221,8 @@ static int timed_batch(const bb_measure_ctx *c, bb_config_run *run)
     }
     if ((c->be->input_seconds || new_batch) && c->be->set_input(run->b, run->x, &err) != 0)
         return fail(c, run, "error", err.msg), -1;
-    if (c->be->input_seconds && push(&run->copies, &run->n_copies, &run->cap_copies, c->be->input_seconds(run->b)))
+    if (c->be->input_seconds &&
+        bb_measure_push(&run->copies, &run->n_copies, &run->cap_copies, c->be->input_seconds(run->b)))
         return fail(c, run, "error", "out of memory for copy times"), -1;
     double t0 = bb_now_s();
     int rc = c->be->forward(run->b, &err);
@@ -212,7 +231,7 @@ static int timed_batch(const bb_measure_ctx *c, bb_config_run *run)
         return fail(c, run, "error", err.msg), -1;
     if (t < 0)
         return fail(c, run, "error", "the device's timer gave no time for the forward pass"), -1;
-    if (push(&run->times, &run->n_times, &run->cap_times, t) != 0)
+    if (bb_measure_push(&run->times, &run->n_times, &run->cap_times, t) != 0)
         return fail(c, run, "error", "out of memory for batch times"), -1;
     run->pass_s = t;
     run->r.measure.measured_wall_s += t;
@@ -261,8 +280,8 @@ static int group_on_target(const bb_measure_ctx *c, const bb_config_run *runs, i
 static void stop_ok(const bb_measure_ctx *c, bb_config_run *run, const char *why)
 {
     snprintf(run->r.measure.stop_reason, sizeof run->r.measure.stop_reason, "%s", why);
-    set_status(&run->r, "ok", NULL);
-    finish(c, run);
+    bb_measure_set_status(&run->r, "ok", NULL);
+    bb_measure_finish(c, run);
 }
 
 /* Batches in one slice: about BB_SLICE_S of work, at least one; in fixed mode
@@ -292,7 +311,7 @@ static int measure_slice(const bb_measure_ctx *c, bb_config_run *run, int k)
         live(c, run, "measuring");
         if (timed_batch(c, run) != 0)
             break;
-        if (stopped(cfg))
+        if (bb_measure_stopped(cfg))
             break;
         if (cfg->max_time_s > 0 && run->spent_s + bb_now_s() - t0 > cfg->max_time_s) {
             run->spent_s += bb_now_s() - t0;
@@ -303,8 +322,8 @@ static int measure_slice(const bb_measure_ctx *c, bb_config_run *run, int k)
     bb_noise_add(c->noise, &a, &b, &run->noise);
     run->spent_s += bb_now_s() - t0;
     run->r.measure.rounds++;
-    if (stopped(cfg)) {
-        set_status(&run->r, "interrupted", "stopped by a signal");
+    if (bb_measure_stopped(cfg)) {
+        bb_measure_set_status(&run->r, "interrupted", "stopped by a signal");
         return -1;
     }
     if (run->active && (why || (why = stop_reason(c, run))))
@@ -399,10 +418,10 @@ static int interleaved(const bb_measure_ctx *c, const bb_graph *g, bb_config_run
         if (rc != 0 && oom && i > 0)
             return 1;
         if (rc != 0)
-            finish(c, &runs[i]); /* final after all: report it */
+            bb_measure_finish(c, &runs[i]); /* final after all: report it */
     }
     for (int i = 0; i < n; i++)
-        if (runs[i].active && warm_up(c, &runs[i]) != 0 && stopped(c->cfg))
+        if (runs[i].active && warm_up(c, &runs[i]) != 0 && bb_measure_stopped(c->cfg))
             return -1;
     return rounds(c, runs, n, c->weight, c->weight_after);
 }
@@ -410,7 +429,7 @@ static int interleaved(const bb_measure_ctx *c, const bb_graph *g, bb_config_run
 /* One configuration at a time, as the seed ran them. */
 static void one_at_a_time(const bb_measure_ctx *c, const bb_graph *g, bb_config_run *runs, int n)
 {
-    for (int i = 0; i < n && !stopped(c->cfg); i++) {
+    for (int i = 0; i < n && !bb_measure_stopped(c->cfg); i++) {
         int oom = 0;
         if (runs[i].finished)
             continue;
@@ -446,17 +465,22 @@ void bb_measure_model(const bb_measure_ctx *c, const bb_graph *g, bb_config_run 
     } else {
         one_at_a_time(c, g, runs, n);
     }
+    bb_measure_interrupt_rest(c, runs, n);
+}
+
+void bb_measure_interrupt_rest(const bb_measure_ctx *c, bb_config_run *runs, int n)
+{
     for (int i = 0; i < n; i++)
         if (runs[i].active || !runs[i].finished) { /* interrupted: release what is held */
             if (strcmp(runs[i].r.status, "interrupted") != 0)
-                set_status(&runs[i].r, "interrupted", "stopped by a signal");
-            finish(c, &runs[i]);
+                bb_measure_set_status(&runs[i].r, "interrupted", "stopped by a signal");
+            bb_measure_finish(c, &runs[i]);
         }
 }
 
 void bb_config_run_free(bb_config_run *run)
 {
-    free(run->times), free(run->copies);
-    run->times = run->copies = NULL;
+    free(run->times), free(run->copies), free(run->waits);
+    run->times = run->copies = run->waits = NULL;
     run->r.times_s = run->r.input_copy_s = NULL;
 }

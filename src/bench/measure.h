@@ -25,6 +25,11 @@
  *    estimates of this model's and the later models' measuring.
  * --max-time stays what it was: a hard limit per configuration, past which
  * it is recorded as "timeout". Only forward() is inside the clock.
+ *
+ * The pieces every measurement of a configuration needs, whatever feeds its
+ * batches (the sweep here, the loader in bench/pipeline.c), are exported
+ * below: the signal check, statuses, preparing within --mem-limit, and
+ * finishing a configuration (handing it to on_done to be written at once).
  */
 #ifndef BB_MEASURE_H
 #define BB_MEASURE_H
@@ -33,7 +38,7 @@
 #include <stdio.h>
 
 #include "backends/backend.h"
-#include "data/dataset.h"
+#include "data/source.h"
 #include "env/noise.h"
 #include "bench/sweep.h"
 #include "engine/graph.h"
@@ -42,18 +47,21 @@
 #define BB_SLICE_S 0.25 /* a round gives each configuration about this much time */
 
 /* One configuration being measured. The caller fills r (bb_sweep_fill_result)
- * and bi; the rest is the measurement's own state. On return r.status is
+ * and bi (with --pipeline also wi and pl, r.pipeline pointing at pl); the
+ * rest is the measurement's own state. On return r.status is
  * set, r.times_s / r.n_times point at times (owned here: free with
  * bb_config_run_free), r.measure and r.noise are filled. */
 typedef struct {
     bb_result r;
     int bi;                  /* index into the sweep's batch sizes */
+    int wi;                  /* index into the pipeline's worker counts (0 for the sweep) */
+    bb_pipeline_info pl;     /* run --pipeline: the loading side; r.pipeline points here */
     /* private */
     bb_backend *b;
     float *x;                /* the input batch */
     int64_t next;            /* next stored item to read (data set input) */
-    double *times, *copies;
-    int n_times, cap_times, n_copies, cap_copies;
+    double *times, *copies, *waits; /* waits: run --pipeline, every batch's wait for data */
+    int n_times, cap_times, n_copies, cap_copies, n_waits, cap_waits;
     double pass_s;           /* a forward pass's time, for sizing slices */
     double spent_s;          /* warm-up + measuring wall time (for --max-time) */
     double deadline;         /* its share of the budget ends here; 0 = none */
@@ -67,7 +75,7 @@ typedef struct {
 typedef struct {
     const bb_sweep_cfg *cfg;
     const bb_backend_ops *be;
-    const bb_dataset *ds;     /* NULL: a seeded random batch */
+    const bb_source *src;     /* the data set (--data); NULL: a seeded random batch */
     const bb_noise_src *noise;
     double budget_end;        /* bb_now_s() at which the sweep's budget is spent; 0 = no budget */
     double weight, weight_after; /* this model's claim on what is left of the budget, and the later models'
@@ -87,6 +95,32 @@ typedef struct {
 void bb_measure_model(const bb_measure_ctx *ctx, const bb_graph *g, bb_config_run *runs, int n);
 
 void bb_config_run_free(bb_config_run *run);
+
+/* ---- shared with the pipeline (bench/pipeline.c) ---------------------------- */
+
+/* Has a signal asked the sweep to stop? */
+int bb_measure_stopped(const bb_sweep_cfg *cfg);
+
+/* r's status and message (msg NULL: empty). */
+void bb_measure_set_status(bb_result *r, const char *status, const char *msg);
+
+/* Appends t to the growing array *v; -1 when memory runs out. */
+int bb_measure_push(double **v, int *n, int *cap, double t);
+
+/* Prepares a backend for r's batch size within --mem-limit (the memory plan
+ * checked before, the prepared model after) and records prepare_s,
+ * math_mode and the memory in r. 0 with *out set; -1 with r's status
+ * ("oom" or "error") and message set and nothing held; *err_oom tells a
+ * real out-of-memory failure apart. */
+int bb_measure_prepare(const bb_measure_ctx *c, const bb_graph *g, bb_result *r, bb_backend **out, int *err_oom);
+
+/* run's status is final: releases what it holds, points r at its times and
+ * noise, and hands it to on_done (not when "interrupted"). */
+void bb_measure_finish(const bb_measure_ctx *c, bb_config_run *run);
+
+/* Every run not finished is marked "interrupted" and released (not
+ * reported): what a signal leaves behind. */
+void bb_measure_interrupt_rest(const bb_measure_ctx *c, bb_config_run *runs, int n);
 
 /* Relative half-width of the median's 95% CI: max(median - lo, hi - median)
  * / median; +inf for fewer than 2 samples. */

@@ -6,42 +6,56 @@
  * how long the first result took, and how much of the time the device
  * waited for data.
  *
- * `batchbench run --data DIR --pipeline` runs it. Results are the inference
- * result schema plus a "pipeline" block, one file per configuration named
+ * `batchbench run --data DIR --pipeline` runs it through the same
+ * per-configuration driver as the inference sweep (sweep.h: the walk over
+ * models x batch sizes x worker counts, --resume, --mem-limit, --max-time,
+ * --pause, SIGINT, each result written at once). This file is what differs:
+ * where the batches come from (the loader over the data set, instead of one
+ * batch in memory) and how a configuration is measured (a fixed --reps, one
+ * configuration at a time, instead of measure.h's interleaved rounds).
+ *
+ * Results are the inference result schema plus a "pipeline" block, one file
+ * per configuration named
  * pipeline-<host>-<device>-model_name-<m>-batch_size-<b>-workers-<w>.json,
- * so they never mix with plain inference results in the same folder.
+ * so they never mix with plain inference results in the same folder; their
+ * table is pipeline-summary.csv, beside the inference results' summary.csv.
  */
 #ifndef BB_PIPELINE_H
 #define BB_PIPELINE_H
 
 #include <stdio.h>
 
+#include "bench/measure.h"
 #include "bench/sweep.h"
-#include "data/loader.h"
 
-#define BB_PIPELINE_MAX_WORKERS 16
+/* Measures runs[0..n-1] of one model (graph g) in order, one at a time.
+ * The model is prepared once per batch size and kept for its worker counts.
+ * Per configuration: the loader started with its worker count; warm-up
+ * batches until --warmup batches and --warmup-time seconds (from the
+ * loader's start); then measured batches until --reps batches and
+ * --min-time seconds. Every batch's wait for data is recorded, and the
+ * forward time of the measured ones. --mem-limit counts the loader's batch
+ * buffers with the prepared model ("oom"); past --max-time (from the
+ * loader's start) the configuration is a "timeout". When *cfg->stop is set
+ * it stops after the current batch, the rest marked "interrupted". Each
+ * final configuration goes to c->on_done. */
+void bb_pipeline_measure(const bb_measure_ctx *c, const bb_graph *g, bb_config_run *runs, int n);
 
-typedef struct {
-    const bb_sweep_cfg *sweep;  /* models, batch sizes, warm-up, reps, device, data_dir, out_dir, stop, log */
-    int workers[BB_PIPELINE_MAX_WORKERS];
-    int n_workers;
-    bb_load_mode mode;
-    int prefetch;               /* 0 = 2 */
-} bb_pipeline_cfg;
+/* --resume: the items/s and wait fraction of the kept result of r's
+ * identity in dir; -1 where it cannot be read. */
+void bb_pipeline_read_kept(const char *dir, const bb_result *r, const char *host, double *items_per_s,
+                           double *wait_fraction);
 
-/* items/s of every configuration, for the table: [model][batch][workers];
- * < 0 where a configuration did not end ok. */
-typedef struct {
-    double items_per_s[BB_SWEEP_MAX][BB_SWEEP_MAX][BB_PIPELINE_MAX_WORKERS];
-    double wait_fraction[BB_SWEEP_MAX][BB_SWEEP_MAX][BB_PIPELINE_MAX_WORKERS];
-    int ok, failed, interrupted;
-} bb_pipeline_result;
-
-/* 0 done (some configurations may have failed: res->failed), -1 fatal
- * (message in err), with res->interrupted set when stopped by a signal. */
-int bb_pipeline_run(const bb_pipeline_cfg *cfg, bb_pipeline_result *res, bb_err *err);
+/* Writes dir/pipeline-summary.csv atomically: a header and one row per
+ * parseable pipeline-*.json, sorted by (model, batch size, workers, file).
+ * Columns: file,model,family,head,device,engine,precision,batch_size,
+ * threads,workers,load_mode,prefetch,status,items_per_s,wait_fraction,
+ * first_result_s,measured_wall_s,skipped,n,forward_median_s,
+ * forward_per_item_median_s,forward_items_per_s,data_dir (empty where a
+ * result lacks the value). Unreadable files are skipped with a warning. */
+int bb_pipeline_summary_write(const char *dir, bb_err *err);
 
 /* Per model: items/s over batch size x workers, the best cell marked. */
-void bb_pipeline_print_table(FILE *f, const bb_pipeline_cfg *cfg, const bb_pipeline_result *res);
+void bb_pipeline_print_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result *res);
 
 #endif

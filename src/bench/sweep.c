@@ -1,4 +1,5 @@
-/* sweep.c — the batch-size sweep (sweep.h). */
+/* sweep.c — the per-configuration driver of `batchbench run`, for the
+ * inference sweep and the end-to-end pipeline alike (sweep.h). */
 #include "bench/sweep.h"
 
 #include <math.h>
@@ -9,9 +10,10 @@
 
 #include "backends/backend.h"
 #include "backends/cuda/cuda_env.h"
-#include "data/dataset.h"
+#include "data/source.h"
 #include "env/env.h"
 #include "bench/measure.h"
+#include "bench/pipeline.h"
 #include "env/noise.h"
 #include "bench/peak.h"
 #include "stats/stats.h"
@@ -25,9 +27,10 @@ typedef struct {
     const bb_sweep_cfg *cfg;
     const bb_backend_ops *be;
     bb_env env;
-    bb_dataset ds;
+    bb_source *src;                         /* --data; NULL: a seeded random batch */
     bb_noise_src noise;
-    int have_ds, tty;
+    int tty;
+    int n_workers;                          /* configurations per (model, batch size): worker counts, else 1 */
     double est[BB_SWEEP_MAX][BB_SWEEP_MAX]; /* estimated seconds per configuration */
     double round_s[BB_SWEEP_MAX];           /* estimated seconds of one interleaved round, per model */
     double t_start, est_done, est_total;
@@ -35,6 +38,11 @@ typedef struct {
 } sweep_state;
 
 /* ---- estimate ------------------------------------------------------------ */
+
+static int worker_counts(const bb_sweep_cfg *cfg)
+{
+    return cfg->pipeline.on ? cfg->pipeline.n_workers : 1;
+}
 
 /* Seconds of one forward pass: models reach about 75% of the GEMM rate. */
 static double pass_estimate(const bb_model_facts *f, int64_t bs, double gflops)
@@ -67,7 +75,7 @@ static double estimate_all(const bb_sweep_cfg *cfg, double est[BB_SWEEP_MAX][BB_
             bb_model_facts f;
             bb_model_facts_compute(g, cfg->batches[b], &f);
             est[m][b] = config_estimate(cfg, &f, cfg->batches[b], *gflops);
-            total += est[m][b];
+            total += est[m][b] * worker_counts(cfg);
             double pass = pass_estimate(&f, cfg->batches[b], *gflops);
             if (round_s)
                 round_s[m] += pass > BB_SLICE_S ? pass : BB_SLICE_S;
@@ -112,6 +120,20 @@ void bb_sweep_fill_result(const bb_sweep_cfg *cfg, int threads_used, const bb_gr
     }
 }
 
+/* The pipeline's figures in a progress line. */
+static void progress_pipeline(FILE *f, const bb_result *r)
+{
+    const bb_pipeline_info *pi = r->pipeline;
+    char why[128];
+    fprintf(f, "workers %-3d ", pi->workers);
+    if (strcmp(r->status, "ok") != 0)
+        return;
+    fprintf(f, "%9.1f items/s, waited for data %4.1f%% of the time, first result %.2f s", pi->items_per_s,
+            100.0 * pi->wait_fraction, pi->first_result_s);
+    if (r->noise && bb_noise_disturbed(r->noise, why, sizeof why))
+        fprintf(f, " warning: disturbed (%s)", why);
+}
+
 static void progress(sweep_state *s, const bb_result *r, double per_item, int m, int bi)
 {
     const bb_sweep_cfg *cfg = s->cfg;
@@ -123,9 +145,12 @@ static void progress(sweep_state *s, const bb_result *r, double per_item, int m,
         eta = cfg->budget_s - elapsed > 0 ? cfg->budget_s - elapsed : 0.0;
     if (s->tty)
         fprintf(cfg->log, "\r\033[K");
-    fprintf(cfg->log, "[%d/%d] %-18s batch %-5lld ", s->index, cfg->n_models * cfg->n_batches, r->model,
+    fprintf(cfg->log, "[%d/%d] %-18s batch %-5lld ", s->index, cfg->n_models * cfg->n_batches * s->n_workers, r->model,
             (long long)r->batch_size);
-    if (per_item >= 0) {
+    if (r->pipeline) {
+        progress_pipeline(cfg->log, r);
+        per_item = -1.0; /* a status other than ok follows the line's own space */
+    } else if (per_item >= 0) {
         const bb_measure_info *mi = &r->measure;
         fprintf(cfg->log, "%10.3f ms/item (median of %d, 95%% CI +-%.1f%%, %s)", per_item * 1e3, r->n_times,
                 isfinite(mi->ci_half_width) ? mi->ci_half_width * 100.0 : 100.0, mi->stop_reason);
@@ -169,34 +194,69 @@ static void config_done(bb_config_run *run, void *user)
     }
     bb_stats st = {0};
     double per_item = bb_stats_compute(r->times_s, r->n_times, &st) == 0 ? st.median / (double)r->batch_size : -1.0;
-    res->per_item_s[mc->m][run->bi] = ok ? per_item : -1.0;
-    snprintf(res->status[mc->m][run->bi], sizeof res->status[mc->m][run->bi], "%s", r->status);
+    if (r->pipeline) {
+        res->items_per_s[mc->m][run->bi][run->wi] = ok ? r->pipeline->items_per_s : -1.0;
+        res->wait_fraction[mc->m][run->bi][run->wi] = ok ? r->pipeline->wait_fraction : -1.0;
+    } else {
+        res->per_item_s[mc->m][run->bi] = ok ? per_item : -1.0;
+        snprintf(res->status[mc->m][run->bi], sizeof res->status[mc->m][run->bi], "%s", r->status);
+    }
     res->done++;
     ok ? res->ok++ : res->failed++;
     progress(s, r, per_item, mc->m, run->bi);
-    if (s->cfg->pause_s > 0 && !s->cfg->interleave)
+    if (s->cfg->pause_s > 0 && (!s->cfg->interleave || s->cfg->pipeline.on))
         pause_between(s->cfg);
 }
 
-/* The batch sizes of model m that --resume does not find done. */
-static int pending_configs(sweep_state *s, int m, bb_sweep_result *res, bb_config_run *runs)
+/* run's result before it is measured: the configuration, and with
+ * --pipeline the loader's settings (part of its identity). */
+static void fill_run(const sweep_state *s, const bb_graph *g, int m, bb_config_run *run)
+{
+    const bb_sweep_pipeline *p = &s->cfg->pipeline;
+    bb_sweep_fill_result(s->cfg, s->env.threads_used, g, m, run->bi, &run->r);
+    if (!p->on)
+        return;
+    memset(&run->pl, 0, sizeof run->pl);
+    run->pl.workers = p->workers[run->wi];
+    run->pl.prefetch = p->prefetch > 0 ? p->prefetch : 2;
+    snprintf(run->pl.mode, sizeof run->pl.mode, "%s", p->mode == BB_LOAD_ITEMS ? "items" : "batches");
+    run->r.pipeline = &run->pl;
+}
+
+/* --resume: is an ok result of exactly run's identity there? Then it is
+ * kept (never rewritten) and counted, its figures reused for the table. */
+static int kept(sweep_state *s, int m, const bb_config_run *run, bb_sweep_result *res)
 {
     const bb_sweep_cfg *cfg = s->cfg;
-    int n = 0;
-    for (int bi = 0; bi < cfg->n_batches; bi++) {
-        bb_result probe;
-        bb_sweep_fill_result(cfg, s->env.threads_used, NULL, m, bi, &probe);
-        /* --resume: an ok result of exactly this identity is kept; its per-item median is reused */
-        if (cfg->resume && bb_result_done(cfg->out_dir, &probe, s->env.host, &res->per_item_s[m][bi])) {
-            snprintf(res->status[m][bi], sizeof res->status[m][bi], "ok");
-            res->skipped++;
-            s->est_done += s->est[m][bi];
-            s->index++;
-            continue;
-        }
-        memset(&runs[n], 0, sizeof runs[n]);
-        runs[n++].bi = bi;
+    double per_item;
+    if (!cfg->resume || !bb_result_done(cfg->out_dir, &run->r, s->env.host, &per_item))
+        return 0;
+    if (cfg->pipeline.on) {
+        bb_pipeline_read_kept(cfg->out_dir, &run->r, s->env.host, &res->items_per_s[m][run->bi][run->wi],
+                              &res->wait_fraction[m][run->bi][run->wi]);
+    } else {
+        res->per_item_s[m][run->bi] = per_item;
+        snprintf(res->status[m][run->bi], sizeof res->status[m][run->bi], "ok");
     }
+    res->skipped++;
+    s->est_done += s->est[m][run->bi];
+    s->index++;
+    return 1;
+}
+
+/* The configurations of model m (batch sizes, x worker counts with
+ * --pipeline) that --resume does not find done, into runs. */
+static int pending_configs(sweep_state *s, int m, bb_sweep_result *res, bb_config_run *runs)
+{
+    int n = 0;
+    for (int bi = 0; bi < s->cfg->n_batches; bi++)
+        for (int wi = 0; wi < s->n_workers; wi++) {
+            bb_config_run *run = &runs[n];
+            memset(run, 0, sizeof *run);
+            run->bi = bi, run->wi = wi;
+            fill_run(s, NULL, m, run);
+            n += !kept(s, m, run, res);
+        }
     return n;
 }
 
@@ -234,7 +294,7 @@ static int64_t memory_budget(const sweep_state *s)
 static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)
 {
     const bb_sweep_cfg *cfg = s->cfg;
-    bb_config_run *runs = calloc(BB_SWEEP_MAX, sizeof *runs);
+    bb_config_run *runs = calloc((size_t)(cfg->n_batches * s->n_workers), sizeof *runs);
     if (!runs)
         return bb_err_oom(err, "out of memory");
     int n = pending_configs(s, m, res, runs);
@@ -243,7 +303,7 @@ static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)
     bb_graph *g = n ? bb_model_open(&spec, &open_err) : NULL;
     model_ctx mc = {s, res, m, 0, err};
     for (int i = 0; i < n; i++)
-        bb_sweep_fill_result(cfg, s->env.threads_used, g, m, runs[i].bi, &runs[i].r);
+        fill_run(s, g, m, &runs[i]);
     if (n && !g) { /* the model cannot be built: every configuration says why */
         for (int i = 0; i < n && !mc.write_failed; i++) {
             snprintf(runs[i].r.status, sizeof runs[i].r.status, "error");
@@ -252,9 +312,12 @@ static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)
         }
     } else if (n) {
         double budget_end = cfg->reps_auto && cfg->budget_s > 0 ? s->t_start + cfg->budget_s : 0.0;
-        bb_measure_ctx ctx = {cfg, s->be, s->have_ds ? &s->ds : NULL, &s->noise, budget_end, s->round_s[m],
+        bb_measure_ctx ctx = {cfg, s->be, s->src, &s->noise, budget_end, s->round_s[m],
                               budget_weight_after(s, m), memory_budget(s), s->tty, config_done, &mc};
-        bb_measure_model(&ctx, g, runs, n);
+        if (cfg->pipeline.on) /* batches from the loader, one configuration at a time */
+            bb_pipeline_measure(&ctx, g, runs, n);
+        else /* the in-memory batch or the stored data set, interleaved and adaptive */
+            bb_measure_model(&ctx, g, runs, n);
     }
     int interrupted = 0;
     for (int i = 0; i < n; i++) {
@@ -265,7 +328,7 @@ static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)
     free(runs);
     if (mc.write_failed)
         return -1;
-    if (!interrupted && cfg->pause_s > 0 && cfg->interleave && m < cfg->n_models - 1)
+    if (!interrupted && cfg->pause_s > 0 && cfg->interleave && !cfg->pipeline.on && m < cfg->n_models - 1)
         pause_between(cfg);
     return interrupted || (cfg->stop && *cfg->stop) ? 1 : 0;
 }
@@ -282,6 +345,38 @@ static void env_peak(bb_env *e, const bb_sweep_cfg *cfg)
     }
 }
 
+static void init_result(const sweep_state *s, bb_sweep_result *res)
+{
+    const bb_sweep_cfg *cfg = s->cfg;
+    memset(res, 0, sizeof *res);
+    res->total = cfg->n_models * cfg->n_batches * s->n_workers;
+    snprintf(res->host, sizeof res->host, "%s", s->env.host);
+    res->threads_used = s->env.threads_used;
+    for (int m = 0; m < BB_SWEEP_MAX; m++)
+        for (int b = 0; b < BB_SWEEP_MAX; b++) {
+            res->per_item_s[m][b] = -1.0;
+            for (int w = 0; w < BB_PIPELINE_MAX_WORKERS; w++)
+                res->items_per_s[m][b][w] = res->wait_fraction[m][b][w] = -1.0;
+        }
+}
+
+/* --data, opened once for the whole sweep: both modes read it through
+ * data/source.h, so they accept the same kinds and refuse the same way. */
+static int open_data(sweep_state *s, bb_err *err)
+{
+    bb_err e = {0};
+    if (!s->cfg->config.data_dir || bb_source_open(&s->src, s->cfg->config.data_dir, NULL, &e) == 0)
+        return 0;
+    return bb_err_set(err, "--data: %s", e.msg);
+}
+
+/* The folder's table: summary.csv of the inference results, or
+ * pipeline-summary.csv of the pipeline's (bench/pipeline.h). */
+static int write_summary(const bb_sweep_cfg *cfg, bb_err *err)
+{
+    return cfg->pipeline.on ? bb_pipeline_summary_write(cfg->out_dir, err) : bb_summary_csv_write(cfg->out_dir, err);
+}
+
 int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
 {
     sweep_state *s = calloc(1, sizeof *s);
@@ -290,24 +385,15 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
     s->cfg = cfg;
     s->be = cfg->config.backend;
     s->tty = isatty(fileno(cfg->log));
+    s->n_workers = worker_counts(cfg);
     bb_env_collect(&s->env, cfg->config.threads);
     if (strcmp(bb_config_device(&cfg->config), "cuda") == 0 && bb_gpu_env_collect(&s->env.gpu, cfg->config.precision, err) != 0) {
         free(s);
         return -1;
     }
     env_peak(&s->env, cfg);
-    memset(res, 0, sizeof *res);
-    res->total = cfg->n_models * cfg->n_batches;
-    snprintf(res->host, sizeof res->host, "%s", s->env.host);
-    res->threads_used = s->env.threads_used;
-    for (int m = 0; m < BB_SWEEP_MAX; m++)
-        for (int b = 0; b < BB_SWEEP_MAX; b++)
-            res->per_item_s[m][b] = -1.0;
-    int rc = 0;
-    if (cfg->config.data_dir) {
-        rc = bb_dataset_open(&s->ds, cfg->config.data_dir, err);
-        s->have_ds = rc == 0;
-    }
+    init_result(s, res);
+    int rc = open_data(s, err);
     double gflops;
     if (rc == 0)
         s->est_total = estimate_all(cfg, s->est, s->round_s, &gflops);
@@ -318,10 +404,9 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
     for (int m = 0; rc == 0 && m < cfg->n_models; m++)
         rc = sweep_model(s, m, res, err);
     res->interrupted = rc == 1;
-    if (rc >= 0 && bb_summary_csv_write(cfg->out_dir, err) != 0)
+    if (rc >= 0 && write_summary(cfg, err) != 0)
         rc = -1;
-    if (s->have_ds)
-        bb_dataset_close(&s->ds);
+    bb_source_close(s->src);
     bb_noise_src_close(&s->noise);
     free(s);
     return rc < 0 ? -1 : 0;

@@ -1,12 +1,21 @@
 /*
- * sweep.h — the seed's experiment: for every (model, batch size) prepare the
- * model for that batch size, run warm-up passes, then time only the forward
- * pass of each measured batch, and write one result file per configuration.
+ * sweep.h — the one per-configuration driver behind `batchbench run`: for
+ * every (model, batch size), and with --pipeline every loader worker count,
+ * prepare the model for that batch size, warm up, measure, and write one
+ * result file per configuration.
  *
- * How each model's batch sizes are timed (warm-up, interleaved rounds,
- * adaptive repetitions, noise sensing) is measure.h's; this file walks the
- * models, skips what --resume finds done, keeps the whole-sweep budget and
- * writes each result as soon as its configuration is final.
+ * The inference sweep (the seed's experiment) and the end-to-end pipeline
+ * (`run --pipeline`, bench/pipeline.h) differ only in where batches come
+ * from and how a model's configurations are timed: the sweep feeds an
+ * in-memory batch or the stored data set and times only forward() in
+ * measure.h's interleaved, adaptive rounds; the pipeline feeds the loader's
+ * batches (data/loader.h) and measures a fixed --reps one configuration at
+ * a time. Everything else is this file's, the same for both: walking the
+ * models, --resume (an ok result of exactly the same identity is kept and
+ * counted, never rewritten), --mem-limit ("oom"), --max-time ("timeout"),
+ * --min-time, --pause, SIGINT, the data set opened once (data/source.h, so
+ * both accept the same kinds), each result written as soon as its
+ * configuration is final, progress lines and the summary CSV.
  *
  * Faults lose nothing: a configuration that runs out of memory (or over
  * --mem-limit) or past --max-time is recorded with its status and the sweep
@@ -23,10 +32,22 @@
 #include <stdio.h>
 
 #include "backends/backend.h"
+#include "data/loader.h"
 #include "engine/graph.h"
 #include "util/error.h"
 
 #define BB_SWEEP_MAX 64
+#define BB_PIPELINE_MAX_WORKERS 16
+
+/* run --pipeline: batches come from loader workers over the data set
+ * (bench/pipeline.h), each configuration also a worker count. */
+typedef struct {
+    int on;
+    int workers[BB_PIPELINE_MAX_WORKERS];
+    int n_workers;
+    bb_load_mode mode;
+    int prefetch;        /* batches ahead per worker (batches mode) or in all (items); 0 = 2 */
+} bb_sweep_pipeline;
 
 typedef struct {
     const char *models[BB_SWEEP_MAX];
@@ -45,6 +66,7 @@ typedef struct {
     double pause_s;      /* between configurations */
     int64_t mem_limit;   /* bytes; 0 = none; over it a configuration is "oom" */
     bb_run_config config; /* backend, precision, head, threads, input source, backend options */
+    bb_sweep_pipeline pipeline; /* .on: the end-to-end pipeline instead of the inference sweep */
     uint64_t seed;
     const char *out_dir;
     double gflops_hint;   /* > 0: the rate the estimate assumes (GPU); else
@@ -55,18 +77,25 @@ typedef struct {
 } bb_sweep_cfg;
 
 typedef struct {
-    int total, done, skipped, ok, failed;
+    int total, done, skipped, ok, failed; /* skipped: kept from earlier runs (--resume) */
     int interrupted;
     char host[128];     /* the environment's host name, as in the result files */
     int threads_used;
     double per_item_s[BB_SWEEP_MAX][BB_SWEEP_MAX]; /* [model][batch]; <0: none */
     char status[BB_SWEEP_MAX][BB_SWEEP_MAX][16];
+    /* run --pipeline, per [model][batch][workers] (kept ones included); <0: not ok */
+    double items_per_s[BB_SWEEP_MAX][BB_SWEEP_MAX][BB_PIPELINE_MAX_WORKERS];
+    double wait_fraction[BB_SWEEP_MAX][BB_SWEEP_MAX][BB_PIPELINE_MAX_WORKERS];
 } bb_sweep_result;
 
+/* Runs every configuration of cfg (the pipeline's when cfg->pipeline.on).
+ * 0 done (some configurations may have failed: res->failed; res->interrupted
+ * when stopped by a signal), -1 fatal (message in err: --data cannot be
+ * opened, a result cannot be written). */
 int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err);
 
 /* The configuration part of a result (model m, batch size bi of cfg) and
- * the model's facts when g is not NULL; shared with the pipeline sweep. */
+ * the model's facts when g is not NULL. */
 struct bb_result_s;
 void bb_sweep_fill_result(const bb_sweep_cfg *cfg, int threads_used, const bb_graph *g, int m, int bi,
                           struct bb_result_s *r);

@@ -1,7 +1,9 @@
 /*
  * cmd_run.c — `batchbench run`: the batch-size sweep from the command line:
  * presets, flags that override them, signal handling, the estimate before,
- * progress during and the summary table after.
+ * progress during and the summary table after; with --pipeline the same
+ * driver (bench/sweep.h) fed by loader workers, and the flags that only the
+ * sweep's measurement has refused by name.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -68,8 +70,9 @@ static void usage(FILE *f)
             "          model's batch sizes stop together once all are there, or each at\n"
             "          --max-config-time S, or at its share of the sweep's --budget S (wall\n"
             "          clock, shared between models by their estimated round time); each\n"
-            "          result records the CI reached and why it stopped. --pipeline\n"
-            "          measures a fixed --reps\n"
+            "          result records the CI reached and why it stopped. With --pipeline\n"
+            "          the preset's auto becomes a fixed --reps of its minimum (10), and\n"
+            "          its warm-up time is not applied (only an explicit --warmup-time)\n"
             "--margin PCT: a batch size is tied with the fastest when the 95%% CI of their\n"
             "          time-per-item ratio overlaps 1 +/- PCT%% (default 2); the smallest\n"
             "          tied one is the one to use (table, report.md, recommendation.json)\n"
@@ -77,17 +80,25 @@ static void usage(FILE *f)
             "--min-time: keep measuring until both --reps batches and S seconds\n"
             "--max-time: per configuration; past it the result is recorded as timeout\n"
             "--mem-limit: a configuration needing more (e.g. 2G) is recorded as oom\n"
-            "--data DIR: read input batches from a data set (batchbench dataset make);\n"
-            "            otherwise a seeded random batch in memory is used\n"
+            "--data DIR: read input batches from a data set (batchbench dataset make:\n"
+            "            preprocessed or jpeg, the kinds --pipeline reads; loading stays\n"
+            "            outside the clock); otherwise a seeded random batch in memory\n"
             "--resume: skip configurations whose exact identity (model, batch size, device,\n"
             "          precision, head, engine, input, threads, non-default backend\n"
             "          options) already has an ok result in --out\n"
             "--pipeline: end to end: --data is read by --workers loader threads (default\n"
-            "            1,2,4,... up to the cores; batches: each worker loads whole\n"
-            "            batches, items: all workers fill one batch; --prefetch batches\n"
-            "            ahead per worker, default 2) while the model runs; per (model,\n"
-            "            batch size, workers) one pipeline-*.json with items/s, the time\n"
-            "            to the first result and the share of time spent waiting for data\n");
+            "            1,2,4,... up to the cores; --load-mode batches: each worker loads\n"
+            "            whole batches, items: all workers fill one batch; --prefetch\n"
+            "            batches ahead per worker, default 2) while the model runs; per\n"
+            "            (model, batch size, workers) one pipeline-*.json with items/s, the\n"
+            "            time to the first result and the share of time spent waiting for\n"
+            "            data, and pipeline-summary.csv. The sweep's driver: --resume,\n"
+            "            --mem-limit (the loader's buffers counted), --max-time, --min-time,\n"
+            "            --pause, --warmup/--warmup-time (batches through the loader),\n"
+            "            Ctrl-C and the report work alike; each configuration measures a\n"
+            "            fixed --reps N batches, one configuration at a time. Refused with\n"
+            "            --pipeline (exit 2): --reps auto, --reps-min, --target-ci,\n"
+            "            --max-config-time, --budget, --interleave, --margin\n");
     cli_backend_opts_help(f);
     fprintf(f,
             "After the sweep the charts and report.md are written into --out, as\n"
@@ -232,11 +243,24 @@ typedef struct {
     int help;                  /* --help was printed */
     int no_report;
     int pipeline;
+    int load_mode_set;         /* --load-mode given */
+    int warmup_time_set;       /* --warmup-time given */
+    int reps_auto_given;       /* the last --reps was auto */
+    const char *sweep_only;    /* the first flag given that --pipeline refuses, and why */
+    const char *sweep_only_why;
     double margin;
-    bb_pipeline_cfg pl;
 } run_args;
 
-static int parse_workers(const char *arg, bb_pipeline_cfg *p)
+/* A flag that only the inference sweep's measurement has: noted, so that
+ * --pipeline can refuse it by name (parse_flag's rc passes through). */
+static int sweep_only(run_args *a, const char *flag, const char *why, int rc)
+{
+    if (!a->sweep_only)
+        a->sweep_only = flag, a->sweep_only_why = why;
+    return rc;
+}
+
+static int parse_workers(const char *arg, bb_sweep_pipeline *p)
 {
     char buf[512];
     snprintf(buf, sizeof buf, "%s", arg);
@@ -252,7 +276,7 @@ static int parse_workers(const char *arg, bb_pipeline_cfg *p)
     return p->n_workers ? 0 : (fprintf(stderr, "batchbench run: --workers: empty list\n"), -1);
 }
 
-static int parse_load_mode(const char *arg, bb_pipeline_cfg *p)
+static int parse_load_mode(const char *arg, bb_sweep_pipeline *p)
 {
     if (!strcmp(arg, "batches") || !strcmp(arg, "items")) {
         p->mode = !strcmp(arg, "items") ? BB_LOAD_ITEMS : BB_LOAD_BATCHES;
@@ -291,6 +315,8 @@ static int apply_preset(int argc, char **argv, int on_gpu, bb_sweep_cfg *c)
     return 0;
 }
 
+#define AUTO_ONLY "it goes with --reps auto, and --pipeline measures a fixed --reps N"
+
 static int parse_flag(int c, run_args *a)
 {
     bb_sweep_cfg *cfg = &a->cfg;
@@ -302,14 +328,18 @@ static int parse_flag(int c, run_args *a)
     case 'm': return parse_models(optarg, cfg);
     case 'b': return parse_batches(optarg, cfg);
     case 'w': return cli_int64("run", "--warmup", optarg, 0, 100000, &v) ? -1 : (cfg->warmup = (int)v, 0);
-    case 'r': return parse_reps(optarg, cfg);
-    case 'Q': return cli_int64("run", "--reps-min", optarg, 1, 100000, &v) ? -1 : (cfg->reps = (int)v, 0);
-    case 'W': return parse_seconds("--warmup-time", optarg, &cfg->warmup_time_s);
-    case 'T': return parse_percent("--target-ci", optarg, &cfg->target_ci);
-    case 'C': return parse_seconds("--max-config-time", optarg, &cfg->max_config_time_s);
-    case 'B': return parse_seconds("--budget", optarg, &cfg->budget_s);
-    case 'I': return parse_on_off("--interleave", optarg, &cfg->interleave);
-    case 'M': return parse_percent("--margin", optarg, &a->margin);
+    case 'r': return a->reps_auto_given = !strcmp(optarg, "auto"), parse_reps(optarg, cfg);
+    case 'Q': return sweep_only(a, "--reps-min", AUTO_ONLY,
+                                cli_int64("run", "--reps-min", optarg, 1, 100000, &v) ? -1 : (cfg->reps = (int)v, 0));
+    case 'W': return a->warmup_time_set = 1, parse_seconds("--warmup-time", optarg, &cfg->warmup_time_s);
+    case 'T': return sweep_only(a, "--target-ci", AUTO_ONLY, parse_percent("--target-ci", optarg, &cfg->target_ci));
+    case 'C': return sweep_only(a, "--max-config-time", AUTO_ONLY,
+                                parse_seconds("--max-config-time", optarg, &cfg->max_config_time_s));
+    case 'B': return sweep_only(a, "--budget", AUTO_ONLY, parse_seconds("--budget", optarg, &cfg->budget_s));
+    case 'I': return sweep_only(a, "--interleave", "--pipeline measures one configuration at a time (its loader and "
+                                "the model share the machine)", parse_on_off("--interleave", optarg, &cfg->interleave));
+    case 'M': return sweep_only(a, "--margin", "it is the sweep's tie rule between batch sizes; --pipeline names the "
+                                "configuration with the most items/s", parse_percent("--margin", optarg, &a->margin));
     case 'n': return parse_seconds("--min-time", optarg, &cfg->min_time_s);
     case 'x': return parse_seconds("--max-time", optarg, &cfg->max_time_s);
     case 'p': return parse_seconds("--pause", optarg, &cfg->pause_s);
@@ -323,11 +353,40 @@ static int parse_flag(int c, run_args *a)
     case 'R': cfg->resume = 1; return 0;
     case 'N': a->no_report = 1; return 0;
     case 'E': a->pipeline = 1; return 0;
-    case 'K': return parse_workers(optarg, &a->pl);
-    case 'J': return parse_load_mode(optarg, &a->pl);
-    case 'F': return cli_int64("run", "--prefetch", optarg, 1, 64, &v) ? -1 : (a->pl.prefetch = (int)v, 0);
+    case 'K': return parse_workers(optarg, &cfg->pipeline);
+    case 'J': return a->load_mode_set = 1, parse_load_mode(optarg, &cfg->pipeline);
+    case 'F': return cli_int64("run", "--prefetch", optarg, 1, 64, &v) ? -1 : (cfg->pipeline.prefetch = (int)v, 0);
     default: usage(stderr); return -1;
     }
+}
+
+/* Every flag works in both modes, or --pipeline (or its absence) refuses
+ * it naming the flag. With --pipeline the preset's settings for the sweep's
+ * measurement fall back: its --reps auto becomes a fixed --reps of its
+ * minimum, and its warm-up time is not applied (warm-up by --warmup
+ * batches, unless --warmup-time is given). */
+static int check_mode(run_args *a)
+{
+    const bb_sweep_pipeline *p = &a->cfg.pipeline;
+    if (!a->pipeline && (p->n_workers || p->prefetch))
+        return fprintf(stderr, "batchbench run: --workers and --prefetch go with --pipeline\n"), BB_EXIT_USAGE;
+    if (!a->pipeline && a->load_mode_set)
+        return fprintf(stderr, "batchbench run: --load-mode goes with --pipeline\n"), BB_EXIT_USAGE;
+    if (!a->pipeline)
+        return BB_EXIT_OK;
+    if (!a->cfg.config.data_dir)
+        return fprintf(stderr, "batchbench run: --pipeline needs --data DIR (batchbench dataset make)\n"), BB_EXIT_USAGE;
+    if (a->reps_auto_given) /* named first: the flag that decides how everything is measured */
+        a->sweep_only = "--reps auto", a->sweep_only_why = "--pipeline measures a fixed --reps N (the preset's auto "
+                                                           "becomes its minimum)";
+    if (a->sweep_only)
+        return fprintf(stderr, "batchbench run: %s does not go with --pipeline: %s\n", a->sweep_only, a->sweep_only_why),
+               BB_EXIT_USAGE;
+    a->cfg.pipeline.on = 1;
+    a->cfg.reps_auto = 0;
+    if (!a->warmup_time_set)
+        a->cfg.warmup_time_s = 0.0;
+    return BB_EXIT_OK;
 }
 
 static int parse(int argc, char **argv, run_args *a)
@@ -368,10 +427,9 @@ static int parse(int argc, char **argv, run_args *a)
             return BB_EXIT_USAGE;
     if (cli_no_positionals("run", optind, argc, argv) != 0)
         return BB_EXIT_USAGE;
-    if (a->pipeline && !a->cfg.config.data_dir)
-        return fprintf(stderr, "batchbench run: --pipeline needs --data DIR (batchbench dataset make)\n"), BB_EXIT_USAGE;
-    if (!a->pipeline && (a->pl.n_workers || a->pl.prefetch))
-        return fprintf(stderr, "batchbench run: --workers and --prefetch go with --pipeline\n"), BB_EXIT_USAGE;
+    int rc2 = check_mode(a);
+    if (rc2 != BB_EXIT_OK)
+        return rc2;
     return cli_config_options("run", &a->backend_opts, &a->cfg.config);
 }
 
@@ -403,28 +461,34 @@ static int set_gpu_rate(bb_sweep_cfg *c)
     return 0;
 }
 
-/* `run --pipeline`: the end-to-end sweep instead of the inference sweep. */
+/* `run --pipeline`: the same driver as the sweep (bench/sweep.h), its
+ * batches from loader workers over --data, per worker count. */
 static int run_pipeline(run_args *a)
 {
-    a->pl.sweep = &a->cfg;
-    if (a->pl.n_workers == 0) /* default: 1, 2, 4, 8 up to the cores */
-        for (int w = 1; a->pl.n_workers == 0 || (w <= 8 && w <= bb_cpu_default_threads()); w *= 2)
-            a->pl.workers[a->pl.n_workers++] = w;
-    bb_pipeline_result *res = malloc(sizeof *res);
+    bb_sweep_pipeline *p = &a->cfg.pipeline;
+    if (p->n_workers == 0) /* default: 1, 2, 4, 8 up to the cores */
+        for (int w = 1; p->n_workers == 0 || (w <= 8 && w <= bb_cpu_default_threads()); w *= 2)
+            p->workers[p->n_workers++] = w;
+    bb_sweep_result *res = malloc(sizeof *res);
     bb_err err = {0};
-    fprintf(stderr, "batchbench run --pipeline: %d models x %d batch sizes x %d worker counts on %s, data %s\n",
-            a->cfg.n_models, a->cfg.n_batches, a->pl.n_workers, bb_config_device(&a->cfg.config), a->cfg.config.data_dir);
-    int rc = res ? bb_pipeline_run(&a->pl, res, &err) : bb_err_set(&err, "out of memory");
+    fprintf(stderr, "batchbench run --pipeline: %d models x %d batch sizes x %d worker counts on %s (%s), data %s; "
+            "warm-up %d batches and %g s, %d measured\n", a->cfg.n_models, a->cfg.n_batches, p->n_workers,
+            bb_config_device(&a->cfg.config), bb_precision_name(a->cfg.config.precision), a->cfg.config.data_dir,
+            a->cfg.warmup, a->cfg.warmup_time_s, a->cfg.reps);
+    int rc = res ? bb_sweep_run(&a->cfg, res, &err) : bb_err_set(&err, "out of memory");
     if (rc != 0) {
         fprintf(stderr, "batchbench run: %s\n", err.msg);
         free(res);
         return BB_EXIT_FAILURE;
     }
-    bb_pipeline_print_table(stdout, &a->pl, res);
-    printf("\nresults: %s/pipeline-*.json (%d ok, %d not ok)\n", a->cfg.out_dir, res->ok, res->failed);
+    bb_pipeline_print_table(stdout, &a->cfg, res);
+    printf("\nresults: %s/pipeline-*.json (%d done, %d kept from earlier runs, %d not ok); summary: "
+           "%s/pipeline-summary.csv\n", a->cfg.out_dir, res->done, res->skipped, res->failed, a->cfg.out_dir);
     int code = res->interrupted ? BB_EXIT_INTERRUPTED : res->failed ? BB_EXIT_FAILURE : BB_EXIT_OK;
     if (res->interrupted)
-        fprintf(stderr, "batchbench run: interrupted; finished results are kept\n");
+        fprintf(stderr, "batchbench run: interrupted; finished results are kept, rerun with --resume\n");
+    else if (!a->no_report && write_report(a->cfg.out_dir, a->margin) == BB_EXIT_FAILURE)
+        code = BB_EXIT_FAILURE;
     free(res);
     return code;
 }

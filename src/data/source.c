@@ -16,11 +16,13 @@
 #include "data/source.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -142,13 +144,41 @@ static int open_jpeg(bb_source *s, const cJSON *m, const char *path, bb_err *err
     return 0;
 }
 
+/* No readable manifest: add what DIR holds instead (a folder of images,
+ * another tool's files), so the message names the kind of folder found. */
+static void describe_folder(const char *dir, bb_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return; /* the message already says why */
+    int jpeg = 0, other = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        const char *x = strrchr(e->d_name, '.');
+        if (e->d_name[0] == '.')
+            continue;
+        if (x && (!strcasecmp(x, ".jpg") || !strcasecmp(x, ".jpeg")))
+            jpeg++;
+        else
+            other++;
+    }
+    closedir(d);
+    char was[sizeof err->msg];
+    snprintf(was, sizeof was, "%s", err->msg);
+    if (jpeg)
+        bb_err_set(err, "%s; the folder holds %d JPEG file%s and %d other entr%s but no manifest: a folder of images "
+                   "is read as kind jpeg through a manifest.json that lists them (README: dataset make)", was, jpeg,
+                   jpeg == 1 ? "" : "s", other, other == 1 ? "y" : "ies");
+    else
+        bb_err_set(err, "%s; the folder holds %d entr%s and no manifest", was, other, other == 1 ? "y" : "ies");
+}
+
 static int open_manifest(bb_source *s, bb_err *err)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/manifest.json", s->dir);
     char *text = read_text(path, err);
     if (!text)
-        return -1;
+        return describe_folder(s->dir, err), -1;
     cJSON *m = cJSON_Parse(text);
     free(text);
     int rc = m ? manifest_kind(m, path, &s->jpeg, err) : bb_err_set(err, "%s: not valid JSON", path);
@@ -220,6 +250,14 @@ int64_t bb_source_load(const bb_source *s, int64_t i, float *dst, bb_err *err)
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", s->dir, s->files[i]);
     return bb_imagenet_transform_file(path, s->dct_scale, dst, err);
+}
+
+int bb_source_read(const bb_source *s, int64_t first, int64_t n, float *dst, bb_err *err)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (bb_source_load(s, (first + i) % s->items, dst + i * BB_ITEM_FLOATS, err) < 0)
+            return -1;
+    return 0;
 }
 
 void bb_source_close(bb_source *s)

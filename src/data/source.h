@@ -9,9 +9,11 @@
  *                 to 256 (antialiased bilinear, as torchvision on PIL),
  *                 centre crop 224, scale to [0,1], normalise, CHW float32
  *
- * Why this file exists: the loader (data/loader.h), `batchbench dataload`
- * and `run --data` read items without caring which kind the folder holds.
- * bb_source_load is thread-safe: worker threads call it concurrently.
+ * Why this file exists: the loader (data/loader.h), `batchbench dataload`,
+ * `run --data` and `run --pipeline --data` read items without caring which
+ * kind the folder holds; they all open DIR here, so they accept the same
+ * kinds and refuse a folder with the same message. bb_source_load is
+ * thread-safe: worker threads call it concurrently.
  */
 #ifndef BB_SOURCE_H
 #define BB_SOURCE_H
@@ -30,7 +32,9 @@ typedef struct {
 } bb_source_opts;
 
 /* Opens DIR (reads DIR/manifest.json; "kind" absent = preprocessed).
- * opts may be NULL. -1 with a message naming the file on failure. */
+ * opts may be NULL. -1 with a message naming the file on failure, and what
+ * was found instead: another kind ("unknown kind 'x'"), or with no
+ * manifest, what the folder holds (e.g. "3 .jpg files and no manifest"). */
 int bb_source_open(bb_source **out, const char *dir, const bb_source_opts *opts, bb_err *err);
 int64_t bb_source_items(const bb_source *s);
 const char *bb_source_kind(const bb_source *s); /* "preprocessed" or "jpeg" */
@@ -40,6 +44,10 @@ double bb_source_item_bytes(const bb_source *s);
  * from storage (>= 0), or -1 with a message naming the file (a corrupt or
  * truncated JPEG, a short shard): the caller counts it and moves on. */
 int64_t bb_source_load(const bb_source *s, int64_t i, float *dst, bb_err *err);
+/* Loads items first, first+1, ... (wrapping around the end, as an epoch
+ * would) into dst [n,3,224,224]. 0, or -1 with the message of the first
+ * item that failed (its file named). */
+int bb_source_read(const bb_source *s, int64_t first, int64_t n, float *dst, bb_err *err);
 void bb_source_close(bb_source *s);
 
 #endif

@@ -243,6 +243,12 @@ int bb_csv_summary_write(const char *dir, const bb_csv_spec *spec, bb_err *err)
 int bb_csv_summary_write_computed(const char *dir, const bb_csv_spec *spec, const bb_csv_computed *computed,
                                   bb_err *err)
 {
+    return bb_csv_summary_write_to(dir, "summary.csv", spec, computed, err);
+}
+
+int bb_csv_summary_write_to(const char *dir, const char *name, const bb_csv_spec *spec,
+                            const bb_csv_computed *computed, bb_err *err)
+{
     csv_row *rows = NULL;
     char **cells = NULL;
     size_t n = 0;
@@ -250,11 +256,11 @@ int bb_csv_summary_write_computed(const char *dir, const bb_csv_spec *spec, cons
     if (rc == 0)
         sort_rows(spec, rows, n);
     if (rc == 0 && computed_cells(computed, rows, n, &cells) != 0)
-        rc = bb_err_oom(err, "out of memory writing '%s/summary.csv'", dir);
+        rc = bb_err_oom(err, "out of memory writing '%s/%s'", dir, name);
     char *text = rc == 0 ? csv_text(spec, computed, cells, rows, n) : NULL;
-    char *path = rc == 0 ? bb_path_join(dir, "summary.csv") : NULL;
+    char *path = rc == 0 ? bb_path_join(dir, name) : NULL;
     if (rc == 0 && (!text || !path))
-        rc = bb_err_oom(err, "out of memory writing '%s/summary.csv'", dir);
+        rc = bb_err_oom(err, "out of memory writing '%s/%s'", dir, name);
     if (rc == 0)
         rc = bb_write_text_line(path, text, "summary", err);
     free(path);

@@ -61,4 +61,9 @@ int bb_csv_summary_write(const char *dir, const bb_csv_spec *spec, bb_err *err);
 int bb_csv_summary_write_computed(const char *dir, const bb_csv_spec *spec, const bb_csv_computed *computed,
                                   bb_err *err);
 
+/* The same into dir/<name> instead of dir/summary.csv (e.g. the pipeline's
+ * pipeline-summary.csv, which shares its folder with summary.csv). */
+int bb_csv_summary_write_to(const char *dir, const char *name, const bb_csv_spec *spec,
+                            const bb_csv_computed *computed, bb_err *err);
+
 #endif
