@@ -237,15 +237,7 @@ void bb_pipeline_read_kept(const char *dir, const bb_result *r, const char *host
 }
 
 static const bb_csv_col pipeline_cols[] = {
-    {"file", NULL, NULL, 'f'},
-    {"model", "config", "model", 's'},
-    {"family", "config", "family", 's'},
-    {"head", "config", "head", 's'},
-    {"device", "config", "device", 's'},
-    {"engine", "config", "engine", 's'},
-    {"precision", "config", "precision", 's'},
-    {"batch_size", "config", "batch_size", 'i'},
-    {"threads", "config", "threads", 'i'},
+    BB_CSV_CONFIG_COLUMNS,
     {"workers", "pipeline", "workers", 'i'},
     {"load_mode", "pipeline", "mode", 's'},
     {"prefetch", "pipeline", "prefetch", 'i'},

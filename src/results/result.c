@@ -258,15 +258,7 @@ int bb_result_done(const char *dir, const bb_result *r, const char *host, double
 /* ---- summary.csv ---------------------------------------------------------- */
 
 static const bb_csv_col csv_cols[] = {
-    {"file", NULL, NULL, 'f'},
-    {"model", "config", "model", 's'},
-    {"family", "config", "family", 's'},
-    {"head", "config", "head", 's'},
-    {"device", "config", "device", 's'},
-    {"engine", "config", "engine", 's'},
-    {"precision", "config", "precision", 's'},
-    {"batch_size", "config", "batch_size", 'i'},
-    {"threads", "config", "threads", 'i'},
+    BB_CSV_CONFIG_COLUMNS,
     {"status", NULL, "status", 's'},
     {"n", "stats", "n", 'i'},
     {"median_s", "stats", "median_s", 'r'},

@@ -26,6 +26,13 @@ typedef struct {
     char kind;           /* 'f' file name, 's' string, 'i' integer, 'r' real, 'b' boolean (1/0) */
 } bb_csv_col;
 
+/* The columns every result table starts with: the file and what it measured. */
+#define BB_CSV_CONFIG_COLUMNS                                                                                          \
+    {"file", NULL, NULL, 'f'}, {"model", "config", "model", 's'}, {"family", "config", "family", 's'},              \
+        {"head", "config", "head", 's'}, {"device", "config", "device", 's'}, {"engine", "config", "engine", 's'},   \
+        {"precision", "config", "precision", 's'}, {"batch_size", "config", "batch_size", 'i'},                      \
+        {"threads", "config", "threads", 'i'}
+
 typedef struct {
     const char *prefix;          /* files "<prefix>*.json" */
     int schema_version;          /* files with another schema_version are skipped with a warning */
