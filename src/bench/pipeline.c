@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "data/dataset.h"
-#include "results/result_identity.h"
 #include "results/summary_csv.h"
 #include "util/clock.h"
 
@@ -217,24 +216,6 @@ void bb_pipeline_measure(const bb_measure_ctx *c, const bb_graph *g, bb_config_r
 }
 
 /* ---- what the folder holds ---------------------------------------------------- */
-
-void bb_pipeline_read_kept(const char *dir, const bb_result *r, const char *host, double *items_per_s,
-                           double *wait_fraction)
-{
-    bb_identity id;
-    char path[1024];
-    int exists = 0;
-    bb_err err = {0};
-    *items_per_s = *wait_fraction = -1.0;
-    bb_identity_of_result(r, host, &id);
-    if (bb_identity_place(dir, &id, path, sizeof path, &exists, &err) != 0 || !exists)
-        return;
-    cJSON *j = bb_json_read_checked(path, BB_RESULT_SCHEMA_VERSION, "result", &err);
-    const cJSON *v = bb_json_field(j, "pipeline", "items_per_s"), *w = bb_json_field(j, "pipeline", "wait_fraction");
-    if (cJSON_IsNumber(v) && cJSON_IsNumber(w))
-        *items_per_s = v->valuedouble, *wait_fraction = w->valuedouble;
-    cJSON_Delete(j);
-}
 
 static const bb_csv_col pipeline_cols[] = {
     BB_CSV_CONFIG_COLUMNS,

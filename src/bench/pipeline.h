@@ -41,11 +41,6 @@
  * final configuration goes to c->on_done. */
 void bb_pipeline_measure(const bb_measure_ctx *c, const bb_graph *g, bb_config_run *runs, int n);
 
-/* --resume: the items/s and wait fraction of the kept result of r's
- * identity in dir; -1 where it cannot be read. */
-void bb_pipeline_read_kept(const char *dir, const bb_result *r, const char *host, double *items_per_s,
-                           double *wait_fraction);
-
 /* Writes dir/pipeline-summary.csv atomically: a header and one row per
  * parseable pipeline-*.json, sorted by (model, batch size, workers, file).
  * Columns: file,model,family,head,device,engine,precision,batch_size,

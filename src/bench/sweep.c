@@ -21,6 +21,7 @@
 #include "models/model.h"
 #include "models/zoo.h"
 #include "results/result.h"
+#include "results/summary_csv.h"
 #include "util/clock.h"
 
 typedef struct {
@@ -228,16 +229,19 @@ static void fill_run(const sweep_state *s, const bb_graph *g, int m, bb_config_r
 static int kept(sweep_state *s, int m, const bb_config_run *run, bb_sweep_result *res)
 {
     const bb_sweep_cfg *cfg = s->cfg;
-    double per_item;
-    if (!cfg->resume || !bb_result_done(cfg->out_dir, &run->r, s->env.host, &per_item))
+    cJSON *j = cfg->resume ? bb_result_load_done(cfg->out_dir, &run->r, s->env.host) : NULL;
+    if (!j)
         return 0;
+    const cJSON *ips = bb_json_field(j, "pipeline", "items_per_s"), *wf = bb_json_field(j, "pipeline", "wait_fraction");
+    const cJSON *pi = bb_json_field(j, "stats", "per_item_median_s");
     if (cfg->pipeline.on) {
-        bb_pipeline_read_kept(cfg->out_dir, &run->r, s->env.host, &res->items_per_s[m][run->bi][run->wi],
-                              &res->wait_fraction[m][run->bi][run->wi]);
+        res->items_per_s[m][run->bi][run->wi] = cJSON_IsNumber(ips) ? ips->valuedouble : -1.0;
+        res->wait_fraction[m][run->bi][run->wi] = cJSON_IsNumber(wf) ? wf->valuedouble : -1.0;
     } else {
-        res->per_item_s[m][run->bi] = per_item;
+        res->per_item_s[m][run->bi] = cJSON_IsNumber(pi) ? pi->valuedouble : -1.0;
         snprintf(res->status[m][run->bi], sizeof res->status[m][run->bi], "ok");
     }
+    cJSON_Delete(j);
     res->skipped++;
     s->est_done += s->est[m][run->bi];
     s->index++;

@@ -243,16 +243,29 @@ int bb_result_read_status(const char *path, char *status, size_t len, double *pe
     return rc;
 }
 
-int bb_result_done(const char *dir, const bb_result *r, const char *host, double *per_item)
+cJSON *bb_result_load_done(const char *dir, const bb_result *r, const char *host)
 {
     bb_identity id;
-    char path[1024], status[16];
+    char path[1024];
     int exists = 0;
     bb_err err = {0};
     bb_identity_of_result(r, host, &id);
-    *per_item = -1.0;
-    return bb_identity_place(dir, &id, path, sizeof path, &exists, &err) == 0 && exists &&
-           bb_result_read_status(path, status, sizeof status, per_item, &err) == 0 && strcmp(status, "ok") == 0;
+    if (bb_identity_place(dir, &id, path, sizeof path, &exists, &err) != 0 || !exists)
+        return NULL;
+    cJSON *j = read_result(path, &err);
+    const cJSON *s = bb_json_field(j, NULL, "status");
+    if (j && !(cJSON_IsString(s) && s->valuestring && strcmp(s->valuestring, "ok") == 0))
+        cJSON_Delete(j), j = NULL;
+    return j;
+}
+
+int bb_result_done(const char *dir, const bb_result *r, const char *host, double *per_item)
+{
+    cJSON *j = bb_result_load_done(dir, r, host);
+    const cJSON *v = bb_json_field(j, "stats", "per_item_median_s");
+    *per_item = cJSON_IsNumber(v) ? v->valuedouble : -1.0;
+    cJSON_Delete(j);
+    return j != NULL;
 }
 
 /* ---- summary.csv ---------------------------------------------------------- */
@@ -305,28 +318,26 @@ static double num_at(const cJSON *j, const char *section, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
-/* Same setup (the identity but for model and batch size) and model. */
-static int same_group(const cJSON *a, const cJSON *b)
-{
-    bb_identity x, y;
-    char kx[BB_IDENTITY_LEN], ky[BB_IDENTITY_LEN];
-    if (bb_identity_of_json(a, &x) != 0 || bb_identity_of_json(b, &y) != 0 || strcmp(x.model, y.model) != 0)
-        return 0;
-    bb_identity_setup_key(&x, kx, sizeof kx), bb_identity_setup_key(&y, ky, sizeof ky);
-    return strcmp(kx, ky) == 0;
-}
-
-/* Every row's identity key into its last computed cell; -1 on OOM. */
-static int identity_cells(const cJSON *const *rows, size_t n, char **cells)
+/* Every row's identity key into its last computed cell, and its group's
+ * key into group[i]: the model and the setup (the identity but for the
+ * batch size), "" for a row without a configuration. -1 on OOM. */
+static int identity_cells(const cJSON *const *rows, size_t n, char **cells, char **group)
 {
     for (size_t i = 0; i < n; i++) {
         bb_identity id;
-        char key[BB_IDENTITY_LEN];
-        if (bb_identity_of_json(rows[i], &id) != 0)
+        char key[BB_IDENTITY_LEN], setup[BB_IDENTITY_LEN];
+        group[i] = NULL;
+        if (bb_identity_of_json(rows[i], &id) != 0) {
+            if (!(group[i] = strdup("")))
+                return -1;
             continue;
+        }
         bb_identity_key(&id, key, sizeof key);
-        if (!(cells[i * N_ANSWER + N_ANSWER - 1] = strdup(key)))
+        bb_identity_setup_key(&id, setup, sizeof setup);
+        size_t len = strlen(id.model) + strlen(setup) + 2;
+        if (!(cells[i * N_ANSWER + N_ANSWER - 1] = strdup(key)) || !(group[i] = malloc(len)))
             return -1;
+        snprintf(group[i], len, "%s;%s", id.model, setup);
     }
     return 0;
 }
@@ -383,12 +394,14 @@ static int answer_cells(const answer_group *g, const bb_recommendation *r, char 
     return rc;
 }
 
-/* Gathers the rows of rows[first]'s group (marking them done) into g. */
-static void gather_group(const cJSON *const *rows, size_t n, size_t first, char *done, answer_group *g)
+/* Gathers the rows of rows[first]'s group (marking them done) into g; a
+ * row without a configuration is a group of its own. */
+static void gather_group(const cJSON *const *rows, char *const *group, size_t n, size_t first, char *done,
+                         answer_group *g)
 {
     g->n_rows = 0, g->n_samples = 0, g->dup = 0;
     for (size_t i = first; i < n; i++) {
-        if (done[i] || !same_group(rows[first], rows[i]))
+        if (done[i] || (i != first && (!group[first][0] || strcmp(group[first], group[i]) != 0)))
             continue;
         int nt = 0;
         double *t = usable_times(rows[i], &nt, &g->oom);
@@ -407,14 +420,14 @@ static void gather_group(const cJSON *const *rows, size_t n, size_t first, char 
 static int fill_answers(const cJSON *const *rows, size_t n, char **cells)
 {
     answer_group g = {0};
-    char *done = calloc(n + 1, 1);
+    char *done = calloc(n + 1, 1), **group = calloc(n + 1, sizeof *group);
     g.row = malloc(sizeof *g.row * (n + 1)), g.sample = malloc(sizeof *g.sample * (n + 1));
     g.s = malloc(sizeof *g.s * (n + 1)), g.times = malloc(sizeof *g.times * (n + 1));
-    g.oom = !done || !g.row || !g.sample || !g.s || !g.times;
+    g.oom = !done || !group || !g.row || !g.sample || !g.s || !g.times || identity_cells(rows, n, cells, group) != 0;
     for (size_t i = 0; !g.oom && i < n; i++) {
         if (done[i])
             continue;
-        gather_group(rows, n, i, done, &g);
+        gather_group(rows, group, n, i, done, &g);
         bb_recommendation r;
         int answerable = !g.oom && !g.dup && g.n_samples > 0 && g.n_samples <= BB_RECOMMEND_MAX;
         if (answerable && (bb_recommend(g.s, g.n_samples, BB_TIE_MARGIN_DEFAULT, &r) != 0 ||
@@ -423,8 +436,10 @@ static int fill_answers(const cJSON *const *rows, size_t n, char **cells)
         for (int k = 0; k < g.n_samples; k++)
             free(g.times[k]);
     }
-    free(done), free(g.row), free(g.sample), free(g.s), free(g.times);
-    return g.oom || identity_cells(rows, n, cells) != 0 ? -1 : 0;
+    for (size_t i = 0; group && i < n; i++)
+        free(group[i]);
+    free(done), free(group), free(g.row), free(g.sample), free(g.s), free(g.times);
+    return g.oom ? -1 : 0;
 }
 
 /* By model, then batch size. */

@@ -115,8 +115,12 @@ int bb_result_write(const char *dir, const bb_result *r, const bb_env *env, char
  * without a status. */
 int bb_result_read_status(const char *path, char *status, size_t len, double *per_item_median_s, bb_err *err);
 
-/* --resume: 1 when dir holds an ok result of exactly r's identity (on
- * host), with its per-item median in *per_item (or -1); else 0. */
+/* --resume: the parsed ok result of exactly r's identity (on host) in dir,
+ * or NULL (none, not ok, unreadable). cJSON_Delete it. */
+cJSON *bb_result_load_done(const char *dir, const bb_result *r, const char *host);
+
+/* The same as a yes/no: 1 with its per-item median in *per_item (or -1),
+ * else 0. */
 int bb_result_done(const char *dir, const bb_result *r, const char *host, double *per_item);
 
 /* Scans dir for inference_time-*.json and writes dir/summary.csv atomically:
