@@ -103,6 +103,7 @@ cli: $(BUILD)/batchbench $(BUILD)/tests/tools/stats_dump
 	tests/cli/test_data.sh $(BUILD)/batchbench
 	tests/cli/test_dataload.sh $(BUILD)/batchbench
 	tests/cli/test_pipeline.sh $(BUILD)/batchbench
+	tests/cli/test_maxbatch.sh $(BUILD)/batchbench
 	/usr/bin/python3 tests/stats/check_stats.py $(BUILD)/tests/tools/stats_dump
 
 # Parity with torchvision: all 12 models x both heads (needs python3-torch).

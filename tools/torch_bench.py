@@ -157,8 +157,8 @@ def result(args, env, name, batch, params, macs, run, engine="pytorch", tool="to
         "status": run["status"], "message": run["message"],
         "config": {"model": name, "family": "conv" if name in CONV else "transformer", "head": args.head,
                    "device": args.device, "engine": engine, "precision": args.precision,
-                   "math_mode": run["math_mode"], "input_source": "random",
-                   "data_dir": "", "batch_size": batch, "warmup": args.warmup, "reps": args.reps,
+                   "math_mode": run["math_mode"], "input_source": "dataset" if getattr(args, "data", None) else "random",
+                   "data_dir": getattr(args, "data", None) or "", "batch_size": batch, "warmup": args.warmup, "reps": args.reps,
                    "min_time_s": 0, "max_time_s": 0, "threads": args.threads, "seed": args.seed},
         "environment": env,
         "model": {"params": params, "macs_per_item": macs, "gmac_per_item": macs / 1e9, "feature_dim": 0,
@@ -190,12 +190,33 @@ def release(cuda):
         torch.cuda.empty_cache()
 
 
+def dataset_batches(data_dir, batch):
+    """i -> batch i of a preprocessed batchbench data set (manifest.json and
+    raw float32 shards, src/data/dataset.h): items i*batch ... wrapping
+    around the end, read in order as a DataLoader without shuffling would."""
+    import numpy as np
+    import torch
+    with open(os.path.join(data_dir, "manifest.json")) as f:
+        m = json.load(f)
+    if m.get("kind", "preprocessed") != "preprocessed":
+        raise SystemExit(f"torch_bench.py: --data {data_dir}: kind {m['kind']!r}; only preprocessed sets are read")
+    shards = [np.memmap(os.path.join(data_dir, s), dtype=np.float32, mode="r").reshape(-1, 3, 224, 224)
+              for s in m["shards"]]
+    items, per = int(m["items"]), int(m["items_per_shard"])
+
+    def get(i):
+        idx = [(i * batch + k) % items for k in range(batch)]
+        return torch.from_numpy(np.stack([shards[j // per][j % per] for j in idx]))
+    return get
+
+
 def measure(args, model, batch, dtype):
     """(times_s, input_copy_s, peak_bytes) of one configuration."""
     import torch_time
+    batches = dataset_batches(args.data, batch) if args.data else None
     if args.device == "cpu":
-        return torch_time.time_model(model, batch, args.warmup, args.reps, args.seed), [], 0
-    t = torch_time.time_model_cuda(model, batch, args.warmup, args.reps, args.seed, dtype)
+        return torch_time.time_model(model, batch, args.warmup, args.reps, args.seed, batches), [], 0
+    t = torch_time.time_model_cuda(model, batch, args.warmup, args.reps, args.seed, dtype, batches)
     return t["times_s"], t["input_copy_s"], t["peak_bytes"]
 
 
@@ -212,6 +233,9 @@ def main():
     ap.add_argument("--precision", choices=["fp32", "tf32", "fp16", "bf16"], default="fp32",
                     help="fp32 (default; the only one on cpu), tf32, fp16, bf16 (cuda)")
     ap.add_argument("--out", default="results-pytorch")
+    ap.add_argument("--data", default=None,
+                    help="a preprocessed batchbench data set: each measured batch is its next one, read outside "
+                         "the clock (the warm-up stays random), as batchbench run --input dataset")
     ap.add_argument("--bin", default=os.path.join(HERE, "..", "build", "batchbench"),
                     help="batchbench binary, for the MAC counts (and the GPU block: env --device cuda)")
     args = ap.parse_args()

@@ -52,7 +52,10 @@ def _int_list(s):
     return out
 
 
-def time_model(model, batch, warmup, reps, seed=0):
+def time_model(model, batch, warmup, reps, seed=0, batches=None):
+    """Times model(x) on the CPU. batches (optional): i -> the i-th measured
+    batch (a stored data set, read outside the clock, as the seed's
+    DataLoader); the warm-up always runs on the seeded random batch."""
     g = torch.Generator()
     g.manual_seed(seed)
     x = torch.randn((batch, 3, 224, 224), generator=g, dtype=torch.float32)
@@ -60,14 +63,16 @@ def time_model(model, batch, warmup, reps, seed=0):
     with torch.no_grad():
         for _ in range(warmup):
             model(x)
-        for _ in range(reps):
+        for i in range(reps):
+            if batches is not None:
+                x = batches(i)
             t0 = time.perf_counter()
             model(x)
             times.append(time.perf_counter() - t0)
     return times
 
 
-def time_model_cuda(model, batch, warmup, reps, seed=0, dtype=None):
+def time_model_cuda(model, batch, warmup, reps, seed=0, dtype=None, batches=None):
     """Times model(x) on the current CUDA device; the model must already be
     there, in `dtype`. Per pass: pinned host batch -> device copy between
     CUDA events e0, e1; cast to dtype (fp16/bf16; untimed); model(x) between
@@ -79,7 +84,9 @@ def time_model_cuda(model, batch, warmup, reps, seed=0, dtype=None):
     Returns {"times_s", "input_copy_s", "peak_bytes"}. CUDA errors (out of
     memory included) propagate; the tensors here stay alive as long as the
     exception's traceback does, so a caller that goes on should let go of
-    the exception, then torch.cuda.empty_cache() (as torch_bench.py does)."""
+    the exception, then torch.cuda.empty_cache() (as torch_bench.py does).
+    batches (optional): i -> the i-th measured batch, copied into the pinned
+    host batch before the pass (untimed); the warm-up stays random."""
     dtype = dtype or torch.float32
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
@@ -95,6 +102,8 @@ def time_model_cuda(model, batch, warmup, reps, seed=0, dtype=None):
             if i == warmup:
                 torch.cuda.synchronize()
                 torch.cuda.reset_peak_memory_stats()
+            if i >= warmup and batches is not None:
+                host.copy_(batches(i - warmup))
             e0.record()
             staged.copy_(host, non_blocking=True)
             e1.record()

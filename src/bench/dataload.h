@@ -2,10 +2,15 @@
  * dataload.h — the seed's sibling experiment: how long does an inference
  * loop wait for its next batch when a pool of workers loads the data set?
  *
- * For every (mode, simulated inference time, batch size, workers) the data
- * set is opened, the loader (data/loader.h) started, and N batches taken:
- * the wait for each batch is timed, the batch released, then the consumer
- * sleeps for the simulated inference time. One JSON file per configuration
+ * For every (mode, worker kind, simulated inference time, batch size,
+ * workers) the data set is opened, the loader (data/loader.h: worker
+ * threads or worker processes) started, and N batches taken: the wait for
+ * each batch is timed, the batch released, then the consumer sleeps for the
+ * simulated inference time. The first wait is timed from when the loader
+ * begins to start its workers (after its buffers are allocated and
+ * touched), so it includes their start (as the first next() of PyTorch's
+ * DataLoader includes starting its worker processes); start_s says how
+ * much of it that was. One JSON file per configuration
  * (docs/dataload-schema.md) and summary.csv go to the output folder.
  *
  * Why this file exists: the inference sweep (sweep.h) times the model with
@@ -41,6 +46,9 @@ typedef struct {
     int n_sleeps;
     bb_load_mode modes[2];
     int n_modes;
+    bb_worker_kind kinds[2]; /* threads, processes, or both */
+    int n_kinds;
+    const char *preset;    /* "seed", "quick" or "" (recorded in every file) */
     int batches;           /* measured per configuration */
     int prefetch;          /* loader prefetch; >= 1 */
     int dct_scale;         /* jpeg: bb_source_opts.dct_scale */
@@ -52,6 +60,8 @@ typedef struct {
 /* One configuration's outcome, as written to its file. */
 typedef struct {
     char data_dir[512], kind[16], mode[16];
+    char worker_kind[16];  /* "thread" or "process" */
+    char preset[16];       /* "seed", "quick" or "" */
     int64_t batch_size;
     int workers, prefetch, batches, dct_scale;
     double sleep_s;
@@ -59,11 +69,14 @@ typedef struct {
     double mean_item_bytes;
     char status[16];       /* ok | oom | error (interrupted configurations are not written) */
     char message[512];
-    double *waits_s;       /* per batch, the first included; caller-owned */
+    double *waits_s;       /* per batch, the first included (timed from the workers'
+                              start: it is in it); caller-owned */
     double *load_s;        /* per batch: the loader's time producing it */
     int n_waits;
-    double open_s;         /* bb_loader_open: buffers allocated and touched, threads started */
-    double total_s;        /* first next() to the end of the last simulated inference */
+    double open_s;         /* bb_loader_open: buffers allocated and touched, workers started */
+    double start_s;        /* of open_s: creating the threads or forking the processes
+                              (part of the first wait) */
+    double total_s;        /* from the workers' start to the end of the last simulated inference */
     double cpu_s;          /* process CPU time, user + system, open to close */
     int64_t bytes, skipped;
 } bb_dl_record;
@@ -78,7 +91,7 @@ typedef struct {
 typedef struct {
     int total, done, ok, failed, interrupted;
     char kind[16];
-    bb_dl_cell *cells;     /* [mode][sleep][batch size][workers], malloc'd */
+    bb_dl_cell *cells;     /* [mode][worker kind][sleep][batch size][workers], malloc'd */
 } bb_dl_result;
 
 /* Runs the sweep. 0 when it ran (some configurations may have failed:
@@ -87,14 +100,16 @@ typedef struct {
 int bb_dl_run(const bb_dl_cfg *cfg, bb_dl_result *res, bb_err *err);
 void bb_dl_result_free(bb_dl_result *res);
 
-/* Per mode and simulated inference time: median wait per batch (first
- * batch in parentheses), batch size x workers. */
+/* Per mode, worker kind and simulated inference time: mean wait per batch
+ * after the first (its largest and the first batch's in parentheses),
+ * batch size x workers. */
 void bb_dl_print_table(FILE *f, const bb_dl_cfg *cfg, const bb_dl_result *res);
 
 /* ---- files (dataload_file.c) ---------------------------------------------- */
 
 /* "dataload-<host>-<kind>-mode-<mode>-batch_size-<b>-workers-<w>-sleep-<s>.json"
- * (host and kind sanitised to [A-Za-z0-9._-], s as %g), malloc'd. */
+ * for worker threads, "...-workers-<w>-procs-sleep-<s>.json" for worker
+ * processes (host and kind sanitised to [A-Za-z0-9._-], s as %g), malloc'd. */
 char *bb_dl_filename(const bb_dl_record *r, const char *host);
 /* The record as a JSON object (docs/dataload-schema.md); NULL on OOM. */
 cJSON *bb_dl_to_json(const bb_dl_record *r, const bb_env *env);

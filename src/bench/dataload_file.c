@@ -27,11 +27,14 @@ char *bb_dl_filename(const bb_dl_record *r, const char *host)
     bb_json_sanitise(h, sizeof h, host);
     bb_json_sanitise(k, sizeof k, r->kind);
     bb_json_sanitise(m, sizeof m, r->mode);
-    const char *fmt = "dataload-%s-%s-mode-%s-batch_size-%" PRId64 "-workers-%d-sleep-%g.json";
-    int n = snprintf(NULL, 0, fmt, h, k, m, r->batch_size, r->workers, r->sleep_s);
+    /* worker processes tagged, so that neither kind overwrites the other;
+     * thread names are those written before worker kinds existed */
+    const char *tag = strcmp(r->worker_kind, "process") ? "" : "-procs";
+    const char *fmt = "dataload-%s-%s-mode-%s-batch_size-%" PRId64 "-workers-%d%s-sleep-%g.json";
+    int n = snprintf(NULL, 0, fmt, h, k, m, r->batch_size, r->workers, tag, r->sleep_s);
     char *s = n > 0 ? malloc((size_t)n + 1) : NULL;
     if (s)
-        snprintf(s, (size_t)n + 1, fmt, h, k, m, r->batch_size, r->workers, r->sleep_s);
+        snprintf(s, (size_t)n + 1, fmt, h, k, m, r->batch_size, r->workers, tag, r->sleep_s);
     return s;
 }
 
@@ -42,9 +45,10 @@ static cJSON *config_json(const bb_dl_record *r)
     cJSON *o = cJSON_CreateObject();
     return bb_json_done(o, o && bb_json_str(o, "data_dir", r->data_dir) && bb_json_str(o, "kind", r->kind) &&
                        bb_json_str(o, "mode", r->mode) && bb_json_int(o, "batch_size", r->batch_size) &&
-                       bb_json_int(o, "workers", r->workers) && bb_json_int(o, "prefetch", r->prefetch) &&
-                       bb_json_num(o, "sleep_s", r->sleep_s) && bb_json_int(o, "batches", r->batches) &&
-                       bb_json_int(o, "dct_scale", r->dct_scale));
+                       bb_json_int(o, "workers", r->workers) && bb_json_str(o, "worker_kind", r->worker_kind) &&
+                       bb_json_int(o, "prefetch", r->prefetch) && bb_json_num(o, "sleep_s", r->sleep_s) &&
+                       bb_json_int(o, "batches", r->batches) && bb_json_int(o, "dct_scale", r->dct_scale) &&
+                       bb_json_str(o, "preset", r->preset));
 }
 
 static cJSON *data_json(const bb_dl_record *r)
@@ -53,7 +57,7 @@ static cJSON *data_json(const bb_dl_record *r)
     return bb_json_done(o, o && bb_json_int(o, "items", r->items) && bb_json_num(o, "mean_item_bytes", r->mean_item_bytes));
 }
 
-/* Statistics of the waits after the first (the first includes start-up). */
+/* Statistics of the waits after the first (the first includes the start). */
 static cJSON *stats_json(const bb_dl_record *r)
 {
     bb_stats s;
@@ -75,7 +79,8 @@ static int put_rates(cJSON *o, const bb_dl_record *r)
         waited += r->waits_s[i];
     return bb_json_num(o, "first_wait_s", r->n_waits > 0 ? r->waits_s[0] : 0.0) &&
            (r->n_waits < 2 || bb_json_obj(o, "stats", stats_json(r))) && bb_json_num(o, "wait_total_s", waited) &&
-           bb_json_num(o, "open_s", r->open_s) && bb_json_num(o, "total_s", r->total_s) && bb_json_num(o, "wait_fraction", waited / r->total_s) &&
+           bb_json_num(o, "open_s", r->open_s) && bb_json_num(o, "start_s", r->start_s) &&
+           bb_json_num(o, "total_s", r->total_s) && bb_json_num(o, "wait_fraction", waited / r->total_s) &&
            bb_json_num(o, "items_per_s", items / r->total_s) && bb_json_int(o, "bytes", r->bytes) &&
            bb_json_num(o, "mb_per_s", (double)r->bytes / 1e6 / r->total_s) && bb_json_num(o, "cpu_s", r->cpu_s) &&
            bb_json_int(o, "skipped", r->skipped);
@@ -112,9 +117,11 @@ static const bb_csv_col csv_cols[] = {
     {"file", NULL, NULL, 'f'},
     {"kind", "config", "kind", 's'},          {"mode", "config", "mode", 's'},
     {"batch_size", "config", "batch_size", 'r'}, {"workers", "config", "workers", 'r'},
+    {"worker_kind", "config", "worker_kind", 's'},
     {"prefetch", "config", "prefetch", 'r'},  {"sleep_s", "config", "sleep_s", 'r'},
     {"batches", "config", "batches", 'r'},    {"status", NULL, "status", 's'},
-    {"first_wait_s", NULL, "first_wait_s", 'r'}, {"median_wait_s", "stats", "median_s", 'r'},
+    {"first_wait_s", NULL, "first_wait_s", 'r'}, {"start_s", NULL, "start_s", 'r'},
+    {"median_wait_s", "stats", "median_s", 'r'},
     {"mean_wait_s", "stats", "mean_s", 'r'},  {"p95_wait_s", "stats", "p95_s", 'r'},
     {"max_wait_s", "stats", "max_s", 'r'},    {"wait_fraction", NULL, "wait_fraction", 'r'},
     {"total_s", NULL, "total_s", 'r'},        {"items_per_s", NULL, "items_per_s", 'r'},
@@ -128,19 +135,22 @@ static double num(const cJSON *j, const char *section, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
 }
 
-static const char *text(const cJSON *j, const char *key)
+static const char *text(const cJSON *j, const char *key, const char *dflt)
 {
     const cJSON *v = bb_json_field(j, "config", key);
-    return cJSON_IsString(v) ? v->valuestring : "";
+    return cJSON_IsString(v) ? v->valuestring : dflt;
 }
 
-/* By kind, mode, simulated inference time, batch size, workers. */
+/* By kind, mode, worker kind (files without one: threads), simulated
+ * inference time, batch size, workers. */
 static int cmp_dataload(const cJSON *x, const cJSON *y)
 {
     static const char *const order[] = {"sleep_s", "batch_size", "workers"};
-    int c = strcmp(text(x, "kind"), text(y, "kind"));
+    int c = strcmp(text(x, "kind", ""), text(y, "kind", ""));
     if (!c)
-        c = strcmp(text(x, "mode"), text(y, "mode"));
+        c = strcmp(text(x, "mode", ""), text(y, "mode", ""));
+    if (!c)
+        c = strcmp(text(x, "worker_kind", "thread"), text(y, "worker_kind", "thread"));
     for (int i = 0; i < 3 && !c; i++) {
         double u = num(x, "config", order[i]), v = num(y, "config", order[i]);
         c = (u > v) - (u < v);

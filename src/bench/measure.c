@@ -88,13 +88,10 @@ static void live(const bb_measure_ctx *c, const bb_config_run *run, const char *
     fflush(c->cfg->log);
 }
 
-static int load_batch(const bb_measure_ctx *c, bb_config_run *run, int64_t first, bb_err *err)
+/* The seed's warm-up batch: random, already in memory, whatever the input. */
+static void random_batch(const bb_measure_ctx *c, bb_config_run *run)
 {
-    int64_t bs = run->r.batch_size;
-    if (c->src)
-        return bb_source_read(c->src, first, bs, run->x, err);
-    bb_random_input(run->x, bs * BB_ITEM_FLOATS, c->cfg->seed + 1);
-    return 0;
+    bb_random_input(run->x, run->r.batch_size * BB_ITEM_FLOATS, c->cfg->seed + 1);
 }
 
 /* A status is final: release the backend and tell the caller. */
@@ -175,10 +172,26 @@ static int prepare(const bb_measure_ctx *c, const bb_graph *g, bb_config_run *ru
         return bb_measure_finish(c, run), -1;
     if (!(run->x = malloc((size_t)(bs * BB_ITEM_FLOATS) * sizeof(float))))
         return fail(c, run, "oom", "out of memory for the input batch"), -1;
-    if (load_batch(c, run, 0, &err) != 0 || c->be->set_input(run->b, run->x, &err) != 0)
+    random_batch(c, run);
+    if (c->be->set_input(run->b, run->x, &err) != 0)
         return fail(c, run, "error", err.msg), -1;
-    run->next = bs;
+    run->next = 0;
     run->active = 1;
+    return 0;
+}
+
+int bb_measure_probe(const bb_measure_ctx *c, const bb_graph *g, bb_config_run *run)
+{
+    bb_err err = {0};
+    int oom = 0;
+    if (prepare(c, g, run, &oom) != 0)
+        return -1;
+    double t0 = bb_now_s();
+    if (c->be->forward(run->b, &err) != 0)
+        return fail(c, run, err.oom ? "oom" : "error", err.msg), -1;
+    run->pass_s = bb_now_s() - t0;
+    bb_measure_set_status(&run->r, "ok", NULL);
+    bb_measure_finish(c, run);
     return 0;
 }
 
@@ -207,15 +220,17 @@ static int warm_up(const bb_measure_ctx *c, bb_config_run *run)
 
 /* ---- measuring ------------------------------------------------------------------ */
 
-/* One timed batch: the next stored batch and the copy to the device outside
- * the clock, then forward() alone inside it. */
+/* One timed batch: with a data set, its next batch read on this thread (as
+ * the seed's DataLoader in the main process: items next .. next+bs-1,
+ * wrapping around) and copied to the device, both outside the clock; then
+ * forward() alone inside it. Without one the random batch stays. */
 static int timed_batch(const bb_measure_ctx *c, bb_config_run *run)
 {
     bb_err err = {0};
     int64_t bs = run->r.batch_size;
-    int new_batch = c->src && run->n_times > 0;
+    int new_batch = c->src != NULL;
     if (new_batch) {
-        if (load_batch(c, run, run->next, &err) != 0)
+        if (bb_source_read(c->src, run->next, bs, run->x, &err) != 0)
             return fail(c, run, "error", err.msg), -1;
         run->next += bs;
     }
@@ -286,14 +301,16 @@ static void stop_ok(const bb_measure_ctx *c, bb_config_run *run, const char *why
 
 /* Batches in one slice: about BB_SLICE_S of work, at least one; in fixed mode
  * never past --reps unless --min-time asks for more. (One configuration at
- * a time is measured in slices too: its rule is checked after each.) */
+ * a time is measured in slices too: its rule is checked after each; with a
+ * fixed --reps and nothing else to stop it, its batches are one slice, back
+ * to back, as the seed measured them.) */
 static int slice_batches(const bb_measure_ctx *c, const bb_config_run *run)
 {
     int k = run->pass_s > 0 ? (int)(BB_SLICE_S / run->pass_s) : 1;
     if (k < 1)
         k = 1;
-    int left = run->r.measure.min_reps - run->n_times;
-    if (!c->cfg->reps_auto && c->cfg->min_time_s <= 0 && left > 0 && k > left)
+    int left = run->r.measure.min_reps - run->n_times, fixed = !c->cfg->reps_auto && c->cfg->min_time_s <= 0;
+    if (fixed && left > 0 && (k > left || !run->r.measure.interleaved))
         k = left;
     return k;
 }

@@ -114,6 +114,14 @@ int bb_measure_push(double **v, int *n, int *cap, double t);
  * real out-of-memory failure apart. */
 int bb_measure_prepare(const bb_measure_ctx *c, const bb_graph *g, bb_result *r, bb_backend **out, int *err_oom);
 
+/* Does run's batch size run? What `run` does before it measures, once:
+ * bb_measure_prepare (--mem-limit against the memory plan, then the
+ * prepared model), the input batch set, then one forward(). 0 with status
+ * "ok" and pass_s the forward's seconds; -1 with status "oom" or "error"
+ * and the message. Either way nothing is held (bb_measure_finish; on_done
+ * is called when set). The criterion of `batchbench maxbatch`. */
+int bb_measure_probe(const bb_measure_ctx *c, const bb_graph *g, bb_config_run *run);
+
 /* run's status is final: releases what it holds, points r at its times and
  * noise, and hands it to on_done (not when "interrupted"). */
 void bb_measure_finish(const bb_measure_ctx *c, bb_config_run *run);

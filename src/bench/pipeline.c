@@ -67,21 +67,21 @@ static int take_prep(const pl_model *p, bb_config_run *run)
 
 /* --mem-limit: the prepared model and the loader's buffers must fit
  * together. The loader holds its window of batches ahead (prefetch per
- * worker in batches mode, prefetch in all in items mode; data/loader.c)
- * and the one being fed. 1 when over it (run final as "oom"). */
-static int over_mem_limit(const pl_model *p, bb_config_run *run, int64_t n_batches)
+ * worker in batches mode, prefetch in all in items mode) and the one being
+ * fed (worker processes: two, their pool is fixed): bb_loader_buffers.
+ * 1 when over it (run final as "oom"). */
+static int over_mem_limit(const pl_model *p, bb_config_run *run, const bb_loader_cfg *lc)
 {
     const bb_sweep_cfg *cfg = p->c->cfg;
     const bb_result *r = &run->r;
-    int64_t window = (int64_t)run->pl.prefetch * (cfg->pipeline.mode == BB_LOAD_BATCHES ? run->pl.workers : 1);
-    window = window < n_batches ? window : n_batches;
-    int64_t loader = (window + 1) * r->batch_size * BB_ITEM_FLOATS * (int64_t)sizeof(float);
+    int64_t buffers = bb_loader_buffers(lc);
+    int64_t loader = buffers * r->batch_size * BB_ITEM_FLOATS * (int64_t)sizeof(float);
     int64_t model = r->mem_weight_bytes + r->mem_arena_bytes + r->mem_workspace_bytes;
     if (cfg->mem_limit <= 0 || model + loader <= cfg->mem_limit)
         return 0;
     char msg[256];
     snprintf(msg, sizeof msg, "the prepared model (%lld bytes) and the loader's %lld batch buffers (%lld bytes) "
-             "need %lld bytes, over --mem-limit %lld", (long long)model, (long long)(window + 1), (long long)loader,
+             "need %lld bytes, over --mem-limit %lld", (long long)model, (long long)buffers, (long long)loader,
              (long long)(model + loader), (long long)cfg->mem_limit);
     bb_measure_set_status(&run->r, "oom", msg);
     bb_measure_finish(p->c, run);
@@ -182,8 +182,9 @@ static void feed(const pl_model *p, bb_config_run *run)
     int bounded = cfg->warmup_time_s <= 0 && cfg->min_time_s <= 0; /* the number of batches is known */
     bb_loader_cfg lc = {.source = c->src, .workers = run->pl.workers, .batch = run->r.batch_size,
                         .n_batches = bounded ? cfg->warmup + cfg->reps : UNBOUNDED_BATCHES,
-                        .mode = cfg->pipeline.mode, .prefetch = run->pl.prefetch, .stop = cfg->stop, .log = cfg->log};
-    if (over_mem_limit(p, run, lc.n_batches))
+                        .mode = cfg->pipeline.mode, .prefetch = run->pl.prefetch, .stop = cfg->stop, .log = cfg->log,
+                        .worker_kind = cfg->pipeline.worker_kind};
+    if (over_mem_limit(p, run, &lc))
         return;
     bb_loader *l = NULL;
     bb_err err = {0};
@@ -221,6 +222,7 @@ static const bb_csv_col pipeline_cols[] = {
     BB_CSV_CONFIG_COLUMNS,
     {"workers", "pipeline", "workers", 'i'},
     {"load_mode", "pipeline", "mode", 's'},
+    {"worker_kind", "pipeline", "worker_kind", 's'},
     {"prefetch", "pipeline", "prefetch", 'i'},
     {"status", NULL, "status", 's'},
     {"items_per_s", "pipeline", "items_per_s", 'r'},
@@ -279,7 +281,8 @@ void bb_pipeline_print_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_re
     for (int m = 0; m < cfg->n_models; m++) {
         int bb, bw;
         best_cell(cfg, res, m, &bb, &bw);
-        fprintf(f, "\n%s: end-to-end items/s (batch size x loader workers; * = best)\n%-8s", cfg->models[m], "batch");
+        fprintf(f, "\n%s: end-to-end items/s (batch size x loader %s; * = best)\n%-8s", cfg->models[m],
+                p->worker_kind == BB_WORKERS_PROCESS ? "worker processes" : "workers", "batch");
         for (int w = 0; w < p->n_workers; w++)
             fprintf(f, " %9d w", p->workers[w]);
         fprintf(f, "\n");

@@ -16,7 +16,9 @@
  *
  * Results are the inference result schema plus a "pipeline" block, one file
  * per configuration named
- * pipeline-<host>-<device>-model_name-<m>-batch_size-<b>-workers-<w>.json,
+ * pipeline-<host>-<device>-model_name-<m>-batch_size-<b>-workers-<w>.json
+ * ("-procs" after the worker count for loader worker processes, --worker-kind
+ * process: results/result_identity.h),
  * so they never mix with plain inference results in the same folder; their
  * table is pipeline-summary.csv, beside the inference results' summary.csv.
  */
@@ -44,7 +46,7 @@ void bb_pipeline_measure(const bb_measure_ctx *c, const bb_graph *g, bb_config_r
 /* Writes dir/pipeline-summary.csv atomically: a header and one row per
  * parseable pipeline-*.json, sorted by (model, batch size, workers, file).
  * Columns: file,model,family,head,device,engine,precision,batch_size,
- * threads,workers,load_mode,prefetch,status,items_per_s,wait_fraction,
+ * threads,workers,load_mode,worker_kind,prefetch,status,items_per_s,wait_fraction,
  * first_result_s,measured_wall_s,skipped,n,forward_median_s,
  * forward_per_item_median_s,forward_items_per_s,data_dir (empty where a
  * result lacks the value). Unreadable files are skipped with a warning. */

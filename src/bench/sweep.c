@@ -109,6 +109,7 @@ void bb_sweep_fill_result(const bb_sweep_cfg *cfg, int threads_used, const bb_gr
     snprintf(r->precision, sizeof r->precision, "%s", bb_precision_name(cfg->config.precision));
     snprintf(r->input_source, sizeof r->input_source, "%s", cfg->config.data_dir ? "dataset" : "random");
     snprintf(r->data_dir, sizeof r->data_dir, "%s", cfg->config.data_dir ? cfg->config.data_dir : "");
+    snprintf(r->preset, sizeof r->preset, "%s", cfg->preset ? cfg->preset : "");
     r->batch_size = cfg->batches[bi];
     r->warmup = cfg->warmup, r->reps = cfg->reps, r->threads = threads_used;
     r->min_time_s = cfg->min_time_s, r->max_time_s = cfg->max_time_s, r->seed = cfg->seed;
@@ -221,6 +222,7 @@ static void fill_run(const sweep_state *s, const bb_graph *g, int m, bb_config_r
     run->pl.workers = p->workers[run->wi];
     run->pl.prefetch = p->prefetch > 0 ? p->prefetch : 2;
     snprintf(run->pl.mode, sizeof run->pl.mode, "%s", p->mode == BB_LOAD_ITEMS ? "items" : "batches");
+    snprintf(run->pl.worker_kind, sizeof run->pl.worker_kind, "%s", bb_worker_kind_name(p->worker_kind));
     run->r.pipeline = &run->pl;
 }
 
@@ -284,15 +286,7 @@ static int64_t memory_budget(const sweep_state *s)
         return s->cfg->mem_limit;
     if (s->env.gpu.present)
         return (int64_t)(0.8 * (double)s->env.gpu.mem_total_bytes);
-    long long kb = 0;
-    char line[256];
-    FILE *f = fopen("/proc/meminfo", "r");
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb > 0 ? kb * 512 : 0;
+    return bb_mem_available() / 2;
 }
 
 static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)

@@ -47,6 +47,7 @@ typedef struct {
     int n_workers;
     bb_load_mode mode;
     int prefetch;        /* batches ahead per worker (batches mode) or in all (items); 0 = 2 */
+    bb_worker_kind worker_kind; /* loader threads (0, the default) or processes */
 } bb_sweep_pipeline;
 
 typedef struct {
@@ -69,6 +70,7 @@ typedef struct {
     bb_sweep_pipeline pipeline; /* .on: the end-to-end pipeline instead of the inference sweep */
     uint64_t seed;
     const char *out_dir;
+    const char *preset;      /* run --preset, recorded in each result; NULL: none */
     double gflops_hint;   /* > 0: the rate the estimate assumes (GPU); else
                              a short sgemm calibration of this CPU */
     int resume;

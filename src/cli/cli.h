@@ -25,6 +25,7 @@ int cmd_report(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_peak(int argc, char **argv);
+int cmd_maxbatch(int argc, char **argv);
 
 /* Per-step table of a profiled forward (seconds[i], or st[i].seconds when
  * NULL); stats adds the output-statistics columns. In cmd_profile.c. */
@@ -33,6 +34,8 @@ void cli_print_steps(const bb_step_time *st, const double *seconds, int n, doubl
 /* Each returns 0, or prints "batchbench <cmd>: <flag>: ..." and returns -1. */
 int cli_int64(const char *cmd, const char *flag, const char *s, int64_t min, int64_t max, int64_t *out);
 int cli_u64(const char *cmd, const char *flag, const char *s, uint64_t *out);
+/* A size in bytes: "100000", "512K", "512M", "2G" (what --mem-limit takes). */
+int cli_bytes(const char *cmd, const char *flag, const char *s, int64_t *out);
 int cli_head(const char *cmd, const char *s, bb_head *out);
 int cli_model(const char *cmd, const char *s); /* known model name? */
 int cli_precision(const char *cmd, const char *s, bb_precision *out);

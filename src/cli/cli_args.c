@@ -26,6 +26,24 @@ int cli_int64(const char *cmd, const char *flag, const char *s, int64_t min, int
     return 0;
 }
 
+int cli_bytes(const char *cmd, const char *flag, const char *s, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    double mult = 1.0;
+    if (end && *end && !end[1])
+        mult = *end == 'K' ? 1024.0 : *end == 'M' ? 1048576.0 : *end == 'G' ? 1073741824.0 : 0.0;
+    else if (end && *end)
+        mult = 0.0;
+    if (errno || end == s || mult == 0.0 || v <= 0 || v * mult < 1.0 || v * mult > 9.0e18) {
+        fprintf(stderr, "batchbench %s: %s: '%s' is not a size like 512M or 2G\n", cmd, flag, s);
+        return -1;
+    }
+    *out = (int64_t)(v * mult);
+    return 0;
+}
+
 int cli_u64(const char *cmd, const char *flag, const char *s, uint64_t *out)
 {
     char *end = NULL;

@@ -29,7 +29,7 @@ static void usage(FILE *f)
             "batches from it. In numpy:\n"
             "np.fromfile('DIR/items-00000.f32', np.float32).reshape(-1, 3, 224, 224)\n"
             "\n"
-            "make --kind jpeg writes N (default %d; the seed used Imagenette's 3,925)\n"
+            "make --kind jpeg writes N (default %d; the seed read Imagenette's train split, 9,469)\n"
             "synthetic photograph-like JPEGs, 350..500 px per side, libjpeg quality Q\n"
             "(default %d; about 116 KB each), to DIR/images/ plus manifest.json.\n"
             "\n"

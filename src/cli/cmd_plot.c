@@ -21,6 +21,7 @@
 #include "report/loading.h"
 #include "report/recommendation_json.h"
 #include "report/results_load.h"
+#include "report/time_view.h"
 #include "util/error.h"
 
 enum { EXIT_INCOMPLETE = 3 }; /* outputs written, but something was skipped */
@@ -31,6 +32,9 @@ typedef struct {
     unsigned formats;
     double max_latency_s;
     double margin;       /* tie margin, a fraction (report --margin PCT / 100) */
+    bb_stat stat;        /* --stat, when has_stat */
+    bb_unit unit;        /* --units, when has_unit */
+    int has_stat, has_unit;
     const char **dirs;
     int n_dirs;
 } plot_args;
@@ -38,17 +42,18 @@ typedef struct {
 static void usage(FILE *f, const char *cmd)
 {
     if (!strcmp(cmd, "plot"))
-        fprintf(f, "usage: batchbench plot DIR... [--out DIR] [--format png,svg,pdf]\n\n"
+        fprintf(f, "usage: batchbench plot DIR... [--out DIR] [--format png,svg,pdf] [--stat median|mean]\n"
+                   "                      [--units ms|s]\n\n"
                    "Draws charts from the result files (inference_time-*.json) of the folders into\n"
                    "--out (default: the first DIR; created if missing), in each --format (default\n"
-                   "png,svg): inf_times_conv_models, inf_times_trans_models (median time per item,\n"
+                   "png,svg): inf_times_conv_models, inf_times_trans_models (time per item,\n"
                    "one group per model, one bar per batch size), time_per_item_vs_batch (and\n"
                    "normalised to each model's best), throughput_vs_latency, and ratio (first\n"
                    "setup over the second) when the folders hold two engines, devices or hosts.\n"
                    "Further setups get their charts with -<engine>-<device>-<host>-t<threads>.\n");
     else
         fprintf(f, "usage: batchbench report DIR... [--out FILE] [--max-latency MS] [--margin PCT]\n"
-                   "                        [--format png,svg,pdf]\n\n"
+                   "                        [--format png,svg,pdf] [--stat median|mean] [--units ms|s]\n\n"
                    "Writes the charts of `batchbench plot` next to FILE (default: DIR/report.md), then\n"
                    "report.md: the environment, per family a table of ms per item for each batch\n"
                    "size with the batch size to use (the smallest one tied with the fastest within\n"
@@ -58,8 +63,17 @@ static void usage(FILE *f, const char *cmd)
                    "same answer per model as data. --margin PCT: batch sizes whose time per item\n"
                    "may be within PCT%% of the fastest count as tied (default %g; 0 < PCT < 50).\n"
                    "--max-latency MS adds, per model, the batch size with the best throughput\n"
-                   "whose median batch latency stays under MS milliseconds.\n",
+                   "whose median batch latency stays under MS milliseconds. With end-to-end results\n"
+                   "(run --pipeline) of two or more models it names one batch size and worker count\n"
+                   "for all of them: lowest average regret across the models, then the most top-3\n"
+                   "appearances (the seed's eval/top_n_configs.py).\n",
                 BB_TIE_MARGIN_DEFAULT * 100);
+    fprintf(f, "\n--stat median|mean: what the charts show of the time per item (batch time /\n"
+               "batch size): the median with p5-p95 whiskers, or the seed's mean with error\n"
+               "bars of 2 standard deviations (numpy std, ddof 0; a lower end below 0 is drawn\n"
+               "at 0 and said so). --units ms|s: the unit of those times. Default: mean and s\n"
+               "when every ok result has config.preset \"paper\" (the seed's charts), else\n"
+               "median and ms. The batch size to use is always chosen from the medians.\n");
     fprintf(f, "\nPrints the paths it wrote. Files are written to a temporary name and renamed.\n"
                "exit codes: 0 all written from complete results; 3 all written, but something\n"
                "was skipped or marked (an unreadable or duplicate result file, a configuration\n"
@@ -95,15 +109,28 @@ static int parse_margin(const char *cmd, const char *s, double *out)
     return 0;
 }
 
+/* --stat and --units; -1 (message printed) when the value is not one of the choices. */
+static int parse_view(plot_args *a, int c, const char *s)
+{
+    if (c == 's' && bb_view_parse_stat(s, &a->stat) == 0)
+        return a->has_stat = 1, 0;
+    if (c == 'u' && bb_view_parse_unit(s, &a->unit) == 0)
+        return a->has_unit = 1, 0;
+    fprintf(stderr, "batchbench %s: %s: '%s' is not %s\n", a->cmd, c == 's' ? "--stat" : "--units", s,
+            c == 's' ? "median or mean" : "ms or s");
+    return -1;
+}
+
 /* 0: parsed; 1: --help printed; -1: bad arguments (message printed). */
 static int parse(int argc, char **argv, plot_args *a)
 {
-    static const struct option opts[] = {{"out", required_argument, 0, 'o'},   {"format", required_argument, 0, 'f'},
-                                         {"help", no_argument, 0, 'h'},        {"max-latency", required_argument, 0, 'l'},
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'},    {"format", required_argument, 0, 'f'},
+                                         {"help", no_argument, 0, 'h'},         {"stat", required_argument, 0, 's'},
+                                         {"units", required_argument, 0, 'u'},  {"max-latency", required_argument, 0, 'l'},
                                          {"margin", required_argument, 0, 'm'}, {0, 0, 0, 0}};
-    struct option plot_opts[4];
+    struct option plot_opts[6];
     memcpy(plot_opts, opts, sizeof plot_opts);
-    memset(&plot_opts[3], 0, sizeof plot_opts[3]); /* plot has no --max-latency, no --margin */
+    memset(&plot_opts[5], 0, sizeof plot_opts[5]); /* plot has no --max-latency, no --margin */
     int report = !strcmp(a->cmd, "report"), c;
     bb_err e = {0};
     a->formats = BB_FMT_PNG | BB_FMT_SVG;
@@ -120,6 +147,8 @@ static int parse(int argc, char **argv, plot_args *a)
             break;
         case 'l': if (parse_latency(a->cmd, optarg, &a->max_latency_s) != 0) return -1; break;
         case 'm': if (parse_margin(a->cmd, optarg, &a->margin) != 0) return -1; break;
+        case 's':
+        case 'u': if (parse_view(a, c, optarg) != 0) return -1; break;
         default: usage(stderr, a->cmd); return -1;
         }
     }
@@ -222,6 +251,8 @@ static int run(int argc, char **argv, const char *cmd)
         return BB_EXIT_FAILURE;
     }
     t.margin = a.margin; /* the charts and the report read it from the table */
+    if (a.has_stat || a.has_unit) /* an explicit flag wins over the preset's default */
+        bb_table_set_view(&t, a.has_stat ? a.stat : t.stat, a.has_unit ? a.unit : t.unit);
     if (bb_loading_load(&l, a.dirs, a.n_dirs, stderr, &e) != 0) {
         fprintf(stderr, "batchbench %s: %s\n", cmd, e.msg);
         bb_table_free(&t);

@@ -18,6 +18,7 @@
 #include "backends/cuda/cuda_env.h"
 #include "bench/pipeline.h"
 #include "bench/sweep.h"
+#include "data/dataset_cache.h"
 #include "stats/recommend.h"
 #include "cli/cli.h"
 #include "cli/run_table.h"
@@ -35,9 +36,11 @@ static void usage(FILE *f)
             "                      [--interleave on|off] [--margin PCT]\n"
             "                      [--min-time S] [--max-time S] [--pause S] [--mem-limit BYTES]\n"
             "                      [--threads T] [--head features|classifier] [--seed S]\n"
-            "                      [--data DIR] [--out DIR] [--resume] [--no-report]\n"
+            "                      [--input memory|dataset] [--data DIR] [--dataset-items N]\n"
+            "                      [--out DIR] [--resume] [--no-report]\n"
             "                      [--backend-opt KEY=VALUE ...]\n"
-            "                      [--pipeline [--workers LIST] [--load-mode batches|items] [--prefetch N]]\n"
+            "                      [--pipeline [--workers LIST] [--load-mode batches|items] [--prefetch N]\n"
+            "                                  [--worker-kind thread|process]]\n"
             "\n"
             "Sweeps batch size x model: for each configuration the model is prepared for\n"
             "that batch size, warmed up, then only the forward pass of each measured\n"
@@ -57,7 +60,9 @@ static void usage(FILE *f)
             "         target +-2%%, cap 30 s per configuration), budget 200 s: at most 4\n"
             "         minutes on 2 cores\n"
             "  paper  the seed's experiment: all 12 models; 32,128,256,512,1024; warm-up\n"
-            "         10, reps 10 (fixed); features; 2 s pause between models\n"
+            "         10 passes on a random batch, reps 10 (fixed) read from a stored data\n"
+            "         set of 10,240 random items (--input dataset); features; 2 s pause\n"
+            "         between models; charts of the mean +- 2 sd in seconds, as the seed's\n"
             "         (default on cuda)\n"
             "Measuring (both presets): a model's batch sizes are all prepared, warmed up,\n"
             "then timed in rounds, each giving every batch size ~0.25 s of batches in an\n"
@@ -80,9 +85,16 @@ static void usage(FILE *f)
             "--min-time: keep measuring until both --reps batches and S seconds\n"
             "--max-time: per configuration; past it the result is recorded as timeout\n"
             "--mem-limit: a configuration needing more (e.g. 2G) is recorded as oom\n"
-            "--data DIR: read input batches from a data set (batchbench dataset make:\n"
-            "            preprocessed or jpeg, the kinds --pipeline reads; loading stays\n"
-            "            outside the clock); otherwise a seeded random batch in memory\n"
+            "--input memory|dataset: memory (the quick preset's): one seeded random batch\n"
+            "            is reused; dataset (the paper preset's): warm-up on a random batch,\n"
+            "            then each measured batch is the data set's next one, read on this\n"
+            "            thread and copied to the device outside the clock, as the seed's\n"
+            "            DataLoader (main process, no shuffle). Recorded in each result\n"
+            "--data DIR: the data set to read (batchbench dataset make: preprocessed or\n"
+            "            jpeg, the kinds --pipeline reads); implies --input dataset. Without\n"
+            "            it --input dataset reads --dataset-items N random items (default\n"
+            "            10240, the seed's) made once in $BATCHBENCH_CACHE (else\n"
+            "            $XDG_CACHE_HOME/batchbench, else ~/.cache/batchbench) and reused\n"
             "--resume: skip configurations whose exact identity (model, batch size, device,\n"
             "          precision, head, engine, input, threads, non-default backend\n"
             "          options) already has an ok result in --out\n"
@@ -98,7 +110,9 @@ static void usage(FILE *f)
             "            Ctrl-C and the report work alike; each configuration measures a\n"
             "            fixed --reps N batches, one configuration at a time. Refused with\n"
             "            --pipeline (exit 2): --reps auto, --reps-min, --target-ci,\n"
-            "            --max-config-time, --budget, --interleave, --margin\n");
+            "            --max-config-time, --budget, --interleave, --margin\n"
+            "--worker-kind (with --pipeline): thread (default) or process: the loader's\n"
+            "            workers forked as processes, as PyTorch's DataLoader (-procs files)\n");
     cli_backend_opts_help(f);
     fprintf(f,
             "After the sweep the charts and report.md are written into --out, as\n"
@@ -170,24 +184,6 @@ static int parse_batches(const char *arg, bb_sweep_cfg *c)
 }
 
 /* "2G", "512M", "100000" -> bytes */
-static int parse_bytes(const char *arg, int64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(arg, &end);
-    double mult = 1.0;
-    if (end && *end && !end[1])
-        mult = *end == 'K' ? 1024.0 : *end == 'M' ? 1048576.0 : *end == 'G' ? 1073741824.0 : 0.0;
-    else if (end && *end)
-        mult = 0.0;
-    if (errno || end == arg || mult == 0.0 || v <= 0) {
-        fprintf(stderr, "batchbench run: --mem-limit: '%s' is not a size like 512M or 2G\n", arg);
-        return -1;
-    }
-    *out = (int64_t)(v * mult);
-    return 0;
-}
-
 static int parse_seconds(const char *flag, const char *arg, double *out)
 {
     char *end = NULL;
@@ -244,11 +240,17 @@ typedef struct {
     int no_report;
     int pipeline;
     int load_mode_set;         /* --load-mode given */
+    int worker_kind_set;       /* --worker-kind given */
     int warmup_time_set;       /* --warmup-time given */
     int reps_auto_given;       /* the last --reps was auto */
     const char *sweep_only;    /* the first flag given that --pipeline refuses, and why */
     const char *sweep_only_why;
     double margin;
+    const char *input;         /* --input, or NULL */
+    int64_t dataset_items;     /* --dataset-items (cached data set) */
+    int dataset_items_set;
+    int use_cache;             /* read the cached data set (resolved in check_input) */
+    char cache_path[1100];     /* its folder, once made or found */
 } run_args;
 
 /* A flag that only the inference sweep's measurement has: noted, so that
@@ -306,12 +308,40 @@ static int apply_preset(int argc, char **argv, int on_gpu, bb_sweep_cfg *c)
     const char *preset = flag_value(argc, argv, "--preset");
     if (!preset)
         preset = on_gpu ? "paper" : "quick";
+    c->preset = preset;
     if (!strcmp(preset, "quick"))
         preset_quick(c);
     else if (!strcmp(preset, "paper"))
         preset_paper(c);
     else
         return fprintf(stderr, "batchbench run: --preset: '%s' is not one of quick, paper\n", preset), -1;
+    return 0;
+}
+
+static int parse_input(const char *arg, run_args *a)
+{
+    if (strcmp(arg, "memory") && strcmp(arg, "dataset"))
+        return fprintf(stderr, "batchbench run: --input: '%s' is not one of memory, dataset\n", arg), -1;
+    a->input = arg;
+    return 0;
+}
+
+/* Where the batches come from: --input, else a data set when --data names
+ * one or the paper preset asks for the seed's (the cached one). */
+static int check_input(run_args *a)
+{
+    const char *data = a->cfg.config.data_dir;
+    int paper = a->cfg.preset && !strcmp(a->cfg.preset, "paper");
+    int dataset = a->input ? !strcmp(a->input, "dataset") : (data || paper);
+    if (!dataset && data)
+        return fprintf(stderr, "batchbench run: --input memory does not go with --data (it reads a data set)\n"), -1;
+    if (!dataset && a->pipeline)
+        return fprintf(stderr, "batchbench run: --pipeline needs --data DIR (batchbench dataset make) or --input "
+                       "dataset\n"), -1;
+    if (a->dataset_items_set && (!dataset || data))
+        return fprintf(stderr, "batchbench run: --dataset-items sizes the cached data set of --input dataset; it does "
+                       "not go with %s\n", data ? "--data" : "--input memory"), -1;
+    a->use_cache = dataset && !data;
     return 0;
 }
 
@@ -343,12 +373,15 @@ static int parse_flag(int c, run_args *a)
     case 'n': return parse_seconds("--min-time", optarg, &cfg->min_time_s);
     case 'x': return parse_seconds("--max-time", optarg, &cfg->max_time_s);
     case 'p': return parse_seconds("--pause", optarg, &cfg->pause_s);
-    case 'L': return parse_bytes(optarg, &cfg->mem_limit);
+    case 'L': return cli_bytes("run", "--mem-limit", optarg, &cfg->mem_limit);
     case 't': return cli_int64("run", "--threads", optarg, 1, 4096, &v) ? -1 : (cfg->config.threads = (int)v, 0);
     case 'H': return cli_head("run", optarg, &cfg->config.head);
     case 'O': return cli_backend_opt_add("run", &a->backend_opts, optarg);
     case 's': return cli_u64("run", "--seed", optarg, &cfg->seed);
     case 'D': cfg->config.data_dir = optarg; return 0;
+    case 'i': return parse_input(optarg, a);
+    case 'Y': return a->dataset_items_set = 1,
+                     cli_int64("run", "--dataset-items", optarg, 1, 100000000, &a->dataset_items);
     case 'o': cfg->out_dir = optarg; return 0;
     case 'R': cfg->resume = 1; return 0;
     case 'N': a->no_report = 1; return 0;
@@ -356,6 +389,11 @@ static int parse_flag(int c, run_args *a)
     case 'K': return parse_workers(optarg, &cfg->pipeline);
     case 'J': return a->load_mode_set = 1, parse_load_mode(optarg, &cfg->pipeline);
     case 'F': return cli_int64("run", "--prefetch", optarg, 1, 64, &v) ? -1 : (cfg->pipeline.prefetch = (int)v, 0);
+    case 'G':
+        a->worker_kind_set = 1;
+        if (bb_worker_kind_parse(optarg, &cfg->pipeline.worker_kind) == 0)
+            return 0;
+        return fprintf(stderr, "batchbench run: --worker-kind: '%s' is not one of thread, process\n", optarg), -1;
     default: usage(stderr); return -1;
     }
 }
@@ -372,10 +410,10 @@ static int check_mode(run_args *a)
         return fprintf(stderr, "batchbench run: --workers and --prefetch go with --pipeline\n"), BB_EXIT_USAGE;
     if (!a->pipeline && a->load_mode_set)
         return fprintf(stderr, "batchbench run: --load-mode goes with --pipeline\n"), BB_EXIT_USAGE;
+    if (!a->pipeline && a->worker_kind_set)
+        return fprintf(stderr, "batchbench run: --worker-kind goes with --pipeline\n"), BB_EXIT_USAGE;
     if (!a->pipeline)
         return BB_EXIT_OK;
-    if (!a->cfg.config.data_dir)
-        return fprintf(stderr, "batchbench run: --pipeline needs --data DIR (batchbench dataset make)\n"), BB_EXIT_USAGE;
     if (a->reps_auto_given) /* named first: the flag that decides how everything is measured */
         a->sweep_only = "--reps auto", a->sweep_only_why = "--pipeline measures a fixed --reps N (the preset's auto "
                                                            "becomes its minimum)";
@@ -403,10 +441,12 @@ static int parse(int argc, char **argv, run_args *a)
         {"no-report", no_argument, 0, 'N'},     {"precision", required_argument, 0, 'q'},
         {"pipeline", no_argument, 0, 'E'},      {"workers", required_argument, 0, 'K'},
         {"load-mode", required_argument, 0, 'J'}, {"prefetch", required_argument, 0, 'F'},
+        {"worker-kind", required_argument, 0, 'G'},
         {"reps-min", required_argument, 0, 'Q'}, {"warmup-time", required_argument, 0, 'W'},
         {"target-ci", required_argument, 0, 'T'}, {"max-config-time", required_argument, 0, 'C'},
         {"budget", required_argument, 0, 'B'},   {"interleave", required_argument, 0, 'I'},
         {"margin", required_argument, 0, 'M'},   {"backend-opt", required_argument, 0, 'O'},
+        {"input", required_argument, 0, 'i'},   {"dataset-items", required_argument, 0, 'Y'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help"))
@@ -427,23 +467,42 @@ static int parse(int argc, char **argv, run_args *a)
             return BB_EXIT_USAGE;
     if (cli_no_positionals("run", optind, argc, argv) != 0)
         return BB_EXIT_USAGE;
+    if (check_input(a) != 0)
+        return BB_EXIT_USAGE;
     int rc2 = check_mode(a);
     if (rc2 != BB_EXIT_OK)
         return rc2;
     return cli_config_options("run", &a->backend_opts, &a->cfg.config);
 }
 
-/* The charts and report.md of the folder, through `batchbench report`. */
-static int write_report(const char *out_dir, double margin)
+/* The charts and report.md of the folder, through `batchbench report`;
+ * the paper preset's charts as the seed drew them (mean +- 2 sd, seconds). */
+static int write_report(const bb_sweep_cfg *cfg, double margin)
 {
-    char cmd[] = "report", dir[1024], flag[] = "--margin", pct[32];
-    snprintf(dir, sizeof dir, "%s", out_dir);
+    char cmd[] = "report", dir[1024], flag[] = "--margin", pct[32], stat[] = "--stat", mean[] = "mean",
+         units[] = "--units", sec[] = "s";
+    snprintf(dir, sizeof dir, "%s", cfg->out_dir);
     snprintf(pct, sizeof pct, "%g", margin * 100.0);
-    char *argv[] = {cmd, dir, flag, pct, NULL};
+    char *argv[] = {cmd, dir, flag, pct, stat, mean, units, sec, NULL};
+    int argc = cfg->preset && !strcmp(cfg->preset, "paper") ? 8 : 4;
+    argv[argc] = NULL;
     printf("\n");
     fflush(stdout);
     optind = 0; /* glibc: reinitialise getopt for the second parse */
-    return cmd_report(4, argv);
+    return cmd_report(argc, argv);
+}
+
+/* --input dataset without --data: the cached set, made the first time. */
+static int use_cached_dataset(run_args *a)
+{
+    char root[1024];
+    bb_err err = {0};
+    int64_t items = a->dataset_items_set ? a->dataset_items : 10240;
+    if (bb_dataset_cache_root(root, sizeof root, &err) != 0 ||
+        bb_dataset_cache_get(root, items, a->cache_path, sizeof a->cache_path, stderr, &err) != 0)
+        return fprintf(stderr, "batchbench run: --input dataset: %s\n", err.msg), -1;
+    a->cfg.config.data_dir = a->cache_path;
+    return 0;
 }
 
 /* On a GPU the estimate assumes half the card's peak for the precision. */
@@ -487,7 +546,7 @@ static int run_pipeline(run_args *a)
     int code = res->interrupted ? BB_EXIT_INTERRUPTED : res->failed ? BB_EXIT_FAILURE : BB_EXIT_OK;
     if (res->interrupted)
         fprintf(stderr, "batchbench run: interrupted; finished results are kept, rerun with --resume\n");
-    else if (!a->no_report && write_report(a->cfg.out_dir, a->margin) == BB_EXIT_FAILURE)
+    else if (!a->no_report && write_report(&a->cfg, a->margin) == BB_EXIT_FAILURE)
         code = BB_EXIT_FAILURE;
     free(res);
     return code;
@@ -512,7 +571,7 @@ int cmd_run(int argc, char **argv)
         a.cfg.config.threads = bb_cpu_default_threads();
     a.cfg.log = stderr;
     a.cfg.stop = cli_stop_on_signals();
-    if (cli_prepare_out("run", a.cfg.out_dir) != 0)
+    if (cli_prepare_out("run", a.cfg.out_dir) != 0 || (a.use_cache && use_cached_dataset(&a) != 0))
         return BB_EXIT_FAILURE;
     if (a.pipeline)
         return run_pipeline(&a);
@@ -534,7 +593,7 @@ int cmd_run(int argc, char **argv)
     int code = res->interrupted ? BB_EXIT_INTERRUPTED : res->failed ? BB_EXIT_FAILURE : BB_EXIT_OK;
     if (res->interrupted)
         fprintf(stderr, "batchbench run: interrupted; finished results are kept, rerun with --resume\n");
-    else if (!a.no_report && write_report(a.cfg.out_dir, a.margin) == BB_EXIT_FAILURE)
+    else if (!a.no_report && write_report(&a.cfg, a.margin) == BB_EXIT_FAILURE)
         code = BB_EXIT_FAILURE;
     free(res);
     return code;

@@ -26,6 +26,7 @@ static const subcommand commands[] = {
     {"peak", cmd_peak, "this machine's fp32 peak: sgemm and a convolution"},
     {"report", cmd_report, "charts + report.md: which batch size to pick, per model"},
     {"compare", cmd_compare, "NEW / BASE per configuration, with a verdict: a CI gate on regressions"},
+    {"maxbatch", cmd_maxbatch, "the largest batch size that runs (doubling, then bisection)"},
 };
 
 static void usage(FILE *f)

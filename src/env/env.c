@@ -166,3 +166,16 @@ cJSON *bb_env_to_json(const bb_env *e)
     }
     return o;
 }
+
+int64_t bb_mem_available(void)
+{
+    long long kb = 0;
+    char line[256];
+    FILE *f = fopen("/proc/meminfo", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb > 0 ? (int64_t)kb * 1024 : 0;
+}

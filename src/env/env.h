@@ -43,6 +43,10 @@ typedef struct {
 /* Fills *e (gpu absent); never fails (missing facts read "unknown" / 0). */
 void bb_env_collect(bb_env *e, int threads_used);
 
+/* MemAvailable from /proc/meminfo now, in bytes; 0 when it cannot be read.
+ * What the sweep's memory budget and maxbatch's default limit start from. */
+int64_t bb_mem_available(void);
+
 /* A new JSON object with every field (flags as booleans; "peak_gflops" null
  * when 0; "gpu" is the GPU block, or null when gpu.present is 0); NULL on OOM. */
 cJSON *bb_env_to_json(const bb_env *e);

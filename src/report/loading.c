@@ -3,11 +3,13 @@
 #include "report/loading.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
+#include "report/one_setting.h"
 #include "stats/stats.h"
 
 static const cJSON *at(const cJSON *j, const char *a, const char *b)
@@ -69,9 +71,13 @@ static int dl_row(const cJSON *j, const char *path, bb_dl_row *r)
     str(j, "status", NULL, r->status, sizeof r->status);
     str(j, "config", "kind", r->kind, sizeof r->kind);
     str(j, "config", "mode", r->mode, sizeof r->mode);
+    str(j, "config", "worker_kind", r->worker_kind, sizeof r->worker_kind);
+    if (!strcmp(r->worker_kind, "?")) /* written before worker kinds existed */
+        snprintf(r->worker_kind, sizeof r->worker_kind, "thread");
     r->batch_size = (int64_t)num(j, "config", "batch_size");
     r->workers = (int)num(j, "config", "workers");
     r->sleep_s = num(j, "config", "sleep_s");
+    r->start_s = num(j, "start_s", NULL);
     r->first_wait_s = num(j, "first_wait_s", NULL);
     r->items_per_s = num(j, "items_per_s", NULL), r->mb_per_s = num(j, "mb_per_s", NULL);
     r->cpu_s = num(j, "cpu_s", NULL), r->skipped = (int64_t)num(j, "skipped", NULL);
@@ -213,7 +219,13 @@ static void embed_kind(FILE *f, const bb_figures *figs, unsigned formats, bb_cha
 
 static int dl_same_group(const bb_dl_row *a, const bb_dl_row *b)
 {
-    return !strcmp(a->kind, b->kind) && !strcmp(a->mode, b->mode) && a->sleep_s == b->sleep_s;
+    return !strcmp(a->kind, b->kind) && !strcmp(a->mode, b->mode) && a->sleep_s == b->sleep_s &&
+           !strcmp(a->worker_kind, b->worker_kind);
+}
+
+static int dl_procs(const bb_dl_row *r)
+{
+    return !strcmp(r->worker_kind, "process");
 }
 
 static const bb_dl_row *dl_find(const bb_loading *l, const bb_dl_row *a, int64_t batch, int workers)
@@ -341,12 +353,12 @@ static void dataload_section(FILE *f, const bb_loading *l, const bb_figures *fig
         if (!first)
             continue;
         int w[16], nw = dl_workers(l, a, w);
-        fprintf(f, "### %s items, loader mode %s, simulated inference %g s per batch\n\n", a->kind, a->mode,
-                a->sleep_s);
+        fprintf(f, "### %s items, loader mode %s,%s simulated inference %g s per batch\n\n", a->kind, a->mode,
+                dl_procs(a) ? " worker processes," : "", a->sleep_s);
         dl_table(f, l, a, w, nw);
         dl_sentences(f, l, a, w, nw);
         char key[96];
-        snprintf(key, sizeof key, "-%s-%s-sleep%g", a->kind, a->mode, a->sleep_s);
+        snprintf(key, sizeof key, "-%s-%s%s-sleep%g", a->kind, a->mode, dl_procs(a) ? "-procs" : "", a->sleep_s);
         for (char *p = key; *p; p++)
             *p = (*p == '.' || *p == '-' || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
                   (*p >= 'A' && *p <= 'Z') || *p == '_') ? *p : '_';
@@ -366,6 +378,7 @@ static void kinds_section(FILE *f, const bb_loading *l)
             const bb_dl_row *x = &l->dl[a], *y = &l->dl[b];
             if (strcmp(x->kind, "jpeg") || strcmp(y->kind, "preprocessed") || x->workers != 1 || y->workers != 1 ||
                 x->sleep_s != 0 || y->sleep_s != 0 || x->batch_size != y->batch_size || strcmp(x->mode, y->mode) ||
+                strcmp(x->worker_kind, y->worker_kind) ||
                 strcmp(x->status, "ok") || strcmp(y->status, "ok") || x->items_per_s <= 0 || y->items_per_s <= 0)
                 continue;
             if (!j || x->batch_size > j->batch_size)
@@ -383,6 +396,77 @@ static void kinds_section(FILE *f, const bb_loading *l)
             j->items_per_s < p->items_per_s ? "decoding and the transform are compute-bound, so JPEG loading is where "
                                               "workers (cores) pay."
                                             : "storage, not decoding, limits the preprocessed items here.");
+}
+
+/* The thread row of the same configuration as process row p, ok; or NULL. */
+static const bb_dl_row *dl_thread_twin(const bb_loading *l, const bb_dl_row *p)
+{
+    for (int i = 0; i < l->n_dl; i++) {
+        const bb_dl_row *t = &l->dl[i];
+        if (!dl_procs(t) && !strcmp(t->kind, p->kind) && !strcmp(t->mode, p->mode) && t->sleep_s == p->sleep_s &&
+            t->batch_size == p->batch_size && t->workers == p->workers && !strcmp(t->status, "ok"))
+            return t;
+    }
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Rows by data set, mode, simulated inference, batch size, workers. */
+static int cmp_dl_rows(const void *a, const void *b)
+{
+    const bb_dl_row *x = *(const bb_dl_row *const *)a, *y = *(const bb_dl_row *const *)b;
+    int c = strcmp(x->kind, y->kind);
+    c = c ? c : strcmp(x->mode, y->mode);
+    c = c ? c : cmp_double(&x->sleep_s, &y->sleep_s);
+    c = c ? c : (x->batch_size > y->batch_size) - (x->batch_size < y->batch_size);
+    return c ? c : (x->workers > y->workers) - (x->workers < y->workers);
+}
+
+/* Worker processes against threads, where the folders hold both for the same
+ * (data set, mode, simulated inference, batch size, workers): the first wait
+ * and the mean wait after it per kind, and what starting processes costs. */
+static void worker_kinds_section(FILE *f, const bb_loading *l)
+{
+    double *extra = malloc(sizeof(double) * (size_t)(l->n_dl ? l->n_dl : 1));
+    const bb_dl_row **rows = malloc(sizeof *rows * (size_t)(l->n_dl ? l->n_dl : 1));
+    const bb_dl_row *most = NULL, *most_t = NULL; /* the pair with the most workers */
+    int n = 0, n_rows = 0;
+    for (int i = 0; rows && i < l->n_dl; i++)
+        rows[n_rows++] = &l->dl[i];
+    if (rows)
+        qsort(rows, (size_t)n_rows, sizeof *rows, cmp_dl_rows);
+    for (int i = 0; extra && i < n_rows; i++) {
+        const bb_dl_row *p = rows[i], *t = dl_procs(p) && !strcmp(p->status, "ok") ? dl_thread_twin(l, p) : NULL;
+        if (!t || p->mean_wait_s < 0 || t->mean_wait_s < 0)
+            continue;
+        if (n == 0)
+            fprintf(f, "### Worker processes against threads\n\n| data set | mode | sleep s | batch | workers | first "
+                       "wait, threads | first wait, processes | mean wait after it, threads | processes |\n"
+                       "|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        fprintf(f, "| %s | %s | %g | %lld | %d | %.1f ms | %.1f ms | %.1f ms | %.1f ms |\n", p->kind, p->mode,
+                p->sleep_s, (long long)p->batch_size, p->workers, t->first_wait_s * 1e3, p->first_wait_s * 1e3,
+                t->mean_wait_s * 1e3, p->mean_wait_s * 1e3);
+        extra[n++] = p->first_wait_s - t->first_wait_s;
+        if (!most || p->workers > most->workers)
+            most = p, most_t = t;
+    }
+    if (n > 0) {
+        qsort(extra, (size_t)n, sizeof *extra, cmp_double);
+        char threads[64] = "";
+        if (most_t->start_s >= 0)
+            snprintf(threads, sizeof threads, " against %.1f ms for as many threads", most_t->start_s * 1e3);
+        fprintf(f, "\nThe first wait includes the workers' start. With processes it was a median %.1f ms %s than with "
+                "threads over these %d configuration%s; starting %d worker processes (fork) took %.1f ms%s, a cost "
+                "paid once, in the first batch, while later waits depend on loading alone.\n\n",
+                fabs(extra[n / 2]) * 1e3, extra[n / 2] >= 0 ? "longer" : "shorter", n, n == 1 ? "" : "s", most->workers,
+                most->start_s * 1e3, threads);
+    }
+    free(extra), free(rows);
 }
 
 static void pipeline_section(FILE *f, const bb_loading *l, const bb_figures *figs, unsigned formats)
@@ -425,9 +509,11 @@ void bb_loading_report(FILE *f, const bb_loading *l, const bb_figures *figs, uns
     if (l->n_dl) {
         dataload_section(f, l, figs, formats);
         kinds_section(f, l);
+        worker_kinds_section(f, l);
     }
     if (l->n_pl)
         pipeline_section(f, l, figs, formats);
+    bb_os_report(f, l); /* one setting for all models (report/one_setting.h) */
     if (l->n_bad)
         fprintf(f, "%d data-loading result file%s could not be read (named in the warnings).\n\n", l->n_bad,
                 l->n_bad == 1 ? "" : "s");

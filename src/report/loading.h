@@ -21,9 +21,11 @@
 
 typedef struct {
     char path[1024], status[16], kind[16], mode[16];
+    char worker_kind[16];     /* "thread" (also files without one) or "process" */
     int64_t batch_size;
     int workers;
     double sleep_s;
+    double start_s;           /* starting the workers (part of the first wait); < 0: not recorded */
     double *waits_s;          /* every batch, the first included */
     int n_waits;
     double first_wait_s;

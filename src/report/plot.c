@@ -3,10 +3,11 @@
  * (plot.h): the seed's time-per-item figures and the ratio of the first setup to each other.
  *
  * Why this file exists: it reproduces the seed's figures (one group per
- * model, one bar per batch size, y = median time per item) from the result
- * folders, adds the spread (p5–p95 whiskers) the seed's figures lacked, and
+ * model, one bar per batch size) from the result folders, with the
+ * statistic the table's view asks for (report/time_view.h): the seed's own
+ * mean ± 2σ in seconds, or the median with p5–p95 whiskers in ms, and
  * marks every configuration that has no bar so a gap is never mistaken for
- * "not measured on purpose".
+ * "not measured on purpose". Captions say which statistic each chart shows.
  */
 #include "report/plot.h"
 
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "report/plot_charts.h"
+#include "report/time_view.h"
 
 #define TOP 92.0
 #define MAX_BAR 64.0 /* widest bar, so a lone model does not look like a wall */
@@ -87,6 +89,7 @@ typedef struct {
     double ref;              /* > 0: dashed reference line at this value */
     const char *title, *ylabel, *xlabel, *legend_title;
     char subtitle[640];
+    char title_buf[192], ylabel_buf[128]; /* storage for title / ylabel when composed */
 } bars;
 
 static int bars_alloc(bars *d, int ng, int nb)
@@ -229,16 +232,21 @@ static int family_models(const bb_table *t, int setup, const char *family, const
     return n;
 }
 
-static double family_max_s(const bb_table *t, int setup, const bars *d)
+/* Title, axis titles and, when error bars were clipped at 0, a note in the subtitle. */
+static void family_text(const bb_table *t, int setup, bb_chart kind, bars *d)
 {
-    const bb_setup *s = &t->setups[setup];
-    double m = 0;
-    for (int g = 0; g < d->ng; g++)
-        for (int k = 0; k < s->n_batches; k++) {
-            const bb_row *r = bb_table_ok(t, setup, d->groups[g], s->batches[k]);
-            m = r && r->per_item_s > m ? r->per_item_s : m;
-        }
-    return m;
+    snprintf(d->title_buf, sizeof d->title_buf, "%s time per item by batch size (%s): %s", bb_view_stat_name(t, 1),
+             bb_view_bars(t), kind == BB_CHART_CONV ? "convolutional models" : "transformer models");
+    bb_view_axis_title(t, "time per item", NULL, d->ylabel_buf, sizeof d->ylabel_buf);
+    d->title = d->title_buf, d->ylabel = d->ylabel_buf;
+    d->xlabel = "Model names";
+    d->legend_title = "Batch size";
+    bb_chart_subtitle(t, setup, d->subtitle, sizeof d->subtitle);
+    int clipped = bb_view_clipped(t, setup, family_of(kind));
+    size_t n = strlen(d->subtitle);
+    if (clipped)
+        snprintf(d->subtitle + n, sizeof d->subtitle - n, "; lower error bar of %d bar%s clipped at 0 (mean \xE2\x88\x92 2\xCF\x83 < 0)",
+                 clipped, clipped == 1 ? "" : "s");
 }
 
 static int family_bars(const bb_table *t, int setup, bb_chart kind, bars *d)
@@ -247,26 +255,19 @@ static int family_bars(const bb_table *t, int setup, bb_chart kind, bars *d)
     if (bars_alloc(d, family_models(t, setup, family_of(kind), NULL), s->n_batches) != 0)
         return -1;
     family_models(t, setup, family_of(kind), d->groups);
-    double scale;
-    const char *unit = bb_time_unit(family_max_s(t, setup, d), &scale);
+    double scale = bb_view_scale(t);
     for (int g = 0; g < d->ng; g++)
         for (int k = 0; k < d->nb; k++) {
             const bb_row *r = bb_table_ok(t, setup, d->groups[g], s->batches[k]);
             int i = g * d->nb + k;
             if (r)
-                d->v[i] = r->per_item_s * scale, d->lo[i] = r->p5_item_s * scale, d->hi[i] = r->p95_item_s * scale;
+                d->v[i] = r->view_item_s * scale, d->lo[i] = r->view_lo_s * scale, d->hi[i] = r->view_hi_s * scale;
             else
                 d->mark[i] = bb_table_state(t, setup, d->groups[g], s->batches[k]);
         }
     for (int k = 0; k < d->nb; k++)
         snprintf(d->bars[k], sizeof d->bars[k], "%lld", (long long)s->batches[k]);
-    d->title = kind == BB_CHART_CONV ? "Time per item by batch size: convolutional models"
-                                     : "Time per item by batch size: transformer models";
-    d->ylabel = !strcmp(unit, "s") ? "Time per item (s)" : !strcmp(unit, "ms") ? "Time per item (ms)"
-                                                                              : "Time per item (\xC2\xB5s)";
-    d->xlabel = "Model names";
-    d->legend_title = "Batch size";
-    bb_chart_subtitle(t, setup, d->subtitle, sizeof d->subtitle);
+    family_text(t, setup, kind, d);
     return 0;
 }
 
@@ -311,7 +312,7 @@ static void ratio_cell(const bb_table *t, int other, bars *d, int g, int k, int6
     int i = g * d->nb + k;
     const bb_row *x = bb_table_ok(t, 0, d->groups[g], bs), *y = bb_table_ok(t, other, d->groups[g], bs);
     if (x && y)
-        d->v[i] = x->per_item_s / y->per_item_s;
+        d->v[i] = x->view_item_s / y->view_item_s;
     else
         d->mark[i] = !x ? (has_batch(&t->setups[0], bs) ? bb_table_state(t, 0, d->groups[g], bs) : "missing")
                         : (has_batch(&t->setups[other], bs) ? bb_table_state(t, other, d->groups[g], bs) : "missing");
@@ -337,8 +338,10 @@ static int ratio_bars(const bb_table *t, int other, bars *d)
     char l0[256], l1[256];
     bb_setup_label(s0, l0, sizeof l0), bb_setup_label(s1, l1, sizeof l1);
     snprintf(d->subtitle, sizeof d->subtitle, "%s  \xC3\xB7  %s   (below 1: the first is faster)", l0, l1);
-    d->title = "Ratio of time per item: first setup over second";
-    d->ylabel = "Time per item ratio (\xC3\x97)";
+    snprintf(d->title_buf, sizeof d->title_buf, "Ratio of the %s time per item: first setup over second",
+             bb_view_stat_name(t, 0));
+    snprintf(d->ylabel_buf, sizeof d->ylabel_buf, "%s time per item ratio (\xC3\x97)", bb_view_stat_name(t, 1));
+    d->title = d->title_buf, d->ylabel = d->ylabel_buf;
     d->xlabel = "Model names";
     d->legend_title = "Batch size";
     d->ref = 1;
@@ -418,19 +421,47 @@ int bb_plot_chart(const bb_table *t, bb_chart kind, int setup, const char *path_
 
 static const struct {
     bb_chart kind;
-    const char *name, *caption;
+    const char *name;
 } chart_names[] = {
-    {BB_CHART_CONV, "inf_times_conv_models",
-     "Median time per item of each convolutional model at each batch size (whiskers: p5 to p95)"},
-    {BB_CHART_TRANS, "inf_times_trans_models",
-     "Median time per item of each transformer model at each batch size (whiskers: p5 to p95)"},
-    {BB_CHART_VS_BATCH, "time_per_item_vs_batch",
-     "Time per item against batch size (log scales), and relative to each model's best batch size; ringed: the "
-     "batch size to use, haloed: the batch sizes tied with the fastest within noise"},
-    {BB_CHART_THROUGHPUT, "throughput_vs_latency",
-     "Throughput (items/s) against median batch latency; points labelled with the batch size"},
-    {BB_CHART_RATIO, "ratio", "Ratio of the time per item of the first setup over this one (below 1: first faster)"},
+    {BB_CHART_CONV, "inf_times_conv_models"},     {BB_CHART_TRANS, "inf_times_trans_models"},
+    {BB_CHART_VS_BATCH, "time_per_item_vs_batch"}, {BB_CHART_THROUGHPUT, "throughput_vs_latency"},
+    {BB_CHART_RATIO, "ratio"},
 };
+
+/* " The lower error bar of N bars is clipped at 0 ..." when it happened, else "". */
+static void clip_note(const bb_table *t, int setup, const char *family, char *buf, size_t len)
+{
+    int n = bb_view_clipped(t, setup, family);
+    buf[0] = '\0';
+    if (n)
+        snprintf(buf, len, "; the lower error bar of %d bar%s is clipped at 0 (mean \xE2\x88\x92 2\xCF\x83 below 0)", n,
+                 n == 1 ? "" : "s");
+}
+
+/* The caption of a chart: what it shows, with the statistic, error bars and unit of the table's view. */
+static void chart_caption(const bb_table *t, bb_chart kind, int setup, char *buf, size_t len)
+{
+    char what[256], clip[128];
+    bb_view_describe(t, what, sizeof what);
+    if (kind == BB_CHART_CONV || kind == BB_CHART_TRANS) {
+        clip_note(t, setup, family_of(kind), clip, sizeof clip);
+        snprintf(buf, len, "Time per item of each %s model at each batch size: %s%s",
+                 kind == BB_CHART_CONV ? "convolutional" : "transformer", what, clip);
+    } else if (kind == BB_CHART_VS_BATCH) {
+        clip_note(t, setup, NULL, clip, sizeof clip);
+        snprintf(buf, len, "Time per item against batch size (log scales; %s%s), and relative to each model's best "
+                           "batch size; ringed: the batch size to use, haloed: the batch sizes tied with the fastest "
+                           "within noise (both from the medians)",
+                 what, clip);
+    } else if (kind == BB_CHART_THROUGHPUT) {
+        snprintf(buf, len, "Throughput (items/s = batch size / %s batch time) against %s batch latency, in %s; "
+                           "points labelled with the batch size",
+                 bb_view_stat_name(t, 0), bb_view_stat_name(t, 0), bb_view_unit_word(t));
+    } else {
+        snprintf(buf, len, "Ratio of the %s time per item of the first setup over this one (below 1: first faster)",
+                 bb_view_stat_name(t, 0));
+    }
+}
 
 /* "-<engine>-<device>[-<precision>][-<head>]-<host>-t<threads>", file-name safe. */
 static void setup_suffix(const bb_setup *s, char *buf, size_t len)
@@ -465,9 +496,11 @@ static int plot_one(const bb_table *t, int c, int setup, const char *out_dir, un
         setup_suffix(&t->setups[setup], suffix, sizeof suffix);
     snprintf(name, sizeof name, "%.24s%.160s", chart_names[c].name, suffix); /* suffix: < 230 */
     snprintf(path, sizeof path, "%s/%s", out_dir, name);
+    char caption[sizeof out->figs->caption];
+    chart_caption(t, chart_names[c].kind, setup, caption, sizeof caption);
     if (bb_plot_chart(t, chart_names[c].kind, setup, path, formats, out, err) != 0)
         return -1;
-    if (bb_figures_add(out, chart_names[c].kind, setup, name, chart_names[c].caption) != 0)
+    if (bb_figures_add(out, chart_names[c].kind, setup, name, caption) != 0)
         return bb_err_oom(err, "out of memory");
     return 0;
 }

@@ -33,7 +33,7 @@ typedef struct {
     bb_chart kind;
     int setup;          /* the setup drawn (for RATIO: the first of the pair) */
     char name[192];     /* file name without extension */
-    char caption[256];  /* one line saying what the chart shows */
+    char caption[768];  /* one line saying what the chart shows (statistic, error bars, unit) */
 } bb_figure;
 
 typedef struct {

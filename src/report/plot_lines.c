@@ -1,6 +1,8 @@
 /*
  * plot_lines.c — the line and scatter charts (plot_charts.h): time per item
- * against batch size (with p5–p95 whiskers, and a panel normalised to each
+ * against batch size (the statistic and error bars of the table's view,
+ * report/time_view.h: median with p5–p95 whiskers or mean ± 2σ; the answer's
+ * marks always come from the medians; and a panel normalised to each
  * model's best batch size; each model's answer marked: a ring on the batch
  * size to use, a halo on every batch size tied with the fastest within
  * noise), and throughput against batch latency.
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "report/plot_charts.h"
+#include "report/time_view.h"
 
 #define TOP 92.0
 #define MAX_TICKS 48
@@ -94,10 +97,12 @@ static int value_range(const series_set *ss, double (*f)(const bb_row *), double
     return any;
 }
 
-static double get_p5(const bb_row *r) { return r->p5_item_s; }
-static double get_p95(const bb_row *r) { return r->p95_item_s; }
-static double get_latency(const bb_row *r) { return r->latency_s; }
-static double get_items(const bb_row *r) { return r->items_per_s; }
+/* The lower error-bar end, or the value itself where that end is not above 0
+ * (a log axis cannot show it: the whisker runs to the axis's foot). */
+static double get_lo(const bb_row *r) { return r->view_lo_s > 0 ? r->view_lo_s : r->view_item_s; }
+static double get_hi(const bb_row *r) { return r->view_hi_s; }
+static double get_latency(const bb_row *r) { return r->view_batch_s; }
+static double view_items(const bb_row *r) { return (double)r->batch_size / r->view_batch_s; }
 
 /* The fastest time per item of model m, or 0. */
 static double best_of(const series_set *ss, int m)
@@ -105,7 +110,7 @@ static double best_of(const series_set *ss, int m)
     double best = 0;
     for (int b = 0; b < ss->s->n_batches; b++) {
         const bb_row *r = ok_at(ss, m, b);
-        best = r && (best == 0 || r->per_item_s < best) ? r->per_item_s : best;
+        best = r && (best == 0 || r->view_item_s < best) ? r->view_item_s : best;
     }
     return best;
 }
@@ -181,10 +186,10 @@ static void answer_marks(bb_canvas *cv, const series_set *ss, int m, const bb_ax
 }
 
 static double x_batch(const bb_row *r, double k) { return (void)k, (double)r->batch_size; }
-static double y_item(const bb_row *r, double k) { return r->per_item_s * k; }
-static double y_rel(const bb_row *r, double best) { return r->per_item_s / best; }
-static double x_latency(const bb_row *r, double k) { return r->latency_s * k; }
-static double y_items(const bb_row *r, double k) { return (void)k, r->items_per_s; }
+static double y_item(const bb_row *r, double k) { return r->view_item_s * k; }
+static double y_rel(const bb_row *r, double best) { return r->view_item_s / best; }
+static double x_latency(const bb_row *r, double k) { return r->view_batch_s * k; }
+static double y_items(const bb_row *r, double k) { return (void)k, view_items(r); }
 
 static void whiskers(bb_canvas *cv, const series_set *ss, int m, const bb_axis *xa, const bb_axis *ya, double k)
 {
@@ -192,8 +197,8 @@ static void whiskers(bb_canvas *cv, const series_set *ss, int m, const bb_axis *
         const bb_row *r = ok_at(ss, m, b);
         if (!r)
             continue;
-        double x = bb_axis_px(xa, (double)r->batch_size), y0 = bb_axis_px(ya, r->p5_item_s * k),
-               y1 = bb_axis_px(ya, r->p95_item_s * k);
+        double x = bb_axis_px(xa, (double)r->batch_size), y1 = bb_axis_px(ya, r->view_hi_s * k);
+        double y0 = r->view_lo_s > 0 ? bb_axis_px(ya, r->view_lo_s * k) : bb_axis_px(ya, ya->lo);
         bb_line(cv, x, y0, x, y1, 1.4, ss->items[m].color, 0);
         bb_line(cv, x - 4, y0, x + 4, y0, 1.4, ss->items[m].color, 0);
         bb_line(cv, x - 4, y1, x + 4, y1, 1.4, ss->items[m].color, 0);
@@ -229,25 +234,18 @@ static void failure_marks(bb_canvas *cv, const series_set *ss, const bb_box *box
     }
 }
 
-/* Axis title of a time axis in the unit chosen for it. */
-static void time_title(char *buf, size_t len, const char *what, const char *unit)
-{
-    snprintf(buf, len, "%s (%s)", what, unit);
-}
-
 static void left_panel(bb_canvas *cv, const series_set *ss, const bb_box *box, const bb_axis *xa, const double *xt,
                        int nxt)
 {
-    double lo, hi, dummy, scale, t[MAX_TICKS];
-    value_range(ss, get_p5, &lo, &dummy);
-    value_range(ss, get_p95, &dummy, &hi);
-    const char *unit = bb_time_unit(hi, &scale);
+    double lo, hi, dummy, scale = bb_view_scale(ss->t), t[MAX_TICKS];
+    value_range(ss, get_lo, &lo, &dummy);
+    value_range(ss, get_hi, &dummy, &hi);
     bb_axis ya;
     int rows = failure_rows(ss);
     bb_axis_fit(&ya, lo * scale, hi * scale, 10);
     ya.p0 = box->y + box->h - (rows ? rows * MARK_ROW + 10 : 0), ya.p1 = box->y;
-    char title[64];
-    time_title(title, sizeof title, "Time per item", unit);
+    char title[96], ptitle[128];
+    bb_view_axis_title(ss->t, "time per item", NULL, title, sizeof title);
     bb_draw_y_axis(cv, box, &ya, t, bb_axis_ticks(&ya, t, MAX_TICKS), title);
     bb_draw_x_axis(cv, box, xa, xt, nxt, "Batch size (log scale)");
     for (int m = 0; m < ss->s->n_models; m++)
@@ -262,7 +260,9 @@ static void left_panel(bb_canvas *cv, const series_set *ss, const bb_box *box, c
         bb_line(cv, box->x, ya.p0 + 4, box->x + box->w, ya.p0 + 4, 1, BB_GREY, 1);
     failure_marks(cv, ss, box, xa);
     bb_draw_frame(cv, box);
-    panel_title(cv, box, "Median time per item (whiskers: p5 to p95)");
+    snprintf(ptitle, sizeof ptitle, "%s time per item (error bars: %s)", bb_view_stat_name(ss->t, 1),
+             bb_view_bars(ss->t));
+    panel_title(cv, box, ptitle);
 }
 
 static void right_panel(bb_canvas *cv, const series_set *ss, const bb_box *box, const bb_axis *xa, const double *xt,
@@ -273,7 +273,7 @@ static void right_panel(bb_canvas *cv, const series_set *ss, const bb_box *box, 
         double best = best_of(ss, m);
         for (int b = 0; best > 0 && b < ss->s->n_batches; b++) {
             const bb_row *r = ok_at(ss, m, b);
-            hi = r && r->per_item_s / best > hi ? r->per_item_s / best : hi;
+            hi = r && r->view_item_s / best > hi ? r->view_item_s / best : hi;
         }
     }
     bb_axis ya;
@@ -318,8 +318,13 @@ int bb_draw_vs_batch(bb_canvas *cv, const bb_table *t, int setup)
         return -1;
     if (series_recommend(&ss) != 0)
         return series_close(&ss), -1;
-    char sub[512], key[3][64];
+    char sub[640], key[3][64];
     bb_chart_subtitle(t, setup, sub, sizeof sub);
+    int clipped = bb_view_clipped(t, setup, NULL);
+    size_t n = strlen(sub);
+    if (clipped) /* a log axis has no 0: the whisker runs to the axis's foot */
+        snprintf(sub + n, sizeof sub - n, "; lower error bar of %d point%s clipped (mean \xE2\x88\x92 2\xCF\x83 \xE2\x89\xA4 0)",
+                 clipped, clipped == 1 ? "" : "s");
     bb_draw_title(cv, "Time per item against batch size", sub);
     snprintf(key[0], sizeof key[0], "tied with the fastest");
     snprintf(key[1], sizeof key[1], "(within noise, %.3g%% margin)", t->margin * 100);
@@ -356,7 +361,7 @@ static void point_labels(bb_canvas *cv, const series_set *ss, int m, const bb_ax
         if (!r)
             continue;
         snprintf(s, sizeof s, "%lld", (long long)r->batch_size);
-        bb_text(cv, bb_axis_px(xa, r->latency_s * k) + 7, bb_axis_px(ya, r->items_per_s) - 7, s, &st);
+        bb_text(cv, bb_axis_px(xa, r->view_batch_s * k) + 7, bb_axis_px(ya, view_items(r)) - 7, s, &st);
     }
 }
 
@@ -365,20 +370,19 @@ int bb_draw_throughput(bb_canvas *cv, const bb_table *t, int setup)
     series_set ss;
     if (series_open(&ss, t, setup) != 0)
         return -1;
-    char sub[512], xtitle[64];
+    char sub[512], xtitle[96];
     bb_chart_subtitle(t, setup, sub, sizeof sub);
     bb_draw_title(cv, "Throughput against batch latency (points labelled with the batch size)", sub);
     double lw = bb_legend_width(cv, "Model", ss.items, ss.s->n_models), xt[MAX_TICKS], yt[MAX_TICKS];
     bb_box box = {110, TOP, cv->w - 110 - lw - 40, cv->h - TOP - 84};
-    double xlo, xhi, ylo, yhi, scale;
+    double xlo, xhi, ylo, yhi, scale = bb_view_scale(t);
     value_range(&ss, get_latency, &xlo, &xhi);
-    value_range(&ss, get_items, &ylo, &yhi);
-    const char *unit = bb_time_unit(xhi, &scale);
+    value_range(&ss, view_items, &ylo, &yhi);
     bb_axis xa, ya;
     bb_axis_fit(&xa, xlo * scale, xhi * scale, 10);
     bb_axis_fit(&ya, ylo, yhi, 10);
     xa.p0 = box.x, xa.p1 = box.x + box.w, ya.p0 = box.y + box.h, ya.p1 = box.y;
-    time_title(xtitle, sizeof xtitle, "Median batch latency, log scale", unit);
+    bb_view_axis_title(t, "batch latency", ", log scale", xtitle, sizeof xtitle);
     bb_draw_y_axis(cv, &box, &ya, yt, bb_axis_ticks(&ya, yt, MAX_TICKS), "Throughput (items/s, log scale)");
     bb_draw_x_axis(cv, &box, &xa, xt, bb_axis_ticks(&xa, xt, MAX_TICKS), xtitle);
     for (int m = 0; m < ss.s->n_models; m++) {

@@ -1,9 +1,9 @@
 /*
  * plot_loading.c — the data-loading charts (loading.h):
- *   dataload_waits-<kind>-<mode>-sleep<s>-b<batch>   the consumer's wait for
+ *   dataload_waits-<kind>-<mode>[-procs]-sleep<s>-b<batch>   the consumer's wait for
  *       every batch over the batch index, one line per worker count (the
  *       seed's figures: flat with one worker, spikes every n batches with n)
- *   dataload_wait_vs_batch-<kind>-<mode>-sleep<s>   mean wait per batch
+ *   dataload_wait_vs_batch-<kind>-<mode>[-procs]-sleep<s>   mean wait per batch
  *       (solid) and the first batch's wait (dashed) against batch size
  *   pipeline_items_per_s-<model>-<device>   end-to-end items/s over batch
  *       size x loader workers, the best cell outlined
@@ -56,7 +56,14 @@ static void safe_name(char *s)
 
 static int same_group(const bb_dl_row *a, const bb_dl_row *b)
 {
-    return !strcmp(a->kind, b->kind) && !strcmp(a->mode, b->mode) && a->sleep_s == b->sleep_s;
+    return !strcmp(a->kind, b->kind) && !strcmp(a->mode, b->mode) && a->sleep_s == b->sleep_s &&
+           !strcmp(a->worker_kind, b->worker_kind);
+}
+
+/* Worker processes: their charts' names and subtitles say so. */
+static const char *procs_tag(const bb_dl_row *a)
+{
+    return strcmp(a->worker_kind, "process") ? "" : "-procs";
 }
 
 /* Sorted distinct worker counts of the rows in a's group (and batch if >0). */
@@ -131,8 +138,8 @@ static int draw_waits(bb_canvas *cv, const bb_loading *l, const void *key)
     const char *unit = bb_time_unit(hi, &scale);
     char title[160], sub[200], yt[64];
     snprintf(title, sizeof title, "Wait for each batch: %s items, batch size %lld", a->kind, (long long)a->batch_size);
-    snprintf(sub, sizeof sub, "loader mode %s, simulated inference %.3g s after each batch (batch 0 includes start-up)",
-             a->mode, a->sleep_s);
+    snprintf(sub, sizeof sub, "loader mode %s%s, simulated inference %.3g s after each batch (batch 0 includes "
+             "start-up)", a->mode, *procs_tag(a) ? ", worker processes" : "", a->sleep_s);
     bb_draw_title(cv, title, sub);
     bb_box box = {90, 80, cv->w - 330, cv->h - 150};
     bb_axis xa, ya;
@@ -174,8 +181,8 @@ static int draw_vs_batch(bb_canvas *cv, const bb_loading *l, const void *key)
         lo = hi = bmin = bmax = 1;
     const char *unit = bb_time_unit(hi, &scale);
     char sub[200], yt[80];
-    snprintf(sub, sizeof sub, "%s items, loader mode %s, simulated inference %.3g s; solid: mean wait after the "
-             "first batch, dashed: first batch", a->kind, a->mode, a->sleep_s);
+    snprintf(sub, sizeof sub, "%s items, loader mode %s%s, simulated inference %.3g s; solid: mean wait after the "
+             "first batch, dashed: first batch", a->kind, a->mode, *procs_tag(a) ? " (processes)" : "", a->sleep_s);
     bb_draw_title(cv, "Wait per batch against batch size", sub);
     bb_box box = {90, 80, cv->w - 330, cv->h - 150};
     bb_axis xa, ya;
@@ -331,20 +338,21 @@ static int plot_dataload(const bb_loading *l, const char *out_dir, unsigned form
             first_of_batch &= !(same_group(a, &l->dl[j]) && l->dl[j].batch_size == a->batch_size);
         }
         if (first_of_batch) {
-            snprintf(name, sizeof name, "dataload_waits-%s-%s-sleep%g-b%lld", a->kind, a->mode, a->sleep_s,
-                     (long long)a->batch_size);
+            snprintf(name, sizeof name, "dataload_waits-%s-%s%s-sleep%g-b%lld", a->kind, a->mode, procs_tag(a),
+                     a->sleep_s, (long long)a->batch_size);
             safe_name(name);
             snprintf(cap, sizeof cap, "Wait for each batch over the batch index (%s items, batch size %lld, "
-                     "simulated inference %g s), one line per worker count", a->kind, (long long)a->batch_size,
-                     a->sleep_s);
+                     "simulated inference %g s%s), one line per worker count", a->kind, (long long)a->batch_size,
+                     a->sleep_s, *procs_tag(a) ? ", worker processes" : "");
             if (emit(l, a, draw_waits, BB_CHART_LOAD_WAITS, out_dir, name, cap, 1200, 640, formats, out, err))
                 return -1;
         }
         if (first_of_group) {
-            snprintf(name, sizeof name, "dataload_wait_vs_batch-%s-%s-sleep%g", a->kind, a->mode, a->sleep_s);
+            snprintf(name, sizeof name, "dataload_wait_vs_batch-%s-%s%s-sleep%g", a->kind, a->mode, procs_tag(a),
+                     a->sleep_s);
             safe_name(name);
             snprintf(cap, sizeof cap, "Mean and first-batch wait against batch size (%s items, simulated "
-                     "inference %g s)", a->kind, a->sleep_s);
+                     "inference %g s%s)", a->kind, a->sleep_s, *procs_tag(a) ? ", worker processes" : "");
             if (emit(l, a, draw_vs_batch, BB_CHART_LOAD_VS_BATCH, out_dir, name, cap, 1200, 640, formats, out, err))
                 return -1;
         }

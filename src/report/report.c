@@ -14,6 +14,7 @@
  */
 #include "report/report.h"
 #include "report/loading.h"
+#include "report/report_view.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -334,6 +335,7 @@ static void embed(FILE *f, const bb_report_opts *o, bb_chart kind, int setup)
         fprintf(f, "\n![%s](%s.%s)\n", g->caption, g->name, o->formats & BB_FMT_PNG ? "png" : "svg");
     else
         fprintf(f, "\n[%s](%s.pdf)\n", g->caption, g->name);
+    fprintf(f, "\n*%s.*\n", g->caption); /* the alt text is not shown where the image is */
 }
 
 static void family_section(FILE *f, report *rp, int setup, const char *family)
@@ -351,6 +353,7 @@ static void family_section(FILE *f, report *rp, int setup, const char *family)
         if (!strcmp(bb_table_family(t, setup, s->models[i]), family))
             table_row(f, rp, setup, i);
     fputc('\n', f);
+    bb_report_view_table(f, t, setup, family);
     for (int i = 0; i < s->n_models; i++) {
         if (strcmp(bb_table_family(t, setup, s->models[i]), family))
             continue;
@@ -663,7 +666,8 @@ static void header(FILE *f, const bb_table *t, const bb_report_opts *o)
         fprintf(f, ", %d skipped (unreadable or duplicate)", t->n_corrupt + t->n_duplicate);
     if (t->n_missing)
         fprintf(f, ", %d configuration%s missing", t->n_missing, t->n_missing == 1 ? "" : "s");
-    fprintf(f, ". Every time is the median over the measured batches, divided by the batch size.\n\n");
+    fprintf(f, ". ");
+    bb_report_view_note(f, t);
 }
 
 static void peak_footnote(FILE *f, const report *rp)

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "models/zoo.h"
+#include "report/time_view.h"
 #include "results/result.h"
 
 #define MAX_FILE_BYTES ((long)64 << 20) /* a result file is a few KB */
@@ -104,6 +105,11 @@ static int row_stats(bb_row *r, const cJSON *times, bb_err *err)
     r->per_item_s = r->st.median / bs, r->p5_item_s = r->st.p5 / bs, r->p95_item_s = r->st.p95 / bs;
     r->items_per_s = bs / r->st.median, r->latency_s = r->st.median;
     r->gflops = 2.0 * (double)r->macs_per_item * bs / r->st.median / 1e9;
+    double ss = 0;
+    r->mean_item_s = r->st.mean / bs;
+    for (int k = 0; k < n; k++)
+        ss += (x[k] / bs - r->mean_item_s) * (x[k] / bs - r->mean_item_s);
+    r->std_item_s = sqrt(ss / n); /* numpy's std: divisor n (ddof 0), as the seed's plot_time.py */
     return 0;
 }
 
@@ -118,6 +124,7 @@ static void row_config(bb_row *r, const cJSON *j)
     get_str(cfg, "precision", r->precision, sizeof r->precision, "unknown");
     r->batch_size = (int64_t)get_num(cfg, "batch_size", 1);
     r->threads = (int)get_num(cfg, "threads", 0);
+    get_str(cfg, "preset", r->preset, sizeof r->preset, "");
     get_str(j, "status", r->status, sizeof r->status, "unknown");
     get_str(j, "message", r->message, sizeof r->message, "");
     r->macs_per_item = (int64_t)get_num(get(j, "model"), "macs_per_item", 0);
@@ -409,6 +416,7 @@ int bb_table_load(bb_table *t, const char *const *dirs, int n_dirs, FILE *warn, 
         if (index_setup(t, i) != 0)
             return bb_table_free(t), bb_err_oom(err, "out of memory");
     count_missing(t, warn);
+    bb_table_default_view(t);
     return 0;
 }
 

@@ -34,6 +34,8 @@ typedef struct {
     double *times_s;  /* the raw batch times (s), owned by the table; NULL when none */
     int n_times;
     double per_item_s, p5_item_s, p95_item_s; /* median, p5, p95 batch time / batch size */
+    double mean_item_s, std_item_s; /* mean of (batch time / batch size) and its standard deviation with
+                                       divisor n (numpy's std, ddof 0): the seed's plot_time.py */
     double items_per_s;                       /* batch_size / median */
     double latency_s;                         /* median batch time */
     double gflops;                            /* 2 * macs * batch / median / 1e9 */
@@ -46,7 +48,20 @@ typedef struct {
     double ci_half_width;        /* measurement.ci_half_width, relative (0.013 = +-1.3%) [NAN] */
     int interleaved;             /* measurement.interleaved: 1, 0 [-1: not recorded] */
     char interleave_fallback[192]; /* measurement.interleave_fallback: why not interleaved [""] */
+    char preset[16];             /* config.preset: "paper", "quick" or "" [""] */
+    /* What the charts and the report's time tables show of this row, in
+     * seconds per item (set by bb_table_set_view, report/time_view.h): the
+     * central value, the error-bar ends (lo clipped at 0, view_clipped then
+     * 1) and the batch time of the same statistic (median or mean). */
+    double view_item_s, view_lo_s, view_hi_s, view_batch_s;
+    int view_clipped;
 } bb_row;
+
+/* The statistic of the per-item time the charts show: the median with
+ * p5-p95 whiskers, or the seed's mean with +-2 standard deviations. */
+typedef enum { BB_STAT_MEDIAN, BB_STAT_MEAN } bb_stat;
+/* The unit of times on the charts and in the view table. */
+typedef enum { BB_UNIT_MS, BB_UNIT_S } bb_unit;
 
 /* One measured setup: rows that may be drawn as one series per model.
  * Rows share a setup when their identities (results/result_identity.h)
@@ -84,6 +99,13 @@ typedef struct {
      * `report --margin` sets it before the charts and the report, so both
      * read the same one. */
     double margin;
+    /* What the charts show (report/time_view.h): after bb_table_load the
+     * default, mean and s when every ok row has preset "paper" (the seed's
+     * charts; view_from_preset 1), else median and ms; `--stat`/`--units`
+     * replace it with bb_table_set_view. The answer stays on the median. */
+    bb_stat stat;
+    bb_unit unit;
+    int view_from_preset;
 } bb_table;
 
 /* Loads every inference_time-*.json of dirs[0..n_dirs-1] (files of a folder

@@ -105,7 +105,8 @@ static cJSON *config_json(const bb_result *r, const char *host)
              bb_json_str(o, "device", r->device) && bb_json_str(o, "engine", r->engine) &&
              bb_json_str(o, "precision", r->precision) && bb_json_str(o, "math_mode", r->math_mode) &&
              bb_json_str(o, "input_source", r->input_source) &&
-             bb_json_str(o, "data_dir", r->data_dir) && bb_json_int(o, "batch_size", r->batch_size) &&
+             bb_json_str(o, "data_dir", r->data_dir) && bb_json_str(o, "preset", r->preset) &&
+             bb_json_int(o, "batch_size", r->batch_size) &&
              bb_json_int(o, "warmup", r->warmup) && bb_json_int(o, "reps", r->reps) &&
              bb_json_num(o, "min_time_s", r->min_time_s) && bb_json_num(o, "max_time_s", r->max_time_s) &&
              measure_config_json(o, &r->measure) &&
@@ -163,7 +164,9 @@ static cJSON *pipeline_json(const bb_pipeline_info *p)
 {
     cJSON *o = cJSON_CreateObject();
     int ok = o && bb_json_int(o, "workers", p->workers) && bb_json_int(o, "prefetch", p->prefetch) &&
-             bb_json_str(o, "mode", p->mode) && bb_json_num(o, "first_result_s", p->first_result_s) &&
+             bb_json_str(o, "mode", p->mode) &&
+             bb_json_str(o, "worker_kind", p->worker_kind[0] ? p->worker_kind : "thread") &&
+             bb_json_num(o, "first_result_s", p->first_result_s) &&
              bb_json_num(o, "measured_wall_s", p->measured_wall_s) && bb_json_num(o, "items_per_s", p->items_per_s) &&
              bb_json_num(o, "wait_fraction", p->wait_fraction) && bb_json_int(o, "skipped", p->skipped) &&
              bb_json_obj(o, "waits_s", bb_json_reals(p->waits_s, p->n_waits));

@@ -28,6 +28,7 @@
 typedef struct {
     int workers, prefetch;
     char mode[16];             /* "batches" or "items" (data/loader.h) */
+    char worker_kind[16];      /* "thread" or "process" (data/loader.h); "" = thread */
     const double *waits_s;     /* every batch, warm-up included, in order */
     int n_waits;
     double first_result_s;     /* loader start to the first forward pass done */
@@ -64,6 +65,7 @@ typedef struct bb_result_s {
     char math_mode[256];   /* what the kernels really ran (backend report) */
     char input_source[32]; /* "random" or "dataset" */
     char data_dir[512];
+    char preset[16];       /* run --preset: "paper", "quick"; "" when none */
     int64_t batch_size;
     int warmup, reps;
     double min_time_s, max_time_s;

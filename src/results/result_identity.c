@@ -35,6 +35,8 @@ void bb_identity_of_result(const bb_result *r, const char *host, bb_identity *id
     if (r->pipeline) {
         id->workers = r->pipeline->workers, id->prefetch = r->pipeline->prefetch;
         snprintf(id->load_mode, sizeof id->load_mode, "%s", r->pipeline->mode);
+        snprintf(id->worker_kind, sizeof id->worker_kind, "%s",
+                 r->pipeline->worker_kind[0] ? r->pipeline->worker_kind : "thread");
     }
 }
 
@@ -90,6 +92,7 @@ int bb_identity_of_json(const cJSON *root, bb_identity *id)
     if (cJSON_IsObject(pl)) {
         id->workers = (int)int_at(pl, "workers", 0), id->prefetch = (int)int_at(pl, "prefetch", 0);
         snprintf(id->load_mode, sizeof id->load_mode, "%s", str_at(pl, "mode", "batches"));
+        snprintf(id->worker_kind, sizeof id->worker_kind, "%s", str_at(pl, "worker_kind", "thread"));
     }
     return 0;
 }
@@ -99,8 +102,10 @@ void bb_identity_setup_key(const bb_identity *id, char *buf, size_t len)
     int n = snprintf(buf, len, "host=%s;device=%s;precision=%s;head=%s;engine=%s;input=%s;threads=%d;options=%s",
                      id->host, id->device, id->precision, id->head, id->engine, id->input, id->threads, id->options);
     if (id->workers > 0 && n >= 0 && (size_t)n < len)
-        snprintf(buf + n, len - (size_t)n, ";workers=%d;load_mode=%s;prefetch=%d", id->workers, id->load_mode,
-                 id->prefetch);
+        n += snprintf(buf + n, len - (size_t)n, ";workers=%d;load_mode=%s;prefetch=%d", id->workers, id->load_mode,
+                      id->prefetch);
+    if (id->workers > 0 && !strcmp(id->worker_kind, "process") && n >= 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, ";worker_kind=process");
 }
 
 void bb_identity_key(const bb_identity *id, char *buf, size_t len)
@@ -129,7 +134,8 @@ char *bb_identity_filename(const bb_identity *id, int alt)
     bb_json_sanitise(hd, sizeof hd, id->head);
     size_t n = 0;
     if (id->workers > 0)
-        n += (size_t)snprintf(tags + n, sizeof tags - n, "-workers-%d", id->workers);
+        n += (size_t)snprintf(tags + n, sizeof tags - n, "-workers-%d%s", id->workers,
+                              strcmp(id->worker_kind, "process") ? "" : "-procs");
     if (strcmp(id->precision, "fp32") != 0)
         n += (size_t)snprintf(tags + n, sizeof tags - n, "-%s", p);
     if (strcmp(id->head, "features") != 0)

@@ -9,14 +9,15 @@
  * measurement: host, device, model, batch size, precision, head, engine,
  * input source, threads (on the CPU), the non-default backend options that
  * shape a measurement, and for an end-to-end result the loader's workers,
- * mode and prefetch. The identity key is that list as one string; it is
+ * mode, prefetch and worker kind (threads or processes). The identity key is that list as one string; it is
  * written into the result (config.identity), compared by --resume (exact
  * matches only) and by the writer (a finished result of another identity is
  * never overwritten), and the loader groups results by it.
  *
  * File names stay readable: the seed's name for the default configuration,
  * with a tag for each non-default part ("-bf16", "-classifier", "-dataset",
- * "-engine-pytorch", "-opts-<hash>", ...). Should a finished file of another
+ * "-engine-pytorch", "-opts-<hash>", "-procs" for loader worker processes,
+ * ...). Should a finished file of another
  * identity (e.g. another thread count) already hold that name, the result
  * goes to the same name with "-id-<hash of the identity key>".
  */
@@ -41,6 +42,7 @@ typedef struct {
     char options[256];     /* non-default options that shape a measurement, "k=v,k=v" */
     int workers, prefetch; /* end-to-end results; workers 0: an inference result */
     char load_mode[16];
+    char worker_kind[16];  /* end-to-end: "thread" (also files without one) or "process" */
 } bb_identity;
 
 /* The identity of a result about to be written on `host`. */
@@ -52,7 +54,10 @@ void bb_identity_of_result(const struct bb_result_s *r, const char *host, bb_ide
 int bb_identity_of_json(const cJSON *root, bb_identity *id);
 
 /* The identity key, e.g. "host=vm;device=cpu;model=resnet18;batch_size=1;
- * precision=bf16;head=features;engine=batchbench;input=random;threads=2;options=". */
+ * precision=bf16;head=features;engine=batchbench;input=random;threads=2;options=";
+ * an end-to-end result adds ";workers=W;load_mode=M;prefetch=P", and
+ * ";worker_kind=process" for worker processes (thread keys are those written
+ * before worker kinds existed). */
 void bb_identity_key(const bb_identity *id, char *buf, size_t len);
 
 /* The setup part of the key (all but model and batch size): results that

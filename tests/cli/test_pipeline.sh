@@ -6,8 +6,9 @@
 # recorded, exit 1, the sweep goes on), --min-time and --warmup-time,
 # --mem-limit counting the loader's buffers, --pause, the quick preset's
 # reps auto falling back to fixed reps, the flags refused with --pipeline
-# (exit 2 naming the flag), and --data read and refused alike with and
-# without --pipeline.
+# (exit 2 naming the flag), --data read and refused alike with and
+# without --pipeline, and --worker-kind process (loader worker processes:
+# files of their own beside the threads', the kind recorded, --resume).
 # Usage: tests/cli/test_pipeline.sh path/to/batchbench
 set -u
 bin=${1:?usage: test_pipeline.sh path/to/batchbench}
@@ -163,6 +164,25 @@ done
 /usr/bin/python3 -c "import glob,json,sys; fs=glob.glob(sys.argv[1] + '/*-batch_size-2*.json')
 sys.exit(0 if len(fs) == 2 and all(json.load(open(f))['config']['input_source'] == 'dataset' for f in fs) else fs)" "$tmp/r8" &&
     ok || fail "jpeg results"
+
+# 10b. --worker-kind process: loader worker processes; files tagged -procs beside
+# the threads' of the same configuration (neither overwrites the other), the kind
+# in the file and in pipeline-summary.csv, --resume keeping them, no worker left
+"$bin" "${pl[@]}" --batch-sizes 2 --workers 1,2 --out "$tmp/r9" --no-report >/dev/null 2>"$tmp/r9t.log" &&
+    "$bin" "${pl[@]}" --batch-sizes 2 --workers 1,2 --worker-kind process --out "$tmp/r9" >"$tmp/r9.out" 2>"$tmp/r9.log" &&
+    ok || fail "pipeline with worker processes: $(tail -3 "$tmp/r9.log")"
+[ "$(count "$tmp/r9")" -eq 4 ] && [ "$(ls "$tmp/r9" | grep -c -- '-workers-[12]-procs-dataset.json$')" -eq 2 ] && ok ||
+    fail "want 2 thread and 2 -procs files: $(ls "$tmp/r9")"
+files "$tmp/r9" "r['status'] == 'ok' and p['worker_kind'] == ('process' if '-procs' in f else 'thread') and \
+    (('worker_kind=process' in c['identity']) == ('-procs' in f)) and len(p['waits_s']) == 3" && ok || fail "worker_kind fields"
+[ "$(grep -c ',batches,process,' "$tmp/r9/pipeline-summary.csv")" -eq 2 ] &&
+    [ "$(grep -c ',batches,thread,' "$tmp/r9/pipeline-summary.csv")" -eq 2 ] && ok || fail "pipeline-summary.csv worker_kind"
+grep -q "loader worker processes; \* = best" "$tmp/r9.out" && ok || fail "table: $(cat "$tmp/r9.out")"
+out=$("$bin" "${pl[@]}" --batch-sizes 2 --workers 1,2 --worker-kind process --out "$tmp/r9" --resume --no-report 2>&1); rc=$?
+[ $rc -eq 0 ] && [[ "$out" == *"(0 done, 2 kept from earlier runs, 0 not ok)"* ]] && ok || fail "resume with processes: $out"
+[ -z "$(ps -eo args= | grep "[p]ipeline .*$tmp/r9")" ] && ok || fail "worker processes left running"
+expect2 "--worker-kind goes with --pipeline" run --worker-kind process --out "$tmp/no"
+expect2 "--worker-kind: 'fork' is not one of thread, process" run --pipeline --data "$tmp/ds" --worker-kind fork --out "$tmp/no"
 
 # 11. every result file above is valid against the result schema
 o=$(/usr/bin/python3 "$here/validate_results.py" --current "$here/../../docs/result.schema.json" "$tmp" 2>&1) && ok ||

@@ -47,7 +47,7 @@ r = copy.deepcopy(base)
 t = r["times_s"]
 r["config"].update({"math_mode": "fp32 (oneDNN)", "reps_mode": "auto", "min_reps": 3, "target_ci": 0.02,
                     "warmup_time_s": 0.5, "max_config_time_s": 0, "budget_s": 0, "order_seed": 18446744073709551615,
-                    "identity": "resnet18/features/cpu/fp32/batchbench/b1/t2+cpu.algo=never",
+                    "identity": "resnet18/features/cpu/fp32/batchbench/b1/t2+cpu.algo=never", "preset": "paper",
                     "backend_options": {"cpu.algo": {"value": "never", "default": False, "source": "flag"},
                                         "cuda.layout": {"value": "auto", "default": True, "source": "default"},
                                         "cuda.cudnn_graph": {"value": "off", "default": False, "source": "env"}}})

@@ -262,13 +262,27 @@ out=$("$here/scripts/run_on_server.sh" --device tpu 2>&1)
 out=$("$here/scripts/run_on_server.sh" --warmup 2>&1)
 [ $? -eq 2 ] && [[ "$out" == *"--warmup needs a value"* ]] && ok || fail "run_on_server.sh --warmup: $out"
 if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
-    BATCHBENCH_BIN=$bin PYTHON=/usr/bin/python3 "$here/scripts/run_on_server.sh" --no-build --device cpu \
-        --models resnet18 --batch-sizes 1 --warmup 1 --reps 2 --out "$tmp/ros" >"$tmp/ros.log" 2>&1 &&
-        ls "$tmp"/ros/inference_time-*-cpu-model_name-resnet18-batch_size-1.json >/dev/null &&
-        ls "$tmp"/ros/pytorch/inference_time-*-cpu-model_name-resnet18-batch_size-1-engine-pytorch.json >/dev/null &&
+    # the seed's input: a stored data set (here 16 items in a private cache),
+    # read by both engines; the charts the seed's mean +- 2 sd in seconds
+    BATCHBENCH_CACHE="$tmp/cache" BATCHBENCH_BIN=$bin PYTHON=/usr/bin/python3 "$here/scripts/run_on_server.sh" \
+        --no-build --device cpu --models resnet18 --batch-sizes 1 --warmup 1 --reps 2 --out "$tmp/ros" \
+        -- --dataset-items 16 >"$tmp/ros.log" 2>&1 &&
+        ls "$tmp"/ros/inference_time-*-cpu-model_name-resnet18-batch_size-1-dataset.json >/dev/null &&
+        ls "$tmp"/ros/pytorch/inference_time-*-cpu-model_name-resnet18-batch_size-1-engine-pytorch-dataset.json >/dev/null &&
         grep -q "^| resnet18 | 1 |" "$tmp/ros/vs-pytorch/report.md" &&
+        grep -q "mean ± 2σ" "$tmp/ros/report.md" && grep -q "mean ± 2σ" "$tmp/ros/vs-pytorch/report.md" &&
         tar tzf "$tmp/ros.tar.gz" | grep -q "^ros/vs-pytorch/report.md$" && ok ||
         fail "run_on_server.sh (cpu, shrunk): $(tail -5 "$tmp/ros.log")"
+    o=$(/usr/bin/python3 - "$tmp/ros" "$tmp/cache/random-16" <<'PY'
+import glob, json, sys
+files = glob.glob(sys.argv[1] + "/inference_time-*.json") + glob.glob(sys.argv[1] + "/pytorch/inference_time-*.json")
+for f in files:
+    c = json.load(open(f))["config"]
+    assert c["input_source"] == "dataset" and c["data_dir"] == sys.argv[2], (f, c["input_source"], c["data_dir"])
+assert len(files) == 2, files
+assert json.load(open(glob.glob(sys.argv[1] + "/inference_time-*.json")[0]))["config"]["preset"] == "paper"
+PY
+) && ok || fail "run_on_server.sh: both engines read the stored data set: $o"
     schema_ok "$tmp/ros" # both engines' results (ros/ and ros/pytorch/)
 fi
 

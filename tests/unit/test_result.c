@@ -114,7 +114,7 @@ static const struct {
     {"schema_version", 'n'}, {"tool", 'o'}, {"tool.name", 's'}, {"tool.version", 's'}, {"tool.git_commit", 's'},
     {"created_utc", 's'}, {"status", 's'}, {"message", 's'}, {"config", 'o'}, {"config.model", 's'},
     {"config.family", 's'}, {"config.head", 's'}, {"config.device", 's'}, {"config.engine", 's'},
-    {"config.precision", 's'}, {"config.math_mode", 's'}, {"config.input_source", 's'}, {"config.data_dir", 's'}, {"config.batch_size", 'n'},
+    {"config.precision", 's'}, {"config.math_mode", 's'}, {"config.input_source", 's'}, {"config.data_dir", 's'}, {"config.preset", 's'}, {"config.batch_size", 'n'},
     {"config.warmup", 'n'}, {"config.reps", 'n'}, {"config.min_time_s", 'n'}, {"config.max_time_s", 'n'},
     {"config.threads", 'n'}, {"config.seed", 'n'}, {"config.backend_options", 'O'}, {"config.identity", 's'}, {"config.reps_mode", 's'}, {"config.min_reps", 'n'},
     {"config.target_ci", 'n'}, {"config.warmup_time_s", 'n'}, {"config.max_config_time_s", 'n'},
