@@ -97,6 +97,9 @@ static int pl_row(const cJSON *j, const char *path, bb_pl_row *r)
     str(j, "config", "model", r->model, sizeof r->model);
     str(j, "config", "device", r->device, sizeof r->device);
     str(j, "pipeline", "mode", r->mode, sizeof r->mode);
+    str(j, "pipeline", "worker_kind", r->worker_kind, sizeof r->worker_kind);
+    if (!strcmp(r->worker_kind, "?")) /* written before worker kinds existed */
+        snprintf(r->worker_kind, sizeof r->worker_kind, "thread");
     r->batch_size = (int64_t)num(j, "config", "batch_size");
     r->workers = (int)num(j, "pipeline", "workers");
     r->items_per_s = num(j, "pipeline", "items_per_s");
@@ -469,6 +472,11 @@ static void worker_kinds_section(FILE *f, const bb_loading *l)
     free(extra), free(rows);
 }
 
+int bb_pl_same_setup(const bb_pl_row *a, const bb_pl_row *b)
+{
+    return !strcmp(a->model, b->model) && !strcmp(a->device, b->device) && !strcmp(a->worker_kind, b->worker_kind);
+}
+
 static void pipeline_section(FILE *f, const bb_loading *l, const bb_figures *figs, unsigned formats)
 {
     fprintf(f, "## End to end (`run --pipeline`): loading overlapped with inference\n\n");
@@ -476,16 +484,17 @@ static void pipeline_section(FILE *f, const bb_loading *l, const bb_figures *fig
         const bb_pl_row *a = &l->pl[i], *best = NULL;
         int first = 1;
         for (int j = 0; j < i; j++)
-            first &= strcmp(a->model, l->pl[j].model) || strcmp(a->device, l->pl[j].device);
+            first &= !bb_pl_same_setup(a, &l->pl[j]);
         if (!first)
             continue;
         for (int j = 0; j < l->n_pl; j++) {
             const bb_pl_row *r = &l->pl[j];
-            if (!strcmp(r->model, a->model) && !strcmp(r->device, a->device) && !strcmp(r->status, "ok") &&
+            if (bb_pl_same_setup(r, a) && !strcmp(r->status, "ok") &&
                 (!best || r->items_per_s > best->items_per_s))
                 best = r;
         }
-        fprintf(f, "### %s on %s\n\n", a->model, a->device);
+        fprintf(f, "### %s on %s%s\n\n", a->model, a->device,
+                strcmp(a->worker_kind, "process") ? "" : ", loader worker processes");
         if (!best) {
             fprintf(f, "No configuration ended ok.\n\n");
             continue;
@@ -499,8 +508,8 @@ static void pipeline_section(FILE *f, const bb_loading *l, const bb_figures *fig
                                              "a larger batch would not."
                                            : "Inference is the bottleneck: loading keeps up.");
         char key[96];
-        snprintf(key, sizeof key, "-%s-", a->model);
-        embed_kind(f, figs, formats, BB_CHART_PIPELINE_GRID, key, 0);
+        snprintf(key, sizeof key, "-%s-%s%s", a->model, a->device, strcmp(a->worker_kind, "process") ? "" : "-procs");
+        embed_kind(f, figs, formats, BB_CHART_PIPELINE_GRID, key, 1);
     }
 }
 

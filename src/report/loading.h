@@ -36,11 +36,15 @@ typedef struct {
 
 typedef struct {
     char path[1024], status[16], model[32], device[16], mode[16];
+    char worker_kind[16];     /* "thread" (also files without one) or "process" */
     int64_t batch_size;
     int workers;
     double items_per_s, wait_fraction, first_result_s;
     double forward_items_per_s; /* batch / median forward time, inside the pipeline */
 } bb_pl_row;
+
+/* Same model, device and worker kind: one grid, one "best" in the report. */
+int bb_pl_same_setup(const bb_pl_row *a, const bb_pl_row *b);
 
 typedef struct bb_loading_s {
     bb_dl_row *dl;

@@ -245,7 +245,8 @@ static int dir_len(const bb_pl_row *r)
 
 static int same_group(const bb_pl_row *a, const bb_pl_row *b)
 {
-    return !strcmp(a->device, b->device) && !strcmp(a->mode, b->mode) && dir_len(a) == dir_len(b) &&
+    return !strcmp(a->device, b->device) && !strcmp(a->mode, b->mode) && !strcmp(a->worker_kind, b->worker_kind) &&
+           dir_len(a) == dir_len(b) &&
            !strncmp(a->path, b->path, (size_t)dir_len(a));
 }
 

@@ -223,17 +223,12 @@ typedef struct {
     int workers[MAX_SERIES], nb, nw;
 } grid;
 
-static int same_model(const bb_pl_row *a, const bb_pl_row *b)
-{
-    return !strcmp(a->model, b->model) && !strcmp(a->device, b->device);
-}
-
 static void grid_axes(const bb_loading *l, grid *g)
 {
     g->nb = g->nw = 0;
     for (int i = 0; i < l->n_pl; i++) {
         const bb_pl_row *r = &l->pl[i];
-        if (!same_model(g->first, r))
+        if (!bb_pl_same_setup(g->first, r))
             continue;
         int k = 0;
         while (k < g->nb && g->batches[k] < r->batch_size)
@@ -254,7 +249,7 @@ static void grid_axes(const bb_loading *l, grid *g)
 static const bb_pl_row *find_pl(const bb_loading *l, const bb_pl_row *a, int64_t batch, int workers)
 {
     for (int i = 0; i < l->n_pl; i++)
-        if (same_model(a, &l->pl[i]) && l->pl[i].batch_size == batch && l->pl[i].workers == workers)
+        if (bb_pl_same_setup(a, &l->pl[i]) && l->pl[i].batch_size == batch && l->pl[i].workers == workers)
             return &l->pl[i];
     return NULL;
 }
@@ -285,7 +280,7 @@ static int draw_grid(bb_canvas *cv, const bb_loading *l, const void *key)
     const bb_pl_row *best = NULL;
     for (int i = 0; i < l->n_pl; i++) {
         const bb_pl_row *r = &l->pl[i];
-        if (!same_model(g.first, r) || strcmp(r->status, "ok"))
+        if (!bb_pl_same_setup(g.first, r) || strcmp(r->status, "ok"))
             continue;
         lo = fmin(lo, r->items_per_s), hi = fmax(hi, r->items_per_s);
         best = !best || r->items_per_s > best->items_per_s ? r : best;
@@ -367,14 +362,16 @@ int bb_loading_plot(const bb_loading *l, const char *out_dir, unsigned formats, 
     for (int i = 0; i < l->n_pl; i++) {
         int first = 1;
         for (int j = 0; j < i; j++)
-            first &= !same_model(&l->pl[i], &l->pl[j]);
+            first &= !bb_pl_same_setup(&l->pl[i], &l->pl[j]);
         if (!first)
             continue;
         char name[192], cap[256];
-        snprintf(name, sizeof name, "pipeline_items_per_s-%s-%s", l->pl[i].model, l->pl[i].device);
+        int procs = !strcmp(l->pl[i].worker_kind, "process");
+        snprintf(name, sizeof name, "pipeline_items_per_s-%s-%s%s", l->pl[i].model, l->pl[i].device,
+                 procs ? "-procs" : "");
         safe_name(name);
-        snprintf(cap, sizeof cap, "End-to-end items/s of %s over batch size and loader workers (best outlined)",
-                 l->pl[i].model);
+        snprintf(cap, sizeof cap, "End-to-end items/s of %s over batch size and loader %s (best outlined)",
+                 l->pl[i].model, procs ? "worker processes" : "workers");
         if (emit(l, &l->pl[i], draw_grid, BB_CHART_PIPELINE_GRID, out_dir, name, cap, 1100, 700, formats, out, err))
             return -1;
     }

@@ -178,6 +178,13 @@ files "$tmp/r9" "r['status'] == 'ok' and p['worker_kind'] == ('process' if '-pro
 [ "$(grep -c ',batches,process,' "$tmp/r9/pipeline-summary.csv")" -eq 2 ] &&
     [ "$(grep -c ',batches,thread,' "$tmp/r9/pipeline-summary.csv")" -eq 2 ] && ok || fail "pipeline-summary.csv worker_kind"
 grep -q "loader worker processes; \* = best" "$tmp/r9.out" && ok || fail "table: $(cat "$tmp/r9.out")"
+# the report keeps the kinds apart: a section and a grid each
+grep -q "^### mobilenet_v2 on cpu$" "$tmp/r9/report.md" &&
+    grep -q "^### mobilenet_v2 on cpu, loader worker processes$" "$tmp/r9/report.md" &&
+    [ -f "$tmp/r9/pipeline_items_per_s-mobilenet_v2-cpu.png" ] &&
+    [ -f "$tmp/r9/pipeline_items_per_s-mobilenet_v2-cpu-procs.png" ] &&
+    grep -q "(pipeline_items_per_s-mobilenet_v2-cpu-procs.png)" "$tmp/r9/report.md" && ok ||
+    fail "report: thread and process pipelines apart: $(grep '^###' "$tmp/r9/report.md"; ls "$tmp/r9")"
 out=$("$bin" "${pl[@]}" --batch-sizes 2 --workers 1,2 --worker-kind process --out "$tmp/r9" --resume --no-report 2>&1); rc=$?
 [ $rc -eq 0 ] && [[ "$out" == *"(0 done, 2 kept from earlier runs, 0 not ok)"* ]] && ok || fail "resume with processes: $out"
 [ -z "$(ps -eo args= | grep "[p]ipeline .*$tmp/r9")" ] && ok || fail "worker processes left running"
