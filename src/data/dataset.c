@@ -88,7 +88,8 @@ static int parse_manifest(bb_dataset *ds, const cJSON *m, const char *path, bb_e
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(m, "items"),
                 *per = cJSON_GetObjectItemCaseSensitive(m, "items_per_shard"),
                 *shards = cJSON_GetObjectItemCaseSensitive(m, "shards"),
-                *kind = cJSON_GetObjectItemCaseSensitive(m, "kind");
+                *kind = cJSON_GetObjectItemCaseSensitive(m, "kind"),
+                *seed = cJSON_GetObjectItemCaseSensitive(m, "seed");
     if (kind && !(cJSON_IsString(kind) && !strcmp(kind->valuestring, "preprocessed")))
         return bb_err_set(err, "%s: kind '%s': not a data set of preprocessed items", path,
                           cJSON_IsString(kind) ? kind->valuestring : "?");
@@ -96,6 +97,7 @@ static int parse_manifest(bb_dataset *ds, const cJSON *m, const char *path, bb_e
         per->valuedouble < 1)
         return bb_err_set(err, "%s: not a batchbench data set manifest (items, items_per_shard, shards)", path);
     ds->items = (int64_t)items->valuedouble, ds->items_per_shard = (int64_t)per->valuedouble;
+    ds->seed = cJSON_IsNumber(seed) ? (int64_t)seed->valuedouble : -1;
     ds->n_shards = cJSON_GetArraySize(shards);
     if ((int64_t)ds->n_shards != (ds->items + ds->items_per_shard - 1) / ds->items_per_shard)
         return bb_err_set(err, "%s: %d shards listed for %lld items", path, ds->n_shards, (long long)ds->items);

@@ -23,6 +23,7 @@
 typedef struct {
     char dir[512];
     int64_t items, items_per_shard;
+    int64_t seed;     /* the manifest's "seed" (-1 when it has none) */
     int n_shards;
     char (*shards)[64];
 } bb_dataset;

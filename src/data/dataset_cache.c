@@ -3,7 +3,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "data/dataset_cache.h"
 
-#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -30,80 +29,21 @@ int bb_dataset_cache_root(char *buf, size_t len, bb_err *err)
     return 0;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *text = NULL;
-    if (f && fseek(f, 0, SEEK_END) == 0) {
-        long n = ftell(f);
-        if (n >= 0 && n < (1 << 20) && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n + 1)))
-            text[fread(text, 1, (size_t)n, f)] = '\0';
-    }
-    if (f)
-        fclose(f);
-    return text;
-}
-
-static double number(const cJSON *m, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : -1;
-}
-
-/* The manifest's promises against the request; "" when they agree. */
-static void check_manifest(const cJSON *m, int64_t items, char *why, size_t len)
-{
-    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(m, "kind");
-    if (kind && (!cJSON_IsString(kind) || strcmp(kind->valuestring, "preprocessed")))
-        snprintf(why, len, "it is not a preprocessed data set");
-    else if (number(m, "items") != (double)items)
-        snprintf(why, len, "it holds %.0f items, not %lld", number(m, "items"), (long long)items);
-    else if (number(m, "seed") != (double)BB_DATASET_CACHE_SEED)
-        snprintf(why, len, "its seed is %.0f, not %u", number(m, "seed"), BB_DATASET_CACHE_SEED);
-    else if (number(m, "items_per_shard") < 1)
-        snprintf(why, len, "its manifest has no items_per_shard");
-}
-
-/* Every shard the size the manifest implies; "" when so. */
-static void check_shards(const char *dir, const cJSON *m, int64_t items, char *why, size_t len)
-{
-    int64_t per = (int64_t)number(m, "items_per_shard"), n_shards = (items + per - 1) / per;
-    const cJSON *shards = cJSON_GetObjectItemCaseSensitive(m, "shards");
-    if (!cJSON_IsArray(shards) || cJSON_GetArraySize(shards) != n_shards) {
-        snprintf(why, len, "its manifest lists %d shards, not %lld", cJSON_GetArraySize(shards), (long long)n_shards);
-        return;
-    }
-    for (int64_t s = 0; s < n_shards; s++) {
-        const cJSON *name = cJSON_GetArrayItem(shards, (int)s);
-        int64_t n = items - s * per < per ? items - s * per : per;
-        char path[1200];
-        struct stat st;
-        snprintf(path, sizeof path, "%s/%s", dir, cJSON_IsString(name) ? name->valuestring : "");
-        if (stat(path, &st) != 0 || st.st_size != n * BB_ITEM_FLOATS * (int64_t)sizeof(float)) {
-            snprintf(why, len, "shard %s is missing or has the wrong size", path);
-            return;
-        }
-    }
-}
-
 int bb_dataset_cache_valid(const char *dir, int64_t items, char *why, size_t len)
 {
-    char path[1100];
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
-    *why = '\0';
     struct stat st;
+    bb_dataset ds;
+    bb_err err = {0};
+    *why = '\0';
     if (stat(dir, &st) != 0)
         return 0;
-    char *text = slurp(path);
-    cJSON *m = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    if (!m)
-        snprintf(why, len, "%s is missing or not JSON", path);
-    else
-        check_manifest(m, items, why, len);
-    if (m && !*why)
-        check_shards(dir, m, items, why, len);
-    cJSON_Delete(m);
+    if (bb_dataset_open(&ds, dir, &err) != 0) /* the manifest, the kind and every shard's size */
+        return snprintf(why, len, "%s", err.msg), 0;
+    if (ds.items != items)
+        snprintf(why, len, "it holds %lld items, not %lld", (long long)ds.items, (long long)items);
+    else if (ds.seed != BB_DATASET_CACHE_SEED)
+        snprintf(why, len, "its seed is %lld, not %u", (long long)ds.seed, BB_DATASET_CACHE_SEED);
+    bb_dataset_close(&ds);
     return *why == '\0';
 }
 
