@@ -55,7 +55,7 @@ ASAN_CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno
 ASAN_LDFLAGS := -fsanitize=address,undefined
 PARITY       := /usr/bin/python3 tests/parity/run_parity.py
 
-.PHONY: all test check unit cli parity asan asan-build clean
+.PHONY: all test check unit cli slurm parity asan asan-build clean
 all: $(BUILD)/batchbench
 
 $(BUILD)/libbatchbench.a: $(LIB_OBJ)
@@ -104,13 +104,19 @@ cli: $(BUILD)/batchbench $(BUILD)/tests/tools/stats_dump
 	tests/cli/test_dataload.sh $(BUILD)/batchbench
 	tests/cli/test_pipeline.sh $(BUILD)/batchbench
 	tests/cli/test_maxbatch.sh $(BUILD)/batchbench
+	tests/cli/test_shard.sh $(BUILD)/batchbench
 	/usr/bin/python3 tests/stats/check_stats.py $(BUILD)/tests/tools/stats_dump
 
 # Parity with torchvision: all 12 models x both heads (needs python3-torch).
 parity: $(BUILD)/batchbench
 	$(PARITY) --bin $(BUILD)/batchbench
 
-test: all unit cli parity
+# A real Slurm cluster (two slurmd nodes in network namespaces, started and
+# stopped by the test; needs root): sharded sweeps through scripts/slurm.
+slurm: $(BUILD)/batchbench
+	tests/slurm/test_slurm.sh $(BUILD)/batchbench
+
+test: all unit cli slurm parity
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan-build:
@@ -122,7 +128,7 @@ asan: asan-build
 # Everything, plain and sanitized; parity cases are generated once and run
 # through both binaries. This is the README's test command and what CI runs.
 check: all asan-build $(PEER_BIN)
-	$(MAKE) unit cli
+	$(MAKE) unit cli slurm
 	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" unit cli
 	$(PARITY) --bin $(BUILD)/batchbench --bin build-asan/batchbench
 ifeq ($(CUDA),1)

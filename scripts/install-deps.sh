@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # install-deps.sh — installs everything batchbench needs to build and to run
 # its tests on Debian 12: Debian packages with apt-get (as root; only what is
-# missing), then ONNX Runtime from PyPI into .venv/ (a virtual environment
-# that also sees Debian's python3-torch), the peer peers/vs_peers.py compares
-# with. Safe to run again.
+# missing; Slurm, munge and iproute2 for the cluster test, tests/slurm), then
+# ONNX Runtime from PyPI into .venv/ (a virtual environment that also sees
+# Debian's python3-torch), the peer peers/vs_peers.py compares with. Safe to
+# run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(build-essential pkg-config libdnnl-dev libcjson-dev libcmocka-dev
       libcairo2-dev fonts-dejavu-core libjpeg62-turbo-dev
       python3 python3-numpy python3-scipy python3-torch python3-torchvision python3-venv python3-pip
       python3-jsonschema
-      libopenblas0-pthread valgrind xz-utils)
+      libopenblas0-pthread valgrind xz-utils
+      munge slurmctld slurmd slurm-client iproute2 util-linux)
 ORT_VERSION=1.32.0
 missing=()
 for p in "${pkgs[@]}"; do

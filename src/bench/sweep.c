@@ -14,6 +14,7 @@
 #include "env/env.h"
 #include "bench/measure.h"
 #include "bench/pipeline.h"
+#include "bench/shard.h"
 #include "env/noise.h"
 #include "bench/peak.h"
 #include "stats/stats.h"
@@ -21,6 +22,7 @@
 #include "models/model.h"
 #include "models/zoo.h"
 #include "results/result.h"
+#include "results/result_identity.h"
 #include "results/summary_csv.h"
 #include "util/clock.h"
 
@@ -36,6 +38,10 @@ typedef struct {
     double round_s[BB_SWEEP_MAX];           /* estimated seconds of one interleaved round, per model */
     double t_start, est_done, est_total;
     int index;                              /* configurations finished or kept */
+    int n_total;                            /* configurations of this run (of its shard with --shard) */
+    bb_shard_plan *plan;                    /* --shard: the partition; NULL: the whole sweep */
+    char sweep_id[9];                       /* --shard: the sweep's id (bench/shard.h) */
+    bb_shard_done *shard_done;              /* --shard --resume: the sweep's finished results */
 } sweep_state;
 
 /* ---- estimate ------------------------------------------------------------ */
@@ -51,7 +57,7 @@ static double pass_estimate(const bb_model_facts *f, int64_t bs, double gflops)
     return 2.0 * (double)f->macs_per_item * (double)bs / (0.75 * gflops * 1e9);
 }
 
-static double config_estimate(const bb_sweep_cfg *cfg, const bb_model_facts *f, int64_t bs, double gflops)
+double bb_sweep_config_estimate(const bb_sweep_cfg *cfg, const bb_model_facts *f, int64_t bs, double gflops)
 {
     double pass = pass_estimate(f, bs, gflops);
     double measured = pass * cfg->reps * (cfg->reps_auto ? 2.0 : 1.0); /* auto: typically about twice the minimum */
@@ -75,7 +81,7 @@ static double estimate_all(const bb_sweep_cfg *cfg, double est[BB_SWEEP_MAX][BB_
         for (int b = 0; g && b < cfg->n_batches; b++) {
             bb_model_facts f;
             bb_model_facts_compute(g, cfg->batches[b], &f);
-            est[m][b] = config_estimate(cfg, &f, cfg->batches[b], *gflops);
+            est[m][b] = bb_sweep_config_estimate(cfg, &f, cfg->batches[b], *gflops);
             total += est[m][b] * worker_counts(cfg);
             double pass = pass_estimate(&f, cfg->batches[b], *gflops);
             if (round_s)
@@ -147,7 +153,7 @@ static void progress(sweep_state *s, const bb_result *r, double per_item, int m,
         eta = cfg->budget_s - elapsed > 0 ? cfg->budget_s - elapsed : 0.0;
     if (s->tty)
         fprintf(cfg->log, "\r\033[K");
-    fprintf(cfg->log, "[%d/%d] %-18s batch %-5lld ", s->index, cfg->n_models * cfg->n_batches * s->n_workers, r->model,
+    fprintf(cfg->log, "[%d/%d] %-18s batch %-5lld ", s->index, s->n_total, r->model,
             (long long)r->batch_size);
     if (r->pipeline) {
         progress_pipeline(cfg->log, r);
@@ -216,6 +222,10 @@ static void fill_run(const sweep_state *s, const bb_graph *g, int m, bb_config_r
 {
     const bb_sweep_pipeline *p = &s->cfg->pipeline;
     bb_sweep_fill_result(s->cfg, s->env.threads_used, g, m, run->bi, &run->r);
+    if (s->plan) {
+        snprintf(run->r.sweep, sizeof run->r.sweep, "%s", s->sweep_id);
+        snprintf(run->r.shard, sizeof run->r.shard, "%d/%d", s->cfg->shard_index, s->cfg->shard_count);
+    }
     if (!p->on)
         return;
     memset(&run->pl, 0, sizeof run->pl);
@@ -231,7 +241,14 @@ static void fill_run(const sweep_state *s, const bb_graph *g, int m, bb_config_r
 static int kept(sweep_state *s, int m, const bb_config_run *run, bb_sweep_result *res)
 {
     const bb_sweep_cfg *cfg = s->cfg;
-    cJSON *j = cfg->resume ? bb_result_load_done(cfg->out_dir, &run->r, s->env.host) : NULL;
+    cJSON *j = cfg->resume && !s->plan ? bb_result_load_done(cfg->out_dir, &run->r, s->env.host) : NULL;
+    if (cfg->resume && s->plan) { /* a sharded sweep: done by any of its nodes */
+        char key[BB_IDENTITY_LEN];
+        bb_err e = {0};
+        bb_shard_plan_key(cfg, m, run->bi, key, sizeof key);
+        const char *path = bb_shard_done_find(s->shard_done, key);
+        j = path ? bb_json_read_checked(path, 1, "result", &e) : NULL;
+    }
     if (!j)
         return 0;
     const cJSON *ips = bb_json_field(j, "pipeline", "items_per_s"), *wf = bb_json_field(j, "pipeline", "wait_fraction");
@@ -260,6 +277,8 @@ static int pending_configs(sweep_state *s, int m, bb_sweep_result *res, bb_confi
             bb_config_run *run = &runs[n];
             memset(run, 0, sizeof *run);
             run->bi = bi, run->wi = wi;
+            if (s->plan && s->plan->owner[m][bi] != s->cfg->shard_index)
+                continue; /* another shard's */
             fill_run(s, NULL, m, run);
             n += !kept(s, m, run, res);
         }
@@ -345,9 +364,8 @@ static void env_peak(bb_env *e, const bb_sweep_cfg *cfg)
 
 static void init_result(const sweep_state *s, bb_sweep_result *res)
 {
-    const bb_sweep_cfg *cfg = s->cfg;
     memset(res, 0, sizeof *res);
-    res->total = cfg->n_models * cfg->n_batches * s->n_workers;
+    res->total = s->n_total;
     snprintf(res->host, sizeof res->host, "%s", s->env.host);
     res->threads_used = s->env.threads_used;
     for (int m = 0; m < BB_SWEEP_MAX; m++)
@@ -356,6 +374,42 @@ static void init_result(const sweep_state *s, bb_sweep_result *res)
             for (int w = 0; w < BB_PIPELINE_MAX_WORKERS; w++)
                 res->items_per_s[m][b][w] = res->wait_fraction[m][b][w] = -1.0;
         }
+}
+
+/* --shard: the partition, the sweep's id and plan file, and with --resume
+ * what the sweep's nodes have already finished. */
+static int open_shard(sweep_state *s, bb_err *err)
+{
+    const bb_sweep_cfg *cfg = s->cfg;
+    s->n_total = cfg->n_models * cfg->n_batches * s->n_workers;
+    if (cfg->shard_count <= 0)
+        return 0;
+    if (!(s->plan = malloc(sizeof *s->plan)))
+        return bb_err_oom(err, "out of memory");
+    if (bb_shard_partition(cfg, cfg->shard_count, s->plan, err) != 0)
+        return -1;
+    char hw[320];
+    if (s->env.gpu.present)
+        snprintf(hw, sizeof hw, "%s", s->env.gpu.name);
+    else
+        snprintf(hw, sizeof hw, "%s, %d threads", s->env.cpu_model, s->env.threads_used);
+    bb_shard_sweep_id(cfg, hw, s->sweep_id);
+    s->n_total = s->plan->n_configs[cfg->shard_index - 1] * s->n_workers;
+    if (bb_shard_write_plan(cfg, s->plan, s->sweep_id, hw, err) != 0)
+        return -1;
+    if (cfg->resume && !(s->shard_done = bb_shard_done_scan(cfg->out_dir, s->sweep_id, err)))
+        return -1;
+    return 0;
+}
+
+/* The estimate of this shard's configurations only. */
+static double shard_estimate(const sweep_state *s)
+{
+    double total = 0.0;
+    for (int m = 0; m < s->cfg->n_models; m++)
+        for (int b = 0; b < s->cfg->n_batches; b++)
+            total += s->plan->owner[m][b] == s->cfg->shard_index ? s->est[m][b] * s->n_workers : 0.0;
+    return total;
 }
 
 /* --data, opened once for the whole sweep: both modes read it through
@@ -390,11 +444,15 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
         return -1;
     }
     env_peak(&s->env, cfg);
+    int rc = open_shard(s, err);
     init_result(s, res);
-    int rc = open_data(s, err);
+    if (rc == 0)
+        rc = open_data(s, err);
     double gflops;
     if (rc == 0)
         s->est_total = estimate_all(cfg, s->est, s->round_s, &gflops);
+    if (rc == 0 && s->plan)
+        s->est_total = shard_estimate(s);
     s->noise.gpu = s->env.gpu.present;
     s->noise.gpu_pci_bus_id = s->env.gpu.pci_bus_id;
     bb_noise_src_open(&s->noise); /* without NVML the results say why GPU state is missing */
@@ -406,6 +464,8 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
         rc = -1;
     bb_source_close(s->src);
     bb_noise_src_close(&s->noise);
+    bb_shard_done_free(s->shard_done);
+    free(s->plan);
     free(s);
     return rc < 0 ? -1 : 0;
 }

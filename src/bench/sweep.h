@@ -74,6 +74,7 @@ typedef struct {
     double gflops_hint;   /* > 0: the rate the estimate assumes (GPU); else
                              a short sgemm calibration of this CPU */
     int resume;
+    int shard_index, shard_count; /* run --shard I/N (bench/shard.h); count 0: the whole sweep */
     volatile sig_atomic_t *stop;
     FILE *log;            /* progress; a live line when it is a TTY */
 } bb_sweep_cfg;
@@ -101,6 +102,11 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err);
 struct bb_result_s;
 void bb_sweep_fill_result(const bb_sweep_cfg *cfg, int threads_used, const bb_graph *g, int m, int bi,
                           struct bb_result_s *r);
+
+/* Seconds one configuration should take (model facts f, batch size bs) at
+ * gflops: warm-up, measuring, loading and --pause. */
+struct bb_model_facts_s;
+double bb_sweep_config_estimate(const bb_sweep_cfg *cfg, const struct bb_model_facts_s *f, int64_t bs, double gflops);
 
 /* Seconds the sweep should take, from MAC counts and a short sgemm
  * calibration of this machine (reported through *gflops). */

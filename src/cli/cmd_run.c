@@ -17,6 +17,7 @@
 #include "backends/backend.h"
 #include "backends/cuda/cuda_env.h"
 #include "bench/pipeline.h"
+#include "bench/shard.h"
 #include "bench/sweep.h"
 #include "data/dataset_cache.h"
 #include "stats/recommend.h"
@@ -37,7 +38,7 @@ static void usage(FILE *f)
             "                      [--min-time S] [--max-time S] [--pause S] [--mem-limit BYTES]\n"
             "                      [--threads T] [--head features|classifier] [--seed S]\n"
             "                      [--input memory|dataset] [--data DIR] [--dataset-items N]\n"
-            "                      [--out DIR] [--resume] [--no-report]\n"
+            "                      [--out DIR] [--resume] [--no-report] [--shard I/N] [--plan]\n"
             "                      [--backend-opt KEY=VALUE ...]\n"
             "                      [--pipeline [--workers LIST] [--load-mode batches|items] [--prefetch N]\n"
             "                                  [--worker-kind thread|process]]\n"
@@ -98,6 +99,15 @@ static void usage(FILE *f)
             "--resume: skip configurations whose exact identity (model, batch size, device,\n"
             "          precision, head, engine, input, threads, non-default backend\n"
             "          options) already has an ok result in --out\n"
+            "--shard I/N: run only shard I (1..N) of a partition of the configurations\n"
+            "          balanced by their estimated cost (the same on every machine), so\n"
+            "          that N processes (scripts/slurm/submit.sh, scripts/multi-gpu.sh)\n"
+            "          run every configuration once into one shared --out. Each writes\n"
+            "          plan-<sweep>.json (the whole sweep: report names what is missing)\n"
+            "          and records config.sweep and config.shard; with --resume a\n"
+            "          configuration any node of the same sweep finished is kept\n"
+            "--plan:  print the partition (--shard all/N: each shard's estimated time\n"
+            "          against the mean; --shard I/N: shard I's configurations) and exit\n"
             "--pipeline: end to end: --data is read by --workers loader threads (default\n"
             "            1,2,4,... up to the cores; --load-mode batches: each worker loads\n"
             "            whole batches, items: all workers fill one batch; --prefetch\n"
@@ -251,6 +261,8 @@ typedef struct {
     int dataset_items_set;
     int use_cache;             /* read the cached data set (resolved in check_input) */
     char cache_path[1100];     /* its folder, once made or found */
+    int plan;                  /* --plan: print the partition, run nothing */
+    const char *shard_arg;     /* --shard, as given */
 } run_args;
 
 /* A flag that only the inference sweep's measurement has: noted, so that
@@ -385,6 +397,8 @@ static int parse_flag(int c, run_args *a)
     case 'o': cfg->out_dir = optarg; return 0;
     case 'R': cfg->resume = 1; return 0;
     case 'N': a->no_report = 1; return 0;
+    case 'S': a->shard_arg = optarg; return 0;
+    case 'A': a->plan = 1; return 0;
     case 'E': a->pipeline = 1; return 0;
     case 'K': return parse_workers(optarg, &cfg->pipeline);
     case 'J': return a->load_mode_set = 1, parse_load_mode(optarg, &cfg->pipeline);
@@ -427,6 +441,23 @@ static int check_mode(run_args *a)
     return BB_EXIT_OK;
 }
 
+/* --shard I/N (all/N only with --plan); the inference sweep only. */
+static int check_shard(run_args *a)
+{
+    bb_sweep_cfg *c = &a->cfg;
+    if (!a->shard_arg) {
+        c->shard_count = a->plan ? 1 : 0;
+        return BB_EXIT_OK;
+    }
+    if (bb_shard_parse(a->shard_arg, a->plan, &c->shard_index, &c->shard_count) != 0)
+        return fprintf(stderr, "batchbench run: --shard: '%s' is not I/N with 1 <= I <= N <= %d%s\n", a->shard_arg,
+                       BB_SHARD_MAX, a->plan ? " (or all/N)" : ""), BB_EXIT_USAGE;
+    if (a->pipeline)
+        return fprintf(stderr, "batchbench run: --shard does not go with --pipeline (it splits the inference "
+                       "sweep)\n"), BB_EXIT_USAGE;
+    return BB_EXIT_OK;
+}
+
 static int parse(int argc, char **argv, run_args *a)
 {
     static const struct option opts[] = {
@@ -447,6 +478,7 @@ static int parse(int argc, char **argv, run_args *a)
         {"budget", required_argument, 0, 'B'},   {"interleave", required_argument, 0, 'I'},
         {"margin", required_argument, 0, 'M'},   {"backend-opt", required_argument, 0, 'O'},
         {"input", required_argument, 0, 'i'},   {"dataset-items", required_argument, 0, 'Y'},
+        {"shard", required_argument, 0, 'S'},   {"plan", no_argument, 0, 'A'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help"))
@@ -470,6 +502,8 @@ static int parse(int argc, char **argv, run_args *a)
     if (check_input(a) != 0)
         return BB_EXIT_USAGE;
     int rc2 = check_mode(a);
+    if (rc2 == BB_EXIT_OK)
+        rc2 = check_shard(a);
     if (rc2 != BB_EXIT_OK)
         return rc2;
     return cli_config_options("run", &a->backend_opts, &a->cfg.config);
@@ -552,6 +586,42 @@ static int run_pipeline(run_args *a)
     return code;
 }
 
+/* run --plan: the partition, nothing run. */
+static int print_plan(const bb_sweep_cfg *cfg)
+{
+    bb_shard_plan *p = malloc(sizeof *p);
+    bb_err err = {0};
+    if (!p || bb_shard_partition(cfg, cfg->shard_count, p, &err) != 0) {
+        fprintf(stderr, "batchbench run: %s\n", p ? err.msg : "out of memory");
+        free(p);
+        return BB_EXIT_FAILURE;
+    }
+    double gflops;
+    bb_sweep_estimate(cfg, &gflops);
+    printf("estimates at ~%.0f GFLOP/s (this machine)\n", gflops);
+    bb_shard_print(stdout, cfg, p, cfg->shard_index, gflops);
+    free(p);
+    return BB_EXIT_OK;
+}
+
+/* A shard's line before it runs: its share of the sweep. */
+static int announce_shard(const bb_sweep_cfg *cfg, double gflops)
+{
+    if (cfg->shard_count <= 0)
+        return 0;
+    bb_shard_plan *p = malloc(sizeof *p);
+    bb_err err = {0};
+    if (!p || bb_shard_partition(cfg, cfg->shard_count, p, &err) != 0) {
+        fprintf(stderr, "batchbench run: %s\n", p ? err.msg : "out of memory");
+        free(p);
+        return -1;
+    }
+    fprintf(stderr, "batchbench run: ");
+    bb_shard_print(stderr, cfg, p, cfg->shard_index, gflops);
+    free(p);
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_args a;
@@ -569,6 +639,8 @@ int cmd_run(int argc, char **argv)
         return BB_EXIT_FAILURE;
     if (a.cfg.config.threads == 0)
         a.cfg.config.threads = bb_cpu_default_threads();
+    if (a.plan)
+        return print_plan(&a.cfg);
     a.cfg.log = stderr;
     a.cfg.stop = cli_stop_on_signals();
     if (cli_prepare_out("run", a.cfg.out_dir) != 0 || (a.use_cache && use_cached_dataset(&a) != 0))
@@ -579,6 +651,8 @@ int cmd_run(int argc, char **argv)
     fprintf(stderr, "batchbench run: %d models x %d batch sizes on %s (%s); estimated %.0f s (%.1f min) at ~%.0f GFLOP/s\n",
             a.cfg.n_models, a.cfg.n_batches, bb_config_device(&a.cfg.config), bb_precision_name(a.cfg.config.precision), est, est / 60.0,
             gflops);
+    if (announce_shard(&a.cfg, gflops) != 0)
+        return BB_EXIT_FAILURE;
     bb_sweep_result *res = malloc(sizeof *res);
     bb_err err = {0};
     int rc = res ? bb_sweep_run(&a.cfg, res, &err) : bb_err_set(&err, "out of memory");

@@ -9,7 +9,8 @@
  * bb_table_recommend, exactly as the report does, instead of taking an
  * argmin of its own. Configurations kept by --resume, and batch sizes of
  * the same setup measured earlier into the folder, are included (as in
- * the report).
+ * the report). A shard (run --shard) prints its times but no answer: that
+ * needs every shard's results.
  */
 #include "cli/run_table.h"
 
@@ -66,7 +67,8 @@ void cli_print_run_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result
     bb_table t;
     bb_err err = {0};
     const char *dirs[] = {cfg->out_dir};
-    int loaded = bb_table_load(&t, dirs, 1, NULL, &err) == 0;
+    /* a shard measured part of the sweep: the answer waits for them all */
+    int loaded = cfg->shard_count == 0 && bb_table_load(&t, dirs, 1, NULL, &err) == 0;
     int setup = loaded ? find_setup(&t, cfg, res) : -1;
     if (loaded)
         t.margin = margin;
@@ -90,6 +92,10 @@ void cli_print_run_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result
         bb_recommend_sentence(&rec[m], cfg->models[m], line, sizeof line);
         fprintf(f, "%s\n", line);
     }
+    if (cfg->shard_count > 0)
+        fprintf(f, "shard %d/%d: the batch size to use comes from every shard's results: `batchbench report %s` once "
+                   "all %d are done (scripts/slurm/submit.sh and scripts/multi-gpu.sh run it)\n",
+                cfg->shard_index, cfg->shard_count, cfg->out_dir, cfg->shard_count);
     free(rec), free(have);
     if (loaded)
         bb_table_free(&t);

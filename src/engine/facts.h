@@ -10,7 +10,7 @@
 
 #include "engine/graph.h"
 
-typedef struct {
+typedef struct bb_model_facts_s {
     int64_t params;           /* learned parameters (torchvision's count) */
     int64_t macs_per_item;    /* conv + linear + attention products */
     int64_t feature_dim;      /* output elements per item */

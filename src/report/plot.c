@@ -10,6 +10,7 @@
  * "not measured on purpose". Captions say which statistic each chart shows.
  */
 #include "report/plot.h"
+#include "report/hardware.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -348,6 +349,52 @@ static int ratio_bars(const bb_table *t, int other, bars *d)
     return rc;
 }
 
+/* ---- across hardware (report/hardware.h) ------------------------------------------ */
+
+/* Per model a bar for each machine: its median time per item at its own
+ * batch size to use, in ms. */
+static int hardware_bars(const bb_table *t, int first, bars *d)
+{
+    bb_hw_group g;
+    bb_hw_group_of(t, first, &g);
+    const char **models = calloc((size_t)t->n_rows + 1, sizeof *models);
+    int ng = 0;
+    for (int k = 0; models && k < g.n; k++) /* models of every machine, each once */
+        for (int m = 0; m < t->setups[g.setup[k]].n_models; m++) {
+            const char *name = t->setups[g.setup[k]].models[m];
+            int seen = 0;
+            for (int i = 0; i < ng && !seen; i++)
+                seen = !strcmp(models[i], name);
+            if (!seen)
+                models[ng++] = name;
+        }
+    int rc = !models || bars_alloc(d, ng, g.n) != 0 ? -1 : 0;
+    for (int i = 0; rc == 0 && i < ng; i++) {
+        d->groups[i] = models[i];
+        for (int k = 0; k < g.n; k++) {
+            int64_t b;
+            double s;
+            if (bb_hw_pick(t, g.setup[k], models[i], &b, &s) == 0)
+                d->v[i * g.n + k] = s * 1e3;
+            else
+                d->mark[i * g.n + k] = "none";
+        }
+    }
+    for (int k = 0; rc == 0 && k < g.n; k++)
+        bb_hw_label(&t->setups[g.setup[k]], d->bars[k], sizeof d->bars[k]);
+    free(models);
+    const bb_setup *s0 = &t->setups[first];
+    snprintf(d->title_buf, sizeof d->title_buf, "Across hardware: median time per item at each machine's batch size "
+             "to use");
+    snprintf(d->subtitle, sizeof d->subtitle, "Engine %s, %s, %s head, input %s", s0->engine, s0->precision, s0->head,
+             s0->input[0] ? s0->input : "random");
+    snprintf(d->ylabel_buf, sizeof d->ylabel_buf, "Median time per item in ms");
+    d->title = d->title_buf, d->ylabel = d->ylabel_buf;
+    d->xlabel = "Model names";
+    d->legend_title = "Machine";
+    return rc;
+}
+
 /* ---- dispatch and files ----------------------------------------------------------- */
 
 int bb_plot_applies(const bb_table *t, bb_chart kind, int setup)
@@ -356,6 +403,11 @@ int bb_plot_applies(const bb_table *t, bb_chart kind, int setup)
         return 0;
     if (kind == BB_CHART_CONV || kind == BB_CHART_TRANS)
         return family_models(t, setup, family_of(kind), NULL) > 0;
+    if (kind == BB_CHART_HARDWARE) {
+        bb_hw_group g;
+        bb_hw_group_of(t, setup, &g);
+        return g.n >= 2;
+    }
     if (kind == BB_CHART_RATIO) {
         for (int i = 0; setup >= 1 && i < t->setups[0].n_models; i++)
             if (has_model(&t->setups[setup], t->setups[0].models[i]))
@@ -372,7 +424,9 @@ static int draw_chart(bb_canvas *cv, const bb_table *t, bb_chart kind, int setup
     if (kind == BB_CHART_THROUGHPUT)
         return bb_draw_throughput(cv, t, setup);
     bars d;
-    int rc = kind == BB_CHART_RATIO ? ratio_bars(t, setup, &d) : family_bars(t, setup, kind, &d);
+    int rc = kind == BB_CHART_RATIO      ? ratio_bars(t, setup, &d)
+             : kind == BB_CHART_HARDWARE ? hardware_bars(t, setup, &d)
+                                         : family_bars(t, setup, kind, &d);
     if (rc == 0)
         rc = draw_bars(cv, &d);
     bars_free(&d);
@@ -425,7 +479,7 @@ static const struct {
 } chart_names[] = {
     {BB_CHART_CONV, "inf_times_conv_models"},     {BB_CHART_TRANS, "inf_times_trans_models"},
     {BB_CHART_VS_BATCH, "time_per_item_vs_batch"}, {BB_CHART_THROUGHPUT, "throughput_vs_latency"},
-    {BB_CHART_RATIO, "ratio"},
+    {BB_CHART_RATIO, "ratio"},                     {BB_CHART_HARDWARE, "across_hardware"},
 };
 
 /* " The lower error bar of N bars is clipped at 0 ..." when it happened, else "". */
@@ -457,6 +511,9 @@ static void chart_caption(const bb_table *t, bb_chart kind, int setup, char *buf
         snprintf(buf, len, "Throughput (items/s = batch size / %s batch time) against %s batch latency, in %s; "
                            "points labelled with the batch size",
                  bb_view_stat_name(t, 0), bb_view_stat_name(t, 0), bb_view_unit_word(t));
+    } else if (kind == BB_CHART_HARDWARE) {
+        snprintf(buf, len, "Median time per item of each model on each machine, each at that machine's batch size "
+                           "to use, in ms (lower is faster)");
     } else {
         snprintf(buf, len, "Ratio of the %s time per item of the first setup over this one (below 1: first faster)",
                  bb_view_stat_name(t, 0));

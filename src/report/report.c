@@ -13,6 +13,7 @@
  * left out.
  */
 #include "report/report.h"
+#include "report/hardware.h"
 #include "report/loading.h"
 #include "report/report_view.h"
 
@@ -326,7 +327,7 @@ static const bb_figure *find_fig(const bb_report_opts *o, bb_chart kind, int set
     return NULL;
 }
 
-static void embed(FILE *f, const bb_report_opts *o, bb_chart kind, int setup)
+void bb_report_embed(FILE *f, const bb_report_opts *o, bb_chart kind, int setup)
 {
     const bb_figure *g = find_fig(o, kind, setup);
     if (!g)
@@ -366,7 +367,7 @@ static void family_section(FILE *f, report *rp, int setup, const char *family)
     }
     family_sentence(f, rp, setup, family);
     if (!strcmp(family, "conv") || !strcmp(family, "transformer"))
-        embed(f, rp->o, !strcmp(family, "conv") ? BB_CHART_CONV : BB_CHART_TRANS, setup);
+        bb_report_embed(f, rp->o, !strcmp(family, "conv") ? BB_CHART_CONV : BB_CHART_TRANS, setup);
     fputc('\n', f);
 }
 
@@ -465,8 +466,8 @@ static void curves_section(FILE *f, const report *rp, int setup)
     const bb_table *t = rp->t;
     bb_setup_label(&t->setups[setup], label, sizeof label);
     fprintf(f, "## Across batch sizes%s%s\n", t->n_setups > 1 ? ": " : "", t->n_setups > 1 ? label : "");
-    embed(f, rp->o, BB_CHART_VS_BATCH, setup);
-    embed(f, rp->o, BB_CHART_THROUGHPUT, setup);
+    bb_report_embed(f, rp->o, BB_CHART_VS_BATCH, setup);
+    bb_report_embed(f, rp->o, BB_CHART_THROUGHPUT, setup);
     fputc('\n', f);
     if (rp->o->max_latency_s > 0)
         latency_section(f, rp, setup);
@@ -507,7 +508,7 @@ static void comparison_section(FILE *f, const bb_table *t, const bb_report_opts 
         else
             fprintf(f, "none in common | - |\n");
     }
-    embed(f, o, BB_CHART_RATIO, other);
+    bb_report_embed(f, o, BB_CHART_RATIO, other);
     fputc('\n', f);
 }
 
@@ -632,9 +633,17 @@ static void missing_section(FILE *f, const bb_table *t)
     int n = t->n_skipped;
     for (int i = 0; i < t->n_rows; i++)
         n += strcmp(t->rows[i].status, "ok") != 0;
-    if (n + t->n_missing == 0)
+    if (n + t->n_missing + t->n_plan_missing == 0)
         return;
     fprintf(f, "## Not measured or skipped\n\n");
+    if (t->n_plan_missing)
+        fprintf(f, "Missing configurations: %d of the %d that the sharded sweep%s planned have no ok result (rerun "
+                   "the same command with `--resume` to run only these):\n\n",
+                t->n_plan_missing, t->n_planned, t->n_plans == 1 ? "" : "s");
+    for (int i = 0; i < t->n_plan_missing; i++)
+        fprintf(f, "- %s: missing\n", t->plan_missing[i]);
+    if (t->n_plan_missing)
+        fputc('\n', f);
     for (int i = 0; i < t->n_rows; i++) {
         const bb_row *r = &t->rows[i];
         if (strcmp(r->status, "ok"))
@@ -666,6 +675,9 @@ static void header(FILE *f, const bb_table *t, const bb_report_opts *o)
         fprintf(f, ", %d skipped (unreadable or duplicate)", t->n_corrupt + t->n_duplicate);
     if (t->n_missing)
         fprintf(f, ", %d configuration%s missing", t->n_missing, t->n_missing == 1 ? "" : "s");
+    if (t->n_plans)
+        fprintf(f, "; %d of %d planned configuration%s (sharded sweep%s) done", t->n_planned - t->n_plan_missing,
+                t->n_planned, t->n_planned == 1 ? "" : "s", t->n_plans == 1 ? "" : "s");
     fprintf(f, ". ");
     bb_report_view_note(f, t);
 }
@@ -695,6 +707,7 @@ static int inference_sections(FILE *f, const bb_table *t, const bb_report_opts *
     }
     for (int s = 1; s < t->n_setups; s++)
         comparison_section(f, t, o, s);
+    bb_hw_sections(f, t, o);
     quality_section(f, t);
     missing_section(f, t);
     peak_footnote(f, &rp);

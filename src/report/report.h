@@ -49,7 +49,7 @@ typedef struct {
 int bb_model_summarise(const bb_table *t, int setup, const char *model, double max_latency_s,
                        bb_model_summary *s);
 
-typedef struct {
+typedef struct bb_report_opts_s {
     const char *path;          /* report.md to write */
     const char *const *dirs;   /* the result folders, for the record */
     int n_dirs;
@@ -61,6 +61,10 @@ typedef struct {
 /* The tie margin is not an option here but the table's (bb_table.margin,
  * set by `report --margin`): the charts drawn from the same table then mark
  * the same tied sets as the report names. */
+
+/* The chart of kind for setup, embedded with its caption (nothing when it
+ * was not drawn). */
+void bb_report_embed(FILE *f, const bb_report_opts *o, bb_chart kind, int setup);
 
 /* Writes the report atomically. */
 int bb_report_write(const bb_table *t, const bb_report_opts *o, bb_err *err);

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "models/zoo.h"
+#include "report/plan_check.h"
 #include "report/time_view.h"
 #include "results/result.h"
 
@@ -148,8 +149,9 @@ static void row_quality(bb_row *r, const cJSON *j)
     get_str(m, "interleave_fallback", r->interleave_fallback, sizeof r->interleave_fallback, "");
 }
 
-/* The setup a row belongs to, with the environment of its file. */
-static void row_setup(const bb_row *r, const cJSON *j, bb_setup *s)
+/* The setup a row belongs to, with the environment of its file; the row's
+ * sweep and plan key. */
+static void row_setup(bb_row *r, const cJSON *j, bb_setup *s)
 {
     const cJSON *env = get(j, "environment");
     memset(s, 0, sizeof *s);
@@ -158,6 +160,8 @@ static void row_setup(const bb_row *r, const cJSON *j, bb_setup *s)
     snprintf(s->precision, sizeof s->precision, "%s", r->precision);
     snprintf(s->head, sizeof s->head, "%s", r->head);
     get_str(env, "host", s->host, sizeof s->host, "unknown");
+    get_str(get(env, "gpu"), "name", s->gpu, sizeof s->gpu, "");
+    get_str(get(j, "config"), "sweep", r->sweep, sizeof r->sweep, "");
     get_str(env, "cpu_model", s->cpu_model, sizeof s->cpu_model, "unknown");
     get_str(env, "os", s->os, sizeof s->os, "unknown");
     get_str(env, "kernel", s->kernel, sizeof s->kernel, "unknown");
@@ -171,6 +175,9 @@ static void row_setup(const bb_row *r, const cJSON *j, bb_setup *s)
     get_str(env, "peak_source", s->peak_source, sizeof s->peak_source, "");
     bb_identity id;
     if (bb_identity_of_json(j, &id) == 0) {
+        bb_identity_plan_key(&id, r->plan_key, sizeof r->plan_key);
+        if (r->sweep[0]) /* one sharded sweep, one setup: whichever nodes ran it */
+            snprintf(id.host, sizeof id.host, "sweep:%s", r->sweep);
         bb_identity_setup_key(&id, s->key, sizeof s->key);
         snprintf(s->input, sizeof s->input, "%s", id.input);
         snprintf(s->options, sizeof s->options, "%s", id.options);
@@ -204,12 +211,25 @@ static int same_setup(const bb_setup *a, const bb_setup *b)
     return !strcmp(a->key, b->key);
 }
 
+/* A sharded sweep's setup lists every host that ran part of it. */
+static void add_host(bb_setup *to, const char *host)
+{
+    size_t n = strlen(host), len = strlen(to->host);
+    for (const char *p = to->host; (p = strstr(p, host)) != NULL; p += n)
+        if ((p == to->host || p[-1] == '+') && (p[n] == '\0' || p[n] == '+'))
+            return;
+    if (len + 1 + n < sizeof to->host) {
+        to->host[len] = '+';
+        memcpy(to->host + len + 1, host, n + 1);
+    }
+}
+
 /* Index of s in t->setups, appended when new; -1 on OOM. */
 static int setup_index(bb_table *t, const bb_setup *s)
 {
     for (int i = 0; i < t->n_setups; i++)
         if (same_setup(&t->setups[i], s))
-            return i;
+            return add_host(&t->setups[i], s->host), i;
     bb_setup *ns = realloc(t->setups, sizeof *ns * (size_t)(t->n_setups + 1));
     if (!ns)
         return -1;
@@ -236,7 +256,7 @@ static void warn_failed(const bb_row *r, FILE *warn)
 }
 
 /* Records "<path>: <why>" in t->skipped and on warn; -1 on OOM. */
-static int skip_file(bb_table *t, FILE *warn, const char *path, const char *why)
+int bb_table_skip(bb_table *t, FILE *warn, const char *path, const char *why)
 {
     if (warn)
         fprintf(warn, "batchbench: warning: %s: %s, skipped\n", path, why);
@@ -259,7 +279,7 @@ static int load_one(bb_table *t, char *path, FILE *warn, bb_err *err)
     bb_err e = {0};
     t->n_files++;
     if (parse_file(path, &r, &s, &e) != 0) {
-        int rc = e.oom || skip_file(t, warn, path, e.msg) != 0 ? bb_err_oom(err, "out of memory reading '%s'", path)
+        int rc = e.oom || bb_table_skip(t, warn, path, e.msg) != 0 ? bb_err_oom(err, "out of memory reading '%s'", path)
                                                               : 0;
         t->n_corrupt += !e.oom;
         free(path);
@@ -272,7 +292,7 @@ static int load_one(bb_table *t, char *path, FILE *warn, bb_err *err)
     if (dup) {
         char why[1200];
         snprintf(why, sizeof why, "same configuration as %.1100s", dup->path);
-        int rc = skip_file(t, warn, path, why) != 0 ? bb_err_oom(err, "out of memory") : 0;
+        int rc = bb_table_skip(t, warn, path, why) != 0 ? bb_err_oom(err, "out of memory") : 0;
         t->n_duplicate++;
         free(path), free(r.times_s);
         return rc;
@@ -416,6 +436,8 @@ int bb_table_load(bb_table *t, const char *const *dirs, int n_dirs, FILE *warn, 
         if (index_setup(t, i) != 0)
             return bb_table_free(t), bb_err_oom(err, "out of memory");
     count_missing(t, warn);
+    if (bb_plan_check(t, dirs, n_dirs, warn, err) != 0)
+        return bb_table_free(t), -1;
     bb_table_default_view(t);
     return 0;
 }
@@ -431,6 +453,9 @@ void bb_table_free(bb_table *t)
     for (int i = 0; i < t->n_skipped; i++)
         free(t->skipped[i]);
     free(t->skipped);
+    for (int i = 0; i < t->n_plan_missing; i++)
+        free(t->plan_missing[i]);
+    free(t->plan_missing);
     free(t->rows);
     free(t->setups);
     memset(t, 0, sizeof *t);
@@ -438,7 +463,7 @@ void bb_table_free(bb_table *t)
 
 int bb_table_incomplete(const bb_table *t)
 {
-    return t->n_corrupt + t->n_duplicate + t->n_failed + t->n_missing > 0;
+    return t->n_corrupt + t->n_duplicate + t->n_failed + t->n_missing + t->n_plan_missing > 0;
 }
 
 const bb_row *bb_table_find(const bb_table *t, int setup, const char *model, int64_t batch)

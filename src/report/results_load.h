@@ -49,6 +49,8 @@ typedef struct {
     int interleaved;             /* measurement.interleaved: 1, 0 [-1: not recorded] */
     char interleave_fallback[192]; /* measurement.interleave_fallback: why not interleaved [""] */
     char preset[16];             /* config.preset: "paper", "quick" or "" [""] */
+    char sweep[16];              /* config.sweep: the sharded sweep (run --shard) it belongs to [""] */
+    char plan_key[BB_IDENTITY_LEN]; /* its identity without host and threads (the plan's key) */
     /* What the charts and the report's time tables show of this row, in
      * seconds per item (set by bb_table_set_view, report/time_view.h): the
      * central value, the error-bar ends (lo clipped at 0, view_clipped then
@@ -71,7 +73,9 @@ typedef struct {
     char engine[32], device[16], precision[16], head[16];
     char input[32];            /* "random" or "dataset" */
     char options[256];         /* non-default backend options, "k=v,k=v" ("" when none) */
-    char host[128], cpu_model[160], os[160], kernel[160], compiler[96], onednn[64];
+    char host[128];           /* the host, or the hosts of a sharded sweep ("node1+node2") */
+    char cpu_model[160], os[160], kernel[160], compiler[96], onednn[64];
+    char gpu[128];            /* environment.gpu.name on a GPU, else "" */
     char version[32], commit[48];
     int threads, cores;
     double peak_gflops;       /* environment.peak_gflops of its first file; 0 = unknown */
@@ -94,6 +98,11 @@ typedef struct {
     int n_missing;    /* (setup, model, batch size) with no file while the setup has that batch size */
     char **skipped;   /* "<file>: <why>" for each corrupt or duplicate file */
     int n_skipped;
+    /* Sharded sweeps (run --shard): the folders' plan-*.json files and the
+     * planned configurations no ok result answers (report/plan_check.h). */
+    int n_plans, n_planned;
+    char **plan_missing; /* "<model> batch <bs> (shard I/N of sweep <id>, <folder>)" */
+    int n_plan_missing;
     /* The tie margin of every answer drawn or written from this table
      * (bench/recommend.h): BB_TIE_MARGIN_DEFAULT after bb_table_load;
      * `report --margin` sets it before the charts and the report, so both
@@ -109,13 +118,20 @@ typedef struct {
 } bb_table;
 
 /* Loads every inference_time-*.json of dirs[0..n_dirs-1] (files of a folder
- * in name order). Bad files are skipped with "batchbench: warning: <file>:
+ * in name order), and checks the folders' plans (report/plan_check.h).
+ * Results of one sharded sweep (config.sweep) are one setup whichever
+ * hosts ran them: the setup key names the sweep instead of the host, and
+ * the setup's host lists them all. Bad files are skipped with "batchbench: warning: <file>:
  * ..., skipped" on warn (NULL: silent); non-ok statuses and missing batch
  * sizes are announced there too. Returns -1 only when a folder cannot be
  * read or memory runs out; a table without rows is not an error here. */
 int bb_table_load(bb_table *t, const char *const *dirs, int n_dirs, FILE *warn, bb_err *err);
 
 void bb_table_free(bb_table *t);
+
+/* Records "<path>: <why>" as skipped (t->skipped) and says so on warn
+ * (NULL: silent); -1 on OOM. */
+int bb_table_skip(bb_table *t, FILE *warn, const char *path, const char *why);
 
 /* Anything skipped, failed or missing? (the CLI's exit code 3) */
 int bb_table_incomplete(const bb_table *t);

@@ -111,7 +111,8 @@ static cJSON *config_json(const bb_result *r, const char *host)
              bb_json_num(o, "min_time_s", r->min_time_s) && bb_json_num(o, "max_time_s", r->max_time_s) &&
              measure_config_json(o, &r->measure) &&
              bb_json_int(o, "threads", r->threads) && bb_json_u64(o, "seed", r->seed) &&
-             bb_json_obj(o, "backend_options", backend_options_json(r)) && bb_json_str(o, "identity", key);
+             bb_json_obj(o, "backend_options", backend_options_json(r)) && bb_json_str(o, "identity", key) &&
+             (!r->sweep[0] || (bb_json_str(o, "sweep", r->sweep) && bb_json_str(o, "shard", r->shard)));
     if (o && !ok)
         cJSON_Delete(o), o = NULL;
     return o;
@@ -298,6 +299,10 @@ static const bb_csv_col csv_cols[] = {
     {"stop_reason", "measurement", "stop_reason", 's'},
     {"ci_half_width", "measurement", "ci_half_width", 'r'},
     {"noise_disturbed", "noise", "disturbed", 'b'},
+    /* a folder may hold several machines' results (run --shard, multi-gpu.sh) */
+    {"host", "environment", "host", 's'},
+    {"sweep", "config", "sweep", 's'},
+    {"shard", "config", "shard", 's'},
 };
 
 /* ---- summary.csv: each row's recommendation (computed columns) ------------ */

@@ -66,6 +66,8 @@ typedef struct bb_result_s {
     char input_source[32]; /* "random" or "dataset" */
     char data_dir[512];
     char preset[16];       /* run --preset: "paper", "quick"; "" when none */
+    char sweep[16];        /* run --shard: the sharded sweep's id (bench/shard.h); "" unsharded */
+    char shard[24];        /* run --shard: "I/N" of the shard that measured it; "" unsharded */
     int64_t batch_size;
     int warmup, reps;
     double min_time_s, max_time_s;

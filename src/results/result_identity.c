@@ -115,6 +115,14 @@ void bb_identity_key(const bb_identity *id, char *buf, size_t len)
         bb_identity_setup_key(id, buf + n, len - (size_t)n);
 }
 
+void bb_identity_plan_key(const bb_identity *id, char *buf, size_t len)
+{
+    bb_identity c = *id;
+    c.host[0] = '\0';
+    c.threads = 0;
+    bb_identity_key(&c, buf, len);
+}
+
 void bb_identity_hash(const char *s, char out[9])
 {
     uint32_t h = 2166136261u;

@@ -64,6 +64,11 @@ void bb_identity_key(const bb_identity *id, char *buf, size_t len);
  * share it are one series in a chart. */
 void bb_identity_setup_key(const bb_identity *id, char *buf, size_t len);
 
+/* The plan key (run --shard, bench/shard.h): the identity key without the
+ * host and the thread count, so that a configuration planned once is the
+ * same whichever node of the cluster measures it. */
+void bb_identity_plan_key(const bb_identity *id, char *buf, size_t len);
+
 /* 8 hex digits of FNV-1a over s: short and stable across runs and machines. */
 void bb_identity_hash(const char *s, char out[9]);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Best effort: makes the rename itself durable. */
@@ -44,11 +45,17 @@ static int write_tmp(const char *tmp, const void *data, size_t len)
 
 int bb_write_atomic(const char *path, const void *data, size_t len, const char *what, bb_err *err)
 {
-    size_t n = strlen(path) + 32;
+    /* The temporary name is unique across hosts sharing the folder (run
+     * --shard on a cluster: process ids repeat from node to node). */
+    char host[64] = "";
+    struct timespec ts;
+    gethostname(host, sizeof host - 1);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    size_t n = strlen(path) + sizeof host + 64;
     char *tmp = malloc(n);
     if (!tmp)
         return bb_err_oom(err, "out of memory writing %s '%s'", what, path);
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(tmp, n, "%s.tmp.%s.%ld.%ld", path, host, (long)getpid(), (long)ts.tv_nsec);
     int rc = write_tmp(tmp, data, len);
     if (rc == 0 && rename(tmp, path) != 0)
         rc = errno ? errno : EIO;

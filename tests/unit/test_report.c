@@ -573,17 +573,17 @@ static void test_summary_csv_answers(void **state)
     assert_int_equal(bb_summary_csv_write(*state, &e), 0);
     path_of(p, sizeof p, *state, "summary.csv");
     char *csv = slurp(p, NULL);
-    assert_non_null(strstr(csv, ",p50_s,p90_s,p99_s,stop_reason,ci_half_width,noise_disturbed,best_batch,"
+    assert_non_null(strstr(csv, ",p50_s,p90_s,p99_s,stop_reason,ci_half_width,noise_disturbed,host,sweep,shard,best_batch,"
                                 "recommended_batch,tied,knee_batch,margin,identity\n"));
     /* resnet50 batch 2: disturbed (1), stopped at its target; the answer 4, not tied */
-    assert_non_null(strstr(csv, ",target,0.004,1,4,4,0,4,0.02,model="));
-    assert_non_null(strstr(csv, ",target,0.004,0,4,4,1,4,0.02,model="));  /* batch 4 */
-    assert_non_null(strstr(csv, ",budget,0.031,,4,4,0,4,0.02,model="));   /* batch 8: no noise object */
+    assert_non_null(strstr(csv, ",target,0.004,1,q,,,4,4,0,4,0.02,model="));
+    assert_non_null(strstr(csv, ",target,0.004,0,q,,,4,4,1,4,0.02,model="));  /* batch 4 */
+    assert_non_null(strstr(csv, ",budget,0.031,,q,,,4,4,0,4,0.02,model="));   /* batch 8: no noise object */
     assert_non_null(strstr(csv, "batch_size-16.json,resnet50,conv,features,cpu,batchbench,fp32,16,2,oom,"));
-    assert_non_null(strstr(csv, ",,,,,,,4,4,,4,0.02,model="));            /* batch 16: no stats, no "tied" */
+    assert_non_null(strstr(csv, ",,,,,,,q,,,4,4,,4,0.02,model="));            /* batch 16: no stats, no "tied" */
     assert_non_null(strstr(csv, "vit_b_16-batch_size-1.json,"));
-    assert_non_null(strstr(csv, ",target,0.004,,2,1,1,1,0.02,model="));   /* vit_b_16 1 and 2: tied, best 2, use 1 */
-    assert_non_null(strstr(csv, ",target,0.004,,2,1,0,1,0.02,model="));   /* vit_b_16 4 and 8 */
+    assert_non_null(strstr(csv, ",target,0.004,,q,,,2,1,1,1,0.02,model="));   /* vit_b_16 1 and 2: tied, best 2, use 1 */
+    assert_non_null(strstr(csv, ",target,0.004,,q,,,2,1,0,1,0.02,model="));   /* vit_b_16 4 and 8 */
     free(csv);
 }
 

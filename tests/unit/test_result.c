@@ -397,7 +397,8 @@ static void write_result(const char *dir, const char *model, int64_t bs, const c
 static const char *csv_header =
     "file,model,family,head,device,engine,precision,batch_size,threads,status,n,median_s,mean_s,std_s,min_s,"
     "max_s,p5_s,p95_s,ci95_lo_s,ci95_hi_s,cv,per_item_median_s,items_per_s,gflops,params,macs_per_item,"
-    "p50_s,p90_s,p99_s,stop_reason,ci_half_width,noise_disturbed,best_batch,recommended_batch,tied,knee_batch,margin,identity\n";
+    "p50_s,p90_s,p99_s,stop_reason,ci_half_width,noise_disturbed,host,sweep,shard,best_batch,recommended_batch,tied,"
+    "knee_batch,margin,identity\n";
 
 static void test_summary_csv(void **state)
 {
@@ -422,16 +423,16 @@ static void test_summary_csv(void **state)
     const char *want_rows =
         "inference_time-bench_host_1-cpu__0_-model_name-resnet18-batch_size-32.json,resnet18,conv,features,"
         "\"cpu,\"\"0\"\"\",batchbench,fp32,32,4,ok,3,0.5,0.5,0.25,0.25,0.75,0.275,0.725,0.25,0.75,0.5,"
-        "0.015625,64,523.4155848,25557032,4089184256,0.5,0.7,0.745,target,0.015,,32,32,1,32,0.02,"
+        "0.015625,64,523.4155848,25557032,4089184256,0.5,0.7,0.745,target,0.015,,bench host/1,,,32,32,1,32,0.02,"
         "\"model=resnet18;batch_size=32;host=bench host/1;device=cpu,\"\"0\"\";precision=fp32;head=features;"
         "engine=batchbench;input=random;threads=0;options=\"\n"
         "inference_time-bench_host_1-cpu-model_name-resnet18-batch_size-128.json,resnet18,conv,features,cpu,"
         "batchbench,fp32,128,4,ok,3,0.5,0.5,0.25,0.25,0.75,0.275,0.725,0.25,0.75,0.5,0.00390625,256,2093.662339,"
-        "25557032,4089184256,0.5,0.7,0.745,target,0.015,,128,128,1,128,0.02,model=resnet18;batch_size=128;"
+        "25557032,4089184256,0.5,0.7,0.745,target,0.015,,bench host/1,,,128,128,1,128,0.02,model=resnet18;batch_size=128;"
         "host=bench host/1;device=cpu;precision=fp32;head=features;engine=batchbench;input=random;threads=4;options=\n"
         "inference_time-bench_host_1-cpu-model_name-resnet50-batch_size-64.json,resnet50,conv,features,cpu,"
         "batchbench,fp32,64,4,ok,3,0.5,0.5,0.25,0.25,0.75,0.275,0.725,0.25,0.75,0.5,0.0078125,128,1046.83117,"
-        "25557032,4089184256,0.5,0.7,0.745,target,0.015,,64,64,1,64,0.02,model=resnet50;batch_size=64;"
+        "25557032,4089184256,0.5,0.7,0.745,target,0.015,,bench host/1,,,64,64,1,64,0.02,model=resnet50;batch_size=64;"
         "host=bench host/1;device=cpu;precision=fp32;head=features;engine=batchbench;input=random;threads=4;options=\n";
     assert_string_equal(line2, want_rows);
     free(csv);
