@@ -81,6 +81,12 @@ $(BUILD)/tests/tools/stats_dump: tests/tools/stats_dump.c $(BUILD)/libbatchbench
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbatchbench.a $(LDFLAGS) $(LDLIBS)
 
+# The serving simulation for one setting, as JSON (tests/cli/test_slo.sh, and
+# the comparison with `serve`: tests/cli/test_serve_sim.sh).
+$(BUILD)/tests/tools/sim_dump: tests/tools/sim_dump.c $(BUILD)/libbatchbench.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbatchbench.a $(LDFLAGS) $(LDLIBS)
+
 # Small measurement programs in peers/ (the harness's own overhead, the
 # transform's speed): built by `make check` so that they cannot rot.
 PEER_SRC := $(sort $(wildcard peers/*.c))
@@ -93,7 +99,7 @@ $(BUILD)/peers/%: peers/%.c $(BUILD)/libbatchbench.a
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
-cli: $(BUILD)/batchbench $(BUILD)/tests/tools/stats_dump
+cli: $(BUILD)/batchbench $(BUILD)/tests/tools/stats_dump $(BUILD)/tests/tools/sim_dump
 	tests/cli/test_cli.sh $(BUILD)/batchbench
 	tests/cli/test_run.sh $(BUILD)/batchbench
 	tests/cli/test_report.sh $(BUILD)/batchbench
@@ -105,6 +111,10 @@ cli: $(BUILD)/batchbench $(BUILD)/tests/tools/stats_dump
 	tests/cli/test_pipeline.sh $(BUILD)/batchbench
 	tests/cli/test_maxbatch.sh $(BUILD)/batchbench
 	tests/cli/test_shard.sh $(BUILD)/batchbench
+	tests/cli/test_energy.sh $(BUILD)/batchbench
+	tests/cli/test_serve.sh $(BUILD)/batchbench
+	tests/cli/test_slo.sh $(BUILD)/batchbench $(BUILD)/tests/tools/sim_dump
+	tests/cli/test_serve_sim.sh $(BUILD)/batchbench $(BUILD)/tests/tools/sim_dump
 	/usr/bin/python3 tests/stats/check_stats.py $(BUILD)/tests/tools/stats_dump
 
 # Parity with torchvision: all 12 models x both heads (needs python3-torch).
@@ -120,7 +130,7 @@ test: all unit cli slurm parity
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan-build:
-	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" build-asan/batchbench $(UNIT_BIN:$(BUILD)/%=build-asan/%) build-asan/tests/tools/stats_dump
+	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" build-asan/batchbench $(UNIT_BIN:$(BUILD)/%=build-asan/%) build-asan/tests/tools/stats_dump build-asan/tests/tools/sim_dump
 
 asan: asan-build
 	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" test

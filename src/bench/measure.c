@@ -106,6 +106,7 @@ void bb_measure_finish(const bb_measure_ctx *c, bb_config_run *run)
     run->r.times_s = run->times, run->r.n_times = run->n_times;
     run->r.input_copy_s = run->copies, run->r.n_input_copy = run->n_copies;
     run->r.noise = &run->noise;
+    run->r.energy = run->n_energy ? &run->energy : NULL;
     run->r.measure.ci_half_width = bb_ci_half_width(run->times, run->n_times);
     run->finished = 1;
     if (strcmp(run->r.status, "interrupted") != 0 && !run->reported && !run->hold && c->on_done) {
@@ -315,6 +316,16 @@ static int slice_batches(const bb_measure_ctx *c, const bb_config_run *run)
     return k;
 }
 
+/* The energy of the slice just measured, added to run's. */
+static void slice_energy(const bb_measure_ctx *c, bb_config_run *run)
+{
+    bb_energy e;
+    if (!c->energy)
+        return;
+    bb_energy_end(c->energy, &e);
+    bb_energy_add(&run->energy, &run->n_energy, &e);
+}
+
 /* One slice of run: up to k batches, stopping early when its rule holds.
  * Returns -1 when the sweep is interrupted. */
 static int measure_slice(const bb_measure_ctx *c, bb_config_run *run, int k)
@@ -322,21 +333,27 @@ static int measure_slice(const bb_measure_ctx *c, bb_config_run *run, int k)
     const bb_sweep_cfg *cfg = c->cfg;
     bb_noise_mark a, b;
     bb_noise_mark_now(c->noise, &a);
+    if (c->energy)
+        bb_energy_begin(c->energy);
     double t0 = bb_now_s();
     const char *why = NULL;
     for (int i = 0; i < k && run->active && !(why = stop_reason(c, run)); i++) {
         live(c, run, "measuring");
         if (timed_batch(c, run) != 0)
             break;
+        if (c->energy) /* outside the clock: catches counter wrap-around, tracks peak power */
+            bb_energy_sample(c->energy);
         if (bb_measure_stopped(cfg))
             break;
         if (cfg->max_time_s > 0 && run->spent_s + bb_now_s() - t0 > cfg->max_time_s) {
             run->spent_s += bb_now_s() - t0;
+            slice_energy(c, run);
             return fail(c, run, "timeout", "--max-time reached"), 0;
         }
     }
     bb_noise_mark_now(c->noise, &b);
     bb_noise_add(c->noise, &a, &b, &run->noise);
+    slice_energy(c, run);
     run->spent_s += bb_now_s() - t0;
     run->r.measure.rounds++;
     if (bb_measure_stopped(cfg)) {

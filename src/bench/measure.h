@@ -39,6 +39,7 @@
 
 #include "backends/backend.h"
 #include "data/source.h"
+#include "env/energy.h"
 #include "env/noise.h"
 #include "bench/sweep.h"
 #include "engine/graph.h"
@@ -70,6 +71,8 @@ typedef struct {
     int reported;            /* handed to on_done */
     int hold;                /* a failure now is not final yet: don't report it */
     bb_noise noise;
+    bb_energy energy;        /* of its measured slices, summed (bb_energy_add) */
+    int n_energy;            /* slices in energy */
 } bb_config_run;
 
 typedef struct {
@@ -77,6 +80,7 @@ typedef struct {
     const bb_backend_ops *be;
     const bb_source *src;     /* the data set (--data); NULL: a seeded random batch */
     const bb_noise_src *noise;
+    bb_energy_src *energy;    /* the energy counters read around each measured slice; NULL: none */
     double budget_end;        /* bb_now_s() at which the sweep's budget is spent; 0 = no budget */
     double weight, weight_after; /* this model's claim on what is left of the budget, and the later models'
                                      (the estimated time of one round: every model gets as many rounds) */

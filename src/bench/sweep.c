@@ -32,6 +32,7 @@ typedef struct {
     bb_env env;
     bb_source *src;                         /* --data; NULL: a seeded random batch */
     bb_noise_src noise;
+    bb_energy_src energy;                   /* RAPL or NVML, read around each measured slice */
     int tty;
     int n_workers;                          /* configurations per (model, batch size): worker counts, else 1 */
     double est[BB_SWEEP_MAX][BB_SWEEP_MAX]; /* estimated seconds per configuration */
@@ -329,7 +330,7 @@ static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)
         }
     } else if (n) {
         double budget_end = cfg->reps_auto && cfg->budget_s > 0 ? s->t_start + cfg->budget_s : 0.0;
-        bb_measure_ctx ctx = {cfg, s->be, s->src, &s->noise, budget_end, s->round_s[m],
+        bb_measure_ctx ctx = {cfg, s->be, s->src, &s->noise, &s->energy, budget_end, s->round_s[m],
                               budget_weight_after(s, m), memory_budget(s), s->tty, config_done, &mc};
         if (cfg->pipeline.on) /* batches from the loader, one configuration at a time */
             bb_pipeline_measure(&ctx, g, runs, n);
@@ -456,6 +457,7 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
     s->noise.gpu = s->env.gpu.present;
     s->noise.gpu_pci_bus_id = s->env.gpu.pci_bus_id;
     bb_noise_src_open(&s->noise); /* without NVML the results say why GPU state is missing */
+    bb_energy_open(&s->energy, bb_config_device(&cfg->config), s->env.gpu.pci_bus_id); /* else each result says why not */
     s->t_start = bb_now_s();
     for (int m = 0; rc == 0 && m < cfg->n_models; m++)
         rc = sweep_model(s, m, res, err);
@@ -464,6 +466,7 @@ int bb_sweep_run(const bb_sweep_cfg *cfg, bb_sweep_result *res, bb_err *err)
         rc = -1;
     bb_source_close(s->src);
     bb_noise_src_close(&s->noise);
+    bb_energy_close(&s->energy);
     bb_shard_done_free(s->shard_done);
     free(s->plan);
     free(s);

@@ -26,6 +26,7 @@ int cmd_compare(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_peak(int argc, char **argv);
 int cmd_maxbatch(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Per-step table of a profiled forward (seconds[i], or st[i].seconds when
  * NULL); stats adds the output-statistics columns. In cmd_profile.c. */

@@ -35,6 +35,9 @@ typedef struct {
     bb_stat stat;        /* --stat, when has_stat */
     bb_unit unit;        /* --units, when has_unit */
     int has_stat, has_unit;
+    double slo_p99_s;    /* report --slo-p99 MS (s; 0: none), --rate, --timeouts (report/slo.h) */
+    double rates[16], timeouts_s[16];
+    int n_rates, n_timeouts;
     const char **dirs;
     int n_dirs;
 } plot_args;
@@ -53,7 +56,8 @@ static void usage(FILE *f, const char *cmd)
                    "Further setups get their charts with -<engine>-<device>-<host>-t<threads>.\n");
     else
         fprintf(f, "usage: batchbench report DIR... [--out FILE] [--max-latency MS] [--margin PCT]\n"
-                   "                        [--format png,svg,pdf] [--stat median|mean] [--units ms|s]\n\n"
+                   "                        [--format png,svg,pdf] [--stat median|mean] [--units ms|s]\n"
+                   "                        [--slo-p99 MS --rate R[,R...] [--timeouts MS,MS,...]]\n\n"
                    "Writes the charts of `batchbench plot` next to FILE (default: DIR/report.md), then\n"
                    "report.md: the environment, per family a table of ms per item for each batch\n"
                    "size with the batch size to use (the smallest one tied with the fastest within\n"
@@ -66,7 +70,13 @@ static void usage(FILE *f, const char *cmd)
                    "whose median batch latency stays under MS milliseconds. With end-to-end results\n"
                    "(run --pipeline) of two or more models it names one batch size and worker count\n"
                    "for all of them: lowest average regret across the models, then the most top-3\n"
-                   "appearances (the seed's eval/top_n_configs.py).\n",
+                   "appearances (the seed's eval/top_n_configs.py).\n"
+                   "--slo-p99 MS --rate R[,R...] [--timeouts MS,MS,...] adds \"Serving under a p99\n"
+                   "target\": from the measured batch times, a simulated dynamic batcher (one server,\n"
+                   "Poisson arrivals at each rate R items/s) gives the p99 latency of each max batch\n"
+                   "size B (the measured ones) and timeout T (default 0,1,2,5,10,20,50 ms), and the\n"
+                   "report names the (B, T) that meets MS at every rate with the most headroom, with\n"
+                   "the chart slo_p99 (at most 16 rates and 16 timeouts).\n",
                 BB_TIE_MARGIN_DEFAULT * 100);
     fprintf(f, "\n--stat median|mean: what the charts show of the time per item (batch time /\n"
                "batch size): the median with p5-p95 whiskers, or the seed's mean with error\n"
@@ -109,6 +119,57 @@ static int parse_margin(const char *cmd, const char *s, double *out)
     return 0;
 }
 
+/* --rate / --timeouts: up to 16 comma-separated numbers, each > 0 (rates)
+ * or >= 0 (timeouts, ms, into s). */
+static int parse_list(plot_args *a, int c, const char *s)
+{
+    const char *flag = c == 'R' ? "--rate" : "--timeouts";
+    double *out = c == 'R' ? a->rates : a->timeouts_s;
+    int *n = c == 'R' ? &a->n_rates : &a->n_timeouts;
+    *n = 0;
+    for (const char *p = s;; p++) {
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (errno || end == p || (*end && *end != ',') || !isfinite(v) || v < 0 || (c == 'R' && v == 0) ||
+            *n == 16) {
+            fprintf(stderr, "batchbench %s: %s: '%s' is not a list of at most 16 %s\n", a->cmd, flag, s,
+                    c == 'R' ? "rates above 0 (items/s)" : "timeouts of 0 ms or more");
+            return -1;
+        }
+        out[(*n)++] = c == 'R' ? v : v / 1000.0;
+        if (!*(p = end))
+            return 0;
+    }
+}
+
+/* --slo-p99 MS (> 0), and --rate / --timeouts only with it. */
+static int parse_slo(plot_args *a, int c, const char *s)
+{
+    if (c != 'P')
+        return parse_list(a, c, s);
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v <= 0) {
+        fprintf(stderr, "batchbench %s: --slo-p99: '%s' is not a positive number of milliseconds\n", a->cmd, s);
+        return -1;
+    }
+    a->slo_p99_s = v / 1000.0;
+    return 0;
+}
+
+static int check_slo(const plot_args *a)
+{
+    const char *bad = a->slo_p99_s > 0 && !a->n_rates ? "--slo-p99 needs --rate R[,R...]"
+                      : !(a->slo_p99_s > 0) && a->n_rates ? "--rate needs --slo-p99 MS"
+                      : !(a->slo_p99_s > 0) && a->n_timeouts ? "--timeouts needs --slo-p99 MS"
+                                                               : NULL;
+    if (bad)
+        fprintf(stderr, "batchbench %s: %s\n", a->cmd, bad);
+    return bad ? -1 : 0;
+}
+
 /* --stat and --units; -1 (message printed) when the value is not one of the choices. */
 static int parse_view(plot_args *a, int c, const char *s)
 {
@@ -127,7 +188,9 @@ static int parse(int argc, char **argv, plot_args *a)
     static const struct option opts[] = {{"out", required_argument, 0, 'o'},    {"format", required_argument, 0, 'f'},
                                          {"help", no_argument, 0, 'h'},         {"stat", required_argument, 0, 's'},
                                          {"units", required_argument, 0, 'u'},  {"max-latency", required_argument, 0, 'l'},
-                                         {"margin", required_argument, 0, 'm'}, {0, 0, 0, 0}};
+                                         {"margin", required_argument, 0, 'm'}, {"slo-p99", required_argument, 0, 'P'},
+                                         {"rate", required_argument, 0, 'R'},   {"timeouts", required_argument, 0, 'T'},
+                                         {0, 0, 0, 0}};
     struct option plot_opts[6];
     memcpy(plot_opts, opts, sizeof plot_opts);
     memset(&plot_opts[5], 0, sizeof plot_opts[5]); /* plot has no --max-latency, no --margin */
@@ -147,11 +210,16 @@ static int parse(int argc, char **argv, plot_args *a)
             break;
         case 'l': if (parse_latency(a->cmd, optarg, &a->max_latency_s) != 0) return -1; break;
         case 'm': if (parse_margin(a->cmd, optarg, &a->margin) != 0) return -1; break;
+        case 'P':
+        case 'R':
+        case 'T': if (parse_slo(a, c, optarg) != 0) return -1; break;
         case 's':
         case 'u': if (parse_view(a, c, optarg) != 0) return -1; break;
         default: usage(stderr, a->cmd); return -1;
         }
     }
+    if (check_slo(a) != 0)
+        return -1;
     a->dirs = (const char **)argv + optind;
     a->n_dirs = argc - optind;
     if (a->n_dirs < 1) {
@@ -251,6 +319,8 @@ static int run(int argc, char **argv, const char *cmd)
         return BB_EXIT_FAILURE;
     }
     t.margin = a.margin; /* the charts and the report read it from the table */
+    t.slo_p99_s = a.slo_p99_s, t.n_slo_rates = a.n_rates, t.n_slo_timeouts = a.n_timeouts;
+    memcpy(t.slo_rates, a.rates, sizeof a.rates), memcpy(t.slo_timeouts_s, a.timeouts_s, sizeof a.timeouts_s);
     if (a.has_stat || a.has_unit) /* an explicit flag wins over the preset's default */
         bb_table_set_view(&t, a.has_stat ? a.stat : t.stat, a.has_unit ? a.unit : t.unit);
     if (bb_loading_load(&l, a.dirs, a.n_dirs, stderr, &e) != 0) {

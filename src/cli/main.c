@@ -27,6 +27,7 @@ static const subcommand commands[] = {
     {"report", cmd_report, "charts + report.md: which batch size to pick, per model"},
     {"compare", cmd_compare, "NEW / BASE per configuration, with a verdict: a CI gate on regressions"},
     {"maxbatch", cmd_maxbatch, "the largest batch size that runs (doubling, then bisection)"},
+    {"serve", cmd_serve, "a real serving run: open-loop load, a dynamic batcher, every latency"},
 };
 
 static void usage(FILE *f)

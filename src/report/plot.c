@@ -10,7 +10,9 @@
  * "not measured on purpose". Captions say which statistic each chart shows.
  */
 #include "report/plot.h"
+#include "report/energy_view.h"
 #include "report/hardware.h"
+#include "report/slo.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -395,6 +397,34 @@ static int hardware_bars(const bb_table *t, int first, bars *d)
     return rc;
 }
 
+/* ---- energy per item (report/energy_view.h) ----------------------------------------- */
+
+static int energy_bars(const bb_table *t, int setup, bars *d)
+{
+    const bb_setup *s = &t->setups[setup];
+    if (bars_alloc(d, s->n_models, s->n_batches) != 0)
+        return -1;
+    for (int m = 0; m < s->n_models; m++) {
+        d->groups[m] = s->models[m];
+        for (int b = 0; b < s->n_batches; b++) {
+            const bb_row *r = bb_table_ok(t, setup, s->models[m], s->batches[b]);
+            if (r && r->energy_state == 1 && isfinite(r->joules_per_item))
+                d->v[m * s->n_batches + b] = r->joules_per_item * 1e3;
+            else
+                d->mark[m * s->n_batches + b] = r ? "no reading" : bb_table_state(t, setup, s->models[m], s->batches[b]);
+        }
+    }
+    for (int b = 0; b < s->n_batches; b++)
+        snprintf(d->bars[b], sizeof d->bars[b], "%lld", (long long)s->batches[b]);
+    snprintf(d->title_buf, sizeof d->title_buf, "Energy per item by batch size");
+    bb_chart_subtitle(t, setup, d->subtitle, sizeof d->subtitle);
+    snprintf(d->ylabel_buf, sizeof d->ylabel_buf, "Energy per item in mJ");
+    d->title = d->title_buf, d->ylabel = d->ylabel_buf;
+    d->xlabel = "Model names";
+    d->legend_title = "Batch size";
+    return 0;
+}
+
 /* ---- dispatch and files ----------------------------------------------------------- */
 
 int bb_plot_applies(const bb_table *t, bb_chart kind, int setup)
@@ -403,6 +433,10 @@ int bb_plot_applies(const bb_table *t, bb_chart kind, int setup)
         return 0;
     if (kind == BB_CHART_CONV || kind == BB_CHART_TRANS)
         return family_models(t, setup, family_of(kind), NULL) > 0;
+    if (kind == BB_CHART_ENERGY)
+        return bb_energy_measured(t, setup);
+    if (kind == BB_CHART_SLO)
+        return bb_slo_applies(t, setup);
     if (kind == BB_CHART_HARDWARE) {
         bb_hw_group g;
         bb_hw_group_of(t, setup, &g);
@@ -423,9 +457,12 @@ static int draw_chart(bb_canvas *cv, const bb_table *t, bb_chart kind, int setup
         return bb_draw_vs_batch(cv, t, setup);
     if (kind == BB_CHART_THROUGHPUT)
         return bb_draw_throughput(cv, t, setup);
+    if (kind == BB_CHART_SLO)
+        return bb_draw_slo(cv, t, setup);
     bars d;
     int rc = kind == BB_CHART_RATIO      ? ratio_bars(t, setup, &d)
              : kind == BB_CHART_HARDWARE ? hardware_bars(t, setup, &d)
+             : kind == BB_CHART_ENERGY   ? energy_bars(t, setup, &d)
                                          : family_bars(t, setup, kind, &d);
     if (rc == 0)
         rc = draw_bars(cv, &d);
@@ -480,6 +517,8 @@ static const struct {
     {BB_CHART_CONV, "inf_times_conv_models"},     {BB_CHART_TRANS, "inf_times_trans_models"},
     {BB_CHART_VS_BATCH, "time_per_item_vs_batch"}, {BB_CHART_THROUGHPUT, "throughput_vs_latency"},
     {BB_CHART_RATIO, "ratio"},                     {BB_CHART_HARDWARE, "across_hardware"},
+    {BB_CHART_ENERGY, "energy_per_item"},
+    {BB_CHART_SLO, "slo_p99"},
 };
 
 /* " The lower error bar of N bars is clipped at 0 ..." when it happened, else "". */
@@ -511,6 +550,13 @@ static void chart_caption(const bb_table *t, bb_chart kind, int setup, char *buf
         snprintf(buf, len, "Throughput (items/s = batch size / %s batch time) against %s batch latency, in %s; "
                            "points labelled with the batch size",
                  bb_view_stat_name(t, 0), bb_view_stat_name(t, 0), bb_view_unit_word(t));
+    } else if (kind == BB_CHART_ENERGY) {
+        snprintf(buf, len, "Energy per item of each model at each batch size (the measured batches' energy from the "
+                           "hardware's counters over the items they processed), in mJ (lower is cheaper)");
+    } else if (kind == BB_CHART_SLO) {
+        snprintf(buf, len, "Simulated p99 latency of single requests against the offered rate, a line per max batch "
+                           "size at its best timeout (log scale); dashed: the %g ms target; grey: the requested rates",
+                 t->slo_p99_s * 1e3);
     } else if (kind == BB_CHART_HARDWARE) {
         snprintf(buf, len, "Median time per item of each model on each machine, each at that machine's batch size "
                            "to use, in ms (lower is faster)");

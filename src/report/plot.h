@@ -23,8 +23,11 @@ typedef enum {
     BB_CHART_VS_BATCH,   /* time_per_item_vs_batch: lines + normalised panel */
     BB_CHART_THROUGHPUT, /* throughput_vs_latency */
     BB_CHART_RATIO,      /* ratio: setup 0 over setup `setup` (>= 1) */
+    BB_CHART_ENERGY,     /* energy_per_item: mJ per item by batch size, per model (report/energy_view.h) */
     BB_CHART_HARDWARE,   /* across_hardware: each machine's time per item at its batch size to use
                             (report/hardware.h; `setup` starts the group) */
+    BB_CHART_SLO,        /* slo_p99: p99 latency against offered rate per max batch size, with
+                            report --slo-p99 (report/slo.h, plot_slo.c) */
     /* data loading (plot_loading.c) */
     BB_CHART_LOAD_WAITS,     /* wait per batch over the batch index, a line per worker count */
     BB_CHART_LOAD_VS_BATCH,  /* median and first wait against batch size */

@@ -13,9 +13,11 @@
  * left out.
  */
 #include "report/report.h"
+#include "report/energy_view.h"
 #include "report/hardware.h"
 #include "report/loading.h"
 #include "report/report_view.h"
+#include "report/slo.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -705,9 +707,11 @@ static int inference_sections(FILE *f, const bb_table *t, const bb_report_opts *
         families(f, &rp, s);
         curves_section(f, &rp, s);
     }
+    bb_slo_sections(f, t, o);
     for (int s = 1; s < t->n_setups; s++)
         comparison_section(f, t, o, s);
     bb_hw_sections(f, t, o);
+    bb_energy_sections(f, t, o);
     quality_section(f, t);
     missing_section(f, t);
     peak_footnote(f, &rp);

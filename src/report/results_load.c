@@ -147,6 +147,10 @@ static void row_quality(bb_row *r, const cJSON *j)
     r->ci_half_width = get_num(m, "ci_half_width", NAN);
     r->interleaved = get_bool(m, "interleaved", -1);
     get_str(m, "interleave_fallback", r->interleave_fallback, sizeof r->interleave_fallback, "");
+    const cJSON *e = get(j, "energy");
+    r->energy_state = e ? get_bool(e, "available", 0) : -1;
+    r->joules_per_item = r->energy_state == 1 ? get_num(e, "joules_per_item", NAN) : NAN;
+    get_str(e, r->energy_state == 1 ? "source" : "why", r->energy_why, sizeof r->energy_why, "");
 }
 
 /* The setup a row belongs to, with the environment of its file; the row's

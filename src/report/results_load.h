@@ -49,6 +49,9 @@ typedef struct {
     int interleaved;             /* measurement.interleaved: 1, 0 [-1: not recorded] */
     char interleave_fallback[192]; /* measurement.interleave_fallback: why not interleaved [""] */
     char preset[16];             /* config.preset: "paper", "quick" or "" [""] */
+    int energy_state;            /* energy: -1 no block, 0 unavailable, 1 measured [-1] */
+    double joules_per_item;      /* energy.joules_per_item when measured, else NAN */
+    char energy_why[192];        /* energy.why when unavailable, else the source ("rapl:package-0") */
     char sweep[16];              /* config.sweep: the sharded sweep (run --shard) it belongs to [""] */
     char plan_key[BB_IDENTITY_LEN]; /* its identity without host and threads (the plan's key) */
     /* What the charts and the report's time tables show of this row, in
@@ -115,6 +118,15 @@ typedef struct {
     bb_stat stat;
     bb_unit unit;
     int view_from_preset;
+    /* `report --slo-p99 MS --rate LIST [--timeouts LIST]` (report/slo.h):
+     * the p99 target (s; 0 after bb_table_load: no such section), the
+     * offered rates (items/s) and the batch timeouts to try (s; none: the
+     * default list), set before the charts and the report. */
+    double slo_p99_s;
+    double slo_rates[16];
+    int n_slo_rates;
+    double slo_timeouts_s[16];
+    int n_slo_timeouts;
 } bb_table;
 
 /* Loads every inference_time-*.json of dirs[0..n_dirs-1] (files of a folder

@@ -190,7 +190,8 @@ cJSON *bb_result_to_json(const bb_result *r, const bb_env *env)
              bb_json_obj(o, "input_copy_s", bb_json_reals(r->input_copy_s, r->n_input_copy)) &&
              (!r->pipeline || bb_json_obj(o, "pipeline", pipeline_json(r->pipeline))) &&
              (!r->measure.stop_reason[0] || bb_json_obj(o, "measurement", measurement_json(&r->measure))) &&
-             (!r->noise || bb_json_obj(o, "noise", bb_noise_to_json(r->noise)));
+             (!r->noise || bb_json_obj(o, "noise", bb_noise_to_json(r->noise))) &&
+             (!r->energy || bb_json_obj(o, "energy", bb_energy_json(r->energy, (int64_t)r->n_times * r->batch_size)));
     if (o && !ok)
         cJSON_Delete(o), o = NULL;
     return o;

@@ -19,6 +19,7 @@
 
 #include "backends/backend_options.h"
 #include "env/env.h"
+#include "env/energy.h"
 #include "env/noise.h"
 #include "util/error.h"
 
@@ -88,6 +89,7 @@ typedef struct bb_result_s {
     const bb_pipeline_info *pipeline; /* NULL except for `run --pipeline` */
     bb_measure_info measure;          /* empty stop_reason: not written */
     const bb_noise *noise;            /* NULL: "noise" not written */
+    const bb_energy *energy;          /* of the measured batches; NULL: "energy" not written */
     double prepare_s;
 } bb_result;
 

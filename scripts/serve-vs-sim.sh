@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# serve-vs-sim.sh — checks the report's serving simulation against reality:
+# sweeps a model at every batch size up to B to find the capacity (B / mean
+# batch time at B), then for light, medium and near-saturation load
+# (fractions of it) runs a sweep, `batchbench serve`, and a sweep again, and
+# simulates the serving run from the two sweeps' batch times pooled
+# (tests/tools/sim_dump: the same arrival schedule, seed and request count,
+# the same batcher rule), side by side: p50 and p99 measured and simulated,
+# and their ratio. The sweeps sandwich each serving run because this
+# machine's speed drifts by tens of percent within a minute (other tenants):
+# the times measured around a run describe the machine it ran on.
+#
+# Usage: scripts/serve-vs-sim.sh [--bin PATH] [--sim PATH] [--model M] [--threads T]
+#            [--max-batch B] [--timeout-ms T] [--duration S] [--loads F,F,F] [--reps N]
+#            [--seed S] [--out DIR]
+# Defaults: build/batchbench, build/tests/tools/sim_dump, mobilenet_v2, 1
+# thread, B 8, T 5 ms, 20 s per serving run, loads 0.2,0.5,0.85, 20 measured
+# batches per batch size in each sweep, seed 1, a temporary folder (kept with --out).
+# Writes OUT/serve-vs-sim.json ({"points": [{load, rate, measured: {p50_ms,
+# p99_ms, n_served, n_dropped}, simulated: {...}, ratio_p50, ratio_p99}]})
+# and prints the table. Exit codes: 0 done (agreement is the caller's
+# judgement: tests/cli/test_serve_sim.sh asserts it), 1 a step failed, 2
+# bad arguments.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+bin=$repo/build/batchbench sim=$repo/build/tests/tools/sim_dump
+model=mobilenet_v2 threads=1 maxb=8 tmo=5 duration=20 loads=0.2,0.5,0.85 reps=20 seed=1 out=
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+bad() { echo "serve-vs-sim.sh: $*" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+    case $1 in
+        --bin) bin=${2:?--bin needs a path}; shift ;;
+        --sim) sim=${2:?--sim needs a path}; shift ;;
+        --model) model=${2:?--model needs a name}; shift ;;
+        --threads) threads=${2:?}; shift ;;
+        --max-batch) maxb=${2:?}; shift ;;
+        --timeout-ms) tmo=${2:?}; shift ;;
+        --duration) duration=${2:?}; shift ;;
+        --loads) loads=${2:?}; shift ;;
+        --reps) reps=${2:?}; shift ;;
+        --seed) seed=${2:?}; shift ;;
+        --out) out=${2:?}; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) bad "unknown option '$1' (--help)" ;;
+    esac
+    shift
+done
+[[ $maxb =~ ^[1-9][0-9]?$ && $maxb -le 16 ]] || bad "--max-batch: '$maxb' is not 1..16 (every size is measured)"
+[[ $loads =~ ^(0?\.[0-9]+|1)(,(0?\.[0-9]+|1))*$ ]] || bad "--loads: '$loads' is not a list of fractions of the capacity"
+for n in "$threads" "$duration" "$reps" "$seed"; do [[ $n =~ ^[0-9]+$ ]] || bad "'$n' is not a whole number"; done
+[ -x "$bin" ] || bad "--bin: '$bin' is not executable (make first)"
+[ -x "$sim" ] || bad "--sim: '$sim' is not executable (make $repo/build/tests/tools/sim_dump)"
+if [ -z "$out" ]; then out=$(mktemp -d); trap 'rm -rf "$out"' EXIT; fi
+mkdir -p "$out"
+
+sizes=$(seq -s, 1 "$maxb")
+sweep() { # DIR: every batch size up to B, interleaved
+    "$bin" run --models "$model" --batch-sizes "$sizes" --threads "$threads" --warmup 3 --warmup-time 0.5 \
+        --reps "$reps" --out "$1" --no-report >"$1.log" 2>&1 || { tail -5 "$1.log" >&2; exit 1; }
+}
+# pool DIR_A DIR_B OUT: a result folder whose batch times are both folders' (the machine's speed
+# drifts by tens of percent within a minute here: the times around a serving run describe it)
+pool() {
+    /usr/bin/python3 - "$@" <<'PY'
+import glob, json, os, sys
+a, b, out = sys.argv[1:]
+os.makedirs(out, exist_ok=True)
+for f in glob.glob(a + "/inference_time-*.json"):
+    r = json.load(open(f)); g = json.load(open(os.path.join(b, os.path.basename(f))))
+    r["times_s"] += g["times_s"]; r.pop("stats", None); r["input_copy_s"] = []
+    json.dump(r, open(os.path.join(out, os.path.basename(f)), "w"))
+PY
+}
+echo "== capacity: $model, batch sizes $sizes, $threads thread(s), $reps batches each (interleaved)"
+sweep "$out/sweep0"
+cap=$("$sim" "$out/sweep0" "$model" "$maxb" "$tmo" 1 --n 100 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["capacity"])')
+echo "   capacity at B=$maxb: $cap items/s"
+
+points=()
+for load in ${loads//,/ }; do
+    rate=$(/usr/bin/python3 -c "print(round($load * $cap, 1))")
+    n=$(/usr/bin/python3 -c "import math; print(math.ceil($rate * $duration))")
+    echo "== load $load: sweep, serve at $rate/s for $duration s ($n requests, seed $seed), sweep"
+    sweep "$out/before-$load"
+    "$bin" serve --model "$model" --threads "$threads" --rate "$rate" --max-batch "$maxb" --timeout-ms "$tmo" \
+        --duration "$duration" --seed "$seed" --out "$out/serve-$load" >"$out/serve-$load.log" 2>&1 ||
+        { tail -5 "$out/serve-$load.log" >&2; exit 1; }
+    sweep "$out/after-$load"
+    pool "$out/before-$load" "$out/after-$load" "$out/pooled-$load"
+    "$sim" "$out/pooled-$load" "$model" "$maxb" "$tmo" "$rate" --seed "$seed" --n "$n" --warmup 0 >"$out/sim-$load.json" ||
+        exit 1
+    points+=("$load $rate $(ls "$out/serve-$load"/serve-*.json) $out/sim-$load.json")
+done
+
+/usr/bin/python3 - "$out/serve-vs-sim.json" "${points[@]}" <<'PY'
+import json, sys
+rows = []
+for p in sys.argv[2:]:
+    load, rate, served, simf = p.split(" ")
+    m = json.load(open(served)); s = json.load(open(simf)); st = m["stats"]
+    meas = {"p50_ms": st["p50_s"] * 1e3, "p99_ms": st["p99_s"] * 1e3, "n_served": st["n_served"],
+            "n_dropped": st["n_dropped"], "mean_batch": m["batches"]["mean_size"]}
+    simd = {"p50_ms": s["p50_ms"], "p99_ms": s["p99_ms"], "mean_batch": s["mean_batch"]}
+    rows.append({"load": float(load), "rate": float(rate), "measured": meas, "simulated": simd,
+                 "ratio_p50": simd["p50_ms"] / meas["p50_ms"], "ratio_p99": simd["p99_ms"] / meas["p99_ms"]})
+json.dump({"points": rows}, open(sys.argv[1], "w"), indent=1)
+print("%-6s %8s | %9s %9s %6s | %9s %9s %6s | %9s %9s" % ("load", "rate/s", "meas p50", "meas p99", "batch",
+      "sim p50", "sim p99", "batch", "sim/meas", "sim/meas"))
+print("%-6s %8s | %9s %9s %6s | %9s %9s %6s | %9s %9s" % ("", "", "ms", "ms", "mean", "ms", "ms", "mean", "p50", "p99"))
+for r in rows:
+    m, s = r["measured"], r["simulated"]
+    print("%-6.2f %8.1f | %9.2f %9.2f %6.2f | %9.2f %9.2f %6.2f | %9.3f %9.3f" % (r["load"], r["rate"], m["p50_ms"],
+          m["p99_ms"], m["mean_batch"], s["p50_ms"], s["p99_ms"], s["mean_batch"], r["ratio_p50"], r["ratio_p99"]))
+PY
+echo "table: $out/serve-vs-sim.json"

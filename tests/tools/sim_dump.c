@@ -1,0 +1,130 @@
+/*
+ * sim_dump.c — runs the report's serving simulation (src/report/serve_sim.h)
+ * for one model of a result folder and one (B, T, rate), and prints what it
+ * predicts as JSON.
+ *
+ * Why this file exists: report.md's "Serving under a p99 target" rests on
+ * a simulation of the server that `batchbench serve` runs for real. A test
+ * that compares the two needs the simulation's numbers for exactly the
+ * setting, load, seed and request count of a real run; this prints them.
+ * With the same seed and --arrivals, the simulated arrival schedule is the
+ * real run's (bb_arrival_schedule); give --warmup 0 and --n equal to the
+ * run's request count to simulate the same requests.
+ *
+ * usage: sim_dump DIR MODEL B T_MS RATE [--seed S] [--n N] [--warmup W]
+ *                 [--arrivals poisson|uniform] [--setup K]
+ * Defaults: seed 1 (the report's), n 20000, warm-up 2000, Poisson, the
+ * first setup of DIR with usable results of MODEL. Output: one JSON object
+ * (times in ms, 17 significant digits). Exit 1 on bad input or when the
+ * model has no usable result or B exceeds its largest measured batch size.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/results_load.h"
+#include "report/serve_sim.h"
+
+typedef struct {
+    const char *dir, *model;
+    int max_batch, setup;
+    double timeout_s, rate;
+    uint64_t seed;
+    int64_t n, warmup;
+    bb_arrivals arrivals;
+} args;
+
+static int num(const char *s, double *v)
+{
+    char *end;
+    *v = strtod(s, &end);
+    return end != s && !*end ? 0 : -1;
+}
+
+static int parse(int argc, char **argv, args *a)
+{
+    double v[3], x;
+    if (argc < 6 || num(argv[3], &v[0]) || num(argv[4], &v[1]) || num(argv[5], &v[2]))
+        return -1;
+    *a = (args){argv[1], argv[2], (int)v[0], -1, v[1] / 1000.0, v[2], 1, 0, -1, BB_ARRIVALS_POISSON};
+    for (int i = 6; i < argc; i += 2) {
+        if (i + 1 >= argc)
+            return -1;
+        const char *k = argv[i], *s = argv[i + 1];
+        if (!strcmp(k, "--arrivals") && (!strcmp(s, "poisson") || !strcmp(s, "uniform")))
+            a->arrivals = !strcmp(s, "poisson") ? BB_ARRIVALS_POISSON : BB_ARRIVALS_UNIFORM;
+        else if (num(s, &x) != 0 || x < 0)
+            return -1;
+        else if (!strcmp(k, "--seed"))
+            a->seed = strtoull(s, NULL, 10);
+        else if (!strcmp(k, "--n"))
+            a->n = (int64_t)x;
+        else if (!strcmp(k, "--warmup"))
+            a->warmup = (int64_t)x;
+        else if (!strcmp(k, "--setup"))
+            a->setup = (int)x;
+        else
+            return -1;
+    }
+    return 0;
+}
+
+/* The usable rows of (setup, model), ascending; how many. */
+static int samples_of(const bb_table *t, int setup, const char *model, bb_sim_sample *out)
+{
+    const bb_setup *s = &t->setups[setup];
+    int n = 0;
+    for (int b = 0; b < s->n_batches && n < 64; b++) {
+        const bb_row *r = bb_table_ok(t, setup, model, s->batches[b]);
+        if (r)
+            out[n++] = (bb_sim_sample){r->batch_size, r->times_s, r->n_times};
+    }
+    return n;
+}
+
+static int run(const bb_table *t, const args *a)
+{
+    bb_sim_sample m[64];
+    int n = 0, setup = a->setup;
+    for (int s = 0; setup < 0 && s < t->n_setups; s++)
+        setup = samples_of(t, s, a->model, m) > 0 ? s : -1;
+    if (setup >= 0 && setup < t->n_setups)
+        n = samples_of(t, setup, a->model, m);
+    bb_sim_config c = {m, n, a->max_batch, a->timeout_s, a->rate, a->arrivals, a->n, a->warmup, a->seed};
+    bb_sim_result r;
+    if (n == 0 || bb_sim_run(&c, &r) != 0) {
+        fprintf(stderr, "sim_dump: %s: no usable result of %s, or B %d / T / rate out of range\n", a->dir,
+                a->model, a->max_batch);
+        return 1;
+    }
+    printf("{\"model\": \"%s\", \"setup\": %d, \"max_batch\": %d, \"timeout_ms\": %.17g, \"rate\": %.17g, "
+           "\"seed\": %llu, \"n\": %lld, \"warmup\": %lld, \"arrivals\": \"%s\",\n \"p50_ms\": %.17g, "
+           "\"p90_ms\": %.17g, \"p99_ms\": %.17g, \"mean_ms\": %.17g, \"throughput\": %.17g, \"utilisation\": "
+           "%.17g, \"mean_batch\": %.17g, \"padded\": %s, \"capacity\": %.17g}\n",
+           a->model, setup, a->max_batch, a->timeout_s * 1e3, a->rate, (unsigned long long)a->seed,
+           (long long)(a->n > 0 ? a->n : BB_SIM_REQUESTS), (long long)(a->warmup >= 0 ? a->warmup : BB_SIM_WARMUP),
+           a->arrivals == BB_ARRIVALS_POISSON ? "poisson" : "uniform", r.p50_s * 1e3, r.p90_s * 1e3, r.p99_s * 1e3,
+           r.mean_s * 1e3, r.throughput, r.utilisation, r.mean_batch, r.padded ? "true" : "false",
+           bb_sim_capacity(m, n, a->max_batch));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    args a;
+    if (parse(argc, argv, &a) != 0) {
+        fprintf(stderr, "usage: sim_dump DIR MODEL B T_MS RATE [--seed S] [--n N] [--warmup W]\n"
+                        "                [--arrivals poisson|uniform] [--setup K]\n");
+        return 1;
+    }
+    bb_table t;
+    bb_err e = {0};
+    const char *dirs[] = {a.dir};
+    if (bb_table_load(&t, dirs, 1, NULL, &e) != 0) {
+        fprintf(stderr, "sim_dump: %s\n", e.msg);
+        return 1;
+    }
+    int rc = run(&t, &a);
+    bb_table_free(&t);
+    return rc;
+}
