@@ -11,10 +11,10 @@
  * batchbench builds and runs where there is no NVIDIA driver.
  */
 #include "env/energy.h"
+#include "env/nvml.h"
 
 #include <ctype.h>
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -254,118 +254,54 @@ static int rapl_read(bb_energy_src *s, double now)
 
 /* ---- NVML ------------------------------------------------------------- */
 
-/* The few NVML declarations used (nvml.h is not needed to build). */
-typedef struct nvmlDevice_st *nvml_device;
-enum { NVML_OK = 0 };
-
+/* NVML (env/nvml.h) and the two functions energy reads. */
 struct bb_energy_nvml {
-    void *lib;
-    int inited;
-    int (*init)(void);
-    int (*shutdown)(void);
-    int (*by_pci)(const char *pci_bus_id, nvml_device *dev);
-    int (*by_index)(unsigned int index, nvml_device *dev);
-    int (*energy)(nvml_device dev, unsigned long long *mj);
-    int (*power)(nvml_device dev, unsigned int *mw);
-    const char *(*error_string)(int rc); /* may be NULL */
-    nvml_device dev;
+    bb_nvml *nvml;
+    int (*energy)(bb_nvml_device dev, unsigned long long *mj);
+    int (*power)(bb_nvml_device dev, unsigned int *mw);
 };
-
-/* NVML's name for rc, or "error". */
-static const char *nvml_err(const bb_energy_nvml *g, int rc)
-{
-    const char *e = g->error_string ? g->error_string(rc) : NULL;
-    return e ? e : "error";
-}
-
-/* Looks up name; the first missing one is named in s->why. */
-static void *nvml_sym(bb_energy_src *s, const char *name)
-{
-    void *p = dlsym(s->nvml->lib, name);
-    if (!p && !s->failed)
-        fail(s, "NVML library lacks %s", name);
-    return p;
-}
-
-/* dlopen and dlsym; 0 or -1 (s->why). */
-static int nvml_load(bb_energy_src *s, const char *lib)
-{
-    bb_energy_nvml *g = s->nvml;
-    g->lib = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-    if (!g->lib) {
-        const char *e = dlerror();
-        fail(s, "NVML not available: %s", e ? e : lib);
-        return -1;
-    }
-    g->init = (int (*)(void))nvml_sym(s, "nvmlInit_v2");
-    g->shutdown = (int (*)(void))nvml_sym(s, "nvmlShutdown");
-    g->by_pci = (int (*)(const char *, nvml_device *))nvml_sym(s, "nvmlDeviceGetHandleByPciBusId_v2");
-    g->by_index = (int (*)(unsigned int, nvml_device *))nvml_sym(s, "nvmlDeviceGetHandleByIndex_v2");
-    g->energy = (int (*)(nvml_device, unsigned long long *))nvml_sym(s, "nvmlDeviceGetTotalEnergyConsumption");
-    g->power = (int (*)(nvml_device, unsigned int *))nvml_sym(s, "nvmlDeviceGetPowerUsage");
-    g->error_string = (const char *(*)(int))dlsym(g->lib, "nvmlErrorString");
-    return s->failed ? -1 : 0;
-}
-
-/* nvmlInit, the device, and one read of its energy counter; 0 or -1. */
-static int nvml_bind(bb_energy_src *s, const char *pci)
-{
-    bb_energy_nvml *g = s->nvml;
-    int rc = g->init();
-    if (rc != NVML_OK) {
-        fail(s, "NVML: nvmlInit_v2 failed: %s (NVML error %d)", nvml_err(g, rc), rc);
-        return -1;
-    }
-    g->inited = 1;
-    int by_pci = pci && pci[0];
-    rc = by_pci ? g->by_pci(pci, &g->dev) : g->by_index(0, &g->dev);
-    if (rc != NVML_OK || !g->dev) {
-        fail(s, "NVML: no device %.40s: %s (NVML error %d)", by_pci ? pci : "0", nvml_err(g, rc), rc);
-        return -1;
-    }
-    unsigned long long mj;
-    rc = g->energy(g->dev, &mj);
-    if (rc != NVML_OK) {
-        fail(s, "NVML: nvmlDeviceGetTotalEnergyConsumption failed: %s (NVML error %d%s)", nvml_err(g, rc), rc,
-             rc == 3 ? "; needs a Volta or newer GPU" : "");
-        return -1;
-    }
-    return 0;
-}
 
 static void nvml_free(bb_energy_nvml *g)
 {
-    if (!g)
-        return;
-    if (g->inited)
-        g->shutdown();
-    if (g->lib)
-        dlclose(g->lib);
+    if (g)
+        bb_nvml_close(g->nvml);
     free(g);
 }
 
+/* NVML bound to the GPU, its energy and power functions, and one read of
+ * the energy counter; 0 or -1 (s->why). */
 static int nvml_open(bb_energy_src *s, const char *pci, const char *lib)
 {
-    s->nvml = calloc(1, sizeof *s->nvml);
-    if (!s->nvml) {
-        fail(s, "NVML: out of memory");
-        return -1;
+    bb_energy_nvml *g = s->nvml = calloc(1, sizeof *s->nvml);
+    char why[192] = "";
+    int miss = 0;
+    if (g && (g->nvml = bb_nvml_open(lib, pci, why, sizeof why))) {
+        g->energy = (int (*)(bb_nvml_device, unsigned long long *))bb_nvml_sym(
+            g->nvml, "nvmlDeviceGetTotalEnergyConsumption", &miss, why, sizeof why);
+        g->power = (int (*)(bb_nvml_device, unsigned int *))bb_nvml_sym(g->nvml, "nvmlDeviceGetPowerUsage", &miss, why,
+                                                                        sizeof why);
     }
-    if (nvml_load(s, lib ? lib : "libnvidia-ml.so.1") != 0 || nvml_bind(s, pci) != 0) {
-        nvml_free(s->nvml);
-        s->nvml = NULL;
-        return -1;
-    }
-    return 0;
+    unsigned long long mj;
+    int rc = g && g->nvml && !miss ? g->energy(g->nvml->dev, &mj) : -1;
+    if (g && g->nvml && !miss && rc != BB_NVML_OK)
+        snprintf(why, sizeof why, "NVML: nvmlDeviceGetTotalEnergyConsumption failed: %s (NVML error %d%s)",
+                 bb_nvml_error(g->nvml, rc), rc, rc == 3 ? "; needs a Volta or newer GPU" : "");
+    if (rc == BB_NVML_OK)
+        return 0;
+    fail(s, "%s", g ? why : "NVML: out of memory");
+    nvml_free(g);
+    s->nvml = NULL;
+    return -1;
 }
 
 /* NVML's energy counter; 0 or -1 (s->why). */
 static int nvml_energy(bb_energy_src *s, unsigned long long *mj)
 {
-    int rc = s->nvml->energy(s->nvml->dev, mj);
-    if (rc != NVML_OK)
-        fail(s, "NVML: nvmlDeviceGetTotalEnergyConsumption failed: %s (NVML error %d)", nvml_err(s->nvml, rc), rc);
-    return rc == NVML_OK ? 0 : -1;
+    int rc = s->nvml->energy(s->nvml->nvml->dev, mj);
+    if (rc != BB_NVML_OK)
+        fail(s, "NVML: nvmlDeviceGetTotalEnergyConsumption failed: %s (NVML error %d)", bb_nvml_error(s->nvml->nvml, rc),
+             rc);
+    return rc == BB_NVML_OK ? 0 : -1;
 }
 
 /* ---- the region ------------------------------------------------------- */
@@ -420,7 +356,7 @@ static void power_at(bb_energy_src *s, double now)
     unsigned int mw;
     if (s->kind == KIND_RAPL)
         add_power(s, (double)s->window_uj * 1e-6 / dt);
-    else if (s->nvml->power(s->nvml->dev, &mw) == NVML_OK)
+    else if (s->nvml->power(s->nvml->nvml->dev, &mw) == BB_NVML_OK)
         add_power(s, mw * 1e-3); /* a failed reading is left out of the peak */
     s->window_uj = 0;
     s->t_window = now;

@@ -11,6 +11,7 @@
  * builds) where there is no NVIDIA driver.
  */
 #include "env/noise.h"
+#include "env/nvml.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -370,81 +371,38 @@ static void sample_mhz(const bb_noise_src *src, bb_noise *n)
 
 /* ---- NVML ------------------------------------------------------------- */
 
-/* The few NVML declarations used (nvml.h is not needed to build). */
-typedef struct nvmlDevice_st *nvml_device;
-enum { NVML_OK = 0, NVML_CLOCK_SM_ = 1 };
+enum { NVML_CLOCK_SM_ = 1 };
 
+/* NVML (env/nvml.h) and the two functions noise sensing reads. */
 struct bb_noise_nvml {
-    void *lib;
-    int inited;
-    int (*init)(void);
-    int (*shutdown)(void);
-    int (*by_pci)(const char *pci_bus_id, nvml_device *dev);
-    int (*by_index)(unsigned int index, nvml_device *dev);
-    int (*clock)(nvml_device dev, int type, unsigned int *mhz);
-    int (*reasons)(nvml_device dev, unsigned long long *reasons);
-    nvml_device dev;
+    bb_nvml *nvml;
+    int (*clock)(bb_nvml_device dev, int type, unsigned int *mhz);
+    int (*reasons)(bb_nvml_device dev, unsigned long long *reasons);
 };
 
-/* Looks up name in lib; why names it when it is missing. */
-static void *nvml_sym(bb_noise_nvml *g, const char *name, int *missing, char *why, size_t len)
+/* NVML bound to the GPU, and its clock and throttle-reason functions; 0 or
+ * -1 (why says why, "GPU: ..."). */
+static int nvml_load(bb_noise_nvml *g, const char *lib, const char *pci, char *why, size_t len)
 {
-    void *p = dlsym(g->lib, name);
-    if (!p && !*missing) {
-        snprintf(why, len, "GPU: NVML library lacks %s", name);
-        *missing = 1;
-    }
-    return p;
-}
-
-/* dlopen and dlsym; 0 or -1 (why says why). */
-static int nvml_load(bb_noise_nvml *g, const char *lib, char *why, size_t len)
-{
-    g->lib = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-    if (!g->lib) {
-        const char *e = dlerror();
-        snprintf(why, len, "GPU: no NVML (%s)", e ? e : lib);
-        return -1;
-    }
+    char e[160] = "";
     int miss = 0;
-    g->init = (int (*)(void))nvml_sym(g, "nvmlInit_v2", &miss, why, len);
-    g->shutdown = (int (*)(void))nvml_sym(g, "nvmlShutdown", &miss, why, len);
-    g->by_pci = (int (*)(const char *, nvml_device *))nvml_sym(g, "nvmlDeviceGetHandleByPciBusId_v2", &miss, why, len);
-    g->by_index = (int (*)(unsigned int, nvml_device *))nvml_sym(g, "nvmlDeviceGetHandleByIndex_v2", &miss, why, len);
-    g->clock = (int (*)(nvml_device, int, unsigned int *))nvml_sym(g, "nvmlDeviceGetClockInfo", &miss, why, len);
+    if (!(g->nvml = bb_nvml_open(lib, pci, e, sizeof e)))
+        return snprintf(why, len, "GPU: %.120s", e), -1;
+    g->clock = (int (*)(bb_nvml_device, int, unsigned int *))bb_nvml_sym(g->nvml, "nvmlDeviceGetClockInfo", &miss, e,
+                                                                        sizeof e);
     /* Renamed "clocks event reasons" in CUDA 12.2's NVML; the old name stays. */
-    void *r = dlsym(g->lib, "nvmlDeviceGetCurrentClocksEventReasons");
-    g->reasons = (int (*)(nvml_device, unsigned long long *))(
-        r ? r : nvml_sym(g, "nvmlDeviceGetCurrentClocksThrottleReasons", &miss, why, len));
+    void *r = dlsym(g->nvml->lib, "nvmlDeviceGetCurrentClocksEventReasons");
+    g->reasons = (int (*)(bb_nvml_device, unsigned long long *))(
+        r ? r : bb_nvml_sym(g->nvml, "nvmlDeviceGetCurrentClocksThrottleReasons", &miss, e, sizeof e));
+    if (miss)
+        snprintf(why, len, "GPU: %.120s", e);
     return miss ? -1 : 0;
-}
-
-/* nvmlInit and the device handle; 0 or -1 (why says why). */
-static int nvml_bind(bb_noise_nvml *g, const char *pci, char *why, size_t len)
-{
-    int rc = g->init();
-    if (rc != NVML_OK) {
-        snprintf(why, len, "GPU: nvmlInit_v2 failed (NVML error %d)", rc);
-        return -1;
-    }
-    g->inited = 1;
-    int by_pci = pci && pci[0];
-    rc = by_pci ? g->by_pci(pci, &g->dev) : g->by_index(0, &g->dev);
-    if (rc != NVML_OK || !g->dev) {
-        snprintf(why, len, "GPU: NVML has no device %.40s (NVML error %d)", by_pci ? pci : "0", rc);
-        return -1;
-    }
-    return 0;
 }
 
 static void nvml_free(bb_noise_nvml *g)
 {
-    if (!g)
-        return;
-    if (g->inited)
-        g->shutdown();
-    if (g->lib)
-        dlclose(g->lib);
+    if (g)
+        bb_nvml_close(g->nvml);
     free(g);
 }
 
@@ -459,9 +417,7 @@ int bb_noise_src_open(bb_noise_src *src)
         snprintf(src->gpu_why, sizeof src->gpu_why, "GPU: out of memory");
         return -1;
     }
-    const char *lib = src->nvml_lib ? src->nvml_lib : "libnvidia-ml.so.1";
-    if (nvml_load(g, lib, src->gpu_why, sizeof src->gpu_why) != 0 ||
-        nvml_bind(g, src->gpu_pci_bus_id, src->gpu_why, sizeof src->gpu_why) != 0) {
+    if (nvml_load(g, src->nvml_lib, src->gpu_pci_bus_id, src->gpu_why, sizeof src->gpu_why) != 0) {
         nvml_free(g);
         return -1;
     }
@@ -498,8 +454,8 @@ static void sample_gpu(const bb_noise_src *src, bb_noise *n)
     }
     unsigned int mhz = 0;
     unsigned long long reasons = 0;
-    int clock_ok = g->clock(g->dev, NVML_CLOCK_SM_, &mhz) == NVML_OK && mhz < 1000000;
-    int reasons_ok = g->reasons(g->dev, &reasons) == NVML_OK;
+    int clock_ok = g->clock(g->nvml->dev, NVML_CLOCK_SM_, &mhz) == BB_NVML_OK && mhz < 1000000;
+    int reasons_ok = g->reasons(g->nvml->dev, &reasons) == BB_NVML_OK;
     if (!clock_ok)
         note(n, "GPU: NVML could not read the SM clock"), mhz = 0;
     if (!reasons_ok)
