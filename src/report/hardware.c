@@ -78,9 +78,7 @@ static int has_model(const bb_setup *s, const char *model)
     return 0;
 }
 
-/* Models in the group, each once, in the zoo's order of the first setup
- * that has it; returns how many. */
-static int group_models(const bb_table *t, const bb_hw_group *g, const char **out, int max)
+int bb_hw_models(const bb_table *t, const bb_hw_group *g, const char **out, int max)
 {
     int n = 0;
     for (int k = 0; k < g->n; k++) {
@@ -141,7 +139,7 @@ static void hw_section(FILE *f, const bb_table *t, const bb_report_opts *o, cons
         fprintf(f, "--:|");
     fprintf(f, "---|\n");
     const char *models[64];
-    int nm = group_models(t, g, models, 64);
+    int nm = bb_hw_models(t, g, models, 64);
     for (int m = 0; m < nm; m++)
         model_row(f, t, g, models[m]);
     fprintf(f, "\nMachines:\n\n");

@@ -45,6 +45,10 @@ void bb_hw_label(const bb_setup *s, char *buf, size_t len);
  * per item (s). 0, or 1 when the model has no usable result there. */
 int bb_hw_pick(const bb_table *t, int setup, const char *model, int64_t *batch, double *per_item_s);
 
+/* The models of the group's machines, each once, in the order the setups
+ * list them (the first setup's first); at most max into out; how many. */
+int bb_hw_models(const bb_table *t, const bb_hw_group *g, const char **out, int max);
+
 /* "## Across hardware" for every group of two or more machines, each with
  * its chart (figs: the charts written, or NULL). */
 struct bb_report_opts_s;

@@ -360,16 +360,7 @@ static int hardware_bars(const bb_table *t, int first, bars *d)
     bb_hw_group g;
     bb_hw_group_of(t, first, &g);
     const char **models = calloc((size_t)t->n_rows + 1, sizeof *models);
-    int ng = 0;
-    for (int k = 0; models && k < g.n; k++) /* models of every machine, each once */
-        for (int m = 0; m < t->setups[g.setup[k]].n_models; m++) {
-            const char *name = t->setups[g.setup[k]].models[m];
-            int seen = 0;
-            for (int i = 0; i < ng && !seen; i++)
-                seen = !strcmp(models[i], name);
-            if (!seen)
-                models[ng++] = name;
-        }
+    int ng = models ? bb_hw_models(t, &g, models, t->n_rows + 1) : 0;
     int rc = !models || bars_alloc(d, ng, g.n) != 0 ? -1 : 0;
     for (int i = 0; rc == 0 && i < ng; i++) {
         d->groups[i] = models[i];
