@@ -2,35 +2,54 @@
 """Side-by-side CPU speed: batchbench vs PyTorch vs ONNX Runtime.
 
 Same model (torchvision's, features only by default), batch size, thread
-count and input batch for all three. For every (model, batch size) it runs
+count and input batch for all engines. For every (model, batch size) it runs
 --rounds rounds, each round interleaving the engines (A B C A B C ...) so
 that drift on a noisy machine hits all alike:
 
-    batchbench   `batchbench infer --input X.npy --warmup W --reps R`
-                 (a subprocess; its per-pass times from the 'times_ms' line)
-    pytorch      model(x) under torch.no_grad(), W untimed + R timed passes
-    onnxruntime  the model exported by torch.onnx (opset 17, dynamic batch;
-                 cached in --onnx-dir), InferenceSession on the CPU provider,
-                 intra-op threads = --threads, one inter-op thread
+    batchbench       `batchbench infer --model NAME --head H --input X.npy --warmup W
+                     --reps R` (a subprocess; its per-pass times from the
+                     'times_ms' line): the model built into batchbench
+    pytorch          model(x) under torch.no_grad(), W untimed + R timed passes
+    onnxruntime      the model exported by torch.onnx (tools/bb_onnx.py: opset 17,
+                     dynamic batch; cached in --onnx-dir), InferenceSession on the
+                     CPU provider, intra-op threads = --threads, one inter-op thread
+    batchbench-onnx  `batchbench infer --model F.onnx --input X.npy --warmup W
+                     --reps R`: batchbench's engine running its import of the
+                     very file onnxruntime runs (same export, same weights,
+                     same head); not in the default --engines
 
 and prints per engine the median over rounds of the per-round median time
-per item, batchbench's GFLOP/s (2 x MACs / time) with its share of the
-machine's sgemm peak (`batchbench peak`), and the ratios batchbench/peer
-(< 1: batchbench is faster). X is one seeded torch.randn batch, written as
-.npy for batchbench and handed to the peers as is.
+per item, batchbench's GFLOP/s (2 x MACs / time; the built-in engine's, or
+batchbench-onnx's where the built-in does not run) with its share of the
+machine's sgemm peak (`batchbench peak`), the ratios batchbench/peer (< 1:
+batchbench is faster), and with batchbench-onnx the ratios
+batchbench-onnx/onnxruntime (the two engines on one file) and
+batchbench-onnx/batchbench (the importer against the hand-built model, same
+head). X is one seeded torch.randn batch, written as .npy for batchbench and
+handed to the peers as is.
+
+Models: the 12 of batchbench's zoo, or any torchvision classification model
+(e.g. densenet121, swin_t, inception_v3 at 3x299x299): those only run on
+batchbench-onnx, pytorch and onnxruntime (the built-in engine is skipped,
+which the output says), so --engines must include batchbench-onnx. --head
+features removes the classification layer: for the zoo as batchbench does,
+elsewhere the last nn.Linear (tools/bb_onnx.py). MACs of models outside the
+zoo are counted on the exported graph (Conv, Gemm, MatMul).
 
 --out DIR also writes every engine's configurations in batchbench's result
-schema (DIR/batchbench, DIR/pytorch, DIR/onnxruntime; all measured passes
-of all rounds in times_s), so `batchbench report DIR/*` and `batchbench plot
-DIR/*` compare them.
+schema (DIR/batchbench, DIR/pytorch, DIR/onnxruntime, DIR/batchbench-onnx;
+all measured passes of all rounds in times_s), so `batchbench report DIR/*`
+and `batchbench plot DIR/*` compare them.
 
     peers/vs_peers.py --models all --batch-sizes 1,8 --threads 2 --out results-peers
+    peers/vs_peers.py --models resnet50,densenet121 --engines batchbench,batchbench-onnx,onnxruntime
 
 Needs Debian's python3-torch / python3-torchvision and the `onnxruntime`
 package from PyPI; `scripts/install-deps.sh` puts it into .venv/ (made with
 --system-site-packages), which this script re-runs itself under when its
-own interpreter lacks onnxruntime. --engines batchbench,pytorch skips ONNX
-Runtime. Exit 0 ok, 1 a run failed, 2 bad arguments.
+own interpreter lacks onnxruntime (tools/bb_venv.py). --engines
+batchbench,pytorch skips ONNX Runtime. Exit 0 ok, 1 a run failed, 2 bad
+arguments.
 """
 import argparse
 import json
@@ -41,30 +60,25 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-ENGINES = ["batchbench", "pytorch", "onnxruntime"]
+import bb_venv  # noqa: E402  (standard library only)
+
+ENGINES = ["batchbench", "pytorch", "onnxruntime", "batchbench-onnx"]
+DEFAULT_ENGINES = ["batchbench", "pytorch", "onnxruntime"]
+OURS = ("batchbench", "batchbench-onnx")   # engines that are batchbench
+PEERS = ("pytorch", "onnxruntime")
 
 
-def reexec_with_onnxruntime(engines):
-    """Re-runs this script under .venv/bin/python when onnxruntime is needed
-    and missing here but installed there."""
-    if "onnxruntime" not in engines:
-        return
-    try:
-        import onnxruntime  # noqa: F401
-        return
-    except ImportError:
-        pass
-    venv_py = os.path.join(ROOT, ".venv", "bin", "python")
-    if os.path.exists(venv_py) and os.path.realpath(sys.prefix) != os.path.realpath(os.path.join(ROOT, ".venv")):
-        os.execv(venv_py, [venv_py, os.path.abspath(__file__)] + sys.argv[1:])
-    sys.exit("vs_peers.py: --engines includes onnxruntime, but it is not installed for "
-             f"{sys.executable}; run scripts/install-deps.sh (it installs it into .venv/) "
-             "or pass --engines batchbench,pytorch")
+def infer_times(cmd):
+    """Per-pass seconds of a `batchbench infer` run, from its 'times_ms' line."""
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    m = re.search(r"^times_ms (.*)$", p.stdout, re.M)
+    if p.returncode != 0 or not m:
+        raise RuntimeError(f"{' '.join(cmd)}: exit {p.returncode}: {p.stderr.strip() or p.stdout.strip()}")
+    return [float(v) / 1e3 for v in m.group(1).split()]
 
 
 class Batchbench:
@@ -75,13 +89,22 @@ class Batchbench:
 
     def run(self):
         a = self.args
-        cmd = [a.bin, "infer", "--model", self.model, "--input", self.x_path, "--head", a.head,
-               "--threads", str(a.threads), "--warmup", str(a.warmup), "--reps", str(a.reps)]
-        p = subprocess.run(cmd, capture_output=True, text=True)
-        m = re.search(r"^times_ms (.*)$", p.stdout, re.M)
-        if p.returncode != 0 or not m:
-            raise RuntimeError(f"{' '.join(cmd)}: exit {p.returncode}: {p.stderr.strip() or p.stdout.strip()}")
-        return [float(v) / 1e3 for v in m.group(1).split()]
+        return infer_times([a.bin, "infer", "--model", self.model, "--input", self.x_path, "--head", a.head,
+                            "--threads", str(a.threads), "--warmup", str(a.warmup), "--reps", str(a.reps)])
+
+
+class BatchbenchOnnx:
+    """batchbench's engine on the exported file onnxruntime runs (the head is
+    the file's: no --head)."""
+    name = "batchbench-onnx"
+
+    def __init__(self, args, onnx_path, x_path):
+        self.args, self.onnx_path, self.x_path = args, onnx_path, x_path
+
+    def run(self):
+        a = self.args
+        return infer_times([a.bin, "infer", "--model", self.onnx_path, "--input", self.x_path,
+                            "--threads", str(a.threads), "--warmup", str(a.warmup), "--reps", str(a.reps)])
 
 
 class Pytorch:
@@ -103,18 +126,16 @@ class Pytorch:
 
 
 def onnx_file(args, name, torch_model):
-    """The model exported once per (model, head, torch version), cached."""
+    """The model exported once per (model, head, seed, torch version), cached:
+    the one file both onnxruntime and batchbench-onnx run. Input 'x', output
+    'y', batch axis 'n' (peers/ort_profile.py feeds 'x')."""
     import torch
+    import bb_onnx
     os.makedirs(args.onnx_dir, exist_ok=True)
-    path = os.path.join(args.onnx_dir, f"{name}-{args.head}-torch{torch.__version__}-opset17.onnx")
+    path = os.path.join(args.onnx_dir, f"{name}-{args.head}-seed{args.seed}-torch{torch.__version__}-"
+                        f"opset{bb_onnx.DEFAULT_OPSET}.onnx")
     if not os.path.exists(path):
-        tmp = f"{path}.tmp.{os.getpid()}"
-        x = torch.zeros((1, 3, 224, 224))
-        with warnings.catch_warnings():  # the tracer's notes on ViT's shape asserts
-            warnings.simplefilter("ignore")
-            torch.onnx.export(torch_model, x, tmp, opset_version=17, input_names=["x"], output_names=["y"],
-                              dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, do_constant_folding=True)
-        os.replace(tmp, path)
+        bb_onnx.export(torch_model, path, name, input_name="x", output_name="y", batch_axis="n")
     return path
 
 
@@ -122,14 +143,9 @@ class OnnxRuntime:
     name = "onnxruntime"
 
     def __init__(self, args, path, x):
-        import onnxruntime as ort
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = args.threads
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-        self.args, self.feed = args, {"x": x}
+        import bb_onnx
+        self.sess = bb_onnx.ort_session(path, args.threads)  # graph optimisations: ORT_ENABLE_ALL (default)
+        self.args, self.feed = args, {self.sess.get_inputs()[0].name: x}
 
     def run(self):
         times = []
@@ -149,6 +165,7 @@ def environments(args):
     envs = {"batchbench": json.loads(out)}
     envs["pytorch"] = torch_bench.environment(args.threads)
     envs["onnxruntime"] = torch_bench.environment(args.threads)
+    envs["batchbench-onnx"] = json.loads(out)
     if "onnxruntime" in args.engines:
         import onnxruntime as ort
         envs["onnxruntime"]["onednn"] = f"onnxruntime {ort.__version__} (CPUExecutionProvider)"
@@ -160,6 +177,7 @@ def environments(args):
 
 
 def write_results(args, envs, name, batch, params, macs, times):
+    import bb_onnx
     import torch_bench
     for eng, t in times.items():
         args.device, args.precision = "cpu", "fp32"
@@ -167,6 +185,7 @@ def write_results(args, envs, name, batch, params, macs, times):
                "memory": None, "prepare_s": 0.0}
         r = torch_bench.result(args, envs[eng], name, batch, params, macs, run, engine=eng,
                                tool="peers/vs_peers.py")
+        r["config"]["family"] = bb_onnx.family(name)  # torch_bench knows the zoo's only
         d = os.path.join(args.out, eng)
         os.makedirs(d, exist_ok=True)
         torch_bench.write_atomic(os.path.join(d, torch_bench.result_filename(r)), r)
@@ -187,29 +206,32 @@ def model_facts(args):
 def compare(args, name, facts, envs, tmpdir):
     import numpy as np
     import torch
-    import bb_torch
-    tm = bb_torch.randomise_(bb_torch.build_model(name, args.head), args.seed)
-    path = onnx_file(args, name, tm) if "onnxruntime" in args.engines else None
-    macs = facts[name]["macs_per_item"]
+    import bb_onnx
+    engines = [e for e in args.engines if e != "batchbench" or name in facts]
+    tm = bb_onnx.randomise_(bb_onnx.build_model(name, args.head), args.seed, name)
+    path = onnx_file(args, name, tm) if {"onnxruntime", "batchbench-onnx"} & set(engines) else None
+    size = bb_onnx.input_size(name)
+    macs = facts[name]["macs_per_item"] if name in facts else bb_onnx.onnx_macs(path, (1, 3, size, size))
     params = sum(p.numel() for p in tm.parameters())
     for b in args.batch_sizes:
         g = torch.Generator()
         g.manual_seed(args.seed + b)
-        x = torch.randn((b, 3, 224, 224), generator=g, dtype=torch.float32)
+        x = torch.randn((b, 3, size, size), generator=g, dtype=torch.float32)
         x_path = os.path.join(tmpdir, f"x{b}.npy")
         np.save(x_path, x.numpy())
         runners = {"batchbench": lambda: Batchbench(args, name, x_path), "pytorch": lambda: Pytorch(args, tm, x),
-                   "onnxruntime": lambda: OnnxRuntime(args, path, x.numpy())}
-        engines = [runners[e]() for e in args.engines]
-        rounds = {e.name: [] for e in engines}
+                   "onnxruntime": lambda: OnnxRuntime(args, path, x.numpy()),
+                   "batchbench-onnx": lambda: BatchbenchOnnx(args, path, x_path)}
+        runs = [runners[e]() for e in engines]
+        rounds = {e.name: [] for e in runs}
         for _ in range(args.rounds):
-            for e in engines:
+            for e in runs:
                 rounds[e.name].append(e.run())
         per_item = {k: statistics.median(statistics.median(r) for r in v) / b for k, v in rounds.items()}
         yield b, per_item, macs
         if args.out:
             write_results(args, envs, name, b, params, macs, {k: [t for r in v for t in r] for k, v in rounds.items()})
-        del engines
+        del runs
 
 
 def parse_args():
@@ -222,20 +244,29 @@ def parse_args():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--engines", default=",".join(ENGINES), help="subset of " + ",".join(ENGINES))
+    ap.add_argument("--engines", default=",".join(DEFAULT_ENGINES),
+                    help=f"comma-separated, from {','.join(ENGINES)} (default {','.join(DEFAULT_ENGINES)})")
     ap.add_argument("--out", default="", help="also write result files per engine under DIR/<engine>/")
     ap.add_argument("--onnx-dir", default=os.path.join(os.path.expanduser("~"), ".cache", "batchbench", "onnx"))
     ap.add_argument("--no-peak", action="store_true", help="skip `batchbench peak` (no %% of peak column)")
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "batchbench"))
     args = ap.parse_args()
-    import bb_torch
-    args.models = bb_torch.MODELS if args.models == "all" else args.models.split(",")
-    bad = [m for m in args.models if m not in bb_torch.MODELS]
-    if bad:
-        ap.error(f"--models: unknown model {bad[0]!r}; expected one of {','.join(bb_torch.MODELS)}")
     args.engines = args.engines.split(",")
-    if any(e not in ENGINES for e in args.engines) or "batchbench" not in args.engines:
-        ap.error(f"--engines: expected batchbench plus any of pytorch,onnxruntime, got {','.join(args.engines)}")
+    if any(e not in ENGINES for e in args.engines) or not set(OURS) & set(args.engines) \
+            or len(set(args.engines)) != len(args.engines):
+        ap.error(f"--engines: expected batchbench and/or batchbench-onnx plus any of {','.join(PEERS)}, "
+                 f"got {','.join(args.engines)}")
+    import bb_onnx
+    args.models = bb_onnx.ZOO if args.models == "all" else args.models.split(",")
+    known = set(bb_onnx.classification_models())
+    bad = [m for m in args.models if m not in known]
+    if bad:
+        ap.error(f"--models: unknown model {bad[0]!r}; expected one of {','.join(bb_onnx.ZOO)} "
+                 "or another torchvision classification model")
+    outside = [m for m in args.models if m not in bb_onnx.ZOO]
+    if outside and "batchbench-onnx" not in args.engines:
+        ap.error(f"--models: {outside[0]} is not in batchbench's zoo ({','.join(bb_onnx.ZOO)}): only the "
+                 "batchbench-onnx engine runs it (--engines batchbench-onnx,pytorch,onnxruntime)")
     try:
         args.batch_sizes = [int(v) for v in args.batch_sizes.split(",")]
     except ValueError:
@@ -249,27 +280,42 @@ def parse_args():
 
 def main():
     args = parse_args()
-    reexec_with_onnxruntime(args.engines)
+    import bb_onnx
+    outside = [m for m in args.models if m not in bb_onnx.ZOO]  # their MACs are counted by onnxruntime
+    bb_venv.reexec_with_onnxruntime("onnxruntime" in args.engines or bool(outside),
+                                    "pass --engines batchbench,pytorch")
     import torch
     torch.set_num_threads(args.threads)
     args.peak_gflops = None if args.no_peak else measure_peak(args)
     facts, envs = model_facts(args), environments(args)
-    peers = [e for e in args.engines if e != "batchbench"]
+    peers = [e for e in args.engines if e in PEERS]
+    ratios = [(f"bb/{p[:5]}", "batchbench", p) for p in peers if "batchbench" in args.engines]
+    ratios += [(f"onnx/{r}", "batchbench-onnx", e) for r, e in (("ort", "onnxruntime"), ("bb", "batchbench"))
+               if "batchbench-onnx" in args.engines and e in args.engines]
     print(f"threads {args.threads}, head {args.head}, {args.rounds} rounds x (warmup {args.warmup} + reps {args.reps}) "
           f"per engine, interleaved; ms per item = median of round medians; torch {torch.__version__}"
           + (f", {envs['onnxruntime']['onednn']}" if "onnxruntime" in peers else "")
           + (f"; sgemm peak {args.peak_gflops:.1f} GFLOP/s" if args.peak_gflops else ""), flush=True)
+    if "batchbench-onnx" in args.engines:
+        print("batchbench-onnx: `batchbench infer` on the file onnxruntime runs "
+              f"({args.onnx_dir}); onnx/ort = batchbench-onnx / onnxruntime, onnx/bb = batchbench-onnx / batchbench",
+              flush=True)
     head = f"{'model':18s} {'batch':>5s} " + " ".join(f"{e + ' ms':>14s}" for e in args.engines)
-    head += f" {'GFLOP/s':>8s} {'% peak':>6s}" + "".join(f" {'bb/' + p[:5]:>9s}" for p in peers)
+    head += f" {'GFLOP/s':>8s} {'% peak':>6s}" + "".join(f" {r[0]:>9s}" for r in ratios)
     print(head, flush=True)
     with tempfile.TemporaryDirectory() as tmpdir:
         for name in args.models:
+            if name not in facts and "batchbench" in args.engines:
+                print(f"{name}: not in batchbench's zoo: the built-in engine (batchbench) is skipped, "
+                      f"{', '.join(e for e in args.engines if e != 'batchbench')} run it", flush=True)
             for b, per_item, macs in compare(args, name, facts, envs, tmpdir):
-                ours = per_item["batchbench"]
+                ours = per_item.get("batchbench", per_item.get("batchbench-onnx"))
                 gf = 2.0 * macs / ours / 1e9
                 pk = f"{100 * gf / args.peak_gflops:5.0f}%" if args.peak_gflops else f"{'-':>6s}"
-                line = f"{name:18s} {b:5d} " + " ".join(f"{per_item[e] * 1e3:14.2f}" for e in args.engines)
-                line += f" {gf:8.1f} {pk}" + "".join(f" {ours / per_item[p]:9.2f}" for p in peers)
+                line = f"{name:18s} {b:5d} " + " ".join(f"{per_item[e] * 1e3:14.2f}" if e in per_item else f"{'-':>14s}"
+                                                      for e in args.engines)
+                line += f" {gf:8.1f} {pk}" + "".join(f" {per_item[a] / per_item[p]:9.2f}" if a in per_item and p in per_item
+                                                     else f" {'-':>9s}" for _, a, p in ratios)
                 print(line, flush=True)
     return 0
 

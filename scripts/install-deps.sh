@@ -12,6 +12,7 @@ pkgs=(build-essential pkg-config libdnnl-dev libcjson-dev libcmocka-dev
       python3 python3-numpy python3-scipy python3-torch python3-torchvision python3-venv python3-pip
       python3-jsonschema
       libopenblas0-pthread valgrind xz-utils
+      libonnx-dev protobuf-c-compiler libprotobuf-c-dev clang libclang-rt-dev libomp-dev python3-onnx
       munge slurmctld slurmd slurm-client iproute2 util-linux)
 ORT_VERSION=1.32.0
 missing=()

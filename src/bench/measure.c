@@ -88,10 +88,11 @@ static void live(const bb_measure_ctx *c, const bb_config_run *run, const char *
     fflush(c->cfg->log);
 }
 
-/* The seed's warm-up batch: random, already in memory, whatever the input. */
-static void random_batch(const bb_measure_ctx *c, bb_config_run *run)
+/* The seed's warm-up batch: random, already in memory, whatever the input;
+ * n floats, the graph's input for the whole batch. */
+static void random_batch(const bb_measure_ctx *c, bb_config_run *run, int64_t n)
 {
-    bb_random_input(run->x, run->r.batch_size * BB_ITEM_FLOATS, c->cfg->seed + 1);
+    bb_random_input(run->x, n, c->cfg->seed + 1);
 }
 
 /* A status is final: release the backend and tell the caller. */
@@ -171,9 +172,10 @@ static int prepare(const bb_measure_ctx *c, const bb_graph *g, bb_config_run *ru
     bb_err err = {0};
     if (bb_measure_prepare(c, g, r, &run->b, err_oom) != 0)
         return bb_measure_finish(c, run), -1;
-    if (!(run->x = malloc((size_t)(bs * BB_ITEM_FLOATS) * sizeof(float))))
+    int64_t n = bs * bb_tensor_numel(&g->tensors[g->input]); /* the model's input, not the zoo's [3,224,224] */
+    if (!(run->x = malloc((size_t)n * sizeof(float))))
         return fail(c, run, "oom", "out of memory for the input batch"), -1;
-    random_batch(c, run);
+    random_batch(c, run, n);
     if (c->be->set_input(run->b, run->x, &err) != 0)
         return fail(c, run, "error", err.msg), -1;
     run->next = 0;

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "engine/facts.h"
-#include "models/zoo.h"
 #include "results/result.h"
 #include "results/result_identity.h"
 #include "results/summary_csv.h"
@@ -54,17 +53,16 @@ static double nominal_rate(const bb_sweep_cfg *cfg)
 static int costs(const bb_sweep_cfg *cfg, bb_shard_plan *p, shard_item *items, bb_err *err)
 {
     int n = 0;
+    bb_model_ref tmp;
     for (int m = 0; m < cfg->n_models; m++) {
-        bb_graph *g = bb_zoo_build(cfg->models[m], cfg->config.head);
-        if (!g)
-            return bb_err_set(err, "--shard: model '%s' cannot be built", cfg->models[m]);
-        for (int b = 0; b < cfg->n_batches; b++) {
-            bb_model_facts f;
-            bb_model_facts_compute(g, cfg->batches[b], &f);
-            p->cost[m][b] = bb_sweep_config_estimate(cfg, &f, cfg->batches[b], nominal_rate(cfg));
+        bb_err e = {0};
+        const bb_model_ref *ref = bb_sweep_model_ref(cfg, m, &tmp, &e);
+        if (!ref)
+            return bb_err_set(err, "--shard: model '%s' cannot be built: %s", cfg->models[m], e.msg);
+        for (int b = 0; b < cfg->n_batches; b++) { /* the cost needs MACs and weight bytes: the same at any batch */
+            p->cost[m][b] = bb_sweep_config_estimate(cfg, &ref->facts, cfg->batches[b], nominal_rate(cfg));
             items[n++] = (shard_item){m, b, (long long)(p->cost[m][b] * 1e6 + 0.5)};
         }
-        bb_graph_free(g);
     }
     return n;
 }
@@ -106,8 +104,8 @@ void bb_shard_print(FILE *f, const bb_sweep_cfg *cfg, const bb_shard_plan *p, in
         for (int m = 0; m < cfg->n_models; m++)
             for (int b = 0; b < cfg->n_batches; b++)
                 if (p->owner[m][b] == index)
-                    fprintf(f, "  %-18s batch %-6lld estimated %8.1f s\n", cfg->models[m], (long long)cfg->batches[b],
-                            p->cost[m][b] * scale);
+                    fprintf(f, "  %-18s batch %-6lld estimated %8.1f s\n", bb_sweep_model_name(cfg, m),
+                            (long long)cfg->batches[b], p->cost[m][b] * scale);
         return;
     }
     fprintf(f, "%d configurations in %d shards, estimated %.0f s in all, %.0f s per shard on average\n", n_all,
@@ -155,7 +153,8 @@ static cJSON *plan_json(const bb_sweep_cfg *cfg, const bb_shard_plan *p, const c
         for (int b = 0; ok && b < cfg->n_batches; b++) {
             cJSON *c = cJSON_CreateObject();
             bb_shard_plan_key(cfg, m, b, key, sizeof key);
-            ok = c && bb_json_str(c, "model", cfg->models[m]) && bb_json_int(c, "batch_size", cfg->batches[b]) &&
+            ok = c && bb_json_str(c, "model", bb_sweep_model_name(cfg, m)) &&
+                 bb_json_int(c, "batch_size", cfg->batches[b]) &&
                  bb_json_int(c, "shard", p->owner[m][b]) && bb_json_num(c, "nominal_cost_s", p->cost[m][b]) &&
                  bb_json_str(c, "plan_key", key);
             if (c && !cJSON_AddItemToArray(list, c))

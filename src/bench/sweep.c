@@ -20,7 +20,7 @@
 #include "stats/stats.h"
 #include "engine/facts.h"
 #include "models/model.h"
-#include "models/zoo.h"
+#include "onnx/onnx_import.h"
 #include "results/result.h"
 #include "results/result_identity.h"
 #include "results/summary_csv.h"
@@ -70,6 +70,28 @@ double bb_sweep_config_estimate(const bb_sweep_cfg *cfg, const bb_model_facts *f
     return cfg->max_time_s > 0 && total > cfg->max_time_s + 0.3 ? cfg->max_time_s + 0.3 : total;
 }
 
+/* The reference of every model, resolved once per command (sweep.h). */
+int bb_sweep_resolve_models(bb_sweep_cfg *cfg, bb_err *err)
+{
+    for (int m = 0; m < cfg->n_models; m++)
+        if (bb_model_ref_resolve(&cfg->refs[m], cfg->models[m], cfg->config.head, cfg->family, err) != 0)
+            return -1;
+    cfg->refs_ready = 1;
+    return 0;
+}
+
+const bb_model_ref *bb_sweep_model_ref(const bb_sweep_cfg *cfg, int m, bb_model_ref *tmp, bb_err *err)
+{
+    if (cfg->refs_ready)
+        return &cfg->refs[m];
+    return bb_model_ref_resolve(tmp, cfg->models[m], cfg->config.head, cfg->family, err) == 0 ? tmp : NULL;
+}
+
+const char *bb_sweep_model_name(const bb_sweep_cfg *cfg, int m)
+{
+    return cfg->refs_ready ? cfg->refs[m].name : bb_path_base(cfg->models[m]);
+}
+
 static double estimate_all(const bb_sweep_cfg *cfg, double est[BB_SWEEP_MAX][BB_SWEEP_MAX], double *round_s,
                            double *gflops)
 {
@@ -77,18 +99,19 @@ static double estimate_all(const bb_sweep_cfg *cfg, double est[BB_SWEEP_MAX][BB_
     if (*gflops <= 0)
         *gflops = 50.0;
     double total = 0.0;
+    bb_model_ref tmp;
     for (int m = 0; m < cfg->n_models; m++) {
-        bb_graph *g = bb_zoo_build(cfg->models[m], cfg->config.head);
-        for (int b = 0; g && b < cfg->n_batches; b++) {
-            bb_model_facts f;
-            bb_model_facts_compute(g, cfg->batches[b], &f);
-            est[m][b] = bb_sweep_config_estimate(cfg, &f, cfg->batches[b], *gflops);
+        bb_err e = {0};
+        const bb_model_ref *ref = bb_sweep_model_ref(cfg, m, &tmp, &e);
+        if (!ref && cfg->log) /* its configurations will say so too */
+            fprintf(cfg->log, "batchbench run: %s: %s (not estimated)\n", cfg->models[m], e.msg);
+        for (int b = 0; b < cfg->n_batches; b++) {
+            est[m][b] = ref ? bb_sweep_config_estimate(cfg, &ref->facts, cfg->batches[b], *gflops) : 0.0;
             total += est[m][b] * worker_counts(cfg);
-            double pass = pass_estimate(&f, cfg->batches[b], *gflops);
-            if (round_s)
+            double pass = ref ? pass_estimate(&ref->facts, cfg->batches[b], *gflops) : 0.0;
+            if (round_s && ref)
                 round_s[m] += pass > BB_SLICE_S ? pass : BB_SLICE_S;
         }
-        bb_graph_free(g);
     }
     if (cfg->reps_auto && cfg->budget_s > 0 && total > cfg->budget_s)
         total = cfg->budget_s; /* measuring stops at the budget (past the minimum batches) */
@@ -106,11 +129,22 @@ double bb_sweep_estimate(const bb_sweep_cfg *cfg, double *gflops)
 
 void bb_sweep_fill_result(const bb_sweep_cfg *cfg, int threads_used, const bb_graph *g, int m, int bi, bb_result *r)
 {
-    const bb_model_info *mi = bb_zoo_find(cfg->models[m]);
+    bb_model_ref tmp;
+    bb_err e = {0};
+    const bb_model_ref *ref = bb_sweep_model_ref(cfg, m, &tmp, &e);
     memset(r, 0, sizeof *r);
-    snprintf(r->model, sizeof r->model, "%s", cfg->models[m]);
-    snprintf(r->family, sizeof r->family, "%s", mi ? bb_family_name(mi->family) : "?");
-    snprintf(r->head, sizeof r->head, "%s", bb_head_name(cfg->config.head));
+    if (ref) {
+        snprintf(r->model, sizeof r->model, "%s", ref->name);
+        snprintf(r->family, sizeof r->family, "%s", ref->family);
+        snprintf(r->model_file, sizeof r->model_file, "%s", ref->file);
+        snprintf(r->model_sha256, sizeof r->model_sha256, "%s", ref->sha256);
+    } else { /* it cannot be built: its results say so, under the name given */
+        snprintf(r->model, sizeof r->model, "%s", bb_path_base(cfg->models[m]));
+        snprintf(r->family, sizeof r->family, "%s", bb_onnx_is_path(cfg->models[m]) ? "imported" : "?");
+    }
+    snprintf(r->head, sizeof r->head, "%s",
+             ref ? bb_model_ref_head(ref, cfg->config.head)
+                 : bb_onnx_is_path(cfg->models[m]) ? "graph" : bb_head_name(cfg->config.head));
     snprintf(r->device, sizeof r->device, "%s", bb_config_device(&cfg->config));
     snprintf(r->engine, sizeof r->engine, "batchbench");
     snprintf(r->precision, sizeof r->precision, "%s", bb_precision_name(cfg->config.precision));
@@ -309,6 +343,17 @@ static int64_t memory_budget(const sweep_state *s)
     return bb_mem_available() / 2;
 }
 
+/* Can model m read the sweep's input? Random batches take any shape; a data
+ * set's items are [3,224,224]. 0 with err saying why not. */
+static int reads_input(const sweep_state *s, int m, bb_err *err)
+{
+    bb_model_ref tmp;
+    const bb_model_ref *ref = s->src ? bb_sweep_model_ref(s->cfg, m, &tmp, err) : NULL;
+    if (s->src && (!ref || bb_model_input_check_item(&ref->input, ref->name, err) != 0))
+        return 0;
+    return 1;
+}
+
 static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)
 {
     const bb_sweep_cfg *cfg = s->cfg;
@@ -318,7 +363,7 @@ static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)
     int n = pending_configs(s, m, res, runs);
     bb_model_spec spec = {cfg->models[m], cfg->config.head, NULL, cfg->seed};
     bb_err open_err = {0};
-    bb_graph *g = n ? bb_model_open(&spec, &open_err) : NULL;
+    bb_graph *g = n && reads_input(s, m, &open_err) ? bb_model_open(&spec, &open_err) : NULL;
     model_ctx mc = {s, res, m, 0, err};
     for (int i = 0; i < n; i++)
         fill_run(s, g, m, &runs[i]);

@@ -34,6 +34,7 @@
 #include "backends/backend.h"
 #include "data/loader.h"
 #include "engine/graph.h"
+#include "results/model_ref.h"
 #include "util/error.h"
 
 #define BB_SWEEP_MAX 64
@@ -51,8 +52,15 @@ typedef struct {
 } bb_sweep_pipeline;
 
 typedef struct {
-    const char *models[BB_SWEEP_MAX];
+    const char *models[BB_SWEEP_MAX]; /* zoo names or ONNX file paths, as given */
     int n_models;
+    char model_arg[4096];       /* run --models, split in place: the storage of models[] that are paths */
+    /* What results record of each model (results/model_ref.h), resolved
+     * once by bb_sweep_resolve_models; until then (refs_ready 0) each use
+     * resolves the model again. */
+    bb_model_ref refs[BB_SWEEP_MAX];
+    int refs_ready;
+    const char *family;         /* run --family: recorded for imported models; NULL: "imported" */
     int64_t batches[BB_SWEEP_MAX];
     int n_batches;
     int warmup, reps;    /* --reps auto: reps is the minimum number of batches */
@@ -91,6 +99,18 @@ typedef struct {
     double wait_fraction[BB_SWEEP_MAX][BB_SWEEP_MAX][BB_PIPELINE_MAX_WORKERS];
 } bb_sweep_result;
 
+/* Resolves cfg->refs once (one build, one import of each ONNX file, and
+ * its hash): 0, or -1 with err naming the model that cannot be built. */
+int bb_sweep_resolve_models(bb_sweep_cfg *cfg, bb_err *err);
+
+/* Model m's reference: cfg->refs[m] once resolved, else resolved into tmp
+ * now. NULL with err set when the model cannot be built. */
+const bb_model_ref *bb_sweep_model_ref(const bb_sweep_cfg *cfg, int m, bb_model_ref *tmp, bb_err *err);
+
+/* The name model m's results record: its reference's, else the zoo name
+ * or the file's base name. */
+const char *bb_sweep_model_name(const bb_sweep_cfg *cfg, int m);
+
 /* Runs every configuration of cfg (the pipeline's when cfg->pipeline.on).
  * 0 done (some configurations may have failed: res->failed; res->interrupted
  * when stopped by a signal), -1 fatal (message in err: --data cannot be
@@ -109,7 +129,8 @@ struct bb_model_facts_s;
 double bb_sweep_config_estimate(const bb_sweep_cfg *cfg, const struct bb_model_facts_s *f, int64_t bs, double gflops);
 
 /* Seconds the sweep should take, from MAC counts and a short sgemm
- * calibration of this machine (reported through *gflops). */
+ * calibration of this machine (reported through *gflops). A model that
+ * cannot be built counts 0 s; its configurations will fail saying why. */
 double bb_sweep_estimate(const bb_sweep_cfg *cfg, double *gflops);
 
 

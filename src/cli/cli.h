@@ -38,7 +38,16 @@ int cli_u64(const char *cmd, const char *flag, const char *s, uint64_t *out);
 /* A size in bytes: "100000", "512K", "512M", "2G" (what --mem-limit takes). */
 int cli_bytes(const char *cmd, const char *flag, const char *s, int64_t *out);
 int cli_head(const char *cmd, const char *s, bb_head *out);
-int cli_model(const char *cmd, const char *s); /* known model name? */
+/* A zoo model name, or a path ending in ".onnx" that exists and is a
+ * readable file? Else prints why, naming the flag and the file, and -1. */
+int cli_model(const char *cmd, const char *s); /* the flag --model */
+int cli_model_flag(const char *cmd, const char *flag, const char *s);
+/* A valid model argument as kept: the zoo's own name, or s (an ONNX path). */
+const char *cli_model_name(const char *s);
+/* --head given with an ONNX model (its graph runs as exported): prints why, -1. */
+int cli_no_head_for_onnx(const char *cmd, const char *model);
+/* --family NAME: 1..31 characters of [A-Za-z0-9_.-]? Else prints why, -1. */
+int cli_family(const char *cmd, const char *s);
 int cli_precision(const char *cmd, const char *s, bb_precision *out);
 /* cpu, cuda or auto? */
 int cli_device(const char *cmd, const char *s);

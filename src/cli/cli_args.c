@@ -4,9 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "models/zoo.h"
+#include "onnx/onnx_import.h"
+#include "results/model_ref.h"
 
 int cli_int64(const char *cmd, const char *flag, const char *s, int64_t min, int64_t max, int64_t *out)
 {
@@ -74,14 +78,55 @@ int cli_head(const char *cmd, const char *s, bb_head *out)
     return 0;
 }
 
-int cli_model(const char *cmd, const char *s)
+/* A user's model file: it exists, is a file and can be read. */
+static int onnx_file_ok(const char *cmd, const char *flag, const char *s)
+{
+    struct stat st;
+    const char *why = stat(s, &st) != 0 ? strerror(errno) : S_ISDIR(st.st_mode) ? "is a directory"
+                      : access(s, R_OK) != 0 ? strerror(errno) : NULL;
+    if (!why)
+        return 0;
+    fprintf(stderr, "batchbench %s: %s: ONNX file '%s': %s\n", cmd, flag, s, why);
+    return -1;
+}
+
+int cli_model_flag(const char *cmd, const char *flag, const char *s)
 {
     if (bb_zoo_find(s))
         return 0;
-    fprintf(stderr, "batchbench %s: --model: unknown model '%s'; known:", cmd, s);
+    if (bb_onnx_is_path(s))
+        return onnx_file_ok(cmd, flag, s);
+    fprintf(stderr, "batchbench %s: %s: unknown model '%s'; known:", cmd, flag, s);
     for (int i = 0; i < bb_zoo_count(); i++)
         fprintf(stderr, " %s", bb_zoo_at(i)->name);
-    fprintf(stderr, "\n");
+    fprintf(stderr, "; or the path of an ONNX file (ending .onnx)\n");
+    return -1;
+}
+
+const char *cli_model_name(const char *s)
+{
+    const bb_model_info *m = bb_zoo_find(s);
+    return m ? m->name : s;
+}
+
+int cli_model(const char *cmd, const char *s)
+{
+    return cli_model_flag(cmd, "--model", s);
+}
+
+int cli_no_head_for_onnx(const char *cmd, const char *model)
+{
+    fprintf(stderr, "batchbench %s: --head does not go with an ONNX model ('%s'): its graph runs as exported "
+                    "(results record head \"graph\")\n", cmd, model);
+    return -1;
+}
+
+int cli_family(const char *cmd, const char *s)
+{
+    if (bb_family_name_ok(s))
+        return 0;
+    fprintf(stderr, "batchbench %s: --family: '%s' is not 1 to %d characters of letters, digits, '_', '.' and '-'\n",
+            cmd, s, BB_FAMILY_LEN - 1);
     return -1;
 }
 

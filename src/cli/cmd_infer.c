@@ -12,11 +12,14 @@
 #include "cli/cli.h"
 #include "io/npy.h"
 #include "models/model.h"
+#include "onnx/onnx_import.h"
+#include "results/model_ref.h"
 #include "util/clock.h"
 
 typedef struct {
     bb_model_spec spec;
     int64_t batch, threads, warmup, reps;
+    int head_set;           /* --head given (an ONNX model refuses it) */
     const char *input, *output;
     const char *device;
     cli_backend_flags backend_opts;
@@ -26,17 +29,20 @@ typedef struct {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: batchbench infer --model M [--batch N] [--head features|classifier]\n"
+            "usage: batchbench infer --model M|PATH.onnx [--batch N] [--head features|classifier]\n"
             "                        [--weights F.safetensors] [--input X.npy] [--output Y.npy]\n"
             "                        [--seed S] [--threads T] [--warmup W] [--reps R] [--profile]\n"
             "                        [--check-activations] [--device cpu|cuda|auto]\n"
             "                        [--precision fp32|tf32|fp16|bf16] [--backend-opt KEY=VALUE ...]\n"
             "\n"
             "Runs one forward pass on the device and prints the output shape, a checksum and\n"
-            "the time of the pass. --input is float32 [N,3,224,224] (its N wins over\n"
-            "--batch); without it a batch seeded by --seed is used. --output writes the\n"
-            "[N,D] result as .npy. --weights loads torchvision state_dict names from a\n"
-            "safetensors file; without it weights are seeded random. --profile prints\n"
+            "the time of the pass. --model: a zoo model (batchbench models) or the path of\n"
+            "an ONNX file (ending .onnx; its weights come from the file; it has no --head\n"
+            "and no --weights). --input is float32 [N, the model's input shape] ([N,3,224,224]\n"
+            "for the zoo; its N wins over --batch); without it a batch seeded by --seed is\n"
+            "used. --output writes the [N,D] result as .npy. --weights loads torchvision\n"
+            "state_dict names from a safetensors file; without it weights are seeded\n"
+            "random. --profile prints\n"
             "the time of every step. --warmup W untimed passes first, then --reps R\n"
             "timed passes (default 0 and 1): the median is reported, and every\n"
             "pass's time on the line 'times_ms' (in run order).\n"
@@ -48,7 +54,9 @@ static void usage(FILE *f)
             "(default, strict), tf32, fp16 (cuda only) or bf16 (cuda, or a CPU with\n"
             "AVX512-BF16 or AMX).\n");
     cli_backend_opts_help(f);
-    fprintf(f, "Exit codes: 0 ok, 1 runtime failure (bad file...), 2 bad arguments.\n");
+    fprintf(f, "Exit codes: 0 ok, 1 runtime failure (bad file, an ONNX file that cannot be imported, --input\n"
+               "of the wrong shape...), 2 bad arguments (unknown model, a missing .onnx file, --head or\n"
+               "--weights with an ONNX model).\n");
 }
 
 static int parse(int argc, char **argv, infer_args *a)
@@ -70,7 +78,7 @@ static int parse(int argc, char **argv, infer_args *a)
         switch (c) {
         case 'm': a->spec.name = optarg; bad = cli_model("infer", optarg); break;
         case 'b': bad = cli_int64("infer", "--batch", optarg, 1, 1 << 20, &a->batch); break;
-        case 'H': bad = cli_head("infer", optarg, &a->spec.head); break;
+        case 'H': bad = cli_head("infer", optarg, &a->spec.head), a->head_set = 1; break;
         case 'w': a->spec.weights_path = optarg; break;
         case 'i': a->input = optarg; break;
         case 'o': a->output = optarg; break;
@@ -95,26 +103,49 @@ static int parse(int argc, char **argv, infer_args *a)
         fprintf(stderr, "batchbench infer: --model is required (see batchbench models)\n");
         return -1;
     }
+    if (bb_onnx_is_path(a->spec.name) && a->head_set)
+        return cli_no_head_for_onnx("infer", a->spec.name);
+    if (bb_onnx_is_path(a->spec.name) && a->spec.weights_path) {
+        fprintf(stderr, "batchbench infer: --weights does not go with an ONNX model ('%s'): its weights come from "
+                        "the file\n", a->spec.name);
+        return -1;
+    }
     return 0;
 }
 
-/* The input batch: from --input (checked to be [N,3,224,224]) or seeded. */
-static float *load_input(const infer_args *a, int64_t *batch, bb_err *err)
+/* Does arr hold [N, in...] with N >= 1? */
+static int input_matches(const bb_npy *arr, const bb_model_input *in)
 {
+    if (arr->ndim != in->ndim + 1 || arr->dims[0] < 1)
+        return 0;
+    for (int i = 0; i < in->ndim; i++)
+        if (arr->dims[i + 1] != in->dims[i])
+            return 0;
+    return 1;
+}
+
+/* The input batch: from --input (checked against the model's input, [N,3,224,224] for the zoo) or seeded. */
+static float *load_input(const infer_args *a, const bb_graph *g, int64_t *batch, bb_err *err)
+{
+    bb_model_input in;
+    bb_model_input_of(g, &in);
     if (!a->input) {
-        float *x = malloc((size_t)(*batch * 3 * 224 * 224) * sizeof(float));
+        float *x = malloc((size_t)(*batch * in.floats) * sizeof(float));
         if (!x)
             bb_err_set(err, "out of memory for a batch of %lld", (long long)*batch);
         else
-            bb_random_input(x, *batch * 3 * 224 * 224, a->spec.seed + 1);
+            bb_random_input(x, *batch * in.floats, a->spec.seed + 1);
         return x;
     }
     bb_npy arr;
     if (bb_npy_read(a->input, &arr, err) != 0)
         return NULL;
-    if (arr.ndim != 4 || arr.dims[0] < 1 || arr.dims[1] != 3 || arr.dims[2] != 224 || arr.dims[3] != 224) {
-        bb_err_set(err, "%s: input must have shape [N,3,224,224] with N >= 1, got %d dims [%lld,...]",
-                   a->input, arr.ndim, arr.ndim > 0 ? (long long)arr.dims[0] : 0LL);
+    if (!input_matches(&arr, &in)) {
+        char want[128], got[160];
+        bb_model_input_str(&in, 0, want, sizeof want);
+        bb_shape_str(arr.dims, arr.ndim, got, sizeof got);
+        bb_err_set(err, "%s: input must have shape [N,%s with N >= 1 (model %s), got %s", a->input, want + 1,
+                   a->spec.name, got);
         bb_npy_free(&arr);
         return NULL;
     }
@@ -203,10 +234,10 @@ static int run(const infer_args *a, bb_err *err)
 {
     int64_t batch = a->batch;
     const bb_backend_ops *be = a->config.backend;
-    float *x = load_input(a, &batch, err), *y = NULL;
+    bb_graph *g = bb_model_open(&a->spec, err); /* first: the input's shape is the model's */
+    float *x = g ? load_input(a, g, &batch, err) : NULL, *y = NULL;
     if (!x)
-        return -1;
-    bb_graph *g = bb_model_open(&a->spec, err);
+        return bb_graph_free(g), -1;
     bb_backend *b = NULL;
     int rc = -1;
     double t0 = bb_now_s(), prep = 0, *t = calloc((size_t)a->reps, sizeof *t);

@@ -27,6 +27,7 @@
 #include "env/env.h"
 #include "models/model.h"
 #include "models/zoo.h"
+#include "onnx/onnx_import.h"
 #include "util/clock.h"
 #include "util/json_out.h"
 
@@ -38,6 +39,7 @@ typedef struct {
     cli_backend_flags backend_opts;
     int64_t mem_limit, start, max; /* mem_limit 0: not given */
     int help;
+    int head_set; /* --head given (an ONNX model refuses it) */
 } mb_args;
 
 /* One probe as printed and written. */
@@ -67,7 +69,7 @@ typedef struct {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: batchbench maxbatch --model M [--device cpu|cuda|auto]\n"
+            "usage: batchbench maxbatch --model M|PATH.onnx [--device cpu|cuda|auto]\n"
             "                           [--precision fp32|tf32|fp16|bf16] [--head features|classifier]\n"
             "                           [--threads T] [--mem-limit BYTES] [--start N] [--max N]\n"
             "                           [--backend-opt KEY=VALUE ...] [--out DIR]\n"
@@ -88,6 +90,8 @@ static void usage(FILE *f)
             "--device: auto (default: cuda when this build has it and a GPU is usable,\n"
             "          else cpu), cpu or cuda. --precision: fp32 (default, strict), tf32,\n"
             "          fp16 (cuda only), bf16 (cuda, or a CPU with AVX512-BF16 or AMX).\n"
+            "--model: a zoo model or the path of an ONNX file (ending .onnx; no --head; the\n"
+            "          file is named by its base name and SHA-256 in the JSON and its name).\n"
             "--head: features (default) or classifier. --threads: CPU threads (default:\n"
             "          OMP_NUM_THREADS, else all cores).\n");
     cli_backend_opts_help(f);
@@ -99,7 +103,8 @@ static void usage(FILE *f)
             "Each probe is printed as it happens (batch size, ok/oom/error, the bytes it\n"
             "needs: the memory plan's activations + weights = total, and the prepared\n"
             "model's; seconds), then the answer. The JSON\n"
-            "maxbatch-<model>-<device>[-<precision>][-classifier]-<host>.json goes to --out\n"
+            "maxbatch-<model>[-sha256-<8 hex>]-<device>[-<precision>][-classifier]-<host>.json\n"
+            "goes to --out\n"
             "(default results/): the configuration, the limit and where it came from,\n"
             "every probe and max_batch_size.\n"
             "\n"
@@ -111,10 +116,10 @@ static int parse_flag(int c, mb_args *a)
 {
     int64_t v;
     switch (c) {
-    case 'm': return cli_model(CMD, optarg) ? -1 : (a->model = bb_zoo_find(optarg)->name, 0);
+    case 'm': return cli_model(CMD, optarg) ? -1 : (a->model = cli_model_name(optarg), 0);
     case 'd': return cli_device(CMD, optarg) ? -1 : (a->device = optarg, 0);
     case 'q': return cli_precision(CMD, optarg, &a->config.precision);
-    case 'H': return cli_head(CMD, optarg, &a->config.head);
+    case 'H': return a->head_set = 1, cli_head(CMD, optarg, &a->config.head);
     case 't': return cli_int64(CMD, "--threads", optarg, 1, 4096, &v) ? -1 : (a->config.threads = (int)v, 0);
     case 'L': return cli_bytes(CMD, "--mem-limit", optarg, &a->mem_limit);
     case 's': return cli_int64(CMD, "--start", optarg, 1, BB_MAXBATCH_LIMIT, &a->start);
@@ -145,6 +150,8 @@ static int parse(int argc, char **argv, mb_args *a)
         return BB_EXIT_USAGE;
     if (!a->model)
         return fprintf(stderr, "batchbench " CMD ": --model is required (see --help)\n"), BB_EXIT_USAGE;
+    if (bb_onnx_is_path(a->model) && a->head_set)
+        return cli_no_head_for_onnx(CMD, a->model), BB_EXIT_USAGE;
     if (a->start > a->max)
         return fprintf(stderr, "batchbench " CMD ": --start %lld is above --max %lld\n", (long long)a->start,
                        (long long)a->max), BB_EXIT_USAGE;
@@ -241,13 +248,15 @@ static cJSON *config_json(const mb_state *s)
     const mb_args *a = s->a;
     char opts[512];
     bb_opt_identity(&a->config.options, bb_config_device(&a->config), opts, sizeof opts);
-    const bb_model_info *mi = bb_zoo_find(a->model);
+    const bb_model_ref *ref = &s->cfg.refs[0];
     cJSON *o = cJSON_CreateObject();
-    return bb_json_done(o, o && bb_json_str(o, "model", a->model) &&
-                               bb_json_str(o, "family", mi ? bb_family_name(mi->family) : "?") &&
+    return bb_json_done(o, o && bb_json_str(o, "model", ref->name) &&
+                               (!ref->imported || (bb_json_str(o, "model_file", ref->file) &&
+                                                   bb_json_str(o, "model_sha256", ref->sha256))) &&
+                               bb_json_str(o, "family", ref->family) &&
                                bb_json_str(o, "device", bb_config_device(&a->config)) &&
                                bb_json_str(o, "precision", bb_precision_name(a->config.precision)) &&
-                               bb_json_str(o, "head", bb_head_name(a->config.head)) &&
+                               bb_json_str(o, "head", bb_model_ref_head(ref, a->config.head)) &&
                                bb_json_int(o, "threads", s->env.threads_used) && bb_json_str(o, "backend_options", opts) &&
                                bb_json_int(o, "mem_limit_bytes", s->limit) &&
                                bb_json_str(o, "mem_limit_source", s->limit_source) && bb_json_int(o, "start", a->start) &&
@@ -320,13 +329,17 @@ static cJSON *result_json(const mb_state *s, const bb_maxbatch_result *res, cons
                                bb_json_num(o, "seconds", bb_now_s() - s->t0));
 }
 
-/* maxbatch-<model>-<device>[-<precision>][-classifier]-<host>.json */
+/* maxbatch-<model>[-sha256-<8 hex>]-<device>[-<precision>][-classifier]-<host>.json */
 static void file_name(const mb_state *s, char *name, size_t len)
 {
     const bb_run_config *c = &s->a->config;
-    char host[128];
+    const bb_model_ref *ref = &s->cfg.refs[0];
+    char host[128], model[BB_MODEL_NAME_LEN], sha[24] = "";
     bb_json_sanitise(host, sizeof host, s->env.host);
-    snprintf(name, len, "maxbatch-%s-%s%s%s%s-%s.json", s->a->model, bb_config_device(c),
+    bb_json_sanitise(model, sizeof model, ref->name);
+    if (ref->imported) /* two files of one name never share a result */
+        snprintf(sha, sizeof sha, "-sha256-%.8s", ref->sha256);
+    snprintf(name, len, "maxbatch-%s%s-%s%s%s%s-%s.json", model, sha, bb_config_device(c),
              c->precision != BB_PREC_FP32 ? "-" : "", c->precision != BB_PREC_FP32 ? bb_precision_name(c->precision) : "",
              c->head == BB_HEAD_CLASSIFIER ? "-classifier" : "", host);
 }
@@ -426,6 +439,9 @@ static int setup(mb_state *s, bb_graph **g)
     bb_model_spec spec = {a->model, a->config.head, NULL, s->cfg.seed};
     if (!(*g = bb_model_open(&spec, &err)))
         return fprintf(stderr, "batchbench " CMD ": --model %s: %s\n", a->model, err.msg), -1;
+    if (bb_model_ref_of_graph(&s->cfg.refs[0], a->model, *g, NULL, &err) != 0) /* hashed once, not per probe */
+        return fprintf(stderr, "batchbench " CMD ": --model %s: %s\n", a->model, err.msg), -1;
+    s->cfg.refs_ready = 1;
     if (resolve_limit(s) != 0) /* after the model is loaded: MemAvailable no longer counts its weights */
         return -1;
     s->g = *g;

@@ -16,6 +16,7 @@
 #include "stats/stats.h"
 #include "cli/cli.h"
 #include "models/model.h"
+#include "onnx/onnx_import.h"
 #include "util/clock.h"
 
 /* GFLOP/s of `macs` multiply-accumulates in `s` seconds; 0 when unknown. */
@@ -51,6 +52,7 @@ typedef struct {
     bb_model_spec spec;
     int64_t batch, threads, warmup, reps;
     int json;
+    int head_set; /* --head given (an ONNX model refuses it) */
     const char *device;
     cli_backend_flags backend_opts;
     bb_run_config config; /* backend, precision, threads, options: resolved after parsing */
@@ -58,7 +60,7 @@ typedef struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: batchbench profile --model M [--batch N] [--head features|classifier]\n"
+    fprintf(f, "usage: batchbench profile --model M|PATH.onnx [--batch N] [--head features|classifier]\n"
                "                          [--threads T] [--warmup W] [--reps R] [--json]\n"
                "                          [--device cpu|cuda|auto] [--precision fp32|tf32|fp16|bf16]\n"
                "                          [--backend-opt KEY=VALUE ...]\n"
@@ -67,6 +69,8 @@ static void usage(FILE *f)
                "warm-up passes; defaults batch 8, W 2, R 5): time, share, MACs and GFLOP/s per\n"
                "step and per op kind, and the profiled total against the median of R unprofiled\n"
                "passes (the profiler waits for every step to finish). --json: the same data.\n"
+               "--model: a zoo model or the path of an ONNX file (ending .onnx; no --head),\n"
+               "fed a seeded random batch of its own input shape.\n"
                "--device: auto (default: cuda when this build has it and a GPU is usable,\n"
                "else cpu), cpu or cuda (steps timed with CUDA events).\n"
                "--precision: fp32 (default), bf16 (cuda, or a CPU with AVX512-BF16 or AMX),\n"
@@ -91,7 +95,7 @@ static int parse(int argc, char **argv, profile_args *a)
         switch (c) {
         case 'm': a->spec.name = optarg; bad = cli_model("profile", optarg); break;
         case 'b': bad = cli_int64("profile", "--batch", optarg, 1, 1 << 20, &a->batch); break;
-        case 'H': bad = cli_head("profile", optarg, &a->spec.head); break;
+        case 'H': bad = cli_head("profile", optarg, &a->spec.head), a->head_set = 1; break;
         case 't': bad = cli_int64("profile", "--threads", optarg, 1, 4096, &a->threads); break;
         case 'W': bad = cli_int64("profile", "--warmup", optarg, 0, 100000, &a->warmup); break;
         case 'R': bad = cli_int64("profile", "--reps", optarg, 1, 100000, &a->reps); break;
@@ -111,6 +115,8 @@ static int parse(int argc, char **argv, profile_args *a)
         fprintf(stderr, "batchbench profile: --model is required (see batchbench models)\n");
         return -1;
     }
+    if (bb_onnx_is_path(a->spec.name) && a->head_set)
+        return cli_no_head_for_onnx("profile", a->spec.name);
     return 0;
 }
 
@@ -330,8 +336,8 @@ static void report(const profile_args *a, const pass_series *plain, const pass_s
 
 static int run(const profile_args *a, bb_err *err)
 {
-    int64_t n_in = a->batch * 3 * 224 * 224;
     bb_graph *g = bb_model_open(&a->spec, err);
+    int64_t n_in = g ? a->batch * bb_tensor_numel(&g->tensors[g->input]) : 0; /* the model's input shape */
     float *x = g ? malloc(sizeof(float) * (size_t)n_in) : NULL;
     if (!x) {
         bb_graph_free(g);

@@ -24,6 +24,7 @@
 #include "cli/cli.h"
 #include "cli/run_table.h"
 #include "models/zoo.h"
+#include "onnx/onnx_import.h"
 #include "util/error.h"
 
 static void usage(FILE *f)
@@ -36,7 +37,7 @@ static void usage(FILE *f)
             "                      [--budget S]\n"
             "                      [--interleave on|off] [--margin PCT]\n"
             "                      [--min-time S] [--max-time S] [--pause S] [--mem-limit BYTES]\n"
-            "                      [--threads T] [--head features|classifier] [--seed S]\n"
+            "                      [--threads T] [--head features|classifier] [--family NAME] [--seed S]\n"
             "                      [--input memory|dataset] [--data DIR] [--dataset-items N]\n"
             "                      [--out DIR] [--resume] [--no-report] [--shard I/N] [--plan]\n"
             "                      [--backend-opt KEY=VALUE ...]\n"
@@ -82,7 +83,14 @@ static void usage(FILE *f)
             "--margin PCT: a batch size is tied with the fastest when the 95%% CI of their\n"
             "          time-per-item ratio overlaps 1 +/- PCT%% (default 2); the smallest\n"
             "          tied one is the one to use (table, report.md, recommendation.json)\n"
-            "--models: names, 'all', 'conv' or 'transformer' (comma-separated)\n"
+            "--models: names, 'all', 'conv' or 'transformer', or paths of ONNX files (ending\n"
+            "          .onnx), comma-separated. An ONNX model runs as exported (no --head;\n"
+            "          results: model = the file's base name, model_file, its SHA-256, head\n"
+            "          \"graph\"), on random batches of its own input shape; --data needs\n"
+            "          [3,224,224] inputs. A missing or unreadable file is exit 2, one that\n"
+            "          cannot be imported exit 1, both before anything runs\n"
+            "--family NAME: the family recorded for the ONNX models (default imported),\n"
+            "          e.g. conv to chart them with the zoo's convolutional models\n"
             "--min-time: keep measuring until both --reps batches and S seconds\n"
             "--max-time: per configuration; past it the result is recorded as timeout\n"
             "--mem-limit: a configuration needing more (e.g. 2G) is recorded as oom\n"
@@ -128,8 +136,10 @@ static void usage(FILE *f)
             "After the sweep the charts and report.md are written into --out, as\n"
             "`batchbench report --out` would (--no-report: skip them).\n"
             "\n"
-            "exit codes: 0 all ok, 1 a configuration failed or a fatal error, 2 bad\n"
-            "arguments, 130 interrupted (finished results are kept; use --resume)\n");
+            "exit codes: 0 all ok, 1 a configuration failed or a fatal error (also an ONNX\n"
+            "file that cannot be imported, or --data with a model of another input), 2 bad\n"
+            "arguments (an unknown model, a missing .onnx file, --head with an ONNX model,\n"
+            "--family without one), 130 interrupted (finished results are kept; use --resume)\n");
 }
 
 static void preset_quick(bb_sweep_cfg *c)
@@ -155,13 +165,16 @@ static void preset_paper(bb_sweep_cfg *c)
     c->reps_auto = 0, c->max_config_time_s = 60.0, c->budget_s = 0.0;
 }
 
-/* --models: names and the groups all / conv / transformer. */
+/* --models: names, ONNX file paths and the groups all / conv / transformer.
+ * The list is kept in c->model_arg, split in place: the paths in
+ * c->models point there. */
 static int parse_models(const char *arg, bb_sweep_cfg *c)
 {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", arg);
+    if (strlen(arg) >= sizeof c->model_arg)
+        return fprintf(stderr, "batchbench run: --models: longer than %zu characters\n", sizeof c->model_arg - 1), -1;
+    snprintf(c->model_arg, sizeof c->model_arg, "%s", arg);
     c->n_models = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (char *save = NULL, *tok = strtok_r(c->model_arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         int group = !strcmp(tok, "all") || !strcmp(tok, "conv") || !strcmp(tok, "transformer");
         for (int i = 0; group && i < bb_zoo_count(); i++) {
             const bb_model_info *m = bb_zoo_at(i);
@@ -169,9 +182,9 @@ static int parse_models(const char *arg, bb_sweep_cfg *c)
                 c->models[c->n_models++] = m->name;
         }
         if (!group) {
-            if (cli_model("run", tok) != 0)
+            if (cli_model_flag("run", "--models", tok) != 0)
                 return -1;
-            c->models[c->n_models++] = bb_zoo_find(tok)->name;
+            c->models[c->n_models++] = cli_model_name(tok); /* a path points into c->model_arg */
         }
         if (c->n_models > BB_SWEEP_MAX - 12)
             return fprintf(stderr, "batchbench run: --models: too many models\n"), -1;
@@ -263,6 +276,7 @@ typedef struct {
     char cache_path[1100];     /* its folder, once made or found */
     int plan;                  /* --plan: print the partition, run nothing */
     const char *shard_arg;     /* --shard, as given */
+    int head_set;              /* --head given (an ONNX model refuses it) */
 } run_args;
 
 /* A flag that only the inference sweep's measurement has: noted, so that
@@ -387,7 +401,8 @@ static int parse_flag(int c, run_args *a)
     case 'p': return parse_seconds("--pause", optarg, &cfg->pause_s);
     case 'L': return cli_bytes("run", "--mem-limit", optarg, &cfg->mem_limit);
     case 't': return cli_int64("run", "--threads", optarg, 1, 4096, &v) ? -1 : (cfg->config.threads = (int)v, 0);
-    case 'H': return cli_head("run", optarg, &cfg->config.head);
+    case 'H': return a->head_set = 1, cli_head("run", optarg, &cfg->config.head);
+    case 'f': return cli_family("run", optarg) ? -1 : (cfg->family = optarg, 0);
     case 'O': return cli_backend_opt_add("run", &a->backend_opts, optarg);
     case 's': return cli_u64("run", "--seed", optarg, &cfg->seed);
     case 'D': cfg->config.data_dir = optarg; return 0;
@@ -410,6 +425,23 @@ static int parse_flag(int c, run_args *a)
         return fprintf(stderr, "batchbench run: --worker-kind: '%s' is not one of thread, process\n", optarg), -1;
     default: usage(stderr); return -1;
     }
+}
+
+/* --head and --family against the models: an ONNX model has no --head (its
+ * graph runs as exported); --family names the family of ONNX models. */
+static int check_models(const run_args *a)
+{
+    const bb_sweep_cfg *c = &a->cfg;
+    int onnx = 0;
+    for (int m = 0; m < c->n_models; m++) {
+        if (bb_onnx_is_path(c->models[m]) && a->head_set)
+            return cli_no_head_for_onnx("run", c->models[m]);
+        onnx |= bb_onnx_is_path(c->models[m]);
+    }
+    if (c->family && !onnx)
+        return fprintf(stderr, "batchbench run: --family names the family of an ONNX model (a .onnx path in "
+                       "--models); the zoo's models have their own\n"), -1;
+    return 0;
 }
 
 /* Every flag works in both modes, or --pipeline (or its absence) refuses
@@ -479,6 +511,7 @@ static int parse(int argc, char **argv, run_args *a)
         {"margin", required_argument, 0, 'M'},   {"backend-opt", required_argument, 0, 'O'},
         {"input", required_argument, 0, 'i'},   {"dataset-items", required_argument, 0, 'Y'},
         {"shard", required_argument, 0, 'S'},   {"plan", no_argument, 0, 'A'},
+        {"family", required_argument, 0, 'f'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help"))
@@ -499,7 +532,7 @@ static int parse(int argc, char **argv, run_args *a)
             return BB_EXIT_USAGE;
     if (cli_no_positionals("run", optind, argc, argv) != 0)
         return BB_EXIT_USAGE;
-    if (check_input(a) != 0)
+    if (check_input(a) != 0 || check_models(a) != 0)
         return BB_EXIT_USAGE;
     int rc2 = check_mode(a);
     if (rc2 == BB_EXIT_OK)
@@ -536,6 +569,21 @@ static int use_cached_dataset(run_args *a)
         bb_dataset_cache_get(root, items, a->cache_path, sizeof a->cache_path, stderr, &err) != 0)
         return fprintf(stderr, "batchbench run: --input dataset: %s\n", err.msg), -1;
     a->cfg.config.data_dir = a->cache_path;
+    return 0;
+}
+
+/* Each model's reference (results/model_ref.h), once for the whole command:
+ * built, an ONNX file imported and hashed. A model whose input is not a
+ * data set's item cannot read one. -1 with a message naming the model. */
+static int resolve_models(run_args *a)
+{
+    bb_err err = {0};
+    if (bb_sweep_resolve_models(&a->cfg, &err) != 0)
+        return fprintf(stderr, "batchbench run: --models: %s\n", err.msg), -1;
+    const char *flag = a->cfg.config.data_dir ? "--data" : "--input dataset";
+    for (int m = 0; (a->use_cache || a->cfg.config.data_dir) && m < a->cfg.n_models; m++)
+        if (bb_model_input_check_item(&a->cfg.refs[m].input, a->cfg.refs[m].name, &err) != 0)
+            return fprintf(stderr, "batchbench run: %s: %s\n", flag, err.msg), -1;
     return 0;
 }
 
@@ -635,7 +683,7 @@ int cmd_run(int argc, char **argv)
     int p = parse(argc, argv, &a);
     if (p != BB_EXIT_OK || a.help)
         return p;
-    if (set_gpu_rate(&a.cfg) != 0)
+    if (resolve_models(&a) != 0 || set_gpu_rate(&a.cfg) != 0)
         return BB_EXIT_FAILURE;
     if (a.cfg.config.threads == 0)
         a.cfg.config.threads = bb_cpu_default_threads();

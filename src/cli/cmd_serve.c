@@ -21,7 +21,7 @@
 #include "cli/cli.h"
 #include "env/env.h"
 #include "models/model.h"
-#include "models/zoo.h"
+#include "results/model_ref.h"
 #include "serve/serve.h"
 #include "serve/serve_json.h"
 
@@ -44,7 +44,8 @@ static void usage(FILE *f)
             "                        --duration S [--arrivals poisson|uniform] [--seed N] [--slo-ms MS]\n"
             "                        [--drain S] [--out DIR] [--warmup N]\n"
             "\n"
-            "Serves model M for real under an open-loop load: ceil(R x S) requests of one item\n"
+            "Serves model M (a zoo model, or the path of an ONNX file ending .onnx) for real\n"
+            "under an open-loop load: ceil(R x S) requests of one item\n"
             "each arrive at R per second (--arrivals poisson, seeded by --seed, the default;\n"
             "or uniform, exactly 1/R apart), on a schedule fixed before the run, so a slow\n"
             "answer never delays the next request (no coordinated omission). A dynamic\n"
@@ -131,7 +132,7 @@ static int ms_flag(const char *flag, const char *s, int open, double *out_s)
 static int parse_config_flag(int c, serve_args *a)
 {
     switch (c) {
-    case 'm': return cli_model(CMD, optarg) ? -1 : (a->model = bb_zoo_find(optarg)->name, 0);
+    case 'm': return cli_model(CMD, optarg) ? -1 : (a->model = cli_model_name(optarg), 0);
     case 'd': return cli_device(CMD, optarg) ? -1 : (a->device = optarg, 0);
     case 'q': return cli_precision(CMD, optarg, &a->config.precision);
     case 't': return int_flag("--threads", optarg, 1, 4096, &a->config.threads);
@@ -286,14 +287,19 @@ static int setup_and_serve(serve_args *a)
         return fprintf(stderr, "batchbench " CMD ": out of memory\n"), BB_EXIT_FAILURE;
     bb_env_collect(env, a->config.threads);
     bb_graph *g = NULL;
+    bb_model_ref ref;
     int rc = BB_EXIT_FAILURE;
     bb_model_spec spec = {a->model, a->config.head, NULL, a->s.seed};
     if (!strcmp(bb_config_device(&a->config), "cuda") && bb_gpu_env_collect(&env->gpu, a->config.precision, &err) != 0)
         fprintf(stderr, "batchbench " CMD ": --device cuda: %s\n", err.msg);
     else if (!(g = bb_model_open(&spec, &err)))
         fprintf(stderr, "batchbench " CMD ": --model %s: %s\n", a->model, err.msg);
+    else if (bb_model_ref_of_graph(&ref, a->model, g, NULL, &err) != 0)
+        fprintf(stderr, "batchbench " CMD ": --model %s: %s\n", a->model, err.msg);
     else {
         a->s.g = g;
+        if (ref.imported)
+            a->s.model_file = ref.file, a->s.model_sha256 = ref.sha256;
         rc = serve(a, env);
     }
     bb_graph_free(g);

@@ -18,7 +18,7 @@ static const subcommand commands[] = {
     {"run", cmd_run, "sweep batch size x model; JSON results, summary.csv and a table"},
     {"dataset", cmd_dataset, "make a data set (stored items or JPEGs); the ImageNet transform of a JPEG"},
     {"dataload", cmd_dataload, "how long inference waits for its next batch: loader workers x batch size"},
-    {"models", cmd_models, "list the 12 models with parameters, GMAC/item, feature dim"},
+    {"models", cmd_models, "list the 12 models (parameters, GMAC/item, ...); --describe an ONNX file"},
     {"infer", cmd_infer, "run one forward pass (npy in, npy out) and time it"},
     {"env", cmd_env, "print the environment block recorded in every result file"},
     {"plot", cmd_plot, "draw the charts of result folders (PNG/SVG/PDF)"},

@@ -41,7 +41,7 @@ static int find_setup(const bb_table *t, const bb_sweep_cfg *cfg, const bb_sweep
 static void print_row(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result *res, int m,
                       const bb_recommendation *rec, int have)
 {
-    fprintf(f, "%-18s", cfg->models[m]);
+    fprintf(f, "%-18s", bb_sweep_model_name(cfg, m));
     for (int b = 0; b < cfg->n_batches; b++) {
         double v = res->per_item_s[m][b];
         int tied = 0, use = 0;
@@ -81,7 +81,11 @@ void cli_print_run_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result
         fprintf(f, " %8lld ", (long long)cfg->batches[b]);
     fprintf(f, "   use    best   tied within noise\n");
     for (int m = 0; m < cfg->n_models; m++) {
-        have[m] = rec && have && loaded && bb_table_recommend(&t, setup, cfg->models[m], &rec[m]) == 0;
+        char label[BB_MODEL_NAME_LEN];
+        if (loaded) /* the name the folder's table gives it (two files of one name: "<name>@<hash>") */
+            bb_table_model_label(&t, bb_sweep_model_name(cfg, m), cfg->refs_ready ? cfg->refs[m].sha256 : "", label,
+                                 sizeof label);
+        have[m] = rec && have && loaded && bb_table_recommend(&t, setup, label, &rec[m]) == 0;
         print_row(f, cfg, res, m, rec ? &rec[m] : NULL, have && have[m]);
     }
     fputc('\n', f);
@@ -89,7 +93,7 @@ void cli_print_run_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result
         char line[512];
         if (!have[m])
             continue;
-        bb_recommend_sentence(&rec[m], cfg->models[m], line, sizeof line);
+        bb_recommend_sentence(&rec[m], bb_sweep_model_name(cfg, m), line, sizeof line);
         fprintf(f, "%s\n", line);
     }
     if (cfg->shard_count > 0)

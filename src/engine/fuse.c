@@ -78,10 +78,13 @@ static int try_bn(bb_graph *g, int i)
 static int try_act(bb_graph *g, int i)
 {
     bb_op *op = &g->ops[i];
-    if (op->type != BB_OP_CONV && op->type != BB_OP_LINEAR)
+    int bn = op->type == BB_OP_BATCHNORM; /* a pre-activation net's BN -> ReLU (DenseNet) */
+    if (op->type != BB_OP_CONV && op->type != BB_OP_LINEAR && !bn)
         return 0;
     int r = sole_reader(g, op->out);
-    if (r < 0 || g->ops[r].type != BB_OP_ACT)
+    if (r < 0 || g->ops[r].type != BB_OP_ACT || g->ops[r].act > BB_ACT_HARDSWISH) /* only these fuse (graph.h) */
+        return 0;
+    if (bn && (g->ops[r].act != BB_ACT_RELU || op->post_act))
         return 0;
     if (op->sum_in >= 0) {
         if (op->sum_act)

@@ -4,6 +4,7 @@
  *
  *   conv -> batchnorm          : BatchNorm folded into the conv (has_bn)
  *   conv|linear -> act         : post_act
+ *   batchnorm -> relu          : post_act (a BN the conv before it could not take)
  *   conv|linear -> add(r)      : residual summed in place into r's buffer
  *                                (sum_in = r), when r is not read later
  *   ... add -> act             : sum_act

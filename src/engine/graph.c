@@ -59,8 +59,10 @@ bb_op *bb_graph_add_op(bb_graph *g, bb_op_type type, const char *label)
     memset(op, 0, sizeof *op);
     op->type = type;
     op->w = op->b = op->aux[0] = op->aux[1] = op->sum_in = op->out = -1;
-    op->in[0] = op->in[1] = -1;
+    for (int i = 0; i < BB_MAX_IN; i++)
+        op->in[i] = -1;
     op->groups = 1;
+    op->sh = op->sw = op->dil_h = op->dil_w = 1;
     snprintf(op->label, sizeof op->label, "%s", label ? label : "");
     return op;
 }
@@ -91,6 +93,22 @@ static int64_t conv_out(int64_t in, int k, int stride, int pad)
     return (in + 2 * pad - k) / stride + 1;
 }
 
+/* The general window of a square, symmetric one. */
+static void square_window(bb_op *op, int k, int stride, int pad)
+{
+    op->k = k, op->stride = stride, op->pad = pad;
+    op->kh = op->kw = k, op->sh = op->sw = stride;
+    op->pad_t = op->pad_l = op->pad_b = op->pad_r = pad;
+    op->dil_h = op->dil_w = 1;
+}
+
+int bb_window_square(const bb_op *op)
+{
+    return op->kh == op->k && op->kw == op->k && op->sh == op->stride && op->sw == op->stride &&
+           op->pad_t == op->pad && op->pad_l == op->pad && op->pad_b == op->pad && op->pad_r == op->pad &&
+           op->dil_h == 1 && op->dil_w == 1;
+}
+
 int bb_conv(bb_graph *g, const char *prefix, int x, int out_ch, int k,
             int stride, int pad, int groups, int bias)
 {
@@ -105,7 +123,8 @@ int bb_conv(bb_graph *g, const char *prefix, int x, int out_ch, int k,
     int y = bb_graph_add_tensor(g, "", BB_T_ACT, 3, od);
     bb_op *op = bb_graph_add_op(g, BB_OP_CONV, prefix);
     op->n_in = 1, op->in[0] = x, op->out = y, op->w = w, op->b = b;
-    op->k = k, op->stride = stride, op->pad = pad, op->groups = groups;
+    square_window(op, k, stride, pad);
+    op->groups = groups;
     return y;
 }
 
@@ -152,7 +171,7 @@ int bb_maxpool(bb_graph *g, int x, int k, int stride, int pad)
     int y = bb_graph_add_tensor(g, "", BB_T_ACT, 3, od);
     bb_op *op = bb_graph_add_op(g, BB_OP_MAXPOOL, "maxpool");
     op->n_in = 1, op->in[0] = x, op->out = y;
-    op->k = k, op->stride = stride, op->pad = pad;
+    square_window(op, k, stride, pad);
     return y;
 }
 
@@ -279,6 +298,10 @@ int64_t bb_op_macs(const bb_graph *g, const bb_op *op)
         int64_t l = out->dims[0], d = out->dims[1];
         return 2 * l * l * d; /* Q·K^T and attention·V */
     }
+    case BB_OP_MATMUL: { /* every output element is a dot product over K */
+        const bb_tensor *a = &g->tensors[op->in[0]];
+        return bb_tensor_numel(out) * a->dims[a->ndim - 1];
+    }
     default:
         return 0;
     }
@@ -304,6 +327,11 @@ int bb_tensor_shape(const bb_graph *g, int t, int64_t n, int64_t *dims)
         memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->ndim);
         return x->ndim;
     }
+    if (x->full_rank) {
+        memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->ndim);
+        dims[x->batch_axis] *= n;
+        return x->ndim;
+    }
     dims[0] = n;
     memcpy(dims + 1, x->dims, sizeof(int64_t) * (size_t)x->ndim);
     return x->ndim + 1;
@@ -321,19 +349,23 @@ const char *bb_op_type_name(bb_op_type t)
 {
     static const char *const names[BB_OP_COUNT] = {
         "conv", "batchnorm", "act", "add", "maxpool", "gap", "se_scale",
-        "linear", "layernorm", "attention", "tokens", "cls_select"};
+        "linear", "layernorm", "attention", "tokens", "cls_select",
+        "binary", "matmul", "transpose", "reshape", "concat", "slice", "softmax",
+        "reduce_mean", "pad", "avgpool", "expand"};
     return (t >= 0 && t < BB_OP_COUNT) ? names[t] : "?";
 }
 
 const char *bb_act_name(bb_act a)
 {
-    static const char *const names[] = {"none", "relu", "relu6", "silu", "sigmoid", "gelu"};
-    return (a >= 0 && a <= BB_ACT_GELU) ? names[a] : "?";
+    static const char *const names[BB_ACT_COUNT] = {
+        "none", "relu", "relu6", "silu", "sigmoid", "gelu", "tanh", "hardswish", "hardsigmoid",
+        "clip", "leaky_relu", "sqrt", "erf", "exp", "abs", "neg", "reciprocal"};
+    return (a >= 0 && a < BB_ACT_COUNT) ? names[a] : "?";
 }
 
 const char *bb_family_name(bb_family f)
 {
-    return f == BB_FAMILY_CONV ? "conv" : "transformer";
+    return f == BB_FAMILY_CONV ? "conv" : f == BB_FAMILY_TRANSFORMER ? "transformer" : "imported";
 }
 
 const char *bb_head_name(bb_head h)

@@ -21,6 +21,7 @@
 
 #define BB_MAX_DIMS 6
 #define BB_NAME_LEN 96
+#define BB_MAX_IN 64   /* inputs of one op (a DenseNet concat has 25) */
 
 typedef enum {
     BB_T_INPUT,  /* the image batch, [N,3,224,224] */
@@ -29,11 +30,21 @@ typedef enum {
     BB_T_ACT     /* activation: per-item dims, batch prepended at run time */
 } bb_tensor_kind;
 
+/*
+ * Activation shapes come in two forms. The zoo's (full_rank = 0): dims are
+ * per item and the batch is prepended, [N, dims...]. Imported graphs also
+ * hold tensors whose batch is not the outermost axis (a transformer's
+ * [L, N*heads, dh]): full_rank = 1, dims is the whole shape at batch 1 and
+ * dims[batch_axis] is multiplied by N at batch N. bb_tensor_shape() gives
+ * the full shape of either; generic ops (BB_OP_BINARY and below) are
+ * defined on full shapes, and their axes count full axes.
+ */
 typedef struct {
     char name[BB_NAME_LEN]; /* torchvision state_dict name for params/buffers */
     bb_tensor_kind kind;
     int ndim;
     int64_t dims[BB_MAX_DIMS];
+    int full_rank, batch_axis; /* activations only, see above */
     float *data;            /* params/buffers only; owned by the graph */
 } bb_tensor;
 
@@ -50,25 +61,60 @@ typedef enum {
     BB_OP_ATTENTION,  /* in[0]=qkv [L,3D] -> [L,D]; softmax(QK^T/sqrt(dh))V per head */
     BB_OP_TOKENS,     /* in[0]=patches [D,h,w] -> [1+h*w, D]; w=class token, b=pos emb */
     BB_OP_CLS_SELECT, /* in[0]=[L,D] -> [D], token 0 */
+    /* Generic ops, emitted by the ONNX importer (src/onnx). Shapes and axes
+     * are full (bb_tensor_shape); in[1] may be a param/buffer constant. */
+    BB_OP_BINARY,     /* in[0] binop in[1], NumPy broadcasting */
+    BB_OP_MATMUL,     /* in[0] @ in[1], NumPy matmul broadcasting */
+    BB_OP_TRANSPOSE,  /* out axis i = in axis perm[i] */
+    BB_OP_RESHAPE,    /* same elements in the same order, out's shape */
+    BB_OP_CONCAT,     /* in[0..n_in-1] joined along axis */
+    BB_OP_SLICE,      /* out[i..] = in[starts + i*steps] per axis; counts = out dims */
+    BB_OP_SOFTMAX,    /* along axis */
+    BB_OP_REDUCE_MEAN,/* mean over the axes set in axes_mask (bit i = axis i); kept as 1 */
+    BB_OP_PAD,        /* constant value alpha; pads[i] before / pads[ndim+i] after axis i */
+    BB_OP_AVGPOOL,    /* window as a conv's (kh..dil_w); count_include_pad */
+    BB_OP_EXPAND,     /* in[0] broadcast (NumPy rules) to out's full shape */
     BB_OP_COUNT
 } bb_op_type;
 
+/* Activations up to BB_ACT_HARDSWISH, which take no parameters, are the
+ * ones the fusion pass folds into a conv or linear (post_act; the CUDA
+ * backend runs those up to BB_ACT_GELU); the rest run as their own
+ * BB_OP_ACT op, with alpha/beta: clip (min, max), hardsigmoid (alpha,
+ * beta), leaky relu (alpha). */
 typedef enum {
-    BB_ACT_NONE, BB_ACT_RELU, BB_ACT_RELU6, BB_ACT_SILU, BB_ACT_SIGMOID, BB_ACT_GELU
+    BB_ACT_NONE, BB_ACT_RELU, BB_ACT_RELU6, BB_ACT_SILU, BB_ACT_SIGMOID, BB_ACT_GELU,
+    BB_ACT_TANH, BB_ACT_HARDSWISH, BB_ACT_HARDSIGMOID, BB_ACT_CLIP, BB_ACT_LEAKY_RELU,
+    BB_ACT_SQRT, BB_ACT_ERF, BB_ACT_EXP, BB_ACT_ABS, BB_ACT_NEG, BB_ACT_RECIPROCAL,
+    BB_ACT_COUNT
 } bb_act;
+
+typedef enum { BB_BIN_ADD, BB_BIN_SUB, BB_BIN_MUL, BB_BIN_DIV, BB_BIN_POW, BB_BIN_MAX, BB_BIN_MIN } bb_binop;
 
 typedef struct {
     bb_op_type type;
     int n_in;
-    int in[2];
+    int in[BB_MAX_IN];
     int out;
     int w, b;          /* parameter tensors, -1 when absent */
     int aux[2];        /* BN running mean / var, -1 when absent */
     /* attributes */
-    int k, stride, pad, groups; /* conv (square kernels) and max pool */
+    int k, stride, pad, groups; /* conv and pools with a square, symmetric window */
+    /* The window in general (conv, max/avg pool): the zoo's helpers fill it
+     * from k/stride/pad; the importer fills it and sets k/stride/pad only
+     * when square (bb_window_square). pad_b/pad_r include ceil_mode's extra. */
+    int kh, kw, sh, sw, pad_t, pad_l, pad_b, pad_r, dil_h, dil_w;
+    int count_include_pad;      /* avg pool */
     int heads;                  /* attention */
     float eps;                  /* batch norm, layer norm */
     bb_act act;                 /* BB_OP_ACT */
+    float alpha, beta;          /* BB_OP_ACT parameters; BB_OP_PAD's value is alpha */
+    bb_binop binop;             /* BB_OP_BINARY */
+    int axis;                   /* concat, softmax (full axis, >= 0) */
+    int perm[BB_MAX_DIMS + 1];  /* transpose */
+    int64_t starts[BB_MAX_DIMS + 1], steps[BB_MAX_DIMS + 1]; /* slice */
+    int64_t pads[2 * (BB_MAX_DIMS + 1)]; /* pad */
+    unsigned axes_mask;         /* reduce mean */
     /* filled by the fusion pass */
     int has_bn;        /* a BatchNorm folded into this conv: */
     int bn_w, bn_b, bn_mean, bn_var; /* its gamma, beta, running stats */
@@ -79,11 +125,11 @@ typedef struct {
     char label[BB_NAME_LEN]; /* human-readable name, e.g. "layer1.0.conv1" */
 } bb_op;
 
-typedef enum { BB_FAMILY_CONV, BB_FAMILY_TRANSFORMER } bb_family;
+typedef enum { BB_FAMILY_CONV, BB_FAMILY_TRANSFORMER, BB_FAMILY_IMPORTED } bb_family;
 typedef enum { BB_HEAD_FEATURES, BB_HEAD_CLASSIFIER } bb_head;
 
 typedef struct {
-    char model[32];
+    char model[BB_NAME_LEN];
     bb_family family;
     bb_head head;
     int n_tensors, cap_tensors;
@@ -129,8 +175,12 @@ int64_t bb_graph_weight_bytes(const bb_graph *g);      /* params + buffers */
 int64_t bb_op_macs(const bb_graph *g, const bb_op *op); /* per item */
 int64_t bb_graph_macs(const bb_graph *g);              /* per item */
 int64_t bb_graph_feature_dim(const bb_graph *g);
-/* Full shape of tensor t at batch size n: writes dims, returns ndim. */
+/* Full shape of tensor t at batch size n: writes dims (room for
+ * BB_MAX_DIMS + 1), returns ndim. */
 int bb_tensor_shape(const bb_graph *g, int t, int64_t n, int64_t *dims);
+/* Whether op's window is square and symmetric with no dilation, i.e.
+ * described whole by k, stride and pad (what the CUDA backend runs). */
+int bb_window_square(const bb_op *op);
 int bb_graph_find_tensor(const bb_graph *g, const char *name);
 
 const char *bb_op_type_name(bb_op_type t);

@@ -7,15 +7,30 @@
 #include "engine/fuse.h"
 #include "engine/weights.h"
 #include "models/zoo.h"
+#include "onnx/onnx_import.h"
+
+bb_graph *bb_model_build(const char *name, bb_head head, bb_err *err)
+{
+    if (bb_onnx_is_path(name))
+        return bb_onnx_import(name, err);
+    bb_graph *g = bb_zoo_build(name, head);
+    if (!g)
+        bb_err_set(err, "unknown model '%s' (see `batchbench models`)", name);
+    return g;
+}
 
 bb_graph *bb_model_open(const bb_model_spec *spec, bb_err *err)
 {
-    bb_graph *g = bb_zoo_build(spec->name, spec->head);
-    if (!g) {
-        bb_err_set(err, "unknown model '%s' (see `batchbench models`)", spec->name);
+    bb_graph *g = bb_model_build(spec->name, spec->head, err);
+    if (!g)
         return NULL;
-    }
-    if (spec->weights_path) {
+    if (g->family == BB_FAMILY_IMPORTED) {
+        if (spec->weights_path) {
+            bb_err_set(err, "%s: --weights: an ONNX model's weights come from its file", spec->name);
+            bb_graph_free(g);
+            return NULL;
+        }
+    } else if (spec->weights_path) {
         if (bb_weights_load(g, spec->weights_path, err) != 0) {
             bb_graph_free(g);
             return NULL;

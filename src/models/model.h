@@ -18,7 +18,13 @@ typedef struct {
     uint64_t seed;
 } bb_model_spec;
 
-/* Returns NULL (with err set) on an unknown model or a bad weights file. */
+/* The graph of a zoo model name or of an ONNX file path (ending ".onnx";
+ * its weights come from the file), unfused, without weights for a zoo
+ * model. NULL (with err set) on an unknown model or a bad file. */
+bb_graph *bb_model_build(const char *name, bb_head head, bb_err *err);
+
+/* Returns NULL (with err set) on an unknown model or a bad weights file.
+ * An ONNX model takes its weights from its file (weights_path must be NULL). */
 bb_graph *bb_model_open(const bb_model_spec *spec, bb_err *err);
 
 /* Deterministic pseudo-random input batch, values roughly N(0,1). */

@@ -507,7 +507,7 @@ static void pipeline_section(FILE *f, const bb_loading *l, const bb_figures *fig
                 best->wait_fraction > 0.25 ? "Loading is the bottleneck: more workers (or cheaper items) would pay, "
                                              "a larger batch would not."
                                            : "Inference is the bottleneck: loading keeps up.");
-        char key[96];
+        char key[192];
         snprintf(key, sizeof key, "-%s-%s%s", a->model, a->device, strcmp(a->worker_kind, "process") ? "" : "-procs");
         embed_kind(f, figs, formats, BB_CHART_PIPELINE_GRID, key, 1);
     }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "report/plot.h"
+#include "results/result_identity.h"
 #include "util/error.h"
 
 typedef struct {
@@ -35,7 +36,7 @@ typedef struct {
 } bb_dl_row;
 
 typedef struct {
-    char path[1024], status[16], model[32], device[16], mode[16];
+    char path[1024], status[16], model[BB_MODEL_NAME_LEN], device[16], mode[16];
     char worker_kind[16];     /* "thread" (also files without one) or "process" */
     int64_t batch_size;
     int workers;

@@ -46,7 +46,7 @@ typedef struct {
 } bb_os_excluded;
 
 typedef struct {
-    char (*models)[32];     /* models with at least one ok setting, in the zoo's order */
+    char (*models)[BB_MODEL_NAME_LEN]; /* models with at least one ok setting, in the zoo's order */
     int n_models;
     bb_os_candidate *cand;  /* ranked, the setting to use first */
     int n_cand;

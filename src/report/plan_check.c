@@ -45,7 +45,7 @@ static int check_one(bb_table *t, const cJSON *c, const char *sweep, int shards,
 {
     const char *model = str_of(c, "model"), *key = str_of(c, "plan_key");
     const cJSON *bs = cJSON_GetObjectItemCaseSensitive(c, "batch_size"), *sh = cJSON_GetObjectItemCaseSensitive(c, "shard");
-    if (!model || !key || !cJSON_IsNumber(bs) || !cJSON_IsNumber(sh))
+    if (!model || !key || !cJSON_IsNumber(bs) || !cJSON_IsNumber(sh) || !(bs->valuedouble >= 1 && bs->valuedouble <= 1e9))
         return 1;
     t->n_planned++;
     if (done(t, sweep, key))

@@ -216,9 +216,30 @@ static int draw_bars(bb_canvas *cv, const bars *d)
 
 /* ---- the seed's figures: time per item, one family ------------------------------ */
 
+/* The family of a bar chart; NULL for BB_CHART_OTHER: every family but conv and transformer. */
 static const char *family_of(bb_chart kind)
 {
-    return kind == BB_CHART_CONV ? "conv" : "transformer";
+    return kind == BB_CHART_CONV ? "conv" : kind == BB_CHART_TRANS ? "transformer" : NULL;
+}
+
+static int in_family(const char *fam, const char *family)
+{
+    return family ? !strcmp(fam, family) : strcmp(fam, "conv") && strcmp(fam, "transformer");
+}
+
+static const char *family_words(bb_chart kind)
+{
+    return kind == BB_CHART_CONV ? "convolutional models" : kind == BB_CHART_TRANS ? "transformer models"
+                                                                                   : "other models (imported)";
+}
+
+/* Bars whose lower error bar was clipped at 0, in a bar chart's family. */
+static int family_clipped(const bb_table *t, int setup, bb_chart kind)
+{
+    if (family_of(kind))
+        return bb_view_clipped(t, setup, family_of(kind));
+    return bb_view_clipped(t, setup, NULL) - bb_view_clipped(t, setup, "conv") -
+           bb_view_clipped(t, setup, "transformer");
 }
 
 /* Models of setup in family; returns how many (written to out if not NULL). */
@@ -227,7 +248,7 @@ static int family_models(const bb_table *t, int setup, const char *family, const
     const bb_setup *s = &t->setups[setup];
     int n = 0;
     for (int m = 0; m < s->n_models; m++)
-        if (strcmp(bb_table_family(t, setup, s->models[m]), family) == 0) {
+        if (in_family(bb_table_family(t, setup, s->models[m]), family)) {
             if (out)
                 out[n] = s->models[m];
             n++;
@@ -239,13 +260,13 @@ static int family_models(const bb_table *t, int setup, const char *family, const
 static void family_text(const bb_table *t, int setup, bb_chart kind, bars *d)
 {
     snprintf(d->title_buf, sizeof d->title_buf, "%s time per item by batch size (%s): %s", bb_view_stat_name(t, 1),
-             bb_view_bars(t), kind == BB_CHART_CONV ? "convolutional models" : "transformer models");
+             bb_view_bars(t), family_words(kind));
     bb_view_axis_title(t, "time per item", NULL, d->ylabel_buf, sizeof d->ylabel_buf);
     d->title = d->title_buf, d->ylabel = d->ylabel_buf;
     d->xlabel = "Model names";
     d->legend_title = "Batch size";
     bb_chart_subtitle(t, setup, d->subtitle, sizeof d->subtitle);
-    int clipped = bb_view_clipped(t, setup, family_of(kind));
+    int clipped = family_clipped(t, setup, kind);
     size_t n = strlen(d->subtitle);
     if (clipped)
         snprintf(d->subtitle + n, sizeof d->subtitle - n, "; lower error bar of %d bar%s clipped at 0 (mean \xE2\x88\x92 2\xCF\x83 < 0)",
@@ -422,7 +443,7 @@ int bb_plot_applies(const bb_table *t, bb_chart kind, int setup)
 {
     if (setup < 0 || setup >= t->n_setups)
         return 0;
-    if (kind == BB_CHART_CONV || kind == BB_CHART_TRANS)
+    if (kind == BB_CHART_CONV || kind == BB_CHART_TRANS || kind == BB_CHART_OTHER)
         return family_models(t, setup, family_of(kind), NULL) > 0;
     if (kind == BB_CHART_ENERGY)
         return bb_energy_measured(t, setup);
@@ -506,16 +527,17 @@ static const struct {
     const char *name;
 } chart_names[] = {
     {BB_CHART_CONV, "inf_times_conv_models"},     {BB_CHART_TRANS, "inf_times_trans_models"},
+    {BB_CHART_OTHER, "inf_times_other_models"},
     {BB_CHART_VS_BATCH, "time_per_item_vs_batch"}, {BB_CHART_THROUGHPUT, "throughput_vs_latency"},
     {BB_CHART_RATIO, "ratio"},                     {BB_CHART_HARDWARE, "across_hardware"},
     {BB_CHART_ENERGY, "energy_per_item"},
     {BB_CHART_SLO, "slo_p99"},
 };
 
-/* " The lower error bar of N bars is clipped at 0 ..." when it happened, else "". */
-static void clip_note(const bb_table *t, int setup, const char *family, char *buf, size_t len)
+/* " The lower error bar of N bars is clipped at 0 ..." when it happened, else "";
+ * n: how many were. */
+static void clip_note(int n, char *buf, size_t len)
 {
-    int n = bb_view_clipped(t, setup, family);
     buf[0] = '\0';
     if (n)
         snprintf(buf, len, "; the lower error bar of %d bar%s is clipped at 0 (mean \xE2\x88\x92 2\xCF\x83 below 0)", n,
@@ -527,12 +549,15 @@ static void chart_caption(const bb_table *t, bb_chart kind, int setup, char *buf
 {
     char what[256], clip[128];
     bb_view_describe(t, what, sizeof what);
-    if (kind == BB_CHART_CONV || kind == BB_CHART_TRANS) {
-        clip_note(t, setup, family_of(kind), clip, sizeof clip);
-        snprintf(buf, len, "Time per item of each %s model at each batch size: %s%s",
-                 kind == BB_CHART_CONV ? "convolutional" : "transformer", what, clip);
+    if (kind == BB_CHART_CONV || kind == BB_CHART_TRANS || kind == BB_CHART_OTHER) {
+        clip_note(family_clipped(t, setup, kind), clip, sizeof clip);
+        snprintf(buf, len, "Time per item of each %s at each batch size: %s%s",
+                 kind == BB_CHART_CONV    ? "convolutional model"
+                 : kind == BB_CHART_TRANS ? "transformer model"
+                                          : "model of another family (imported models)",
+                 what, clip);
     } else if (kind == BB_CHART_VS_BATCH) {
-        clip_note(t, setup, NULL, clip, sizeof clip);
+        clip_note(bb_view_clipped(t, setup, NULL), clip, sizeof clip);
         snprintf(buf, len, "Time per item against batch size (log scales; %s%s), and relative to each model's best "
                            "batch size; ringed: the batch size to use, haloed: the batch sizes tied with the fastest "
                            "within noise (both from the medians)",

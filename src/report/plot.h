@@ -4,7 +4,8 @@
  * Why this file exists: the study's conclusions are read off charts, so
  * batchbench draws them itself from the result files, with nothing but
  * Cairo: the seed's two grouped-bar figures (time per item per model and
- * batch size, conv and transformer models), time per item against batch
+ * batch size, conv and transformer models; a third for the models of other
+ * families, e.g. imported ONNX models), time per item against batch
  * size with its spread and normalised to each model's best, throughput
  * against batch latency, and, when the folders hold two setups (engines,
  * devices or hosts), their ratio. Configurations without a usable result
@@ -20,6 +21,7 @@
 typedef enum {
     BB_CHART_CONV,       /* inf_times_conv_models: bars, conv models */
     BB_CHART_TRANS,      /* inf_times_trans_models: bars, transformer models */
+    BB_CHART_OTHER,      /* inf_times_other_models: bars, models of any other family (imported ones) */
     BB_CHART_VS_BATCH,   /* time_per_item_vs_batch: lines + normalised panel */
     BB_CHART_THROUGHPUT, /* throughput_vs_latency */
     BB_CHART_RATIO,      /* ratio: setup 0 over setup `setup` (>= 1) */

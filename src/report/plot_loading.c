@@ -285,7 +285,7 @@ static int draw_grid(bb_canvas *cv, const bb_loading *l, const void *key)
         lo = fmin(lo, r->items_per_s), hi = fmax(hi, r->items_per_s);
         best = !best || r->items_per_s > best->items_per_s ? r : best;
     }
-    char title[160], sub[200], buf[64];
+    char title[256], sub[200], buf[64];
     snprintf(title, sizeof title, "End-to-end items/s: %s on %s", g.first->model, g.first->device);
     snprintf(sub, sizeof sub, "loading overlapped with inference; cell: items/s (share of time waiting for data); "
              "outlined: best");

@@ -148,7 +148,9 @@ static const bb_model_summary *summary(const report *rp, int s, int m)
 
 static const char *family_title(const char *f)
 {
-    return !strcmp(f, "conv") ? "Convolutional models" : !strcmp(f, "transformer") ? "Transformer models" : f;
+    return !strcmp(f, "conv") ? "Convolutional models" : !strcmp(f, "transformer") ? "Transformer models"
+           : !strcmp(f, "imported")                                         ? "Imported models"
+                                                                            : f;
 }
 
 static void environment(FILE *f, const bb_table *t)
@@ -341,7 +343,7 @@ void bb_report_embed(FILE *f, const bb_report_opts *o, bb_chart kind, int setup)
     fprintf(f, "\n*%s.*\n", g->caption); /* the alt text is not shown where the image is */
 }
 
-static void family_section(FILE *f, report *rp, int setup, const char *family)
+static void family_section(FILE *f, report *rp, int setup, const char *family, int first_other)
 {
     const bb_table *t = rp->t;
     const bb_setup *s = &t->setups[setup];
@@ -370,6 +372,8 @@ static void family_section(FILE *f, report *rp, int setup, const char *family)
     family_sentence(f, rp, setup, family);
     if (!strcmp(family, "conv") || !strcmp(family, "transformer"))
         bb_report_embed(f, rp->o, !strcmp(family, "conv") ? BB_CHART_CONV : BB_CHART_TRANS, setup);
+    else if (first_other) /* one chart holds every other family's models */
+        bb_report_embed(f, rp->o, BB_CHART_OTHER, setup);
     fputc('\n', f);
 }
 
@@ -378,7 +382,7 @@ static void families(FILE *f, report *rp, int setup)
 {
     const bb_setup *s = &rp->t->setups[setup];
     const char *done[16];
-    int nd = 0;
+    int nd = 0, others = 0;
     for (int pass = 0; pass < 3; pass++)
         for (int i = 0; i < s->n_models && nd < 16; i++) {
             const char *fam = bb_table_family(rp->t, setup, s->models[i]);
@@ -386,7 +390,7 @@ static void families(FILE *f, report *rp, int setup)
             for (int k = 0; k < nd; k++)
                 seen |= !strcmp(done[k], fam);
             if (want && !seen)
-                family_section(f, rp, setup, done[nd++] = fam);
+                family_section(f, rp, setup, done[nd++] = fam, pass == 2 && !others++);
         }
 }
 
@@ -539,7 +543,7 @@ static int quality_line(FILE *f, const bb_table *t, const char *title, int (*mat
         const bb_row *r = &t->rows[i];
         if (strcmp(r->status, "ok") || !r->has_stats || !match(r))
             continue;
-        char name[160], w[224];
+        char name[256], w[224];
         why(r, w, sizeof w);
         fprintf(f, "%s%s (%s)", n++ ? ", " : title, row_name(t, r, name, sizeof name), w);
     }

@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,14 @@ static double get_num(const cJSON *o, const char *key, double def)
 {
     const cJSON *v = get(o, key);
     return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+/* o[key] as an integer (truncated) when it is a number in [lo, hi], else
+ * def: casting a double out of range is undefined behaviour. */
+static int64_t get_int(const cJSON *o, const char *key, int64_t def, double lo, double hi)
+{
+    double v = get_num(o, key, NAN);
+    return v >= lo && v <= hi ? (int64_t)v : def;
 }
 
 /* Checks the parts every use of a row depends on. */
@@ -118,17 +127,18 @@ static void row_config(bb_row *r, const cJSON *j)
 {
     const cJSON *cfg = get(j, "config");
     get_str(cfg, "model", r->model, sizeof r->model, "unknown");
+    get_str(cfg, "model_sha256", r->model_sha256, sizeof r->model_sha256, "");
     get_str(cfg, "family", r->family, sizeof r->family, "unknown");
     get_str(cfg, "head", r->head, sizeof r->head, "unknown");
     get_str(cfg, "device", r->device, sizeof r->device, "unknown");
     get_str(cfg, "engine", r->engine, sizeof r->engine, "unknown");
     get_str(cfg, "precision", r->precision, sizeof r->precision, "unknown");
-    r->batch_size = (int64_t)get_num(cfg, "batch_size", 1);
-    r->threads = (int)get_num(cfg, "threads", 0);
+    r->batch_size = get_int(cfg, "batch_size", 1, 1, 9e18);
+    r->threads = (int)get_int(cfg, "threads", 0, 0, INT_MAX);
     get_str(cfg, "preset", r->preset, sizeof r->preset, "");
     get_str(j, "status", r->status, sizeof r->status, "unknown");
     get_str(j, "message", r->message, sizeof r->message, "");
-    r->macs_per_item = (int64_t)get_num(get(j, "model"), "macs_per_item", 0);
+    r->macs_per_item = get_int(get(j, "model"), "macs_per_item", 0, 0, 9e18);
 }
 
 static int get_bool(const cJSON *o, const char *key, int def)
@@ -162,7 +172,7 @@ static void row_setup(bb_row *r, const cJSON *j, bb_setup *s)
     snprintf(s->engine, sizeof s->engine, "%s", r->engine);
     snprintf(s->device, sizeof s->device, "%s", r->device);
     snprintf(s->precision, sizeof s->precision, "%s", r->precision);
-    snprintf(s->head, sizeof s->head, "%s", r->head);
+    snprintf(s->head, sizeof s->head, "%s", bb_identity_setup_head(r->head)); /* "graph" runs with "features" */
     get_str(env, "host", s->host, sizeof s->host, "unknown");
     get_str(get(env, "gpu"), "name", s->gpu, sizeof s->gpu, "");
     get_str(get(j, "config"), "sweep", r->sweep, sizeof r->sweep, "");
@@ -174,7 +184,7 @@ static void row_setup(bb_row *r, const cJSON *j, bb_setup *s)
     get_str(env, "batchbench_version", s->version, sizeof s->version, "unknown");
     get_str(env, "git_commit", s->commit, sizeof s->commit, "unknown");
     s->threads = r->threads;
-    s->cores = (int)get_num(env, "cores_logical", 0);
+    s->cores = (int)get_int(env, "cores_logical", 0, 0, INT_MAX);
     s->peak_gflops = get_num(env, "peak_gflops", 0);
     get_str(env, "peak_source", s->peak_source, sizeof s->peak_source, "");
     bb_identity id;
@@ -275,6 +285,18 @@ int bb_table_skip(bb_table *t, FILE *warn, const char *path, const char *why)
     return 0;
 }
 
+/* An earlier row of r's configuration: setup, model (its file too), batch size. */
+static const bb_row *find_same(const bb_table *t, const bb_row *r)
+{
+    for (int i = 0; i < t->n_rows; i++) {
+        const bb_row *o = &t->rows[i];
+        if (o->setup == r->setup && o->batch_size == r->batch_size && !strcmp(o->model, r->model) &&
+            !strcmp(o->model_sha256, r->model_sha256))
+            return o;
+    }
+    return NULL;
+}
+
 /* Adds the file at path to t (or counts and announces why not). */
 static int load_one(bb_table *t, char *path, FILE *warn, bb_err *err)
 {
@@ -292,7 +314,7 @@ static int load_one(bb_table *t, char *path, FILE *warn, bb_err *err)
     r.path = path;
     if ((r.setup = setup_index(t, &s)) < 0)
         return free(path), free(r.times_s), bb_err_oom(err, "out of memory");
-    const bb_row *dup = bb_table_find(t, r.setup, r.model, r.batch_size);
+    const bb_row *dup = find_same(t, &r);
     if (dup) {
         char why[1200];
         snprintf(why, sizeof why, "same configuration as %.1100s", dup->path);
@@ -427,6 +449,37 @@ static void count_missing(bb_table *t, FILE *warn)
     }
 }
 
+/* Two files of one base name (different hashes) are two models: each row of
+ * such a name becomes "<name>@<8 hex>". */
+static void label_models(bb_table *t)
+{
+    char *clash = calloc((size_t)t->n_rows + 1, 1);
+    for (int i = 0; clash && i < t->n_rows; i++)
+        for (int k = i + 1; k < t->n_rows; k++)
+            if (!strcmp(t->rows[i].model, t->rows[k].model) &&
+                strcmp(t->rows[i].model_sha256, t->rows[k].model_sha256))
+                clash[i] = clash[k] = 1;
+    for (int i = 0; clash && i < t->n_rows; i++)
+        if (clash[i]) {
+            bb_row *r = &t->rows[i];
+            char label[sizeof r->model];
+            bb_table_model_label(NULL, r->model, r->model_sha256, label, sizeof label);
+            snprintf(r->model, sizeof r->model, "%s", label);
+        }
+    free(clash);
+}
+
+void bb_table_model_label(const bb_table *t, const char *model, const char *sha256, char *buf, size_t len)
+{
+    char label[BB_MODEL_NAME_LEN];
+    int keep = (int)sizeof label - 10; /* room for "@" and 8 hex digits */
+    snprintf(label, sizeof label, "%.*s@%.8s", keep, model, sha256[0] ? sha256 : "zoo");
+    int labelled = !t;
+    for (int i = 0; t && i < t->n_rows && !labelled; i++)
+        labelled = !strcmp(t->rows[i].model, label);
+    snprintf(buf, len, "%s", labelled ? label : model);
+}
+
 /* ---- public ---------------------------------------------------------------- */
 
 int bb_table_load(bb_table *t, const char *const *dirs, int n_dirs, FILE *warn, bb_err *err)
@@ -436,6 +489,7 @@ int bb_table_load(bb_table *t, const char *const *dirs, int n_dirs, FILE *warn, 
     for (int i = 0; i < n_dirs; i++)
         if (load_dir(t, dirs[i], warn, err) != 0)
             return bb_table_free(t), -1;
+    label_models(t);
     for (int i = 0; i < t->n_setups; i++)
         if (index_setup(t, i) != 0)
             return bb_table_free(t), bb_err_oom(err, "out of memory");

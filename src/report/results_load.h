@@ -10,6 +10,9 @@
  * what could not be used: unreadable files, configurations that ended
  * oom/timeout/error, duplicates and batch sizes some model lacks. Each is
  * announced once, with the file it concerns, on the warning stream.
+ * Imported models (ONNX files) are rows like any other, their family
+ * "imported" or the one the run named; two files of one base name are two
+ * models ("<name>@<hash>"), never duplicates of each other.
  */
 #ifndef BB_RESULTS_LOAD_H
 #define BB_RESULTS_LOAD_H
@@ -24,7 +27,9 @@
 
 typedef struct {
     char *path; /* the result file, as found (dir/name) */
-    char model[32], family[16], head[16], device[16], engine[32], precision[16];
+    char model[BB_MODEL_NAME_LEN];  /* config.model; "<model>@<8 hex>" where the table holds two files of one name */
+    char model_sha256[65];          /* config.model_sha256: an imported model's file; "" for a zoo model */
+    char family[BB_FAMILY_LEN], head[16], device[16], engine[32], precision[16];
     int64_t batch_size;
     int threads;
     char status[16];  /* ok|oom|timeout|error|interrupted */
@@ -85,7 +90,7 @@ typedef struct {
     char peak_source[128];
     int64_t *batches; /* every batch size seen in this setup, ascending */
     int n_batches;
-    char (*models)[32]; /* models seen, in the zoo's order (unknown ones after, by name) */
+    char (*models)[BB_MODEL_NAME_LEN]; /* models seen, in the zoo's order (unknown ones after, by name) */
     int n_models;
 } bb_setup;
 
@@ -168,8 +173,13 @@ const char *bb_table_family(const bb_table *t, int setup, const char *model);
  * recommendation.json and the charts all take the answer from here. */
 int bb_table_recommend(const bb_table *t, int setup, const char *model, bb_recommendation *out);
 
+/* The name the table gives model (config.model) of file hash sha256 ("" for
+ * a zoo model): "<model>@<first 8 hex digits>" when the table holds two
+ * files of that name with different hashes, else model. */
+void bb_table_model_label(const bb_table *t, const char *model, const char *sha256, char *buf, size_t len);
+
 /* Orders model names as tables list them: the zoo's order, then unknown
- * models by name (strcmp-like). */
+ * models (imported ones) by name (strcmp-like). */
 int bb_model_order(const char *a, const char *b);
 
 /* A short name of a setup for titles and legends, e.g.

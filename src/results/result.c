@@ -101,7 +101,10 @@ static cJSON *config_json(const bb_result *r, const char *host)
     bb_identity_of_result(r, host, &id);
     bb_identity_key(&id, key, sizeof key);
     cJSON *o = cJSON_CreateObject();
-    int ok = o && bb_json_str(o, "model", r->model) && bb_json_str(o, "family", r->family) && bb_json_str(o, "head", r->head) &&
+    int ok = o && bb_json_str(o, "model", r->model) &&
+             (!r->model_sha256[0] ||
+              (bb_json_str(o, "model_file", r->model_file) && bb_json_str(o, "model_sha256", r->model_sha256))) &&
+             bb_json_str(o, "family", r->family) && bb_json_str(o, "head", r->head) &&
              bb_json_str(o, "device", r->device) && bb_json_str(o, "engine", r->engine) &&
              bb_json_str(o, "precision", r->precision) && bb_json_str(o, "math_mode", r->math_mode) &&
              bb_json_str(o, "input_source", r->input_source) &&
@@ -328,8 +331,9 @@ static double num_at(const cJSON *j, const char *section, const char *key)
 }
 
 /* Every row's identity key into its last computed cell, and its group's
- * key into group[i]: the model and the setup (the identity but for the
- * batch size), "" for a row without a configuration. -1 on OOM. */
+ * key into group[i]: the model (an imported one with its file's hash) and
+ * the setup (the identity but for the batch size), "" for a row without a
+ * configuration. -1 on OOM. */
 static int identity_cells(const cJSON *const *rows, size_t n, char **cells, char **group)
 {
     for (size_t i = 0; i < n; i++) {
@@ -343,10 +347,10 @@ static int identity_cells(const cJSON *const *rows, size_t n, char **cells, char
         }
         bb_identity_key(&id, key, sizeof key);
         bb_identity_setup_key(&id, setup, sizeof setup);
-        size_t len = strlen(id.model) + strlen(setup) + 2;
+        size_t len = strlen(id.model) + strlen(id.model_sha256) + strlen(setup) + 3;
         if (!(cells[i * N_ANSWER + N_ANSWER - 1] = strdup(key)) || !(group[i] = malloc(len)))
             return -1;
-        snprintf(group[i], len, "%s;%s", id.model, setup);
+        snprintf(group[i], len, "%s;%s;%s", id.model, id.model_sha256, setup);
     }
     return 0;
 }

@@ -21,6 +21,7 @@
 #include "env/env.h"
 #include "env/energy.h"
 #include "env/noise.h"
+#include "results/result_identity.h"
 #include "util/error.h"
 
 #define BB_RESULT_SCHEMA_VERSION 1
@@ -62,7 +63,10 @@ typedef struct {
 
 typedef struct bb_result_s {
     /* configuration */
-    char model[32], family[16], head[16], device[16], engine[32], precision[16];
+    char model[BB_MODEL_NAME_LEN];     /* a zoo name, or an imported model's file base name */
+    char family[BB_FAMILY_LEN], head[16], device[16], engine[32], precision[16];
+    char model_file[1024];    /* an imported model: its ONNX file as given; "" for a zoo model */
+    char model_sha256[65];    /* that file's SHA-256 (part of the identity); "" for a zoo model */
     char math_mode[256];   /* what the kernels really ran (backend report) */
     char input_source[32]; /* "random" or "dataset" */
     char data_dir[512];

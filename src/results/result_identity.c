@@ -25,6 +25,7 @@ void bb_identity_of_result(const bb_result *r, const char *host, bb_identity *id
     snprintf(id->host, sizeof id->host, "%s", host && *host ? host : "unknown");
     snprintf(id->device, sizeof id->device, "%s", r->device);
     snprintf(id->model, sizeof id->model, "%s", r->model);
+    snprintf(id->model_sha256, sizeof id->model_sha256, "%s", r->model_sha256);
     snprintf(id->engine, sizeof id->engine, "%s", r->engine[0] ? r->engine : "batchbench");
     snprintf(id->precision, sizeof id->precision, "%s", r->precision[0] ? r->precision : "fp32");
     snprintf(id->head, sizeof id->head, "%s", r->head[0] ? r->head : "features");
@@ -81,6 +82,7 @@ int bb_identity_of_json(const cJSON *root, bb_identity *id)
     snprintf(id->host, sizeof id->host, "%s", str_at(env, "host", "unknown"));
     snprintf(id->device, sizeof id->device, "%s", str_at(cfg, "device", "?"));
     snprintf(id->model, sizeof id->model, "%s", str_at(cfg, "model", "?"));
+    snprintf(id->model_sha256, sizeof id->model_sha256, "%s", str_at(cfg, "model_sha256", ""));
     snprintf(id->engine, sizeof id->engine, "%s", str_at(cfg, "engine", "batchbench"));
     snprintf(id->precision, sizeof id->precision, "%s", str_at(cfg, "precision", "fp32"));
     snprintf(id->head, sizeof id->head, "%s", str_at(cfg, "head", "features"));
@@ -97,10 +99,16 @@ int bb_identity_of_json(const cJSON *root, bb_identity *id)
     return 0;
 }
 
-void bb_identity_setup_key(const bb_identity *id, char *buf, size_t len)
+const char *bb_identity_setup_head(const char *head)
+{
+    return strcmp(head, "graph") ? head : "features";
+}
+
+/* Everything but model and batch size, with the head as given. */
+static void setup_part(const bb_identity *id, const char *head, char *buf, size_t len)
 {
     int n = snprintf(buf, len, "host=%s;device=%s;precision=%s;head=%s;engine=%s;input=%s;threads=%d;options=%s",
-                     id->host, id->device, id->precision, id->head, id->engine, id->input, id->threads, id->options);
+                     id->host, id->device, id->precision, head, id->engine, id->input, id->threads, id->options);
     if (id->workers > 0 && n >= 0 && (size_t)n < len)
         n += snprintf(buf + n, len - (size_t)n, ";workers=%d;load_mode=%s;prefetch=%d", id->workers, id->load_mode,
                       id->prefetch);
@@ -108,11 +116,19 @@ void bb_identity_setup_key(const bb_identity *id, char *buf, size_t len)
         snprintf(buf + n, len - (size_t)n, ";worker_kind=process");
 }
 
+void bb_identity_setup_key(const bb_identity *id, char *buf, size_t len)
+{
+    setup_part(id, bb_identity_setup_head(id->head), buf, len);
+}
+
 void bb_identity_key(const bb_identity *id, char *buf, size_t len)
 {
     int n = snprintf(buf, len, "model=%s;batch_size=%" PRId64 ";", id->model, id->batch_size);
     if (n >= 0 && (size_t)n < len)
-        bb_identity_setup_key(id, buf + n, len - (size_t)n);
+        setup_part(id, id->head, buf + n, len - (size_t)n);
+    n = (int)strlen(buf);
+    if (id->model_sha256[0] && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, ";model_sha256=%s", id->model_sha256);
 }
 
 void bb_identity_plan_key(const bb_identity *id, char *buf, size_t len)
@@ -133,7 +149,7 @@ void bb_identity_hash(const char *s, char out[9])
 
 char *bb_identity_filename(const bb_identity *id, int alt)
 {
-    char h[128], d[16], m[32], e[32], p[16], hd[16], tags[256] = "", hash[9], key[BB_IDENTITY_LEN];
+    char h[128], d[16], m[BB_MODEL_NAME_LEN], e[32], p[16], hd[16], tags[256] = "", hash[9], key[BB_IDENTITY_LEN];
     bb_json_sanitise(h, sizeof h, id->host);
     bb_json_sanitise(d, sizeof d, id->device);
     bb_json_sanitise(m, sizeof m, id->model);
@@ -144,9 +160,11 @@ char *bb_identity_filename(const bb_identity *id, int alt)
     if (id->workers > 0)
         n += (size_t)snprintf(tags + n, sizeof tags - n, "-workers-%d%s", id->workers,
                               strcmp(id->worker_kind, "process") ? "" : "-procs");
+    if (id->model_sha256[0])
+        n += (size_t)snprintf(tags + n, sizeof tags - n, "-sha256-%.8s", id->model_sha256);
     if (strcmp(id->precision, "fp32") != 0)
         n += (size_t)snprintf(tags + n, sizeof tags - n, "-%s", p);
-    if (strcmp(id->head, "features") != 0)
+    if (strcmp(bb_identity_setup_head(id->head), "features") != 0) /* "graph": said by the -sha256 tag */
         n += (size_t)snprintf(tags + n, sizeof tags - n, "-%s", hd);
     if (strcmp(id->engine, "batchbench") != 0)
         n += (size_t)snprintf(tags + n, sizeof tags - n, "-engine-%s", e);

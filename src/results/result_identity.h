@@ -8,7 +8,8 @@
  * or overwrite, another. A result's identity is everything that shapes its
  * measurement: host, device, model, batch size, precision, head, engine,
  * input source, threads (on the CPU), the non-default backend options that
- * shape a measurement, and for an end-to-end result the loader's workers,
+ * shape a measurement, for an imported model its file's SHA-256 (two files
+ * of one name are two models), and for an end-to-end result the loader's workers,
  * mode, prefetch and worker kind (threads or processes). The identity key is that list as one string; it is
  * written into the result (config.identity), compared by --resume (exact
  * matches only) and by the writer (a finished result of another identity is
@@ -17,7 +18,7 @@
  * File names stay readable: the seed's name for the default configuration,
  * with a tag for each non-default part ("-bf16", "-classifier", "-dataset",
  * "-engine-pytorch", "-opts-<hash>", "-procs" for loader worker processes,
- * ...). Should a finished file of another
+ * "-sha256-<its first 8 hex digits>" for an imported model's file, ...). Should a finished file of another
  * identity (e.g. another thread count) already hold that name, the result
  * goes to the same name with "-id-<hash of the identity key>".
  */
@@ -33,10 +34,15 @@
 
 struct bb_result_s;
 
-#define BB_IDENTITY_LEN 640
+#define BB_IDENTITY_LEN 1024
+/* What results store of a model's name (an ONNX file's base name may be
+ * long) and of its family (run --family names one). */
+#define BB_MODEL_NAME_LEN 128
+#define BB_FAMILY_LEN 32
 
 typedef struct {
-    char host[128], device[16], model[32], engine[32], precision[16], head[16], input[32];
+    char host[128], device[16], model[BB_MODEL_NAME_LEN], engine[32], precision[16], head[16], input[32];
+    char model_sha256[65]; /* an imported model's file (results/model_ref.h); "" for a zoo model */
     int64_t batch_size;
     int threads;           /* CPU threads; 0 on a GPU (not part of its identity) */
     char options[256];     /* non-default options that shape a measurement, "k=v,k=v" */
@@ -57,12 +63,19 @@ int bb_identity_of_json(const cJSON *root, bb_identity *id);
  * precision=bf16;head=features;engine=batchbench;input=random;threads=2;options=";
  * an end-to-end result adds ";workers=W;load_mode=M;prefetch=P", and
  * ";worker_kind=process" for worker processes (thread keys are those written
- * before worker kinds existed). */
+ * before worker kinds existed); an imported model ends it with
+ * ";model_sha256=<hex>" (zoo keys are those written before imports existed). */
 void bb_identity_key(const bb_identity *id, char *buf, size_t len);
 
-/* The setup part of the key (all but model and batch size): results that
- * share it are one series in a chart. */
+/* The setup part of the key (all but model, batch size and model file):
+ * results that share it are one series in a chart. An imported model's
+ * head "graph" counts as "features" here, so that it is charted and ranked
+ * next to the zoo's models of the same run. */
 void bb_identity_setup_key(const bb_identity *id, char *buf, size_t len);
+
+/* The head a setup is grouped under: "features" for an imported model's
+ * "graph", else head itself. */
+const char *bb_identity_setup_head(const char *head);
 
 /* The plan key (run --shard, bench/shard.h): the identity key without the
  * host and the thread count, so that a configuration planned once is the

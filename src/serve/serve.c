@@ -16,7 +16,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "data/dataset.h"
 #include "models/model.h"
 #include "stats/stats.h"
 #include "util/clock.h"
@@ -88,7 +87,8 @@ static double mib(int64_t bytes)
 /* Every size of bb_batcher_sizes(max_batch), a line each on c->log. */
 static int prepare_all(const bb_serve_cfg *c, serve_models *m, bb_serve_result *res, bb_err *err)
 {
-    size_t items = (size_t)c->max_batch * BB_ITEM_FLOATS;
+    /* the model's own input shape per item (an imported model's need not be [3,224,224]) */
+    size_t items = (size_t)c->max_batch * (size_t)bb_tensor_numel(&c->g->tensors[c->g->input]);
     if (!(m->x = malloc(items * sizeof(float))))
         return bb_err_oom(err, "out of memory for an input batch of %d", c->max_batch);
     bb_random_input(m->x, (int64_t)items, c->seed + 1);

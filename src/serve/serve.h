@@ -39,6 +39,8 @@
 typedef struct {
     const bb_run_config *config; /* backend resolved (config->backend), precision, threads, options */
     const bb_graph *g;           /* the model, opened with config's head */
+    const char *model_file;      /* an imported model: the ONNX file as given; NULL for a zoo model */
+    const char *model_sha256;    /* ... and its SHA-256 (part of the run's identity) */
     int max_batch;               /* B: 1..4096 */
     double timeout_s;            /* T >= 0 */
     double rate;                 /* R > 0, requests per second */

@@ -31,16 +31,17 @@ static void number_part(char *dst, size_t len, double v)
  * in any of them never share a file. */
 static void rest_hash(const bb_serve_cfg *c, char out[9])
 {
-    char opts[256], key[512];
+    char opts[256], key[640];
     bb_opt_identity(&c->config->options, bb_config_device(c->config), opts, sizeof opts);
-    snprintf(key, sizeof key, "threads=%d;duration=%.17g;seed=%llu;drain=%.17g;slo=%.17g;warmup=%d;options=%s",
-             c->config->threads, c->duration_s, (unsigned long long)c->seed, c->drain_s, c->slo_s, c->warmup, opts);
+    snprintf(key, sizeof key, "threads=%d;duration=%.17g;seed=%llu;drain=%.17g;slo=%.17g;warmup=%d;options=%s%s%s",
+             c->config->threads, c->duration_s, (unsigned long long)c->seed, c->drain_s, c->slo_s, c->warmup, opts,
+             c->model_sha256 ? ";model_sha256=" : "", c->model_sha256 ? c->model_sha256 : "");
     bb_identity_hash(key, out);
 }
 
 void bb_serve_filename(const bb_serve_cfg *c, const char *host, char *name, size_t len)
 {
-    char h[128], model[64], rate[64], timeout[64], rest[9];
+    char h[128], model[128], rate[64], timeout[64], rest[9];
     bb_precision p = c->config->precision;
     bb_json_sanitise(h, sizeof h, host);
     bb_json_sanitise(model, sizeof model, c->g->model);
@@ -97,8 +98,12 @@ static cJSON *config_json(const bb_serve_cfg *c, const bb_serve_result *res, con
     const bb_run_config *rc = c->config;
     bb_opt_identity(&rc->options, bb_config_device(rc), opts, sizeof opts);
     cJSON *o = cJSON_CreateObject();
+    int imported = c->g->family == BB_FAMILY_IMPORTED;
     int ok = o && bb_json_str(o, "model", c->g->model) && bb_json_str(o, "family", bb_family_name(c->g->family)) &&
-             bb_json_str(o, "head", bb_head_name(c->g->head)) && bb_json_str(o, "device", bb_config_device(rc)) &&
+             bb_json_str(o, "head", imported ? "graph" : bb_head_name(c->g->head)) &&
+             (!c->model_file || (bb_json_str(o, "model_file", c->model_file) &&
+                                 bb_json_str(o, "model_sha256", c->model_sha256))) &&
+             bb_json_str(o, "device", bb_config_device(rc)) &&
              bb_json_str(o, "precision", bb_precision_name(rc->precision)) &&
              bb_json_int(o, "threads", env->threads_used) && bb_json_str(o, "backend_options", opts) &&
              bb_json_num(o, "rate", c->rate) && bb_json_int(o, "max_batch", c->max_batch) &&

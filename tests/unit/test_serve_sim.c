@@ -190,7 +190,7 @@ typedef struct {
     bb_row rows[4];
     bb_setup setup;
     int64_t batches[4];
-    char models[1][32];
+    char models[1][BB_MODEL_NAME_LEN];
     double times[4][N_TIMES];
 } fake_table;
 

@@ -22,8 +22,10 @@ static void cpu_destroy(bb_backend *b)
 {
     if (!b)
         return;
-    for (int i = 0; i < b->n_steps; i++)
+    for (int i = 0; i < b->n_steps; i++) {
         dnnl_primitive_destroy(b->steps[i].prim);
+        free(b->steps[i].walk);
+    }
     for (int i = 0; i < b->n_bufs; i++)
         dnnl_memory_destroy(b->bufs[i].mem);
     for (int i = 0; i < b->n_weights; i++)

@@ -126,10 +126,15 @@ double cpu_reorder_seconds(bb_backend *b, const dnnl_memory_desc_t *from, const 
 void cpu_choice_key(const bb_backend *b, const bb_op *op, int kind, int64_t extra0, int64_t extra1,
                     int64_t key[CPU_CHOICE_KEY])
 {
-    const bb_tensor *x = &b->g->tensors[op->in[0]], *y = &b->g->tensors[op->out];
-    int64_t k[CPU_CHOICE_KEY] = {kind,       x->dims[0],    x->dims[1],   x->dims[2], y->dims[0],
-                                 op->k,      op->stride,    op->pad,      op->groups, op->post_act,
-                                 op->sum_in >= 0, op->sum_act, extra0,  extra1};
+    /* per-item shapes (full shapes at batch 1: the batch is the backend's)
+     * and the whole window, so two different windows never share a pick */
+    int64_t x[BB_MAX_DIMS + 1] = {0}, y[BB_MAX_DIMS + 1] = {0};
+    bb_tensor_shape(b->g, op->in[0], 1, x);
+    bb_tensor_shape(b->g, op->out, 1, y);
+    int64_t k[CPU_CHOICE_KEY] = {kind,      x[1],       x[2],       x[3],      y[1],       op->kh,
+                                 op->kw,    op->sh,     op->sw,     op->pad_t, op->pad_l,  op->pad_b,
+                                 op->pad_r, op->dil_h,  op->dil_w,  op->groups, op->post_act,
+                                 op->sum_in >= 0, op->sum_act, extra0, extra1};
     memcpy(key, k, sizeof k);
 }
 

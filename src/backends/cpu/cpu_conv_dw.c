@@ -18,14 +18,19 @@
 #include "engine/fuse.h"
 
 /* ops[i] a plain 1x1 conv whose only reader is ops[i+1], a depthwise 3x3
- * (pad 1, stride 1 or 2) with no residual? */
+ * (pad 1, stride 1 or 2) with no residual? Square windows (k, stride, pad
+ * say it all) on per-item [C, H, W] tensors only. */
 static int applies(const bb_graph *g, int i)
 {
     if (i + 1 >= g->n_ops)
         return 0;
     const bb_op *op = &g->ops[i], *dw = &g->ops[i + 1];
-    if (op->type != BB_OP_CONV || dw->type != BB_OP_CONV || op->k != 1 || op->stride != 1 || op->pad != 0 ||
-        op->groups != 1 || op->sum_in >= 0 || dw->sum_in >= 0 || dw->in[0] != op->out)
+    if (op->type != BB_OP_CONV || dw->type != BB_OP_CONV || !bb_window_square(op) || !bb_window_square(dw) ||
+        op->k != 1 || op->stride != 1 || op->pad != 0 || op->groups != 1 || op->sum_in >= 0 || dw->sum_in >= 0 ||
+        dw->in[0] != op->out)
+        return 0;
+    const bb_tensor *x = &g->tensors[op->in[0]], *m = &g->tensors[op->out], *y = &g->tensors[dw->out];
+    if (x->full_rank || m->full_rank || y->full_rank || x->ndim != 3 || m->ndim != 3 || y->ndim != 3)
         return 0;
     int64_t c = g->tensors[op->out].dims[0];
     return dw->k == 3 && dw->pad == 1 && (dw->stride == 1 || dw->stride == 2) && dw->groups == c &&
@@ -183,7 +188,8 @@ int cpu_lower_conv_dw(bb_backend *b, int i, bb_err *err)
         return 0;
     const bb_op *op = &g->ops[i], *dw = &g->ops[i + 1];
     int src = b->tbuf[op->in[0]];
-    if (b->bufs[src].md.data_type != b->dt || b->bufs[src].owes_silu) /* cpu_lower_op settles SiLUs */
+    if (src < 0 || b->bufs[src].md.ndims != 4 || b->bufs[src].md.data_type != b->dt ||
+        b->bufs[src].owes_silu) /* cpu_lower_op settles SiLUs and makes views */
         return 0;
     const bb_tensor *x = &g->tensors[op->in[0]], *y = &g->tensors[op->out];
     int64_t c = y->dims[0];

@@ -1,7 +1,9 @@
 /*
  * cpu_internal.h — the CPU backend's private structures, shared by
  * cpu_backend.c (prepare / plan / run), cpu_lower.c (one graph op -> oneDNN
- * primitives) and cpu_kernels.c (the few ops oneDNN has no primitive for).
+ * primitives), cpu_ops.c (the zoo's ops), cpu_generic.c (the generic ops of
+ * imported graphs) and cpu_kernels.c / cpu_generic_kernels.c (the few ops
+ * oneDNN has no primitive for).
  *
  * Compilation happens in two passes. Lowering walks the fused graph and
  * appends steps; every activation it needs becomes a cpu_buf with a oneDNN
@@ -23,9 +25,35 @@ typedef struct {
     dnnl_memory_t mem; /* bound after planning */
 } cpu_buf;
 
-typedef enum { K_NONE, K_ATTENTION, K_TOKENS, K_CLS_SELECT, K_SILU, K_SILU_GAP } cpu_kernel;
+typedef enum {
+    K_NONE, K_ATTENTION, K_TOKENS, K_CLS_SELECT, K_SILU, K_SILU_GAP,
+    K_WALK,  /* strided gather / broadcast binary / constant pad (cpu_walk) */
+    K_COPY,  /* kin's bytes into kout (a reshape that cannot alias) */
+    K_ERF    /* erf of every float of kin into kout */
+} cpu_kernel;
 
-#define CPU_MAX_ARGS 8
+/* A concat reads up to BB_MAX_IN sources. */
+#define CPU_MAX_ARGS (BB_MAX_IN + 4)
+
+/* The walk kernel (cpu_generic_kernels.c): for every index o of the output
+ * (dense row-major, dims), source k's element sits at
+ * off[k] + sum_i o_i * st[k][i] (strides may be 0: broadcast, or negative).
+ * GATHER copies source 0; BINARY combines sources 0 and 1 with binop; PAD
+ * copies source 0 where lo[i] <= o_i < hi[i] on every axis, else value. */
+#define CPU_WALK_DIMS (BB_MAX_DIMS + 1)
+typedef enum { CPU_WALK_GATHER, CPU_WALK_BINARY, CPU_WALK_PAD } cpu_walk_mode;
+typedef struct {
+    cpu_walk_mode mode;
+    int nd;
+    int64_t dims[CPU_WALK_DIMS];
+    int n_src;
+    int src[2];               /* activation buffers, or -1 for cdata */
+    const float *cdata[2];    /* graph-owned constant data */
+    int64_t off[2], st[2][CPU_WALK_DIMS];
+    bb_binop binop;
+    float value;
+    int64_t lo[CPU_WALK_DIMS], hi[CPU_WALK_DIMS];
+} cpu_walk;
 
 typedef struct {
     int arg;            /* DNNL_ARG_* */
@@ -44,12 +72,13 @@ typedef struct {
     int kin, kout;          /* kernel input / output buffers */
     const float *kw, *kb;   /* kernel parameters (graph-owned) */
     int64_t p[4];           /* kernel shape parameters */
+    cpu_walk *walk;         /* K_WALK's description, owned by the step */
 } cpu_step;
 
 /* A measured choice, remembered for the rest of prepare: a conv (or conv
  * pair) with the same shape, fused ops and input layout gets the same pick
  * without being timed again (cpu_conv_algo.c). */
-#define CPU_CHOICE_KEY 14
+#define CPU_CHOICE_KEY 21
 typedef struct {
     int64_t key[CPU_CHOICE_KEY];
     dnnl_memory_desc_t have, sum; /* input layout; the residual's (zeroed when none) */
@@ -87,6 +116,25 @@ struct bb_backend {
 /* cpu_ops.c */
 int cpu_lower_op(bb_backend *b, const bb_op *op, bb_err *err);
 
+/* cpu_generic.c: the generic ops (BB_OP_BINARY and below), standalone
+ * BatchNorm and every activation; each input that is an activation is
+ * already computed (and owes no SiLU). */
+int cpu_lower_generic(bb_backend *b, const bb_op *op, bb_err *err);
+int cpu_lower_act(bb_backend *b, const bb_op *op, bb_err *err);
+int cpu_lower_batchnorm(bb_backend *b, const bb_op *op, bb_err *err);
+/* Whether tensor t is a constant (a param or buffer with data). */
+int cpu_is_const(const bb_graph *g, int t);
+/* Full shape of tensor t at the backend's batch (bb_tensor_shape). */
+int cpu_full_shape(const bb_backend *b, int t, int64_t *dims);
+/* Buffer holding activation t with a descriptor of t's full shape: the
+ * current one when its dims already are (any layout), else a dense
+ * row-major view of it (converted to dense first if it is not). */
+int cpu_tensor_full(bb_backend *b, int t, bb_err *err);
+/* ... dense row-major of type dt (reordered / converted if needed). */
+int cpu_tensor_full_plain(bb_backend *b, int t, dnnl_data_type_t dt, bb_err *err);
+/* A new buffer that is a view of buffer src (same bytes) as md. */
+int cpu_view_buf(bb_backend *b, int src, const dnnl_memory_desc_t *md);
+
 /* cpu_lower.c */
 void cpu_touch(bb_backend *b, int buf);
 void cpu_arg_buf(bb_backend *b, cpu_step *s, int arg, int buf);
@@ -99,6 +147,9 @@ int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
 cpu_step *cpu_step_from_pd(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, bb_err *err);
 int cpu_dst_buf(bb_backend *b, const bb_op *op, const dnnl_memory_desc_t *md);
 const dnnl_memory_desc_t *cpu_q_md(dnnl_primitive_desc_t pd, dnnl_query_t what);
+/* The eltwise algorithm of an activation that takes no parameters of its
+ * own (as fused post-ops are: relu ... gelu, tanh, hardswish, sqrt, exp,
+ * abs, neg, reciprocal); dnnl_alg_kind_undef for the others. */
 dnnl_alg_kind_t cpu_act_alg(bb_act a, float *alpha, float *beta);
 /* Buffer holding tensor t as a dense row-major array of type dt (reordered
  * or converted if needed). */
@@ -106,6 +157,8 @@ int cpu_tensor_plain(bb_backend *b, int t, dnnl_data_type_t dt, bb_err *err);
 int cpu_new_buf(bb_backend *b, const dnnl_memory_desc_t *md);
 void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_data_type_t dt);
 int cpu_md_is_plain(const dnnl_memory_desc_t *md);
+/* Whether md's dims are d (nd of them). cpu_generic.c */
+int cpu_md_has_dims(const dnnl_memory_desc_t *md, int nd, const int64_t *d);
 cpu_step *cpu_add_step(bb_backend *b, const char *label, const char *kind);
 
 /* cpu_ops.c: BatchNorm folded into a conv's weights, packed for pd. */
@@ -152,6 +205,10 @@ double cpu_silu_seconds(bb_backend *b, const dnnl_memory_desc_t *md);
 
 /* cpu_kernels.c */
 void cpu_run_kernel(bb_backend *b, const cpu_step *s);
+/* cpu_generic_kernels.c: the K_WALK, K_COPY and K_ERF steps. */
+void cpu_run_generic_kernel(const bb_backend *b, const cpu_step *s);
+/* Merges axes a walk can run as one and drops unit axes (fewer, longer rows). */
+void cpu_walk_simplify(cpu_walk *w);
 /* Whether the silu / silu_gap kernels can walk a tensor of this layout. */
 int cpu_silu_layout_ok(const dnnl_memory_desc_t *md);
 /* SiLU in place on x (laid out as md, f32); the [N, C] means of the result

@@ -245,6 +245,9 @@ void cpu_run_kernel(bb_backend *b, const cpu_step *s)
     case K_CLS_SELECT: cls_select(b, s); break;
     case K_SILU:
     case K_SILU_GAP: silu_pass(b, s); break;
+    case K_WALK:
+    case K_COPY:
+    case K_ERF: cpu_run_generic_kernel(b, s); break;
     default: break;
     }
 }

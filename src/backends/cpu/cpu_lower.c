@@ -63,12 +63,20 @@ void cpu_arg_mem(cpu_step *s, int arg, dnnl_memory_t mem)
 
 void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_data_type_t dt)
 {
-    static const dnnl_format_tag_t tags[] = {dnnl_format_tag_undef, dnnl_a, dnnl_ab,
-                                             dnnl_abc, dnnl_abcd, dnnl_abcde};
+    static const dnnl_format_tag_t tags[] = {dnnl_format_tag_undef, dnnl_a, dnnl_ab, dnnl_abc,
+                                             dnnl_abcd, dnnl_abcde, dnnl_abcdef, dnnl_abcdefg, dnnl_abcdefgh};
     dnnl_dims_t d;
     for (int i = 0; i < ndims; i++)
         d[i] = dims[i];
-    dnnl_memory_desc_init_by_tag(md, ndims, d, dt, tags[ndims]);
+    if (ndims < (int)(sizeof tags / sizeof *tags)) {
+        dnnl_memory_desc_init_by_tag(md, ndims, d, dt, tags[ndims]);
+        return;
+    }
+    dnnl_dims_t st;
+    int64_t s = 1;
+    for (int i = ndims - 1; i >= 0; s *= d[i], i--)
+        st[i] = s;
+    dnnl_memory_desc_init_by_strides(md, ndims, d, dt, st);
 }
 
 int cpu_md_is_plain(const dnnl_memory_desc_t *md)
@@ -139,6 +147,13 @@ dnnl_alg_kind_t cpu_act_alg(bb_act a, float *alpha, float *beta)
     case BB_ACT_SILU: *alpha = 1.f; return dnnl_eltwise_swish;
     case BB_ACT_SIGMOID: return dnnl_eltwise_logistic;
     case BB_ACT_GELU: return dnnl_eltwise_gelu_erf;
+    case BB_ACT_TANH: return dnnl_eltwise_tanh;
+    case BB_ACT_HARDSWISH: return dnnl_eltwise_hardswish; /* x * relu6(x + 3) / 6, as ONNX's */
+    case BB_ACT_SQRT: return dnnl_eltwise_sqrt;
+    case BB_ACT_EXP: return dnnl_eltwise_exp;
+    case BB_ACT_ABS: return dnnl_eltwise_abs;
+    case BB_ACT_NEG: *alpha = -1.f; return dnnl_eltwise_linear;
+    case BB_ACT_RECIPROCAL: *alpha = 1.f, *beta = -1.f; return dnnl_eltwise_pow;
     default: return dnnl_alg_kind_undef;
     }
 }

@@ -1,6 +1,9 @@
 /*
  * cpu_ops.c — lowering each fused graph op to oneDNN primitives or to one
- * of the CPU kernels (see cpu_lower.c for the layout policy).
+ * of the CPU kernels (see cpu_lower.c for the layout policy): the zoo's ops
+ * here (convolutions with their measured choices, pools, linear, layer
+ * norm, residual adds, the transformer kernels); the generic ops of
+ * imported graphs, standalone BatchNorm and activations in cpu_generic.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -55,14 +58,18 @@ static int is_ref_impl(const_dnnl_primitive_desc_t pd)
     return cpu_is_ref_impl(impl);
 }
 
+/* The conv's window as oneDNN takes it (its dilation counts the gaps: 0 =
+ * none, where ONNX's 1 is none). */
 static int conv_pd(bb_backend *b, const bb_op *op, dnnl_alg_kind_t alg, const dnnl_memory_desc_t *src,
                    const dnnl_memory_desc_t *w, const dnnl_memory_desc_t *bias, const dnnl_memory_desc_t *dst,
                    dnnl_primitive_desc_t *pd, bb_err *err)
 {
-    dnnl_dims_t st = {op->stride, op->stride}, pad = {op->pad, op->pad};
+    dnnl_dims_t st = {op->sh, op->sw}, dil = {op->dil_h - 1, op->dil_w - 1};
+    dnnl_dims_t pad_l = {op->pad_t, op->pad_l}, pad_r = {op->pad_b, op->pad_r};
     dnnl_convolution_desc_t cd;
     *pd = NULL;
-    DNNL_CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, alg, src, w, bias, dst, st, pad, pad),
+    DNNL_CHECK(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, alg, src, w, bias, dst, st,
+                                                          dil, pad_l, pad_r),
                err, "convolution descriptor", op->label);
     dnnl_primitive_attr_t attr = cpu_post_ops_attr(op);
     dnnl_status_t s = dnnl_primitive_desc_create(pd, &cd, attr, b->eng, NULL);
@@ -186,14 +193,17 @@ static int lower_conv(bb_backend *b, const bb_op *orig, bb_err *err)
     if (defer)
         local.post_act = BB_ACT_NONE;
     const bb_op *op = &local;
-    const bb_graph *g = b->g;
-    const bb_tensor *x = &g->tensors[op->in[0]], *y = &g->tensors[op->out];
-    int64_t oc = y->dims[0], gr = op->groups, k = op->k;
+    int64_t x[BB_MAX_DIMS + 1], y[BB_MAX_DIMS + 1]; /* full shapes, [N, C, H, W] */
+    if (cpu_full_shape(b, op->in[0], x) != 4 || cpu_full_shape(b, op->out, y) != 4 || op->groups < 1 ||
+        x[1] % op->groups || y[1] % op->groups || op->sh < 1 || op->sw < 1 || op->dil_h < 1 || op->dil_w < 1)
+        return bb_err_set(err, "cpu backend: conv '%s': needs 4-d input and output, channels divisible by "
+                               "groups, strides and dilations >= 1", op->label);
+    int64_t oc = y[1], gr = op->groups, kh = op->kh, kw = op->kw;
     dnnl_memory_desc_t w_md, b_md, dst_md;
-    dnnl_dims_t w5 = {gr, oc / gr, x->dims[0] / gr, k, k}, w4 = {oc, x->dims[0], k, k}, bd = {oc}, dd;
+    dnnl_dims_t w5 = {gr, oc / gr, x[1] / gr, kh, kw}, w4 = {oc, x[1], kh, kw}, bd = {oc}, dd;
     dnnl_memory_desc_init_by_tag(&w_md, gr > 1 ? 5 : 4, gr > 1 ? w5 : w4, b->dt, dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_x);
-    dims4(dd, b->batch, oc, y->dims[1], y->dims[2]);
+    dims4(dd, y[0], oc, y[2], y[3]);
     if (op->sum_in >= 0)
         dst_md = b->bufs[b->tbuf[op->sum_in]].md;
     else
@@ -218,9 +228,11 @@ static int lower_conv(bb_backend *b, const bb_op *orig, bb_err *err)
             dnnl_primitive_desc_destroy(alt);
         }
     }
-    if (b->dt == dnnl_f32 && b->algo_policy == 0 && op->sum_in < 0 && gr == 1 && (x->dims[0] % 16 || oc % 16))
+    if (b->dt == dnnl_f32 && b->algo_policy == 0 && op->sum_in < 0 && gr == 1 && (x[1] % 16 || oc % 16))
         pd = better_layout(b, op, pd, &b->bufs[src].md, &w_md, &b_md, &dst_md);
-    if (k == 3 && op->stride == 1 && gr == 1 && b->dt == dnnl_f32) /* oneDNN's Winograd is f32 only */
+    /* Winograd F(4x4, 3x3): 3x3, stride 1, no dilation; f32 only in oneDNN */
+    if (kh == 3 && kw == 3 && op->sh == 1 && op->sw == 1 && op->dil_h == 1 && op->dil_w == 1 && gr == 1 &&
+        b->dt == dnnl_f32)
         pd = try_winograd(b, op, pd, &b->bufs[src].md, &w_md, &b_md, &defer);
     dnnl_memory_t wm, bm;
     cpu_step *step = NULL;
@@ -290,8 +302,11 @@ static int lower_linear(bb_backend *b, const bb_op *op, bb_err *err)
 static int lower_layernorm(bb_backend *b, const bb_op *op, bb_err *err)
 {
     const bb_graph *g = b->g;
-    const bb_tensor *x = &g->tensors[op->in[0]];
-    int64_t d = x->dims[x->ndim - 1], m = b->batch * bb_tensor_numel(x) / d;
+    int64_t x[BB_MAX_DIMS + 1], m = 1;
+    int nd = cpu_full_shape(b, op->in[0], x);
+    for (int i = 0; i < nd - 1; i++)
+        m *= x[i];
+    int64_t d = x[nd - 1]; /* over the last full axis (not always the last per-item dim) */
     int src = cpu_tensor_plain(b, op->in[0], b->dt, err);
     if (src < 0)
         return -1;
@@ -371,25 +386,34 @@ static int settle_silu(bb_backend *b, int t, bb_err *err)
     return 0;
 }
 
-/* Max pool (k, stride, pad) or global average pool (k = H, W). */
+/* Max or average pool with the op's window, or global average pool (the
+ * window H x W). The output keeps the input's data type. oneDNN checks the
+ * output size against the window: an importer's ceil_mode, folded into
+ * pad_b / pad_r, passes as padding (which avg_include_padding counts). */
 static int lower_pool(bb_backend *b, const bb_op *op, bb_err *err)
 {
-    const bb_tensor *x = &b->g->tensors[op->in[0]];
-    int gap = op->type == BB_OP_GAP;
-    int64_t oh = gap ? 1 : b->g->tensors[op->out].dims[1], ow = gap ? 1 : b->g->tensors[op->out].dims[2];
-    dnnl_dims_t dd, st = {1, 1}, kk = {x->dims[1], x->dims[2]}, dil = {0, 0}, pad = {0, 0};
+    int64_t x[BB_MAX_DIMS + 1], y[BB_MAX_DIMS + 1];
+    int gap = op->type == BB_OP_GAP; /* its output is [N, C], run as [N, C, 1, 1] */
+    if (cpu_full_shape(b, op->in[0], x) != 4 || cpu_full_shape(b, op->out, y) != (gap ? 2 : 4))
+        return bb_err_set(err, "cpu backend: pool '%s' (%s): needs a 4-d input and a %s output", op->label,
+                          bb_op_type_name(op->type), gap ? "2-d" : "4-d");
+    dnnl_dims_t dd, st = {1, 1}, kk = {x[2], x[3]}, dil = {0, 0}, pad_l = {0, 0}, pad_r = {0, 0};
     if (!gap) {
-        st[0] = st[1] = op->stride, kk[0] = kk[1] = op->k, pad[0] = pad[1] = op->pad;
+        st[0] = op->sh, st[1] = op->sw, kk[0] = op->kh, kk[1] = op->kw;
+        dil[0] = op->dil_h - 1, dil[1] = op->dil_w - 1;
+        pad_l[0] = op->pad_t, pad_l[1] = op->pad_l, pad_r[0] = op->pad_b, pad_r[1] = op->pad_r;
     }
-    dims4(dd, b->batch, x->dims[0], oh, ow);
-    dnnl_memory_desc_t dst_md;
-    dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, b->dt, dnnl_format_tag_any);
+    dnnl_alg_kind_t alg = op->type == BB_OP_MAXPOOL ? dnnl_pooling_max
+                          : op->type == BB_OP_AVGPOOL && op->count_include_pad ? dnnl_pooling_avg_include_padding
+                                                                               : dnnl_pooling_avg_exclude_padding;
     int src = b->tbuf[op->in[0]];
+    dims4(dd, x[0], x[1], gap ? 1 : y[2], gap ? 1 : y[3]);
+    dnnl_memory_desc_t dst_md;
+    dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, b->bufs[src].md.data_type, dnnl_format_tag_any);
     dnnl_pooling_v2_desc_t pdsc;
-    DNNL_CHECK(dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference,
-                                                 gap ? dnnl_pooling_avg_exclude_padding : dnnl_pooling_max,
-                                                 &b->bufs[src].md, &dst_md, st, kk, dil, pad, pad),
-               err, "pooling descriptor", op->label);
+    DNNL_CHECK(dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference, alg, &b->bufs[src].md, &dst_md, st, kk,
+                                                 dil, pad_l, pad_r),
+               err, "pooling descriptor (window against output size)", op->label);
     dnnl_primitive_desc_t pd;
     DNNL_CHECK(dnnl_primitive_desc_create(&pd, &pdsc, NULL, b->eng, NULL), err, "pooling", op->label);
     int dst = cpu_dst_buf(b, op, cpu_q_md(pd, dnnl_query_dst_md));
@@ -425,14 +449,17 @@ static int lower_binary(bb_backend *b, const bb_op *op, bb_err *err)
     int a = b->tbuf[op->in[0]], s;
     dnnl_memory_desc_t s_md;
     if (op->type == BB_OP_SE_SCALE) {
-        const bb_tensor *x = &b->g->tensors[op->in[0]];
-        int64_t d[4] = {b->batch, x->dims[0], 1, 1};
+        int64_t x[BB_MAX_DIMS + 1];
+        cpu_full_shape(b, op->in[0], x);
+        int64_t d[4] = {x[0], x[1], 1, 1};
         s = cpu_tensor_plain(b, op->in[1], b->dt, err);
         se_scale_md(&s_md, d, &b->bufs[a].md, b->dt);
-    } else if (b->bufs[a].md.ndims != b->bufs[b->tbuf[op->in[1]]].md.ndims) {
-        /* e.g. a linear's [N*L,D] plus tokens' [N,L,D]: both dense, one view */
-        a = cpu_tensor_plain(b, op->in[0], b->dt, err);
-        s = a < 0 ? -1 : cpu_tensor_plain(b, op->in[1], b->dt, err);
+    } else if (!cpu_md_has_dims(&b->bufs[a].md, b->bufs[b->tbuf[op->in[1]]].md.ndims,
+                                b->bufs[b->tbuf[op->in[1]]].md.dims)) {
+        /* e.g. a linear's [N*L,D] plus tokens' [N,L,D]: both dense, as views
+         * of the tensors' full shape */
+        a = cpu_tensor_full_plain(b, op->in[0], b->dt, err);
+        s = a < 0 ? -1 : cpu_tensor_full_plain(b, op->in[1], b->dt, err);
         if (s >= 0)
             s_md = b->bufs[a].md;
     } else {
@@ -452,26 +479,6 @@ static int lower_binary(bb_backend *b, const bb_op *op, bb_err *err)
     if (step) {
         cpu_arg_buf(b, step, DNNL_ARG_SRC_0, a);
         cpu_arg_buf(b, step, DNNL_ARG_SRC_1, s);
-        cpu_arg_buf(b, step, DNNL_ARG_DST, dst);
-    }
-    dnnl_primitive_desc_destroy(pd);
-    return step ? 0 : -1;
-}
-
-static int lower_act(bb_backend *b, const bb_op *op, bb_err *err)
-{
-    int src = b->tbuf[op->in[0]];
-    float alpha, beta;
-    dnnl_alg_kind_t alg = cpu_act_alg(op->act, &alpha, &beta);
-    dnnl_eltwise_desc_t ed;
-    DNNL_CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, alg, &b->bufs[src].md, alpha, beta),
-               err, "eltwise descriptor", op->label);
-    dnnl_primitive_desc_t pd;
-    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &ed, NULL, b->eng, NULL), err, "eltwise", op->label);
-    int dst = cpu_dst_buf(b, op, &b->bufs[src].md);
-    cpu_step *step = cpu_step_from_pd(b, op, pd, err);
-    if (step) {
-        cpu_arg_buf(b, step, DNNL_ARG_SRC, src);
         cpu_arg_buf(b, step, DNNL_ARG_DST, dst);
     }
     dnnl_primitive_desc_destroy(pd);
@@ -512,30 +519,85 @@ static int lower_kernel(bb_backend *b, const bb_op *op, cpu_kernel kind, bb_err 
     return 0;
 }
 
+/* What an op may take as a constant (param / buffer) input. */
+static int takes_constants(bb_op_type t)
+{
+    return t == BB_OP_BINARY || t == BB_OP_MATMUL || t == BB_OP_CONCAT || t == BB_OP_EXPAND;
+}
+
+/* Ops whose input buffer must carry the tensor's full (4-d) shape. */
+static int wants_full_input(bb_op_type t)
+{
+    return t == BB_OP_CONV || t == BB_OP_MAXPOOL || t == BB_OP_AVGPOOL || t == BB_OP_GAP || t == BB_OP_BATCHNORM;
+}
+
+/* Inputs: computed activations (SiLUs owed settled), or constants where
+ * the op takes them; fused activations: ones a post-op can apply. */
+static int check_inputs(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    if (op->n_in < 1 || op->out < 0)
+        return bb_err_set(err, "cpu backend: op '%s' (%s) has no input or output", op->label,
+                          bb_op_type_name(op->type));
+    for (int i = 0; i < op->n_in; i++) {
+        int t = op->in[i];
+        if (t < 0 || t >= b->g->n_tensors)
+            return bb_err_set(err, "cpu backend: op '%s' (%s): input %d is not a tensor", op->label,
+                              bb_op_type_name(op->type), i);
+        if (cpu_is_const(b->g, t) && !takes_constants(op->type))
+            return bb_err_set(err, "cpu backend: op '%s' (%s): input %d is a constant; constants are taken "
+                                   "only by binary, matmul, concat and expand", op->label, bb_op_type_name(op->type), i);
+        if (!cpu_is_const(b->g, t) && b->tbuf[t] < 0)
+            return bb_err_set(err, "cpu backend: op '%s' (%s): input %d is not computed before it", op->label,
+                              bb_op_type_name(op->type), i);
+        if (!cpu_is_const(b->g, t) && settle_silu(b, t, err) != 0)
+            return -1;
+    }
+    if (op->sum_in >= 0 && settle_silu(b, op->sum_in, err) != 0)
+        return -1;
+    float alpha, beta;
+    if ((op->post_act && cpu_act_alg(op->post_act, &alpha, &beta) == dnnl_alg_kind_undef) ||
+        (op->sum_act && cpu_act_alg(op->sum_act, &alpha, &beta) == dnnl_alg_kind_undef))
+        return bb_err_set(err, "cpu backend: op '%s' (%s): a fused %s cannot run as a post-op (it needs its own "
+                               "parameters or has no oneDNN eltwise); leave it a separate act op",
+                          op->label, bb_op_type_name(op->type), bb_act_name(op->post_act ? op->post_act : op->sum_act));
+    if (wants_full_input(op->type) && cpu_tensor_full(b, op->in[0], err) < 0)
+        return -1;
+    return 0;
+}
+
 int cpu_lower_op(bb_backend *b, const bb_op *op, bb_err *err)
 {
-    const cpu_buf *x = &b->bufs[b->tbuf[op->in[0]]];
-    if (op->type == BB_OP_GAP && x->owes_silu && cpu_silu_layout_ok(&x->md))
+    int x = op->n_in > 0 && op->in[0] >= 0 && op->in[0] < b->g->n_tensors ? b->tbuf[op->in[0]] : -1;
+    if (op->type == BB_OP_GAP && x >= 0 && b->bufs[x].owes_silu && cpu_silu_layout_ok(&b->bufs[x].md))
         return lower_silu_gap(b, op);
-    for (int i = 0; i < op->n_in; i++)
-        if (settle_silu(b, op->in[i], err) != 0)
-            return -1;
-    if (op->sum_in >= 0 && settle_silu(b, op->sum_in, err) != 0)
+    if (check_inputs(b, op, err) != 0)
         return -1;
     switch (op->type) {
     case BB_OP_CONV: return lower_conv(b, op, err);
     case BB_OP_LINEAR: return lower_linear(b, op, err);
     case BB_OP_LAYERNORM: return lower_layernorm(b, op, err);
     case BB_OP_MAXPOOL:
+    case BB_OP_AVGPOOL:
     case BB_OP_GAP: return lower_pool(b, op, err);
     case BB_OP_ADD:
     case BB_OP_SE_SCALE: return lower_binary(b, op, err);
-    case BB_OP_ACT: return lower_act(b, op, err);
+    case BB_OP_ACT: return cpu_lower_act(b, op, err);
+    case BB_OP_BATCHNORM: return cpu_lower_batchnorm(b, op, err);
     case BB_OP_ATTENTION: return lower_kernel(b, op, K_ATTENTION, err);
     case BB_OP_TOKENS: return lower_kernel(b, op, K_TOKENS, err);
     case BB_OP_CLS_SELECT: return lower_kernel(b, op, K_CLS_SELECT, err);
+    case BB_OP_BINARY:
+    case BB_OP_MATMUL:
+    case BB_OP_TRANSPOSE:
+    case BB_OP_RESHAPE:
+    case BB_OP_CONCAT:
+    case BB_OP_SLICE:
+    case BB_OP_SOFTMAX:
+    case BB_OP_REDUCE_MEAN:
+    case BB_OP_PAD:
+    case BB_OP_EXPAND: return cpu_lower_generic(b, op, err);
     default:
-        return bb_err_set(err, "cpu backend: op '%s' (%s) is not supported here; was the graph fused?",
-                          op->label, bb_op_type_name(op->type));
+        return bb_err_set(err, "cpu backend: op '%s' (%s) is not supported here", op->label,
+                          bb_op_type_name(op->type));
     }
 }

@@ -175,9 +175,36 @@ static int io_buffers(bb_backend *b, bb_err *err)
     return 0;
 }
 
+/* What the CUDA backend lowers today: the zoo's ops, square windows, the
+ * fusable activations, batch-outermost tensors. An imported graph with
+ * anything else is refused before any work, naming the op. */
+static int graph_supported(const bb_graph *g, bb_err *err)
+{
+    for (int i = 0; i < g->n_ops; i++) {
+        const bb_op *op = &g->ops[i];
+        const char *why = NULL;
+        if (op->type >= BB_OP_BINARY)
+            why = "this op";
+        else if ((op->type == BB_OP_CONV || op->type == BB_OP_MAXPOOL) && !bb_window_square(op))
+            why = "a non-square, asymmetric or dilated window";
+        else if (op->type == BB_OP_BATCHNORM)
+            why = "a BatchNorm not folded into a conv";
+        else if (op->act > BB_ACT_GELU || op->post_act > BB_ACT_GELU || op->sum_act > BB_ACT_GELU)
+            why = "this activation";
+        else if (g->tensors[op->out].full_rank)
+            why = "a tensor whose batch is not the outermost axis";
+        if (why)
+            return bb_err_set(err, "cuda: '%s' (%s): %s has no CUDA lowering yet; the CPU backend runs it",
+                              op->label, bb_op_type_name(op->type), why);
+    }
+    return 0;
+}
+
 static int lower_graph(bb_backend *b, bb_err *err)
 {
     const bb_graph *g = b->g;
+    if (graph_supported(g, err) != 0)
+        return -1;
     if (!(b->tbuf = malloc(sizeof(int) * (size_t)g->n_tensors)))
         return bb_err_set(err, "out of memory");
     for (int i = 0; i < g->n_tensors; i++)

@@ -1,0 +1,225 @@
+/*
+ * cpu_generic_kernels.c — the hand-written kernels of the generic ops
+ * (cpu_generic.c), for what oneDNN 2.6 has no fast primitive for:
+ *   walk  : one pass over a dense row-major output whose sources are read
+ *           through arbitrary strides (0 for a broadcast axis, a multiple
+ *           for a strided slice): a broadcast copy (expand, slices with
+ *           steps), a binary op with NumPy broadcasting where oneDNN's
+ *           binary would need the first source broadcast (its only code
+ *           for that is the reference one) or has no such op (pow), and a
+ *           constant pad
+ *   copy  : a reshape that cannot share its input's bytes
+ *   erf   : oneDNN has no erf eltwise
+ * Rows (the last axis) are split evenly over the threads; each thread walks
+ * its rows with an odometer, so no division per element.
+ */
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "backends/cpu/cpu_internal.h"
+
+#define PARALLEL_MIN 16384 /* elements below which one thread does it all */
+
+static void *buf_ptr(const bb_backend *b, int buf)
+{
+    void *p = NULL;
+    dnnl_memory_get_data_handle(b->bufs[buf].mem, &p);
+    return p;
+}
+
+/* Axes (i-1, i) can run as one when every source steps through them as
+ * through one axis. */
+static int mergeable(const cpu_walk *w, int outer, int inner)
+{
+    for (int k = 0; k < w->n_src; k++)
+        if (w->st[k][outer] != w->st[k][inner] * w->dims[inner])
+            return 0;
+    return 1;
+}
+
+static void copy_axis(cpu_walk *w, int to, int from)
+{
+    w->dims[to] = w->dims[from];
+    for (int k = 0; k < w->n_src; k++)
+        w->st[k][to] = w->st[k][from];
+}
+
+void cpu_walk_simplify(cpu_walk *w)
+{
+    if (w->mode == CPU_WALK_PAD)
+        return; /* its bounds are per axis */
+    int n = 0;
+    for (int i = 0; i < w->nd; i++)
+        if (w->dims[i] != 1)
+            copy_axis(w, n++, i);
+    if (n == 0) {
+        w->dims[0] = 1;
+        w->st[0][0] = w->st[1][0] = 0;
+        w->nd = 1;
+        return;
+    }
+    int m = 0;
+    for (int i = 1; i < n; i++) {
+        if (mergeable(w, m, i)) {
+            w->dims[m] *= w->dims[i];
+            for (int k = 0; k < w->n_src; k++)
+                w->st[k][m] = w->st[k][i];
+        } else {
+            copy_axis(w, ++m, i);
+        }
+    }
+    w->nd = m + 1;
+}
+
+static void gather_row(const float *x, int64_t st, float *y, int64_t n)
+{
+    if (st == 1) {
+        memcpy(y, x, (size_t)n * sizeof(float));
+    } else if (st == 0) {
+        for (int64_t j = 0; j < n; j++)
+            y[j] = x[0];
+    } else {
+        for (int64_t j = 0; j < n; j++)
+            y[j] = x[j * st];
+    }
+}
+
+#define BINARY_ROW(expr)                                   \
+    do {                                                   \
+        if (sa == 1 && sc == 1) {                          \
+            _Pragma("omp simd")                            \
+            for (int64_t j = 0; j < n; j++) {              \
+                float u = a[j], v = c[j];                  \
+                y[j] = (expr);                             \
+            }                                              \
+        } else {                                           \
+            for (int64_t j = 0; j < n; j++) {              \
+                float u = a[j * sa], v = c[j * sc];        \
+                y[j] = (expr);                             \
+            }                                              \
+        }                                                  \
+    } while (0)
+
+static void binary_row(bb_binop op, const float *a, int64_t sa, const float *c, int64_t sc, float *y, int64_t n)
+{
+    switch (op) {
+    case BB_BIN_ADD: BINARY_ROW(u + v); break;
+    case BB_BIN_SUB: BINARY_ROW(u - v); break;
+    case BB_BIN_MUL: BINARY_ROW(u * v); break;
+    case BB_BIN_DIV: BINARY_ROW(u / v); break;
+    case BB_BIN_POW: BINARY_ROW(powf(u, v)); break;
+    case BB_BIN_MAX: BINARY_ROW(u > v || isnan(u) ? u : v); break;
+    case BB_BIN_MIN: BINARY_ROW(u < v || isnan(u) ? u : v); break;
+    }
+}
+
+/* One row of a pad: value outside [lo, hi) of the last axis, else x[j*st]
+ * (x already at the row's source for index 0, possibly outside its tensor:
+ * only read inside the bounds). */
+static void pad_row(const cpu_walk *w, const float *src, int64_t base, float *y)
+{
+    const int last = w->nd - 1;
+    const int64_t n = w->dims[last], lo = w->lo[last], hi = w->hi[last], st = w->st[0][last];
+    for (int64_t j = 0; j < lo && j < n; j++)
+        y[j] = w->value;
+    for (int64_t j = lo; j < hi; j++)
+        y[j] = src[base + j * st];
+    for (int64_t j = hi > lo ? hi : lo; j < n; j++)
+        y[j] = w->value;
+}
+
+static int row_inside(const cpu_walk *w, const int64_t *idx)
+{
+    for (int i = 0; i < w->nd - 1; i++)
+        if (idx[i] < w->lo[i] || idx[i] >= w->hi[i])
+            return 0;
+    return 1;
+}
+
+static void walk_one_row(const cpu_walk *w, const float *const *src, const int64_t *idx, float *y)
+{
+    const int last = w->nd - 1;
+    const int64_t n = w->dims[last];
+    int64_t o[2] = {w->off[0], w->off[1]};
+    for (int k = 0; k < w->n_src; k++)
+        for (int i = 0; i < last; i++)
+            o[k] += idx[i] * w->st[k][i];
+    if (w->mode == CPU_WALK_GATHER) {
+        gather_row(src[0] + o[0], w->st[0][last], y, n);
+    } else if (w->mode == CPU_WALK_BINARY) {
+        binary_row(w->binop, src[0] + o[0], w->st[0][last], src[1] + o[1], w->st[1][last], y, n);
+    } else if (row_inside(w, idx)) {
+        pad_row(w, src[0], o[0], y);
+    } else {
+        for (int64_t j = 0; j < n; j++)
+            y[j] = w->value;
+    }
+}
+
+/* Rows [r0, r1) of the output. */
+static void walk_rows(const cpu_walk *w, const float *const *src, float *y, int64_t r0, int64_t r1)
+{
+    const int last = w->nd - 1;
+    int64_t idx[CPU_WALK_DIMS] = {0};
+    for (int64_t r = r0, i = last - 1; i >= 0; i--) {
+        idx[i] = r % w->dims[i];
+        r /= w->dims[i];
+    }
+    for (int64_t r = r0; r < r1; r++) {
+        walk_one_row(w, src, idx, y + r * w->dims[last]);
+        for (int i = last - 1; i >= 0 && ++idx[i] == w->dims[i]; i--)
+            idx[i] = 0;
+    }
+}
+
+static void run_walk(const bb_backend *b, const cpu_step *s)
+{
+    const cpu_walk *w = s->walk;
+    const float *src[2] = {NULL, NULL};
+    for (int k = 0; k < w->n_src; k++)
+        src[k] = w->src[k] >= 0 ? buf_ptr(b, w->src[k]) : w->cdata[k];
+    float *y = buf_ptr(b, s->kout);
+    int64_t rows = 1;
+    for (int i = 0; i < w->nd - 1; i++)
+        rows *= w->dims[i];
+    const int64_t total = rows * w->dims[w->nd - 1];
+#pragma omp parallel num_threads(b->threads) if (total >= PARALLEL_MIN)
+    {
+        const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+        walk_rows(w, src, y, rows * t / nt, rows * (t + 1) / nt);
+    }
+}
+
+static void run_copy(const bb_backend *b, const cpu_step *s)
+{
+    const char *x = buf_ptr(b, s->kin);
+    char *y = buf_ptr(b, s->kout);
+    const int64_t bytes = s->p[0];
+#pragma omp parallel num_threads(b->threads) if (bytes >= 4 * PARALLEL_MIN)
+    {
+        const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+        const int64_t a = bytes * t / nt, e = bytes * (t + 1) / nt;
+        memcpy(y + a, x + a, (size_t)(e - a));
+    }
+}
+
+static void run_erf(const bb_backend *b, const cpu_step *s)
+{
+    const float *x = buf_ptr(b, s->kin);
+    float *y = buf_ptr(b, s->kout);
+    const int64_t n = s->p[0];
+#pragma omp parallel for schedule(static) num_threads(b->threads) if (n >= PARALLEL_MIN)
+    for (int64_t i = 0; i < n; i++)
+        y[i] = erff(x[i]);
+}
+
+void cpu_run_generic_kernel(const bb_backend *b, const cpu_step *s)
+{
+    switch (s->kernel) {
+    case K_WALK: run_walk(b, s); break;
+    case K_COPY: run_copy(b, s); break;
+    case K_ERF: run_erf(b, s); break;
+    default: break;
+    }
+}

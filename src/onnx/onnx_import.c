@@ -1,0 +1,301 @@
+/*
+ * onnx_import.c — an ONNX file becomes a bb_graph (see onnx_import.h).
+ *
+ * The driver: read the file, refuse every unsupported op in one message,
+ * evaluate the graph at batch 2 and at batch 3 (onnx_eval.h), then walk the
+ * nodes in order and lower each one that computes an activation (a float
+ * value that depends on the input); the shape arithmetic around them is
+ * already folded into constants by the evaluation. The dims of an
+ * activation at the two batch sizes tell which one scales with the batch:
+ * the batch-outermost ones become the zoo's per-item tensors, the others
+ * (a transformer's [L, N*heads, dh]) full-rank tensors (graph.h).
+ */
+#include "onnx/onnx_import.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/onnx_import_internal.h"
+#include "util/grow.h"
+
+int bb_onnx_is_path(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    return n > 5 && strcmp(name + n - 5, ".onnx") == 0;
+}
+
+/* ---- values ----------------------------------------------------------------- */
+
+static int same_const(const bb_ox_val *a, const bb_ox_val *b)
+{
+    if (!a->is_const || !b->is_const || a->dtype != b->dtype || a->ndim != b->ndim)
+        return 0;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->dims[i] != b->dims[i])
+            return 0;
+    size_t sz = a->dtype == BB_OX_F32 ? sizeof(float) : sizeof(int64_t);
+    return a->data == b->data || memcmp(a->data, b->data, sz * (size_t)a->numel) == 0;
+}
+
+int ox_is_static(const ox_ctx *c, int v)
+{
+    return v >= 0 && same_const(&c->v2[v], &c->v3[v]);
+}
+
+int ox_is_act(const ox_ctx *c, int v)
+{
+    return v >= 0 && c->v2[v].dtype == BB_OX_F32 && c->v2[v].ndim >= 0 && !ox_is_static(c, v);
+}
+
+int ox_scalar(const ox_ctx *c, int v, double *x)
+{
+    if (!ox_is_static(c, v) || c->v2[v].numel != 1)
+        return -1;
+    const bb_ox_val *a = &c->v2[v];
+    *x = a->dtype == BB_OX_F32 ? (double)((const float *)a->data)[0] : (double)((const int64_t *)a->data)[0];
+    return 0;
+}
+
+int ox_const_tensor(ox_ctx *c, const char *name, bb_tensor_kind kind, int ndim, const int64_t *dims,
+                    const float *data)
+{
+    int t = bb_graph_add_tensor(c->g, name, kind, ndim, dims);
+    int64_t n = bb_tensor_numel(&c->g->tensors[t]);
+    float *copy = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    if (!copy)
+        return bb_err_oom(c->err, "%s: out of memory copying '%s'", c->m->path, name);
+    memcpy(copy, data, sizeof(float) * (size_t)n);
+    c->g->tensors[t].data = copy;
+    return t;
+}
+
+int ox_tensor(ox_ctx *c, const bb_ox_node *nd, int v)
+{
+    if (v < 0)
+        return bb_ox_node_err(c->err, c->m, nd, "an input it needs is omitted");
+    if (c->tmap[v] >= 0)
+        return c->tmap[v];
+    const bb_ox_val *a = &c->v2[v];
+    if (ox_is_act(c, v))
+        return bb_ox_node_err(c->err, c->m, nd, "reads '%s', which depends on the batch in a way "
+                              "batchbench cannot run (a batch-sized constant)", c->m->values[v].name);
+    if (a->dtype != BB_OX_F32)
+        return bb_ox_node_err(c->err, c->m, nd, "reads the integer tensor '%s' as data (not supported)",
+                              c->m->values[v].name);
+    if (a->ndim > BB_MAX_DIMS)
+        return bb_ox_node_err(c->err, c->m, nd, "constant '%s' has %d dims (at most %d)",
+                              c->m->values[v].name, a->ndim, BB_MAX_DIMS);
+    bb_tensor_kind kind = c->m->values[v].init >= 0 ? BB_T_PARAM : BB_T_BUFFER;
+    int t = ox_const_tensor(c, c->m->values[v].name, kind, a->ndim, a->dims, a->data);
+    if (t >= 0)
+        c->tmap[v] = t;
+    return t;
+}
+
+/* The dim that scales with the batch: the one that is 2k at batch 2 and
+ * 3k at batch 3; -1 when not exactly one dim does. */
+static int batch_axis(const bb_ox_val *a, const bb_ox_val *b, int64_t *k)
+{
+    int axis = -1;
+    for (int i = 0; i < a->ndim; i++) {
+        if (a->dims[i] == b->dims[i])
+            continue;
+        if (axis >= 0 || a->dims[i] % 2 || a->dims[i] / 2 * 3 != b->dims[i])
+            return -1;
+        axis = i, *k = a->dims[i] / 2;
+    }
+    return axis;
+}
+
+int ox_act_tensor(ox_ctx *c, const bb_ox_node *nd, int v)
+{
+    const bb_ox_val *a = &c->v2[v], *b = &c->v3[v];
+    int64_t k = 0, dims[BB_OX_MAX_DIMS];
+    int axis = a->ndim == b->ndim ? batch_axis(a, b, &k) : -1;
+    if (axis < 0)
+        return bb_ox_node_err(c->err, c->m, nd, "output '%s': no single dim scales with the batch "
+                              "(a model exported with a fixed batch size? export with a dynamic batch axis)",
+                              c->m->values[v].name);
+    if (a->ndim > BB_MAX_DIMS || (axis == 0 && k == 1 && a->ndim - 1 > BB_MAX_DIMS))
+        return bb_ox_node_err(c->err, c->m, nd, "output '%s' has %d dims (at most %d)", c->m->values[v].name,
+                              a->ndim, BB_MAX_DIMS);
+    memcpy(dims, a->dims, sizeof dims);
+    dims[axis] = k;
+    int t;
+    if (axis == 0 && k == 1) { /* [N, ...]: the zoo's per-item form */
+        t = bb_graph_add_tensor(c->g, "", BB_T_ACT, a->ndim - 1, dims + 1);
+    } else {
+        t = bb_graph_add_tensor(c->g, "", BB_T_ACT, a->ndim, dims);
+        c->g->tensors[t].full_rank = 1;
+        c->g->tensors[t].batch_axis = axis;
+    }
+    c->tmap[v] = t;
+    return t;
+}
+
+bb_op *ox_op(ox_ctx *c, const bb_ox_node *nd, bb_op_type type, const int *in, int n_in, int out_v)
+{
+    int y = ox_act_tensor(c, nd, out_v);
+    if (y < 0)
+        return NULL;
+    bb_op *op = bb_graph_add_op(c->g, type, nd->name);
+    op->n_in = n_in;
+    for (int i = 0; i < n_in; i++)
+        op->in[i] = in[i];
+    op->out = y;
+    return op;
+}
+
+/* ---- the driver ------------------------------------------------------------- */
+
+/* One message listing every op type nothing lowers, with a node of each. */
+int ox_check_supported(const bb_ox_model *m, bb_err *err)
+{
+    char list[768] = "";
+    size_t len = 0;
+    int n_bad = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const bb_ox_node *nd = &m->nodes[i];
+        int dflt = !nd->domain[0] || !strcmp(nd->domain, "ai.onnx");
+        if (dflt && ox_op_known(nd->op_type) && bb_ox_eval_supports(nd->op_type))
+            continue;
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = !strcmp(m->nodes[j].op_type, nd->op_type) && !strcmp(m->nodes[j].domain, nd->domain);
+        if (seen)
+            continue;
+        n_bad++;
+        if (len < sizeof list - 1)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s%s%s (node '%s')", n_bad > 1 ? ", " : "",
+                                    dflt ? "" : nd->domain, dflt ? "" : ":", nd->op_type, nd->name);
+    }
+    if (!n_bad)
+        return 0;
+    return bb_err_set(err, "%s: %d unsupported op type%s: %s", m->path, n_bad, n_bad > 1 ? "s" : "", list);
+}
+
+static int count_readers(ox_ctx *c)
+{
+    const bb_ox_model *m = c->m;
+    for (int i = 0; i < m->n_nodes; i++)
+        for (int k = 0; k < m->nodes[i].n_in; k++) {
+            int v = m->nodes[i].in[k];
+            if (v >= 0)
+                c->readers[v]++, c->reader[v] = i;
+        }
+    for (int i = 0; i < m->n_outputs; i++)
+        c->readers[m->outputs[i].value]++, c->reader[m->outputs[i].value] = -1;
+    return 0;
+}
+
+static int make_input(ox_ctx *c)
+{
+    const bb_ox_model *m = c->m;
+    int found = -1;
+    for (int i = 0; i < m->n_inputs; i++) {
+        if (found >= 0)
+            return bb_err_set(c->err, "%s: %d graph inputs; batchbench feeds one (the image batch)", m->path,
+                              m->n_inputs);
+        found = m->inputs[i].value;
+    }
+    if (found < 0)
+        return bb_err_set(c->err, "%s: the graph has no input", m->path);
+    const bb_ox_val *a = &c->v2[found];
+    if (a->dtype != BB_OX_F32 || a->ndim < 2 || a->ndim - 1 > BB_MAX_DIMS)
+        return bb_err_set(c->err, "%s: input '%s' must be a float tensor [N, ...] of 2 to %d dims", m->path,
+                          m->values[found].name, BB_MAX_DIMS + 1);
+    int t = bb_graph_add_tensor(c->g, m->values[found].name, BB_T_INPUT, a->ndim - 1, a->dims + 1);
+    c->g->input = c->tmap[found] = t;
+    return 0;
+}
+
+static int set_output(ox_ctx *c)
+{
+    const bb_ox_model *m = c->m;
+    if (m->n_outputs != 1)
+        return bb_err_set(c->err, "%s: %d graph outputs; batchbench runs graphs with one", m->path, m->n_outputs);
+    int v = m->outputs[0].value, t = c->tmap[v];
+    if (t < 0)
+        return bb_err_set(c->err, "%s: output '%s' does not depend on the input", m->path, m->values[v].name);
+    if (c->g->tensors[t].full_rank || c->g->tensors[t].kind != BB_T_ACT)
+        return bb_err_set(c->err, "%s: output '%s' must be [N, ...] with the batch first", m->path,
+                          m->values[v].name);
+    c->g->output = t;
+    return 0;
+}
+
+static int lower_all(ox_ctx *c)
+{
+    const bb_ox_model *m = c->m;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const bb_ox_node *nd = &m->nodes[i];
+        if (c->done[i])
+            continue;
+        int acts = 0;
+        for (int k = 0; k < nd->n_out; k++)
+            acts += ox_is_act(c, nd->out[k]);
+        if (!acts)
+            continue; /* shape arithmetic, folded; or a constant */
+        int rc = ox_lower_pattern(c, i);
+        if (rc == 0)
+            rc = ox_lower_node(c, i);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+bb_graph *ox_import_model(const bb_ox_model *m, bb_err *err)
+{
+    bb_ox_val *v2 = bb_ox_eval(m, 2, err);
+    bb_ox_val *v3 = v2 ? bb_ox_eval(m, 3, err) : NULL;
+    ox_ctx c = {m, v2, v3, NULL, NULL, NULL, NULL, NULL, err};
+    int rc = v3 ? 0 : -1;
+    if (rc == 0) {
+        c.g = bb_graph_new(base_name(m->path), BB_FAMILY_IMPORTED, BB_HEAD_FEATURES);
+        c.tmap = malloc(sizeof(int) * (size_t)m->n_values);
+        c.readers = calloc((size_t)m->n_values, sizeof(int));
+        c.reader = calloc((size_t)m->n_values, sizeof(int));
+        c.done = calloc((size_t)m->n_nodes + 1, 1);
+        if (!c.tmap || !c.readers || !c.reader || !c.done)
+            rc = bb_err_oom(err, "%s: out of memory", m->path);
+    }
+    for (int i = 0; rc == 0 && i < m->n_values; i++)
+        c.tmap[i] = -1;
+    if (rc == 0)
+        rc = count_readers(&c);
+    if (rc == 0)
+        rc = make_input(&c);
+    if (rc == 0)
+        rc = lower_all(&c);
+    if (rc == 0)
+        rc = set_output(&c);
+    free(c.tmap);
+    free(c.readers);
+    free(c.reader);
+    free(c.done);
+    bb_ox_vals_free(v2, m->n_values);
+    bb_ox_vals_free(v3, m->n_values);
+    if (rc != 0) {
+        bb_graph_free(c.g);
+        return NULL;
+    }
+    return c.g;
+}
+
+bb_graph *bb_onnx_import(const char *path, bb_err *err)
+{
+    bb_ox_model *m = bb_ox_load(path, err);
+    if (!m)
+        return NULL;
+    bb_graph *g = ox_check_supported(m, err) == 0 ? ox_import_model(m, err) : NULL;
+    bb_ox_free(m);
+    return g;
+}

@@ -1,0 +1,65 @@
+/*
+ * onnx_import_internal.h — the importer's state, shared by its files:
+ * onnx_import.c (the driver: read, evaluate twice, map values to graph
+ * tensors), onnx_lower.c (one ONNX node -> graph ops) and
+ * onnx_patterns.c (several nodes -> one op: GELU, SiLU, MatMul + bias).
+ */
+#ifndef BB_ONNX_IMPORT_INTERNAL_H
+#define BB_ONNX_IMPORT_INTERNAL_H
+
+#include "engine/graph.h"
+#include "onnx/onnx_eval.h"
+#include "onnx/onnx_model.h"
+
+typedef struct {
+    const bb_ox_model *m;
+    const bb_ox_val *v2, *v3; /* every value at batch 2 and at batch 3 */
+    bb_graph *g;
+    int *tmap;                /* value -> graph tensor, -1 while none */
+    int *readers;             /* value -> how many node inputs (and graph outputs) read it */
+    int *reader;              /* value -> the node reading it, when readers == 1 */
+    char *done;               /* node -> lowered already (by a pattern) */
+    bb_err *err;
+} ox_ctx;
+
+/* onnx_import.c */
+/* 0 when every node's op type has a lowering; else -1 with one message
+ * listing each unsupported op type with a node of it. */
+int ox_check_supported(const bb_ox_model *m, bb_err *err);
+/* The graph of a checked model (weights copied from it, not fused). */
+bb_graph *ox_import_model(const bb_ox_model *m, bb_err *err);
+/* Whether value v is an activation: float, and computed from the input
+ * (or a constant that differs with the batch size). */
+int ox_is_act(const ox_ctx *c, int v);
+/* Whether value v is the same constant at both batch sizes. */
+int ox_is_static(const ox_ctx *c, int v);
+/* The graph tensor of value v: its activation, or a constant made from its
+ * data (a parameter for an initializer, a buffer otherwise; float only).
+ * -1 with c->err set. */
+int ox_tensor(ox_ctx *c, const bb_ox_node *nd, int v);
+/* A new activation tensor for value v, its batch dim found from the two
+ * evaluations; recorded in tmap. -1 with c->err set. */
+int ox_act_tensor(ox_ctx *c, const bb_ox_node *nd, int v);
+/* A constant tensor of the given shape and data (copied). */
+int ox_const_tensor(ox_ctx *c, const char *name, bb_tensor_kind kind, int ndim, const int64_t *dims,
+                    const float *data);
+/* The op for nd (label: its name) with inputs in[0..n_in-1] and output value out_v. */
+bb_op *ox_op(ox_ctx *c, const bb_ox_node *nd, bb_op_type type, const int *in, int n_in, int out_v);
+/* Value v's scalar (a one-element static constant) into *x; -1 when it is not one. */
+int ox_scalar(const ox_ctx *c, int v, double *x);
+
+/* onnx_lower.c */
+/* Whether op_type has a lowering (activation nodes), or is shape
+ * arithmetic only (never lowered; an activation reaching it is refused). */
+int ox_op_known(const char *op_type);
+int ox_lower_node(ox_ctx *c, int i);
+/* MatMul node nd (input 1 a 2-D constant) as a linear op into value out_v,
+ * with bias (NULL: none). */
+int ox_lower_matmul_bias(ox_ctx *c, const bb_ox_node *nd, const bb_ox_val *bias, int out_v);
+
+/* onnx_patterns.c: lowers node i together with the nodes after it that it
+ * heads (GELU written out, x * sigmoid(x), MatMul + bias): 1 when it did,
+ * 0 when no pattern starts at i, -1 on error. */
+int ox_lower_pattern(ox_ctx *c, int i);
+
+#endif

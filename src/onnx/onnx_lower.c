@@ -1,0 +1,601 @@
+/*
+ * onnx_lower.c — one ONNX node that computes an activation becomes graph
+ * ops (graph.h): the zoo's ops where the node means the same (Conv, Gemm,
+ * pools, BatchNorm, LayerNorm, activations, a residual Add), so that an
+ * imported torchvision model lowers to the kernels the built-in one runs;
+ * the generic ops (BB_OP_BINARY and below) for the rest. Attributes are
+ * read through onnx_eval.h's helpers, the one place that parses them.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/onnx_import_internal.h"
+
+typedef int (*lower_fn)(ox_ctx *c, const bb_ox_node *nd);
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+/* The graph tensor of input k (activation or constant). */
+static int in_t(ox_ctx *c, const bb_ox_node *nd, int k)
+{
+    if (k >= nd->n_in)
+        return bb_ox_node_err(c->err, c->m, nd, "has %d inputs, needs %d", nd->n_in, k + 1);
+    return ox_tensor(c, nd, nd->in[k]);
+}
+
+/* Input k as an activation (refused when it is a constant). */
+static int in_act(ox_ctx *c, const bb_ox_node *nd, int k)
+{
+    if (k >= nd->n_in || !ox_is_act(c, nd->in[k]))
+        return bb_ox_node_err(c->err, c->m, nd, "input %d must depend on the model's input", k);
+    return ox_tensor(c, nd, nd->in[k]);
+}
+
+/* Input k as a static float constant (its value at batch 2). */
+static const bb_ox_val *in_static(ox_ctx *c, const bb_ox_node *nd, int k, const char *what)
+{
+    if (k >= nd->n_in || nd->in[k] < 0 || !ox_is_static(c, nd->in[k]) || c->v2[nd->in[k]].dtype != BB_OX_F32) {
+        bb_ox_node_err(c->err, c->m, nd, "its %s must be a float constant (an initializer)", what);
+        return NULL;
+    }
+    return &c->v2[nd->in[k]];
+}
+
+static const char *value_name(const ox_ctx *c, const bb_ox_node *nd, int k)
+{
+    return k < nd->n_in && nd->in[k] >= 0 ? c->m->values[nd->in[k]].name : nd->name;
+}
+
+/* A 1-D parameter of n floats from input k (any shape with n elements). */
+static int param_1d(ox_ctx *c, const bb_ox_node *nd, int k, int64_t n, bb_tensor_kind kind, const char *what)
+{
+    const bb_ox_val *v = in_static(c, nd, k, what);
+    if (!v)
+        return -1;
+    if (v->numel != n)
+        return bb_ox_node_err(c->err, c->m, nd, "its %s has %lld elements, expected %lld", what,
+                              (long long)v->numel, (long long)n);
+    return ox_const_tensor(c, value_name(c, nd, k), kind, 1, &n, v->data);
+}
+
+/* The output value is the input's tensor (Identity, Dropout, float Cast). */
+static int alias(ox_ctx *c, const bb_ox_node *nd)
+{
+    int x = in_act(c, nd, 0);
+    if (x < 0)
+        return -1;
+    if (c->v2[nd->out[0]].dtype != BB_OX_F32)
+        return bb_ox_node_err(c->err, c->m, nd, "turns an activation into integers (not supported)");
+    c->tmap[nd->out[0]] = x;
+    return 0;
+}
+
+/* A tensor like activation t with full axes in `mask` set to 1. */
+static int act_reduced(ox_ctx *c, int t, unsigned mask)
+{
+    bb_tensor x = c->g->tensors[t];
+    int off = x.full_rank ? 0 : 1;
+    for (int a = off; a < x.ndim + off; a++)
+        if (mask & (1u << a))
+            x.dims[a - off] = 1;
+    int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, x.ndim, x.dims);
+    c->g->tensors[y].full_rank = x.full_rank, c->g->tensors[y].batch_axis = x.batch_axis;
+    return y;
+}
+
+static bb_op *reshape_to(ox_ctx *c, const bb_ox_node *nd, int x, int out_v)
+{
+    return ox_op(c, nd, BB_OP_RESHAPE, &x, 1, out_v);
+}
+
+/* ---- elementwise -------------------------------------------------------------- */
+
+static int lower_act_kind(ox_ctx *c, const bb_ox_node *nd, bb_act act, float alpha, float beta)
+{
+    int x = in_act(c, nd, 0);
+    bb_op *op = x < 0 ? NULL : ox_op(c, nd, BB_OP_ACT, &x, 1, nd->out[0]);
+    if (!op)
+        return -1;
+    op->act = act, op->alpha = alpha, op->beta = beta;
+    return 0;
+}
+
+static const struct { const char *op; bb_act act; } unary_ops[] = {
+    {"Relu", BB_ACT_RELU},       {"Sigmoid", BB_ACT_SIGMOID}, {"Tanh", BB_ACT_TANH},
+    {"HardSwish", BB_ACT_HARDSWISH}, {"Erf", BB_ACT_ERF},     {"Sqrt", BB_ACT_SQRT},
+    {"Exp", BB_ACT_EXP},         {"Abs", BB_ACT_ABS},         {"Neg", BB_ACT_NEG},
+    {"Reciprocal", BB_ACT_RECIPROCAL},
+};
+
+static int lower_unary(ox_ctx *c, const bb_ox_node *nd)
+{
+    for (size_t i = 0; i < sizeof unary_ops / sizeof unary_ops[0]; i++)
+        if (!strcmp(nd->op_type, unary_ops[i].op))
+            return lower_act_kind(c, nd, unary_ops[i].act, 0.f, 0.f);
+    return bb_ox_node_err(c->err, c->m, nd, "internal: no activation for this op");
+}
+
+static int lower_param_act(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_params p;
+    if (bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
+        return -1;
+    if (!strcmp(nd->op_type, "HardSigmoid"))
+        return lower_act_kind(c, nd, BB_ACT_HARDSIGMOID, p.alpha, p.beta);
+    if (!strcmp(nd->op_type, "LeakyRelu"))
+        return lower_act_kind(c, nd, BB_ACT_LEAKY_RELU, p.alpha, 0.f);
+    if (p.lo == 0.f && p.hi == 6.f)
+        return lower_act_kind(c, nd, BB_ACT_RELU6, 0.f, 0.f);
+    if (p.lo == 0.f && isinf(p.hi) && p.hi > 0)
+        return lower_act_kind(c, nd, BB_ACT_RELU, 0.f, 0.f);
+    return lower_act_kind(c, nd, BB_ACT_CLIP, p.lo, p.hi);
+}
+
+static const struct { const char *op; bb_binop bin; } binary_ops[] = {
+    {"Add", BB_BIN_ADD}, {"Sub", BB_BIN_SUB}, {"Mul", BB_BIN_MUL}, {"Div", BB_BIN_DIV},
+    {"Pow", BB_BIN_POW}, {"Max", BB_BIN_MAX}, {"Min", BB_BIN_MIN},
+};
+
+static int same_shape(const ox_ctx *c, int a, int b)
+{
+    for (int k = 0; k < 2; k++) {
+        const bb_ox_val *x = k ? &c->v3[a] : &c->v2[a], *y = k ? &c->v3[b] : &c->v2[b];
+        if (x->ndim != y->ndim || memcmp(x->dims, y->dims, sizeof(int64_t) * (size_t)x->ndim) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static int lower_binary(ox_ctx *c, const bb_ox_node *nd)
+{
+    if (nd->n_in != 2)
+        return bb_ox_node_err(c->err, c->m, nd, "%d inputs; batchbench runs it with 2", nd->n_in);
+    int a = in_t(c, nd, 0), b = a < 0 ? -1 : in_t(c, nd, 1);
+    if (b < 0)
+        return -1;
+    size_t i = 0;
+    while (strcmp(nd->op_type, binary_ops[i].op))
+        i++;
+    int in[2] = {a, b};
+    if (binary_ops[i].bin == BB_BIN_ADD && ox_is_act(c, nd->in[0]) && ox_is_act(c, nd->in[1]) &&
+        same_shape(c, nd->in[0], nd->in[1]) && same_shape(c, nd->in[0], nd->out[0]))
+        return ox_op(c, nd, BB_OP_ADD, in, 2, nd->out[0]) ? 0 : -1; /* a residual: fusable */
+    bb_op *op = ox_op(c, nd, BB_OP_BINARY, in, 2, nd->out[0]);
+    if (!op)
+        return -1;
+    op->binop = binary_ops[i].bin;
+    return 0;
+}
+
+/* ---- conv, gemm, matmul ---------------------------------------------------------- */
+
+static void set_window(bb_op *op, const bb_ox_win *w)
+{
+    op->kh = (int)w->kh, op->kw = (int)w->kw, op->sh = (int)w->sh, op->sw = (int)w->sw;
+    op->pad_t = (int)w->pad_t, op->pad_l = (int)w->pad_l, op->pad_b = (int)w->pad_b, op->pad_r = (int)w->pad_r;
+    op->dil_h = (int)w->dil_h, op->dil_w = (int)w->dil_w;
+    op->k = op->kh, op->stride = op->sh, op->pad = op->pad_t; /* whole only when bb_window_square */
+    op->count_include_pad = w->count_include_pad;
+}
+
+static int window_of(ox_ctx *c, const bb_ox_node *nd, const int64_t *wdims, bb_ox_win *w)
+{
+    const bb_ox_val *x = nd->n_in > 0 && nd->in[0] >= 0 ? &c->v2[nd->in[0]] : NULL;
+    if (!x || x->ndim != 4)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs 2-D windows on [N,C,H,W] inputs only");
+    if (bb_ox_window(c->m, nd, x->dims, wdims, w, c->err) != 0)
+        return -1;
+    if (w->kh > 1 << 20 || w->kw > 1 << 20 || w->sh > 1 << 20 || w->sw > 1 << 20 || w->pad_t > 1 << 20 ||
+        w->pad_l > 1 << 20 || w->pad_b > 1 << 20 || w->pad_r > 1 << 20 || w->dil_h > 1 << 20 || w->dil_w > 1 << 20)
+        return bb_ox_node_err(c->err, c->m, nd, "window too large");
+    return 0;
+}
+
+static int lower_conv(ox_ctx *c, const bb_ox_node *nd)
+{
+    int x = in_act(c, nd, 0);
+    const bb_ox_val *w = x < 0 ? NULL : in_static(c, nd, 1, "weight");
+    if (!w)
+        return -1;
+    bb_ox_win win;
+    if (w->ndim != 4 || window_of(c, nd, w->dims, &win) != 0)
+        return w->ndim != 4 ? bb_ox_node_err(c->err, c->m, nd, "weight must be [M, C/group, kh, kw]") : -1;
+    int wt = ox_tensor(c, nd, nd->in[1]);
+    int bt = nd->n_in > 2 && nd->in[2] >= 0 ? param_1d(c, nd, 2, w->dims[0], BB_T_PARAM, "bias") : -1;
+    if (wt < 0 || (nd->n_in > 2 && nd->in[2] >= 0 && bt < 0))
+        return -1;
+    bb_op *op = ox_op(c, nd, BB_OP_CONV, &x, 1, nd->out[0]);
+    if (!op)
+        return -1;
+    op->w = wt, op->b = bt, op->groups = (int)win.group;
+    set_window(op, &win);
+    return 0;
+}
+
+/* A linear op y = x W^T + b with W [O,K] given as rows (wt = 1: as [K,O]). */
+static int emit_linear(ox_ctx *c, const bb_ox_node *nd, int x, const float *wdata, int64_t k, int64_t o,
+                       int wt_kxo, float alpha, const float *bias, float beta, int out_v)
+{
+    float *w = malloc(sizeof(float) * (size_t)(k * o));
+    if (!w)
+        return bb_err_oom(c->err, "%s: out of memory", c->m->path);
+    for (int64_t r = 0; r < o; r++)
+        for (int64_t j = 0; j < k; j++)
+            w[r * k + j] = alpha * (wt_kxo ? wdata[j * o + r] : wdata[r * k + j]);
+    int64_t wd[2] = {o, k};
+    int wi = ox_const_tensor(c, value_name(c, nd, 1), BB_T_PARAM, 2, wd, w);
+    free(w);
+    int bi = -1;
+    if (wi >= 0 && bias) {
+        bi = ox_const_tensor(c, "bias", BB_T_PARAM, 1, &o, bias);
+        for (int64_t r = 0; bi >= 0 && r < o; r++)
+            c->g->tensors[bi].data[r] *= beta;
+    }
+    bb_op *op = wi < 0 || (bias && bi < 0) ? NULL : ox_op(c, nd, BB_OP_LINEAR, &x, 1, out_v);
+    if (!op)
+        return -1;
+    op->w = wi, op->b = bi;
+    return 0;
+}
+
+static int lower_gemm(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_params p;
+    int x = in_act(c, nd, 0);
+    const bb_ox_val *b = x < 0 ? NULL : in_static(c, nd, 1, "B");
+    if (!b || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
+        return -1;
+    if (p.trans_a || b->ndim != 2)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs Gemm with transA = 0 and a 2-D constant B");
+    int64_t k = p.trans_b ? b->dims[1] : b->dims[0], o = p.trans_b ? b->dims[0] : b->dims[1];
+    const bb_ox_val *bias = NULL;
+    if (nd->n_in > 2 && nd->in[2] >= 0) {
+        if (!(bias = in_static(c, nd, 2, "C")))
+            return -1;
+        if (bias->numel != o)
+            return bb_ox_node_err(c->err, c->m, nd, "C has %lld elements; batchbench adds a bias of %lld",
+                                  (long long)bias->numel, (long long)o);
+    }
+    return emit_linear(c, nd, x, b->data, k, o, !p.trans_b, p.alpha, bias ? bias->data : NULL, p.beta,
+                       nd->out[0]);
+}
+
+int ox_lower_matmul_bias(ox_ctx *c, const bb_ox_node *nd, const bb_ox_val *bias, int out_v)
+{
+    int x = in_act(c, nd, 0);
+    const bb_ox_val *b = x < 0 ? NULL : &c->v2[nd->in[1]];
+    if (!b)
+        return -1;
+    return emit_linear(c, nd, x, b->data, b->dims[0], b->dims[1], 1, 1.f, bias ? bias->data : NULL, 1.f, out_v);
+}
+
+static int lower_matmul(ox_ctx *c, const bb_ox_node *nd)
+{
+    if (nd->n_in == 2 && ox_is_act(c, nd->in[0]) && ox_is_static(c, nd->in[1]) &&
+        c->v2[nd->in[1]].dtype == BB_OX_F32 && c->v2[nd->in[1]].ndim == 2 && c->v2[nd->in[0]].ndim >= 2)
+        return ox_lower_matmul_bias(c, nd, NULL, nd->out[0]);
+    int a = in_t(c, nd, 0), b = a < 0 ? -1 : in_t(c, nd, 1);
+    if (b < 0)
+        return -1;
+    if (c->v2[nd->in[0]].ndim < 2 || c->v2[nd->in[1]].ndim < 2)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs MatMul on operands of 2 or more dims");
+    int in[2] = {a, b};
+    return ox_op(c, nd, BB_OP_MATMUL, in, 2, nd->out[0]) ? 0 : -1;
+}
+
+/* ---- normalisation and pools ------------------------------------------------------- */
+
+static int lower_batchnorm(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_params p;
+    int x = in_act(c, nd, 0);
+    if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
+        return -1;
+    if (c->g->tensors[x].full_rank || c->g->tensors[x].ndim < 1)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs BatchNormalization on [N,C,...]");
+    int64_t ch = c->g->tensors[x].dims[0];
+    int w = param_1d(c, nd, 1, ch, BB_T_PARAM, "scale");
+    int b = w < 0 ? -1 : param_1d(c, nd, 2, ch, BB_T_PARAM, "bias");
+    int mean = b < 0 ? -1 : param_1d(c, nd, 3, ch, BB_T_BUFFER, "mean");
+    int var = mean < 0 ? -1 : param_1d(c, nd, 4, ch, BB_T_BUFFER, "var");
+    bb_op *op = var < 0 ? NULL : ox_op(c, nd, BB_OP_BATCHNORM, &x, 1, nd->out[0]);
+    if (!op)
+        return -1;
+    op->w = w, op->b = b, op->aux[0] = mean, op->aux[1] = var, op->eps = p.epsilon;
+    return 0;
+}
+
+static int lower_layernorm(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_params p;
+    int x = in_act(c, nd, 0);
+    if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
+        return -1;
+    const bb_ox_val *xv = &c->v2[nd->in[0]];
+    if (p.axis != xv->ndim - 1)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench normalises over the last axis only (axis %lld)",
+                              (long long)p.axis);
+    int64_t d = xv->dims[xv->ndim - 1];
+    int w = param_1d(c, nd, 1, d, BB_T_PARAM, "scale"), b = -1;
+    if (w >= 0 && nd->n_in > 2 && nd->in[2] >= 0)
+        b = param_1d(c, nd, 2, d, BB_T_PARAM, "bias");
+    else if (w >= 0) {
+        float *zero = calloc((size_t)d, sizeof(float));
+        b = zero ? ox_const_tensor(c, "bias", BB_T_BUFFER, 1, &d, zero) : bb_err_oom(c->err, "out of memory");
+        free(zero);
+    }
+    if (nd->n_out > 1 && (c->readers[nd->out[1]] || (nd->n_out > 2 && c->readers[nd->out[2]])))
+        return bb_ox_node_err(c->err, c->m, nd, "its mean / inverse std outputs are read (not supported)");
+    bb_op *op = b < 0 ? NULL : ox_op(c, nd, BB_OP_LAYERNORM, &x, 1, nd->out[0]);
+    if (!op)
+        return -1;
+    op->w = w, op->b = b, op->eps = p.epsilon;
+    return 0;
+}
+
+static int lower_pool(ox_ctx *c, const bb_ox_node *nd)
+{
+    int x = in_act(c, nd, 0);
+    bb_ox_win win;
+    if (x < 0 || window_of(c, nd, NULL, &win) != 0)
+        return -1;
+    int avg = !strcmp(nd->op_type, "AveragePool");
+    if (!avg && nd->n_out > 1 && c->readers[nd->out[1]])
+        return bb_ox_node_err(c->err, c->m, nd, "its indices output is read (not supported)");
+    if (avg && win.count_include_pad && (win.ceil_extra_b || win.ceil_extra_r))
+        return bb_ox_node_err(c->err, c->m, nd, "ceil_mode with count_include_pad is not supported");
+    bb_op *op = ox_op(c, nd, avg ? BB_OP_AVGPOOL : BB_OP_MAXPOOL, &x, 1, nd->out[0]);
+    if (!op)
+        return -1;
+    set_window(op, &win);
+    return 0;
+}
+
+static int lower_gap(ox_ctx *c, const bb_ox_node *nd)
+{
+    int x = in_act(c, nd, 0);
+    if (x < 0)
+        return -1;
+    const bb_tensor *xt = &c->g->tensors[x];
+    if (xt->full_rank || xt->ndim != 3)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench pools [N,C,H,W] inputs only");
+    int64_t ch = xt->dims[0];
+    int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 1, &ch);
+    bb_op *op = bb_graph_add_op(c->g, BB_OP_GAP, nd->name);
+    op->n_in = 1, op->in[0] = x, op->out = y;
+    return reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
+}
+
+static int lower_reduce_mean(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_axes ax;
+    int x = in_act(c, nd, 0);
+    if (x < 0 || bb_ox_axes_get(c->m, nd, c->v2, &ax, c->err) != 0)
+        return -1;
+    unsigned mask = 0;
+    for (int i = 0; i < ax.n; i++)
+        mask |= 1u << ax.axes[i];
+    if (ax.keepdims) {
+        bb_op *op = ox_op(c, nd, BB_OP_REDUCE_MEAN, &x, 1, nd->out[0]);
+        if (op)
+            op->axes_mask = mask;
+        return op ? 0 : -1;
+    }
+    int y = act_reduced(c, x, mask);
+    bb_op *op = bb_graph_add_op(c->g, BB_OP_REDUCE_MEAN, nd->name);
+    op->n_in = 1, op->in[0] = x, op->out = y, op->axes_mask = mask;
+    return reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
+}
+
+static int lower_softmax(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_params p;
+    int x = in_act(c, nd, 0);
+    if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
+        return -1;
+    bb_op *op = ox_op(c, nd, BB_OP_SOFTMAX, &x, 1, nd->out[0]);
+    if (!op)
+        return -1;
+    op->axis = (int)p.axis;
+    return 0;
+}
+
+/* ---- data movement ---------------------------------------------------------------- */
+
+static int lower_reshape(ox_ctx *c, const bb_ox_node *nd)
+{
+    int x = in_act(c, nd, 0);
+    return x >= 0 && reshape_to(c, nd, x, nd->out[0]) ? 0 : -1;
+}
+
+static int lower_transpose(ox_ctx *c, const bb_ox_node *nd)
+{
+    int64_t perm[BB_OX_MAX_DIMS];
+    int x = in_act(c, nd, 0);
+    if (x < 0 || bb_ox_perm_get(c->m, nd, c->v2, perm, c->err) != 0)
+        return -1;
+    bb_op *op = ox_op(c, nd, BB_OP_TRANSPOSE, &x, 1, nd->out[0]);
+    if (!op)
+        return -1;
+    for (int i = 0; i < c->v2[nd->out[0]].ndim; i++)
+        op->perm[i] = (int)perm[i];
+    return 0;
+}
+
+static int lower_concat(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_params p;
+    if (nd->n_in > BB_MAX_IN)
+        return bb_ox_node_err(c->err, c->m, nd, "joins %d inputs (at most %d)", nd->n_in, BB_MAX_IN);
+    if (bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
+        return -1;
+    int in[BB_MAX_IN];
+    for (int k = 0; k < nd->n_in; k++)
+        if ((in[k] = in_t(c, nd, k)) < 0)
+            return -1;
+    bb_op *op = ox_op(c, nd, BB_OP_CONCAT, in, nd->n_in, nd->out[0]);
+    if (!op)
+        return -1;
+    op->axis = (int)p.axis;
+    return 0;
+}
+
+/* A slice of activation x into value out_v: start/step per full axis. */
+static bb_op *emit_slice(ox_ctx *c, const bb_ox_node *nd, int x, const int64_t *start, const int64_t *step,
+                         int ndim, int out_v)
+{
+    bb_op *op = ox_op(c, nd, BB_OP_SLICE, &x, 1, out_v);
+    for (int a = 0; op && a < ndim; a++)
+        op->starts[a] = start[a], op->steps[a] = step[a];
+    return op;
+}
+
+static int lower_slice(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_slice s2, s3;
+    int x = in_act(c, nd, 0);
+    if (x < 0 || bb_ox_slice_get(c->m, nd, c->v2, &s2, c->err) != 0 ||
+        bb_ox_slice_get(c->m, nd, c->v3, &s3, c->err) != 0)
+        return -1;
+    for (int a = 0; a < s2.ndim; a++)
+        if (s2.start[a] != s3.start[a] || s2.step[a] != s3.step[a] || s2.step[a] < 1)
+            return bb_ox_node_err(c->err, c->m, nd, "slices axis %d %s", a,
+                                  s2.step[a] < 1 ? "backwards (not supported)" : "differently at each batch size");
+    return emit_slice(c, nd, x, s2.start, s2.step, s2.ndim, nd->out[0]) ? 0 : -1;
+}
+
+static int lower_split(ox_ctx *c, const bb_ox_node *nd)
+{
+    int64_t axis, sizes[64], start[BB_OX_MAX_DIMS] = {0}, step[BB_OX_MAX_DIMS];
+    int x = in_act(c, nd, 0);
+    if (nd->n_out > 64)
+        return bb_ox_node_err(c->err, c->m, nd, "%d outputs (at most 64)", nd->n_out);
+    if (x < 0 || bb_ox_split_get(c->m, nd, c->v2, &axis, sizes, c->err) != 0)
+        return -1;
+    int nd_in = c->v2[nd->in[0]].ndim;
+    for (int a = 0; a < nd_in; a++)
+        step[a] = 1;
+    for (int k = 0; k < nd->n_out; k++) {
+        if (nd->out[k] >= 0 && c->readers[nd->out[k]] && !emit_slice(c, nd, x, start, step, nd_in, nd->out[k]))
+            return -1;
+        start[axis] += sizes[k];
+    }
+    return 0;
+}
+
+static int lower_gather(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_params p;
+    int x = in_act(c, nd, 0);
+    if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
+        return -1;
+    int iv = nd->n_in > 1 ? nd->in[1] : -1;
+    if (!ox_is_static(c, iv) || c->v2[iv].dtype != BB_OX_I64)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers with constant indices only");
+    const bb_ox_val *xv = &c->v2[nd->in[0]], *idx = &c->v2[iv];
+    const int64_t *ix = idx->data;
+    int64_t dim = xv->dims[p.axis], first = ix[0] < 0 ? ix[0] + dim : ix[0];
+    for (int64_t i = 0; i < idx->numel; i++)
+        if ((ix[i] < 0 ? ix[i] + dim : ix[i]) != first + i || first + i >= dim || first < 0)
+            return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers consecutive indices only");
+    int64_t start[BB_OX_MAX_DIMS] = {0}, step[BB_OX_MAX_DIMS];
+    for (int a = 0; a < xv->ndim; a++)
+        step[a] = 1;
+    start[p.axis] = first;
+    if (idx->ndim == 1)
+        return emit_slice(c, nd, x, start, step, xv->ndim, nd->out[0]) ? 0 : -1;
+    if (idx->ndim != 0)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers with scalar or 1-D indices only");
+    /* a scalar index drops the axis: slice one, then reshape */
+    bb_tensor t = c->g->tensors[x];
+    int off = t.full_rank ? 0 : 1;
+    if (p.axis - off < 0 || (t.full_rank && p.axis == t.batch_axis))
+        return bb_ox_node_err(c->err, c->m, nd, "gathers along the batch axis (not supported)");
+    t.dims[p.axis - off] = 1;
+    int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, t.ndim, t.dims);
+    c->g->tensors[y].full_rank = t.full_rank, c->g->tensors[y].batch_axis = t.batch_axis;
+    bb_op *op = bb_graph_add_op(c->g, BB_OP_SLICE, nd->name);
+    op->n_in = 1, op->in[0] = x, op->out = y;
+    for (int a = 0; a < xv->ndim; a++)
+        op->starts[a] = start[a], op->steps[a] = step[a];
+    return reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
+}
+
+static int lower_pad(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_pad pad;
+    int x = in_act(c, nd, 0);
+    if (x < 0 || bb_ox_pad_get(c->m, nd, c->v2, &pad, c->err) != 0)
+        return -1;
+    for (int a = 0; a < pad.ndim; a++)
+        if (pad.begin[a] < 0 || pad.end[a] < 0)
+            return bb_ox_node_err(c->err, c->m, nd, "negative pads (cropping) are not supported");
+    bb_op *op = ox_op(c, nd, BB_OP_PAD, &x, 1, nd->out[0]);
+    if (!op)
+        return -1;
+    for (int a = 0; a < pad.ndim; a++)
+        op->pads[a] = pad.begin[a], op->pads[pad.ndim + a] = pad.end[a];
+    op->alpha = (float)pad.value;
+    return 0;
+}
+
+static int lower_expand(ox_ctx *c, const bb_ox_node *nd)
+{
+    int x = in_t(c, nd, 0);
+    return x >= 0 && ox_op(c, nd, BB_OP_EXPAND, &x, 1, nd->out[0]) ? 0 : -1;
+}
+
+/* Shape arithmetic reaching an activation. */
+static int refuse(ox_ctx *c, const bb_ox_node *nd)
+{
+    return bb_ox_node_err(c->err, c->m, nd, "computes an activation with %s (not supported; "
+                          "batchbench runs it on constants only)", nd->op_type);
+}
+
+/* ---- the table --------------------------------------------------------------------- */
+
+static const struct { const char *op; lower_fn fn; } lowerings[] = {
+    {"Conv", lower_conv}, {"Gemm", lower_gemm}, {"MatMul", lower_matmul},
+    {"Relu", lower_unary}, {"Sigmoid", lower_unary}, {"Tanh", lower_unary}, {"HardSwish", lower_unary},
+    {"Erf", lower_unary}, {"Sqrt", lower_unary}, {"Exp", lower_unary}, {"Abs", lower_unary},
+    {"Neg", lower_unary}, {"Reciprocal", lower_unary},
+    {"Clip", lower_param_act}, {"HardSigmoid", lower_param_act}, {"LeakyRelu", lower_param_act},
+    {"Add", lower_binary}, {"Sub", lower_binary}, {"Mul", lower_binary}, {"Div", lower_binary},
+    {"Pow", lower_binary}, {"Max", lower_binary}, {"Min", lower_binary},
+    {"BatchNormalization", lower_batchnorm}, {"LayerNormalization", lower_layernorm},
+    {"MaxPool", lower_pool}, {"AveragePool", lower_pool}, {"GlobalAveragePool", lower_gap},
+    {"ReduceMean", lower_reduce_mean}, {"Softmax", lower_softmax},
+    {"Flatten", lower_reshape}, {"Reshape", lower_reshape}, {"Squeeze", lower_reshape},
+    {"Unsqueeze", lower_reshape}, {"Transpose", lower_transpose}, {"Concat", lower_concat},
+    {"Split", lower_split}, {"Slice", lower_slice}, {"Gather", lower_gather}, {"Pad", lower_pad},
+    {"Expand", lower_expand}, {"Identity", alias}, {"Dropout", alias}, {"Cast", alias},
+    /* shape arithmetic: folded by the evaluation, never lowered */
+    {"Shape", refuse}, {"Size", refuse}, {"Constant", refuse}, {"ConstantOfShape", refuse},
+    {"Range", refuse}, {"Equal", refuse}, {"Less", refuse}, {"Greater", refuse}, {"Not", refuse},
+    {"And", refuse}, {"Or", refuse}, {"Where", refuse}, {"Mod", refuse}, {"Floor", refuse},
+    {"Ceil", refuse}, {"ScatterND", refuse}, {"Tile", refuse},
+};
+
+static lower_fn find(const char *op_type)
+{
+    for (size_t i = 0; i < sizeof lowerings / sizeof lowerings[0]; i++)
+        if (!strcmp(op_type, lowerings[i].op))
+            return lowerings[i].fn;
+    return NULL;
+}
+
+int ox_op_known(const char *op_type)
+{
+    return find(op_type) != NULL;
+}
+
+int ox_lower_node(ox_ctx *c, int i)
+{
+    const bb_ox_node *nd = &c->m->nodes[i];
+    lower_fn fn = find(nd->op_type);
+    if (!fn)
+        return bb_ox_node_err(c->err, c->m, nd, "unsupported op");
+    c->done[i] = 1;
+    return fn(c, nd);
+}

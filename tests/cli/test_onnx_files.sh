@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# test_onnx_files.sh — an ONNX file that is broken or asks for what
+# batchbench does not run gets one clear message naming the file and the
+# problem, exit 1, before any timing; never a crash or a hang. Also: a small
+# valid model runs (from one file, and with its weights as external data
+# beside it), and an --input of the wrong shape is named. The files come
+# from tests/onnx/make_bad_models.py (nothing .onnx is committed).
+# Usage: tests/cli/test_onnx_files.sh path/to/batchbench
+set -u
+bin=${1:?usage: test_onnx_files.sh path/to/batchbench}
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+ok()   { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+/usr/bin/python3 "$here/../onnx/make_bad_models.py" "$tmp" || { echo "FAIL: make_bad_models.py"; exit 1; }
+
+# expect_error FILE PATTERN...: infer exits 1 (not a signal, within 60 s) and
+# its message names the file and matches every pattern (grep -E, case-insensitive).
+expect_error() {
+    local f=$1; shift
+    timeout 60 "$bin" infer --model "$f" --batch 2 --threads 1 >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    [ "$rc" -eq 1 ] || { fail "$(basename "$f"): exit $rc, expected 1: $(head -c 300 "$tmp/err")"; return; }
+    grep -qF "$f" "$tmp/err" || { fail "$(basename "$f"): message does not name the file: $(cat "$tmp/err")"; return; }
+    for p in "$@"; do
+        grep -qiE "$p" "$tmp/err" || { fail "$(basename "$f"): message lacks /$p/: $(cat "$tmp/err")"; return; }
+    done
+    ok
+}
+
+expect_error "$tmp/truncated.onnx" "parse|truncat|not an onnx"
+expect_error "$tmp/garbage.onnx" "parse|not an onnx"
+expect_error "$tmp/wrong_type.onnx" "parse|not an onnx"
+expect_error "$tmp/cycle.onnx" "relu_a" "z"
+expect_error "$tmp/undefined_input.onnx" "add_undefined" "nowhere"
+expect_error "$tmp/negative_dims.onnx" "'w'" "negative|-4"
+expect_error "$tmp/shape_2p62.onnx" "'w'" "elements|too large|large"
+expect_error "$tmp/initializer_too_big.onnx" "'w'" "4000|elements|bytes|size"
+expect_error "$tmp/absurd_input.onnx" "'x'|input" "large|elements|dim"
+expect_error "$tmp/ext/escape.onnx" "outside|\\.\\." 
+expect_error "$tmp/ext/beyond_file.onnx" "beyond|past|length|end of"
+expect_error "$tmp/fixed_batch.onnx" "reshape_fixed|batch"
+# every unsupported op type in one message, each with a node of it
+expect_error "$tmp/unsupported.onnx" "2 unsupported op types" "Selu \\(node 'selu_1'\\)" "LpNormalization \\(node 'lpnorm'\\)"
+
+# ... and refused by run before anything is timed or written
+timeout 60 "$bin" run --models "$tmp/unsupported.onnx" --batch-sizes 1 --threads 1 --warmup 0 --reps 1 \
+    --out "$tmp/r" >"$tmp/run.log" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q "unsupported op types" "$tmp/run.log" && ! ls "$tmp/r"/inference_time-*.json >/dev/null 2>&1 ||
+   { [ "$rc" -ne 0 ] && grep -q "unsupported op types" "$tmp/run.log" && grep -q '"status": "error"' "$tmp/r"/inference_time-*.json; }; then
+    ok
+else
+    fail "run with an unsupported model: exit $rc: $(tail -3 "$tmp/run.log")"
+fi
+
+# a valid model runs, from one file and with external weights, the same output
+"$bin" infer --model "$tmp/good.onnx" --input "$tmp/x2.npy" --output "$tmp/y1.npy" --threads 1 >"$tmp/g1" 2>&1 &&
+    grep -q "output shape \[2,4\]" "$tmp/g1" && ok || fail "good.onnx: $(cat "$tmp/g1")"
+"$bin" infer --model "$tmp/ext/model.onnx" --input "$tmp/x2.npy" --output "$tmp/y2.npy" --threads 1 >"$tmp/g2" 2>&1 &&
+    cmp -s "$tmp/y1.npy" "$tmp/y2.npy" && ok || fail "external data: $(cat "$tmp/g2")"
+# the wrong input shape is named with what was expected
+"$bin" infer --model "$tmp/good.onnx" --input "$tmp/x_wrong.npy" --threads 1 >"$tmp/o" 2>"$tmp/e"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "x_wrong.npy" "$tmp/e" && grep -qE "3,8,8" "$tmp/e" && ok ||
+    fail "wrong input shape: exit $rc: $(cat "$tmp/e")"
+# models --describe: ops, support, params
+"$bin" models --describe "$tmp/unsupported.onnx" >"$tmp/d1" 2>&1 && grep -q "supported no" "$tmp/d1" &&
+    grep -q "Selu 2" "$tmp/d1" && ok || fail "describe unsupported: $(cat "$tmp/d1")"
+"$bin" models --describe "$tmp/good.onnx" >"$tmp/d2" 2>&1 && grep -q "supported yes" "$tmp/d2" &&
+    grep -qE "^params +112$" "$tmp/d2" && grep -q "input    x: \[N,3,8,8\]" "$tmp/d2" && ok ||
+    fail "describe good: $(cat "$tmp/d2")"
+
+echo "onnx files: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,629 @@
+/*
+ * test_generic_ops.c — the CPU backend on every op of the extended graph IR
+ * (the ops an ONNX import emits), against a naive reference.
+ *
+ * Why this file exists: the generic ops are lowered through views of other
+ * buffers' bytes, permuted and submemory descriptors, broadcasts that swap
+ * operands, packed constants, blocked layouts read in place and a strided
+ * kernel; any slip gives wrong numbers without an error. Each case builds
+ * a tiny graph by hand (general conv/pool windows, full-rank tensors whose
+ * batch is not axis 0, constants as operands), computes the expected
+ * output with the plain loops of generic_ref.h (double precision, full
+ * shapes), then fuses the graph and runs it through the backend at batch 1
+ * and 3 (twice each: the second pass must not see the first's leftovers in
+ * the arena).
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "backends/backend.h"
+#include "backends/cpu/cpu_internal.h"
+#include "engine/fuse.h"
+#include "engine/graph.h"
+#include "generic_ref.h"
+
+/* ---- graph building --------------------------------------------------------- */
+
+static uint64_t rnd(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static double uni(uint64_t *s, double lo, double hi)
+{
+    return lo + (hi - lo) * (double)(rnd(s) >> 11) / 9007199254740992.0;
+}
+
+/* per-item activation ([N, d...] at batch N), or full_rank when ba >= 0 */
+static int act(bb_graph *g, int nd, const int64_t *d, int ba)
+{
+    int t = bb_graph_add_tensor(g, "", BB_T_ACT, nd, d);
+    if (ba >= 0)
+        g->tensors[t].full_rank = 1, g->tensors[t].batch_axis = ba;
+    return t;
+}
+
+static int cst(bb_graph *g, const char *name, int nd, const int64_t *d, double lo, double hi)
+{
+    int t = bb_graph_add_tensor(g, name, BB_T_PARAM, nd, d);
+    int64_t n = bb_tensor_numel(&g->tensors[t]);
+    float *p = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    uint64_t seed = 1234 + 7919 * (uint64_t)t; /* each constant its own values */
+    assert_non_null(p);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = (float)uni(&seed, lo, hi);
+    g->tensors[t].data = p;
+    return t;
+}
+
+#define D(...) ((const int64_t[]){__VA_ARGS__})
+#define NDIM(...) ((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
+#define ACT(g, ...) act((g), NDIM(__VA_ARGS__), D(__VA_ARGS__), -1)
+#define FR(g, ba, ...) act((g), NDIM(__VA_ARGS__), D(__VA_ARGS__), (ba))
+#define CST(g, ...) cst((g), "c", NDIM(__VA_ARGS__), D(__VA_ARGS__), -1, 1)
+
+static bb_op *op1(bb_graph *g, bb_op_type type, const char *label, int x, int y)
+{
+    bb_op *op = bb_graph_add_op(g, type, label);
+    op->n_in = 1, op->in[0] = x, op->out = y;
+    return op;
+}
+
+static bb_op *op2(bb_graph *g, bb_op_type type, const char *label, int x, int z, int y)
+{
+    bb_op *op = op1(g, type, label, x, y);
+    op->n_in = 2, op->in[1] = z;
+    return op;
+}
+
+/* the window w = {kh kw sh sw pad_t pad_l pad_b pad_r dil_h dil_w}; k,
+ * stride, pad too when it is square */
+static void window(bb_op *op, const int *w)
+{
+    op->kh = w[0], op->kw = w[1], op->sh = w[2], op->sw = w[3], op->pad_t = w[4], op->pad_l = w[5];
+    op->pad_b = w[6], op->pad_r = w[7], op->dil_h = w[8], op->dil_w = w[9];
+    if (w[0] == w[1] && w[2] == w[3] && w[4] == w[5] && w[4] == w[6] && w[4] == w[7] && w[8] == 1 && w[9] == 1)
+        op->k = w[0], op->stride = w[2], op->pad = w[4];
+}
+
+static int64_t win_out(int64_t in, int k, int s, int p0, int p1, int d)
+{
+    return (in + p0 + p1 - ((k - 1) * d + 1)) / s + 1;
+}
+
+/* conv with window wnd on per-item [C, H, W] */
+static int conv(bb_graph *g, int x, int64_t oc, int groups, int bias, const int *wnd)
+{
+    const int64_t *xd = g->tensors[x].dims;
+    int y = ACT(g, oc, win_out(xd[1], wnd[0], wnd[2], wnd[4], wnd[6], wnd[8]),
+                win_out(xd[2], wnd[1], wnd[3], wnd[5], wnd[7], wnd[9]));
+    bb_op *op = op1(g, BB_OP_CONV, "conv", x, y);
+    op->w = cst(g, "w", 4, D(oc, xd[0] / groups, wnd[0], wnd[1]), -0.5, 0.5);
+    op->b = bias ? CST(g, oc) : -1;
+    op->groups = groups;
+    window(op, wnd);
+    return y;
+}
+
+#define W3 ((const int[]){3, 3, 1, 1, 1, 1, 1, 1, 1, 1})
+#define W1 ((const int[]){1, 1, 1, 1, 0, 0, 0, 0, 1, 1})
+
+/* ---- harness -------------------------------------------------------------- */
+
+/* input range, tolerance (relative to max(1, max |ref|)), cpu.algo option
+ * (0 measured, 1 always, 2 never), precision */
+typedef struct { double lo, hi, tol; int algo; bb_precision prec; } run_opts;
+
+static const run_opts DEF = {-2, 2, 1e-5, 0, BB_PREC_FP32};
+
+static double max_abs(const double *x, int64_t n)
+{
+    double m = 1;
+    for (int64_t i = 0; i < n; i++)
+        m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+/* index of the largest |out - ref| (a NaN counts as largest) */
+static int64_t worst_at(const float *out, const double *ref, int64_t n)
+{
+    int64_t at = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (!isnan(out[at]) && !(fabs((double)out[i] - ref[i]) <= fabs((double)out[at] - ref[at])))
+            at = i;
+    return at;
+}
+
+/* Reference, fuse, run at batch 1 and 3 (two passes each); frees g. */
+static void run_with(bb_graph *g, const char *what, run_opts ro)
+{
+    const int64_t batches[2] = {1, 3};
+    float *in[2];
+    double *ref[2];
+    int64_t ni[2], no[2];
+    for (int b = 0; b < 2; b++) {
+        shp si = shape_of(g, g->input, batches[b]), so = shape_of(g, g->output, batches[b]);
+        ni[b] = count(&si), no[b] = count(&so);
+        assert_non_null(in[b] = malloc(sizeof(float) * (size_t)ni[b]));
+        uint64_t seed = 99 + (uint64_t)b;
+        for (int64_t i = 0; i < ni[b]; i++)
+            in[b][i] = (float)uni(&seed, ro.lo, ro.hi);
+        assert_non_null(ref[b] = reference(g, batches[b], in[b]));
+    }
+    bb_fuse(g);
+    char failed[1200] = "";
+    for (int b = 0; b < 2 && !failed[0]; b++) {
+        bb_backend *be = NULL;
+        bb_err err = {0};
+        bb_run_config cfg = {.threads = 2, .precision = ro.prec};
+        cfg.options.value[BB_OPT_CPU_ALGO] = (unsigned char)ro.algo, cfg.options.source[BB_OPT_CPU_ALGO] = BB_OPT_FROM_FLAG;
+        float *out = malloc(sizeof(float) * (size_t)no[b]);
+        assert_non_null(out);
+        if (bb_cpu_backend.prepare(&be, g, batches[b], &cfg, &err) != 0)
+            snprintf(failed, sizeof failed, "%s: prepare at batch %lld: %s", what, (long long)batches[b], err.msg);
+        for (int rep = 0; rep < 2 && !failed[0]; rep++) {
+            memset(out, 0xff, sizeof(float) * (size_t)no[b]);
+            if (bb_cpu_backend.set_input(be, in[b], &err) || bb_cpu_backend.forward(be, &err) ||
+                bb_cpu_backend.get_output(be, out, &err)) {
+                snprintf(failed, sizeof failed, "%s: batch %lld: %s", what, (long long)batches[b], err.msg);
+                break;
+            }
+            int64_t at = worst_at(out, ref[b], no[b]);
+            double scale = max_abs(ref[b], no[b]), d = fabs((double)out[at] - ref[b][at]);
+            if (!(d <= ro.tol * scale))
+                snprintf(failed, sizeof failed, "%s: batch %lld pass %d: |diff| %g at %lld (got %g, want %g), tol %g",
+                         what, (long long)batches[b], rep, d, (long long)at, (double)out[at], ref[b][at], ro.tol * scale);
+        }
+        bb_cpu_backend.destroy(be);
+        free(out);
+    }
+    for (int b = 0; b < 2; b++)
+        free(in[b]), free(ref[b]);
+    bb_graph_free(g);
+    if (failed[0])
+        fail_msg("%s", failed);
+}
+
+static void run(bb_graph *g, const char *what)
+{
+    run_with(g, what, DEF);
+}
+
+/* A graph whose input is per-item dims d (or full_rank with batch axis ba). */
+static bb_graph *with_input(int nd, const int64_t *d, int ba)
+{
+    bb_graph *g = bb_graph_new("generic-test", BB_FAMILY_IMPORTED, BB_HEAD_FEATURES);
+    g->input = bb_graph_add_tensor(g, "input", BB_T_INPUT, nd, d);
+    if (ba >= 0)
+        g->tensors[g->input].full_rank = 1, g->tensors[g->input].batch_axis = ba;
+    return g;
+}
+#define INPUT(...) with_input(NDIM(__VA_ARGS__), D(__VA_ARGS__), -1)
+
+/* A new activation shaped like x (per-item dims, full_rank, batch axis). */
+static int like(bb_graph *g, int x)
+{
+    const bb_tensor *t = &g->tensors[x];
+    int64_t d[BB_MAX_DIMS];
+    memcpy(d, t->dims, sizeof d);
+    return act(g, t->ndim, d, t->full_rank ? t->batch_axis : -1);
+}
+
+static int act_op(bb_graph *g, int x, bb_act a, float alpha, float beta)
+{
+    bb_op *op = op1(g, BB_OP_ACT, bb_act_name(a), x, like(g, x));
+    op->act = a, op->alpha = alpha, op->beta = beta;
+    return op->out;
+}
+
+/* slice with starts / steps (full axes) into y */
+static int slice(bb_graph *g, int x, const int64_t *starts, const int64_t *steps, int y)
+{
+    bb_op *op = op1(g, BB_OP_SLICE, "slice", x, y);
+    for (int i = 0; i < R; i++)
+        op->starts[i] = starts[i], op->steps[i] = steps[i];
+    return y;
+}
+
+static int transpose(bb_graph *g, int x, const int *perm, int y)
+{
+    bb_op *op = op1(g, BB_OP_TRANSPOSE, "transpose", x, y);
+    memcpy(op->perm, perm, sizeof(int) * R);
+    return y;
+}
+
+static int pool(bb_graph *g, bb_op_type type, int x, int y, const int *w, int include)
+{
+    bb_op *op = op1(g, type, "pool", x, y);
+    window(op, w);
+    op->count_include_pad = include;
+    return y;
+}
+
+#define ONES ((const int64_t[R]){1, 1, 1, 1, 1, 1, 1})
+#define ZEROS ((const int64_t[R]){0})
+
+static int add(bb_graph *g, int a, int c)
+{
+    return op2(g, BB_OP_ADD, "add", a, c, like(g, a))->out;
+}
+
+/* ---- cases ----------------------------------------------------------------- */
+
+/* conv: rectangular kernel, asymmetric pads, dilation, groups; a dilated
+ * 1x3 depthwise conv with a fused ReLU; a square 3x3 after them (a Winograd
+ * candidate: taken always under cpu.algo=always). Convs that differ only in
+ * their window never share a measured pick. */
+static void test_conv(void **state)
+{
+    (void)state;
+    for (int algo = 0; algo < 2; algo++) {
+        bb_graph *g = INPUT(4, 9, 11);
+        int x = conv(g, g->input, 6, 2, 1, (const int[]){3, 2, 2, 1, 1, 0, 2, 1, 2, 1});
+        x = act_op(g, conv(g, x, 6, 6, 0, (const int[]){1, 3, 1, 1, 0, 2, 0, 1, 1, 2}), BB_ACT_RELU, 0, 0);
+        g->output = conv(g, x, 16, 1, 1, W3);
+        run_with(g, algo ? "conv windows, cpu.algo=always" : "conv windows", (run_opts){-2, 2, 1e-5, algo, BB_PREC_FP32});
+    }
+    bb_graph *g = INPUT(8, 8, 8);
+    conv(g, g->input, 8, 1, 0, W3);
+    conv(g, g->input, 8, 1, 0, (const int[]){3, 3, 1, 1, 1, 1, 2, 0, 1, 1});
+    conv(g, g->input, 8, 1, 0, (const int[]){3, 3, 1, 1, 2, 2, 2, 2, 2, 2});
+    bb_backend *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    b->g = g;
+    int64_t k[3][CPU_CHOICE_KEY];
+    for (int i = 0; i < 3; i++)
+        cpu_choice_key(b, &g->ops[i], CPU_PICK_WINOGRAD, 0, 0, k[i]);
+    assert_true(memcmp(k[0], k[1], sizeof k[0]) && memcmp(k[0], k[2], sizeof k[0]) && memcmp(k[1], k[2], sizeof k[0]));
+    free(b);
+    bb_graph_free(g);
+}
+
+/* max / avg (include, exclude padding) with asymmetric pads; a dilated max
+ * pool on a conv's blocked output */
+static void test_pools(void **state)
+{
+    (void)state;
+    const char *what[3] = {"maxpool", "avgpool include pad", "avgpool exclude pad"};
+    for (int v = 0; v < 3; v++) {
+        bb_graph *g = INPUT(3, 8, 7);
+        g->output = pool(g, v ? BB_OP_AVGPOOL : BB_OP_MAXPOOL, g->input, ACT(g, 3, 5, 7),
+                         (const int[]){3, 2, 2, 1, 1, 0, 2, 1, 1, 1}, v == 1);
+        run(g, what[v]);
+    }
+    bb_graph *g = INPUT(3, 9, 9);
+    int x = conv(g, g->input, 16, 1, 1, W3);
+    g->output = pool(g, BB_OP_MAXPOOL, x, ACT(g, 16, 4, 3), (const int[]){2, 3, 2, 2, 0, 1, 1, 0, 2, 2}, 0);
+    run(g, "dilated maxpool on blocked");
+}
+
+static int batchnorm(bb_graph *g, int x, int64_t c)
+{
+    bb_op *op = op1(g, BB_OP_BATCHNORM, "bn", x, like(g, x));
+    op->w = CST(g, c), op->b = CST(g, c), op->aux[0] = CST(g, c);
+    op->aux[1] = cst(g, "var", 1, D(c), 0.5, 1.5), op->eps = 1e-3f;
+    return op->out;
+}
+
+/* standalone: [N,5,4,6], [N,7], and on a pool's blocked output */
+static void test_batchnorm(void **state)
+{
+    (void)state;
+    bb_graph *g = INPUT(5, 4, 6);
+    g->output = batchnorm(g, g->input, 5);
+    run(g, "batchnorm [N,5,4,6]");
+    g = INPUT(7);
+    g->output = batchnorm(g, g->input, 7);
+    run(g, "batchnorm [N,7]");
+    g = INPUT(3, 6, 6);
+    int x = pool(g, BB_OP_MAXPOOL, conv(g, g->input, 16, 1, 1, W3), ACT(g, 16, 3, 3),
+                 (const int[]){2, 2, 2, 2, 0, 0, 0, 0, 1, 1}, 0);
+    g->output = batchnorm(g, x, 16);
+    run(g, "batchnorm on blocked");
+}
+
+/* every activation, on a full-rank tensor and on a blocked layout with
+ * padded channels (12 of 16) between a 1x1 pool and a conv */
+static void test_acts(void **state)
+{
+    (void)state;
+    const struct { bb_act a; float alpha, beta; double lo, hi; } cases[] = {
+        {BB_ACT_RELU, 0, 0, -2, 2},        {BB_ACT_RELU6, 0, 0, -3, 8},          {BB_ACT_SILU, 0, 0, -4, 4},
+        {BB_ACT_SIGMOID, 0, 0, -4, 4},     {BB_ACT_GELU, 0, 0, -3, 3},           {BB_ACT_TANH, 0, 0, -3, 3},
+        {BB_ACT_HARDSWISH, 0, 0, -5, 5},   {BB_ACT_HARDSIGMOID, .2f, .5f, -5, 5}, {BB_ACT_CLIP, -.5f, 1.2f, -2, 2},
+        {BB_ACT_LEAKY_RELU, .1f, 0, -2, 2}, {BB_ACT_SQRT, 0, 0, .1, 4},           {BB_ACT_ERF, 0, 0, -2, 2},
+        {BB_ACT_EXP, 0, 0, -2, 2},         {BB_ACT_ABS, 0, 0, -2, 2},            {BB_ACT_NEG, 0, 0, -2, 2},
+        {BB_ACT_RECIPROCAL, 0, 0, .5, 2}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char what[64];
+        bb_graph *g = with_input(3, D(2, 1, 5), 1); /* [2, N, 5] */
+        g->output = act_op(g, g->input, cases[i].a, cases[i].alpha, cases[i].beta);
+        snprintf(what, sizeof what, "%s, full rank", bb_act_name(cases[i].a));
+        run_with(g, what, (run_opts){cases[i].lo, cases[i].hi, 1e-5, 0, BB_PREC_FP32});
+        if (cases[i].lo > 0)
+            continue; /* domain: not for a conv's output */
+        g = INPUT(3, 6, 6);
+        int x = pool(g, BB_OP_MAXPOOL, conv(g, g->input, 12, 1, 1, W3), ACT(g, 12, 6, 6), W1, 0);
+        g->output = conv(g, act_op(g, x, cases[i].a, cases[i].alpha, cases[i].beta), 8, 1, 1, W1);
+        snprintf(what, sizeof what, "%s, blocked", bb_act_name(cases[i].a));
+        run(g, what);
+    }
+}
+
+/* operands of the binary cases on input x [N,3,4] */
+static int bin_operand(bb_graph *g, int kind)
+{
+    switch (kind) {
+    case 0: return g->input;
+    case 1: return cst(g, "c4", 1, D(4), .5, 2);
+    case 2: return cst(g, "c31", 2, D(3, 1), .5, 2);
+    case 3: return cst(g, "two", 0, D(0), 2, 2); /* 0-d scalar */
+    case 4: return slice(g, g->input, ZEROS, ONES, ACT(g, 1, 4));                      /* [N,1,4] */
+    case 5: return slice(g, g->input, (const int64_t[R]){0, 0, 1}, ONES, ACT(g, 3, 1)); /* [N,3,1] */
+    default: return cst(g, "half", 1, D(1), .5, .5);
+    }
+}
+
+/* NumPy broadcasting both ways: src1 broadcast (oneDNN), src0 broadcast
+ * (swapped; sub negated), div / pow with src0 broadcast or both (walk),
+ * pow by a constant scalar (eltwise); then on a conv's blocked output with
+ * a per-channel constant and a same-shape activation */
+static void test_binary(void **state)
+{
+    (void)state;
+    const int cases[][3] = {{BB_BIN_SUB, 0, 1}, {BB_BIN_SUB, 2, 0}, {BB_BIN_SUB, 4, 0}, {BB_BIN_DIV, 1, 0},
+                            {BB_BIN_DIV, 4, 5}, {BB_BIN_DIV, 0, 2}, {BB_BIN_POW, 0, 3}, {BB_BIN_POW, 0, 6},
+                            {BB_BIN_POW, 0, 1}, {BB_BIN_POW, 2, 0}, {BB_BIN_POW, 4, 5}, {BB_BIN_MAX, 0, 2},
+                            {BB_BIN_MIN, 2, 0}, {BB_BIN_ADD, 4, 0}, {BB_BIN_MUL, 5, 4}, {BB_BIN_ADD, 0, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        bb_graph *g = INPUT(3, 4);
+        int a = bin_operand(g, cases[i][1]), c = bin_operand(g, cases[i][2]);
+        bb_op *op = op2(g, BB_OP_BINARY, "binary", a, c, ACT(g, 3, 4));
+        op->binop = (bb_binop)cases[i][0];
+        g->output = op->out;
+        char what[64];
+        snprintf(what, sizeof what, "binary %d: operands %d, %d", cases[i][0], cases[i][1], cases[i][2]);
+        run_with(g, what, (run_opts){.5, 2, 1e-5, 0, BB_PREC_FP32});
+    }
+    bb_graph *g = INPUT(3, 5, 5);
+    int x = conv(g, g->input, 16, 1, 1, W3), y = conv(g, g->input, 16, 1, 0, W1);
+    bb_op *op = op2(g, BB_OP_BINARY, "bias", x, cst(g, "c", 3, D(16, 1, 1), -1, 1), ACT(g, 16, 5, 5));
+    op = op2(g, BB_OP_BINARY, "mul", op->out, y, ACT(g, 16, 5, 5));
+    op->binop = BB_BIN_MUL;
+    g->output = op->out;
+    run(g, "binary on blocked");
+}
+
+/* on x [N,2,4,4] and s = x[:, :1]: x@s, s@x (batch broadcast either way),
+ * x@[4,6] (packed weights), x@[2,4,3], [3,4]@x, [4]@x, x@[4] (rank 1) */
+static void test_matmul(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 7; v++) {
+        bb_graph *g = INPUT(2, 4, 4);
+        int x = g->input, s = slice(g, x, ZEROS, ONES, ACT(g, 1, 4, 4));
+        int a[7] = {x, s, x, x, CST(g, 3, 4), CST(g, 4), x};
+        int c[7] = {s, x, CST(g, 4, 6), CST(g, 2, 4, 3), x, x, CST(g, 4)};
+        int y[7] = {ACT(g, 2, 4, 4), ACT(g, 2, 4, 4), ACT(g, 2, 4, 6), ACT(g, 2, 4, 3), ACT(g, 2, 3, 4),
+                    ACT(g, 2, 4), ACT(g, 2, 4)};
+        g->output = op2(g, BB_OP_MATMUL, "matmul", a[v], c[v], y[v])->out;
+        char what[32];
+        snprintf(what, sizeof what, "matmul case %d", v);
+        run(g, what);
+    }
+}
+
+/* perms that move the batch axis (full-rank tensors), and NCHW -> NHWC of
+ * a conv's blocked output */
+static void test_transpose(void **state)
+{
+    (void)state;
+    bb_graph *g = INPUT(3, 4, 5);
+    int x = transpose(g, g->input, (const int[R]){1, 0, 2, 3}, FR(g, 1, 3, 1, 4, 5));
+    x = transpose(g, act_op(g, x, BB_ACT_EXP, 0, 0), (const int[R]){2, 1, 0, 3}, FR(g, 1, 4, 1, 3, 5));
+    g->output = transpose(g, x, (const int[R]){1, 3, 0, 2}, ACT(g, 5, 4, 3));
+    run(g, "transposes through batch axis 1");
+    g = INPUT(3, 5, 6);
+    g->output = transpose(g, conv(g, g->input, 16, 1, 1, W3), (const int[R]){0, 2, 3, 1}, ACT(g, 5, 6, 16));
+    run(g, "transpose of blocked");
+}
+
+/* A reshape shares its input's bytes only when the input dies there: here
+ * a residual is summed in place into a reshape of `a` while `a` is read
+ * later (must be a copy), a reshape of the graph input (a copy), and a
+ * chain of reshapes of dying tensors (views: no step). */
+static bb_graph *reshape_graph(void)
+{
+    bb_graph *g = INPUT(4, 6, 6);
+    int a = act_op(g, g->input, BB_ACT_RELU, 0, 0);
+    int v = op1(g, BB_OP_RESHAPE, "reshape", a, ACT(g, 4, 6, 6))->out;
+    int s = add(g, conv(g, a, 4, 1, 1, W3), v); /* fused: conv sums into v */
+    int r = op1(g, BB_OP_RESHAPE, "reshape", add(g, s, a), ACT(g, 144))->out;
+    r = op1(g, BB_OP_RESHAPE, "reshape", r, ACT(g, 4, 36))->out;
+    g->output = add(g, r, op1(g, BB_OP_RESHAPE, "reshape", g->input, ACT(g, 4, 36))->out);
+    return g;
+}
+
+static void test_reshape(void **state)
+{
+    (void)state;
+    run(reshape_graph(), "reshapes");
+    bb_graph *g = reshape_graph();
+    bb_fuse(g);
+    bb_backend *b = NULL;
+    bb_err err = {0};
+    assert_int_equal(bb_cpu_backend.prepare(&b, g, 2, NULL, &err), 0);
+    int copies = 0;
+    for (int i = 0; i < b->n_steps; i++)
+        copies += b->steps[i].kernel == K_COPY;
+    assert_int_equal(copies, 2);
+    bb_cpu_backend.destroy(b);
+    bb_graph_free(g);
+}
+
+/* concat of 3 conv outputs (blocked) along channels: 16 / 8 / 24 channels
+ * (not block-aligned: dense), then 16 / 32 / 16 (in the blocked layout);
+ * a constant class token expanded to [N,1,4] and concatenated with x
+ * [N,3,4], plus x[:, :1] expanded to [N,4,4] */
+static void test_concat_expand(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 2; v++) {
+        bb_graph *g = v ? INPUT(16, 8, 8) : INPUT(3, 8, 8);
+        int c1 = conv(g, g->input, 16, 1, 1, W3), c2 = conv(g, g->input, v ? 32 : 8, 1, 1, W1);
+        int c3 = conv(g, g->input, v ? 16 : 24, 1, 1, W3);
+        bb_op *op = op1(g, BB_OP_CONCAT, "concat", c1, ACT(g, v ? 64 : 48, 8, 8));
+        op->n_in = 3, op->in[1] = c2, op->in[2] = c3, op->axis = 1;
+        g->output = conv(g, op->out, 8, 1, 1, W1);
+        run(g, v ? "concat of 3 convs, aligned" : "concat of 3 convs");
+    }
+    bb_graph *g = INPUT(3, 4);
+    int cls = op1(g, BB_OP_EXPAND, "expand", cst(g, "cls", 3, D(1, 1, 4), -1, 1), ACT(g, 1, 4))->out;
+    bb_op *op = op2(g, BB_OP_CONCAT, "concat", cls, g->input, ACT(g, 4, 4));
+    op->axis = 1;
+    int e = op1(g, BB_OP_EXPAND, "expand", slice(g, g->input, ZEROS, ONES, ACT(g, 1, 4)), ACT(g, 4, 4))->out;
+    g->output = add(g, op->out, e);
+    run(g, "expand + concat");
+}
+
+/* steps 1 (submemory), steps 2 and -3 (walk), a conv's blocked channels cut
+ * inside a block and at one */
+static void test_slice(void **state)
+{
+    (void)state;
+    bb_graph *g = INPUT(6, 7, 8);
+    g->output = slice(g, g->input, (const int64_t[R]){0, 1, 2, 1}, ONES, ACT(g, 4, 5, 6));
+    run(g, "slice steps 1");
+    g = INPUT(6, 7, 8);
+    g->output = slice(g, g->input, (const int64_t[R]){0, 0, 1, 7}, (const int64_t[R]){1, 2, 1, -3}, ACT(g, 3, 6, 3));
+    run(g, "slice steps 2 and -3");
+    for (int64_t c0 = 5; c0 <= 16; c0 += 11) {
+        g = INPUT(3, 5, 5);
+        g->output = slice(g, conv(g, g->input, 32, 1, 1, W3), (const int64_t[R]){0, c0, 1, 0}, ONES, ACT(g, 16, 4, 5));
+        run(g, c0 == 5 ? "slice of blocked, inside a block" : "slice of blocked, at a block");
+    }
+}
+
+/* softmax on the last and a middle axis; mean over axes {1}, {2,3}, {1,3}
+ * and over H, W of a conv's blocked output; a pad with negative pads */
+static void test_softmax_reduce_pad(void **state)
+{
+    (void)state;
+    for (int axis = 1; axis <= 3; axis += 2) {
+        bb_graph *g = INPUT(3, 4, 5);
+        bb_op *op = op1(g, BB_OP_SOFTMAX, "softmax", g->input, ACT(g, 3, 4, 5));
+        g->output = op->out, op->axis = axis;
+        run(g, axis == 3 ? "softmax last axis" : "softmax middle axis");
+    }
+    const unsigned masks[4] = {0x2, 0xc, 0xa, 0xc};
+    for (int m = 0; m < 4; m++) {
+        bb_graph *g = m < 3 ? INPUT(3, 4, 5) : INPUT(3, 5, 5);
+        int x = m < 3 ? g->input : conv(g, g->input, 16, 1, 1, W3);
+        const int64_t *d = g->tensors[x].dims; /* per item: axis i + 1 */
+        bb_op *op = op1(g, BB_OP_REDUCE_MEAN, "mean", x,
+                        ACT(g, masks[m] & 2 ? 1 : d[0], masks[m] & 4 ? 1 : d[1], masks[m] & 8 ? 1 : d[2]));
+        g->output = op->out, op->axes_mask = masks[m];
+        run(g, m < 3 ? "reduce mean" : "reduce mean of blocked over H, W");
+    }
+    bb_graph *g = INPUT(3, 4, 5);
+    bb_op *op = op1(g, BB_OP_PAD, "pad", g->input, ACT(g, 4, 5, 6));
+    memcpy(op->pads, (const int64_t[8]){0, 1, -1, 2, 0, 0, 2, -1}, 8 * sizeof(int64_t));
+    g->output = op->out, op->alpha = .5f;
+    run(g, "pad (negative pads crop)");
+}
+
+/* [N,3,8] -> [3,N,8] (full rank, batch axis 1) -> linear -> layer norm,
+ * plus an add of two full-rank tensors */
+static void test_linear_layernorm_full_rank(void **state)
+{
+    (void)state;
+    bb_graph *g = INPUT(3, 8);
+    int x = transpose(g, g->input, (const int[R]){1, 0, 2}, FR(g, 1, 3, 1, 8));
+    bb_op *op = op1(g, BB_OP_LINEAR, "linear", x, FR(g, 1, 3, 1, 6));
+    op->w = CST(g, 6, 8), op->b = CST(g, 6);
+    op = op1(g, BB_OP_LAYERNORM, "ln", op->out, FR(g, 1, 3, 1, 6));
+    op->w = CST(g, 6), op->b = CST(g, 6), op->eps = 1e-5f;
+    g->output = add(g, op->out, act_op(g, op->out, BB_ACT_RELU, 0, 0));
+    run(g, "linear + layernorm, full rank");
+}
+
+/* transposes, a matmul and a softmax in bf16 (where the CPU runs it): the
+ * generic ops compute in fp32 inside a bf16 model, whose convs and pools
+ * then take their fp32 outputs */
+static void test_bf16(void **state)
+{
+    (void)state;
+    if (!bb_cpu_has_bf16())
+        skip();
+    bb_graph *g = INPUT(3, 6, 6);
+    int x = transpose(g, conv(g, g->input, 16, 1, 1, W3), (const int[R]){0, 2, 3, 1}, ACT(g, 6, 6, 16));
+    x = op2(g, BB_OP_MATMUL, "matmul", x, CST(g, 16, 8), ACT(g, 6, 6, 8))->out;
+    bb_op *op = op1(g, BB_OP_SOFTMAX, "softmax", x, ACT(g, 6, 6, 8));
+    op->axis = 3;
+    x = transpose(g, op->out, (const int[R]){0, 3, 1, 2}, ACT(g, 8, 6, 6));
+    x = pool(g, BB_OP_AVGPOOL, conv(g, x, 16, 1, 1, W3), ACT(g, 16, 3, 3), (const int[]){2, 2, 2, 2, 0, 0, 0, 0, 1, 1}, 0);
+    g->output = batchnorm(g, x, 16);
+    run_with(g, "bf16", (run_opts){-2, 2, 3e-2, 0, BB_PREC_BF16});
+}
+
+/* Unsupported combinations: prepare fails with the op's label. */
+static void expect_error(bb_graph *g, const char *label)
+{
+    bb_fuse(g);
+    bb_backend *b = (bb_backend *)g;
+    bb_err err = {0};
+    assert_int_equal(bb_cpu_backend.prepare(&b, g, 2, NULL, &err), -1);
+    assert_null(b);
+    if (!strstr(err.msg, label))
+        fail_msg("error '%s' does not name '%s'", err.msg, label);
+    bb_graph_free(g);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    bb_graph *g = INPUT(3, 4);
+    g->output = op2(g, BB_OP_BINARY, "bad_bcast", g->input, CST(g, 3), ACT(g, 3, 4))->out;
+    expect_error(g, "bad_bcast");
+    g = INPUT(3, 4);
+    g->output = transpose(g, g->input, (const int[R]){0, 0, 1}, ACT(g, 3, 4));
+    expect_error(g, "transpose");
+    g = INPUT(3, 6, 6); /* the fusion pass leaves a clip apart (it has bounds) ... */
+    g->output = act_op(g, conv(g, g->input, 8, 1, 1, W3), BB_ACT_CLIP, 0, 1);
+    bb_fuse(g);
+    assert_int_equal(g->n_ops, 2);
+    g->ops[0].post_act = BB_ACT_CLIP; /* ... and a conv given one by hand is refused, not run without them */
+    g->ops[0].out = g->output;
+    g->n_ops = 1;
+    expect_error(g, "conv");
+    g = INPUT(3, 4);
+    g->output = op1(g, BB_OP_SOFTMAX, "sm_const", CST(g, 3, 4), ACT(g, 3, 4))->out;
+    expect_error(g, "sm_const");
+    g = INPUT(2, 4, 4);
+    g->output = op2(g, BB_OP_MATMUL, "mm_bad", g->input, CST(g, 5, 3), ACT(g, 2, 4, 3))->out;
+    expect_error(g, "mm_bad");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv),      cmocka_unit_test(test_pools),         cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_acts),      cmocka_unit_test(test_binary),        cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_transpose), cmocka_unit_test(test_reshape),       cmocka_unit_test(test_concat_expand),
+        cmocka_unit_test(test_slice),     cmocka_unit_test(test_softmax_reduce_pad),
+        cmocka_unit_test(test_linear_layernorm_full_rank), cmocka_unit_test(test_bf16),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests_name("generic_ops", tests, NULL, NULL);
+}

@@ -1,0 +1,318 @@
+"""Shared helpers for the ONNX side: a torchvision classification model with
+seeded random weights, exported by torch.onnx, and run by ONNX Runtime.
+
+Used by tests/onnx/run_onnx_parity.py (parity of `batchbench infer --model
+F.onnx` against ONNX Runtime) and peers/vs_peers.py (the `onnxruntime` and
+`batchbench-onnx` engines run the same exported file).
+
+    build_model(name, head)        any torchvision classification model, eval mode
+    randomise_(model, seed, name)  bb_torch.randomise_ (the zoo: exactly), plus for the
+                                   models outside it: ConvNeXt layer scale, Swin
+                                   attention, BN statistics measured in eval mode,
+                                   networks without normalisation re-centred
+    input_size(name)               299 for inception_v3, else 224
+    export(model, path, name, ...) torch.onnx.export, dynamic batch axis
+    ort_session(path, threads)     onnxruntime.InferenceSession on the CPU provider
+    ort_run(sess, x)               its output on a numpy batch
+    seeded_input(name, batch, seed) float32 [batch, 3, S, S], ~N(0, 1)
+    onnx_macs(path, shape)         multiply-accumulates per item of an exported file
+
+Needs Debian's python3-torch / python3-torchvision (build, randomise, export);
+onnxruntime (ort_session, onnx_macs) and onnx (onnx_macs) are imported only
+when used.
+"""
+import os
+import warnings
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torchvision.models as tvm
+
+import bb_torch
+
+ZOO = list(bb_torch.MODELS)           # the models batchbench builds itself
+EXTRA = ["resnext50_32x4d", "wide_resnet50_2", "mobilenet_v3_large", "efficientnet_b0", "regnet_y_800mf",
+         "densenet121", "convnext_tiny", "squeezenet1_1", "shufflenet_v2_x1_0", "googlenet", "vgg11_bn",
+         "inception_v3", "swin_t"]
+PARITY_MODELS = ZOO + EXTRA           # tests/onnx/run_onnx_parity.py's default list
+DEFAULT_OPSET = 17
+TRANSFORMERS = ("vit_", "swin_", "maxvit_")  # name prefixes: family "transformer" in result files
+
+# constructor arguments: no auxiliary classifiers (they only run in training
+# mode anyway), and no init pass (randomise_ overwrites every tensor)
+_CTOR_KW = {"googlenet": {"aux_logits": False, "init_weights": False},
+            "inception_v3": {"aux_logits": False, "init_weights": False}}
+
+
+def classification_models():
+    """Every torchvision classification model name (torchvision.models itself,
+    not its detection/segmentation/video/quantization submodules)."""
+    return sorted(tvm.list_models(module=tvm))
+
+
+def family(name):
+    return "transformer" if name.startswith(TRANSFORMERS) else "conv"
+
+
+def input_size(name):
+    return 299 if name.startswith("inception") else 224
+
+
+def _features_head_(model, name):
+    """Replaces the classification layer by nn.Identity. For the zoo this is
+    bb_torch's definition (ResNet fc, MobileNetV2/EfficientNetV2 classifier,
+    ViT heads: each ends in the model's last nn.Linear, the layers before it
+    in that head being dropout); elsewhere it is the last nn.Linear
+    (mobilenet_v3_large: 1280-d after the Hardswish, vgg: 4096-d, convnext:
+    768-d after the LayerNorm), or for SqueezeNet, which has none, the final
+    1x1 convolution (512-d after ReLU and pooling)."""
+    if name.startswith("squeezenet"):
+        model.classifier[1] = nn.Identity()
+        return model
+    last = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not last:
+        raise ValueError(f"{name}: no nn.Linear to remove for --head features")
+    parent, _, leaf = last[-1].rpartition(".")
+    setattr(model.get_submodule(parent) if parent else model, leaf, nn.Identity())
+    return model
+
+
+def build_model(name, head="classifier"):
+    """torchvision.models.<name>(weights=None) in eval mode: the zoo through
+    bb_torch.build_model, any other classification model directly (googlenet
+    and inception_v3 without aux classifiers). head "features" removes the
+    classification layer (see _features_head_)."""
+    if name in ZOO:
+        return bb_torch.build_model(name, head)
+    if name not in classification_models():
+        raise ValueError(f"unknown model {name!r}: not a torchvision classification model")
+    if head not in bb_torch.HEADS:
+        raise ValueError(f"unknown head {head!r}; expected one of {bb_torch.HEADS}")
+    model = getattr(tvm, name)(weights=None, **_CTOR_KW.get(name, {}))
+    if head == "features":
+        _features_head_(model, name)
+    return model.eval()
+
+
+# ---------------------------------------------------------------------------
+# Randomisation: bb_torch's scheme (see its comment block), plus what the
+# models outside the zoo need to stay O(1) and input dependent:
+#   ConvNeXt layer_scale [C,1,1]  U(-0.3, 0.3) (torchvision's init is 1e-6,
+#                                 which would make every block an identity)
+#   last linear of a residual branch: ConvNeXt block.5, Swin attn.proj (Swin's
+#                                 mlp.3 is already ViT's rule)  gain 0.5
+#   Swin relative_position_bias_table [(2w-1)^2, heads]  U(-a, a), a^2 = 6/heads
+#                                 (the generic weight rule: fan_in = heads)
+# Integer buffers other than BatchNorm's num_batches_tracked (Swin's
+# relative_position_index) are structure, not weights: kept as built.
+# ---------------------------------------------------------------------------
+LAYER_SCALE_RANGE = 0.3
+
+
+def weight_gain(pname, keys):
+    if pname.endswith(".layer_scale"):
+        return LAYER_SCALE_RANGE ** 2 / 3.0      # fan_in 1: U(-0.3, 0.3)
+    if pname.endswith(".attn.proj.weight") or (pname.startswith("features.") and pname.endswith(".block.5.weight")):
+        return bb_torch.RESIDUAL_GAIN
+    return bb_torch.weight_gain(pname, keys)
+
+
+def randomise_(model, seed, name):
+    """Every parameter and every BatchNorm/LayerNorm buffer seeded-random
+    (bb_torch.randomise_, with weight_gain above); returns the model. For the
+    zoo the values are exactly bb_torch's
+    (tests/parity/run_parity.py's); for any other model `name`, the
+    BatchNorm running statistics are then re-measured in eval mode
+    (_calibrate_batchnorm_eval_)."""
+    keep = {k: v.clone() for k, v in model.state_dict().items()
+            if not v.is_floating_point() and not k.endswith("num_batches_tracked")}
+    bb_torch.randomise_(model, seed, gains=weight_gain)
+    if keep:
+        with torch.no_grad():
+            sd = model.state_dict(keep_vars=True)
+            for k, v in keep.items():
+                sd[k].copy_(v)
+    if name not in ZOO:
+        _calibrate_batchnorm_eval_(model, seed, input_size(name))
+        _calibrate_unnormalised_(model, seed, input_size(name))
+    return model
+
+
+def _calibration_batch(seed, size):
+    g = torch.Generator()
+    g.manual_seed(int(seed) + bb_torch.CALIB_SEED_OFFSET)
+    return torch.randn((2, 3, size, size), generator=g, dtype=torch.float32)
+
+
+
+def _calibration_pass(model, hooks, seed, size):
+    """One eval-mode forward pass of a seeded calibration batch with the
+    given hooks registered (they set statistics as the pass goes), then the
+    hooks removed and the model's training flag restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(_calibration_batch(seed, size))
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+
+def _calibrate_unnormalised_(model, seed, size):
+    """For a network with no normalisation layer at all (SqueezeNet, VGG
+    without _bn, AlexNet): random weights and biases leave every ReLU output
+    with a positive mean, so input-independent offsets pile up layer after
+    layer (squeezenet1_1: the items of a batch gave outputs alike within
+    2%). What the BN calibration does for the others is done here on the
+    convolutions and linears themselves, in forward order within one eval
+    pass on the calibration batch: each output channel is rescaled to unit
+    variance and re-centred at U(-0.2, 0.2) (weight /= sigma, bias = (bias -
+    mu) / sigma + U(-0.2, 0.2)). Layers without a bias are left alone."""
+    if any(isinstance(m, (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)) for m in model.modules()):
+        return
+    layers = [(n, m) for n, m in model.named_modules()
+              if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None]
+
+    def hook(mod, inputs, out, name):
+        dims = [d for d in range(out.dim()) if d != 1]
+        mu = out.mean(dim=dims)
+        sd = out.var(dim=dims, unbiased=False).clamp_min(1e-8).sqrt()
+        shift = bb_torch._uniform(sd.shape, -0.2, 0.2, bb_torch._tensor_generator(seed, name + ".bias.calibrated"))
+        mod.weight.div_(sd.view([-1] + [1] * (mod.weight.dim() - 1)))
+        mod.bias.copy_((mod.bias - mu) / sd + shift)
+        view = [1, -1] + [1] * (out.dim() - 2)
+        return (out - mu.view(view)) / sd.view(view) + shift.view(view)
+
+    _calibration_pass(model, [m.register_forward_hook(lambda mod, inp, out, n=n: hook(mod, inp, out, n))
+                              for n, m in layers], seed, size)
+
+
+def _calibrate_batchnorm_eval_(model, seed, size):
+    """bb_torch calibrates every BatchNorm on its input in one training-mode
+    pass, where the BNs upstream normalise with exact batch statistics; in
+    eval mode they use the perturbed running ones, and the mismatch compounds
+    along deep chains without a residual path (inception_v3: BN inputs 60x
+    their running variance by Mixed_6e, logits ~ +-280, items of a batch
+    alike within 4%). Here each BN's statistics are measured on its actual
+    eval-mode input, in forward order within one pass (a pre-hook sets them
+    just before the BN runs), on a seeded calibration batch of the model's
+    input size, and perturbed as bb_torch does:
+        running_mean = mu + U(-0.2, 0.2) * sigma,  running_var = var * U(0.5, 2)
+    (per-tensor generators from the seed and the BN's name)."""
+    bns = [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+    if not bns:
+        return
+
+    def pre_hook(mod, inputs, name):
+        x = inputs[0]
+        dims = [d for d in range(x.dim()) if d != 1]
+        var = x.var(dim=dims, unbiased=False).clamp_min(1e-4)
+        sd = var.sqrt()
+        g = bb_torch._tensor_generator(seed, name + ".running_mean")
+        mod.running_mean.copy_(x.mean(dim=dims) + bb_torch._uniform(sd.shape, -0.2, 0.2, g) * sd)
+        g = bb_torch._tensor_generator(seed, name + ".running_var")
+        mod.running_var.copy_(var * bb_torch._uniform(sd.shape, 0.5, 2.0, g))
+
+    _calibration_pass(model, [m.register_forward_pre_hook(lambda mod, inp, n=n: pre_hook(mod, inp, n))
+                              for n, m in bns], seed, size)
+
+
+def seeded_input(name, batch, seed):
+    """float32 [batch, 3, S, S] ~N(0, 1) from torch's generator seeded with
+    seed (S = input_size(name)), as a numpy array."""
+    g = torch.Generator()
+    g.manual_seed(int(seed))
+    s = input_size(name)
+    return torch.randn((batch, 3, s, s), generator=g, dtype=torch.float32).numpy()
+
+
+def export(model, path, name, opset=DEFAULT_OPSET, input_name="input", output_name="output", batch_axis="N"):
+    """torch.onnx.export of `model` (eval) to `path`: input `input_name`
+    float32 [batch_axis, 3, S, S], output `output_name` [batch_axis, ...],
+    the batch axis dynamic on both, constant folding on (torch's default).
+    Traced with a batch of 2 so that no size-1 batch is baked into a
+    reshape. Written to a temporary name first, then renamed."""
+    s = input_size(name)
+    x = torch.zeros((2, 3, s, s), dtype=torch.float32)
+    tmp = f"{path}.tmp.{os.getpid()}"
+    try:
+        with warnings.catch_warnings():  # the tracer's notes on shape asserts (ViT, Swin)
+            warnings.simplefilter("ignore")
+            # not under torch.no_grad(): there nn.MultiheadAttention takes its
+            # fused fast path, aten::_native_multi_head_attention, which has
+            # no ONNX export
+            torch.onnx.export(model.eval(), x, tmp, opset_version=opset, input_names=[input_name],
+                              output_names=[output_name],
+                              dynamic_axes={input_name: {0: batch_axis}, output_name: {0: batch_axis}},
+                              do_constant_folding=True)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def ort_session(path, threads):
+    """InferenceSession on the CPU provider: intra-op threads = `threads`,
+    one inter-op thread, sequential execution, graph optimisations at ORT's
+    default (ORT_ENABLE_ALL)."""
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def ort_run(sess, x):
+    """Output 0 of `sess` on the numpy batch x (fed to its only input)."""
+    return sess.run(None, {sess.get_inputs()[0].name: x})[0]
+
+
+def onnx_macs(path, input_shape):
+    """Multiply-accumulates per item of the model at `path`: Conv (output
+    elements x in/groups x kernel size), Gemm and MatMul (output elements x
+    the reduced dim); elementwise ops, pooling and normalisations are not
+    counted (as in `batchbench models`). The shapes are the real ones: ONNX
+    Runtime runs the graph once (no graph optimisations, batch 1 of
+    `input_shape` = [1, C, H, W]) with those nodes' operands added as graph
+    outputs (ONNX's static shape inference loses track at the traced
+    reshapes of ViT and Swin)."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import helper
+    m = onnx.load(path)
+    g = m.graph
+    inits = {t.name: list(t.dims) for t in g.initializer}
+    nodes = [n for n in g.node if n.op_type in ("Conv", "Gemm", "MatMul")]
+    want = []
+    for n in nodes:
+        for v in (n.input[0], n.input[1], n.output[0]):
+            if v not in inits and v not in want:
+                want.append(v)
+    have = {o.name for o in g.output}
+    for v in want:
+        if v not in have:
+            g.output.append(helper.make_tensor_value_info(v, onnx.TensorProto.FLOAT, None))
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    del m, g
+    x = np.zeros([1] + list(input_shape)[1:], dtype=np.float32)
+    shapes = dict(inits)
+    shapes.update({v: list(a.shape) for v, a in zip(want, sess.run(want, {sess.get_inputs()[0].name: x}))})
+    macs = 0
+    for n in nodes:
+        a, b, out = shapes[n.input[0]], shapes[n.input[1]], shapes[n.output[0]]
+        n_out = int(np.prod(out))
+        if n.op_type == "Conv":
+            groups = next((at.i for at in n.attribute if at.name == "group"), 1)
+            macs += n_out * (a[1] // groups) * int(np.prod(b[2:]))
+        elif n.op_type == "Gemm":
+            trans_a = next((at.i for at in n.attribute if at.name == "transA"), 0)
+            macs += n_out * (a[0] if trans_a else a[-1])
+        else:
+            macs += n_out * a[-1]
+    return macs
