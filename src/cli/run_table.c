@@ -38,10 +38,21 @@ static int find_setup(const bb_table *t, const bb_sweep_cfg *cfg, const bb_sweep
     return -1;
 }
 
+/* The model column: 18 wide, or the longest name (an imported file's). */
+static int name_width(const bb_sweep_cfg *cfg)
+{
+    int w = 18;
+    for (int m = 0; m < cfg->n_models; m++) {
+        int n = (int)strlen(bb_sweep_model_name(cfg, m));
+        w = n > w ? n : w;
+    }
+    return w;
+}
+
 static void print_row(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result *res, int m,
                       const bb_recommendation *rec, int have)
 {
-    fprintf(f, "%-18s", bb_sweep_model_name(cfg, m));
+    fprintf(f, "%-*s", name_width(cfg), bb_sweep_model_name(cfg, m));
     for (int b = 0; b < cfg->n_batches; b++) {
         double v = res->per_item_s[m][b];
         int tied = 0, use = 0;
@@ -75,8 +86,8 @@ void cli_print_run_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result
     bb_recommendation *rec = calloc((size_t)cfg->n_models, sizeof *rec);
     int *have = calloc((size_t)cfg->n_models, sizeof *have);
     fprintf(f, "\nms per item (median batch time / batch size); * the batch size to use, ~ tied with the fastest "
-               "within noise (%.0f%% margin, 95%% confidence)\n%-18s",
-            margin * 100, "model");
+               "within noise (%.0f%% margin, 95%% confidence)\n%-*s",
+            margin * 100, name_width(cfg), "model");
     for (int b = 0; b < cfg->n_batches; b++)
         fprintf(f, " %8lld ", (long long)cfg->batches[b]);
     fprintf(f, "   use    best   tied within noise\n");

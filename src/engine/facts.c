@@ -14,12 +14,12 @@ static int graph_buffers(const bb_graph *g, int64_t batch, bb_plan_buf *bufs, in
         buf_of[t] = -1;
     buf_of[g->input] = n;
     /* the input stays valid for the whole pass (it is set once, run often) */
-    bufs[n++] = (bb_plan_buf){batch * bb_tensor_numel(&g->tensors[g->input]) * 4, 0, g->n_ops, -1};
+    bufs[n++] = (bb_plan_buf){batch * bb_tensor_numel(&g->tensors[g->input]) * 4, 0, g->n_ops, -1, 0};
     for (int i = 0; i < g->n_ops; i++) {
         const bb_op *op = &g->ops[i];
         int last = op->out == g->output ? g->n_ops : bb_last_reader(g, op->out);
         bufs[n] = (bb_plan_buf){batch * bb_tensor_numel(&g->tensors[op->out]) * 4, i,
-                                last < i ? i : last, -1};
+                                last < i ? i : last, -1, 0};
         if (op->sum_in >= 0)
             bufs[n].alias = buf_of[op->sum_in];
         buf_of[op->out] = n++;

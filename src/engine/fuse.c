@@ -134,11 +134,63 @@ static int try_sum(bb_graph *g, int i)
     return 1;
 }
 
+/* Point every reader of tensor `from` at tensor `to`. */
+static void reroute(bb_graph *g, int from, int to)
+{
+    for (int j = 0; j < g->n_ops; j++) {
+        bb_op *o = &g->ops[j];
+        for (int k = 0; k < o->n_in; k++)
+            if (o->in[k] == from)
+                o->in[k] = to;
+        if (o->sum_in == from)
+            o->sum_in = to;
+    }
+}
+
+/* A zero Pad of an image's H and W only: it goes when it pads nothing, or
+ * when its only reader is a conv or an average pool with no padding of its
+ * own, which then pads instead (a conv pads with zeros; the pool counts its
+ * padding, as it counted the Pad's zeros). torch.onnx writes AvgPool2d with
+ * count_include_pad as such a pair (densenet121's transitions, inception_v3's
+ * pool branches), and the Pad ran as a copy in a plain layout that the
+ * convs after it then inherited. */
+static int try_pad(bb_graph *g, int i)
+{
+    bb_op *op = &g->ops[i];
+    int64_t d[BB_MAX_DIMS + 1];
+    if (op->type != BB_OP_PAD || op->alpha != 0.0f || op->out == g->output)
+        return 0;
+    int nd = bb_tensor_shape(g, op->in[0], 1, d), zero = 1;
+    for (int a = 0; a < nd; a++) {
+        if (op->pads[a] < 0 || op->pads[nd + a] < 0 || (a < nd - 2 && (op->pads[a] || op->pads[nd + a])))
+            return 0;
+        zero &= op->pads[a] == 0 && op->pads[nd + a] == 0;
+    }
+    if (!zero) {
+        int r = sole_reader(g, op->out);
+        bb_op *rd = r >= 0 ? &g->ops[r] : NULL;
+        if (nd != 4 || !rd || rd->in[0] != op->out || rd->sum_in == op->out ||
+            (rd->type != BB_OP_CONV && rd->type != BB_OP_AVGPOOL))
+            return 0;
+        if (rd->type == BB_OP_AVGPOOL) {
+            if (rd->pad_t || rd->pad_l || rd->pad_b || rd->pad_r)
+                return 0;
+            rd->count_include_pad = 1;
+        }
+        rd->pad_t += (int)op->pads[2], rd->pad_b += (int)op->pads[nd + 2];
+        rd->pad_l += (int)op->pads[3], rd->pad_r += (int)op->pads[nd + 3];
+        rd->pad = rd->pad_t; /* whole only when bb_window_square */
+    }
+    reroute(g, op->out, op->in[0]);
+    remove_op(g, i);
+    return 1;
+}
+
 int bb_fuse(bb_graph *g)
 {
     int removed = 0;
     for (int i = 0; i < g->n_ops; i++)
-        while (try_bn(g, i) || try_act(g, i) || try_sum(g, i))
+        while (try_pad(g, i) || try_bn(g, i) || try_act(g, i) || try_sum(g, i))
             removed++;
     return removed;
 }

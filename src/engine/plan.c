@@ -17,6 +17,15 @@ static int root_of(const bb_plan_buf *b, int i)
     return i;
 }
 
+/* Bytes from the start of its alias group's root to buffer i. */
+static int64_t off_in_root(const bb_plan_buf *b, int i)
+{
+    int64_t off = 0;
+    for (; b[i].alias >= 0; i = b[i].alias)
+        off += b[i].alias_off;
+    return off;
+}
+
 /* Lifetimes and sizes of alias groups, merged into their root buffers. */
 static group *make_groups(const bb_plan_buf *bufs, int n)
 {
@@ -27,8 +36,9 @@ static group *make_groups(const bb_plan_buf *bufs, int n)
         g[i].first = bufs[i].first, g[i].last = bufs[i].last, g[i].size = -1;
     for (int i = 0; i < n; i++) {
         group *r = &g[root_of(bufs, i)];
-        if (bufs[i].size > r->size)
-            r->size = bufs[i].size;
+        int64_t end = off_in_root(bufs, i) + bufs[i].size;
+        if (end > r->size)
+            r->size = end;
         if (bufs[i].first < r->first)
             r->first = bufs[i].first;
         if (bufs[i].last > r->last)
@@ -81,7 +91,7 @@ int64_t bb_plan_place(const bb_plan_buf *bufs, int n, int64_t align, int64_t *of
             arena = g[best].offset + g[best].size;
     }
     for (int i = 0; i < n; i++)
-        offsets[i] = g[root_of(bufs, i)].offset;
+        offsets[i] = g[root_of(bufs, i)].offset + off_in_root(bufs, i);
     free(g);
     return align_up(arena, align);
 }

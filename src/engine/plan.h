@@ -16,11 +16,15 @@ typedef struct {
     int first;     /* index of the step that writes it first */
     int last;      /* index of the last step that reads it */
     int alias;     /* -1, or a buffer whose storage this one takes over in
-                      place (that buffer must die where this one is born) */
+                      place (that buffer must die where this one is born),
+                      or whose bytes it is part of (alias_off) */
+    int64_t alias_off; /* bytes from its alias's start (a concat's source
+                          written in place into the concat, a view of it) */
 } bb_plan_buf;
 
 /* Fills offsets[n] (aligned to `align`) and returns the arena size. A buffer
- * with alias >= 0 gets its alias's offset. Greedy by size: the largest
+ * with alias >= 0 gets its alias's offset plus alias_off; an alias group
+ * lives as long as any member and spans the furthest member's end. Greedy by size: the largest
  * buffers are placed first at the lowest offset that does not collide with
  * any placed buffer alive at the same time. */
 int64_t bb_plan_place(const bb_plan_buf *bufs, int n, int64_t align, int64_t *offsets);

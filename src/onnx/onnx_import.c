@@ -277,6 +277,8 @@ bb_graph *ox_import_model(const bb_ox_model *m, bb_err *err)
         rc = lower_all(&c);
     if (rc == 0)
         rc = set_output(&c);
+    if (rc == 0)
+        ox_fuse_attention(c.g);
     free(c.tmap);
     free(c.readers);
     free(c.reader);

@@ -62,4 +62,8 @@ int ox_lower_matmul_bias(ox_ctx *c, const bb_ox_node *nd, const bb_ox_val *bias,
  * 0 when no pattern starts at i, -1 on error. */
 int ox_lower_pattern(ox_ctx *c, int i);
 
+/* onnx_attention.c: rewrites torch's multi-head attention export, once
+ * lowered, into the zoo's linear -> attention -> linear; returns how many. */
+int ox_fuse_attention(bb_graph *g);
+
 #endif

@@ -18,7 +18,8 @@
 # report; `--resume` keeps them all; `models --describe`; profile; an
 # inception_v3 export (input [3,299,299]) runs on its own input shape,
 # refuses an --input of another shape naming the file and both shapes, and
-# refuses a data set (its items are [3,224,224]).
+# refuses a data set (its items are [3,224,224]); a small torchvision ViT's
+# attention runs as the zoo's attention op.
 # Usage: tests/cli/test_onnx_cli.sh path/to/batchbench
 set -u
 bin=${1:?usage: test_onnx_cli.sh path/to/batchbench}
@@ -137,6 +138,9 @@ def export(m, path, side):
 torch.manual_seed(1); export(torchvision.models.resnet18(), "a/r18.onnx", 224)
 torch.manual_seed(2); export(torchvision.models.resnet18(), "b/r18.onnx", 224)  # same name, other weights
 export(torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False), "inception.onnx", 299)
+from torchvision.models.vision_transformer import VisionTransformer
+export(VisionTransformer(image_size=224, patch_size=32, num_layers=2, num_heads=4, hidden_dim=64, mlp_dim=128),
+       "vit.onnx", 224)
 PY
 cd "$tmp" # relative paths, as a user gives them: model_file records them as given
 sha_a=$(sha256sum a/r18.onnx | cut -d' ' -f1) sha_b=$(sha256sum b/r18.onnx | cut -d' ' -f1)
@@ -213,6 +217,15 @@ expect 1 "--data: inception.onnx takes inputs of [3,299,299] per item" "[3,224,2
 "$bin" run --models inception.onnx --batch-sizes 1 --threads 2 --warmup 0 --warmup-time 0 --reps 2 --no-report \
     --out i >run5.log 2>&1 && grep -Eq '"status":[[:space:]]*"ok"' i/inference_time-*inception.onnx*.json && ok ||
     fail "run inception (random input of its shape): $(tail -3 run5.log)"
+
+# torch's multi-head attention export runs as the zoo's attention op (src/onnx/onnx_attention.c):
+# one attention step per layer, none of the matmul / softmax steps it was written as
+out=$("$bin" profile --model vit.onnx --batch 2 --threads 2 --warmup 0 --reps 1 --json 2>&1); rc=$?
+kinds=$(echo "$out" | /usr/bin/python3 -c 'import json, sys
+k = [s["kind"] for s in json.load(sys.stdin)["steps"]]
+print(k.count("attention"), k.count("matmul") + k.count("softmax"))' 2>&1)
+[ $rc -eq 0 ] && [ "$kinds" = "2 0" ] && ok ||
+    fail "profile vit.onnx: exit $rc; attention steps, matmul/softmax steps: $kinds (want 2 0)"
 
 echo "onnx cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

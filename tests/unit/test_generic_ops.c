@@ -396,6 +396,15 @@ static void test_binary(void **state)
         snprintf(what, sizeof what, "binary %d: operands %d, %d", cases[i][0], cases[i][1], cases[i][2]);
         run_with(g, what, (run_opts){.5, 2, 1e-5, 0, BB_PREC_FP32});
     }
+    for (int op_i = 0; op_i < 2; op_i++) { /* swin_t's mask: a broadcast across a middle axis */
+        bb_graph *g = INPUT(4, 3, 5, 6);
+        int m = cst(g, "mask", 5, D(1, 4, 1, 5, 6), -1, 1);
+        bb_op *op = op_i ? op2(g, BB_OP_BINARY, "mask", m, g->input, ACT(g, 4, 3, 5, 6))
+                         : op2(g, BB_OP_BINARY, "mask", g->input, m, ACT(g, 4, 3, 5, 6));
+        op->binop = op_i ? BB_BIN_SUB : BB_BIN_ADD;
+        g->output = op->out;
+        run(g, op_i ? "binary: mask - x, broadcast over N and a middle axis" : "binary: x + mask, broadcast over N and a middle axis");
+    }
     bb_graph *g = INPUT(3, 5, 5);
     int x = conv(g, g->input, 16, 1, 1, W3), y = conv(g, g->input, 16, 1, 0, W1);
     bb_op *op = op2(g, BB_OP_BINARY, "bias", x, cst(g, "c", 3, D(16, 1, 1), -1, 1), ACT(g, 16, 5, 5));
@@ -424,8 +433,9 @@ static void test_matmul(void **state)
     }
 }
 
-/* perms that move the batch axis (full-rank tensors), and NCHW -> NHWC of
- * a conv's blocked output */
+/* perms that move the batch axis (full-rank tensors; at batch 1 the first
+ * moves no bytes: a reshape), NCHW -> NHWC of a conv's blocked output, and
+ * perms that never move bytes, of a tensor read twice */
 static void test_transpose(void **state)
 {
     (void)state;
@@ -437,6 +447,12 @@ static void test_transpose(void **state)
     g = INPUT(3, 5, 6);
     g->output = transpose(g, conv(g, g->input, 16, 1, 1, W3), (const int[R]){0, 2, 3, 1}, ACT(g, 5, 6, 16));
     run(g, "transpose of blocked");
+    g = INPUT(1, 6); /* moves no bytes at any batch: a reshape, of a tensor read again */
+    int r = act_op(g, g->input, BB_ACT_RELU, 0, 0);
+    x = transpose(g, r, (const int[R]){0, 2, 1}, ACT(g, 6, 1));
+    g->output = op2(g, BB_OP_BINARY, "mul", x, transpose(g, r, (const int[R]){0, 2, 1}, ACT(g, 6, 1)), ACT(g, 6, 1))->out;
+    g->ops[g->n_ops - 1].binop = BB_BIN_MUL;
+    run(g, "transposes that move no bytes");
 }
 
 /* A reshape shares its input's bytes only when the input dies there: here
@@ -543,6 +559,132 @@ static void test_softmax_reduce_pad(void **state)
     run(g, "pad (negative pads crop)");
 }
 
+static int count_ops(const bb_graph *g, bb_op_type type)
+{
+    int n = 0;
+    for (int i = 0; i < g->n_ops; i++)
+        n += g->ops[i].type == type;
+    return n;
+}
+
+/* x [N,C,H,W] zero-padded on H, W by p = {top, left, bottom, right} */
+static int zero_pad(bb_graph *g, int x, const int64_t *p)
+{
+    const int64_t *d = g->tensors[x].dims;
+    bb_op *op = op1(g, BB_OP_PAD, "pad", x, ACT(g, d[0], d[1] + p[0] + p[2], d[2] + p[1] + p[3]));
+    op->pads[2] = p[0], op->pads[3] = p[1], op->pads[6] = p[2], op->pads[7] = p[3];
+    return op->out;
+}
+
+/* The fusion pass moves a zero Pad into the conv or unpadded average pool
+ * that alone reads it (the pool then counts its padding, as torch.onnx's
+ * Pad + AveragePool for count_include_pad did) and drops one that pads
+ * nothing; a Pad whose value is not 0, or read twice, stays. Each graph is
+ * fused once here to see which ops remain, and built again to be run
+ * against the reference. */
+static void test_pad_folding(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 5; v++) {
+        bb_graph *gs[2];
+        for (int k = 0; k < 2; k++) {
+            bb_graph *g = INPUT(3, 6, 7);
+            int x = conv(g, g->input, 16, 1, 1, W3);
+            int p = zero_pad(g, x, v == 2 ? D(0, 0, 0, 0) : D(1, 2, 0, 1));
+            if (v == 3)
+                g->ops[g->n_ops - 1].alpha = .25f;
+            if (v == 1) {
+                g->output = conv(g, p, 8, 1, 1, (const int[]){3, 2, 1, 2, 1, 0, 1, 1, 1, 1});
+            } else {
+                const int64_t *d = g->tensors[p].dims;
+                g->output = pool(g, BB_OP_AVGPOOL, p, ACT(g, 16, (d[1] - 3) / 2 + 1, (d[2] - 2) + 1),
+                                 (const int[]){3, 2, 2, 1, 0, 0, 0, 0, 1, 1}, 0);
+                if (v == 4)
+                    g->output = add(g, g->output, pool(g, BB_OP_AVGPOOL, p, like(g, g->output),
+                                                       (const int[]){3, 2, 2, 1, 0, 0, 0, 0, 1, 1}, 1));
+            }
+            gs[k] = g;
+        }
+        static const char *what[5] = {"zero pad into avg pool", "zero pad into conv", "pad of nothing",
+                                      "pad of 0.25 (kept)", "pad read twice (kept)"};
+        bb_fuse(gs[0]);
+        assert_int_equal(count_ops(gs[0], BB_OP_PAD), v >= 3);
+        if (v == 0) {
+            const bb_op *pl = &gs[0]->ops[gs[0]->n_ops - 1];
+            assert_int_equal(pl->type, BB_OP_AVGPOOL);
+            assert_true(pl->count_include_pad && pl->pad_t == 1 && pl->pad_l == 2 && pl->pad_b == 0 && pl->pad_r == 1);
+        }
+        bb_graph_free(gs[0]);
+        run(gs[1], what[v]);
+    }
+}
+
+static int concat(bb_graph *g, const int *srcs, int n)
+{
+    const int64_t *d = g->tensors[srcs[0]].dims;
+    int64_t c = 0;
+    for (int i = 0; i < n; i++)
+        c += g->tensors[srcs[i]].dims[0];
+    bb_op *op = op1(g, BB_OP_CONCAT, "concat", srcs[0], ACT(g, c, d[1], d[2]));
+    op->n_in = n, op->axis = 1;
+    memcpy(op->in, srcs, sizeof(int) * (size_t)n);
+    return op->out;
+}
+
+/* A dense block: x0, then each layer's conv reads the concat of all
+ * earlier maps and the block ends with the concat of all of them
+ * (variant 0); variant 1 also joins two sources in the other order, which
+ * rules that group out; variant 2 sums a conv in place into the block's
+ * concat, which rules in-place concats out. */
+static bb_graph *dense_block(int variant)
+{
+    bb_graph *g = INPUT(3, 6, 5);
+    int m[4];
+    m[0] = conv(g, g->input, 16, 1, 1, W3);
+    for (int k = 1; k < 4; k++)
+        m[k] = conv(g, act_op(g, concat(g, m, k), BB_ACT_RELU, 0, 0), 16, 1, 1, W3);
+    g->output = concat(g, m, 4);
+    if (variant == 1)
+        g->output = add(g, concat(g, (const int[]){m[1], m[0], m[2], m[3]}, 4), g->output);
+    if (variant == 2)
+        g->output = add(g, conv(g, m[3], 64, 1, 1, W1), g->output); /* summed in place into the concat */
+    return g;
+}
+
+/* steps of kind `kind` in the backend prepared for g at batch n (g fused) */
+static int steps_of(bb_graph *g, int64_t n, const char *kind)
+{
+    bb_backend *be = NULL;
+    bb_err err = {0};
+    bb_run_config cfg = {.threads = 2};
+    if (bb_cpu_backend.prepare(&be, g, n, &cfg, &err) != 0)
+        fail_msg("prepare: %s", err.msg);
+    int c = 0;
+    for (int i = 0; i < be->n_steps; i++)
+        c += !strcmp(be->steps[i].kind, kind);
+    bb_cpu_backend.destroy(be);
+    return c;
+}
+
+/* At batch 1 the block's concats are views of one buffer its convs write
+ * into (cpu_concat_inplace.c): no concat step runs; at batch 3, and where
+ * the order of the sources differs, they copy. The numbers match the
+ * reference either way. */
+static void test_concat_in_place(void **state)
+{
+    (void)state;
+    static const char *what[3] = {"dense block", "dense block, sources reordered", "dense block, into a residual"};
+    for (int v = 0; v < 3; v++) {
+        bb_graph *g = dense_block(v);
+        bb_fuse(g);
+        int at1 = steps_of(g, 1, "concat"), at3 = steps_of(g, 3, "concat");
+        if (at1 != (v == 0 ? 0 : v == 1 ? 5 : 4) || at3 != (v == 1 ? 5 : 4))
+            fail_msg("%s: %d concat steps at batch 1, %d at batch 3", what[v], at1, at3);
+        bb_graph_free(g);
+        run(dense_block(v), what[v]);
+    }
+}
+
 /* [N,3,8] -> [3,N,8] (full rank, batch axis 1) -> linear -> layer norm,
  * plus an add of two full-rank tensors */
 static void test_linear_layernorm_full_rank(void **state)
@@ -621,7 +763,8 @@ int main(void)
         cmocka_unit_test(test_conv),      cmocka_unit_test(test_pools),         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_acts),      cmocka_unit_test(test_binary),        cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_transpose), cmocka_unit_test(test_reshape),       cmocka_unit_test(test_concat_expand),
-        cmocka_unit_test(test_slice),     cmocka_unit_test(test_softmax_reduce_pad),
+        cmocka_unit_test(test_slice),     cmocka_unit_test(test_softmax_reduce_pad), cmocka_unit_test(test_pad_folding),
+        cmocka_unit_test(test_concat_in_place),
         cmocka_unit_test(test_linear_layernorm_full_rank), cmocka_unit_test(test_bf16),
         cmocka_unit_test(test_errors),
     };

@@ -42,6 +42,7 @@ static void cpu_destroy(bb_backend *b)
     free(b->scratch);
     free(b->times);
     free(b->choices);
+    free(b->cat);
     free(b);
 }
 
@@ -79,7 +80,7 @@ static int plan_and_bind(bb_backend *b, bb_err *err)
     }
     for (int i = 0; i < b->n_bufs; i++)
         pb[i] = (bb_plan_buf){(int64_t)dnnl_memory_desc_get_size(&b->bufs[i].md),
-                              b->bufs[i].first, b->bufs[i].last, b->bufs[i].alias};
+                              b->bufs[i].first, b->bufs[i].last, b->bufs[i].alias, b->bufs[i].alias_off};
     b->arena_bytes = bb_plan_place(pb, b->n_bufs, 64, off);
     free(pb);
     b->arena = b->arena_bytes > 0 ? aligned_alloc(ARENA_ALIGN, (size_t)((b->arena_bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN)) : NULL;
@@ -156,7 +157,7 @@ static int cpu_prepare(bb_backend **out, const bb_graph *g, int64_t batch,
     }
     for (int i = 0; i < g->n_tensors; i++)
         b->tbuf[i] = -1;
-    int rc = lower_graph(b, err);
+    int rc = cpu_cat_plan(b) == 0 ? lower_graph(b, err) : bb_err_set(err, "out of memory");
     if (rc == 0)
         rc = plan_and_bind(b, err);
     if (rc == 0 && b->scratch_floats > 0 && !(b->scratch = malloc((size_t)b->scratch_floats * sizeof(float))))

@@ -233,8 +233,25 @@ int cpu_same_shape(int nd, const int64_t *a, const int64_t *c)
 
 /* ---- data movement ---------------------------------------------------------- */
 
+static int lower_reshape(bb_backend *b, const bb_op *op, bb_err *err);
+
+/* Whether a permutation keeps the axes longer than 1 in their order: then
+ * it moves no bytes (ViT's [1, L, D] -> [L, 1, D] at batch 1). */
+static int perm_keeps_order(int nd, const int *perm, const int64_t *d)
+{
+    for (int i = 0, last = -1; i < nd; i++) {
+        if (d[perm[i]] == 1)
+            continue;
+        if (perm[i] < last)
+            return 0;
+        last = perm[i];
+    }
+    return 1;
+}
+
 /* A reorder from a view of the input with its axes permuted (perm[i] = the
- * input axis that becomes output axis i) into a dense output. */
+ * input axis that becomes output axis i) into a dense output; a reshape
+ * when no bytes move. */
 static int lower_transpose(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int64_t d[R], o[R];
@@ -250,6 +267,8 @@ static int lower_transpose(bb_backend *b, const bb_op *op, bb_err *err)
     if (!ok)
         return bb_err_set(err, "cpu backend: transpose '%s': perm is not a permutation of the input's axes "
                                "giving the output's shape", op->label);
+    if (perm_keeps_order(nd, op->perm, d))
+        return lower_reshape(b, op, err);
     int src = cpu_tensor_f32(b, op->in[0], err);
     if (src < 0)
         return -1;
@@ -385,7 +404,8 @@ static void concat_dst(const cpu_gsrc *src, int nd, const int64_t *o, dnnl_memor
     }
 }
 
-/* oneDNN's concat on the inputs' layouts when it has fast code for them
+/* A view when the sources were written in place (cpu_concat_inplace.c);
+ * else oneDNN's concat on the inputs' layouts when it has fast code for them
  * (same blocked layout, block-aligned channel counts), else on dense
  * inputs into a dense output (its reference code is many times slower
  * than the reorders). */
@@ -395,6 +415,8 @@ static int lower_concat(bb_backend *b, const bb_op *op, bb_err *err)
     int nd = cpu_full_shape(b, op->out, o), dense = b->dt != dnnl_f32;
     if (concat_check(b, op, nd, o, err) != 0)
         return -1;
+    if (cpu_cat_view(b, op) == 0)
+        return 0;
     cpu_gsrc src[BB_MAX_IN];
     for (int i = 0; i < op->n_in; i++)
         if (concat_src(b, op, i, dense, &src[i], err) != 0)

@@ -21,6 +21,7 @@
 typedef struct {
     dnnl_memory_desc_t md;
     int first, last, alias;
+    int64_t alias_off;  /* bytes into its alias (a concat's source or view) */
     int owes_silu;      /* its producer left the SiLU to the next reader (cpu_ops.c) */
     dnnl_memory_t mem; /* bound after planning */
 } cpu_buf;
@@ -85,6 +86,14 @@ typedef struct {
     int pick;
 } cpu_choice;
 
+/* Per graph tensor, for concats done in place (cpu_concat_inplace.c). */
+typedef struct {
+    int root;     /* a source: the root concat's output tensor, else -1 */
+    int64_t off;  /* ... and its first channel there */
+    int view_of;  /* a concat's output that can be a view: its root, else -1 */
+    int buf;      /* a root: its buffer once its first source is placed, else -1 */
+} cpu_cat;
+
 struct bb_backend {
     dnnl_engine_t eng;
     dnnl_stream_t stream;
@@ -109,6 +118,7 @@ struct bb_backend {
     int n_wino, n_wino_candidates; /* 3x3 stride-1 convs run as Winograd, of those tried */
     int algo_policy;        /* Winograd and fused depthwise: 0 where measured faster,
                                1 always, -1 never (BATCHBENCH_CPU_ALGO, for tests) */
+    cpu_cat *cat;           /* in-place concats (batch 1, fp32), or NULL */
     cpu_choice *choices;    /* measured choices so far, for repeated layers */
     int n_choices, cap_choices;
 };
@@ -202,6 +212,14 @@ dnnl_primitive_desc_t cpu_conv_faster(bb_backend *b, dnnl_primitive_desc_t direc
                                       dnnl_primitive_desc_t wino, double wino_extra, int known, int *chose_wino);
 /* ... and of the silu kernel on a tensor of layout md, -1 when it cannot run. */
 double cpu_silu_seconds(bb_backend *b, const dnnl_memory_desc_t *md);
+
+/* cpu_concat_inplace.c: which concats are done in place (before lowering;
+ * 0, or -1 out of memory); a producer's output buffer d placed into its
+ * root concat when its layout allows; a concat lowered as a view (0) or
+ * not (1: the caller copies). */
+int cpu_cat_plan(bb_backend *b);
+void cpu_cat_place(bb_backend *b, const bb_op *op, int d);
+int cpu_cat_view(bb_backend *b, const bb_op *op);
 
 /* cpu_kernels.c */
 void cpu_run_kernel(bb_backend *b, const cpu_step *s);

@@ -239,6 +239,7 @@ int cpu_dst_buf(bb_backend *b, const bb_op *op, const dnnl_memory_desc_t *md)
         cpu_touch(b, b->tbuf[op->sum_in]);
     }
     b->tbuf[op->out] = d;
+    cpu_cat_place(b, op, d);
     return d;
 }
 

@@ -58,6 +58,25 @@ static int is_ref_impl(const_dnnl_primitive_desc_t pd)
     return cpu_is_ref_impl(impl);
 }
 
+/* oneDNN's reference code, or, with `wide` input (16 or more channels), its
+ * im2col + GEMM conv or an AVX2 kernel on an AVX-512 machine:
+ * what it falls back to for a producer's plain (NCHW) or 8- or 4-channel
+ * blocked layout, where the layout it picks itself, plus the reorder into
+ * it, runs faster. densenet121 after a plain-layout op ran its 1x1 convs at
+ * 28-41 GFLOP/s in NCHW; resnext50's grouped convs left nChw4c / nChw8c
+ * behind and the 1x1 convs after them ran AVX2 code at 135-160 GFLOP/s;
+ * convnext_tiny's 7x7 depthwise convs after a transpose ran im2col + GEMM
+ * at 3.5 GFLOP/s. A net's first conv, on 3 channels, keeps NCHW. */
+static int is_weak_impl(const_dnnl_primitive_desc_t pd, int wide)
+{
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    if (cpu_is_ref_impl(impl))
+        return 1;
+    int avx512 = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
+    return wide && impl && (strstr(impl, "gemm") || (avx512 && !strstr(impl, "avx512") && !strstr(impl, "amx")));
+}
+
 /* The conv's window as oneDNN takes it (its dilation counts the gaps: 0 =
  * none, where ONNX's 1 is none). */
 static int conv_pd(bb_backend *b, const bb_op *op, dnnl_alg_kind_t alg, const dnnl_memory_desc_t *src,
@@ -212,23 +231,25 @@ static int lower_conv(bb_backend *b, const bb_op *orig, bb_err *err)
     dnnl_memory_desc_t any_src;
     dnnl_memory_desc_init_by_tag(&any_src, 4, b->bufs[src].md.dims, b->dt, dnnl_format_tag_any);
     dnnl_primitive_desc_t pd;
-    /* Prefer the producer's layout; if oneDNN has only its reference code
-     * for it, or its data type differs, let the conv choose its input
-     * layout and reorder to it. */
+    /* Prefer the producer's layout; if oneDNN has only weak code for it
+     * (is_weak_impl), or its data type differs, let the conv choose its
+     * input layout and reorder to it. */
     const dnnl_memory_desc_t *src_md = b->bufs[src].md.data_type == b->dt ? &b->bufs[src].md : &any_src;
     if (conv_pd(b, op, dnnl_convolution_direct, src_md, &w_md, &b_md, &dst_md, &pd, err) != 0)
         return -1;
-    if (is_ref_impl(pd)) {
+    int wide = x[1] >= 16;
+    if (is_weak_impl(pd, wide) && src_md != &any_src) {
         dnnl_primitive_desc_t alt;
         if (conv_pd(b, op, dnnl_convolution_direct, &any_src, &w_md, &b_md, &dst_md, &alt, err) == 0 &&
-            !is_ref_impl(alt)) {
+            !is_weak_impl(alt, wide)) {
             dnnl_primitive_desc_destroy(pd);
             pd = alt;
         } else if (alt) {
             dnnl_primitive_desc_destroy(alt);
         }
     }
-    if (b->dt == dnnl_f32 && b->algo_policy == 0 && op->sum_in < 0 && gr == 1 && (x[1] % 16 || oc % 16))
+    int64_t icg = x[1] / gr, ocg = oc / gr; /* per group; grouped, not depthwise: resnext50's 4-32 */
+    if (b->dt == dnnl_f32 && b->algo_policy == 0 && op->sum_in < 0 && (gr == 1 || icg > 1) && (icg % 16 || ocg % 16))
         pd = better_layout(b, op, pd, &b->bufs[src].md, &w_md, &b_md, &dst_md);
     /* Winograd F(4x4, 3x3): 3x3, stride 1, no dilation; f32 only in oneDNN */
     if (kh == 3 && kw == 3 && op->sh == 1 && op->sw == 1 && op->dil_h == 1 && op->dil_w == 1 && gr == 1 &&

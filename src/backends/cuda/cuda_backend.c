@@ -230,7 +230,7 @@ static int plan_arena(bb_backend *b, bb_err *err)
         return bb_err_set(err, "out of memory planning activations");
     }
     for (int i = 0; i < b->n_bufs; i++)
-        pb[i] = (bb_plan_buf){b->bufs[i].bytes, b->bufs[i].first, b->bufs[i].last, b->bufs[i].alias};
+        pb[i] = (bb_plan_buf){b->bufs[i].bytes, b->bufs[i].first, b->bufs[i].last, b->bufs[i].alias, 0};
     b->arena_bytes = bb_plan_place(pb, b->n_bufs, ALIGN, off);
     for (int i = 0; i < b->n_bufs; i++)
         b->bufs[i].off = off[i];
