@@ -162,7 +162,8 @@ static int try_pad(bb_graph *g, int i)
         return 0;
     int nd = bb_tensor_shape(g, op->in[0], 1, d), zero = 1;
     for (int a = 0; a < nd; a++) {
-        if (op->pads[a] < 0 || op->pads[nd + a] < 0 || (a < nd - 2 && (op->pads[a] || op->pads[nd + a])))
+        if (op->pads[a] < 0 || op->pads[nd + a] < 0 || op->pads[a] > 1 << 20 || op->pads[nd + a] > 1 << 20 ||
+            (a < nd - 2 && (op->pads[a] || op->pads[nd + a])))
             return 0;
         zero &= op->pads[a] == 0 && op->pads[nd + a] == 0;
     }

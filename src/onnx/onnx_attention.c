@@ -132,7 +132,7 @@ static int unscaled(const bb_graph *g, int t, int64_t dh, mha_match *m)
 static int match_inputs(const bb_graph *g, const bb_op *mm1, const bb_op *mm2, mha_match *m)
 {
     int64_t d[R];
-    if (bb_tensor_shape(g, mm1->in[0], 1, d) != 3)
+    if (bb_tensor_shape(g, mm1->in[0], 1, d) != 3 || d[0] < 1 || d[0] > 4096 || d[1] < 1 || d[2] < 1)
         return -1;
     int h = (int)d[0];
     int64_t L = d[1], dh = d[2], D = h * dh;
