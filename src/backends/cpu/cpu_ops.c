@@ -73,7 +73,7 @@ static int is_weak_impl(const_dnnl_primitive_desc_t pd, int wide)
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
     if (cpu_is_ref_impl(impl))
         return 1;
-    int avx512 = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
+    int avx512 = (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
     return wide && impl && (strstr(impl, "gemm") || (avx512 && !strstr(impl, "avx512") && !strstr(impl, "amx")));
 }
 
@@ -97,9 +97,10 @@ static int conv_pd(bb_backend *b, const bb_op *op, dnnl_alg_kind_t alg, const dn
     return 0;
 }
 
-/* Channel counts that are not a multiple of 16 leave nChw16c blocks partly
- * empty (24 channels fill 24 of 32 lanes): for such convs also time inputs
- * in nChw8c and NHWC (each plus the reorder into it) and keep the fastest.
+/* Channel counts (per group, for grouped convs) that are not a multiple of
+ * 16 leave nChw16c blocks partly empty (24 channels fill 24 of 32 lanes):
+ * for such convs also time inputs in nChw8c and NHWC (each plus the
+ * reorder into it) and keep the fastest.
  * On the 2-core VM EfficientNetV2's 24-channel 3x3 convs run 1.3-1.6x
  * faster in nChw8c. dst is the conv's wanted output ("any": it follows). */
 static dnnl_primitive_desc_t better_layout(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd,
