@@ -15,6 +15,14 @@
 #   GPU_CHECK_DEADLINE  seconds after which no step starts and running
 #                   steps are cut (default 470); GPU_CHECK_JOBS parallel
 #                   GPU parity jobs (default 6)
+#   GPU_CHECK_ONNX  imported ONNX models to check on cuda first (issue 18):
+#                   "all" (the 25 of tests/onnx/run_onnx_parity.py) or a
+#                   comma-separated list; each exported by this machine's
+#                   PyTorch, then `infer --device cuda --precision fp32`
+#                   against `infer --device cpu` on the same file and input
+#                   (the CPU backend is held to ONNX Runtime by make
+#                   onnx-parity), batches 1 and 3 -> OUTDIR/onnx-parity.txt
+#   GPU_CHECK_ONLY=onnx  stop after that (with the build and env steps)
 #
 # OUTDIR gets 4 files: log.txt (everything printed), parity.txt, speed.md
 # and results.tar.gz (results/bb-<P>, results/torch-<P>: result folders;
@@ -183,6 +191,19 @@ EOF
 
     # ---- c. env ----------------------------------------------------------
     step "batchbench env --device cuda --precision bf16" 60 "$BB" env --device cuda --precision bf16
+
+    # ---- d0. imported ONNX models on cuda (GPU_CHECK_ONNX) ---------------------
+    if [ -n "${GPU_CHECK_ONNX:-}" ]; then
+        step -o "$OUT/onnx-parity.txt" "onnx parity on cuda: $GPU_CHECK_ONNX" 300 "$PY" \
+            "$REPO/tests/onnx/run_onnx_parity.py" --bin "$BB" --device cuda --reference cpu --threads 8 \
+            --models "$GPU_CHECK_ONNX"
+        grep -v '^PASS' "$OUT/onnx-parity.txt" | tail -60
+    fi
+    if [ "${GPU_CHECK_ONLY:-}" = onnx ]; then
+        say "summary (GPU_CHECK_ONLY=onnx): step failures $fails; skipped $skipped; elapsed $(elapsed)s"
+        [ $((fails + skipped)) -eq 0 ]
+        return
+    fi
 
     # ---- d. parity: cpu vs cuda, 12 models x 2 heads x fp32/tf32/bf16 ---------
     local m h d

@@ -82,6 +82,7 @@ for load in ${loads//,/ }; do
     rate=$(/usr/bin/python3 -c "print(round($load * $cap, 1))")
     n=$(/usr/bin/python3 -c "import math; print(math.ceil($rate * $duration))")
     echo "== load $load: sweep, serve at $rate/s for $duration s ($n requests, seed $seed), sweep"
+    rm -rf "$out/before-$load" "$out/after-$load" "$out/serve-$load"
     sweep "$out/before-$load"
     "$bin" serve --model "$model" --threads "$threads" --rate "$rate" --max-batch "$maxb" --timeout-ms "$tmo" \
         --duration "$duration" --seed "$seed" --out "$out/serve-$load" >"$out/serve-$load.log" 2>&1 ||

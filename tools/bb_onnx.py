@@ -21,6 +21,7 @@ Needs Debian's python3-torch / python3-torchvision (build, randomise, export);
 onnxruntime (ort_session, onnx_macs) and onnx (onnx_macs) are imported only
 when used.
 """
+import inspect
 import os
 import warnings
 
@@ -243,10 +244,13 @@ def export(model, path, name, opset=DEFAULT_OPSET, input_name="input", output_na
             # not under torch.no_grad(): there nn.MultiheadAttention takes its
             # fused fast path, aten::_native_multi_head_attention, which has
             # no ONNX export
+            # the TorchScript exporter: PyTorch 2.9 and later default to the
+            # dynamo one (which needs onnxscript); 1.13 has no such argument
+            legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
             torch.onnx.export(model.eval(), x, tmp, opset_version=opset, input_names=[input_name],
                               output_names=[output_name],
                               dynamic_axes={input_name: {0: batch_axis}, output_name: {0: batch_axis}},
-                              do_constant_folding=True)
+                              do_constant_folding=True, **legacy)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -35,6 +35,12 @@ these weights). It validates the export and the randomisation.
 
 --quick runs QUICK (see below), under 2 minutes on 2 cores, for `make check`.
 
+--device cuda runs ours on the GPU backend (strict fp32: --precision fp32)
+instead. --reference cpu compares with `batchbench infer --device cpu` on
+the same file and input instead of ONNX Runtime (for a GPU machine without
+onnxruntime: the CPU backend is held to ONNX Runtime here, by this script
+with the defaults). --tol sets the bound's factor (default 1e-4).
+
 A model that cannot be built, exported or run counts as failed, never as
 skipped. Ends with the line "onnx-parity: N passed, N failed"; exit 0 when
 nothing failed, 1 otherwise, 2 on bad arguments.
@@ -70,7 +76,8 @@ BATCHES = (1, 3)
 # 100 s on the 2-core VM (load ~5 from other jobs; tools/README.md).
 QUICK = ["resnet18", "mobilenet_v3_large", "squeezenet1_1", "shufflenet_v2_x1_0", "convnext_tiny", "vit_b_32",
          "densenet121"]
-DEVICE_ARGS = ["--device", "cpu"]   # ORT runs on the CPU provider: compare the CPU backend
+CPU_ARGS = ["--device", "cpu"]
+DEVICE_ARGS = {"cpu": CPU_ARGS, "cuda": ["--device", "cuda", "--precision", "fp32"]}
 
 
 def parse_args(argv=None):
@@ -86,7 +93,15 @@ def parse_args(argv=None):
     p.add_argument("--dry-run", "--ort-only", dest="dry_run", action="store_true",
                    help="export and check ONNX Runtime only (no batchbench)")
     p.add_argument("--workdir", default=None, help="where the files go (default: a temp dir, removed at the end)")
+    p.add_argument("--device", choices=sorted(DEVICE_ARGS), default="cpu", help="the backend ours runs on")
+    p.add_argument("--reference", choices=["ort", "cpu"], default="ort",
+                   help="ONNX Runtime (default), or batchbench's CPU backend")
+    p.add_argument("--tol", type=float, default=TOL, help=f"the bound's factor (default {TOL})")
     a = p.parse_args(argv)
+    if not a.tol > 0:
+        p.error("--tol must be positive")
+    if a.reference == "cpu" and (a.dry_run or a.device == "cpu"):
+        p.error("--reference cpu compares another device with the CPU backend: use it with --device cuda")
     if a.threads < 1:
         p.error("--threads must be at least 1")
     if a.seed < 0:
@@ -125,7 +140,7 @@ def stem(binary):
     return os.path.basename(os.path.dirname(os.path.abspath(binary))) or binary
 
 
-def max_diff(ours, ref):
+def max_diff(ours, ref, tol=TOL):
     """(max |ours - ref|, bound) or (None, message) on a shape mismatch."""
     import numpy as np
     if ours.shape != ref.shape:
@@ -134,16 +149,16 @@ def max_diff(ours, ref):
     err = float(np.abs(ours.astype(np.float64) - ref64).max()) if ours.size else 0.0
     if not np.isfinite(ours).all():
         err = float("inf")
-    return err, TOL * max(1.0, float(np.abs(ref64).max()))
+    return err, tol * max(1.0, float(np.abs(ref64).max()))
 
 
-def run_infer(binary, model_args, x_path, out_path, threads):
+def run_infer(binary, model_args, x_path, out_path, threads, device_args=CPU_ARGS):
     """(numpy output or None, seconds, failure text) of one `batchbench infer`."""
     import numpy as np
     if os.path.exists(out_path):
         os.unlink(out_path)
     cmd = [binary, "infer", *model_args, "--input", x_path, "--output", out_path, "--threads", str(threads),
-           *DEVICE_ARGS]
+           *device_args]
     t0 = time.perf_counter()
     try:
         r = subprocess.run(cmd, capture_output=True, text=True)
@@ -160,8 +175,9 @@ def run_infer(binary, model_args, x_path, out_path, threads):
 
 
 class Report:
-    def __init__(self):
+    def __init__(self, tol=TOL):
         self.passed = self.failed = 0
+        self.tol = tol
 
     def case(self, ok, model, batch, what, binary, detail, failure=""):
         self.passed += bool(ok)
@@ -171,7 +187,7 @@ class Report:
             print("    " + failure.replace("\n", "\n    "), flush=True)
 
     def diff_case(self, ours, ref, model, batch, what, binary, extra=""):
-        err, bound = max_diff(ours, ref)
+        err, bound = max_diff(ours, ref, self.tol)
         if err is None:
             return self.case(False, model, batch, what, binary, bound)
         self.case(err <= bound, model, batch, what, binary, f"max|diff| {err:.3g} bound {bound:.3g}{extra}")
@@ -183,10 +199,15 @@ def cases_of(args, model, zoo):
         return [("ort-check", "-")]
     out = []
     for b in args.bin:
-        out.append(("onnx-vs-ort", stem(b)))
+        out.append((vs_what(args), stem(b)))
         if zoo:
             out.append(("onnx-vs-builtin", stem(b)))
     return out
+
+
+def vs_what(args):
+    """The name of the imported-graph case: what ours is compared with."""
+    return ("onnx-vs-ort" if args.reference == "ort" else "onnx-vs-cpu") + ("" if args.device == "cpu" else "@" + args.device)
 
 
 def one_line(e):
@@ -252,7 +273,7 @@ def check_model(args, name, workdir, report, times):
     xs, refs, ort_fail = {}, {}, {}
     t1 = time.perf_counter()
     try:
-        sess = bb_onnx.ort_session(onnx_path, args.threads)
+        sess = bb_onnx.ort_session(onnx_path, args.threads) if args.reference == "ort" else None
     except Exception as e:  # noqa: BLE001 -- a file ORT cannot load is this model's failure
         fail_model(args, report, name, zoo, "ONNX Runtime cannot load it: " + one_line(e))
         times[name] = {"export_s": t_export, "failed": True}
@@ -264,7 +285,7 @@ def check_model(args, name, workdir, report, times):
         try:
             if args.dry_run:
                 ort_check(report, name, b, sess, x, model)
-            else:
+            elif sess is not None:
                 refs[b] = bb_onnx.ort_run(sess, x)
         except Exception as e:  # noqa: BLE001
             ort_fail[b] = "ONNX Runtime failed: " + one_line(e)
@@ -279,21 +300,27 @@ def check_model(args, name, workdir, report, times):
     del model
     gc.collect()
     t_ours = 0.0
+    what, dev = vs_what(args), DEVICE_ARGS[args.device]
     for binary in [] if args.dry_run else args.bin:
         for b in BATCHES:
+            if args.reference == "cpu":  # the CPU backend on the same file, as the reference
+                refs[b], _, why = run_infer(binary, ["--model", onnx_path], xs[b], os.path.join(workdir, "r.npy"),
+                                            args.threads)
+                if refs[b] is None:
+                    ort_fail[b] = "the CPU reference failed: " + why
             y, dt, why = run_infer(binary, ["--model", onnx_path], xs[b], os.path.join(workdir, "y.npy"),
-                                   args.threads)
+                                   args.threads, dev)
             t_ours += dt
             if y is None:
-                report.case(False, name, b, "onnx-vs-ort", stem(binary), f"infer failed [{dt:.1f}s]", why)
+                report.case(False, name, b, what, stem(binary), f"infer failed [{dt:.1f}s]", why)
             elif b in ort_fail:
-                report.case(False, name, b, "onnx-vs-ort", stem(binary), ort_fail[b])
+                report.case(False, name, b, what, stem(binary), ort_fail[b])
             else:
-                report.diff_case(y, refs[b], name, b, "onnx-vs-ort", stem(binary), f" [infer {dt:.1f}s]")
+                report.diff_case(y, refs[b], name, b, what, stem(binary), f" [infer {dt:.1f}s]")
             if not zoo:
                 continue
             y2, dt2, why2 = run_infer(binary, ["--model", name, "--head", "classifier", "--weights", weights],
-                                      xs[b], os.path.join(workdir, "y2.npy"), args.threads)
+                                      xs[b], os.path.join(workdir, "y2.npy"), args.threads, dev)
             t_ours += dt2
             if y2 is None:
                 report.case(False, name, b, "onnx-vs-builtin", stem(binary), "built-in infer failed", why2)
@@ -309,15 +336,20 @@ def check_model(args, name, workdir, report, times):
 
 def main(argv=None):
     parser, args = parse_args(argv)
-    bb_venv.reexec_with_onnxruntime(True)
+    bb_venv.reexec_with_onnxruntime(args.reference == "ort", "--reference cpu")
     validate(parser, args)
     import torch
     torch.set_num_threads(args.threads)
-    import onnxruntime as ort
+    if args.reference == "ort":
+        import onnxruntime as ort
+        ref = f"onnxruntime {ort.__version__}"
+    else:
+        ref = "reference: batchbench --device cpu"
     print(f"onnx-parity: {len(args.models)} models, batches {','.join(map(str, BATCHES))}, opset {args.opset}, "
-          f"seed {args.seed}, {args.threads} threads; torch {torch.__version__}, onnxruntime {ort.__version__}"
+          f"seed {args.seed}, {args.threads} threads, ours on {args.device}, bound {args.tol:g} x max(1, max|ref|); "
+          f"torch {torch.__version__}, {ref}"
           + (", dry run (ONNX Runtime only)" if args.dry_run else f"; {', '.join(args.bin)}"), flush=True)
-    report, times = Report(), {}
+    report, times = Report(args.tol), {}
     workdir = args.workdir or tempfile.mkdtemp(prefix="bb-onnx-parity-")
     os.makedirs(workdir, exist_ok=True)
     t0 = time.perf_counter()

@@ -75,6 +75,51 @@ static void test_channels_last_setting(void **state)
     assert_false(channels_last("vit_b_16", BB_HEAD_FEATURES, CU_BF16, "nhwc"));
 }
 
+/* cu_channels_last on resnet18 bf16 (channels-last as built) after `edit`
+ * changed its graph. */
+static int channels_last_edited(void (*edit)(bb_graph *g))
+{
+    bb_graph *g = bb_zoo_build("resnet18", BB_HEAD_FEATURES);
+    assert_non_null(g);
+    bb_fuse(g);
+    edit(g);
+    bb_backend b;
+    memset(&b, 0, sizeof b);
+    b.g = g, b.dt = CU_BF16, b.batch = 2;
+    int r = cu_channels_last(&b);
+    bb_graph_free(g);
+    return r;
+}
+
+static bb_op *first_op(bb_graph *g, bb_op_type t)
+{
+    for (int i = 0; i < g->n_ops; i++)
+        if (g->ops[i].type == t)
+            return &g->ops[i];
+    fail_msg("no %s op", bb_op_type_name(t));
+    return NULL;
+}
+
+static void edit_nothing(bb_graph *g) { (void)g; }
+static void conv_1x3(bb_graph *g) { first_op(g, BB_OP_CONV)->kw = 3, first_op(g, BB_OP_CONV)->kh = 1; }
+static void conv_dilated(bb_graph *g) { first_op(g, BB_OP_CONV)->dil_w = 2; }
+static void pool_ceil(bb_graph *g) { first_op(g, BB_OP_MAXPOOL)->pad_b += 1; }
+static void gap_as_reduce_mean(bb_graph *g) { first_op(g, BB_OP_GAP)->type = BB_OP_REDUCE_MEAN; }
+
+/* An imported graph's ops the channels-last kernels do not take keep the
+ * whole graph NCHW: windows that are not square (cuda_generic.c pools
+ * them, cuDNN's graphs are built for square ones) and generic ops (which
+ * read dense row-major tensors). */
+static void test_channels_last_imported(void **state)
+{
+    (void)state;
+    assert_true(channels_last_edited(edit_nothing));
+    assert_false(channels_last_edited(conv_1x3));
+    assert_false(channels_last_edited(conv_dilated));
+    assert_false(channels_last_edited(pool_ceil));
+    assert_false(channels_last_edited(gap_as_reduce_mean));
+}
+
 /* Checks out = w [o][c][k][k] as [o][k][k][cpad], zero beyond c. */
 static void check_krsc(int o_n, int c_n, int cpad, int k)
 {
@@ -132,6 +177,7 @@ int main(void)
         cmocka_unit_test(test_conv_graph_setting),
         cmocka_unit_test(test_channels_last_choice),
         cmocka_unit_test(test_channels_last_setting),
+        cmocka_unit_test(test_channels_last_imported),
         cmocka_unit_test(test_filter_to_krsc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

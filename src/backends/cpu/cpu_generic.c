@@ -176,11 +176,11 @@ int cpu_walk_step(bb_backend *b, const bb_op *op, cpu_walk *w)
     int64_t d[R];
     dnnl_memory_desc_t md;
     cpu_md_plain(&md, cpu_full_shape(b, op->out, d), d, dnnl_f32);
-    cpu_walk_simplify(w);
+    bb_walk_simplify(&w->w);
     int dst = cpu_dst_buf(b, op, &md);
     cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
     s->kernel = K_WALK, s->walk = w, s->kin = w->src[0], s->kout = dst;
-    for (int k = 0; k < w->n_src; k++)
+    for (int k = 0; k < w->w.n_src; k++)
         if (w->src[k] >= 0)
             cpu_touch(b, w->src[k]);
     cpu_touch(b, dst);
@@ -198,32 +198,20 @@ int cpu_walk_source(bb_backend *b, cpu_walk *w, int k, int t, const int64_t *s, 
     } else if ((w->src[k] = cpu_tensor_full_plain(b, t, dnnl_f32, err)) < 0) {
         return -1;
     }
-    int64_t st = 1;
-    for (int i = w->nd - 1; i >= 0; i--) {
-        w->st[k][i] = s[i] == 1 && w->dims[i] != 1 ? 0 : st;
-        st *= s[i];
-    }
+    bb_walk_source(&w->w, k, s);
     return 0;
 }
 
-cpu_walk *cpu_walk_new(cpu_walk_mode mode, int nd, const int64_t *dims, bb_err *err)
+cpu_walk *cpu_walk_new(bb_walk_mode mode, int nd, const int64_t *dims, bb_err *err)
 {
     cpu_walk *w = calloc(1, sizeof *w);
     if (!w) {
         bb_err_set(err, "out of memory");
         return NULL;
     }
-    w->mode = mode, w->nd = nd, w->n_src = 1, w->src[0] = w->src[1] = -1;
-    memcpy(w->dims, dims, sizeof(int64_t) * (size_t)nd);
+    bb_walk_init(&w->w, mode, nd, dims);
+    w->src[0] = w->src[1] = -1;
     return w;
-}
-
-int cpu_broadcasts_to(int nd, const int64_t *s, const int64_t *o)
-{
-    for (int i = 0; i < nd; i++)
-        if (s[i] != o[i] && s[i] != 1)
-            return 0;
-    return 1;
 }
 
 int cpu_same_shape(int nd, const int64_t *a, const int64_t *c)
@@ -450,11 +438,14 @@ static int lower_slice(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int64_t d[R], o[R];
     int nd = cpu_full_shape(b, op->in[0], d), unit = 1, ok = cpu_full_shape(b, op->out, o) == nd;
-    for (int i = 0; ok && i < nd; i++) {
-        int64_t first = op->starts[i], last = first + (o[i] - 1) * op->steps[i];
-        ok = o[i] > 0 && op->steps[i] != 0 && first >= 0 && first < d[i] && last >= 0 && last < d[i];
-        unit &= op->steps[i] == 1;
+    bb_walk geometry; /* checks the slice stays inside the input */
+    if (ok) {
+        bb_walk_init(&geometry, BB_WALK_GATHER, nd, o);
+        bb_walk_source(&geometry, 0, d);
+        ok = bb_walk_slice(&geometry, op, d) == 0;
     }
+    for (int i = 0; i < nd; i++)
+        unit &= op->steps[i] == 1;
     if (!ok)
         return bb_err_set(err, "cpu backend: slice '%s': starts, steps and the output's shape must stay inside "
                                "the input (and select something)", op->label);
@@ -472,15 +463,12 @@ static int lower_slice(bb_backend *b, const bb_op *op, bb_err *err)
         DNNL_CHECK(dnnl_memory_desc_init_submemory(&sub, &b->bufs[src].md, sd, so), err, "submemory", op->label);
         return cpu_reorder_op(b, op, cpu_view_buf(b, src, &sub), &out, err);
     }
-    cpu_walk *w = cpu_walk_new(CPU_WALK_GATHER, nd, o, err);
+    cpu_walk *w = cpu_walk_new(BB_WALK_GATHER, nd, o, err);
     if (!w || cpu_walk_source(b, w, 0, op->in[0], d, err) != 0) {
         free(w);
         return -1;
     }
-    for (int i = 0; i < nd; i++) {
-        w->off[0] += op->starts[i] * w->st[0][i];
-        w->st[0][i] *= op->steps[i];
-    }
+    bb_walk_slice(&w->w, op, d);
     return cpu_walk_step(b, op, w);
 }
 
@@ -490,21 +478,16 @@ static int lower_pad(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int64_t d[R], o[R];
     int nd = cpu_full_shape(b, op->in[0], d), ok = cpu_full_shape(b, op->out, o) == nd;
-    for (int i = 0; ok && i < nd; i++)
-        ok = o[i] == d[i] + op->pads[i] + op->pads[nd + i];
     if (!ok)
         return bb_err_set(err, "cpu backend: pad '%s': the pads do not give the output's shape", op->label);
-    cpu_walk *w = cpu_walk_new(CPU_WALK_PAD, nd, o, err);
+    cpu_walk *w = cpu_walk_new(BB_WALK_PAD, nd, o, err);
     if (!w || cpu_walk_source(b, w, 0, op->in[0], d, err) != 0) {
         free(w);
         return -1;
     }
-    w->value = op->alpha;
-    for (int i = 0; i < nd; i++) {
-        int64_t before = op->pads[i];
-        w->lo[i] = before > 0 ? before : 0;
-        w->hi[i] = before + d[i] < o[i] ? before + d[i] : o[i];
-        w->off[0] -= before * w->st[0][i];
+    if (bb_walk_pad(&w->w, op, d) != 0) {
+        free(w);
+        return bb_err_set(err, "cpu backend: pad '%s': the pads do not give the output's shape", op->label);
     }
     return cpu_walk_step(b, op, w);
 }
@@ -514,10 +497,10 @@ static int lower_expand(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int64_t o[R], s[R];
     int nd = cpu_full_shape(b, op->out, o);
-    if (cpu_padded_shape(b, op->in[0], nd, s) != 0 || !cpu_broadcasts_to(nd, s, o))
+    if (cpu_padded_shape(b, op->in[0], nd, s) != 0 || !bb_broadcasts_to(nd, s, o))
         return bb_err_set(err, "cpu backend: expand '%s': the input does not broadcast to the output's shape",
                           op->label);
-    cpu_walk *w = cpu_walk_new(CPU_WALK_GATHER, nd, o, err);
+    cpu_walk *w = cpu_walk_new(BB_WALK_GATHER, nd, o, err);
     if (!w || cpu_walk_source(b, w, 0, op->in[0], s, err) != 0) {
         free(w);
         return -1;

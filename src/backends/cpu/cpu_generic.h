@@ -22,7 +22,6 @@ typedef struct {
 } cpu_gsrc;
 
 int64_t cpu_numel(int nd, const int64_t *d);
-int cpu_broadcasts_to(int nd, const int64_t *s, const int64_t *o);
 int cpu_same_shape(int nd, const int64_t *a, const int64_t *c);
 /* Activation t in any layout with its full shape, fp32. */
 int cpu_tensor_f32(bb_backend *b, int t, bb_err *err);
@@ -41,9 +40,9 @@ int cpu_unary_step(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, int
 /* A reorder of buffer `from` into op's output, a new buffer of layout to. */
 int cpu_reorder_op(bb_backend *b, const bb_op *op, int from, const dnnl_memory_desc_t *to, bb_err *err);
 /* A new walk of the output dims (one source), or NULL (err set). */
-cpu_walk *cpu_walk_new(cpu_walk_mode mode, int nd, const int64_t *dims, bb_err *err);
-/* Source k of a walk: tensor t, whose shape s (padded to w->nd axes)
- * broadcasts to w->dims: dense strides, 0 on broadcast axes. */
+cpu_walk *cpu_walk_new(bb_walk_mode mode, int nd, const int64_t *dims, bb_err *err);
+/* Source k of a walk: tensor t, whose shape s (padded to w->w.nd axes)
+ * broadcasts to w->w.dims: dense strides, 0 on broadcast axes. */
 int cpu_walk_source(bb_backend *b, cpu_walk *w, int k, int t, const int64_t *s, bb_err *err);
 /* The walk kernel's step writing op's output (dense fp32 of its full
  * shape); takes w. */

@@ -28,50 +28,6 @@ static void *buf_ptr(const bb_backend *b, int buf)
     return p;
 }
 
-/* Axes (i-1, i) can run as one when every source steps through them as
- * through one axis. */
-static int mergeable(const cpu_walk *w, int outer, int inner)
-{
-    for (int k = 0; k < w->n_src; k++)
-        if (w->st[k][outer] != w->st[k][inner] * w->dims[inner])
-            return 0;
-    return 1;
-}
-
-static void copy_axis(cpu_walk *w, int to, int from)
-{
-    w->dims[to] = w->dims[from];
-    for (int k = 0; k < w->n_src; k++)
-        w->st[k][to] = w->st[k][from];
-}
-
-void cpu_walk_simplify(cpu_walk *w)
-{
-    if (w->mode == CPU_WALK_PAD)
-        return; /* its bounds are per axis */
-    int n = 0;
-    for (int i = 0; i < w->nd; i++)
-        if (w->dims[i] != 1)
-            copy_axis(w, n++, i);
-    if (n == 0) {
-        w->dims[0] = 1;
-        w->st[0][0] = w->st[1][0] = 0;
-        w->nd = 1;
-        return;
-    }
-    int m = 0;
-    for (int i = 1; i < n; i++) {
-        if (mergeable(w, m, i)) {
-            w->dims[m] *= w->dims[i];
-            for (int k = 0; k < w->n_src; k++)
-                w->st[k][m] = w->st[k][i];
-        } else {
-            copy_axis(w, ++m, i);
-        }
-    }
-    w->nd = m + 1;
-}
-
 static void gather_row(const float *x, int64_t st, float *y, int64_t n)
 {
     if (st == 1) {
@@ -117,7 +73,7 @@ static void binary_row(bb_binop op, const float *a, int64_t sa, const float *c, 
 /* One row of a pad: value outside [lo, hi) of the last axis, else x[j*st]
  * (x already at the row's source for index 0, possibly outside its tensor:
  * only read inside the bounds). */
-static void pad_row(const cpu_walk *w, const float *src, int64_t base, float *y)
+static void pad_row(const bb_walk *w, const float *src, int64_t base, float *y)
 {
     const int last = w->nd - 1;
     const int64_t n = w->dims[last], lo = w->lo[last], hi = w->hi[last], st = w->st[0][last];
@@ -129,7 +85,7 @@ static void pad_row(const cpu_walk *w, const float *src, int64_t base, float *y)
         y[j] = w->value;
 }
 
-static int row_inside(const cpu_walk *w, const int64_t *idx)
+static int row_inside(const bb_walk *w, const int64_t *idx)
 {
     for (int i = 0; i < w->nd - 1; i++)
         if (idx[i] < w->lo[i] || idx[i] >= w->hi[i])
@@ -137,7 +93,7 @@ static int row_inside(const cpu_walk *w, const int64_t *idx)
     return 1;
 }
 
-static void walk_one_row(const cpu_walk *w, const float *const *src, const int64_t *idx, float *y)
+static void walk_one_row(const bb_walk *w, const float *const *src, const int64_t *idx, float *y)
 {
     const int last = w->nd - 1;
     const int64_t n = w->dims[last];
@@ -145,9 +101,9 @@ static void walk_one_row(const cpu_walk *w, const float *const *src, const int64
     for (int k = 0; k < w->n_src; k++)
         for (int i = 0; i < last; i++)
             o[k] += idx[i] * w->st[k][i];
-    if (w->mode == CPU_WALK_GATHER) {
+    if (w->mode == BB_WALK_GATHER) {
         gather_row(src[0] + o[0], w->st[0][last], y, n);
-    } else if (w->mode == CPU_WALK_BINARY) {
+    } else if (w->mode == BB_WALK_BINARY) {
         binary_row(w->binop, src[0] + o[0], w->st[0][last], src[1] + o[1], w->st[1][last], y, n);
     } else if (row_inside(w, idx)) {
         pad_row(w, src[0], o[0], y);
@@ -158,10 +114,10 @@ static void walk_one_row(const cpu_walk *w, const float *const *src, const int64
 }
 
 /* Rows [r0, r1) of the output. */
-static void walk_rows(const cpu_walk *w, const float *const *src, float *y, int64_t r0, int64_t r1)
+static void walk_rows(const bb_walk *w, const float *const *src, float *y, int64_t r0, int64_t r1)
 {
     const int last = w->nd - 1;
-    int64_t idx[CPU_WALK_DIMS] = {0};
+    int64_t idx[BB_WALK_DIMS] = {0};
     for (int64_t r = r0, i = last - 1; i >= 0; i--) {
         idx[i] = r % w->dims[i];
         r /= w->dims[i];
@@ -175,10 +131,11 @@ static void walk_rows(const cpu_walk *w, const float *const *src, float *y, int6
 
 static void run_walk(const bb_backend *b, const cpu_step *s)
 {
-    const cpu_walk *w = s->walk;
+    const cpu_walk *cw = s->walk;
+    const bb_walk *w = &cw->w;
     const float *src[2] = {NULL, NULL};
     for (int k = 0; k < w->n_src; k++)
-        src[k] = w->src[k] >= 0 ? buf_ptr(b, w->src[k]) : w->cdata[k];
+        src[k] = cw->src[k] >= 0 ? buf_ptr(b, cw->src[k]) : cw->cdata[k];
     float *y = buf_ptr(b, s->kout);
     int64_t rows = 1;
     for (int i = 0; i < w->nd - 1; i++)

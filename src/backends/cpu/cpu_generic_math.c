@@ -337,10 +337,10 @@ static int dnnl_binary_op(bb_backend *b, const bb_op *op, dnnl_alg_kind_t alg, i
 static int walk_binary(bb_backend *b, const bb_op *op, int nd, const int64_t *o, const int64_t *s0, const int64_t *s1,
                        bb_err *err)
 {
-    cpu_walk *w = cpu_walk_new(CPU_WALK_BINARY, nd, o, err);
+    cpu_walk *w = cpu_walk_new(BB_WALK_BINARY, nd, o, err);
     if (!w)
         return -1;
-    w->n_src = 2, w->binop = op->binop;
+    w->w.n_src = 2, w->w.binop = op->binop;
     if (cpu_walk_source(b, w, 0, op->in[0], s0, err) != 0 || cpu_walk_source(b, w, 1, op->in[1], s1, err) != 0) {
         free(w);
         return -1;
@@ -366,7 +366,7 @@ int cpu_lower_binary_op(bb_backend *b, const bb_op *op, bb_err *err)
     int64_t o[R], s0[R], s1[R];
     int nd = cpu_full_shape(b, op->out, o);
     if (op->n_in != 2 || cpu_padded_shape(b, op->in[0], nd, s0) || cpu_padded_shape(b, op->in[1], nd, s1) ||
-        !cpu_broadcasts_to(nd, s0, o) || !cpu_broadcasts_to(nd, s1, o))
+        !bb_broadcasts_to(nd, s0, o) || !bb_broadcasts_to(nd, s1, o))
         return bb_err_set(err, "cpu backend: binary '%s': needs two operands that broadcast to the output's shape",
                           op->label);
     if (cpu_is_const(b->g, op->in[0]) && cpu_is_const(b->g, op->in[1]))
@@ -395,22 +395,7 @@ static int matmul_shapes(const bb_backend *b, const bb_op *op, int64_t *A, int64
 {
     int64_t a[R], c[R];
     int na = cpu_full_shape(b, op->in[0], a), nc = cpu_full_shape(b, op->in[1], c);
-    if (na < 1 || nc < 1)
-        return -1;
-    if (na == 1)
-        a[1] = a[0], a[0] = 1, na = 2;
-    if (nc == 1)
-        c[1] = 1, nc = 2;
-    int nd = na > nc ? na : nc;
-    for (int i = 0; i < nd; i++) {
-        A[i] = i < nd - na ? 1 : a[i - (nd - na)];
-        B[i] = i < nd - nc ? 1 : c[i - (nd - nc)];
-        if (i < nd - 2 && A[i] != B[i] && A[i] != 1 && B[i] != 1)
-            return -1;
-        D[i] = A[i] > B[i] ? A[i] : B[i];
-    }
-    D[nd - 2] = A[nd - 2], D[nd - 1] = B[nd - 1];
-    return A[nd - 1] == B[nd - 2] ? nd : -1;
+    return bb_matmul_shapes(na, a, nc, c, A, B, D);
 }
 
 static int matmul_pd(bb_backend *b, const bb_op *op, const dnnl_memory_desc_t *s, const dnnl_memory_desc_t *w,

@@ -17,6 +17,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "backends/backend.h"
+#include "engine/walk.h"
 
 typedef struct {
     dnnl_memory_desc_t md;
@@ -36,24 +37,12 @@ typedef enum {
 /* A concat reads up to BB_MAX_IN sources. */
 #define CPU_MAX_ARGS (BB_MAX_IN + 4)
 
-/* The walk kernel (cpu_generic_kernels.c): for every index o of the output
- * (dense row-major, dims), source k's element sits at
- * off[k] + sum_i o_i * st[k][i] (strides may be 0: broadcast, or negative).
- * GATHER copies source 0; BINARY combines sources 0 and 1 with binop; PAD
- * copies source 0 where lo[i] <= o_i < hi[i] on every axis, else value. */
-#define CPU_WALK_DIMS (BB_MAX_DIMS + 1)
-typedef enum { CPU_WALK_GATHER, CPU_WALK_BINARY, CPU_WALK_PAD } cpu_walk_mode;
+/* A walk kernel step (cpu_generic_kernels.c): engine/walk.h's description
+ * of the pass, and where its sources are. */
 typedef struct {
-    cpu_walk_mode mode;
-    int nd;
-    int64_t dims[CPU_WALK_DIMS];
-    int n_src;
+    bb_walk w;
     int src[2];               /* activation buffers, or -1 for cdata */
     const float *cdata[2];    /* graph-owned constant data */
-    int64_t off[2], st[2][CPU_WALK_DIMS];
-    bb_binop binop;
-    float value;
-    int64_t lo[CPU_WALK_DIMS], hi[CPU_WALK_DIMS];
 } cpu_walk;
 
 typedef struct {
@@ -225,8 +214,6 @@ int cpu_cat_view(bb_backend *b, const bb_op *op);
 void cpu_run_kernel(bb_backend *b, const cpu_step *s);
 /* cpu_generic_kernels.c: the K_WALK, K_COPY and K_ERF steps. */
 void cpu_run_generic_kernel(const bb_backend *b, const cpu_step *s);
-/* Merges axes a walk can run as one and drops unit axes (fewer, longer rows). */
-void cpu_walk_simplify(cpu_walk *w);
 /* Whether the silu / silu_gap kernels can walk a tensor of this layout. */
 int cpu_silu_layout_ok(const dnnl_memory_desc_t *md);
 /* SiLU in place on x (laid out as md, f32); the [N, C] means of the result

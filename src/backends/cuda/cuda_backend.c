@@ -175,23 +175,40 @@ static int io_buffers(bb_backend *b, bb_err *err)
     return 0;
 }
 
-/* What the CUDA backend lowers today: the zoo's ops, square windows, the
- * fusable activations, batch-outermost tensors. An imported graph with
- * anything else is refused before any work, naming the op. */
+/* The window numbers conv_key packs in 21 bits each. */
+static int window_fits(const bb_op *op)
+{
+    const int v[8] = {op->kh, op->kw, op->sh, op->sw, op->pad_t, op->pad_l, op->dil_h, op->dil_w};
+    for (int i = 0; i < 8; i++)
+        if (v[i] < 0 || v[i] >= 1 << 21)
+            return 0;
+    return 1;
+}
+
+/* Ops that read their tensors as [C, H, W] or [L, D] per item, batch
+ * outermost (the zoo's layout); the others take any full shape. */
+static int needs_batch_outermost(bb_op_type t)
+{
+    return t == BB_OP_CONV || t == BB_OP_MAXPOOL || t == BB_OP_GAP || t == BB_OP_SE_SCALE || t == BB_OP_TOKENS ||
+           t == BB_OP_ATTENTION || t == BB_OP_CLS_SELECT || t == BB_OP_AVGPOOL;
+}
+
+/* What the CUDA backend cannot lower, refused before any work, naming the
+ * op: convolutions with asymmetric padding (cuDNN pads both sides alike;
+ * the CPU backend runs them), absurd windows, and zoo ops on tensors whose
+ * batch is not the outermost axis. */
 static int graph_supported(const bb_graph *g, bb_err *err)
 {
     for (int i = 0; i < g->n_ops; i++) {
         const bb_op *op = &g->ops[i];
         const char *why = NULL;
-        if (op->type >= BB_OP_BINARY)
-            why = "this op";
-        else if ((op->type == BB_OP_CONV || op->type == BB_OP_MAXPOOL) && !bb_window_square(op))
-            why = "a non-square, asymmetric or dilated window";
-        else if (op->type == BB_OP_BATCHNORM)
-            why = "a BatchNorm not folded into a conv";
-        else if (op->act > BB_ACT_GELU || op->post_act > BB_ACT_GELU || op->sum_act > BB_ACT_GELU)
-            why = "this activation";
-        else if (g->tensors[op->out].full_rank)
+        int windowed = op->type == BB_OP_CONV || op->type == BB_OP_MAXPOOL || op->type == BB_OP_AVGPOOL;
+        if (windowed && !window_fits(op))
+            why = "a window of over 2^21";
+        else if (op->type == BB_OP_CONV && (op->pad_t != op->pad_b || op->pad_l != op->pad_r))
+            why = "asymmetric padding";
+        else if (needs_batch_outermost(op->type) &&
+                 (g->tensors[op->out].full_rank || (op->n_in > 0 && g->tensors[op->in[0]].full_rank)))
             why = "a tensor whose batch is not the outermost axis";
         if (why)
             return bb_err_set(err, "cuda: '%s' (%s): %s has no CUDA lowering yet; the CPU backend runs it",

@@ -34,6 +34,8 @@ __device__ __forceinline__ float activate(float x, int act)
     case CUK_SILU: return x / (1.f + expf(-x));
     case CUK_SIGMOID: return 1.f / (1.f + expf(-x));
     case CUK_GELU: return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
+    case CUK_TANH: return tanhf(x);
+    case CUK_HARDSWISH: return x * fminf(fmaxf(x + 3.f, 0.f), 6.f) / 6.f;
     default: return x;
     }
 }

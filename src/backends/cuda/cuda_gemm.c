@@ -210,6 +210,19 @@ int cu_gemm_mix(bb_backend *b, cu_gemm *gm, const cu_attn_layout *at, const cu_g
     return setup(b, gm, CUBLAS_OP_N, v, pm, o, (int32_t)at->count, CUBLASLT_EPILOGUE_DEFAULT, NULL, p, label, err);
 }
 
+int cu_gemm_batched(bb_backend *b, cu_gemm *gm, const cu_batched *bt, const cu_gemm_ptrs *p, const char *label,
+                    bb_err *err)
+{
+    /* C^T[n,m] = B^T[n,k] A^T[k,m]: the row-major B is column-major [n,k]
+     * (first operand, ld n), the row-major A column-major [k,m] (ld k), C^T
+     * column-major [n,m] (ld n). */
+    gm->alpha = 1.f, gm->beta = 0.f;
+    layout lb = {(uint64_t)bt->n, (uint64_t)bt->k, bt->n, bt->stride_b, 0},
+           la = {(uint64_t)bt->k, (uint64_t)bt->m, bt->k, bt->stride_a, 0},
+           lc = {(uint64_t)bt->n, (uint64_t)bt->m, bt->n, bt->m * bt->n, 0};
+    return setup(b, gm, CUBLAS_OP_N, lb, la, lc, (int32_t)bt->count, CUBLASLT_EPILOGUE_DEFAULT, NULL, p, label, err);
+}
+
 int cu_gemm_run(bb_backend *b, const cu_gemm *gm, const void *a, const void *bm, void *d)
 {
     return (int)cublasLtMatmul(b->lt, gm->desc, &gm->alpha, a, gm->a, bm, gm->b, &gm->beta, d, gm->d, d, gm->d,

@@ -41,7 +41,8 @@ typedef struct {
     float alpha, beta;
 } cu_gemm;
 
-typedef enum { ST_CONV, ST_PATCH_GEMM, ST_GEMM, ST_ATTENTION, ST_ATTENTION_FUSED, ST_KERNEL } cu_step_kind;
+typedef enum { ST_CONV, ST_PATCH_GEMM, ST_GEMM, ST_ATTENTION, ST_ATTENTION_FUSED, ST_KERNEL, ST_GENERIC, ST_MATMUL }
+cu_step_kind;
 
 typedef struct cu_step cu_step;
 typedef struct bb_backend bb_backend;
@@ -68,7 +69,10 @@ struct cu_step {
     void *lt_bias;          /* bias in the activation type for cuBLASLt's epilogue */
     float *p0, *p1;         /* layer norm gamma/beta, class token/position */
     int act;                /* activation the epilogue kernel applies */
-    cu_gemm gemm[2];        /* linear: [0]; attention: scores [0], mix [1] */
+    cu_gemm gemm[2];        /* linear: [0]; attention: scores [0], mix [1]; matmul: [0] */
+    /* generic ops (cuda_generic.c) */
+    bb_walk walk[2];        /* a walk; reduce mean: kept axes [0], box [1]; matmul: a broadcast operand's copy */
+    void *konst[2];         /* a constant operand in the activation type, or NULL */
     int (*enqueue)(bb_backend *b, const cu_step *s);
 };
 
@@ -191,6 +195,21 @@ int cu_channels_last(const bb_backend *b);
  * from c to cpad). */
 void cu_filter_to_krsc(const float *w, float *out, int64_t o, int64_t c, int64_t cpad, int k);
 int cu_lower_op(bb_backend *b, const bb_op *op, bb_err *err);
+/* The buffer of tensor t, read by op i: its lifetime reaches i. */
+int cu_use(bb_backend *b, int t, int i);
+/* The buffer op writes: new, or (in_place) the residual's buffer taken
+ * over, for a product that adds into its output. */
+int cu_output(bb_backend *b, const bb_op *op, int in_place, bb_err *err);
+/* A scratch buffer living for op only. */
+int cu_scratch(bb_backend *b, const bb_op *op, int64_t bytes, bb_err *err);
+
+/* ---- cuda_generic.c ---------------------------------------------------------- */
+/* The generic ops of imported graphs (BB_OP_BINARY and after), a
+ * BatchNorm no conv took, pooling windows cuk_maxpool does not take and the
+ * activations with parameters. */
+int cu_lower_generic(bb_backend *b, const bb_op *op, bb_err *err);
+/* The batched products of matmul steps, once the buffers exist. */
+int cu_setup_matmul(bb_backend *b, cu_step *s, bb_err *err);
 /* cuDNN's measured algorithm search for every conv (buffers allocated). */
 int cu_tune_convs(bb_backend *b, void *ws, size_t ws_cap, bb_err *err);
 void cu_step_release(cu_step *s);
@@ -236,6 +255,13 @@ int cu_gemm_scores(bb_backend *b, cu_gemm *gm, const cu_attn_layout *at, float a
                    const char *label, bb_err *err);
 int cu_gemm_mix(bb_backend *b, cu_gemm *gm, const cu_attn_layout *at, const cu_gemm_ptrs *p, const char *label,
                 bb_err *err);
+/* Row-major C[i] = A[i] B[i], i < count: A [m,k] items stride_a apart,
+ * B [k,n] stride_b apart, C [m,n] dense. cu_gemm_run then takes (B, A, C). */
+typedef struct {
+    int64_t count, m, k, n, stride_a, stride_b;
+} cu_batched;
+int cu_gemm_batched(bb_backend *b, cu_gemm *gm, const cu_batched *bt, const cu_gemm_ptrs *p, const char *label,
+                    bb_err *err);
 int cu_gemm_run(bb_backend *b, const cu_gemm *gm, const void *a, const void *bm, void *d);
 void cu_gemm_release(cu_gemm *gm);
 cudaDataType_t cu_data_type(cu_dtype t);

@@ -14,14 +14,17 @@
 
 #include <cuda_runtime_api.h>
 
+#include "engine/walk.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 typedef enum { CU_F32, CU_F16, CU_BF16 } cu_dtype;
 
-/* Activations, numbered as bb_act in engine/graph.h. */
-enum { CUK_NONE, CUK_RELU, CUK_RELU6, CUK_SILU, CUK_SIGMOID, CUK_GELU };
+/* Activations without parameters, numbered as bb_act in engine/graph.h:
+ * what the epilogue kernels apply (cuk_act takes every bb_act). */
+enum { CUK_NONE, CUK_RELU, CUK_RELU6, CUK_SILU, CUK_SIGMOID, CUK_GELU, CUK_TANH, CUK_HARDSWISH };
 
 /* y[e] = act(x[e] + bias[(e / inner) % channels] + res[e]) for e < n;
  * bias and res may be NULL; x == y is allowed. NCHW: inner = H*W,
@@ -74,6 +77,27 @@ int cuk_maxpool_nhwc(cu_dtype t, const void *x, void *y, int64_t n, int64_t c, i
 int cuk_mean_nhwc(cu_dtype t, const void *x, void *y, int64_t n, int64_t hw, int64_t c, cudaStream_t s);
 int cuk_scale_nhwc(cu_dtype t, const void *x, const void *scale, void *y, int64_t n, int64_t hw, int64_t c,
                    cudaStream_t s);
+/* ---- the generic ops of imported graphs (cuda_generic_kernels.cu) ---- */
+/* engine/walk.h's walk w into the dense output y; b only for BINARY. */
+int cuk_walk(cu_dtype t, const bb_walk *w, const void *a, const void *b, void *y, cudaStream_t s);
+/* y = act(x) for any bb_act, with its parameters alpha, beta (as bb_op). */
+int cuk_act(cu_dtype t, const void *x, void *y, int64_t n, int act, float alpha, float beta, cudaStream_t s);
+/* y[e] = act(x[e] * scale[c] + shift[c]), c = (e / inner) % channels
+ * (act: a CUK_ one). */
+int cuk_affine(cu_dtype t, const void *x, void *y, const float *scale, const float *shift, int64_t n, int64_t inner,
+               int64_t channels, int act, cudaStream_t s);
+/* Softmax of x [outer, len, inner] along len. */
+int cuk_softmax_axis(cu_dtype t, const void *x, void *y, int64_t outer, int64_t len, int64_t inner, cudaStream_t s);
+/* y[e] = mean over j < numel(box) of x[offset(kept, e) + offset(box, j)]
+ * (bb_walk_offset of source 0; e < numel(kept)). */
+int cuk_reduce_mean(cu_dtype t, const void *x, void *y, const bb_walk *kept, const bb_walk *box, cudaStream_t s);
+/* A pooling window of any shape over planes [planes, h, w] ->
+ * [planes, oh, ow]: max (padding never wins) or average. */
+typedef struct {
+    int h, w, oh, ow, kh, kw, sh, sw, pad_t, pad_l, dil_h, dil_w;
+    int avg, count_include_pad;
+} cuk_window;
+int cuk_pool(cu_dtype t, const void *x, void *y, int64_t planes, const cuk_window *p, cudaStream_t s);
 /* Conversions between fp32 and the activation type (a copy for CU_F32). */
 int cuk_from_f32(cu_dtype t, const float *x, void *y, int64_t n, cudaStream_t s);
 int cuk_to_f32(cu_dtype t, const void *x, float *y, int64_t n, cudaStream_t s);

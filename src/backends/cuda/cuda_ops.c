@@ -27,7 +27,8 @@
 
 _Static_assert((int)CUK_NONE == (int)BB_ACT_NONE && (int)CUK_RELU == (int)BB_ACT_RELU &&
                    (int)CUK_RELU6 == (int)BB_ACT_RELU6 && (int)CUK_SILU == (int)BB_ACT_SILU &&
-                   (int)CUK_SIGMOID == (int)BB_ACT_SIGMOID && (int)CUK_GELU == (int)BB_ACT_GELU,
+                   (int)CUK_SIGMOID == (int)BB_ACT_SIGMOID && (int)CUK_GELU == (int)BB_ACT_GELU &&
+                   (int)CUK_TANH == (int)BB_ACT_TANH && (int)CUK_HARDSWISH == (int)BB_ACT_HARDSWISH,
                "kernel activations are numbered as bb_act");
 
 static int op_index(const bb_backend *b, const bb_op *op)
@@ -40,8 +41,7 @@ static const bb_tensor *tensor(const bb_backend *b, int t)
     return &b->g->tensors[t];
 }
 
-/* The buffer of tensor t, read by op i: its lifetime reaches i. */
-static int use(bb_backend *b, int t, int i)
+int cu_use(bb_backend *b, int t, int i)
 {
     int buf = b->tbuf[t];
     if (buf >= 0 && b->bufs[buf].last < i)
@@ -49,11 +49,9 @@ static int use(bb_backend *b, int t, int i)
     return buf;
 }
 
-/* The buffer op i writes: new, or (in_place) the residual's buffer taken
- * over, for a product that adds into its output. */
-static int output(bb_backend *b, const bb_op *op, int in_place, bb_err *err)
+int cu_output(bb_backend *b, const bb_op *op, int in_place, bb_err *err)
 {
-    int i = op_index(b, op), alias = in_place && op->sum_in >= 0 ? use(b, op->sum_in, i) : -1;
+    int i = op_index(b, op), alias = in_place && op->sum_in >= 0 ? cu_use(b, op->sum_in, i) : -1;
     int buf = cu_new_buf(b, b->batch * bb_tensor_numel(tensor(b, op->out)) * (int64_t)b->es, i, alias);
     if (buf < 0)
         return bb_err_set(err, "out of memory lowering '%s'", op->label);
@@ -61,7 +59,7 @@ static int output(bb_backend *b, const bb_op *op, int in_place, bb_err *err)
     return buf;
 }
 
-static int scratch(bb_backend *b, const bb_op *op, int64_t bytes, bb_err *err)
+int cu_scratch(bb_backend *b, const bb_op *op, int64_t bytes, bb_err *err)
 {
     int buf = cu_new_buf(b, bytes, op_index(b, op), -1);
     return buf < 0 ? bb_err_set(err, "out of memory lowering '%s'", op->label) : buf;
@@ -211,12 +209,15 @@ int cu_channels_last(const bb_backend *b)
         const bb_op *op = &g->ops[i];
         switch (op->type) {
         case BB_OP_CONV:
-            if (op->groups > 1 && layout != 2)
+            if ((op->groups > 1 && layout != 2) || !bb_window_square(op))
                 return 0;
             break;
+        case BB_OP_MAXPOOL:
+            if (!bb_window_square(op))
+                return 0;
+            /* fall through */
         case BB_OP_ACT:
         case BB_OP_ADD:
-        case BB_OP_MAXPOOL:
         case BB_OP_GAP:
         case BB_OP_SE_SCALE:
             for (int j = 0; j < op->n_in; j++)
@@ -246,7 +247,7 @@ static const bb_op *producer(const bb_backend *b, int t)
  * with kernel = stride and no padding whose only reader is the tokens op. */
 static int is_patch_gemm(const bb_backend *b, const bb_op *op)
 {
-    if (!op || op->type != BB_OP_CONV || op->k != op->stride || op->pad != 0 || op->groups != 1 || op->has_bn ||
+    if (!op || op->type != BB_OP_CONV || !bb_window_square(op) || op->k != op->stride || op->pad != 0 || op->groups != 1 || op->has_bn ||
         op->post_act != BB_ACT_NONE || op->sum_in >= 0 || b->opt.value[BB_OPT_CUDA_PATCH_EMBED] == 1)
         return 0;
     const bb_tensor *x = tensor(b, op->in[0]);
@@ -270,16 +271,16 @@ static int lower_patch_gemm(bb_backend *b, const bb_op *op, bb_err *err)
     if (!s)
         return -1;
     int64_t kk = bb_tensor_numel(wt) / y->dims[0], patches = y->dims[1] * y->dims[2];
-    s->in[0] = use(b, op->in[0], op_index(b, op));
+    s->in[0] = cu_use(b, op->in[0], op_index(b, op));
     s->shape[0] = x->dims[0], s->shape[1] = x->dims[1], s->shape[2] = x->dims[2];
     s->shape[3] = b->batch * patches, s->shape[4] = kk, s->shape[5] = y->dims[0];
-    if ((s->scratch[0] = scratch(b, op, s->shape[3] * kk * (int64_t)b->es, err)) < 0)
+    if ((s->scratch[0] = cu_scratch(b, op, s->shape[3] * kk * (int64_t)b->es, err)) < 0)
         return -1;
     int rc = cu_upload(b, wt->data, bb_tensor_numel(wt), 1, &s->w, err);
     if (rc == 0 && op->b >= 0)
         rc = cu_upload(b, tensor(b, op->b)->data, y->dims[0], 1, &s->lt_bias, err);
     s->enqueue = run_patch_gemm;
-    return rc == 0 && (s->out = output(b, op, 0, err)) >= 0 ? 0 : -1;
+    return rc == 0 && (s->out = cu_output(b, op, 0, err)) >= 0 ? 0 : -1;
 }
 
 void cu_filter_to_krsc(const float *w, float *out, int64_t o, int64_t c, int64_t cpad, int k)
@@ -321,8 +322,9 @@ static int conv_descriptors(bb_backend *b, cu_step *s, int64_t cin, bb_err *err)
              "input shape", op->label);
     CUDNN_OK(cudnnSetTensor4dDescriptor(s->yd, fmt, dt, n, o, (int)y->dims[1], (int)y->dims[2]), err, "output shape",
              op->label);
-    CUDNN_OK(cudnnSetFilter4dDescriptor(s->wd, dt, fmt, o, cg, op->k, op->k), err, "filter shape", op->label);
-    CUDNN_OK(cudnnSetConvolution2dDescriptor(s->cd, op->pad, op->pad, op->stride, op->stride, 1, 1,
+    /* any window with symmetric padding (graph_supported refuses others) */
+    CUDNN_OK(cudnnSetFilter4dDescriptor(s->wd, dt, fmt, o, cg, op->kh, op->kw), err, "filter shape", op->label);
+    CUDNN_OK(cudnnSetConvolution2dDescriptor(s->cd, op->pad_t, op->pad_l, op->sh, op->sw, op->dil_h, op->dil_w,
                                              CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
              err, "convolution", op->label);
     CUDNN_OK(cudnnSetConvolutionGroupCount(s->cd, op->groups), err, "group count", op->label);
@@ -337,7 +339,7 @@ static int conv_weights(bb_backend *b, cu_step *s, int64_t cin, bb_err *err)
     const bb_op *op = s->op;
     const bb_tensor *wt = tensor(b, op->w);
     int64_t o = wt->dims[0], cg = wt->dims[1], cgpad = cg + cin - tensor(b, op->in[0])->dims[0];
-    int64_t wn = bb_tensor_numel(wt), un = o * cgpad * op->k * op->k;
+    int64_t wn = bb_tensor_numel(wt), un = o * cgpad * op->kh * op->kw;
     float *wf = malloc((size_t)wn * sizeof(float)), *bf = malloc((size_t)o * sizeof(float));
     float *krsc = b->nhwc ? malloc((size_t)un * sizeof(float)) : NULL;
     int rc = wf && bf && (krsc || !b->nhwc) ? 0 : bb_err_set(err, "out of memory folding '%s'", op->label);
@@ -367,8 +369,8 @@ static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
     cu_step *s = cu_new_step(b, op, ST_CONV, err);
     if (!s)
         return -1;
-    s->in[0] = use(b, op->in[0], i);
-    s->in[1] = op->sum_in >= 0 ? use(b, op->sum_in, i) : -1;
+    s->in[0] = cu_use(b, op->in[0], i);
+    s->in[1] = op->sum_in >= 0 ? cu_use(b, op->sum_in, i) : -1;
     int64_t cin = conv_in_channels(b, op), hw = x->dims[1] * x->dims[2];
     if (conv_descriptors(b, s, cin, err) != 0)
         return -1;
@@ -379,9 +381,9 @@ static int lower_conv(bb_backend *b, const bb_op *op, bb_err *err)
     /* a channels-last conv of the input batch: its NHWC copy, cin channels */
     s->shape[3] = x->dims[0], s->shape[4] = hw, s->shape[5] = cin;
     if (b->nhwc && op->in[0] == b->g->input &&
-        (s->scratch[0] = scratch(b, op, b->batch * cin * hw * (int64_t)b->es, err)) < 0)
+        (s->scratch[0] = cu_scratch(b, op, b->batch * cin * hw * (int64_t)b->es, err)) < 0)
         return -1;
-    if (conv_weights(b, s, cin, err) != 0 || (s->out = output(b, op, 0, err)) < 0)
+    if (conv_weights(b, s, cin, err) != 0 || (s->out = cu_output(b, op, 0, err)) < 0)
         return -1;
     s->enqueue = run_conv;
     return 0;
@@ -397,7 +399,7 @@ static int lower_linear(bb_backend *b, const bb_op *op, bb_err *err)
     cu_step *s = cu_new_step(b, op, ST_GEMM, err);
     if (!s)
         return -1;
-    s->in[0] = use(b, op->in[0], i);
+    s->in[0] = cu_use(b, op->in[0], i);
     s->shape[0] = m * o, s->shape[1] = o, s->shape[2] = m, s->shape[3] = k;
     /* ReLU and no activation run in cuBLASLt's epilogue with a bias of the
      * activation type; other activations in the bias + activation kernel. */
@@ -406,7 +408,7 @@ static int lower_linear(bb_backend *b, const bb_op *op, bb_err *err)
     if (rc == 0 && op->b >= 0)
         rc = cu_upload(b, tensor(b, op->b)->data, o, in_epilogue, in_epilogue ? &s->lt_bias : (void **)&s->bias, err);
     s->act = in_epilogue ? CUK_NONE : op->post_act;
-    if (rc == 0 && (s->out = output(b, op, 1, err)) < 0)
+    if (rc == 0 && (s->out = cu_output(b, op, 1, err)) < 0)
         rc = -1;
     s->enqueue = run_gemm;
     return rc;
@@ -437,7 +439,7 @@ static int lower_attention_fused(bb_backend *b, cu_step *s, bb_err *err)
     s->shape[4] = (4 * sms + heads - 1) / heads;
     s->kind = ST_ATTENTION_FUSED;
     s->enqueue = run_attention_fused;
-    return (s->out = output(b, s->op, 0, err)) < 0 ? -1 : 0;
+    return (s->out = cu_output(b, s->op, 0, err)) < 0 ? -1 : 0;
 }
 
 static int lower_attention(bb_backend *b, const bb_op *op, bb_err *err)
@@ -448,19 +450,19 @@ static int lower_attention(bb_backend *b, const bb_op *op, bb_err *err)
     cu_step *s = cu_new_step(b, op, ST_ATTENTION, err);
     if (!s)
         return -1;
-    s->in[0] = use(b, op->in[0], op_index(b, op));
+    s->in[0] = cu_use(b, op->in[0], op_index(b, op));
     s->shape[0] = l, s->shape[1] = h, s->shape[2] = dh, s->shape[3] = ls;
     if (use_fused_attention(b, l, dh))
         return lower_attention_fused(b, s, err);
     /* scores fp32 [batch, h, l, ls]; the probabilities in the activation
      * type (for fp32 the scores themselves) */
-    if ((s->scratch[0] = scratch(b, op, count * l * ls * (int64_t)sizeof(float), err)) < 0)
+    if ((s->scratch[0] = cu_scratch(b, op, count * l * ls * (int64_t)sizeof(float), err)) < 0)
         return -1;
     s->scratch[1] = s->scratch[0];
-    if (b->dt != CU_F32 && (s->scratch[1] = scratch(b, op, count * l * ls * (int64_t)b->es, err)) < 0)
+    if (b->dt != CU_F32 && (s->scratch[1] = cu_scratch(b, op, count * l * ls * (int64_t)b->es, err)) < 0)
         return -1;
     s->enqueue = run_attention;
-    return (s->out = output(b, op, 0, err)) < 0 ? -1 : 0;
+    return (s->out = cu_output(b, op, 0, err)) < 0 ? -1 : 0;
 }
 
 /* The shape numbers run_kernel reads for each kernel op. */
@@ -495,7 +497,7 @@ static int lower_kernel(bb_backend *b, const bb_op *op, bb_err *err)
     if (!s)
         return -1;
     for (int j = 0; j < op->n_in; j++)
-        s->in[j] = use(b, op->in[j], i);
+        s->in[j] = cu_use(b, op->in[j], i);
     kernel_shape(b, op, s->shape);
     s->act = op->type == BB_OP_ACT ? op->act : op->post_act;
     int rc = 0;
@@ -506,11 +508,14 @@ static int lower_kernel(bb_backend *b, const bb_op *op, bb_err *err)
             rc = cu_upload(b, bt->data, bb_tensor_numel(bt), 0, (void **)&s->p1, err);
     }
     s->enqueue = run_kernel;
-    return rc == 0 && (s->out = output(b, op, 0, err)) >= 0 ? 0 : -1;
+    return rc == 0 && (s->out = cu_output(b, op, 0, err)) >= 0 ? 0 : -1;
 }
 
 int cu_lower_op(bb_backend *b, const bb_op *op, bb_err *err)
 {
+    if (op->type >= BB_OP_BINARY || op->type == BB_OP_BATCHNORM ||
+        (op->type == BB_OP_MAXPOOL && !bb_window_square(op)) || (op->type == BB_OP_ACT && op->act > BB_ACT_HARDSWISH))
+        return cu_lower_generic(b, op, err);
     switch (op->type) {
     case BB_OP_CONV: return lower_conv(b, op, err);
     case BB_OP_LINEAR: return lower_linear(b, op, err);
@@ -545,6 +550,9 @@ int cu_setup_gemms(bb_backend *b, bb_err *err)
             cu_gemm_ptrs p = {s->w, cu_ptr(b, s->in[0]), cu_ptr(b, s->out)};
             if (cu_gemm_linear(b, &s->gemm[0], s->shape[2], s->shape[3], s->shape[1], s->lt_bias,
                                op->post_act == BB_ACT_RELU && s->lt_bias, op->sum_in >= 0, &p, op->label, err) != 0)
+                return -1;
+        } else if (s->kind == ST_MATMUL) {
+            if (cu_setup_matmul(b, s, err) != 0)
                 return -1;
         } else if (s->kind == ST_ATTENTION) {
             const int64_t l = s->shape[0], h = s->shape[1], dh = s->shape[2], ls = s->shape[3], d = h * dh;
@@ -592,8 +600,11 @@ static void conv_key(const bb_backend *b, const cu_step *s, int64_t *key)
 {
     const bb_op *op = s->op;
     const bb_tensor *x = tensor(b, op->in[0]), *y = tensor(b, op->out);
-    int64_t k[12] = {b->batch, conv_in_channels(b, op), x->dims[1], x->dims[2], y->dims[0], op->k, op->stride, op->pad,
-                     op->groups, b->dt, b->prec, b->nhwc};
+    /* the window packed 21 bits a number (graph_supported refuses larger) */
+    int64_t k[12] = {b->batch, conv_in_channels(b, op), x->dims[1], x->dims[2], y->dims[0],
+                     op->kh | (int64_t)op->kw << 21 | (int64_t)op->dil_h << 42,
+                     op->sh | (int64_t)op->sw << 21 | (int64_t)op->dil_w << 42,
+                     op->pad_t | (int64_t)op->pad_l << 21, op->groups, b->dt, b->prec, b->nhwc};
     memcpy(key, k, sizeof k);
 }
 

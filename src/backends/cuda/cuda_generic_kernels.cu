@@ -1,0 +1,183 @@
+/*
+ * cuda_generic_kernels.cu — the kernels of the generic ops an imported ONNX graph
+ * brings (lowered in cuda_generic.c):
+ *   walk       : engine/walk.h's descriptions (slice, pad, expand,
+ *                transpose, broadcast binary ops), one thread per output
+ *                element through bb_walk_offset, the very function
+ *                tests/unit/test_walk.c checks on the CPU
+ *   act        : every activation, with its parameters (clip, hard sigmoid,
+ *                leaky ReLU) and the unary math ops (sqrt, erf, exp, ...)
+ *   affine     : a BatchNorm no conv took, as scale and shift per channel
+ *   softmax    : along any axis of [outer, len, inner]
+ *   reduce mean: over any set of axes, as two walks (kept axes, the box)
+ *   pool       : max and average pooling over any window (non-square,
+ *                strided, dilated, asymmetric or ceil_mode padding)
+ * Written for correctness first: one thread per output element, fp32
+ * arithmetic whatever the storage type.
+ */
+#include "backends/cuda/cuda_device.cuh"
+
+namespace {
+
+__device__ float binop_apply(int op, float u, float v)
+{
+    switch (op) {
+    case BB_BIN_ADD: return u + v;
+    case BB_BIN_SUB: return u - v;
+    case BB_BIN_MUL: return u * v;
+    case BB_BIN_DIV: return u / v;
+    case BB_BIN_POW: return powf(u, v);
+    case BB_BIN_MAX: return u > v || isnan(u) ? u : v;
+    case BB_BIN_MIN: return u < v || isnan(u) ? u : v;
+    default: return u;
+    }
+}
+
+/* bb_act in full (engine/graph.h), as the CPU backend computes them. */
+__device__ float act_apply(float x, int act, float alpha, float beta)
+{
+    switch (act) {
+    case BB_ACT_HARDSIGMOID: return fminf(fmaxf(alpha * x + beta, 0.f), 1.f);
+    case BB_ACT_CLIP: return fminf(fmaxf(x, alpha), beta);
+    case BB_ACT_LEAKY_RELU: return x < 0.f ? alpha * x : x;
+    case BB_ACT_SQRT: return sqrtf(x);
+    case BB_ACT_ERF: return erff(x);
+    case BB_ACT_EXP: return expf(x);
+    case BB_ACT_ABS: return fabsf(x);
+    case BB_ACT_NEG: return -x;
+    case BB_ACT_RECIPROCAL: return 1.f / x;
+    default: return activate(x, act);
+    }
+}
+
+template <typename T, typename I>
+__global__ void walk_kernel(bb_walk w, const T *a, const T *b, T *y, int64_t n)
+{
+    GRID_STRIDE(e, n)
+    {
+        int in0 = 1, in1 = 1;
+        int64_t o = bb_walk_offset(&w, 0, (int64_t)e, &in0);
+        float v;
+        if (w.mode == BB_WALK_PAD && !in0)
+            v = w.value;
+        else if (w.mode == BB_WALK_BINARY)
+            v = binop_apply(w.binop, ld(a + o), ld(b + bb_walk_offset(&w, 1, (int64_t)e, &in1)));
+        else
+            v = ld(a + o);
+        st(y + e, v);
+    }
+}
+
+template <typename T, typename I>
+__global__ void act_kernel(const T *x, T *y, int64_t n, int act, float alpha, float beta)
+{
+    GRID_STRIDE(e, n) st(y + e, act_apply(ld(x + e), act, alpha, beta));
+}
+
+template <typename T, typename I>
+__global__ void affine_kernel(const T *x, T *y, const float *scale, const float *shift, int64_t n, int64_t inner,
+                              int64_t channels, int act)
+{
+    GRID_STRIDE(e, n)
+    {
+        I c = e / (I)inner % (I)channels;
+        st(y + e, activate(ld(x + e) * scale[c] + shift[c], act));
+    }
+}
+
+/* One thread per (outer, inner) line of len values, inner apart. */
+template <typename T, typename I>
+__global__ void softmax_axis(const T *x, T *y, int64_t outer, int64_t len, int64_t inner)
+{
+    GRID_STRIDE(line, outer * inner)
+    {
+        const int64_t base = (int64_t)(line / (I)inner) * len * inner + (int64_t)(line % (I)inner);
+        float m = -INFINITY, s = 0.f;
+        for (int64_t j = 0; j < len; j++)
+            m = fmaxf(m, ld(x + base + j * inner));
+        for (int64_t j = 0; j < len; j++)
+            s += expf(ld(x + base + j * inner) - m);
+        for (int64_t j = 0; j < len; j++)
+            st(y + base + j * inner, expf(ld(x + base + j * inner) - m) / s);
+    }
+}
+
+/* Output element e: the mean of the box `box` walks, from where `kept`
+ * puts element e in the input. */
+template <typename T, typename I>
+__global__ void reduce_mean_kernel(const T *x, T *y, bb_walk kept, bb_walk box, int64_t n, int64_t count)
+{
+    GRID_STRIDE(e, n)
+    {
+        int in;
+        const T *base = x + bb_walk_offset(&kept, 0, (int64_t)e, &in);
+        float s = 0.f;
+        for (int64_t j = 0; j < count; j++)
+            s += ld(base + bb_walk_offset(&box, 0, j, &in));
+        st(y + e, s / (float)count);
+    }
+}
+
+template <typename T, typename I>
+__global__ void pool_kernel(const T *x, T *y, int64_t planes, cuk_window p)
+{
+    GRID_STRIDE(e, planes * p.oh * p.ow)
+    {
+        const int ox = (int)(e % (I)p.ow), oy = (int)(e / (I)p.ow % (I)p.oh);
+        const T *xp = x + (int64_t)(e / ((I)p.oh * p.ow)) * p.h * p.w;
+        float m = -INFINITY, s = 0.f;
+        int count = 0;
+        for (int dy = 0; dy < p.kh; dy++) {
+            const int iy = oy * p.sh - p.pad_t + dy * p.dil_h;
+            for (int dx = 0; dx < p.kw && iy >= 0 && iy < p.h; dx++) {
+                const int ix = ox * p.sw - p.pad_l + dx * p.dil_w;
+                if (ix >= 0 && ix < p.w) {
+                    const float v = ld(xp + (int64_t)iy * p.w + ix);
+                    m = fmaxf(m, v), s += v, count++;
+                }
+            }
+        }
+        /* average: torch's count_include_pad divides by the whole window,
+         * else by the elements inside the input */
+        st(y + e, !p.avg ? m : s / (float)(p.count_include_pad ? p.kh * p.kw : count > 0 ? count : 1));
+    }
+}
+
+} /* namespace */
+
+extern "C" {
+
+int cuk_walk(cu_dtype t, const bb_walk *w, const void *a, const void *b, void *y, cudaStream_t s)
+{
+    const int64_t n = bb_walk_numel(w);
+    DISPATCH_I(t, n, s, walk_kernel, *w, (const T *)a, (const T *)b, (T *)y, n);
+}
+
+int cuk_act(cu_dtype t, const void *x, void *y, int64_t n, int act, float alpha, float beta, cudaStream_t s)
+{
+    DISPATCH_I(t, n, s, act_kernel, (const T *)x, (T *)y, n, act, alpha, beta);
+}
+
+int cuk_affine(cu_dtype t, const void *x, void *y, const float *scale, const float *shift, int64_t n, int64_t inner,
+               int64_t channels, int act, cudaStream_t s)
+{
+    DISPATCH_I(t, n, s, affine_kernel, (const T *)x, (T *)y, scale, shift, n, inner, channels, act);
+}
+
+int cuk_softmax_axis(cu_dtype t, const void *x, void *y, int64_t outer, int64_t len, int64_t inner, cudaStream_t s)
+{
+    DISPATCH_I(t, outer * inner, s, softmax_axis, (const T *)x, (T *)y, outer, len, inner);
+}
+
+int cuk_reduce_mean(cu_dtype t, const void *x, void *y, const bb_walk *kept, const bb_walk *box, cudaStream_t s)
+{
+    const int64_t n = bb_walk_numel(kept), count = bb_walk_numel(box);
+    DISPATCH_I(t, n, s, reduce_mean_kernel, (const T *)x, (T *)y, *kept, *box, n, count);
+}
+
+int cuk_pool(cu_dtype t, const void *x, void *y, int64_t planes, const cuk_window *p, cudaStream_t s)
+{
+    DISPATCH_I(t, planes * p->oh * p->ow, s, pool_kernel, (const T *)x, (T *)y, planes, *p);
+}
+
+} /* extern "C" */
