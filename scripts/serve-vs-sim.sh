@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # serve-vs-sim.sh — checks the report's serving simulation against reality:
-# sweeps a model at every batch size up to B to find the capacity (B / mean
-# batch time at B), then for light, medium and near-saturation load
-# (fractions of it) runs a sweep, `batchbench serve`, and a sweep again, and
+# for light, medium and near-saturation load runs a sweep of a model at
+# every batch size up to B, finds the capacity in it (B / mean batch time at
+# B), runs `batchbench serve` at that fraction of it, and a sweep again, and
 # simulates the serving run from the two sweeps' batch times pooled
 # (tests/tools/sim_dump: the same arrival schedule, seed and request count,
 # the same batcher rule), side by side: p50 and p99 measured and simulated,
@@ -72,18 +72,18 @@ for f in glob.glob(a + "/inference_time-*.json"):
     json.dump(r, open(os.path.join(out, os.path.basename(f)), "w"))
 PY
 }
-echo "== capacity: $model, batch sizes $sizes, $threads thread(s), $reps batches each (interleaved)"
-sweep "$out/sweep0"
-cap=$("$sim" "$out/sweep0" "$model" "$maxb" "$tmo" 1 --n 100 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["capacity"])')
-echo "   capacity at B=$maxb: $cap items/s"
-
+echo "== $model, batch sizes $sizes, $threads thread(s), $reps batches each (interleaved) per sweep"
 points=()
 for load in ${loads//,/ }; do
+    rm -rf "$out/before-$load" "$out/after-$load" "$out/serve-$load"
+    # the capacity (B / mean batch time at B) from the sweep just before the
+    # serving run: the load is a fraction of what the machine does now
+    sweep "$out/before-$load"
+    cap=$("$sim" "$out/before-$load" "$model" "$maxb" "$tmo" 1 --n 100 |
+        /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["capacity"])')
     rate=$(/usr/bin/python3 -c "print(round($load * $cap, 1))")
     n=$(/usr/bin/python3 -c "import math; print(math.ceil($rate * $duration))")
-    echo "== load $load: sweep, serve at $rate/s for $duration s ($n requests, seed $seed), sweep"
-    rm -rf "$out/before-$load" "$out/after-$load" "$out/serve-$load"
-    sweep "$out/before-$load"
+    echo "== load $load: capacity now $cap items/s; serve at $rate/s for $duration s ($n requests, seed $seed), sweep"
     "$bin" serve --model "$model" --threads "$threads" --rate "$rate" --max-batch "$maxb" --timeout-ms "$tmo" \
         --duration "$duration" --seed "$seed" --out "$out/serve-$load" >"$out/serve-$load.log" 2>&1 ||
         { tail -5 "$out/serve-$load.log" >&2; exit 1; }
