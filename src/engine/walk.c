@@ -145,6 +145,15 @@ int64_t bb_walk_numel(const bb_walk *w)
     return n;
 }
 
+int bb_shape_lead_ones(int n, const int64_t *s, int nd, int64_t *d)
+{
+    if (n > nd)
+        return -1;
+    for (int i = nd - 1, j = n - 1; i >= 0; i--, j--)
+        d[i] = j >= 0 ? s[j] : 1;
+    return 0;
+}
+
 int bb_broadcasts_to(int nd, const int64_t *s, const int64_t *o)
 {
     for (int i = 0; i < nd; i++)
@@ -165,9 +174,9 @@ int bb_matmul_shapes(int na, const int64_t *a, int nc, const int64_t *c, int64_t
     if (nc == 1)
         y[1] = 1, nc = 2;
     int nd = na > nc ? na : nc;
+    bb_shape_lead_ones(na, x, nd, A);
+    bb_shape_lead_ones(nc, y, nd, B);
     for (int i = 0; i < nd; i++) {
-        A[i] = i < nd - na ? 1 : x[i - (nd - na)];
-        B[i] = i < nd - nc ? 1 : y[i - (nd - nc)];
         if (i < nd - 2 && A[i] != B[i] && A[i] != 1 && B[i] != 1)
             return -1;
         D[i] = A[i] > B[i] ? A[i] : B[i];

@@ -67,6 +67,9 @@ int bb_walk_reduce(bb_walk *kept, bb_walk *box, unsigned mask, int nd, const int
  * (fewer, longer rows); PAD walks are left alone (bounds are per axis). */
 void bb_walk_simplify(bb_walk *w);
 int64_t bb_walk_numel(const bb_walk *w);
+/* Shape s (n axes) with leading 1s up to nd axes into d; -1 when it has
+ * more than nd. */
+int bb_shape_lead_ones(int n, const int64_t *s, int nd, int64_t *d);
 /* Whether shape s broadcasts to o (NumPy rules, both nd axes). */
 int bb_broadcasts_to(int nd, const int64_t *s, const int64_t *o);
 

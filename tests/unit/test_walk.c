@@ -103,6 +103,13 @@ static void random_shape(uint64_t *s, int *nd, int64_t *d)
         d[i] = rnd(s, 1, 4);
 }
 
+/* A walk writing o from one source read densely as d. */
+static void start_walk(bb_walk *w, bb_walk_mode mode, int nd, const int64_t *o, const int64_t *d)
+{
+    bb_walk_init(w, mode, nd, o);
+    bb_walk_source(w, 0, d);
+}
+
 static void fill(float *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
@@ -172,8 +179,7 @@ static void test_slice(void **state)
             want[e] = x[flatten(nd, d, src)];
         }
         bb_walk w;
-        bb_walk_init(&w, BB_WALK_GATHER, nd, o);
-        bb_walk_source(&w, 0, d);
+        start_walk(&w, BB_WALK_GATHER, nd, o, d);
         assert_int_equal(bb_walk_slice(&w, &op, d), 0);
         check_walk(&w, x, NULL, want, numel(nd, o));
     }
@@ -183,8 +189,7 @@ static void test_slice(void **state)
     memset(&op, 0, sizeof op);
     op.starts[0] = 2, op.steps[0] = 1;
     bb_walk w;
-    bb_walk_init(&w, BB_WALK_GATHER, 1, o);
-    bb_walk_source(&w, 0, d);
+    start_walk(&w, BB_WALK_GATHER, 1, o, d);
     assert_int_equal(bb_walk_slice(&w, &op, d), -1);
 }
 
@@ -216,8 +221,7 @@ static void test_pad(void **state)
             want[e] = inside ? x[flatten(nd, d, src)] : op.alpha;
         }
         bb_walk w;
-        bb_walk_init(&w, BB_WALK_PAD, nd, o);
-        bb_walk_source(&w, 0, d);
+        start_walk(&w, BB_WALK_PAD, nd, o, d);
         assert_int_equal(bb_walk_pad(&w, &op, d), 0);
         check_walk(&w, x, NULL, want, numel(nd, o));
     }
@@ -226,8 +230,7 @@ static void test_pad(void **state)
     memset(&op, 0, sizeof op);
     op.pads[0] = 2; /* 4 + 2 != 5 */
     bb_walk w;
-    bb_walk_init(&w, BB_WALK_PAD, 1, o);
-    bb_walk_source(&w, 0, d);
+    start_walk(&w, BB_WALK_PAD, 1, o, d);
     assert_int_equal(bb_walk_pad(&w, &op, d), -1);
 }
 

@@ -106,11 +106,7 @@ int cpu_padded_shape(const bb_backend *b, int t, int nd, int64_t *d)
 {
     int64_t s[R];
     int n = cpu_full_shape(b, t, s);
-    if (n > nd)
-        return -1;
-    for (int i = 0; i < nd; i++)
-        d[i] = i < nd - n ? 1 : s[i - (nd - n)];
-    return 0;
+    return bb_shape_lead_ones(n, s, nd, d);
 }
 
 /* Operand t as dense fp32 of dims d (as many elements as t has): a view of

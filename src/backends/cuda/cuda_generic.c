@@ -47,11 +47,7 @@ static int padded(const bb_backend *b, int t, int nd, int64_t *d)
 {
     int64_t s[R];
     int n = full(b, t, s);
-    if (n > nd)
-        return -1;
-    for (int i = 0; i < nd; i++)
-        d[i] = i < nd - n ? 1 : s[i - (nd - n)];
-    return 0;
+    return bb_shape_lead_ones(n, s, nd, d);
 }
 
 static int op_at(const bb_backend *b, const bb_op *op)
