@@ -93,11 +93,15 @@ static int parse_manifest(bb_dataset *ds, const cJSON *m, const char *path, bb_e
     if (kind && !(cJSON_IsString(kind) && !strcmp(kind->valuestring, "preprocessed")))
         return bb_err_set(err, "%s: kind '%s': not a data set of preprocessed items", path,
                           cJSON_IsString(kind) ? kind->valuestring : "?");
-    if (!cJSON_IsNumber(items) || !cJSON_IsNumber(per) || !cJSON_IsArray(shards) || items->valuedouble < 1 ||
-        per->valuedouble < 1)
+    /* counts up to 2^52 (exact in a double; the casts below stay defined) */
+    const double most = 4503599627370496.0;
+    if (!cJSON_IsNumber(items) || !cJSON_IsNumber(per) || !cJSON_IsArray(shards) || !(items->valuedouble >= 1) ||
+        !(per->valuedouble >= 1) || items->valuedouble > most || per->valuedouble > most)
         return bb_err_set(err, "%s: not a batchbench data set manifest (items, items_per_shard, shards)", path);
     ds->items = (int64_t)items->valuedouble, ds->items_per_shard = (int64_t)per->valuedouble;
-    ds->seed = cJSON_IsNumber(seed) ? (int64_t)seed->valuedouble : -1;
+    ds->seed = cJSON_IsNumber(seed) && seed->valuedouble >= 0 && seed->valuedouble <= most
+                   ? (int64_t)seed->valuedouble
+                   : -1;
     ds->n_shards = cJSON_GetArraySize(shards);
     if ((int64_t)ds->n_shards != (ds->items + ds->items_per_shard - 1) / ds->items_per_shard)
         return bb_err_set(err, "%s: %d shards listed for %lld items", path, ds->n_shards, (long long)ds->items);

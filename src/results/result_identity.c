@@ -53,7 +53,11 @@ static int64_t int_at(const cJSON *o, const char *key, int64_t dflt)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (cJSON_IsRaw(v) && v->valuestring)
         return strtoll(v->valuestring, NULL, 10);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : dflt;
+    /* a number no int64 holds (a damaged or crafted file) reads as absent:
+     * the cast would be undefined (found by the fuzz_results target) */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18))
+        return dflt;
+    return (int64_t)v->valuedouble;
 }
 
 /* config.backend_options: the non-default ones that shape a measurement, in the table's order. */
