@@ -232,6 +232,8 @@ static int timed_batch(const bb_measure_ctx *c, bb_config_run *run)
     bb_err err = {0};
     int64_t bs = run->r.batch_size;
     int new_batch = c->src != NULL;
+    if (c->cfg->idle_s > 0) /* a server idle before this request: the sleep is not timed */
+        bb_sleep_until(bb_now_s() + c->cfg->idle_s, c->cfg->stop);
     if (new_batch) {
         if (bb_source_read(c->src, run->next, bs, run->x, &err) != 0)
             return fail(c, run, "error", err.msg), -1;
@@ -422,6 +424,7 @@ static void init_run(const bb_measure_ctx *c, bb_config_run *run, int interleave
     m->max_config_time_s = cfg->max_config_time_s;
     m->budget_s = cfg->budget_s;
     m->order_seed = cfg->seed;
+    m->idle_s = cfg->idle_s;
     m->interleaved = interleaved;
     snprintf(m->interleave_fallback, sizeof m->interleave_fallback, "%s", fallback);
     bb_noise_init(&run->noise);

@@ -66,7 +66,8 @@ double bb_sweep_config_estimate(const bb_sweep_cfg *cfg, const bb_model_facts *f
         measured = pass * cfg->reps > cfg->max_config_time_s ? pass * cfg->reps : cfg->max_config_time_s;
     measured = measured > cfg->min_time_s ? measured : cfg->min_time_s;
     double warm = pass * cfg->warmup > cfg->warmup_time_s ? pass * cfg->warmup : cfg->warmup_time_s;
-    double total = 0.3 + (double)f->weight_bytes / 2e9 + warm + measured + cfg->pause_s;
+    double idle = cfg->idle_s * cfg->reps * (cfg->reps_auto ? 2.0 : 1.0); /* slept before each timed batch */
+    double total = 0.3 + (double)f->weight_bytes / 2e9 + warm + measured + idle + cfg->pause_s;
     return cfg->max_time_s > 0 && total > cfg->max_time_s + 0.3 ? cfg->max_time_s + 0.3 : total;
 }
 

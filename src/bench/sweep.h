@@ -73,6 +73,8 @@ typedef struct {
     double min_time_s;   /* measure until reps AND this much time are reached */
     double max_time_s;   /* per configuration; 0 = no limit */
     double pause_s;      /* between configurations */
+    double idle_s;       /* slept before each timed batch, outside the clock: the batch times of a
+                            server that idles between requests (report/serve_sim.h); 0: back to back */
     int64_t mem_limit;   /* bytes; 0 = none; over it a configuration is "oom" */
     bb_run_config config; /* backend, precision, head, threads, input source, backend options */
     bb_sweep_pipeline pipeline; /* .on: the end-to-end pipeline instead of the inference sweep */

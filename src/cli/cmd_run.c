@@ -36,7 +36,8 @@ static void usage(FILE *f)
             "                      [--reps N|auto] [--reps-min N] [--target-ci PCT] [--max-config-time S]\n"
             "                      [--budget S]\n"
             "                      [--interleave on|off] [--margin PCT]\n"
-            "                      [--min-time S] [--max-time S] [--pause S] [--mem-limit BYTES]\n"
+            "                      [--min-time S] [--max-time S] [--pause S] [--idle-ms MS]\n"
+            "                      [--mem-limit BYTES]\n"
             "                      [--threads T] [--head features|classifier] [--family NAME] [--seed S]\n"
             "                      [--input memory|dataset] [--data DIR] [--dataset-items N]\n"
             "                      [--out DIR] [--resume] [--no-report] [--shard I/N] [--plan]\n"
@@ -93,6 +94,11 @@ static void usage(FILE *f)
             "          e.g. conv to chart them with the zoo's convolutional models\n"
             "--min-time: keep measuring until both --reps batches and S seconds\n"
             "--max-time: per configuration; past it the result is recorded as timeout\n"
+            "--idle-ms MS: sleep MS before each timed batch (not timed): the batch times\n"
+            "          of a server that idles between requests, which run slower than\n"
+            "          back to back (caches, clocks). Part of the result's identity\n"
+            "          (config.idle_s, files tagged -idle-<MS>ms); the report's serving\n"
+            "          simulation draws from them after an idle gap (report --slo-p99)\n"
             "--mem-limit: a configuration needing more (e.g. 2G) is recorded as oom\n"
             "--input memory|dataset: memory (the quick preset's): one seeded random batch\n"
             "            is reused; dataset (the paper preset's): warm-up on a random batch,\n"
@@ -279,6 +285,19 @@ typedef struct {
     int head_set;              /* --head given (an ONNX model refuses it) */
 } run_args;
 
+/* --idle-ms: milliseconds slept before each timed batch, 0 .. 60 s. */
+static int parse_idle_ms(const char *arg, double *out_s)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (errno || end == arg || *end || !(v >= 0 && v <= 60000))
+        return fprintf(stderr, "batchbench run: --idle-ms: '%s' is not a number of milliseconds in 0..60000\n", arg),
+               -1;
+    *out_s = v / 1000.0;
+    return 0;
+}
+
 /* A flag that only the inference sweep's measurement has: noted, so that
  * --pipeline can refuse it by name (parse_flag's rc passes through). */
 static int sweep_only(run_args *a, const char *flag, const char *why, int rc)
@@ -399,6 +418,8 @@ static int parse_flag(int c, run_args *a)
     case 'n': return parse_seconds("--min-time", optarg, &cfg->min_time_s);
     case 'x': return parse_seconds("--max-time", optarg, &cfg->max_time_s);
     case 'p': return parse_seconds("--pause", optarg, &cfg->pause_s);
+    case 'Z': return sweep_only(a, "--idle-ms", "--pipeline's loader keeps the model fed; idling between batches is "
+                                "what the inference sweep measures", parse_idle_ms(optarg, &cfg->idle_s));
     case 'L': return cli_bytes("run", "--mem-limit", optarg, &cfg->mem_limit);
     case 't': return cli_int64("run", "--threads", optarg, 1, 4096, &v) ? -1 : (cfg->config.threads = (int)v, 0);
     case 'H': return a->head_set = 1, cli_head("run", optarg, &cfg->config.head);
@@ -511,7 +532,7 @@ static int parse(int argc, char **argv, run_args *a)
         {"margin", required_argument, 0, 'M'},   {"backend-opt", required_argument, 0, 'O'},
         {"input", required_argument, 0, 'i'},   {"dataset-items", required_argument, 0, 'Y'},
         {"shard", required_argument, 0, 'S'},   {"plan", no_argument, 0, 'A'},
-        {"family", required_argument, 0, 'f'},
+        {"family", required_argument, 0, 'f'},  {"idle-ms", required_argument, 0, 'Z'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help"))

@@ -193,6 +193,9 @@ static void row_setup(bb_row *r, const cJSON *j, bb_setup *s)
         if (r->sweep[0]) /* one sharded sweep, one setup: whichever nodes ran it */
             snprintf(id.host, sizeof id.host, "sweep:%s", r->sweep);
         bb_identity_setup_key(&id, s->key, sizeof s->key);
+        s->idle_s = (double)id.idle_us / 1e6;
+        id.idle_us = 0;
+        bb_identity_setup_key(&id, s->back_to_back_key, sizeof s->back_to_back_key);
         snprintf(s->input, sizeof s->input, "%s", id.input);
         snprintf(s->options, sizeof s->options, "%s", id.options);
     }
@@ -581,4 +584,7 @@ void bb_setup_label(const bb_setup *s, char *buf, size_t len)
     snprintf(buf, len, "%s on %s%s%s%s%s%s%s%s%s, host %s, %d thread%s", s->engine, s->device, fp32 ? "" : " ",
              fp32 ? "" : s->precision, feat ? "" : ", head ", feat ? "" : s->head, rnd ? "" : ", input ",
              rnd ? "" : s->input, s->options[0] ? ", " : "", s->options, s->host, s->threads, s->threads == 1 ? "" : "s");
+    size_t n = strlen(buf);
+    if (s->idle_s > 0 && n < len)
+        snprintf(buf + n, len - n, ", idle %.10g ms before each batch", s->idle_s * 1e3);
 }

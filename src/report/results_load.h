@@ -78,6 +78,8 @@ typedef enum { BB_UNIT_MS, BB_UNIT_S } bb_unit;
  * agree in everything but model and batch size. */
 typedef struct {
     char key[BB_IDENTITY_LEN]; /* bb_identity_setup_key */
+    double idle_s;             /* run --idle-ms: slept before each timed batch; 0: back to back */
+    char back_to_back_key[BB_IDENTITY_LEN]; /* key without the idle time: its back-to-back twin's key */
     char engine[32], device[16], precision[16], head[16];
     char input[32];            /* "random" or "dataset" */
     char options[256];         /* non-default backend options, "k=v,k=v" ("" when none) */
@@ -184,7 +186,8 @@ int bb_model_order(const char *a, const char *b);
 
 /* A short name of a setup for titles and legends, e.g.
  * "batchbench on cpu, host vm, 2 threads" (precision, head, input and
- * backend options added when not fp32 / features / random / defaults). */
+ * backend options added when not fp32 / features / random / defaults, and
+ * ", idle 20 ms before each batch" for run --idle-ms). */
 void bb_setup_label(const bb_setup *s, char *buf, size_t len);
 
 #endif

@@ -22,10 +22,16 @@ static uint64_t rng_next(sim_rng *r)
     return z ^ (z >> 31);
 }
 
+/* Uniform in [0, 1). */
+static double rng_unit(sim_rng *r)
+{
+    return (double)(rng_next(r) >> 11) / 9007199254740992.0;
+}
+
 /* A uniform index in 0..n-1. */
 static int rng_index(sim_rng *r, int n)
 {
-    int i = (int)((double)(rng_next(r) >> 11) / 9007199254740992.0 * (double)n); /* [0, 1) x n */
+    int i = (int)(rng_unit(r) * (double)n);
     return i < n ? i : n - 1;
 }
 
@@ -103,7 +109,34 @@ static int config_ok(const bb_sim_config *c)
     for (int i = 0; i < c->n_measured; i++)
         if (c->measured[i].n_times < 1 || !c->measured[i].times_s)
             return 0;
+    if (c->n_after_idle < 0 || (c->n_after_idle > 0 && !c->after_idle))
+        return 0;
+    for (int i = 0; i < c->n_after_idle; i++)
+        if (c->after_idle[i].n_times < 1 || !c->after_idle[i].times_s || !(c->after_idle[i].idle_s > 0))
+            return 0;
     return 1;
+}
+
+/* A batch time of warm's batch size for a batch that starts after the
+ * server idled gap_s: from the measured idle levels around the gap
+ * (serve_sim.h), warm (back to back) being level 0. */
+static double draw_service(const bb_sim_config *c, const bb_sim_sample *warm, double gap_s, sim_rng *rng)
+{
+    const bb_sim_sample *lo = warm, *hi = NULL;
+    double lo_idle = 0;
+    for (int i = 0; i < c->n_after_idle; i++) {
+        const bb_sim_sample *s = &c->after_idle[i];
+        if (s->batch != warm->batch)
+            continue;
+        if (s->idle_s <= gap_s && s->idle_s > lo_idle)
+            lo = s, lo_idle = s->idle_s;
+        else if (s->idle_s > gap_s && (!hi || s->idle_s < hi->idle_s))
+            hi = s;
+    }
+    const bb_sim_sample *s = lo;
+    if (hi && gap_s > lo_idle && rng_unit(rng) < (gap_s - lo_idle) / (hi->idle_s - lo_idle))
+        s = hi;
+    return s->times_s[rng_index(rng, s->n_times)];
 }
 
 /* What the counted part of the run adds up to. */
@@ -112,25 +145,36 @@ typedef struct {
     int64_t batches, items;
 } tally;
 
-/* Serves every request up to the last counted one; latencies of requests
- * w..w+n-1 into lat[0..n-1]. */
-static void serve_all(const bb_sim_config *c, const double *arrival, int64_t total, int64_t w, int64_t n,
-                      const int *map, double *lat, tally *tl)
+/* One simulation's arrays: requests 0..total-1 arrive at arrival[]; those
+ * from w on, n of them, are counted (latencies into lat[0..n-1]). */
+typedef struct {
+    double *arrival, *lat;
+    int64_t total, w, n;
+    int *map;         /* a batch of n requests draws from measured[map[n]] (service_map) */
+    double *last_end; /* per measured sample: when a batch of its size last ended; -inf: never */
+} sim_arrays;
+
+/* Serves every request up to the last counted one. A batch's idle gap is
+ * the time since its prepared size last ran: its memory goes cold whether
+ * the server slept or ran other sizes in between (serve_sim.h). */
+static void serve_all(const bb_sim_config *c, const sim_arrays *a, tally *tl)
 {
     const bb_batcher rule = {c->max_batch, c->timeout_s};
     sim_rng rng = {c->seed ^ SERVICE_STREAM};
     double free_at = 0;
-    for (int64_t first = 0; first < w + n;) {
-        bb_dispatch d = bb_batcher_next(&rule, arrival, total, first, free_at);
-        const bb_sim_sample *s = &c->measured[map[d.n]];
-        double service = s->times_s[rng_index(&rng, s->n_times)], done = d.at + service;
+    for (int i = 0; i < c->n_measured; i++)
+        a->last_end[i] = -INFINITY;
+    for (int64_t first = 0; first < a->w + a->n;) {
+        bb_dispatch d = bb_batcher_next(&rule, a->arrival, a->total, first, free_at);
+        int k = a->map[d.n];
+        double service = draw_service(c, &c->measured[k], d.at - a->last_end[k], &rng), done = d.at + service;
         for (int64_t i = first; i < first + d.n; i++)
-            if (i >= w && i < w + n)
-                lat[i - w] = done - arrival[i], tl->last_done = done;
-        if (first >= w) {
+            if (i >= a->w && i < a->w + a->n)
+                a->lat[i - a->w] = done - a->arrival[i], tl->last_done = done;
+        if (first >= a->w) {
             tl->busy_s += service, tl->batches++, tl->items += d.n;
         }
-        free_at = done;
+        free_at = a->last_end[k] = done;
         first += d.n;
     }
 }
@@ -145,19 +189,21 @@ static int simulate(const bb_sim_config *c, double **lat, int64_t *n, tally *tl,
     *n = c->n_requests > 0 ? c->n_requests : BB_SIM_REQUESTS;
     if (*n > 100000000 || w > 100000000)
         return -1;
-    int64_t total = w + *n + c->max_batch; /* a tail, so the last counted batches form as in a stream */
-    double *arrival = malloc(sizeof *arrival * (size_t)total);
-    int *map = malloc(sizeof *map * ((size_t)c->max_batch + 1));
-    *lat = malloc(sizeof **lat * (size_t)*n);
-    int rc = arrival && map && *lat ? 0 : -1;
+    sim_arrays a = {.total = w + *n + c->max_batch, /* a tail, so the last counted batches form as in a stream */
+                    .w = w, .n = *n};
+    a.arrival = malloc(sizeof *a.arrival * (size_t)a.total);
+    a.map = malloc(sizeof *a.map * ((size_t)c->max_batch + 1));
+    a.last_end = malloc(sizeof *a.last_end * (size_t)c->n_measured);
+    a.lat = *lat = malloc(sizeof **lat * (size_t)*n);
+    int rc = a.arrival && a.map && a.last_end && a.lat ? 0 : -1;
     if (rc == 0) {
-        bb_arrival_schedule(c->arrivals, c->rate, c->seed, arrival, total);
-        service_map(c, map, padded);
+        bb_arrival_schedule(c->arrivals, c->rate, c->seed, a.arrival, a.total);
+        service_map(c, a.map, padded);
         *tl = (tally){0};
-        serve_all(c, arrival, total, w, *n, map, *lat, tl);
-        tl->first_arrival = w > 0 ? arrival[w - 1] : 0;
+        serve_all(c, &a, tl);
+        tl->first_arrival = w > 0 ? a.arrival[w - 1] : 0;
     }
-    free(arrival), free(map);
+    free(a.arrival), free(a.map), free(a.last_end);
     if (rc != 0)
         free(*lat), *lat = NULL;
     return rc;

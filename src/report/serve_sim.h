@@ -15,8 +15,22 @@
  * a draw, uniform with replacement, from the measured batch times of the
  * smallest measured batch size >= k (k itself when the sweep measured it;
  * else a larger one, as if padded: pessimistic). Draws are independent of
- * each other and of the load: a server whose batch time depends on what
- * ran before (caches, clocks) differs by that much.
+ * each other and of the load, with one exception a sweep can measure: a
+ * batch whose prepared size last ran g seconds before it starts. On a CPU
+ * such a batch runs slower than the sweep's back-to-back ones (on the
+ * 2-core VM mobilenet_v2 at batch 1 takes +13% after 3 ms idle, +20-40%
+ * after 20 ms: its weights left the caches), whether the server slept in
+ * between or ran other prepared sizes (each has its own weights and
+ * buffers; in `serve` runs a batch after one of another size took 9-14%
+ * longer at sizes 2-5); on a GPU the clocks fall when it idles. When the sweep
+ * also measured that batch size after idle times (run --idle-ms: samples
+ * in after_idle; slept, so a lower bound for a gap spent running other
+ * sizes), a batch after a gap g draws from the levels around g:
+ * between measured idle times a and b (the back-to-back sample being idle
+ * 0) from b's times with probability (g - a) / (b - a), else from a's;
+ * at or past the longest idle time measured, from its times. Without such
+ * samples every batch draws back-to-back times, and at light load the
+ * simulation reads low by the penalty.
  *
  * Pure: no I/O, no global state; the generator's state lives on the stack.
  * Latency is a request's completion (the end of its batch) minus its
@@ -37,10 +51,11 @@ typedef struct {
     int64_t batch;
     const double *times_s;
     int n_times;
+    double idle_s; /* slept before each of these batches (run --idle-ms); 0: back to back */
 } bb_sim_sample;
 
 typedef struct {
-    const bb_sim_sample *measured; /* ascending batch sizes, each with n_times >= 1 */
+    const bb_sim_sample *measured; /* ascending batch sizes, each with n_times >= 1 (back to back) */
     int n_measured;
     int max_batch;         /* B: 1 .. the largest measured batch size */
     double timeout_s;      /* T >= 0 */
@@ -49,6 +64,11 @@ typedef struct {
     int64_t n_requests;    /* counted; 0: BB_SIM_REQUESTS */
     int64_t warmup;        /* simulated first, not counted; < 0: BB_SIM_WARMUP */
     uint64_t seed;         /* the arrival schedule's (bb_arrival_schedule); service draws derive from it */
+    /* Batch times measured after an idle time (idle_s > 0, any order, any of
+     * the measured batch sizes; NULL/0: none): what a batch that starts
+     * after the server idled draws from (above). */
+    const bb_sim_sample *after_idle;
+    int n_after_idle;
 } bb_sim_config;
 
 typedef struct {

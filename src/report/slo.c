@@ -27,16 +27,27 @@ bb_slo_setting *bb_slo_at(const bb_slo_eval *e, int i, int j)
     return &e->set[i * e->n_t + j];
 }
 
-/* The model's usable rows of setup into e->samples, ascending. */
-static void collect(const bb_table *t, int setup, const char *model, bb_slo_eval *e)
+/* The model's usable rows of setup into out (at most cap), ascending; how many. */
+static int rows_of(const bb_table *t, int setup, const char *model, bb_sim_sample *out, int cap)
 {
     const bb_setup *s = &t->setups[setup];
-    e->n_b = 0;
-    for (int b = 0; b < s->n_batches && e->n_b < BB_RECOMMEND_MAX; b++) {
+    int n = 0;
+    for (int b = 0; b < s->n_batches && n < cap; b++) {
         const bb_row *r = bb_table_ok(t, setup, model, s->batches[b]);
         if (r && r->times_s && r->n_times > 0)
-            e->samples[e->n_b++] = (bb_sim_sample){r->batch_size, r->times_s, r->n_times};
+            out[n++] = (bb_sim_sample){r->batch_size, r->times_s, r->n_times, s->idle_s};
     }
+    return n;
+}
+
+void bb_slo_collect(const bb_table *t, int setup, const char *model, bb_slo_eval *e)
+{
+    e->n_b = rows_of(t, setup, model, e->samples, BB_RECOMMEND_MAX);
+    e->n_after_idle = 0;
+    for (int s = 0; s < t->n_setups; s++)
+        if (t->setups[s].idle_s > 0 && !strcmp(t->setups[s].back_to_back_key, t->setups[setup].key))
+            e->n_after_idle += rows_of(t, s, model, e->after_idle + e->n_after_idle,
+                                       BB_SLO_MAX_AFTER_IDLE - e->n_after_idle);
 }
 
 /* The setting (B index i, T index j): p99 at each requested rate and the max rate under the target. */
@@ -44,7 +55,8 @@ static int simulate_setting(bb_slo_eval *e, int i, int j)
 {
     bb_slo_setting *st = bb_slo_at(e, i, j);
     bb_sim_config c = {.measured = e->samples, .n_measured = e->n_b, .max_batch = (int)e->samples[i].batch,
-                       .timeout_s = e->t_s[j], .arrivals = BB_ARRIVALS_POISSON, .warmup = -1, .seed = BB_SLO_SEED};
+                       .timeout_s = e->t_s[j], .arrivals = BB_ARRIVALS_POISSON, .warmup = -1, .seed = BB_SLO_SEED,
+                       .after_idle = e->after_idle, .n_after_idle = e->n_after_idle};
     if (bb_sim_max_rate(&c, e->target_s, &st->max_rate, st->grid_p99) != 0)
         return -1;
     st->meets_all = 1;
@@ -117,9 +129,9 @@ static void choose(const bb_table *t, bb_slo_eval *e)
 int bb_slo_evaluate(const bb_table *t, int setup, const char *model, bb_slo_eval *e)
 {
     memset(e, 0, sizeof *e);
-    if (!(t->slo_p99_s > 0) || t->n_slo_rates < 1)
+    if (!(t->slo_p99_s > 0) || t->n_slo_rates < 1 || t->setups[setup].idle_s > 0)
         return 1;
-    collect(t, setup, model, e);
+    bb_slo_collect(t, setup, model, e);
     if (e->n_b == 0)
         return 1;
     e->target_s = t->slo_p99_s;
@@ -155,6 +167,8 @@ int bb_slo_applies(const bb_table *t, int setup)
     if (!(t->slo_p99_s > 0) || t->n_slo_rates < 1 || setup < 0 || setup >= t->n_setups)
         return 0;
     const bb_setup *s = &t->setups[setup];
+    if (s->idle_s > 0) /* drawn on by its back-to-back twin's simulation */
+        return 0;
     for (int m = 0; m < s->n_models; m++)
         for (int b = 0; b < s->n_batches; b++)
             if (bb_table_ok(t, setup, s->models[m], s->batches[b]))
@@ -212,12 +226,17 @@ static void intro(FILE *f, const bb_table *t)
                "if the server is still busy then, as soon as it is free, with up to B of those waiting: the rule "
                "`batchbench serve` runs (src/serve/batcher.h). A batch of n requests runs at its prepared size "
                "and takes a batch time drawn at random, with replacement, from the times the sweep measured at "
-               "that size, independently of the batches before it. Latency runs from a request's arrival to the "
-               "end of its batch. Each point simulates %d requests after %d that are not counted, with a fixed "
-               "seed; the largest rate under the target is searched on %d loads up to the capacity (B / mean "
-               "batch time at B: every batch full), refined by %d bisection steps. Not modelled: moving requests "
-               "in and out, batch times that change with the load or with earlier batches (warm caches, clock "
-               "boost, thermal throttling), more than one server or model on the machine.\n\n",
+               "that size, independently of the batches before it, except after the server idled: where the "
+               "sweep also measured batches after idle times (`run --idle-ms`, a setup of its own), a batch whose "
+               "prepared size last ran some time before (the server idle, or running other sizes) draws from the "
+               "measured idle times around that gap (linearly mixed between them), since such a batch runs slower "
+               "(caches, clocks). Latency runs from a "
+               "request's arrival to the end of its batch. Each point simulates %d requests after %d that are not "
+               "counted, with a fixed seed; the largest rate under the target is searched on %d loads up to the "
+               "capacity (B / mean batch time at B: every batch full), refined by %d bisection steps. Not "
+               "modelled: moving requests in and out, batch times that change with the load or with earlier "
+               "batches beyond the idle gap (thermal throttling), more than one server or model on the "
+               "machine.\n\n",
             BB_SIM_REQUESTS, BB_SIM_WARMUP, BB_SIM_GRID - 1, BB_SIM_STEPS);
 }
 
@@ -273,6 +292,36 @@ static void answer(FILE *f, const bb_slo_eval *e)
                    "timeout %g ms).\n",
                 per_s(bb_slo_at(e, e->top_b, e->top_t)->max_rate, a, sizeof a), (long long)e->samples[e->top_b].batch,
                 e->t_s[e->top_t] * 1e3);
+}
+
+/* Which idle times the simulation drew on after a gap, or that it had none. */
+static void idle_note(FILE *f, const bb_slo_eval *e)
+{
+    double levels[BB_SLO_MAX_AFTER_IDLE];
+    int n = 0;
+    for (int i = 0; i < e->n_after_idle; i++) {
+        int seen = 0;
+        for (int k = 0; k < n; k++)
+            seen |= levels[k] == e->after_idle[i].idle_s;
+        if (!seen)
+            levels[n++] = e->after_idle[i].idle_s;
+    }
+    if (n == 0) {
+        fprintf(f, "- No batch times after idle were measured: every batch draws back-to-back times, so where the "
+                   "server idles between batches (light load) the simulated latency reads low by what idling "
+                   "costs (on a 2-core VM up to 30%% at p99). Measure it: the same sweep again with `--idle-ms 5` "
+                   "and `--idle-ms 20` into the same folder.\n");
+        return;
+    }
+    fprintf(f, "- After an idle gap (since its prepared size last ran) a batch draws from the times measured after ");
+    for (int k = 0; k < n; k++) /* small n: sorted by selection as printed */
+        for (int j = k + 1; j < n; j++)
+            if (levels[j] < levels[k]) {
+                double x = levels[k];
+                levels[k] = levels[j], levels[j] = x;
+            }
+    list(f, levels, n, 1e3);
+    fprintf(f, " ms idle (%d batch-size result%s).\n", e->n_after_idle, e->n_after_idle == 1 ? "" : "s");
 }
 
 /* "a, b and c" of n batch sizes. */
@@ -340,6 +389,7 @@ static void model_part(FILE *f, const bb_table *t, int setup, const char *model)
     }
     table(f, &e);
     answer(f, &e);
+    idle_note(f, &e);
     padding_note(f, &e);
     few_times_note(f, &e);
     fputc('\n', f);

@@ -39,6 +39,7 @@
 #define BB_SLO_MAX_RATES 16
 #define BB_SLO_MAX_TIMEOUTS 16
 #define BB_SLO_SEED 1 /* every simulation's: the answer is the same on every run */
+#define BB_SLO_MAX_AFTER_IDLE 256 /* batch times after idle (run --idle-ms) one model's simulation draws on */
 
 /* The default --timeouts, in ms; returns how many (into out, s). */
 int bb_slo_default_timeouts(double *out_s);
@@ -53,6 +54,9 @@ typedef struct {
 typedef struct {
     int n_b, n_t, n_rates;
     bb_sim_sample samples[BB_RECOMMEND_MAX]; /* the model's usable rows, ascending; the candidates' B */
+    bb_sim_sample after_idle[BB_SLO_MAX_AFTER_IDLE]; /* its rows measured after an idle time (setups that are
+                                                        this one's but for run --idle-ms): serve_sim.h */
+    int n_after_idle;
     double capacity[BB_RECOMMEND_MAX];       /* items/s at each B */
     double t_s[BB_SLO_MAX_TIMEOUTS];
     double rates[BB_SLO_MAX_RATES];
@@ -63,16 +67,25 @@ typedef struct {
     int top_b, top_t;                        /* the largest max rate of any setting; -1 when every one is 0 */
 } bb_slo_eval;
 
+/* What the simulation of (setup, model) draws on: the model's usable rows
+ * of setup into e->samples (n_b), those of setup's after-idle twins (the
+ * same setup key but for run --idle-ms) into e->after_idle. */
+void bb_slo_collect(const bb_table *t, int setup, const char *model, bb_slo_eval *e);
+
 /* Setting (B index i, T index j). */
 bb_slo_setting *bb_slo_at(const bb_slo_eval *e, int i, int j);
 
 /* Simulates every candidate of (setup, model) with the table's target,
- * rates and timeouts. Returns 0; 1 when the model has no usable row there
- * or no target was set; -1 when memory runs out. Free with bb_slo_eval_free. */
+ * rates and timeouts; a batch after the server idled draws from the
+ * model's rows in the setups that are setup's but for an idle time (run
+ * --idle-ms), which get no section of their own. Returns 0; 1 when the
+ * model has no usable row there, setup is such an idle one, or no target
+ * was set; -1 when memory runs out. Free with bb_slo_eval_free. */
 int bb_slo_evaluate(const bb_table *t, int setup, const char *model, bb_slo_eval *e);
 void bb_slo_eval_free(bb_slo_eval *e);
 
-/* Is there a target and a model with usable rows in setup (the chart)? */
+/* Is there a target and a model with usable rows in setup, back to back
+ * (the chart)? */
 int bb_slo_applies(const bb_table *t, int setup);
 
 /* "## Serving under a p99 target" when t->slo_p99_s > 0 (nothing else):

@@ -43,7 +43,8 @@ static int measure_config_json(cJSON *o, const bb_measure_info *m)
     return bb_json_str(o, "reps_mode", m->reps_auto ? "auto" : "fixed") && bb_json_int(o, "min_reps", m->min_reps) &&
            bb_json_num(o, "target_ci", m->reps_auto ? m->target_ci : NAN) &&
            bb_json_num(o, "warmup_time_s", m->warmup_time_s) && bb_json_num(o, "max_config_time_s", m->max_config_time_s) &&
-           bb_json_num(o, "budget_s", m->budget_s) && bb_json_u64(o, "order_seed", m->order_seed);
+           bb_json_num(o, "budget_s", m->budget_s) && bb_json_u64(o, "order_seed", m->order_seed) &&
+           bb_json_num(o, "idle_s", m->idle_s);
 }
 
 /* What happened while measuring ("measurement"). */

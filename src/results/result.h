@@ -56,6 +56,7 @@ typedef struct {
     char interleave_fallback[192]; /* why not, when interleaving was asked for; "" otherwise */
     int rounds;                  /* slices of batches it was measured in */
     uint64_t order_seed;         /* seeds the shuffled order of every round */
+    double idle_s;               /* slept before each timed batch (run --idle-ms); 0: back to back */
     char stop_reason[16];        /* target|reps|min-time|cap|budget (why measuring stopped) */
     double ci_half_width;        /* achieved: max(median - lo, hi - median) / median */
     double measured_wall_s;      /* wall time of the measured slices */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ void bb_identity_of_result(const bb_result *r, const char *host, bb_identity *id
     id->batch_size = r->batch_size;
     id->threads = is_gpu(r->device) ? 0 : r->threads;
     bb_opt_identity(&r->options, r->device, id->options, sizeof id->options);
+    id->idle_us = llround(r->measure.idle_s * 1e6);
     if (r->pipeline) {
         id->workers = r->pipeline->workers, id->prefetch = r->pipeline->prefetch;
         snprintf(id->load_mode, sizeof id->load_mode, "%s", r->pipeline->mode);
@@ -95,6 +97,9 @@ int bb_identity_of_json(const cJSON *root, bb_identity *id)
     id->threads = is_gpu(id->device) ? 0 : (int)int_at(cfg, "threads", 0);
     options_of_json(cJSON_GetObjectItemCaseSensitive(cfg, "backend_options"), id->device, id->options,
                     sizeof id->options);
+    const cJSON *idle = cJSON_GetObjectItemCaseSensitive(cfg, "idle_s");
+    if (cJSON_IsNumber(idle) && idle->valuedouble > 0 && idle->valuedouble <= 1e6) /* else absent: back to back */
+        id->idle_us = llround(idle->valuedouble * 1e6);
     if (cJSON_IsObject(pl)) {
         id->workers = (int)int_at(pl, "workers", 0), id->prefetch = (int)int_at(pl, "prefetch", 0);
         snprintf(id->load_mode, sizeof id->load_mode, "%s", str_at(pl, "mode", "batches"));
@@ -117,7 +122,9 @@ static void setup_part(const bb_identity *id, const char *head, char *buf, size_
         n += snprintf(buf + n, len - (size_t)n, ";workers=%d;load_mode=%s;prefetch=%d", id->workers, id->load_mode,
                       id->prefetch);
     if (id->workers > 0 && !strcmp(id->worker_kind, "process") && n >= 0 && (size_t)n < len)
-        snprintf(buf + n, len - (size_t)n, ";worker_kind=process");
+        n += snprintf(buf + n, len - (size_t)n, ";worker_kind=process");
+    if (id->idle_us > 0 && n >= 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, ";idle_ms=%.10g", (double)id->idle_us / 1000.0);
 }
 
 void bb_identity_setup_key(const bb_identity *id, char *buf, size_t len)
@@ -178,6 +185,8 @@ char *bb_identity_filename(const bb_identity *id, int alt)
         n += (size_t)snprintf(tags + n, sizeof tags - n, "-%s", strcmp(id->load_mode, "items") ? "mode" : "items");
     if (id->workers > 0 && id->prefetch != 2)
         n += (size_t)snprintf(tags + n, sizeof tags - n, "-prefetch-%d", id->prefetch);
+    if (id->idle_us > 0 && n < sizeof tags)
+        n += (size_t)snprintf(tags + n, sizeof tags - n, "-idle-%.10gms", (double)id->idle_us / 1000.0);
     if (id->options[0] && n < sizeof tags) {
         bb_identity_hash(id->options, hash);
         n += (size_t)snprintf(tags + n, sizeof tags - n, "-opts-%s", hash);

@@ -10,7 +10,8 @@
  * input source, threads (on the CPU), the non-default backend options that
  * shape a measurement, for an imported model its file's SHA-256 (two files
  * of one name are two models), and for an end-to-end result the loader's workers,
- * mode, prefetch and worker kind (threads or processes). The identity key is that list as one string; it is
+ * mode, prefetch and worker kind (threads or processes), and the idle time
+ * slept before each timed batch (run --idle-ms) when there is one. The identity key is that list as one string; it is
  * written into the result (config.identity), compared by --resume (exact
  * matches only) and by the writer (a finished result of another identity is
  * never overwritten), and the loader groups results by it.
@@ -18,7 +19,8 @@
  * File names stay readable: the seed's name for the default configuration,
  * with a tag for each non-default part ("-bf16", "-classifier", "-dataset",
  * "-engine-pytorch", "-opts-<hash>", "-procs" for loader worker processes,
- * "-sha256-<its first 8 hex digits>" for an imported model's file, ...). Should a finished file of another
+ * "-sha256-<its first 8 hex digits>" for an imported model's file,
+ * "-idle-<MS>ms" for batches timed after an idle time, ...). Should a finished file of another
  * identity (e.g. another thread count) already hold that name, the result
  * goes to the same name with "-id-<hash of the identity key>".
  */
@@ -49,6 +51,7 @@ typedef struct {
     int workers, prefetch; /* end-to-end results; workers 0: an inference result */
     char load_mode[16];
     char worker_kind[16];  /* end-to-end: "thread" (also files without one) or "process" */
+    int64_t idle_us;       /* run --idle-ms, in microseconds; 0: back to back (also files without one) */
 } bb_identity;
 
 /* The identity of a result about to be written on `host`. */
@@ -63,7 +66,8 @@ int bb_identity_of_json(const cJSON *root, bb_identity *id);
  * precision=bf16;head=features;engine=batchbench;input=random;threads=2;options=";
  * an end-to-end result adds ";workers=W;load_mode=M;prefetch=P", and
  * ";worker_kind=process" for worker processes (thread keys are those written
- * before worker kinds existed); an imported model ends it with
+ * before worker kinds existed); batches timed after an idle time add
+ * ";idle_ms=MS" (back-to-back keys are those written before it existed); an imported model ends it with
  * ";model_sha256=<hex>" (zoo keys are those written before imports existed). */
 void bb_identity_key(const bb_identity *id, char *buf, size_t len);
 

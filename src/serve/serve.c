@@ -124,20 +124,6 @@ static int prepare_all(const bb_serve_cfg *c, serve_models *m, bb_serve_result *
 
 /* ---- the run --------------------------------------------------------------------- */
 
-/* Sleeps until the monotonic clock reads `at` (seconds); returns at once
- * when it already has. Woken by a signal, sleeps again unless stopped. */
-static void sleep_until(const bb_serve_cfg *c, double at)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)floor(at);
-    ts.tv_nsec = (long)((at - floor(at)) * 1e9);
-    if (ts.tv_nsec >= 1000000000L)
-        ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-    while (bb_now_s() < at && !stopped(c))
-        if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != EINTR)
-            break;
-}
-
 /* One batch of d.n requests from `first`: slept to, run, recorded. */
 static int run_batch(const bb_serve_cfg *c, serve_models *m, double t0, bb_dispatch d, bb_serve_batch *bt,
                      bb_err *err)
@@ -145,7 +131,7 @@ static int run_batch(const bb_serve_cfg *c, serve_models *m, double t0, bb_dispa
     const bb_backend_ops *be = c->config->backend;
     int k = m->size_index[d.n];
     bb_backend *b = m->b[k];
-    sleep_until(c, t0 + d.at);
+    bb_sleep_until(t0 + d.at, c->stop);
     if (stopped(c))
         return 1;
     bb_err e = {0};

@@ -5,8 +5,10 @@
 # (slo_p99.png/.svg), the named (B, T) at light load, the requested rates
 # the machine may not sustain, the "none meets the target" sentence for an
 # impossible target, the timeouts given, nothing without the flags, and bad
-# flags (exit 2, the flag named). With sim_dump (tests/tools/sim_dump.c)
-# also its JSON, the same on every call. Under 40 s.
+# flags (exit 2, the flag named); run --idle-ms results beside the sweep's
+# (own identity, the sleep untimed, drawn on by the simulation). With
+# sim_dump (tests/tools/sim_dump.c) also its JSON, the same on every call.
+# Under 60 s.
 # Usage: tests/cli/test_slo.sh path/to/batchbench [path/to/sim_dump]
 set -u
 bin=${1:?usage: test_slo.sh path/to/batchbench [path/to/sim_dump]}
@@ -98,6 +100,53 @@ assert 0 < j["p50_ms"] <= j["p90_ms"] <= j["p99_ms"], j
 assert abs(j["throughput"] - 20) < 3 and 1 <= j["mean_batch"] <= 8, j' "$tmp/d1.json" && ok || fail "sim_dump JSON"
     "$dump" "$tmp/s" mobilenet_v2 16 5 20 >/dev/null 2>&1 && fail "sim_dump took B 16 beyond the sweep" || ok
 fi
+
+# run --idle-ms: the same sweep with 20 ms slept before each timed batch,
+# into the same folder: results of their own (identity, file name), the
+# sleep outside the batch times, the back-to-back results untouched, and
+# the serving simulation drawing on them (one section part, not two)
+sums() { md5sum "$tmp"/s/inference_time-*-batch_size-[1248].json; }
+before=$(sums)
+"$bin" run --models mobilenet_v2 --batch-sizes 1,2,4,8 --threads 1 --warmup 1 --warmup-time 0 --reps 10 \
+    --interleave off --idle-ms 20 --out "$tmp/s" --no-report >"$tmp/idle.out" 2>&1 && ok ||
+    fail "run --idle-ms 20: $(tail -5 "$tmp/idle.out")"
+[ "$(sums)" = "$before" ] && ok || fail "run --idle-ms touched the back-to-back results"
+/usr/bin/python3 - "$tmp/s" <<'PY' && ok || fail "the --idle-ms results"
+import glob, json, statistics, sys
+idle = sorted(glob.glob(sys.argv[1] + "/inference_time-*-idle-20ms.json"))
+assert len(idle) == 4, idle
+for f in idle:
+    r = json.load(open(f)); c = r["config"]
+    assert c["idle_s"] == 0.02 and c["identity"].endswith(";idle_ms=20"), c
+    assert statistics.median(r["times_s"]) < 0.02 * c["batch_size"], (f, r["times_s"])  # the sleep is not timed
+    b2b = json.load(open(f.replace("-idle-20ms", "")))["config"]
+    assert b2b["idle_s"] == 0 and "idle_ms" not in b2b["identity"], b2b
+PY
+"$bin" run --models mobilenet_v2 --batch-sizes 1,2,4,8 --threads 1 --warmup 1 --warmup-time 0 --reps 10 \
+    --interleave off --idle-ms 20 --resume --out "$tmp/s" --no-report >"$tmp/idle2.out" 2>&1
+grep -q "0 done, 4 kept from earlier runs" "$tmp/idle2.out" && ok || fail "--resume --idle-ms 20: $(tail -2 "$tmp/idle2.out")"
+"$bin" report "$tmp/s" --slo-p99 100 --rate 100,200 --out "$tmp/f/report.md" >/dev/null 2>"$tmp/f.err"; rc=$?
+sec=$(section "$tmp/f/report.md")
+[ $rc -eq 0 ] && ok || fail "report with --idle-ms results: exit $rc: $(cat "$tmp/f.err")"
+grep -q "After an idle gap (since its prepared size last ran) a batch draws from the times measured after 20 ms idle (4 batch-size results)" <<<"$sec" &&
+    ok || fail "the simulation does not say it drew on the idle results: $sec"
+[ "$(grep -c '^### mobilenet_v2' <<<"$sec")" -eq 1 ] && ok || fail "the idle setup got a serving part of its own"
+grep -q "idle 20 ms before each batch" "$tmp/f/report.md" && ok || fail "the idle setup is not labelled"
+if [ -n "$dump" ]; then
+    "$dump" "$tmp/s" mobilenet_v2 8 5 20 --seed 3 --n 2000 --warmup 0 >"$tmp/d3.json" &&
+        /usr/bin/python3 -c 'import json,sys; j = json.load(open(sys.argv[1])); a = json.load(open(sys.argv[2]))
+assert j["after_idle"] == 4 and a["after_idle"] == 0, (j, a)
+assert j["p50_ms"] > a["p50_ms"], (j, a)  # 20 s between requests: every batch after idle, slower' \
+        "$tmp/d3.json" "$tmp/d1.json" && ok || fail "sim_dump with the idle results: $(cat "$tmp/d3.json")"
+fi
+badrun() { # WANT ARGS...
+    local want=$1; shift
+    "$bin" run --models mobilenet_v2 --batch-sizes 1 --out "$tmp/g" --no-report "$@" >/dev/null 2>"$tmp/g.err"; local rc=$?
+    [ $rc -eq 2 ] && grep -q -- "$want" "$tmp/g.err" && ok || fail "run $*: exit $rc, stderr $(cat "$tmp/g.err")"
+}
+badrun "--idle-ms: '-1' is not a number of milliseconds" --idle-ms -1
+badrun "--idle-ms: 'x' is not" --idle-ms x
+badrun "--idle-ms does not go with --pipeline" --idle-ms 5 --pipeline --data "$tmp/none"
 
 echo "test_slo.sh: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -15,7 +15,8 @@
  *                 [--arrivals poisson|uniform] [--setup K]
  * Defaults: seed 1 (the report's), n 20000, warm-up 2000, Poisson, the
  * first setup of DIR with usable results of MODEL. Output: one JSON object
- * (times in ms, 17 significant digits). Exit 1 on bad input or when the
+ * (times in ms, 17 significant digits; after_idle: how many results
+ * measured after an idle time it drew on). Exit 1 on bad input or when the
  * model has no usable result or B exceeds its largest measured batch size.
  */
 #include <stdio.h>
@@ -24,6 +25,7 @@
 
 #include "report/results_load.h"
 #include "report/serve_sim.h"
+#include "report/slo.h"
 
 typedef struct {
     const char *dir, *model;
@@ -69,28 +71,28 @@ static int parse(int argc, char **argv, args *a)
     return 0;
 }
 
-/* The usable rows of (setup, model), ascending; how many. */
-static int samples_of(const bb_table *t, int setup, const char *model, bb_sim_sample *out)
+/* What the report's simulation of (setup, model) draws on (bb_slo_collect:
+ * its back-to-back rows, and its after-idle twins' rows); how many rows. */
+static int samples_of(const bb_table *t, int setup, const char *model, bb_slo_eval *e)
 {
-    const bb_setup *s = &t->setups[setup];
-    int n = 0;
-    for (int b = 0; b < s->n_batches && n < 64; b++) {
-        const bb_row *r = bb_table_ok(t, setup, model, s->batches[b]);
-        if (r)
-            out[n++] = (bb_sim_sample){r->batch_size, r->times_s, r->n_times};
-    }
-    return n;
+    memset(e, 0, sizeof *e);
+    if (t->setups[setup].idle_s > 0) /* drawn on by its back-to-back twin */
+        return 0;
+    bb_slo_collect(t, setup, model, e);
+    return e->n_b;
 }
 
 static int run(const bb_table *t, const args *a)
 {
-    bb_sim_sample m[64];
+    static bb_slo_eval e; /* large; this tool's one simulation */
     int n = 0, setup = a->setup;
     for (int s = 0; setup < 0 && s < t->n_setups; s++)
-        setup = samples_of(t, s, a->model, m) > 0 ? s : -1;
+        setup = samples_of(t, s, a->model, &e) > 0 ? s : -1;
     if (setup >= 0 && setup < t->n_setups)
-        n = samples_of(t, setup, a->model, m);
-    bb_sim_config c = {m, n, a->max_batch, a->timeout_s, a->rate, a->arrivals, a->n, a->warmup, a->seed};
+        n = samples_of(t, setup, a->model, &e);
+    const bb_sim_sample *m = e.samples;
+    bb_sim_config c = {m, n, a->max_batch, a->timeout_s, a->rate, a->arrivals, a->n, a->warmup, a->seed,
+                       e.after_idle, e.n_after_idle};
     bb_sim_result r;
     if (n == 0 || bb_sim_run(&c, &r) != 0) {
         fprintf(stderr, "sim_dump: %s: no usable result of %s, or B %d / T / rate out of range\n", a->dir,
@@ -100,12 +102,12 @@ static int run(const bb_table *t, const args *a)
     printf("{\"model\": \"%s\", \"setup\": %d, \"max_batch\": %d, \"timeout_ms\": %.17g, \"rate\": %.17g, "
            "\"seed\": %llu, \"n\": %lld, \"warmup\": %lld, \"arrivals\": \"%s\",\n \"p50_ms\": %.17g, "
            "\"p90_ms\": %.17g, \"p99_ms\": %.17g, \"mean_ms\": %.17g, \"throughput\": %.17g, \"utilisation\": "
-           "%.17g, \"mean_batch\": %.17g, \"padded\": %s, \"capacity\": %.17g}\n",
+           "%.17g, \"mean_batch\": %.17g, \"padded\": %s, \"capacity\": %.17g, \"after_idle\": %d}\n",
            a->model, setup, a->max_batch, a->timeout_s * 1e3, a->rate, (unsigned long long)a->seed,
            (long long)(a->n > 0 ? a->n : BB_SIM_REQUESTS), (long long)(a->warmup >= 0 ? a->warmup : BB_SIM_WARMUP),
            a->arrivals == BB_ARRIVALS_POISSON ? "poisson" : "uniform", r.p50_s * 1e3, r.p90_s * 1e3, r.p99_s * 1e3,
            r.mean_s * 1e3, r.throughput, r.utilisation, r.mean_batch, r.padded ? "true" : "false",
-           bb_sim_capacity(m, n, a->max_batch));
+           bb_sim_capacity(m, n, a->max_batch), e.n_after_idle);
     return 0;
 }
 

@@ -118,7 +118,7 @@ static const struct {
     {"config.warmup", 'n'}, {"config.reps", 'n'}, {"config.min_time_s", 'n'}, {"config.max_time_s", 'n'},
     {"config.threads", 'n'}, {"config.seed", 'n'}, {"config.backend_options", 'O'}, {"config.identity", 's'}, {"config.reps_mode", 's'}, {"config.min_reps", 'n'},
     {"config.target_ci", 'n'}, {"config.warmup_time_s", 'n'}, {"config.max_config_time_s", 'n'},
-    {"config.budget_s", 'n'}, {"config.order_seed", 'n'}, {"measurement", 'o'}, {"measurement.warmup_passes", 'n'},
+    {"config.budget_s", 'n'}, {"config.order_seed", 'n'}, {"config.idle_s", 'n'}, {"measurement", 'o'}, {"measurement.warmup_passes", 'n'},
     {"measurement.warmup_s", 'n'}, {"measurement.interleaved", 'b'}, {"measurement.interleave_fallback", 's'},
     {"measurement.rounds", 'n'}, {"measurement.stop_reason", 's'}, {"measurement.ci_half_width", 'n'},
     {"measurement.measured_wall_s", 'n'}, {"stats.p50_s", 'n'}, {"stats.p90_s", 'n'}, {"stats.p99_s", 'n'},

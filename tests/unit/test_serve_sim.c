@@ -11,7 +11,8 @@
  * ln(100)/(mu - lambda)) and M/D/1 for a constant one (mean wait
  * rho / (2 mu (1 - rho)), Pollaczek-Khinchine); with batching, the limits
  * (a light load waits out the timeout, a heavy one fills every batch), the
- * capacity, padding where the sweep lacks a size, and determinism. The
+ * capacity, padding where the sweep lacks a size, batches after the server
+ * idled drawn from the idle levels around the gap, and determinism. The
  * section is checked on hand-built tables whose answer is clear.
  */
 #include <setjmp.h>
@@ -69,7 +70,7 @@ static void test_mm1(void **state)
     double *x = malloc(sizeof *x * N_EXP);
     assert_non_null(x);
     double mu = 1.0 / exp_sample(x, N_EXP, 1e-3); /* the sampler's own service rate, ~1000/s */
-    bb_sim_sample s = {1, x, N_EXP};
+    bb_sim_sample s = {1, x, N_EXP, 0};
     const double rho[] = {0.5, 0.8};
     for (int i = 0; i < 2; i++) {
         double lambda = rho[i] * mu;
@@ -90,7 +91,7 @@ static void test_md1(void **state)
 {
     (void)state;
     double s1 = 1e-3, mu = 1 / s1;
-    bb_sim_sample s = {1, &s1, 1};
+    bb_sim_sample s = {1, &s1, 1, 0};
     const double rho[] = {0.5, 0.8};
     for (int i = 0; i < 2; i++) {
         bb_sim_config c = one_size(&s, 1, 0, rho[i] * mu, 1000000);
@@ -106,7 +107,7 @@ static void test_batching_limits(void **state)
 {
     (void)state;
     double s8 = 0.010, T = 0.050;
-    bb_sim_sample s = {8, &s8, 1};
+    bb_sim_sample s = {8, &s8, 1, 0};
     bb_sim_result r;
     bb_sim_config c = one_size(&s, 8, T, 1.0, 0); /* 1/s: another request within T only 5% of the time */
     assert_int_equal(bb_sim_run(&c, &r), 0);
@@ -129,7 +130,7 @@ static void test_max_rate_monotone_and_seeded(void **state)
     double *x = malloc(sizeof *x * N_EXP);
     assert_non_null(x);
     exp_sample(x, N_EXP, 4e-3);
-    bb_sim_sample s = {4, x, N_EXP};
+    bb_sim_sample s = {4, x, N_EXP, 0};
     bb_sim_config c = one_size(&s, 4, 0.002, 0, 4000);
     const double targets[] = {0.010, 0.015, 0.020, 0.040, 0.080};
     double prev = 0, rate, again, grid[BB_SIM_GRID - 1];
@@ -161,7 +162,7 @@ static void test_padding(void **state)
 {
     (void)state;
     double t1 = 0.001, t4 = 0.004, t8 = 0.008;
-    bb_sim_sample m[] = {{1, &t1, 1}, {4, &t4, 1}, {8, &t8, 1}};
+    bb_sim_sample m[] = {{1, &t1, 1, 0}, {4, &t4, 1, 0}, {8, &t8, 1, 0}};
     assert_int_equal(bb_sim_service_batch(m, 3, 8, 1), 1);
     assert_int_equal(bb_sim_service_batch(m, 3, 8, 2), 4);
     assert_int_equal(bb_sim_service_batch(m, 3, 8, 5), 8);
@@ -179,6 +180,54 @@ static void test_padding(void **state)
     check_rel(r.p99_s, 0.019, 1e-9, "the later request of a pair");
     check_rel(r.p50_s, 0.014, 1e-9, "the median between 9 and 19 ms");
     assert_int_equal(r.padded, 1);
+}
+
+/* ---- batches after the server idled ------------------------------------------------ */
+
+/* B = 1, T = 0, uniform arrivals every 100 ms: the server idles ~100 ms
+ * before each batch. Back to back a batch takes 1 ms. */
+static bb_sim_config idle_config(const bb_sim_sample *warm, const bb_sim_sample *after, int n_after, double rate)
+{
+    return (bb_sim_config){.measured = warm, .n_measured = 1, .max_batch = 1, .timeout_s = 0, .rate = rate,
+                           .arrivals = BB_ARRIVALS_UNIFORM, .n_requests = 20000, .warmup = 10, .seed = 3,
+                           .after_idle = after, .n_after_idle = n_after};
+}
+
+static void test_after_idle(void **state)
+{
+    (void)state;
+    double t_warm = 0.001, t20 = 0.003, t50 = 0.002, t200 = 0.004;
+    bb_sim_sample warm = {1, &t_warm, 1, 0};
+    bb_sim_result r;
+    /* past the longest measured idle time (20 ms): every batch is cold */
+    bb_sim_sample one[] = {{1, &t20, 1, 0.020}};
+    bb_sim_config c = idle_config(&warm, one, 1, 10);
+    assert_int_equal(bb_sim_run(&c, &r), 0);
+    check_rel(r.p50_s, t20, 1e-9, "a batch after 100 ms idle draws the 20 ms level");
+    /* between two levels (50 ms: 2 ms, 200 ms: 4 ms) the gap of ~97.5 ms
+     * mixes them: 4 ms with probability (gap - 50) / 150 */
+    bb_sim_sample two[] = {{1, &t200, 1, 0.200}, {1, &t50, 1, 0.050}, {2, &t200, 1, 0.010}};
+    c = idle_config(&warm, two, 3, 10);
+    assert_int_equal(bb_sim_run(&c, &r), 0);
+    double p = (0.100 - 0.0026 - 0.050) / 0.150; /* the gap: 100 ms less the previous batch's ~2.6 ms */
+    check_rel(r.mean_s, t50 + p * (t200 - t50), 0.02, "mixed between the levels around the gap");
+    /* a busy server (gaps of ~0.11 ms, far below the lowest level) runs
+     * back-to-back times, almost always */
+    c = idle_config(&warm, one, 1, 900);
+    assert_int_equal(bb_sim_run(&c, &r), 0);
+    assert_true(r.mean_s < 1.2e-3); /* a rare cold batch (p ~ 0.11/20) delays the ~18 after it */
+    check_rel(r.p50_s, t_warm, 1e-9, "a busy server runs back-to-back times");
+    /* idle levels of another batch size do not apply; without any, all warm */
+    bb_sim_sample other[] = {{2, &t20, 1, 0.020}};
+    c = idle_config(&warm, other, 1, 10);
+    assert_int_equal(bb_sim_run(&c, &r), 0);
+    check_rel(r.mean_s, t_warm, 1e-9, "batch 2's idle times are not batch 1's");
+    /* an after-idle sample must say its idle time */
+    bb_sim_sample bad[] = {{1, &t20, 1, 0}};
+    c = idle_config(&warm, bad, 1, 10);
+    assert_int_equal(bb_sim_run(&c, &r), -1);
+    c = idle_config(&warm, NULL, 1, 10);
+    assert_int_equal(bb_sim_run(&c, &r), -1);
 }
 
 /* ---- the report section on hand-built tables -------------------------------------- */
@@ -255,6 +304,7 @@ static void test_section_choice(void **state)
     check_has(text, "| **8** | 5 |");
     check_has(text, "use max batch **8** with timeout **5 ms**");
     check_has(text, "one server");
+    check_has(text, "No batch times after idle were measured");
     bb_slo_eval_free(&e);
     free(text);
     f->t.slo_p99_s = 0.005; /* below every batch time: nothing meets it */
@@ -289,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_batching_limits),
         cmocka_unit_test(test_max_rate_monotone_and_seeded),
         cmocka_unit_test(test_padding),
+        cmocka_unit_test(test_after_idle),
         cmocka_unit_test(test_section_choice),
         cmocka_unit_test(test_section_off_and_padding),
     };
