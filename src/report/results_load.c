@@ -483,6 +483,34 @@ void bb_table_model_label(const bb_table *t, const char *model, const char *sha2
     snprintf(buf, len, "%s", labelled ? label : model);
 }
 
+/* Setups measured after an idle time (run --idle-ms) after all others, by
+ * idle time (stable otherwise): the first setup, whose charts carry no
+ * suffix and against which the others are compared, is a back-to-back one
+ * whenever there is one, whatever order the files were found in. 0, or -1
+ * on OOM. */
+static int order_setups(bb_table *t)
+{
+    int n = t->n_setups, k = 0;
+    bb_setup *sorted = malloc(sizeof *sorted * (size_t)(n > 0 ? n : 1));
+    int *to = malloc(sizeof *to * (size_t)(n > 0 ? n : 1)); /* old index -> new */
+    if (!sorted || !to)
+        return free(sorted), free(to), -1;
+    for (int i = 0; i < n; i++)
+        to[i] = -1;
+    while (k < n) { /* the next: the smallest idle time not yet placed, first found first */
+        int best = -1;
+        for (int i = 0; i < n; i++)
+            if (to[i] < 0 && (best < 0 || t->setups[i].idle_s < t->setups[best].idle_s))
+                best = i;
+        sorted[k] = t->setups[best], to[best] = k++;
+    }
+    for (int i = 0; i < t->n_rows; i++)
+        t->rows[i].setup = to[t->rows[i].setup];
+    free(t->setups), free(to);
+    t->setups = sorted;
+    return 0;
+}
+
 /* ---- public ---------------------------------------------------------------- */
 
 int bb_table_load(bb_table *t, const char *const *dirs, int n_dirs, FILE *warn, bb_err *err)
@@ -493,6 +521,8 @@ int bb_table_load(bb_table *t, const char *const *dirs, int n_dirs, FILE *warn, 
         if (load_dir(t, dirs[i], warn, err) != 0)
             return bb_table_free(t), -1;
     label_models(t);
+    if (order_setups(t) != 0)
+        return bb_table_free(t), bb_err_oom(err, "out of memory");
     for (int i = 0; i < t->n_setups; i++)
         if (index_setup(t, i) != 0)
             return bb_table_free(t), bb_err_oom(err, "out of memory");

@@ -99,7 +99,8 @@ typedef struct {
 typedef struct {
     bb_row *rows;
     int n_rows;
-    bb_setup *setups; /* in order of first appearance (first folder first) */
+    bb_setup *setups; /* in order of first appearance (first folder first); those measured after an
+                         idle time (run --idle-ms) last, by idle time */
     int n_setups;
     int n_files;      /* inference_time-*.json files found */
     int n_corrupt;    /* unreadable, not JSON, not a schema-1 result: skipped */
