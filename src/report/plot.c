@@ -589,14 +589,15 @@ static void setup_suffix(const bb_setup *s, char *buf, size_t len)
 {
     int fp32 = strcmp(s->precision, "fp32") == 0, feat = strcmp(s->head, "features") == 0;
     int rnd = !s->input[0] || strcmp(s->input, "random") == 0;
-    char opts[16] = "", hash[9], idle[48] = "";
+    char opts[16] = "", hash[9], idle[32] = "";
     if (s->options[0])
         bb_identity_hash(s->options, hash), snprintf(opts, sizeof opts, "-opts-%s", hash);
     if (s->idle_s > 0)
         snprintf(idle, sizeof idle, "-idle-%.10gms", s->idle_s * 1e3);
-    snprintf(buf, len, "-%s-%s%s%s%s%s-%s-t%d%s%s%s%s", s->engine, s->device, fp32 ? "" : "-", fp32 ? "" : s->precision,
-             feat ? "" : "-", feat ? "" : s->head, s->host, s->threads, rnd ? "" : "-", rnd ? "" : s->input, opts,
-             idle);
+    /* each part bounded, so that the whole fits the callers' 256 bytes */
+    snprintf(buf, len, "-%.31s-%.15s%s%.15s%s%.15s-%.64s-t%d%s%.31s%s%.31s", s->engine, s->device, fp32 ? "" : "-",
+             fp32 ? "" : s->precision, feat ? "" : "-", feat ? "" : s->head, s->host, s->threads, rnd ? "" : "-",
+             rnd ? "" : s->input, opts, idle);
     for (char *p = buf; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
               *p == '-' || *p == '_'))
