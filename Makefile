@@ -137,6 +137,7 @@ cli: $(BUILD)/batchbench $(BUILD)/tests/tools/stats_dump $(BUILD)/tests/tools/si
 	tests/cli/test_schema.sh
 	tests/cli/test_compare.sh $(BUILD)/batchbench
 	tests/cli/test_tools.sh $(BUILD)/batchbench
+	tests/cli/test_gpu_vs_peers.sh $(BUILD)/batchbench
 	tests/cli/test_data.sh $(BUILD)/batchbench
 	tests/cli/test_dataload.sh $(BUILD)/batchbench
 	tests/cli/test_pipeline.sh $(BUILD)/batchbench

@@ -50,6 +50,7 @@
 # deadline (470 s) and the tarball is still written; a step that cannot
 # start in time is counted as skipped. bb run also gets --max-time 60 per
 # configuration.
+# shellcheck source-path=SCRIPTDIR
 set -u
 
 usage() { sed -n '2,9p' "$0"; }
@@ -61,6 +62,8 @@ mkdir -p "$1" || exit 2
 OUT=$(cd "$1" && pwd)
 cd "$(dirname "$0")/.." || exit 2
 REPO=$PWD
+# shellcheck source=lib/gpu-libs.sh
+. "$REPO/scripts/lib/gpu-libs.sh"
 
 PY=${PYTHON:-python3}
 DEADLINE=${GPU_CHECK_DEADLINE:-470}
@@ -131,34 +134,11 @@ main() {
     echo "python: $(command -v "$PY") $("$PY" --version 2>&1)"
     timeout 90 "$PY" -c 'import torch, torchvision; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(), "torchvision", torchvision.__version__, "gpu", torch.cuda.is_available() and torch.cuda.get_device_name(0))' ||
         { say "FAILED: python torch import"; fails=$((fails + 1)); }
-    local nv cudnn_pkg cudnn_h cudnn_so cublas_so
-    nv=$(timeout 60 "$PY" -c 'import nvidia; print("\n".join(nvidia.__path__))' 2>/dev/null)
-    cudnn_pkg=$(timeout 60 "$PY" -c 'import nvidia.cudnn as m; print(list(m.__path__)[0])' 2>/dev/null)
-    echo "site-packages nvidia/: ${nv:-not found}"
-    echo "nvidia.cudnn: ${cudnn_pkg:-not found}"
-    # shellcheck disable=SC2086  # $nv: one folder per line, no spaces expected
-    cudnn_h=$(find ${cudnn_pkg:-/nonexistent} -name cudnn.h 2>/dev/null | head -1)
-    # shellcheck disable=SC2086
-    cudnn_so=$(find ${cudnn_pkg:-/nonexistent} -name 'libcudnn.so.9' 2>/dev/null | head -1)
-    # shellcheck disable=SC2086
-    cublas_so=$(find ${nv:-/nonexistent} -name 'libcublasLt.so*' 2>/dev/null | sort | head -1)
-    echo "cudnn.h: ${cudnn_h:-not found}"
-    echo "libcudnn.so.9: ${cudnn_so:-not found}"
-    echo "libcublasLt (site-packages): ${cublas_so:-not found}; toolkit:" \
-        "$(find /usr/local/cuda/lib64/ -maxdepth 1 -name 'libcublasLt.so*' 2>/dev/null | sort | head -1)"
-    local cudnn_root="" cudnn_lib="" cublas_lib=""
-    [ -n "$cudnn_so" ] && cudnn_lib=$(dirname "$cudnn_so")
-    [ -n "$cublas_so" ] && cublas_lib=$(dirname "$cublas_so")
-    if [ -n "$cudnn_pkg" ] && [ -f "$cudnn_pkg/include/cudnn.h" ] && [ -f "$cudnn_pkg/lib/libcudnn.so.9" ]; then
-        cudnn_root=$cudnn_pkg
-    elif [ -n "$cudnn_h" ] && [ -n "$cudnn_so" ]; then
-        cudnn_root=$(dirname "$(dirname "$cudnn_h")")
-        echo "note: cudnn.h and libcudnn.so.9 are not in <root>/include, <root>/lib; CUDNN_ROOT=$cudnn_root"
-    fi
-    echo "CUDNN_ROOT=${cudnn_root:-unset (Makefile default)}"
+    find_gpu_libs "$PY"
+    local cudnn_root=$GPU_CUDNN_ROOT
 
     # ---- b. build or use the given binary ------------------------------------
-    local bin bb_ld
+    local bin
     if [ -n "${BATCHBENCH_BIN:-}" ]; then
         bin=$BATCHBENCH_BIN
         say "using BATCHBENCH_BIN=$bin (no build)${BB_LIB_DIR:+, BB_LIB_DIR=$BB_LIB_DIR}"
@@ -171,20 +151,10 @@ main() {
         step "build: ${mk[*]} build/batchbench" 300 "${mk[@]}" build/batchbench
         bin=$REPO/build/batchbench
     fi
-    bb_ld=${BB_LIB_DIR:+$BB_LIB_DIR:}${cudnn_lib:+$cudnn_lib:}${cublas_lib:+$cublas_lib:}${LD_LIBRARY_PATH:-}
-    bb_ld=${bb_ld%:}
     # batchbench (and torch_bench.py's --bin) run through this wrapper, so
     # the library path never reaches PyTorch's own process
-    cat >"$WORK/bb" <<EOF
-#!/bin/sh
-LD_LIBRARY_PATH='$bb_ld' exec '$bin' "\$@"
-EOF
-    chmod +x "$WORK/bb"
     local BB=$WORK/bb
-    echo "batchbench: $bin; LD_LIBRARY_PATH for it: $bb_ld"
-    if [ -x "$bin" ]; then
-        LD_LIBRARY_PATH=$bb_ld ldd "$bin" | grep -E 'cudnn|cublas|cudart|dnnl|not found'
-    else
+    if ! write_bb_wrapper "$BB" "$bin" "${BB_LIB_DIR:-}"; then
         say "FAILED: no batchbench binary at $bin"
         fails=$((fails + 1))
     fi

@@ -229,14 +229,17 @@ def seeded_input(name, batch, seed):
     return torch.randn((batch, 3, s, s), generator=g, dtype=torch.float32).numpy()
 
 
-def export(model, path, name, opset=DEFAULT_OPSET, input_name="input", output_name="output", batch_axis="N"):
+def export(model, path, name, opset=DEFAULT_OPSET, input_name="input", output_name="output", batch_axis="N",
+           dtype=torch.float32, device="cpu"):
     """torch.onnx.export of `model` (eval) to `path`: input `input_name`
-    float32 [batch_axis, 3, S, S], output `output_name` [batch_axis, ...],
-    the batch axis dynamic on both, constant folding on (torch's default).
-    Traced with a batch of 2 so that no size-1 batch is baked into a
-    reshape. Written to a temporary name first, then renamed."""
+    [batch_axis, 3, S, S] of `dtype` (float32 unless the model was cast,
+    e.g. to bfloat16 for tools/trt_bench.py), output `output_name`
+    [batch_axis, ...], the batch axis dynamic on both, constant folding on
+    (torch's default). Traced with a batch of 2 on `device` (where the model
+    is) so that no size-1 batch is baked into a reshape. Written to a
+    temporary name first, then renamed."""
     s = input_size(name)
-    x = torch.zeros((2, 3, s, s), dtype=torch.float32)
+    x = torch.zeros((2, 3, s, s), dtype=dtype, device=device)
     tmp = f"{path}.tmp.{os.getpid()}"
     try:
         with warnings.catch_warnings():  # the tracer's notes on shape asserts (ViT, Swin)

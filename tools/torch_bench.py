@@ -23,6 +23,17 @@ is written with status "oom" (no stats, times_s []), its memory freed, and
 the sweep goes on; any other failure is written as "error". Exit 1 when a
 configuration did not end "ok", 2 on bad arguments.
 
+--engine pytorch (default): eager, NCHW, as above. --engine
+pytorch-compile: PyTorch at its best for inference, the engine the GPU
+comparison (scripts/gpu-vs-peers.sh) holds batchbench to: the model in
+channels_last, torch.compile(mode=--compile-mode, default max-autotune,
+dynamic=False), the input laid out channels_last in the untimed cast step.
+Each batch size is compiled (and autotuned) by one untimed call before the
+warm-up; its seconds are the result's "build_s" (also in prepare_s), never
+part of the per-item time. Where torch.compile is missing (PyTorch before
+2.0, e.g. Debian 12's 1.13) or fails, each configuration is written with
+status "error" and the reason, and the sweep goes on.
+
 On this repository's machines: /usr/bin/python3 (Debian's CPU torch); on a
 GPU server: a python3 with a CUDA build of torch and torchvision.
 """
@@ -43,6 +54,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 SCHEMA_VERSION = 1
+ENGINES = ("pytorch", "pytorch-compile")
 CONV = {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "mobilenet_v2",
         "efficientnet_v2_s", "efficientnet_v2_l"}
 
@@ -165,12 +177,15 @@ def result(args, env, name, batch, params, macs, run, engine="pytorch", tool="to
                   "weight_bytes": params * 4, "activation_bytes": 0},
         "prepare_s": run["prepare_s"],
         "memory": run["memory"],
+        "build_s": run.get("build_s"),
         "stats": stats(times, batch, macs) if times else None,
         "times_s": times,
         "input_copy_s": run["input_copy_s"],
     }
     if not times:
         del r["stats"]  # present only when times_s is not empty
+    if r["build_s"] is None:
+        del r["build_s"]  # only engines that compile or build per batch size have it
     r["config"]["identity"] = identity_key(r)
     return r
 
@@ -210,14 +225,67 @@ def dataset_batches(data_dir, batch):
     return get
 
 
+def engine_name(args):
+    """config.engine: "pytorch", "pytorch-compile" (mode max-autotune) or
+    "pytorch-compile-<mode>", so that results of two modes never share an
+    identity or a file."""
+    if args.engine == "pytorch" or args.compile_mode == "max-autotune":
+        return args.engine
+    return f"{args.engine}-{args.compile_mode}"
+
+
+def compile_unavailable():
+    """Why --engine pytorch-compile cannot run here (None: it can)."""
+    import torch
+    if not hasattr(torch, "compile"):
+        return f"torch.compile is not in PyTorch {torch.__version__} (it came with 2.0)"
+    return None
+
+
+def engine_model(args, model):
+    """The module timed: eager as is, or channels_last + torch.compile (lazy:
+    each input shape compiles on its first call, see first_call)."""
+    if args.engine == "pytorch":
+        return model
+    import torch
+    dynamo = getattr(torch, "_dynamo", None)
+    if dynamo is not None:
+        dynamo.reset()  # the previous model's compiled code goes
+        for knob in ("cache_size_limit", "recompile_limit"):  # one compile per batch size, all kept
+            if hasattr(dynamo.config, knob):
+                setattr(dynamo.config, knob, max(getattr(dynamo.config, knob), 64))
+    return torch.compile(model.to(memory_format=torch.channels_last), mode=args.compile_mode, dynamic=False)
+
+
+def first_call(args, model, batch, dtype):
+    """Seconds of one untimed call at this batch's shape: for pytorch-compile
+    the trace, compile and autotuning of that shape (the result's build_s);
+    None for eager, which has nothing to build."""
+    if args.engine == "pytorch":
+        return None
+    import torch
+    cuda = args.device == "cuda"
+    x = torch.randn((batch, 3, 224, 224), dtype=dtype, device="cuda" if cuda else "cpu")
+    x = x.contiguous(memory_format=torch.channels_last)
+    t0 = time.perf_counter()
+    with (torch.inference_mode() if cuda else torch.no_grad()):
+        model(x)
+    if cuda:
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0
+
+
 def measure(args, model, batch, dtype):
-    """(times_s, input_copy_s, peak_bytes) of one configuration."""
+    """(times_s, input_copy_s, peak_bytes, build_s) of one configuration."""
+    import torch
     import torch_time
     batches = dataset_batches(args.data, batch) if args.data else None
+    fmt = torch.channels_last if args.engine == "pytorch-compile" else None
+    build = first_call(args, model, batch, dtype)
     if args.device == "cpu":
-        return torch_time.time_model(model, batch, args.warmup, args.reps, args.seed, batches), [], 0
-    t = torch_time.time_model_cuda(model, batch, args.warmup, args.reps, args.seed, dtype, batches)
-    return t["times_s"], t["input_copy_s"], t["peak_bytes"]
+        return torch_time.time_model(model, batch, args.warmup, args.reps, args.seed, batches, fmt), [], 0, build
+    t = torch_time.time_model_cuda(model, batch, args.warmup, args.reps, args.seed, dtype, batches, fmt)
+    return t["times_s"], t["input_copy_s"], t["peak_bytes"], build
 
 
 def main():
@@ -236,6 +304,11 @@ def main():
     ap.add_argument("--data", default=None,
                     help="a preprocessed batchbench data set: each measured batch is its next one, read outside "
                          "the clock (the warm-up stays random), as batchbench run --input dataset")
+    ap.add_argument("--engine", choices=ENGINES, default="pytorch",
+                    help="pytorch: eager, NCHW (default); pytorch-compile: channels_last + torch.compile")
+    ap.add_argument("--compile-mode", default="max-autotune",
+                    choices=["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"],
+                    help="torch.compile's mode for --engine pytorch-compile (default max-autotune)")
     ap.add_argument("--bin", default=os.path.join(HERE, "..", "build", "batchbench"),
                     help="batchbench binary, for the MAC counts (and the GPU block: env --device cuda)")
     args = ap.parse_args()
@@ -254,12 +327,15 @@ def main():
         return 1
     torch.set_num_threads(args.threads)
     dtype, math_mode = torch_gpu.setup_precision(args.precision) if cuda else (torch.float32, "fp32 (PyTorch CPU)")
+    if args.engine == "pytorch-compile":
+        math_mode += f", channels_last, torch.compile(mode={args.compile_mode})"
+    cant_compile = compile_unavailable() if args.engine == "pytorch-compile" else None
     os.makedirs(args.out, exist_ok=True)
     env, macs = environment(args.threads), model_macs(args.bin, args.head)
     env["gpu"] = torch_gpu.gpu_environment(args.bin, args.precision) if cuda else None
     not_ok = 0
     for name in models:
-        model, params, prep, err = None, 0, 0.0, None
+        model, params, prep, err, wbytes = None, 0, 0.0, None, 0
         t0 = time.perf_counter()
         try:
             model = bb_torch.build_model(name, args.head)
@@ -267,17 +343,21 @@ def main():
             if cuda:
                 model = model.to("cuda", dtype)
                 torch.cuda.synchronize()
+            if cant_compile:
+                raise RuntimeError(cant_compile)
+            wbytes = torch_gpu.weight_bytes(model)
+            model = engine_model(args, model)
             prep = time.perf_counter() - t0
         except Exception as e:  # noqa: BLE001 - recorded in the result files
             model, err = None, failure(e)
         if err:
             release(cuda)
-        wbytes = torch_gpu.weight_bytes(model) if model is not None else 0
+        wbytes = wbytes if model is not None else 0
         for b in (int(x) for x in args.batch_sizes.split(",")):
-            times, copies, peak, (status, message) = [], [], 0, err or ("ok", "")
+            times, copies, peak, build, (status, message) = [], [], 0, None, err or ("ok", "")
             if not err:
                 try:
-                    times, copies, peak = measure(args, model, b, dtype)
+                    times, copies, peak, build = measure(args, model, b, dtype)
                 except Exception as e:  # noqa: BLE001 - recorded in the result file, sweep goes on
                     status, message = failure(e)
             if status != "ok":
@@ -287,13 +367,13 @@ def main():
                 not_ok += 1
             run = {"status": status, "message": message, "math_mode": math_mode, "times_s": times,
                    "input_copy_s": copies, "memory": torch_gpu.memory(wbytes, peak),
-                   "prepare_s": prep}
-            r = result(args, env, name, b, params, macs.get(name, 0), run)
+                   "prepare_s": prep + (build or 0.0), "build_s": build}
+            r = result(args, env, name, b, params, macs.get(name, 0), run, engine=engine_name(args))
             path = os.path.join(args.out, result_filename(r))
             write_atomic(path, r)
             if status == "ok":
                 extra = (f"  copy {percentile(sorted(copies), 0.5) * 1e3:.3f} ms, peak {peak / 2**20:.0f} MiB"
-                         if cuda else "")
+                         if cuda else "") + (f", compiled in {build:.1f} s" if build is not None else "")
                 print(f"{name:18s} batch {b:5d} {r['stats']['per_item_median_s'] * 1e3:10.3f} ms/item{extra}  {path}",
                       flush=True)
             else:

@@ -52,27 +52,30 @@ def _int_list(s):
     return out
 
 
-def time_model(model, batch, warmup, reps, seed=0, batches=None):
+def time_model(model, batch, warmup, reps, seed=0, batches=None, memory_format=None):
     """Times model(x) on the CPU. batches (optional): i -> the i-th measured
     batch (a stored data set, read outside the clock, as the seed's
-    DataLoader); the warm-up always runs on the seeded random batch."""
+    DataLoader); the warm-up always runs on the seeded random batch.
+    memory_format (e.g. torch.channels_last): the layout x is laid out in
+    before each pass, untimed."""
     g = torch.Generator()
     g.manual_seed(seed)
-    x = torch.randn((batch, 3, 224, 224), generator=g, dtype=torch.float32)
+    fmt = memory_format or torch.contiguous_format
+    x = torch.randn((batch, 3, 224, 224), generator=g, dtype=torch.float32).contiguous(memory_format=fmt)
     times = []
     with torch.no_grad():
         for _ in range(warmup):
             model(x)
         for i in range(reps):
             if batches is not None:
-                x = batches(i)
+                x = batches(i).contiguous(memory_format=fmt)
             t0 = time.perf_counter()
             model(x)
             times.append(time.perf_counter() - t0)
     return times
 
 
-def time_model_cuda(model, batch, warmup, reps, seed=0, dtype=None, batches=None):
+def time_model_cuda(model, batch, warmup, reps, seed=0, dtype=None, batches=None, memory_format=None):
     """Times model(x) on the current CUDA device; the model must already be
     there, in `dtype`. Per pass: pinned host batch -> device copy between
     CUDA events e0, e1; cast to dtype (fp16/bf16; untimed); model(x) between
@@ -86,8 +89,11 @@ def time_model_cuda(model, batch, warmup, reps, seed=0, dtype=None, batches=None
     exception's traceback does, so a caller that goes on should let go of
     the exception, then torch.cuda.empty_cache() (as torch_bench.py does).
     batches (optional): i -> the i-th measured batch, copied into the pinned
-    host batch before the pass (untimed); the warm-up stays random."""
+    host batch before the pass (untimed); the warm-up stays random.
+    memory_format (e.g. torch.channels_last): x's layout on the device; the
+    copy from the staged batch into it is the untimed cast step."""
     dtype = dtype or torch.float32
+    fmt = memory_format or torch.contiguous_format
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
     g = torch.Generator()
@@ -96,7 +102,8 @@ def time_model_cuda(model, batch, warmup, reps, seed=0, dtype=None, batches=None
     times, copies = [], []
     with torch.inference_mode():
         staged = torch.empty(host.shape, dtype=torch.float32, device="cuda")
-        x = staged if dtype == torch.float32 else torch.empty(host.shape, dtype=dtype, device="cuda")
+        same = dtype == torch.float32 and fmt == torch.contiguous_format
+        x = staged if same else torch.empty(host.shape, dtype=dtype, device="cuda").contiguous(memory_format=fmt)
         e0, e1, e2, e3 = (torch.cuda.Event(enable_timing=True) for _ in range(4))
         for i in range(warmup + reps):
             if i == warmup:

@@ -228,7 +228,8 @@ fi
 # scripts/gpu-check.sh: syntax (and shellcheck where installed); it needs a GPU to run
 bash -n "$here/scripts/gpu-check.sh" && ok || fail "bash -n scripts/gpu-check.sh"
 if command -v shellcheck >/dev/null; then
-    o=$(shellcheck "$here/scripts/gpu-check.sh" 2>&1) && ok || fail "shellcheck scripts/gpu-check.sh: $o"
+    o=$(shellcheck -x "$here/scripts/gpu-check.sh" "$here/scripts/gpu-vs-peers.sh" 2>&1) && ok ||
+        fail "shellcheck scripts/gpu-check.sh scripts/gpu-vs-peers.sh: $o"
 fi
 out=$("$here/scripts/gpu-check.sh" 2>&1)
 [ $? -eq 2 ] && [[ "$out" == *"scripts/gpu-check.sh OUTDIR"* ]] && ok || fail "gpu-check.sh without OUTDIR: $out"
