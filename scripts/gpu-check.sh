@@ -41,6 +41,8 @@
 #   measured choices: ResNets' first conv on an input padded to 8
 #           channels, then their convs through cuDNN's legacy API
 #           (each: resnet50, resnet18 parity; resnet50 timing) .  ~20 s
+#           ViT MLPs' GELU in cuBLASLt's epilogue (vit_b_16, vit_b_32
+#           parity; vit_b_16, vit_l_16 at 256 timed; not yet run) ~20 s
 #   speed bf16: 4 models x 32,128,256,512,1024, warm-up 3, 5 reps,
 #           both engines (batchbench 40 s, PyTorch 53 s) .......  ~95 s
 #   speed fp32: 4 models x 32,256,1024, warm-up 2, 3 reps, both
@@ -371,6 +373,9 @@ PY
     # cuDNN graphs with the epilogue fused (cuda_conv_graph.c; on the H200
     # the graphs ran bf16 resnet50 at batch 32 in 1.58 ms against 3.60)
     try_variant BATCHBENCH_CUDNN_GRAPH 0 "resnet50 resnet18" "resnet50:32 resnet50:256"
+    # 16-bit ViT MLPs' bias + GELU in cuBLASLt's epilogue (its tanh form of
+    # GELU) instead of the separate exact-GELU pass (cuda_ops.c, lower_linear)
+    try_variant BATCHBENCH_CUDA_GELU 1 "vit_b_16 vit_b_32" "vit_b_16:256 vit_l_16:256"
 
     # ---- e. speed against PyTorch ---------------------------------------------
     : >"$OUT/speed.md"

@@ -24,6 +24,8 @@ static const bb_opt_info options[BB_OPT_COUNT] = {
                                "channels-last first conv reads its input padded from 3 to 8 channels"},
     [BB_OPT_CUDNN_LOG] = {"cuda.cudnn_log", "cuda", "BATCHBENCH_CUDNN_LOG", {"off", "choices", "candidates"},
                           {"0", "1", "2"}, 0, "print cuDNN's choice per convolution (or every candidate) on stderr"},
+    [BB_OPT_CUDA_GELU] = {"cuda.gelu", "cuda", "BATCHBENCH_CUDA_GELU", {"exact", "epilogue"}, {"0", "1"}, 1,
+                          "16-bit linear + GELU: exact (erf) in the bias pass, or cuBLASLt's bias+GELU epilogue (tanh form)"},
 };
 
 const bb_opt_info *bb_opt_info_of(bb_opt_id id)

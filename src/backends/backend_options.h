@@ -33,6 +33,7 @@ typedef enum {
     BB_OPT_CUDA_PATCH_EMBED, /* cuda.patch_embed: gemm | conv */
     BB_OPT_CUDA_PAD_INPUT,   /* cuda.pad_input: off | on */
     BB_OPT_CUDNN_LOG,        /* cuda.cudnn_log: off | choices | candidates */
+    BB_OPT_CUDA_GELU,        /* cuda.gelu: exact | epilogue */
     BB_OPT_COUNT
 } bb_opt_id;
 

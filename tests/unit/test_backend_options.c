@@ -89,6 +89,17 @@ static void test_identity_options(void **state)
     assert_string_equal(buf, "cuda.layout=nchw,cuda.attention=unfused");
     bb_opt_identity(&o, "cpu", buf, sizeof buf);
     assert_string_equal(buf, "");
+    /* cuda.gelu=epilogue computes another GELU (tanh form): part of the identity */
+    assert_int_equal(bb_opt_set(&o, "cuda.gelu=epilogue", "cuda", &err), 0);
+    bb_opt_identity(&o, "cuda", buf, sizeof buf);
+    assert_string_equal(buf, "cuda.layout=nchw,cuda.attention=unfused,cuda.gelu=epilogue");
+    memset(&o, 0, sizeof o);
+    setenv("BATCHBENCH_CUDA_GELU", "1", 1); /* the variable's 0/1 spelling */
+    assert_int_equal(bb_opt_from_env(&o, "cuda", &err), 0);
+    assert_string_equal(bb_opt_value(&o, BB_OPT_CUDA_GELU), "epilogue");
+    assert_int_equal(bb_opt_set(&o, "cuda.gelu=tanh", "cuda", &err), -1);
+    assert_non_null(strstr(err.msg, "exact, epilogue"));
+    unsetenv("BATCHBENCH_CUDA_GELU");
 }
 
 /* A result of resnet18 at batch 4 on host h1 (4 threads, the defaults). */

@@ -171,7 +171,7 @@ static int setup(bb_backend *b, cu_gemm *gm, cublasOperation_t ta, layout la, la
     return cache_add(b, key, &gm->algo, err);
 }
 
-int cu_gemm_linear(bb_backend *b, cu_gemm *gm, int64_t m, int64_t k, int64_t o, const void *bias, int relu,
+int cu_gemm_linear(bb_backend *b, cu_gemm *gm, int64_t m, int64_t k, int64_t o, const void *bias, int act,
                    int accumulate, const cu_gemm_ptrs *p, const char *label, bb_err *err)
 {
     /* Y^T[o,m] = W[o,k] X^T[k,m]: W is stored as column-major [k,o]
@@ -180,8 +180,10 @@ int cu_gemm_linear(bb_backend *b, cu_gemm *gm, int64_t m, int64_t k, int64_t o, 
     gm->alpha = 1.f, gm->beta = accumulate ? 1.f : 0.f;
     layout w = {(uint64_t)k, (uint64_t)o, k, 0, 0}, x = {(uint64_t)k, (uint64_t)m, k, 0, 0},
            y = {(uint64_t)o, (uint64_t)m, o, 0, 0};
-    return setup(b, gm, CUBLAS_OP_T, w, x, y, 1, relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS, bias, p,
-                 label, err);
+    cublasLtEpilogue_t epi = act == BB_ACT_RELU   ? CUBLASLT_EPILOGUE_RELU_BIAS
+                             : act == BB_ACT_GELU ? CUBLASLT_EPILOGUE_GELU_BIAS
+                                                  : CUBLASLT_EPILOGUE_BIAS;
+    return setup(b, gm, CUBLAS_OP_T, w, x, y, 1, epi, bias, p, label, err);
 }
 
 int cu_gemm_scores(bb_backend *b, cu_gemm *gm, const cu_attn_layout *at, float alpha, const cu_gemm_ptrs *p,

@@ -237,9 +237,10 @@ typedef struct {
     void *d;
 } cu_gemm_ptrs;
 
-/* Row-major Y[m,o] = X[m,k] W[o,k]^T (+ bias of the activation type, with
- * ReLU when relu) (+ Y when accumulate). */
-int cu_gemm_linear(bb_backend *b, cu_gemm *gm, int64_t m, int64_t k, int64_t o, const void *bias, int relu,
+/* Row-major Y[m,o] = X[m,k] W[o,k]^T (+ bias of the activation type, then
+ * act in cuBLASLt's epilogue: BB_ACT_NONE, BB_ACT_RELU or BB_ACT_GELU, the
+ * latter in cuBLASLt's tanh form) (+ Y when accumulate). */
+int cu_gemm_linear(bb_backend *b, cu_gemm *gm, int64_t m, int64_t k, int64_t o, const void *bias, int act,
                    int accumulate, const cu_gemm_ptrs *p, const char *label, bb_err *err);
 /* The products of one head of attention, for `count` items at once:
  * scores S[l,l] = alpha Q[l,dh] K[l,dh]^T, then O[l,dh] = P[l,l] V[l,dh].

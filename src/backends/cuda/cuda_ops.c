@@ -402,8 +402,14 @@ static int lower_linear(bb_backend *b, const bb_op *op, bb_err *err)
     s->in[0] = cu_use(b, op->in[0], i);
     s->shape[0] = m * o, s->shape[1] = o, s->shape[2] = m, s->shape[3] = k;
     /* ReLU and no activation run in cuBLASLt's epilogue with a bias of the
-     * activation type; other activations in the bias + activation kernel. */
-    int in_epilogue = op->post_act == BB_ACT_NONE || (op->post_act == BB_ACT_RELU && op->b >= 0);
+     * activation type; other activations in the bias + activation kernel,
+     * except a 16-bit GELU under cuda.gelu=epilogue: cuBLASLt's bias+GELU
+     * epilogue, one pass fewer over the MLP's widest tensor, but GELU's
+     * tanh form, not torchvision's erf (a measured choice: gpu-check.sh
+     * takes it only where bf16 parity holds and it is faster). */
+    int gelu_epilogue = op->post_act == BB_ACT_GELU && op->b >= 0 && b->dt != CU_F32 &&
+                        b->opt.value[BB_OPT_CUDA_GELU] == 1; /* epilogue */
+    int in_epilogue = op->post_act == BB_ACT_NONE || (op->post_act == BB_ACT_RELU && op->b >= 0) || gelu_epilogue;
     int rc = cu_upload(b, wt->data, o * k, 1, &s->w, err);
     if (rc == 0 && op->b >= 0)
         rc = cu_upload(b, tensor(b, op->b)->data, o, in_epilogue, in_epilogue ? &s->lt_bias : (void **)&s->bias, err);
@@ -543,13 +549,15 @@ int cu_setup_gemms(bb_backend *b, bb_err *err)
         const bb_op *op = s->op;
         if (s->kind == ST_PATCH_GEMM) {
             cu_gemm_ptrs p = {s->w, cu_ptr(b, s->scratch[0]), cu_ptr(b, s->out)};
-            if (cu_gemm_linear(b, &s->gemm[0], s->shape[3], s->shape[4], s->shape[5], s->lt_bias, 0, 0, &p,
-                               op->label, err) != 0)
+            if (cu_gemm_linear(b, &s->gemm[0], s->shape[3], s->shape[4], s->shape[5], s->lt_bias, BB_ACT_NONE, 0,
+                               &p, op->label, err) != 0)
                 return -1;
         } else if (s->kind == ST_GEMM) {
             cu_gemm_ptrs p = {s->w, cu_ptr(b, s->in[0]), cu_ptr(b, s->out)};
-            if (cu_gemm_linear(b, &s->gemm[0], s->shape[2], s->shape[3], s->shape[1], s->lt_bias,
-                               op->post_act == BB_ACT_RELU && s->lt_bias, op->sum_in >= 0, &p, op->label, err) != 0)
+            /* the activation the epilogue applies: the op's, where lower_linear left it there */
+            int epi_act = s->lt_bias && s->act == CUK_NONE ? (int)op->post_act : BB_ACT_NONE;
+            if (cu_gemm_linear(b, &s->gemm[0], s->shape[2], s->shape[3], s->shape[1], s->lt_bias, epi_act,
+                               op->sum_in >= 0, &p, op->label, err) != 0)
                 return -1;
         } else if (s->kind == ST_MATMUL) {
             if (cu_setup_matmul(b, s, err) != 0)
