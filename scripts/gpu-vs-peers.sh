@@ -29,8 +29,9 @@
 # Order: per precision, per model, the engines one after the other (so
 # drift on the machine hits every engine of a model alike). Each step (one
 # engine, one model, one precision, all batch sizes) has its own timeout. A
-# step whose results are all in OUTDIR already (status ok or oom) is kept,
-# not run again: a preset that does not fit one call is finished by running
+# batch size whose result is in OUTDIR already (status ok or oom) is not
+# run again, and a step with none left is kept: a preset that does not fit
+# one call (or one device session: carry OUTDIR to the next) is finished by running
 # the same command again (say with --engines or --precisions narrowed), as
 # many calls as it takes; every call rewrites the table from everything in
 # OUTDIR. A peer that fails writes its reason into its result files, and the
@@ -109,11 +110,12 @@ cap() { # the timeout a step may have now (0: too little left to start one)
     [ "$left" -lt "$1" ] && echo "$left" || echo "$1"
 }
 
-# done_already DIR MODEL PRECISION: every batch size's result there, ok or oom
-done_already() {
+# missing_sizes DIR MODEL PRECISION: the batch sizes of --batch-sizes without
+# a result there that ended ok or oom, comma-separated ("" when none)
+missing_sizes() {
     "$PY" - "$1" "$2" "$3" "$bs" <<'PY'
 import glob, json, sys
-d, model, prec, sizes = sys.argv[1], sys.argv[2], sys.argv[3], {int(b) for b in sys.argv[4].split(",")}
+d, model, prec, sizes = sys.argv[1], sys.argv[2], sys.argv[3], [int(b) for b in sys.argv[4].split(",")]
 have = set()
 for f in glob.glob(d + "/inference_time-*.json"):
     try:
@@ -123,13 +125,13 @@ for f in glob.glob(d + "/inference_time-*.json"):
             have.add(int(c["batch_size"]))
     except (OSError, ValueError, KeyError, TypeError):
         pass
-sys.exit(0 if sizes <= have else 1)
+print(",".join(str(b) for b in sizes if b not in have))
 PY
 }
 
-# the command of one step (engine, model, precision) into the array CMD
+# the command of one step (engine, model, precision, batch sizes) into the array CMD
 step_cmd() {
-    local e=$1 m=$2 p=$3 dir=$RES/$1-$3 th=()
+    local e=$1 m=$2 p=$3 bs=$4 dir=$RES/$1-$3 th=()
     [ -n "$threads" ] && th=(--threads "$threads")
     case $e in
     batchbench) CMD=("$BB" run --device "$device" --precision "$p" --models "$m" --batch-sizes "$bs" --head features
@@ -143,7 +145,7 @@ step_cmd() {
 }
 
 main() {
-    local fails=0 skipped=0 kept=0 ran=0 e m p t rc start
+    local fails=0 skipped=0 kept=0 ran=0 e m p t rc start todo
     say "gpu-vs-peers: out $OUT; device $device; models $models; batch sizes $bs; precisions $precisions;" \
         "engines $engines; warm-up $warmup, reps $reps; torch.compile mode $compile_mode; deadline ${deadline}s"
     git -C "$REPO" log -1 --format='commit %h %s' 2>/dev/null
@@ -172,15 +174,18 @@ print("torch", torch.__version__, "cuda", torch.version.cuda, "torchvision", tor
     for p in ${precisions//,/ }; do
         for m in ${models//,/ }; do
             for e in ${engines//,/ }; do
-                step_cmd "$e" "$m" "$p"
                 if [ "$dry" = 1 ]; then
+                    step_cmd "$e" "$m" "$p" "$bs"
                     echo "step $e $m $p: ${CMD[*]}"
                     continue
                 fi
-                if done_already "$RES/$e-$p" "$m" "$p"; then
+                todo=$(missing_sizes "$RES/$e-$p" "$m" "$p")
+                if [ -z "$todo" ]; then
                     kept=$((kept + 1))
                     continue
                 fi
+                [ "$todo" = "$bs" ] || say "$e $m $p: batch sizes $todo left (the others are done)"
+                step_cmd "$e" "$m" "$p" "$todo"
                 t=$(cap 400)
                 if [ "$t" -eq 0 ]; then
                     say "SKIPPED (deadline ${deadline}s): $e $m $p"

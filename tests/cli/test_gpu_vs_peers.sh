@@ -94,6 +94,13 @@ grep -q 'summary: steps run 4, kept from earlier calls 0, failed or timed out 2,
 "${run[@]}" >"$tmp/run2.log" 2>&1
 grep -q 'summary: steps run 2, kept from earlier calls 2, failed or timed out 2, skipped 0' "$tmp/run2.log" &&
     ok || fail "second call: $(grep summary "$tmp/run2.log")"
+# one batch size's result gone: only that size runs again
+rm "$tmp/gvp/results/batchbench-fp32/"*batch_size-2.json
+"${run[@]}" >"$tmp/run3.log" 2>&1
+grep -q 'batchbench resnet18 fp32: batch sizes 2 left (the others are done)' "$tmp/run3.log" &&
+    grep -q 'batchbench run: 1 models x 1 batch sizes' "$tmp/run3.log" &&
+    [ "$(ls "$tmp/gvp/results/batchbench-fp32"/inference_time-*.json | wc -l)" -eq 2 ] && ok ||
+    fail "third call (one size missing): $(grep -E 'left|batchbench run|summary' "$tmp/run3.log")"
 # a deadline that leaves no time: every step skipped, said, exit 3
 "$script" --device cpu --precisions fp32 --models mobilenet_v2 --batch-sizes 1 --deadline 20 "$tmp/late" \
     >"$tmp/late.log" 2>&1
