@@ -227,9 +227,12 @@ fi
 
 # scripts/gpu-check.sh: syntax (and shellcheck where installed); it needs a GPU to run
 bash -n "$here/scripts/gpu-check.sh" && ok || fail "bash -n scripts/gpu-check.sh"
+bash -n "$here/scripts/gpu-session.sh" && ok || fail "bash -n scripts/gpu-session.sh"
+out=$("$here/scripts/gpu-session.sh" --skip energy,gpus "$tmp/gs" 2>&1)
+[ $? -eq 2 ] && [[ "$out" == *"--skip: unknown part 'gpus'"* ]] && ok || fail "gpu-session.sh --skip gpus: $out"
 if command -v shellcheck >/dev/null; then
-    o=$(shellcheck -x "$here/scripts/gpu-check.sh" "$here/scripts/gpu-vs-peers.sh" 2>&1) && ok ||
-        fail "shellcheck scripts/gpu-check.sh scripts/gpu-vs-peers.sh: $o"
+    o=$(shellcheck -x "$here/scripts/gpu-check.sh" "$here/scripts/gpu-vs-peers.sh" "$here/scripts/gpu-session.sh" 2>&1) &&
+        ok || fail "shellcheck scripts/gpu-check.sh scripts/gpu-vs-peers.sh scripts/gpu-session.sh: $o"
 fi
 out=$("$here/scripts/gpu-check.sh" 2>&1)
 [ $? -eq 2 ] && [[ "$out" == *"scripts/gpu-check.sh OUTDIR"* ]] && ok || fail "gpu-check.sh without OUTDIR: $out"

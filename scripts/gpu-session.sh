@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# gpu-session.sh — what the open issues still owe a GPU, in one prepared call
+# for a lent machine (one command of at most 10 minutes), most owed first,
+# each part under what is left of one deadline:
+#   1. energy (issue 21): resnet50 and vit_b_16 at batch 32 and 256, bf16 and
+#      fp32, `batchbench run --device cuda` with NVML's energy counter around
+#      the measured batches; J/item, items/J and power per configuration,
+#      and `batchbench report` of them (the energy-optimal batch size)
+#   2. imported ONNX models on cuda (issue 18): scripts/gpu-check.sh with
+#      GPU_CHECK_ONNX=all GPU_CHECK_ONLY=onnx (25 exported models, `infer
+#      --device cuda` against `infer --device cpu` on the same file)
+#   3. against the peers (issue 22): scripts/gpu-vs-peers.sh with the time
+#      left, bf16 first; what it does not reach, a later session continues
+#      from results.tar.gz (carry it back, unpack it into the same OUTDIR)
+#
+#   scripts/gpu-session.sh OUTDIR [--deadline S] [--skip energy,onnx,peers]
+#
+# Environment: as scripts/gpu-check.sh (PYTHON, BATCHBENCH_BIN, BB_LIB_DIR).
+# OUTDIR gets at most 8 files (what a device call brings back): log.txt,
+# energy.txt, onnx-parity.txt, peers-table.md and results.tar.gz (the
+# energy results and report, the peers' results, table and report).
+# Exit: 0 every part ran and passed its own checks, 1 a part failed or was
+# skipped, 2 bad arguments.
+# shellcheck source-path=SCRIPTDIR
+set -u
+
+usage() { awk 'NR > 1 && (!/^#/ || /^# shellcheck/) { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
+die() { echo "gpu-session.sh: $*" >&2; exit 2; }
+out="" deadline=540 skip=""
+while [ $# -gt 0 ]; do
+    case $1 in
+    -h | --help) usage; exit 0 ;;
+    --deadline)
+        if [ $# -lt 2 ] || ! [[ "$2" =~ ^[0-9]+$ ]]; then die "--deadline needs seconds"; fi
+        deadline=$2
+        shift 2 ;;
+    --skip) [ $# -ge 2 ] || die "--skip needs a list"; skip=$2; shift 2 ;;
+    -*) die "unknown option $1 (see --help)" ;;
+    *) [ -z "$out" ] || die "one OUTDIR only"; out=$1; shift ;;
+    esac
+done
+[ -n "$out" ] || { usage >&2; exit 2; }
+for s in ${skip//,/ }; do [[ ",energy,onnx,peers," == *",$s,"* ]] || die "--skip: unknown part '$s' (energy, onnx, peers)"; done
+mkdir -p "$out" || exit 2
+OUT=$(cd "$out" && pwd)
+cd "$(dirname "$0")/.." || exit 2
+REPO=$PWD
+# shellcheck source=lib/gpu-libs.sh
+. "$REPO/scripts/lib/gpu-libs.sh"
+PY=${PYTHON:-python3}
+T0=$(date +%s)
+left() { echo $((deadline - ($(date +%s) - T0))); }
+say() { printf '[%4ds] %s\n' "$(($(date +%s) - T0))" "$*"; }
+skipped() { [[ ",$skip," == *",$1,"* ]]; }
+
+main() {
+    local failed=0 w=$OUT/work t
+    mkdir -p "$w"
+    say "gpu-session: out $OUT, deadline ${deadline}s; $(git -C "$REPO" log -1 --format='commit %h' 2>/dev/null)"
+    command -v nvidia-smi >/dev/null && timeout 30 nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv
+    find_gpu_libs "$PY" >"$w/libs.txt"
+    write_bb_wrapper "$w/bb" "${BATCHBENCH_BIN:-$REPO/build/batchbench}" "${BB_LIB_DIR:-}" || {
+        say "no batchbench binary (make CUDA=1, or BATCHBENCH_BIN)"
+        return 1
+    }
+
+    # 1. energy ---------------------------------------------------------------
+    if skipped energy; then
+        say "energy: skipped (--skip)"
+    else
+        local p
+        for p in bf16 fp32; do
+            t=$(left)
+            [ "$t" -gt 60 ] || { say "energy $p: no time left"; failed=1; continue; }
+            timeout -k 10 $((t < 150 ? t - 30 : 120)) "$w/bb" run --device cuda --precision "$p" --models resnet50,vit_b_16 \
+                --batch-sizes 32,256 --warmup 3 --reps 20 --pause 0 --out "$w/energy/$p" --no-report \
+                >"$w/energy-$p.log" 2>&1 || { say "energy $p: batchbench run failed: $(tail -1 "$w/energy-$p.log")"; failed=1; }
+        done
+        "$PY" - "$w/energy" >"$OUT/energy.txt" <<'PY' || failed=1
+import glob, json, sys
+rows = []
+for f in sorted(glob.glob(sys.argv[1] + "/*/inference_time-*.json")):
+    r = json.load(open(f))
+    c, e = r["config"], r.get("energy") or {}
+    if e.get("available"):
+        rows.append(f"{c['model']:10s} {c['precision']:5s} batch {c['batch_size']:4d}: {e['joules_per_item'] * 1e3:8.3f} mJ/item, "
+                    f"{e['items_per_joule']:8.1f} items/J, mean {e['mean_power_w']:6.1f} W, peak {e['peak_power_w'] or 0:6.1f} W "
+                    f"({e['source']}, {e['seconds']:.2f} s); {r['stats']['per_item_median_s'] * 1e3:.4f} ms/item")
+    else:
+        rows.append(f"{c['model']:10s} {c['precision']:5s} batch {c['batch_size']:4d}: {r['status']}, energy unavailable: {e.get('why')}")
+print("\n".join(rows) or "no energy results")
+sys.exit(0 if rows and all("mJ/item" in x for x in rows) else 1)
+PY
+        cat "$OUT/energy.txt"
+        "$w/bb" report "$w"/energy/* --out "$w/energy/report/report.md" >"$w/energy-report.log" 2>&1
+        grep -i -m3 'energy' "$w/energy/report/report.md" 2>/dev/null
+    fi
+
+    # 2. imported ONNX models on cuda ----------------------------------------------
+    if skipped onnx; then
+        say "onnx: skipped (--skip)"
+    else
+        t=$(left)
+        if [ "$t" -gt 120 ]; then
+            GPU_CHECK_ONNX=all GPU_CHECK_ONLY=onnx GPU_CHECK_DEADLINE=$((t > 300 ? 300 : t - 60)) \
+                BATCHBENCH_BIN=${BATCHBENCH_BIN:-$REPO/build/batchbench} "$REPO/scripts/gpu-check.sh" "$w/onnx" \
+                >"$w/onnx.log" 2>&1 || failed=1
+            cp "$w/onnx/onnx-parity.txt" "$OUT/" 2>/dev/null
+            tail -3 "$w/onnx.log"
+            grep -v '^PASS' "$OUT/onnx-parity.txt" 2>/dev/null | tail -30
+        else
+            say "onnx: no time left"
+            failed=1
+        fi
+    fi
+
+    # 3. against the peers -----------------------------------------------------------
+    if skipped peers; then
+        say "peers: skipped (--skip)"
+    else
+        t=$(left)
+        if [ "$t" -gt 60 ]; then
+            "$REPO/scripts/gpu-vs-peers.sh" --deadline $((t - 25)) "$w/peers" >"$w/peers.log" 2>&1 || failed=1
+            cp "$w/peers/table.md" "$OUT/peers-table.md" 2>/dev/null
+            grep -E '^\[|^target|compared' "$w/peers.log" | tail -40
+        else
+            say "peers: no time left"
+            failed=1
+        fi
+    fi
+    tar czf "$OUT/results.tar.gz" -C "$w" --exclude='*.onnx' energy peers 2>/dev/null
+    say "gpu-session: done, $([ $failed = 0 ] && echo 'every part passed' || echo 'a part failed or was skipped (see above)')"
+    return $failed
+}
+
+main 2>&1 | tee "$OUT/log.txt"
+exit "${PIPESTATUS[0]}"
