@@ -92,7 +92,7 @@ def stats(times, batch, macs):
             "items_per_s": batch / med, "gflops": 2.0 * macs * batch / med / 1e9 if macs else None}
 
 
-def environment(threads):
+def environment(threads, tool="tools/torch_bench.py"):
     import torch
     cpu = "unknown"
     try:
@@ -109,7 +109,7 @@ def environment(threads):
     return {"host": socket.gethostname(), "cpu_model": cpu, "os": platform.platform(),
             "kernel": f"{platform.system()} {platform.release()} {platform.machine()}",
             "compiler": f"python {platform.python_version()}", "onednn": f"torch {torch.__version__}",
-            "batchbench_version": "tools/torch_bench.py", "git_commit": "unknown",
+            "batchbench_version": tool, "git_commit": "unknown",
             "cores_logical": os.cpu_count() or 0, "threads_used": threads, "mem_total_bytes": mem,
             "has_avx512": False, "has_avx512_bf16": False, "has_amx": False, "gpu": None}
 

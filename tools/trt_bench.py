@@ -276,7 +276,8 @@ def main(argv=None):
             why_not = ("error", f"TensorRT is not installed here (import tensorrt: {e})")
         torch_gpu.setup_precision(args.precision)
     os.makedirs(args.out, exist_ok=True)
-    env, macs = torch_bench.environment(1), torch_bench.model_macs(args.bin, args.head)
+    env, macs = torch_bench.environment(1, "tools/trt_bench.py"), torch_bench.model_macs(args.bin, args.head)
+    env["onednn"] += f", TensorRT {getattr(trt, '__version__', '?')}" if trt else ", TensorRT not installed"
     env["gpu"] = torch_gpu.gpu_environment(args.bin, args.precision) if cuda else None
     not_ok = sum(run_model(args, trt, name, env, macs, why_not) for name in args.models)
     return 1 if not_ok else 0
