@@ -41,13 +41,9 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$out" ] || { usage >&2; exit 2; }
 for s in ${skip//,/ }; do [[ ",energy,onnx,peers," == *",$s,"* ]] || die "--skip: unknown part '$s' (energy, onnx, peers)"; done
-mkdir -p "$out" || exit 2
-OUT=$(cd "$out" && pwd)
-cd "$(dirname "$0")/.." || exit 2
-REPO=$PWD
 # shellcheck source=lib/gpu-libs.sh
-. "$REPO/scripts/lib/gpu-libs.sh"
-PY=${PYTHON:-python3}
+. "$(dirname "$0")/lib/gpu-libs.sh"
+enter_repo "$out" || exit 2 # OUT, REPO (the working folder now), PY
 T0=$(date +%s)
 left() { echo $((deadline - ($(date +%s) - T0))); }
 say() { printf '[%4ds] %s\n' "$(($(date +%s) - T0))" "$*"; }

@@ -92,13 +92,9 @@ posint --warmup "$warmup" 0; posint --reps "$reps"; posint --deadline "$deadline
 [ -z "$threads" ] || posint --threads "$threads"
 [ "$device" = cuda ] || [ "$precisions" = fp32 ] || die "--device cpu: --precisions fp32 only"
 
-mkdir -p "$out" || exit 2
-OUT=$(cd "$out" && pwd)
-cd "$(dirname "$0")/.." || exit 2
-REPO=$PWD
 # shellcheck source=lib/gpu-libs.sh
-. "$REPO/scripts/lib/gpu-libs.sh"
-PY=${PYTHON:-python3}
+. "$(dirname "$0")/lib/gpu-libs.sh"
+enter_repo "$out" || exit 2 # OUT, REPO (the working folder now), PY
 BIN=${BATCHBENCH_BIN:-$REPO/build/batchbench}
 RES=$OUT/results
 T0=$(date +%s)

@@ -26,9 +26,15 @@
 # (the machine's speed moves by 10-20% between the sweep and the serving
 # run, and a queue at 85% load amplifies that): judge the median of the
 # runs at each load.
+# The last column, served/sweep, is the median over the serving run's
+# batches that followed one of their own size (both warm) of their time
+# over the sweeps' back-to-back median at that size: the machine's drift
+# between the two, which the simulation cannot know; near saturation the
+# queue amplifies it.
 # Writes OUT/serve-vs-sim.json ({"points": [{load, run, rate, measured:
 # {p50_ms, p99_ms, n_served, n_dropped, mean_batch}, simulated: {...,
-# after_idle}, ratio_p50, ratio_p99}], "loads": [{load, runs,
+# after_idle}, ratio_p50, ratio_p99, service_drift: {ratio, n} or
+# null}], "loads": [{load, runs,
 # median_ratio_p50, median_ratio_p99}]}) and prints the table. Exit codes: 0 done (agreement is the caller's
 # judgement: tests/cli/test_serve_sim.sh asserts it), 1 a step failed, 2
 # bad arguments.
@@ -115,21 +121,41 @@ for load in ${loads//,/ }; do
     pool "$out/before-$k" "$out/after-$k" "$out/pooled-$k"
     "$sim" "$out/pooled-$k" "$model" "$maxb" "$tmo" "$rate" --seed "$s" --n "$n" --warmup 0 \
         >"$out/sim-$k.json" || exit 1
-    points+=("$load $r $rate $(ls "$out/serve-$k"/serve-*.json) $out/sim-$k.json")
+    points+=("$load $r $rate $(ls "$out/serve-$k"/serve-*.json) $out/sim-$k.json $out/pooled-$k")
 done
 done
 
 /usr/bin/python3 - "$out/serve-vs-sim.json" "${points[@]}" <<'PY'
-import json, statistics, sys
+import glob, json, statistics, sys
+
+def drift(m, pooled):
+    """Every batch of the serving run that followed one of its own size
+    (both warm, as the sweep's back-to-back batches), its time over the
+    sweeps' back-to-back median at that size: the median of those ratios is
+    how much slower (or faster) the machine ran while serving. None with
+    fewer than 5 such batches."""
+    sweep = {}
+    for f in glob.glob(pooled + "/inference_time-*.json"):
+        r = json.load(open(f))
+        if not r["config"].get("idle_s") and r["times_s"]:
+            sweep[r["config"]["batch_size"]] = statistics.median(r["times_s"])
+    b = m["batches"]
+    ratios = [(e - s) / sweep[n] for i, (s, e, n) in enumerate(zip(b["start_s"], b["end_s"], b["run_size"]))
+              if i > 0 and b["run_size"][i - 1] == n and n in sweep]
+    if len(ratios) < 5:
+        return None
+    return {"ratio": statistics.median(ratios), "n": len(ratios)}
+
 rows = []
 for p in sys.argv[2:]:
-    load, run, rate, served, simf = p.split(" ")
+    load, run, rate, served, simf, pooled = p.split(" ")
     m = json.load(open(served)); s = json.load(open(simf)); st = m["stats"]
     meas = {"p50_ms": st["p50_s"] * 1e3, "p99_ms": st["p99_s"] * 1e3, "n_served": st["n_served"],
             "n_dropped": st["n_dropped"], "mean_batch": m["batches"]["mean_size"]}
     simd = {"p50_ms": s["p50_ms"], "p99_ms": s["p99_ms"], "mean_batch": s["mean_batch"], "after_idle": s["after_idle"]}
     rows.append({"load": float(load), "run": int(run), "rate": float(rate), "measured": meas, "simulated": simd,
-                 "ratio_p50": simd["p50_ms"] / meas["p50_ms"], "ratio_p99": simd["p99_ms"] / meas["p99_ms"]})
+                 "ratio_p50": simd["p50_ms"] / meas["p50_ms"], "ratio_p99": simd["p99_ms"] / meas["p99_ms"],
+                 "service_drift": drift(m, pooled)})
 rows.sort(key=lambda r: (r["load"], r["run"]))
 loads = []
 for load in sorted({r["load"] for r in rows}):
@@ -137,15 +163,16 @@ for load in sorted({r["load"] for r in rows}):
     loads.append({"load": load, "runs": len(mine), "median_ratio_p50": statistics.median(r["ratio_p50"] for r in mine),
                   "median_ratio_p99": statistics.median(r["ratio_p99"] for r in mine)})
 json.dump({"points": rows, "loads": loads}, open(sys.argv[1], "w"), indent=1)
-print("%-6s %3s %8s | %9s %9s %6s | %9s %9s %6s | %9s %9s" % ("load", "run", "rate/s", "meas p50", "meas p99",
-      "batch", "sim p50", "sim p99", "batch", "sim/meas", "sim/meas"))
-print("%-6s %3s %8s | %9s %9s %6s | %9s %9s %6s | %9s %9s" % ("", "", "", "ms", "ms", "mean", "ms", "ms", "mean",
-      "p50", "p99"))
+print("%-6s %3s %8s | %9s %9s %6s | %9s %9s %6s | %9s %9s | %s" % ("load", "run", "rate/s", "meas p50", "meas p99",
+      "batch", "sim p50", "sim p99", "batch", "sim/meas", "sim/meas", "served/sweep"))
+print("%-6s %3s %8s | %9s %9s %6s | %9s %9s %6s | %9s %9s | %s" % ("", "", "", "ms", "ms", "mean", "ms", "ms", "mean",
+      "p50", "p99", "batch time"))
 for r in rows:
-    m, s = r["measured"], r["simulated"]
-    print("%-6.2f %3d %8.1f | %9.2f %9.2f %6.2f | %9.2f %9.2f %6.2f | %9.3f %9.3f" % (r["load"], r["run"], r["rate"],
+    m, s, d = r["measured"], r["simulated"], r["service_drift"]
+    dr = "%.3f (%d batches)" % (d["ratio"], d["n"]) if d else "-"
+    print("%-6.2f %3d %8.1f | %9.2f %9.2f %6.2f | %9.2f %9.2f %6.2f | %9.3f %9.3f | %s" % (r["load"], r["run"], r["rate"],
           m["p50_ms"], m["p99_ms"], m["mean_batch"], s["p50_ms"], s["p99_ms"], s["mean_batch"], r["ratio_p50"],
-          r["ratio_p99"]))
+          r["ratio_p99"], dr))
 print("median of the runs at each load (sim/meas):")
 for l in loads:
     print("  load %.2f: p50 %.3f, p99 %.3f (%d runs)" % (l["load"], l["median_ratio_p50"], l["median_ratio_p99"], l["runs"]))

@@ -46,9 +46,10 @@ def _num(x):
     return x if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
 
 
-def load(folder):
-    """{(model, head, batch, precision): result} of a folder's result files."""
-    out = {}
+def results(folder, who="gpu_compare.py"):
+    """(key, result) of each result file of a folder, key = (model, head,
+    batch, precision); a file that is not result JSON is named on stderr
+    (as `who`) and skipped. tools/peers_table.py reads through here too."""
     for path in sorted(glob.glob(os.path.join(folder, "inference_time-*.json"))):
         try:
             with open(path) as f:
@@ -57,10 +58,14 @@ def load(folder):
             key = (str(c["model"]), str(c.get("head") or "features"), int(c["batch_size"]),
                    str(c.get("precision") or "fp32"))
         except (OSError, ValueError, KeyError, TypeError) as e:
-            print(f"gpu_compare.py: skipping {path}: {type(e).__name__}: {e}", file=sys.stderr)
+            print(f"{who}: skipping {path}: {type(e).__name__}: {e}", file=sys.stderr)
             continue
-        out[key] = r
-    return out
+        yield key, r
+
+
+def load(folder):
+    """{(model, head, batch, precision): result} of a folder's result files."""
+    return dict(results(folder))
 
 
 def per_item_ms(r):

@@ -32,8 +32,6 @@ engines ok ("incomplete" otherwise). Exit 0 (2: bad arguments).
 Standard library only.
 """
 import argparse
-import glob
-import json
 import math
 import os
 import sys
@@ -41,7 +39,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from gpu_compare import ORDER, _get, _num, gpu_name, per_item_ms  # noqa: E402
+from gpu_compare import ORDER, _get, _num, gpu_name, per_item_ms, results  # noqa: E402
 
 PEER_ORDER = ["pytorch", "pytorch-compile", "tensorrt"]
 
@@ -50,18 +48,8 @@ def load(folders):
     """{engine: {(model, head, batch, precision): result}}."""
     out = {}
     for folder in folders:
-        for path in sorted(glob.glob(os.path.join(folder, "inference_time-*.json"))):
-            try:
-                with open(path) as f:
-                    r = json.load(f)
-                c = r["config"]
-                key = (str(c["model"]), str(c.get("head") or "features"), int(c["batch_size"]),
-                       str(c.get("precision") or "fp32"))
-                engine = str(c.get("engine") or "batchbench")
-            except (OSError, ValueError, KeyError, TypeError) as e:
-                print(f"peers_table.py: skipping {path}: {type(e).__name__}: {e}", file=sys.stderr)
-                continue
-            out.setdefault(engine, {})[key] = r
+        for key, r in results(folder, "peers_table.py"):
+            out.setdefault(str(r["config"].get("engine") or "batchbench"), {})[key] = r
     return out
 
 

@@ -166,7 +166,6 @@ class TrtModule:
 def run_model(args, trt, name, env, macs, why_not):
     """Every batch size of one model: result files written, the count of
     configurations that did not end ok returned."""
-    import torch
     import torch_gpu
     import torch_time
     t0, params, wbytes, path, err = time.perf_counter(), 0, 0, None, why_not

@@ -6,11 +6,22 @@
 #
 #   find_gpu_libs PY     prints what it found; sets GPU_CUDNN_ROOT (for
 #                        make CUDNN_ROOT=), GPU_CUDNN_LIB, GPU_CUBLAS_LIB
+#   enter_repo OUTDIR    creates OUTDIR; sets OUT (its absolute path), REPO
+#                        (the repository, now the working folder) and PY
+#                        ($PYTHON, else python3); 1 if OUTDIR cannot be made
 #   write_bb_wrapper WRAPPER BIN [LIBDIR]
 #                        writes an executable WRAPPER that runs BIN with
 #                        LIBDIR (e.g. pack-binary.sh's lib/), the two
 #                        folders above and $LD_LIBRARY_PATH on its path;
 #                        prints the path and what ldd resolves
+
+enter_repo() {
+    mkdir -p "$1" || return 1
+    OUT=$(cd "$1" && pwd) || return 1
+    cd "$(dirname "${BASH_SOURCE[0]}")/../.." || return 1
+    REPO=$PWD
+    PY=${PYTHON:-python3}
+}
 
 find_gpu_libs() {
     local py=$1 nv cudnn_pkg cudnn_h cudnn_so cublas_so
