@@ -26,6 +26,9 @@
 # (the machine's speed moves by 10-20% between the sweep and the serving
 # run, and a queue at 85% load amplifies that): judge the median of the
 # runs at each load.
+# The "free:" columns are the same simulation with a batch's idle gap
+# counted from when the server was last free instead of from when its size
+# last ran (sim_dump --gap free; report/serve_sim.h says why both).
 # The last column, served/sweep, is the median over the serving run's
 # batches that followed one of their own size (both warm) of their time
 # over the sweeps' back-to-back median at that size: the machine's drift
@@ -34,7 +37,8 @@
 # Writes OUT/serve-vs-sim.json ({"points": [{load, run, rate, measured:
 # {p50_ms, p99_ms, n_served, n_dropped, mean_batch}, simulated: {...,
 # after_idle}, ratio_p50, ratio_p99, service_drift: {ratio, n} or
-# null}], "loads": [{load, runs,
+# null, gap_since_free: {p50_ms, p99_ms, mean_batch, ratio_p50,
+# ratio_p99}}], "loads": [{load, runs, gap_since_free: {...},
 # median_ratio_p50, median_ratio_p99}]}) and prints the table. Exit codes: 0 done (agreement is the caller's
 # judgement: tests/cli/test_serve_sim.sh asserts it), 1 a step failed, 2
 # bad arguments.
@@ -121,6 +125,8 @@ for load in ${loads//,/ }; do
     pool "$out/before-$k" "$out/after-$k" "$out/pooled-$k"
     "$sim" "$out/pooled-$k" "$model" "$maxb" "$tmo" "$rate" --seed "$s" --n "$n" --warmup 0 \
         >"$out/sim-$k.json" || exit 1
+    "$sim" "$out/pooled-$k" "$model" "$maxb" "$tmo" "$rate" --seed "$s" --n "$n" --warmup 0 --gap free \
+        >"$out/sim-free-$k.json" || exit 1
     points+=("$load $r $rate $(ls "$out/serve-$k"/serve-*.json) $out/sim-$k.json $out/pooled-$k")
 done
 done
@@ -150,31 +156,39 @@ rows = []
 for p in sys.argv[2:]:
     load, run, rate, served, simf, pooled = p.split(" ")
     m = json.load(open(served)); s = json.load(open(simf)); st = m["stats"]
+    sf = json.load(open(simf.replace("/sim-", "/sim-free-")))
     meas = {"p50_ms": st["p50_s"] * 1e3, "p99_ms": st["p99_s"] * 1e3, "n_served": st["n_served"],
             "n_dropped": st["n_dropped"], "mean_batch": m["batches"]["mean_size"]}
     simd = {"p50_ms": s["p50_ms"], "p99_ms": s["p99_ms"], "mean_batch": s["mean_batch"], "after_idle": s["after_idle"]}
     rows.append({"load": float(load), "run": int(run), "rate": float(rate), "measured": meas, "simulated": simd,
                  "ratio_p50": simd["p50_ms"] / meas["p50_ms"], "ratio_p99": simd["p99_ms"] / meas["p99_ms"],
-                 "service_drift": drift(m, pooled)})
+                 "service_drift": drift(m, pooled),
+                 "gap_since_free": {"p50_ms": sf["p50_ms"], "p99_ms": sf["p99_ms"], "mean_batch": sf["mean_batch"],
+                                    "ratio_p50": sf["p50_ms"] / meas["p50_ms"], "ratio_p99": sf["p99_ms"] / meas["p99_ms"]}})
 rows.sort(key=lambda r: (r["load"], r["run"]))
 loads = []
 for load in sorted({r["load"] for r in rows}):
     mine = [r for r in rows if r["load"] == load]
     loads.append({"load": load, "runs": len(mine), "median_ratio_p50": statistics.median(r["ratio_p50"] for r in mine),
-                  "median_ratio_p99": statistics.median(r["ratio_p99"] for r in mine)})
+                  "median_ratio_p99": statistics.median(r["ratio_p99"] for r in mine),
+                  "gap_since_free": {"median_ratio_p50": statistics.median(r["gap_since_free"]["ratio_p50"] for r in mine),
+                                     "median_ratio_p99": statistics.median(r["gap_since_free"]["ratio_p99"] for r in mine)}})
 json.dump({"points": rows, "loads": loads}, open(sys.argv[1], "w"), indent=1)
-print("%-6s %3s %8s | %9s %9s %6s | %9s %9s %6s | %9s %9s | %s" % ("load", "run", "rate/s", "meas p50", "meas p99",
-      "batch", "sim p50", "sim p99", "batch", "sim/meas", "sim/meas", "served/sweep"))
-print("%-6s %3s %8s | %9s %9s %6s | %9s %9s %6s | %9s %9s | %s" % ("", "", "", "ms", "ms", "mean", "ms", "ms", "mean",
-      "p50", "p99", "batch time"))
+print("%-6s %3s %8s | %9s %9s %6s | %9s %9s %6s | %9s %9s | %9s %9s | %s" % ("load", "run", "rate/s", "meas p50",
+      "meas p99", "batch", "sim p50", "sim p99", "batch", "sim/meas", "sim/meas", "free:", "free:", "served/sweep"))
+print("%-6s %3s %8s | %9s %9s %6s | %9s %9s %6s | %9s %9s | %9s %9s | %s" % ("", "", "", "ms", "ms", "mean", "ms", "ms",
+      "mean", "p50", "p99", "p50", "p99", "batch time"))
 for r in rows:
     m, s, d = r["measured"], r["simulated"], r["service_drift"]
     dr = "%.3f (%d batches)" % (d["ratio"], d["n"]) if d else "-"
-    print("%-6.2f %3d %8.1f | %9.2f %9.2f %6.2f | %9.2f %9.2f %6.2f | %9.3f %9.3f | %s" % (r["load"], r["run"], r["rate"],
-          m["p50_ms"], m["p99_ms"], m["mean_batch"], s["p50_ms"], s["p99_ms"], s["mean_batch"], r["ratio_p50"],
-          r["ratio_p99"], dr))
+    f = r["gap_since_free"]
+    print("%-6.2f %3d %8.1f | %9.2f %9.2f %6.2f | %9.2f %9.2f %6.2f | %9.3f %9.3f | %9.3f %9.3f | %s" % (r["load"],
+          r["run"], r["rate"], m["p50_ms"], m["p99_ms"], m["mean_batch"], s["p50_ms"], s["p99_ms"], s["mean_batch"],
+          r["ratio_p50"], r["ratio_p99"], f["ratio_p50"], f["ratio_p99"], dr))
 print("median of the runs at each load (sim/meas):")
 for l in loads:
-    print("  load %.2f: p50 %.3f, p99 %.3f (%d runs)" % (l["load"], l["median_ratio_p50"], l["median_ratio_p99"], l["runs"]))
+    print("  load %.2f: p50 %.3f, p99 %.3f (%d runs); with the gap since the server was free: p50 %.3f, p99 %.3f"
+          % (l["load"], l["median_ratio_p50"], l["median_ratio_p99"], l["runs"], l["gap_since_free"]["median_ratio_p50"],
+             l["gap_since_free"]["median_ratio_p99"]))
 PY
 echo "table: $out/serve-vs-sim.json"

@@ -156,7 +156,8 @@ typedef struct {
 
 /* Serves every request up to the last counted one. A batch's idle gap is
  * the time since its prepared size last ran: its memory goes cold whether
- * the server slept or ran other sizes in between (serve_sim.h). */
+ * the server slept or ran other sizes in between (serve_sim.h); with
+ * gap_since_free, the time since the server last finished a batch. */
 static void serve_all(const bb_sim_config *c, const sim_arrays *a, tally *tl)
 {
     const bb_batcher rule = {c->max_batch, c->timeout_s};
@@ -167,7 +168,8 @@ static void serve_all(const bb_sim_config *c, const sim_arrays *a, tally *tl)
     for (int64_t first = 0; first < a->w + a->n;) {
         bb_dispatch d = bb_batcher_next(&rule, a->arrival, a->total, first, free_at);
         int k = a->map[d.n];
-        double service = draw_service(c, &c->measured[k], d.at - a->last_end[k], &rng), done = d.at + service;
+        double gap = d.at - (c->gap_since_free ? free_at : a->last_end[k]);
+        double service = draw_service(c, &c->measured[k], gap, &rng), done = d.at + service;
         for (int64_t i = first; i < first + d.n; i++)
             if (i >= a->w && i < a->w + a->n)
                 a->lat[i - a->w] = done - a->arrival[i], tl->last_done = done;

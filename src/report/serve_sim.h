@@ -69,6 +69,12 @@ typedef struct {
      * after the server idled draws from (above). */
     const bb_sim_sample *after_idle;
     int n_after_idle;
+    /* What a batch's gap is: 0 (the default) the time since its prepared
+     * size last ran, as above; 1 the time since the server last finished
+     * any batch (a gap spent running other sizes counts as none). Kept
+     * selectable because runs on the 2-core VM disagree on which predicts
+     * better (scripts/serve-vs-sim.sh prints both). */
+    int gap_since_free;
 } bb_sim_config;
 
 typedef struct {

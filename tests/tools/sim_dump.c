@@ -12,7 +12,9 @@
  * run's request count to simulate the same requests.
  *
  * usage: sim_dump DIR MODEL B T_MS RATE [--seed S] [--n N] [--warmup W]
- *                 [--arrivals poisson|uniform] [--setup K]
+ *                 [--arrivals poisson|uniform] [--setup K] [--gap size|free]
+ * --gap: a batch's idle gap since its prepared size last ran (size, the
+ * report's) or since the server last finished a batch (free).
  * Defaults: seed 1 (the report's), n 20000, warm-up 2000, Poisson, the
  * first setup of DIR with usable results of MODEL. Output: one JSON object
  * (times in ms, 17 significant digits; after_idle: how many results
@@ -29,7 +31,7 @@
 
 typedef struct {
     const char *dir, *model;
-    int max_batch, setup;
+    int max_batch, setup, gap_since_free;
     double timeout_s, rate;
     uint64_t seed;
     int64_t n, warmup;
@@ -48,13 +50,15 @@ static int parse(int argc, char **argv, args *a)
     double v[3], x;
     if (argc < 6 || num(argv[3], &v[0]) || num(argv[4], &v[1]) || num(argv[5], &v[2]))
         return -1;
-    *a = (args){argv[1], argv[2], (int)v[0], -1, v[1] / 1000.0, v[2], 1, 0, -1, BB_ARRIVALS_POISSON};
+    *a = (args){argv[1], argv[2], (int)v[0], -1, 0, v[1] / 1000.0, v[2], 1, 0, -1, BB_ARRIVALS_POISSON};
     for (int i = 6; i < argc; i += 2) {
         if (i + 1 >= argc)
             return -1;
         const char *k = argv[i], *s = argv[i + 1];
         if (!strcmp(k, "--arrivals") && (!strcmp(s, "poisson") || !strcmp(s, "uniform")))
             a->arrivals = !strcmp(s, "poisson") ? BB_ARRIVALS_POISSON : BB_ARRIVALS_UNIFORM;
+        else if (!strcmp(k, "--gap") && (!strcmp(s, "size") || !strcmp(s, "free")))
+            a->gap_since_free = !strcmp(s, "free");
         else if (num(s, &x) != 0 || x < 0)
             return -1;
         else if (!strcmp(k, "--seed"))
@@ -92,7 +96,7 @@ static int run(const bb_table *t, const args *a)
         n = samples_of(t, setup, a->model, &e);
     const bb_sim_sample *m = e.samples;
     bb_sim_config c = {m, n, a->max_batch, a->timeout_s, a->rate, a->arrivals, a->n, a->warmup, a->seed,
-                       e.after_idle, e.n_after_idle};
+                       e.after_idle, e.n_after_idle, a->gap_since_free};
     bb_sim_result r;
     if (n == 0 || bb_sim_run(&c, &r) != 0) {
         fprintf(stderr, "sim_dump: %s: no usable result of %s, or B %d / T / rate out of range\n", a->dir,
@@ -102,12 +106,12 @@ static int run(const bb_table *t, const args *a)
     printf("{\"model\": \"%s\", \"setup\": %d, \"max_batch\": %d, \"timeout_ms\": %.17g, \"rate\": %.17g, "
            "\"seed\": %llu, \"n\": %lld, \"warmup\": %lld, \"arrivals\": \"%s\",\n \"p50_ms\": %.17g, "
            "\"p90_ms\": %.17g, \"p99_ms\": %.17g, \"mean_ms\": %.17g, \"throughput\": %.17g, \"utilisation\": "
-           "%.17g, \"mean_batch\": %.17g, \"padded\": %s, \"capacity\": %.17g, \"after_idle\": %d}\n",
+           "%.17g, \"mean_batch\": %.17g, \"padded\": %s, \"capacity\": %.17g, \"after_idle\": %d, \"gap\": \"%s\"}\n",
            a->model, setup, a->max_batch, a->timeout_s * 1e3, a->rate, (unsigned long long)a->seed,
            (long long)(a->n > 0 ? a->n : BB_SIM_REQUESTS), (long long)(a->warmup >= 0 ? a->warmup : BB_SIM_WARMUP),
            a->arrivals == BB_ARRIVALS_POISSON ? "poisson" : "uniform", r.p50_s * 1e3, r.p90_s * 1e3, r.p99_s * 1e3,
            r.mean_s * 1e3, r.throughput, r.utilisation, r.mean_batch, r.padded ? "true" : "false",
-           bb_sim_capacity(m, n, a->max_batch), e.n_after_idle);
+           bb_sim_capacity(m, n, a->max_batch), e.n_after_idle, a->gap_since_free ? "free" : "size");
     return 0;
 }
 
@@ -116,7 +120,7 @@ int main(int argc, char **argv)
     args a;
     if (parse(argc, argv, &a) != 0) {
         fprintf(stderr, "usage: sim_dump DIR MODEL B T_MS RATE [--seed S] [--n N] [--warmup W]\n"
-                        "                [--arrivals poisson|uniform] [--setup K]\n");
+                        "                [--arrivals poisson|uniform] [--setup K] [--gap size|free]\n");
         return 1;
     }
     bb_table t;

@@ -230,6 +230,39 @@ static void test_after_idle(void **state)
     assert_int_equal(bb_sim_run(&c, &r), -1);
 }
 
+/* A batch's gap since its prepared size last ran (the default) or since the
+ * server was last free (gap_since_free): the same with one prepared size;
+ * with two that alternate on a busy server, the first counts the other
+ * size's batches as idle time and draws cold times far more often. */
+static void test_gap_modes(void **state)
+{
+    (void)state;
+    double t_warm = 0.001, t_cold = 0.004;
+    bb_sim_sample warm = {1, &t_warm, 1, 0};
+    bb_sim_sample cold[] = {{1, &t_cold, 1, 0.005}, {2, &t_cold, 1, 0.005}};
+    bb_sim_result a, b;
+    bb_sim_config c = idle_config(&warm, cold, 1, 10);
+    assert_int_equal(bb_sim_run(&c, &a), 0);
+    c.gap_since_free = 1;
+    assert_int_equal(bb_sim_run(&c, &b), 0);
+    assert_true(a.p50_s == b.p50_s && a.p99_s == b.p99_s && a.mean_s == b.mean_s); /* B = 1: the same gaps */
+    /* B = 2, T = 0, a request every 0.7 ms: batches of 1 and 2 alternate,
+     * the server rarely idles (gaps since free < 0.7 ms), but a size last
+     * ran one or more batches ago (1-3 ms) */
+    bb_sim_sample both[] = {{1, &t_warm, 1, 0}, {2, &t_warm, 1, 0}};
+    c = (bb_sim_config){.measured = both, .n_measured = 2, .max_batch = 2, .timeout_s = 0, .rate = 1.0 / 0.0007,
+                        .arrivals = BB_ARRIVALS_UNIFORM, .n_requests = 20000, .warmup = 100, .seed = 5,
+                        .after_idle = cold, .n_after_idle = 2};
+    assert_int_equal(bb_sim_run(&c, &a), 0);
+    c.gap_since_free = 1;
+    assert_int_equal(bb_sim_run(&c, &b), 0);
+    print_message("gap since size: mean %.3f ms, batch %.2f, util %.3f; since free: mean %.3f ms, batch %.2f, "
+                  "util %.3f\n", a.mean_s * 1e3, a.mean_batch, a.utilisation, b.mean_s * 1e3, b.mean_batch,
+                  b.utilisation);
+    assert_true(b.mean_s < 2.5e-3);     /* mostly warm: about a batch time and a wait */
+    assert_true(a.mean_s > 2 * b.mean_s); /* cold draws push the queue up */
+}
+
 /* ---- the report section on hand-built tables -------------------------------------- */
 
 #define N_TIMES 200
@@ -340,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_max_rate_monotone_and_seeded),
         cmocka_unit_test(test_padding),
         cmocka_unit_test(test_after_idle),
+        cmocka_unit_test(test_gap_modes),
         cmocka_unit_test(test_section_choice),
         cmocka_unit_test(test_section_off_and_padding),
     };
