@@ -11,7 +11,7 @@ pkgs=(build-essential pkg-config libdnnl-dev libcjson-dev libcmocka-dev
       libcairo2-dev fonts-dejavu-core libjpeg62-turbo-dev
       python3 python3-numpy python3-scipy python3-torch python3-torchvision python3-venv python3-pip
       python3-jsonschema
-      libopenblas0-pthread valgrind xz-utils
+      libopenblas0-pthread valgrind xz-utils shellcheck
       libonnx-dev protobuf-c-compiler libprotobuf-c-dev clang libclang-rt-dev libomp-dev python3-onnx
       munge slurmctld slurmd slurm-client iproute2 util-linux)
 ORT_VERSION=1.32.0

@@ -209,7 +209,7 @@ if /usr/bin/python3 -c "import torch, torchvision" 2>/dev/null; then
     "$bin" plot "$tmp/ours" "$tmp/torch" --out "$tmp/both" >/dev/null 2>"$tmp/both.err"; rc=$?
     [ $rc -eq 0 ] && is_png "$tmp/both/ratio.png" && ok || fail "ratio from batchbench + pytorch: exit $rc $(cat "$tmp/both.err")"
 else
-    echo "report: PyTorch missing: side-by-side check skipped (apt-get install python3-torch python3-torchvision)"
+    fail "PyTorch missing: the side-by-side check cannot run (scripts/install-deps.sh installs python3-torch python3-torchvision)"
 fi
 
 echo "report: $passed passed, $failed failed"

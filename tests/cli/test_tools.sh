@@ -222,15 +222,17 @@ sys.exit(0 if ok else 1)" "$tmp/peers" && ok || fail "vs_peers.py: exit $rc: $ou
         fail "peers/vs_peers.py: .venv/bin/python (with onnxruntime) is missing: run scripts/install-deps.sh"
     fi
 else
-    echo "tools: python3-torch/torchvision/numpy not installed: Python tool tests skipped"
+    fail "python3-torch/torchvision/numpy not installed: the Python tool tests cannot run (scripts/install-deps.sh)"
 fi
 
-# scripts/gpu-check.sh: syntax (and shellcheck where installed); it needs a GPU to run
+# scripts/gpu-check.sh: syntax and shellcheck (scripts/install-deps.sh installs it); it needs a GPU to run
 bash -n "$here/scripts/gpu-check.sh" && ok || fail "bash -n scripts/gpu-check.sh"
 bash -n "$here/scripts/gpu-session.sh" && ok || fail "bash -n scripts/gpu-session.sh"
 out=$("$here/scripts/gpu-session.sh" --skip energy,gpus "$tmp/gs" 2>&1)
 [ $? -eq 2 ] && [[ "$out" == *"--skip: unknown part 'gpus'"* ]] && ok || fail "gpu-session.sh --skip gpus: $out"
-if command -v shellcheck >/dev/null; then
+if ! command -v shellcheck >/dev/null; then
+    fail "shellcheck not installed: the GPU scripts cannot be checked (scripts/install-deps.sh)"
+else
     o=$(shellcheck -x "$here/scripts/gpu-check.sh" "$here/scripts/gpu-vs-peers.sh" "$here/scripts/gpu-session.sh" 2>&1) &&
         ok || fail "shellcheck scripts/gpu-check.sh scripts/gpu-vs-peers.sh scripts/gpu-session.sh: $o"
 fi
@@ -255,7 +257,9 @@ else
     fail "pack-binary.sh: $(cat "$tmp/pack.log")"
 fi
 bash -n "$here/scripts/pack-binary.sh" && ok || fail "bash -n scripts/pack-binary.sh"
-if command -v shellcheck >/dev/null; then
+if ! command -v shellcheck >/dev/null; then
+    fail "shellcheck not installed: scripts/pack-binary.sh cannot be checked (scripts/install-deps.sh)"
+else
     o=$(shellcheck "$here/scripts/pack-binary.sh" 2>&1) && ok || fail "shellcheck scripts/pack-binary.sh: $o"
 fi
 
