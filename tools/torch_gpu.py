@@ -3,6 +3,7 @@ set-up, OOM detection, memory figures and the GPU block of the environment.
 
     setup_precision(p)           -> (dtype, math_mode); sets the TF32 flags and
                                     cudnn.benchmark for the process
+    dtype_of(p)                  the dtype alone (nothing set)
     is_oom(exc)                  True for a CUDA out-of-memory error
     weight_bytes(model)          bytes of the parameters and buffers as stored
     memory(model, peak)          the result file's "memory" object
@@ -65,8 +66,13 @@ def setup_precision(precision):
     if tuple(got) != (tf32, tf32):
         raise RuntimeError(f"TF32 flags (matmul, cudnn) read back as {got}, wanted {tf32}")
     torch.backends.cudnn.benchmark = True
-    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)
-    return dtype, MATH_MODE[precision]
+    return dtype_of(precision), MATH_MODE[precision]
+
+
+def dtype_of(precision):
+    """The torch dtype of weights and input for `precision` (no flags set)."""
+    import torch
+    return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)
 
 
 def is_oom(exc):

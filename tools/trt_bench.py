@@ -52,15 +52,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import torch_bench  # noqa: E402 - the result schema, file names, environment
+import torch_gpu  # noqa: E402 - precisions and their dtypes
 
-PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 INPUT, OUTPUT = "input", "output"
 ONNX_TYPE = {"fp32": 1, "tf32": 1, "fp16": 10, "bf16": 16}  # onnx.TensorProto FLOAT, FLOAT16, BFLOAT16
-
-
-def torch_dtype(precision):
-    import torch
-    return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)
 
 
 def export_path(args, name):
@@ -75,13 +70,13 @@ def export_model(args, name, device):
     import bb_torch
     model = bb_torch.build_model(name, args.head)  # torchvision's own init, as torch_bench.py times
     params = sum(p.numel() for p in model.parameters())
-    model = model.to(device, torch_dtype(args.precision))
+    model = model.to(device, torch_gpu.dtype_of(args.precision))
     wbytes = sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers()))
     path = export_path(args, name)
     if not os.path.exists(path):
         os.makedirs(args.onnx_dir, exist_ok=True)
         bb_onnx.export(model, path, name, input_name=INPUT, output_name=OUTPUT,
-                       dtype=torch_dtype(args.precision), device=device)
+                       dtype=torch_gpu.dtype_of(args.precision), device=device)
     return path, params, wbytes
 
 
@@ -166,7 +161,6 @@ class TrtModule:
 def run_model(args, trt, name, env, macs, why_not):
     """Every batch size of one model: result files written, the count of
     configurations that did not end ok returned."""
-    import torch_gpu
     import torch_time
     t0, params, wbytes, path, err = time.perf_counter(), 0, 0, None, why_not
     if not err:
@@ -181,10 +175,10 @@ def run_model(args, trt, name, env, macs, why_not):
             try:
                 b0 = time.perf_counter()
                 engine, context = build_engine(trt, args, path, b)
-                module = TrtModule(engine, context, b, torch_dtype(args.precision))
+                module = TrtModule(engine, context, b, torch_gpu.dtype_of(args.precision))
                 build = time.perf_counter() - b0
                 t = torch_time.time_model_cuda(module, b, args.warmup, args.reps, args.seed,
-                                               torch_dtype(args.precision))
+                                               torch_gpu.dtype_of(args.precision))
                 times, copies, peak = t["times_s"], t["input_copy_s"], t["peak_bytes"]
                 peak += getattr(engine, "device_memory_size_v2", 0) or 0  # TensorRT's own activations
             except Exception as e:  # noqa: BLE001 - recorded in the result file, sweep goes on
@@ -232,7 +226,7 @@ def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", required=True)
     ap.add_argument("--batch-sizes", default="32,256")
-    ap.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    ap.add_argument("--precision", choices=torch_gpu.PRECISIONS, default="fp32")
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--head", choices=["features", "classifier"], default="features")
@@ -264,7 +258,6 @@ def main(argv=None):
     if args.dry_run:
         return dry_run(args)
     import torch
-    import torch_gpu
     trt, why_not, cuda = None, None, torch.cuda.is_available()
     if not cuda:
         why_not = ("error", "no GPU here (torch.cuda.is_available() is False); --dry-run checks the export")

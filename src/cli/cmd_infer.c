@@ -14,6 +14,7 @@
 #include "models/model.h"
 #include "onnx/onnx_import.h"
 #include "results/model_ref.h"
+#include "stats/stats.h"
 #include "util/clock.h"
 
 typedef struct {
@@ -160,19 +161,13 @@ static void print_profile(const bb_backend_ops *be, const bb_backend *b, double 
     cli_print_steps(st, NULL, n, total, stats);
 }
 
-static int cmp_double(const void *p, const void *q)
-{
-    double x = *(const double *)p, y = *(const double *)q;
-    return (x > y) - (x < y);
-}
-
 static double median_of(const double *t, int64_t n)
 {
     double *s = malloc((size_t)n * sizeof *s);
     if (!s)
         return t[0];
     memcpy(s, t, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    qsort(s, (size_t)n, sizeof *s, bb_cmp_double);
     double m = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
     free(s);
     return m;

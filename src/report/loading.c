@@ -413,19 +413,13 @@ static const bb_dl_row *dl_thread_twin(const bb_loading *l, const bb_dl_row *p)
     return NULL;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Rows by data set, mode, simulated inference, batch size, workers. */
 static int cmp_dl_rows(const void *a, const void *b)
 {
     const bb_dl_row *x = *(const bb_dl_row *const *)a, *y = *(const bb_dl_row *const *)b;
     int c = strcmp(x->kind, y->kind);
     c = c ? c : strcmp(x->mode, y->mode);
-    c = c ? c : cmp_double(&x->sleep_s, &y->sleep_s);
+    c = c ? c : bb_cmp_double(&x->sleep_s, &y->sleep_s);
     c = c ? c : (x->batch_size > y->batch_size) - (x->batch_size < y->batch_size);
     return c ? c : (x->workers > y->workers) - (x->workers < y->workers);
 }
@@ -459,7 +453,7 @@ static void worker_kinds_section(FILE *f, const bb_loading *l)
             most = p, most_t = t;
     }
     if (n > 0) {
-        qsort(extra, (size_t)n, sizeof *extra, cmp_double);
+        qsort(extra, (size_t)n, sizeof *extra, bb_cmp_double);
         char threads[64] = "";
         if (most_t->start_s >= 0)
             snprintf(threads, sizeof threads, " against %.1f ms for as many threads", most_t->start_s * 1e3);

@@ -314,12 +314,7 @@ static void idle_note(FILE *f, const bb_slo_eval *e)
         return;
     }
     fprintf(f, "- After an idle gap (since its prepared size last ran) a batch draws from the times measured after ");
-    for (int k = 0; k < n; k++) /* small n: sorted by selection as printed */
-        for (int j = k + 1; j < n; j++)
-            if (levels[j] < levels[k]) {
-                double x = levels[k];
-                levels[k] = levels[j], levels[j] = x;
-            }
+    qsort(levels, (size_t)n, sizeof *levels, bb_cmp_double);
     list(f, levels, n, 1e3);
     fprintf(f, " ms idle (%d batch-size result%s).\n", e->n_after_idle, e->n_after_idle == 1 ? "" : "s");
 }

@@ -9,6 +9,7 @@
  * against SciPy/NumPy by tests/stats/check_stats.py.
  */
 #include "stats/ratio.h"
+#include "stats/stats.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -17,12 +18,6 @@
 
 /* The 0.975 quantile of the standard normal (scipy.stats.norm.ppf(0.975)). */
 #define Z_975 1.959963984540054
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int valid_sample(const double *x, int n)
 {
@@ -41,7 +36,7 @@ static double *sorted_copy(const double *x, int n)
     if (!s)
         return NULL;
     memcpy(s, x, sizeof(double) * (size_t)n);
-    qsort(s, (size_t)n, sizeof(double), cmp_double);
+    qsort(s, (size_t)n, sizeof(double), bb_cmp_double);
     return s;
 }
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_double(const void *a, const void *b)
+int bb_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -99,7 +99,7 @@ int bb_stats_compute(const double *x, int n, bb_stats *s)
     if (!sorted)
         return -1;
     memcpy(sorted, x, sizeof(double) * (size_t)n);
-    qsort(sorted, (size_t)n, sizeof(double), cmp_double);
+    qsort(sorted, (size_t)n, sizeof(double), bb_cmp_double);
     memset(s, 0, sizeof *s);
     s->n = n;
     moments(x, n, s);

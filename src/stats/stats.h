@@ -41,6 +41,9 @@ typedef struct {
  */
 int bb_stats_compute(const double *x, int n, bb_stats *s);
 
+/* qsort's comparator for doubles, ascending (the one every sort of times uses). */
+int bb_cmp_double(const void *a, const void *b);
+
 /* The 1-based rank j of the lower CI bound for sample size n (k = n + 1 - j);
  * 0 when n < 6 (no pair reaches 95%). Exposed for tests and documentation. */
 int bb_stats_ci_rank(int n);
