@@ -259,6 +259,11 @@ int bb_cls_select(bb_graph *g, int x)
 
 /* ---- facts -------------------------------------------------------------- */
 
+int bb_tensor_is_const(const bb_tensor *t)
+{
+    return t->kind == BB_T_PARAM || t->kind == BB_T_BUFFER;
+}
+
 int64_t bb_tensor_numel(const bb_tensor *t)
 {
     int64_t n = 1;
@@ -280,7 +285,7 @@ int64_t bb_graph_weight_bytes(const bb_graph *g)
 {
     int64_t n = 0;
     for (int i = 0; i < g->n_tensors; i++)
-        if (g->tensors[i].kind == BB_T_PARAM || g->tensors[i].kind == BB_T_BUFFER)
+        if (bb_tensor_is_const(&g->tensors[i]))
             n += bb_tensor_numel(&g->tensors[i]) * (int64_t)sizeof(float);
     return n;
 }

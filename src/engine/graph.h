@@ -170,6 +170,7 @@ int bb_cls_select(bb_graph *g, int x);
 
 /* ---- facts --------------------------------------------------------------- */
 int64_t bb_tensor_numel(const bb_tensor *t);           /* per item for acts */
+int bb_tensor_is_const(const bb_tensor *t);            /* a parameter or buffer */
 int64_t bb_graph_param_count(const bb_graph *g);       /* BB_T_PARAM only */
 int64_t bb_graph_weight_bytes(const bb_graph *g);      /* params + buffers */
 int64_t bb_op_macs(const bb_graph *g, const bb_op *op); /* per item */

@@ -113,7 +113,7 @@ void bb_weights_random(bb_graph *g, uint64_t seed)
             gain[g->ops[i].w] = weight_gain(g, &g->ops[i]);
     for (int i = 0; i < g->n_tensors; i++) {
         bb_tensor *t = &g->tensors[i];
-        if (t->kind != BB_T_PARAM && t->kind != BB_T_BUFFER)
+        if (!bb_tensor_is_const(t))
             continue;
         if (alloc_tensor(t) != 0) {
             fprintf(stderr, "batchbench: out of memory for weights\n");
@@ -195,7 +195,7 @@ int bb_weights_load(bb_graph *g, const char *path, bb_err *err)
     int rc = check_unexpected(g, &st, err);
     for (int i = 0; rc == 0 && i < g->n_tensors; i++) {
         bb_tensor *t = &g->tensors[i];
-        if (t->kind == BB_T_PARAM || t->kind == BB_T_BUFFER)
+        if (bb_tensor_is_const(t))
             rc = load_one(t, &st, err);
     }
     bb_st_close(&st);

@@ -412,6 +412,16 @@ static void test_binary(void **state)
     op->binop = BB_BIN_MUL;
     g->output = op->out;
     run(g, "binary on blocked");
+    /* an SE block's scaling as exporters write it: a conv's blocked output
+     * times a per-(item, channel) activation [16, 1, 1] (a 5x5 conv's 1x1
+     * output), which runs in the blocked layout as well */
+    g = INPUT(3, 5, 5);
+    x = conv(g, g->input, 16, 1, 1, W3);
+    int s = conv(g, g->input, 16, 1, 1, (const int[]){5, 5, 1, 1, 0, 0, 0, 0, 1, 1});
+    op = op2(g, BB_OP_BINARY, "se", x, s, ACT(g, 16, 5, 5));
+    op->binop = BB_BIN_MUL;
+    g->output = op->out;
+    run(g, "binary on blocked: per-channel activation");
 }
 
 /* on x [N,2,4,4] and s = x[:, :1]: x@s, s@x (batch broadcast either way),

@@ -16,7 +16,12 @@
  * Also home of the timers every measured choice of the CPU backend uses:
  * one primitive on warm scratch memory, or a chain of them from a cold
  * cache (cpu_conv_dw.c, where an intermediate tensor's trip to memory is
- * what is being decided); and of the memo that makes each choice once per
+ * what is being decided), the candidates of a choice raced round by round
+ * rather than timed one after the other, so that a burst of load on the
+ * shared 2-core VM (they last from milliseconds to seconds there) cannot
+ * decide a choice by landing on one candidate only. Close calls still go
+ * either way from one process to the next (efficientnet_b0 at batch 8:
+ * 0 or 2 fused conv+depthwise pairs in 6 runs, 0-3 before); and of the memo that makes each choice once per
  * distinct conv: ResNet-152's 36 identical layer3 blocks, EfficientNetV2-L's
  * stages of 7-25 identical blocks are timed once each (prepare took 3.8 and
  * 7.9 s at batch 8, timing all but 0.2-0.7 s of it), and identical layers
@@ -29,7 +34,7 @@
 #include "util/clock.h"
 #include "util/grow.h"
 
-#define CHAIN_MAX 4
+#define RACE_ROUNDS 5 /* the first one warms up, as before the races */
 #define FLUSH_BYTES (64 << 20) /* twice this machine kind's L3 */
 
 typedef struct {
@@ -82,30 +87,76 @@ static void step_free(chain_step *c)
     dnnl_primitive_destroy(c->prim);
 }
 
+/* A candidate's chain, built on scratch memory: ok = 0 when it cannot run. */
+typedef struct {
+    chain_step steps[CPU_CHAIN_MAX];
+    int made, ok;
+} built_chain;
+
+static void chain_build(bb_backend *b, const cpu_chain *c, built_chain *out)
+{
+    out->made = 0;
+    out->ok = c->n > 0 && c->n <= CPU_CHAIN_MAX;
+    for (; out->ok && out->made < c->n; out->made++)
+        out->ok = step_init(b, c->pds[out->made], out->made ? step_dst(&out->steps[out->made - 1]) : NULL,
+                            &out->steps[out->made]) == 0;
+}
+
+static double chain_run(bb_backend *b, built_chain *c)
+{
+    double t0 = bb_now_s();
+    for (int i = 0; c->ok && i < c->made; i++)
+        c->ok = dnnl_primitive_execute(c->steps[i].prim, b->stream, c->steps[i].n, c->steps[i].ex) == dnnl_success;
+    c->ok = c->ok && dnnl_stream_wait(b->stream) == dnnl_success;
+    return bb_now_s() - t0;
+}
+
+static void chain_free(built_chain *c)
+{
+    for (int i = 0; i < c->made; i++)
+        if (c->steps[i].prim)
+            step_free(&c->steps[i]);
+}
+
+void cpu_time_race(bb_backend *b, const cpu_chain *cands, int k, int cold, double *best)
+{
+    built_chain c[CPU_RACE_MAX];
+    k = k < CPU_RACE_MAX ? k : CPU_RACE_MAX;
+    for (int i = 0; i < k; i++) {
+        best[i] = -1.0;
+        chain_build(b, &cands[i], &c[i]);
+    }
+    char *flush = cold ? malloc(FLUSH_BYTES) : NULL;
+    for (int r = 0; r < RACE_ROUNDS && (!cold || flush); r++)
+        for (int j = 0; j < k; j++) {
+            built_chain *x = &c[(j + r) % k]; /* each round starts with the next candidate */
+            if (!x->ok)
+                continue;
+            if (flush)
+                memset(flush, r + j, FLUSH_BYTES); /* evicts the previous run's data */
+            double t = chain_run(b, x);
+            double *bt = &best[x - c];
+            if (x->ok && r > 0 && (*bt < 0 || t < *bt))
+                *bt = t;
+            if (!x->ok)
+                *bt = -1.0;
+        }
+    if (cold && !flush)
+        for (int i = 0; i < k; i++)
+            best[i] = -1.0;
+    free(flush);
+    for (int i = 0; i < k; i++)
+        chain_free(&c[i]);
+}
+
 double cpu_time_chain(bb_backend *b, const_dnnl_primitive_desc_t *pds, int n, int cold)
 {
-    chain_step c[CHAIN_MAX];
-    int made = 0, ok = n > 0 && n <= CHAIN_MAX;
-    for (; ok && made < n; made++)
-        ok = step_init(b, pds[made], made ? step_dst(&c[made - 1]) : NULL, &c[made]) == 0;
-    char *flush = ok && cold ? malloc(FLUSH_BYTES) : NULL;
-    ok = ok && (!cold || flush);
-    double best = -1.0;
-    for (int r = 0; ok && r < 5; r++) {
-        if (flush)
-            memset(flush, r, FLUSH_BYTES); /* evicts the previous run's data */
-        double t0 = bb_now_s();
-        for (int i = 0; ok && i < n; i++)
-            ok = dnnl_primitive_execute(c[i].prim, b->stream, c[i].n, c[i].ex) == dnnl_success;
-        ok = ok && dnnl_stream_wait(b->stream) == dnnl_success;
-        double t = bb_now_s() - t0;
-        if (ok && r > 0 && (best < 0 || t < best))
-            best = t;
-    }
-    free(flush);
-    for (int i = 0; i < made; i++)
-        step_free(&c[i]);
-    return ok ? best : -1.0;
+    cpu_chain c = {.n = n};
+    for (int i = 0; i < n && i < CPU_CHAIN_MAX; i++)
+        c.pds[i] = pds[i];
+    double t;
+    cpu_time_race(b, &c, 1, cold, &t);
+    return t;
 }
 
 double cpu_time_pd(bb_backend *b, const_dnnl_primitive_desc_t pd)
@@ -198,7 +249,10 @@ dnnl_primitive_desc_t cpu_conv_faster(bb_backend *b, dnnl_primitive_desc_t direc
     if (usable && b->algo_policy >= 0) {
         int take = b->algo_policy > 0 ? 1 : known;
         if (take < 0) {
-            double td = cpu_time_pd(b, direct), tw = cpu_time_pd(b, wino);
+            cpu_chain race[2] = {{{direct}, 1}, {{wino}, 1}};
+            double t[2];
+            cpu_time_race(b, race, 2, 0, t);
+            double td = t[0], tw = t[1];
             take = td > 0 && tw > 0 && tw + wino_extra < 0.95 * (td + direct_extra); /* a clear win only: noisy timing */
         }
         if (take) {

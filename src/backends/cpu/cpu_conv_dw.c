@@ -89,9 +89,10 @@ static dnnl_primitive_desc_t conv_pd(bb_backend *b, const dnnl_memory_desc_t *sr
  * lower_conv would build them: the 1x1 on the producer's layout src; the
  * depthwise conv on the 1x1's output layout, or, where oneDNN has only
  * reference code for that, on the layout it picks after a reorder? Both
- * ways run as chains from a cold cache: timed one primitive at a time on
- * warm scratch memory, the wide intermediate tensor would look free, and
- * keeping it out of memory is the whole point of fusing. Not when any part
+ * ways run as chains from a cold cache, raced (cpu_time_race): timed one
+ * primitive at a time on warm scratch memory, the wide intermediate tensor
+ * would look free, and keeping it out of memory is the whole point of
+ * fusing. Not when any part
  * cannot be timed: fusing is the exception that has to prove itself. */
 static int fused_is_faster(bb_backend *b, const bb_op *op, const bb_op *dw, dnnl_primitive_desc_t fused,
                            dnnl_primitive_desc_t in, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *w1,
@@ -119,9 +120,11 @@ static int fused_is_faster(bb_backend *b, const bb_op *op, const bb_op *dw, dnnl
         n = apart[1] ? 3 : 2;
         apart[n - 1] = p2;
     }
-    const_dnnl_primitive_desc_t together[2] = {in ? in : fused, fused};
-    double ta = n && apart[n - 1] ? cpu_time_chain(b, (const_dnnl_primitive_desc_t *)apart, n, 1) : -1;
-    double tf = cpu_time_chain(b, together, in ? 2 : 1, 1);
+    cpu_chain race[2] = {{{apart[0], apart[1], apart[2]}, n}, {{in ? in : fused, fused}, in ? 2 : 1}};
+    double t[2] = {-1.0, -1.0};
+    if (n && apart[n - 1])
+        cpu_time_race(b, race, 2, 1, t);
+    double ta = t[0], tf = t[1];
     for (int i = 0; i < 3; i++)
         if (apart[i])
             dnnl_primitive_desc_destroy(apart[i]);

@@ -30,7 +30,7 @@
 
 int cpu_is_const(const bb_graph *g, int t)
 {
-    return g->tensors[t].kind == BB_T_PARAM || g->tensors[t].kind == BB_T_BUFFER;
+    return bb_tensor_is_const(&g->tensors[t]);
 }
 
 int cpu_full_shape(const bb_backend *b, int t, int64_t *dims)

@@ -155,6 +155,9 @@ dnnl_alg_kind_t cpu_act_alg(bb_act a, float *alpha, float *beta);
 int cpu_tensor_plain(bb_backend *b, int t, dnnl_data_type_t dt, bb_err *err);
 int cpu_new_buf(bb_backend *b, const dnnl_memory_desc_t *md);
 void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_data_type_t dt);
+/* A per-(item, channel) operand [N or 1, C, 1, 1] of a binary op on x, in
+ * x's channel-blocked layout when its bytes are the dense array's. */
+void cpu_md_per_channel(dnnl_memory_desc_t *md, const int64_t d[4], const dnnl_memory_desc_t *x, dnnl_data_type_t dt);
 int cpu_md_is_plain(const dnnl_memory_desc_t *md);
 /* Whether md's dims are d (nd of them). cpu_generic.c */
 int cpu_md_has_dims(const dnnl_memory_desc_t *md, int nd, const int64_t *d);
@@ -177,6 +180,18 @@ int cpu_lower_conv_dw(bb_backend *b, int i, bb_err *err);
  * big for the cache costs what it costs inside the network). */
 double cpu_time_pd(bb_backend *b, const_dnnl_primitive_desc_t pd);
 double cpu_time_chain(bb_backend *b, const_dnnl_primitive_desc_t *pds, int n, int cold);
+/* ... and of k candidate chains (at most CPU_RACE_MAX) timed interleaved,
+ * round by round with the order rotating, so that a burst of load on a
+ * shared machine slows every candidate alike instead of deciding the race;
+ * best[i]: candidate i's fastest round after a warm-up one, -1 when it
+ * cannot run. Every measured choice of the CPU backend goes through here. */
+#define CPU_CHAIN_MAX 4
+#define CPU_RACE_MAX 4
+typedef struct {
+    const_dnnl_primitive_desc_t pds[CPU_CHAIN_MAX];
+    int n;
+} cpu_chain;
+void cpu_time_race(bb_backend *b, const cpu_chain *cands, int k, int cold, double *best);
 /* ... and of a reorder between two layouts, -1 when there is none. */
 double cpu_reorder_seconds(bb_backend *b, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to);
 

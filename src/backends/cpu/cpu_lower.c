@@ -61,6 +61,24 @@ void cpu_arg_mem(cpu_step *s, int arg, dnnl_memory_t mem)
     s->args[s->n_args++] = (cpu_arg){arg, -1, mem};
 }
 
+/* A per-(item, channel) operand [N or 1, C, 1, 1] of a binary op on x (an
+ * SE block's scales, a per-channel constant), described in x's layout when
+ * that costs nothing: with 1x1 spatial and C a multiple of the channel
+ * block, nChw16c (8c) holds the same bytes as the dense array, and oneDNN's
+ * binary primitive has a fast kernel only for matching layouts (a blocked
+ * x against a dense operand gets its reference code). */
+void cpu_md_per_channel(dnnl_memory_desc_t *md, const int64_t d[4], const dnnl_memory_desc_t *x, dnnl_data_type_t dt)
+{
+    const dnnl_blocking_desc_t *blk = &x->format_desc.blocking;
+    int64_t block = x->format_kind == dnnl_blocked && blk->inner_nblks == 1 && blk->inner_idxs[0] == 1
+                        ? blk->inner_blks[0] : 0;
+    dnnl_dims_t dd = {d[0], d[1], d[2], d[3]};
+    if ((block == 16 || block == 8) && d[1] % block == 0 && d[2] == 1 && d[3] == 1)
+        dnnl_memory_desc_init_by_tag(md, 4, dd, dt, block == 16 ? dnnl_aBcd16b : dnnl_aBcd8b);
+    else
+        cpu_md_plain(md, 4, d, dt);
+}
+
 void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_data_type_t dt)
 {
     static const dnnl_format_tag_t tags[] = {dnnl_format_tag_undef, dnnl_a, dnnl_ab, dnnl_abc,

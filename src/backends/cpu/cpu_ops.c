@@ -103,6 +103,35 @@ static int conv_pd(bb_backend *b, const bb_op *op, dnnl_alg_kind_t alg, const dn
  * reorder into it) and keep the fastest.
  * On the 2-core VM EfficientNetV2's 24-channel 3x3 convs run 1.3-1.6x
  * faster in nChw8c. dst is the conv's wanted output ("any": it follows). */
+/* Which of k conv pds (cand[0] the default) runs fastest from a tensor
+ * in layout `have`, each with the reorder into its own input layout: raced
+ * (cpu_time_race); another one only when it is clearly (5%) faster. */
+static int fastest_layout(bb_backend *b, dnnl_primitive_desc_t *cand, int k, const dnnl_memory_desc_t *have)
+{
+    cpu_chain race[CPU_RACE_MAX];
+    dnnl_primitive_desc_t reorder[CPU_RACE_MAX] = {NULL};
+    double t[CPU_RACE_MAX];
+    for (int i = 0; i < k; i++) {
+        const dnnl_memory_desc_t *src = cpu_q_md(cand[i], dnnl_query_src_md);
+        race[i] = (cpu_chain){{cand[i]}, 1};
+        if (dnnl_memory_desc_equal(src, have))
+            continue;
+        if (dnnl_reorder_primitive_desc_create(&reorder[i], have, b->eng, src, b->eng, NULL) != dnnl_success)
+            race[i].n = 0, reorder[i] = NULL; /* cannot run */
+        else
+            race[i] = (cpu_chain){{reorder[i], cand[i]}, 2};
+    }
+    cpu_time_race(b, race, k, 0, t);
+    int best = 0;
+    for (int i = 1; i < k; i++)
+        if (t[best] > 0 && t[i] > 0 && t[i] < 0.95 * t[best])
+            best = i;
+    for (int i = 0; i < k; i++)
+        if (reorder[i])
+            dnnl_primitive_desc_destroy(reorder[i]);
+    return best;
+}
+
 static dnnl_primitive_desc_t better_layout(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd,
                                            const dnnl_memory_desc_t *have, const dnnl_memory_desc_t *w_md,
                                            const dnnl_memory_desc_t *b_md, const dnnl_memory_desc_t *dst_md)
@@ -110,12 +139,10 @@ static dnnl_primitive_desc_t better_layout(bb_backend *b, const bb_op *op, dnnl_
     static const dnnl_format_tag_t tags[] = {dnnl_aBcd8b, dnnl_acdb, dnnl_aBcd16b};
     int64_t key[CPU_CHOICE_KEY];
     cpu_choice_key(b, op, CPU_PICK_LAYOUT, 0, 0, key);
-    int known = cpu_choice_get(b, key, have, NULL), pick = 0; /* 0: pd's layout, t + 1: tags[t] */
-    const dnnl_memory_desc_t *cur = cpu_q_md(pd, dnnl_query_src_md);
-    double best = known >= 0 ? 1.0 : cpu_time_pd(b, pd);
-    if (best > 0 && known < 0 && !dnnl_memory_desc_equal(cur, have))
-        best += cpu_reorder_seconds(b, have, cur);
-    for (int t = 0; best > 0 && t < 3; t++) {
+    int known = cpu_choice_get(b, key, have, NULL);
+    dnnl_primitive_desc_t cand[CPU_RACE_MAX] = {pd};
+    int pick_of[CPU_RACE_MAX] = {0}, k = 1, best = 0; /* pick: 0 pd's layout, t + 1 tags[t] */
+    for (int t = 0; t < 3 && k < CPU_RACE_MAX; t++) {
         dnnl_memory_desc_t md;
         dnnl_primitive_desc_t alt = NULL;
         bb_err ignore = {0};
@@ -126,18 +153,18 @@ static dnnl_primitive_desc_t better_layout(bb_backend *b, const bb_op *op, dnnl_
                 dnnl_primitive_desc_destroy(alt);
             continue;
         }
-        double ta = known >= 0 ? 0.0 : cpu_time_pd(b, alt);
-        double tr = known >= 0 || dnnl_memory_desc_equal(&md, have) ? 0 : cpu_reorder_seconds(b, have, &md);
-        if (ta >= 0 && tr >= 0 && (known >= 0 || (ta > 0 && ta + tr < 0.95 * best))) {
-            dnnl_primitive_desc_destroy(pd);
-            pd = alt, best = ta + tr, pick = t + 1;
-        } else {
-            dnnl_primitive_desc_destroy(alt);
-        }
+        cand[k] = alt, pick_of[k++] = t + 1;
     }
+    if (known >= 0)
+        best = k - 1; /* the earlier pick, the only candidate besides pd */
+    else
+        best = fastest_layout(b, cand, k, have);
+    for (int i = 0; i < k; i++)
+        if (i != best)
+            dnnl_primitive_desc_destroy(cand[i]);
     if (known < 0)
-        cpu_choice_put(b, key, have, NULL, pick);
-    return pd;
+        cpu_choice_put(b, key, have, NULL, pick_of[best]);
+    return cand[best];
 }
 
 /* Whether a conv leaves its SiLU to the global average pool that reads its
@@ -448,23 +475,6 @@ static int lower_pool(bb_backend *b, const bb_op *op, bb_err *err)
     return step ? 0 : -1;
 }
 
-/* The per-(item, channel) scales [N,C,1,1] of an SE block, described in the
- * layout of x when that costs nothing: with 1x1 spatial and C a multiple of
- * the channel block, nChw16c (8c) holds the same bytes as the dense array,
- * and oneDNN's binary primitive has a fast kernel only for matching layouts. */
-static void se_scale_md(dnnl_memory_desc_t *md, const int64_t d[4], const dnnl_memory_desc_t *x, dnnl_data_type_t dt)
-{
-    const dnnl_blocking_desc_t *blk = &x->format_desc.blocking;
-    int64_t block = x->format_kind == dnnl_blocked && blk->inner_nblks == 1 && blk->inner_idxs[0] == 1
-                        ? blk->inner_blks[0] : 0;
-    dnnl_dims_t dd;
-    dims4(dd, d[0], d[1], d[2], d[3]);
-    if ((block == 16 || block == 8) && d[1] % block == 0)
-        dnnl_memory_desc_init_by_tag(md, 4, dd, dt, block == 16 ? dnnl_aBcd16b : dnnl_aBcd8b);
-    else
-        cpu_md_plain(md, 4, d, dt);
-}
-
 /* Binary op: residual add, or SE scaling (x [N,C,H,W] * s [N,C,1,1]). */
 static int lower_binary(bb_backend *b, const bb_op *op, bb_err *err)
 {
@@ -475,7 +485,7 @@ static int lower_binary(bb_backend *b, const bb_op *op, bb_err *err)
         cpu_full_shape(b, op->in[0], x);
         int64_t d[4] = {x[0], x[1], 1, 1};
         s = cpu_tensor_plain(b, op->in[1], b->dt, err);
-        se_scale_md(&s_md, d, &b->bufs[a].md, b->dt);
+        cpu_md_per_channel(&s_md, d, &b->bufs[a].md, b->dt);
     } else if (!cpu_md_has_dims(&b->bufs[a].md, b->bufs[b->tbuf[op->in[1]]].md.ndims,
                                 b->bufs[b->tbuf[op->in[1]]].md.dims)) {
         /* e.g. a linear's [N*L,D] plus tokens' [N,L,D]: both dense, as views

@@ -26,7 +26,7 @@
 
 static int is_const(const bb_graph *g, int t)
 {
-    return g->tensors[t].kind == BB_T_PARAM || g->tensors[t].kind == BB_T_BUFFER;
+    return bb_tensor_is_const(&g->tensors[t]);
 }
 
 static int full(const bb_backend *b, int t, int64_t *d)
