@@ -83,6 +83,27 @@ static char *slurp(const char *path, bb_err *err)
     return text;
 }
 
+/* Says the manifest other items than the ones batchbench stores? (Both
+ * fields are optional: older manifests have neither.) */
+static int item_layout_differs(const cJSON *m)
+{
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(m, "item_shape"),
+                *dtype = cJSON_GetObjectItemCaseSensitive(m, "dtype");
+    static const double want[3] = {3, 224, 224};
+    if (dtype && !(cJSON_IsString(dtype) && !strcmp(dtype->valuestring, "float32")))
+        return 1;
+    if (!shape)
+        return 0;
+    if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) != 3)
+        return 1;
+    for (int i = 0; i < 3; i++) {
+        const cJSON *d = cJSON_GetArrayItem(shape, i);
+        if (!cJSON_IsNumber(d) || d->valuedouble != want[i])
+            return 1;
+    }
+    return 0;
+}
+
 static int parse_manifest(bb_dataset *ds, const cJSON *m, const char *path, bb_err *err)
 {
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(m, "items"),
@@ -93,10 +114,13 @@ static int parse_manifest(bb_dataset *ds, const cJSON *m, const char *path, bb_e
     if (kind && !(cJSON_IsString(kind) && !strcmp(kind->valuestring, "preprocessed")))
         return bb_err_set(err, "%s: kind '%s': not a data set of preprocessed items", path,
                           cJSON_IsString(kind) ? kind->valuestring : "?");
-    /* counts up to 2^52 (exact in a double; the casts below stay defined) */
-    const double most = 4503599627370496.0;
+    if (item_layout_differs(m))
+        return bb_err_set(err, "%s: items are not float32 [3, 224, 224] (item_shape, dtype)", path);
+    /* counts up to 2^52 (exact in a double; the casts below stay defined),
+     * and a shard's bytes within 2^62 (its offsets fit a long) */
+    const double most = 4503599627370496.0, most_per = 4611686018427387904.0 / (BB_ITEM_FLOATS * sizeof(float));
     if (!cJSON_IsNumber(items) || !cJSON_IsNumber(per) || !cJSON_IsArray(shards) || !(items->valuedouble >= 1) ||
-        !(per->valuedouble >= 1) || items->valuedouble > most || per->valuedouble > most)
+        !(per->valuedouble >= 1) || items->valuedouble > most || per->valuedouble > most_per)
         return bb_err_set(err, "%s: not a batchbench data set manifest (items, items_per_shard, shards)", path);
     ds->items = (int64_t)items->valuedouble, ds->items_per_shard = (int64_t)per->valuedouble;
     ds->seed = cJSON_IsNumber(seed) && seed->valuedouble >= 0 && seed->valuedouble <= most

@@ -1,7 +1,8 @@
 /*
- * make_seeds.c — writes the seed corpus of the ONNX, .npy and safetensors
- * fuzzers: `make_seeds DIR` fills DIR/onnx, DIR/npy and DIR/safetensors
- * (the folders must exist). tests/fuzz/run_fuzz.sh adds the result files.
+ * make_seeds.c — writes the seed corpus of the ONNX, .npy, safetensors and
+ * data set fuzzers: `make_seeds DIR` fills DIR/onnx, DIR/npy,
+ * DIR/safetensors and DIR/dataset (the folders must exist).
+ * tests/fuzz/run_fuzz.sh adds the result files.
  *
  * Why this file exists: a fuzzer starting from valid inputs reaches the
  * checks deep inside a reader within seconds instead of never. The ONNX
@@ -14,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/dataset.h"
+#include "data/jpeg_synth.h"
 #include "fuzz/onnx_build.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
@@ -185,11 +188,60 @@ static int safetensors_seeds(const char *dir)
     return rc | write_bytes(dir, "mixed.safetensors", file, sizeof file);
 }
 
+/* A data set seed (fuzz_dataset.c's input): the manifest, NUL, one file's
+ * name, NUL, then its bytes or its size in decimal. */
+static int write_dataset_seed(const char *dir, const char *name, const char *manifest, const char *file,
+                              const void *rest, size_t rest_len)
+{
+    size_t m = strlen(manifest), f = strlen(file), len = m + 1 + f + 1 + rest_len;
+    char *buf = malloc(len);
+    if (!buf)
+        return -1;
+    memcpy(buf, manifest, m + 1);
+    memcpy(buf + m + 1, file, f + 1);
+    memcpy(buf + m + 1 + f + 1, rest, rest_len);
+    int rc = write_bytes(dir, name, buf, len);
+    free(buf);
+    return rc;
+}
+
+/* Preprocessed: two items in one shard as `dataset make` writes them, the
+ * shard short, and three items in two shards of which one is missing;
+ * jpeg: one synthetic photograph, and one file that is not a JPEG. */
+static int dataset_seeds(const char *dir)
+{
+    static const char *const one_shard =
+        "{\"format\": \"batchbench-dataset\", \"version\": 1, \"kind\": \"preprocessed\", \"items\": 2, "
+        "\"item_shape\": [3, 224, 224], \"dtype\": \"float32\", \"items_per_shard\": 2, \"seed\": 0, "
+        "\"shards\": [\"items-00000.f32\"]}";
+    static const char *const two_shards =
+        "{\"kind\": \"preprocessed\", \"items\": 3, \"items_per_shard\": 2, "
+        "\"shards\": [\"items-00000.f32\", \"items-00001.f32\"]}";
+    static const char *const jpeg = "{\"kind\": \"jpeg\", \"items\": 1, \"files\": [\"a.jpg\"]}";
+    char size[32];
+    int rc = 0;
+    snprintf(size, sizeof size, "%lld", (long long)(2 * BB_ITEM_FLOATS * sizeof(float)));
+    rc |= write_dataset_seed(dir, "two-items", one_shard, "items-00000.f32", size, strlen(size));
+    rc |= write_dataset_seed(dir, "short-shard", one_shard, "items-00000.f32", "1000", 4);
+    rc |= write_dataset_seed(dir, "missing-shard", two_shards, "items-00000.f32", size, strlen(size));
+    rc |= write_dataset_seed(dir, "not-a-jpeg", jpeg, "a.jpg", "not a JPEG", 10);
+    unsigned char *img = NULL;
+    size_t img_len = 0;
+    bb_err err = {0};
+    if (bb_jpeg_synth_image(0, 0, 90, &img, &img_len, &err) != 0) {
+        fprintf(stderr, "make_seeds: %s\n", err.msg);
+        return -1;
+    }
+    rc |= write_dataset_seed(dir, "jpeg", jpeg, "a.jpg", img, img_len);
+    free(img);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     char sub[512];
     if (argc != 2) {
-        fprintf(stderr, "usage: make_seeds DIR (with DIR/onnx, DIR/npy, DIR/safetensors)\n");
+        fprintf(stderr, "usage: make_seeds DIR (with DIR/onnx, DIR/npy, DIR/safetensors, DIR/dataset)\n");
         return 2;
     }
     int rc = 0;
@@ -199,5 +251,7 @@ int main(int argc, char **argv)
     rc |= npy_seeds(sub);
     snprintf(sub, sizeof sub, "%.480s/safetensors", argv[1]);
     rc |= safetensors_seeds(sub);
+    snprintf(sub, sizeof sub, "%.480s/dataset", argv[1]);
+    rc |= dataset_seeds(sub);
     return rc ? 1 : 0;
 }

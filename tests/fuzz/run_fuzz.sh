@@ -19,7 +19,7 @@ seeds=$dir/seeds corpus=$dir/corpus
 
 rm -rf "$seeds"
 mkdir -p "$dir/artifacts"
-for t in onnx npy safetensors results "$@"; do mkdir -p "$seeds/$t" "$corpus/$t"; done
+for t in onnx npy safetensors results dataset "$@"; do mkdir -p "$seeds/$t" "$corpus/$t"; done
 "$dir/make_seeds" "$seeds"
 # The importer's fuzzer starts from the reader's models.
 mkdir -p "$seeds/onnx_import" && cp "$seeds"/onnx/* "$seeds/onnx_import/"
@@ -38,7 +38,7 @@ done
   printf '{"schema_version": 1, "kind": "batchbench-plan", "sweep": "s1", "shards": 2, "configurations": '
   printf '[{"model": "resnet18", "batch_size": 4, "shard": 1, "plan_key": "k"}]}'; } >"$seeds/results/plan.json"
 
-# Scratch files of the targets that need paths (fuzz_results), in memory
+# Scratch files of the targets that need paths (fuzz_results, fuzz_dataset), in memory
 # when /dev/shm is there, removed at the end even after a crash.
 scratch=$(mktemp -d /dev/shm/bb_fuzz.XXXXXX 2>/dev/null || mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

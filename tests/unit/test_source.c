@@ -283,6 +283,14 @@ static void test_bad_manifests(void **state)
     expect_open_fail(tpath("m"), "m/manifest.json: not valid JSON");
     write_text(tpath("m/manifest.json"), "{\"items\": 1}");
     expect_open_fail(tpath("m"), "not a batchbench data set manifest");
+    /* items of another shape or type; a shard too large to address */
+    write_text(tpath("m/manifest.json"),
+               "{\"items\": 1, \"items_per_shard\": 1, \"shards\": [\"a\"], \"item_shape\": [3, 299, 299]}");
+    expect_open_fail(tpath("m"), "m/manifest.json: items are not float32 [3, 224, 224]");
+    write_text(tpath("m/manifest.json"), "{\"items\": 1, \"items_per_shard\": 1, \"shards\": [\"a\"], \"dtype\": \"uint8\"}");
+    expect_open_fail(tpath("m"), "items are not float32 [3, 224, 224]");
+    write_text(tpath("m/manifest.json"), "{\"items\": 1, \"items_per_shard\": 1e15, \"shards\": [\"a\"]}");
+    expect_open_fail(tpath("m"), "not a batchbench data set manifest");
     /* the preprocessed reader refuses a jpeg folder by its kind */
     bb_dataset ds;
     bb_err err = {0};
