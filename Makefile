@@ -54,8 +54,11 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # default goal).
 .DEFAULT_GOAL := all
 
-# The commit batchbench is built from, recorded in every result file.
-BB_GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+# The commit batchbench is built from, recorded in every result file, with
+# "-dirty" when tracked files differ from it (a result then says that its
+# binary is not exactly that commit).
+BB_GIT_DIRTY  := $(shell test -n "$$(git status --porcelain --untracked-files=no 2>/dev/null)" && echo -dirty)
+BB_GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(BB_GIT_DIRTY)
 $(BUILD)/src/util/version.o: override CFLAGS += -DBB_GIT_COMMIT=\"$(BB_GIT_COMMIT)\"
 # ... rebuilt whenever that commit changes (a stamp rewritten only then).
 $(BUILD)/git-commit: FORCE
