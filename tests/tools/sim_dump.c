@@ -86,17 +86,30 @@ static int samples_of(const bb_table *t, int setup, const char *model, bb_slo_ev
     return e->n_b;
 }
 
+static int run_with(const bb_table *t, const args *a, bb_slo_eval *ev);
+
 static int run(const bb_table *t, const args *a)
 {
-    static bb_slo_eval e; /* large; this tool's one simulation */
+    bb_slo_eval *e = calloc(1, sizeof *e); /* large: on the heap */
+    if (!e) {
+        fprintf(stderr, "sim_dump: out of memory\n");
+        return 1;
+    }
+    int rc = run_with(t, a, e);
+    free(e);
+    return rc;
+}
+
+static int run_with(const bb_table *t, const args *a, bb_slo_eval *ev)
+{
     int n = 0, setup = a->setup;
     for (int s = 0; setup < 0 && s < t->n_setups; s++)
-        setup = samples_of(t, s, a->model, &e) > 0 ? s : -1;
+        setup = samples_of(t, s, a->model, ev) > 0 ? s : -1;
     if (setup >= 0 && setup < t->n_setups)
-        n = samples_of(t, setup, a->model, &e);
-    const bb_sim_sample *m = e.samples;
+        n = samples_of(t, setup, a->model, ev);
+    const bb_sim_sample *m = ev->samples;
     bb_sim_config c = {m, n, a->max_batch, a->timeout_s, a->rate, a->arrivals, a->n, a->warmup, a->seed,
-                       e.after_idle, e.n_after_idle, a->gap_since_free};
+                       ev->after_idle, ev->n_after_idle, a->gap_since_free};
     bb_sim_result r;
     if (n == 0 || bb_sim_run(&c, &r) != 0) {
         fprintf(stderr, "sim_dump: %s: no usable result of %s, or B %d / T / rate out of range\n", a->dir,
@@ -111,7 +124,7 @@ static int run(const bb_table *t, const args *a)
            (long long)(a->n > 0 ? a->n : BB_SIM_REQUESTS), (long long)(a->warmup >= 0 ? a->warmup : BB_SIM_WARMUP),
            a->arrivals == BB_ARRIVALS_POISSON ? "poisson" : "uniform", r.p50_s * 1e3, r.p90_s * 1e3, r.p99_s * 1e3,
            r.mean_s * 1e3, r.throughput, r.utilisation, r.mean_batch, r.padded ? "true" : "false",
-           bb_sim_capacity(m, n, a->max_batch), e.n_after_idle, a->gap_since_free ? "free" : "size");
+           bb_sim_capacity(m, n, a->max_batch), ev->n_after_idle, a->gap_since_free ? "free" : "size");
     return 0;
 }
 
