@@ -15,7 +15,9 @@ trap '[ -n "$ticker" ] && kill "$ticker" 2>/dev/null; rm -rf "$tmp"' EXIT
 passed=0 failed=0
 ok()   { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-sweep=(--models mobilenet_v2 --batch-sizes 1,2,4 --threads 1 --warmup 1 --warmup-time 0 --reps 8 --out)
+# --min-time 1: a window long enough that the fake counter's ticker, if the
+# machine delays it by a few hundred ms, moves the mean power by little
+sweep=(--models mobilenet_v2 --batch-sizes 1,2,4 --threads 1 --warmup 1 --warmup-time 0 --reps 8 --min-time 1 --out)
 
 # 1. a package counter at 50 W that wraps every 100 J (every 2 s)
 z=$tmp/pc/intel-rapl:0
