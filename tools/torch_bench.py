@@ -92,14 +92,37 @@ def stats(times, batch, macs):
             "items_per_s": batch / med, "gflops": 2.0 * macs * batch / med / 1e9 if macs else None}
 
 
-def environment(threads, tool="tools/torch_bench.py"):
-    import torch
-    cpu = "unknown"
+def cpu_flags():
+    """The CPU's model name and feature flags, from /proc/cpuinfo (unknown, none when unreadable)."""
+    cpu, flags = "unknown", set()
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
-    except (OSError, StopIteration):
+            for line in f:
+                if line.startswith("model name") and cpu == "unknown":
+                    cpu = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
         pass
+    return cpu, flags
+
+
+def git_commit():
+    """The commit of the checkout this tool runs from, "-dirty" when tracked files differ, else "unknown"."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        head = subprocess.run(["git", "-C", here, "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + ("-dirty" if dirty else "") if head else "unknown"
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def environment(threads, tool="tools/torch_bench.py"):
+    import torch
+    cpu, flags = cpu_flags()
     mem = 0
     try:
         with open("/proc/meminfo") as f:
@@ -109,9 +132,10 @@ def environment(threads, tool="tools/torch_bench.py"):
     return {"host": socket.gethostname(), "cpu_model": cpu, "os": platform.platform(),
             "kernel": f"{platform.system()} {platform.release()} {platform.machine()}",
             "compiler": f"python {platform.python_version()}", "onednn": f"torch {torch.__version__}",
-            "batchbench_version": tool, "git_commit": "unknown",
+            "batchbench_version": tool, "git_commit": git_commit(),
             "cores_logical": os.cpu_count() or 0, "threads_used": threads, "mem_total_bytes": mem,
-            "has_avx512": False, "has_avx512_bf16": False, "has_amx": False, "gpu": None}
+            "has_avx512": "avx512f" in flags, "has_avx512_bf16": "avx512_bf16" in flags,
+            "has_amx": "amx_tile" in flags, "gpu": None}
 
 
 def model_macs(bin_path, head):
@@ -164,7 +188,7 @@ def result(args, env, name, batch, params, macs, run, engine="pytorch", tool="to
     times = run["times_s"]
     r = {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": tool, "version": "1", "git_commit": "unknown"},
+        "tool": {"name": tool, "version": "1", "git_commit": env.get("git_commit", "unknown")},
         "created_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "status": run["status"], "message": run["message"],
         "config": {"model": name, "family": "conv" if name in CONV else "transformer", "head": args.head,

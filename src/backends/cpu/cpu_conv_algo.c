@@ -21,11 +21,12 @@
  * shared 2-core VM (they last from milliseconds to seconds there) cannot
  * decide a choice by landing on one candidate only. Close calls still go
  * either way from one process to the next (efficientnet_b0 at batch 8:
- * 0 or 2 fused conv+depthwise pairs in 6 runs, 0-3 before); and of the memo that makes each choice once per
- * distinct conv: ResNet-152's 36 identical layer3 blocks, EfficientNetV2-L's
- * stages of 7-25 identical blocks are timed once each (prepare took 3.8 and
- * 7.9 s at batch 8, timing all but 0.2-0.7 s of it), and identical layers
- * get the same pick rather than one each from a noisy timer.
+ * 0 or 2 fused conv+depthwise pairs in 6 runs, 0-3 before). And home of
+ * the memo that makes each choice once per distinct conv: ResNet-152's 36
+ * identical layer3 blocks, EfficientNetV2-L's stages of 7-25 identical
+ * blocks are timed once each (prepare took 3.8 and 7.9 s at batch 8, timing
+ * all but 0.2-0.7 s of it), and identical layers get the same pick rather
+ * than one each from a noisy timer.
  */
 #include <stdlib.h>
 #include <string.h>

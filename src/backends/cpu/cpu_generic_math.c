@@ -331,7 +331,10 @@ static int dnnl_binary_op(bb_backend *b, const bb_op *op, dnnl_alg_kind_t alg, i
             dnnl_primitive_desc_destroy(pd);
             return -1;
         }
-        if (pd && !same && (per_channel ? channel_operand(b, op, t1, &c, err) : cpu_operand(b, op, t1, nd, s1, &c, err)) != 0) {
+        int rc = !pd || same ? 0
+                 : per_channel ? channel_operand(b, op, t1, &c, err)
+                               : cpu_operand(b, op, t1, nd, s1, &c, err);
+        if (rc != 0) {
             dnnl_primitive_desc_destroy(pd);
             return -1;
         }
