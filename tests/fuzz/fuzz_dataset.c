@@ -24,26 +24,11 @@
 
 #include "data/dataset.h"
 #include "data/source.h"
+#include "fuzz/fuzz_files.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_FILE_BYTES (64LL << 20)
-
-/* The next part of the input, up to a NUL byte or the end: *at moves past it. */
-static size_t next_part(const uint8_t *data, size_t size, size_t *at)
-{
-    const uint8_t *nul = *at < size ? memchr(data + *at, 0, size - *at) : NULL;
-    size_t len = nul ? (size_t)(nul - (data + *at)) : size - *at;
-    *at += len + (nul != NULL);
-    return len;
-}
-
-static void write_file(const char *path, const uint8_t *data, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f) != 0)
-        abort();
-}
 
 /* The file `name` (one plain name, not the manifest's) holding `rest`, or
  * of rest's decimal size, sparse; its path into path. 0, or -1 when the
@@ -70,7 +55,7 @@ static int make_file(const char *dir, const uint8_t *name, size_t name_len, cons
             abort();
         return 0;
     }
-    write_file(path, rest, rest_len);
+    fuzz_write_file(path, rest, rest_len);
     return 0;
 }
 
@@ -95,16 +80,12 @@ static void read_some(const bb_source *s, const char *dir)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *tmp = getenv("TMPDIR");
     char dir[1024], manifest[1200], file[1200] = "";
-    if (!tmp || !*tmp)
-        tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(dir, sizeof dir, "%.900s/bb_fuzz_dataset_XXXXXX", tmp);
-    if (!mkdtemp(dir))
-        abort();
-    size_t at = 0, m_len = next_part(data, size, &at), n_at = at, n_len = next_part(data, size, &at);
+    fuzz_scratch_dir(dir, sizeof dir, "dataset");
+    size_t at = 0, m_len = fuzz_next_part(data, size, &at), n_at = at;
+    size_t n_len = fuzz_next_part(data, size, &at);
     snprintf(manifest, sizeof manifest, "%s/manifest.json", dir);
-    write_file(manifest, data, m_len);
+    fuzz_write_file(manifest, data, m_len);
     int have_file = make_file(dir, data + n_at, n_len, data + at, at < size ? size - at : 0, file, sizeof file) == 0;
 
     bb_source *s = NULL;

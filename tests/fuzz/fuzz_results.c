@@ -22,17 +22,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz/fuzz_files.h"
 #include "report/results_load.h"
 #include "results/result.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void write_file(const char *path, const uint8_t *data, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f) != 0)
-        abort();
-}
 
 static void use_table(const bb_table *t)
 {
@@ -44,33 +38,19 @@ static void use_table(const bb_table *t)
     (void)bb_table_incomplete(t);
 }
 
-/* The next part of the input, up to a NUL byte or the end: *at moves past it. */
-static size_t next_part(const uint8_t *data, size_t size, size_t *at)
-{
-    const uint8_t *nul = *at < size ? memchr(data + *at, 0, size - *at) : NULL;
-    size_t len = nul ? (size_t)(nul - (data + *at)) : size - *at;
-    *at += len + (nul != NULL);
-    return len;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const names[3] = {"inference_time-fuzz-cpu-model_name-resnet18-batch_size-1.json",
                                          "inference_time-fuzz-cpu-model_name-resnet18-batch_size-2.json",
                                          "plan-fuzz.json"};
-    const char *tmp = getenv("TMPDIR");
     char dir[1024], path[3][1200], status[16];
-    if (!tmp || !*tmp)
-        tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(dir, sizeof dir, "%.900s/bb_fuzz_results_XXXXXX", tmp);
-    if (!mkdtemp(dir))
-        abort();
+    fuzz_scratch_dir(dir, sizeof dir, "results");
     size_t at = 0;
     for (int i = 0; i < 3; i++) {
         snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
-        size_t start = at, len = next_part(data, size, &at);
+        size_t start = at, len = fuzz_next_part(data, size, &at);
         if (i == 0 || start < size)
-            write_file(path[i], data + start, len);
+            fuzz_write_file(path[i], data + start, len);
     }
     bb_table t;
     bb_err err = {0};

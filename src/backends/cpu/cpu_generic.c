@@ -109,22 +109,31 @@ int cpu_padded_shape(const bb_backend *b, int t, int nd, int64_t *d)
     return bb_shape_lead_ones(n, s, nd, d);
 }
 
-/* Operand t as dense fp32 of dims d (as many elements as t has): a view of
- * an activation, or the constant packed once. */
-int cpu_operand(bb_backend *b, const bb_op *op, int t, int nd, const int64_t *d, cpu_gsrc *o, bb_err *err)
+/* Operand t as fp32 of dims d (as many elements as t has), dense or in the
+ * layout `want` describes over the dense array's bytes (NULL: dense): a view
+ * of the dense activation, or the constant packed once. */
+int cpu_operand_as(bb_backend *b, const bb_op *op, int t, int nd, const int64_t *d, const dnnl_memory_desc_t *want,
+                   cpu_gsrc *o, bb_err *err)
 {
-    o->buf = -1, o->mem = NULL;
-    cpu_md_plain(&o->md, nd, d, dnnl_f32);
+    dnnl_memory_desc_t dense, md; /* want may point at o->md */
+    cpu_md_plain(&dense, nd, d, dnnl_f32);
+    md = want ? *want : dense;
+    o->buf = -1, o->mem = NULL, o->md = md;
     if (cpu_is_const(b->g, t)) {
         if (!b->g->tensors[t].data)
             return bb_err_set(err, "cpu backend: '%s': constant '%s' has no data", op->label, b->g->tensors[t].name);
-        return cpu_pack(b, &o->md, b->g->tensors[t].data, &o->md, &o->mem, err);
+        return cpu_pack(b, &dense, b->g->tensors[t].data, &o->md, &o->mem, err);
     }
     int p = cpu_tensor_full_plain(b, t, dnnl_f32, err);
     if (p < 0)
         return -1;
     o->buf = dnnl_memory_desc_equal(&b->bufs[p].md, &o->md) ? p : cpu_view_buf(b, p, &o->md);
     return 0;
+}
+
+int cpu_operand(bb_backend *b, const bb_op *op, int t, int nd, const int64_t *d, cpu_gsrc *o, bb_err *err)
+{
+    return cpu_operand_as(b, op, t, nd, d, NULL, o, err);
 }
 
 void cpu_arg_src(bb_backend *b, cpu_step *s, int arg, const cpu_gsrc *o)

@@ -31,6 +31,9 @@ int cpu_padded_shape(const bb_backend *b, int t, int nd, int64_t *d);
 /* Operand t as dense fp32 of dims d (as many elements as t has): a view of
  * an activation, or the constant packed once. */
 int cpu_operand(bb_backend *b, const bb_op *op, int t, int nd, const int64_t *d, cpu_gsrc *o, bb_err *err);
+/* ... or in the layout want describes over the same bytes (NULL: dense). */
+int cpu_operand_as(bb_backend *b, const bb_op *op, int t, int nd, const int64_t *d, const dnnl_memory_desc_t *want,
+                   cpu_gsrc *o, bb_err *err);
 void cpu_arg_src(bb_backend *b, cpu_step *s, int arg, const cpu_gsrc *o);
 int cpu_pd_is_ref(const_dnnl_primitive_desc_t pd);
 /* A step running pd from buffer src into a new buffer of md, op's output;

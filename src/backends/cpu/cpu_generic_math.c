@@ -281,26 +281,6 @@ static int per_channel_of(int nd, const int64_t *s0, const int64_t *s1)
     return nd == 4 && (s1[0] == s0[0] || s1[0] == 1) && s1[1] == s0[1] && s1[2] == 1 && s1[3] == 1;
 }
 
-/* Operand t, per channel, in the layout o->md describes (cpu_md_per_channel:
- * the dense array's bytes): a view of the dense activation, or the constant
- * packed once. */
-static int channel_operand(bb_backend *b, const bb_op *op, int t, cpu_gsrc *o, bb_err *err)
-{
-    dnnl_memory_desc_t dense;
-    cpu_md_plain(&dense, 4, o->md.dims, dnnl_f32);
-    o->buf = -1, o->mem = NULL;
-    if (cpu_is_const(b->g, t)) {
-        if (!b->g->tensors[t].data)
-            return bb_err_set(err, "cpu backend: '%s': constant '%s' has no data", op->label, b->g->tensors[t].name);
-        return cpu_pack(b, &dense, b->g->tensors[t].data, &o->md, &o->mem, err);
-    }
-    int p = cpu_tensor_full_plain(b, t, dnnl_f32, err);
-    if (p < 0)
-        return -1;
-    o->buf = cpu_view_buf(b, p, &o->md);
-    return 0;
-}
-
 /* src0 t0 (of the output's shape) alg src1 t1 (broadcast), in t0's layout
  * when oneDNN has fast code for it (a conv's blocked output plus a
  * same-shape activation or a per-channel constant), else dense; 1 (nothing
@@ -316,10 +296,9 @@ static int dnnl_binary_op(bb_backend *b, const bb_op *op, dnnl_alg_kind_t alg, i
     if (!cpu_is_const(b->g, t0) && b->dt == dnnl_f32 && b->bufs[b->tbuf[t0]].md.data_type == dnnl_f32 &&
         cpu_md_has_dims(&b->bufs[b->tbuf[t0]].md, nd, s0) && !cpu_md_is_plain(&b->bufs[b->tbuf[t0]].md)) {
         a.buf = b->tbuf[t0], a.md = b->bufs[a.buf].md;
-        int per_channel = !same && per_channel_of(nd, s0, s1);
         if (same)
             c.md = a.md;
-        else if (per_channel)
+        else if (per_channel_of(nd, s0, s1))
             cpu_md_per_channel(&c.md, s1, &a.md, dnnl_f32);
         else
             cpu_md_plain(&c.md, nd, s1, dnnl_f32);
@@ -331,10 +310,7 @@ static int dnnl_binary_op(bb_backend *b, const bb_op *op, dnnl_alg_kind_t alg, i
             dnnl_primitive_desc_destroy(pd);
             return -1;
         }
-        int rc = !pd || same ? 0
-                 : per_channel ? channel_operand(b, op, t1, &c, err)
-                               : cpu_operand(b, op, t1, nd, s1, &c, err);
-        if (rc != 0) {
+        if (pd && !same && cpu_operand_as(b, op, t1, nd, s1, &c.md, &c, err) != 0) {
             dnnl_primitive_desc_destroy(pd);
             return -1;
         }
