@@ -65,6 +65,10 @@ typedef struct {
     /* with opts.activation_stats: the step's output values */
     double out_rms, out_absmax;
     int64_t out_nonfinite, out_subnormal;
+    /* the code that ran the step, where the backend knows it (oneDNN's
+     * implementation, e.g. "jit_1x1:avx512_core" or "ref:any" for its
+     * reference code; "batchbench" for our own kernels), else NULL */
+    const char *impl;
 } bb_step_time;
 
 typedef struct bb_backend bb_backend;

@@ -37,14 +37,16 @@ static void print_rate_cols(int64_t macs, double s)
 void cli_print_steps(const bb_step_time *st, const double *seconds, int n, double total, int stats)
 {
     printf("%-5s %-44s %-10s %10s %6s %10s %9s", "step", "op", "kind", "ms", "share", "MMAC", "GFLOP/s");
-    printf(stats ? " %9s %9s %6s\n" : "\n", "out rms", "max |x|", "subn");
+    if (stats)
+        printf(" %9s %9s %6s", "out rms", "max |x|", "subn");
+    printf("  %s\n", "impl");
     for (int i = 0; i < n; i++) {
         double s = seconds ? seconds[i] : st[i].seconds;
         printf("%-5d %-44.44s %-10s %10.3f %5.1f%%", i, st[i].label, st[i].kind, s * 1e3, 100.0 * s / total);
         print_rate_cols(st[i].macs, s);
         if (stats)
             printf(" %9.3g %9.3g %6lld", st[i].out_rms, st[i].out_absmax, (long long)st[i].out_subnormal);
-        printf("\n");
+        printf("  %s\n", st[i].impl ? st[i].impl : "-");
     }
 }
 
@@ -279,6 +281,10 @@ static cJSON *json_steps(const profile_report *r)
         cJSON_AddNumberToObject(e, "share", r->med[s] / r->total);
         cJSON_AddNumberToObject(e, "macs", (double)r->st[s].macs);
         cJSON_AddNumberToObject(e, "gflops", gflops(r->st[s].macs, r->med[s]));
+        if (r->st[s].impl)
+            cJSON_AddStringToObject(e, "impl", r->st[s].impl);
+        else
+            cJSON_AddNullToObject(e, "impl");
         cJSON_AddItemToArray(steps, e);
     }
     return steps;

@@ -43,6 +43,8 @@ ok = abs(sum(s['share'] for s in steps) - 1) < 1e-6 and abs(sum(k['share'] for k
 ok = ok and sum(k['steps'] for k in kinds.values()) == len(steps) > 50
 ok = ok and 'conv' in kinds and kinds['conv']['gflops'] > 0 and kinds['conv']['macs'] > 0
 ok = ok and p['unprofiled_forward_s'] > 0 and p['profiled_forward_s'] > 0 and p['reps'] == 2
+ok = ok and all(s['impl'] for s in steps)  # every CPU step names its code; no conv on oneDNN's reference code
+ok = ok and not any(s['impl'].startswith('ref') for s in steps if s['kind'].startswith('conv'))
 sys.exit(0 if ok else 1)" "$tmp/prof.json" && ok || fail "profile --json: $(head -c 300 "$tmp/prof.json")"
 "$bin" profile --model mobilenet_v2 --batch 2 --reps 2 >"$tmp/prof.txt" 2>&1 && py "
 import re, sys; t = open(sys.argv[1]).read()

@@ -25,6 +25,11 @@ bound (relative to the built-in output). Each --bin is checked on the same
 generated files; the folder is emptied after each model, so disk use stays at
 one model's worth (vit_l_16: 1.2 GB of ONNX + 1.2 GB of safetensors).
 
+On the CPU each binary also profiles the file once at batch 8 (`profile
+--json`, one pass) and the case "kernels" fails when any conv step runs
+oneDNN's reference code: correct, but tens of times slower, so a layout
+choice that lands there is a bug no output comparison would show.
+
 --dry-run (alias --ort-only) needs no binary: it exports, runs ONNX Runtime
 twice per batch and PyTorch once, and a case passes when ORT is deterministic
 (bit-identical twice), its output finite and not degenerate (not all equal;
@@ -69,6 +74,7 @@ import bb_venv  # noqa: E402  (standard library only)
 
 TOL = 1e-4
 BATCHES = (1, 3)
+KERNEL_BATCH = 8  # kernel_check's batch: the layout choices differ with the batch size
 # --quick: small models of different kinds: residual conv + BN (and the
 # built-in model), depthwise + squeeze-excitation + hardswish/hardsigmoid, fire
 # modules + concat + ceil-mode pooling, channel shuffle + split, LayerNorm +
@@ -255,6 +261,29 @@ def ort_check(report, model, batch, sess, x, torch_model):
     report.case(not why, model, batch, "ort-check", "-", detail + ("; " + "; ".join(why) if why else ""))
 
 
+def kernel_check(report, binary, name, onnx_path, threads):
+    """CPU backend, batch KERNEL_BATCH: no conv step runs oneDNN's reference
+    code (`profile --json` names each step's implementation). Layout choices
+    that leave a conv on it are correct but tens of times slower:
+    mobilenet_v3_large's residual 1x1 convs once took 93 ms a batch so."""
+    import json
+    cmd = [binary, "profile", "--model", onnx_path, "--batch", str(KERNEL_BATCH), "--warmup", "0", "--reps", "1",
+           "--threads", str(threads), "--device", "cpu", "--json"]
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        err = (r.stderr.strip() or r.stdout.strip())[-2000:]
+        return report.case(False, name, KERNEL_BATCH, "kernels", stem(binary), f"profile failed [{dt:.1f}s]",
+                           f"{' '.join(cmd)}: exit {r.returncode}\n{err}")
+    steps = json.loads(r.stdout)["steps"]
+    convs = [s for s in steps if s["kind"].startswith("conv")]
+    ref = [f"{s['op']} ({s['impl']}, {s['median_s'] * 1e3:.1f} ms)" for s in convs
+           if not s.get("impl") or s["impl"].startswith("ref")]
+    report.case(not ref, name, KERNEL_BATCH, "kernels", stem(binary),
+                f"{len(convs)} conv steps, {len(ref)} on reference code [profile {dt:.1f}s]", "; ".join(ref[:10]))
+
+
 def check_model(args, name, workdir, report, times):
     import numpy as np
     import bb_onnx
@@ -328,6 +357,10 @@ def check_model(args, name, workdir, report, times):
                 report.case(False, name, b, "onnx-vs-builtin", stem(binary), "no output from the imported graph")
             else:
                 report.diff_case(y, y2, name, b, "onnx-vs-builtin", stem(binary), f" [built-in {dt2:.1f}s]")
+        if args.device == "cpu":
+            t1 = time.perf_counter()
+            kernel_check(report, binary, name, onnx_path, args.threads)
+            t_ours += time.perf_counter() - t1
     times[name] = {"export_s": t_export, "ort_s": t_ort, "ours_s": t_ours, "mb": size / 1e6}
     print(f"     {name}: export {t_export:.1f}s ({size / 1e6:.0f} MB, opset {args.opset}), "
           f"ONNX Runtime {t_ort:.1f}s" + (f", batchbench {t_ours:.1f}s" if not args.dry_run else "")

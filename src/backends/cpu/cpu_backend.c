@@ -103,6 +103,20 @@ static int plan_and_bind(bb_backend *b, bb_err *err)
     return rc;
 }
 
+/* Each oneDNN step's implementation name, for the profile: the string
+ * lives as long as the primitive. */
+static void name_impls(bb_backend *b)
+{
+    for (int i = 0; i < b->n_steps; i++) {
+        cpu_step *s = &b->steps[i];
+        const_dnnl_primitive_desc_t pd = NULL;
+        const char *impl = NULL;
+        if (s->prim && dnnl_primitive_get_primitive_desc(s->prim, &pd) == dnnl_success &&
+            dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
+            s->impl = impl;
+    }
+}
+
 static int lower_graph(bb_backend *b, bb_err *err)
 {
     const bb_graph *g = b->g;
@@ -124,6 +138,7 @@ static int lower_graph(bb_backend *b, bb_err *err)
      * after the last step: both stay alive for the whole forward pass. */
     b->bufs[b->input_buf].last = b->n_steps;
     b->bufs[b->output_buf].last = b->n_steps;
+    name_impls(b);
     return 0;
 }
 
@@ -244,7 +259,8 @@ static int cpu_forward(bb_backend *b, bb_err *err)
         }
         if (b->profile) {
             dnnl_stream_wait(b->stream);
-            b->times[i] = (bb_step_time){s->label, s->kind, bb_now_s() - t0, s->macs, 0, 0, 0, 0};
+            b->times[i] = (bb_step_time){.label = s->label, .kind = s->kind, .seconds = bb_now_s() - t0,
+                                         .macs = s->macs, .impl = s->impl};
             if (b->activation_stats)
                 output_stats(b, s, &b->times[i]);
         }

@@ -109,6 +109,9 @@ static int fused_is_faster(bb_backend *b, const bb_op *op, const bb_op *dw, dnnl
     if (apart[0]) {
         const dnnl_memory_desc_t *m1 = dnnl_primitive_desc_query_md(apart[0], dnnl_query_dst_md, 0);
         dnnl_primitive_desc_t p2 = conv_pd(b, m1, &w2, bias, &d2, dw->stride, 1, cpu_post_ops_attr(dw));
+        dnnl_memory_desc_t d2_like; /* lower_conv's second try (blocked_like_input) */
+        if (!p2 && cpu_md_blocked_like(&d2_like, dd, m1, b->dt))
+            p2 = conv_pd(b, m1, &w2, bias, &d2_like, dw->stride, 1, cpu_post_ops_attr(dw));
         if (!p2) {
             dnnl_memory_desc_init_by_tag(&any_mid, 4, m1->dims, b->dt, dnnl_format_tag_any);
             p2 = conv_pd(b, &any_mid, &w2, bias, &d2, dw->stride, 1, cpu_post_ops_attr(dw));

@@ -53,6 +53,7 @@ typedef struct {
 
 typedef struct {
     const char *label, *kind;
+    const char *impl;       /* oneDNN's implementation name (owned by prim), or "batchbench" */
     int64_t macs;
     dnnl_primitive_t prim;  /* NULL for a kernel step */
     int n_args;
@@ -155,6 +156,9 @@ dnnl_alg_kind_t cpu_act_alg(bb_act a, float *alpha, float *beta);
 int cpu_tensor_plain(bb_backend *b, int t, dnnl_data_type_t dt, bb_err *err);
 int cpu_new_buf(bb_backend *b, const dnnl_memory_desc_t *md);
 void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_data_type_t dt);
+/* md: dims d in like's nChw16c / nChw8c layout; 0 when like has neither. */
+int cpu_md_blocked_like(dnnl_memory_desc_t *md, const int64_t d[4], const dnnl_memory_desc_t *like,
+                        dnnl_data_type_t dt);
 /* A per-(item, channel) operand [N or 1, C, 1, 1] of a binary op on x, in
  * x's channel-blocked layout when its bytes are the dense array's. */
 void cpu_md_per_channel(dnnl_memory_desc_t *md, const int64_t d[4], const dnnl_memory_desc_t *x, dnnl_data_type_t dt);

@@ -23,7 +23,7 @@ cpu_step *cpu_add_step(bb_backend *b, const char *label, const char *kind)
     b->steps = bb_grow(b->steps, &b->cap_steps, b->n_steps + 1, sizeof *b->steps);
     cpu_step *s = &b->steps[b->n_steps++];
     memset(s, 0, sizeof *s);
-    s->label = label, s->kind = kind, s->kin = s->kout = -1;
+    s->label = label, s->kind = kind, s->impl = "batchbench", s->kin = s->kout = -1;
     return s;
 }
 
@@ -61,6 +61,28 @@ void cpu_arg_mem(cpu_step *s, int arg, dnnl_memory_t mem)
     s->args[s->n_args++] = (cpu_arg){arg, -1, mem};
 }
 
+/* The channel block of a 4-d nChw16c / nChw8c (any one-level block of
+ * dimension 1) layout, 0 for any other layout. */
+static int64_t channel_block(const dnnl_memory_desc_t *md)
+{
+    const dnnl_blocking_desc_t *blk = &md->format_desc.blocking;
+    return md->ndims == 4 && md->format_kind == dnnl_blocked && blk->inner_nblks == 1 && blk->inner_idxs[0] == 1
+               ? blk->inner_blks[0] : 0;
+}
+
+/* md: a 4-d tensor of dims d in like's nChw16c / nChw8c layout; 0 (md
+ * untouched) when like is in neither. */
+int cpu_md_blocked_like(dnnl_memory_desc_t *md, const int64_t d[4], const dnnl_memory_desc_t *like,
+                        dnnl_data_type_t dt)
+{
+    int64_t block = channel_block(like);
+    if (block != 16 && block != 8)
+        return 0;
+    dnnl_dims_t dd = {d[0], d[1], d[2], d[3]};
+    dnnl_memory_desc_init_by_tag(md, 4, dd, dt, block == 16 ? dnnl_aBcd16b : dnnl_aBcd8b);
+    return 1;
+}
+
 /* A per-(item, channel) operand [N or 1, C, 1, 1] of a binary op on x (an
  * SE block's scales, a per-channel constant), described in x's layout when
  * that costs nothing: with 1x1 spatial and C a multiple of the channel
@@ -69,13 +91,8 @@ void cpu_arg_mem(cpu_step *s, int arg, dnnl_memory_t mem)
  * x against a dense operand gets its reference code). */
 void cpu_md_per_channel(dnnl_memory_desc_t *md, const int64_t d[4], const dnnl_memory_desc_t *x, dnnl_data_type_t dt)
 {
-    const dnnl_blocking_desc_t *blk = &x->format_desc.blocking;
-    int64_t block = x->format_kind == dnnl_blocked && blk->inner_nblks == 1 && blk->inner_idxs[0] == 1
-                        ? blk->inner_blks[0] : 0;
-    dnnl_dims_t dd = {d[0], d[1], d[2], d[3]};
-    if ((block == 16 || block == 8) && d[1] % block == 0 && d[2] == 1 && d[3] == 1)
-        dnnl_memory_desc_init_by_tag(md, 4, dd, dt, block == 16 ? dnnl_aBcd16b : dnnl_aBcd8b);
-    else
+    int64_t block = channel_block(x);
+    if (!block || d[1] % block || d[2] != 1 || d[3] != 1 || !cpu_md_blocked_like(md, d, x, dt))
         cpu_md_plain(md, 4, d, dt);
 }
 

@@ -400,8 +400,9 @@ static int cuda_forward(bb_backend *b, bb_err *err)
     b->last_forward_s = elapsed_s(b->ev[0], b->ev[1]);
     for (int i = 0; b->profile && i < b->n_steps; i++) {
         const bb_op *op = b->steps[i].op;
-        b->times[i] = (bb_step_time){op->label, bb_op_type_name(op->type), elapsed_s(b->step_ev[i], b->step_ev[i + 1]),
-                                     bb_op_macs(b->g, op) * b->batch, 0, 0, 0, 0};
+        b->times[i] = (bb_step_time){.label = op->label, .kind = bb_op_type_name(op->type),
+                                     .seconds = elapsed_s(b->step_ev[i], b->step_ev[i + 1]),
+                                     .macs = bb_op_macs(b->g, op) * b->batch};
     }
     return 0;
 }
