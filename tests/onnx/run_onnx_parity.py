@@ -224,6 +224,9 @@ def fail_model(args, report, model, zoo, why):
     for what, binary in cases_of(args, model, zoo):
         for b in BATCHES:
             report.case(False, model, b, what, binary, why)
+    if not args.dry_run and args.device == "cpu":
+        for binary in args.bin:
+            report.case(False, model, KERNEL_BATCH, "kernels", stem(binary), why)
 
 
 def ort_check(report, model, batch, sess, x, torch_model):

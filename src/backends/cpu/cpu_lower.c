@@ -92,7 +92,8 @@ int cpu_md_blocked_like(dnnl_memory_desc_t *md, const int64_t d[4], const dnnl_m
 void cpu_md_per_channel(dnnl_memory_desc_t *md, const int64_t d[4], const dnnl_memory_desc_t *x, dnnl_data_type_t dt)
 {
     int64_t block = channel_block(x);
-    if (!block || d[1] % block || d[2] != 1 || d[3] != 1 || !cpu_md_blocked_like(md, d, x, dt))
+    int same_bytes = block && d[1] % block == 0 && d[2] == 1 && d[3] == 1;
+    if (!same_bytes || !cpu_md_blocked_like(md, d, x, dt)) /* nChw4c and the rest: dense */
         cpu_md_plain(md, 4, d, dt);
 }
 
