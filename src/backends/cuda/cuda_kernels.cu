@@ -68,7 +68,10 @@ __device__ __forceinline__ void add_pack_bias(float *v, const float *bias, I e, 
 
 /* bias_act on packs, the activation a template parameter: a switch on it
  * per value kept the 8 values of a pack from being computed side by side
- * (the GELU pass after vit_b_16's mlp.0 ran at 60% of PyTorch's speed). */
+ * (the GELU pass after vit_b_16's mlp.0 ran at 60% of PyTorch's speed).
+ * Every CUK_ activation has one (a launcher that listed them by hand once
+ * ran mobilenet_v3's hardswish as no activation at all); cuk_bias_act
+ * sends any other value to the one-value kernel. */
 template <typename T, typename I, int ACT>
 __global__ void bias_act_pack(const T *x, T *y, const float *bias, const T *res, I packs, I inner, I channels)
 {
@@ -94,21 +97,17 @@ __global__ void bias_act_pack(const T *x, T *y, const float *bias, const T *res,
     }
 }
 
-template <typename T, typename I>
+/* Launches bias_act_pack for activation `act`, trying A from CUK_HARDSWISH
+ * down: every activation of the enum has its instantiation, with no list
+ * to forget one in. */
+template <typename T, typename I, int A = CUK_HARDSWISH>
 void launch_bias_act_pack(unsigned grid, cudaStream_t s, int act, const T *x, T *y, const float *bias, const T *res,
                           I packs, I inner, I channels)
 {
-#define BIAS_ACT_CASE(A)                                                                                        \
-    case A: bias_act_pack<T, I, A><<<grid, kThreads, 0, s>>>(x, y, bias, res, packs, inner, channels); break;
-    switch (act) {
-        BIAS_ACT_CASE(CUK_RELU)
-        BIAS_ACT_CASE(CUK_RELU6)
-        BIAS_ACT_CASE(CUK_SILU)
-        BIAS_ACT_CASE(CUK_SIGMOID)
-        BIAS_ACT_CASE(CUK_GELU)
-        default: bias_act_pack<T, I, CUK_NONE><<<grid, kThreads, 0, s>>>(x, y, bias, res, packs, inner, channels);
-    }
-#undef BIAS_ACT_CASE
+    if (act == A)
+        bias_act_pack<T, I, A><<<grid, kThreads, 0, s>>>(x, y, bias, res, packs, inner, channels);
+    else if constexpr (A > CUK_NONE)
+        launch_bias_act_pack<T, I, A - 1>(grid, s, act, x, y, bias, res, packs, inner, channels);
 }
 
 template <typename T, typename I>
@@ -400,7 +399,7 @@ extern "C" {
 int cuk_bias_act(cu_dtype t, const void *x, void *y, const float *bias, const void *res, int64_t n, int64_t inner,
                  int64_t channels, int act, cudaStream_t s)
 {
-    if (pack_ok(t, n, x, y, res)) {
+    if (act >= CUK_NONE && act <= CUK_HARDSWISH && pack_ok(t, n, x, y, res)) {
         int64_t packs = n / (int64_t)pack_elems(t);
         unsigned grid = blocks_for(packs);
         if (n < ((int64_t)1 << 31)) {
