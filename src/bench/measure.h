@@ -46,6 +46,7 @@
 #include "results/result.h"
 
 #define BB_SLICE_S 0.25 /* a round gives each configuration about this much time */
+#define BB_ENERGY_PASS_S 2.0 /* a configuration's energy pass: at least this long (NVML updates its counter in steps) */
 
 /* One configuration being measured. The caller fills r (bb_sweep_fill_result)
  * and bi (with --pipeline also wi and pl, r.pipeline pointing at pl); the
@@ -71,8 +72,10 @@ typedef struct {
     int reported;            /* handed to on_done */
     int hold;                /* a failure now is not final yet: don't report it */
     bb_noise noise;
-    bb_energy energy;        /* of its measured slices, summed (bb_energy_add) */
-    int n_energy;            /* slices in energy */
+    bb_energy energy;        /* of the energy pass after its timed batches (measure.c) */
+    int has_energy;          /* energy was read (or says why not) */
+    int energy_batches;      /* forward passes in it */
+    double energy_forward_s; /* their summed forward time */
 } bb_config_run;
 
 typedef struct {
@@ -80,7 +83,7 @@ typedef struct {
     const bb_backend_ops *be;
     const bb_source *src;     /* the data set (--data); NULL: a seeded random batch */
     const bb_noise_src *noise;
-    bb_energy_src *energy;    /* the energy counters read around each measured slice; NULL: none */
+    bb_energy_src *energy;    /* the energy counters, read around each configuration's energy pass; NULL: none */
     double budget_end;        /* bb_now_s() at which the sweep's budget is spent; 0 = no budget */
     double weight, weight_after; /* this model's claim on what is left of the budget, and the later models'
                                      (the estimated time of one round: every model gets as many rounds) */

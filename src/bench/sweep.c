@@ -32,7 +32,7 @@ typedef struct {
     bb_env env;
     bb_source *src;                         /* --data; NULL: a seeded random batch */
     bb_noise_src noise;
-    bb_energy_src energy;                   /* RAPL or NVML, read around each measured slice */
+    bb_energy_src energy;                   /* RAPL or NVML, read around each configuration's energy pass */
     int tty;
     int n_workers;                          /* configurations per (model, batch size): worker counts, else 1 */
     double est[BB_SWEEP_MAX][BB_SWEEP_MAX]; /* estimated seconds per configuration */
@@ -376,7 +376,8 @@ static int sweep_model(sweep_state *s, int m, bb_sweep_result *res, bb_err *err)
         }
     } else if (n) {
         double budget_end = cfg->reps_auto && cfg->budget_s > 0 ? s->t_start + cfg->budget_s : 0.0;
-        bb_measure_ctx ctx = {cfg, s->be, s->src, &s->noise, &s->energy, budget_end, s->round_s[m],
+        bb_energy_src *energy = cfg->pipeline.on ? NULL : &s->energy; /* pipeline files: no energy pass */
+        bb_measure_ctx ctx = {cfg, s->be, s->src, &s->noise, energy, budget_end, s->round_s[m],
                               budget_weight_after(s, m), memory_budget(s), s->tty, config_done, &mc};
         if (cfg->pipeline.on) /* batches from the loader, one configuration at a time */
             bb_pipeline_measure(&ctx, g, runs, n);

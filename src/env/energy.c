@@ -460,28 +460,6 @@ void bb_energy_end(bb_energy_src *s, bb_energy *out)
     bb_energy_end_at(s, bb_now_s(), out);
 }
 
-void bb_energy_add(bb_energy *total, int *n_regions, const bb_energy *region)
-{
-    if ((*n_regions)++ == 0) {
-        *total = *region;
-        return;
-    }
-    total->seconds += region->seconds;
-    if (!total->available)
-        return; /* the first region without a reading says why */
-    if (!region->available) {
-        double seconds = total->seconds;
-        *total = *region;
-        total->seconds = seconds;
-        return;
-    }
-    total->joules += region->joules;
-    total->mean_power_w = total->seconds > 0 ? total->joules / total->seconds : NAN;
-    total->n_samples += region->n_samples;
-    if (isnan(total->peak_power_w) || region->peak_power_w > total->peak_power_w)
-        total->peak_power_w = region->peak_power_w;
-}
-
 /* ---- JSON ------------------------------------------------------------- */
 
 /* key: v when finite, else null. */

@@ -142,12 +142,6 @@ void bb_energy_begin_at(bb_energy_src *s, double now_s);
 void bb_energy_sample_at(bb_energy_src *s, double now_s);
 void bb_energy_end_at(bb_energy_src *s, double now_s, bb_energy *out);
 
-/* Adds a region to a total over several (a configuration measured in
- * interleaved slices): joules, seconds and samples summed, the peak the
- * largest, the mean power recomputed. *n_regions counts them (0 before the
- * first, which is copied). One region without a reading makes the total
- * unavailable, with that region's reason. */
-void bb_energy_add(bb_energy *total, int *n_regions, const bb_energy *region);
 
 /* The result file's energy object, for a region that processed items:
  * {"available": true, "source", "joules", "seconds", "joules_per_item",

@@ -74,8 +74,9 @@ static void setup_section(FILE *f, const bb_table *t, const bb_report_opts *o, i
     for (int i = 0; i < t->n_rows && !source[0]; i++)
         if (t->rows[i].setup == setup && has_energy(&t->rows[i]))
             snprintf(source, sizeof source, "%s", t->rows[i].energy_why);
-    fprintf(f, "## Energy per item: %s\n\nEnergy of the measured batches (%s counters read around them) divided by "
-               "the items they processed, in mJ per item. The batch size to use for energy is the smallest within "
+    fprintf(f, "## Energy per item: %s\n\nEnergy of forward passes run back to back after the timed batches (the "
+               "energy pass, at least 2 s per configuration; %s counters read around it) divided by the items they "
+               "processed, in mJ per item. The batch size to use for energy is the smallest within "
                "the %.0f%% margin of the lowest (one reading per configuration: no interval); the batch size to "
                "use for time is the answer above.\n\n| model |",
             label, source, t->margin * 100);

@@ -567,8 +567,9 @@ static void chart_caption(const bb_table *t, bb_chart kind, int setup, char *buf
                            "points labelled with the batch size",
                  bb_view_stat_name(t, 0), bb_view_stat_name(t, 0), bb_view_unit_word(t));
     } else if (kind == BB_CHART_ENERGY) {
-        snprintf(buf, len, "Energy per item of each model at each batch size (the measured batches' energy from the "
-                           "hardware's counters over the items they processed), in mJ (lower is cheaper)");
+        snprintf(buf, len, "Energy per item of each model at each batch size (forward passes back to back after the "
+                           "timed batches: the hardware's counters over the items they processed), in mJ (lower is "
+                           "cheaper)");
     } else if (kind == BB_CHART_SLO) {
         snprintf(buf, len, "Simulated p99 latency of single requests against the offered rate, a line per max batch "
                            "size at its best timeout (log scale); dashed: the %g ms target; grey: the requested rates",

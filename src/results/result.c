@@ -180,6 +180,20 @@ static cJSON *pipeline_json(const bb_pipeline_info *p)
     return o;
 }
 
+/* The energy block: per item over the energy pass's items, with its
+ * forward passes and their time (busy: the share of its wall time). */
+static cJSON *energy_json(const bb_result *r)
+{
+    const bb_energy *e = r->energy;
+    cJSON *o = bb_energy_json(e, (int64_t)r->energy_batches * r->batch_size);
+    if (!o || !e->available)
+        return o;
+    int ok = bb_json_int(o, "batches", r->energy_batches) && bb_json_num(o, "forward_s", r->energy_forward_s) &&
+             (e->seconds > 0 ? bb_json_num(o, "busy", r->energy_forward_s / e->seconds)
+                             : cJSON_AddNullToObject(o, "busy") != NULL);
+    return bb_json_done(o, ok);
+}
+
 cJSON *bb_result_to_json(const bb_result *r, const bb_env *env)
 {
     cJSON *o = cJSON_CreateObject();
@@ -195,7 +209,7 @@ cJSON *bb_result_to_json(const bb_result *r, const bb_env *env)
              (!r->pipeline || bb_json_obj(o, "pipeline", pipeline_json(r->pipeline))) &&
              (!r->measure.stop_reason[0] || bb_json_obj(o, "measurement", measurement_json(&r->measure))) &&
              (!r->noise || bb_json_obj(o, "noise", bb_noise_to_json(r->noise))) &&
-             (!r->energy || bb_json_obj(o, "energy", bb_energy_json(r->energy, (int64_t)r->n_times * r->batch_size)));
+             (!r->energy || bb_json_obj(o, "energy", energy_json(r)));
     if (o && !ok)
         cJSON_Delete(o), o = NULL;
     return o;

@@ -94,7 +94,9 @@ typedef struct bb_result_s {
     const bb_pipeline_info *pipeline; /* NULL except for `run --pipeline` */
     bb_measure_info measure;          /* empty stop_reason: not written */
     const bb_noise *noise;            /* NULL: "noise" not written */
-    const bb_energy *energy;          /* of the measured batches; NULL: "energy" not written */
+    const bb_energy *energy;          /* of the energy pass; NULL: "energy" not written */
+    int energy_batches;               /* forward passes in the energy pass */
+    double energy_forward_s;          /* their summed forward time */
     double prepare_s;
 } bb_result;
 

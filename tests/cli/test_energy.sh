@@ -3,7 +3,8 @@
 # fake RAPL tree (BATCHBENCH_POWERCAP_ROOT) whose package counter a helper
 # advances at 50 W, with a wrap-around range small enough to wrap during the
 # sweep; each result's energy block (available, source, joules, about 50 W,
-# valid against the schema), the report's energy section and chart; and a
+# from an energy pass of at least 2 s after the timed batches, valid against
+# the schema), the report's energy section and chart; and a
 # tree without counters: "available": false with the reason, never a number.
 # Usage: tests/cli/test_energy.sh path/to/batchbench
 set -u
@@ -41,12 +42,15 @@ kill "$ticker" 2>/dev/null; wait "$ticker" 2>/dev/null; ticker=
 import glob, json, sys
 files = sorted(glob.glob(sys.argv[1] + "/inference_time-*.json")); assert len(files) == 3, files
 for f in files:
-    r = json.load(open(f)); e = r["energy"]; n = len(r["times_s"]) * r["config"]["batch_size"]
+    r = json.load(open(f)); e = r["energy"]; n = e["batches"] * r["config"]["batch_size"]
     assert e["available"] is True and e["source"] == "rapl:package-0", e
     assert 30 < e["mean_power_w"] < 75, e                       # the fake 50 W (its counter wraps every 2 s)
     assert abs(e["joules_per_item"] * n - e["joules"]) < 1e-9 * e["joules"], e
     assert abs(e["items_per_joule"] * e["joules_per_item"] - 1) < 1e-9, e
-    assert e["seconds"] >= sum(r["times_s"]) * 0.999, (e, sum(r["times_s"]))
+    # the energy pass: at least 2 s of forward passes back to back, after the timed batches
+    assert e["seconds"] >= 2.0 and e["batches"] >= 1 and 0 < e["forward_s"] <= e["seconds"], e
+    assert abs(e["busy"] - e["forward_s"] / e["seconds"]) < 1e-9 and e["busy"] > 0.5, e
+    assert e["forward_s"] / e["batches"] < 4 * max(r["times_s"]), (e, r["times_s"])  # the same model and batch
 PY
 /usr/bin/python3 "$here/validate_results.py" --current "$here/../../docs/result.schema.json" "$tmp/r1" >/dev/null &&
     ok || fail "energy blocks against the schema"

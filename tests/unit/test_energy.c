@@ -566,38 +566,6 @@ static void test_real_machine(void **state)
     }
 }
 
-/* A configuration measured in slices: the total of its regions. */
-static void test_add(void **state)
-{
-    (void)state;
-    bb_energy a = {1, "rapl:package-0", "", 2.0, 1.0, 2.0, 3.0, 4};
-    bb_energy b = {1, "rapl:package-0", "", 6.0, 1.0, 6.0, 8.0, 2};
-    bb_energy c = {0, "rapl:package-0", "cannot read x", 0.0, 0.5, NAN, NAN, 0};
-    bb_energy t;
-    int n = 0;
-    bb_energy_add(&t, &n, &a);
-    bb_energy_add(&t, &n, &b);
-    assert_int_equal(n, 2);
-    assert_true(t.available);
-    assert_float_equal(t.joules, 8.0, 1e-12);
-    assert_float_equal(t.seconds, 2.0, 1e-12);
-    assert_float_equal(t.mean_power_w, 4.0, 1e-12);
-    assert_float_equal(t.peak_power_w, 8.0, 1e-12);
-    assert_int_equal(t.n_samples, 6);
-    bb_energy_add(&t, &n, &c); /* one slice without a reading: no total */
-    assert_false(t.available);
-    assert_string_equal(t.why_unavailable, "cannot read x");
-    assert_float_equal(t.seconds, 2.5, 1e-12);
-    bb_energy_add(&t, &n, &a);
-    assert_false(t.available);
-    assert_float_equal(t.seconds, 3.5, 1e-12);
-    bb_energy d = {1, "nvml", "", 1.0, 1.0, 1.0, NAN, 1}; /* a region without a peak */
-    n = 0;
-    bb_energy_add(&t, &n, &d);
-    bb_energy_add(&t, &n, &a);
-    assert_float_equal(t.peak_power_w, 3.0, 1e-12);
-}
-
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -605,7 +573,7 @@ int main(void)
         T(test_two_packages), T(test_wrap),       T(test_missed_wrap),  T(test_peak),
         T(test_unreadable),   T(test_unreadable_in_region), T(test_no_zones), T(test_amd_naming),
         T(test_bad_device),   T(test_json),       T(test_nvml_absent),  T(test_fake_nvml),
-        T(test_real_machine), T(test_add),
+        T(test_real_machine),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
