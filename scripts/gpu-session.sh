@@ -4,29 +4,42 @@
 # each part under what is left of one deadline:
 #   1. energy (issue 21): resnet50 and vit_b_16 at batch 32 and 256, bf16 and
 #      fp32, `batchbench run --device cuda` with NVML's energy counter around
-#      the measured batches; J/item, items/J and power per configuration,
-#      and `batchbench report` of them (the energy-optimal batch size)
+#      each configuration's energy pass; J/item, items/J, power and the
+#      pass's busy share per configuration, and `batchbench report` of them
+#      (the energy-optimal batch size); ~47 s on an H200, 2026-12-04
 #   2. imported ONNX models on cuda (issue 18): scripts/gpu-check.sh with
-#      GPU_CHECK_ONNX=all GPU_CHECK_ONLY=onnx (25 exported models, `infer
+#      GPU_CHECK_ONNX=<--onnx-models> GPU_CHECK_ONLY=onnx (default all 25
+#      exported models; on an H200, 2026-12-04, the first 11 (the zoo's)
+#      took 280 s, efficientnet_v2_l 81 s and vit_l_16 58 s of it, and 9
+#      of the others 51 s: "all" does not fit one 300 s step), `infer
 #      --device cuda` against `infer --device cpu` on the same file)
 #   3. against the peers (issue 22): scripts/gpu-vs-peers.sh with the time
 #      left, bf16 first; what it does not reach, a later session continues
 #      from results.tar.gz (carry it back, unpack it into the same OUTDIR)
 #
 #   scripts/gpu-session.sh OUTDIR [--deadline S] [--skip energy,onnx,peers]
+#                          [--work DIR] [--peers-args "ARGS"] [--onnx-models LIST]
+#
+# --work DIR: the working folder (default OUTDIR/work); give one outside a
+# device call's $OUT, which brings back 8 files at most. --peers-args: passed
+# to gpu-vs-peers.sh as extra options (word-split), e.g. "--models resnet50
+# --batch-sizes 32,256" to fit the time left (torch.compile max-autotune
+# autotunes each conv and matmul shape for 0.4-9 s: resnet50 bf16 at
+# batches 32 and 256 did not finish in a 180 s step on an H200, 2026-12-04).
+# --onnx-models: the models of part 2 ("all", or a comma-separated list).
 #
 # Environment: as scripts/gpu-check.sh (PYTHON, BATCHBENCH_BIN, BB_LIB_DIR).
 # OUTDIR gets at most 8 files (what a device call brings back): log.txt,
 # energy.txt, onnx-parity.txt, peers-table.md and results.tar.gz (the
 # energy results and report, the peers' results, table and report).
-# Exit: 0 every part ran and passed its own checks, 1 a part failed or was
-# skipped, 2 bad arguments.
+# Exit: 0 every part ran (but those --skip names) and passed its own checks,
+# 1 a part failed or had no time left, 2 bad arguments.
 # shellcheck source-path=SCRIPTDIR
 set -u
 
 usage() { awk 'NR > 1 && (!/^#/ || /^# shellcheck/) { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 die() { echo "gpu-session.sh: $*" >&2; exit 2; }
-out="" deadline=540 skip=""
+out="" deadline=540 skip="" work="" peers_args="" onnx_models=all
 while [ $# -gt 0 ]; do
     case $1 in
     -h | --help) usage; exit 0 ;;
@@ -35,6 +48,15 @@ while [ $# -gt 0 ]; do
         deadline=$2
         shift 2 ;;
     --skip) [ $# -ge 2 ] || die "--skip needs a list"; skip=$2; shift 2 ;;
+    --work)
+        if [ $# -lt 2 ] || [ -z "$2" ]; then die "--work needs a folder"; fi
+        work=$2
+        shift 2 ;;
+    --peers-args) [ $# -ge 2 ] || die "--peers-args needs options"; peers_args=$2; shift 2 ;;
+    --onnx-models)
+        if [ $# -lt 2 ] || [ -z "$2" ]; then die "--onnx-models needs a list"; fi
+        onnx_models=$2
+        shift 2 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) [ -z "$out" ] || die "one OUTDIR only"; out=$1; shift ;;
     esac
@@ -50,8 +72,8 @@ say() { printf '[%4ds] %s\n' "$(($(date +%s) - T0))" "$*"; }
 skipped() { [[ ",$skip," == *",$1,"* ]]; }
 
 main() {
-    local failed=0 w=$OUT/work t
-    mkdir -p "$w"
+    local failed=0 w=${work:-$OUT/work} t
+    mkdir -p "$w" || { say "cannot make the working folder $w"; return 1; }
     say "gpu-session: out $OUT, deadline ${deadline}s; $(git -C "$REPO" log -1 --format='commit %h' 2>/dev/null)"
     command -v nvidia-smi >/dev/null && timeout 30 nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv
     find_gpu_libs "$PY" >"$w/libs.txt"
@@ -68,6 +90,7 @@ main() {
         for p in bf16 fp32; do
             t=$(left)
             [ "$t" -gt 60 ] || { say "energy $p: no time left"; failed=1; continue; }
+            mkdir -p "$w/energy/$p" # run --out makes the folder, not its parents
             timeout -k 10 $((t < 150 ? t - 30 : 120)) "$w/bb" run --device cuda --precision "$p" --models resnet50,vit_b_16 \
                 --batch-sizes 32,256 --warmup 3 --reps 20 --pause 0 --out "$w/energy/$p" --no-report \
                 >"$w/energy-$p.log" 2>&1 || { say "energy $p: batchbench run failed: $(tail -1 "$w/energy-$p.log")"; failed=1; }
@@ -79,9 +102,11 @@ for f in sorted(glob.glob(sys.argv[1] + "/*/inference_time-*.json")):
     r = json.load(open(f))
     c, e = r["config"], r.get("energy") or {}
     if e.get("available"):
+        peak = "n/a" if e["peak_power_w"] is None else f"{e['peak_power_w']:.1f} W"  # one power reading: no peak
         rows.append(f"{c['model']:10s} {c['precision']:5s} batch {c['batch_size']:4d}: {e['joules_per_item'] * 1e3:8.3f} mJ/item, "
-                    f"{e['items_per_joule']:8.1f} items/J, mean {e['mean_power_w']:6.1f} W, peak {e['peak_power_w'] or 0:6.1f} W "
-                    f"({e['source']}, {e['seconds']:.2f} s); {r['stats']['per_item_median_s'] * 1e3:.4f} ms/item")
+                    f"{e['items_per_joule']:8.1f} items/J, mean {e['mean_power_w']:6.1f} W, peak {peak} "
+                    f"({e['source']}, {e.get('batches', '?')} batches in {e['seconds']:.2f} s, busy {e.get('busy') or 0:.2f}); "
+                    f"{r['stats']['per_item_median_s'] * 1e3:.4f} ms/item")
     else:
         rows.append(f"{c['model']:10s} {c['precision']:5s} batch {c['batch_size']:4d}: {r['status']}, energy unavailable: {e.get('why')}")
 print("\n".join(rows) or "no energy results")
@@ -98,7 +123,7 @@ PY
     else
         t=$(left)
         if [ "$t" -gt 120 ]; then
-            GPU_CHECK_ONNX=all GPU_CHECK_ONLY=onnx GPU_CHECK_DEADLINE=$((t > 300 ? 300 : t - 60)) \
+            GPU_CHECK_ONNX=$onnx_models GPU_CHECK_ONLY=onnx GPU_CHECK_DEADLINE=$((t > 300 ? 300 : t - 60)) \
                 BATCHBENCH_BIN=${BATCHBENCH_BIN:-$REPO/build/batchbench} "$REPO/scripts/gpu-check.sh" "$w/onnx" \
                 >"$w/onnx.log" 2>&1 || failed=1
             cp "$w/onnx/onnx-parity.txt" "$OUT/" 2>/dev/null
@@ -116,7 +141,8 @@ PY
     else
         t=$(left)
         if [ "$t" -gt 60 ]; then
-            "$REPO/scripts/gpu-vs-peers.sh" --deadline $((t - 25)) "$w/peers" >"$w/peers.log" 2>&1 || failed=1
+            # shellcheck disable=SC2086  # $peers_args: options, split on purpose
+            "$REPO/scripts/gpu-vs-peers.sh" --deadline $((t - 25)) $peers_args "$w/peers" >"$w/peers.log" 2>&1 || failed=1
             cp "$w/peers/table.md" "$OUT/peers-table.md" 2>/dev/null
             grep -E '^\[|^target|compared' "$w/peers.log" | tail -40
         else
@@ -125,7 +151,7 @@ PY
         fi
     fi
     tar czf "$OUT/results.tar.gz" -C "$w" --exclude='*.onnx' energy peers 2>/dev/null
-    say "gpu-session: done, $([ $failed = 0 ] && echo 'every part passed' || echo 'a part failed or was skipped (see above)')"
+    say "gpu-session: done, $([ $failed = 0 ] && echo 'every part run passed' || echo 'a part failed or ran out of time (see above)')${skip:+; skipped (--skip): $skip}"
     return $failed
 }
 

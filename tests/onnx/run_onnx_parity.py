@@ -129,7 +129,10 @@ def validate(p, a):
     """What needs torch: model names, the opset's upper end."""
     import torch
     import bb_onnx
-    from torch.onnx import _constants
+    try:  # a private module: where a PyTorch lacks it, opset 17 is the bound
+        from torch.onnx import _constants
+    except ImportError:
+        _constants = None
     max_opset = getattr(_constants, "ONNX_MAX_OPSET", 17)
     if a.opset > max_opset:
         p.error(f"--opset: torch {torch.__version__} exports opset {max_opset} at most, not {a.opset}")
