@@ -19,6 +19,7 @@
 #
 #   scripts/gpu-session.sh OUTDIR [--deadline S] [--skip energy,onnx,peers]
 #                          [--work DIR] [--peers-args "ARGS"] [--onnx-models LIST]
+#                          [--inductor-cache FILE]
 #
 # --work DIR: the working folder (default OUTDIR/work); give one outside a
 # device call's $OUT, which brings back 8 files at most. --peers-args: passed
@@ -27,11 +28,15 @@
 # autotunes each conv and matmul shape for 0.4-9 s: resnet50 bf16 at
 # batches 32 and 256 did not finish in a 180 s step on an H200, 2026-12-04).
 # --onnx-models: the models of part 2 ("all", or a comma-separated list).
+# --inductor-cache FILE: an inductor-cache.tar.gz an earlier lease brought
+# back (gpu-vs-peers.sh), for part 3's torch.compile; the new one comes back
+# in OUTDIR.
 #
 # Environment: as scripts/gpu-check.sh (PYTHON, BATCHBENCH_BIN, BB_LIB_DIR).
 # OUTDIR gets at most 8 files (what a device call brings back): log.txt,
-# energy.txt, onnx-parity.txt, peers-table.md and results.tar.gz (the
-# energy results and report, the peers' results, table and report).
+# energy.txt, onnx-parity.txt, peers-table.md, results.tar.gz (the energy
+# results and report, the peers' results, table and report) and
+# inductor-cache.tar.gz (when torch.compile ran).
 # Exit: 0 every part ran (but those --skip names) and passed its own checks,
 # 1 a part failed or had no time left, 2 bad arguments.
 # shellcheck source-path=SCRIPTDIR
@@ -39,7 +44,7 @@ set -u
 
 usage() { awk 'NR > 1 && (!/^#/ || /^# shellcheck/) { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 die() { echo "gpu-session.sh: $*" >&2; exit 2; }
-out="" deadline=540 skip="" work="" peers_args="" onnx_models=all
+out="" deadline=540 skip="" work="" peers_args="" onnx_models=all inductor_cache=""
 while [ $# -gt 0 ]; do
     case $1 in
     -h | --help) usage; exit 0 ;;
@@ -53,6 +58,10 @@ while [ $# -gt 0 ]; do
         work=$2
         shift 2 ;;
     --peers-args) [ $# -ge 2 ] || die "--peers-args needs options"; peers_args=$2; shift 2 ;;
+    --inductor-cache)
+        if [ $# -lt 2 ] || [ ! -s "$2" ]; then die "--inductor-cache needs an existing inductor-cache.tar.gz"; fi
+        inductor_cache=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+        shift 2 ;;
     --onnx-models)
         if [ $# -lt 2 ] || [ -z "$2" ]; then die "--onnx-models needs a list"; fi
         onnx_models=$2
@@ -141,16 +150,18 @@ PY
     else
         t=$(left)
         if [ "$t" -gt 60 ]; then
+            if [ -n "$inductor_cache" ]; then mkdir -p "$w/peers" && cp "$inductor_cache" "$w/peers/inductor-cache.tar.gz"; fi
             # shellcheck disable=SC2086  # $peers_args: options, split on purpose
             "$REPO/scripts/gpu-vs-peers.sh" --deadline $((t - 25)) $peers_args "$w/peers" >"$w/peers.log" 2>&1 || failed=1
             cp "$w/peers/table.md" "$OUT/peers-table.md" 2>/dev/null
+            cp "$w/peers/inductor-cache.tar.gz" "$OUT/" 2>/dev/null
             grep -E '^\[|^target|compared' "$w/peers.log" | tail -40
         else
             say "peers: no time left"
             failed=1
         fi
     fi
-    tar czf "$OUT/results.tar.gz" -C "$w" --exclude='*.onnx' energy peers 2>/dev/null
+    tar czf "$OUT/results.tar.gz" -C "$w" --exclude='*.onnx' --exclude='inductor-cache*' energy peers 2>/dev/null
     say "gpu-session: done, $([ $failed = 0 ] && echo 'every part run passed' || echo 'a part failed or ran out of time (see above)')${skip:+; skipped (--skip): $skip}"
     return $failed
 }

@@ -142,7 +142,6 @@ void bb_energy_begin_at(bb_energy_src *s, double now_s);
 void bb_energy_sample_at(bb_energy_src *s, double now_s);
 void bb_energy_end_at(bb_energy_src *s, double now_s, bb_energy *out);
 
-
 /* The result file's energy object, for a region that processed items:
  * {"available": true, "source", "joules", "seconds", "joules_per_item",
  * "items_per_joule", "mean_power_w", "peak_power_w", "samples"} (a value

@@ -232,15 +232,22 @@ bash -n "$here/scripts/gpu-check.sh" && ok || fail "bash -n scripts/gpu-check.sh
 bash -n "$here/scripts/gpu-session.sh" && ok || fail "bash -n scripts/gpu-session.sh"
 out=$("$here/scripts/gpu-session.sh" --skip energy,gpus "$tmp/gs" 2>&1)
 [ $? -eq 2 ] && [[ "$out" == *"--skip: unknown part 'gpus'"* ]] && ok || fail "gpu-session.sh --skip gpus: $out"
+out=$("$here/scripts/gpu-session.sh" "$tmp/gs" --inductor-cache "$tmp/nope.tar.gz" 2>&1)
+[ $? -eq 2 ] && [[ "$out" == *"--inductor-cache needs an existing inductor-cache.tar.gz"* ]] && ok ||
+    fail "gpu-session.sh --inductor-cache missing file: $out"
 out=$("$here/scripts/gpu-session.sh" "$tmp/gs" --work 2>&1)
 [ $? -eq 2 ] && [[ "$out" == *"--work needs a folder"* ]] && ok || fail "gpu-session.sh --work without a folder: $out"
 # the plumbing on the CPU: the peers part only, its working folder outside OUTDIR (a device call's $OUT
-# brings back 8 files), gpu-vs-peers.sh's options passed through --peers-args
+# brings back 8 files), gpu-vs-peers.sh's options passed through --peers-args, an Inductor cache carried
+# in (unpacked where torch.compile reads it) and back out, apart from results.tar.gz
+mkdir -p "$tmp/ic" && echo autotuned >"$tmp/ic/marker" && tar czf "$tmp/ic.tar.gz" -C "$tmp/ic" .
 out=$(PYTHON=/usr/bin/python3 BATCHBENCH_BIN=$bin "$here/scripts/gpu-session.sh" "$tmp/gs" --skip energy,onnx \
-    --work "$tmp/gsw" --peers-args "--device cpu --threads 1 --models resnet18 --batch-sizes 1 --precisions fp32
-    --engines batchbench --warmup 1 --reps 2" 2>&1)
+    --work "$tmp/gsw" --inductor-cache "$tmp/ic.tar.gz" --peers-args "--device cpu --threads 1 --models resnet18
+    --batch-sizes 1 --precisions fp32 --engines batchbench --warmup 1 --reps 2" 2>&1)
 rc=$?
 [ $rc -eq 0 ] && [ -s "$tmp/gs/peers-table.md" ] && [ -s "$tmp/gs/results.tar.gz" ] && [ ! -e "$tmp/gs/work" ] &&
+    [ "$(cat "$tmp/gsw/peers/inductor-cache/marker" 2>/dev/null)" = autotuned ] &&
+    tar tzf "$tmp/gs/inductor-cache.tar.gz" | grep -q "marker" && ! tar tzf "$tmp/gs/results.tar.gz" | grep -q "inductor-cache" &&
     [ -s "$tmp/gsw/peers/results/batchbench-fp32/summary.csv" ] && grep -q "| resnet18 | 1 | fp32 |" "$tmp/gs/peers-table.md" &&
     [[ "$out" == *"energy: skipped (--skip)"* ]] && [[ "$out" == *"every part run passed; skipped (--skip): energy,onnx"* ]] && ok ||
     fail "gpu-session.sh --skip energy,onnx --work --peers-args on the cpu (rc $rc): $out $(ls "$tmp/gs")"
