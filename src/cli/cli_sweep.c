@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/make_dirs.h"
 
 /* Set by SIGINT/SIGTERM. A signal handler can only reach static storage:
  * the one global POSIX forces on us. */
@@ -36,8 +37,9 @@ volatile sig_atomic_t *cli_stop_on_signals(void)
 
 int cli_prepare_out(const char *cmd, const char *dir)
 {
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "batchbench %s: --out %s: cannot create: %s\n", cmd, dir, strerror(errno));
+    bb_err err = {0};
+    if (bb_make_dirs(dir, &err) != 0) {
+        fprintf(stderr, "batchbench %s: --out %s: %s\n", cmd, dir, err.msg);
         return -1;
     }
     if (access(dir, W_OK | X_OK) != 0) {

@@ -23,6 +23,7 @@
 #include "report/results_load.h"
 #include "report/time_view.h"
 #include "util/error.h"
+#include "util/make_dirs.h"
 
 enum { EXIT_INCOMPLETE = 3 }; /* outputs written, but something was skipped */
 
@@ -247,12 +248,10 @@ static void dir_of(const char *path, char *buf, size_t len)
 
 static int ensure_dir(const char *cmd, const char *dir)
 {
-    struct stat st;
-    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+    bb_err err = {0};
+    if (bb_make_dirs(dir, &err) == 0)
         return 0;
-    if (mkdir(dir, 0755) == 0)
-        return 0;
-    fprintf(stderr, "batchbench %s: cannot create output folder '%s': %s\n", cmd, dir, strerror(errno));
+    fprintf(stderr, "batchbench %s: cannot create output folder '%s': %s\n", cmd, dir, err.msg);
     return -1;
 }
 

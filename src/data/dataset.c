@@ -10,6 +10,7 @@
 
 #include "models/model.h"
 #include "util/atomic_file.h"
+#include "util/make_dirs.h"
 
 #define MANIFEST "manifest.json"
 
@@ -45,8 +46,8 @@ int bb_dataset_make(const char *dir, int64_t items, int64_t per, uint64_t seed, 
 {
     if (items < 1 || per < 1)
         return bb_err_set(err, "a data set needs at least one item per shard and one item");
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return bb_err_set(err, "%s: cannot create directory: %s", dir, strerror(errno));
+    if (bb_make_dirs(dir, err) != 0)
+        return -1;
     int n_shards = (int)((items + per - 1) / per);
     float *buf = malloc((size_t)per * BB_ITEM_FLOATS * sizeof(float));
     if (!buf)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "data/dataset.h"
+#include "util/make_dirs.h"
 
 #define ITEMS_PER_SHARD 1024
 
@@ -64,23 +65,6 @@ static void remove_flat(const char *dir)
     rmdir(dir);
 }
 
-static int mkdir_p(const char *dir, bb_err *err)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return bb_err_set(err, "%s: cannot create folder: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        return bb_err_set(err, "%s: cannot create folder: %s", buf, strerror(errno));
-    return 0;
-}
-
 /* Makes the set in a temporary folder and renames it into place; when
  * another run got there first with a valid set, its set is kept. */
 static int make_into(const char *path, int64_t items, bb_err *err)
@@ -110,7 +94,7 @@ int bb_dataset_cache_get(const char *root, int64_t items, char *path, size_t len
         return bb_err_set(err, "%s: cache folder name too long", root);
     if (bb_dataset_cache_valid(path, items, why, sizeof why))
         return 0;
-    if (mkdir_p(root, err) != 0)
+    if (bb_make_dirs(root, err) != 0)
         return -1;
     if (log)
         fprintf(log, "making the data set %s once for this machine: %lld random items (%.2f GB)%s%s\n", path,

@@ -27,6 +27,7 @@
 
 #include "data/jpeg_err.h"
 #include "util/atomic_file.h"
+#include "util/make_dirs.h"
 
 #include <cjson/cJSON.h>
 
@@ -289,17 +290,14 @@ static int write_manifest(const char *dir, int64_t items, uint64_t seed, int qua
     return rc;
 }
 
+/* dir and dir/images. */
 static int make_dirs(const char *dir, bb_err *err)
 {
     char path[4200];
     if (strlen(dir) > 4000)
         return bb_err_set(err, "%s: folder name too long", dir);
     snprintf(path, sizeof path, "%s/images", dir);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return bb_err_set(err, "%s: cannot create directory: %s", dir, strerror(errno));
-    if (mkdir(path, 0755) != 0 && errno != EEXIST)
-        return bb_err_set(err, "%s: cannot create directory: %s", path, strerror(errno));
-    return 0;
+    return bb_make_dirs(path, err);
 }
 
 int bb_jpeg_synth_make(const char *dir, int64_t items, uint64_t seed, int quality, int64_t *total_bytes, bb_err *err)

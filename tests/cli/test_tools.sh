@@ -55,6 +55,15 @@ out=$("$bin" profile --model vit_b_32 --batch 1 --reps 1 2>&1)
 [[ "$out" == *"attention"* && "$out" == *"linear"* && "$out" == *"unprofiled forward"* ]] && ok ||
     fail "profile vit text: $out"
 
+# --out makes the folders above it (util/make_dirs.c); a file in the way is named
+"$bin" run --models resnet18 --batch-sizes 1 --warmup 0 --reps 2 --threads 1 --no-report --out "$tmp/deep/a/b" \
+    >"$tmp/deep.log" 2>&1 && compgen -G "$tmp/deep/a/b/inference_time-*resnet18*.json" >/dev/null && ok ||
+    fail "run --out into missing parents: $(tail -2 "$tmp/deep.log")"
+: >"$tmp/afile"
+out=$("$bin" run --models resnet18 --batch-sizes 1 --reps 2 --out "$tmp/afile/x" 2>&1)
+[ $? -eq 1 ] && [[ "$out" == *"--out $tmp/afile/x: $tmp/afile: cannot create folder: a file is in the way"* ]] && ok ||
+    fail "run --out under a file: $out"
+
 expect2() {
     local want=$1; shift
     local o; o=$("$bin" "$@" 2>&1); local rc=$?
