@@ -99,7 +99,6 @@ main() {
         for p in bf16 fp32; do
             t=$(left)
             [ "$t" -gt 60 ] || { say "energy $p: no time left"; failed=1; continue; }
-            mkdir -p "$w/energy/$p" # run --out makes the folder, not its parents
             timeout -k 10 $((t < 150 ? t - 30 : 120)) "$w/bb" run --device cuda --precision "$p" --models resnet50,vit_b_16 \
                 --batch-sizes 32,256 --warmup 3 --reps 20 --pause 0 --out "$w/energy/$p" --no-report \
                 >"$w/energy-$p.log" 2>&1 || { say "energy $p: batchbench run failed: $(tail -1 "$w/energy-$p.log")"; failed=1; }

@@ -48,7 +48,7 @@ static void usage(FILE *f)
             "Sweeps batch size x model: for each configuration the model is prepared for\n"
             "that batch size, warmed up, then only the forward pass of each measured\n"
             "batch is timed. One JSON result per configuration and summary.csv go to\n"
-            "--out (default results/).\n"
+            "--out (default results/; missing folders above it are made).\n"
             "\n"
             "--device: auto (default) runs on the GPU when this build has CUDA and a\n"
             "          GPU is usable, else on the CPU. On cuda each batch is copied\n"
