@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "data/dataset.h"
 #include "stats/stats.h"
@@ -159,6 +161,7 @@ void bb_measure_finish(const bb_measure_ctx *c, bb_config_run *run)
     run->r.energy = run->has_energy ? &run->energy : NULL;
     run->r.energy_batches = run->energy_batches, run->r.energy_forward_s = run->energy_forward_s;
     run->r.measure.ci_half_width = bb_ci_half_width(run->times, run->n_times);
+    run->r.measure.slice_batches = run->slices, run->r.measure.n_slices = run->n_slices;
     run->finished = 1;
     if (strcmp(run->r.status, "interrupted") != 0 && !run->reported && !run->hold && c->on_done) {
         run->reported = 1;
@@ -366,6 +369,20 @@ static int slice_batches(const bb_measure_ctx *c, const bb_config_run *run)
     return k;
 }
 
+/* Starts a slice's count at `batches`; -1 when memory runs out. */
+static int push_slice(bb_config_run *run, int batches)
+{
+    if (run->n_slices == run->cap_slices) {
+        int cap = run->cap_slices ? 2 * run->cap_slices : 64;
+        int *p = realloc(run->slices, sizeof *p * (size_t)cap);
+        if (!p)
+            return -1;
+        run->slices = p, run->cap_slices = cap;
+    }
+    run->slices[run->n_slices++] = batches;
+    return 0;
+}
+
 /* One slice of run: up to k batches, stopping early when its rule holds.
  * Returns -1 when the sweep is interrupted. */
 static int measure_slice(const bb_measure_ctx *c, bb_config_run *run, int k)
@@ -374,6 +391,9 @@ static int measure_slice(const bb_measure_ctx *c, bb_config_run *run, int k)
     bb_noise_mark a, b;
     bb_noise_mark_now(c->noise, &a);
     double t0 = bb_now_s();
+    int before = run->n_times;
+    if (push_slice(run, 0) != 0) /* counted below; in place now, so a result written on failure points at it */
+        return fail(c, run, "error", "out of memory for slice sizes"), 0;
     const char *why = NULL;
     for (int i = 0; i < k && run->active && !(why = stop_reason(c, run)); i++) {
         live(c, run, "measuring");
@@ -390,6 +410,7 @@ static int measure_slice(const bb_measure_ctx *c, bb_config_run *run, int k)
     bb_noise_add(c->noise, &a, &b, &run->noise);
     run->spent_s += bb_now_s() - t0;
     run->r.measure.rounds++;
+    run->slices[run->n_slices - 1] = run->n_times - before;
     if (bb_measure_stopped(cfg)) {
         bb_measure_set_status(&run->r, "interrupted", "stopped by a signal");
         return -1;
@@ -457,6 +478,8 @@ static void init_run(const bb_measure_ctx *c, bb_config_run *run, int interleave
     m->idle_s = cfg->idle_s;
     m->interleaved = interleaved;
     snprintf(m->interleave_fallback, sizeof m->interleave_fallback, "%s", fallback);
+    m->round_group[0] = '\0';
+    run->n_slices = 0;
     bb_noise_init(&run->noise);
 }
 
@@ -479,6 +502,11 @@ static void fallback_reason(const bb_measure_ctx *c, const bb_config_run *runs, 
  * one at a time), -1 when interrupted, 0 otherwise. */
 static int interleaved(const bb_measure_ctx *c, const bb_graph *g, bb_config_run *runs, int n)
 {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    for (int i = 0; i < n; i++) /* one id for these rounds: the clock and the process */
+        snprintf(runs[i].r.measure.round_group, sizeof runs[i].r.measure.round_group, "%llx-%lx",
+                 (unsigned long long)now.tv_sec * 1000000000ull + (unsigned long long)now.tv_nsec, (long)getpid());
     for (int i = 0; i < n; i++) {
         int oom = 0;
         runs[i].hold = i > 0; /* an oom here may be the others' doing: not final yet */
@@ -549,7 +577,7 @@ void bb_measure_interrupt_rest(const bb_measure_ctx *c, bb_config_run *runs, int
 
 void bb_config_run_free(bb_config_run *run)
 {
-    free(run->times), free(run->copies), free(run->waits);
-    run->times = run->copies = run->waits = NULL;
-    run->r.times_s = run->r.input_copy_s = NULL;
+    free(run->times), free(run->copies), free(run->waits), free(run->slices);
+    run->times = run->copies = run->waits = NULL, run->slices = NULL;
+    run->r.times_s = run->r.input_copy_s = NULL, run->r.measure.slice_batches = NULL;
 }

@@ -64,6 +64,8 @@ typedef struct {
     int64_t next;            /* next stored item to read (data set input) */
     double *times, *copies, *waits; /* waits: run --pipeline, every batch's wait for data */
     int n_times, cap_times, n_copies, cap_copies, n_waits, cap_waits;
+    int *slices;             /* batches timed in each slice, slice r in round r */
+    int n_slices, cap_slices;
     double pass_s;           /* a forward pass's time, for sizing slices */
     double spent_s;          /* warm-up + measuring wall time (for --max-time) */
     double deadline;         /* its share of the budget ends here; 0 = none */

@@ -57,8 +57,10 @@ static void print_row(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result *r
         double v = res->per_item_s[m][b];
         int tied = 0, use = 0;
         for (int k = 0; have && k < rec->n; k++)
-            if (rec->batch[k] == cfg->batches[b])
+            if (rec->batch[k] == cfg->batches[b]) {
                 tied = rec->tied[k], use = rec->batch[k] == rec->recommended_batch;
+                v = rec->screened && rec->rounds.applied ? rec->per_item_s[k] : v; /* what the answer used */
+            }
         if (v >= 0)
             fprintf(f, " %8.3f%s", v * 1e3, use ? "*" : tied ? "~" : " ");
         else
@@ -85,8 +87,8 @@ void cli_print_run_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result
         t.margin = margin;
     bb_recommendation *rec = calloc((size_t)cfg->n_models, sizeof *rec);
     int *have = calloc((size_t)cfg->n_models, sizeof *have);
-    fprintf(f, "\nms per item (median batch time / batch size); * the batch size to use, ~ tied with the fastest "
-               "within noise (%.0f%% margin, 95%% confidence)\n%-*s",
+    fprintf(f, "\nms per item (median batch time / batch size, without the rounds the answer leaves out); * the "
+               "batch size to use, ~ tied with the fastest within noise (%.0f%% margin, 95%% confidence)\n%-*s",
             margin * 100, name_width(cfg), "model");
     for (int b = 0; b < cfg->n_batches; b++)
         fprintf(f, " %8lld ", (long long)cfg->batches[b]);
@@ -101,7 +103,7 @@ void cli_print_run_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result
     }
     fputc('\n', f);
     for (int m = 0; m < cfg->n_models && rec && have; m++) {
-        char line[512];
+        char line[BB_RECOMMEND_SENTENCE_LEN];
         if (!have[m])
             continue;
         bb_recommend_sentence(&rec[m], bb_sweep_model_name(cfg, m), line, sizeof line);

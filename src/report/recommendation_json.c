@@ -8,6 +8,7 @@
  */
 #include "report/recommendation_json.h"
 
+#include <math.h>
 #include <stdio.h>
 
 #include "stats/recommend.h"
@@ -24,6 +25,26 @@ static cJSON *batch_entry(const bb_recommendation *r, int i)
                                bb_json_num(o, "ratio_vs_best", v->ratio) && bb_json_num(o, "ci95_lo", v->ci_lo) &&
                                bb_json_num(o, "ci95_hi", v->ci_hi) && bb_json_num(o, "p_value", v->p_value) &&
                                cJSON_AddBoolToObject(o, "tied", r->tied[i]) != NULL);
+}
+
+/* "rounds": how the rounds were judged (stats/rounds.h); null when they
+ * were not known (one configuration at a time, older result files). */
+static cJSON *rounds_json(const bb_recommendation *r)
+{
+    if (!r->screened)
+        return cJSON_CreateNull();
+    const bb_round_screen *s = &r->rounds;
+    int disturbed[BB_ROUNDS_MAX], n = 0;
+    for (int i = 0; i < s->n_rounds; i++)
+        if (s->disturbed[i])
+            disturbed[n++] = i + 1; /* 1-based, as the sentence numbers them */
+    cJSON *o = cJSON_CreateObject();
+    return bb_json_done(o, o && bb_json_str(o, "method", BB_ROUNDS_METHOD) && bb_json_int(o, "rounds", s->n_rounds) &&
+                               bb_json_num(o, "disturbed_above", 1.0 + BB_DISTURBED_SLOWDOWN) &&
+                               bb_json_obj(o, "slowdown", cJSON_CreateDoubleArray(s->slowdown, s->n_rounds)) &&
+                               bb_json_obj(o, "disturbed", cJSON_CreateIntArray(disturbed, n)) &&
+                               bb_json_num(o, "disturbed_slowdown", n ? s->disturbed_slowdown : NAN) &&
+                               cJSON_AddBoolToObject(o, "left_out", s->applied) != NULL);
 }
 
 /* "tied_batches" (tied = 1) or "batches" (tied = 0: every batch size in full). */
@@ -53,7 +74,7 @@ static int add_setup(cJSON *o, const bb_setup *s)
 
 static cJSON *entry(const bb_setup *s, const char *model, const bb_recommendation *r)
 {
-    char sentence[BB_RECOMMEND_MAX * 24 + 160];
+    char sentence[BB_RECOMMEND_SENTENCE_LEN];
     bb_recommend_sentence(r, model, sentence, sizeof sentence);
     cJSON *o = cJSON_CreateObject();
     return bb_json_done(o, o && bb_json_str(o, "model", model) && add_setup(o, s) &&
@@ -63,7 +84,7 @@ static cJSON *entry(const bb_setup *s, const char *model, const bb_recommendatio
                                bb_json_int(o, "knee_batch", r->knee_batch) && bb_json_num(o, "margin", r->margin) &&
                                bb_json_num(o, "confidence", CONFIDENCE) &&
                                bb_json_str(o, "method", BB_RECOMMEND_METHOD) &&
-                               bb_json_str(o, "sentence", sentence) &&
+                               bb_json_str(o, "sentence", sentence) && bb_json_obj(o, "rounds", rounds_json(r)) &&
                                bb_json_obj(o, "batches", batch_array(r, 0)));
 }
 

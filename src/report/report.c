@@ -294,7 +294,7 @@ static void largest_sentence(FILE *f, const bb_model_summary *m)
 /* The plain answer first, then what supports it. */
 static void model_sentences(FILE *f, const char *model, const bb_model_summary *m)
 {
-    char lead[BB_RECOMMEND_MAX * 24 + 160];
+    char lead[BB_RECOMMEND_SENTENCE_LEN];
     bb_recommend_sentence(&m->rec, model, lead, sizeof lead);
     fprintf(f, "- %s.\n", lead);
     if (m->n_ok > 1) {

@@ -217,6 +217,11 @@ static int parse_file(const char *path, bb_row *r, bb_setup *s, bb_err *err)
         rc = row_stats(r, get(j, "times_s"), err);
         row_setup(r, j, s);
     }
+    if (rc == 0 && bb_result_rounds_of_json(j, &r->slice_batches, &r->n_slices, r->round_group,
+                                            sizeof r->round_group) < 0) {
+        free(r->times_s), r->times_s = NULL;
+        rc = bb_err_oom(err, "out of memory reading '%s'", path);
+    }
     cJSON_Delete(j);
     return rc;
 }
@@ -316,18 +321,18 @@ static int load_one(bb_table *t, char *path, FILE *warn, bb_err *err)
     }
     r.path = path;
     if ((r.setup = setup_index(t, &s)) < 0)
-        return free(path), free(r.times_s), bb_err_oom(err, "out of memory");
+        return free(path), free(r.times_s), free(r.slice_batches), bb_err_oom(err, "out of memory");
     const bb_row *dup = find_same(t, &r);
     if (dup) {
         char why[1200];
         snprintf(why, sizeof why, "same configuration as %.1100s", dup->path);
         int rc = bb_table_skip(t, warn, path, why) != 0 ? bb_err_oom(err, "out of memory") : 0;
         t->n_duplicate++;
-        free(path), free(r.times_s);
+        free(path), free(r.times_s), free(r.slice_batches);
         return rc;
     }
     if (push_row(t, &r) != 0)
-        return free(path), free(r.times_s), bb_err_oom(err, "out of memory");
+        return free(path), free(r.times_s), free(r.slice_batches), bb_err_oom(err, "out of memory");
     if (strcmp(r.status, "ok") != 0) {
         t->n_failed++;
         warn_failed(&r, warn);
@@ -536,7 +541,7 @@ int bb_table_load(bb_table *t, const char *const *dirs, int n_dirs, FILE *warn, 
 void bb_table_free(bb_table *t)
 {
     for (int i = 0; i < t->n_rows; i++)
-        free(t->rows[i].path), free(t->rows[i].times_s);
+        free(t->rows[i].path), free(t->rows[i].times_s), free(t->rows[i].slice_batches);
     for (int i = 0; i < t->n_setups; i++) {
         free(t->setups[i].batches);
         free(t->setups[i].models);
@@ -602,7 +607,8 @@ int bb_table_recommend(const bb_table *t, int setup, const char *model, bb_recom
         if (r && n == BB_RECOMMEND_MAX)
             return -1;
         if (r)
-            x[n].batch = r->batch_size, x[n].times_s = r->times_s, x[n].n = r->n_times, n++;
+            x[n++] = (bb_batch_sample){r->batch_size, r->times_s,       r->n_times,
+                                       r->slice_batches, r->n_slices, r->round_group};
     }
     return n == 0 ? 1 : bb_recommend(x, n, t->margin, out);
 }

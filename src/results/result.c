@@ -56,6 +56,10 @@ static cJSON *measurement_json(const bb_measure_info *m)
              bb_json_str(o, "interleave_fallback", m->interleave_fallback) && bb_json_int(o, "rounds", m->rounds) &&
              bb_json_str(o, "stop_reason", m->stop_reason) && bb_json_num(o, "ci_half_width", m->ci_half_width) &&
              bb_json_num(o, "measured_wall_s", m->measured_wall_s);
+    if (ok && m->slice_batches)
+        ok = bb_json_obj(o, "slice_batches", cJSON_CreateIntArray(m->slice_batches, m->n_slices));
+    if (ok && m->round_group[0])
+        ok = bb_json_str(o, "round_group", m->round_group);
     return bb_json_done(o, ok);
 }
 
@@ -370,6 +374,30 @@ static int identity_cells(const cJSON *const *rows, size_t n, char **cells, char
     return 0;
 }
 
+int bb_result_rounds_of_json(const cJSON *j, int **slices, int *n, char *group, size_t len)
+{
+    const cJSON *m = bb_json_field(j, NULL, "measurement");
+    const cJSON *a = bb_json_field(m, NULL, "slice_batches"), *g = bb_json_field(m, NULL, "round_group");
+    *slices = NULL, *n = 0;
+    if (len)
+        group[0] = '\0';
+    int k = cJSON_GetArraySize(a);
+    if (!cJSON_IsArray(a) || k < 1 || k > BB_ROUNDS_MAX || !cJSON_IsString(g) || !g->valuestring[0] ||
+        strlen(g->valuestring) >= len)
+        return 1;
+    int *x = malloc(sizeof *x * (size_t)k), i = 0;
+    if (!x)
+        return -1;
+    for (const cJSON *v = a->child; v; v = v->next, i++) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e9 || v->valuedouble != floor(v->valuedouble))
+            return free(x), 1;
+        x[i] = (int)v->valuedouble;
+    }
+    snprintf(group, len, "%s", g->valuestring);
+    *slices = x, *n = k;
+    return 0;
+}
+
 /* The batch times of a usable row (status ok, every time finite and > 0),
  * malloc'd; NULL when the row is not usable, or (*oom set) on OOM. */
 static double *usable_times(const cJSON *j, int *n, int *oom)
@@ -395,6 +423,8 @@ typedef struct {
     int *sample;            /* each one's sample index, -1: not usable */
     bb_batch_sample *s;
     double **times;         /* owned copies of the samples' times */
+    int **slices;           /* and of their slice sizes (NULL: not recorded) */
+    char (*groups)[40];     /* their round groups */
     size_t n_rows;
     int n_samples, oom, dup;
 } answer_group;
@@ -439,9 +469,10 @@ static void gather_group(const cJSON *const *rows, char *const *group, size_t n,
             g->dup |= g->s[k].batch == b;
         if (!t)
             continue;
-        bb_batch_sample x = {b, t, nt};
-        g->times[g->n_samples] = t;
-        g->s[g->n_samples++] = x;
+        int k = g->n_samples, ns = 0;
+        g->oom |= bb_result_rounds_of_json(rows[i], &g->slices[k], &ns, g->groups[k], sizeof g->groups[k]) < 0;
+        g->times[k] = t;
+        g->s[g->n_samples++] = (bb_batch_sample){b, t, nt, g->slices[k], ns, g->groups[k]};
     }
 }
 
@@ -451,7 +482,9 @@ static int fill_answers(const cJSON *const *rows, size_t n, char **cells)
     char *done = calloc(n + 1, 1), **group = calloc(n + 1, sizeof *group);
     g.row = malloc(sizeof *g.row * (n + 1)), g.sample = malloc(sizeof *g.sample * (n + 1));
     g.s = malloc(sizeof *g.s * (n + 1)), g.times = malloc(sizeof *g.times * (n + 1));
-    g.oom = !done || !group || !g.row || !g.sample || !g.s || !g.times || identity_cells(rows, n, cells, group) != 0;
+    g.slices = malloc(sizeof *g.slices * (n + 1)), g.groups = malloc(sizeof *g.groups * (n + 1));
+    g.oom = !done || !group || !g.row || !g.sample || !g.s || !g.times || !g.slices || !g.groups ||
+            identity_cells(rows, n, cells, group) != 0;
     for (size_t i = 0; !g.oom && i < n; i++) {
         if (done[i])
             continue;
@@ -462,11 +495,11 @@ static int fill_answers(const cJSON *const *rows, size_t n, char **cells)
                            answer_cells(&g, &r, cells) != 0))
             g.oom = 1; /* the input is checked: only memory can fail */
         for (int k = 0; k < g.n_samples; k++)
-            free(g.times[k]);
+            free(g.times[k]), free(g.slices[k]);
     }
     for (size_t i = 0; group && i < n; i++)
         free(group[i]);
-    free(done), free(group), free(g.row), free(g.sample), free(g.s), free(g.times);
+    free(done), free(group), free(g.row), free(g.sample), free(g.s), free(g.times), free(g.slices), free(g.groups);
     return g.oom ? -1 : 0;
 }
 

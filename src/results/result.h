@@ -55,6 +55,11 @@ typedef struct {
     int interleaved;             /* 1: measured in rounds with the model's other batch sizes */
     char interleave_fallback[192]; /* why not, when interleaving was asked for; "" otherwise */
     int rounds;                  /* slices of batches it was measured in */
+    const int *slice_batches;    /* batches timed in each slice, in order (slice r in round r); caller-owned,
+                                    NULL: not written */
+    int n_slices;
+    char round_group[40];        /* interleaved: the same id for the configurations measured in the same
+                                    rounds (stats/rounds.h); "" otherwise */
     uint64_t order_seed;         /* seeds the shuffled order of every round */
     double idle_s;               /* slept before each timed batch (run --idle-ms); 0: back to back */
     char stop_reason[16];        /* target|reps|min-time|cap|budget (why measuring stopped) */
@@ -112,6 +117,14 @@ char *bb_result_filename(const bb_result *r, const char *host);
  * env may be NULL ("environment": null). "stats" is present only when
  * n_times >= 1. NULL on OOM or a non-finite time. */
 cJSON *bb_result_to_json(const bb_result *r, const bb_env *env);
+
+/* A result's rounds, as the answer judges them (stats/rounds.h):
+ * measurement.slice_batches malloc'd into *slices (*n of them) and
+ * measurement.round_group into group (len bytes). 0 when both are recorded
+ * and well formed; 1 when not (older files, one configuration at a time, a
+ * malformed field: nothing set, no round is judged); -1 when memory runs
+ * out. Whether the slices add up to the times is the judge's to check. */
+int bb_result_rounds_of_json(const cJSON *j, int **slices, int *n, char *group, size_t len);
 
 /* Writes <dir>/<bb_result_filename(r, env->host)> atomically: into
  * <path>.tmp.<pid>, fsync, rename; a result of the same identity there is

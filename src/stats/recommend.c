@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "stats/stats.h"
+#include "util/list_words.h"
 
 /* ---- checking and ordering the input ---------------------------------------- */
 
@@ -109,11 +110,43 @@ static int compare_to_best(const bb_batch_sample *s, const int *order, const dou
     return 0;
 }
 
-int bb_recommend(const bb_batch_sample *s, int n, double margin, bb_recommendation *out)
+/* ---- the rounds the machine disturbed ------------------------------------------- */
+
+/* Were all n measured in the same interleaved rounds (and is that known)? */
+static int same_rounds(const bb_batch_sample *s, int n)
 {
-    memset(out, 0, sizeof *out);
-    if (!input_ok(s, n, margin))
-        return -1;
+    for (int i = 0; i < n; i++)
+        if (!s[i].slice_batches || s[i].n_slices < 1 || !s[i].round_group || !s[i].round_group[0] ||
+            strcmp(s[i].round_group, s[0].round_group) != 0)
+            return 0;
+    return n >= 2;
+}
+
+/* Judges the rounds into out->rounds where they are known, and copies into
+ * kept (s's sizes) and eff the times the rule runs on: the kept rounds'
+ * where disturbed ones are left out, else all. A file whose slices do not
+ * add up is not judged. */
+static void screen_rounds(const bb_batch_sample *s, int n, double *kept, bb_batch_sample *eff,
+                          bb_recommendation *out)
+{
+    bb_round_sample rs[BB_RECOMMEND_MAX];
+    for (int i = 0; i < n; i++)
+        rs[i] = (bb_round_sample){s[i].times_s, s[i].n, s[i].slice_batches, s[i].n_slices};
+    out->screened = same_rounds(s, n) && bb_rounds_screen(rs, n, &out->rounds) == 0;
+    for (int i = 0, at = 0; i < n; i++) {
+        eff[i] = s[i];
+        eff[i].times_s = kept + at;
+        if (out->screened)
+            eff[i].n = bb_rounds_kept_times(&rs[i], &out->rounds, kept + at);
+        else
+            memcpy(kept + at, s[i].times_s, sizeof *kept * (size_t)s[i].n);
+        at += s[i].n;
+    }
+}
+
+/* The rule on the times chosen above. */
+static int recommend_on(const bb_batch_sample *s, int n, double margin, bb_recommendation *out)
+{
     int order[BB_RECOMMEND_MAX], off[BB_RECOMMEND_MAX];
     by_batch(s, n, order);
     out->n = n, out->margin = margin;
@@ -133,6 +166,24 @@ int bb_recommend(const bb_batch_sample *s, int n, double margin, bb_recommendati
     return rc;
 }
 
+int bb_recommend(const bb_batch_sample *given, int n, double margin, bb_recommendation *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!input_ok(given, n, margin))
+        return -1;
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += (size_t)given[i].n;
+    double *kept = malloc(sizeof *kept * total);
+    bb_batch_sample s[BB_RECOMMEND_MAX];
+    if (!kept)
+        return -1;
+    screen_rounds(given, n, kept, s, out);
+    int rc = recommend_on(s, n, margin, out);
+    free(kept);
+    return rc;
+}
+
 /* ---- words ------------------------------------------------------------------------ */
 
 void bb_recommend_tied_list(const bb_recommendation *r, char *buf, unsigned long len)
@@ -144,8 +195,7 @@ void bb_recommend_tied_list(const bb_recommendation *r, char *buf, unsigned long
     for (int i = 0, k = 0; i < r->n && at < len; i++) {
         if (!r->tied[i])
             continue;
-        const char *sep = k == 0 ? "" : k + 1 == r->n_tied ? " and " : ", ";
-        int w = snprintf(buf + at, len - at, "%s%lld", sep, (long long)r->batch[i]);
+        int w = snprintf(buf + at, len - at, "%s%lld", bb_list_sep(k, r->n_tied), (long long)r->batch[i]);
         at += w > 0 ? (size_t)w : 0;
         k++;
     }
@@ -168,4 +218,25 @@ void bb_recommend_sentence(const bb_recommendation *r, const char *model, char *
     else
         snprintf(buf, len, "%s: %lld is the fastest; use %lld", model, (long long)r->best_batch,
                  (long long)r->recommended_batch);
+    size_t at = strlen(buf);
+    if (at < len)
+        bb_recommend_rounds_note(r, buf + at, len - at);
+}
+
+void bb_recommend_rounds_note(const bb_recommendation *r, char *buf, unsigned long len)
+{
+    if (!buf || len == 0)
+        return;
+    buf[0] = '\0';
+    if (!r->screened || r->rounds.n_disturbed == 0)
+        return;
+    char list[BB_ROUNDS_MAX * 8];
+    bb_rounds_list(&r->rounds, list, sizeof list);
+    if (r->rounds.applied)
+        snprintf(buf, len, " (round%s %s of %d left out: the machine ran %.2fx slower in %s)",
+                 r->rounds.n_disturbed == 1 ? "" : "s", list, r->rounds.n_rounds, r->rounds.disturbed_slowdown,
+                 r->rounds.n_disturbed == 1 ? "it" : "them");
+    else
+        snprintf(buf, len, " (the machine ran %.2fx slower in %d of %d rounds, too many to leave out: this answer "
+                 "may not hold)", r->rounds.disturbed_slowdown, r->rounds.n_disturbed, r->rounds.n_rounds);
 }

@@ -23,6 +23,10 @@
  *  - recommended: the smallest batch size in the tied set.
  *  - knee: the smallest batch size whose median time per item is within 5%
  *    of best's (what growing the batch beyond it buys is small).
+ * Before it, when every batch size was measured in the same interleaved
+ * rounds, the rounds the machine disturbed are found (stats/rounds.h) and,
+ * where enough rounds remain, left out: the rule then runs on the times of
+ * the other rounds, and per_item_s is theirs. The sentence says so.
  */
 #ifndef BB_RECOMMEND_H
 #define BB_RECOMMEND_H
@@ -30,17 +34,26 @@
 #include <stdint.h>
 
 #include "stats/ratio.h"
+#include "stats/rounds.h"
 
 #define BB_TIE_MARGIN_DEFAULT 0.02
 #define BB_KNEE_TOLERANCE 0.05 /* within 5% of the best time per item */
 #define BB_RECOMMEND_MAX 64
 #define BB_RECOMMEND_METHOD "hodges-lehmann-ci-margin"
+#define BB_RECOMMEND_SENTENCE_LEN (BB_RECOMMEND_MAX * 24 + 512) /* room for bb_recommend_sentence */
 
-/* One batch size's measurement: its batch times in seconds. */
+/* One batch size's measurement: its batch times in seconds and, when it
+ * was measured in interleaved rounds, how many of them each round took
+ * (slice_batches[r] in round r, stats/rounds.h) and which rounds those were
+ * (round_group: the same string for batch sizes measured in the same
+ * rounds). NULL / 0 / NULL or "" where not known: no round is left out. */
 typedef struct {
     int64_t batch;
     const double *times_s;
     int n;
+    const int *slice_batches;
+    int n_slices;
+    const char *round_group;
 } bb_batch_sample;
 
 typedef struct {
@@ -52,12 +65,15 @@ typedef struct {
     int n_tied;
     int64_t best_batch, recommended_batch, knee_batch;
     double margin;
+    int screened;                   /* 1: the rounds were judged (rounds.h), 0: not known */
+    bb_round_screen rounds;         /* when screened: which were disturbed, and whether left out */
 } bb_recommendation;
 
 /* Applies the rule to n samples (any order; at most BB_RECOMMEND_MAX, each
  * with n >= 1 finite positive times, batch >= 1, no batch size twice) with
  * margin in [0, 1). per_item_s is median(batch times) / batch, as the
- * report's tables compute it. Returns 0, or -1 (out cleared) when n is out
+ * report's tables compute it (of the kept rounds' times when disturbed
+ * rounds were left out). Returns 0, or -1 (out cleared) when n is out
  * of range, a sample or the margin is bad, or memory runs out. */
 int bb_recommend(const bb_batch_sample *s, int n, double margin, bb_recommendation *out);
 
@@ -67,5 +83,10 @@ void bb_recommend_tied_list(const bb_recommendation *r, char *buf, unsigned long
 /* One line a person reads, e.g. "resnet18: 8, 16 and 32 are tied within
  * noise (2% margin); use 8" or "resnet18: 32 is the fastest; use 32". */
 void bb_recommend_sentence(const bb_recommendation *r, const char *model, char *buf, unsigned long len);
+
+/* What the sentence adds when rounds were disturbed: " (rounds 1-8 of 15
+ * left out: the machine ran 1.21x slower in them)", or that too many were
+ * to leave out; "" when none was (or rounds were not known). */
+void bb_recommend_rounds_note(const bb_recommendation *r, char *buf, unsigned long len);
 
 #endif

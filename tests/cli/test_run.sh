@@ -54,10 +54,60 @@ measured "$tmp/m3" "m['stop_reason'] == 'budget' and c['budget_s'] == 1" && ok |
 "$bin" run --models mobilenet_v2 --batch-sizes 1,2,3 --threads 2 --warmup 1 --reps 4 --interleave off \
     --out "$tmp/m4" --no-report >/dev/null 2>&1 && ok || fail "interleave off"
 measured "$tmp/m4" "not m['interleaved'] and m['interleave_fallback'] == '' and m['stop_reason'] == 'reps' \
-    and c['reps_mode'] == 'fixed' and len(r['times_s']) == 4 and m['rounds'] == 1" && ok || fail "interleave off fields"
+    and c['reps_mode'] == 'fixed' and len(r['times_s']) == 4 and m['rounds'] == 1 and m['slice_batches'] == [4] \
+    and 'round_group' not in m" && ok || fail "interleave off fields"
 "$bin" run --models mobilenet_v2 --batch-sizes 1,2,3 --threads 2 --warmup 1 --warmup-time 0 --reps 120 --out "$tmp/m5" --no-report \
     >/dev/null 2>&1 && ok || fail "interleaved fixed reps"
-measured "$tmp/m5" "m['interleaved'] and len(r['times_s']) == 120 and m['rounds'] >= 2" && ok || fail "interleaved rounds"
+measured "$tmp/m5" "m['interleaved'] and len(r['times_s']) == 120 and m['rounds'] >= 2 \
+    and len(m['slice_batches']) == m['rounds'] and sum(m['slice_batches']) == 120 and len(m['round_group']) > 4" &&
+    ok || fail "interleaved rounds"
+# one model's batch sizes share their rounds: one round group, not another run's
+groups=$(/usr/bin/python3 -c "import glob, json, sys
+g = [json.load(open(f))['measurement']['round_group'] for d in sys.argv[1:]
+     for f in sorted(glob.glob(d + '/inference_time-*.json'))]
+print(len(g), len(set(g[:3])), len(set(g)))" "$tmp/m5" "$tmp/m1")
+[ "$groups" = "5 1 2" ] && ok || fail "round groups (files, groups of m5, groups of m5 and m1): $groups"
+# The answer leaves out the rounds the machine disturbed (src/stats/rounds.h).
+# m5's files with their times replaced: 12 rounds of 10 batches, 3.60, 3.45
+# and 3.50 ms per item at batch 1, 2 and 3 (+-2%), once as measured on a
+# quiet machine (m5q) and once with rounds 1-4 run 1.8x, 1.4x and 1.2x
+# slower (m5d): the same answer, and the rounds named.
+/usr/bin/python3 - "$tmp/m5" "$tmp/m5q" "$tmp/m5d" <<'PY'
+import glob, json, os, random, sys
+for out, hit in ((sys.argv[2], {}), (sys.argv[3], {1: 1.8, 2: 1.4, 3: 1.2})):
+    os.makedirs(out)
+    rnd = random.Random(7)
+    for f in glob.glob(sys.argv[1] + "/inference_time-*.json"):
+        r = json.load(open(f)); m = r["measurement"]; b = r["config"]["batch_size"]
+        per_item = {1: 3.60e-3, 2: 3.45e-3, 3: 3.50e-3}[b]
+        r["times_s"] = [b * per_item * (1 + 0.02 * rnd.uniform(-1, 1)) * (hit.get(b, 1) if i < 40 else 1)
+                        for i in range(120)]
+        m["slice_batches"], m["rounds"] = [10] * 12, 12
+        json.dump(r, open(os.path.join(out, os.path.basename(f)), "w"))
+PY
+"$bin" report "$tmp/m5q" >/dev/null 2>&1 && ok || fail "report on the quiet copy"
+"$bin" report "$tmp/m5d" >/dev/null 2>&1 && ok || fail "report on the disturbed copy"
+/usr/bin/python3 - "$tmp/m5d/recommendation.json" <<'PY' && ok || fail "disturbed rounds not left out: $(grep -o '"sentence":[^,]*' "$tmp/m5d/recommendation.json")"
+import json, sys
+e = json.load(open(sys.argv[1]))["recommendations"][0]; r = e["rounds"]
+q = json.load(open(sys.argv[1].replace("m5d", "m5q")))["recommendations"][0]
+assert r["method"] == "round-slowdown-median-q25" and r["left_out"] and r["disturbed"] == [1, 2, 3, 4], r
+assert "; use 2 (rounds 1-4 of 12 left out: the machine ran 1.3" in e["sentence"], e  # median of 1.4, 1.8, 1.2 +- noise
+assert e["sentence"].endswith("x slower in them)"), e
+assert (e["recommended_batch"], e["tied_batches"]) == (q["recommended_batch"], q["tied_batches"]), (e, q)
+assert q["rounds"]["disturbed"] == [] and not q["rounds"]["left_out"] and "round" not in q["sentence"], q
+PY
+grep -q "left out: the machine ran" "$tmp/m5d/report.md" && ok || fail "report.md does not say which rounds it left out"
+# the same files from two processes (round groups differ): no round is judged
+/usr/bin/python3 - "$tmp/m5d" <<'PY'
+import glob, json, sys
+f = sorted(glob.glob(sys.argv[1] + "/inference_time-*.json"))[0]
+r = json.load(open(f)); r["measurement"]["round_group"] = "another-process"; json.dump(r, open(f, "w"))
+PY
+"$bin" report "$tmp/m5d" >/dev/null 2>&1 &&
+    /usr/bin/python3 -c "import json,sys; e=json.load(open(sys.argv[1]))['recommendations'][0]
+assert e['rounds'] is None and 'round' not in e['sentence'], e" "$tmp/m5d/recommendation.json" && ok ||
+    fail "rounds judged across round groups"
 # together they need more than --mem-limit allows, each alone fits: one at a time, and said why
 "$bin" run --models mobilenet_v2 --batch-sizes 1,2,4 --threads 2 --warmup 0 --reps 2 --mem-limit 45M --out "$tmp/m6" \
     --no-report >/dev/null 2>&1 && ok || fail "interleave fallback run"

@@ -62,7 +62,8 @@ r["input_copy_s"] = [0.001, 0.001, 0.001]
 r["stats"].update({"p50_s": 0.04, "p90_s": 0.0408, "p99_s": 0.04098, "percentiles": [
     {"p": p, "batch_s": 0.04, "per_item_s": 0.04, "n": 3, "tail_samples": 0, "supported": False} for p in (50, 90, 95, 99)]})
 r["measurement"] = {"warmup_passes": 2, "warmup_s": 0.6, "interleaved": True, "interleave_fallback": "", "rounds": 2,
-                    "stop_reason": "target", "ci_half_width": 0.025, "measured_wall_s": 0.12}
+                    "stop_reason": "target", "ci_half_width": 0.025, "measured_wall_s": 0.12,
+                    "slice_batches": [len(t) - 1, 1], "round_group": "18a3f09c2b1e4d00-4d2"}
 r["noise"] = {"available": True, "why_unavailable": "", "slices": 2, "cpu_slices": 2, "wall_s": 0.12, "steal_s": 0.0,
               "steal_frac": 0.0, "other_cpu_s": 0.001, "other_frac": 0.004, "cores": 2, "load1_min": 1.0,
               "load1_max": 1.2, "cpu_mhz_mean": None,
@@ -132,6 +133,12 @@ breaks("opt-extra", "$.config.backend_options['cpu.algo']: Additional properties
 breaks("opt-value", "$.config.backend_options['cuda.layout'].value: 1 is not of type 'string'",
        lambda x: x["config"]["backend_options"]["cuda.layout"].update(value=1))
 breaks("stop-reason", "$.measurement.stop_reason: 'tired' is not one of", lambda x: x["measurement"].update(stop_reason="tired"))
+breaks("slices-sum", f"$.measurement.slice_batches: adds up to {len(t) + 1}, times_s holds {len(t)}",
+       lambda x: x["measurement"].update(slice_batches=[len(t), 1]))
+breaks("slices-negative", "$.measurement.slice_batches[0]: -1 is less than the minimum of 0",
+       lambda x: x["measurement"].update(slice_batches=[-1, len(t) + 1]))
+breaks("slices-rounds", "$.measurement.slice_batches: 1 slices, rounds says 2",
+       lambda x: x["measurement"].update(slice_batches=[len(t)]))
 breaks("measure-settings", "$.config: 'order_seed' is a required property", lambda x: x["config"].pop("order_seed"))
 breaks("settings-alone", "$.config.reps_mode: not allowed here (measurement and the measurement settings in config",
        lambda x: x.pop("measurement"))

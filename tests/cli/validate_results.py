@@ -109,7 +109,22 @@ def check_file(path, validator):
             problems.append(f"{path}: $: a pipeline-* file without a 'pipeline' block")
         if name.startswith("inference_time-") and "pipeline" in doc:
             problems.append(f"{path}: $.pipeline: an inference_time-* file with a 'pipeline' block")
+        problems += slice_problems(path, doc)
     return problems
+
+
+def slice_problems(path, doc):
+    """measurement.slice_batches must split times_s exactly (the answer's
+    round judge relies on it: src/stats/rounds.h)."""
+    m, times = doc.get("measurement"), doc.get("times_s")
+    if not isinstance(m, dict) or not isinstance(m.get("slice_batches"), list) or not isinstance(times, list):
+        return []
+    counts = m["slice_batches"]
+    if all(isinstance(c, int) for c in counts) and sum(counts) != len(times):
+        return [f"{path}: $.measurement.slice_batches: adds up to {sum(counts)}, times_s holds {len(times)}"]
+    if len(counts) != m.get("rounds", len(counts)):
+        return [f"{path}: $.measurement.slice_batches: {len(counts)} slices, rounds says {m.get('rounds')}"]
+    return []
 
 
 def main(argv):

@@ -170,7 +170,7 @@ static void test_exact_ties(void **state)
     double t1[] = {0.010, 0.011, 0.012, 0.013}, t2[4], t4[4];
     for (int i = 0; i < 4; i++)
         t2[i] = 2 * t1[i], t4[i] = 4 * t1[i] * 1.5; /* 2: the same per item exactly; 4: 50% slower */
-    bb_batch_sample s[] = {{4, t4, 4}, {2, t2, 4}, {1, t1, 4}};
+    bb_batch_sample s[] = {{.batch = 4, .times_s = t4, .n = 4}, {.batch = 2, .times_s = t2, .n = 4}, {.batch = 1, .times_s = t1, .n = 4}};
     bb_recommendation r;
     assert_int_equal(bb_recommend(s, 3, BB_TIE_MARGIN_DEFAULT, &r), 0);
     assert_int_equal(r.best_batch, 1); /* the smaller on an exact tie */
@@ -190,7 +190,7 @@ static void test_exact_ties(void **state)
     assert_int_equal(r.n_tied, 2);
     /* constant times: the interval is exactly 1 */
     double c1[] = {0.01, 0.01, 0.01}, c2[] = {0.02, 0.02, 0.02};
-    bb_batch_sample cs[] = {{2, c2, 3}, {1, c1, 3}};
+    bb_batch_sample cs[] = {{.batch = 2, .times_s = c2, .n = 3}, {.batch = 1, .times_s = c1, .n = 3}};
     assert_int_equal(bb_recommend(cs, 2, 0, &r), 0);
     assert_int_equal(r.best_batch, 1);
     assert_int_equal(r.n_tied, 2);
@@ -203,7 +203,7 @@ static void test_single_batch_and_single_times(void **state)
 {
     (void)state;
     double t[] = {0.16, 0.15, 0.17};
-    bb_batch_sample one = {16, t, 3};
+    bb_batch_sample one = {.batch = 16, .times_s = t, .n = 3};
     bb_recommendation r;
     assert_int_equal(bb_recommend(&one, 1, BB_TIE_MARGIN_DEFAULT, &r), 0);
     assert_int_equal(r.n, 1);
@@ -219,7 +219,7 @@ static void test_single_batch_and_single_times(void **state)
 
     /* one time per batch size: no interval to speak of, still an answer */
     double a[] = {0.010}, b2[] = {0.030}, c[] = {0.0205};
-    bb_batch_sample s[] = {{1, a, 1}, {2, b2, 1}, {4, c, 1}};
+    bb_batch_sample s[] = {{.batch = 1, .times_s = a, .n = 1}, {.batch = 2, .times_s = b2, .n = 1}, {.batch = 4, .times_s = c, .n = 1}};
     assert_int_equal(bb_recommend(s, 3, BB_TIE_MARGIN_DEFAULT, &r), 0);
     assert_int_equal(r.best_batch, 4);
     assert_int_equal(r.recommended_batch, 4);
@@ -231,20 +231,20 @@ static void test_bad_input(void **state)
     (void)state;
     double ok[] = {0.01, 0.02}, nan_t[] = {0.01, NAN}, neg[] = {0.01, -0.02}, zero[] = {0.0};
     bb_recommendation r;
-    bb_batch_sample good = {1, ok, 2};
+    bb_batch_sample good = {.batch = 1, .times_s = ok, .n = 2};
     memset(&r, 0x5a, sizeof r);
     assert_int_equal(bb_recommend(&good, 0, BB_TIE_MARGIN_DEFAULT, &r), -1);
     assert_int_equal(r.n, 0); /* cleared on failure */
     assert_int_equal(r.recommended_batch, 0);
     assert_int_equal(bb_recommend(NULL, 1, BB_TIE_MARGIN_DEFAULT, &r), -1);
     bb_batch_sample bad[][2] = {
-        {{1, ok, 2}, {2, nan_t, 2}}, /* not finite */
-        {{1, ok, 2}, {2, neg, 2}},   /* negative */
-        {{1, ok, 2}, {2, zero, 1}},  /* zero */
-        {{1, ok, 2}, {2, ok, 0}},    /* no times */
-        {{1, ok, 2}, {2, NULL, 2}},  /* no array */
-        {{1, ok, 2}, {0, ok, 2}},    /* batch 0 */
-        {{4, ok, 2}, {4, ok, 2}},    /* the same batch size twice */
+        {{.batch = 1, .times_s = ok, .n = 2}, {.batch = 2, .times_s = nan_t, .n = 2}}, /* not finite */
+        {{.batch = 1, .times_s = ok, .n = 2}, {.batch = 2, .times_s = neg, .n = 2}},   /* negative */
+        {{.batch = 1, .times_s = ok, .n = 2}, {.batch = 2, .times_s = zero, .n = 1}},  /* zero */
+        {{.batch = 1, .times_s = ok, .n = 2}, {.batch = 2, .times_s = ok, .n = 0}},    /* no times */
+        {{.batch = 1, .times_s = ok, .n = 2}, {.batch = 2, .times_s = NULL, .n = 2}},  /* no array */
+        {{.batch = 1, .times_s = ok, .n = 2}, {.batch = 0, .times_s = ok, .n = 2}},    /* batch 0 */
+        {{.batch = 4, .times_s = ok, .n = 2}, {.batch = 4, .times_s = ok, .n = 2}},    /* the same batch size twice */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         if (bb_recommend(bad[i], 2, BB_TIE_MARGIN_DEFAULT, &r) != -1)
@@ -254,7 +254,7 @@ static void test_bad_input(void **state)
     assert_int_equal(bb_recommend(&good, 1, 1.0, &r), -1);
     bb_batch_sample many[BB_RECOMMEND_MAX + 1];
     for (int i = 0; i <= BB_RECOMMEND_MAX; i++)
-        many[i].batch = i + 1, many[i].times_s = ok, many[i].n = 2;
+        many[i] = (bb_batch_sample){.batch = i + 1, .times_s = ok, .n = 2};
     assert_int_equal(bb_recommend(many, BB_RECOMMEND_MAX + 1, BB_TIE_MARGIN_DEFAULT, &r), -1);
     assert_int_equal(bb_recommend(many, BB_RECOMMEND_MAX, BB_TIE_MARGIN_DEFAULT, &r), 0);
 }

@@ -1,0 +1,75 @@
+/*
+ * rounds.h — which of a sweep's interleaved rounds the machine disturbed,
+ * told from the batch times themselves, so that the answer can leave them
+ * out.
+ *
+ * Why this file exists: `run` measures a model's batch sizes in rounds, one
+ * slice of each per round in a shuffled order (bench/measure.h), so that a
+ * slow stretch of the machine hits them all. It hits them all, but not
+ * alike. On the shared 2-core VM (2026-12-04, the README's first command
+ * twice) a stretch of about 40 s ran mobilenet_v2 1.8x slower at batch 1 and
+ * 2, 1.4x at 4 and 1.15x at 16, and the steal and other-process counters
+ * (env/noise.h) saw nothing. Batch 2, half of whose samples it covered, got
+ * a 95% CI of +-28%, was "tied" with the fastest by that width alone, and
+ * being the smallest tied it became the answer; the run after gave 4. The
+ * rounds show such a stretch plainly: in it every batch size is slower than
+ * its own usual time.
+ *
+ * The rule (BB_ROUNDS_METHOD), over the batch sizes of one model measured
+ * in the same rounds:
+ *  - m[b][r]: the median batch time of batch size b's slice in round r.
+ *  - usual[b]: the lower quartile of m[b][.] over b's rounds
+ *    (numpy.percentile(x, 25)).
+ *  - slowdown[r]: the median, over the batch sizes with a slice in r (at
+ *    least 2), of m[b][r] / usual[b]; 1 (not judged) with fewer than 2.
+ *  - r is disturbed when slowdown[r] > 1 + BB_DISTURBED_SLOWDOWN.
+ *  - The disturbed rounds are left out when the rest keep at least a quarter
+ *    of the rounds (the share the lower quartile stands on) and at least
+ *    BB_ROUNDS_MIN_KEPT of them, and every batch size keeps a sample;
+ *    otherwise nothing is left out (`applied` 0), and the answer says it
+ *    may not hold.
+ * On undisturbed stretches of the VM the slowdowns lie within 0.94-1.08;
+ * the disturbed rounds seen were 1.10-3.4 (the higher ones with a build
+ * running beside the sweep).
+ */
+#ifndef BB_ROUNDS_H
+#define BB_ROUNDS_H
+
+#include <stdint.h>
+
+#define BB_ROUNDS_METHOD "round-slowdown-median-q25"
+#define BB_DISTURBED_SLOWDOWN 0.10 /* a round 10% slower across batch sizes */
+#define BB_ROUNDS_MIN_KEPT 3
+#define BB_ROUNDS_MAX 512          /* rounds judged; a measurement with more is not screened */
+
+/* One batch size's measurement as rounds: slice_batches[r] of its times
+ * (in order) were measured in round r. */
+typedef struct {
+    const double *times_s;
+    int n;
+    const int *slice_batches;
+    int n_slices;
+} bb_round_sample;
+
+typedef struct {
+    int n_rounds;                      /* rounds judged (the most slices of any batch size) */
+    double slowdown[BB_ROUNDS_MAX];    /* per round, see above */
+    unsigned char disturbed[BB_ROUNDS_MAX];
+    int n_disturbed;
+    double disturbed_slowdown;         /* median slowdown of the disturbed rounds; 0 when none */
+    int applied;                       /* 1: the disturbed rounds are left out */
+} bb_round_screen;
+
+/* Judges the rounds of n samples (n >= 2; each slice_batches summing to its
+ * n, no negative count, n_slices <= BB_ROUNDS_MAX). Returns 0, or -1 (out
+ * cleared) on bad input or when memory runs out. */
+int bb_rounds_screen(const bb_round_sample *s, int n, bb_round_screen *out);
+
+/* Copies into kept (room for s->n) the times of s from rounds screen keeps
+ * (all of them when nothing is left out); returns how many. */
+int bb_rounds_kept_times(const bb_round_sample *s, const bb_round_screen *screen, double *kept);
+
+/* "3-7 and 12" (1-based round numbers of the disturbed rounds) into buf. */
+void bb_rounds_list(const bb_round_screen *screen, char *buf, unsigned long len);
+
+#endif
