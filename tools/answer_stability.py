@@ -4,7 +4,8 @@
 Reads recommendation.json of two result folders of the same sweep (e.g. two
 back-to-back runs of the README's first command, each copied aside) and
 prints, per (model, setup), each run's recommended batch size and tied set,
-whether each run's recommendation lies in the other run's tied set, and,
+whether each run's recommendation lies in the other run's tied set, the
+rounds each answer left out as disturbed (src/stats/rounds.h), and,
 for the first configuration the sweep measured, its time per item early
 and late in its measurement (is the first configuration of a process
 warm?). Exit 0 when every model's answers agree, 1 when one does not,
@@ -41,6 +42,24 @@ def first_config(folder):
     return bs, model, statistics.median(t[:k]) / bs, statistics.median(t[-k:]) / bs, k
 
 
+def rounds_left_out(recs):
+    """Per model, the rounds its answer left out as disturbed (recommendation
+    "rounds", src/stats/rounds.h): "resnet18 3, 5 of 26 (1.26x)"; "not
+    judged" where the file has no rounds (older files, runs not interleaved)."""
+    out = []
+    for key in sorted(recs):
+        r = recs[key].get("rounds")
+        if not r:
+            out.append(f"{key[0]} not judged")
+        elif not r["disturbed"]:
+            out.append(f"{key[0]} none of {r['rounds']}")
+        else:
+            rounds = ", ".join(map(str, r["disturbed"]))
+            kept = "" if r["left_out"] else ", kept: too few left without them"
+            out.append(f"{key[0]} {rounds} of {r['rounds']} ({r['disturbed_slowdown']:.2f}x{kept})")
+    return "; ".join(out) or "-"
+
+
 def main(a, b):
     ra, rb = load(a), load(b)
     bad = 0
@@ -57,6 +76,8 @@ def main(a, b):
         bad += not agree
         print(f"| {key[0]} | {x['recommended_batch']} | {x['tied_batches']} | {y['recommended_batch']} | "
               f"{y['tied_batches']} | {'yes' if agree else 'NO'} |")
+    for name, recs in (("run 1", ra), ("run 2", rb)):
+        print(f"{name}: rounds left out: {rounds_left_out(recs)}")
     for name, folder in (("run 1", a), ("run 2", b)):
         fc = first_config(folder)
         if fc:

@@ -4,7 +4,8 @@
 # with a message naming the flag on bad arguments. Then the Python tools on
 # the CPU: tools/torch_bench.py (new result fields, precision refused on the
 # CPU, an OOM configuration recorded), tools/compare_npy.py,
-# tools/gpu_compare.py and peers/vs_peers.py (ONNX Runtime from .venv/);
+# tools/gpu_compare.py, tools/answer_stability.py and peers/vs_peers.py (ONNX
+# Runtime from .venv/);
 # scripts/gpu-check.sh is only syntax-checked; scripts/pack-binary.sh packs
 # the binary and the unpacked copy must run; scripts/run_on_server.sh runs a
 # shrunk sweep on the CPU with PyTorch beside it.
@@ -323,6 +324,28 @@ PY
 ) && ok || fail "run_on_server.sh: both engines read the stored data set: $o"
     schema_ok "$tmp/ros" # both engines' results (ros/ and ros/pytorch/)
 fi
+
+# tools/answer_stability.py: two runs' answers, and the rounds each left out
+here_tools=$(cd "$(dirname "$0")/../../tools" && pwd)
+/usr/bin/python3 - "$tmp/as" <<'PY'
+import json, os, sys
+def rec(use, tied, rounds):
+    return {"model": "resnet18", "device": "cpu", "precision": "fp32", "head": "features", "recommended_batch": use,
+            "tied_batches": tied, "rounds": rounds}
+r1 = {"method": "round-slowdown-median-q25", "rounds": 10, "disturbed": [2, 3], "disturbed_slowdown": 1.2,
+      "left_out": True}
+for name, r in (("a", rec(8, [8, 16, 32], r1)), ("b", rec(16, [8, 16], None)), ("c", rec(64, [64], None))):
+    os.makedirs(f"{sys.argv[1]}/{name}")
+    json.dump({"recommendations": [r]}, open(f"{sys.argv[1]}/{name}/recommendation.json", "w"))
+PY
+out=$(/usr/bin/python3 "$here_tools/answer_stability.py" "$tmp/as/a" "$tmp/as/b" 2>&1); rc=$?
+[ $rc -eq 0 ] && [[ "$out" == *"| resnet18 | 8 | [8, 16, 32] | 16 | [8, 16] | yes |"* &&
+    "$out" == *"run 1: rounds left out: resnet18 2, 3 of 10 (1.20x)"* &&
+    "$out" == *"run 2: rounds left out: resnet18 not judged"* && "$out" == *"1 agree, 0 differ"* ]] && ok ||
+    fail "answer_stability.py, agreeing runs: exit $rc: $out"
+out=$(/usr/bin/python3 "$here_tools/answer_stability.py" "$tmp/as/a" "$tmp/as/c" 2>&1); rc=$?
+[ $rc -eq 1 ] && [[ "$out" == *"| NO |"* && "$out" == *"0 agree, 1 differ"* ]] && ok ||
+    fail "answer_stability.py, differing runs: exit $rc: $out"
 
 echo "tools: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
