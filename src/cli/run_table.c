@@ -57,10 +57,8 @@ static void print_row(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result *r
         double v = res->per_item_s[m][b];
         int tied = 0, use = 0;
         for (int k = 0; have && k < rec->n; k++)
-            if (rec->batch[k] == cfg->batches[b]) {
+            if (rec->batch[k] == cfg->batches[b])
                 tied = rec->tied[k], use = rec->batch[k] == rec->recommended_batch;
-                v = rec->screened && rec->rounds.applied ? rec->per_item_s[k] : v; /* what the answer used */
-            }
         if (v >= 0)
             fprintf(f, " %8.3f%s", v * 1e3, use ? "*" : tied ? "~" : " ");
         else
@@ -87,8 +85,8 @@ void cli_print_run_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result
         t.margin = margin;
     bb_recommendation *rec = calloc((size_t)cfg->n_models, sizeof *rec);
     int *have = calloc((size_t)cfg->n_models, sizeof *have);
-    fprintf(f, "\nms per item (median batch time / batch size, without the rounds the answer leaves out); * the "
-               "batch size to use, ~ tied with the fastest within noise (%.0f%% margin, 95%% confidence)\n%-*s",
+    fprintf(f, "\nms per item (median batch time / batch size); * the batch size to use, ~ tied with the fastest "
+               "within noise (%.0f%% margin, 95%% confidence; rounds the machine disturbed left out, as said below)\n%-*s",
             margin * 100, name_width(cfg), "model");
     for (int b = 0; b < cfg->n_batches; b++)
         fprintf(f, " %8lld ", (long long)cfg->batches[b]);
