@@ -86,7 +86,8 @@ void cli_print_run_table(FILE *f, const bb_sweep_cfg *cfg, const bb_sweep_result
     bb_recommendation *rec = calloc((size_t)cfg->n_models, sizeof *rec);
     int *have = calloc((size_t)cfg->n_models, sizeof *have);
     fprintf(f, "\nms per item (median batch time / batch size); * the batch size to use, ~ tied with the fastest "
-               "within noise (%.0f%% margin, 95%% confidence; rounds the machine disturbed left out, as said below)\n%-*s",
+               "within noise (%.0f%% margin, 95%% confidence; rounds the machine disturbed left out, as said "
+               "below)\n%-*s",
             margin * 100, name_width(cfg), "model");
     for (int b = 0; b < cfg->n_batches; b++)
         fprintf(f, " %8lld ", (long long)cfg->batches[b]);

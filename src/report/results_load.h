@@ -40,7 +40,8 @@ typedef struct {
     int n_times;
     int *slice_batches; /* measurement.slice_batches, owned by the table; NULL when not recorded */
     int n_slices;
-    char round_group[40]; /* measurement.round_group: measured in the same rounds as rows with the same [""] */
+    char round_group[BB_ROUND_GROUP_LEN]; /* measurement.round_group: measured in the same rounds as rows with
+                                              the same id [""] */
     double per_item_s, p5_item_s, p95_item_s; /* median, p5, p95 batch time / batch size */
     double mean_item_s, std_item_s; /* mean of (batch time / batch size) and its standard deviation with
                                        divisor n (numpy's std, ddof 0): the seed's plot_time.py */

@@ -424,7 +424,7 @@ typedef struct {
     bb_batch_sample *s;
     double **times;         /* owned copies of the samples' times */
     int **slices;           /* and of their slice sizes (NULL: not recorded) */
-    char (*groups)[40];     /* their round groups */
+    char (*groups)[BB_ROUND_GROUP_LEN]; /* their round groups */
     size_t n_rows;
     int n_samples, oom, dup;
 } answer_group;

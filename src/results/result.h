@@ -22,6 +22,7 @@
 #include "env/energy.h"
 #include "env/noise.h"
 #include "results/result_identity.h"
+#include "stats/rounds.h"
 #include "util/error.h"
 
 #define BB_RESULT_SCHEMA_VERSION 1
@@ -58,7 +59,7 @@ typedef struct {
     const int *slice_batches;    /* batches timed in each slice, in order (slice r in round r); caller-owned,
                                     NULL: not written */
     int n_slices;
-    char round_group[40];        /* interleaved: the same id for the configurations measured in the same
+    char round_group[BB_ROUND_GROUP_LEN]; /* interleaved: the same id for the configurations measured in the same
                                     rounds (stats/rounds.h); "" otherwise */
     uint64_t order_seed;         /* seeds the shuffled order of every round */
     double idle_s;               /* slept before each timed batch (run --idle-ms); 0: back to back */

@@ -41,6 +41,7 @@
 #define BB_DISTURBED_SLOWDOWN 0.10 /* a round 10% slower across batch sizes */
 #define BB_ROUNDS_MIN_KEPT 3
 #define BB_ROUNDS_MAX 512          /* rounds judged; a measurement with more is not screened */
+#define BB_ROUND_GROUP_LEN 40      /* a result's measurement.round_group, with its NUL */
 
 /* One batch size's measurement as rounds: slice_batches[r] of its times
  * (in order) were measured in round r. */

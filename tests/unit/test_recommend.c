@@ -170,7 +170,11 @@ static void test_exact_ties(void **state)
     double t1[] = {0.010, 0.011, 0.012, 0.013}, t2[4], t4[4];
     for (int i = 0; i < 4; i++)
         t2[i] = 2 * t1[i], t4[i] = 4 * t1[i] * 1.5; /* 2: the same per item exactly; 4: 50% slower */
-    bb_batch_sample s[] = {{.batch = 4, .times_s = t4, .n = 4}, {.batch = 2, .times_s = t2, .n = 4}, {.batch = 1, .times_s = t1, .n = 4}};
+    bb_batch_sample s[] = {
+        {.batch = 4, .times_s = t4, .n = 4},
+        {.batch = 2, .times_s = t2, .n = 4},
+        {.batch = 1, .times_s = t1, .n = 4}
+    };
     bb_recommendation r;
     assert_int_equal(bb_recommend(s, 3, BB_TIE_MARGIN_DEFAULT, &r), 0);
     assert_int_equal(r.best_batch, 1); /* the smaller on an exact tie */
@@ -219,7 +223,11 @@ static void test_single_batch_and_single_times(void **state)
 
     /* one time per batch size: no interval to speak of, still an answer */
     double a[] = {0.010}, b2[] = {0.030}, c[] = {0.0205};
-    bb_batch_sample s[] = {{.batch = 1, .times_s = a, .n = 1}, {.batch = 2, .times_s = b2, .n = 1}, {.batch = 4, .times_s = c, .n = 1}};
+    bb_batch_sample s[] = {
+        {.batch = 1, .times_s = a, .n = 1},
+        {.batch = 2, .times_s = b2, .n = 1},
+        {.batch = 4, .times_s = c, .n = 1}
+    };
     assert_int_equal(bb_recommend(s, 3, BB_TIE_MARGIN_DEFAULT, &r), 0);
     assert_int_equal(r.best_batch, 4);
     assert_int_equal(r.recommended_batch, 4);
