@@ -57,7 +57,7 @@ static void slowdowns(int n, int R, const double *m, double *tmp, bb_round_scree
         for (int r = 0; r < R; r++)
             if (isfinite(m[b * R + r]))
                 tmp[k++] = m[b * R + r];
-        usual[b] = k > 0 ? percentile(tmp, k, 0.25) : NAN;
+        usual[b] = k > 0 ? percentile(tmp, k, BB_ROUNDS_USUAL_Q) : NAN;
     }
     for (int r = 0; r < R; r++) {
         int k = 0;

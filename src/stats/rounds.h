@@ -19,7 +19,10 @@
  * in the same rounds:
  *  - m[b][r]: the median batch time of batch size b's slice in round r.
  *  - usual[b]: the lower quartile of m[b][.] over b's rounds
- *    (numpy.percentile(x, 25)).
+ *    (numpy.percentile(x, 25)). Tried on nine runs of the README's first
+ *    command: the 10th percentile and the minimum agreed less often from
+ *    run to run (mobilenet_v2 9 of 36 pairs against 16, vit_b_32 16 against
+ *    18; resnet18 36 of 36 for q25 and q10, 28 for the minimum).
  *  - slowdown[r]: the median, over the batch sizes with a slice in r (at
  *    least 2), of m[b][r] / usual[b]; 1 (not judged) with fewer than 2.
  *  - r is disturbed when slowdown[r] > 1 + BB_DISTURBED_SLOWDOWN.
@@ -39,6 +42,7 @@
 
 #define BB_ROUNDS_METHOD "round-slowdown-median-q25"
 #define BB_DISTURBED_SLOWDOWN 0.10 /* a round 10% slower across batch sizes */
+#define BB_ROUNDS_USUAL_Q 0.25     /* "usual": this quantile of a batch size's slice medians */
 #define BB_ROUNDS_MIN_KEPT 3
 #define BB_ROUNDS_MAX 512          /* rounds judged; a measurement with more is not screened */
 #define BB_ROUND_GROUP_LEN 40      /* a result's measurement.round_group, with its NUL */
