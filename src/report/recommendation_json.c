@@ -34,17 +34,22 @@ static cJSON *rounds_json(const bb_recommendation *r)
     if (!r->screened)
         return cJSON_CreateNull();
     const bb_round_screen *s = &r->rounds;
-    int disturbed[BB_ROUNDS_MAX], n = 0;
-    for (int i = 0; i < s->n_rounds; i++)
+    int disturbed[BB_ROUNDS_MAX], faster[BB_ROUNDS_MAX], n = 0, nf = 0;
+    for (int i = 0; i < s->n_rounds; i++) { /* 1-based, as the sentence numbers them */
         if (s->disturbed[i])
-            disturbed[n++] = i + 1; /* 1-based, as the sentence numbers them */
+            disturbed[n++] = i + 1;
+        if (s->faster[i])
+            faster[nf++] = i + 1;
+    }
     cJSON *o = cJSON_CreateObject();
     return bb_json_done(o, o && bb_json_str(o, "method", BB_ROUNDS_METHOD) && bb_json_int(o, "rounds", s->n_rounds) &&
                                bb_json_num(o, "disturbed_above", 1.0 + BB_DISTURBED_SLOWDOWN) &&
                                bb_json_obj(o, "slowdown", cJSON_CreateDoubleArray(s->slowdown, s->n_rounds)) &&
                                bb_json_obj(o, "disturbed", cJSON_CreateIntArray(disturbed, n)) &&
                                bb_json_num(o, "disturbed_slowdown", n ? s->disturbed_slowdown : NAN) &&
-                               cJSON_AddBoolToObject(o, "left_out", s->applied) != NULL);
+                               cJSON_AddBoolToObject(o, "left_out", s->applied) != NULL &&
+                               bb_json_obj(o, "faster", cJSON_CreateIntArray(faster, nf)) &&
+                               bb_json_num(o, "faster_slowdown", nf ? s->faster_slowdown : NAN));
 }
 
 /* "tied_batches" (tied = 1) or "batches" (tied = 0: every batch size in full). */

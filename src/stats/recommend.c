@@ -223,20 +223,41 @@ void bb_recommend_sentence(const bb_recommendation *r, const char *model, char *
         bb_recommend_rounds_note(r, buf + at, len - at);
 }
 
+/* The disturbed rounds' part of the note: what was left out, or that too
+ * many were. */
+static void disturbed_part(const bb_round_screen *s, char *buf, size_t len)
+{
+    char list[BB_ROUNDS_MAX * 8];
+    bb_rounds_list(s->disturbed, s->n_rounds, list, sizeof list);
+    if (s->applied)
+        snprintf(buf, len, "round%s %s of %d left out: the machine ran %.2fx slower in %s",
+                 s->n_disturbed == 1 ? "" : "s", list, s->n_rounds, s->disturbed_slowdown,
+                 s->n_disturbed == 1 ? "it" : "them");
+    else
+        snprintf(buf, len, "the machine ran %.2fx slower in %d of %d rounds, too many to leave out: this answer may "
+                 "not hold", s->disturbed_slowdown, s->n_disturbed, s->n_rounds);
+}
+
+/* The faster rounds' part: a speed most rounds did not see. */
+static void faster_part(const bb_round_screen *s, char *buf, size_t len)
+{
+    char list[BB_ROUNDS_MAX * 8];
+    bb_rounds_list(s->faster, s->n_rounds, list, sizeof list);
+    snprintf(buf, len, "the machine ran %.2fx faster in round%s %s of %d: a run at that speed may answer differently",
+             1.0 / s->faster_slowdown, s->n_faster == 1 ? "" : "s", list, s->n_rounds);
+}
+
 void bb_recommend_rounds_note(const bb_recommendation *r, char *buf, unsigned long len)
 {
     if (!buf || len == 0)
         return;
     buf[0] = '\0';
-    if (!r->screened || r->rounds.n_disturbed == 0)
+    if (!r->screened || (r->rounds.n_disturbed == 0 && r->rounds.n_faster == 0))
         return;
-    char list[BB_ROUNDS_MAX * 8];
-    bb_rounds_list(&r->rounds, list, sizeof list);
-    if (r->rounds.applied)
-        snprintf(buf, len, " (round%s %s of %d left out: the machine ran %.2fx slower in %s)",
-                 r->rounds.n_disturbed == 1 ? "" : "s", list, r->rounds.n_rounds, r->rounds.disturbed_slowdown,
-                 r->rounds.n_disturbed == 1 ? "it" : "them");
-    else
-        snprintf(buf, len, " (the machine ran %.2fx slower in %d of %d rounds, too many to leave out: this answer "
-                 "may not hold)", r->rounds.disturbed_slowdown, r->rounds.n_disturbed, r->rounds.n_rounds);
+    char d[BB_ROUNDS_MAX * 8 + 160] = "", f[BB_ROUNDS_MAX * 8 + 160] = "";
+    if (r->rounds.n_disturbed)
+        disturbed_part(&r->rounds, d, sizeof d);
+    if (r->rounds.n_faster)
+        faster_part(&r->rounds, f, sizeof f);
+    snprintf(buf, len, " (%s%s%s)", d, d[0] && f[0] ? "; " : "", f);
 }

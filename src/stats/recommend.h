@@ -86,7 +86,10 @@ void bb_recommend_sentence(const bb_recommendation *r, const char *model, char *
 
 /* What the sentence adds when rounds were disturbed: " (rounds 1-8 of 15
  * left out: the machine ran 1.21x slower in them)", or that too many were
- * to leave out; "" when none was (or rounds were not known). */
+ * to leave out; and when some ran faster than usual: " (the machine ran
+ * 1.14x faster in rounds 2-3 and 11 of 14: a run at that speed may answer
+ * differently)"; both joined by "; "; "" when neither (or rounds were not
+ * known). */
 void bb_recommend_rounds_note(const bb_recommendation *r, char *buf, unsigned long len);
 
 #endif

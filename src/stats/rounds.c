@@ -68,6 +68,21 @@ static void slowdowns(int n, int R, const double *m, double *tmp, bb_round_scree
     }
 }
 
+/* Sets mask[r] for the rounds whose slowdown is above (or, above = 0,
+ * below) limit; their median slowdown into *median (0 when none). Returns
+ * how many. tmp: room for the rounds. */
+static int mark(const bb_round_screen *s, double limit, int above, unsigned char *mask, double *median, double *tmp)
+{
+    int k = 0;
+    for (int r = 0; r < s->n_rounds; r++) {
+        mask[r] = above ? s->slowdown[r] > limit : s->slowdown[r] < limit;
+        if (mask[r])
+            tmp[k++] = s->slowdown[r];
+    }
+    *median = k > 0 ? percentile(tmp, k, 0.5) : 0.0;
+    return k;
+}
+
 /* Whether leaving the disturbed rounds out keeps enough: a quarter of the
  * rounds, BB_ROUNDS_MIN_KEPT of them, and a sample of every batch size. */
 static int can_apply(const bb_round_sample *s, int n, const bb_round_screen *out)
@@ -104,14 +119,8 @@ int bb_rounds_screen(const bb_round_sample *s, int n, bb_round_screen *out)
     out->n_rounds = R;
     slice_medians(s, n, R, m, tmp);
     slowdowns(n, R, m, tmp, out);
-    int k = 0;
-    for (int r = 0; r < R; r++) {
-        out->disturbed[r] = out->slowdown[r] > 1.0 + BB_DISTURBED_SLOWDOWN;
-        if (out->disturbed[r])
-            tmp[k++] = out->slowdown[r];
-    }
-    out->n_disturbed = k;
-    out->disturbed_slowdown = k > 0 ? percentile(tmp, k, 0.5) : 0.0;
+    out->n_disturbed = mark(out, 1.0 + BB_DISTURBED_SLOWDOWN, 1, out->disturbed, &out->disturbed_slowdown, tmp);
+    out->n_faster = mark(out, 1.0 / (1.0 + BB_DISTURBED_SLOWDOWN), 0, out->faster, &out->faster_slowdown, tmp);
     out->applied = can_apply(s, n, out);
     free(m), free(tmp);
     return 0;
@@ -130,21 +139,21 @@ int bb_rounds_kept_times(const bb_round_sample *s, const bb_round_screen *screen
     return k;
 }
 
-void bb_rounds_list(const bb_round_screen *screen, char *buf, unsigned long len)
+void bb_rounds_list(const unsigned char *mask, int n, char *buf, unsigned long len)
 {
     if (!buf || len == 0)
         return;
     buf[0] = '\0';
     size_t at = 0;
     int runs = 0, total = 0;
-    for (int r = 0; r < screen->n_rounds; r++)
-        if (screen->disturbed[r] && (r == 0 || !screen->disturbed[r - 1]))
+    for (int r = 0; r < n; r++)
+        if (mask[r] && (r == 0 || !mask[r - 1]))
             total++;
-    for (int r = 0; r < screen->n_rounds && at < len; r++) {
-        if (!screen->disturbed[r] || (r > 0 && screen->disturbed[r - 1]))
+    for (int r = 0; r < n && at < len; r++) {
+        if (!mask[r] || (r > 0 && mask[r - 1]))
             continue;
         int end = r;
-        while (end + 1 < screen->n_rounds && screen->disturbed[end + 1])
+        while (end + 1 < n && mask[end + 1])
             end++;
         const char *sep = bb_list_sep(runs, total);
         int w = end > r ? snprintf(buf + at, len - at, "%s%d-%d", sep, r + 1, end + 1)

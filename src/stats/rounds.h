@@ -31,7 +31,13 @@
  *    BB_ROUNDS_MIN_KEPT of them, and every batch size keeps a sample;
  *    otherwise nothing is left out (`applied` 0), and the answer says it
  *    may not hold.
- * On undisturbed stretches of the VM the slowdowns lie within 0.94-1.08;
+ *  - r ran faster than usual when slowdown[r] < 1 / (1 + BB_DISTURBED_SLOWDOWN):
+ *    the machine has a faster speed than the one most rounds saw. Nothing is
+ *    left out for it; the answer says so, since a run at that speed may
+ *    answer differently. On the VM, mobilenet_v2 rounds fell into two
+ *    speeds (batch 1 at 3.4 and 5.4 ms/item, batch 64 alike in both), and
+ *    the fastest batch size was 4 at one and 64 at the other.
+ * On undisturbed stretches of the VM the slowdowns lie within 0.93-1.08;
  * the disturbed rounds seen were 1.10-3.4 (the higher ones with a build
  * running beside the sweep).
  */
@@ -63,6 +69,9 @@ typedef struct {
     int n_disturbed;
     double disturbed_slowdown;         /* median slowdown of the disturbed rounds; 0 when none */
     int applied;                       /* 1: the disturbed rounds are left out */
+    unsigned char faster[BB_ROUNDS_MAX]; /* rounds faster than usual (see above) */
+    int n_faster;
+    double faster_slowdown;            /* their median slowdown (< 1); 0 when none */
 } bb_round_screen;
 
 /* Judges the rounds of n samples (n >= 2; each slice_batches summing to its
@@ -74,7 +83,8 @@ int bb_rounds_screen(const bb_round_sample *s, int n, bb_round_screen *out);
  * (all of them when nothing is left out); returns how many. */
 int bb_rounds_kept_times(const bb_round_sample *s, const bb_round_screen *screen, double *kept);
 
-/* "3-7 and 12" (1-based round numbers of the disturbed rounds) into buf. */
-void bb_rounds_list(const bb_round_screen *screen, char *buf, unsigned long len);
+/* "3-7 and 12": the 1-based numbers of the rounds set in mask[0..n-1]
+ * (screen->disturbed or screen->faster) into buf. */
+void bb_rounds_list(const unsigned char *mask, int n, char *buf, unsigned long len);
 
 #endif

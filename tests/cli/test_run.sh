@@ -92,6 +92,7 @@ import json, sys
 e = json.load(open(sys.argv[1]))["recommendations"][0]; r = e["rounds"]
 q = json.load(open(sys.argv[1].replace("m5d", "m5q")))["recommendations"][0]
 assert r["method"] == "round-slowdown-median-q25" and r["left_out"] and r["disturbed"] == [1, 2, 3, 4], r
+assert r["faster"] == [] and r["faster_slowdown"] is None, r
 assert "; use 2 (rounds 1-4 of 12 left out: the machine ran 1.3" in e["sentence"], e  # median of 1.4, 1.8, 1.2 +- noise
 assert e["sentence"].endswith("x slower in them)"), e
 assert (e["recommended_batch"], e["tied_batches"]) == (q["recommended_batch"], q["tied_batches"]), (e, q)
