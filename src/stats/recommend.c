@@ -122,26 +122,13 @@ static int same_rounds(const bb_batch_sample *s, int n)
     return n >= 2;
 }
 
-/* Judges the rounds into out->rounds where they are known, and copies into
- * kept (s's sizes) and eff the times the rule runs on: the kept rounds'
- * where disturbed ones are left out, else all. A file whose slices do not
- * add up is not judged. */
-static void screen_rounds(const bb_batch_sample *s, int n, double *kept, bb_batch_sample *eff,
-                          bb_recommendation *out)
+/* Judges the rounds into out->rounds where they are known (out->screened);
+ * a file whose slices do not add up is not judged. */
+static void judge_rounds(const bb_batch_sample *s, int n, bb_round_sample *rs, bb_recommendation *out)
 {
-    bb_round_sample rs[BB_RECOMMEND_MAX];
     for (int i = 0; i < n; i++)
         rs[i] = (bb_round_sample){s[i].times_s, s[i].n, s[i].slice_batches, s[i].n_slices};
     out->screened = same_rounds(s, n) && bb_rounds_screen(rs, n, &out->rounds) == 0;
-    for (int i = 0, at = 0; i < n; i++) {
-        eff[i] = s[i];
-        eff[i].times_s = kept + at;
-        if (out->screened)
-            eff[i].n = bb_rounds_kept_times(&rs[i], &out->rounds, kept + at);
-        else
-            memcpy(kept + at, s[i].times_s, sizeof *kept * (size_t)s[i].n);
-        at += s[i].n;
-    }
 }
 
 /* The rule on the times chosen above. */
@@ -171,14 +158,23 @@ int bb_recommend(const bb_batch_sample *given, int n, double margin, bb_recommen
     memset(out, 0, sizeof *out);
     if (!input_ok(given, n, margin))
         return -1;
-    size_t total = 0;
+    bb_round_sample rs[BB_RECOMMEND_MAX];
+    judge_rounds(given, n, rs, out);
+    if (!out->screened || !out->rounds.applied)
+        return recommend_on(given, n, margin, out);
+    size_t total = 0; /* the disturbed rounds left out: the rule runs on copies of the others' times */
     for (int i = 0; i < n; i++)
         total += (size_t)given[i].n;
     double *kept = malloc(sizeof *kept * total);
     bb_batch_sample s[BB_RECOMMEND_MAX];
     if (!kept)
-        return -1;
-    screen_rounds(given, n, kept, s, out);
+        return memset(out, 0, sizeof *out), -1;
+    for (int i = 0, at = 0; i < n; i++) {
+        s[i] = given[i];
+        s[i].times_s = kept + at;
+        s[i].n = bb_rounds_kept_times(&rs[i], &out->rounds, kept + at);
+        at += given[i].n;
+    }
     int rc = recommend_on(s, n, margin, out);
     free(kept);
     return rc;
