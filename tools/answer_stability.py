@@ -61,8 +61,24 @@ def rounds_left_out(recs):
             text = f"{key[0]} {rounds} of {r['rounds']} ({r['disturbed_slowdown']:.2f}x{kept})"
         if r.get("faster"):
             text += f", faster in {', '.join(map(str, r['faster']))} ({1 / r['faster_slowdown']:.2f}x)"
+        if r.get("far"):
+            text += (f", threads farther apart in {', '.join(map(str, r['far']))} "
+                     f"({r['far_rtt_ns']:.0f} against {r['near_rtt_ns']:.0f} ns)")
         out.append(text)
     return "; ".join(out) or "-"
+
+
+def threads_apart(folder):
+    """Per model, the median over its slices of the threads' round trip
+    (measurement.slice_core_rtt_ns, src/env/core_rtt.h): "mobilenet_v2 80 ns"
+    ("-" where not recorded). Two runs that answer differently on a VM often
+    differ here: their threads shared a cache in one and not in the other."""
+    per = {}
+    for f in glob.glob(folder + "/inference_time-*.json"):
+        r = json.load(open(f))
+        xs = [x for x in (r.get("measurement") or {}).get("slice_core_rtt_ns") or [] if x]
+        per.setdefault(r["config"]["model"], []).extend(xs)
+    return "; ".join(f"{m} {statistics.median(x):.0f} ns" for m, x in sorted(per.items()) if x) or "-"
 
 
 def main(a, b):
@@ -83,6 +99,8 @@ def main(a, b):
               f"{y['tied_batches']} | {'yes' if agree else 'NO'} |")
     for name, recs in (("run 1", ra), ("run 2", rb)):
         print(f"{name}: rounds left out: {rounds_left_out(recs)}")
+    for name, folder in (("run 1", a), ("run 2", b)):
+        print(f"{name}: threads' round trip (median over slices): {threads_apart(folder)}")
     for name, folder in (("run 1", a), ("run 2", b)):
         fc = first_config(folder)
         if fc:

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "data/dataset.h"
+#include "env/core_rtt.h"
 #include "stats/stats.h"
 #include "models/model.h"
 #include "util/clock.h"
@@ -144,6 +145,13 @@ static void energy_pass(const bb_measure_ctx *c, bb_config_run *run)
     }
 }
 
+/* Whether each slice of run ends with the threads' round trip: the CPU
+ * backend with 2 threads or more (env/core_rtt.h). */
+static int probes_threads(const bb_config_run *run)
+{
+    return !strcmp(run->r.device, "cpu") && run->r.threads >= 2;
+}
+
 /* A status is final: release the backend and tell the caller. */
 void bb_measure_finish(const bb_measure_ctx *c, bb_config_run *run)
 {
@@ -162,6 +170,7 @@ void bb_measure_finish(const bb_measure_ctx *c, bb_config_run *run)
     run->r.energy_batches = run->energy_batches, run->r.energy_forward_s = run->energy_forward_s;
     run->r.measure.ci_half_width = bb_ci_half_width(run->times, run->n_times);
     run->r.measure.slice_batches = run->slices, run->r.measure.n_slices = run->n_slices;
+    run->r.measure.slice_core_rtt_ns = probes_threads(run) ? run->slice_rtt : NULL;
     run->finished = 1;
     if (strcmp(run->r.status, "interrupted") != 0 && !run->reported && !run->hold && c->on_done) {
         run->reported = 1;
@@ -375,10 +384,14 @@ static int push_slice(bb_config_run *run, int batches)
     if (run->n_slices == run->cap_slices) {
         int cap = run->cap_slices ? 2 * run->cap_slices : 64;
         int *p = realloc(run->slices, sizeof *p * (size_t)cap);
-        if (!p)
+        if (p)
+            run->slices = p;
+        double *q = p ? realloc(run->slice_rtt, sizeof *q * (size_t)cap) : NULL;
+        if (!q)
             return -1;
-        run->slices = p, run->cap_slices = cap;
+        run->slice_rtt = q, run->cap_slices = cap;
     }
+    run->slice_rtt[run->n_slices] = -1.0;
     run->slices[run->n_slices++] = batches;
     return 0;
 }
@@ -408,6 +421,8 @@ static int measure_slice(const bb_measure_ctx *c, bb_config_run *run, int k)
     }
     bb_noise_mark_now(c->noise, &b);
     bb_noise_add(c->noise, &a, &b, &run->noise);
+    if (probes_threads(run))
+        run->slice_rtt[run->n_slices - 1] = bb_core_rtt_ns(run->r.threads);
     run->spent_s += bb_now_s() - t0;
     run->r.measure.rounds++;
     run->slices[run->n_slices - 1] = run->n_times - before;
@@ -577,7 +592,8 @@ void bb_measure_interrupt_rest(const bb_measure_ctx *c, bb_config_run *runs, int
 
 void bb_config_run_free(bb_config_run *run)
 {
-    free(run->times), free(run->copies), free(run->waits), free(run->slices);
-    run->times = run->copies = run->waits = NULL, run->slices = NULL;
+    free(run->times), free(run->copies), free(run->waits), free(run->slices), free(run->slice_rtt);
+    run->times = run->copies = run->waits = run->slice_rtt = NULL, run->slices = NULL;
     run->r.times_s = run->r.input_copy_s = NULL, run->r.measure.slice_batches = NULL;
+    run->r.measure.slice_core_rtt_ns = NULL;
 }

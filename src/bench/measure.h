@@ -65,6 +65,7 @@ typedef struct {
     double *times, *copies, *waits; /* waits: run --pipeline, every batch's wait for data */
     int n_times, cap_times, n_copies, cap_copies, n_waits, cap_waits;
     int *slices;             /* batches timed in each slice, slice r in round r */
+    double *slice_rtt;       /* the threads' round trip after each slice (env/core_rtt.h), -1: none */
     int n_slices, cap_slices;
     double pass_s;           /* a forward pass's time, for sizing slices */
     double spent_s;          /* warm-up + measuring wall time (for --max-time) */

@@ -34,15 +34,25 @@ static cJSON *rounds_json(const bb_recommendation *r)
     if (!r->screened)
         return cJSON_CreateNull();
     const bb_round_screen *s = &r->rounds;
-    int disturbed[BB_ROUNDS_MAX], faster[BB_ROUNDS_MAX], n = 0, nf = 0;
+    int disturbed[BB_ROUNDS_MAX], faster[BB_ROUNDS_MAX], far[BB_ROUNDS_MAX], n = 0, nf = 0, nr = 0;
+    double rtt[BB_ROUNDS_MAX];
     for (int i = 0; i < s->n_rounds; i++) { /* 1-based, as the sentence numbers them */
         if (s->disturbed[i])
             disturbed[n++] = i + 1;
         if (s->faster[i])
             faster[nf++] = i + 1;
+        if (s->far[i])
+            far[nr++] = i + 1;
+        rtt[i] = s->core_rtt_ns[i] > 0 ? s->core_rtt_ns[i] : NAN; /* written as null */
     }
     cJSON *o = cJSON_CreateObject();
-    return bb_json_done(o, o && bb_json_str(o, "method", BB_ROUNDS_METHOD) && bb_json_int(o, "rounds", s->n_rounds) &&
+    int ok = o && (s->n_rtt == 0 ? cJSON_AddNullToObject(o, "core_rtt_ns") != NULL
+                                 : bb_json_obj(o, "core_rtt_ns", bb_json_reals(rtt, s->n_rounds)) &&
+                                       bb_json_num(o, "far_above", BB_ROUNDS_FAR_RTT) &&
+                                       bb_json_obj(o, "far", cJSON_CreateIntArray(far, nr)) &&
+                                       bb_json_num(o, "near_rtt_ns", s->near_rtt_ns > 0 ? s->near_rtt_ns : NAN) &&
+                                       bb_json_num(o, "far_rtt_ns", nr ? s->far_rtt_ns : NAN));
+    return bb_json_done(o, ok && bb_json_str(o, "method", BB_ROUNDS_METHOD) && bb_json_int(o, "rounds", s->n_rounds) &&
                                bb_json_num(o, "disturbed_above", 1.0 + BB_DISTURBED_SLOWDOWN) &&
                                bb_json_obj(o, "slowdown", cJSON_CreateDoubleArray(s->slowdown, s->n_rounds)) &&
                                bb_json_obj(o, "disturbed", cJSON_CreateIntArray(disturbed, n)) &&

@@ -218,7 +218,7 @@ static int parse_file(const char *path, bb_row *r, bb_setup *s, bb_err *err)
         row_setup(r, j, s);
     }
     if (rc == 0 && bb_result_rounds_of_json(j, &r->slice_batches, &r->n_slices, r->round_group,
-                                            sizeof r->round_group) < 0) {
+                                            sizeof r->round_group, &r->slice_rtt) < 0) {
         free(r->times_s), r->times_s = NULL;
         rc = bb_err_oom(err, "out of memory reading '%s'", path);
     }
@@ -321,18 +321,18 @@ static int load_one(bb_table *t, char *path, FILE *warn, bb_err *err)
     }
     r.path = path;
     if ((r.setup = setup_index(t, &s)) < 0)
-        return free(path), free(r.times_s), free(r.slice_batches), bb_err_oom(err, "out of memory");
+        return free(path), free(r.times_s), free(r.slice_batches), free(r.slice_rtt), bb_err_oom(err, "out of memory");
     const bb_row *dup = find_same(t, &r);
     if (dup) {
         char why[1200];
         snprintf(why, sizeof why, "same configuration as %.1100s", dup->path);
         int rc = bb_table_skip(t, warn, path, why) != 0 ? bb_err_oom(err, "out of memory") : 0;
         t->n_duplicate++;
-        free(path), free(r.times_s), free(r.slice_batches);
+        free(path), free(r.times_s), free(r.slice_batches), free(r.slice_rtt);
         return rc;
     }
     if (push_row(t, &r) != 0)
-        return free(path), free(r.times_s), free(r.slice_batches), bb_err_oom(err, "out of memory");
+        return free(path), free(r.times_s), free(r.slice_batches), free(r.slice_rtt), bb_err_oom(err, "out of memory");
     if (strcmp(r.status, "ok") != 0) {
         t->n_failed++;
         warn_failed(&r, warn);
@@ -541,7 +541,7 @@ int bb_table_load(bb_table *t, const char *const *dirs, int n_dirs, FILE *warn, 
 void bb_table_free(bb_table *t)
 {
     for (int i = 0; i < t->n_rows; i++)
-        free(t->rows[i].path), free(t->rows[i].times_s), free(t->rows[i].slice_batches);
+        free(t->rows[i].path), free(t->rows[i].times_s), free(t->rows[i].slice_batches), free(t->rows[i].slice_rtt);
     for (int i = 0; i < t->n_setups; i++) {
         free(t->setups[i].batches);
         free(t->setups[i].models);
@@ -594,6 +594,29 @@ const char *bb_table_family(const bb_table *t, int setup, const char *model)
     return "";
 }
 
+int bb_table_core_rtt(const bb_table *t, int setup, double *median, double *lo, double *hi, int *far, int *n)
+{
+    *n = *far = 0;
+    for (int i = 0; i < t->n_rows; i++)
+        *n += t->rows[i].setup == setup && t->rows[i].slice_rtt ? t->rows[i].n_slices : 0;
+    double *x = *n ? malloc(sizeof *x * (size_t)*n) : NULL;
+    if (*n && !x)
+        return -1;
+    *n = 0;
+    for (int i = 0; x && i < t->n_rows; i++)
+        for (int k = 0; t->rows[i].setup == setup && t->rows[i].slice_rtt && k < t->rows[i].n_slices; k++)
+            if (t->rows[i].slice_rtt[k] > 0)
+                x[(*n)++] = t->rows[i].slice_rtt[k];
+    if (*n == 0)
+        return free(x), 1;
+    qsort(x, (size_t)*n, sizeof *x, bb_cmp_double);
+    *median = *n % 2 ? x[*n / 2] : (x[*n / 2 - 1] + x[*n / 2]) / 2, *lo = x[0], *hi = x[*n - 1];
+    for (int k = 0; k < *n; k++)
+        *far += x[k] >= BB_ROUNDS_FAR_RTT * *lo;
+    free(x);
+    return 0;
+}
+
 int bb_table_recommend(const bb_table *t, int setup, const char *model, bb_recommendation *out)
 {
     memset(out, 0, sizeof *out);
@@ -608,7 +631,7 @@ int bb_table_recommend(const bb_table *t, int setup, const char *model, bb_recom
             return -1;
         if (r)
             x[n++] = (bb_batch_sample){r->batch_size, r->times_s,       r->n_times,
-                                       r->slice_batches, r->n_slices, r->round_group};
+                                       r->slice_batches, r->n_slices, r->round_group, r->slice_rtt};
     }
     return n == 0 ? 1 : bb_recommend(x, n, t->margin, out);
 }

@@ -39,6 +39,7 @@ typedef struct {
     double *times_s;  /* the raw batch times (s), owned by the table; NULL when none */
     int n_times;
     int *slice_batches; /* measurement.slice_batches, owned by the table; NULL when not recorded */
+    double *slice_rtt;  /* measurement.slice_core_rtt_ns (n_slices, -1: null), owned; NULL when not recorded */
     int n_slices;
     char round_group[BB_ROUND_GROUP_LEN]; /* measurement.round_group: measured in the same rounds as rows with
                                               the same id [""] */
@@ -179,6 +180,12 @@ const char *bb_table_family(const bb_table *t, int setup, const char *model);
  * or it has more than BB_RECOMMEND_MAX batch sizes. The report,
  * recommendation.json and the charts all take the answer from here. */
 int bb_table_recommend(const bb_table *t, int setup, const char *model, bb_recommendation *out);
+
+/* The threads' round trip over every slice of the setup's usable rows
+ * (measurement.slice_core_rtt_ns, env/core_rtt.h): median, lowest and
+ * highest in ns, and how many slices were at least BB_ROUNDS_FAR_RTT times
+ * the lowest (*far) of *n measured. 0; 1 when none was recorded; -1 on OOM. */
+int bb_table_core_rtt(const bb_table *t, int setup, double *median, double *lo, double *hi, int *far, int *n);
 
 /* The name the table gives model (config.model) of file hash sha256 ("" for
  * a zoo model): "<model>@<first 8 hex digits>" when the table holds two

@@ -47,6 +47,18 @@ static int measure_config_json(cJSON *o, const bb_measure_info *m)
            bb_json_num(o, "idle_s", m->idle_s);
 }
 
+/* The threads' round trip after each slice, in ns to 0.1 (null: not
+ * measured). */
+static cJSON *rtt_json(const double *ns, int n)
+{
+    double *x = malloc(sizeof *x * (size_t)(n > 0 ? n : 1));
+    for (int i = 0; x && i < n; i++)
+        x[i] = ns[i] >= 0 ? round(ns[i] * 10.0) / 10.0 : NAN; /* NAN: written as null */
+    cJSON *a = x ? bb_json_reals(x, n) : NULL;
+    free(x);
+    return a;
+}
+
 /* What happened while measuring ("measurement"). */
 static cJSON *measurement_json(const bb_measure_info *m)
 {
@@ -58,6 +70,8 @@ static cJSON *measurement_json(const bb_measure_info *m)
              bb_json_num(o, "measured_wall_s", m->measured_wall_s);
     if (ok && m->slice_batches)
         ok = bb_json_obj(o, "slice_batches", cJSON_CreateIntArray(m->slice_batches, m->n_slices));
+    if (ok && m->slice_core_rtt_ns)
+        ok = bb_json_obj(o, "slice_core_rtt_ns", rtt_json(m->slice_core_rtt_ns, m->n_slices));
     if (ok && m->round_group[0])
         ok = bb_json_str(o, "round_group", m->round_group);
     return bb_json_done(o, ok);
@@ -374,11 +388,35 @@ static int identity_cells(const cJSON *const *rows, size_t n, char **cells, char
     return 0;
 }
 
-int bb_result_rounds_of_json(const cJSON *j, int **slices, int *n, char *group, size_t len)
+/* measurement.slice_core_rtt_ns when it has one entry per slice (k), each
+ * a positive number or null (-1); NULL otherwise, *oom set when memory ran
+ * out. */
+static double *rtt_of_json(const cJSON *m, int k, int *oom)
+{
+    const cJSON *a = bb_json_field(m, NULL, "slice_core_rtt_ns");
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != k)
+        return NULL;
+    double *x = malloc(sizeof *x * (size_t)k);
+    *oom = !x;
+    int i = 0;
+    for (const cJSON *v = a->child; x && v; v = v->next, i++) {
+        if (cJSON_IsNull(v))
+            x[i] = -1.0;
+        else if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble > 0)
+            x[i] = v->valuedouble;
+        else
+            return free(x), NULL;
+    }
+    return x;
+}
+
+int bb_result_rounds_of_json(const cJSON *j, int **slices, int *n, char *group, size_t len, double **rtt)
 {
     const cJSON *m = bb_json_field(j, NULL, "measurement");
     const cJSON *a = bb_json_field(m, NULL, "slice_batches"), *g = bb_json_field(m, NULL, "round_group");
     *slices = NULL, *n = 0;
+    if (rtt)
+        *rtt = NULL;
     if (len)
         group[0] = '\0';
     int k = cJSON_GetArraySize(a);
@@ -393,6 +431,9 @@ int bb_result_rounds_of_json(const cJSON *j, int **slices, int *n, char *group, 
             return free(x), 1;
         x[i] = (int)v->valuedouble;
     }
+    int oom = 0;
+    if (rtt && !(*rtt = rtt_of_json(m, k, &oom)) && oom)
+        return free(x), -1;
     snprintf(group, len, "%s", g->valuestring);
     *slices = x, *n = k;
     return 0;
@@ -425,6 +466,7 @@ typedef struct {
     double **times;         /* owned copies of the samples' times */
     int **slices;           /* and of their slice sizes (NULL: not recorded) */
     char (*groups)[BB_ROUND_GROUP_LEN]; /* their round groups */
+    double **rtts;          /* and the threads' round trips per slice (NULL: not recorded) */
     size_t n_rows;
     int n_samples, oom, dup;
 } answer_group;
@@ -470,9 +512,10 @@ static void gather_group(const cJSON *const *rows, char *const *group, size_t n,
         if (!t)
             continue;
         int k = g->n_samples, ns = 0;
-        g->oom |= bb_result_rounds_of_json(rows[i], &g->slices[k], &ns, g->groups[k], sizeof g->groups[k]) < 0;
+        g->oom |= bb_result_rounds_of_json(rows[i], &g->slices[k], &ns, g->groups[k], sizeof g->groups[k],
+                                           &g->rtts[k]) < 0;
         g->times[k] = t;
-        g->s[g->n_samples++] = (bb_batch_sample){b, t, nt, g->slices[k], ns, g->groups[k]};
+        g->s[g->n_samples++] = (bb_batch_sample){b, t, nt, g->slices[k], ns, g->groups[k], g->rtts[k]};
     }
 }
 
@@ -483,7 +526,8 @@ static int fill_answers(const cJSON *const *rows, size_t n, char **cells)
     g.row = malloc(sizeof *g.row * (n + 1)), g.sample = malloc(sizeof *g.sample * (n + 1));
     g.s = malloc(sizeof *g.s * (n + 1)), g.times = malloc(sizeof *g.times * (n + 1));
     g.slices = malloc(sizeof *g.slices * (n + 1)), g.groups = malloc(sizeof *g.groups * (n + 1));
-    g.oom = !done || !group || !g.row || !g.sample || !g.s || !g.times || !g.slices || !g.groups ||
+    g.rtts = malloc(sizeof *g.rtts * (n + 1));
+    g.oom = !done || !group || !g.row || !g.sample || !g.s || !g.times || !g.slices || !g.groups || !g.rtts ||
             identity_cells(rows, n, cells, group) != 0;
     for (size_t i = 0; !g.oom && i < n; i++) {
         if (done[i])
@@ -495,11 +539,12 @@ static int fill_answers(const cJSON *const *rows, size_t n, char **cells)
                            answer_cells(&g, &r, cells) != 0))
             g.oom = 1; /* the input is checked: only memory can fail */
         for (int k = 0; k < g.n_samples; k++)
-            free(g.times[k]), free(g.slices[k]);
+            free(g.times[k]), free(g.slices[k]), free(g.rtts[k]);
     }
     for (size_t i = 0; group && i < n; i++)
         free(group[i]);
     free(done), free(group), free(g.row), free(g.sample), free(g.s), free(g.times), free(g.slices), free(g.groups);
+    free(g.rtts);
     return g.oom ? -1 : 0;
 }
 

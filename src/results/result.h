@@ -59,6 +59,8 @@ typedef struct {
     const int *slice_batches;    /* batches timed in each slice, in order (slice r in round r); caller-owned,
                                     NULL: not written */
     int n_slices;
+    const double *slice_core_rtt_ns; /* the threads' cache line round trip after each slice (env/core_rtt.h),
+                                    n_slices of them, < 0: not measured; caller-owned, NULL: not written */
     char round_group[BB_ROUND_GROUP_LEN]; /* interleaved: the same id for the configurations measured in the same
                                     rounds (stats/rounds.h); "" otherwise */
     uint64_t order_seed;         /* seeds the shuffled order of every round */
@@ -124,8 +126,10 @@ cJSON *bb_result_to_json(const bb_result *r, const bb_env *env);
  * measurement.round_group into group (len bytes). 0 when both are recorded
  * and well formed; 1 when not (older files, one configuration at a time, a
  * malformed field: nothing set, no round is judged); -1 when memory runs
- * out. Whether the slices add up to the times is the judge's to check. */
-int bb_result_rounds_of_json(const cJSON *j, int **slices, int *n, char *group, size_t len);
+ * out. Whether the slices add up to the times is the judge's to check.
+ * rtt (may be NULL): measurement.slice_core_rtt_ns malloc'd into *rtt (*n
+ * of them, -1 for null), or NULL when absent or not one per slice. */
+int bb_result_rounds_of_json(const cJSON *j, int **slices, int *n, char *group, size_t len, double **rtt);
 
 /* Writes <dir>/<bb_result_filename(r, env->host)> atomically: into
  * <path>.tmp.<pid>, fsync, rename; a result of the same identity there is

@@ -127,7 +127,7 @@ static int same_rounds(const bb_batch_sample *s, int n)
 static void judge_rounds(const bb_batch_sample *s, int n, bb_round_sample *rs, bb_recommendation *out)
 {
     for (int i = 0; i < n; i++)
-        rs[i] = (bb_round_sample){s[i].times_s, s[i].n, s[i].slice_batches, s[i].n_slices};
+        rs[i] = (bb_round_sample){s[i].times_s, s[i].n, s[i].slice_batches, s[i].n_slices, s[i].slice_core_rtt_ns};
     out->screened = same_rounds(s, n) && bb_rounds_screen(rs, n, &out->rounds) == 0;
 }
 
@@ -243,17 +243,48 @@ static void faster_part(const bb_round_screen *s, char *buf, size_t len)
              1.0 / s->faster_slowdown, s->n_faster == 1 ? "" : "s", list, s->n_rounds);
 }
 
+/* The rounds whose threads ran farther apart (env/core_rtt.h), or, when
+ * those are most of the measured rounds, the others. */
+static void far_part(const bb_round_screen *s, char *buf, size_t len)
+{
+    char list[BB_ROUNDS_MAX * 8];
+    unsigned char near[BB_ROUNDS_MAX];
+    int n_near = 0;
+    for (int r = 0; r < s->n_rounds; r++)
+        n_near += near[r] = s->core_rtt_ns[r] > 0 && !s->far[r];
+    if (2 * s->n_far > s->n_rtt) {
+        bb_rounds_list(near, s->n_rounds, list, sizeof list);
+        snprintf(buf, len, "its threads shared a cache only in round%s %s of %d: %.0f against %.0f ns core to core",
+                 n_near == 1 ? "" : "s", list, s->n_rounds, s->near_rtt_ns, s->far_rtt_ns);
+        return;
+    }
+    bb_rounds_list(s->far, s->n_rounds, list, sizeof list);
+    snprintf(buf, len, "its threads ran farther apart in round%s %s of %d: %.0f against %.0f ns core to core",
+             s->n_far == 1 ? "" : "s", list, s->n_rounds, s->far_rtt_ns, s->near_rtt_ns);
+}
+
 void bb_recommend_rounds_note(const bb_recommendation *r, char *buf, unsigned long len)
 {
     if (!buf || len == 0)
         return;
     buf[0] = '\0';
-    if (!r->screened || (r->rounds.n_disturbed == 0 && r->rounds.n_faster == 0))
+    const bb_round_screen *s = &r->rounds;
+    if (!r->screened || (s->n_disturbed == 0 && s->n_faster == 0 && s->n_far == 0))
         return;
-    char d[BB_ROUNDS_MAX * 8 + 160] = "", f[BB_ROUNDS_MAX * 8 + 160] = "";
-    if (r->rounds.n_disturbed)
-        disturbed_part(&r->rounds, d, sizeof d);
-    if (r->rounds.n_faster)
-        faster_part(&r->rounds, f, sizeof f);
-    snprintf(buf, len, " (%s%s%s)", d, d[0] && f[0] ? "; " : "", f);
+    char part[3][BB_ROUNDS_MAX * 8 + 160] = {"", "", ""};
+    if (s->n_disturbed)
+        disturbed_part(s, part[0], sizeof part[0]);
+    if (s->n_faster)
+        faster_part(s, part[1], sizeof part[1]);
+    if (s->n_far)
+        far_part(s, part[2], sizeof part[2]);
+    size_t at = 0;
+    for (int i = 0; i < 3 && at + 1 < len; i++) {
+        if (!part[i][0])
+            continue;
+        int w = snprintf(buf + at, len - at, "%s%s", at ? "; " : " (", part[i]);
+        at += w > 0 ? (size_t)w : 0;
+    }
+    if (at + 1 < len)
+        snprintf(buf + at, len - at, ")");
 }

@@ -54,6 +54,7 @@ typedef struct {
     const int *slice_batches;
     int n_slices;
     const char *round_group;
+    const double *slice_core_rtt_ns; /* the threads' round trip after each slice (n_slices, < 0: none), or NULL */
 } bb_batch_sample;
 
 typedef struct {

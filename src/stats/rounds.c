@@ -68,6 +68,37 @@ static void slowdowns(int n, int R, const double *m, double *tmp, bb_round_scree
     }
 }
 
+/* Each round's round trip between the threads (the median over the batch
+ * sizes that measured one in it), and the rounds whose threads ran
+ * farther apart than the closest round's by BB_ROUNDS_FAR_RTT. */
+static void threads_apart(const bb_round_sample *s, int n, int R, double *tmp, bb_round_screen *out)
+{
+    double lowest = -1.0;
+    for (int r = 0; r < R; r++) {
+        int k = 0;
+        for (int b = 0; b < n; b++)
+            if (s[b].core_rtt_ns && r < s[b].n_slices && s[b].core_rtt_ns[r] > 0 && isfinite(s[b].core_rtt_ns[r]))
+                tmp[k++] = s[b].core_rtt_ns[r];
+        out->core_rtt_ns[r] = k > 0 ? percentile(tmp, k, 0.5) : -1.0;
+        out->n_rtt += k > 0;
+        if (k > 0 && (lowest < 0 || out->core_rtt_ns[r] < lowest))
+            lowest = out->core_rtt_ns[r];
+    }
+    int kn = 0, kf = 0;
+    for (int r = 0; r < R; r++) {
+        double x = out->core_rtt_ns[r];
+        out->far[r] = x > 0 && x >= BB_ROUNDS_FAR_RTT * lowest;
+        out->n_far += out->far[r];
+        if (x > 0 && !out->far[r])
+            tmp[kn++] = x;
+    }
+    out->near_rtt_ns = kn > 0 ? percentile(tmp, kn, 0.5) : 0.0;
+    for (int r = 0; r < R; r++)
+        if (out->far[r])
+            tmp[kf++] = out->core_rtt_ns[r];
+    out->far_rtt_ns = kf > 0 ? percentile(tmp, kf, 0.5) : 0.0;
+}
+
 /* Sets mask[r] for the rounds whose slowdown is above (or, above = 0,
  * below) limit; their median slowdown into *median (0 when none). Returns
  * how many. tmp: room for the rounds. */
@@ -122,6 +153,7 @@ int bb_rounds_screen(const bb_round_sample *s, int n, bb_round_screen *out)
     out->n_disturbed = mark(out, 1.0 + BB_DISTURBED_SLOWDOWN, 1, out->disturbed, &out->disturbed_slowdown, tmp);
     out->n_faster = mark(out, 1.0 / (1.0 + BB_DISTURBED_SLOWDOWN), 0, out->faster, &out->faster_slowdown, tmp);
     out->applied = can_apply(s, n, out);
+    threads_apart(s, n, R, tmp, out);
     free(m), free(tmp);
     return 0;
 }

@@ -40,6 +40,14 @@
  * On undisturbed stretches of the VM the slowdowns lie within 0.93-1.08;
  * the disturbed rounds seen were 1.10-3.4 (the higher ones with a build
  * running beside the sweep).
+ *
+ * Where the results recorded the threads' round trip after each slice
+ * (measurement.slice_core_rtt_ns, env/core_rtt.h), the screen also names
+ * the rounds whose threads ran farther apart: core_rtt_ns[r], the median
+ * over the batch sizes' slices in r, at least BB_ROUNDS_FAR_RTT times the
+ * lowest round's. That is the VM's second speed made visible (51-80 ns
+ * with a shared cache, 309-353 ns without). It explains rounds; it leaves
+ * nothing out by itself.
  */
 #ifndef BB_ROUNDS_H
 #define BB_ROUNDS_H
@@ -52,6 +60,7 @@
 #define BB_ROUNDS_MIN_KEPT 3
 #define BB_ROUNDS_MAX 512          /* rounds judged; a measurement with more is not screened */
 #define BB_ROUND_GROUP_LEN 40      /* a result's measurement.round_group, with its NUL */
+#define BB_ROUNDS_FAR_RTT 2.0      /* a round's threads ran farther apart: this x the lowest round trip */
 
 /* One batch size's measurement as rounds: slice_batches[r] of its times
  * (in order) were measured in round r. */
@@ -60,6 +69,7 @@ typedef struct {
     int n;
     const int *slice_batches;
     int n_slices;
+    const double *core_rtt_ns; /* n_slices round trips (< 0: not measured), or NULL */
 } bb_round_sample;
 
 typedef struct {
@@ -72,6 +82,11 @@ typedef struct {
     unsigned char faster[BB_ROUNDS_MAX]; /* rounds faster than usual (see above) */
     int n_faster;
     double faster_slowdown;            /* their median slowdown (< 1); 0 when none */
+    double core_rtt_ns[BB_ROUNDS_MAX]; /* per round (see above); -1: not measured */
+    int n_rtt;                         /* rounds with a round trip */
+    unsigned char far[BB_ROUNDS_MAX];  /* rounds whose threads ran farther apart */
+    int n_far;
+    double near_rtt_ns, far_rtt_ns;    /* median round trip of the other measured rounds, of the far ones */
 } bb_round_screen;
 
 /* Judges the rounds of n samples (n >= 2; each slice_batches summing to its

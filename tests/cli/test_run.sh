@@ -61,6 +61,13 @@ measured "$tmp/m4" "not m['interleaved'] and m['interleave_fallback'] == '' and 
 measured "$tmp/m5" "m['interleaved'] and len(r['times_s']) == 120 and m['rounds'] >= 2 \
     and len(m['slice_batches']) == m['rounds'] and sum(m['slice_batches']) == 120 and len(m['round_group']) > 4" &&
     ok || fail "interleaved rounds"
+# every slice ends with the threads' round trip (2 threads on the CPU): a plausible number of ns each
+measured "$tmp/m5" "len(m['slice_core_rtt_ns']) == len(m['slice_batches']) \
+    and all(isinstance(x, (int, float)) and 5 < x < 1e5 for x in m['slice_core_rtt_ns'])" &&
+    ok || fail "slice_core_rtt_ns"
+"$bin" run --models mobilenet_v2 --batch-sizes 1,2 --threads 1 --warmup 0 --reps 2 --out "$tmp/m1t" --no-report \
+    >/dev/null 2>&1 && ok || fail "one thread"
+measured "$tmp/m1t" "'slice_core_rtt_ns' not in m" && ok || fail "one thread has no round trip to measure"
 # one model's batch sizes share their rounds: one round group, not another run's
 groups=$(/usr/bin/python3 -c "import glob, json, sys
 g = [json.load(open(f))['measurement']['round_group'] for d in sys.argv[1:]
@@ -83,6 +90,7 @@ for out, hit in ((sys.argv[2], {}), (sys.argv[3], {1: 1.8, 2: 1.4, 3: 1.2})):
         r["times_s"] = [b * per_item * (1 + 0.02 * rnd.uniform(-1, 1)) * (hit.get(b, 1) if i < 40 else 1)
                         for i in range(120)]
         m["slice_batches"], m["rounds"] = [10] * 12, 12
+        m["slice_core_rtt_ns"] = [330.0 if hit and s < 4 else 80.0 for s in range(12)]  # farther apart in 1-4
         json.dump(r, open(os.path.join(out, os.path.basename(f)), "w"))
 PY
 "$bin" report "$tmp/m5q" >/dev/null 2>&1 && ok || fail "report on the quiet copy"
@@ -94,11 +102,15 @@ q = json.load(open(sys.argv[1].replace("m5d", "m5q")))["recommendations"][0]
 assert r["method"] == "round-slowdown-median-q25" and r["left_out"] and r["disturbed"] == [1, 2, 3, 4], r
 assert r["faster"] == [] and r["faster_slowdown"] is None, r
 assert "; use 2 (rounds 1-4 of 12 left out: the machine ran 1.3" in e["sentence"], e  # median of 1.4, 1.8, 1.2 +- noise
-assert e["sentence"].endswith("x slower in them)"), e
+assert e["sentence"].endswith("x slower in them; its threads ran farther apart in rounds 1-4 of 12: 330 against 80 ns core to core)"), e
+assert r["far"] == [1, 2, 3, 4] and r["far_rtt_ns"] == 330 and r["near_rtt_ns"] == 80 and r["far_above"] == 2, r
+assert len(r["core_rtt_ns"]) == 12 and q["rounds"]["far"] == [], (r, q)
 assert (e["recommended_batch"], e["tied_batches"]) == (q["recommended_batch"], q["tied_batches"]), (e, q)
 assert q["rounds"]["disturbed"] == [] and not q["rounds"]["left_out"] and "round" not in q["sentence"], q
 PY
 grep -q "left out: the machine ran" "$tmp/m5d/report.md" && ok || fail "report.md does not say which rounds it left out"
+grep -q "Threads' core-to-core round trip (after each slice): median 80 ns, 80.330 ns; 12 of 36 slices at 2x the lowest" \
+    "$tmp/m5d/report.md" && ok || fail "report.md does not say where the threads ran: $(grep -o "Threads'[^.]*" "$tmp/m5d/report.md")"
 # the same files from two processes (round groups differ): no round is judged
 /usr/bin/python3 - "$tmp/m5d" <<'PY'
 import glob, json, sys

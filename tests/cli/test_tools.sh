@@ -333,14 +333,21 @@ def rec(use, tied, rounds):
     return {"model": "resnet18", "device": "cpu", "precision": "fp32", "head": "features", "recommended_batch": use,
             "tied_batches": tied, "rounds": rounds}
 r1 = {"method": "round-slowdown-median-q25", "rounds": 10, "disturbed": [2, 3], "disturbed_slowdown": 1.2,
-      "left_out": True, "faster": [5], "faster_slowdown": 0.88}
+      "left_out": True, "faster": [5], "faster_slowdown": 0.88, "far": [2, 3], "far_rtt_ns": 331.0,
+      "near_rtt_ns": 79.6}
 for name, r in (("a", rec(8, [8, 16, 32], r1)), ("b", rec(16, [8, 16], None)), ("c", rec(64, [64], None))):
     os.makedirs(f"{sys.argv[1]}/{name}")
     json.dump({"recommendations": [r]}, open(f"{sys.argv[1]}/{name}/recommendation.json", "w"))
+    rtt = {"a": [80.0, 330.0, 332.0, 79.0, 81.0], "b": [320.0, None, 340.0]}.get(name)
+    if rtt:  # one result file with the threads' round trip per slice
+        json.dump({"config": {"model": "resnet18", "batch_size": 8}, "measurement": {"slice_core_rtt_ns": rtt}},
+                  open(f"{sys.argv[1]}/{name}/inference_time-x.json", "w"))
 PY
 out=$(/usr/bin/python3 "$here_tools/answer_stability.py" "$tmp/as/a" "$tmp/as/b" 2>&1); rc=$?
 [ $rc -eq 0 ] && [[ "$out" == *"| resnet18 | 8 | [8, 16, 32] | 16 | [8, 16] | yes |"* &&
-    "$out" == *"run 1: rounds left out: resnet18 2, 3 of 10 (1.20x), faster in 5 (1.14x)"* &&
+    "$out" == *"run 1: rounds left out: resnet18 2, 3 of 10 (1.20x), faster in 5 (1.14x), threads farther apart in 2, 3 (331 against 80 ns)"* &&
+    "$out" == *"run 1: threads' round trip (median over slices): resnet18 81 ns"* &&
+    "$out" == *"run 2: threads' round trip (median over slices): resnet18 330 ns"* &&
     "$out" == *"run 2: rounds left out: resnet18 not judged"* && "$out" == *"1 agree, 0 differ"* ]] && ok ||
     fail "answer_stability.py, agreeing runs: exit $rc: $out"
 out=$(/usr/bin/python3 "$here_tools/answer_stability.py" "$tmp/as/a" "$tmp/as/c" 2>&1); rc=$?

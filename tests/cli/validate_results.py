@@ -124,6 +124,9 @@ def slice_problems(path, doc):
         return [f"{path}: $.measurement.slice_batches: adds up to {sum(counts)}, times_s holds {len(times)}"]
     if len(counts) != m.get("rounds", len(counts)):
         return [f"{path}: $.measurement.slice_batches: {len(counts)} slices, rounds says {m.get('rounds')}"]
+    rtt = m.get("slice_core_rtt_ns")
+    if isinstance(rtt, list) and len(rtt) != len(counts):
+        return [f"{path}: $.measurement.slice_core_rtt_ns: {len(rtt)} entries for {len(counts)} slices"]
     return []
 
 

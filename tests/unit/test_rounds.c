@@ -36,6 +36,7 @@ static const double hit[NB] = {1.8, 1.4, 1.25, 1.15};          /* what the stret
 typedef struct {
     double t[NB][MAX_R * MAX_PER];
     int slices[NB][MAX_R];
+    double rtt[NB][MAX_R];   /* the threads' round trip per slice: 80 ns, 330 in disturbed rounds */
     bb_round_sample rs[NB];
     bb_batch_sample bs[NB];
 } fixture;
@@ -54,9 +55,10 @@ static void make_by(fixture *f, int R, const unsigned char *disturbed, uint64_t 
                 f->t[k][n++] = disturbed && disturbed[r] ? x * (by ? by : hit)[k] : x;
             }
             f->slices[k][r] = per_slice[k];
+            f->rtt[k][r] = (disturbed && disturbed[r] ? 330.0 : 80.0) + k; /* k: the batch sizes differ a little */
         }
-        f->rs[k] = (bb_round_sample){f->t[k], n, f->slices[k], R};
-        f->bs[k] = (bb_batch_sample){batch[k], f->t[k], n, f->slices[k], R, "group-1"};
+        f->rs[k] = (bb_round_sample){f->t[k], n, f->slices[k], R, NULL};
+        f->bs[k] = (bb_batch_sample){batch[k], f->t[k], n, f->slices[k], R, "group-1", NULL};
     }
 }
 
@@ -277,6 +279,55 @@ static void test_the_answer_says_when_too_many_were_disturbed(void **state)
     free(f);
 }
 
+/* The threads' round trips, where recorded, name the rounds whose threads
+ * ran farther apart (the VM's slow state), in the screen and the sentence;
+ * they change nothing else. */
+static void test_rounds_with_the_threads_farther_apart_are_named(void **state)
+{
+    (void)state;
+    unsigned char dis[MAX_R] = {0, 0, 1, 1, 1}; /* rounds 3-5 of 14 */
+    fixture *f = malloc(sizeof *f);
+    make(f, 14, dis, 9);
+    bb_round_screen plain, s;
+    assert_int_equal(bb_rounds_screen(f->rs, NB, &plain), 0);
+    assert_int_equal(plain.n_rtt, 0);
+    assert_int_equal(plain.n_far, 0);
+    for (int k = 0; k < NB; k++)
+        f->rs[k].core_rtt_ns = f->rtt[k], f->bs[k].slice_core_rtt_ns = f->rtt[k];
+    f->rtt[2][6] = -1.0; /* one slice not measured: the others still give round 7 its value */
+    assert_int_equal(bb_rounds_screen(f->rs, NB, &s), 0);
+    assert_int_equal(s.n_rtt, 14);
+    assert_int_equal(s.n_far, 3);
+    for (int r = 0; r < 14; r++)
+        assert_int_equal(s.far[r], r >= 2 && r < 5);
+    assert_true(fabs(s.near_rtt_ns - 81.5) < 0.01); /* median of 80..83 */
+    assert_true(fabs(s.far_rtt_ns - 331.5) < 0.01);
+    assert_true(fabs(s.core_rtt_ns[6] - 81.0) < 0.01); /* 80, 81 and 83 */
+    assert_int_equal(s.n_disturbed, plain.n_disturbed); /* the rule itself is unchanged */
+    assert_int_equal(s.applied, plain.applied);
+    bb_recommendation r;
+    assert_int_equal(bb_recommend(f->bs, NB, BB_TIE_MARGIN_DEFAULT, &r), 0);
+    char line[BB_RECOMMEND_SENTENCE_LEN];
+    bb_recommend_sentence(&r, "mobilenet_v2", line, sizeof line);
+    assert_non_null(strstr(line, "(rounds 3-5 of 14 left out: the machine ran 1.3"));
+    assert_non_null(strstr(line, "; its threads ran farther apart in rounds 3-5 of 14: 332 against 82 ns core to core)"));
+    /* most rounds apart: the sentence names the others */
+    for (int k = 0; k < NB; k++)
+        for (int x = 0; x < 14; x++)
+            f->rtt[k][x] = x == 9 || x == 10 ? 80.0 : 330.0;
+    assert_int_equal(bb_recommend(f->bs, NB, BB_TIE_MARGIN_DEFAULT, &r), 0);
+    assert_int_equal(r.rounds.n_far, 12);
+    bb_recommend_sentence(&r, "mobilenet_v2", line, sizeof line);
+    assert_non_null(strstr(line, "; its threads shared a cache only in rounds 10-11 of 14: 80 against 330 ns core to core)"));
+    /* all rounds alike: none is far, whatever the level */
+    for (int k = 0; k < NB; k++)
+        for (int x = 0; x < 14; x++)
+            f->rtt[k][x] = 330.0;
+    assert_int_equal(bb_rounds_screen(f->rs, NB, &s), 0);
+    assert_int_equal(s.n_far, 0);
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_round_lists),
         cmocka_unit_test(test_the_answer_leaves_the_stretch_out),
         cmocka_unit_test(test_the_answer_says_when_too_many_were_disturbed),
+        cmocka_unit_test(test_rounds_with_the_threads_farther_apart_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
