@@ -24,7 +24,8 @@ static cJSON *batch_entry(const bb_recommendation *r, int i)
                                bb_json_num(o, "per_item_median_s", r->per_item_s[i]) &&
                                bb_json_num(o, "ratio_vs_best", v->ratio) && bb_json_num(o, "ci95_lo", v->ci_lo) &&
                                bb_json_num(o, "ci95_hi", v->ci_hi) && bb_json_num(o, "p_value", v->p_value) &&
-                               cJSON_AddBoolToObject(o, "tied", r->tied[i]) != NULL);
+                               cJSON_AddBoolToObject(o, "tied", r->tied[i]) != NULL &&
+                               cJSON_AddBoolToObject(o, "borderline", r->borderline[i]) != NULL);
 }
 
 /* "rounds": how the rounds were judged (stats/rounds.h); null when they
@@ -62,17 +63,18 @@ static cJSON *rounds_json(const bb_recommendation *r)
                                bb_json_num(o, "faster_slowdown", nf ? s->faster_slowdown : NAN));
 }
 
-/* "tied_batches" (tied = 1) or "batches" (tied = 0: every batch size in full). */
-static cJSON *batch_array(const bb_recommendation *r, int tied_only)
+/* The batch sizes set in mask ("tied_batches": r->tied, "rerun_may_answer":
+ * r->rerun), or with mask NULL "batches": every batch size in full. */
+static cJSON *batch_array(const bb_recommendation *r, const int *mask)
 {
     cJSON *a = cJSON_CreateArray();
     int ok = a != NULL;
     for (int i = 0; ok && i < r->n; i++) {
-        if (tied_only && !r->tied[i])
+        if (mask && !mask[i])
             continue;
         char num[32];
         snprintf(num, sizeof num, "%lld", (long long)r->batch[i]);
-        cJSON *e = tied_only ? cJSON_CreateRaw(num) : batch_entry(r, i);
+        cJSON *e = mask ? cJSON_CreateRaw(num) : batch_entry(r, i);
         ok = e && cJSON_AddItemToArray(a, e);
         if (e && !ok)
             cJSON_Delete(e);
@@ -94,13 +96,14 @@ static cJSON *entry(const bb_setup *s, const char *model, const bb_recommendatio
     cJSON *o = cJSON_CreateObject();
     return bb_json_done(o, o && bb_json_str(o, "model", model) && add_setup(o, s) &&
                                bb_json_int(o, "best_batch", r->best_batch) &&
-                               bb_json_obj(o, "tied_batches", batch_array(r, 1)) &&
+                               bb_json_obj(o, "tied_batches", batch_array(r, r->tied)) &&
                                bb_json_int(o, "recommended_batch", r->recommended_batch) &&
+                               bb_json_obj(o, "rerun_may_answer", batch_array(r, r->rerun)) &&
                                bb_json_int(o, "knee_batch", r->knee_batch) && bb_json_num(o, "margin", r->margin) &&
                                bb_json_num(o, "confidence", CONFIDENCE) &&
                                bb_json_str(o, "method", BB_RECOMMEND_METHOD) &&
                                bb_json_str(o, "sentence", sentence) && bb_json_obj(o, "rounds", rounds_json(r)) &&
-                               bb_json_obj(o, "batches", batch_array(r, 0)));
+                               bb_json_obj(o, "batches", batch_array(r, NULL)));
 }
 
 /* Every (setup, model) with an answer; 0 on OOM. */

@@ -199,8 +199,11 @@ static void how_chosen(FILE *f, const bb_table *t)
                "the margin nor one the data cannot tell from zero moves the answer: of equally fast batch sizes "
                "the smallest gives the same throughput at the least latency, and it does not flip between runs "
                "the way the plain fastest does on a noisy machine. A difference is stated only when it is "
-               "significant (Mann" EN_DASH "Whitney p < %g and the interval excludes 1), with its 95%% CI. The "
-               "knee is the smallest batch size whose median is within %.0f%% of the best.\n\n",
+               "significant (Mann" EN_DASH "Whitney p < %g and the interval excludes 1), with its 95%% CI. Where "
+               "a batch size's interval ends closer to the margin than the interval is wide, a rerun may decide "
+               "its tie the other way; when that would change the answer, the answer names what a rerun may "
+               "answer instead. The knee is the smallest batch size whose median is within %.0f%% of the "
+               "best.\n\n",
             t->margin * 100, BB_ALPHA, BB_KNEE_TOLERANCE * 100);
 }
 

@@ -84,6 +84,25 @@ static void self_ratio(int n, bb_ratio *r)
     r->p_value = 1.0;
 }
 
+/* Which ties could go the other way in a rerun, and what the answer would
+ * be then (recommend.h). b: best's index. */
+static void borderline(bb_recommendation *out, int b)
+{
+    int rec = 0;
+    for (int i = 0; i < out->n; i++) {
+        const bb_ratio *r = &out->vs_best[i];
+        out->borderline[i] = i != b && fabs(r->ci_lo - (1 + out->margin)) < r->ci_hi - r->ci_lo;
+        rec = out->batch[i] == out->recommended_batch ? i : rec;
+    }
+    for (int i = 0; i < rec; i++)
+        out->rerun[i] = out->borderline[i] && !out->tied[i];
+    for (int i = rec + 1, up = out->borderline[rec]; up && i < out->n; i++)
+        if (out->tied[i])
+            out->rerun[i] = 1, up = 0;
+    for (int i = 0; i < out->n; i++)
+        out->n_rerun += out->rerun[i];
+}
+
 /* best, then every batch size's ratio to it and whether it is tied. */
 static int compare_to_best(const bb_batch_sample *s, const int *order, const double *items, const int *off,
                            bb_recommendation *out)
@@ -107,6 +126,7 @@ static int compare_to_best(const bb_batch_sample *s, const int *order, const dou
     for (int i = 0; i < out->n && out->knee_batch == 0; i++)
         if (out->per_item_s[i] <= out->per_item_s[b] * (1 + BB_KNEE_TOLERANCE))
             out->knee_batch = out->batch[i];
+    borderline(out, b);
     return 0;
 }
 
@@ -216,7 +236,31 @@ void bb_recommend_sentence(const bb_recommendation *r, const char *model, char *
                  (long long)r->recommended_batch);
     size_t at = strlen(buf);
     if (at < len)
+        bb_recommend_rerun_note(r, buf + at, len - at);
+    at = strlen(buf);
+    if (at < len)
         bb_recommend_rounds_note(r, buf + at, len - at);
+}
+
+void bb_recommend_rerun_note(const bb_recommendation *r, char *buf, unsigned long len)
+{
+    if (!buf || len == 0)
+        return;
+    buf[0] = '\0';
+    if (r->n_rerun == 0)
+        return;
+    size_t at = (size_t)snprintf(buf, len, "; a rerun may answer ");
+    for (int i = 0, k = 0; i < r->n && at < len; i++) {
+        if (!r->rerun[i])
+            continue;
+        int w = snprintf(buf + at, len - at, "%s%lld", k == 0 ? "" : k == r->n_rerun - 1 ? " or " : ", ",
+                         (long long)r->batch[i]);
+        at += w > 0 ? (size_t)w : 0;
+        k++;
+    }
+    if (at < len)
+        snprintf(buf + at, len - at, ": %s within a CI's width of the %.3g%% margin", r->n_rerun == 1 ? "a tie" : "ties",
+                 r->margin * 100);
 }
 
 /* The disturbed rounds' part of the note: what was left out, or that too

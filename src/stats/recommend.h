@@ -23,6 +23,16 @@
  *  - recommended: the smallest batch size in the tied set.
  *  - knee: the smallest batch size whose median time per item is within 5%
  *    of best's (what growing the batch beyond it buys is small).
+ *  - borderline: a batch size whose CI's lower end lies closer to 1 + margin
+ *    than the CI is wide, so that a rerun's CI may fall on the other side
+ *    (on the VM, four runs of the README's first command put resnet18's
+ *    batch 8 at 1.017-1.021 against 1.02, CIs 0.7-1.8% wide, and answered
+ *    8, 8, 8, 16). When that could change the answer the sentence says so
+ *    and names what a rerun may answer instead (rerun: every smaller
+ *    borderline batch size, which may turn out tied, and the next tied one
+ *    when the recommended one may turn out not tied). Nothing else
+ *    changes: the answer is still the rule's, the alternatives stated with
+ *    it.
  * Before it, when every batch size was measured in the same interleaved
  * rounds, the rounds the machine disturbed are found (stats/rounds.h) and,
  * where enough rounds remain, left out: the rule then runs on the times of
@@ -66,6 +76,9 @@ typedef struct {
     int n_tied;
     int64_t best_batch, recommended_batch, knee_batch;
     double margin;
+    int borderline[BB_RECOMMEND_MAX]; /* 1: its tie with best could go the other way in a rerun */
+    int rerun[BB_RECOMMEND_MAX];    /* 1: a rerun may answer this batch size instead (see above) */
+    int n_rerun;
     int screened;                   /* 1: the rounds were judged (rounds.h), 0: not known */
     bb_round_screen rounds;         /* when screened: which were disturbed, and whether left out */
 } bb_recommendation;
@@ -84,6 +97,11 @@ void bb_recommend_tied_list(const bb_recommendation *r, char *buf, unsigned long
 /* One line a person reads, e.g. "resnet18: 8, 16 and 32 are tied within
  * noise (2% margin); use 8" or "resnet18: 32 is the fastest; use 32". */
 void bb_recommend_sentence(const bb_recommendation *r, const char *model, char *buf, unsigned long len);
+
+/* What the sentence adds when the answer is borderline: "; a rerun may
+ * answer 4 or 16: ties within a CI's width of the 2% margin"; "" when it
+ * is not. */
+void bb_recommend_rerun_note(const bb_recommendation *r, char *buf, unsigned long len);
 
 /* What the sentence adds when rounds were disturbed: " (rounds 1-8 of 15
  * left out: the machine ran 1.21x slower in them)", or that too many were

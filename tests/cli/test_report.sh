@@ -44,7 +44,9 @@ ls "$tmp/a" | grep -q tmp && fail "temporary file left behind" || ok
 # the answer: tied set and the batch size to use, in report.md and recommendation.json
 md="$tmp/a/report.md"
 grep -q "| best batch | tied within noise | use |" "$md" && ok || fail "report.md table lacks the tied/use columns"
-grep -qF -- "- resnet18: 4 and 8 are tied within noise (2% margin); use 4." "$md" && ok || fail "resnet18's answer"
+# 3 samples per batch size: wide CIs, so the answer says what a rerun may answer instead
+grep -qF -- "- resnet18: 4 and 8 are tied within noise (2% margin); use 4; a rerun may answer 8: a tie within a CI's width of the 2% margin." "$md" &&
+    ok || fail "resnet18's answer"
 grep -q "^## How the answer is chosen" "$md" && ok || fail "report.md does not say how the answer is chosen"
 grep -q "recommendation.json" "$tmp/a.out" && ok || fail "recommendation.json path not printed"
 rec_check() { # FILE MARGIN MODEL TIED... : the entry of MODEL has these tied batch sizes and this margin
@@ -97,7 +99,8 @@ grep -qF "show the **mean ± 2σ of the per-item time (batch time / batch size; 
     ok || fail "report.md does not name the charts' statistic"
 grep -qF "The tables and the answer (the batch size to use) are on the median" "$v" && ok || fail "report.md: tables' statistic"
 grep -qF "| resnet18 | 0.04000 ± 0.001633 |" "$v" && ok || fail "report.md: mean ± 2σ table (numpy std, ddof 0)"
-grep -qF -- "- resnet18: 4 and 8 are tied within noise (2% margin); use 4." "$v" && ok || fail "--stat mean moved the answer"
+grep -qF -- "- resnet18: 4 and 8 are tied within noise (2% margin); use 4; a rerun may answer 8" "$v" && ok ||
+    fail "--stat mean moved the answer"
 grep -qF "*Time per item of each convolutional model at each batch size: mean ± 2σ" "$v" && ok || fail "caption under the chart"
 grep -qF "Every time in the tables and the charts is the median" "$md" && ok || fail "default report.md: median not named"
 "$bin" plot "$fx" --out "$tmp/vp" --stat mean --format svg >/dev/null 2>&1; rc=$?

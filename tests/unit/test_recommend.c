@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +100,44 @@ static void test_clear_winner(void **state)
     assert_float_equal(r.vs_best[w].p_value, 1.0, 0);
     assert_float_equal(r.per_item_s[w], 8e-3, 8e-3 * 0.005);
     assert_float_equal(r.margin, BB_TIE_MARGIN_DEFAULT, 0);
+    assert_int_equal(r.n_rerun, 0); /* no tie is close: a rerun answers the same */
+    for (int i = 0; i < r.n; i++)
+        assert_false(r.borderline[i]);
+}
+
+/* A batch size right at the margin: its tie could go either way in a
+ * rerun, and the answer names the other outcome; one well past it and
+ * one well inside are not borderline. */
+static void test_a_tie_at_the_margin_is_borderline(void **state)
+{
+    (void)state;
+    static const int64_t b[] = {4, 8, 16, 32};
+    static const double ms[] = {11.0, 10.2, 10.0, 10.03}; /* 8: 2% slower than 16, the margin */
+    curve c;
+    make_curve(&c, b, ms, 4, 40, 0.004, 11);
+    bb_recommendation r;
+    assert_int_equal(bb_recommend(c.s, c.nb, BB_TIE_MARGIN_DEFAULT, &r), 0);
+    assert_int_equal(r.best_batch, 16);
+    int i8 = index_of(&r, 8);
+    assert_true(r.borderline[i8]);
+    assert_false(r.borderline[index_of(&r, 4)]);  /* 10% slower: not tied, clearly */
+    assert_false(r.borderline[index_of(&r, 16)]); /* the best */
+    assert_false(r.borderline[index_of(&r, 32)]); /* 0.3% slower: tied, clearly */
+    assert_int_equal(r.n_rerun, 1);
+    /* whichever way this run decided 8, a rerun may decide it the other way */
+    int64_t other = r.tied[i8] ? 16 : 8;
+    assert_int_equal(r.recommended_batch, r.tied[i8] ? 8 : 16);
+    assert_true(r.rerun[index_of(&r, other)]);
+    char line[BB_RECOMMEND_SENTENCE_LEN], want[96];
+    bb_recommend_sentence(&r, "resnet18", line, sizeof line);
+    snprintf(want, sizeof want, "; a rerun may answer %lld: a tie within a CI's width of the 2%% margin", (long long)other);
+    assert_non_null(strstr(line, want));
+    /* 8 at 5% slower, the same noise: clearly not tied, not borderline */
+    static const double far_ms[] = {11.0, 10.5, 10.0, 10.03};
+    make_curve(&c, b, far_ms, 4, 40, 0.004, 11);
+    assert_int_equal(bb_recommend(c.s, c.nb, BB_TIE_MARGIN_DEFAULT, &r), 0);
+    assert_false(r.borderline[index_of(&r, 8)]);
+    assert_int_equal(r.n_rerun, 0);
 }
 
 static void test_flat_curve_all_tied(void **state)
@@ -329,14 +368,18 @@ static void test_sentences(void **state)
     curve c;
     make_curve(&c, nb, ms, 6, 40, 0.02, 7);
     assert_int_equal(bb_recommend(c.s, c.nb, BB_TIE_MARGIN_DEFAULT, &r), 0);
-    bb_recommend_sentence(&r, "resnet50", buf, sizeof buf);
-    assert_string_equal(buf, "resnet50: 4, 8 and 16 are tied within noise (2% margin); use 4");
+    char line[BB_RECOMMEND_SENTENCE_LEN];
+    bb_recommend_sentence(&r, "resnet50", line, sizeof line);
+    /* 4 is 1.5% slower than 8 with 2% noise: its tie could go either way in a rerun */
+    assert_string_equal(line, "resnet50: 4, 8 and 16 are tied within noise (2% margin); use 4; a rerun may answer 8: "
+                              "a tie within a CI's width of the 2% margin");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clear_winner),
+        cmocka_unit_test(test_a_tie_at_the_margin_is_borderline),
         cmocka_unit_test(test_flat_curve_all_tied),
         cmocka_unit_test(test_noisy_curve),
         cmocka_unit_test(test_input_order_does_not_matter),

@@ -67,6 +67,13 @@ static void make(fixture *f, int R, const unsigned char *disturbed, uint64_t see
     make_by(f, R, disturbed, seed, NULL);
 }
 
+/* The answer for f's samples and its sentence (line: BB_RECOMMEND_SENTENCE_LEN). */
+static void answer(const fixture *f, bb_recommendation *r, char *line)
+{
+    assert_int_equal(bb_recommend(f->bs, NB, BB_TIE_MARGIN_DEFAULT, r), 0);
+    bb_recommend_sentence(r, "mobilenet_v2", line, BB_RECOMMEND_SENTENCE_LEN);
+}
+
 static void test_undisturbed_run_judges_no_round(void **state)
 {
     (void)state;
@@ -190,9 +197,8 @@ static void test_a_faster_speed_is_named(void **state)
         assert_int_equal(s.faster[r], !mask[r]);
     assert_true(s.faster_slowdown > 0.75 && s.faster_slowdown < 0.9);
     bb_recommendation rec;
-    assert_int_equal(bb_recommend(f->bs, NB, BB_TIE_MARGIN_DEFAULT, &rec), 0);
     char line[BB_RECOMMEND_SENTENCE_LEN];
-    bb_recommend_sentence(&rec, "mobilenet_v2", line, sizeof line);
+    answer(f, &rec, line);
     assert_non_null(strstr(line, "faster in rounds 2-3 and 10 of 12: a run at that speed may answer differently)"));
     assert_null(strstr(line, "left out"));
     free(f);
@@ -306,18 +312,16 @@ static void test_rounds_with_the_threads_farther_apart_are_named(void **state)
     assert_int_equal(s.n_disturbed, plain.n_disturbed); /* the rule itself is unchanged */
     assert_int_equal(s.applied, plain.applied);
     bb_recommendation r;
-    assert_int_equal(bb_recommend(f->bs, NB, BB_TIE_MARGIN_DEFAULT, &r), 0);
     char line[BB_RECOMMEND_SENTENCE_LEN];
-    bb_recommend_sentence(&r, "mobilenet_v2", line, sizeof line);
+    answer(f, &r, line);
     assert_non_null(strstr(line, "(rounds 3-5 of 14 left out: the machine ran 1.3"));
     assert_non_null(strstr(line, "; its threads ran farther apart in rounds 3-5 of 14: 332 against 82 ns core to core)"));
     /* most rounds apart: the sentence names the others */
     for (int k = 0; k < NB; k++)
         for (int x = 0; x < 14; x++)
             f->rtt[k][x] = x == 9 || x == 10 ? 80.0 : 330.0;
-    assert_int_equal(bb_recommend(f->bs, NB, BB_TIE_MARGIN_DEFAULT, &r), 0);
+    answer(f, &r, line);
     assert_int_equal(r.rounds.n_far, 12);
-    bb_recommend_sentence(&r, "mobilenet_v2", line, sizeof line);
     assert_non_null(strstr(line, "; its threads shared a cache only in rounds 10-11 of 14: 80 against 330 ns core to core)"));
     /* all rounds alike: none is far, whatever the level */
     for (int k = 0; k < NB; k++)
