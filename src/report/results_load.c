@@ -217,9 +217,10 @@ static int parse_file(const char *path, bb_row *r, bb_setup *s, bb_err *err)
         rc = row_stats(r, get(j, "times_s"), err);
         row_setup(r, j, s);
     }
-    if (rc == 0 && bb_result_rounds_of_json(j, &r->slice_batches, &r->n_slices, r->round_group,
-                                            sizeof r->round_group, &r->slice_rtt) < 0) {
-        free(r->times_s), r->times_s = NULL;
+    if (rc == 0 && (bb_result_rounds_of_json(j, &r->slice_batches, &r->n_slices, r->round_group,
+                                             sizeof r->round_group) < 0 ||
+                    bb_result_slice_rtt_of_json(j, &r->slice_rtt, &r->n_rtt) < 0)) {
+        free(r->times_s), free(r->slice_batches), r->times_s = NULL, r->slice_batches = NULL;
         rc = bb_err_oom(err, "out of memory reading '%s'", path);
     }
     cJSON_Delete(j);
@@ -598,13 +599,13 @@ int bb_table_core_rtt(const bb_table *t, int setup, double *median, double *lo, 
 {
     *n = *far = 0;
     for (int i = 0; i < t->n_rows; i++)
-        *n += t->rows[i].setup == setup && t->rows[i].slice_rtt ? t->rows[i].n_slices : 0;
+        *n += t->rows[i].setup == setup ? t->rows[i].n_rtt : 0;
     double *x = *n ? malloc(sizeof *x * (size_t)*n) : NULL;
     if (*n && !x)
         return -1;
     *n = 0;
     for (int i = 0; x && i < t->n_rows; i++)
-        for (int k = 0; t->rows[i].setup == setup && t->rows[i].slice_rtt && k < t->rows[i].n_slices; k++)
+        for (int k = 0; t->rows[i].setup == setup && k < t->rows[i].n_rtt; k++)
             if (t->rows[i].slice_rtt[k] > 0)
                 x[(*n)++] = t->rows[i].slice_rtt[k];
     if (*n == 0)
@@ -631,7 +632,8 @@ int bb_table_recommend(const bb_table *t, int setup, const char *model, bb_recom
             return -1;
         if (r)
             x[n++] = (bb_batch_sample){r->batch_size, r->times_s,       r->n_times,
-                                       r->slice_batches, r->n_slices, r->round_group, r->slice_rtt};
+                                       r->slice_batches, r->n_slices, r->round_group,
+                                       r->n_rtt == r->n_slices ? r->slice_rtt : NULL};
     }
     return n == 0 ? 1 : bb_recommend(x, n, t->margin, out);
 }

@@ -39,7 +39,8 @@ typedef struct {
     double *times_s;  /* the raw batch times (s), owned by the table; NULL when none */
     int n_times;
     int *slice_batches; /* measurement.slice_batches, owned by the table; NULL when not recorded */
-    double *slice_rtt;  /* measurement.slice_core_rtt_ns (n_slices, -1: null), owned; NULL when not recorded */
+    double *slice_rtt;  /* measurement.slice_core_rtt_ns (n_rtt of them, -1: null), owned; NULL when not recorded */
+    int n_rtt;
     int n_slices;
     char round_group[BB_ROUND_GROUP_LEN]; /* measurement.round_group: measured in the same rounds as rows with
                                               the same id [""] */

@@ -388,35 +388,11 @@ static int identity_cells(const cJSON *const *rows, size_t n, char **cells, char
     return 0;
 }
 
-/* measurement.slice_core_rtt_ns when it has one entry per slice (k), each
- * a positive number or null (-1); NULL otherwise, *oom set when memory ran
- * out. */
-static double *rtt_of_json(const cJSON *m, int k, int *oom)
-{
-    const cJSON *a = bb_json_field(m, NULL, "slice_core_rtt_ns");
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != k)
-        return NULL;
-    double *x = malloc(sizeof *x * (size_t)k);
-    *oom = !x;
-    int i = 0;
-    for (const cJSON *v = a->child; x && v; v = v->next, i++) {
-        if (cJSON_IsNull(v))
-            x[i] = -1.0;
-        else if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble > 0)
-            x[i] = v->valuedouble;
-        else
-            return free(x), NULL;
-    }
-    return x;
-}
-
-int bb_result_rounds_of_json(const cJSON *j, int **slices, int *n, char *group, size_t len, double **rtt)
+int bb_result_rounds_of_json(const cJSON *j, int **slices, int *n, char *group, size_t len)
 {
     const cJSON *m = bb_json_field(j, NULL, "measurement");
     const cJSON *a = bb_json_field(m, NULL, "slice_batches"), *g = bb_json_field(m, NULL, "round_group");
     *slices = NULL, *n = 0;
-    if (rtt)
-        *rtt = NULL;
     if (len)
         group[0] = '\0';
     int k = cJSON_GetArraySize(a);
@@ -431,11 +407,32 @@ int bb_result_rounds_of_json(const cJSON *j, int **slices, int *n, char *group, 
             return free(x), 1;
         x[i] = (int)v->valuedouble;
     }
-    int oom = 0;
-    if (rtt && !(*rtt = rtt_of_json(m, k, &oom)) && oom)
-        return free(x), -1;
     snprintf(group, len, "%s", g->valuestring);
     *slices = x, *n = k;
+    return 0;
+}
+
+int bb_result_slice_rtt_of_json(const cJSON *j, double **rtt, int *n)
+{
+    const cJSON *m = bb_json_field(j, NULL, "measurement");
+    const cJSON *a = bb_json_field(m, NULL, "slice_core_rtt_ns"), *b = bb_json_field(m, NULL, "slice_batches");
+    *rtt = NULL, *n = 0;
+    int k = cJSON_GetArraySize(a);
+    if (!cJSON_IsArray(a) || !cJSON_IsArray(b) || k < 1 || k != cJSON_GetArraySize(b))
+        return 1;
+    double *x = malloc(sizeof *x * (size_t)k);
+    if (!x)
+        return -1;
+    int i = 0;
+    for (const cJSON *v = a->child; v; v = v->next, i++) {
+        if (cJSON_IsNull(v))
+            x[i] = -1.0;
+        else if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble > 0)
+            x[i] = v->valuedouble;
+        else
+            return free(x), 1;
+    }
+    *rtt = x, *n = k;
     return 0;
 }
 
@@ -512,10 +509,11 @@ static void gather_group(const cJSON *const *rows, char *const *group, size_t n,
         if (!t)
             continue;
         int k = g->n_samples, ns = 0;
-        g->oom |= bb_result_rounds_of_json(rows[i], &g->slices[k], &ns, g->groups[k], sizeof g->groups[k],
-                                           &g->rtts[k]) < 0;
+        int nr = 0;
+        g->oom |= bb_result_rounds_of_json(rows[i], &g->slices[k], &ns, g->groups[k], sizeof g->groups[k]) < 0;
+        g->oom |= bb_result_slice_rtt_of_json(rows[i], &g->rtts[k], &nr) < 0;
         g->times[k] = t;
-        g->s[g->n_samples++] = (bb_batch_sample){b, t, nt, g->slices[k], ns, g->groups[k], g->rtts[k]};
+        g->s[g->n_samples++] = (bb_batch_sample){b, t, nt, g->slices[k], ns, g->groups[k], nr == ns ? g->rtts[k] : NULL};
     }
 }
 

@@ -126,10 +126,14 @@ cJSON *bb_result_to_json(const bb_result *r, const bb_env *env);
  * measurement.round_group into group (len bytes). 0 when both are recorded
  * and well formed; 1 when not (older files, one configuration at a time, a
  * malformed field: nothing set, no round is judged); -1 when memory runs
- * out. Whether the slices add up to the times is the judge's to check.
- * rtt (may be NULL): measurement.slice_core_rtt_ns malloc'd into *rtt (*n
- * of them, -1 for null), or NULL when absent or not one per slice. */
-int bb_result_rounds_of_json(const cJSON *j, int **slices, int *n, char *group, size_t len, double **rtt);
+ * out. Whether the slices add up to the times is the judge's to check. */
+int bb_result_rounds_of_json(const cJSON *j, int **slices, int *n, char *group, size_t len);
+
+/* A result's measurement.slice_core_rtt_ns (env/core_rtt.h) malloc'd into
+ * *rtt, *n of them (-1 for null): 0 when it has one positive number or null
+ * per slice of measurement.slice_batches; 1 when not (absent, malformed:
+ * nothing set); -1 when memory runs out. */
+int bb_result_slice_rtt_of_json(const cJSON *j, double **rtt, int *n);
 
 /* Writes <dir>/<bb_result_filename(r, env->host)> atomically: into
  * <path>.tmp.<pid>, fsync, rename; a result of the same identity there is

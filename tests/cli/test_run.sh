@@ -56,6 +56,9 @@ measured "$tmp/m3" "m['stop_reason'] == 'budget' and c['budget_s'] == 1" && ok |
 measured "$tmp/m4" "not m['interleaved'] and m['interleave_fallback'] == '' and m['stop_reason'] == 'reps' \
     and c['reps_mode'] == 'fixed' and len(r['times_s']) == 4 and m['rounds'] == 1 and m['slice_batches'] == [4] \
     and 'round_group' not in m" && ok || fail "interleave off fields"
+# one configuration at a time: no rounds to judge, but the threads' round trips are still reported
+"$bin" report "$tmp/m4" >/dev/null 2>&1 && grep -q "Threads' core-to-core round trip (after each slice): median" "$tmp/m4/report.md" &&
+    ok || fail "report of a sweep without interleaving does not say where the threads ran"
 "$bin" run --models mobilenet_v2 --batch-sizes 1,2,3 --threads 2 --warmup 1 --warmup-time 0 --reps 120 --out "$tmp/m5" --no-report \
     >/dev/null 2>&1 && ok || fail "interleaved fixed reps"
 measured "$tmp/m5" "m['interleaved'] and len(r['times_s']) == 120 and m['rounds'] >= 2 \

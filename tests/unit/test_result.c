@@ -454,13 +454,47 @@ static void test_summary_empty_and_missing(void **state)
     assert_non_null(strstr(err.msg, p));
 }
 
+/* measurement.slice_core_rtt_ns as the answer reads it: one positive
+ * number or null per slice, anything else not read. */
+static void test_slice_rtt_of_json(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        int rc, n;
+    } cases[] = {
+        {"{\"measurement\": {\"slice_batches\": [3, 4], \"slice_core_rtt_ns\": [80.5, null]}}", 0, 2},
+        {"{\"measurement\": {\"slice_batches\": [3, 4], \"slice_core_rtt_ns\": [80.5]}}", 1, 0},
+        {"{\"measurement\": {\"slice_batches\": [3], \"slice_core_rtt_ns\": [-2]}}", 1, 0},
+        {"{\"measurement\": {\"slice_batches\": [3], \"slice_core_rtt_ns\": [\"80\"]}}", 1, 0},
+        {"{\"measurement\": {\"slice_core_rtt_ns\": [80]}}", 1, 0},
+        {"{\"measurement\": {\"slice_batches\": [3]}}", 1, 0},
+        {"{}", 1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cJSON *j = cJSON_Parse(cases[i].json);
+        assert_non_null(j);
+        double *rtt = (double *)&rtt;
+        int n = -1;
+        assert_int_equal(bb_result_slice_rtt_of_json(j, &rtt, &n), cases[i].rc);
+        assert_int_equal(n, cases[i].n);
+        if (cases[i].rc == 0) {
+            assert_true(rtt[0] == 80.5 && rtt[1] == -1.0);
+            free(rtt);
+        } else {
+            assert_null(rtt);
+        }
+        cJSON_Delete(j);
+    }
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_dir, teardown_dir)
     const struct CMUnitTest tests[] = {
         T(test_filename),      T(test_write_and_parse), T(test_no_times),    T(test_read_status_errors),
         T(test_write_unwritable), T(test_rename_fails), T(test_disk_full),   T(test_summary_csv),
-        T(test_summary_empty_and_missing),
+        T(test_summary_empty_and_missing), cmocka_unit_test(test_slice_rtt_of_json),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
