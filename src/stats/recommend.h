@@ -105,10 +105,12 @@ void bb_recommend_rerun_note(const bb_recommendation *r, char *buf, unsigned lon
 
 /* What the sentence adds when rounds were disturbed: " (rounds 1-8 of 15
  * left out: the machine ran 1.21x slower in them)", or that too many were
- * to leave out; and when some ran faster than usual: " (the machine ran
- * 1.14x faster in rounds 2-3 and 11 of 14: a run at that speed may answer
- * differently)"; both joined by "; "; "" when neither (or rounds were not
- * known). */
+ * to leave out; when some ran faster than usual: " (the machine ran 1.14x
+ * faster in rounds 2-3 and 11 of 14: a run at that speed may answer
+ * differently)"; when the threads ran farther apart in some rounds: " (its
+ * threads ran farther apart in rounds 3-5 of 14: 330 against 80 ns core to
+ * core)" (or "shared a cache only in ..." when that is most rounds); the
+ * parts joined by "; "; "" when none (or rounds were not known). */
 void bb_recommend_rounds_note(const bb_recommendation *r, char *buf, unsigned long len);
 
 #endif
