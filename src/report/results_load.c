@@ -608,14 +608,14 @@ int bb_table_core_rtt(const bb_table *t, int setup, double *median, double *lo, 
         for (int k = 0; t->rows[i].setup == setup && k < t->rows[i].n_rtt; k++)
             if (t->rows[i].slice_rtt[k] > 0)
                 x[(*n)++] = t->rows[i].slice_rtt[k];
-    if (*n == 0)
-        return free(x), 1;
-    qsort(x, (size_t)*n, sizeof *x, bb_cmp_double);
-    *median = *n % 2 ? x[*n / 2] : (x[*n / 2 - 1] + x[*n / 2]) / 2, *lo = x[0], *hi = x[*n - 1];
-    for (int k = 0; k < *n; k++)
-        *far += x[k] >= BB_ROUNDS_FAR_RTT * *lo;
+    bb_stats st;
+    int rc = *n == 0 ? 1 : bb_stats_compute(x, *n, &st) != 0 ? -1 : 0;
+    if (rc == 0)
+        *median = st.median, *lo = st.min, *hi = st.max;
+    for (int k = 0; rc == 0 && k < *n; k++)
+        *far += x[k] >= BB_ROUNDS_FAR_RTT * st.min;
     free(x);
-    return 0;
+    return rc;
 }
 
 int bb_table_recommend(const bb_table *t, int setup, const char *model, bb_recommendation *out)
