@@ -26,6 +26,10 @@ static const bb_opt_info options[BB_OPT_COUNT] = {
                           {"0", "1", "2"}, 0, "print cuDNN's choice per convolution (or every candidate) on stderr"},
     [BB_OPT_CUDA_GELU] = {"cuda.gelu", "cuda", "BATCHBENCH_CUDA_GELU", {"exact", "epilogue"}, {"0", "1"}, 1,
                           "16-bit linear + GELU: exact (erf) in the bias pass, or cuBLASLt's bias+GELU epilogue (tanh form)"},
+    [BB_OPT_CPU_SPLIT] = {"cpu.split", "cpu", "BATCHBENCH_CPU_SPLIT", {"auto", "batch", "layers"}, {0}, 1,
+                          "threads share the batch (each runs the whole network on its items) where the batch is a "
+                          "multiple of them and the layers are light (auto), wherever it is a multiple, or never: they share every layer",
+                          "layers"},
 };
 
 const bb_opt_info *bb_opt_info_of(bb_opt_id id)

@@ -34,6 +34,7 @@ typedef enum {
     BB_OPT_CUDA_PAD_INPUT,   /* cuda.pad_input: off | on */
     BB_OPT_CUDNN_LOG,        /* cuda.cudnn_log: off | choices | candidates */
     BB_OPT_CUDA_GELU,        /* cuda.gelu: exact | epilogue */
+    BB_OPT_CPU_SPLIT,        /* cpu.split: auto | batch | layers */
     BB_OPT_COUNT
 } bb_opt_id;
 
@@ -55,6 +56,8 @@ typedef struct {
     const char *env_alias[4]; /* the variable's old spelling of each choice ("0", "1"), or NULL */
     int identity;             /* 1: shapes the measurement, so a non-default value is part of the result's identity */
     const char *help;         /* one line for --help and the README */
+    const char *absent;       /* the choice a result file without this option ran with (it
+                                 predates the option), when not the default; else NULL */
 } bb_opt_info;
 
 const bb_opt_info *bb_opt_info_of(bb_opt_id id);

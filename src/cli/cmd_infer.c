@@ -252,6 +252,12 @@ static int run(const infer_args *a, bb_err *err)
     }
     if (rc == 0) {
         print_summary(a, g, batch, y, prep, t);
+        bb_backend_report r = {0};
+        be->report(b, &r);
+        if (be == &bb_cpu_backend) /* a GPU's host threads are not what runs it */
+            printf("backend %s, %d thread%s: %s\n", be->name, r.threads, r.threads == 1 ? "" : "s", r.math_mode);
+        else
+            printf("backend %s: %s\n", be->name, r.math_mode);
         if (a->config.profile)
             print_profile(be, b, median_of(t, a->reps), a->config.activation_stats);
         if (a->config.activation_stats)

@@ -62,14 +62,19 @@ static int64_t int_at(const cJSON *o, const char *key, int64_t dflt)
     return (int64_t)v->valuedouble;
 }
 
-/* config.backend_options: the non-default ones that shape a measurement, in the table's order. */
-static void options_of_json(const cJSON *opts, const char *device, char *buf, size_t len)
+/* config.backend_options: the non-default ones that shape a measurement, in
+ * the table's order. An option a batchbench result lacks ran as the option's
+ * `absent` choice (cpu.split: before it existed every op was split over the
+ * threads); other engines have no backend options. */
+static void options_of_json(const cJSON *opts, const char *device, const char *engine, char *buf, size_t len)
 {
+    int ours = !strcmp(engine, "batchbench");
     bb_backend_options o;
     memset(&o, 0, sizeof o);
     for (int i = 0; i < BB_OPT_COUNT; i++) {
         const bb_opt_info *in = bb_opt_info_of((bb_opt_id)i);
-        const char *v = str_at(cJSON_GetObjectItemCaseSensitive(opts, in->key), "value", NULL);
+        const cJSON *entry = cJSON_GetObjectItemCaseSensitive(opts, in->key);
+        const char *v = str_at(entry, "value", entry || !ours ? NULL : in->absent);
         for (int c = 0; v && c < 4 && in->choices[c]; c++)
             if (!strcmp(v, in->choices[c]))
                 o.value[i] = (unsigned char)c;
@@ -95,7 +100,7 @@ int bb_identity_of_json(const cJSON *root, bb_identity *id)
     snprintf(id->input, sizeof id->input, "%s", str_at(cfg, "input_source", "random"));
     id->batch_size = int_at(cfg, "batch_size", 0);
     id->threads = is_gpu(id->device) ? 0 : (int)int_at(cfg, "threads", 0);
-    options_of_json(cJSON_GetObjectItemCaseSensitive(cfg, "backend_options"), id->device, id->options,
+    options_of_json(cJSON_GetObjectItemCaseSensitive(cfg, "backend_options"), id->device, id->engine, id->options,
                     sizeof id->options);
     const cJSON *idle = cJSON_GetObjectItemCaseSensitive(cfg, "idle_s");
     if (cJSON_IsNumber(idle) && idle->valuedouble > 0 && idle->valuedouble <= 1e6) /* else absent: back to back */

@@ -174,6 +174,16 @@ static void test_round_trip(void **state)
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(opt, "value")->valuestring, "never");
     assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(opt, "default")));
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(opt, "source")->valuestring, "flag");
+    /* a file from before cpu.split existed ran every op split over the
+     * threads: it is cpu.split=layers, not the default's configuration */
+    cJSON *opts = cJSON_GetObjectItemCaseSensitive(cfg, "backend_options");
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(opts, "cpu.split"));
+    cJSON_DeleteItemFromObjectCaseSensitive(opts, "cpu.split");
+    assert_int_equal(bb_identity_of_json(j, &b), 0);
+    assert_string_equal(b.options, "cpu.algo=never,cpu.split=layers");
+    cJSON_DeleteItemFromObjectCaseSensitive((cJSON *)cfg, "backend_options");
+    assert_int_equal(bb_identity_of_json(j, &b), 0);
+    assert_string_equal(b.options, "cpu.split=layers");
     cJSON_Delete(j);
 }
 

@@ -25,6 +25,8 @@
 #include "engine/fuse.h"
 #include "engine/graph.h"
 #include "engine/weights.h"
+#include "models/model.h"
+#include "models/zoo.h"
 
 /* ---- reference interpreter (unfused graph, double precision) ------------ */
 
@@ -241,7 +243,8 @@ static bb_graph *new_graph(int nd, int64_t d0, int64_t d1, int64_t d2)
     return g;
 }
 
-/* Random weights, reference, fuse, backend at batch 1 and 3; frees g.
+/* Random weights, reference, fuse, backend at batch 1, 3 and 4 (4: the
+ * batch split over the two threads where cpu.split=auto splits it); frees g.
  * Returns the number of ops after fusion. With reforward, after the checked
  * passes forward runs once more without set_input and is checked again. */
 static int run_case_ex(bb_graph *g, const char *what, int reforward, char *math_mode, size_t mode_len,
@@ -250,19 +253,19 @@ static int run_case_ex(bb_graph *g, const char *what, int reforward, char *math_
     bb_weights_random(g, 42);
     const int64_t ni = bb_tensor_numel(&g->tensors[g->input]);
     const int64_t no = bb_tensor_numel(&g->tensors[g->output]);
-    const int64_t batches[2] = {1, 3};
+    const int64_t batches[3] = {1, 3, 4};
     uint64_t seed = 99;
-    float *in = malloc(sizeof(float) * (size_t)(3 * ni));
-    float *out = malloc(sizeof(float) * (size_t)(3 * no));
+    float *in = malloc(sizeof(float) * (size_t)(4 * ni));
+    float *out = malloc(sizeof(float) * (size_t)(4 * no));
     assert_true(in && out);
-    for (int64_t i = 0; i < 3 * ni; i++)
+    for (int64_t i = 0; i < 4 * ni; i++)
         in[i] = (float)((double)(rnd(&seed) >> 11) / 9007199254740992.0 * 4.0 - 2.0);
-    double *ref = reference(g, 3, in);
+    double *ref = reference(g, 4, in);
     const int before = g->n_ops, removed = bb_fuse(g), fused_ops = g->n_ops;
     assert_int_equal(fused_ops, before - removed);
     /* failures are reported after cleanup, so a failing case leaks nothing */
     char failed[1200] = "";
-    for (int bi = 0; bi < 2 && !failed[0]; bi++) {
+    for (int bi = 0; bi < 3 && !failed[0]; bi++) {
         const int64_t n = batches[bi];
         bb_backend *b = NULL;
         bb_err err = {0};
@@ -694,6 +697,94 @@ static void test_errors(void **state)
     bb_graph_free(g);
 }
 
+/* Runs g at batch n with cfg on a seeded input; the output (malloc'ed, n *
+ * outputs) and the backend's report. */
+static float *run_model(const bb_graph *g, int64_t n, const bb_run_config *cfg, bb_backend_report *r)
+{
+    const int64_t ni = bb_tensor_numel(&g->tensors[g->input]), no = bb_tensor_numel(&g->tensors[g->output]);
+    float *in = malloc(sizeof(float) * (size_t)(n * ni)), *out = malloc(sizeof(float) * (size_t)(n * no));
+    assert_true(in && out);
+    bb_random_input(in, n * ni, 7);
+    bb_backend *b = NULL;
+    bb_err err = {0};
+    assert_int_equal(bb_cpu_backend.prepare(&b, g, n, cfg, &err), 0);
+    for (int pass = 0; pass < 2; pass++) /* a second pass sees no leftovers of the first */
+        assert_true(bb_cpu_backend.set_input(b, in, &err) == 0 && bb_cpu_backend.forward(b, &err) == 0 &&
+                    bb_cpu_backend.get_output(b, out, &err) == 0);
+    bb_cpu_backend.report(b, r);
+    const bb_step_time *st = NULL;
+    int steps = bb_cpu_backend.profile(b, &st);
+    if (cfg->profile) { /* the steps of one part, with the whole batch's work */
+        int64_t macs = 0;
+        assert_int_equal(steps, r->n_steps);
+        for (int i = 0; i < steps; i++)
+            macs += st[i].macs;
+        assert_int_equal(macs, n * bb_graph_macs(g));
+    }
+    bb_cpu_backend.destroy(b);
+    free(in);
+    return out;
+}
+
+/* The batch split (cpu_split.c): cpu.split=auto splits an even batch of a
+ * light graph and leaves alone odd batches, one thread, a heavy graph and
+ * cpu.split=layers; a split forward equals the unsplit one on a zoo model
+ * (Winograd, fused depthwise pairs and SiLU kernels in play) and profiles
+ * the whole batch's work. */
+static void test_batch_split(void **state)
+{
+    (void)state;
+    bb_run_config cfg = {.threads = 2};
+    bb_err err = {0};
+    bb_model_spec r50 = {"resnet50", BB_HEAD_FEATURES, NULL, 1}, mb2 = {"mobilenet_v2", BB_HEAD_FEATURES, NULL, 1};
+    bb_graph *heavy = bb_model_open(&r50, &err), *light = bb_model_open(&mb2, &err);
+    assert_true(heavy && light);
+    /* resnet50's ops do many MACs per value they write: never split */
+    assert_true(cpu_layer_work(heavy, 2, 2) < CPU_SPLIT_MAX_WORK && cpu_macs_per_value(heavy) > CPU_SPLIT_MAX_INTENSITY);
+    assert_int_equal(cpu_split_parts(heavy, 2, 2, &cfg), 1);
+    /* mobilenet_v2's few: split until a thread's share of an op is large */
+    assert_true(cpu_macs_per_value(light) < CPU_SPLIT_MAX_INTENSITY);
+    assert_true(cpu_layer_work(light, 32, 2) < CPU_SPLIT_MAX_WORK && cpu_layer_work(light, 64, 2) > CPU_SPLIT_MAX_WORK);
+    assert_int_equal(cpu_split_parts(light, 32, 2, &cfg), 2);
+    assert_int_equal(cpu_split_parts(light, 64, 2, &cfg), 1);
+    assert_int_equal(cpu_split_parts(light, 3, 2, &cfg), 1);
+    assert_int_equal(cpu_split_parts(light, 1, 2, &cfg), 1);
+    assert_int_equal(cpu_split_parts(light, 32, 1, &cfg), 1);
+    assert_int_equal(cpu_split_parts(light, 32, 4, &cfg), 4);
+    cfg.options.value[BB_OPT_CPU_SPLIT] = 1; /* batch: wherever the batch divides */
+    assert_int_equal(cpu_split_parts(heavy, 8, 2, &cfg), 2);
+    assert_int_equal(cpu_split_parts(heavy, 7, 2, &cfg), 1);
+    cfg.options.value[BB_OPT_CPU_SPLIT] = 2; /* layers: never */
+    assert_int_equal(cpu_split_parts(light, 32, 2, &cfg), 1);
+    bb_graph_free(heavy);
+    bb_graph_free(light);
+
+    const char *models[2] = {"mobilenet_v2", "efficientnet_v2_s"};
+    for (int m = 0; m < 2; m++) {
+        bb_model_spec spec = {models[m], BB_HEAD_FEATURES, NULL, 3};
+        bb_graph *g = bb_model_open(&spec, &err);
+        assert_non_null(g);
+        bb_run_config split = {.threads = 2, .profile = 1}, layers = {.threads = 2};
+        split.options.value[BB_OPT_CPU_ALGO] = layers.options.value[BB_OPT_CPU_ALGO] = 1; /* Winograd always */
+        layers.options.value[BB_OPT_CPU_SPLIT] = 2;
+        assert_int_equal(cpu_split_parts(g, 4, 2, &split), 2);
+        bb_backend_report rs, rl;
+        float *a = run_model(g, 4, &split, &rs), *b = run_model(g, 4, &layers, &rl);
+        assert_non_null(strstr(rs.math_mode, "the batch split over 2 threads, 2 items each"));
+        assert_null(strstr(rl.math_mode, "split"));
+        assert_int_equal(rs.threads, 2);
+        assert_int_equal(rs.weight_bytes, rl.weight_bytes);
+        const int64_t no = 4 * bb_tensor_numel(&g->tensors[g->output]);
+        double scale = 1.0, worst = 0.0;
+        for (int64_t i = 0; i < no; i++)
+            scale = fmax(scale, fabs(b[i])), worst = fmax(worst, fabs((double)a[i] - b[i]));
+        if (!(worst <= 1e-4 * scale))
+            fail_msg("%s: split and unsplit outputs differ by %g (scale %g)", models[m], worst, scale);
+        free(a), free(b);
+        bb_graph_free(g);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -708,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_unfused_add_2d_3d),
         cmocka_unit_test(test_input_survives_forward),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_batch_split),
     };
     return cmocka_run_group_tests_name("cpu_backend", tests, NULL, NULL);
 }

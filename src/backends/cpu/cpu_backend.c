@@ -18,32 +18,55 @@
 
 #define ARENA_ALIGN 4096
 
-static void cpu_destroy(bb_backend *b)
+/* Frees what a backend owns: a clone of a split's part (shared_from set)
+ * owns its buffers, argument lists, arena, scratch and stream, and shares
+ * the rest with the part it was cloned from. */
+void cpu_destroy_whole(bb_backend *b)
 {
     if (!b)
         return;
-    for (int i = 0; i < b->n_steps; i++) {
+    int owner = b->shared_from == NULL;
+    for (int i = 0; i < b->n_steps && owner; i++) {
         dnnl_primitive_destroy(b->steps[i].prim);
         free(b->steps[i].walk);
     }
     for (int i = 0; i < b->n_bufs; i++)
         dnnl_memory_destroy(b->bufs[i].mem);
-    for (int i = 0; i < b->n_weights; i++)
+    for (int i = 0; i < b->n_weights && owner; i++)
         dnnl_memory_destroy(b->weights[i]);
     if (b->stream)
         dnnl_stream_destroy(b->stream);
-    if (b->eng)
+    dnnl_memory_destroy(b->scratchpad);
+    free(b->scratchpad_data);
+    if (owner)
+        dnnl_primitive_attr_destroy(b->attr);
+    if (b->eng && owner)
         dnnl_engine_destroy(b->eng);
     free(b->steps);
     free(b->bufs);
-    free(b->weights);
-    free(b->tbuf);
+    if (owner) {
+        free(b->weights);
+        free(b->tbuf);
+        free(b->choices);
+        free(b->cat);
+    }
     free(b->arena);
     free(b->scratch);
     free(b->times);
-    free(b->choices);
-    free(b->cat);
     free(b);
+}
+
+static void cpu_destroy(bb_backend *b)
+{
+    if (b && b->parts)
+        cpu_split_destroy(b);
+    else
+        cpu_destroy_whole(b);
+}
+
+void *cpu_arena_alloc(int64_t bytes)
+{
+    return bytes > 0 ? aligned_alloc(ARENA_ALIGN, (size_t)((bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN)) : NULL;
 }
 
 int bb_cpu_default_threads(void)
@@ -69,6 +92,42 @@ static const char *cpu_isa_name(void)
     return "older than avx2";
 }
 
+static int64_t step_scratchpad_bytes(const cpu_step *s)
+{
+    const_dnnl_primitive_desc_t pd = NULL;
+    if (!s->prim || dnnl_primitive_get_primitive_desc(s->prim, &pd) != dnnl_success)
+        return 0;
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    return md ? (int64_t)dnnl_memory_desc_get_size(md) : 0;
+}
+
+/* Binds every step's arguments to this backend's memory objects, and the
+ * steps that ask for one to its scratchpad (one buffer as large as the
+ * largest: the steps run one after the other). */
+int cpu_bind_steps(bb_backend *b, bb_err *err)
+{
+    if (b->scratchpad_bytes > 0 && !b->scratchpad) {
+        dnnl_memory_desc_t md;
+        dnnl_dims_t d = {b->scratchpad_bytes};
+        dnnl_memory_desc_init_by_tag(&md, 1, d, dnnl_u8, dnnl_a);
+        b->scratchpad_data = cpu_arena_alloc(b->scratchpad_bytes);
+        if (!b->scratchpad_data)
+            return bb_err_oom(err, "out of memory: scratchpad of %lld bytes", (long long)b->scratchpad_bytes);
+        if (dnnl_memory_create(&b->scratchpad, &md, b->eng, b->scratchpad_data) != dnnl_success)
+            return bb_err_set(err, "oneDNN: memory creation failed for the scratchpad");
+    }
+    for (int s = 0; s < b->n_steps; s++) {
+        cpu_step *st = &b->steps[s];
+        for (int a = 0; a < st->n_args; a++)
+            st->exec[a] = (dnnl_exec_arg_t){st->args[a].arg,
+                                            st->args[a].buf >= 0 ? b->bufs[st->args[a].buf].mem : st->args[a].mem};
+        st->n_exec = st->n_args;
+        if (step_scratchpad_bytes(st) > 0)
+            st->exec[st->n_exec++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, b->scratchpad};
+    }
+    return 0;
+}
+
 /* Places every buffer in one arena and creates its memory object. */
 static int plan_and_bind(bb_backend *b, bb_err *err)
 {
@@ -83,7 +142,7 @@ static int plan_and_bind(bb_backend *b, bb_err *err)
                               b->bufs[i].first, b->bufs[i].last, b->bufs[i].alias, b->bufs[i].alias_off};
     b->arena_bytes = bb_plan_place(pb, b->n_bufs, 64, off);
     free(pb);
-    b->arena = b->arena_bytes > 0 ? aligned_alloc(ARENA_ALIGN, (size_t)((b->arena_bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN)) : NULL;
+    b->arena = cpu_arena_alloc(b->arena_bytes);
     if (!b->arena) {
         free(off);
         return bb_err_oom(err, "out of memory: activation arena of %lld bytes at batch %lld",
@@ -94,13 +153,10 @@ static int plan_and_bind(bb_backend *b, bb_err *err)
         if (dnnl_memory_create(&b->bufs[i].mem, &b->bufs[i].md, b->eng, (char *)b->arena + off[i]) != dnnl_success)
             rc = bb_err_set(err, "oneDNN: memory creation failed");
     free(off);
-    for (int s = 0; s < b->n_steps && rc == 0; s++) {
-        cpu_step *st = &b->steps[s];
-        for (int a = 0; a < st->n_args; a++)
-            st->exec[a] = (dnnl_exec_arg_t){st->args[a].arg,
-                                            st->args[a].buf >= 0 ? b->bufs[st->args[a].buf].mem : st->args[a].mem};
-    }
-    return rc;
+    for (int s = 0; s < b->n_steps; s++)
+        if (step_scratchpad_bytes(&b->steps[s]) > b->scratchpad_bytes)
+            b->scratchpad_bytes = step_scratchpad_bytes(&b->steps[s]);
+    return rc == 0 ? cpu_bind_steps(b, err) : rc;
 }
 
 /* Each oneDNN step's implementation name, for the profile: the string
@@ -142,18 +198,12 @@ static int lower_graph(bb_backend *b, bb_err *err)
     return 0;
 }
 
-static int cpu_prepare(bb_backend **out, const bb_graph *g, int64_t batch,
-                       const bb_run_config *opts, bb_err *err)
+/* One backend that runs the whole batch, every step split over its threads. */
+int cpu_prepare_whole(bb_backend **out, const bb_graph *g, int64_t batch,
+                      const bb_run_config *opts, bb_err *err)
 {
     *out = NULL;
-    if (batch < 1)
-        return bb_err_set(err, "batch size must be at least 1, got %lld", (long long)batch);
     bb_precision prec = opts ? opts->precision : BB_PREC_FP32;
-    if (prec != BB_PREC_FP32 && prec != BB_PREC_BF16)
-        return bb_err_set(err, "--precision %s: the CPU backend runs fp32 or bf16", bb_precision_name(prec));
-    if (prec == BB_PREC_BF16 && !bb_cpu_has_bf16())
-        return bb_err_set(err, "--precision bf16: this CPU has neither AVX512-BF16 nor AMX (oneDNN's ISA: %s), "
-                               "so bf16 would run emulated; use fp32", cpu_isa_name());
     bb_backend *b = calloc(1, sizeof *b);
     if (!b)
         return bb_err_set(err, "out of memory");
@@ -164,6 +214,7 @@ static int cpu_prepare(bb_backend **out, const bb_graph *g, int64_t batch,
     int algo = opts ? opts->options.value[BB_OPT_CPU_ALGO] : 0; /* measured | always | never */
     b->algo_policy = algo == 1 ? 1 : algo == 2 ? -1 : 0;
     omp_set_num_threads(b->threads);
+    cpu_attr_create(&b->attr);
     b->tbuf = malloc(sizeof(int) * (size_t)g->n_tensors);
     if (!b->tbuf || dnnl_engine_create(&b->eng, dnnl_cpu, 0) != dnnl_success ||
         dnnl_stream_create(&b->stream, b->eng, dnnl_stream_default_flags) != dnnl_success) {
@@ -187,6 +238,24 @@ static int cpu_prepare(bb_backend **out, const bb_graph *g, int64_t batch,
     return 0;
 }
 
+static int cpu_prepare(bb_backend **out, const bb_graph *g, int64_t batch,
+                       const bb_run_config *opts, bb_err *err)
+{
+    *out = NULL;
+    if (batch < 1)
+        return bb_err_set(err, "batch size must be at least 1, got %lld", (long long)batch);
+    bb_precision prec = opts ? opts->precision : BB_PREC_FP32;
+    if (prec != BB_PREC_FP32 && prec != BB_PREC_BF16)
+        return bb_err_set(err, "--precision %s: the CPU backend runs fp32 or bf16", bb_precision_name(prec));
+    if (prec == BB_PREC_BF16 && !bb_cpu_has_bf16())
+        return bb_err_set(err, "--precision bf16: this CPU has neither AVX512-BF16 nor AMX (oneDNN's ISA: %s), "
+                               "so bf16 would run emulated; use fp32", cpu_isa_name());
+    int threads = opts && opts->threads > 0 ? opts->threads : bb_cpu_default_threads();
+    int parts = cpu_split_parts(g, batch, threads, opts);
+    return parts > 1 ? cpu_split_prepare(out, g, batch, parts, opts, err)
+                     : cpu_prepare_whole(out, g, batch, opts, err);
+}
+
 static void *buf_data(const bb_backend *b, int buf)
 {
     void *p = NULL;
@@ -197,6 +266,10 @@ static void *buf_data(const bb_backend *b, int buf)
 static int cpu_set_input(bb_backend *b, const float *input, bb_err *err)
 {
     (void)err;
+    if (b->parts) {
+        cpu_split_copy(b, 1, (float *)input);
+        return 0;
+    }
     memcpy(buf_data(b, b->input_buf), input, dnnl_memory_desc_get_size(&b->bufs[b->input_buf].md));
     return 0;
 }
@@ -204,6 +277,10 @@ static int cpu_set_input(bb_backend *b, const float *input, bb_err *err)
 static int cpu_get_output(bb_backend *b, float *output, bb_err *err)
 {
     (void)err;
+    if (b->parts) {
+        cpu_split_copy(b, 0, output);
+        return 0;
+    }
     memcpy(output, buf_data(b, b->output_buf), dnnl_memory_desc_get_size(&b->bufs[b->output_buf].md));
     return 0;
 }
@@ -245,13 +322,13 @@ static void output_stats(const bb_backend *b, const cpu_step *s, bb_step_time *t
     t->out_absmax = mx, t->out_nonfinite = bad, t->out_subnormal = sub;
 }
 
-static int cpu_forward(bb_backend *b, bb_err *err)
+int cpu_forward_whole(bb_backend *b, bb_err *err)
 {
     for (int i = 0; i < b->n_steps; i++) {
         const cpu_step *s = &b->steps[i];
         double t0 = b->profile ? bb_now_s() : 0.0;
         if (s->prim) {
-            dnnl_status_t st = dnnl_primitive_execute(s->prim, b->stream, s->n_args, s->exec);
+            dnnl_status_t st = dnnl_primitive_execute(s->prim, b->stream, s->n_exec, s->exec);
             if (st != dnnl_success)
                 return bb_err_set(err, "oneDNN: executing '%s' failed (status %d)", s->label, (int)st);
         } else {
@@ -270,11 +347,20 @@ static int cpu_forward(bb_backend *b, bb_err *err)
     return 0;
 }
 
+static int cpu_forward(bb_backend *b, bb_err *err)
+{
+    return b->parts ? cpu_split_forward(b, err) : cpu_forward_whole(b, err);
+}
+
 static void cpu_report(const bb_backend *b, bb_backend_report *r)
 {
+    if (b->parts) {
+        cpu_split_report(b, r);
+        return;
+    }
     r->weight_bytes = b->weight_bytes;
     r->arena_bytes = b->arena_bytes;
-    r->workspace_bytes = b->scratch_floats * (int64_t)sizeof(float);
+    r->workspace_bytes = b->scratch_floats * (int64_t)sizeof(float) + b->scratchpad_bytes;
     r->threads = b->threads;
     r->n_steps = b->n_steps;
     if (b->dt == dnnl_bf16)
@@ -289,6 +375,8 @@ static void cpu_report(const bb_backend *b, bb_backend_report *r)
 
 static int cpu_profile(const bb_backend *b, const bb_step_time **steps)
 {
+    if (b->parts)
+        return cpu_split_profile(b, steps);
     *steps = b->times;
     return b->profile ? b->n_steps : 0;
 }

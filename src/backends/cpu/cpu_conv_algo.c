@@ -40,7 +40,7 @@
 
 typedef struct {
     dnnl_primitive_t prim;
-    dnnl_exec_arg_t ex[6];
+    dnnl_exec_arg_t ex[7];
     int n, owns_src;
 } chain_step;
 
@@ -48,12 +48,13 @@ typedef struct {
  * when given (the previous step's output). 0, or -1 when it cannot run. */
 static int step_init(bb_backend *b, const_dnnl_primitive_desc_t pd, dnnl_memory_t src, chain_step *c)
 {
-    static const int args[6] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST,
-                                DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS};
+    static const int args[7] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST,
+                                DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS,
+                                DNNL_ARG_SCRATCHPAD};
     memset(c, 0, sizeof *c);
     if (dnnl_primitive_create(&c->prim, pd) != dnnl_success)
         return -1;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, args[i]);
         if (!md || md->ndims == 0)
             continue;

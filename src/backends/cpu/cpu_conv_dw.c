@@ -51,7 +51,7 @@ static dnnl_primitive_attr_t fused_attr(const bb_op *op, const bb_op *dw, dnnl_d
 {
     dnnl_primitive_attr_t attr;
     dnnl_post_ops_t po;
-    dnnl_primitive_attr_create(&attr);
+    cpu_attr_create(&attr);
     dnnl_post_ops_create(&po);
     append_act(po, op->post_act);
     dnnl_post_ops_append_dw(po, dt, dnnl_f32, dt, 3, dw->stride, 1, 0, 0, NULL);
@@ -117,7 +117,7 @@ static int fused_is_faster(bb_backend *b, const bb_op *op, const bb_op *dw, dnnl
             p2 = conv_pd(b, &any_mid, &w2, bias, &d2, dw->stride, 1, cpu_post_ops_attr(dw));
             if (p2 && dnnl_reorder_primitive_desc_create(&apart[1], m1, b->eng,
                                                          dnnl_primitive_desc_query_md(p2, dnnl_query_src_md, 0),
-                                                         b->eng, NULL) != dnnl_success)
+                                                         b->eng, b->attr) != dnnl_success)
                 apart[1] = NULL;
         }
         n = apart[1] ? 3 : 2;
@@ -215,7 +215,7 @@ int cpu_lower_conv_dw(bb_backend *b, int i, bb_err *err)
     if (!pd)
         return 0; /* oneDNN cannot fuse this pair here: lower the two convs apart */
     dnnl_primitive_desc_t in = NULL; /* the reorder into the fused kernel's input layout */
-    if (reorder && dnnl_reorder_primitive_desc_create(&in, &b->bufs[src].md, b->eng, &blocked_src, b->eng, NULL) !=
+    if (reorder && dnnl_reorder_primitive_desc_create(&in, &b->bufs[src].md, b->eng, &blocked_src, b->eng, b->attr) !=
                        dnnl_success) {
         dnnl_primitive_desc_destroy(pd);
         return 0;

@@ -169,7 +169,7 @@ int cpu_unary_step(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, int
 int cpu_reorder_op(bb_backend *b, const bb_op *op, int from, const dnnl_memory_desc_t *to, bb_err *err)
 {
     dnnl_primitive_desc_t pd;
-    DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, &b->bufs[from].md, b->eng, to, b->eng, NULL), err, "reorder",
+    DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, &b->bufs[from].md, b->eng, to, b->eng, b->attr), err, "reorder",
                op->label);
     return cpu_unary_step(b, op, pd, from, to, DNNL_ARG_FROM, DNNL_ARG_TO, err);
 }
@@ -367,7 +367,7 @@ static int concat_pd(bb_backend *b, const bb_op *op, const cpu_gsrc *src, const 
     for (int i = 0; i < op->n_in; i++)
         mds[i] = src[i].md;
     *pd = NULL;
-    if (dnnl_concat_primitive_desc_create(pd, dst, op->n_in, op->axis, mds, NULL, b->eng) != dnnl_success)
+    if (dnnl_concat_primitive_desc_create(pd, dst, op->n_in, op->axis, mds, b->attr, b->eng) != dnnl_success)
         return -1;
     if (fast_only && cpu_pd_is_ref(*pd)) {
         dnnl_primitive_desc_destroy(*pd);

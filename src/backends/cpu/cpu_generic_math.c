@@ -22,7 +22,7 @@ static int eltwise_pd(bb_backend *b, const bb_op *op, const dnnl_memory_desc_t *
     dnnl_eltwise_desc_t ed;
     DNNL_CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, alg, md, alpha, beta), err,
                "eltwise descriptor", op->label);
-    DNNL_CHECK(dnnl_primitive_desc_create(pd, &ed, NULL, b->eng, NULL), err, "eltwise", op->label);
+    DNNL_CHECK(dnnl_primitive_desc_create(pd, &ed, b->attr, b->eng, NULL), err, "eltwise", op->label);
     return 0;
 }
 
@@ -175,7 +175,7 @@ static int lower_bn_relu(bb_backend *b, const bb_op *op, const int64_t *x, int n
     dnnl_post_ops_create(&po);
     dnnl_post_ops_append_binary(po, dnnl_binary_add, &per_channel);
     dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f);
-    dnnl_primitive_attr_create(&attr);
+    cpu_attr_create(&attr);
     dnnl_primitive_attr_set_post_ops(attr, po);
     dnnl_post_ops_destroy(po);
     dnnl_binary_desc_t bd;
@@ -222,7 +222,7 @@ int cpu_lower_batchnorm(bb_backend *b, const bb_op *op, bb_err *err)
         bn_param(b, op, op->w, x[1], &scale, err) || bn_param(b, op, op->b, x[1], &shift, err))
         return -1;
     dnnl_primitive_desc_t pd;
-    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &bd, NULL, b->eng, NULL), err, "batch normalization", op->label);
+    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &bd, b->attr, b->eng, NULL), err, "batch normalization", op->label);
     int dst = cpu_dst_buf(b, op, &b->bufs[src].md);
     cpu_step *s = cpu_step_from_pd(b, op, pd, err);
     dnnl_primitive_desc_destroy(pd);
@@ -263,7 +263,7 @@ static int binary_pd(bb_backend *b, dnnl_alg_kind_t alg, const dnnl_memory_desc_
     *pd = NULL;
     if (dnnl_binary_desc_init(&bd, alg, m0, m1, m0) != dnnl_success)
         return -1;
-    dnnl_primitive_attr_create(&attr);
+    cpu_attr_create(&attr);
     dnnl_post_ops_create(&po);
     if (negate) /* b - a computed as -(a - b) (exact) */
         dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_linear, -1.f, 0.f);
@@ -412,7 +412,7 @@ static int matmul_pd(bb_backend *b, const bb_op *op, const dnnl_memory_desc_t *s
 {
     dnnl_matmul_desc_t md;
     DNNL_CHECK(dnnl_matmul_desc_init(&md, s, w, NULL, d), err, "matmul descriptor", op->label);
-    DNNL_CHECK(dnnl_primitive_desc_create(pd, &md, NULL, b->eng, NULL), err, "matmul", op->label);
+    DNNL_CHECK(dnnl_primitive_desc_create(pd, &md, b->attr, b->eng, NULL), err, "matmul", op->label);
     return 0;
 }
 
@@ -496,7 +496,7 @@ int cpu_lower_softmax(bb_backend *b, const bb_op *op, bb_err *err)
                                                  &b->bufs[src].md, &b->bufs[src].md, op->axis),
                err, "softmax descriptor", op->label);
     dnnl_primitive_desc_t pd;
-    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &sd, NULL, b->eng, NULL), err, "softmax", op->label);
+    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &sd, b->attr, b->eng, NULL), err, "softmax", op->label);
     return cpu_unary_step(b, op, pd, src, &b->bufs[src].md, DNNL_ARG_SRC, DNNL_ARG_DST, err);
 }
 
@@ -513,7 +513,7 @@ static int reduction_pd(bb_backend *b, const dnnl_memory_desc_t *src, int nd, co
     *pd = NULL;
     if (dnnl_memory_desc_init_by_tag(&dst, nd, od, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
         dnnl_reduction_desc_init(&rd, dnnl_reduction_mean, src, &dst, 0.f, 0.f) != dnnl_success ||
-        dnnl_primitive_desc_create(pd, &rd, NULL, b->eng, NULL) != dnnl_success)
+        dnnl_primitive_desc_create(pd, &rd, b->attr, b->eng, NULL) != dnnl_success)
         return -1;
     if (fast_only && cpu_pd_is_ref(*pd)) {
         dnnl_primitive_desc_destroy(*pd);

@@ -58,7 +58,8 @@ typedef struct {
     dnnl_primitive_t prim;  /* NULL for a kernel step */
     int n_args;
     cpu_arg args[CPU_MAX_ARGS];
-    dnnl_exec_arg_t exec[CPU_MAX_ARGS]; /* bound after planning */
+    dnnl_exec_arg_t exec[CPU_MAX_ARGS + 1]; /* bound after planning: args, then the scratchpad */
+    int n_exec;
     cpu_kernel kernel;
     int kin, kout;          /* kernel input / output buffers */
     const float *kw, *kb;   /* kernel parameters (graph-owned) */
@@ -87,6 +88,10 @@ typedef struct {
 struct bb_backend {
     dnnl_engine_t eng;
     dnnl_stream_t stream;
+    dnnl_primitive_attr_t attr; /* no post-ops, the scratchpad ours (cpu_attr_create) */
+    dnnl_memory_t scratchpad;   /* the steps' scratchpad (the largest any needs), or NULL */
+    void *scratchpad_data;
+    int64_t scratchpad_bytes;
     const bb_graph *g;
     int64_t batch;
     int threads, profile, activation_stats;
@@ -111,7 +116,47 @@ struct bb_backend {
     cpu_cat *cat;           /* in-place concats (batch 1, fp32), or NULL */
     cpu_choice *choices;    /* measured choices so far, for repeated layers */
     int n_choices, cap_choices;
+    /* The batch split (cpu_split.c). A split backend runs parts[i] on
+     * thread i and holds nothing else; parts[0] is prepared, the others are
+     * clones of it (shared_from = parts[0]) that share its engine,
+     * primitives and packed weights and own their arena, memory objects,
+     * argument lists, stream and scratch. */
+    bb_backend **parts;
+    int n_parts;
+    bb_err *part_errs;      /* one per part, for forward */
+    const bb_backend *shared_from;
 };
+
+/* cpu_backend.c: the unsplit backend, and the arena's allocation. */
+int cpu_prepare_whole(bb_backend **out, const bb_graph *g, int64_t batch, const bb_run_config *opts, bb_err *err);
+int cpu_forward_whole(bb_backend *b, bb_err *err);
+void cpu_destroy_whole(bb_backend *b);
+void *cpu_arena_alloc(int64_t bytes);
+/* Every step's arguments bound to b's memory objects and scratchpad
+ * (allocated here when b has none yet). */
+int cpu_bind_steps(bb_backend *b, bb_err *err);
+
+/* cpu_split.c: how many parts a forward at this batch is split into (1:
+ * not split), and the split backend's prepare / forward / input / output /
+ * report / profile / destroy. */
+int cpu_split_parts(const bb_graph *g, int64_t batch, int threads, const bb_run_config *opts);
+/* cpu.split=auto splits the batch where, were every op split over the
+ * threads instead, a thread's share of an op (on average over the fused
+ * graph's ops) would be under CPU_SPLIT_MAX_WORK MACs and the ops do
+ * under CPU_SPLIT_MAX_INTENSITY MACs per activation value they write: where
+ * handing activations between the threads costs most against the work.
+ * docs/cpu-split.md has the measurements behind both. */
+#define CPU_SPLIT_MAX_WORK 128e6
+#define CPU_SPLIT_MAX_INTENSITY 300.0
+double cpu_layer_work(const bb_graph *g, int64_t batch, int threads);
+double cpu_macs_per_value(const bb_graph *g);
+int cpu_split_prepare(bb_backend **out, const bb_graph *g, int64_t batch, int parts,
+                      const bb_run_config *opts, bb_err *err);
+int cpu_split_forward(bb_backend *b, bb_err *err);
+void cpu_split_copy(bb_backend *b, int to_parts, float *data);
+void cpu_split_report(const bb_backend *b, bb_backend_report *r);
+int cpu_split_profile(const bb_backend *b, const bb_step_time **steps);
+void cpu_split_destroy(bb_backend *b);
 
 /* cpu_ops.c */
 int cpu_lower_op(bb_backend *b, const bb_op *op, bb_err *err);
@@ -142,6 +187,9 @@ void cpu_arg_mem(cpu_step *s, int arg, dnnl_memory_t mem);
 int cpu_tensor_as(bb_backend *b, int t, const dnnl_memory_desc_t *want, bb_err *err);
 void cpu_md_2d(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, dnnl_data_type_t dt);
 dnnl_primitive_attr_t cpu_post_ops_attr(const bb_op *op);
+/* A new attribute set whose scratchpad is ours to give (every primitive a
+ * step runs is made with one: b->attr, or one of these with more set). */
+void cpu_attr_create(dnnl_primitive_attr_t *attr);
 int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
              const dnnl_memory_desc_t *want, dnnl_memory_t *out, bb_err *err);
 cpu_step *cpu_step_from_pd(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, bb_err *err);

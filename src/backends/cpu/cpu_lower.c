@@ -132,7 +132,7 @@ int cpu_md_is_plain(const dnnl_memory_desc_t *md)
 static int add_reorder(bb_backend *b, int src, const dnnl_memory_desc_t *want, bb_err *err)
 {
     dnnl_primitive_desc_t pd;
-    DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, &b->bufs[src].md, b->eng, want, b->eng, NULL),
+    DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, &b->bufs[src].md, b->eng, want, b->eng, b->attr),
                err, "reorder", "layout change");
     int dst = cpu_new_buf(b, want);
     cpu_step *s = cpu_add_step(b, "reorder", "reorder");
@@ -194,13 +194,23 @@ dnnl_alg_kind_t cpu_act_alg(bb_act a, float *alpha, float *beta)
     }
 }
 
+/* Attributes with the scratchpad left to us (DNNL_ARG_SCRATCHPAD, bound by
+ * cpu_backend.c): oneDNN's own scratchpad is per thread and sized when a
+ * primitive is created, so a primitive it manages must run on the thread
+ * that created it, which the batch split's parts (cpu_split.c) do not. */
+void cpu_attr_create(dnnl_primitive_attr_t *attr)
+{
+    dnnl_primitive_attr_create(attr);
+    dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+}
+
 /* Attributes carrying the op's fused activation and residual sum. */
 dnnl_primitive_attr_t cpu_post_ops_attr(const bb_op *op)
 {
     dnnl_primitive_attr_t attr;
     dnnl_post_ops_t po;
     float alpha, beta;
-    dnnl_primitive_attr_create(&attr);
+    cpu_attr_create(&attr);
     dnnl_post_ops_create(&po);
     if (op->post_act) {
         dnnl_alg_kind_t alg = cpu_act_alg(op->post_act, &alpha, &beta);

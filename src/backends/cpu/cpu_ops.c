@@ -116,7 +116,7 @@ static int fastest_layout(bb_backend *b, dnnl_primitive_desc_t *cand, int k, con
         race[i] = (cpu_chain){{cand[i]}, 1};
         if (dnnl_memory_desc_equal(src, have))
             continue;
-        if (dnnl_reorder_primitive_desc_create(&reorder[i], have, b->eng, src, b->eng, NULL) != dnnl_success)
+        if (dnnl_reorder_primitive_desc_create(&reorder[i], have, b->eng, src, b->eng, b->attr) != dnnl_success)
             race[i].n = 0, reorder[i] = NULL; /* cannot run */
         else
             race[i] = (cpu_chain){{reorder[i], cand[i]}, 2};
@@ -394,7 +394,7 @@ static int lower_layernorm(bb_backend *b, const bb_op *op, bb_err *err)
                                                           op->eps, dnnl_use_scale | dnnl_use_shift),
                err, "layer norm descriptor", op->label);
     dnnl_primitive_desc_t pd;
-    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &ld, NULL, b->eng, NULL), err, "layer norm", op->label);
+    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &ld, b->attr, b->eng, NULL), err, "layer norm", op->label);
     dnnl_memory_t sm, hm;
     cpu_step *step = NULL;
     if (cpu_pack(b, &p_md, g->tensors[op->w].data, &p_md, &sm, err) == 0 &&
@@ -452,7 +452,7 @@ static int settle_silu(bb_backend *b, int t, bb_err *err)
     DNNL_CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, dnnl_eltwise_swish, &b->bufs[buf].md,
                                               1.f, 0.f),
                err, "eltwise descriptor", label);
-    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &ed, NULL, b->eng, NULL), err, "eltwise", label);
+    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &ed, b->attr, b->eng, NULL), err, "eltwise", label);
     cpu_step *s = cpu_add_step(b, label, "silu");
     dnnl_status_t st = dnnl_primitive_create(&s->prim, pd);
     dnnl_primitive_desc_destroy(pd);
@@ -491,7 +491,7 @@ static int lower_pool(bb_backend *b, const bb_op *op, bb_err *err)
                                                  dil, pad_l, pad_r),
                err, "pooling descriptor (window against output size)", op->label);
     dnnl_primitive_desc_t pd;
-    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &pdsc, NULL, b->eng, NULL), err, "pooling", op->label);
+    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &pdsc, b->attr, b->eng, NULL), err, "pooling", op->label);
     int dst = cpu_dst_buf(b, op, cpu_q_md(pd, dnnl_query_dst_md));
     cpu_step *step = cpu_step_from_pd(b, op, pd, err);
     if (step) {
@@ -532,7 +532,7 @@ static int lower_binary(bb_backend *b, const bb_op *op, bb_err *err)
                                      &b->bufs[a].md, &s_md, &b->bufs[a].md),
                err, "binary descriptor", op->label);
     dnnl_primitive_desc_t pd;
-    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &bd, NULL, b->eng, NULL), err, "binary", op->label);
+    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &bd, b->attr, b->eng, NULL), err, "binary", op->label);
     int dst = cpu_dst_buf(b, op, &b->bufs[a].md);
     cpu_step *step = cpu_step_from_pd(b, op, pd, err);
     if (step) {
