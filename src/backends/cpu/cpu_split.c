@@ -3,14 +3,14 @@
  * whole network, single-threaded, on its own slice of the batch, instead of
  * every layer being split over all the threads.
  *
- * Why this file exists: split by layers, the threads hand each layer's
- * output to one another, and every hand-off is a trip between their
- * cores. Where the two vCPUs of a VM share no cache (a core-to-core round
- * trip of 310-350 ns instead of 51-53 ns; src/env/core_rtt.h), those trips
- * cost efficientnet_b0 (imported) at batch 8 56-57 ms a forward pass against
- * 47 ms where they do share one; two single-threaded processes of batch 4
- * side by side took 44-46 ms in either state. Split by batch, the threads
- * meet once per forward pass. docs/cpu-split.md has the measurements.
+ * Why this file exists: split by op, the threads hand each op's output to
+ * one another, and every hand-off is a trip between their cores. Where the
+ * two vCPUs of a VM share no cache (a core-to-core round trip of 300-350 ns
+ * instead of 70-90 ns; src/env/core_rtt.h), those trips cost efficientnet_b0
+ * (imported) at batch 8 57-61 ms a forward pass against 46 ms where they
+ * share one. Split by batch, the threads meet once per forward pass, and
+ * the pass took 46-50 ms in either placement. docs/cpu-split.md has the
+ * measurements and the rule cpu.split=auto follows.
  *
  * How: parts[0] is an ordinary backend prepared at batch/parts with one
  * thread (its primitives, packed weights and measured choices). Every other
@@ -45,17 +45,19 @@ double cpu_macs_per_value(const bb_graph *g)
     return values > 0 ? (double)bb_graph_macs(g) / values : 0.0;
 }
 
+enum { SPLIT_AUTO, SPLIT_BATCH, SPLIT_LAYERS }; /* cpu.split's choices, in the table's order */
+
 int cpu_split_parts(const bb_graph *g, int64_t batch, int threads, const bb_run_config *opts)
 {
-    int policy = opts ? opts->options.value[BB_OPT_CPU_SPLIT] : 0; /* auto | batch | layers */
-    if (policy == 2 || threads < 2 || batch < threads || batch % threads != 0)
+    int policy = opts ? opts->options.value[BB_OPT_CPU_SPLIT] : SPLIT_AUTO;
+    if (policy == SPLIT_LAYERS || threads < 2 || batch < threads || batch % threads != 0)
         return 1;
     /* the output is gathered slice by slice: its batch must be the outer axis */
     const bb_tensor *o = &g->tensors[g->output];
     if (o->kind == BB_T_ACT && o->full_rank && o->batch_axis != 0)
         return 1;
-    if (policy == 0 && (cpu_layer_work(g, batch, threads) >= CPU_SPLIT_MAX_WORK ||
-                        cpu_macs_per_value(g) >= CPU_SPLIT_MAX_INTENSITY))
+    if (policy == SPLIT_AUTO && (cpu_layer_work(g, batch, threads) >= CPU_SPLIT_MAX_WORK ||
+                                 cpu_macs_per_value(g) >= CPU_SPLIT_MAX_INTENSITY))
         return 1;
     return threads;
 }
