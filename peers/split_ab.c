@@ -1,15 +1,16 @@
 /*
  * split_ab.c — the CPU backend's two ways of using its threads, side by
  * side in one process: the batch split over the threads (cpu.split=batch,
- * the default; src/backends/cpu/cpu_split.c) against every layer split over
- * them (cpu.split=layers).
+ * which cpu.split=auto, the default, picks for light networks;
+ * src/backends/cpu/cpu_split.c) against every op split over them
+ * (cpu.split=layers).
  *
  * Both are prepared for the same graph, batch and thread count and run on
  * the same input. Each round times PASSES forward passes of one, then of
  * the other (the order alternating from round to round), and probes the
  * threads' core-to-core round trip first (src/env/core_rtt.h): on the VM
- * this was written on, 51-53 ns when the two vCPUs share a cache and
- * 310-350 ns when they do not, a state that holds for seconds to minutes.
+ * this was written on, 70-90 ns when the two vCPUs share a cache and
+ * 300-350 ns when they do not, a state that holds for seconds to minutes.
  * Prints each round's medians and their ratio, then the median ratio over
  * all rounds and over the rounds of each state.
  *
@@ -29,15 +30,9 @@
 
 enum { SPLIT, LAYERS, N_WAYS };
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    qsort(v, (size_t)n, sizeof *v, bb_cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 

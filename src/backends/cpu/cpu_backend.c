@@ -153,9 +153,10 @@ static int plan_and_bind(bb_backend *b, bb_err *err)
         if (dnnl_memory_create(&b->bufs[i].mem, &b->bufs[i].md, b->eng, (char *)b->arena + off[i]) != dnnl_success)
             rc = bb_err_set(err, "oneDNN: memory creation failed");
     free(off);
-    for (int s = 0; s < b->n_steps; s++)
-        if (step_scratchpad_bytes(&b->steps[s]) > b->scratchpad_bytes)
-            b->scratchpad_bytes = step_scratchpad_bytes(&b->steps[s]);
+    for (int s = 0; s < b->n_steps; s++) {
+        int64_t need = step_scratchpad_bytes(&b->steps[s]);
+        b->scratchpad_bytes = need > b->scratchpad_bytes ? need : b->scratchpad_bytes;
+    }
     return rc == 0 ? cpu_bind_steps(b, err) : rc;
 }
 
@@ -267,7 +268,7 @@ static int cpu_set_input(bb_backend *b, const float *input, bb_err *err)
 {
     (void)err;
     if (b->parts) {
-        cpu_split_copy(b, 1, (float *)input);
+        cpu_split_copy(b, input, NULL);
         return 0;
     }
     memcpy(buf_data(b, b->input_buf), input, dnnl_memory_desc_get_size(&b->bufs[b->input_buf].md));
@@ -278,7 +279,7 @@ static int cpu_get_output(bb_backend *b, float *output, bb_err *err)
 {
     (void)err;
     if (b->parts) {
-        cpu_split_copy(b, 0, output);
+        cpu_split_copy(b, NULL, output);
         return 0;
     }
     memcpy(output, buf_data(b, b->output_buf), dnnl_memory_desc_get_size(&b->bufs[b->output_buf].md));

@@ -153,7 +153,7 @@ double cpu_macs_per_value(const bb_graph *g);
 int cpu_split_prepare(bb_backend **out, const bb_graph *g, int64_t batch, int parts,
                       const bb_run_config *opts, bb_err *err);
 int cpu_split_forward(bb_backend *b, bb_err *err);
-void cpu_split_copy(bb_backend *b, int to_parts, float *data);
+void cpu_split_copy(bb_backend *b, const float *in, float *out);
 void cpu_split_report(const bb_backend *b, bb_backend_report *r);
 int cpu_split_profile(const bb_backend *b, const bb_step_time **steps);
 void cpu_split_destroy(bb_backend *b);

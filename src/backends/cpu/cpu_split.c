@@ -154,19 +154,18 @@ static void *buf_data(const bb_backend *p, int buf)
     return at;
 }
 
-/* The batch's input into the parts (to_parts), or their outputs out of
- * them: part i holds items [i * batch/parts, (i+1) * batch/parts). */
-void cpu_split_copy(bb_backend *b, int to_parts, float *data)
+/* The batch's input into the parts (in), or their outputs out of them
+ * (out): part i holds items [i * batch/parts, (i+1) * batch/parts). */
+void cpu_split_copy(bb_backend *b, const float *in, float *out)
 {
     for (int i = 0; i < b->n_parts; i++) {
         const bb_backend *p = b->parts[i];
-        int buf = to_parts ? p->input_buf : p->output_buf;
-        size_t bytes = dnnl_memory_desc_get_size(&p->bufs[buf].md);
-        char *slice = (char *)data + (size_t)i * bytes;
-        if (to_parts)
-            memcpy(buf_data(p, buf), slice, bytes);
+        int buf = in ? p->input_buf : p->output_buf;
+        size_t bytes = dnnl_memory_desc_get_size(&p->bufs[buf].md), at = (size_t)i * bytes;
+        if (in)
+            memcpy(buf_data(p, buf), (const char *)in + at, bytes);
         else
-            memcpy(slice, buf_data(p, buf), bytes);
+            memcpy((char *)out + at, buf_data(p, buf), bytes);
     }
 }
 
