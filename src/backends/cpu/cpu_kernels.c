@@ -38,7 +38,7 @@ static float *buf_ptr(const bb_backend *b, int buf)
  * matching clone of softmax_rows. Accuracy: within 4 ulp of expf. */
 __attribute__((simd("notinbranch"))) float expf(float);
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
+__attribute__((target_clones("avx512f", "arch=x86-64-v3", "avx2", "default"), optimize("fp-contract=fast")))
 static void softmax_rows(float *s, int64_t rows, int64_t cols)
 {
     for (int64_t r = 0; r < rows; r++) {
@@ -115,7 +115,7 @@ static inline float silu_exp_neg(float x)
 
 /* SiLU in place on `rows` rows of v floats, `stride` apart; adds each
  * result into acc[0..v). */
-__attribute__((target_clones("avx512f", "avx2", "default")))
+__attribute__((target_clones("avx512f", "arch=x86-64-v3", "avx2", "default"), optimize("fp-contract=fast")))
 static void silu_rows(float *x, int64_t rows, int64_t stride, int v, float *restrict acc)
 {
     for (int64_t r = 0; r < rows; r++) {
@@ -129,24 +129,28 @@ static void silu_rows(float *x, int64_t rows, int64_t stride, int v, float *rest
     }
 }
 
-/* The same for one nChw16c block plane (rows of 16, back to back): a loop
- * of constant width keeps the sums in a register (2.3x faster than
- * silu_rows with v = 16). */
-__attribute__((target_clones("avx512f", "avx2", "default")))
-static void silu_block16(float *x, int64_t rows, float *restrict acc)
-{
-    float a[16] = {0};
-    for (int64_t r = 0; r < rows; r++) {
-#pragma omp simd
-        for (int j = 0; j < 16; j++) {
-            float y = x[r * 16 + j] / (1.f + silu_exp_neg(x[r * 16 + j]));
-            x[r * 16 + j] = y;
-            a[j] += y;
-        }
+/* The same for one nChwXc block plane (rows of X = 8 or 16, back to back):
+ * a loop of constant width keeps the sums in registers (with X = 16, 2.3x
+ * faster than silu_rows with v = 16; with X = 8 on AVX2, see
+ * docs/cpu-split.md). */
+#define SILU_BLOCK(X)                                                             \
+    __attribute__((target_clones("avx512f", "arch=x86-64-v3", "avx2", "default"), optimize("fp-contract=fast")))                  \
+    static void silu_block##X(float *x, int64_t rows, float *restrict acc)        \
+    {                                                                             \
+        float a[X] = {0};                                                         \
+        for (int64_t r = 0; r < rows; r++) {                                      \
+            _Pragma("omp simd")                                                   \
+            for (int j = 0; j < X; j++) {                                         \
+                float y = x[r * X + j] / (1.f + silu_exp_neg(x[r * X + j]));      \
+                x[r * X + j] = y;                                                 \
+                a[j] += y;                                                        \
+            }                                                                     \
+        }                                                                         \
+        for (int j = 0; j < X; j++)                                               \
+            acc[j] += a[j];                                                       \
     }
-    for (int j = 0; j < 16; j++)
-        acc[j] += a[j];
-}
+SILU_BLOCK(8)
+SILU_BLOCK(16)
 
 #define SILU_CHUNK 1024 /* NHWC channels per pass over the rows (sums on the stack) */
 
@@ -159,6 +163,8 @@ static void silu_channels(const act_walk *w, float *x, float *mean, int64_t n, i
         float *base = x + n * w->s_n + (w->inner == 1 ? c : c / w->inner * w->s_cb);
         if (w->inner == 16)
             silu_block16(base, w->hw, acc);
+        else if (w->inner == 8)
+            silu_block8(base, w->hw, acc);
         else
             silu_rows(base, w->hw, w->s_p, k, acc);
         if (mean)
