@@ -441,10 +441,13 @@ static void test_silu_left_to_reader(void **state)
         char mode[256] = "";
         run_case_ex(g, policy ? "silu left to readers (always)" : "silu left to readers", 1, mode, sizeof mode,
                     BB_OPT_CPU_ALGO, policy); /* cpu.algo: measured, always */
-        if (policy) {
-            if (!strstr(mode, "Winograd for 3 of 3"))
-                fail_msg("expected the 3 convs as Winograd, math mode '%s'", mode);
-        }
+        /* oneDNN 2.6 has Winograd only in AVX-512 code: on an AVX2 CPU
+         * "always" finds none to take, and the mode must not claim one */
+        int wino_here = cpu_channel_block() == 16;
+        if (policy && wino_here && !strstr(mode, "Winograd for 3 of 3"))
+            fail_msg("expected the 3 convs as Winograd, math mode '%s'", mode);
+        if (policy && !wino_here && strstr(mode, "Winograd"))
+            fail_msg("no Winograd on an AVX2 CPU, yet math mode '%s'", mode);
     }
 }
 

@@ -82,6 +82,19 @@ int bb_cpu_has_bf16(void)
     return (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
 }
 
+/* The channel block oneDNN's direct convs choose for f32 on this CPU:
+ * nChw16c with AVX-512, nChw8c with AVX2. */
+int cpu_channel_block(void)
+{
+    return (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core ? 16 : 8;
+}
+
+/* That layout's 4-d format tag. */
+dnnl_format_tag_t cpu_channel_block_tag(void)
+{
+    return cpu_channel_block() == 16 ? dnnl_aBcd16b : dnnl_aBcd8b;
+}
+
 static const char *cpu_isa_name(void)
 {
     dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();

@@ -5,12 +5,14 @@
  * DenseNet joins every earlier feature map of a block before each layer
  * and again at the block's end; Inception and GoogLeNet join their
  * branches. Done as copies, densenet121's 62 concats took 27% of a batch-1
- * pass. At batch 1, the channels [c, c + k) of an nChw16c tensor, with c
- * and k multiples of 16, are contiguous bytes laid out as a dense nChw16c
- * tensor of k channels. So each source of a concat can be written by its
- * producer straight into its place in the concat's buffer, and a concat of
- * a prefix of those sources (DenseNet's per-layer concats, of the block
- * concat's sources) is a view of that buffer's first bytes.
+ * pass. At batch 1, the channels [c, c + k) of an nChwXc tensor, with c
+ * and k multiples of X, are contiguous bytes laid out as a dense nChwXc
+ * tensor of k channels. X is the channel block oneDNN's convs pick on this
+ * CPU (cpu_channel_block: 16 with AVX-512, 8 with AVX2). So each source of
+ * a concat can be written by its producer straight into its place in the
+ * concat's buffer, and a concat of a prefix of those sources (DenseNet's
+ * per-layer concats, of the block concat's sources) is a view of that
+ * buffer's first bytes.
  *
  *   cpu_cat_plan   before lowering: which concats qualify. The root is the
  *                  concat with the most sources; every other concat that
@@ -19,7 +21,7 @@
  *                  residual sum into a source or a view, a reshape or
  *                  transpose that could share them).
  *   cpu_cat_place  when a source's producer has picked its output layout:
- *                  if it is nChw16c, the output is placed in the root's
+ *                  if it is nChwXc, the output is placed in the root's
  *                  buffer (engine/plan.h's alias_off).
  *   cpu_cat_view   when a concat is lowered: a view when every source was
  *                  placed, else 1 and the caller copies. A producer that
@@ -76,7 +78,7 @@ static int readers_ok(const bb_backend *b, const bb_op *f, int t)
 }
 
 /* Source i of f can be written in place: an activation with a producer
- * and channels a multiple of 16, in no group yet, read by concats of
+ * and channels a multiple of the channel block, in no group yet, read by concats of
  * prefixes only, named once in f's list. */
 static int source_ok(const bb_backend *b, const bb_op *f, int i)
 {
@@ -84,7 +86,7 @@ static int source_ok(const bb_backend *b, const bb_op *f, int i)
     int t = f->in[i];
     int64_t d[R];
     if (cpu_is_const(g, t) || t == g->input || t == g->output || bb_producer(g, t) < 0 ||
-        b->cat[t].root >= 0 || b->cat[t].view_of >= 0 || cpu_full_shape(b, t, d) != 4 || d[1] % 16 ||
+        b->cat[t].root >= 0 || b->cat[t].view_of >= 0 || cpu_full_shape(b, t, d) != 4 || d[1] % cpu_channel_block() ||
         !written_once(g, t))
         return 0;
     for (int j = 0; j < i; j++)
@@ -138,11 +140,11 @@ int cpu_cat_plan(bb_backend *b)
     return 0;
 }
 
-/* nChw16c fp32 for a [1, C, H, W] tensor */
-static void blocked16(const int64_t *d, dnnl_memory_desc_t *md)
+/* nChwXc fp32 for a [1, C, H, W] tensor, X the CPU's channel block */
+static void blocked(const int64_t *d, dnnl_memory_desc_t *md)
 {
     dnnl_dims_t dd = {d[0], d[1], d[2], d[3]};
-    dnnl_memory_desc_init_by_tag(md, 4, dd, dnnl_f32, dnnl_aBcd16b);
+    dnnl_memory_desc_init_by_tag(md, 4, dd, dnnl_f32, cpu_channel_block_tag());
 }
 
 /* The root's buffer, made when its first source is placed. */
@@ -152,7 +154,7 @@ static int root_buf(bb_backend *b, int root)
         int64_t o[R];
         dnnl_memory_desc_t md;
         cpu_full_shape(b, root, o);
-        blocked16(o, &md);
+        blocked(o, &md);
         b->cat[root].buf = cpu_new_buf(b, &md);
     }
     return b->cat[root].buf;
@@ -165,7 +167,7 @@ void cpu_cat_place(bb_backend *b, const bb_op *op, int d)
     int64_t s[R];
     dnnl_memory_desc_t want;
     cpu_full_shape(b, op->out, s);
-    blocked16(s, &want);
+    blocked(s, &want);
     if (!dnnl_memory_desc_equal(&want, &b->bufs[d].md))
         return;
     const cpu_cat *m = &b->cat[op->out];
@@ -190,7 +192,7 @@ int cpu_cat_view(bb_backend *b, const bb_op *op)
     }
     dnnl_memory_desc_t md;
     cpu_full_shape(b, op->out, d);
-    blocked16(d, &md);
+    blocked(d, &md);
     int v = cpu_new_buf(b, &md);
     b->bufs[v].alias = root;
     b->tbuf[op->out] = v;

@@ -203,13 +203,14 @@ int cpu_lower_conv_dw(bb_backend *b, int i, bb_err *err)
     dnnl_memory_desc_t w1, bias, mid;
     dnnl_memory_desc_init_by_tag(&w1, 4, wd, b->dt, dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&bias, 1, bd, dnnl_f32, dnnl_x);
-    /* The fused kernel wants nChw16c spelled out (with "any" oneDNN glues
-     * two primitives, no gain; its NHWC variant computed wrong results in
+    /* The fused kernel wants the CPU's channel block spelled out (nChw16c
+     * with AVX-512, nChw8c with AVX2; with "any" oneDNN glues two
+     * primitives, no gain; its NHWC variant computed wrong results in
      * parity tests with oneDNN 2.6). If the input is in another layout it
      * is reordered first, and that reorder is part of the cost. */
-    dnnl_memory_desc_init_by_tag(&mid, 4, md, b->dt, dnnl_aBcd16b);
+    dnnl_memory_desc_init_by_tag(&mid, 4, md, b->dt, cpu_channel_block_tag());
     dnnl_memory_desc_t blocked_src;
-    dnnl_memory_desc_init_by_tag(&blocked_src, 4, b->bufs[src].md.dims, b->dt, dnnl_aBcd16b);
+    dnnl_memory_desc_init_by_tag(&blocked_src, 4, b->bufs[src].md.dims, b->dt, cpu_channel_block_tag());
     int reorder = !dnnl_memory_desc_equal(&b->bufs[src].md, &blocked_src);
     dnnl_primitive_desc_t pd = conv_pd(b, &blocked_src, &w1, &bias, &mid, 1, 0, fused_attr(op, dw, b->dt));
     if (!pd)
