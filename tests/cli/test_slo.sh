@@ -101,40 +101,44 @@ assert abs(j["throughput"] - 20) < 3 and 1 <= j["mean_batch"] <= 8, j' "$tmp/d1.
     "$dump" "$tmp/s" mobilenet_v2 16 5 20 >/dev/null 2>&1 && fail "sim_dump took B 16 beyond the sweep" || ok
 fi
 
-# run --idle-ms: the same sweep with 20 ms slept before each timed batch,
+# run --idle-ms: the same sweep with 250 ms slept before each of 5 batches,
 # into the same folder: results of their own (identity, file name), the
 # sleep outside the batch times, the back-to-back results untouched, and
 # the serving simulation drawing on them (one section part, not two)
 sums() { md5sum "$tmp"/s/inference_time-*-batch_size-[1248].json; }
 before=$(sums)
-"$bin" run --models mobilenet_v2 --batch-sizes 1,2,4,8 --threads 1 --warmup 1 --warmup-time 0 --reps 10 \
-    --interleave off --idle-ms 20 --out "$tmp/s" --no-report >"$tmp/idle.out" 2>&1 && ok ||
-    fail "run --idle-ms 20: $(tail -5 "$tmp/idle.out")"
+"$bin" run --models mobilenet_v2 --batch-sizes 1,2,4,8 --threads 1 --warmup 1 --warmup-time 0 --reps 5 \
+    --interleave off --idle-ms 250 --out "$tmp/s" --no-report >"$tmp/idle.out" 2>&1 && ok ||
+    fail "run --idle-ms 250: $(tail -5 "$tmp/idle.out")"
 [ "$(sums)" = "$before" ] && ok || fail "run --idle-ms touched the back-to-back results"
 /usr/bin/python3 - "$tmp/s" <<'PY' && ok || fail "the --idle-ms results"
-import glob, json, statistics, sys
-idle = sorted(glob.glob(sys.argv[1] + "/inference_time-*-idle-20ms.json"))
+import glob, json, sys
+idle = sorted(glob.glob(sys.argv[1] + "/inference_time-*-idle-250ms.json"))
 assert len(idle) == 4, idle
 for f in idle:
     r = json.load(open(f)); c = r["config"]
-    assert c["idle_s"] == 0.02 and c["identity"].endswith(";idle_ms=20"), c
-    assert statistics.median(r["times_s"]) < 0.02 * c["batch_size"], (f, r["times_s"])  # the sleep is not timed
-    b2b = json.load(open(f.replace("-idle-20ms", "")))["config"]
+    assert c["idle_s"] == 0.25 and c["identity"].endswith(";idle_ms=250"), c
+    b2b = json.load(open(f.replace("-idle-250ms", "")))["config"]
     assert b2b["idle_s"] == 0 and "idle_ms" not in b2b["identity"], b2b
+    # the sleep is not timed: timed, no batch could take under 250 ms. At
+    # batch 1 and 2 one does (3 to 45 ms a batch on the machines seen; a
+    # burst of load on a shared VM doubled a whole run's times once)
+    if c["batch_size"] <= 2:
+        assert min(r["times_s"]) < c["idle_s"], (f, r["times_s"])
 PY
-"$bin" run --models mobilenet_v2 --batch-sizes 1,2,4,8 --threads 1 --warmup 1 --warmup-time 0 --reps 10 \
-    --interleave off --idle-ms 20 --resume --out "$tmp/s" --no-report >"$tmp/idle2.out" 2>&1
-grep -q "0 done, 4 kept from earlier runs" "$tmp/idle2.out" && ok || fail "--resume --idle-ms 20: $(tail -2 "$tmp/idle2.out")"
+"$bin" run --models mobilenet_v2 --batch-sizes 1,2,4,8 --threads 1 --warmup 1 --warmup-time 0 --reps 5 \
+    --interleave off --idle-ms 250 --resume --out "$tmp/s" --no-report >"$tmp/idle2.out" 2>&1
+grep -q "0 done, 4 kept from earlier runs" "$tmp/idle2.out" && ok || fail "--resume --idle-ms 250: $(tail -2 "$tmp/idle2.out")"
 "$bin" report "$tmp/s" --slo-p99 100 --rate 100,200 --out "$tmp/f/report.md" >/dev/null 2>"$tmp/f.err"; rc=$?
 sec=$(section "$tmp/f/report.md")
 [ $rc -eq 0 ] && ok || fail "report with --idle-ms results: exit $rc: $(cat "$tmp/f.err")"
-grep -q "After an idle gap (since its prepared size last ran) a batch draws from the times measured after 20 ms idle (4 batch-size results)" <<<"$sec" &&
+grep -q "After an idle gap (since its prepared size last ran) a batch draws from the times measured after 250 ms idle (4 batch-size results)" <<<"$sec" &&
     ok || fail "the simulation does not say it drew on the idle results: $sec"
 [ "$(grep -c '^### mobilenet_v2' <<<"$sec")" -eq 1 ] && ok || fail "the idle setup got a serving part of its own"
-grep -q "idle 20 ms before each batch" "$tmp/f/report.md" && ok || fail "the idle setup is not labelled"
+grep -q "idle 250 ms before each batch" "$tmp/f/report.md" && ok || fail "the idle setup is not labelled"
 # every chart of the report its own file (the idle setup's too: a name of its own)
 dup=$(grep -oE '\]\([^)]+\.png\)' "$tmp/f/report.md" | sort | uniq -d)
-[ -z "$dup" ] && ls "$tmp/f"/*idle-20ms*.png >/dev/null 2>&1 && ok || fail "charts share a file: $dup"
+[ -z "$dup" ] && ls "$tmp/f"/*idle-250ms*.png >/dev/null 2>&1 && ok || fail "charts share a file: $dup"
 if [ -n "$dump" ]; then
     "$dump" "$tmp/s" mobilenet_v2 8 5 20 --seed 3 --n 2000 --warmup 0 >"$tmp/d3.json" &&
         /usr/bin/python3 -c 'import json,sys; j = json.load(open(sys.argv[1])); a = json.load(open(sys.argv[2]))
