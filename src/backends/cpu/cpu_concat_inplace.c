@@ -78,16 +78,16 @@ static int readers_ok(const bb_backend *b, const bb_op *f, int t)
 }
 
 /* Source i of f can be written in place: an activation with a producer
- * and channels a multiple of the channel block, in no group yet, read by concats of
- * prefixes only, named once in f's list. */
+ * and channels a multiple of the channel block, in no group yet, read by
+ * concats of prefixes only, named once in f's list. */
 static int source_ok(const bb_backend *b, const bb_op *f, int i)
 {
     const bb_graph *g = b->g;
     int t = f->in[i];
     int64_t d[R];
     if (cpu_is_const(g, t) || t == g->input || t == g->output || bb_producer(g, t) < 0 ||
-        b->cat[t].root >= 0 || b->cat[t].view_of >= 0 || cpu_full_shape(b, t, d) != 4 || d[1] % cpu_channel_block() ||
-        !written_once(g, t))
+        b->cat[t].root >= 0 || b->cat[t].view_of >= 0 || cpu_full_shape(b, t, d) != 4 ||
+        d[1] % cpu_channel_block() || !written_once(g, t))
         return 0;
     for (int j = 0; j < i; j++)
         if (f->in[j] == t)

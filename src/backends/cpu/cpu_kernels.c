@@ -38,7 +38,15 @@ static float *buf_ptr(const bb_backend *b, int buf)
  * matching clone of softmax_rows. Accuracy: within 4 ulp of expf. */
 __attribute__((simd("notinbranch"))) float expf(float);
 
-__attribute__((target_clones("avx512f", "arch=x86-64-v3", "avx2", "default"), optimize("fp-contract=fast")))
+/* Each vector kernel here is compiled for AVX-512, AVX2 + FMA (x86-64-v3),
+ * AVX2 and baseline x86-64, picked at load time. fp-contract=fast: GCC in
+ * C11 mode fuses no multiply-adds by itself; the FMAs took SiLU from 1.87
+ * to 1.52 ns per value on Zen 1 (docs/onnx-import.md, "On an AVX2 CPU"). */
+#define VECTOR_CLONES                                                              \
+    __attribute__((target_clones("avx512f", "arch=x86-64-v3", "avx2", "default"), \
+                   optimize("fp-contract=fast")))
+
+VECTOR_CLONES
 static void softmax_rows(float *s, int64_t rows, int64_t cols)
 {
     for (int64_t r = 0; r < rows; r++) {
@@ -115,7 +123,7 @@ static inline float silu_exp_neg(float x)
 
 /* SiLU in place on `rows` rows of v floats, `stride` apart; adds each
  * result into acc[0..v). */
-__attribute__((target_clones("avx512f", "arch=x86-64-v3", "avx2", "default"), optimize("fp-contract=fast")))
+VECTOR_CLONES
 static void silu_rows(float *x, int64_t rows, int64_t stride, int v, float *restrict acc)
 {
     for (int64_t r = 0; r < rows; r++) {
@@ -131,13 +139,9 @@ static void silu_rows(float *x, int64_t rows, int64_t stride, int v, float *rest
 
 /* The same for one nChwXc block plane (rows of X = 8 or 16, back to back):
  * a loop of constant width keeps the sums in registers (with X = 16, 2.3x
- * faster than silu_rows with v = 16; with X = 8, AVX2's layout, 1.25x).
- * Every kernel here also has an x86-64-v3 clone (AVX2 + FMA) with
- * fp-contract=fast: GCC in C11 mode fuses no multiply-adds by itself, and
- * the FMAs took SiLU from 1.87 to 1.52 ns per value on Zen 1
- * (docs/onnx-import.md, "On an AVX2 CPU"). */
+ * faster than silu_rows with v = 16; with X = 8, AVX2's layout, 1.25x). */
 #define SILU_BLOCK(X)                                                             \
-    __attribute__((target_clones("avx512f", "arch=x86-64-v3", "avx2", "default"), optimize("fp-contract=fast")))                  \
+    VECTOR_CLONES                                                                 \
     static void silu_block##X(float *x, int64_t rows, float *restrict acc)        \
     {                                                                             \
         float a[X] = {0};                                                         \
