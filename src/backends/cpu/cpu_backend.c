@@ -82,11 +82,17 @@ int bb_cpu_has_bf16(void)
     return (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
 }
 
+/* Whether oneDNN runs AVX-512 code here (with it: nChw16c, Winograd). */
+int cpu_has_avx512(void)
+{
+    return (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+}
+
 /* The channel block oneDNN's direct convs choose for f32 on this CPU:
  * nChw16c with AVX-512, nChw8c with AVX2. */
 int cpu_channel_block(void)
 {
-    return (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core ? 16 : 8;
+    return cpu_has_avx512() ? 16 : 8;
 }
 
 /* That layout's 4-d format tag. */
@@ -97,10 +103,9 @@ dnnl_format_tag_t cpu_channel_block_tag(void)
 
 static const char *cpu_isa_name(void)
 {
-    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
-    if ((isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core)
+    if (cpu_has_avx512())
         return "avx512_core";
-    if ((isa & dnnl_cpu_isa_avx2) == dnnl_cpu_isa_avx2)
+    if ((dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx2) == dnnl_cpu_isa_avx2)
         return "avx2";
     return "older than avx2";
 }

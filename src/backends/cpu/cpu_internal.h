@@ -204,7 +204,9 @@ dnnl_alg_kind_t cpu_act_alg(bb_act a, float *alpha, float *beta);
 int cpu_tensor_plain(bb_backend *b, int t, dnnl_data_type_t dt, bb_err *err);
 int cpu_new_buf(bb_backend *b, const dnnl_memory_desc_t *md);
 void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_data_type_t dt);
-/* 16 (nChw16c) where oneDNN runs AVX-512 code, else 8 (nChw8c). cpu_backend.c */
+/* Whether oneDNN runs AVX-512 code here; the channel block that follows:
+ * 16 (nChw16c) with it, else 8 (nChw8c). cpu_backend.c */
+int cpu_has_avx512(void);
 int cpu_channel_block(void);
 dnnl_format_tag_t cpu_channel_block_tag(void); /* aBcd16b or aBcd8b */
 /* md: dims d in like's nChw16c / nChw8c layout; 0 when like has neither. */

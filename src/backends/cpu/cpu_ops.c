@@ -73,8 +73,8 @@ static int is_weak_impl(const_dnnl_primitive_desc_t pd, int wide)
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
     if (cpu_is_ref_impl(impl))
         return 1;
-    int avx512 = (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
-    return wide && impl && (strstr(impl, "gemm") || (avx512 && !strstr(impl, "avx512") && !strstr(impl, "amx")));
+    return wide && impl &&
+           (strstr(impl, "gemm") || (cpu_has_avx512() && !strstr(impl, "avx512") && !strstr(impl, "amx")));
 }
 
 /* The conv's window as oneDNN takes it (its dilation counts the gaps: 0 =
