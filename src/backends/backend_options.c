@@ -30,6 +30,9 @@ static const bb_opt_info options[BB_OPT_COUNT] = {
                           "threads share the batch (each runs the whole network on its items) where the batch is a "
                           "multiple of them and the layers are light (auto), wherever it is a multiple, or never: they share every layer",
                           "layers"},
+    [BB_OPT_CPU_WINOGRAD] = {"cpu.winograd", "cpu", "BATCHBENCH_CPU_WINOGRAD", {"auto", "own"}, {0}, 1,
+                             "3x3 stride-1 Winograd: oneDNN's where it has one (AVX-512) and batchbench's elsewhere "
+                             "(auto), or batchbench's everywhere"},
 };
 
 const bb_opt_info *bb_opt_info_of(bb_opt_id id)

@@ -35,6 +35,7 @@ typedef enum {
     BB_OPT_CUDNN_LOG,        /* cuda.cudnn_log: off | choices | candidates */
     BB_OPT_CUDA_GELU,        /* cuda.gelu: exact | epilogue */
     BB_OPT_CPU_SPLIT,        /* cpu.split: auto | batch | layers */
+    BB_OPT_CPU_WINOGRAD,     /* cpu.winograd: auto | own */
     BB_OPT_COUNT
 } bb_opt_id;
 

@@ -248,7 +248,7 @@ static bb_graph *new_graph(int nd, int64_t d0, int64_t d1, int64_t d2)
  * Returns the number of ops after fusion. With reforward, after the checked
  * passes forward runs once more without set_input and is checked again. */
 static int run_case_ex(bb_graph *g, const char *what, int reforward, char *math_mode, size_t mode_len,
-                       bb_opt_id opt, int opt_value)
+                       const bb_backend_options *options)
 {
     bb_weights_random(g, 42);
     const int64_t ni = bb_tensor_numel(&g->tensors[g->input]);
@@ -270,7 +270,8 @@ static int run_case_ex(bb_graph *g, const char *what, int reforward, char *math_
         bb_backend *b = NULL;
         bb_err err = {0};
         bb_run_config opts = {.threads = 2};
-        opts.options.value[opt] = (unsigned char)opt_value, opts.options.source[opt] = BB_OPT_FROM_FLAG;
+        if (options)
+            opts.options = *options;
         if (bb_cpu_backend.prepare(&b, g, n, &opts, &err) != 0) {
             snprintf(failed, sizeof failed, "%s: prepare at batch %lld failed: %s", what, (long long)n, err.msg);
             break;
@@ -317,7 +318,7 @@ static int run_case_ex(bb_graph *g, const char *what, int reforward, char *math_
 
 static int run_case(bb_graph *g, const char *what)
 {
-    return run_case_ex(g, what, 0, NULL, 0, BB_OPT_CPU_ALGO, 0);
+    return run_case_ex(g, what, 0, NULL, 0, NULL);
 }
 
 /* ---- cases --------------------------------------------------------------- */
@@ -439,16 +440,51 @@ static void test_silu_left_to_reader(void **state)
         y = bb_activation(g, bb_batchnorm(g, "head.bn", y, 1e-3f), BB_ACT_SILU);
         g->output = bb_gap(g, y);
         char mode[256] = "";
-        run_case_ex(g, policy ? "silu left to readers (always)" : "silu left to readers", 1, mode, sizeof mode,
-                    BB_OPT_CPU_ALGO, policy); /* cpu.algo: measured, always */
-        /* oneDNN 2.6 has Winograd only in AVX-512 code: on an AVX2 CPU
-         * "always" finds none to take, and the mode must not claim one */
+        bb_backend_options o = {0};
+        o.value[BB_OPT_CPU_ALGO] = (unsigned char)policy; /* cpu.algo: measured, always */
+        run_case_ex(g, policy ? "silu left to readers (always)" : "silu left to readers", 1, mode, sizeof mode, &o);
+        /* oneDNN 2.6 has Winograd only in AVX-512 code; ours
+         * (cpu_winograd.c) takes no SiLU: on an AVX2 CPU "always" finds
+         * none to take, and the mode must not claim one */
         int wino_here = cpu_has_avx512();
         if (policy && wino_here && !strstr(mode, "Winograd for 3 of 3"))
             fail_msg("expected the 3 convs as Winograd, math mode '%s'", mode);
         if (policy && !wino_here && strstr(mode, "Winograd"))
             fail_msg("no Winograd on an AVX2 CPU, yet math mode '%s'", mode);
     }
+}
+
+/* Our Winograd F(4x4, 3x3) (cpu_winograd.c), taken for every conv it fits
+ * (cpu.algo=always, cpu.winograd=own: on any CPU): output sizes that are
+ * and are not multiples of the 4x4 tile, padding 0, 1 and 2 (asymmetric
+ * via a 7x5 input), a residual sum with the ReLU after it, ReLU, none,
+ * BatchNorm folded, the batch split and not, 8 to 24 channels in and out. */
+static void test_own_winograd(void **state)
+{
+    (void)state;
+    bb_backend_options o = {0};
+    o.value[BB_OPT_CPU_ALGO] = 1, o.value[BB_OPT_CPU_WINOGRAD] = 1;
+    bb_graph *g = new_graph(3, 8, 13, 11);
+    int x = bb_conv(g, "a", g->input, 16, 3, 1, 1, 1, 0); /* 13x11: partial tiles */
+    x = bb_activation(g, bb_batchnorm(g, "a.bn", x, 1e-5f), BB_ACT_RELU);
+    int y = bb_conv(g, "b", x, 16, 3, 1, 1, 1, 1);
+    y = bb_activation(g, bb_batchnorm(g, "b.bn", y, 1e-5f), BB_ACT_RELU);
+    y = bb_batchnorm(g, "c.bn", bb_conv(g, "c", y, 16, 3, 1, 1, 1, 0), 1e-5f);
+    x = bb_activation(g, bb_add(g, y, x), BB_ACT_RELU); /* summed in place, then ReLU */
+    x = bb_conv(g, "d", x, 24, 3, 1, 0, 1, 1);           /* no padding: 11x9 */
+    x = bb_conv(g, "e", x, 8, 3, 1, 2, 1, 0);            /* padding 2: 13x11 */
+    g->output = bb_gap(g, x);
+    char mode[256] = "";
+    assert_int_equal(run_case_ex(g, "own winograd", 1, mode, sizeof mode, &o), 6);
+    if (!strstr(mode, "Winograd for 5 of 5"))
+        fail_msg("expected the 5 convs as our Winograd, math mode '%s'", mode);
+
+    g = new_graph(3, 16, 8, 8); /* exact tiles; the output is the conv's */
+    x = bb_conv(g, "a", g->input, 16, 3, 1, 1, 1, 1);
+    g->output = bb_conv(g, "b", bb_activation(g, x, BB_ACT_RELU), 8, 3, 1, 1, 1, 1);
+    run_case_ex(g, "own winograd, exact tiles", 0, mode, sizeof mode, &o);
+    if (!strstr(mode, "Winograd for 2 of 2"))
+        fail_msg("expected the 2 convs as our Winograd, math mode '%s'", mode);
 }
 
 /* The memo of measured choices: a conv with the same shape, fused ops and
@@ -642,11 +678,11 @@ static void test_input_survives_forward(void **state)
     int x = bb_conv(g, "c1", g->input, 8, 3, 2, 1, 1, 0);
     x = bb_activation(g, bb_batchnorm(g, "c1.bn", x, 1e-5f), BB_ACT_RELU);
     g->output = bb_conv(g, "c2", x, 16, 1, 1, 0, 1, 0);
-    run_case_ex(g, "conv net, forward without set_input", 1, NULL, 0, BB_OPT_CPU_ALGO, 0);
+    run_case_ex(g, "conv net, forward without set_input", 1, NULL, 0, NULL);
     g = new_graph(2, 5, 12, 0);
     g->output = bb_linear(g, "fc2", "weight", "bias", bb_linear(g, "fc1", "weight", "bias", g->input, 7, 0), 3, 0);
-    run_case_ex(g, "linear, forward without set_input", 1, NULL, 0, BB_OPT_CPU_ALGO, 0);
-    run_case_ex(vit_graph(2, 16), "vit layer, forward without set_input", 1, NULL, 0, BB_OPT_CPU_ALGO, 0);
+    run_case_ex(g, "linear, forward without set_input", 1, NULL, 0, NULL);
+    run_case_ex(vit_graph(2, 16), "vit layer, forward without set_input", 1, NULL, 0, NULL);
 }
 
 static void test_errors(void **state)
@@ -795,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_residual),
         cmocka_unit_test(test_se),
         cmocka_unit_test(test_silu_left_to_reader),
+        cmocka_unit_test(test_own_winograd),
         cmocka_unit_test(test_silu_kernel),
         cmocka_unit_test(test_choice_memo),
         cmocka_unit_test(test_linear_layernorm),

@@ -29,6 +29,9 @@ void cpu_destroy_whole(bb_backend *b)
     for (int i = 0; i < b->n_steps && owner; i++) {
         dnnl_primitive_destroy(b->steps[i].prim);
         free(b->steps[i].walk);
+        if (b->steps[i].wino)
+            free(b->steps[i].wino->bias);
+        free(b->steps[i].wino);
     }
     for (int i = 0; i < b->n_bufs; i++)
         dnnl_memory_destroy(b->bufs[i].mem);
@@ -232,6 +235,7 @@ int cpu_prepare_whole(bb_backend **out, const bb_graph *g, int64_t batch,
     b->dt = prec == BB_PREC_BF16 ? dnnl_bf16 : dnnl_f32;
     int algo = opts ? opts->options.value[BB_OPT_CPU_ALGO] : 0; /* measured | always | never */
     b->algo_policy = algo == 1 ? 1 : algo == 2 ? -1 : 0;
+    b->own_wino = opts && opts->options.value[BB_OPT_CPU_WINOGRAD] == 1;
     omp_set_num_threads(b->threads);
     cpu_attr_create(&b->attr);
     b->tbuf = malloc(sizeof(int) * (size_t)g->n_tensors);
@@ -386,8 +390,9 @@ static void cpu_report(const bb_backend *b, bb_backend_report *r)
         snprintf(r->math_mode, sizeof r->math_mode,
                  "bf16 weights and activations, fp32 accumulation (oneDNN); attention scores and softmax in fp32");
     else if (b->n_wino > 0)
-        snprintf(r->math_mode, sizeof r->math_mode, "fp32 (oneDNN); Winograd for %d of %d 3x3 stride-1 convs",
-                 b->n_wino, b->n_wino_candidates);
+        snprintf(r->math_mode, sizeof r->math_mode, "fp32 (oneDNN); Winograd for %d of %d 3x3 stride-1 convs%s",
+                 b->n_wino, b->n_wino_candidates,
+                 b->n_own_wino ? " (batchbench's F(4x4,3x3))" : ""); /* never mixed with oneDNN's */
     else
         snprintf(r->math_mode, sizeof r->math_mode, "fp32 (oneDNN)");
 }

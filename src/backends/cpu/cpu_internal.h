@@ -31,8 +31,17 @@ typedef enum {
     K_NONE, K_ATTENTION, K_TOKENS, K_CLS_SELECT, K_SILU, K_SILU_GAP,
     K_WALK,  /* strided gather / broadcast binary / constant pad (cpu_walk) */
     K_COPY,  /* kin's bytes into kout (a reshape that cannot alias) */
-    K_ERF    /* erf of every float of kin into kout */
+    K_ERF,   /* erf of every float of kin into kout */
+    K_WINO_IN, K_WINO_OUT /* our Winograd conv's transforms (cpu_winograd.c) */
 } cpu_kernel;
+
+/* Each vector kernel is compiled for AVX-512, AVX2 + FMA (x86-64-v3), AVX2
+ * and baseline x86-64, picked at load time. fp-contract=fast: GCC in C11
+ * mode fuses no multiply-adds by itself; the FMAs took SiLU from 1.87 to
+ * 1.52 ns per value on Zen 1 (docs/onnx-import.md, "On an AVX2 CPU"). */
+#define VECTOR_CLONES                                                              \
+    __attribute__((target_clones("avx512f", "arch=x86-64-v3", "avx2", "default"), \
+                   optimize("fp-contract=fast")))
 
 /* A concat reads up to BB_MAX_IN sources. */
 #define CPU_MAX_ARGS (BB_MAX_IN + 4)
@@ -44,6 +53,14 @@ typedef struct {
     int src[2];               /* activation buffers, or -1 for cdata */
     const float *cdata[2];    /* graph-owned constant data */
 } cpu_walk;
+
+/* A Winograd conv's shape and epilogue (cpu_winograd.c): N, C, H, W in;
+ * K, OH, OW out; the tiles' grid; bias (the output step's, owned). */
+typedef struct {
+    int64_t n, c, h, w, k, oh, ow, pad_t, pad_l, th, tw;
+    int post_relu, sum, sum_relu;
+    float *bias;
+} cpu_wino;
 
 typedef struct {
     int arg;            /* DNNL_ARG_* */
@@ -65,6 +82,7 @@ typedef struct {
     const float *kw, *kb;   /* kernel parameters (graph-owned) */
     int64_t p[4];           /* kernel shape parameters */
     cpu_walk *walk;         /* K_WALK's description, owned by the step */
+    cpu_wino *wino;         /* K_WINO_*'s, owned by the step */
 } cpu_step;
 
 /* A measured choice, remembered for the rest of prepare: a conv (or conv
@@ -111,8 +129,10 @@ struct bb_backend {
     int input_buf, output_buf;
     bb_step_time *times;
     int n_wino, n_wino_candidates; /* 3x3 stride-1 convs run as Winograd, of those tried */
+    int n_own_wino;         /* ... of them as ours (cpu_winograd.c) */
     int algo_policy;        /* Winograd and fused depthwise: 0 where measured faster,
                                1 always, -1 never (BATCHBENCH_CPU_ALGO, for tests) */
+    int own_wino;           /* 1: our Winograd even where oneDNN has one (cpu.winograd=own) */
     cpu_cat *cat;           /* in-place concats (batch 1, fp32), or NULL */
     cpu_choice *choices;    /* measured choices so far, for repeated layers */
     int n_choices, cap_choices;
@@ -256,7 +276,7 @@ double cpu_reorder_seconds(bb_backend *b, const dnnl_memory_desc_t *from, const 
  * (CPU_PICK_*), op the conv it is made for, extra two more numbers that
  * set it apart (the depthwise conv's, for a fused pair). cpu_choice_get
  * returns the earlier pick, or -1 when this is the first such conv. */
-enum { CPU_PICK_WINOGRAD = 1, CPU_PICK_LAYOUT, CPU_PICK_CONV_DW };
+enum { CPU_PICK_WINOGRAD = 1, CPU_PICK_LAYOUT, CPU_PICK_CONV_DW, CPU_PICK_OWN_WINOGRAD };
 void cpu_choice_key(const bb_backend *b, const bb_op *op, int kind, int64_t extra0, int64_t extra1,
                     int64_t key[CPU_CHOICE_KEY]);
 int cpu_choice_get(const bb_backend *b, const int64_t key[CPU_CHOICE_KEY], const dnnl_memory_desc_t *have,
@@ -281,6 +301,17 @@ double cpu_silu_seconds(bb_backend *b, const dnnl_memory_desc_t *md);
 int cpu_cat_plan(bb_backend *b);
 void cpu_cat_place(bb_backend *b, const bb_op *op, int d);
 int cpu_cat_view(bb_backend *b, const bb_op *op);
+
+/* cpu_winograd.c: whether conv op (full input / output shapes x, y) can
+ * run as our Winograd F(4x4, 3x3): 3x3 stride 1, channels in whole nChw8c
+ * blocks, f32, ReLU or no activation, on a CPU without AVX-512 (where
+ * oneDNN has its own, try_winograd in cpu_ops.c, unless cpu.winograd=own); and the attempt: 1 when
+ * it measured faster than the direct conv *pd and was lowered (*pd
+ * destroyed), 0 when *pd is kept (lower it as usual), -1 on error. */
+int cpu_wino_fits(const bb_backend *b, const bb_op *op, const int64_t x[4], const int64_t y[4]);
+int cpu_try_own_winograd(bb_backend *b, const bb_op *op, const bb_op *orig, const int64_t x[4],
+                         const int64_t y[4], dnnl_primitive_desc_t *pd, int owes_silu, bb_err *err);
+void cpu_run_winograd(const bb_backend *b, const cpu_step *s);
 
 /* cpu_kernels.c */
 void cpu_run_kernel(bb_backend *b, const cpu_step *s);

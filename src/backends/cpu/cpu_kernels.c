@@ -38,13 +38,7 @@ static float *buf_ptr(const bb_backend *b, int buf)
  * matching clone of softmax_rows. Accuracy: within 4 ulp of expf. */
 __attribute__((simd("notinbranch"))) float expf(float);
 
-/* Each vector kernel here is compiled for AVX-512, AVX2 + FMA (x86-64-v3),
- * AVX2 and baseline x86-64, picked at load time. fp-contract=fast: GCC in
- * C11 mode fuses no multiply-adds by itself; the FMAs took SiLU from 1.87
- * to 1.52 ns per value on Zen 1 (docs/onnx-import.md, "On an AVX2 CPU"). */
-#define VECTOR_CLONES                                                              \
-    __attribute__((target_clones("avx512f", "arch=x86-64-v3", "avx2", "default"), \
-                   optimize("fp-contract=fast")))
+/* VECTOR_CLONES: cpu_internal.h */
 
 VECTOR_CLONES
 static void softmax_rows(float *s, int64_t rows, int64_t cols)
@@ -261,6 +255,8 @@ void cpu_run_kernel(bb_backend *b, const cpu_step *s)
     case K_WALK:
     case K_COPY:
     case K_ERF: cpu_run_generic_kernel(b, s); break;
+    case K_WINO_IN:
+    case K_WINO_OUT: cpu_run_winograd(b, s); break;
     default: break;
     }
 }

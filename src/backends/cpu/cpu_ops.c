@@ -307,9 +307,14 @@ static int lower_conv(bb_backend *b, const bb_op *orig, bb_err *err)
     if (b->dt == dnnl_f32 && b->algo_policy == 0 && op->sum_in < 0 && (gr == 1 || icg > 1) && (icg % 16 || ocg % 16))
         pd = better_layout(b, op, pd, &b->bufs[src].md, &w_md, &b_md, &dst_md);
     /* Winograd F(4x4, 3x3): 3x3, stride 1, no dilation; f32 only in oneDNN */
-    if (kh == 3 && kw == 3 && op->sh == 1 && op->sw == 1 && op->dil_h == 1 && op->dil_w == 1 && gr == 1 &&
-        b->dt == dnnl_f32)
+    if (cpu_wino_fits(b, op, x, y)) {
+        int own = cpu_try_own_winograd(b, op, orig, x, y, &pd, defer, err);
+        if (own != 0)
+            return own < 0 ? -1 : 0;
+    } else if (kh == 3 && kw == 3 && op->sh == 1 && op->sw == 1 && op->dil_h == 1 && op->dil_w == 1 && gr == 1 &&
+               b->dt == dnnl_f32) {
         pd = try_winograd(b, op, pd, &b->bufs[src].md, &w_md, &b_md, &defer);
+    }
     dnnl_memory_t wm, bm;
     cpu_step *step = NULL;
     int rc = cpu_conv_weights(b, op, pd, &wm, &bm, err);
