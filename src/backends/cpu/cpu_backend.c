@@ -189,7 +189,7 @@ static void name_impls(bb_backend *b)
         cpu_step *s = &b->steps[i];
         const_dnnl_primitive_desc_t pd = NULL;
         const char *impl = NULL;
-        if (s->prim && dnnl_primitive_get_primitive_desc(s->prim, &pd) == dnnl_success &&
+        if (s->prim && s->kernel == K_NONE && dnnl_primitive_get_primitive_desc(s->prim, &pd) == dnnl_success &&
             dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
             s->impl = impl;
     }
@@ -312,7 +312,7 @@ static int cpu_get_output(bb_backend *b, float *output, bb_err *err)
 /* The buffer a step writes. */
 static int step_output(const cpu_step *s)
 {
-    if (!s->prim)
+    if (!s->prim || s->kernel != K_NONE)
         return s->kout;
     for (int a = 0; a < s->n_args; a++)
         if (s->args[a].arg == DNNL_ARG_DST || s->args[a].arg == DNNL_ARG_TO)
@@ -350,7 +350,10 @@ int cpu_forward_whole(bb_backend *b, bb_err *err)
     for (int i = 0; i < b->n_steps; i++) {
         const cpu_step *s = &b->steps[i];
         double t0 = b->profile ? bb_now_s() : 0.0;
-        if (s->prim) {
+        if (s->kernel == K_WINO) {
+            if (cpu_run_winograd(b, s, err) != 0)
+                return -1;
+        } else if (s->prim) {
             dnnl_status_t st = dnnl_primitive_execute(s->prim, b->stream, s->n_exec, s->exec);
             if (st != dnnl_success)
                 return bb_err_set(err, "oneDNN: executing '%s' failed (status %d)", s->label, (int)st);

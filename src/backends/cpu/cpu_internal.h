@@ -32,7 +32,7 @@ typedef enum {
     K_WALK,  /* strided gather / broadcast binary / constant pad (cpu_walk) */
     K_COPY,  /* kin's bytes into kout (a reshape that cannot alias) */
     K_ERF,   /* erf of every float of kin into kout */
-    K_WINO_IN, K_WINO_OUT /* our Winograd conv's transforms (cpu_winograd.c) */
+    K_WINO   /* our Winograd conv (cpu_winograd.c): runs its own matmul primitive */
 } cpu_kernel;
 
 /* Each vector kernel is compiled for AVX-512, AVX2 + FMA (x86-64-v3), AVX2
@@ -55,10 +55,10 @@ typedef struct {
 } cpu_walk;
 
 /* A Winograd conv's shape and epilogue (cpu_winograd.c): N, C, H, W in;
- * K, OH, OW out; the tiles' grid; bias (the output step's, owned). */
+ * K, OH, OW out; the tiles' grid; items per chunk; bias (owned). */
 typedef struct {
-    int64_t n, c, h, w, k, oh, ow, pad_t, pad_l, th, tw;
-    int post_relu, sum, sum_relu;
+    int64_t n, c, h, w, k, oh, ow, pad_t, pad_l, th, tw, chunk;
+    int post_act, sum, sum_act; /* activations: 0 none, 1 ReLU, 2 SiLU */
     float *bias;
 } cpu_wino;
 
@@ -82,7 +82,7 @@ typedef struct {
     const float *kw, *kb;   /* kernel parameters (graph-owned) */
     int64_t p[4];           /* kernel shape parameters */
     cpu_walk *walk;         /* K_WALK's description, owned by the step */
-    cpu_wino *wino;         /* K_WINO_*'s, owned by the step */
+    cpu_wino *wino;         /* K_WINO's, owned by the step */
 } cpu_step;
 
 /* A measured choice, remembered for the rest of prepare: a conv (or conv
@@ -304,14 +304,14 @@ int cpu_cat_view(bb_backend *b, const bb_op *op);
 
 /* cpu_winograd.c: whether conv op (full input / output shapes x, y) can
  * run as our Winograd F(4x4, 3x3): 3x3 stride 1, channels in whole nChw8c
- * blocks, f32, ReLU or no activation, on a CPU without AVX-512 (where
+ * blocks, f32, ReLU, SiLU or no activation, on a CPU without AVX-512 (where
  * oneDNN has its own, try_winograd in cpu_ops.c, unless cpu.winograd=own); and the attempt: 1 when
  * it measured faster than the direct conv *pd and was lowered (*pd
  * destroyed), 0 when *pd is kept (lower it as usual), -1 on error. */
 int cpu_wino_fits(const bb_backend *b, const bb_op *op, const int64_t x[4], const int64_t y[4]);
 int cpu_try_own_winograd(bb_backend *b, const bb_op *op, const bb_op *orig, const int64_t x[4],
                          const int64_t y[4], dnnl_primitive_desc_t *pd, int owes_silu, bb_err *err);
-void cpu_run_winograd(const bb_backend *b, const cpu_step *s);
+int cpu_run_winograd(const bb_backend *b, const cpu_step *s, bb_err *err);
 
 /* cpu_kernels.c */
 void cpu_run_kernel(bb_backend *b, const cpu_step *s);

@@ -255,8 +255,6 @@ void cpu_run_kernel(bb_backend *b, const cpu_step *s)
     case K_WALK:
     case K_COPY:
     case K_ERF: cpu_run_generic_kernel(b, s); break;
-    case K_WINO_IN:
-    case K_WINO_OUT: cpu_run_winograd(b, s); break;
     default: break;
     }
 }

@@ -4,20 +4,22 @@
  * AVX2 machine a 3x3 stride-1 conv ran oneDNN's direct kernel, about as
  * fast as ONNX Runtime's (docs/onnx-import.md, "On an AVX2 CPU").
  *
- * The conv becomes three steps over the activations' nChw8c layout:
- *   1. input transform (kernel K_WINO_IN): each 6x6 input tile d of each
- *      channel -> V = B^T d B, stored as 36 matrices [tiles, C];
- *   2. one batched oneDNN matmul: M[i] = V[i] U[i] for the 36 positions i,
- *      U = G g G^T being the weights (BatchNorm folded), transformed once
- *      at prepare;
- *   3. output transform (kernel K_WINO_OUT): Y = A^T M A per tile, cropped
- *      at the edges, plus the bias, the conv's ReLU, the residual sum and
- *      the ReLU after it, written into the nChw8c output.
+ * The conv is one step (kernel K_WINO) over the activations' nChw8c
+ * layout, run in chunks of whole items so that the transformed tiles stay
+ * in the cache (CHUNK_BYTES); per chunk:
+ *   1. input transform: each 6x6 input tile d of each channel ->
+ *      V = B^T d B, stored as 36 matrices [tiles, C];
+ *   2. one batched oneDNN matmul (the step's primitive): M[i] = V[i] U[i]
+ *      for the 36 positions i, U = G g G^T being the weights (BatchNorm
+ *      folded), transformed once at prepare;
+ *   3. output transform: Y = A^T M A per tile, cropped at the edges, plus
+ *      the bias, the conv's activation (ReLU or SiLU), the residual sum and
+ *      the activation after it, written into the nChw8c output.
  * It costs 36 multiplications per 4x4 outputs and input channel against
  * the direct conv's 144; the transforms and the 2.25x larger V are the
  * price. Like oneDNN's Winograd (cpu_conv_algo.c), it is kept only where
- * it measures faster than the direct conv, the transforms' time counted
- * against it. Numerics: the transforms are those of Lavin & Gray (points
+ * it measures faster than the direct conv: the whole step, transforms
+ * included, timed in alternation with it (own_is_faster). Numerics: the transforms are those of Lavin & Gray (points
  * 0, +-1, +-2, inf); U is computed in double.
  */
 #include <stdlib.h>
@@ -64,25 +66,17 @@ static float *ptr_of(const bb_backend *b, int buf)
         o[3 * os + l] = d12 + 8.f * d34 + m5;                                        \
     }
 
-/* One tile of one channel block: src is the block's [H][W][WB] plane, the
- * tile's top left at (y0, x0) (may be outside: padding is zero); v the
- * tile's row of position 0, positions vs floats apart. */
+/* B^T d B of one 6x6 tile of one channel block, d's rows rs floats apart
+ * (its pixels WB apart), into v: the tile's row of position 0, positions vs
+ * floats apart. */
 VECTOR_CLONES
-static void in_tile(const float *src, int64_t h, int64_t w, int64_t y0, int64_t x0, float *v, int64_t vs)
+static void in_tile(const float *d, int64_t rs, float *v, int64_t vs)
 {
-    float d[WT][WT][WB], t[WT][WT][WB];
-    for (int i = 0; i < WT; i++)
-        for (int j = 0; j < WT; j++) {
-            int64_t y = y0 + i, x = x0 + j;
-            if (y >= 0 && y < h && x >= 0 && x < w)
-                memcpy(d[i][j], src + (y * w + x) * WB, sizeof d[i][j]);
-            else
-                memset(d[i][j], 0, sizeof d[i][j]);
-        }
+    float t[WT][WT][WB];
     for (int j = 0; j < WT; j++) {
-        const float *x = &d[0][j][0];
+        const float *x = d + j * WB;
         float *o = &t[0][j][0];
-        BT_ROWS(x, WT * WB, o, WT * WB)
+        BT_ROWS(x, rs, o, WT * WB)
     }
     for (int i = 0; i < WT; i++) {
         const float *x = &t[i][0][0];
@@ -94,26 +88,59 @@ static void in_tile(const float *src, int64_t h, int64_t w, int64_t y0, int64_t 
     }
 }
 
-static void wino_in(const bb_backend *b, const cpu_step *s)
+/* The tile at (y0, x0) of a [h][w][WB] plane: read in place when it lies
+ * inside, else copied with its padding (zeros) into pad first. */
+static void in_tile_at(const float *plane, int64_t h, int64_t w, int64_t y0, int64_t x0, float *v, int64_t vs,
+                       float pad[WT][WT][WB])
 {
-    const cpu_wino *p = s->wino;
-    const float *x = ptr_of(b, s->kin);
-    float *v = ptr_of(b, s->kout);
-    const int64_t cb = p->c / WB, tiles = p->n * p->th * p->tw, vs = tiles * p->c;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(b->threads)
-    for (int64_t n = 0; n < p->n; n++)
+    if (y0 >= 0 && x0 >= 0 && y0 + WT <= h && x0 + WT <= w) {
+        in_tile(plane + (y0 * w + x0) * WB, w * WB, v, vs);
+        return;
+    }
+    for (int i = 0; i < WT; i++)
+        for (int j = 0; j < WT; j++) {
+            int64_t y = y0 + i, x = x0 + j;
+            if (y >= 0 && y < h && x >= 0 && x < w)
+                memcpy(pad[i][j], plane + (y * w + x) * WB, sizeof pad[i][j]);
+            else
+                memset(pad[i][j], 0, sizeof pad[i][j]);
+        }
+    in_tile(&pad[0][0][0], WT * WB, v, vs);
+}
+
+/* The input transform of p->chunk items of x into v. */
+static void wino_in(int threads, const cpu_wino *p, const float *x, float *v)
+{
+    const int64_t cb = p->c / WB, vs = p->chunk * p->th * p->tw * p->c;
+#pragma omp parallel for collapse(2) schedule(static) num_threads(threads)
+    for (int64_t n = 0; n < p->chunk; n++)
         for (int64_t ty = 0; ty < p->th; ty++)
             for (int64_t tx = 0; tx < p->tw; tx++) {
                 int64_t t = (n * p->th + ty) * p->tw + tx;
+                float pad[WT][WT][WB];
                 for (int64_t c = 0; c < cb; c++)
-                    in_tile(x + (n * cb + c) * p->h * p->w * WB, p->h, p->w, ty * WO - p->pad_t,
-                            tx * WO - p->pad_l, v + t * p->c + c * WB, vs);
+                    in_tile_at(x + (n * cb + c) * p->h * p->w * WB, p->h, p->w, ty * WO - p->pad_t,
+                               tx * WO - p->pad_l, v + t * p->c + c * WB, vs, pad);
             }
 }
 
-static float act(float v, int relu)
+/* glibc's libmvec has vector versions of expf (as in cpu_kernels.c): the
+ * SiLU below vectorizes in out_tile's clones. */
+__attribute__((simd("notinbranch"))) float expf(float);
+
+/* The conv's activation (0 none, 1 ReLU, 2 SiLU: cpu_wino.post_act) on
+ * one pixel's WB channels. */
+static inline void act_px(float *r, int kind)
 {
-    return relu && v < 0.f ? 0.f : v;
+    if (kind == 1) {
+#pragma omp simd
+        for (int l = 0; l < WB; l++)
+            r[l] = r[l] < 0.f ? 0.f : r[l];
+    } else if (kind == 2) {
+#pragma omp simd
+        for (int l = 0; l < WB; l++)
+            r[l] = r[l] / (1.f + expf(-r[l]));
+    }
 }
 
 /* One tile of one output channel block: m the tile's row of position 0
@@ -138,22 +165,25 @@ static void out_tile(const cpu_wino *p, const float *m, int64_t ms, const float 
     }
     for (int i = 0; i < WO && y0 + i < p->oh; i++)
         for (int j = 0; j < WO && x0 + j < p->ow; j++) {
-            float *y = dst + ((y0 + i) * p->ow + x0 + j) * WB;
-            for (int l = 0; l < WB; l++) {
-                float r = act(o[i][j][l] + bias[l], p->post_relu);
-                y[l] = p->sum ? act(r + y[l], p->sum_relu) : r;
+            float *y = dst + ((y0 + i) * p->ow + x0 + j) * WB, r[WB];
+            for (int l = 0; l < WB; l++)
+                r[l] = o[i][j][l] + bias[l];
+            act_px(r, p->post_act);
+            if (p->sum) {
+                for (int l = 0; l < WB; l++)
+                    r[l] += y[l];
+                act_px(r, p->sum_act);
             }
+            memcpy(y, r, sizeof r);
         }
 }
 
-static void wino_out(const bb_backend *b, const cpu_step *s)
+/* The output transform of p->chunk items of m into y. */
+static void wino_out(int threads, const cpu_wino *p, const float *m, float *y)
 {
-    const cpu_wino *p = s->wino;
-    const float *m = ptr_of(b, s->kin);
-    float *y = ptr_of(b, s->kout);
-    const int64_t kb = p->k / WB, tiles = p->n * p->th * p->tw, ms = tiles * p->k;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(b->threads)
-    for (int64_t n = 0; n < p->n; n++)
+    const int64_t kb = p->k / WB, ms = p->chunk * p->th * p->tw * p->k;
+#pragma omp parallel for collapse(2) schedule(static) num_threads(threads)
+    for (int64_t n = 0; n < p->chunk; n++)
         for (int64_t ty = 0; ty < p->th; ty++)
             for (int64_t tx = 0; tx < p->tw; tx++) {
                 int64_t t = (n * p->th + ty) * p->tw + tx;
@@ -163,12 +193,36 @@ static void wino_out(const bb_backend *b, const cpu_step *s)
             }
 }
 
-void cpu_run_winograd(const bb_backend *b, const cpu_step *s)
+/* The whole conv, chunk by chunk: v and m are the matmul's source and
+ * destination (exec's), p->chunk items each. */
+static int run_chunks(int threads, const cpu_wino *p, const float *x, float *y, float *v, float *m,
+                      dnnl_primitive_t mm, dnnl_stream_t stream, int n_exec, const dnnl_exec_arg_t *exec)
 {
-    if (s->kernel == K_WINO_IN)
-        wino_in(b, s);
-    else
-        wino_out(b, s);
+    for (int64_t n0 = 0; n0 < p->n; n0 += p->chunk) {
+        wino_in(threads, p, x + n0 * p->c * p->h * p->w, v);
+        if (dnnl_primitive_execute(mm, stream, n_exec, exec) != dnnl_success ||
+            dnnl_stream_wait(stream) != dnnl_success)
+            return -1;
+        wino_out(threads, p, m, y + n0 * p->k * p->oh * p->ow);
+    }
+    return 0;
+}
+
+static float *exec_ptr(const cpu_step *s, int arg)
+{
+    void *h = NULL;
+    for (int i = 0; i < s->n_exec; i++)
+        if (s->exec[i].arg == arg)
+            dnnl_memory_get_data_handle(s->exec[i].memory, &h);
+    return h;
+}
+
+int cpu_run_winograd(const bb_backend *b, const cpu_step *s, bb_err *err)
+{
+    if (run_chunks(b->threads, s->wino, ptr_of(b, s->kin), ptr_of(b, s->kout), exec_ptr(s, DNNL_ARG_SRC),
+                   exec_ptr(s, DNNL_ARG_DST), s->prim, b->stream, s->n_exec, s->exec) != 0)
+        return bb_err_set(err, "oneDNN: the Winograd matmul of '%s' failed", s->label);
+    return 0;
 }
 
 /* U = G g G^T for every (input, output) channel pair, into u laid out as
@@ -181,8 +235,8 @@ static void transform_weights(const cpu_wino *p, const float *w, float *u)
                                     {1.0 / 24, 1.0 / 12, 1.0 / 6},
                                     {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                     {0, 0, 1}};
-    for (int64_t k = 0; k < p->k; k++)
-        for (int64_t c = 0; c < p->c; c++) {
+    for (int64_t c = 0; c < p->c; c++) /* k innermost: u's rows are written in order */
+        for (int64_t k = 0; k < p->k; k++) {
             const float *g = w + (k * p->c + c) * 9;
             double gg[WT][3];
             for (int i = 0; i < WT; i++)
@@ -196,14 +250,25 @@ static void transform_weights(const cpu_wino *p, const float *w, float *u)
         }
 }
 
+/* bb_act -> act_px's kind, -1 for the activations it does not apply. */
+static int act_kind(bb_act a)
+{
+    return a == BB_ACT_NONE ? 0 : a == BB_ACT_RELU ? 1 : a == BB_ACT_SILU ? 2 : -1;
+}
+
 int cpu_wino_fits(const bb_backend *b, const bb_op *op, const int64_t x[4], const int64_t y[4])
 {
-    int acts_ok = (op->post_act == BB_ACT_NONE || op->post_act == BB_ACT_RELU) &&
-                  (op->sum_act == BB_ACT_NONE || op->sum_act == BB_ACT_RELU);
+    int acts_ok = act_kind(op->post_act) >= 0 && act_kind(op->sum_act) >= 0;
     return b->dt == dnnl_f32 && (b->own_wino || !cpu_has_avx512()) && op->kh == 3 && op->kw == 3 && op->sh == 1 && op->sw == 1 &&
            op->dil_h == 1 && op->dil_w == 1 && op->groups == 1 && x[1] % WB == 0 && y[1] % WB == 0 && acts_ok &&
            y[2] == x[2] + op->pad_t + op->pad_b - 2 && y[3] == x[3] + op->pad_l + op->pad_r - 2;
 }
+
+/* V and M of one chunk together stay under this (the 8 MB L3 of the
+ * machines here holds them with the chunk's input and output), at least
+ * one item: they are 2.25x the input and output, which at batch 256 made
+ * ResNet's first stage's V and M 0.9 GB each when run whole. */
+#define CHUNK_BYTES (4 << 20)
 
 static void wino_params(const bb_backend *b, const bb_op *op, const int64_t x[4], const int64_t y[4], cpu_wino *p)
 {
@@ -212,9 +277,14 @@ static void wino_params(const bb_backend *b, const bb_op *op, const int64_t x[4]
     p->k = y[1], p->oh = y[2], p->ow = y[3];
     p->pad_t = op->pad_t, p->pad_l = op->pad_l;
     p->th = (p->oh + WO - 1) / WO, p->tw = (p->ow + WO - 1) / WO;
-    p->post_relu = op->post_act == BB_ACT_RELU;
+    p->post_act = act_kind(op->post_act);
     p->sum = op->sum_in >= 0;
-    p->sum_relu = op->sum_act == BB_ACT_RELU;
+    p->sum_act = act_kind(op->sum_act);
+    int64_t per_item = WP * p->th * p->tw * (p->c + p->k) * (int64_t)sizeof(float);
+    p->chunk = 1;
+    for (int64_t k = 2; k <= p->n; k++) /* the most items that divide the batch and fit */
+        if (p->n % k == 0 && k * per_item <= CHUNK_BYTES)
+            p->chunk = k;
 }
 
 static void md_3d(dnnl_memory_desc_t *md, int64_t a, int64_t r, int64_t c, dnnl_format_tag_t tag)
@@ -230,76 +300,92 @@ static void md_8c(dnnl_memory_desc_t *md, int64_t n, int64_t c, int64_t h, int64
     dnnl_memory_desc_init_by_tag(md, 4, d, dnnl_f32, dnnl_aBcd8b);
 }
 
-/* The batched matmul [36, tiles, C] x [36, C, K]. */
-static dnnl_primitive_desc_t matmul_pd(bb_backend *b, const cpu_wino *p)
+/* One chunk's V [36, tiles, C] and M [36, tiles, K]. */
+static void chunk_mds(const cpu_wino *p, dnnl_memory_desc_t *v, dnnl_memory_desc_t *m)
 {
-    int64_t tiles = p->n * p->th * p->tw;
-    dnnl_memory_desc_t s, w, d;
-    md_3d(&s, WP, tiles, p->c, dnnl_abc);
+    int64_t tiles = p->chunk * p->th * p->tw;
+    md_3d(v, WP, tiles, p->c, dnnl_abc);
+    md_3d(m, WP, tiles, p->k, dnnl_abc);
+}
+
+/* The batched matmul M = V U of one chunk, with attr's scratchpad mode. */
+static dnnl_primitive_desc_t matmul_pd(bb_backend *b, const cpu_wino *p, const_dnnl_primitive_attr_t attr)
+{
+    dnnl_memory_desc_t v, w, m;
+    chunk_mds(p, &v, &m);
     md_3d(&w, WP, p->c, p->k, dnnl_format_tag_any);
-    md_3d(&d, WP, tiles, p->k, dnnl_abc);
     dnnl_matmul_desc_t md;
     dnnl_primitive_desc_t pd = NULL;
-    if (dnnl_matmul_desc_init(&md, &s, &w, NULL, &d) != dnnl_success ||
-        dnnl_primitive_desc_create(&pd, &md, b->attr, b->eng, NULL) != dnnl_success)
+    if (dnnl_matmul_desc_init(&md, &v, &w, NULL, &m) != dnnl_success ||
+        dnnl_primitive_desc_create(&pd, &md, attr, b->eng, NULL) != dnnl_success)
         return NULL;
     return pd;
 }
 
-/* Seconds of the two transforms on scratch memory (best of four after a
- * warm-up), -1 when out of memory. */
-static double transforms_seconds(bb_backend *b, const cpu_wino *p)
+/* Our conv's seconds on scratch memory (zeroed weights: the time does not
+ * depend on them), -1 when it cannot run: the best of `reps` after a
+ * warm-up. The matmul here manages its own scratchpad. */
+static double own_seconds(bb_backend *b, const cpu_wino *p, int reps)
 {
-    int64_t tiles = p->n * p->th * p->tw;
-    size_t xs = (size_t)(p->n * p->c * p->h * p->w), vs = (size_t)(WP * tiles * (p->c > p->k ? p->c : p->k));
-    size_t ys = (size_t)(p->n * p->k * p->oh * p->ow);
-    float *x = calloc(xs, sizeof(float)), *v = calloc(vs, sizeof(float)), *y = calloc(ys, sizeof(float));
-    float *bias = calloc((size_t)p->k, sizeof(float));
-    double best = -1.0;
-    if (x && v && y && bias) {
-        bb_backend t = *b; /* the kernels read buffers through b: give them ours */
-        cpu_buf bufs[3];
-        memset(bufs, 0, sizeof bufs);
-        dnnl_memory_desc_t md;
-        dnnl_dims_t most = {(int64_t)(xs > vs ? (xs > ys ? xs : ys) : (vs > ys ? vs : ys))};
-        dnnl_memory_desc_init_by_tag(&md, 1, most, dnnl_f32, dnnl_a);
-        float *data[3] = {x, v, y};
-        for (int i = 0; i < 3; i++)
-            dnnl_memory_create(&bufs[i].mem, &md, b->eng, data[i]);
-        t.bufs = bufs;
-        cpu_wino q = *p;
-        q.bias = bias;
-        cpu_step in = {.kernel = K_WINO_IN, .kin = 0, .kout = 1, .wino = &q};
-        cpu_step out = {.kernel = K_WINO_OUT, .kin = 1, .kout = 2, .wino = &q};
-        for (int r = 0; r < 5; r++) {
-            double t0 = bb_now_s();
-            cpu_run_winograd(&t, &in);
-            cpu_run_winograd(&t, &out);
-            double dt = bb_now_s() - t0;
-            if (r > 0 && (best < 0 || dt < best))
-                best = dt;
-        }
-        for (int i = 0; i < 3; i++)
-            dnnl_memory_destroy(bufs[i].mem);
+    dnnl_primitive_desc_t pd = matmul_pd(b, p, NULL);
+    dnnl_primitive_t mm = NULL;
+    dnnl_memory_t mem[3] = {NULL};
+    const int args[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
+    const dnnl_query_t q[3] = {dnnl_query_src_md, dnnl_query_weights_md, dnnl_query_dst_md};
+    size_t xs = (size_t)(p->n * p->c * p->h * p->w), ys = (size_t)(p->n * p->k * p->oh * p->ow);
+    float *x = calloc(xs, sizeof(float)), *y = calloc(ys, sizeof(float)), *bias = calloc((size_t)p->k, sizeof(float));
+    int ok = pd && x && y && bias && dnnl_primitive_create(&mm, pd) == dnnl_success;
+    dnnl_exec_arg_t exec[3];
+    for (int i = 0; i < 3 && ok; i++) {
+        ok = dnnl_memory_create(&mem[i], cpu_q_md(pd, q[i]), b->eng, DNNL_MEMORY_ALLOCATE) == dnnl_success;
+        void *h = NULL;
+        if (ok && dnnl_memory_get_data_handle(mem[i], &h) == dnnl_success && h)
+            memset(h, 0, dnnl_memory_desc_get_size(cpu_q_md(pd, q[i])));
+        exec[i] = (dnnl_exec_arg_t){args[i], mem[i]};
     }
+    double best = -1.0;
+    if (ok) {
+        cpu_wino q2 = *p;
+        q2.bias = bias;
+        void *v = NULL, *m = NULL;
+        dnnl_memory_get_data_handle(mem[0], &v);
+        dnnl_memory_get_data_handle(mem[2], &m);
+        for (int r = 0; r <= reps; r++) {
+            double t0 = bb_now_s();
+            if (run_chunks(b->threads, &q2, x, y, v, m, mm, b->stream, 3, exec) != 0) {
+                best = -1.0;
+                break;
+            }
+            double t = bb_now_s() - t0;
+            if (r > 0 && (best < 0 || t < best))
+                best = t;
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        dnnl_memory_destroy(mem[i]);
+    dnnl_primitive_destroy(mm);
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
     free(x);
-    free(v);
     free(y);
     free(bias);
     return best;
 }
 
-/* The three steps, once chosen: transformed weights packed for mm, the
- * bias folded, V and M new buffers, dst the conv's output. */
-static int lower_steps(bb_backend *b, const bb_op *op, const bb_op *orig, const cpu_wino *p,
-                       dnnl_primitive_desc_t mm, int owes_silu, bb_err *err)
+/* The step, once chosen: transformed weights packed for the matmul, the
+ * bias folded, one chunk's V and M new buffers, dst the conv's output. */
+static int lower_step(bb_backend *b, const bb_op *op, const bb_op *orig, const cpu_wino *p, int owes_silu,
+                      bb_err *err)
 {
-    int64_t n_w = p->k * p->c * 9, n_u = WP * p->c * p->k, tiles = p->n * p->th * p->tw;
+    dnnl_primitive_desc_t mm = matmul_pd(b, p, b->attr);
+    if (!mm)
+        return bb_err_set(err, "oneDNN: no matmul for the Winograd conv '%s'", orig->label);
+    int64_t n_w = p->k * p->c * 9, n_u = WP * p->c * p->k;
     float *w = malloc((size_t)n_w * sizeof(float)), *u = malloc((size_t)n_u * sizeof(float));
-    cpu_wino *pin = malloc(sizeof *pin), *pout = malloc(sizeof *pout);
+    cpu_wino *own = malloc(sizeof *own);
     float *bias = malloc((size_t)p->k * sizeof(float));
     dnnl_memory_t um = NULL;
-    int rc = w && u && pin && pout && bias ? 0 : bb_err_oom(err, "out of memory for the Winograd weights");
+    int rc = w && u && own && bias ? 0 : bb_err_oom(err, "out of memory for the Winograd weights");
     if (rc == 0) {
         bb_fold_bn(b->g, op, w, bias);
         transform_weights(p, w, u);
@@ -309,79 +395,81 @@ static int lower_steps(bb_backend *b, const bb_op *op, const bb_op *orig, const 
     }
     free(w);
     free(u);
-    dnnl_memory_desc_t want, v_md, m_md;
+    dnnl_memory_desc_t want, v_md, m_md, y_md;
     md_8c(&want, p->n, p->c, p->h, p->w);
     int src = rc == 0 ? cpu_tensor_as(b, op->in[0], &want, err) : -1;
     cpu_step *s = NULL;
     if (src >= 0) {
-        *pin = *p, *pout = *p;
-        pin->bias = NULL, pout->bias = bias, bias = NULL;
-        md_3d(&v_md, WP, tiles, p->c, dnnl_abc);
-        md_3d(&m_md, WP, tiles, p->k, dnnl_abc);
-        int v = cpu_new_buf(b, &v_md);
-        s = cpu_add_step(b, orig->label, "winograd input");
-        s->kernel = K_WINO_IN, s->kin = src, s->kout = v, s->wino = pin, pin = NULL;
-        cpu_touch(b, src);
-        cpu_touch(b, v);
-        int m = cpu_new_buf(b, &m_md);
+        chunk_mds(p, &v_md, &m_md);
+        int v = cpu_new_buf(b, &v_md), m = cpu_new_buf(b, &m_md);
+        md_8c(&y_md, p->n, p->k, p->oh, p->ow);
+        int dst = cpu_dst_buf(b, op, &y_md);
+        b->bufs[dst].owes_silu = owes_silu;
         s = cpu_step_from_pd(b, orig, mm, err);
         if (s) {
-            s->kind = "winograd matmul";
+            s->kind = "winograd conv";
+            s->kernel = K_WINO, s->kin = src, s->kout = dst;
+            *own = *p, own->bias = bias, s->wino = own, own = NULL, bias = NULL;
             cpu_arg_buf(b, s, DNNL_ARG_SRC, v);
             cpu_arg_mem(s, DNNL_ARG_WEIGHTS, um);
             cpu_arg_buf(b, s, DNNL_ARG_DST, m);
-            dnnl_memory_desc_t y_md;
-            md_8c(&y_md, p->n, p->k, p->oh, p->ow);
-            int dst = cpu_dst_buf(b, op, &y_md);
-            b->bufs[dst].owes_silu = owes_silu;
-            s = cpu_add_step(b, orig->label, "winograd output");
-            s->kernel = K_WINO_OUT, s->kin = m, s->kout = dst, s->wino = pout, pout = NULL;
-            cpu_touch(b, m);
+            cpu_touch(b, src);
             cpu_touch(b, dst);
         }
     }
-    free(pin);
-    free(pout);
+    dnnl_primitive_desc_destroy(mm);
+    free(own);
     free(bias);
     return s ? 0 : -1;
+}
+
+/* Whether ours beats the direct conv pd, each with its reorder from `have`:
+ * the two timed in alternation (three times, each the best of four runs
+ * after a warm-up) and ours kept only when clearly (5%) faster. */
+static int own_is_faster(bb_backend *b, const cpu_wino *p, dnnl_primitive_desc_t direct,
+                         const dnnl_memory_desc_t *have)
+{
+    dnnl_memory_desc_t in8;
+    md_8c(&in8, p->n, p->c, p->h, p->w);
+    const dnnl_memory_desc_t *dsrc = cpu_q_md(direct, dnnl_query_src_md);
+    double d_extra = dnnl_memory_desc_equal(dsrc, have) ? 0.0 : cpu_reorder_seconds(b, have, dsrc);
+    double w_extra = dnnl_memory_desc_equal(&in8, have) ? 0.0 : cpu_reorder_seconds(b, have, &in8);
+    double td = -1.0, tw = -1.0;
+    for (int r = 0; r < 3 && d_extra >= 0 && w_extra >= 0; r++) {
+        double d = cpu_time_pd(b, direct), w = own_seconds(b, p, 4);
+        if (d < 0 || w < 0)
+            return 0;
+        td = td < 0 || d < td ? d : td;
+        tw = tw < 0 || w < tw ? w : tw;
+    }
+    return td > 0 && tw > 0 && tw + w_extra < 0.95 * (td + d_extra);
 }
 
 int cpu_try_own_winograd(bb_backend *b, const bb_op *op, const bb_op *orig, const int64_t x[4],
                          const int64_t y[4], dnnl_primitive_desc_t *pd, int owes_silu, bb_err *err)
 {
+    if (b->algo_policy < 0)
+        return 0;
     cpu_wino p;
     wino_params(b, op, x, y, &p);
     const dnnl_memory_desc_t *have = &b->bufs[b->tbuf[op->in[0]]].md;
     const dnnl_memory_desc_t *sum = op->sum_in >= 0 ? &b->bufs[b->tbuf[op->sum_in]].md : NULL;
-    dnnl_memory_desc_t want;
-    md_8c(&want, p.n, p.k, p.oh, p.ow);
-    if (sum && !dnnl_memory_desc_equal(sum, &want))
+    dnnl_memory_desc_t out8;
+    md_8c(&out8, p.n, p.k, p.oh, p.ow);
+    if (sum && !dnnl_memory_desc_equal(sum, &out8))
         return 0; /* the residual's layout is not ours */
+    b->n_wino_candidates++;
     int64_t key[CPU_CHOICE_KEY];
     cpu_choice_key(b, op, CPU_PICK_OWN_WINOGRAD, 0, 0, key);
-    int known = b->algo_policy == 0 ? cpu_choice_get(b, key, have, sum) : -1;
-    dnnl_primitive_desc_t mm = matmul_pd(b, &p);
-    double d_extra = 0.0, w_extra = 0.0;
-    if (mm && known < 0 && b->algo_policy == 0) {
-        dnnl_memory_desc_t in8;
-        md_8c(&in8, p.n, p.c, p.h, p.w);
-        const dnnl_memory_desc_t *dsrc = cpu_q_md(*pd, dnnl_query_src_md);
-        d_extra = dnnl_memory_desc_equal(dsrc, have) ? 0.0 : cpu_reorder_seconds(b, have, dsrc);
-        w_extra = dnnl_memory_desc_equal(&in8, have) ? 0.0 : cpu_reorder_seconds(b, have, &in8);
-        double t = transforms_seconds(b, &p);
-        w_extra = t < 0 || w_extra < 0 ? -1.0 : w_extra + t;
+    int take = b->algo_policy > 0 ? 1 : cpu_choice_get(b, key, have, sum);
+    if (take < 0) {
+        take = own_is_faster(b, &p, *pd, have);
+        cpu_choice_put(b, key, have, sum, take);
     }
-    int chose = 0, offered = mm != NULL;
-    dnnl_primitive_desc_t kept = cpu_conv_faster(b, *pd, d_extra, mm, w_extra, known, &chose);
-    if (offered && known < 0 && b->algo_policy == 0)
-        cpu_choice_put(b, key, have, sum, chose);
-    if (!chose) {
-        *pd = kept;
+    if (!take)
         return 0;
-    }
+    dnnl_primitive_desc_destroy(*pd);
     *pd = NULL;
-    b->n_own_wino++;
-    int rc = lower_steps(b, op, orig, &p, kept, owes_silu, err);
-    dnnl_primitive_desc_destroy(kept);
-    return rc < 0 ? -1 : 1;
+    b->n_wino++, b->n_own_wino++;
+    return lower_step(b, op, orig, &p, owes_silu, err) < 0 ? -1 : 1;
 }
