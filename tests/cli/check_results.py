@@ -59,7 +59,8 @@ def cpu_math_ok(c):
     if split:
         t, k = int(split.group(1)), int(split.group(2))
         return t == c["threads"] and t * k == c["batch_size"]
-    return re.fullmatch(r"fp32 \(oneDNN\)(; Winograd for \d+ of \d+ 3x3 stride-1 convs)?", mode) is not None
+    wino = r"(; Winograd for \d+ of \d+ 3x3 stride-1 convs( \(batchbench's F\(4x4,3x3\)\))?)?"
+    return re.fullmatch(r"fp32 \(oneDNN\)" + wino, mode) is not None
 
 
 def main(d, n):
