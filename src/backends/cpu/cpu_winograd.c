@@ -108,25 +108,16 @@ static void in_tile_at(const float *plane, int64_t h, int64_t w, int64_t y0, int
     in_tile(&pad[0][0][0], WT * WB, v, vs);
 }
 
-/* The input transform of p->chunk items of x into v. */
-static void wino_in(int threads, const cpu_wino *p, const float *x, float *v)
+/* Tile t of the chunk (item n, tile row ty, column tx): every channel
+ * block of x transformed into v. */
+static void in_tiles(const cpu_wino *p, const float *x, float *v, int64_t t, int64_t n, int64_t ty, int64_t tx)
 {
     const int64_t cb = p->c / WB, vs = p->chunk * p->th * p->tw * p->c;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(threads)
-    for (int64_t n = 0; n < p->chunk; n++)
-        for (int64_t ty = 0; ty < p->th; ty++)
-            for (int64_t tx = 0; tx < p->tw; tx++) {
-                int64_t t = (n * p->th + ty) * p->tw + tx;
-                float pad[WT][WT][WB];
-                for (int64_t c = 0; c < cb; c++)
-                    in_tile_at(x + (n * cb + c) * p->h * p->w * WB, p->h, p->w, ty * WO - p->pad_t,
-                               tx * WO - p->pad_l, v + t * p->c + c * WB, vs, pad);
-            }
+    float pad[WT][WT][WB];
+    for (int64_t c = 0; c < cb; c++)
+        in_tile_at(x + (n * cb + c) * p->h * p->w * WB, p->h, p->w, ty * WO - p->pad_t, tx * WO - p->pad_l,
+                   v + t * p->c + c * WB, vs, pad);
 }
-
-/* glibc's libmvec has vector versions of expf (as in cpu_kernels.c): the
- * SiLU below vectorizes in out_tile's clones. */
-__attribute__((simd("notinbranch"))) float expf(float);
 
 /* The conv's activation (0 none, 1 ReLU, 2 SiLU: cpu_wino.post_act) on
  * one pixel's WB channels. */
@@ -178,19 +169,29 @@ static void out_tile(const cpu_wino *p, const float *m, int64_t ms, const float 
         }
 }
 
-/* The output transform of p->chunk items of m into y. */
-static void wino_out(int threads, const cpu_wino *p, const float *m, float *y)
+/* ... and every output channel block of m into y. */
+static void out_tiles(const cpu_wino *p, const float *m, float *y, int64_t t, int64_t n, int64_t ty, int64_t tx)
 {
     const int64_t kb = p->k / WB, ms = p->chunk * p->th * p->tw * p->k;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(threads)
-    for (int64_t n = 0; n < p->chunk; n++)
-        for (int64_t ty = 0; ty < p->th; ty++)
-            for (int64_t tx = 0; tx < p->tw; tx++) {
-                int64_t t = (n * p->th + ty) * p->tw + tx;
-                for (int64_t k = 0; k < kb; k++)
-                    out_tile(p, m + t * p->k + k * WB, ms, p->bias + k * WB,
-                             y + (n * kb + k) * p->oh * p->ow * WB, ty * WO, tx * WO);
-            }
+    for (int64_t k = 0; k < kb; k++)
+        out_tile(p, m + t * p->k + k * WB, ms, p->bias + k * WB, y + (n * kb + k) * p->oh * p->ow * WB, ty * WO,
+                 tx * WO);
+}
+
+/* One transform of a chunk (p->chunk items), its tiles shared out over the
+ * threads: the input transform of src (x) into dst (V), or the output
+ * transform of src (M) into dst (y). */
+static void wino_pass(int threads, const cpu_wino *p, int input, const float *src, float *dst)
+{
+    const int64_t per_item = p->th * p->tw, tiles = p->chunk * per_item;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t t = 0; t < tiles; t++) {
+        int64_t n = t / per_item, ty = t % per_item / p->tw, tx = t % p->tw;
+        if (input)
+            in_tiles(p, src, dst, t, n, ty, tx);
+        else
+            out_tiles(p, src, dst, t, n, ty, tx);
+    }
 }
 
 /* The whole conv, chunk by chunk: v and m are the matmul's source and
@@ -199,11 +200,11 @@ static int run_chunks(int threads, const cpu_wino *p, const float *x, float *y, 
                       dnnl_primitive_t mm, dnnl_stream_t stream, int n_exec, const dnnl_exec_arg_t *exec)
 {
     for (int64_t n0 = 0; n0 < p->n; n0 += p->chunk) {
-        wino_in(threads, p, x + n0 * p->c * p->h * p->w, v);
+        wino_pass(threads, p, 1, x + n0 * p->c * p->h * p->w, v);
         if (dnnl_primitive_execute(mm, stream, n_exec, exec) != dnnl_success ||
             dnnl_stream_wait(stream) != dnnl_success)
             return -1;
-        wino_out(threads, p, m, y + n0 * p->k * p->oh * p->ow);
+        wino_pass(threads, p, 0, m, y + n0 * p->k * p->oh * p->ow);
     }
     return 0;
 }
