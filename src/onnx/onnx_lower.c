@@ -376,6 +376,9 @@ static int lower_reduce_mean(ox_ctx *c, const bb_ox_node *nd)
     unsigned mask = 0;
     for (int i = 0; i < ax.n; i++)
         mask |= 1u << ax.axes[i];
+    const bb_tensor *xt = &c->g->tensors[x];
+    if (!xt->full_rank && xt->ndim == 3 && mask == (1u << 2 | 1u << 3))
+        return lower_gap(c, nd); /* x.mean([2, 3]) is a global average pool */
     if (ax.keepdims) {
         bb_op *op = ox_op(c, nd, BB_OP_REDUCE_MEAN, &x, 1, nd->out[0]);
         if (op)

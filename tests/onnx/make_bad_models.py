@@ -110,6 +110,15 @@ def main(out):
                         inits=None)
     fixed.graph.initializer.append(numpy_helper.from_array(np.array([1, 4], dtype=np.int64), "shape"))
     save(fixed, f"{out}/fixed_batch.onnx")
+    # x.mean([2, 3]) as exporters write it (MNASNet, timm's SE blocks): the
+    # same model as good.onnx, which the importer lowers to the same pool
+    for keep, tail in ((0, []), (1, [helper.make_node("Flatten", ["p"], ["y"], name="flatten")])):
+        mean = small_graph(nodes=[
+            helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+            helper.make_node("Relu", ["c"], ["r"], name="relu"),
+            helper.make_node("ReduceMean", ["r"], ["p" if tail else "y"], name="mean_hw", axes=[2, 3],
+                             keepdims=keep)] + tail)
+        save(mean, f"{out}/mean_hw_keep{keep}.onnx")
     np.save(f"{out}/x2.npy", np.random.default_rng(1).standard_normal((2, 3, 8, 8)).astype(np.float32))
     np.save(f"{out}/x_wrong.npy", np.zeros((2, 3, 9, 8), dtype=np.float32))
 

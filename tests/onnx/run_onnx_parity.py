@@ -38,7 +38,13 @@ output depends on the input), and PyTorch agrees with ORT within the parity
 bound (so the bound is reachable by an independent fp32 implementation on
 these weights). It validates the export and the randomisation.
 
---quick runs QUICK (see below), under 2 minutes on 2 cores, for `make check`.
+--models takes model names and sets: all (the 25 above, the default),
+siblings (every other torchvision classification model PyTorch 1.13 can
+export: other widths and depths of the same families, alexnet, mnasnet;
+`make onnx-parity-siblings`), siblings-quick (six small ones of them, run by
+`make onnx-parity` and `make check`: other models of these families must
+import without special cases). --quick runs QUICK (see below) and
+siblings-quick, under 2 minutes on 2 cores, for `make check`.
 
 --device cuda runs ours on the GPU backend (strict fp32: --precision fp32)
 instead. --reference cpu compares with `batchbench infer --device cpu` on
@@ -91,8 +97,10 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bin", action="append", default=[],
                    help="batchbench binary (repeatable; default build/batchbench)")
-    p.add_argument("--models", default="all", help="comma-separated torchvision model names, or all (default: the 25)")
-    p.add_argument("--quick", action="store_true", help="only " + ",".join(QUICK))
+    p.add_argument("--models", default="all",
+                   help="comma-separated torchvision model names and sets: all (the 25, the default), "
+                        "siblings (every other exportable one), siblings-quick (six small siblings)")
+    p.add_argument("--quick", action="store_true", help="only " + ",".join(QUICK) + " and siblings-quick")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--opset", type=int, default=17)
     p.add_argument("--seed", type=int, default=0)
@@ -137,12 +145,11 @@ def validate(p, a):
     if a.opset > max_opset:
         p.error(f"--opset: torch {torch.__version__} exports opset {max_opset} at most, not {a.opset}")
     known = set(bb_onnx.classification_models())
-    a.models = QUICK if a.quick else bb_onnx.PARITY_MODELS if a.models == "all" else \
-        [m for m in a.models.split(",") if m]
+    a.models = bb_onnx.expand_models(",".join(QUICK) + ",siblings-quick" if a.quick else a.models)
     bad = [m for m in a.models if m not in known]
     if bad or not a.models:
         p.error(f"--models: unknown model {bad[0] if bad else '' !r}; expected torchvision classification "
-                f"model names, e.g. {','.join(bb_onnx.PARITY_MODELS)}")
+                f"model names or {', '.join(bb_onnx.MODEL_SETS)}, e.g. {','.join(bb_onnx.PARITY_MODELS)}")
 
 
 def stem(binary):
