@@ -258,11 +258,13 @@ def parse_args():
                  f"got {','.join(args.engines)}")
     import bb_onnx
     args.models = bb_onnx.ZOO if args.models == "all" else args.models.split(",")
-    known = set(bb_onnx.classification_models())
-    bad = [m for m in args.models if m not in known]
+    try:
+        bad = [m for m in args.models if not bb_onnx.known_model(m)]
+    except ValueError as e:  # timm: models without timm installed
+        ap.error(f"--models: {e}")
     if bad:
         ap.error(f"--models: unknown model {bad[0]!r}; expected one of {','.join(bb_onnx.ZOO)} "
-                 "or another torchvision classification model")
+                 "or another torchvision classification model, or timm:NAME")
     outside = [m for m in args.models if m not in bb_onnx.ZOO]
     if outside and "batchbench-onnx" not in args.engines:
         ap.error(f"--models: {outside[0]} is not in batchbench's zoo ({','.join(bb_onnx.ZOO)}): only the "

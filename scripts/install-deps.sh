@@ -3,8 +3,8 @@
 # its tests on Debian 12: Debian packages with apt-get (as root; only what is
 # missing; Slurm, munge and iproute2 for the cluster test, tests/slurm), then
 # ONNX Runtime from PyPI into .venv/ (a virtual environment that also sees
-# Debian's python3-torch), the peer peers/vs_peers.py compares with. Safe to
-# run again.
+# Debian's python3-torch), the peer peers/vs_peers.py compares with, and
+# timm (models for the ONNX import tests). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(build-essential pkg-config libdnnl-dev libcjson-dev libcmocka-dev
@@ -15,6 +15,7 @@ pkgs=(build-essential pkg-config libdnnl-dev libcjson-dev libcmocka-dev
       libonnx-dev protobuf-c-compiler libprotobuf-c-dev clang libclang-rt-dev libomp-dev python3-onnx
       munge slurmctld slurmd slurm-client iproute2 util-linux)
 ORT_VERSION=1.32.0
+TIMM_VERSION=0.9.16
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -37,4 +38,14 @@ else
     /usr/bin/python3 -m venv --system-site-packages .venv
     .venv/bin/pip install -q --disable-pip-version-check "onnxruntime==$ORT_VERSION"
     echo "install-deps: installed onnxruntime $ORT_VERSION into .venv"
+fi
+# timm for the ONNX import tests' models beyond torchvision
+# (tests/onnx/run_onnx_parity.py --models timm:NAME): pure Python, on
+# Debian's torch, so without its dependencies (it needs none of them to
+# build a model that is not pretrained).
+if .venv/bin/python -c "import timm; assert timm.__version__ == '$TIMM_VERSION'" 2>/dev/null; then
+    echo "install-deps: .venv has timm $TIMM_VERSION"
+else
+    .venv/bin/pip install -q --disable-pip-version-check --no-deps "timm==$TIMM_VERSION"
+    echo "install-deps: installed timm $TIMM_VERSION into .venv"
 fi

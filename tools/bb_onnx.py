@@ -5,12 +5,14 @@ Used by tests/onnx/run_onnx_parity.py (parity of `batchbench infer --model
 F.onnx` against ONNX Runtime) and peers/vs_peers.py (the `onnxruntime` and
 `batchbench-onnx` engines run the same exported file).
 
-    build_model(name, head)        any torchvision classification model, eval mode
+    build_model(name, head)        any torchvision classification model, eval mode, or
+                                   "timm:NAME": timm's (PyPI, installed into .venv by
+                                   scripts/install-deps.sh), not pretrained
     randomise_(model, seed, name)  bb_torch.randomise_ (the zoo: exactly), plus for the
                                    models outside it: ConvNeXt layer scale, Swin
                                    attention, BN statistics measured in eval mode,
                                    networks without normalisation re-centred
-    input_size(name)               299 for inception_v3, else 224
+    input_size(name)               299 for inception_v3, a timm model's own, else 224
     export(model, path, name, ...) torch.onnx.export, dynamic batch axis
     ort_session(path, threads)     onnxruntime.InferenceSession on the CPU provider
     ort_run(sess, x)               its output on a numpy batch
@@ -69,7 +71,18 @@ def siblings():
     return [m for m in classification_models() if m not in PARITY_MODELS and m not in NOT_EXPORTABLE]
 
 
-MODEL_SETS = {"all": lambda: PARITY_MODELS, "siblings": siblings, "siblings-quick": lambda: SIBLINGS_QUICK}
+# Models from timm (PyPI), which nothing in the engine was written for: each
+# brings an op or a pattern torchvision's models do not have (PoolFormer's
+# GroupNorm as InstanceNormalization, ECA's 1-D conv, HRNet's nearest Resize
+# and activation-then-add, MixNet's mixed kernel sizes, ResNeSt's split
+# attention with ReduceSum, MobileViT's unfolding reshapes around attention).
+# `make onnx-parity` and `make check` run them.
+TIMM = "timm:"
+TIMM_QUICK = ["timm:poolformer_s12", "timm:ecaresnet26t", "timm:hrnet_w18_small", "timm:mixnet_s",
+              "timm:resnest14d", "timm:mobilevit_xxs"]
+
+MODEL_SETS = {"all": lambda: PARITY_MODELS, "siblings": siblings, "siblings-quick": lambda: SIBLINGS_QUICK,
+              "timm-quick": lambda: TIMM_QUICK}
 
 
 def expand_models(spec):
@@ -88,7 +101,24 @@ def family(name):
     return "transformer" if name.startswith(TRANSFORMERS) else "conv"
 
 
+def _timm():
+    try:
+        import timm
+    except ImportError as e:
+        raise ValueError("timm models need timm (PyPI): scripts/install-deps.sh installs it into .venv") from e
+    return timm
+
+
+def known_model(name):
+    """A torchvision classification model, or timm:NAME for one of timm's."""
+    if name.startswith(TIMM):
+        return name[len(TIMM):] in _timm().list_models()
+    return name in classification_models()
+
+
 def input_size(name):
+    if name.startswith(TIMM):
+        return int(_timm().models.get_pretrained_cfg(name[len(TIMM):]).input_size[1])
     return 299 if name.startswith("inception") else 224
 
 
@@ -118,6 +148,13 @@ def build_model(name, head="classifier"):
     classification layer (see _features_head_)."""
     if name in ZOO:
         return bb_torch.build_model(name, head)
+    if name.startswith(TIMM):
+        if not known_model(name):
+            raise ValueError(f"unknown model {name!r}: not one of timm's")
+        model = _timm().create_model(name[len(TIMM):], pretrained=False)
+        if head == "features":
+            model.reset_classifier(0)
+        return model.eval()
     if name not in classification_models():
         raise ValueError(f"unknown model {name!r}: not a torchvision classification model")
     if head not in bb_torch.HEADS:
@@ -160,7 +197,7 @@ def randomise_(model, seed, name):
     (_calibrate_batchnorm_eval_)."""
     keep = {k: v.clone() for k, v in model.state_dict().items()
             if not v.is_floating_point() and not k.endswith("num_batches_tracked")}
-    bb_torch.randomise_(model, seed, gains=weight_gain)
+    bb_torch.randomise_(model, seed, gains=weight_gain, rule=_other_rule, size=input_size(name))
     if keep:
         with torch.no_grad():
             sd = model.state_dict(keep_vars=True)
@@ -171,6 +208,18 @@ def randomise_(model, seed, name):
         _calibrate_batchnorm_eval_(model, seed, input_size(name))
         _calibrate_unnormalised_(model, seed, input_size(name))
     return model
+
+
+def _other_rule(name, t, g):
+    """Tensors bb_torch's scheme has no rule for, in models outside
+    torchvision (timm): a 1-D layer scale (gamma, scale) U(-0.3, 0.3), like
+    ConvNeXt's above; any other 1-D or 0-D float U(-0.1, 0.1), a bias's."""
+    leaf = name.rsplit(".", 1)[-1]
+    if t.dim() == 1 and ("scale" in name or leaf == "gamma"):
+        return bb_torch._uniform(t.shape, -LAYER_SCALE_RANGE, LAYER_SCALE_RANGE, g)
+    if t.dim() <= 1:
+        return bb_torch._uniform(t.shape, -bb_torch.BIAS_RANGE, bb_torch.BIAS_RANGE, g)
+    return None
 
 
 def _shrink_efficientnet_branches_(model):

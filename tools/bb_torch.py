@@ -132,10 +132,12 @@ def weight_gain(pname, keys):
     return DEFAULT_GAIN
 
 
-def randomise_(model, seed, gains=None):
+def randomise_(model, seed, gains=None, rule=None, size=224):
     """Set EVERY parameter and buffer of `model` to seeded random values (in
     place) and return the model.  `gains(param_name, all_keys) -> float` may
-    override the weight-gain rule (used for experiments)."""
+    override the weight-gain rule (used for experiments); `rule(name, t, g)`
+    may give values for tensors the scheme has no rule for (None: none);
+    `size` is the calibration batch's height and width."""
     gain_fn = gains or weight_gain
     sd = model.state_dict(keep_vars=True)
     keys = set(sd)
@@ -180,10 +182,10 @@ def randomise_(model, seed, gains=None):
                 v = _uniform(t.shape, -a, a, g)
             elif t.dim() == 1 and (leaf == "bias" or leaf.endswith("_bias")):
                 v = _uniform(t.shape, -BIAS_RANGE, BIAS_RANGE, g)
-            else:
+            elif rule is None or (v := rule(name, t, g)) is None:
                 raise KeyError(f"no randomisation rule for {name} {tuple(t.shape)}")
             t.copy_(v)
-        _calibrate_batchnorm_(model, seed)
+        _calibrate_batchnorm_(model, seed, size)
     return model
 
 
@@ -191,7 +193,7 @@ CALIB_SEED_OFFSET = 104729
 _BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d)
 
 
-def _calibrate_batchnorm_(model, seed):
+def _calibrate_batchnorm_(model, seed, size=224):
     """Re-centre every BatchNorm's running statistics on the actual
     statistics of its input (measured on a seeded calibration batch, not the
     test input), then perturb them randomly:
@@ -217,7 +219,7 @@ def _calibrate_batchnorm_(model, seed):
         m.train()                  # only the BNs: dropout/stochastic depth stay off
     g = torch.Generator()
     g.manual_seed(int(seed) + CALIB_SEED_OFFSET)
-    x = torch.randn((2, 3, 224, 224), generator=g, dtype=torch.float32)
+    x = torch.randn((2, 3, size, size), generator=g, dtype=torch.float32)
     try:
         model(x)
     finally:

@@ -116,10 +116,16 @@ static int can_sum_into(const bb_graph *g, int i, int a, int r)
     return 1;
 }
 
+/* A conv or linear absorbs the residual add that reads its output, as an
+ * in-place sum. Not after an activation of its own (act(conv) + r, as in
+ * HRNet's fuse layers): oneDNN 2.6 runs an eltwise post-op followed by a
+ * sum only in its reference code, direct convs of every size tried (1x1,
+ * 3x3 stride 2: timm's hrnet_w18_small took 9.7 s per pass at batch 1,
+ * 3 convs on ref:any); the add then runs on its own. */
 static int try_sum(bb_graph *g, int i)
 {
     bb_op *op = &g->ops[i];
-    if ((op->type != BB_OP_CONV && op->type != BB_OP_LINEAR) || op->sum_in >= 0)
+    if ((op->type != BB_OP_CONV && op->type != BB_OP_LINEAR) || op->sum_in >= 0 || op->post_act)
         return 0;
     int a = sole_reader(g, op->out);
     if (a < 0 || g->ops[a].type != BB_OP_ADD)

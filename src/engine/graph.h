@@ -74,6 +74,7 @@ typedef enum {
     BB_OP_PAD,        /* constant value alpha; pads[i] before / pads[ndim+i] after axis i */
     BB_OP_AVGPOOL,    /* window as a conv's (kh..dil_w); count_include_pad */
     BB_OP_EXPAND,     /* in[0] broadcast (NumPy rules) to out's full shape */
+    BB_OP_RESIZE,     /* [C,H,W] -> out's [C,H',W']: bilinear (linear), else nearest; half-pixel centres */
     BB_OP_COUNT
 } bb_op_type;
 
@@ -115,6 +116,7 @@ typedef struct {
     int64_t starts[BB_MAX_DIMS + 1], steps[BB_MAX_DIMS + 1]; /* slice */
     int64_t pads[2 * (BB_MAX_DIMS + 1)]; /* pad */
     unsigned axes_mask;         /* reduce mean */
+    int linear;                 /* resize: bilinear, else nearest */
     /* filled by the fusion pass */
     int has_bn;        /* a BatchNorm folded into this conv: */
     int bn_w, bn_b, bn_mean, bn_var; /* its gamma, beta, running stats */

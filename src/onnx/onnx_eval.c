@@ -161,17 +161,22 @@ static int sh_where(bb_ox_ctx *c)
 
 /* ---- networks: Conv, pools, Gemm, MatMul, normalisations ------------------------------- */
 
+/* A 2-D conv, or a 1-D one ([N,C,L]: its window is the 2-D one of height 1). */
 static int sh_conv(bb_ox_ctx *c)
 {
-    const bb_ox_val *x = ranked(c, 0, 4, 4), *w = x ? ranked(c, 1, 4, 4) : NULL, *b = bb_ox_in(c, 2);
+    const bb_ox_val *x = ranked(c, 0, 3, 4), *w = x ? ranked(c, 1, x->ndim, x->ndim) : NULL, *b = bb_ox_in(c, 2);
     bb_ox_win win;
-    if (!w || dtype_ok(c, 0, F_FLOAT) < 0 || bb_ox_window(c->m, c->nd, x->dims, w->dims, &win, c->err) < 0)
+    if (!w || dtype_ok(c, 0, F_FLOAT) < 0 ||
+        (x->ndim == 4 ? bb_ox_window(c->m, c->nd, x->dims, w->dims, &win, c->err)
+                      : bb_ox_window_1d(c->m, c->nd, x->dims, w->dims, &win, c->err)) < 0)
         return -1;
     if (b && (b->ndim != 1 || b->dims[0] != w->dims[0]))
         return bb_ox_cerr(c, "shape mismatch: bias has %lld elements for %lld output channels",
                           (long long)b->numel, (long long)w->dims[0]);
     int64_t d[4] = {x->dims[0], win.out_c, win.out_h, win.out_w};
-    return bb_ox_set(c, 0, BB_OX_F32, 4, d);
+    if (x->ndim == 3)
+        d[2] = win.out_w;
+    return bb_ox_set(c, 0, BB_OX_F32, x->ndim, d);
 }
 
 static int sh_pool(bb_ox_ctx *c)
@@ -245,7 +250,7 @@ static int sh_bn(bb_ox_ctx *c)
     bb_ox_params p;
     if (!x || dtype_ok(c, 0, c->flags) < 0 || params(c, &p) < 0)
         return -1;
-    for (int i = 1; i < 5; i++) {
+    for (int i = 1; i < c->nd->n_in; i++) { /* scale, bias (, mean, var): one per channel */
         const bb_ox_val *s = ranked(c, i, 1, 1);
         if (!s)
             return -1;
@@ -417,6 +422,14 @@ static int sh_pad(bb_ox_ctx *c)
     return bb_ox_set(c, 0, x->dtype, x->ndim, d);
 }
 
+static int sh_resize(bb_ox_ctx *c)
+{
+    bb_ox_resize r;
+    if (dtype_ok(c, 0, F_FLOAT) < 0 || bb_ox_resize_get(c->m, c->nd, c->v, &r, c->err) < 0)
+        return -1;
+    return bb_ox_set(c, 0, BB_OX_F32, 4, r.out);
+}
+
 /* ---- joining and selecting -------------------------------------------------------------- */
 
 static int sh_concat(bb_ox_ctx *c)
@@ -556,6 +569,8 @@ static const op_t OPS[] = {
     {"MatMul", 2, 2, 1, sh_matmul, NULL, 0},
     {"BatchNormalization", 5, 5, 1, sh_bn, NULL, F_FLOAT},
     {"LayerNormalization", 2, 3, 3, sh_layernorm, NULL, F_FLOAT},
+    {"InstanceNormalization", 3, 3, 1, sh_bn, NULL, F_FLOAT},
+    {"Resize", 1, 4, 1, sh_resize, NULL, F_FLOAT},
     {"Softmax", 1, 1, 1, sh_unary, NULL, F_FLOAT | F_PARAMS},
     {"Relu", 1, 1, 1, sh_unary, bb_ox_fold_unary, 0},
     {"Abs", 1, 1, 1, sh_unary, bb_ox_fold_unary, 0},
@@ -571,6 +586,8 @@ static const op_t OPS[] = {
     {"Erf", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT},
     {"Exp", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT},
     {"Reciprocal", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT},
+    {"Sin", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT},
+    {"Cos", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT},
     {"LeakyRelu", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT | F_PARAMS},
     {"Not", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_INT},
     {"Identity", 1, 1, 1, sh_dropout, bb_ox_fold_copy, 0},
@@ -596,6 +613,7 @@ static const op_t OPS[] = {
     {"Where", 3, 3, 1, sh_where, bb_ox_fold_where, 0},
     {"ReduceMean", 1, 2, 1, sh_reduce, bb_ox_fold_reduce, 0},
     {"ReduceSum", 1, 2, 1, sh_reduce, bb_ox_fold_reduce, 0},
+    {"ReduceL2", 1, 2, 1, sh_reduce, bb_ox_fold_reduce, F_FLOAT},
     {"ReduceProd", 1, 2, 1, sh_reduce, bb_ox_fold_reduce, 0},
     {"ReduceMax", 1, 2, 1, sh_reduce, bb_ox_fold_reduce, 0},
     {"ReduceMin", 1, 2, 1, sh_reduce, bb_ox_fold_reduce, 0},

@@ -102,6 +102,10 @@ typedef struct {
  * (NULL for the pools). */
 int bb_ox_window(const bb_ox_model *m, const bb_ox_node *nd, const int64_t in[4],
                  const int64_t *wdims, bb_ox_win *w, bb_err *err);
+/* A 1-D Conv's window (in [N,C,L], wdims [M,C/group,k]) as the 2-D window
+ * of the same conv on [N,C,1,L]: kh, sh, dil_h 1, no padding in height. */
+int bb_ox_window_1d(const bb_ox_model *m, const bb_ox_node *nd, const int64_t in[3],
+                    const int64_t *wdims, bb_ox_win *w, bb_err *err);
 
 /* Slice, per input axis (axes not sliced: start 0, step 1, count = dim):
  * element i of the output along axis a is input element start[a] + i*step[a].
@@ -138,6 +142,16 @@ int bb_ox_perm_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val *
  * to the axis's dim. */
 int bb_ox_split_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val *vals,
                     int64_t *axis, int64_t *sizes, bb_err *err);
+
+/* Resize of [N,C,H,W] as batchbench runs it (onnx_resize.c): the output
+ * dims, and bilinear (1) or nearest (0) with half-pixel centres. Errors
+ * name what is not supported. */
+typedef struct {
+    int64_t out[4];
+    int linear;
+} bb_ox_resize;
+int bb_ox_resize_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val *vals,
+                     bb_ox_resize *r, bb_err *err);
 
 /* Pad: pads per input axis (begin, end; negative crops) from the 'pads'
  * attribute (< 11) or input 1 (with axes from input 3 at 18), the constant

@@ -424,6 +424,8 @@ static double u_exp(double x, const bb_ox_params *p) { (void)p; return exp(x); }
 static double u_abs(double x, const bb_ox_params *p) { (void)p; return fabs(x); }
 static double u_neg(double x, const bb_ox_params *p) { (void)p; return -x; }
 static double u_recip(double x, const bb_ox_params *p) { (void)p; return 1 / x; }
+static double u_sin(double x, const bb_ox_params *p) { (void)p; return sin(x); }
+static double u_cos(double x, const bb_ox_params *p) { (void)p; return cos(x); }
 static double u_leaky(double x, const bb_ox_params *p) { return x >= 0 ? x : p->alpha * x; }
 static double u_sqrt(double x, const bb_ox_params *p) { (void)p; return sqrt(x); }
 static double u_floor(double x, const bb_ox_params *p) { (void)p; return floor(x); }
@@ -449,6 +451,7 @@ static const struct {
     {"Relu", u_relu, i_relu}, {"Sigmoid", u_sigmoid, NULL}, {"HardSigmoid", u_hsig, NULL},
     {"HardSwish", u_hswish, NULL}, {"Tanh", u_tanh, NULL}, {"Erf", u_erf, NULL}, {"Exp", u_exp, NULL},
     {"Abs", u_abs, i_abs}, {"Neg", u_neg, i_neg}, {"Reciprocal", u_recip, NULL},
+    {"Sin", u_sin, NULL}, {"Cos", u_cos, NULL},
     {"LeakyRelu", u_leaky, NULL}, {"Sqrt", u_sqrt, NULL}, {"Floor", u_floor, i_same},
     {"Ceil", u_ceil, i_same}, {"Clip", u_clip, i_clip}, {"Not", u_not, i_not},
 };
@@ -709,7 +712,8 @@ int bb_ox_fold_reduce(bb_ox_ctx *c)
     if (!o)
         return 0;
     const char *op = c->nd->op_type + 6; /* after "Reduce" */
-    int sum = !strcmp(op, "Sum") || !strcmp(op, "Mean"), prod = !strcmp(op, "Prod"), mx = !strcmp(op, "Max");
+    int l2 = !strcmp(op, "L2"), sum = l2 || !strcmp(op, "Sum") || !strcmp(op, "Mean");
+    int prod = !strcmp(op, "Prod"), mx = !strcmp(op, "Max");
     double *acc = malloc(sizeof(double) * (size_t)(o->numel ? o->numel : 1));
     if (!acc)
         return bb_err_oom(c->err, "out of memory");
@@ -729,10 +733,12 @@ int bb_ox_fold_reduce(bb_ox_ctx *c)
     it_rows(&it, x->ndim, x->dims, 1);
     for (int64_t i = 0; i < x->numel; i += it.len, it_next(&it))
         for (int64_t k = 0; k < it.len; k++) {
-            double v = rd(x, i + k), *a = &acc[it.off[0] + k * it.in[0]];
+            double v = l2 ? rd(x, i + k) * rd(x, i + k) : rd(x, i + k), *a = &acc[it.off[0] + k * it.in[0]];
             *a = sum ? *a + v : prod ? *a * v : mx ? (v > *a ? v : *a) : (v < *a ? v : *a);
         }
     int mean = !strcmp(op, "Mean");
+    for (int64_t i = 0; l2 && i < o->numel; i++)
+        acc[i] = sqrt(acc[i]);
     for (int64_t i = 0; i < o->numel; i++)
         wr(o, i, mean && count ? (o->dtype == BB_OX_I64 ? trunc(acc[i] / (double)count) : acc[i] / (double)count)
                                : acc[i]);

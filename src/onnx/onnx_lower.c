@@ -84,6 +84,14 @@ static int act_reduced(ox_ctx *c, int t, unsigned mask)
     return y;
 }
 
+/* An op of the node's into graph tensor y (not an ONNX value). */
+static bb_op *op_into(ox_ctx *c, const bb_ox_node *nd, bb_op_type type, int x, int y)
+{
+    bb_op *op = bb_graph_add_op(c->g, type, nd->name);
+    op->n_in = 1, op->in[0] = x, op->out = y;
+    return op;
+}
+
 static bb_op *reshape_to(ox_ctx *c, const bb_ox_node *nd, int x, int out_v)
 {
     return ox_op(c, nd, BB_OP_RESHAPE, &x, 1, out_v);
@@ -182,14 +190,35 @@ static void set_window(bb_op *op, const bb_ox_win *w)
 static int window_of(ox_ctx *c, const bb_ox_node *nd, const int64_t *wdims, bb_ox_win *w)
 {
     const bb_ox_val *x = nd->n_in > 0 && nd->in[0] >= 0 ? &c->v2[nd->in[0]] : NULL;
-    if (!x || x->ndim != 4)
-        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs 2-D windows on [N,C,H,W] inputs only");
-    if (bb_ox_window(c->m, nd, x->dims, wdims, w, c->err) != 0)
+    int conv1d = x && x->ndim == 3 && wdims; /* Conv only: wdims */
+    if (!x || (x->ndim != 4 && !conv1d))
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs 2-D windows on [N,C,H,W] inputs%s only",
+                              wdims ? " (and 1-D convs on [N,C,L])" : "");
+    if ((conv1d ? bb_ox_window_1d(c->m, nd, x->dims, wdims, w, c->err)
+                : bb_ox_window(c->m, nd, x->dims, wdims, w, c->err)) != 0)
         return -1;
     if (w->kh > 1 << 20 || w->kw > 1 << 20 || w->sh > 1 << 20 || w->sw > 1 << 20 || w->pad_t > 1 << 20 ||
         w->pad_l > 1 << 20 || w->pad_b > 1 << 20 || w->pad_r > 1 << 20 || w->dil_h > 1 << 20 || w->dil_w > 1 << 20)
         return bb_ox_node_err(c->err, c->m, nd, "window too large");
     return 0;
+}
+
+/* A 1-D conv runs as the 2-D conv of height 1: its input [C,L] viewed as
+ * [C,1,L], its weight as [M,C/group,1,k], its output [M,1,L'] as [M,L']. */
+static int conv1d_views(ox_ctx *c, const bb_ox_node *nd, const bb_ox_val *w, const bb_ox_win *win, int *x, int *wt,
+                        int *y)
+{
+    const bb_tensor xt = c->g->tensors[*x];
+    if (xt.full_rank || xt.ndim != 2)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs a 1-D Conv on [N,C,L]");
+    int64_t in3[3] = {xt.dims[0], 1, xt.dims[1]}, w4[4] = {w->dims[0], w->dims[1], 1, w->dims[2]};
+    int64_t out3[3] = {win->out_c, 1, win->out_w};
+    int x3 = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, in3);
+    op_into(c, nd, BB_OP_RESHAPE, *x, x3);
+    *x = x3;
+    *wt = ox_const_tensor(c, value_name(c, nd, 1), BB_T_PARAM, 4, w4, w->data);
+    *y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, out3);
+    return *wt < 0 ? -1 : 0;
 }
 
 static int lower_conv(ox_ctx *c, const bb_ox_node *nd)
@@ -199,18 +228,22 @@ static int lower_conv(ox_ctx *c, const bb_ox_node *nd)
     if (!w)
         return -1;
     bb_ox_win win;
-    if (w->ndim != 4 || window_of(c, nd, w->dims, &win) != 0)
-        return w->ndim != 4 ? bb_ox_node_err(c->err, c->m, nd, "weight must be [M, C/group, kh, kw]") : -1;
-    int wt = ox_tensor(c, nd, nd->in[1]);
-    int bt = nd->n_in > 2 && nd->in[2] >= 0 ? param_1d(c, nd, 2, w->dims[0], BB_T_PARAM, "bias") : -1;
-    if (wt < 0 || (nd->n_in > 2 && nd->in[2] >= 0 && bt < 0))
+    int conv1d = w->ndim == 3, y = -1;
+    if ((w->ndim != 4 && !conv1d) || window_of(c, nd, w->dims, &win) != 0)
+        return w->ndim != 4 && !conv1d ? bb_ox_node_err(c->err, c->m, nd, "weight must be [M, C/group, kh, kw]")
+                                       : -1;
+    int wt = -1;
+    if (conv1d ? conv1d_views(c, nd, w, &win, &x, &wt, &y) != 0 : (wt = ox_tensor(c, nd, nd->in[1])) < 0)
         return -1;
-    bb_op *op = ox_op(c, nd, BB_OP_CONV, &x, 1, nd->out[0]);
+    int bt = nd->n_in > 2 && nd->in[2] >= 0 ? param_1d(c, nd, 2, w->dims[0], BB_T_PARAM, "bias") : -1;
+    if (nd->n_in > 2 && nd->in[2] >= 0 && bt < 0)
+        return -1;
+    bb_op *op = conv1d ? op_into(c, nd, BB_OP_CONV, x, y) : ox_op(c, nd, BB_OP_CONV, &x, 1, nd->out[0]);
     if (!op)
         return -1;
     op->w = wt, op->b = bt, op->groups = (int)win.group;
     set_window(op, &win);
-    return 0;
+    return conv1d ? (reshape_to(c, nd, y, nd->out[0]) ? 0 : -1) : 0;
 }
 
 /* A linear op y = x W^T + b with W [O,K] given as rows (wt = 1: as [K,O]). */
@@ -334,6 +367,82 @@ static int lower_layernorm(ox_ctx *c, const bb_ox_node *nd)
     return 0;
 }
 
+/* A float constant of n copies of v. */
+static int const_fill(ox_ctx *c, const char *name, int64_t n, float v)
+{
+    float *f = malloc(sizeof(float) * (size_t)n);
+    if (!f)
+        return bb_err_oom(c->err, "out of memory");
+    for (int64_t i = 0; i < n; i++)
+        f[i] = v;
+    int t = ox_const_tensor(c, name, BB_T_BUFFER, 1, &n, f);
+    free(f);
+    return t;
+}
+
+/* 1 when every element of float constant a is v. */
+static int all_equal(const bb_ox_val *a, float v)
+{
+    const float *f = a->data;
+    for (int64_t i = 0; i < a->numel; i++)
+        if (f[i] != v)
+            return 0;
+    return 1;
+}
+
+/* InstanceNormalization over [N,C,S...]: each (item, channel) normalised
+ * over S as a layer norm of [C, prod S], then the per-channel scale and
+ * bias as a BatchNorm with mean 0, variance 1 and epsilon 0 (left out when
+ * they are 1 and 0, as in torch's GroupNorm export, which reshapes to
+ * [N, groups, -1] around it). */
+static int lower_instancenorm(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_params p;
+    int x = in_act(c, nd, 0);
+    if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
+        return -1;
+    const bb_tensor xt = c->g->tensors[x];
+    if (xt.full_rank || xt.ndim < 2)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs InstanceNormalization on [N,C,...]");
+    int64_t ch = xt.dims[0], k = bb_tensor_numel(&xt) / ch, flat[2] = {ch, k};
+    const bb_ox_val *sc = in_static(c, nd, 1, "scale"), *bi = sc ? in_static(c, nd, 2, "bias") : NULL;
+    if (!bi)
+        return -1;
+    int affine = !all_equal(sc, 1.f) || !all_equal(bi, 0.f), t = x;
+    if (xt.ndim > 2) { /* [C, S...] -> [C, prod S] */
+        t = bb_graph_add_tensor(c->g, "", BB_T_ACT, 2, flat);
+        op_into(c, nd, BB_OP_RESHAPE, x, t);
+    }
+    int w = const_fill(c, "ones", k, 1.f), b = w < 0 ? -1 : const_fill(c, "zeros", k, 0.f);
+    if (b < 0)
+        return -1;
+    int direct = xt.ndim == 2 && !affine, y;
+    bb_op *ln = direct ? ox_op(c, nd, BB_OP_LAYERNORM, &t, 1, nd->out[0]) : NULL;
+    if (!direct) {
+        y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 2, flat);
+        ln = op_into(c, nd, BB_OP_LAYERNORM, t, y);
+    }
+    if (!ln)
+        return -1;
+    ln->w = w, ln->b = b, ln->eps = p.epsilon;
+    if (direct)
+        return 0;
+    if (xt.ndim > 2 && !affine)
+        return reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
+    if (xt.ndim > 2) {
+        int z = bb_graph_add_tensor(c->g, "", BB_T_ACT, xt.ndim, xt.dims);
+        op_into(c, nd, BB_OP_RESHAPE, y, z);
+        y = z;
+    }
+    int sw = param_1d(c, nd, 1, ch, BB_T_PARAM, "scale"), sb = sw < 0 ? -1 : param_1d(c, nd, 2, ch, BB_T_PARAM, "bias");
+    int mean = sb < 0 ? -1 : const_fill(c, "mean", ch, 0.f), var = mean < 0 ? -1 : const_fill(c, "var", ch, 1.f);
+    bb_op *bn = var < 0 ? NULL : ox_op(c, nd, BB_OP_BATCHNORM, &y, 1, nd->out[0]);
+    if (!bn)
+        return -1;
+    bn->w = sw, bn->b = sb, bn->aux[0] = mean, bn->aux[1] = var, bn->eps = 0.f;
+    return 0;
+}
+
 static int lower_pool(ox_ctx *c, const bb_ox_node *nd)
 {
     int x = in_act(c, nd, 0);
@@ -367,7 +476,37 @@ static int lower_gap(ox_ctx *c, const bb_ox_node *nd)
     return reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
 }
 
-static int lower_reduce_mean(ox_ctx *c, const bb_ox_node *nd)
+/* How many elements of one item's input a reduction over `mask` averages:
+ * -1 when that depends on the batch (the batch axis is in the mask). */
+static int64_t reduced_count(const ox_ctx *c, const bb_ox_node *nd, unsigned mask)
+{
+    const bb_ox_val *a = &c->v2[nd->in[0]], *b = &c->v3[nd->in[0]];
+    int64_t n = 1;
+    for (int i = 0; i < a->ndim; i++)
+        if (mask & (1u << i)) {
+            if (a->dims[i] != b->dims[i])
+                return -1;
+            n *= a->dims[i];
+        }
+    return n;
+}
+
+/* y op k for the scalar constant k, into a new tensor like y. */
+static int times_scalar(ox_ctx *c, const bb_ox_node *nd, int y, float k)
+{
+    int kt = ox_const_tensor(c, "count", BB_T_BUFFER, 0, NULL, &k);
+    if (kt < 0)
+        return -1;
+    int z = act_reduced(c, y, 0);
+    bb_op *op = bb_graph_add_op(c->g, BB_OP_BINARY, nd->name);
+    op->n_in = 2, op->in[0] = y, op->in[1] = kt, op->out = z, op->binop = BB_BIN_MUL;
+    return z;
+}
+
+/* ReduceMean; ReduceSum as the mean times the count, and ReduceL2 as the
+ * square root of the sum of x * x, so that both backends' one reduction
+ * serves all three. */
+static int lower_reduce(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_axes ax;
     int x = in_act(c, nd, 0);
@@ -376,19 +515,49 @@ static int lower_reduce_mean(ox_ctx *c, const bb_ox_node *nd)
     unsigned mask = 0;
     for (int i = 0; i < ax.n; i++)
         mask |= 1u << ax.axes[i];
+    int mean = !strcmp(nd->op_type, "ReduceMean"), l2 = !strcmp(nd->op_type, "ReduceL2");
     const bb_tensor *xt = &c->g->tensors[x];
-    if (!xt->full_rank && xt->ndim == 3 && mask == (1u << 2 | 1u << 3))
+    if (mean && !xt->full_rank && xt->ndim == 3 && mask == (1u << 2 | 1u << 3))
         return lower_gap(c, nd); /* x.mean([2, 3]) is a global average pool */
-    if (ax.keepdims) {
+    if (mean && ax.keepdims) {
         bb_op *op = ox_op(c, nd, BB_OP_REDUCE_MEAN, &x, 1, nd->out[0]);
         if (op)
             op->axes_mask = mask;
         return op ? 0 : -1;
     }
+    int64_t n = reduced_count(c, nd, mask);
+    if (!mean && n < 0)
+        return bb_ox_node_err(c->err, c->m, nd, "reduces over the batch axis (not supported)");
+    if (l2) {
+        int sq = act_reduced(c, x, 0);
+        bb_op *op = bb_graph_add_op(c->g, BB_OP_BINARY, nd->name);
+        op->n_in = 2, op->in[0] = x, op->in[1] = x, op->out = sq, op->binop = BB_BIN_MUL;
+        x = sq;
+    }
     int y = act_reduced(c, x, mask);
-    bb_op *op = bb_graph_add_op(c->g, BB_OP_REDUCE_MEAN, nd->name);
-    op->n_in = 1, op->in[0] = x, op->out = y, op->axes_mask = mask;
+    op_into(c, nd, BB_OP_REDUCE_MEAN, x, y)->axes_mask = mask;
+    if (!mean && (y = times_scalar(c, nd, y, (float)n)) < 0)
+        return -1;
+    if (l2) {
+        int z = act_reduced(c, y, 0);
+        op_into(c, nd, BB_OP_ACT, y, z)->act = BB_ACT_SQRT;
+        y = z;
+    }
     return reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
+}
+
+static int lower_resize(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_resize r;
+    int x = in_act(c, nd, 0);
+    if (x < 0 || bb_ox_resize_get(c->m, nd, c->v2, &r, c->err) != 0)
+        return -1;
+    if (c->g->tensors[x].full_rank || c->g->tensors[x].ndim != 3)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench resizes [N,C,H,W] inputs only");
+    bb_op *op = ox_op(c, nd, BB_OP_RESIZE, &x, 1, nd->out[0]);
+    if (op)
+        op->linear = r.linear;
+    return op ? 0 : -1;
 }
 
 static int lower_softmax(ox_ctx *c, const bb_ox_node *nd)
@@ -568,7 +737,9 @@ static const struct { const char *op; lower_fn fn; } lowerings[] = {
     {"Pow", lower_binary}, {"Max", lower_binary}, {"Min", lower_binary},
     {"BatchNormalization", lower_batchnorm}, {"LayerNormalization", lower_layernorm},
     {"MaxPool", lower_pool}, {"AveragePool", lower_pool}, {"GlobalAveragePool", lower_gap},
-    {"ReduceMean", lower_reduce_mean}, {"Softmax", lower_softmax},
+    {"InstanceNormalization", lower_instancenorm},
+    {"ReduceMean", lower_reduce}, {"ReduceSum", lower_reduce}, {"ReduceL2", lower_reduce},
+    {"Softmax", lower_softmax}, {"Resize", lower_resize},
     {"Flatten", lower_reshape}, {"Reshape", lower_reshape}, {"Squeeze", lower_reshape},
     {"Unsqueeze", lower_reshape}, {"Transpose", lower_transpose}, {"Concat", lower_concat},
     {"Split", lower_split}, {"Slice", lower_slice}, {"Gather", lower_gather}, {"Pad", lower_pad},
@@ -577,7 +748,7 @@ static const struct { const char *op; lower_fn fn; } lowerings[] = {
     {"Shape", refuse}, {"Size", refuse}, {"Constant", refuse}, {"ConstantOfShape", refuse},
     {"Range", refuse}, {"Equal", refuse}, {"Less", refuse}, {"Greater", refuse}, {"Not", refuse},
     {"And", refuse}, {"Or", refuse}, {"Where", refuse}, {"Mod", refuse}, {"Floor", refuse},
-    {"Ceil", refuse}, {"ScatterND", refuse}, {"Tile", refuse},
+    {"Ceil", refuse}, {"ScatterND", refuse}, {"Tile", refuse}, {"Sin", refuse}, {"Cos", refuse},
 };
 
 static lower_fn find(const char *op_type)

@@ -265,8 +265,8 @@ static int ints_n(const bb_ox_ctx *c, const char *name, int want, int64_t lo, in
     if (!r)
         return 0;
     if (n != want)
-        return bb_ox_cerr(c, "attribute '%s' has %d values: only 2-D spatial windows are supported "
-                          "(expected %d)", name, n, want);
+        return bb_ox_cerr(c, "attribute '%s' has %d values, expected %d (one or two per spatial axis: "
+                          "1-D and 2-D windows are supported)", name, n, want);
     for (int i = 0; i < n; i++) {
         if (v[i] < lo || v[i] > hi)
             return bb_ox_cerr(c, "unsupported attribute value %s[%d]=%lld", name, i, (long long)v[i]);
@@ -308,13 +308,28 @@ static int win_axis(const bb_ox_ctx *c, const char *ap, int ceil_mode, int64_t i
     return 0;
 }
 
-static int win_attrs(const bb_ox_ctx *c, int conv, const int64_t *wd, bb_ox_win *w, int64_t *pads,
+/* kernel_shape, strides, dilations and pads of a window over sp spatial
+ * axes (1 or 2), as the 2-D window's: a 1-D window is a 2-D one of height 1. */
+static int win_ints(const bb_ox_ctx *c, int sp, int64_t k[2], int64_t s[2], int64_t d[2], int64_t pads[4])
+{
+    int64_t k1[2], s1[2], d1[2], p1[4];
+    int r = ints_n(c, "kernel_shape", sp, 1, BIG, 0, k1);
+    if (r < 0 || ints_n(c, "strides", sp, 1, BIG, 1, s1) < 0 || ints_n(c, "dilations", sp, 1, BIG, 1, d1) < 0 ||
+        ints_n(c, "pads", 2 * sp, 0, BIG, 0, p1) < 0)
+        return -1;
+    int o = 2 - sp; /* 1-D: the height axis is the added one */
+    k[0] = 1, s[0] = 1, d[0] = 1, pads[0] = 0, pads[2] = 0;
+    for (int i = 0; i < sp; i++)
+        k[o + i] = k1[i], s[o + i] = s1[i], d[o + i] = d1[i], pads[o + i] = p1[i], pads[2 + o + i] = p1[sp + i];
+    return r;
+}
+
+static int win_attrs(const bb_ox_ctx *c, int sp, int conv, const int64_t *wd, bb_ox_win *w, int64_t *pads,
                      const char **ap, int64_t *ceil_mode)
 {
     int64_t k[2], s[2], d[2];
-    int r = ints_n(c, "kernel_shape", 2, 1, BIG, 0, k);
-    if (r < 0 || ints_n(c, "strides", 2, 1, BIG, 1, s) < 0 || ints_n(c, "dilations", 2, 1, BIG, 1, d) < 0 ||
-        ints_n(c, "pads", 4, 0, BIG, 0, pads) < 0 || bb_ox_a_str(c, "auto_pad", "NOTSET", ap) < 0)
+    int r = win_ints(c, sp, k, s, d, pads);
+    if (r < 0 || bb_ox_a_str(c, "auto_pad", "NOTSET", ap) < 0)
         return -1;
     if (!r && !conv)
         return bb_ox_cerr(c, "attribute 'kernel_shape' is missing");
@@ -337,8 +352,9 @@ static int win_attrs(const bb_ox_ctx *c, int conv, const int64_t *wd, bb_ox_win 
     return 0;
 }
 
-int bb_ox_window(const bb_ox_model *m, const bb_ox_node *nd, const int64_t in[4], const int64_t *wd,
-                 bb_ox_win *w, bb_err *err)
+/* in and wd are 4-D (a 1-D window's with height 1). */
+static int window(const bb_ox_model *m, const bb_ox_node *nd, int sp, const int64_t in[4], const int64_t *wd,
+                  bb_ox_win *w, bb_err *err)
 {
     bb_ox_ctx c = {.m = m, .nd = nd, .err = err};
     int conv = !strcmp(nd->op_type, "Conv");
@@ -347,7 +363,7 @@ int bb_ox_window(const bb_ox_model *m, const bb_ox_node *nd, const int64_t in[4]
         return bb_ox_cerr(&c, "Conv without weight dims");
     int64_t pads[4], ceil_mode;
     const char *ap;
-    if (win_attrs(&c, conv, wd, w, pads, &ap, &ceil_mode) < 0)
+    if (win_attrs(&c, sp, conv, wd, w, pads, &ap, &ceil_mode) < 0)
         return -1;
     if (conv && (in[1] != wd[1] * w->group || wd[0] % w->group))
         return bb_ox_cerr(&c, "input has %lld channels, weight [%lld,%lld,...] with group %lld expects %lld",
@@ -361,6 +377,21 @@ int bb_ox_window(const bb_ox_model *m, const bb_ox_node *nd, const int64_t in[4]
                  &w->ceil_extra_r, &w->out_w) < 0)
         return -1;
     return 0;
+}
+
+int bb_ox_window(const bb_ox_model *m, const bb_ox_node *nd, const int64_t in[4], const int64_t *wd,
+                 bb_ox_win *w, bb_err *err)
+{
+    return window(m, nd, 2, in, wd, w, err);
+}
+
+int bb_ox_window_1d(const bb_ox_model *m, const bb_ox_node *nd, const int64_t in[3], const int64_t *wd,
+                    bb_ox_win *w, bb_err *err)
+{
+    int64_t in4[4] = {in[0], in[1], 1, in[2]}, wd4[4];
+    if (wd)
+        wd4[0] = wd[0], wd4[1] = wd[1], wd4[2] = 1, wd4[3] = wd[2];
+    return window(m, nd, 1, in4, wd ? wd4 : NULL, w, err);
 }
 
 /* ---- slices -------------------------------------------------------------- */
@@ -683,6 +714,12 @@ static int p_bn(const bb_ox_ctx *c, bb_ox_params *p, int rank)
     return bb_ox_a_int_in(c, "spatial", 1, 1, 1, &tm) < 0 ? -1 : 0;
 }
 
+static int p_epsilon(const bb_ox_ctx *c, bb_ox_params *p, int rank)
+{
+    (void)rank;
+    return bb_ox_a_float(c, "epsilon", 1e-5f, &p->epsilon) < 0 ? -1 : 0;
+}
+
 static int p_softmax(const bb_ox_ctx *c, bb_ox_params *p, int rank)
 {
     int old = c->m->opset > 0 && c->m->opset < 13;
@@ -736,6 +773,7 @@ static const struct {
 } PARAMS[] = {
     {"Gemm", p_gemm}, {"HardSigmoid", p_hsig}, {"LeakyRelu", p_leaky}, {"Clip", p_clip},
     {"Cast", p_cast}, {"LayerNormalization", p_layernorm}, {"BatchNormalization", p_bn},
+    {"InstanceNormalization", p_epsilon},
     {"Softmax", p_softmax}, {"Concat", p_axis}, {"Flatten", p_axis}, {"Gather", p_axis},
     {"Split", p_axis}, {"Mod", p_mod},
 };

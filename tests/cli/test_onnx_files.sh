@@ -42,6 +42,8 @@ expect_error "$tmp/absurd_input.onnx" "'x'|input" "large|elements|dim"
 expect_error "$tmp/ext/escape.onnx" "outside|\\.\\." 
 expect_error "$tmp/ext/beyond_file.onnx" "beyond|past|length|end of"
 expect_error "$tmp/fixed_batch.onnx" "reshape_fixed|batch"
+expect_error "$tmp/resize_align_corners.onnx" "resize_align_corners" "align_corners" "half_pixel"
+expect_error "$tmp/resize_nearest_fraction.onnx" "resize_nearest_fraction" "whole number"
 # every unsupported op type in one message, each with a node of it
 expect_error "$tmp/unsupported.onnx" "2 unsupported op types" "Selu \\(node 'selu_1'\\)" "LpNormalization \\(node 'lpnorm'\\)"
 
@@ -73,6 +75,17 @@ for k in 0 1; do
 sys.exit(0 if 'gap' in k and 'reduce_mean' not in k else 'steps: ' + ' '.join(k))" "$tmp/mp$k.json" >>"$tmp/m$k" 2>&1
     then ok; else fail "mean_hw_keep$k.onnx: $(cat "$tmp/m$k")"; fi
 done
+# ops outside torchvision's models (InstanceNormalization, ReduceSum,
+# ReduceL2, a 1-D Conv, Resize nearest and bilinear, Sin and Cos on
+# constants) against numpy's float64 answer on the same
+# input
+for f in "$tmp"/op_*.onnx; do
+    n=$(basename "$f" .onnx)
+    if "$bin" infer --model "$f" --input "$tmp/x2.npy" --output "$tmp/$n.out.npy" --threads 1 >"$tmp/$n.log" 2>&1 &&
+        /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
+    then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
+done
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 10 ] && ok || fail "expected 10 op_*.onnx cases"
 # the wrong input shape is named with what was expected
 "$bin" infer --model "$tmp/good.onnx" --input "$tmp/x_wrong.npy" --threads 1 >"$tmp/o" 2>"$tmp/e"
 rc=$?

@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """Writes the ONNX files tests/cli/test_onnx_files.sh feeds to batchbench:
-one small valid model, its weights also as external data, and one file per
-way a model can be broken or unsupported. Nothing here is committed as
-.onnx; the files are generated into the folder given as the argument.
+one small valid model, its weights also as external data, one file per
+way a model can be broken or unsupported, and op_*.onnx: single ops the
+torchvision models do not use (found in timm's models), each with
+op_*.ref.npy, its output on x2.npy computed here in float64 with numpy.
+Nothing here is committed as .onnx; the files are generated into the
+folder given as the argument.
 
     tests/onnx/make_bad_models.py OUTDIR
 
@@ -36,6 +39,101 @@ def small_graph(nodes=None, inits=None, inputs=None, outputs=None):
 def save(model, path):
     with open(path, "wb") as f:
         f.write(model.SerializeToString())
+
+
+def op_cases(out, x):
+    """(name, nodes, initializers, output shape, reference) for each op case;
+    x is x2.npy ([2,3,8,8]), the input of every case."""
+    rng = np.random.default_rng(2)
+    x = x.astype(np.float64)
+    f32 = lambda a, n: numpy_helper.from_array(np.asarray(a, dtype=np.float32), n)
+    i64 = lambda a, n: numpy_helper.from_array(np.asarray(a, dtype=np.int64), n)
+
+    def inorm(a, scale, bias, eps=1e-5):  # over every axis after the first two
+        ax = tuple(range(2, a.ndim))
+        mu, var = a.mean(axis=ax, keepdims=True), a.var(axis=ax, keepdims=True)
+        sh = (1, -1) + (1,) * (a.ndim - 2)
+        return (a - mu) / np.sqrt(var + eps) * scale.reshape(sh) + bias.reshape(sh)
+
+    scale, bias = rng.uniform(0.5, 1.5, 3), rng.uniform(-0.5, 0.5, 3)
+    k = rng.uniform(-3, 3, (3, 8, 8))
+    yield ("instnorm_affine", [helper.make_node("InstanceNormalization", ["x", "s", "b"], ["y"], name="inorm")],
+           [f32(scale, "s"), f32(bias, "b")], ["N", 3, 8, 8], inorm(x, scale, bias))
+    # torch's GroupNorm(1, 3) export: reshape to [N, 1, -1], normalise, reshape back
+    g = inorm(x.reshape(2, 1, -1), np.ones(1), np.zeros(1)).reshape(x.shape)
+    yield ("instnorm_groupnorm", [
+        helper.make_node("Reshape", ["x", "flat"], ["r"], name="to_groups"),
+        helper.make_node("InstanceNormalization", ["r", "one", "zero"], ["n"], name="inorm"),
+        helper.make_node("Reshape", ["n", "back"], ["y"], name="from_groups")],
+        [i64([0, 1, -1], "flat"), i64([0, 3, 8, 8], "back"), f32([1], "one"), f32([0], "zero")],
+        ["N", 3, 8, 8], g)
+    yield ("reducesum_c_keep", [helper.make_node("ReduceSum", ["x", "ax"], ["y"], name="sum_c", keepdims=1)],
+           [i64([1], "ax")], ["N", 1, 8, 8], x.sum(axis=1, keepdims=True))
+    yield ("reducesum_hw", [helper.make_node("ReduceSum", ["x", "ax"], ["y"], name="sum_hw", keepdims=0)],
+           [i64([2, 3], "ax")], ["N", 3], x.sum(axis=(2, 3)))
+    def conv1d(a, w, b, pads, stride, dil, groups):
+        a = np.pad(a, ((0, 0), (0, 0), (pads[0], pads[1])))
+        m, cg, k = w.shape
+        lo = (a.shape[2] - dil * (k - 1) - 1) // stride + 1
+        y = np.zeros((a.shape[0], m, lo))
+        for o in range(m):
+            g = o // (m // groups)
+            for t in range(k):
+                seg = a[:, g * cg:(g + 1) * cg, t * dil: t * dil + stride * (lo - 1) + 1: stride]
+                y[:, o] += np.einsum("ncl,c->nl", seg, w[o, :, t])
+        return y + b.reshape(1, -1, 1)
+
+    # a 1-D conv (ECA's channel attention, audio front ends): asymmetric
+    # pads, stride, dilation, groups
+    w1, b1 = rng.standard_normal((6, 2, 3)), rng.standard_normal(6)
+    yield ("conv1d", [
+        helper.make_node("Reshape", ["x", "flat"], ["r"], name="to_1d"),
+        helper.make_node("Conv", ["r", "w1", "b1"], ["y"], name="conv1d", pads=[1, 2], strides=[2],
+                         dilations=[2], group=3)],
+        [i64([0, 6, 32], "flat"), f32(w1, "w1"), f32(b1, "b1")], ["N", 6, 16],
+        conv1d(x.reshape(2, 6, 32), w1.astype(np.float32).astype(np.float64), b1.astype(np.float32), (1, 2), 2, 2, 3))
+    # F.normalize(x, dim=-1) as exported (XCiT): x / max(||x||_2, eps)
+    yield ("reducel2_normalize", [
+        helper.make_node("ReduceL2", ["x"], ["n"], name="l2", axes=[-1], keepdims=1),
+        helper.make_node("Clip", ["n", "eps"], ["nc"], name="clip"),
+        helper.make_node("Div", ["x", "nc"], ["y"], name="div")],
+        [f32(1e-12, "eps")], ["N", 3, 8, 8], x / np.maximum(np.sqrt((x * x).sum(axis=-1, keepdims=True)), 1e-12))
+    def bilinear_axis(n_in, n_out):  # half-pixel source coordinates, clamped: (i0, i1, w1) per output
+        src = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+        i0 = np.floor(src).astype(int)
+        return i0, np.minimum(i0 + 1, n_in - 1), src - i0
+
+    def bilinear(a, oh, ow):
+        h0, h1, wh = bilinear_axis(a.shape[2], oh)
+        w0, w1, ww = bilinear_axis(a.shape[3], ow)
+        rows = a[:, :, h0] * (1 - wh)[:, None] + a[:, :, h1] * wh[:, None]
+        return rows[:, :, :, w0] * (1 - ww) + rows[:, :, :, w1] * ww
+
+    # Resize as torch exports nn.Upsample(scale_factor=2) and F.interpolate(mode="bilinear")
+    yield ("resize_nearest2", [helper.make_node("Resize", ["x", "", "sc"], ["y"], name="up", mode="nearest",
+                                                coordinate_transformation_mode="asymmetric", nearest_mode="floor")],
+           [f32([1, 1, 2, 2], "sc")], ["N", 3, 16, 16], x.repeat(2, axis=2).repeat(2, axis=3))
+    for name, size, coord in (("resize_linear_up", 11, "pytorch_half_pixel"), ("resize_linear_down", 5, "half_pixel")):
+        yield (name, [  # sizes as exporters build them: the input's N, C and the new H, W
+            helper.make_node("Shape", ["x"], ["shp"], name="shape"),
+            helper.make_node("Slice", ["shp", "zero", "two"], ["nc"], name="nc"),
+            helper.make_node("Concat", ["nc", "hw"], ["sz"], name="sizes", axis=0),
+            helper.make_node("Resize", ["x", "", "", "sz"], ["y"], name="bilinear", mode="linear",
+                             coordinate_transformation_mode=coord)],
+            [i64([0], "zero"), i64([2], "two"), i64([size, size], "hw")], ["N", 3, size, size], bilinear(x, size, size))
+    # a position table computed from constants, as sin/cos embeddings are
+    yield ("sincos_const", [
+        helper.make_node("Sin", ["k"], ["sk"], name="sin"), helper.make_node("Cos", ["k"], ["ck"], name="cos"),
+        helper.make_node("Add", ["x", "sk"], ["a"], name="add"), helper.make_node("Mul", ["a", "ck"], ["y"], name="mul")],
+        [f32(k, "k")], ["N", 3, 8, 8], (x + np.sin(k.astype(np.float32))) * np.cos(k.astype(np.float32)))
+
+
+def write_op_cases(out, x):
+    for name, nodes, inits, yshape, ref in op_cases(out, x):
+        m = small_graph(nodes=nodes, inits=inits, outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, yshape)])
+        save(m, f"{out}/op_{name}.onnx")
+        # `infer --output` writes [N, everything else]
+        np.save(f"{out}/op_{name}.ref.npy", ref.reshape(ref.shape[0], -1).astype(np.float32))
 
 
 def main(out):
@@ -101,6 +199,18 @@ def main(out):
             if kv.key == "length":
                 kv.value = str(1 << 30)
     save(longer, f"{out}/ext/beyond_file.onnx")
+    # Resize conventions batchbench does not run
+    for name, attrs in (("resize_align_corners", dict(mode="linear", coordinate_transformation_mode="align_corners")),
+                        ("resize_nearest_fraction", dict(mode="nearest", coordinate_transformation_mode="asymmetric",
+                                                         nearest_mode="floor"))):
+        scales = [1, 1, 2, 2] if name == "resize_align_corners" else [1, 1, 1.5, 1.5]
+        save(small_graph(nodes=[
+            helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+            helper.make_node("Resize", ["c", "", "sc"], ["r"], name=name, **attrs),
+            helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
+            helper.make_node("Flatten", ["p"], ["y"], name="flatten")],
+            inits=small_graph().graph.initializer[:] + [numpy_helper.from_array(np.array(scales, np.float32), "sc")]),
+            f"{out}/{name}.onnx")
     # a fixed batch of 1 (no dynamic axis): reshapes baked for batch 1
     fixed = small_graph(inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
                         outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
@@ -119,7 +229,9 @@ def main(out):
             helper.make_node("ReduceMean", ["r"], ["p" if tail else "y"], name="mean_hw", axes=[2, 3],
                              keepdims=keep)] + tail)
         save(mean, f"{out}/mean_hw_keep{keep}.onnx")
-    np.save(f"{out}/x2.npy", np.random.default_rng(1).standard_normal((2, 3, 8, 8)).astype(np.float32))
+    x2 = np.random.default_rng(1).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    np.save(f"{out}/x2.npy", x2)
+    write_op_cases(out, x2)
     np.save(f"{out}/x_wrong.npy", np.zeros((2, 3, 9, 8), dtype=np.float32))
 
 

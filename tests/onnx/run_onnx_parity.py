@@ -43,8 +43,12 @@ siblings (every other torchvision classification model PyTorch 1.13 can
 export: other widths and depths of the same families, alexnet, mnasnet;
 `make onnx-parity-siblings`), siblings-quick (six small ones of them, run by
 `make onnx-parity` and `make check`: other models of these families must
-import without special cases). --quick runs QUICK (see below) and
-siblings-quick, under 2 minutes on 2 cores, for `make check`.
+import without special cases), timm:NAME (one of timm's models, PyPI,
+installed into .venv by scripts/install-deps.sh; not pretrained, randomised
+by the same scheme), timm-quick (six of those that bring ops and patterns
+torchvision's models lack: `make onnx-parity` and `make check`). --quick
+runs QUICK (see below), siblings-quick and timm-quick, under 3 minutes on 2
+cores, for `make check`.
 
 --device cuda runs ours on the GPU backend (strict fp32: --precision fp32)
 instead. --reference cpu compares with `batchbench infer --device cpu` on
@@ -98,9 +102,10 @@ def parse_args(argv=None):
     p.add_argument("--bin", action="append", default=[],
                    help="batchbench binary (repeatable; default build/batchbench)")
     p.add_argument("--models", default="all",
-                   help="comma-separated torchvision model names and sets: all (the 25, the default), "
-                        "siblings (every other exportable one), siblings-quick (six small siblings)")
-    p.add_argument("--quick", action="store_true", help="only " + ",".join(QUICK) + " and siblings-quick")
+                   help="comma-separated torchvision model names, timm:NAME (timm's models) and sets: all "
+                        "(the 25, the default), siblings (every other exportable one), siblings-quick (six "
+                        "small siblings), timm-quick (six timm models with ops torchvision's lack)")
+    p.add_argument("--quick", action="store_true", help="only " + ",".join(QUICK) + ", siblings-quick and timm-quick")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--opset", type=int, default=17)
     p.add_argument("--seed", type=int, default=0)
@@ -144,12 +149,14 @@ def validate(p, a):
     max_opset = getattr(_constants, "ONNX_MAX_OPSET", 17)
     if a.opset > max_opset:
         p.error(f"--opset: torch {torch.__version__} exports opset {max_opset} at most, not {a.opset}")
-    known = set(bb_onnx.classification_models())
-    a.models = bb_onnx.expand_models(",".join(QUICK) + ",siblings-quick" if a.quick else a.models)
-    bad = [m for m in a.models if m not in known]
+    a.models = bb_onnx.expand_models(",".join(QUICK) + ",siblings-quick,timm-quick" if a.quick else a.models)
+    try:
+        bad = [m for m in a.models if not bb_onnx.known_model(m)]
+    except ValueError as e:  # timm: models without timm installed
+        p.error(f"--models: {e}")
     if bad or not a.models:
         p.error(f"--models: unknown model {bad[0] if bad else '' !r}; expected torchvision classification "
-                f"model names or {', '.join(bb_onnx.MODEL_SETS)}, e.g. {','.join(bb_onnx.PARITY_MODELS)}")
+                f"model names, timm:NAME or {', '.join(bb_onnx.MODEL_SETS)}, e.g. {','.join(bb_onnx.PARITY_MODELS)}")
 
 
 def stem(binary):

@@ -27,10 +27,12 @@ static void test_two_threads_give_a_round_trip(void **state)
     double ns = bb_core_rtt_ns(2);
     double took = bb_now_s() - t0;
     /* any machine: more than a few ns (two cache misses), far less than a
-     * millisecond; the probe itself stays well under 50 ms */
+     * millisecond. The probe takes ~1 ms on an idle machine; the bound on
+     * its time only catches a hang: with the other CPU busy (an ASan build
+     * while something else ran) it took over 50 ms, waiting for time slices */
     assert_true(ns > 5.0);
     assert_true(ns < 1e5);
-    assert_true(took < 0.05);
+    assert_true(took < 1.0);
 }
 
 static void test_no_pair_no_number(void **state)

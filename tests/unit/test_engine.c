@@ -502,6 +502,20 @@ static void test_fuse_refused(void **state)
     assert_int_equal(g->ops[1].sum_in, -1);
     bb_graph_free(g);
 
+    /* (c2) the conv has its own activation before the add: act(conv) + r
+     * is left as conv + act, then the add (oneDNN runs eltwise-then-sum
+     * post-ops only in reference code) */
+    g = new_graph(4, 6, 6);
+    x = stem(g);
+    c = bb_conv(g, "c", x, 4, 3, 1, 1, 1, 0);
+    r = bb_activation(g, c, BB_ACT_RELU);
+    g->output = bb_add(g, r, x);
+    assert_int_equal(bb_fuse(g), 1);
+    assert_int_equal(g->ops[1].post_act, BB_ACT_RELU);
+    assert_int_equal(g->ops[1].sum_in, -1);
+    assert_int_equal(g->ops[2].type, BB_OP_ADD);
+    bb_graph_free(g);
+
     /* (d) the residual is the graph input: never overwritten */
     g = new_graph(4, 6, 6);
     x = stem(g);

@@ -642,7 +642,8 @@ TEST(test_arith)
     tm_consts(t, "sm=[1f,2f,3f,1f]");
     tm_graph(t, "Div a,b>div; Mod a,b>mod; Mod a,b>fmod fmod=1; Sum a,b,a>sum; Max a,b>max; Pow b,b>pow; "
                 "Cast f>fi to=7; Cast f>fb to=9; Cast a>af to=1; Cast w>i32 to=6; Cast w>u8 to=2; "
-                "Div mn,m1>wrap; Less a,b>lt; Relu a>relu; Softmax sm>soft; Sqrt f>sq");
+                "Div mn,m1>wrap; Less a,b>lt; Relu a>relu; Softmax sm>soft; Sqrt f>sq; "
+                "ReduceL2 sm>l2 keepdims=0; Sin sm>sin; Cos sm>cos");
     bb_ox_val *v = eval_ok(t, 2);
     /* Div truncates toward zero; Mod takes the divisor's sign (fmod=0) or the dividend's */
     check(t, v, "div=3,-3,-3,3 mod=1,1,-1,-1 fmod=1,-1,1,-1 sum=16,-12,12,-16 max=7,2,7,-2 pow=4,4,0,0 "
@@ -650,6 +651,10 @@ TEST(test_arith)
     assert_true(F(V(t, v, "af"), 1) == -7.f);
     assert_false(V(t, v, "soft")->is_const); /* Softmax is shape only */
     assert_true(isnan(F(V(t, v, "sq"), 0)) && fabsf(F(V(t, v, "sq"), 2) / 1e15f - 1) < 1e-6f);
+    check(t, v, "l2[] sin[4] cos[4]");
+    assert_float_equal(F(V(t, v, "l2"), 0), sqrtf(15.f), 1e-6); /* 1 + 4 + 9 + 1 */
+    assert_float_equal(F(V(t, v, "sin"), 1), sinf(2.f), 1e-7);
+    assert_float_equal(F(V(t, v, "cos"), 2), cosf(3.f), 1e-7);
     bb_ox_vals_free(v, t->m.n_values);
     tm_node(t, "Div", "a,zero", "bad", "");
     expect_error(t, 2, "Div", "division by zero");

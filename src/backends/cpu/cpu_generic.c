@@ -572,6 +572,7 @@ int cpu_lower_generic(bb_backend *b, const bb_op *op, bb_err *err)
     case BB_OP_REDUCE_MEAN: return cpu_lower_reduce_mean(b, op, err);
     case BB_OP_PAD: return lower_pad(b, op, err);
     case BB_OP_EXPAND: return lower_expand(b, op, err);
+    case BB_OP_RESIZE: return cpu_lower_resize(b, op, err);
     default:
         return bb_err_set(err, "cpu backend: op '%s' (%s) is not a generic op", op->label, bb_op_type_name(op->type));
     }

@@ -56,5 +56,6 @@ int cpu_lower_binary_op(bb_backend *b, const bb_op *op, bb_err *err);
 int cpu_lower_matmul(bb_backend *b, const bb_op *op, bb_err *err);
 int cpu_lower_softmax(bb_backend *b, const bb_op *op, bb_err *err);
 int cpu_lower_reduce_mean(bb_backend *b, const bb_op *op, bb_err *err);
+int cpu_lower_resize(bb_backend *b, const bb_op *op, bb_err *err);
 
 #endif

@@ -552,3 +552,29 @@ int cpu_lower_reduce_mean(bb_backend *b, const bb_op *op, bb_err *err)
     return cpu_unary_step(b, op, pd, src, cpu_q_md(pd, dnnl_query_dst_md), DNNL_ARG_SRC, DNNL_ARG_DST, err);
 }
 
+/* ---- resize ------------------------------------------------------------------ */
+
+/* [N,C,H,W] to out's H', W': oneDNN's resampling (nearest or linear, with
+ * half-pixel centres: the importer admits only the conventions where that is
+ * the answer), on the input's layout. */
+int cpu_lower_resize(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    int64_t d[R], o[R];
+    if (cpu_full_shape(b, op->in[0], d) != 4 || cpu_full_shape(b, op->out, o) != 4 || o[0] != d[0] || o[1] != d[1])
+        return bb_err_set(err, "cpu backend: resize '%s' takes [N,C,H,W] to [N,C,H',W']", op->label);
+    int src = cpu_tensor_f32(b, op->in[0], err);
+    if (src < 0)
+        return -1;
+    dnnl_memory_desc_t dst;
+    dnnl_dims_t od = {o[0], o[1], o[2], o[3]};
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&dst, 4, od, dnnl_f32, dnnl_format_tag_any), err, "resize output",
+               op->label);
+    dnnl_resampling_desc_t rd;
+    DNNL_CHECK(dnnl_resampling_forward_desc_init(&rd, dnnl_forward_inference,
+                                                 op->linear ? dnnl_resampling_linear : dnnl_resampling_nearest,
+                                                 NULL, &b->bufs[src].md, &dst),
+               err, "resampling descriptor", op->label);
+    dnnl_primitive_desc_t pd;
+    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &rd, b->attr, b->eng, NULL), err, "resampling", op->label);
+    return cpu_unary_step(b, op, pd, src, cpu_q_md(pd, dnnl_query_dst_md), DNNL_ARG_SRC, DNNL_ARG_DST, err);
+}

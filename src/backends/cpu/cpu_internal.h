@@ -28,7 +28,7 @@ typedef struct {
 } cpu_buf;
 
 typedef enum {
-    K_NONE, K_ATTENTION, K_TOKENS, K_CLS_SELECT, K_SILU, K_SILU_GAP,
+    K_NONE, K_ATTENTION, K_TOKENS, K_CLS_SELECT, K_SILU, K_SILU_GAP, K_GAP,
     K_WALK,  /* strided gather / broadcast binary / constant pad (cpu_walk) */
     K_COPY,  /* kin's bytes into kout (a reshape that cannot alias) */
     K_ERF,   /* erf of every float of kin into kout */
@@ -323,7 +323,7 @@ int cpu_silu_layout_ok(const dnnl_memory_desc_t *md);
  * into mean unless it is NULL. Work items: one channel block of one item
  * (nChwXc), or for NHWC a whole item (its rows are contiguous), split by
  * channels only where there are fewer items than threads. */
-void cpu_silu_apply(int threads, const dnnl_memory_desc_t *md, float *x, float *mean);
+void cpu_silu_apply(int threads, const dnnl_memory_desc_t *md, float *x, float *mean, int silu);
 
 #define DNNL_CHECK(call, err, what, label)                                          \
     do {                                                                            \

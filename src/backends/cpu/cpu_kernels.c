@@ -10,6 +10,8 @@
  *   silu       : SiLU in place on a conv's output in NHWC or nChw8c/16c
  *   silu_gap   : the same, plus the mean over H x W per (item, channel):
  *                the SE block's pooling, in the pass that applies the SiLU
+ *   gap        : that mean alone (every f32 global average pool on those
+ *                layouts: more exact than oneDNN's pooling, see SUM_ROWS)
  *
  * Why SiLU here and not as oneDNN's swish post-op: oneDNN 2.6 computes swish
  * with a full-precision exp and a division, about 30 cycles per 16 floats on
@@ -115,16 +117,22 @@ static inline float silu_exp_neg(float x)
     return p * scale;
 }
 
-/* SiLU in place on `rows` rows of v floats, `stride` apart; adds each
- * result into acc[0..v). */
+/* Sums over H x W go 64 rows at a time in float, then into a double total:
+ * one float sum over a 112 x 112 plane drifted by 2e-6 of the mean (oneDNN's
+ * average pooling does that), enough for a deep random net to leave the
+ * parity bound; this stays at float rounding. */
+#define SUM_ROWS 64
+
+/* SiLU in place (silu 1) on `rows` rows of v floats, `stride` apart, adding
+ * each result (each input, with silu 0) into acc[0..v). */
 VECTOR_CLONES
-static void silu_rows(float *x, int64_t rows, int64_t stride, int v, float *restrict acc)
+static void silu_rows(float *x, int64_t rows, int64_t stride, int v, int silu, double *restrict acc)
 {
     for (int64_t r = 0; r < rows; r++) {
         float *row = x + r * stride;
 #pragma omp simd
         for (int j = 0; j < v; j++) {
-            float y = row[j] / (1.f + silu_exp_neg(row[j]));
+            float y = silu ? row[j] / (1.f + silu_exp_neg(row[j])) : row[j];
             row[j] = y;
             acc[j] += y;
         }
@@ -134,47 +142,54 @@ static void silu_rows(float *x, int64_t rows, int64_t stride, int v, float *rest
 /* The same for one nChwXc block plane (rows of X = 8 or 16, back to back):
  * a loop of constant width keeps the sums in registers (with X = 16, 2.3x
  * faster than silu_rows with v = 16; with X = 8, AVX2's layout, 1.25x). */
-#define SILU_BLOCK(X)                                                             \
-    VECTOR_CLONES                                                                 \
-    static void silu_block##X(float *x, int64_t rows, float *restrict acc)        \
-    {                                                                             \
-        float a[X] = {0};                                                         \
-        for (int64_t r = 0; r < rows; r++) {                                      \
-            _Pragma("omp simd")                                                   \
-            for (int j = 0; j < X; j++) {                                         \
-                float y = x[r * X + j] / (1.f + silu_exp_neg(x[r * X + j]));      \
-                x[r * X + j] = y;                                                 \
-                a[j] += y;                                                        \
-            }                                                                     \
-        }                                                                         \
-        for (int j = 0; j < X; j++)                                               \
-            acc[j] += a[j];                                                       \
+#define SILU_BLOCK(NAME, X, SILU)                                                     \
+    VECTOR_CLONES                                                                     \
+    static void NAME(float *x, int64_t rows, double *restrict acc)                    \
+    {                                                                                 \
+        for (int64_t r0 = 0; r0 < rows; r0 += SUM_ROWS) {                             \
+            int64_t r1 = rows - r0 < SUM_ROWS ? rows : r0 + SUM_ROWS;                 \
+            float a[X] = {0};                                                         \
+            for (int64_t r = r0; r < r1; r++) {                                       \
+                _Pragma("omp simd")                                                   \
+                for (int j = 0; j < X; j++) {                                         \
+                    float y = x[r * X + j];                                           \
+                    if (SILU)                                                         \
+                        x[r * X + j] = y = y / (1.f + silu_exp_neg(y));               \
+                    a[j] += y;                                                        \
+                }                                                                     \
+            }                                                                         \
+            for (int j = 0; j < X; j++)                                               \
+                acc[j] += a[j];                                                       \
+        }                                                                             \
     }
-SILU_BLOCK(8)
-SILU_BLOCK(16)
+SILU_BLOCK(silu_block8, 8, 1)
+SILU_BLOCK(silu_block16, 16, 1)
+SILU_BLOCK(sum_block8, 8, 0)
+SILU_BLOCK(sum_block16, 16, 0)
 
 #define SILU_CHUNK 1024 /* NHWC channels per pass over the rows (sums on the stack) */
 
-/* Channels [c0, c0 + v) of item n: SiLU in place, and their means. */
-static void silu_channels(const act_walk *w, float *x, float *mean, int64_t n, int64_t c0, int64_t v)
+/* Channels [c0, c0 + v) of item n: SiLU in place (silu 1), and their means. */
+static void silu_channels(const act_walk *w, float *x, float *mean, int64_t n, int64_t c0, int64_t v, int silu)
 {
     for (int64_t c = c0; c < c0 + v; c += SILU_CHUNK) {
         int k = (int)(c0 + v - c < SILU_CHUNK ? c0 + v - c : SILU_CHUNK);
-        float acc[SILU_CHUNK] = {0};
+        double acc[SILU_CHUNK];
+        memset(acc, 0, sizeof(double) * (size_t)k); /* not all 8 KB: a 16-channel group uses 128 bytes */
         float *base = x + n * w->s_n + (w->inner == 1 ? c : c / w->inner * w->s_cb);
         if (w->inner == 16)
-            silu_block16(base, w->hw, acc);
+            (silu ? silu_block16 : sum_block16)(base, w->hw, acc);
         else if (w->inner == 8)
-            silu_block8(base, w->hw, acc);
+            (silu ? silu_block8 : sum_block8)(base, w->hw, acc);
         else
-            silu_rows(base, w->hw, w->s_p, k, acc);
+            silu_rows(base, w->hw, w->s_p, k, silu, acc);
         if (mean)
             for (int j = 0; j < k; j++)
-                mean[n * w->c + c + j] = acc[j] / (float)w->hw;
+                mean[n * w->c + c + j] = (float)(acc[j] / (double)w->hw);
     }
 }
 
-void cpu_silu_apply(int threads, const dnnl_memory_desc_t *md, float *x, float *mean)
+void cpu_silu_apply(int threads, const dnnl_memory_desc_t *md, float *x, float *mean, int silu)
 {
     act_walk w;
     act_walk_of(md, &w); /* the caller checked cpu_silu_layout_ok */
@@ -188,16 +203,16 @@ void cpu_silu_apply(int threads, const dnnl_memory_desc_t *md, float *x, float *
     for (int64_t n = 0; n < w.n; n++)
         for (int64_t gi = 0; gi < groups; gi++) {
             int64_t c0 = gi * width;
-            silu_channels(&w, x, mean, n, c0, w.c - c0 < width ? w.c - c0 : width);
+            silu_channels(&w, x, mean, n, c0, w.c - c0 < width ? w.c - c0 : width, silu);
         }
 }
 
-/* silu and silu_gap steps: kin is the tensor (changed in place); kout, when
- * it is not kin, receives the [N, C] means. */
+/* silu, silu_gap and gap steps: kin is the tensor (changed in place by the
+ * SiLU); kout, when it is not kin, receives the [N, C] means. */
 static void silu_pass(const bb_backend *b, const cpu_step *s)
 {
     cpu_silu_apply(b->threads, &b->bufs[s->kin].md, buf_ptr(b, s->kin),
-                   s->kout != s->kin ? buf_ptr(b, s->kout) : NULL);
+                   s->kout != s->kin ? buf_ptr(b, s->kout) : NULL, s->kernel != K_GAP);
 }
 
 static void attention(const bb_backend *b, const cpu_step *s)
@@ -251,7 +266,8 @@ void cpu_run_kernel(bb_backend *b, const cpu_step *s)
     case K_TOKENS: tokens(b, s); break;
     case K_CLS_SELECT: cls_select(b, s); break;
     case K_SILU:
-    case K_SILU_GAP: silu_pass(b, s); break;
+    case K_SILU_GAP:
+    case K_GAP: silu_pass(b, s); break;
     case K_WALK:
     case K_COPY:
     case K_ERF: cpu_run_generic_kernel(b, s); break;

@@ -419,7 +419,9 @@ static int lower_layernorm(bb_backend *b, const bb_op *op, bb_err *err)
 
 /* The SE block's pooling of a tensor that still owes its SiLU: one kernel
  * pass applies the SiLU in place and writes the [N, C] means. */
-static int lower_silu_gap(bb_backend *b, const bb_op *op)
+/* A global average pool by our kernel (cpu_kernels.c): with the SiLU its
+ * producer left undone (silu_gap), or alone (gap). */
+static int lower_kernel_gap(bb_backend *b, const bb_op *op, cpu_kernel k)
 {
     int src = b->tbuf[op->in[0]];
     dnnl_memory_desc_t md;
@@ -427,7 +429,7 @@ static int lower_silu_gap(bb_backend *b, const bb_op *op)
     cpu_md_plain(&md, bb_tensor_shape(b->g, op->out, b->batch, d), d, dnnl_f32);
     int dst = cpu_dst_buf(b, op, &md);
     cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
-    s->kernel = K_SILU_GAP;
+    s->kernel = k;
     s->kin = src, s->kout = dst;
     cpu_touch(b, src);
     cpu_touch(b, dst);
@@ -592,7 +594,8 @@ static int takes_constants(bb_op_type t)
 /* Ops whose input buffer must carry the tensor's full (4-d) shape. */
 static int wants_full_input(bb_op_type t)
 {
-    return t == BB_OP_CONV || t == BB_OP_MAXPOOL || t == BB_OP_AVGPOOL || t == BB_OP_GAP || t == BB_OP_BATCHNORM;
+    return t == BB_OP_CONV || t == BB_OP_MAXPOOL || t == BB_OP_AVGPOOL || t == BB_OP_GAP || t == BB_OP_BATCHNORM ||
+           t == BB_OP_RESIZE;
 }
 
 /* Inputs: computed activations (SiLUs owed settled), or constants where
@@ -633,16 +636,19 @@ int cpu_lower_op(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int x = op->n_in > 0 && op->in[0] >= 0 && op->in[0] < b->g->n_tensors ? b->tbuf[op->in[0]] : -1;
     if (op->type == BB_OP_GAP && x >= 0 && b->bufs[x].owes_silu && cpu_silu_layout_ok(&b->bufs[x].md))
-        return lower_silu_gap(b, op);
+        return lower_kernel_gap(b, op, K_SILU_GAP);
     if (check_inputs(b, op, err) != 0)
         return -1;
     switch (op->type) {
     case BB_OP_CONV: return lower_conv(b, op, err);
     case BB_OP_LINEAR: return lower_linear(b, op, err);
     case BB_OP_LAYERNORM: return lower_layernorm(b, op, err);
+    case BB_OP_GAP:
+        if (cpu_silu_layout_ok(&b->bufs[x].md))
+            return lower_kernel_gap(b, op, K_GAP);
+        return lower_pool(b, op, err);
     case BB_OP_MAXPOOL:
-    case BB_OP_AVGPOOL:
-    case BB_OP_GAP: return lower_pool(b, op, err);
+    case BB_OP_AVGPOOL: return lower_pool(b, op, err);
     case BB_OP_ADD:
     case BB_OP_SE_SCALE: return lower_binary(b, op, err);
     case BB_OP_ACT: return cpu_lower_act(b, op, err);
@@ -659,7 +665,8 @@ int cpu_lower_op(bb_backend *b, const bb_op *op, bb_err *err)
     case BB_OP_SOFTMAX:
     case BB_OP_REDUCE_MEAN:
     case BB_OP_PAD:
-    case BB_OP_EXPAND: return cpu_lower_generic(b, op, err);
+    case BB_OP_EXPAND:
+    case BB_OP_RESIZE: return cpu_lower_generic(b, op, err);
     default:
         return bb_err_set(err, "cpu backend: op '%s' (%s) is not supported here", op->label,
                           bb_op_type_name(op->type));

@@ -1,0 +1,112 @@
+/*
+ * onnx_resize.c — ONNX's Resize as batchbench runs it: [N,C,H,W] to
+ * [N,C,H',W'], nearest or bilinear, read once for both the shape
+ * evaluation (onnx_eval.c) and the lowering (onnx_lower.c).
+ *
+ * Why it exists: Resize has many conventions (coordinate transformation,
+ * nearest rounding, antialiasing, cubic, cropping). The engine runs the
+ * ones where the answer is what oneDNN's resampling computes, half-pixel
+ * centres: bilinear with half_pixel / pytorch_half_pixel coordinates
+ * (torch's F.interpolate(mode="bilinear", align_corners=False)), and nearest
+ * with whole upscaling factors in the two conventions where it then picks
+ * input pixel floor(i / factor) (torch's nn.Upsample(mode="nearest") exports
+ * asymmetric + floor). Everything else is refused, naming the attribute.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "onnx/onnx_params.h"
+
+#define MAX_SIDE (1 << 20)
+
+static int is(const char *a, const char *b)
+{
+    return !strcmp(a, b);
+}
+
+/* Output dims from input `sizes` or `scales` (which input holds which
+ * depends on the opset). */
+static int out_dims(const bb_ox_ctx *c, const bb_ox_val *x, int64_t out[4])
+{
+    int old = c->m->opset > 0 && c->m->opset < 11; /* opset 10: X, scales */
+    const bb_ox_val *sz = old ? NULL : bb_ox_in(c, 3), *sc = bb_ox_in(c, old ? 1 : 2);
+    if (sz && sz->numel > 0) {
+        const int64_t *v;
+        int64_t n;
+        if (bb_ox_in_ints(c, 3, 4, &v, &n) < 0)
+            return -1;
+        if (n != 4)
+            return bb_ox_cerr(c, "'sizes' has %lld values for a rank-4 input", (long long)n);
+        memcpy(out, v, sizeof(int64_t) * 4);
+        return 0;
+    }
+    if (!sc || sc->numel == 0)
+        return bb_ox_cerr(c, "neither 'scales' nor 'sizes' is given");
+    if (!sc->is_const || sc->dtype != BB_OX_F32 || sc->numel != 4)
+        return bb_ox_cerr(c, "'scales' must be 4 constant floats");
+    for (int i = 0; i < 4; i++) {
+        double s = ((const float *)sc->data)[i];
+        if (!(s > 0 && s * (double)x->dims[i] < MAX_SIDE))
+            return bb_ox_cerr(c, "unsupported scale %g for axis %d", s, i);
+        out[i] = (int64_t)floor((double)x->dims[i] * s);
+    }
+    return 0;
+}
+
+/* The rounding of a nearest resize that picks floor(i / f) for whole f. */
+static int nearest_ok(const char *coord, const char *near)
+{
+    if (is(coord, "asymmetric"))
+        return is(near, "floor");
+    return (is(coord, "half_pixel") || is(coord, "pytorch_half_pixel")) &&
+           (is(near, "round_prefer_floor") || is(near, "round_prefer_ceil"));
+}
+
+int bb_ox_resize_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val *vals, bb_ox_resize *r,
+                     bb_err *err)
+{
+    bb_ox_ctx c = {.m = m, .nd = nd, .v = vals, .err = err};
+    const bb_ox_val *x = bb_ox_in(&c, 0);
+    const char *mode, *coord, *near, *policy;
+    int64_t antialias;
+    const int64_t *axes;
+    int n_axes;
+    memset(r, 0, sizeof *r);
+    if (!x || x->ndim != 4)
+        return bb_ox_cerr(&c, "batchbench resizes [N,C,H,W] inputs only");
+    if (bb_ox_a_str(&c, "mode", "nearest", &mode) < 0 ||
+        bb_ox_a_str(&c, "coordinate_transformation_mode", "half_pixel", &coord) < 0 ||
+        bb_ox_a_str(&c, "nearest_mode", "round_prefer_floor", &near) < 0 ||
+        bb_ox_a_str(&c, "keep_aspect_ratio_policy", "stretch", &policy) < 0 ||
+        bb_ox_a_int(&c, "antialias", 0, &antialias) < 0 || bb_ox_a_ints(&c, "axes", &axes, &n_axes) < 0)
+        return -1;
+    if (!is(mode, "nearest") && !is(mode, "linear"))
+        return bb_ox_cerr(&c, "unsupported attribute value mode='%s' (batchbench: nearest, linear)", mode);
+    if (antialias || n_axes || !is(policy, "stretch"))
+        return bb_ox_cerr(&c, "antialias, axes and keep_aspect_ratio_policy are not supported");
+    if (out_dims(&c, x, r->out) < 0)
+        return -1;
+    if (r->out[0] != x->dims[0] || r->out[1] != x->dims[1])
+        return bb_ox_cerr(&c, "resizes the batch or channel axis (batchbench resizes H and W only)");
+    for (int i = 2; i < 4; i++)
+        if (r->out[i] < 1 || r->out[i] > MAX_SIDE)
+            return bb_ox_cerr(&c, "output size %lld on axis %d", (long long)r->out[i], i);
+    r->linear = is(mode, "linear");
+    if (r->linear) {
+        if (is(coord, "half_pixel") || (is(coord, "pytorch_half_pixel") && r->out[2] > 1 && r->out[3] > 1))
+            return 0;
+        return bb_ox_cerr(&c, "linear resize with coordinate_transformation_mode='%s' is not supported "
+                          "(batchbench: half_pixel, pytorch_half_pixel)", coord);
+    }
+    for (int i = 2; i < 4; i++)
+        if (r->out[i] % x->dims[i])
+            return bb_ox_cerr(&c, "nearest resize by a factor that is not a whole number (%lld to %lld on "
+                              "axis %d)", (long long)x->dims[i], (long long)r->out[i], i);
+    if (r->out[2] == x->dims[2] && r->out[3] == x->dims[3])
+        return 0;
+    if (!nearest_ok(coord, near))
+        return bb_ox_cerr(&c, "nearest resize with coordinate_transformation_mode='%s' and nearest_mode='%s' "
+                          "is not supported (batchbench: asymmetric with floor, half_pixel with round_prefer_*)",
+                          coord, near);
+    return 0;
+}
