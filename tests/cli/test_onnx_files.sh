@@ -85,7 +85,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 10 ] && ok || fail "expected 10 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 12 ] && ok || fail "expected 12 op_*.onnx cases"
 # the wrong input shape is named with what was expected
 "$bin" infer --model "$tmp/good.onnx" --input "$tmp/x_wrong.npy" --threads 1 >"$tmp/o" 2>"$tmp/e"
 rc=$?

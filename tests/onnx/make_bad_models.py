@@ -92,6 +92,14 @@ def op_cases(out, x):
                          dilations=[2], group=3)],
         [i64([0, 6, 32], "flat"), f32(w1, "w1"), f32(b1, "b1")], ["N", 6, 16],
         conv1d(x.reshape(2, 6, 32), w1.astype(np.float32).astype(np.float64), b1.astype(np.float32), (1, 2), 2, 2, 3))
+    # runs longer than one 64-term float partial sum: over R = 192 rows of 1
+    # (the per-row path) and R = 96 rows of 2 (the per-column path)
+    yield ("reducemean_long", [helper.make_node("Reshape", ["x", "shp"], ["r"], name="to_rows"),
+                               helper.make_node("ReduceMean", ["r"], ["y"], name="mean_r", axes=[1], keepdims=0)],
+           [i64([0, 192, 1], "shp")], ["N", 1], x.reshape(2, 192, 1).mean(axis=1))
+    yield ("reducesum_long", [helper.make_node("Reshape", ["x", "shp"], ["r"], name="to_rows"),
+                              helper.make_node("ReduceSum", ["r", "ax"], ["y"], name="sum_r", keepdims=0)],
+           [i64([0, 96, 2], "shp"), i64([1], "ax")], ["N", 2], x.reshape(2, 96, 2).sum(axis=1))
     # F.normalize(x, dim=-1) as exported (XCiT): x / max(||x||_2, eps)
     yield ("reducel2_normalize", [
         helper.make_node("ReduceL2", ["x"], ["n"], name="l2", axes=[-1], keepdims=1),

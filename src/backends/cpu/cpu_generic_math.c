@@ -523,9 +523,28 @@ static int reduction_pd(bb_backend *b, const dnnl_memory_desc_t *src, int nd, co
     return 0;
 }
 
-/* Mean over the axes in axes_mask, kept as 1s: oneDNN's reduction, on the
- * input's layout when it has fast code for that (a conv's blocked output
- * averaged over H, W), else on the dense input. No axis: a copy. */
+/* The reduced axes of mask as one run of consecutive axes of d: the
+ * tensor viewed as [A, R, B]; 0 when they are not consecutive. */
+static int reduce_run(unsigned mask, int nd, const int64_t *d, int64_t v[3])
+{
+    int lo = 0, hi = nd - 1;
+    while (lo < nd && !((mask >> lo) & 1u))
+        lo++;
+    while (hi >= 0 && !((mask >> hi) & 1u))
+        hi--;
+    v[0] = v[1] = v[2] = 1;
+    for (int i = 0; i < nd; i++) {
+        if (i >= lo && i <= hi && !((mask >> i) & 1u))
+            return 0;
+        v[i < lo ? 0 : i <= hi ? 1 : 2] *= d[i];
+    }
+    return lo <= hi;
+}
+
+/* Mean over the axes in axes_mask, kept as 1s. A run of consecutive axes:
+ * our kernel on the dense input (K_REDUCE). Otherwise oneDNN's reduction,
+ * on the input's layout when it has fast code for that, else on the dense
+ * input. No axis: a copy. */
 int cpu_lower_reduce_mean(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int64_t d[R], o[R];
@@ -542,6 +561,18 @@ int cpu_lower_reduce_mean(bb_backend *b, const bb_op *op, bb_err *err)
     cpu_md_plain(&out, nd, o, dnnl_f32);
     if (op->axes_mask == 0)
         return cpu_reorder_op(b, op, src, &out, err);
+    int64_t v[3];
+    if (reduce_run(op->axes_mask, nd, d, v)) {
+        if ((src = cpu_tensor_full_plain(b, op->in[0], dnnl_f32, err)) < 0)
+            return -1;
+        int dst = cpu_dst_buf(b, op, &out);
+        cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
+        s->kernel = K_REDUCE, s->kin = src, s->kout = dst;
+        s->p[0] = v[0], s->p[1] = v[1], s->p[2] = v[2];
+        cpu_touch(b, src);
+        cpu_touch(b, dst);
+        return 0;
+    }
     dnnl_primitive_desc_t pd = NULL;
     if (reduction_pd(b, &b->bufs[src].md, nd, o, 1, &pd) != 0) {
         if ((src = cpu_tensor_full_plain(b, op->in[0], dnnl_f32, err)) < 0)

@@ -32,6 +32,7 @@ typedef enum {
     K_WALK,  /* strided gather / broadcast binary / constant pad (cpu_walk) */
     K_COPY,  /* kin's bytes into kout (a reshape that cannot alias) */
     K_ERF,   /* erf of every float of kin into kout */
+    K_REDUCE,/* kin dense [A, R, B] averaged over R into kout [A, B] (p[0..2]) */
     K_WINO   /* our Winograd conv (cpu_winograd.c): runs its own matmul primitive */
 } cpu_kernel;
 

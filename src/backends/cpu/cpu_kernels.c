@@ -270,7 +270,8 @@ void cpu_run_kernel(bb_backend *b, const cpu_step *s)
     case K_GAP: silu_pass(b, s); break;
     case K_WALK:
     case K_COPY:
-    case K_ERF: cpu_run_generic_kernel(b, s); break;
+    case K_ERF:
+    case K_REDUCE: cpu_run_generic_kernel(b, s); break;
     default: break;
     }
 }
