@@ -121,7 +121,8 @@ static int can_sum_into(const bb_graph *g, int i, int a, int r)
  * HRNet's fuse layers): oneDNN 2.6 runs an eltwise post-op followed by a
  * sum only in its reference code, direct convs of every size tried (1x1,
  * 3x3 stride 2: timm's hrnet_w18_small took 9.7 s per pass at batch 1,
- * 3 convs on ref:any); the add then runs on its own. */
+ * 3 convs on ref:any), and the CUDA backend refuses it; the add then runs
+ * on its own. */
 static int try_sum(bb_graph *g, int i)
 {
     bb_op *op = &g->ops[i];

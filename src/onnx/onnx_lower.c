@@ -491,15 +491,12 @@ static int64_t reduced_count(const ox_ctx *c, const bb_ox_node *nd, unsigned mas
     return n;
 }
 
-/* y op k for the scalar constant k, into a new tensor like y. */
-static int times_scalar(ox_ctx *c, const bb_ox_node *nd, int y, float k)
+/* a * b (b a tensor, or a scalar constant) into a new tensor like a. */
+static int times(ox_ctx *c, const bb_ox_node *nd, int a, int b)
 {
-    int kt = ox_const_tensor(c, "count", BB_T_BUFFER, 0, NULL, &k);
-    if (kt < 0)
-        return -1;
-    int z = act_reduced(c, y, 0);
+    int z = act_reduced(c, a, 0);
     bb_op *op = bb_graph_add_op(c->g, BB_OP_BINARY, nd->name);
-    op->n_in = 2, op->in[0] = y, op->in[1] = kt, op->out = z, op->binop = BB_BIN_MUL;
+    op->n_in = 2, op->in[0] = a, op->in[1] = b, op->out = z, op->binop = BB_BIN_MUL;
     return z;
 }
 
@@ -528,16 +525,17 @@ static int lower_reduce(ox_ctx *c, const bb_ox_node *nd)
     int64_t n = reduced_count(c, nd, mask);
     if (!mean && n < 0)
         return bb_ox_node_err(c->err, c->m, nd, "reduces over the batch axis (not supported)");
-    if (l2) {
-        int sq = act_reduced(c, x, 0);
-        bb_op *op = bb_graph_add_op(c->g, BB_OP_BINARY, nd->name);
-        op->n_in = 2, op->in[0] = x, op->in[1] = x, op->out = sq, op->binop = BB_BIN_MUL;
-        x = sq;
-    }
+    if (l2)
+        x = times(c, nd, x, x);
     int y = act_reduced(c, x, mask);
     op_into(c, nd, BB_OP_REDUCE_MEAN, x, y)->axes_mask = mask;
-    if (!mean && (y = times_scalar(c, nd, y, (float)n)) < 0)
-        return -1;
+    if (!mean) {
+        float k = (float)n;
+        int kt = ox_const_tensor(c, "count", BB_T_BUFFER, 0, NULL, &k);
+        if (kt < 0)
+            return -1;
+        y = times(c, nd, y, kt);
+    }
     if (l2) {
         int z = act_reduced(c, y, 0);
         op_into(c, nd, BB_OP_ACT, y, z)->act = BB_ACT_SQRT;

@@ -175,16 +175,14 @@ static void run_erf(const bb_backend *b, const cpu_step *s)
         y[i] = erff(x[i]);
 }
 
-/* Sums go 64 terms at a time in float, then into double (as the pools'
- * in cpu_kernels.c): the rounding of a float sum grows with its length. */
-#define SUM_RUN 64
+/* Sums go CPU_SUM_RUN terms at a time in float, then into double. */
 #define REDUCE_BLOCK 1024 /* columns of B per task */
 
 static double sum_run(const float *x, int64_t n)
 {
     double total = 0.0;
-    for (int64_t i0 = 0; i0 < n; i0 += SUM_RUN) {
-        int64_t i1 = n - i0 < SUM_RUN ? n : i0 + SUM_RUN;
+    for (int64_t i0 = 0; i0 < n; i0 += CPU_SUM_RUN) {
+        int64_t i1 = n - i0 < CPU_SUM_RUN ? n : i0 + CPU_SUM_RUN;
         float part = 0.f;
 #pragma omp simd reduction(+ : part)
         for (int64_t i = i0; i < i1; i++)
@@ -199,8 +197,8 @@ static void reduce_block(const float *x, float *y, int64_t r_n, int64_t b_n, int
 {
     double acc[REDUCE_BLOCK] = {0};
     float part[REDUCE_BLOCK];
-    for (int64_t r0 = 0; r0 < r_n; r0 += SUM_RUN) {
-        int64_t r1 = r_n - r0 < SUM_RUN ? r_n : r0 + SUM_RUN;
+    for (int64_t r0 = 0; r0 < r_n; r0 += CPU_SUM_RUN) {
+        int64_t r1 = r_n - r0 < CPU_SUM_RUN ? r_n : r0 + CPU_SUM_RUN;
         memcpy(part, x + r0 * b_n + b0, sizeof(float) * (size_t)nb);
         for (int64_t r = r0 + 1; r < r1; r++) {
             const float *row = x + r * b_n + b0;

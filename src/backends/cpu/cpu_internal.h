@@ -326,6 +326,12 @@ int cpu_silu_layout_ok(const dnnl_memory_desc_t *md);
  * channels only where there are fewer items than threads. */
 void cpu_silu_apply(int threads, const dnnl_memory_desc_t *md, float *x, float *mean, int silu);
 
+/* Our kernels' long sums (the pools' means, K_REDUCE) add this many terms in
+ * float, then the partial sum into a double total: one float sum over a
+ * 112 x 112 plane drifted by 2e-6 of the mean (oneDNN's average pooling
+ * does that), enough for a deep random net to leave the parity bound. */
+#define CPU_SUM_RUN 64
+
 #define DNNL_CHECK(call, err, what, label)                                          \
     do {                                                                            \
         dnnl_status_t st_ = (call);                                                 \

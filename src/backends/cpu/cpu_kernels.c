@@ -11,7 +11,7 @@
  *   silu_gap   : the same, plus the mean over H x W per (item, channel):
  *                the SE block's pooling, in the pass that applies the SiLU
  *   gap        : that mean alone (every f32 global average pool on those
- *                layouts: more exact than oneDNN's pooling, see SUM_ROWS)
+ *                layouts: more exact than oneDNN's pooling, see CPU_SUM_RUN)
  *
  * Why SiLU here and not as oneDNN's swish post-op: oneDNN 2.6 computes swish
  * with a full-precision exp and a division, about 30 cycles per 16 floats on
@@ -117,11 +117,8 @@ static inline float silu_exp_neg(float x)
     return p * scale;
 }
 
-/* Sums over H x W go 64 rows at a time in float, then into a double total:
- * one float sum over a 112 x 112 plane drifted by 2e-6 of the mean (oneDNN's
- * average pooling does that), enough for a deep random net to leave the
- * parity bound; this stays at float rounding. */
-#define SUM_ROWS 64
+/* Sums over H x W go CPU_SUM_RUN rows at a time in float, then into a
+ * double total (cpu_internal.h says why). */
 
 /* SiLU in place (silu 1) on `rows` rows of v floats, `stride` apart, adding
  * each result (each input, with silu 0) into acc[0..v). */
@@ -132,8 +129,9 @@ static void silu_rows(float *x, int64_t rows, int64_t stride, int v, int silu, d
         float *row = x + r * stride;
 #pragma omp simd
         for (int j = 0; j < v; j++) {
-            float y = silu ? row[j] / (1.f + silu_exp_neg(row[j])) : row[j];
-            row[j] = y;
+            float y = row[j];
+            if (silu)
+                row[j] = y = y / (1.f + silu_exp_neg(y));
             acc[j] += y;
         }
     }
@@ -146,8 +144,8 @@ static void silu_rows(float *x, int64_t rows, int64_t stride, int v, int silu, d
     VECTOR_CLONES                                                                     \
     static void NAME(float *x, int64_t rows, double *restrict acc)                    \
     {                                                                                 \
-        for (int64_t r0 = 0; r0 < rows; r0 += SUM_ROWS) {                             \
-            int64_t r1 = rows - r0 < SUM_ROWS ? rows : r0 + SUM_ROWS;                 \
+        for (int64_t r0 = 0; r0 < rows; r0 += CPU_SUM_RUN) {                          \
+            int64_t r1 = rows - r0 < CPU_SUM_RUN ? rows : r0 + CPU_SUM_RUN;           \
             float a[X] = {0};                                                         \
             for (int64_t r = r0; r < r1; r++) {                                       \
                 _Pragma("omp simd")                                                   \

@@ -417,10 +417,9 @@ static int lower_layernorm(bb_backend *b, const bb_op *op, bb_err *err)
     return step ? 0 : -1;
 }
 
-/* The SE block's pooling of a tensor that still owes its SiLU: one kernel
- * pass applies the SiLU in place and writes the [N, C] means. */
-/* A global average pool by our kernel (cpu_kernels.c): with the SiLU its
- * producer left undone (silu_gap), or alone (gap). */
+/* A global average pool by our kernel (cpu_kernels.c), in one pass: with
+ * the SiLU its producer left undone, applied in place (silu_gap: the SE
+ * block's pooling), or alone (gap). */
 static int lower_kernel_gap(bb_backend *b, const bb_op *op, cpu_kernel k)
 {
     int src = b->tbuf[op->in[0]];
@@ -643,8 +642,8 @@ int cpu_lower_op(bb_backend *b, const bb_op *op, bb_err *err)
     case BB_OP_CONV: return lower_conv(b, op, err);
     case BB_OP_LINEAR: return lower_linear(b, op, err);
     case BB_OP_LAYERNORM: return lower_layernorm(b, op, err);
-    case BB_OP_GAP:
-        if (cpu_silu_layout_ok(&b->bufs[x].md))
+    case BB_OP_GAP: /* check_inputs may have given the input another buffer */
+        if (cpu_silu_layout_ok(&b->bufs[b->tbuf[op->in[0]]].md))
             return lower_kernel_gap(b, op, K_GAP);
         return lower_pool(b, op, err);
     case BB_OP_MAXPOOL:
