@@ -48,8 +48,9 @@ Needs Debian's python3-torch / python3-torchvision and the `onnxruntime`
 package from PyPI; `scripts/install-deps.sh` puts it into .venv/ (made with
 --system-site-packages), which this script re-runs itself under when its
 own interpreter lacks onnxruntime (tools/bb_venv.py). --engines
-batchbench,pytorch skips ONNX Runtime. Exit 0 ok, 1 a run failed, 2 bad
-arguments.
+batchbench,pytorch skips ONNX Runtime. A model that fails (export, an
+engine's refusal) prints one 'failed' row with the reason, and the other
+models still run. Exit 0 ok, 1 a model failed, 2 bad arguments.
 """
 import argparse
 import json
@@ -305,21 +306,33 @@ def main():
     head = f"{'model':18s} {'batch':>5s} " + " ".join(f"{e + ' ms':>14s}" for e in args.engines)
     head += f" {'GFLOP/s':>8s} {'% peak':>6s}" + "".join(f" {r[0]:>9s}" for r in ratios)
     print(head, flush=True)
+    failed = []
     with tempfile.TemporaryDirectory() as tmpdir:
         for name in args.models:
             if name not in facts and "batchbench" in args.engines:
                 print(f"{name}: not in batchbench's zoo: the built-in engine (batchbench) is skipped, "
                       f"{', '.join(e for e in args.engines if e != 'batchbench')} run it", flush=True)
-            for b, per_item, macs in compare(args, name, facts, envs, tmpdir):
-                ours = per_item.get("batchbench", per_item.get("batchbench-onnx"))
-                gf = 2.0 * macs / ours / 1e9
-                pk = f"{100 * gf / args.peak_gflops:5.0f}%" if args.peak_gflops else f"{'-':>6s}"
-                line = f"{name:18s} {b:5d} " + " ".join(f"{per_item[e] * 1e3:14.2f}" if e in per_item else f"{'-':>14s}"
-                                                      for e in args.engines)
-                line += f" {gf:8.1f} {pk}" + "".join(f" {per_item[a] / per_item[p]:9.2f}" if a in per_item and p in per_item
-                                                     else f" {'-':>9s}" for _, a, p in ratios)
-                print(line, flush=True)
-    return 0
+            try:
+                for b, per_item, macs in compare(args, name, facts, envs, tmpdir):
+                    print(row(args, name, b, per_item, macs, ratios), flush=True)
+            except Exception as e:  # one model's failure is its row; the others still run
+                failed.append(name)
+                print(f"{name:18s} failed: {type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}",
+                      flush=True)
+    if failed:
+        print(f"vs_peers.py: {len(failed)} of {len(args.models)} models failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def row(args, name, b, per_item, macs, ratios):
+    """One printed line: ms per item per engine, GFLOP/s, ratios."""
+    ours = per_item.get("batchbench", per_item.get("batchbench-onnx"))
+    gf = 2.0 * macs / ours / 1e9
+    pk = f"{100 * gf / args.peak_gflops:5.0f}%" if args.peak_gflops else f"{'-':>6s}"
+    line = f"{name:18s} {b:5d} " + " ".join(f"{per_item[e] * 1e3:14.2f}" if e in per_item else f"{'-':>14s}"
+                                          for e in args.engines)
+    return line + f" {gf:8.1f} {pk}" + "".join(f" {per_item[a] / per_item[p]:9.2f}" if a in per_item and p in per_item
+                                              else f" {'-':>9s}" for _, a, p in ratios)
 
 
 if __name__ == "__main__":

@@ -175,7 +175,7 @@ def build_model(name, head="classifier"):
 #   Swin relative_position_bias_table [(2w-1)^2, heads]  U(-a, a), a^2 = 6/heads
 #                                 (the generic weight rule: fan_in = heads)
 # Integer buffers other than BatchNorm's num_batches_tracked (Swin's
-# relative_position_index) are structure, not weights: kept as built.
+# relative_position_index) are structure, not weights: bb_torch keeps them.
 # ---------------------------------------------------------------------------
 LAYER_SCALE_RANGE = 0.3
 
@@ -195,14 +195,7 @@ def randomise_(model, seed, name):
     (tests/parity/run_parity.py's); for any other model `name`, the
     BatchNorm running statistics are then re-measured in eval mode
     (_calibrate_batchnorm_eval_)."""
-    keep = {k: v.clone() for k, v in model.state_dict().items()
-            if not v.is_floating_point() and not k.endswith("num_batches_tracked")}
     bb_torch.randomise_(model, seed, gains=weight_gain, rule=_other_rule, size=input_size(name))
-    if keep:
-        with torch.no_grad():
-            sd = model.state_dict(keep_vars=True)
-            for k, v in keep.items():
-                sd[k].copy_(v)
     if name not in ZOO:
         _shrink_efficientnet_branches_(model)
         _calibrate_batchnorm_eval_(model, seed, input_size(name))
@@ -280,7 +273,8 @@ def _calibrate_unnormalised_(model, seed, size):
               if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None]
 
     def hook(mod, inputs, out, name):
-        dims = [d for d in range(out.dim()) if d != 1]
+        ch = 1 if isinstance(mod, nn.Conv2d) else out.dim() - 1  # a linear's channels are last (ResMLP's tokens)
+        dims = [d for d in range(out.dim()) if d != ch]
         mu = out.mean(dim=dims)
         if out.dim() > 2:
             sd = out.var(dim=dims, unbiased=False).clamp_min(1e-8).sqrt()
@@ -289,7 +283,8 @@ def _calibrate_unnormalised_(model, seed, size):
         shift = bb_torch._uniform(sd.shape, -0.2, 0.2, bb_torch._tensor_generator(seed, name + ".bias.calibrated"))
         mod.weight.div_(sd.view([-1] + [1] * (mod.weight.dim() - 1)))
         mod.bias.copy_((mod.bias - mu) / sd + shift)
-        view = [1, -1] + [1] * (out.dim() - 2)
+        view = [1] * out.dim()
+        view[ch] = -1
         return (out - mu.view(view)) / sd.view(view) + shift.view(view)
 
     _calibration_pass(model, [m.register_forward_hook(lambda mod, inp, out, n=n: hook(mod, inp, out, n))

@@ -75,6 +75,8 @@ def build_model(name, head="classifier"):
 #             running_var    var * U(0.5, 2.0)            } actual per-channel stats
 #                            on a seeded calibration batch (_calibrate_batchnorm_)
 #             num_batches_tracked  random int in [0, 1000)  (unused in eval)
+#   other integer buffers (Swin's, EfficientFormer's attention indices) are
+#   structure, not weights: kept as built
 #   LayerNorm weight         U(0.5, 1.5)     bias U(-0.2, 0.2)
 #   ViT class_token, encoder.pos_embedding   N(0, 0.2^2)
 #
@@ -153,9 +155,11 @@ def randomise_(model, seed, gains=None, rule=None, size=224):
             g = _tensor_generator(seed, name)
             mod = owner.get(name)
             leaf = name.rsplit(".", 1)[-1]
-            if t.dtype == torch.int64:
+            if t.dtype == torch.int64 and leaf == "num_batches_tracked":
                 t.copy_(torch.randint(0, 1000, t.shape, generator=g, dtype=torch.int64))
                 continue
+            if not t.is_floating_point() and leaf != "num_batches_tracked":
+                continue  # indices (Swin, EfficientFormer): structure, not weights
             if not t.is_floating_point():
                 raise TypeError(f"unexpected dtype {t.dtype} for {name}")
             if isinstance(mod, (nn.BatchNorm2d, nn.BatchNorm1d, nn.LayerNorm, nn.GroupNorm)):

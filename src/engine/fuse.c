@@ -75,6 +75,81 @@ static int try_bn(bb_graph *g, int i)
     return 1;
 }
 
+/* A BatchNorm whose only reader is a conv that pads nothing: the conv
+ * takes the BN's input, and bb_fold_bn its scale (per input channel, into
+ * the weights) and shift (through the weights, into the bias). Padding
+ * would pad the BN's output with zeros, which the folded conv cannot. */
+static int try_pre_bn(bb_graph *g, int i)
+{
+    const bb_op *bn = &g->ops[i];
+    if (bn->type != BB_OP_BATCHNORM || bn->post_act || bn->aux[0] < 0 || bn->aux[1] < 0)
+        return 0;
+    int r = sole_reader(g, bn->out);
+    bb_op *conv = r >= 0 ? &g->ops[r] : NULL;
+    if (!conv || conv->type != BB_OP_CONV || conv->has_pre_bn || conv->in[0] != bn->out || conv->sum_in == bn->out ||
+        conv->pad_t || conv->pad_l || conv->pad_b || conv->pad_r || conv->pad)
+        return 0;
+    conv->has_pre_bn = 1;
+    conv->pre_bn_w = bn->w, conv->pre_bn_b = bn->b, conv->pre_bn_mean = bn->aux[0], conv->pre_bn_var = bn->aux[1];
+    conv->pre_bn_eps = bn->eps;
+    conv->in[0] = bn->in[0];
+    remove_op(g, i);
+    return 1;
+}
+
+/* Whether every source of the concat at index i is a conv that only the
+ * concat reads, once, that sums nothing and has no activation (and, for a
+ * BN, no BN). */
+static int concat_of_plain_convs(const bb_graph *g, int i, int bn)
+{
+    const bb_op *cat = &g->ops[i];
+    for (int k = 0; k < cat->n_in; k++) {
+        for (int j = 0; j < k; j++)
+            if (cat->in[j] == cat->in[k])
+                return 0;
+        int p = bb_producer(g, cat->in[k]);
+        const bb_op *c = p >= 0 ? &g->ops[p] : NULL;
+        if (!c || c->type != BB_OP_CONV || sole_reader(g, c->out) != i || c->sum_in >= 0 || c->post_act ||
+            (bn && (c->has_bn || c->has_pre_bn)))
+            return 0;
+    }
+    return cat->n_in > 0;
+}
+
+/* A BN or an activation that alone reads a channel concat of convs goes
+ * into each conv (the BN's channels from bn_first on): MixNet's mixed
+ * depthwise convs, split -> convs -> concat -> BN -> act, then run as convs
+ * with folded BN and a post-op activation, and the concat joins finished
+ * tensors (or is not run: cpu_concat_inplace.c). */
+static int try_into_concat_sources(bb_graph *g, int i)
+{
+    const bb_op *cat = &g->ops[i];
+    int64_t d[BB_MAX_DIMS + 1];
+    if (cat->type != BB_OP_CONCAT || cat->axis != 1 || bb_tensor_shape(g, cat->out, 1, d) != 4)
+        return 0;
+    int r = sole_reader(g, cat->out);
+    const bb_op *rd = r >= 0 ? &g->ops[r] : NULL;
+    int bn = rd && rd->type == BB_OP_BATCHNORM && !rd->post_act && rd->aux[0] >= 0 && rd->aux[1] >= 0 &&
+             rd->w >= 0 && rd->b >= 0;
+    int act = rd && rd->type == BB_OP_ACT && rd->act <= BB_ACT_HARDSWISH; /* as try_act */
+    if ((!bn && !act) || rd->in[0] != cat->out || !concat_of_plain_convs(g, i, bn))
+        return 0;
+    int first = 0;
+    for (int k = 0; k < cat->n_in; k++) {
+        bb_op *c = &g->ops[bb_producer(g, cat->in[k])];
+        if (bn) {
+            c->has_bn = 1, c->bn_first = first;
+            c->bn_w = rd->w, c->bn_b = rd->b, c->bn_mean = rd->aux[0], c->bn_var = rd->aux[1], c->bn_eps = rd->eps;
+        } else {
+            c->post_act = rd->act;
+        }
+        first += (int)g->tensors[c->w].dims[0];
+    }
+    g->ops[i].out = rd->out;
+    remove_op(g, r);
+    return 1;
+}
+
 static int try_act(bb_graph *g, int i)
 {
     bb_op *op = &g->ops[i];
@@ -198,26 +273,50 @@ int bb_fuse(bb_graph *g)
 {
     int removed = 0;
     for (int i = 0; i < g->n_ops; i++)
-        while (try_pad(g, i) || try_bn(g, i) || try_act(g, i) || try_sum(g, i))
+        while (try_pad(g, i) || try_bn(g, i) || try_act(g, i) || try_sum(g, i) || try_pre_bn(g, i) ||
+               try_into_concat_sources(g, i))
             removed++;
     return removed;
+}
+
+/* The input BN's scale and shift of input channel c (has_pre_bn). */
+static void pre_bn_of(const bb_graph *g, const bb_op *conv, int64_t c, double *scale, double *shift)
+{
+    double var = g->tensors[conv->pre_bn_var].data[c];
+    double gamma = conv->pre_bn_w >= 0 ? g->tensors[conv->pre_bn_w].data[c] : 1.0;
+    double beta = conv->pre_bn_b >= 0 ? g->tensors[conv->pre_bn_b].data[c] : 0.0;
+    *scale = gamma / sqrt(var + (double)conv->pre_bn_eps);
+    *shift = beta - g->tensors[conv->pre_bn_mean].data[c] * *scale;
 }
 
 void bb_fold_bn(const bb_graph *g, const bb_op *conv, float *w_out, float *b_out)
 {
     const bb_tensor *w = &g->tensors[conv->w];
     int64_t oc = w->dims[0], per = bb_tensor_numel(w) / oc;
+    int64_t icg = w->ndim > 1 && w->dims[1] > 0 ? w->dims[1] : 1, window = per / icg;
+    int64_t ocg = oc / (conv->groups > 0 ? conv->groups : 1);
     for (int64_t o = 0; o < oc; o++) {
         double scale = 1.0, shift = conv->b >= 0 ? g->tensors[conv->b].data[o] : 0.0;
-        if (conv->has_bn) {
-            double var = g->tensors[conv->bn_var].data[o];
-            double gamma = g->tensors[conv->bn_w].data[o];
-            scale = gamma / sqrt(var + (double)conv->bn_eps);
-            shift = (shift - g->tensors[conv->bn_mean].data[o]) * scale +
-                    g->tensors[conv->bn_b].data[o];
+        int64_t c = conv->bn_first + o; /* the BN's channel */
+        if (conv->has_bn)
+            scale = g->tensors[conv->bn_w].data[c] / sqrt(g->tensors[conv->bn_var].data[c] + (double)conv->bn_eps);
+        for (int64_t k = 0; k < per; k++) {
+            double wk = w->data[o * per + k];
+            if (conv->has_pre_bn) { /* W (s x + t) + b = (W s) x + (W t + b) */
+                double s, t;
+                pre_bn_of(g, conv, (o / ocg) * icg + k / window, &s, &t);
+                shift += wk * t;
+                wk *= s;
+            }
+            w_out[o * per + k] = (float)(wk * scale);
         }
-        for (int64_t k = 0; k < per; k++)
-            w_out[o * per + k] = (float)(w->data[o * per + k] * scale);
+        if (conv->has_bn)
+            shift = (shift - g->tensors[conv->bn_mean].data[c]) * scale + g->tensors[conv->bn_b].data[c];
         b_out[o] = (float)shift;
     }
+}
+
+int bb_conv_has_bias(const bb_op *conv)
+{
+    return conv->b >= 0 || conv->has_bn || conv->has_pre_bn;
 }

@@ -3,7 +3,13 @@
  * fused operations oneDNN and cuDNN run in one kernel.
  *
  *   conv -> batchnorm          : BatchNorm folded into the conv (has_bn)
+ *   batchnorm -> conv          : folded into the conv when it pads nothing
+ *                                (has_pre_bn: a BN after a concat, as in
+ *                                timm's InceptionNeXt and MetaFormers)
  *   conv|linear -> act         : post_act
+ *   convs -> concat -> bn|act  : the BN (bn_first: where each conv's
+ *                                channels start) or activation moves into
+ *                                every conv that feeds the concat (MixNet)
  *   batchnorm -> relu          : post_act (a BN the conv before it could not take)
  *   conv|linear -> add(r)      : residual summed in place into r's buffer
  *                                (sum_in = r), when r is not read later
@@ -22,9 +28,13 @@
 int bb_fuse(bb_graph *g);
 
 /* Folded weight and bias of a conv op: w_out has the conv weight's numel,
- * b_out has out-channels entries. Works with or without a folded BN and
- * with or without a conv bias. */
+ * b_out has out-channels entries. Works with or without folded BNs (on the
+ * input, on the output) and with or without a conv bias. */
 void bb_fold_bn(const bb_graph *g, const bb_op *conv, float *w_out, float *b_out);
+
+/* Whether a conv has a bias once BNs are folded (bb_fold_bn's b_out is
+ * then not all zeros in general). */
+int bb_conv_has_bias(const bb_op *conv);
 
 /* Index of the op that produces tensor t, or -1 (graph input / params). */
 int bb_producer(const bb_graph *g, int t);

@@ -120,7 +120,11 @@ typedef struct {
     /* filled by the fusion pass */
     int has_bn;        /* a BatchNorm folded into this conv: */
     int bn_w, bn_b, bn_mean, bn_var; /* its gamma, beta, running stats */
+    int bn_first;      /* its channel of the conv's first output (a BN after a concat) */
     float bn_eps;
+    int has_pre_bn;    /* a BatchNorm on the conv's input folded in (no padding): */
+    int pre_bn_w, pre_bn_b, pre_bn_mean, pre_bn_var;
+    float pre_bn_eps;
     bb_act post_act;   /* applied to the op's result (before a residual sum) */
     int sum_in;        /* residual tensor added in place into out, or -1 */
     bb_act sum_act;    /* applied after the residual sum */

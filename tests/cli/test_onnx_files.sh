@@ -77,7 +77,8 @@ sys.exit(0 if 'gap' in k and 'reduce_mean' not in k else 'steps: ' + ' '.join(k)
 done
 # ops outside torchvision's models (InstanceNormalization, ReduceSum,
 # ReduceL2, a 1-D Conv, Resize nearest and bilinear, Sin and Cos on
-# constants) against numpy's float64 answer on the same
+# constants, a channel-multiplier conv, a sum into a plain residual, a
+# BatchNorm before a conv, a BN and ReLU after a concat of convs) against numpy's float64 answer on the same
 # input
 for f in "$tmp"/op_*.onnx; do
     n=$(basename "$f" .onnx)
@@ -85,7 +86,26 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 12 ] && ok || fail "expected 12 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 17 ] && ok || fail "expected 17 op_*.onnx cases"
+# and two of them on JIT code: a channel-multiplier conv as a depthwise one
+# (oneDNN 2.6 has only im2col + GEMM for it), and a conv summing a residual
+# in a plain layout writes in its own layout instead (GEMM in the plain one)
+for n in op_conv_multiplier op_conv_sum_plain; do
+    if "$bin" profile --model "$tmp/$n.onnx" --batch 2 --threads 1 --warmup 0 --reps 1 --json >"$tmp/$n.json" \
+        2>"$tmp/$n.plog" && /usr/bin/python3 -c "import json,sys; c=[s['impl'] for s in json.load(open(sys.argv[1]))['steps'] \
+if s['kind'] == 'conv']; sys.exit(0 if c and not [i for i in c if 'gemm' in i or i.startswith('ref')] else 'convs: ' + ' '.join(c))" \
+        "$tmp/$n.json" >>"$tmp/$n.plog" 2>&1
+    then ok; else fail "$n.onnx kernels: $(cat "$tmp/$n.plog")"; fi
+done
+# the BatchNorm before a conv that pads nothing is folded into it; before a
+# padded one it is not
+# and the BN and ReLU after the concat of convs are folded into the convs
+for n in op_bn_then_conv:0 op_bn_then_padded_conv:1 op_mixed_conv_bn_relu:0; do
+    if "$bin" profile --model "$tmp/${n%:*}.onnx" --batch 2 --threads 1 --warmup 0 --reps 1 --json >"$tmp/bn.json" \
+        2>"$tmp/bn.log" && /usr/bin/python3 -c "import json,sys; k=[s['kind'] for s in json.load(open(sys.argv[1]))['steps']]; \
+sys.exit(0 if k.count('batchnorm') == int(sys.argv[2]) and 'act' not in k else 'steps: ' + ' '.join(k))" "$tmp/bn.json" "${n#*:}" >>"$tmp/bn.log" 2>&1
+    then ok; else fail "${n%:*}.onnx: batchnorm steps: $(cat "$tmp/bn.log")"; fi
+done
 # the wrong input shape is named with what was expected
 "$bin" infer --model "$tmp/good.onnx" --input "$tmp/x_wrong.npy" --threads 1 >"$tmp/o" 2>"$tmp/e"
 rc=$?

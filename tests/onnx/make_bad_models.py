@@ -135,6 +135,81 @@ def op_cases(out, x):
         helper.make_node("Add", ["x", "sk"], ["a"], name="add"), helper.make_node("Mul", ["a", "ck"], ["y"], name="mul")],
         [f32(k, "k")], ["N", 3, 8, 8], (x + np.sin(k.astype(np.float32))) * np.cos(k.astype(np.float32)))
 
+    def conv2d(a, w, b, pad, stride, groups):  # square pads and strides
+        a = np.pad(a, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        m, cg, k, _ = w.shape
+        lo = (a.shape[2] - k) // stride + 1
+        y = np.zeros((a.shape[0], m, lo, lo))
+        for o in range(m):
+            g = o // (m // groups)
+            for i in range(k):
+                for j in range(k):
+                    seg = a[:, g * cg:(g + 1) * cg, i:i + stride * (lo - 1) + 1:stride, j:j + stride * (lo - 1) + 1:stride]
+                    y[:, o] += np.einsum("nchw,c->nhw", seg, w[o, :, i, j])
+        return y + b.reshape(1, -1, 1, 1)
+
+    as32 = lambda a: a.astype(np.float32).astype(np.float64)
+    # a depthwise conv with a channel multiplier (group = C, 2C outputs:
+    # timm's fastvit downsampling), 3x3 stride 2, on the 16 channels a 1x1
+    # conv makes
+    w0, b0 = rng.standard_normal((16, 3, 1, 1)), rng.standard_normal(16)
+    wm, bm = rng.standard_normal((32, 1, 3, 3)), rng.standard_normal(32)
+    yield ("conv_multiplier", [
+        helper.make_node("Conv", ["x", "w0", "b0"], ["c"], name="conv_wide"),
+        helper.make_node("Conv", ["c", "wm", "bm"], ["y"], name="conv_mult", pads=[1] * 4, strides=[2, 2], group=16)],
+        [f32(w0, "w0"), f32(b0, "b0"), f32(wm, "wm"), f32(bm, "bm")], ["N", 32, 4, 4],
+        conv2d(conv2d(x, as32(w0), as32(b0), 0, 1, 1), as32(wm), as32(bm), 1, 2, 16))
+    # a conv summing a residual that a binary op wrote (plain layout):
+    # MobileOne's branches, conv_kxk(x) + (conv_scale(x) + 0)
+    wk, bk, ws, bs = (rng.standard_normal((8, 3, 3, 3)), rng.standard_normal(8), rng.standard_normal((8, 3, 1, 1)),
+                      rng.standard_normal(8))
+    yield ("conv_sum_plain", [
+        helper.make_node("Conv", ["x", "ws", "bs"], ["s"], name="conv_scale"),
+        helper.make_node("Add", ["s", "zero"], ["s0"], name="add_identity"),
+        helper.make_node("Conv", ["x", "wk", "bk"], ["k"], name="conv_kxk", pads=[1] * 4),
+        helper.make_node("Add", ["k", "s0"], ["y"], name="add_branches")],
+        [f32(ws, "ws"), f32(bs, "bs"), f32(0, "zero"), f32(wk, "wk"), f32(bk, "bk")], ["N", 8, 8, 8],
+        conv2d(x, as32(wk), as32(bk), 1, 1, 1) + conv2d(x, as32(ws), as32(bs), 0, 1, 1))
+
+    # a BatchNorm read only by a conv (after a concat: timm's InceptionNeXt)
+    # folds into the conv when the conv pads nothing (grouped here, 3x3);
+    # with padding it stays on its own
+    wc, bc = rng.standard_normal((8, 3, 1, 1)), rng.standard_normal(8)
+    gam, bet, mu, var = rng.uniform(0.5, 1.5, 8), rng.uniform(-0.5, 0.5, 8), rng.uniform(-1, 1, 8), rng.uniform(0.5, 2, 8)
+    wg, bg = rng.standard_normal((4, 4, 3, 3)), rng.standard_normal(4)
+    c = np.concatenate([conv2d(x, as32(wc[:5]), as32(bc[:5]), 0, 1, 1), x], axis=1)
+    sh = (1, -1, 1, 1)
+    bn = (c - as32(mu).reshape(sh)) / np.sqrt(as32(var).reshape(sh) + 1e-5) * as32(gam).reshape(sh) + as32(bet).reshape(sh)
+    for name, pad in (("bn_then_conv", 0), ("bn_then_padded_conv", 1)):
+        yield (name, [  # x in the concat keeps the BN from moving into the conv before it
+            helper.make_node("Conv", ["x", "wc0", "bc0"], ["c0"], name="conv_a"),
+            helper.make_node("Concat", ["c0", "x"], ["c"], name="concat", axis=1),
+            helper.make_node("BatchNormalization", ["c", "gam", "bet", "mu", "var"], ["n"], name="bn", epsilon=1e-5),
+            helper.make_node("Conv", ["n", "wg", "bg"], ["y"], name="conv_grouped", group=2, pads=[pad] * 4)],
+            [f32(wc[:5], "wc0"), f32(bc[:5], "bc0"), f32(gam, "gam"), f32(bet, "bet"), f32(mu, "mu"), f32(var, "var"),
+             f32(wg, "wg"), f32(bg, "bg")], ["N", 4, 6 + 2 * pad, 6 + 2 * pad], conv2d(bn, as32(wg), as32(bg), pad, 1, 2))
+    # MixNet's mixed conv: channels split, a conv per part (3x3 and 5x5
+    # depthwise), concat, BN, ReLU; the BN and the ReLU go into the convs
+    wa, wb = rng.standard_normal((8, 1, 3, 3)), rng.standard_normal((8, 1, 5, 5))
+    gam2, bet2 = rng.uniform(0.5, 1.5, 16), rng.uniform(-0.5, 0.5, 16)
+    mu2, var2 = rng.uniform(-1, 1, 16), rng.uniform(0.5, 2, 16)
+    c16 = conv2d(x, as32(np.concatenate([wc, wc])), as32(np.concatenate([bc, bc])), 0, 1, 1)
+    mixed = np.concatenate([conv2d(c16[:, :8], as32(wa), np.zeros(8), 1, 1, 8),
+                            conv2d(c16[:, 8:], as32(wb), np.zeros(8), 2, 1, 8)], axis=1)
+    bn2 = (mixed - as32(mu2).reshape(sh)) / np.sqrt(as32(var2).reshape(sh) + 1e-5) * as32(gam2).reshape(sh) \
+        + as32(bet2).reshape(sh)
+    yield ("mixed_conv_bn_relu", [
+        helper.make_node("Conv", ["x", "w16", "b16"], ["c"], name="conv_wide"),
+        helper.make_node("Split", ["c", "halves"], ["h0", "h1"], name="split", axis=1),
+        helper.make_node("Conv", ["h0", "wa"], ["m0"], name="dw3", group=8, pads=[1] * 4),
+        helper.make_node("Conv", ["h1", "wb"], ["m1"], name="dw5", group=8, pads=[2] * 4),
+        helper.make_node("Concat", ["m0", "m1"], ["m"], name="concat", axis=1),
+        helper.make_node("BatchNormalization", ["m", "gam2", "bet2", "mu2", "var2"], ["n"], name="bn", epsilon=1e-5),
+        helper.make_node("Relu", ["n"], ["y"], name="relu")],
+        [f32(np.concatenate([wc, wc]), "w16"), f32(np.concatenate([bc, bc]), "b16"), i64([8, 8], "halves"),
+         f32(wa, "wa"), f32(wb, "wb"), f32(gam2, "gam2"), f32(bet2, "bet2"), f32(mu2, "mu2"), f32(var2, "var2")],
+        ["N", 16, 8, 8], np.maximum(bn2, 0))
+
 
 def write_op_cases(out, x):
     for name, nodes, inits, yshape, ref in op_cases(out, x):

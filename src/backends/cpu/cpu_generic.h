@@ -50,6 +50,9 @@ int cpu_walk_source(bb_backend *b, cpu_walk *w, int k, int t, const int64_t *s, 
 /* The walk kernel's step writing op's output (dense fp32 of its full
  * shape); takes w. */
 int cpu_walk_step(bb_backend *b, const bb_op *op, cpu_walk *w);
+/* A new dense fp32 [N, C*m, H, W] buffer of tensor t's [N, C, H, W], each
+ * channel repeated m times in a row; the step is labelled `label`. */
+int cpu_repeat_channels(bb_backend *b, int t, int64_t m, const char *label, bb_err *err);
 
 /* cpu_generic_math.c */
 int cpu_lower_binary_op(bb_backend *b, const bb_op *op, bb_err *err);

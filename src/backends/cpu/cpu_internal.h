@@ -205,6 +205,7 @@ int cpu_view_buf(bb_backend *b, int src, const dnnl_memory_desc_t *md);
 void cpu_touch(bb_backend *b, int buf);
 void cpu_arg_buf(bb_backend *b, cpu_step *s, int arg, int buf);
 void cpu_arg_mem(cpu_step *s, int arg, dnnl_memory_t mem);
+int cpu_buf_as(bb_backend *b, int buf, const dnnl_memory_desc_t *want, bb_err *err);
 int cpu_tensor_as(bb_backend *b, int t, const dnnl_memory_desc_t *want, bb_err *err);
 void cpu_md_2d(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, dnnl_data_type_t dt);
 dnnl_primitive_attr_t cpu_post_ops_attr(const bb_op *op);

@@ -145,13 +145,18 @@ static int add_reorder(bb_backend *b, int src, const dnnl_memory_desc_t *want, b
     return dst;
 }
 
-/* Buffer holding tensor t in exactly layout `want` (reorders if needed). */
+/* Buffer holding buffer buf's values in exactly layout `want`: buf, or a
+ * reorder of it. */
+int cpu_buf_as(bb_backend *b, int buf, const dnnl_memory_desc_t *want, bb_err *err)
+{
+    return dnnl_memory_desc_equal(&b->bufs[buf].md, want) ? buf : add_reorder(b, buf, want, err);
+}
+
+/* Buffer holding tensor t in exactly layout `want` (reorders if needed;
+ * later readers get the reordered buffer). */
 int cpu_tensor_as(bb_backend *b, int t, const dnnl_memory_desc_t *want, bb_err *err)
 {
-    int cur = b->tbuf[t];
-    if (dnnl_memory_desc_equal(&b->bufs[cur].md, want))
-        return cur;
-    int nb = add_reorder(b, cur, want, err);
+    int nb = cpu_buf_as(b, b->tbuf[t], want, err);
     if (nb >= 0)
         b->tbuf[t] = nb;
     return nb;

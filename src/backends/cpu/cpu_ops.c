@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/cpu/cpu_generic.h"
 #include "backends/cpu/cpu_internal.h"
 #include "engine/fuse.h"
 
@@ -256,6 +257,45 @@ static dnnl_primitive_desc_t blocked_like_input(bb_backend *b, const bb_op *op, 
     return alt;
 }
 
+/* im2col + GEMM or reference code: what oneDNN 2.6 falls back to when no
+ * JIT kernel takes the layouts it is given. */
+static int is_gemm_or_ref(const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    return cpu_is_ref_impl(impl) || (impl && strstr(impl, "gemm"));
+}
+
+/* A conv that sums a residual in place writes in the residual's layout.
+ * Where that layout leaves oneDNN only im2col + GEMM (a plain tensor from a
+ * binary op: timm's fastvit_t8 ran its stem conv, 3x3 stride 2 on 3
+ * channels into NCHW, at 5 GFLOP/s, 65 of 190 ms a pass), the conv takes
+ * the output layout it picks itself when that is JIT code, and the
+ * residual is reordered into it (lower_conv: cpu_tensor_as). dst_md
+ * becomes the new layout. */
+static dnnl_primitive_desc_t sum_in_own_layout(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd,
+                                               const dnnl_memory_desc_t *src_md, const dnnl_memory_desc_t *w_md,
+                                               const dnnl_memory_desc_t *b_md, const dnnl_dims_t dd,
+                                               dnnl_memory_desc_t *dst_md, int wide)
+{
+    dnnl_memory_desc_t want[2]; /* left to oneDNN; the input's blocking (depthwise: blocked_like_input) */
+    dnnl_memory_desc_init_by_tag(&want[0], 4, dd, b->dt, dnnl_format_tag_any);
+    int n = 1 + cpu_md_blocked_like(&want[1], dd, src_md, b->dt);
+    for (int i = 0; i < n; i++) {
+        dnnl_primitive_desc_t alt = NULL;
+        bb_err ignore = {0};
+        if (conv_pd(b, op, dnnl_convolution_direct, src_md, w_md, b_md, &want[i], &alt, &ignore) == 0 &&
+            !is_gemm_or_ref(alt) && !is_weak_impl(alt, wide)) {
+            *dst_md = *cpu_q_md(alt, dnnl_query_dst_md);
+            dnnl_primitive_desc_destroy(pd);
+            return alt;
+        }
+        if (alt)
+            dnnl_primitive_desc_destroy(alt);
+    }
+    return pd;
+}
+
 static int lower_conv(bb_backend *b, const bb_op *orig, bb_err *err)
 {
     /* op: what the primitive computes; orig names the step */
@@ -269,6 +309,12 @@ static int lower_conv(bb_backend *b, const bb_op *orig, bb_err *err)
         x[1] % op->groups || y[1] % op->groups || op->sh < 1 || op->sw < 1 || op->dil_h < 1 || op->dil_w < 1)
         return bb_err_set(err, "cpu backend: conv '%s': needs 4-d input and output, channels divisible by "
                                "groups, strides and dilations >= 1", op->label);
+    int src = b->tbuf[op->in[0]];
+    if (op->groups > 1 && x[1] == op->groups && y[1] > x[1]) { /* a channel multiplier: as depthwise */
+        if ((src = cpu_repeat_channels(b, op->in[0], y[1] / x[1], orig->label, err)) < 0)
+            return -1;
+        x[1] = y[1], local.groups = (int)y[1];
+    }
     int64_t oc = y[1], gr = op->groups, kh = op->kh, kw = op->kw;
     dnnl_memory_desc_t w_md, b_md, dst_md;
     dnnl_dims_t w5 = {gr, oc / gr, x[1] / gr, kh, kw}, w4 = {oc, x[1], kh, kw}, bd = {oc}, dd;
@@ -279,7 +325,6 @@ static int lower_conv(bb_backend *b, const bb_op *orig, bb_err *err)
         dst_md = b->bufs[b->tbuf[op->sum_in]].md;
     else
         dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, b->dt, dnnl_format_tag_any);
-    int src = b->tbuf[op->in[0]];
     dnnl_memory_desc_t any_src;
     dnnl_memory_desc_init_by_tag(&any_src, 4, b->bufs[src].md.dims, b->dt, dnnl_format_tag_any);
     dnnl_primitive_desc_t pd;
@@ -290,7 +335,9 @@ static int lower_conv(bb_backend *b, const bb_op *orig, bb_err *err)
     const dnnl_memory_desc_t *src_md = b->bufs[src].md.data_type == b->dt ? &b->bufs[src].md : &any_src;
     if (conv_pd(b, op, dnnl_convolution_direct, src_md, &w_md, &b_md, &dst_md, &pd, err) != 0)
         return -1;
-    int wide = x[1] >= 16;
+    int wide = x[1] >= 16 || (gr > 1 && gr == x[1]); /* depthwise: GEMM is weak at any width */
+    if (op->sum_in >= 0 && is_gemm_or_ref(pd))
+        pd = sum_in_own_layout(b, op, pd, src_md, &w_md, &b_md, dd, &dst_md, wide);
     if (is_weak_impl(pd, wide) && src_md != &any_src && op->sum_in < 0)
         pd = blocked_like_input(b, op, pd, src_md, &w_md, &b_md, dd, wide);
     if (is_weak_impl(pd, wide) && src_md != &any_src) {
@@ -319,7 +366,10 @@ static int lower_conv(bb_backend *b, const bb_op *orig, bb_err *err)
     cpu_step *step = NULL;
     int rc = cpu_conv_weights(b, op, pd, &wm, &bm, err);
     if (rc == 0)
-        src = cpu_tensor_as(b, op->in[0], cpu_q_md(pd, dnnl_query_src_md), err);
+        src = src == b->tbuf[op->in[0]] ? cpu_tensor_as(b, op->in[0], cpu_q_md(pd, dnnl_query_src_md), err)
+                                        : cpu_buf_as(b, src, cpu_q_md(pd, dnnl_query_src_md), err);
+    if (rc == 0 && src >= 0 && op->sum_in >= 0) /* sum_in_own_layout's choice */
+        rc = cpu_tensor_as(b, op->sum_in, cpu_q_md(pd, dnnl_query_dst_md), err) < 0 ? -1 : 0;
     if (rc == 0 && src >= 0) {
         int dst = cpu_dst_buf(b, op, cpu_q_md(pd, dnnl_query_dst_md));
         b->bufs[dst].owes_silu = defer;

@@ -248,7 +248,7 @@ static const bb_op *producer(const bb_backend *b, int t)
 static int is_patch_gemm(const bb_backend *b, const bb_op *op)
 {
     if (!op || op->type != BB_OP_CONV || !bb_window_square(op) || op->k != op->stride || op->pad != 0 || op->groups != 1 || op->has_bn ||
-        op->post_act != BB_ACT_NONE || op->sum_in >= 0 || b->opt.value[BB_OPT_CUDA_PATCH_EMBED] == 1)
+        op->has_pre_bn || op->post_act != BB_ACT_NONE || op->sum_in >= 0 || b->opt.value[BB_OPT_CUDA_PATCH_EMBED] == 1)
         return 0;
     const bb_tensor *x = tensor(b, op->in[0]);
     if (x->dims[1] % op->k || x->dims[2] % op->k)
@@ -348,10 +348,10 @@ static int conv_weights(bb_backend *b, cu_step *s, int64_t cin, bb_err *err)
         if (krsc)
             cu_filter_to_krsc(wf, krsc, o, cg, cgpad, op->k);
         rc = cu_upload(b, krsc ? krsc : wf, krsc ? un : wn, 1, &s->w, err);
-        if (rc == 0 && (op->has_bn || op->b >= 0))
+        if (rc == 0 && bb_conv_has_bias(op))
             rc = cu_upload(b, bf, o, 0, (void **)&s->bias, err);
         /* a cuDNN graph's epilogue takes it in the activation type */
-        if (rc == 0 && (op->has_bn || op->b >= 0) && b->nhwc && cu_conv_graph_on(b))
+        if (rc == 0 && bb_conv_has_bias(op) && b->nhwc && cu_conv_graph_on(b))
             rc = cu_upload(b, bf, o, 1, &s->lt_bias, err);
     }
     free(wf), free(bf), free(krsc);
