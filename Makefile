@@ -159,12 +159,13 @@ parity: $(BUILD)/batchbench
 	$(PARITY) --bin $(BUILD)/batchbench
 
 # ONNX import against ONNX Runtime: the 12 seed models (also against the
-# built-in model on the same weights), 13 more torchvision models and six
-# small siblings of theirs (tools/bb_onnx.py's SIBLINGS_QUICK), each
+# built-in model on the same weights), 13 more torchvision models, six
+# small siblings of theirs (tools/bb_onnx.py's SIBLINGS_QUICK) and seven of
+# timm's models (TIMM_QUICK), each
 # exported with random weights, batch 1 and 3 (needs .venv's onnxruntime,
 # scripts/install-deps.sh). `make check` runs its --quick subset.
 onnx-parity: $(BUILD)/batchbench
-	$(ONNX_PARITY) --models all,siblings-quick --bin $(BUILD)/batchbench
+	$(ONNX_PARITY) --models all,siblings-quick,timm-quick --bin $(BUILD)/batchbench
 
 # Every other torchvision classification model PyTorch 1.13 exports (other
 # widths and depths of the same families, alexnet, mnasnet; 51 models): 15

@@ -75,11 +75,12 @@ def siblings():
 # brings an op or a pattern torchvision's models do not have (PoolFormer's
 # GroupNorm as InstanceNormalization, ECA's 1-D conv, HRNet's nearest Resize
 # and activation-then-add, MixNet's mixed kernel sizes, ResNeSt's split
-# attention with ReduceSum, MobileViT's unfolding reshapes around attention).
+# attention with ReduceSum, MobileViT's unfolding reshapes around attention,
+# FastViT's channel-multiplier convs and branch sums).
 # `make onnx-parity` and `make check` run them.
 TIMM = "timm:"
 TIMM_QUICK = ["timm:poolformer_s12", "timm:ecaresnet26t", "timm:hrnet_w18_small", "timm:mixnet_s",
-              "timm:resnest14d", "timm:mobilevit_xxs"]
+              "timm:resnest14d", "timm:mobilevit_xxs", "timm:fastvit_t8"]
 
 MODEL_SETS = {"all": lambda: PARITY_MODELS, "siblings": siblings, "siblings-quick": lambda: SIBLINGS_QUICK,
               "timm-quick": lambda: TIMM_QUICK}

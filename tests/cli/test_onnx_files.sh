@@ -86,7 +86,13 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 17 ] && ok || fail "expected 17 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 18 ] && ok || fail "expected 18 op_*.onnx cases"
+# the long rows' layer norm with the threads sharing each row (cpu.split=layers:
+# split by items, each thread would run its own rows alone)
+if "$bin" infer --model "$tmp/op_groupnorm_long.onnx" --input "$tmp/x2.npy" --output "$tmp/gl2.npy" --threads 2 \
+    --backend-opt cpu.split=layers >"$tmp/gl2.log" 2>&1 && /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/op_groupnorm_long.ref.npy" \
+    "$tmp/gl2.npy" fp32 >>"$tmp/gl2.log" 2>&1
+then ok; else fail "op_groupnorm_long.onnx, 2 threads: $(cat "$tmp/gl2.log")"; fi
 # and two of them on JIT code: a channel-multiplier conv as a depthwise one
 # (oneDNN 2.6 has only im2col + GEMM for it), and a conv summing a residual
 # in a plain layout writes in its own layout instead (GEMM in the plain one)

@@ -67,6 +67,18 @@ def op_cases(out, x):
         helper.make_node("Reshape", ["n", "back"], ["y"], name="from_groups")],
         [i64([0, 1, -1], "flat"), i64([0, 3, 8, 8], "back"), f32([1], "one"), f32([0], "zero")],
         ["N", 3, 8, 8], g)
+    # GroupNorm(1, 3) over rows of 3 x 64 x 64 (x upsampled 8x): long enough
+    # for batchbench's own layer norm kernel (K_LNORM, rows >= 4096)
+    up = x.repeat(8, axis=2).repeat(8, axis=3)
+    yield ("groupnorm_long", [
+        helper.make_node("Resize", ["x", "", "sc8"], ["u"], name="up8", mode="nearest",
+                         coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+        helper.make_node("Reshape", ["u", "flat"], ["r"], name="to_groups"),
+        helper.make_node("InstanceNormalization", ["r", "one", "zero"], ["n"], name="inorm"),
+        helper.make_node("Reshape", ["n", "back64"], ["y"], name="from_groups")],
+        [f32([1, 1, 8, 8], "sc8"), i64([0, 1, -1], "flat"), i64([0, 3, 64, 64], "back64"), f32([1], "one"),
+         f32([0], "zero")],
+        ["N", 3, 64, 64], inorm(up.reshape(2, 1, -1), np.ones(1), np.zeros(1)).reshape(up.shape))
     yield ("reducesum_c_keep", [helper.make_node("ReduceSum", ["x", "ax"], ["y"], name="sum_c", keepdims=1)],
            [i64([1], "ax")], ["N", 1, 8, 8], x.sum(axis=1, keepdims=True))
     yield ("reducesum_hw", [helper.make_node("ReduceSum", ["x", "ax"], ["y"], name="sum_hw", keepdims=0)],

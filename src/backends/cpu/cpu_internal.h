@@ -33,6 +33,7 @@ typedef enum {
     K_COPY,  /* kin's bytes into kout (a reshape that cannot alias) */
     K_ERF,   /* erf of every float of kin into kout */
     K_REDUCE,/* kin dense [A, R, B] averaged over R into kout [A, B] (p[0..2]) */
+    K_LNORM, /* layer norm of kin's p[0] rows of p[1] floats into kout (kw, kb, keps) */
     K_WINO   /* our Winograd conv (cpu_winograd.c): runs its own matmul primitive */
 } cpu_kernel;
 
@@ -81,6 +82,7 @@ typedef struct {
     cpu_kernel kernel;
     int kin, kout;          /* kernel input / output buffers */
     const float *kw, *kb;   /* kernel parameters (graph-owned) */
+    float keps;             /* K_LNORM's epsilon */
     int64_t p[4];           /* kernel shape parameters */
     cpu_walk *walk;         /* K_WALK's description, owned by the step */
     cpu_wino *wino;         /* K_WINO's, owned by the step */

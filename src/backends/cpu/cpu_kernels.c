@@ -269,7 +269,8 @@ void cpu_run_kernel(bb_backend *b, const cpu_step *s)
     case K_WALK:
     case K_COPY:
     case K_ERF:
-    case K_REDUCE: cpu_run_generic_kernel(b, s); break;
+    case K_REDUCE:
+    case K_LNORM: cpu_run_generic_kernel(b, s); break;
     default: break;
     }
 }

@@ -430,6 +430,13 @@ static int lower_linear(bb_backend *b, const bb_op *op, bb_err *err)
     return step ? 0 : -1;
 }
 
+/* Rows at least this long are normalised by our kernel (K_LNORM), the
+ * threads sharing each row: oneDNN 2.6's layer norm gives a row to one
+ * thread, and an InstanceNormalization (or a GroupNorm of one group) over
+ * C*H*W has one row per item: PoolFormer's 64 x 56 x 56 at batch 1 ran on
+ * one of the two threads. A ViT's rows (768-1024) stay with oneDNN. */
+#define LNORM_LONG_ROW 4096
+
 static int lower_layernorm(bb_backend *b, const bb_op *op, bb_err *err)
 {
     const bb_graph *g = b->g;
@@ -443,6 +450,15 @@ static int lower_layernorm(bb_backend *b, const bb_op *op, bb_err *err)
         return -1;
     dnnl_memory_desc_t md, p_md;
     cpu_md_2d(&md, m, d, b->dt);
+    if (b->dt == dnnl_f32 && d >= LNORM_LONG_ROW) { /* our kernel: the threads share each row */
+        int dst = cpu_dst_buf(b, op, &md);
+        cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
+        s->kernel = K_LNORM, s->kin = src, s->kout = dst, s->p[0] = m, s->p[1] = d;
+        s->kw = g->tensors[op->w].data, s->kb = g->tensors[op->b].data, s->keps = op->eps;
+        cpu_touch(b, src);
+        cpu_touch(b, dst);
+        return 0;
+    }
     cpu_md_plain(&p_md, 1, &d, dnnl_f32);
     dnnl_layer_normalization_desc_t ld;
     DNNL_CHECK(dnnl_layer_normalization_forward_desc_init(&ld, dnnl_forward_inference, &md, NULL,
