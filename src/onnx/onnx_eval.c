@@ -244,12 +244,28 @@ static int sh_matmul(bb_ox_ctx *c)
     return bb_ox_set(c, 0, a->dtype, r, d);
 }
 
+/* BatchNormalization (InstanceNormalization: the same checks). In training
+ * mode, which normalises by the input's own statistics, only on constants
+ * (onnx_fold_nn.c: weight standardisation), with its two running
+ * statistics as outputs 1 and 2. */
 static int sh_bn(bb_ox_ctx *c)
 {
     const bb_ox_val *x = ranked(c, 0, 2, BB_OX_MAX_DIMS);
     bb_ox_params p;
-    if (!x || dtype_ok(c, 0, c->flags) < 0 || params(c, &p) < 0)
+    int64_t training = 0;
+    if (!x || dtype_ok(c, 0, c->flags) < 0)
         return -1;
+    if (!strcmp(c->nd->op_type, "BatchNormalization") &&
+        bb_ox_a_int_in(c, "training_mode", 0, 0, 1, &training) < 0)
+        return -1;
+    if (training && !x->is_const)
+        return bb_ox_cerr(c, "BatchNormalization in training mode (by the batch's own statistics) is computed on "
+                             "constants only, not on activations");
+    if (!training && (params(c, &p) < 0 || c->nd->n_out > 1))
+        return c->nd->n_out > 1 ? bb_ox_cerr(c, "%d outputs outside training mode", c->nd->n_out) : -1;
+    for (int i = 1; i < c->nd->n_out; i++) /* training mode's running mean and variance */
+        if (bb_ox_set(c, i, BB_OX_F32, 1, &x->dims[1]) < 0)
+            return -1;
     for (int i = 1; i < c->nd->n_in; i++) { /* scale, bias (, mean, var): one per channel */
         const bb_ox_val *s = ranked(c, i, 1, 1);
         if (!s)
@@ -258,6 +274,17 @@ static int sh_bn(bb_ox_ctx *c)
             return bb_ox_cerr(c, "shape mismatch: input %d has %lld elements for %lld channels", i,
                               (long long)s->dims[0], (long long)x->dims[1]);
     }
+    return same(c, 0, x);
+}
+
+static int sh_cumsum(bb_ox_ctx *c)
+{
+    const bb_ox_val *x = bb_ox_in(c, 0), *ax = bb_ox_in(c, 1);
+    int64_t axis;
+    if (!ax || ax->dtype != BB_OX_I64 || ax->numel != 1 || !ax->is_const)
+        return bb_ox_cerr(c, "input 1 (axis) must be a constant one-element integer tensor");
+    if (x->ndim < 1 || bb_ox_axis(c, ((const int64_t *)ax->data)[0], x->ndim, &axis) < 0)
+        return x->ndim < 1 ? bb_ox_cerr(c, "input 0 must have a rank of at least 1") : -1;
     return same(c, 0, x);
 }
 
@@ -560,14 +587,15 @@ static int sh_fill(bb_ox_ctx *c)
 /* ---- the table ------------------------------------------------------------------------- */
 
 static const op_t OPS[] = {
-    {"Conv", 2, 3, 1, sh_conv, NULL, 0},
+    {"Conv", 2, 3, 1, sh_conv, bb_ox_fold_conv, 0},
     {"MaxPool", 1, 1, 2, sh_pool, NULL, 0},
     {"AveragePool", 1, 1, 1, sh_pool, NULL, 0},
     {"GlobalAveragePool", 1, 1, 1, sh_gpool, NULL, 0},
     {"GlobalMaxPool", 1, 1, 1, sh_gpool, NULL, 0},
     {"Gemm", 2, 3, 1, sh_gemm, NULL, F_FLOAT},
     {"MatMul", 2, 2, 1, sh_matmul, NULL, 0},
-    {"BatchNormalization", 5, 5, 1, sh_bn, NULL, F_FLOAT},
+    {"BatchNormalization", 5, 5, 3, sh_bn, bb_ox_fold_bn, F_FLOAT},
+    {"CumSum", 2, 2, 1, sh_cumsum, bb_ox_fold_cumsum, 0},
     {"LayerNormalization", 2, 3, 3, sh_layernorm, NULL, F_FLOAT},
     {"InstanceNormalization", 3, 3, 1, sh_bn, NULL, F_FLOAT},
     {"Resize", 1, 4, 1, sh_resize, NULL, F_FLOAT},
@@ -677,10 +705,24 @@ static int check_node_values(const bb_ox_ctx *c, bb_ox_val *v)
     return rc;
 }
 
-/* What the constant folder has spent in one evaluation. */
+/* What the constant folder has spent in one evaluation, and may spend. */
 typedef struct {
     int64_t bytes, work;
+    int64_t max_bytes, max_work;
 } budget;
+
+/* onnx_eval.h's limits, or BB_OX_FOLD_PER_WEIGHT times the file's own
+ * weights where that is more: weight standardisation (NFNet, BiT)
+ * computes every conv's weights again, a few times over. */
+static budget budget_for(const bb_ox_model *m)
+{
+    int64_t w = 0;
+    for (int i = 0; i < m->n_inits; i++)
+        w += m->inits[i].numel > 0 && w < INT64_MAX / 2 ? m->inits[i].numel : 0;
+    int64_t scaled = w < INT64_MAX / (8 * BB_OX_FOLD_PER_WEIGHT) ? w * BB_OX_FOLD_PER_WEIGHT : INT64_MAX / 8;
+    return (budget){0, 0, scaled * 8 > BB_OX_FOLD_MAX_BYTES ? scaled * 8 : BB_OX_FOLD_MAX_BYTES,
+                    scaled > BB_OX_FOLD_MAX_WORK ? scaled : BB_OX_FOLD_MAX_WORK};
+}
 
 /* Whether node c is computed: every input constant, and within the limits
  * of onnx_eval.h (then charged to *b). */
@@ -702,7 +744,9 @@ static int foldable(const bb_ox_ctx *c, const op_t *op, budget *b)
         bytes += o ? o->numel * 8 : 0;
         work += o ? o->numel : 0;
     }
-    if (b->bytes + bytes > BB_OX_FOLD_MAX_BYTES || b->work + work > BB_OX_FOLD_MAX_WORK)
+    if (op->fold == bb_ox_fold_conv) /* its multiply-adds, which its elements do not bound */
+        work += bb_ox_fold_conv_work(c);
+    if (b->bytes + bytes > b->max_bytes || b->work + work > b->max_work)
         return 0;
     b->bytes += bytes;
     b->work += work;
@@ -788,7 +832,7 @@ bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, bb_err *err)
     for (int i = 0; i < m->n_values; i++)
         v[i].ndim = -1;
     int rc = 0;
-    budget b = {0, 0};
+    budget b = budget_for(m);
     for (int i = 0; rc == 0 && i < m->n_inits; i++)
         rc = set_init(m, i, v, err);
     for (int i = 0; rc == 0 && i < m->n_inputs; i++)

@@ -31,6 +31,11 @@ int bb_ox_fold_range(bb_ox_ctx *c);
 int bb_ox_fold_tile(bb_ox_ctx *c);
 int bb_ox_fold_pad(bb_ox_ctx *c);
 int bb_ox_fold_fill(bb_ox_ctx *c);      /* ConstantOfShape */
+/* onnx_fold_nn.c: network ops on constants */
+int bb_ox_fold_conv(bb_ox_ctx *c);
+int64_t bb_ox_fold_conv_work(const bb_ox_ctx *c); /* its multiply-adds */
+int bb_ox_fold_bn(bb_ox_ctx *c);        /* inference or training mode */
+int bb_ox_fold_cumsum(bb_ox_ctx *c);
 /* Shape, Size and Constant: these also set their output's dtype and shape
  * (they are onnx_eval.c's shape functions for those ops: their value is
  * known whether or not their input is constant). */

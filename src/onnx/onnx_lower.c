@@ -747,6 +747,7 @@ static const struct { const char *op; lower_fn fn; } lowerings[] = {
     {"Range", refuse}, {"Equal", refuse}, {"Less", refuse}, {"Greater", refuse}, {"Not", refuse},
     {"And", refuse}, {"Or", refuse}, {"Where", refuse}, {"Mod", refuse}, {"Floor", refuse},
     {"Ceil", refuse}, {"ScatterND", refuse}, {"Tile", refuse}, {"Sin", refuse}, {"Cos", refuse},
+    {"CumSum", refuse},
 };
 
 static lower_fn find(const char *op_type)

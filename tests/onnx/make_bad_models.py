@@ -200,6 +200,34 @@ def op_cases(out, x):
             helper.make_node("Conv", ["n", "wg", "bg"], ["y"], name="conv_grouped", group=2, pads=[pad] * 4)],
             [f32(wc[:5], "wc0"), f32(bc[:5], "bc0"), f32(gam, "gam"), f32(bet, "bet"), f32(mu, "mu"), f32(var, "var"),
              f32(wg, "wg"), f32(bg, "bg")], ["N", 4, 6 + 2 * pad, 6 + 2 * pad], conv2d(bn, as32(wg), as32(bg), pad, 1, 2))
+    # network ops on constants (onnx_fold_nn.c): a position encoding
+    # projected by a 1x1 Conv from a constant grid (XCiT), weight
+    # standardisation as a training-mode BatchNormalization on the weights
+    # (NFNet, BiT), running sums of a constant (EdgeNeXt's CumSum)
+    grid, wp, bp = rng.uniform(-1, 1, (1, 4, 8, 8)), rng.standard_normal((3, 4, 1, 1)), rng.standard_normal(3)
+    yield ("conv_on_constants", [
+        helper.make_node("Conv", ["grid", "wp", "bp"], ["pos"], name="token_projection"),
+        helper.make_node("Add", ["x", "pos"], ["y"], name="add_pos")],
+        [f32(grid, "grid"), f32(wp, "wp"), f32(bp, "bp")], ["N", 3, 8, 8],
+        x + conv2d(as32(grid), as32(wp), as32(bp), 0, 1, 1))
+    w0s, gain = rng.standard_normal((4, 3, 3, 3)) + 0.5, rng.uniform(0.5, 1.5, 4)
+    flat = as32(w0s).reshape(1, 4, 27)
+    std = ((flat - flat.mean(axis=(0, 2), keepdims=True)) / np.sqrt(flat.var(axis=(0, 2), keepdims=True) + 1e-5)
+           * as32(gain).reshape(1, 4, 1)).reshape(4, 3, 3, 3)
+    yield ("weight_standardisation", [
+        helper.make_node("Reshape", ["w0s", "ws_flat"], ["wf"], name="ws_flatten"),
+        helper.make_node("BatchNormalization", ["wf", "gain", "zero4", "zero4", "one4"], ["wn", "rm", "rv"],
+                         name="ws_bn", epsilon=1e-5, momentum=1.0, training_mode=1),
+        helper.make_node("Reshape", ["wn", "ws_back"], ["w"], name="ws_unflatten"),
+        helper.make_node("Conv", ["x", "w"], ["y"], name="conv_ws", pads=[1] * 4)],
+        [f32(w0s, "w0s"), i64([1, 4, -1], "ws_flat"), i64([4, 3, 3, 3], "ws_back"), f32(gain, "gain"),
+         f32(np.zeros(4), "zero4"), f32(np.ones(4), "one4")], ["N", 4, 8, 8], conv2d(x, std, np.zeros(4), 1, 1, 1))
+    ks = rng.uniform(0, 1, (1, 3, 8, 8))
+    rev_excl = np.flip(np.cumsum(np.flip(as32(ks), axis=2), axis=2), axis=2) - as32(ks)
+    yield ("cumsum_constant", [
+        helper.make_node("CumSum", ["ks", "ax2"], ["cs"], name="cumsum", exclusive=1, reverse=1),
+        helper.make_node("Mul", ["x", "cs"], ["y"], name="mul")],
+        [f32(ks, "ks"), i64(2, "ax2")], ["N", 3, 8, 8], x * rev_excl)
     # MixNet's mixed conv: channels split, a conv per part (3x3 and 5x5
     # depthwise), concat, BN, ReLU; the BN and the ReLU go into the convs
     wa, wb = rng.standard_normal((8, 1, 3, 3)), rng.standard_normal((8, 1, 5, 5))
@@ -305,6 +333,19 @@ def main(out):
             helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
             helper.make_node("Flatten", ["p"], ["y"], name="flatten")],
             inits=small_graph().graph.initializer[:] + [numpy_helper.from_array(np.array(scales, np.float32), "sc")]),
+            f"{out}/{name}.onnx")
+    # a BatchNormalization in training mode (the batch's own statistics) on an
+    # activation, and a CumSum of one: computed on constants only
+    stats = [numpy_helper.from_array(np.ones(4, np.float32), k) for k in ("g", "z", "m", "v")]
+    for name, node in (
+            ("bn_training_activation", helper.make_node("BatchNormalization", ["c", "g", "z", "m", "v"], ["r"],
+                                                        name="bn_train", training_mode=1)),
+            ("cumsum_activation", helper.make_node("CumSum", ["c", "ax"], ["r"], name="cumsum_act"))):
+        save(small_graph(nodes=[
+            helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]), node,
+            helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
+            helper.make_node("Flatten", ["p"], ["y"], name="flatten")],
+            inits=small_graph().graph.initializer[:] + stats + [numpy_helper.from_array(np.array(1, np.int64), "ax")]),
             f"{out}/{name}.onnx")
     # a fixed batch of 1 (no dynamic axis): reshapes baked for batch 1
     fixed = small_graph(inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
