@@ -182,18 +182,31 @@ static void run_erf(const bb_backend *b, const cpu_step *s)
 /* Sums go CPU_SUM_RUN terms at a time in float, then into double. */
 #define REDUCE_BLOCK 1024 /* columns of B per task */
 
-static double sum_run(const float *x, int64_t n)
+/* The sum of x (squares 0) or of (x - mean)^2 (squares 1) over n floats. */
+VECTOR_CLONES
+static double run_sum(const float *x, int64_t n, float mean, int squares)
 {
     double total = 0.0;
     for (int64_t i0 = 0; i0 < n; i0 += CPU_SUM_RUN) {
         int64_t i1 = n - i0 < CPU_SUM_RUN ? n : i0 + CPU_SUM_RUN;
         float part = 0.f;
+        if (squares) {
 #pragma omp simd reduction(+ : part)
-        for (int64_t i = i0; i < i1; i++)
-            part += x[i];
+            for (int64_t i = i0; i < i1; i++)
+                part += (x[i] - mean) * (x[i] - mean);
+        } else {
+#pragma omp simd reduction(+ : part)
+            for (int64_t i = i0; i < i1; i++)
+                part += x[i];
+        }
         total += part;
     }
     return total;
+}
+
+static double sum_run(const float *x, int64_t n)
+{
+    return run_sum(x, n, 0.f, 0);
 }
 
 /* Columns [b0, b0 + nb) of y[a] = the mean over r of x[a, r, b]. */
@@ -237,22 +250,6 @@ static void run_reduce(const bb_backend *b, const cpu_step *s)
         }
 }
 
-/* Sum of (x - mean)^2 over n floats, CPU_SUM_RUN terms at a time. */
-VECTOR_CLONES
-static double dev_run(const float *x, int64_t n, float mean)
-{
-    double total = 0.0;
-    for (int64_t i0 = 0; i0 < n; i0 += CPU_SUM_RUN) {
-        int64_t i1 = n - i0 < CPU_SUM_RUN ? n : i0 + CPU_SUM_RUN;
-        float part = 0.f;
-#pragma omp simd reduction(+ : part)
-        for (int64_t i = i0; i < i1; i++)
-            part += (x[i] - mean) * (x[i] - mean);
-        total += part;
-    }
-    return total;
-}
-
 VECTOR_CLONES
 static void lnorm_apply(const float *x, float *y, const float *w, const float *bias, int64_t n, float mean,
                         float rstd)
@@ -275,7 +272,7 @@ static void lnorm_row_team(const float *x, float *y, const float *w, const float
     for (int k = 0; k < nt; k++)
         total += part[k];
     const float mean = (float)(total / (double)d);
-    part[nt + t] = dev_run(x + a, e - a, mean);
+    part[nt + t] = run_sum(x + a, e - a, mean, 1);
 #pragma omp barrier
     double dev = 0.0;
     for (int k = 0; k < nt; k++)
