@@ -260,7 +260,8 @@ static int sh_bn(bb_ox_ctx *c)
         return -1;
     if (training && !x->is_const)
         return bb_ox_cerr(c, "BatchNormalization in training mode (by the batch's own statistics) is computed on "
-                             "constants only, not on activations");
+                             "constants only, not on activations (nor on constants past the folding budget of "
+                             "src/onnx/onnx_eval.h)");
     if (!training && (params(c, &p) < 0 || c->nd->n_out > 1))
         return c->nd->n_out > 1 ? bb_ox_cerr(c, "%d outputs outside training mode", c->nd->n_out) : -1;
     for (int i = 1; i < c->nd->n_out; i++) /* training mode's running mean and variance */
@@ -744,10 +745,11 @@ static int foldable(const bb_ox_ctx *c, const op_t *op, budget *b)
         bytes += o ? o->numel * 8 : 0;
         work += o ? o->numel : 0;
     }
-    if (op->fold == bb_ox_fold_conv) /* its multiply-adds, which its elements do not bound */
-        work += bb_ox_fold_conv_work(c);
-    if (b->bytes + bytes > b->max_bytes || b->work + work > b->max_work)
+    /* a Conv's multiply-adds, which its elements do not bound */
+    int64_t extra = op->fold == bb_ox_fold_conv ? bb_ox_fold_conv_work(c) : 0;
+    if (b->bytes + bytes > b->max_bytes || extra > b->max_work || b->work + work + extra > b->max_work)
         return 0;
+    work += extra;
     b->bytes += bytes;
     b->work += work;
     return 1;

@@ -56,7 +56,10 @@ static double conv_at(const bb_ox_val *x, const float *w, const bb_ox_win *win, 
 int64_t bb_ox_fold_conv_work(const bb_ox_ctx *c)
 {
     const bb_ox_val *w = bb_ox_in(c, 1), *o = bb_ox_out(c, 0);
-    return w && o && w->ndim > 0 && w->dims[0] > 0 ? o->numel * (w->numel / w->dims[0]) : 0;
+    if (!w || !o || w->ndim < 1 || w->dims[0] < 1 || o->numel < 1)
+        return 0;
+    int64_t per = w->numel / w->dims[0]; /* saturates rather than overflows */
+    return per > (INT64_MAX / 4) / o->numel ? INT64_MAX / 4 : o->numel * per;
 }
 
 int bb_ox_fold_conv(bb_ox_ctx *c)
