@@ -97,13 +97,16 @@ if "$bin" infer --model "$tmp/op_groupnorm_long.onnx" --input "$tmp/x2.npy" --ou
     "$tmp/gl2.npy" fp32 >>"$tmp/gl2.log" 2>&1
 then ok; else fail "op_groupnorm_long.onnx, 2 threads: $(cat "$tmp/gl2.log")"; fi
 # and two of them on JIT code: a channel-multiplier conv as a depthwise one
-# (oneDNN 2.6 has only im2col + GEMM for it), and a conv summing a residual
-# in a plain layout writes in its own layout instead (GEMM in the plain one)
-for n in op_conv_multiplier op_conv_sum_plain; do
+# (oneDNN 2.6 has only im2col + GEMM for it), its two branches on one
+# repeat of the channels, and a conv summing a residual in a plain layout
+# writes in its own layout instead (GEMM in the plain one)
+for n in op_conv_multiplier:1 op_conv_sum_plain:0; do
+    reps=${n#*:} n=${n%:*}
     if "$bin" profile --model "$tmp/$n.onnx" --batch 2 --threads 1 --warmup 0 --reps 1 --json >"$tmp/$n.json" \
-        2>"$tmp/$n.plog" && /usr/bin/python3 -c "import json,sys; c=[s['impl'] for s in json.load(open(sys.argv[1]))['steps'] \
-if s['kind'] == 'conv']; sys.exit(0 if c and not [i for i in c if 'gemm' in i or i.startswith('ref')] else 'convs: ' + ' '.join(c))" \
-        "$tmp/$n.json" >>"$tmp/$n.plog" 2>&1
+        2>"$tmp/$n.plog" && /usr/bin/python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['steps']; \
+c=[t['impl'] for t in s if t['kind'] == 'conv']; r=sum(t['kind'] == 'repeat' for t in s); \
+sys.exit(0 if c and not [i for i in c if 'gemm' in i or i.startswith('ref')] and r == int(sys.argv[2]) else \
+'convs: ' + ' '.join(c) + ', repeats: %d' % r)" "$tmp/$n.json" "$reps" >>"$tmp/$n.plog" 2>&1
     then ok; else fail "$n.onnx kernels: $(cat "$tmp/$n.plog")"; fi
 done
 # the BatchNorm before a conv that pads nothing is folded into it; before a

@@ -161,16 +161,21 @@ def op_cases(out, x):
         return y + b.reshape(1, -1, 1, 1)
 
     as32 = lambda a: a.astype(np.float32).astype(np.float64)
-    # a depthwise conv with a channel multiplier (group = C, 2C outputs:
-    # timm's fastvit downsampling), 3x3 stride 2, on the 16 channels a 1x1
-    # conv makes
+    # two depthwise convs with a channel multiplier (group = C, 2C outputs:
+    # timm's fastvit downsampling, 3x3 and 1x1 stride 2 branches, added) on
+    # the 16 channels a 1x1 conv makes
     w0, b0 = rng.standard_normal((16, 3, 1, 1)), rng.standard_normal(16)
     wm, bm = rng.standard_normal((32, 1, 3, 3)), rng.standard_normal(32)
+    ws1, bs1 = rng.standard_normal((32, 1, 1, 1)), rng.standard_normal(32)
+    c16m = conv2d(x, as32(w0), as32(b0), 0, 1, 1)
     yield ("conv_multiplier", [
         helper.make_node("Conv", ["x", "w0", "b0"], ["c"], name="conv_wide"),
-        helper.make_node("Conv", ["c", "wm", "bm"], ["y"], name="conv_mult", pads=[1] * 4, strides=[2, 2], group=16)],
-        [f32(w0, "w0"), f32(b0, "b0"), f32(wm, "wm"), f32(bm, "bm")], ["N", 32, 4, 4],
-        conv2d(conv2d(x, as32(w0), as32(b0), 0, 1, 1), as32(wm), as32(bm), 1, 2, 16))
+        helper.make_node("Conv", ["c", "wm", "bm"], ["m3"], name="conv_mult", pads=[1] * 4, strides=[2, 2], group=16),
+        helper.make_node("Conv", ["c", "ws1", "bs1"], ["m1"], name="conv_mult_1x1", strides=[2, 2], group=16),
+        helper.make_node("Add", ["m3", "m1"], ["y"], name="add_branches")],
+        [f32(w0, "w0"), f32(b0, "b0"), f32(wm, "wm"), f32(bm, "bm"), f32(ws1, "ws1"), f32(bs1, "bs1")],
+        ["N", 32, 4, 4],
+        conv2d(c16m, as32(wm), as32(bm), 1, 2, 16) + conv2d(c16m, as32(ws1), as32(bs1), 0, 2, 16))
     # a conv summing a residual that a binary op wrote (plain layout):
     # MobileOne's branches, conv_kxk(x) + (conv_scale(x) + 0)
     wk, bk, ws, bs = (rng.standard_normal((8, 3, 3, 3)), rng.standard_normal(8), rng.standard_normal((8, 3, 1, 1)),

@@ -230,6 +230,7 @@ int cpu_prepare_whole(bb_backend **out, const bb_graph *g, int64_t batch,
     if (!b)
         return bb_err_set(err, "out of memory");
     b->g = g, b->batch = batch, b->profile = opts && (opts->profile || opts->activation_stats);
+    b->rep_t = -1;
     b->activation_stats = opts && opts->activation_stats;
     b->threads = opts && opts->threads > 0 ? opts->threads : bb_cpu_default_threads();
     b->dt = prec == BB_PREC_BF16 ? dnnl_bf16 : dnnl_f32;

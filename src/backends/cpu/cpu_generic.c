@@ -210,9 +210,15 @@ int cpu_walk_source(bb_backend *b, cpu_walk *w, int k, int t, const int64_t *s, 
 /* A new dense fp32 buffer [N, C*m, H, W] holding tensor t's [N, C, H, W]
  * with every channel repeated m times in a row (channel c*m + j is channel
  * c): the input of a channel-multiplier conv run as a depthwise one
- * (cpu_ops.c, lower_conv). The walk kernel's step, labelled `label`. */
+ * (cpu_ops.c, lower_conv). The walk kernel's step, labelled `label`. The
+ * next conv on the same t and m (FastViT's 7x7 and 3x3 branches) gets the
+ * same buffer, in the layout the last one left it (b->rep_buf). */
 int cpu_repeat_channels(bb_backend *b, int t, int64_t m, const char *label, bb_err *err)
 {
+    if (b->rep_t == t && b->rep_m == m) {
+        cpu_touch(b, b->rep_buf);
+        return b->rep_buf;
+    }
     int64_t x[R];
     if (cpu_full_shape(b, t, x) != 4)
         return bb_err_set(err, "cpu backend: '%s': repeating channels needs a 4-d tensor", label);
@@ -232,6 +238,7 @@ int cpu_repeat_channels(bb_backend *b, int t, int64_t m, const char *label, bb_e
     s->kernel = K_WALK, s->walk = w, s->kin = w->src[0], s->kout = dst;
     cpu_touch(b, w->src[0]);
     cpu_touch(b, dst);
+    b->rep_t = t, b->rep_m = m, b->rep_buf = dst;
     return dst;
 }
 

@@ -122,6 +122,8 @@ struct bb_backend {
     cpu_step *steps;
     int n_steps, cap_steps;
     int *tbuf;              /* graph tensor -> buffer holding it now */
+    int rep_t, rep_buf;     /* the last channel repeat (cpu_repeat_channels): of tensor rep_t, */
+    int64_t rep_m;          /* rep_m times, in rep_buf (-1: none), for the next conv reading it */
     dnnl_memory_t *weights;
     int n_weights, cap_weights;
     int64_t weight_bytes;

@@ -368,6 +368,8 @@ static int lower_conv(bb_backend *b, const bb_op *orig, bb_err *err)
     if (rc == 0)
         src = src == b->tbuf[op->in[0]] ? cpu_tensor_as(b, op->in[0], cpu_q_md(pd, dnnl_query_src_md), err)
                                         : cpu_buf_as(b, src, cpu_q_md(pd, dnnl_query_src_md), err);
+    if (src >= 0 && src != b->tbuf[op->in[0]] && b->rep_t == op->in[0])
+        b->rep_buf = src; /* the repeated channels in this layout, for the next conv on them */
     if (rc == 0 && src >= 0 && op->sum_in >= 0) /* sum_in_own_layout's choice */
         rc = cpu_tensor_as(b, op->sum_in, cpu_q_md(pd, dnnl_query_dst_md), err) < 0 ? -1 : 0;
     if (rc == 0 && src >= 0) {
