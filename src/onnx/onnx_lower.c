@@ -339,6 +339,19 @@ static int lower_batchnorm(ox_ctx *c, const bb_ox_node *nd)
     return 0;
 }
 
+/* A float constant of n copies of v. */
+static int const_fill(ox_ctx *c, const char *name, int64_t n, float v)
+{
+    float *f = malloc(sizeof(float) * (size_t)n);
+    if (!f)
+        return bb_err_oom(c->err, "out of memory");
+    for (int64_t i = 0; i < n; i++)
+        f[i] = v;
+    int t = ox_const_tensor(c, name, BB_T_BUFFER, 1, &n, f);
+    free(f);
+    return t;
+}
+
 static int lower_layernorm(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_params p;
@@ -353,11 +366,8 @@ static int lower_layernorm(ox_ctx *c, const bb_ox_node *nd)
     int w = param_1d(c, nd, 1, d, BB_T_PARAM, "scale"), b = -1;
     if (w >= 0 && nd->n_in > 2 && nd->in[2] >= 0)
         b = param_1d(c, nd, 2, d, BB_T_PARAM, "bias");
-    else if (w >= 0) {
-        float *zero = calloc((size_t)d, sizeof(float));
-        b = zero ? ox_const_tensor(c, "bias", BB_T_BUFFER, 1, &d, zero) : bb_err_oom(c->err, "out of memory");
-        free(zero);
-    }
+    else if (w >= 0)
+        b = const_fill(c, "bias", d, 0.f);
     if (nd->n_out > 1 && (c->readers[nd->out[1]] || (nd->n_out > 2 && c->readers[nd->out[2]])))
         return bb_ox_node_err(c->err, c->m, nd, "its mean / inverse std outputs are read (not supported)");
     bb_op *op = b < 0 ? NULL : ox_op(c, nd, BB_OP_LAYERNORM, &x, 1, nd->out[0]);
@@ -365,19 +375,6 @@ static int lower_layernorm(ox_ctx *c, const bb_ox_node *nd)
         return -1;
     op->w = w, op->b = b, op->eps = p.epsilon;
     return 0;
-}
-
-/* A float constant of n copies of v. */
-static int const_fill(ox_ctx *c, const char *name, int64_t n, float v)
-{
-    float *f = malloc(sizeof(float) * (size_t)n);
-    if (!f)
-        return bb_err_oom(c->err, "out of memory");
-    for (int64_t i = 0; i < n; i++)
-        f[i] = v;
-    int t = ox_const_tensor(c, name, BB_T_BUFFER, 1, &n, f);
-    free(f);
-    return t;
 }
 
 /* 1 when every element of float constant a is v. */
