@@ -240,7 +240,7 @@ static int try_pad(bb_graph *g, int i)
 {
     bb_op *op = &g->ops[i];
     int64_t d[BB_MAX_DIMS + 1];
-    if (op->type != BB_OP_PAD || op->alpha != 0.0f || op->out == g->output)
+    if (op->type != BB_OP_PAD || op->pad_mode != BB_PAD_CONSTANT || op->alpha != 0.0f || op->out == g->output)
         return 0;
     int nd = bb_tensor_shape(g, op->in[0], 1, d), zero = 1;
     for (int a = 0; a < nd; a++) {

@@ -71,7 +71,7 @@ typedef enum {
     BB_OP_SLICE,      /* out[i..] = in[starts + i*steps] per axis; counts = out dims */
     BB_OP_SOFTMAX,    /* along axis */
     BB_OP_REDUCE_MEAN,/* mean over the axes set in axes_mask (bit i = axis i); kept as 1 */
-    BB_OP_PAD,        /* constant value alpha; pads[i] before / pads[ndim+i] after axis i */
+    BB_OP_PAD,        /* pad_mode (constant value alpha); pads[i] before / pads[ndim+i] after axis i */
     BB_OP_AVGPOOL,    /* window as a conv's (kh..dil_w); count_include_pad */
     BB_OP_EXPAND,     /* in[0] broadcast (NumPy rules) to out's full shape */
     BB_OP_RESIZE,     /* [C,H,W] -> out's [C,H',W']: bilinear (linear), else nearest; half-pixel centres */
@@ -91,6 +91,11 @@ typedef enum {
 } bb_act;
 
 typedef enum { BB_BIN_ADD, BB_BIN_SUB, BB_BIN_MUL, BB_BIN_DIV, BB_BIN_POW, BB_BIN_MAX, BB_BIN_MIN } bb_binop;
+
+/* What a pad writes outside its input: alpha; the input mirrored about
+ * its first and last element (pads at most the axis less one); or the
+ * nearest edge element (ONNX Pad's modes constant, reflect, edge). */
+typedef enum { BB_PAD_CONSTANT, BB_PAD_REFLECT, BB_PAD_EDGE } bb_pad_mode;
 
 typedef struct {
     bb_op_type type;
@@ -115,6 +120,7 @@ typedef struct {
     int perm[BB_MAX_DIMS + 1];  /* transpose */
     int64_t starts[BB_MAX_DIMS + 1], steps[BB_MAX_DIMS + 1]; /* slice */
     int64_t pads[2 * (BB_MAX_DIMS + 1)]; /* pad */
+    bb_pad_mode pad_mode;       /* pad: what fills the border */
     unsigned axes_mask;         /* reduce mean */
     int linear;                 /* resize: bilinear, else nearest */
     /* filled by the fusion pass */

@@ -45,6 +45,12 @@ int bb_walk_pad(bb_walk *w, const bb_op *op, const int64_t *d)
         if (o[i] != d[i] + op->pads[i] + op->pads[nd + i])
             return -1;
     w->value = op->alpha;
+    w->pad_mode = op->pad_mode;
+    for (int i = 0; i < nd && op->pad_mode != BB_PAD_CONSTANT; i++) {
+        int64_t most = op->pad_mode == BB_PAD_REFLECT ? d[i] - 1 : d[i] > 0 ? INT64_MAX : 0;
+        if (op->pads[i] < 0 || op->pads[nd + i] < 0 || op->pads[i] > most || op->pads[nd + i] > most)
+            return -1;
+    }
     for (int i = 0; i < nd; i++) {
         int64_t before = op->pads[i];
         w->lo[i] = before > 0 ? before : 0;

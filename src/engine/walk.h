@@ -11,7 +11,8 @@
  * off[k] + sum_i o_i * st[k][i] (strides may be 0: broadcast, or a
  * multiple: a strided slice). GATHER copies source 0; BINARY combines
  * sources 0 and 1 with binop; PAD copies source 0 where lo[i] <= o_i <
- * hi[i] on every axis, and writes value elsewhere.
+ * hi[i] on every axis, and elsewhere writes value (BB_PAD_CONSTANT) or
+ * reads the index bb_walk_pad_index mirrors or clamps into [lo, hi).
  */
 #ifndef BB_WALK_H
 #define BB_WALK_H
@@ -43,6 +44,7 @@ typedef struct {
     bb_binop binop;
     float value;
     int64_t lo[BB_WALK_DIMS], hi[BB_WALK_DIMS];
+    bb_pad_mode pad_mode;
 } bb_walk;
 
 /* A walk writing dims (nd axes) with one source, no strides yet. */
@@ -52,8 +54,9 @@ void bb_walk_init(bb_walk *w, bb_walk_mode mode, int nd, const int64_t *dims);
 void bb_walk_source(bb_walk *w, int k, const int64_t *s);
 /* The op's geometry on source 0 of shape d (w->nd axes; source 0 set):
  * 0, or -1 when the op does not fit (slice starts, steps and counts
- * leaving the input; pads not giving the output; perm not a permutation
- * of d giving the output). */
+ * leaving the input; pads not giving the output, or negative, longer
+ * than the axis less one (reflect) or around an empty axis (edge); perm
+ * not a permutation of d giving the output). */
 int bb_walk_slice(bb_walk *w, const bb_op *op, const int64_t *d);
 int bb_walk_pad(bb_walk *w, const bb_op *op, const int64_t *d);
 int bb_walk_transpose(bb_walk *w, const int *perm, const int64_t *d);
@@ -79,8 +82,20 @@ int bb_broadcasts_to(int nd, const int64_t *s, const int64_t *o);
  * when they do not multiply. */
 int bb_matmul_shapes(int na, const int64_t *a, int nc, const int64_t *c, int64_t *A, int64_t *B, int64_t *D);
 
+/* A reflect or edge pad's output index idx on axis i, outside [lo, hi)
+ * (the input's extent there: no cropping), as the output index whose
+ * input element it copies. */
+BB_HOST_DEVICE static inline int64_t bb_walk_pad_index(const bb_walk *w, int i, int64_t idx)
+{
+    const int64_t lo = w->lo[i], last = w->hi[i] - 1;
+    if (w->pad_mode == BB_PAD_EDGE)
+        return idx < lo ? lo : idx > last ? last : idx;
+    return idx < lo ? 2 * lo - idx : idx > last ? 2 * last - idx : idx;
+}
+
 /* Where output element e (row-major) reads source k; *inside is 0 when a
- * PAD walk writes the value there instead (then the offset is not read). */
+ * constant PAD walk writes the value there instead (then the offset is
+ * not read). */
 BB_HOST_DEVICE static inline int64_t bb_walk_offset(const bb_walk *w, int k, int64_t e, int *inside)
 {
     int64_t off = w->off[k];
@@ -88,9 +103,13 @@ BB_HOST_DEVICE static inline int64_t bb_walk_offset(const bb_walk *w, int k, int
     for (int i = w->nd - 1; i >= 0; i--) {
         int64_t n = w->dims[i], idx = e % n;
         e /= n;
+        if (w->mode == BB_WALK_PAD && (idx < w->lo[i] || idx >= w->hi[i])) {
+            if (w->pad_mode == BB_PAD_CONSTANT)
+                in = 0;
+            else
+                idx = bb_walk_pad_index(w, i, idx);
+        }
         off += idx * w->st[k][i];
-        if (w->mode == BB_WALK_PAD && (idx < w->lo[i] || idx >= w->hi[i]))
-            in = 0;
     }
     *inside = in;
     return off;

@@ -161,11 +161,14 @@ int bb_ox_resize_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val
 
 /* Pad: pads per input axis (begin, end; negative crops) from the 'pads'
  * attribute (< 11) or input 1 (with axes from input 3 at 18), the constant
- * from 'value' (< 11) or input 2. Only mode "constant" is accepted. */
+ * from 'value' (< 11) or input 2; mode "constant", "reflect" or "edge"
+ * (as BB_OX_PAD_*, which are engine/graph.h's bb_pad_mode values). */
+enum { BB_OX_PAD_CONSTANT, BB_OX_PAD_REFLECT, BB_OX_PAD_EDGE };
 typedef struct {
     int ndim;
     int64_t begin[BB_OX_MAX_DIMS], end[BB_OX_MAX_DIMS];
     double value;
+    int mode;
 } bb_ox_pad;
 int bb_ox_pad_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val *vals,
                   bb_ox_pad *p, bb_err *err);

@@ -293,7 +293,12 @@ int bb_ox_fold_pad(bb_ox_ctx *c)
 {
     const bb_ox_val *x = bb_ox_in(c, 0);
     bb_ox_pad p;
-    if (bb_ox_pad_get(c->m, c->nd, c->v, &p, c->err) < 0 || fill(c, p.value) < 0)
+    if (bb_ox_pad_get(c->m, c->nd, c->v, &p, c->err) < 0)
+        return -1;
+    if (p.mode != BB_OX_PAD_CONSTANT)
+        return bb_ox_cerr(c, "pads constants in mode reflect or edge (not supported; batchbench pads "
+                             "activations so)");
+    if (fill(c, p.value) < 0)
         return -1;
     bb_ox_val *o = bb_ox_out(c, 0);
     if (!o)

@@ -698,12 +698,22 @@ static int lower_pad(ox_ctx *c, const bb_ox_node *nd)
     for (int a = 0; a < pad.ndim; a++)
         if (pad.begin[a] < 0 || pad.end[a] < 0)
             return bb_ox_node_err(c->err, c->m, nd, "negative pads (cropping) are not supported");
+    const int64_t *d = c->v2[nd->in[0]].dims;
+    for (int a = 0; a < pad.ndim; a++)
+        if ((pad.mode == BB_OX_PAD_REFLECT && (pad.begin[a] >= d[a] || pad.end[a] >= d[a])) ||
+            (pad.mode == BB_OX_PAD_EDGE && d[a] == 0 && (pad.begin[a] || pad.end[a])))
+            return bb_ox_node_err(c->err, c->m, nd, "pads axis %d of %lld by %lld and %lld in mode %s (reflect "
+                                  "pads at most the axis less one, edge pads need an element)", a,
+                                  (long long)d[a], (long long)pad.begin[a], (long long)pad.end[a],
+                                  pad.mode == BB_OX_PAD_REFLECT ? "reflect" : "edge");
     bb_op *op = ox_op(c, nd, BB_OP_PAD, &x, 1, nd->out[0]);
     if (!op)
         return -1;
     for (int a = 0; a < pad.ndim; a++)
         op->pads[a] = pad.begin[a], op->pads[pad.ndim + a] = pad.end[a];
     op->alpha = (float)pad.value;
+    op->pad_mode = pad.mode == BB_OX_PAD_REFLECT ? BB_PAD_REFLECT : pad.mode == BB_OX_PAD_EDGE ? BB_PAD_EDGE
+                                                                                             : BB_PAD_CONSTANT;
     return 0;
 }
 

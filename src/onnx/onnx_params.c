@@ -614,9 +614,14 @@ int bb_ox_pad_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val *v
     int64_t n, na = 0;
     if (rank0(&c, &rank) < 0 || bb_ox_a_str(&c, "mode", "constant", &mode) < 0)
         return -1;
-    if (strcmp(mode, "constant"))
-        return bb_ox_cerr(&c, "unsupported attribute value mode='%s' (only constant padding)", mode);
+    static const char *const modes[] = {"constant", "reflect", "edge"};
+    int mi = 0;
+    while (mi < 3 && strcmp(mode, modes[mi]))
+        mi++;
+    if (mi == 3)
+        return bb_ox_cerr(&c, "unsupported attribute value mode='%s' (batchbench: constant, reflect, edge)", mode);
     memset(p, 0, sizeof *p);
+    p->mode = mi;
     p->ndim = rank;
     float fv;
     int r = bb_ox_a_ints(&c, "pads", &v, &an);

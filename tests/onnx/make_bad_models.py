@@ -233,6 +233,18 @@ def op_cases(out, x):
         helper.make_node("CumSum", ["ks", "ax2"], ["cs"], name="cumsum", exclusive=1, reverse=1),
         helper.make_node("Mul", ["x", "cs"], ["y"], name="mul")],
         [f32(ks, "ks"), i64(2, "ax2")], ["N", 3, 8, 8], x * rev_excl)
+    # Pad in modes reflect (TResNet's blur pool: then a conv the pad must
+    # not fold into as zeros) and edge (here on the channels too)
+    pr = ((0, 0), (0, 0), (2, 1), (1, 2))
+    wr = rng.standard_normal((4, 3, 3, 3))
+    yield ("pad_reflect_conv", [
+        helper.make_node("Pad", ["x", "pads_r"], ["p"], name="pad_reflect", mode="reflect"),
+        helper.make_node("Conv", ["p", "wr"], ["y"], name="conv_after_pad")],
+        [i64([a for a, _ in pr] + [b for _, b in pr], "pads_r"), f32(wr, "wr")], ["N", 4, 9, 9],
+        conv2d(np.pad(x, pr, mode="reflect"), as32(wr), np.zeros(4), 0, 1, 1))
+    pe = ((0, 0), (2, 0), (3, 2), (0, 4))
+    yield ("pad_edge", [helper.make_node("Pad", ["x", "pads_e"], ["y"], name="pad_edge", mode="edge")],
+           [i64([a for a, _ in pe] + [b for _, b in pe], "pads_e")], ["N", 5, 13, 12], np.pad(x, pe, mode="edge"))
     # MixNet's mixed conv: channels split, a conv per part (3x3 and 5x5
     # depthwise), concat, BN, ReLU; the BN and the ReLU go into the convs
     wa, wb = rng.standard_normal((8, 1, 3, 3)), rng.standard_normal((8, 1, 5, 5))
@@ -345,12 +357,16 @@ def main(out):
     for name, node in (
             ("bn_training_activation", helper.make_node("BatchNormalization", ["c", "g", "z", "m", "v"], ["r"],
                                                         name="bn_train", training_mode=1)),
-            ("cumsum_activation", helper.make_node("CumSum", ["c", "ax"], ["r"], name="cumsum_act"))):
+            ("cumsum_activation", helper.make_node("CumSum", ["c", "ax"], ["r"], name="cumsum_act")),
+            # a reflection longer than the 8-wide axis less one
+            ("pad_reflect_too_far", helper.make_node("Pad", ["c", "far"], ["r"], name="pad_far", mode="reflect"))):
         save(small_graph(nodes=[
             helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]), node,
             helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
             helper.make_node("Flatten", ["p"], ["y"], name="flatten")],
-            inits=small_graph().graph.initializer[:] + stats + [numpy_helper.from_array(np.array(1, np.int64), "ax")]),
+            inits=small_graph().graph.initializer[:] + stats + [numpy_helper.from_array(np.array(1, np.int64), "ax"),
+                                                                 numpy_helper.from_array(np.array([0, 0, 0, 8, 0, 0, 0, 0],
+                                                                                                  np.int64), "far")]),
             f"{out}/{name}.onnx")
     # a fixed batch of 1 (no dynamic axis): reshapes baked for batch 1
     fixed = small_graph(inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],

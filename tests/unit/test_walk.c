@@ -234,6 +234,58 @@ static void test_pad(void **state)
     assert_int_equal(bb_walk_pad(&w, &op, d), -1);
 }
 
+/* The source index a reflect (mirror about the first and last element)
+ * or edge (clamp) pad reads for output index i of an axis of n. */
+static int64_t mirrored(bb_pad_mode mode, int64_t i, int64_t before, int64_t n)
+{
+    int64_t j = i - before;
+    if (mode == BB_PAD_EDGE)
+        return j < 0 ? 0 : j >= n ? n - 1 : j;
+    return j < 0 ? -j : j >= n ? 2 * (n - 1) - j : j;
+}
+
+static void test_pad_reflect_edge(void **state)
+{
+    (void)state;
+    uint64_t s = 17;
+    static float x[BIG], want[BIG];
+    for (int c = 0; c < 2 * CASES; c++) {
+        int nd;
+        int64_t d[R], o[R], idx[R], src[R];
+        bb_op op;
+        memset(&op, 0, sizeof op);
+        op.pad_mode = c % 2 ? BB_PAD_EDGE : BB_PAD_REFLECT;
+        random_shape(&s, &nd, d);
+        for (int i = 0; i < nd; i++) { /* reflect: at most the axis less one */
+            int64_t most = op.pad_mode == BB_PAD_REFLECT ? (d[i] - 1 < 2 ? d[i] - 1 : 2) : 2;
+            op.pads[i] = rnd(&s, 0, (int)most), op.pads[nd + i] = rnd(&s, 0, (int)most);
+            o[i] = d[i] + op.pads[i] + op.pads[nd + i];
+        }
+        fill(x, numel(nd, d));
+        for (int64_t e = 0; e < numel(nd, o); e++) {
+            unflatten(nd, o, e, idx);
+            for (int i = 0; i < nd; i++)
+                src[i] = mirrored(op.pad_mode, idx[i], op.pads[i], d[i]);
+            want[e] = x[flatten(nd, d, src)];
+        }
+        bb_walk w;
+        start_walk(&w, BB_WALK_PAD, nd, o, d);
+        assert_int_equal(bb_walk_pad(&w, &op, d), 0);
+        check_walk(&w, x, NULL, want, numel(nd, o));
+    }
+    int64_t d[1] = {3}, o[1] = {6};
+    bb_op op;
+    memset(&op, 0, sizeof op);
+    op.pad_mode = BB_PAD_REFLECT;
+    op.pads[0] = 3; /* reflect past the far end: refused */
+    bb_walk w;
+    start_walk(&w, BB_WALK_PAD, 1, o, d);
+    assert_int_equal(bb_walk_pad(&w, &op, d), -1);
+    op.pad_mode = BB_PAD_EDGE; /* edge repeats the first element as often as asked */
+    start_walk(&w, BB_WALK_PAD, 1, o, d);
+    assert_int_equal(bb_walk_pad(&w, &op, d), 0);
+}
+
 /* Expand and binary: sources whose axes are 1 where the output's are not. */
 static void test_broadcast(void **state)
 {
@@ -323,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_transpose),
         cmocka_unit_test(test_slice),
         cmocka_unit_test(test_pad),
+        cmocka_unit_test(test_pad_reflect_edge),
         cmocka_unit_test(test_broadcast),
         cmocka_unit_test(test_reduce),
     };

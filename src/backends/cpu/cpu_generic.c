@@ -575,8 +575,9 @@ static int lower_slice(bb_backend *b, const bb_op *op, bb_err *err)
     return cpu_walk_step(b, op, w);
 }
 
-/* Constant pad (negative pads crop): the walk kernel, which writes every
- * output element on every run (the arena's bytes are reused). */
+/* Pad (constant, where negative pads crop; reflect; edge): the walk
+ * kernel, which writes every output element on every run (the arena's
+ * bytes are reused). */
 static int lower_pad(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int64_t d[R], o[R];

@@ -93,12 +93,35 @@ static void pad_row(const bb_walk *w, const float *src, int64_t base, float *y)
         y[j] = w->value;
 }
 
+/* One row of a reflect or edge pad: inside [lo, hi) as pad_row, the
+ * border from the indices bb_walk_pad_index gives. */
+static void pad_row_mirrored(const bb_walk *w, const float *src, int64_t base, float *y)
+{
+    const int last = w->nd - 1;
+    const int64_t n = w->dims[last], lo = w->lo[last], hi = w->hi[last], st = w->st[0][last];
+    for (int64_t j = 0; j < lo; j++)
+        y[j] = src[base + bb_walk_pad_index(w, last, j) * st];
+    for (int64_t j = lo; j < hi; j++)
+        y[j] = src[base + j * st];
+    for (int64_t j = hi; j < n; j++)
+        y[j] = src[base + bb_walk_pad_index(w, last, j) * st];
+}
+
 static int row_inside(const bb_walk *w, const int64_t *idx)
 {
     for (int i = 0; i < w->nd - 1; i++)
         if (idx[i] < w->lo[i] || idx[i] >= w->hi[i])
             return 0;
     return 1;
+}
+
+/* The index the row reads on outer axis i: a reflect or edge pad's
+ * border rows copy rows inside. */
+static int64_t row_index(const bb_walk *w, int i, const int64_t *idx)
+{
+    if (w->mode != BB_WALK_PAD || w->pad_mode == BB_PAD_CONSTANT || (idx[i] >= w->lo[i] && idx[i] < w->hi[i]))
+        return idx[i];
+    return bb_walk_pad_index(w, i, idx[i]);
 }
 
 static void walk_one_row(const bb_walk *w, const float *const *src, const int64_t *idx, float *y)
@@ -108,11 +131,13 @@ static void walk_one_row(const bb_walk *w, const float *const *src, const int64_
     int64_t o[2] = {w->off[0], w->off[1]};
     for (int k = 0; k < w->n_src; k++)
         for (int i = 0; i < last; i++)
-            o[k] += idx[i] * w->st[k][i];
+            o[k] += row_index(w, i, idx) * w->st[k][i];
     if (w->mode == BB_WALK_GATHER) {
         gather_row(src[0] + o[0], w->st[0][last], y, n);
     } else if (w->mode == BB_WALK_BINARY) {
         binary_row(w->binop, src[0] + o[0], w->st[0][last], src[1] + o[1], w->st[1][last], y, n);
+    } else if (w->pad_mode != BB_PAD_CONSTANT) {
+        pad_row_mirrored(w, src[0], o[0], y);
     } else if (row_inside(w, idx)) {
         pad_row(w, src[0], o[0], y);
     } else {
