@@ -593,8 +593,8 @@ static const op_t OPS[] = {
     {"AveragePool", 1, 1, 1, sh_pool, NULL, 0},
     {"GlobalAveragePool", 1, 1, 1, sh_gpool, NULL, 0},
     {"GlobalMaxPool", 1, 1, 1, sh_gpool, NULL, 0},
-    {"Gemm", 2, 3, 1, sh_gemm, NULL, F_FLOAT},
-    {"MatMul", 2, 2, 1, sh_matmul, NULL, 0},
+    {"Gemm", 2, 3, 1, sh_gemm, bb_ox_fold_gemm, F_FLOAT},
+    {"MatMul", 2, 2, 1, sh_matmul, bb_ox_fold_matmul, 0},
     {"BatchNormalization", 5, 5, 3, sh_bn, bb_ox_fold_bn, F_FLOAT},
     {"CumSum", 2, 2, 1, sh_cumsum, bb_ox_fold_cumsum, 0},
     {"LayerNormalization", 2, 3, 3, sh_layernorm, NULL, F_FLOAT},
@@ -745,8 +745,8 @@ static int foldable(const bb_ox_ctx *c, const op_t *op, budget *b)
         bytes += o ? o->numel * 8 : 0;
         work += o ? o->numel : 0;
     }
-    /* a Conv's multiply-adds, which its elements do not bound */
-    int64_t extra = op->fold == bb_ox_fold_conv ? bb_ox_fold_conv_work(c) : 0;
+    /* a Conv's, MatMul's or Gemm's multiply-adds, which its elements do not bound */
+    int64_t extra = bb_ox_fold_nn_work(c);
     if (b->bytes + bytes > b->max_bytes || extra > b->max_work || b->work + work + extra > b->max_work)
         return 0;
     work += extra;

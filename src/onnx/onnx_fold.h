@@ -33,7 +33,10 @@ int bb_ox_fold_pad(bb_ox_ctx *c);
 int bb_ox_fold_fill(bb_ox_ctx *c);      /* ConstantOfShape */
 /* onnx_fold_nn.c: network ops on constants */
 int bb_ox_fold_conv(bb_ox_ctx *c);
-int64_t bb_ox_fold_conv_work(const bb_ox_ctx *c); /* its multiply-adds */
+int bb_ox_fold_matmul(bb_ox_ctx *c);
+int bb_ox_fold_gemm(bb_ox_ctx *c);
+/* A Conv's, MatMul's or Gemm's multiply-adds (saturating; 0 for others). */
+int64_t bb_ox_fold_nn_work(const bb_ox_ctx *c);
 int bb_ox_fold_bn(bb_ox_ctx *c);        /* inference or training mode */
 int bb_ox_fold_cumsum(bb_ox_ctx *c);
 /* Shape, Size and Constant: these also set their output's dtype and shape

@@ -10,15 +10,19 @@
  *                      exported as such a node on the weight initializer)
  *   CumSum             the running sums of a mask of ones (EdgeNeXt's
  *                      position encoding)
- * On activations, Conv and BatchNormalization are lowered as usual (a
- * BatchNormalization in training mode is refused by onnx_lower.c, naming
- * the node) and CumSum is refused.
+ *   MatMul, Gemm       an MLP on constant coordinates (timm's Swin V2
+ *                      continuous position bias and ViT relative position
+ *                      MLP: log-spaced offsets through two Linear layers)
+ * On activations, Conv, BatchNormalization, MatMul and Gemm are lowered as
+ * usual (a BatchNormalization in training mode is refused by onnx_lower.c,
+ * naming the node) and CumSum is refused.
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/walk.h"
 #include "onnx/onnx_eval.h"
 #include "onnx/onnx_fold.h"
 
@@ -53,13 +57,33 @@ static double conv_at(const bb_ox_val *x, const float *w, const bb_ox_win *win, 
     return acc;
 }
 
-int64_t bb_ox_fold_conv_work(const bb_ox_ctx *c)
+/* Multiply-adds per output element: a Conv's weights per output channel,
+ * a MatMul's or a Gemm's shared axis. */
+static int64_t madds_per_output(const bb_ox_ctx *c)
 {
-    const bb_ox_val *w = bb_ox_in(c, 1), *o = bb_ox_out(c, 0);
-    if (!w || !o || w->ndim < 1 || w->dims[0] < 1 || o->numel < 1)
+    const char *op = c->nd->op_type;
+    const bb_ox_val *a = bb_ox_in(c, 0), *w = bb_ox_in(c, 1);
+    if (!a || !w || a->ndim < 1 || w->ndim < 1)
         return 0;
-    int64_t per = w->numel / w->dims[0]; /* saturates rather than overflows */
-    return per > (INT64_MAX / 4) / o->numel ? INT64_MAX / 4 : o->numel * per;
+    if (!strcmp(op, "Conv"))
+        return w->dims[0] > 0 ? w->numel / w->dims[0] : 0;
+    if (!strcmp(op, "MatMul"))
+        return a->dims[a->ndim - 1];
+    if (!strcmp(op, "Gemm") && a->ndim == 2) {
+        bb_ox_params p;
+        bb_err ignored; /* the fold itself reports a bad attribute */
+        return bb_ox_params_get(c->m, c->nd, c->v, &p, &ignored) == 0 ? a->dims[!p.trans_a] : 0;
+    }
+    return 0;
+}
+
+int64_t bb_ox_fold_nn_work(const bb_ox_ctx *c)
+{
+    const bb_ox_val *o = bb_ox_out(c, 0);
+    int64_t per = madds_per_output(c);
+    if (!o || o->numel < 1 || per < 1)
+        return 0;
+    return per > (INT64_MAX / 4) / o->numel ? INT64_MAX / 4 : o->numel * per; /* saturates */
 }
 
 int bb_ox_fold_conv(bb_ox_ctx *c)
@@ -188,6 +212,80 @@ int bb_ox_fold_cumsum(bb_ox_ctx *c)
                     irun += v;
                 }
             }
+        }
+    return 0;
+}
+
+/* ---- MatMul, Gemm ---------------------------------------------------------------------- */
+
+/* Row-major strides of shape s (nd axes) read as shape o: 0 on the axes
+ * where s is 1 and o is not (broadcast). */
+static void bcast_strides(int nd, const int64_t *s, const int64_t *o, int64_t *st)
+{
+    int64_t k = 1;
+    for (int i = nd - 1; i >= 0; i--) {
+        st[i] = s[i] == 1 && o[i] != 1 ? 0 : k;
+        k *= s[i];
+    }
+}
+
+/* NumPy matmul in double: A's and B's leading axes broadcast. */
+int bb_ox_fold_matmul(bb_ox_ctx *c)
+{
+    const bb_ox_val *a = bb_ox_in(c, 0), *b = bb_ox_in(c, 1);
+    int64_t A[BB_WALK_DIMS + 1], B[BB_WALK_DIMS + 1], D[BB_WALK_DIMS + 1], sa[BB_WALK_DIMS + 1],
+        sb[BB_WALK_DIMS + 1], idx[BB_WALK_DIMS + 1] = {0};
+    if (a->dtype != BB_OX_F32 || b->dtype != BB_OX_F32)
+        return bb_ox_cerr(c, "a MatMul on constants is computed on floats only");
+    int nd = bb_matmul_shapes(a->ndim, a->dims, b->ndim, b->dims, A, B, D);
+    if (nd < 0)
+        return bb_ox_cerr(c, "a MatMul on constants of rank above %d is not computed", BB_WALK_DIMS);
+    if (bb_ox_fold_alloc(c, 0) < 0)
+        return -1;
+    bcast_strides(nd - 2, A, D, sa);
+    bcast_strides(nd - 2, B, D, sb);
+    const int64_t m = D[nd - 2], n = D[nd - 1], k = A[nd - 1];
+    const float *x = f32(a), *w = f32(b);
+    float *y = (float *)bb_ox_out(c, 0)->data;
+    for (int64_t off = 0, numel = bb_ox_out(c, 0)->numel; off < numel; off += m * n) {
+        int64_t oa = 0, ob = 0;
+        for (int i = 0; i < nd - 2; i++)
+            oa += idx[i] * sa[i] * m * k, ob += idx[i] * sb[i] * k * n;
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) {
+                double acc = 0.0;
+                for (int64_t t = 0; t < k; t++)
+                    acc += (double)x[oa + i * k + t] * (double)w[ob + t * n + j];
+                y[off + i * n + j] = (float)acc;
+            }
+        for (int i = nd - 3; i >= 0 && ++idx[i] == D[i]; i--) /* the next batch of matrices */
+            idx[i] = 0;
+    }
+    return 0;
+}
+
+/* alpha * A' B' + beta * C, A' = A or its transpose (trans_a), B' likewise;
+ * C broadcasts to [M, N]. */
+int bb_ox_fold_gemm(bb_ox_ctx *c)
+{
+    const bb_ox_val *a = bb_ox_in(c, 0), *b = bb_ox_in(c, 1), *cc = bb_ox_in(c, 2);
+    bb_ox_params p;
+    if (bb_ox_params_get(c->m, c->nd, c->v, &p, c->err) < 0 || bb_ox_fold_alloc(c, 0) < 0)
+        return -1;
+    const int64_t m = a->dims[p.trans_a], k = a->dims[!p.trans_a], n = b->dims[!p.trans_b];
+    const float *x = f32(a), *w = f32(b), *z = f32(cc);
+    const int64_t zr = cc && cc->ndim == 2 && cc->dims[0] != 1 ? cc->dims[1] : 0; /* C's row stride */
+    const int64_t zc = cc && cc->ndim >= 1 && cc->dims[cc->ndim - 1] != 1 ? 1 : 0;
+    float *y = (float *)bb_ox_out(c, 0)->data;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double acc = 0.0;
+            for (int64_t t = 0; t < k; t++)
+                acc += (double)x[p.trans_a ? t * m + i : i * k + t] * (double)w[p.trans_b ? j * k + t : t * n + j];
+            acc *= p.alpha;
+            if (z)
+                acc += (double)p.beta * (double)z[i * zr + j * zc];
+            y[i * n + j] = (float)acc;
         }
     return 0;
 }

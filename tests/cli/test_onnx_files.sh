@@ -82,15 +82,16 @@ done
 # ReduceL2, a 1-D Conv, Resize nearest and bilinear, Sin and Cos on
 # constants, a channel-multiplier conv, a sum into a plain residual, a
 # BatchNorm before a conv, a BN and ReLU after a concat of convs; a Conv,
-# a training-mode BatchNormalization and a CumSum on constants; Pad in
-# modes reflect and edge) against numpy's float64 answer on the same input
+# a training-mode BatchNormalization, a CumSum, a Gemm and a MatMul on
+# constants; Pad in modes reflect and edge) against numpy's float64 answer
+# on the same input
 for f in "$tmp"/op_*.onnx; do
     n=$(basename "$f" .onnx)
     if "$bin" infer --model "$f" --input "$tmp/x2.npy" --output "$tmp/$n.out.npy" --threads 1 >"$tmp/$n.log" 2>&1 &&
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 23 ] && ok || fail "expected 23 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 24 ] && ok || fail "expected 24 op_*.onnx cases"
 # the long rows' layer norm with the threads sharing each row (cpu.split=layers:
 # split by items, each thread would run its own rows alone)
 if "$bin" infer --model "$tmp/op_groupnorm_long.onnx" --input "$tmp/x2.npy" --output "$tmp/gl2.npy" --threads 2 \

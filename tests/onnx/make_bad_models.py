@@ -233,6 +233,20 @@ def op_cases(out, x):
         helper.make_node("CumSum", ["ks", "ax2"], ["cs"], name="cumsum", exclusive=1, reverse=1),
         helper.make_node("Mul", ["x", "cs"], ["y"], name="mul")],
         [f32(ks, "ks"), i64(2, "ax2")], ["N", 3, 8, 8], x * rev_excl)
+    # an MLP on constant coordinates (Swin V2's position bias): Gemm with
+    # both transposes, alpha, beta and a broadcast C, ReLU, then a MatMul
+    # whose leading axes broadcast on both sides
+    P, W1, C1 = rng.uniform(-1, 1, (5, 6)), rng.uniform(-1, 1, (8, 5)), rng.uniform(-1, 1, 8)
+    M1, R2 = rng.uniform(-1, 1, (1, 8, 6)), rng.uniform(-1, 1, (3, 6, 8))
+    hid = np.maximum(0.5 * as32(P).T @ as32(W1).T + 2.0 * as32(C1), 0)
+    yield ("mlp_on_constants", [
+        helper.make_node("Gemm", ["P", "W1", "C1"], ["g"], name="gemm_const", transA=1, transB=1, alpha=0.5, beta=2.0),
+        helper.make_node("Relu", ["g"], ["h"], name="relu_const"),
+        helper.make_node("Add", ["h", "R2"], ["h3"], name="add_const"),
+        helper.make_node("MatMul", ["M1", "h3"], ["bias"], name="matmul_const"),
+        helper.make_node("Add", ["x", "bias"], ["y"], name="add_bias")],
+        [f32(P, "P"), f32(W1, "W1"), f32(C1, "C1"), f32(M1, "M1"), f32(R2, "R2")], ["N", 3, 8, 8],
+        x + as32(M1) @ (hid + as32(R2)))
     # Pad in modes reflect (TResNet's blur pool: then a conv the pad must
     # not fold into as zeros) and edge (here on the channels too)
     pr = ((0, 0), (0, 0), (2, 1), (1, 2))
