@@ -319,6 +319,56 @@ static int lower_matmul(ox_ctx *c, const bb_ox_node *nd)
 
 /* ---- normalisation and pools ------------------------------------------------------- */
 
+/* a * b (b a tensor, or a scalar constant) into a new tensor like a. */
+static int times(ox_ctx *c, const bb_ox_node *nd, int a, int b)
+{
+    int z = act_reduced(c, a, 0);
+    bb_op *op = bb_graph_add_op(c->g, BB_OP_BINARY, nd->name);
+    op->n_in = 2, op->in[0] = a, op->in[1] = b, op->out = z, op->binop = BB_BIN_MUL;
+    return z;
+}
+
+/* A BatchNormalization whose channels are not the zoo's axis after the
+ * batch (LeViT's BatchNorm1d on tokens flattened with the batch, [N*L, C]):
+ * x * s + t, s = scale / sqrt(var + eps) and t = bias - mean * s in
+ * double, constants of shape [C, 1, ...] broadcasting on axis 1. */
+static int lower_batchnorm_affine(ox_ctx *c, const bb_ox_node *nd, int x, float eps)
+{
+    const bb_ox_val *xv = &c->v2[nd->in[0]];
+    if (xv->ndim < 2 || c->v3[nd->in[0]].dims[1] != xv->dims[1])
+        return bb_ox_node_err(c->err, c->m, nd, "BatchNormalization's channels (axis 1) scale with the batch");
+    const int64_t ch = xv->dims[1];
+    const char *what[4] = {"scale", "bias", "mean", "var"};
+    const float *v[4];
+    for (int k = 0; k < 4; k++) {
+        const bb_ox_val *pv = in_static(c, nd, k + 1, what[k]);
+        if (!pv)
+            return -1;
+        if (pv->numel != ch)
+            return bb_ox_node_err(c->err, c->m, nd, "its %s has %lld elements, expected %lld", what[k],
+                                  (long long)pv->numel, (long long)ch);
+        v[k] = pv->data;
+    }
+    float *st = malloc(sizeof(float) * (size_t)(2 * ch));
+    if (!st)
+        return bb_err_oom(c->err, "out of memory");
+    for (int64_t i = 0; i < ch; i++) {
+        double s = (double)v[0][i] / sqrt((double)v[3][i] + (double)eps);
+        st[i] = (float)s, st[ch + i] = (float)((double)v[1][i] - (double)v[2][i] * s);
+    }
+    int64_t d[BB_OX_MAX_DIMS] = {ch, 1, 1, 1, 1, 1, 1, 1};
+    int s_t = ox_const_tensor(c, "bn_scale", BB_T_BUFFER, xv->ndim - 1, d, st);
+    int t_t = s_t < 0 ? -1 : ox_const_tensor(c, "bn_shift", BB_T_BUFFER, xv->ndim - 1, d, st + ch);
+    free(st);
+    if (t_t < 0)
+        return -1;
+    int in[2] = {times(c, nd, x, s_t), t_t};
+    bb_op *op = ox_op(c, nd, BB_OP_BINARY, in, 2, nd->out[0]);
+    if (op)
+        op->binop = BB_BIN_ADD;
+    return op ? 0 : -1;
+}
+
 static int lower_batchnorm(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_params p;
@@ -326,7 +376,7 @@ static int lower_batchnorm(ox_ctx *c, const bb_ox_node *nd)
     if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
         return -1;
     if (c->g->tensors[x].full_rank || c->g->tensors[x].ndim < 1)
-        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs BatchNormalization on [N,C,...]");
+        return lower_batchnorm_affine(c, nd, x, p.epsilon);
     int64_t ch = c->g->tensors[x].dims[0];
     int w = param_1d(c, nd, 1, ch, BB_T_PARAM, "scale");
     int b = w < 0 ? -1 : param_1d(c, nd, 2, ch, BB_T_PARAM, "bias");
@@ -486,15 +536,6 @@ static int64_t reduced_count(const ox_ctx *c, const bb_ox_node *nd, unsigned mas
             n *= a->dims[i];
         }
     return n;
-}
-
-/* a * b (b a tensor, or a scalar constant) into a new tensor like a. */
-static int times(ox_ctx *c, const bb_ox_node *nd, int a, int b)
-{
-    int z = act_reduced(c, a, 0);
-    bb_op *op = bb_graph_add_op(c->g, BB_OP_BINARY, nd->name);
-    op->n_in = 2, op->in[0] = a, op->in[1] = b, op->out = z, op->binop = BB_BIN_MUL;
-    return z;
 }
 
 /* ReduceMean; ReduceSum as the mean times the count, and ReduceL2 as the

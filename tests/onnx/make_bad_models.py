@@ -233,6 +233,15 @@ def op_cases(out, x):
         helper.make_node("CumSum", ["ks", "ax2"], ["cs"], name="cumsum", exclusive=1, reverse=1),
         helper.make_node("Mul", ["x", "cs"], ["y"], name="mul")],
         [f32(ks, "ks"), i64(2, "ax2")], ["N", 3, 8, 8], x * rev_excl)
+    # LeViT's BatchNorm1d on the tokens flattened with the batch: [N*24, 8]
+    g8, b8, m8, v8 = rng.uniform(0.5, 1.5, 8), rng.uniform(-1, 1, 8), rng.uniform(-1, 1, 8), rng.uniform(0.5, 2, 8)
+    yield ("bn_flat_tokens", [
+        helper.make_node("Reshape", ["x", "tok"], ["t"], name="flatten_tokens"),
+        helper.make_node("BatchNormalization", ["t", "g8", "b8", "m8", "v8"], ["tn"], name="bn_tokens", epsilon=1e-5),
+        helper.make_node("Reshape", ["tn", "back_t"], ["y"], name="unflatten_tokens")],
+        [i64([-1, 8], "tok"), i64([-1, 3, 8, 8], "back_t"), f32(g8, "g8"), f32(b8, "b8"), f32(m8, "m8"),
+         f32(v8, "v8")], ["N", 3, 8, 8],
+        (x - as32(m8)) / np.sqrt(as32(v8) + 1e-5) * as32(g8) + as32(b8))
     # an MLP on constant coordinates (Swin V2's position bias): Gemm with
     # both transposes, alpha, beta and a broadcast C, ReLU, then a MatMul
     # whose leading axes broadcast on both sides
