@@ -712,17 +712,19 @@ typedef struct {
     int64_t max_bytes, max_work;
 } budget;
 
-/* onnx_eval.h's limits, or BB_OX_FOLD_PER_WEIGHT times the file's own
- * weights where that is more: weight standardisation (NFNet, BiT)
- * computes every conv's weights again, a few times over. */
+/* onnx_eval.h's limits, or BB_OX_FOLD_PER_WEIGHT and
+ * BB_OX_FOLD_WORK_PER_WEIGHT times the file's own weights where that is
+ * more: weight standardisation (NFNet, BiT) computes every conv's weights
+ * again, a few times over. */
 static budget budget_for(const bb_ox_model *m)
 {
     int64_t w = 0;
     for (int i = 0; i < m->n_inits; i++)
         w += m->inits[i].numel > 0 && w < INT64_MAX / 2 ? m->inits[i].numel : 0;
-    int64_t scaled = w < INT64_MAX / (8 * BB_OX_FOLD_PER_WEIGHT) ? w * BB_OX_FOLD_PER_WEIGHT : INT64_MAX / 8;
-    return (budget){0, 0, scaled * 8 > BB_OX_FOLD_MAX_BYTES ? scaled * 8 : BB_OX_FOLD_MAX_BYTES,
-                    scaled > BB_OX_FOLD_MAX_WORK ? scaled : BB_OX_FOLD_MAX_WORK};
+    w = w < INT64_MAX / (8 * BB_OX_FOLD_WORK_PER_WEIGHT) ? w : INT64_MAX / (8 * BB_OX_FOLD_WORK_PER_WEIGHT);
+    const int64_t bytes = w * BB_OX_FOLD_PER_WEIGHT * 8, work = w * BB_OX_FOLD_WORK_PER_WEIGHT;
+    return (budget){0, 0, bytes > BB_OX_FOLD_MAX_BYTES ? bytes : BB_OX_FOLD_MAX_BYTES,
+                    work > BB_OX_FOLD_MAX_WORK ? work : BB_OX_FOLD_MAX_WORK};
 }
 
 /* Whether node c is computed: every input constant, and within the limits

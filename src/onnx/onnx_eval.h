@@ -37,17 +37,21 @@
  * (and a Range that long is refused), or one that would take the
  * evaluation's computed data past BB_OX_FOLD_MAX_BYTES or its elements read
  * and written (a Conv's: its multiply-adds) past BB_OX_FOLD_MAX_WORK, is
- * left shape only. Both grow to BB_OX_FOLD_PER_WEIGHT elements (8 bytes
- * each) per element of the file's own initializers: a file can make the
- * folder do at most that much more than it holds. Most models stay far
- * below the fixed part (swin_t: 2.4M elements computed, 5M of work; it
- * also keeps a fuzzer's run of two evaluations in seconds); weight
- * standardisation (timm's resnetv2_50x1_bit, 25M weights, each computed
- * again about 4 times) needs the scaled part. */
+ * left shape only. The data grows to BB_OX_FOLD_PER_WEIGHT elements (8
+ * bytes each), the work to BB_OX_FOLD_WORK_PER_WEIGHT, per element of the
+ * file's own initializers: a file can make the folder do at most that much
+ * more than it holds. Most models stay far below the fixed part (swin_t:
+ * 2.4M elements computed, 5M of work; it also keeps a fuzzer's run of two
+ * evaluations in seconds); weight standardisation (timm's
+ * resnetv2_50x1_bit, 25M weights, each computed again about 4 times) needs
+ * the scaled data, and ConViT's relative indices (traced in every one of
+ * its 10 gated attention blocks: [196, 196] index arithmetic, 5.5M
+ * weights) the scaled work: 20 to 32 times its weights. */
 #define BB_OX_FOLD_MAX_ELEMS ((int64_t)1 << 22)
 #define BB_OX_FOLD_MAX_BYTES ((int64_t)1 << 27)
 #define BB_OX_FOLD_MAX_WORK ((int64_t)1 << 25)
 #define BB_OX_FOLD_PER_WEIGHT 8
+#define BB_OX_FOLD_WORK_PER_WEIGHT 32
 
 typedef struct {
     int is_const;          /* data computed (every input constant, or an initializer) */
