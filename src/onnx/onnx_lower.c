@@ -582,6 +582,15 @@ static int lower_reduce(ox_ctx *c, const bb_ox_node *nd)
     return reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
 }
 
+static bb_op *emit_slice(ox_ctx *c, const bb_ox_node *nd, int x, const int64_t *start, const int64_t *step,
+                         int ndim, int out_v)
+{
+    bb_op *op = ox_op(c, nd, BB_OP_SLICE, &x, 1, out_v);
+    for (int a = 0; op && a < ndim; a++)
+        op->starts[a] = start[a], op->steps[a] = step[a];
+    return op;
+}
+
 static int lower_resize(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_resize r;
@@ -590,6 +599,17 @@ static int lower_resize(ox_ctx *c, const bb_ox_node *nd)
         return -1;
     if (c->g->tensors[x].full_rank || c->g->tensors[x].ndim != 3)
         return bb_ox_node_err(c->err, c->m, nd, "batchbench resizes [N,C,H,W] inputs only");
+    if (!r.linear && (r.step[0] > 1 || r.step[1] > 1)) { /* onnx_resize.c: whole upscaling, then a slice */
+        const int64_t *d = c->g->tensors[x].dims, start[4] = {0}, step[4] = {1, 1, r.step[0], r.step[1]};
+        if (r.up[0] > 1 || r.up[1] > 1) {
+            int64_t up[3] = {d[0], d[1] * r.up[0], d[2] * r.up[1]};
+            int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, up);
+            bb_op *op = bb_graph_add_op(c->g, BB_OP_RESIZE, nd->name);
+            op->n_in = 1, op->in[0] = x, op->out = y;
+            x = y;
+        }
+        return emit_slice(c, nd, x, start, step, 4, nd->out[0]) ? 0 : -1;
+    }
     bb_op *op = ox_op(c, nd, BB_OP_RESIZE, &x, 1, nd->out[0]);
     if (op)
         op->linear = r.linear;
@@ -650,14 +670,6 @@ static int lower_concat(ox_ctx *c, const bb_ox_node *nd)
 }
 
 /* A slice of activation x into value out_v: start/step per full axis. */
-static bb_op *emit_slice(ox_ctx *c, const bb_ox_node *nd, int x, const int64_t *start, const int64_t *step,
-                         int ndim, int out_v)
-{
-    bb_op *op = ox_op(c, nd, BB_OP_SLICE, &x, 1, out_v);
-    for (int a = 0; op && a < ndim; a++)
-        op->starts[a] = start[a], op->steps[a] = step[a];
-    return op;
-}
 
 static int lower_slice(ox_ctx *c, const bb_ox_node *nd)
 {

@@ -10,7 +10,12 @@
  * (torch's F.interpolate(mode="bilinear", align_corners=False)), and nearest
  * with whole upscaling factors in the two conventions where it then picks
  * input pixel floor(i / factor) (torch's nn.Upsample(mode="nearest") exports
- * asymmetric + floor). Everything else is refused, naming the attribute.
+ * asymmetric + floor). A nearest resize by any other factor in asymmetric +
+ * floor (torch's F.interpolate(size=..., mode="nearest"), GhostNetV2's
+ * 3 to 7) picks floor(i * in / out): with g = gcd(in, out), that is a
+ * whole upscaling by out / g followed by a slice with step in / g, which
+ * is how it runs (onnx_lower.c). Everything else is refused, naming the
+ * attribute.
  */
 #include <math.h>
 #include <string.h>
@@ -18,6 +23,18 @@
 #include "onnx/onnx_params.h"
 
 #define MAX_SIDE (1 << 20)
+/* A fractional nearest resize's whole upscaling: at most this many times
+ * the output's pixels. */
+#define MAX_STEPPED 64
+
+static int64_t gcd(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t t = a % b;
+        a = b, b = t;
+    }
+    return a;
+}
 
 static int is(const char *a, const char *b)
 {
@@ -25,9 +42,11 @@ static int is(const char *a, const char *b)
 }
 
 /* Output dims from input `sizes` or `scales` (which input holds which
- * depends on the opset). */
-static int out_dims(const bb_ox_ctx *c, const bb_ox_val *x, int64_t out[4])
+ * depends on the opset); *exact is 0 when a scale times its input side is
+ * not a whole number (then ONNX reads pixel i / scale, not i * in / out). */
+static int out_dims(const bb_ox_ctx *c, const bb_ox_val *x, int64_t out[4], int *exact)
 {
+    *exact = 1;
     int old = c->m->opset > 0 && c->m->opset < 11; /* opset 10: X, scales */
     const bb_ox_val *sz = old ? NULL : bb_ox_in(c, 3), *sc = bb_ox_in(c, old ? 1 : 2);
     if (sz && sz->numel > 0) {
@@ -49,6 +68,7 @@ static int out_dims(const bb_ox_ctx *c, const bb_ox_val *x, int64_t out[4])
         if (!(s > 0 && s * (double)x->dims[i] < MAX_SIDE))
             return bb_ox_cerr(c, "unsupported scale %g for axis %d", s, i);
         out[i] = (int64_t)floor((double)x->dims[i] * s);
+        *exact &= (double)out[i] == s * (double)x->dims[i];
     }
     return 0;
 }
@@ -84,7 +104,8 @@ int bb_ox_resize_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val
         return bb_ox_cerr(&c, "unsupported attribute value mode='%s' (batchbench: nearest, linear)", mode);
     if (antialias || n_axes || !is(policy, "stretch"))
         return bb_ox_cerr(&c, "antialias, axes and keep_aspect_ratio_policy are not supported");
-    if (out_dims(&c, x, r->out) < 0)
+    int exact;
+    if (out_dims(&c, x, r->out, &exact) < 0)
         return -1;
     if (r->out[0] != x->dims[0] || r->out[1] != x->dims[1])
         return bb_ox_cerr(&c, "resizes the batch or channel axis (batchbench resizes H and W only)");
@@ -98,15 +119,29 @@ int bb_ox_resize_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val
         return bb_ox_cerr(&c, "linear resize with coordinate_transformation_mode='%s' is not supported "
                           "(batchbench: half_pixel, pytorch_half_pixel)", coord);
     }
-    for (int i = 2; i < 4; i++)
-        if (r->out[i] % x->dims[i])
-            return bb_ox_cerr(&c, "nearest resize by a factor that is not a whole number (%lld to %lld on "
-                              "axis %d)", (long long)x->dims[i], (long long)r->out[i], i);
+    int whole = 1;
+    for (int i = 2; i < 4; i++) {
+        int64_t g = gcd(x->dims[i], r->out[i]);
+        r->up[i - 2] = r->out[i] / g, r->step[i - 2] = x->dims[i] / g;
+        whole &= r->step[i - 2] == 1;
+    }
     if (r->out[2] == x->dims[2] && r->out[3] == x->dims[3])
         return 0;
     if (!nearest_ok(coord, near))
         return bb_ox_cerr(&c, "nearest resize with coordinate_transformation_mode='%s' and nearest_mode='%s' "
                           "is not supported (batchbench: asymmetric with floor, half_pixel with round_prefer_*)",
                           coord, near);
+    if (whole)
+        return 0;
+    if (!is(coord, "asymmetric") || !exact)
+        return bb_ox_cerr(&c, "nearest resize by a factor that is not a whole number (%lld to %lld on axis 2, "
+                          "%lld to %lld on axis 3) is supported with coordinate_transformation_mode='asymmetric' "
+                          "and output sizes or whole-number scaled sides only",
+                          (long long)x->dims[2], (long long)r->out[2], (long long)x->dims[3], (long long)r->out[3]);
+    if (x->dims[2] * r->up[0] * x->dims[3] * r->up[1] > MAX_STEPPED * r->out[2] * r->out[3])
+        return bb_ox_cerr(&c, "nearest resize from %lldx%lld to %lldx%lld: its whole upscaling by %lldx%lld would be "
+                          "more than %d times the output (not supported)", (long long)x->dims[2],
+                          (long long)x->dims[3], (long long)r->out[2], (long long)r->out[3], (long long)r->up[0],
+                          (long long)r->up[1], MAX_STEPPED);
     return 0;
 }

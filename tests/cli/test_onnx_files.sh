@@ -79,7 +79,7 @@ sys.exit(0 if 'gap' in k and 'reduce_mean' not in k else 'steps: ' + ' '.join(k)
     then ok; else fail "mean_hw_keep$k.onnx: $(cat "$tmp/m$k")"; fi
 done
 # ops outside torchvision's models (InstanceNormalization, ReduceSum,
-# ReduceL2, a 1-D Conv, Resize nearest and bilinear, Sin and Cos on
+# ReduceL2, a 1-D Conv, Resize nearest (also by fractional factors) and bilinear, Sin and Cos on
 # constants, a channel-multiplier conv, a sum into a plain residual, a
 # BatchNorm before a conv, a BN and ReLU after a concat of convs; a Conv,
 # a training-mode BatchNormalization, a CumSum, a Gemm and a MatMul on
@@ -91,7 +91,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 25 ] && ok || fail "expected 25 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 27 ] && ok || fail "expected 27 op_*.onnx cases"
 # the long rows' layer norm with the threads sharing each row (cpu.split=layers:
 # split by items, each thread would run its own rows alone)
 if "$bin" infer --model "$tmp/op_groupnorm_long.onnx" --input "$tmp/x2.npy" --output "$tmp/gl2.npy" --threads 2 \

@@ -242,6 +242,18 @@ def op_cases(out, x):
         [i64([-1, 8], "tok"), i64([-1, 3, 8, 8], "back_t"), f32(g8, "g8"), f32(b8, "b8"), f32(m8, "m8"),
          f32(v8, "v8")], ["N", 3, 8, 8],
         (x - as32(m8)) / np.sqrt(as32(v8) + 1e-5) * as32(g8) + as32(b8))
+    # nearest resizes by factors that are not whole numbers (GhostNetV2's
+    # F.interpolate(size=...)): pixel floor(i * in / out); sizes from the
+    # input's shape, and scales whose products are whole
+    near = lambda a, oh, ow: a[:, :, (np.arange(oh) * 8) // oh][:, :, :, (np.arange(ow) * 8) // ow]
+    nearest = dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+    yield ("resize_nearest_sizes", [
+        helper.make_node("Shape", ["x"], ["xs"], name="shape", end=2),
+        helper.make_node("Concat", ["xs", "hw"], ["sz"], name="sizes", axis=0),
+        helper.make_node("Resize", ["x", "", "", "sz"], ["y"], name="resize_12x5", **nearest)],
+        [i64([12, 5], "hw")], ["N", 3, 12, 5], near(x, 12, 5))
+    yield ("resize_nearest_scales", [helper.make_node("Resize", ["x", "", "sc"], ["y"], name="resize_1.5x0.75", **nearest)],
+           [f32([1, 1, 1.5, 0.75], "sc")], ["N", 3, 12, 6], near(x, 12, 6))
     # an MLP on constant coordinates (Swin V2's position bias): Gemm with
     # both transposes, alpha, beta and a broadcast C, ReLU, then a MatMul
     # whose leading axes broadcast on both sides
@@ -364,8 +376,8 @@ def main(out):
     save(longer, f"{out}/ext/beyond_file.onnx")
     # Resize conventions batchbench does not run
     for name, attrs in (("resize_align_corners", dict(mode="linear", coordinate_transformation_mode="align_corners")),
-                        ("resize_nearest_fraction", dict(mode="nearest", coordinate_transformation_mode="asymmetric",
-                                                         nearest_mode="floor"))):
+                        ("resize_nearest_fraction", dict(mode="nearest", coordinate_transformation_mode="half_pixel",
+                                                         nearest_mode="round_prefer_floor"))):
         scales = [1, 1, 2, 2] if name == "resize_align_corners" else [1, 1, 1.5, 1.5]
         save(small_graph(nodes=[
             helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
