@@ -70,6 +70,75 @@ int ox_const_tensor(ox_ctx *c, const char *name, bb_tensor_kind kind, int ndim, 
     return t;
 }
 
+/* The dim that scales with the batch: the one that is 2k at batch 2 and
+ * 3k at batch 3; -1 when not exactly one dim does. */
+static int batch_axis(const bb_ox_val *a, const bb_ox_val *b, int64_t *k)
+{
+    int axis = -1;
+    for (int i = 0; i < a->ndim; i++) {
+        if (a->dims[i] == b->dims[i])
+            continue;
+        if (axis >= 0 || a->dims[i] % 2 || a->dims[i] / 2 * 3 != b->dims[i])
+            return -1;
+        axis = i, *k = a->dims[i] / 2;
+    }
+    return axis;
+}
+
+/* A batch-sized constant whose items are all alike (XCiT's Fourier
+ * position encoding tiled over the batch; EdgeNeXt's, computed from a mask
+ * of [N, H, W] zeros; a class token expanded to the batch): constant at both
+ * batch sizes, one dim that is N (2 and 3), every item along it the same.
+ * Its axis, or -1. */
+int ox_replicated_axis(const ox_ctx *c, int v)
+{
+    const bb_ox_val *a = &c->v2[v], *b = &c->v3[v];
+    int64_t k = 0, outer = 1, inner = 1;
+    if (v < 0 || !a->is_const || !b->is_const || a->dtype != BB_OX_F32 || b->dtype != BB_OX_F32 ||
+        a->ndim != b->ndim)
+        return -1;
+    int axis = batch_axis(a, b, &k);
+    if (axis < 0 || k != 1)
+        return -1;
+    for (int i = 0; i < a->ndim; i++)
+        *(i < axis ? &outer : &inner) *= i == axis ? 1 : a->dims[i];
+    const size_t row = sizeof(float) * (size_t)inner;
+    const float *x = a->data, *y = b->data;
+    for (int64_t o = 0; o < outer; o++) {
+        const float *first = x + o * 2 * inner;
+        if (memcmp(first, x + (o * 2 + 1) * inner, row))
+            return -1;
+        for (int j = 0; j < 3; j++)
+            if (memcmp(first, y + (o * 3 + j) * inner, row))
+                return -1;
+    }
+    return axis;
+}
+
+/* Value v, replicated along axis: one item as a constant (that axis 1),
+ * expanded to the batch at run time. */
+static int expand_replicated(ox_ctx *c, const bb_ox_node *nd, int v, int axis)
+{
+    const bb_ox_val *a = &c->v2[v];
+    if (a->ndim > BB_MAX_DIMS)
+        return bb_ox_node_err(c->err, c->m, nd, "constant '%s' has %d dims (at most %d)", c->m->values[v].name,
+                              a->ndim, BB_MAX_DIMS);
+    int64_t dims[BB_OX_MAX_DIMS], outer = 1, inner = 1;
+    memcpy(dims, a->dims, sizeof(int64_t) * (size_t)a->ndim);
+    dims[axis] = 1;
+    for (int i = 0; i < a->ndim; i++)
+        *(i < axis ? &outer : &inner) *= i == axis ? 1 : a->dims[i];
+    float *item = malloc(sizeof(float) * (size_t)(outer * inner > 0 ? outer * inner : 1));
+    if (!item)
+        return bb_err_oom(c->err, "%s: out of memory copying '%s'", c->m->path, c->m->values[v].name);
+    for (int64_t o = 0; o < outer; o++)
+        memcpy(item + o * inner, (const float *)a->data + o * 2 * inner, sizeof(float) * (size_t)inner);
+    int k = ox_const_tensor(c, c->m->values[v].name, BB_T_BUFFER, a->ndim, dims, item);
+    free(item);
+    bb_op *op = k < 0 ? NULL : ox_op(c, nd, BB_OP_EXPAND, &k, 1, v);
+    return op ? op->out : -1;
+}
+
 int ox_tensor(ox_ctx *c, const bb_ox_node *nd, int v)
 {
     if (v < 0)
@@ -77,6 +146,9 @@ int ox_tensor(ox_ctx *c, const bb_ox_node *nd, int v)
     if (c->tmap[v] >= 0)
         return c->tmap[v];
     const bb_ox_val *a = &c->v2[v];
+    int rep = ox_replicated_axis(c, v);
+    if (rep >= 0)
+        return expand_replicated(c, nd, v, rep);
     if (ox_is_act(c, v))
         return bb_ox_node_err(c->err, c->m, nd, "reads '%s', which depends on the batch in a way "
                               "batchbench cannot run (a batch-sized constant)", c->m->values[v].name);
@@ -91,21 +163,6 @@ int ox_tensor(ox_ctx *c, const bb_ox_node *nd, int v)
     if (t >= 0)
         c->tmap[v] = t;
     return t;
-}
-
-/* The dim that scales with the batch: the one that is 2k at batch 2 and
- * 3k at batch 3; -1 when not exactly one dim does. */
-static int batch_axis(const bb_ox_val *a, const bb_ox_val *b, int64_t *k)
-{
-    int axis = -1;
-    for (int i = 0; i < a->ndim; i++) {
-        if (a->dims[i] == b->dims[i])
-            continue;
-        if (axis >= 0 || a->dims[i] % 2 || a->dims[i] / 2 * 3 != b->dims[i])
-            return -1;
-        axis = i, *k = a->dims[i] / 2;
-    }
-    return axis;
 }
 
 int ox_act_tensor(ox_ctx *c, const bb_ox_node *nd, int v)
@@ -234,9 +291,9 @@ static int lower_all(ox_ctx *c)
             continue;
         int acts = 0;
         for (int k = 0; k < nd->n_out; k++)
-            acts += ox_is_act(c, nd->out[k]);
+            acts += ox_is_act(c, nd->out[k]) && ox_replicated_axis(c, nd->out[k]) < 0;
         if (!acts)
-            continue; /* shape arithmetic, folded; or a constant */
+            continue; /* shape arithmetic, folded; a constant; or one alike in every item (ox_tensor) */
         int rc = ox_lower_pattern(c, i);
         if (rc == 0)
             rc = ox_lower_node(c, i);

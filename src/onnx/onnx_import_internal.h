@@ -33,9 +33,13 @@ bb_graph *ox_import_model(const bb_ox_model *m, bb_err *err);
 int ox_is_act(const ox_ctx *c, int v);
 /* Whether value v is the same constant at both batch sizes. */
 int ox_is_static(const ox_ctx *c, int v);
+/* The axis along which value v is a batch-sized constant alike in every
+ * item (folded at both batch sizes; no node computes it), or -1. */
+int ox_replicated_axis(const ox_ctx *c, int v);
 /* The graph tensor of value v: its activation, or a constant made from its
- * data (a parameter for an initializer, a buffer otherwise; float only).
- * -1 with c->err set. */
+ * data (a parameter for an initializer, a buffer otherwise; float only),
+ * or for a replicated one (above) one item expanded to the batch. -1 with
+ * c->err set. */
 int ox_tensor(ox_ctx *c, const bb_ox_node *nd, int v);
 /* A new activation tensor for value v, its batch dim found from the two
  * evaluations; recorded in tmap. -1 with c->err set. */

@@ -27,9 +27,13 @@ static int in_t(ox_ctx *c, const bb_ox_node *nd, int k)
 /* Input k as an activation (refused when it is a constant). */
 static int in_act(ox_ctx *c, const bb_ox_node *nd, int k)
 {
-    if (k >= nd->n_in || !ox_is_act(c, nd->in[k]))
+    int v = k < nd->n_in ? nd->in[k] : -1;
+    if (v >= 0 && !ox_is_static(c, v) && c->v2[v].is_const && c->v3[v].is_const)
+        return bb_ox_node_err(c->err, c->m, nd, "input %d ('%s') is a constant the size of the batch whose items "
+                              "differ (not supported: batchbench computes every item the same way)", k, c->m->values[v].name);
+    if (v < 0 || !ox_is_act(c, v))
         return bb_ox_node_err(c->err, c->m, nd, "input %d must depend on the model's input", k);
-    return ox_tensor(c, nd, nd->in[k]);
+    return ox_tensor(c, nd, v);
 }
 
 /* Input k as a static float constant (its value at batch 2). */

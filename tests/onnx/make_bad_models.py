@@ -254,6 +254,19 @@ def op_cases(out, x):
         [i64([12, 5], "hw")], ["N", 3, 12, 5], near(x, 12, 5))
     yield ("resize_nearest_scales", [helper.make_node("Resize", ["x", "", "sc"], ["y"], name="resize_1.5x0.75", **nearest)],
            [f32([1, 1, 1.5, 0.75], "sc")], ["N", 3, 12, 6], near(x, 12, 6))
+    # a constant the size of the batch, alike in every item (EdgeNeXt's
+    # position encoding from a mask of [N, H, W] zeros): computed at import,
+    # one item expanded to the batch
+    rows = np.cumsum(np.ones((8, 8)), axis=0)
+    yield ("batch_sized_constant", [
+        helper.make_node("Shape", ["x"], ["xn"], name="batch_of", end=1),
+        helper.make_node("Concat", ["xn", "chw"], ["mshape"], name="mask_shape", axis=0),
+        helper.make_node("ConstantOfShape", ["mshape"], ["ones"], name="mask_ones",
+                         value=numpy_helper.from_array(np.ones(1, np.float32))),
+        helper.make_node("CumSum", ["ones", "ax2c"], ["rows"], name="row_index"),
+        helper.make_node("Mul", ["rows", "quarter"], ["pos"], name="scale_rows"),
+        helper.make_node("Add", ["x", "pos"], ["y"], name="add_position")],
+        [i64([3, 8, 8], "chw"), i64(2, "ax2c"), f32(0.25, "quarter")], ["N", 3, 8, 8], x + 0.25 * rows)
     # an MLP on constant coordinates (Swin V2's position bias): Gemm with
     # both transposes, alpha, beta and a broadcast C, ReLU, then a MatMul
     # whose leading axes broadcast on both sides
@@ -386,6 +399,21 @@ def main(out):
             helper.make_node("Flatten", ["p"], ["y"], name="flatten")],
             inits=small_graph().graph.initializer[:] + [numpy_helper.from_array(np.array(scales, np.float32), "sc")]),
             f"{out}/{name}.onnx")
+    # a batch-sized constant whose items differ (0, 1, ... N-1 added to each
+    # item): no one item stands for the others
+    save(small_graph(nodes=[
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Shape", ["x"], ["xn"], name="batch_of", start=0, end=1),
+        helper.make_node("Squeeze", ["xn"], ["n"], name="batch_scalar"),
+        helper.make_node("Range", ["zero", "n", "one"], ["idx"], name="item_range"),
+        helper.make_node("Cast", ["idx"], ["fidx"], name="to_float", to=TensorProto.FLOAT),
+        helper.make_node("Reshape", ["fidx", "col"], ["item_index"], name="as_column"),
+        helper.make_node("Add", ["c", "item_index"], ["r"], name="add_item_index"),
+        helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
+        helper.make_node("Flatten", ["p"], ["y"], name="flatten")],
+        inits=small_graph().graph.initializer[:] + [numpy_helper.from_array(np.array(v, np.int64), k) for k, v in
+                                                    (("zero", 0), ("one", 1), ("col", [-1, 1, 1, 1]))]),
+        f"{out}/batch_index_constant.onnx")
     # a BatchNormalization in training mode (the batch's own statistics) on an
     # activation, and a CumSum of one: computed on constants only
     stats = [numpy_helper.from_array(np.ones(4, np.float32), k) for k in ("g", "z", "m", "v")]
