@@ -774,6 +774,30 @@ static int lower_pad(ox_ctx *c, const bb_ox_node *nd)
     return 0;
 }
 
+/* Tile: an Expand where every repeated axis has one element. Repeating
+ * a longer axis (interleaving copies) is not supported, nor repeating the
+ * batch axis: each item would then read the others (GCViT's global query). */
+static int lower_tile(ox_ctx *c, const bb_ox_node *nd)
+{
+    const bb_ox_val *x2 = &c->v2[nd->in[0]], *x3 = &c->v3[nd->in[0]], *r2 = &c->v2[nd->in[1]],
+                    *r3 = &c->v3[nd->in[1]];
+    if (r2->dtype != BB_OX_I64 || !r2->is_const || !r3->is_const)
+        return bb_ox_node_err(c->err, c->m, nd, "its repeats must be constant");
+    for (int a = 0; a < x2->ndim && a < r2->numel; a++) {
+        int64_t k2 = ((const int64_t *)r2->data)[a], k3 = ((const int64_t *)r3->data)[a];
+        if (k2 == 1 && k3 == 1)
+            continue;
+        if (x2->dims[a] != x3->dims[a])
+            return bb_ox_node_err(c->err, c->m, nd, "repeats axis %d, the batch's: each item would read the "
+                                  "others (not supported)", a);
+        if (x2->dims[a] != 1)
+            return bb_ox_node_err(c->err, c->m, nd, "repeats axis %d of %lld elements (batchbench tiles axes "
+                                  "of one element only)", a, (long long)x2->dims[a]);
+    }
+    int x = in_t(c, nd, 0);
+    return x >= 0 && ox_op(c, nd, BB_OP_EXPAND, &x, 1, nd->out[0]) ? 0 : -1;
+}
+
 static int lower_expand(ox_ctx *c, const bb_ox_node *nd)
 {
     int x = in_t(c, nd, 0);
@@ -810,7 +834,7 @@ static const struct { const char *op; lower_fn fn; } lowerings[] = {
     {"Shape", refuse}, {"Size", refuse}, {"Constant", refuse}, {"ConstantOfShape", refuse},
     {"Range", refuse}, {"Equal", refuse}, {"Less", refuse}, {"Greater", refuse}, {"Not", refuse},
     {"And", refuse}, {"Or", refuse}, {"Where", refuse}, {"Mod", refuse}, {"Floor", refuse},
-    {"Ceil", refuse}, {"ScatterND", refuse}, {"Tile", refuse}, {"Sin", refuse}, {"Cos", refuse},
+    {"Ceil", refuse}, {"ScatterND", refuse}, {"Tile", lower_tile}, {"Sin", refuse}, {"Cos", refuse},
     {"CumSum", refuse},
 };
 

@@ -47,6 +47,7 @@ expect_error "$tmp/resize_nearest_fraction.onnx" "resize_nearest_fraction" "whol
 expect_error "$tmp/bn_training_activation.onnx" "bn_train" "training mode" "constants only"
 expect_error "$tmp/cumsum_activation.onnx" "cumsum_act" "CumSum" "constants only"
 expect_error "$tmp/batch_index_constant.onnx" "to_float" "size of the batch whose items differ"
+expect_error "$tmp/tile_batch.onnx" "tile_batch" "axis 0, the batch's"
 expect_error "$tmp/pad_reflect_too_far.onnx" "pad_far" "axis 3 of 8 by 8" "reflect"
 # every unsupported op type in one message, each with a node of it
 expect_error "$tmp/unsupported.onnx" "2 unsupported op types" "Selu \\(node 'selu_1'\\)" "LpNormalization \\(node 'lpnorm'\\)"
@@ -92,7 +93,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 28 ] && ok || fail "expected 28 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 29 ] && ok || fail "expected 29 op_*.onnx cases"
 # the long rows' layer norm with the threads sharing each row (cpu.split=layers:
 # split by items, each thread would run its own rows alone)
 if "$bin" infer --model "$tmp/op_groupnorm_long.onnx" --input "$tmp/x2.npy" --output "$tmp/gl2.npy" --threads 2 \

@@ -267,6 +267,12 @@ def op_cases(out, x):
         helper.make_node("Mul", ["rows", "quarter"], ["pos"], name="scale_rows"),
         helper.make_node("Add", ["x", "pos"], ["y"], name="add_position")],
         [i64([3, 8, 8], "chw"), i64(2, "ax2c"), f32(0.25, "quarter")], ["N", 3, 8, 8], x + 0.25 * rows)
+    # Tile of an activation along an axis of one element (as an Expand)
+    yield ("tile_channel_mean", [
+        helper.make_node("ReduceMean", ["x"], ["m"], name="channel_mean", axes=[1], keepdims=1),
+        helper.make_node("Tile", ["m", "reps3"], ["t"], name="tile_channels"),
+        helper.make_node("Mul", ["x", "t"], ["y"], name="times_mean")],
+        [i64([1, 3, 1, 1], "reps3")], ["N", 3, 8, 8], x * x.mean(axis=1, keepdims=True))
     # an MLP on constant coordinates (Swin V2's position bias): Gemm with
     # both transposes, alpha, beta and a broadcast C, ReLU, then a MatMul
     # whose leading axes broadcast on both sides
@@ -421,6 +427,8 @@ def main(out):
             ("bn_training_activation", helper.make_node("BatchNormalization", ["c", "g", "z", "m", "v"], ["r"],
                                                         name="bn_train", training_mode=1)),
             ("cumsum_activation", helper.make_node("CumSum", ["c", "ax"], ["r"], name="cumsum_act")),
+            # the batch tiled: each item would read the others (GCViT)
+            ("tile_batch", helper.make_node("Tile", ["c", "reps_batch"], ["r"], name="tile_batch")),
             # a reflection longer than the 8-wide axis less one
             ("pad_reflect_too_far", helper.make_node("Pad", ["c", "far"], ["r"], name="pad_far", mode="reflect"))):
         save(small_graph(nodes=[
@@ -429,7 +437,9 @@ def main(out):
             helper.make_node("Flatten", ["p"], ["y"], name="flatten")],
             inits=small_graph().graph.initializer[:] + stats + [numpy_helper.from_array(np.array(1, np.int64), "ax"),
                                                                  numpy_helper.from_array(np.array([0, 0, 0, 8, 0, 0, 0, 0],
-                                                                                                  np.int64), "far")]),
+                                                                                                  np.int64), "far"),
+                                                                 numpy_helper.from_array(np.array([2, 1, 1, 1], np.int64),
+                                                                                         "reps_batch")]),
             f"{out}/{name}.onnx")
     # a fixed batch of 1 (no dynamic axis): reshapes baked for batch 1
     fixed = small_graph(inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
