@@ -76,11 +76,15 @@ def siblings():
 # GroupNorm as InstanceNormalization, ECA's 1-D conv, HRNet's nearest Resize
 # and activation-then-add, MixNet's mixed kernel sizes, ResNeSt's split
 # attention with ReduceSum, MobileViT's unfolding reshapes around attention,
-# FastViT's channel-multiplier convs and branch sums).
+# FastViT's channel-multiplier convs and branch sums, TResNet's reflect pads,
+# XCiT's position encoding computed on constants and tiled over the batch,
+# GhostNetV2's nearest resize from 3 to 7, Swin V2's MLP on constant
+# coordinates, ConViT's relative indices traced in every block).
 # `make onnx-parity` and `make check` run them.
 TIMM = "timm:"
 TIMM_QUICK = ["timm:poolformer_s12", "timm:ecaresnet26t", "timm:hrnet_w18_small", "timm:mixnet_s",
-              "timm:resnest14d", "timm:mobilevit_xxs", "timm:fastvit_t8"]
+              "timm:resnest14d", "timm:mobilevit_xxs", "timm:fastvit_t8", "timm:tresnet_m",
+              "timm:xcit_nano_12_p16_224", "timm:ghostnetv2_100", "timm:swinv2_cr_tiny_ns_224", "timm:convit_tiny"]
 
 MODEL_SETS = {"all": lambda: PARITY_MODELS, "siblings": siblings, "siblings-quick": lambda: SIBLINGS_QUICK,
               "timm-quick": lambda: TIMM_QUICK}

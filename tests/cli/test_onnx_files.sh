@@ -93,7 +93,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 29 ] && ok || fail "expected 29 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 31 ] && ok || fail "expected 31 op_*.onnx cases"
 # the long rows' layer norm with the threads sharing each row (cpu.split=layers:
 # split by items, each thread would run its own rows alone)
 if "$bin" infer --model "$tmp/op_groupnorm_long.onnx" --input "$tmp/x2.npy" --output "$tmp/gl2.npy" --threads 2 \

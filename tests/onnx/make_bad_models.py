@@ -267,6 +267,20 @@ def op_cases(out, x):
         helper.make_node("Mul", ["rows", "quarter"], ["pos"], name="scale_rows"),
         helper.make_node("Add", ["x", "pos"], ["y"], name="add_position")],
         [i64([3, 8, 8], "chw"), i64(2, "ax2c"), f32(0.25, "quarter")], ["N", 3, 8, 8], x + 0.25 * rows)
+    # softmax over an axis that is not the last (CoaT's keys over the
+    # tokens): over the channels, and over 2 rows of 96 columns (a block
+    # of 64 and one of 32)
+    def softmax(a, axis):
+        e = np.exp(a - a.max(axis=axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
+    yield ("softmax_channels", [helper.make_node("Softmax", ["x"], ["y"], name="softmax_c", axis=1)], [],
+           ["N", 3, 8, 8], softmax(x, 1))
+    yield ("softmax_middle_axis", [
+        helper.make_node("Reshape", ["x", "rows2"], ["r"], name="two_rows"),
+        helper.make_node("Softmax", ["r"], ["sm"], name="softmax_rows", axis=1),
+        helper.make_node("Reshape", ["sm", "back_sm"], ["y"], name="back")],
+        [i64([-1, 2, 96], "rows2"), i64([-1, 3, 8, 8], "back_sm")], ["N", 3, 8, 8],
+        softmax(x.reshape(2, 2, 96), 1).reshape(x.shape))
     # Tile of an activation along an axis of one element (as an Expand)
     yield ("tile_channel_mean", [
         helper.make_node("ReduceMean", ["x"], ["m"], name="channel_mean", axes=[1], keepdims=1),

@@ -491,6 +491,18 @@ int cpu_lower_softmax(bb_backend *b, const bb_op *op, bb_err *err)
     int src = cpu_tensor_full_plain(b, op->in[0], dnnl_f32, err);
     if (src < 0)
         return -1;
+    if (op->axis < nd - 1) { /* our kernel: oneDNN 2.6 has only reference code off the last axis */
+        int64_t outer = 1, inner = 1;
+        for (int i = 0; i < nd; i++)
+            *(i < op->axis ? &outer : &inner) *= i == op->axis ? 1 : d[i];
+        int dst = cpu_dst_buf(b, op, &b->bufs[src].md);
+        cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
+        s->kernel = K_SOFTMAX, s->kin = src, s->kout = dst;
+        s->p[0] = outer, s->p[1] = d[op->axis], s->p[2] = inner;
+        cpu_touch(b, src);
+        cpu_touch(b, dst);
+        return 0;
+    }
     dnnl_softmax_v2_desc_t sd;
     DNNL_CHECK(dnnl_softmax_v2_forward_desc_init(&sd, dnnl_forward_inference, dnnl_softmax_accurate,
                                                  &b->bufs[src].md, &b->bufs[src].md, op->axis),
