@@ -97,6 +97,48 @@ static int try_pre_bn(bb_graph *g, int i)
     return 1;
 }
 
+/* The input channel of a conv's output channel o that an identity branch
+ * adds to it, and whether the conv can take such a branch: as many outputs
+ * as inputs in every group, stride 1, no dilation, an odd window padded to
+ * keep the size (its centre tap then reads that channel at that pixel). */
+static int centre_tap_conv(const bb_graph *g, const bb_op *c)
+{
+    const bb_tensor *w = c->w >= 0 ? &g->tensors[c->w] : NULL;
+    return c->type == BB_OP_CONV && w && w->ndim == 4 && c->groups > 0 && w->dims[0] == w->dims[1] * c->groups &&
+           c->sh == 1 && c->sw == 1 && c->dil_h <= 1 && c->dil_w <= 1 && c->kh % 2 && c->kw % 2 &&
+           c->pad_t == c->kh / 2 && c->pad_b == c->kh / 2 && c->pad_l == c->kw / 2 && c->pad_r == c->kw / 2 &&
+           !c->post_act && c->sum_in < 0 && !c->has_pre_bn && !c->has_id_bn && !c->bn_first;
+}
+
+/* conv(x) + BN(x), the conv keeping the size and channels and the BN's
+ * only reader the add (RepGhost's fusion BN, not reparameterised in timm's
+ * eval mode): the BN's scale goes into the conv's centre taps and its
+ * shift into the bias (has_id_bn); the BN and the add go. */
+static int try_identity_bn(bb_graph *g, int i)
+{
+    const bb_op *add = &g->ops[i];
+    if (add->type != BB_OP_ADD || add->n_in != 2 || add->post_act)
+        return 0;
+    for (int k = 0; k < 2; k++) {
+        int pc = bb_producer(g, add->in[k]), pb = bb_producer(g, add->in[1 - k]);
+        if (pc < 0 || pb < 0 || sole_reader(g, add->in[k]) != i || sole_reader(g, add->in[1 - k]) != i)
+            continue;
+        bb_op *c = &g->ops[pc];
+        const bb_op *bn = &g->ops[pb];
+        if (bn->type != BB_OP_BATCHNORM || bn->post_act || bn->aux[0] < 0 || bn->aux[1] < 0 ||
+            bn->in[0] != c->in[0] || !centre_tap_conv(g, c))
+            continue;
+        c->has_id_bn = 1;
+        c->id_bn_w = bn->w, c->id_bn_b = bn->b, c->id_bn_mean = bn->aux[0], c->id_bn_var = bn->aux[1];
+        c->id_bn_eps = bn->eps;
+        c->out = add->out;
+        remove_op(g, i); /* the add runs after both */
+        remove_op(g, pb);
+        return 1;
+    }
+    return 0;
+}
+
 /* Whether every source of the concat at index i is a conv that only the
  * concat reads, once, that sums nothing and has no activation (and, for a
  * BN, no BN). */
@@ -269,24 +311,40 @@ static int try_pad(bb_graph *g, int i)
     return 1;
 }
 
-int bb_fuse(bb_graph *g)
+static int fuse_pass(bb_graph *g)
 {
     int removed = 0;
     for (int i = 0; i < g->n_ops; i++)
         while (try_pad(g, i) || try_bn(g, i) || try_act(g, i) || try_sum(g, i) || try_pre_bn(g, i) ||
-               try_into_concat_sources(g, i))
+               try_into_concat_sources(g, i) || try_identity_bn(g, i))
             removed++;
     return removed;
+}
+
+/* Passes until nothing changes: a rule applied at an add can give an
+ * earlier conv an output another rule then fuses (RepGhost's conv + BN(x),
+ * then the ReLU). */
+int bb_fuse(bb_graph *g)
+{
+    int removed = 0, n;
+    while ((n = fuse_pass(g)) > 0)
+        removed += n;
+    return removed;
+}
+
+/* A BN's scale and shift of channel c. */
+static void bn_of(const bb_graph *g, int w, int b, int mean, int var, float eps, int64_t c, double *scale,
+                  double *shift)
+{
+    double gamma = w >= 0 ? g->tensors[w].data[c] : 1.0, beta = b >= 0 ? g->tensors[b].data[c] : 0.0;
+    *scale = gamma / sqrt(g->tensors[var].data[c] + (double)eps);
+    *shift = beta - g->tensors[mean].data[c] * *scale;
 }
 
 /* The input BN's scale and shift of input channel c (has_pre_bn). */
 static void pre_bn_of(const bb_graph *g, const bb_op *conv, int64_t c, double *scale, double *shift)
 {
-    double var = g->tensors[conv->pre_bn_var].data[c];
-    double gamma = conv->pre_bn_w >= 0 ? g->tensors[conv->pre_bn_w].data[c] : 1.0;
-    double beta = conv->pre_bn_b >= 0 ? g->tensors[conv->pre_bn_b].data[c] : 0.0;
-    *scale = gamma / sqrt(var + (double)conv->pre_bn_eps);
-    *shift = beta - g->tensors[conv->pre_bn_mean].data[c] * *scale;
+    bn_of(g, conv->pre_bn_w, conv->pre_bn_b, conv->pre_bn_mean, conv->pre_bn_var, conv->pre_bn_eps, c, scale, shift);
 }
 
 void bb_fold_bn(const bb_graph *g, const bb_op *conv, float *w_out, float *b_out)
@@ -312,11 +370,17 @@ void bb_fold_bn(const bb_graph *g, const bb_op *conv, float *w_out, float *b_out
         }
         if (conv->has_bn)
             shift = (shift - g->tensors[conv->bn_mean].data[c]) * scale + g->tensors[conv->bn_b].data[c];
+        if (conv->has_id_bn) { /* + s x + t: s on the centre tap of channel o's own input */
+            double s, t;
+            bn_of(g, conv->id_bn_w, conv->id_bn_b, conv->id_bn_mean, conv->id_bn_var, conv->id_bn_eps, o, &s, &t);
+            w_out[o * per + (o % icg) * window + (conv->kh / 2) * conv->kw + conv->kw / 2] += (float)s;
+            shift += t;
+        }
         b_out[o] = (float)shift;
     }
 }
 
 int bb_conv_has_bias(const bb_op *conv)
 {
-    return conv->b >= 0 || conv->has_bn || conv->has_pre_bn;
+    return conv->b >= 0 || conv->has_bn || conv->has_pre_bn || conv->has_id_bn;
 }

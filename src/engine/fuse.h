@@ -10,6 +10,8 @@
  *   convs -> concat -> bn|act  : the BN (bn_first: where each conv's
  *                                channels start) or activation moves into
  *                                every conv that feeds the concat (MixNet)
+ *   conv(x) + batchnorm(x)     : the BN into the conv's centre taps
+ *                                (has_id_bn: RepGhost's identity branch)
  *   batchnorm -> relu          : post_act (a BN the conv before it could not take)
  *   conv|linear -> add(r)      : residual summed in place into r's buffer
  *                                (sum_in = r), when r is not read later

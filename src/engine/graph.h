@@ -131,6 +131,9 @@ typedef struct {
     int has_pre_bn;    /* a BatchNorm on the conv's input folded in (no padding): */
     int pre_bn_w, pre_bn_b, pre_bn_mean, pre_bn_var;
     float pre_bn_eps;
+    int has_id_bn;     /* a BatchNorm of the conv's own input added to its output (RepGhost): */
+    int id_bn_w, id_bn_b, id_bn_mean, id_bn_var; /* its parameters, folded into the centre tap */
+    float id_bn_eps;
     bb_act post_act;   /* applied to the op's result (before a residual sum) */
     int sum_in;        /* residual tensor added in place into out, or -1 */
     bb_act sum_act;    /* applied after the residual sum */

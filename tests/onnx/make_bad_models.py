@@ -281,6 +281,31 @@ def op_cases(out, x):
         helper.make_node("Reshape", ["sm", "back_sm"], ["y"], name="back")],
         [i64([-1, 2, 96], "rows2"), i64([-1, 3, 8, 8], "back_sm")], ["N", 3, 8, 8],
         softmax(x.reshape(2, 2, 96), 1).reshape(x.shape))
+    # RepGhost's identity branch: conv(x) + BN(x), the BN folded into the
+    # conv's centre taps; depthwise (with its own BN and a ReLU after) and
+    # dense
+    def bn_np(a, g_, b_, m_, v_):
+        sh4 = (1, -1, 1, 1)
+        return (a - as32(m_).reshape(sh4)) / np.sqrt(as32(v_).reshape(sh4) + 1e-5) * as32(g_).reshape(sh4) \
+            + as32(b_).reshape(sh4)
+    stats3 = lambda: (rng.uniform(0.5, 1.5, 3), rng.uniform(-0.5, 0.5, 3), rng.uniform(-1, 1, 3), rng.uniform(0.5, 2, 3))
+    wdw, wfull = rng.standard_normal((3, 1, 3, 3)), rng.standard_normal((3, 3, 3, 3))
+    sa, sb, sc = stats3(), stats3(), stats3()
+    bn_inits = lambda tag, st: [f32(v, f"{tag}_{k}") for k, v in zip("gbmv", st)]
+    bn_node = lambda tag, src, dst: helper.make_node("BatchNormalization", [src] + [f"{tag}_{k}" for k in "gbmv"], [dst],
+                                                     name=tag, epsilon=1e-5)
+    yield ("conv_plus_identity_bn", [
+        helper.make_node("Conv", ["x", "wdw"], ["c"], name="cheap_dw", group=3, pads=[1] * 4),
+        bn_node("bn_dw", "c", "cb"), bn_node("fusion_bn", "x", "bx"),
+        helper.make_node("Add", ["cb", "bx"], ["s"], name="add_identity"),
+        helper.make_node("Relu", ["s"], ["y"], name="relu")],
+        [f32(wdw, "wdw")] + bn_inits("bn_dw", sa) + bn_inits("fusion_bn", sb), ["N", 3, 8, 8],
+        np.maximum(bn_np(conv2d(x, as32(wdw), np.zeros(3), 1, 1, 3), *sa) + bn_np(x, *sb), 0))
+    yield ("conv_dense_plus_identity_bn", [
+        helper.make_node("Conv", ["x", "wfull"], ["c"], name="dense", pads=[1] * 4), bn_node("id_bn", "x", "bx"),
+        helper.make_node("Add", ["bx", "c"], ["y"], name="add_identity")],
+        [f32(wfull, "wfull")] + bn_inits("id_bn", sc), ["N", 3, 8, 8],
+        conv2d(x, as32(wfull), np.zeros(3), 1, 1, 1) + bn_np(x, *sc))
     # Tile of an activation along an axis of one element (as an Expand)
     yield ("tile_channel_mean", [
         helper.make_node("ReduceMean", ["x"], ["m"], name="channel_mean", axes=[1], keepdims=1),
