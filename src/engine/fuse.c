@@ -2,6 +2,7 @@
 #include "engine/fuse.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int reads(const bb_op *op, int t)
@@ -97,46 +98,137 @@ static int try_pre_bn(bb_graph *g, int i)
     return 1;
 }
 
-/* The input channel of a conv's output channel o that an identity branch
- * adds to it, and whether the conv can take such a branch: as many outputs
- * as inputs in every group, stride 1, no dilation, an odd window padded to
- * keep the size (its centre tap then reads that channel at that pixel). */
-static int centre_tap_conv(const bb_graph *g, const bb_op *c)
+/* A conv window centred on its output pixel: odd, padded by half on each
+ * side, no dilation. */
+static int centred(const bb_op *c)
 {
-    const bb_tensor *w = c->w >= 0 ? &g->tensors[c->w] : NULL;
-    return c->type == BB_OP_CONV && w && w->ndim == 4 && c->groups > 0 && w->dims[0] == w->dims[1] * c->groups &&
-           c->sh == 1 && c->sw == 1 && c->dil_h <= 1 && c->dil_w <= 1 && c->kh % 2 && c->kw % 2 &&
-           c->pad_t == c->kh / 2 && c->pad_b == c->kh / 2 && c->pad_l == c->kw / 2 && c->pad_r == c->kw / 2 &&
-           !c->post_act && c->sum_in < 0 && !c->has_pre_bn && !c->has_id_bn && !c->bn_first;
+    return c->kh % 2 && c->kw % 2 && c->pad_t == c->kh / 2 && c->pad_b == c->kh / 2 && c->pad_l == c->kw / 2 &&
+           c->pad_r == c->kw / 2 && c->dil_h <= 1 && c->dil_w <= 1;
 }
 
-/* conv(x) + BN(x), the conv keeping the size and channels and the BN's
- * only reader the add (RepGhost's fusion BN, not reparameterised in timm's
- * eval mode): the BN's scale goes into the conv's centre taps and its
- * shift into the bias (has_id_bn); the BN and the add go. */
-static int try_identity_bn(bb_graph *g, int i)
+/* A conv that can take a parallel branch: centred, its weights present
+ * (merging computes with them), nothing after it fused yet. */
+static int branch_conv(const bb_graph *g, const bb_op *c)
+{
+    const bb_tensor *w = c->type == BB_OP_CONV && c->w >= 0 ? &g->tensors[c->w] : NULL;
+    return w && w->ndim == 4 && w->data && c->groups > 0 && centred(c) && !c->post_act && c->sum_in < 0 &&
+           !c->bn_first;
+}
+
+/* Whether a branch conv's centre taps can take an identity branch: as
+ * many outputs as inputs in every group, stride 1 (the centre tap of
+ * output channel o then reads input channel o at the same pixel). */
+static int identity_conv(const bb_graph *g, const bb_op *c)
+{
+    const bb_tensor *w = &g->tensors[c->w];
+    return branch_conv(g, c) && w->dims[0] == w->dims[1] * c->groups && c->sh == 1 && c->sw == 1;
+}
+
+/* Two branch convs of one input into the same channels with the same
+ * groups and stride: their sum is one conv whose kernel is the sum of
+ * theirs, the smaller centred in the larger. */
+static int parallel_convs(const bb_graph *g, const bb_op *a, const bb_op *b)
+{
+    const bb_tensor *wa = &g->tensors[a->w], *wb = &g->tensors[b->w];
+    return a->in[0] == b->in[0] && a->groups == b->groups && a->sh == b->sh && a->sw == b->sw &&
+           wa->dims[0] == wb->dims[0] && wa->dims[1] == wb->dims[1];
+}
+
+/* The add at index i sums two branches of one input that fold into one
+ * conv (MobileOne, RepVGG and RepGhost before reparameterisation, which
+ * timm's eval mode keeps): two parallel convs, or a conv and a BatchNorm
+ * of its input (an identity branch). 1 with the conv's index in *pc and
+ * the other op's in *po, each read only by the add; else 0. try_sum then
+ * leaves the add to try_branches. */
+static int branch_add(const bb_graph *g, int i, int *pc, int *po)
 {
     const bb_op *add = &g->ops[i];
-    if (add->type != BB_OP_ADD || add->n_in != 2 || add->post_act)
+    if (add->type != BB_OP_ADD || add->n_in != 2 || add->post_act || add->in[0] == add->in[1])
         return 0;
     for (int k = 0; k < 2; k++) {
-        int pc = bb_producer(g, add->in[k]), pb = bb_producer(g, add->in[1 - k]);
-        if (pc < 0 || pb < 0 || sole_reader(g, add->in[k]) != i || sole_reader(g, add->in[1 - k]) != i)
+        int c = bb_producer(g, add->in[k]), o = bb_producer(g, add->in[1 - k]);
+        if (c < 0 || o < 0 || sole_reader(g, add->in[k]) != i || sole_reader(g, add->in[1 - k]) != i ||
+            !branch_conv(g, &g->ops[c]))
             continue;
-        bb_op *c = &g->ops[pc];
-        const bb_op *bn = &g->ops[pb];
-        if (bn->type != BB_OP_BATCHNORM || bn->post_act || bn->aux[0] < 0 || bn->aux[1] < 0 ||
-            bn->in[0] != c->in[0] || !centre_tap_conv(g, c))
-            continue;
-        c->has_id_bn = 1;
-        c->id_bn_w = bn->w, c->id_bn_b = bn->b, c->id_bn_mean = bn->aux[0], c->id_bn_var = bn->aux[1];
-        c->id_bn_eps = bn->eps;
-        c->out = add->out;
-        remove_op(g, i); /* the add runs after both */
-        remove_op(g, pb);
-        return 1;
+        const bb_op *x = &g->ops[o];
+        int identity = x->type == BB_OP_BATCHNORM && !x->post_act && x->aux[0] >= 0 && x->aux[1] >= 0 &&
+                       x->in[0] == g->ops[c].in[0] && identity_conv(g, &g->ops[c]);
+        if (identity || (branch_conv(g, x) && parallel_convs(g, &g->ops[c], x))) {
+            *pc = c, *po = o;
+            return 1;
+        }
     }
     return 0;
+}
+
+/* Conv b's folded kernel added into a's, both made one conv with new
+ * (buffer) tensors: the merged kernel, the smaller window centred in the
+ * larger, and the summed bias; a's folded BNs are in them. -1 out of
+ * memory. */
+static int merge_convs(bb_graph *g, bb_op *a, const bb_op *b)
+{
+    const int64_t oc = g->tensors[a->w].dims[0], icg = g->tensors[a->w].dims[1];
+    const int kh = a->kh > b->kh ? a->kh : b->kh, kw = a->kw > b->kw ? a->kw : b->kw;
+    float *w = calloc((size_t)(oc * icg * kh * kw), sizeof *w), *bias = calloc((size_t)oc, sizeof *bias);
+    float *fw = malloc(sizeof(float) * (size_t)(oc * icg * kh * kw)), *fb = malloc(sizeof(float) * (size_t)oc);
+    if (!w || !bias || !fw || !fb) {
+        free(w), free(bias), free(fw), free(fb);
+        return -1;
+    }
+    const bb_op *src[2] = {a, b};
+    for (int s = 0; s < 2; s++) {
+        const bb_op *c = src[s];
+        const int dy = (kh - c->kh) / 2, dx = (kw - c->kw) / 2;
+        bb_fold_bn(g, c, fw, fb);
+        for (int64_t o = 0; o < oc; o++) {
+            bias[o] += fb[o];
+            for (int64_t ci = 0; ci < icg; ci++)
+                for (int y = 0; y < c->kh; y++)
+                    for (int x = 0; x < c->kw; x++)
+                        w[((o * icg + ci) * kh + y + dy) * kw + x + dx] += fw[((o * icg + ci) * c->kh + y) * c->kw + x];
+        }
+    }
+    free(fw), free(fb);
+    int64_t wd[4] = {oc, icg, kh, kw};
+    int wt = bb_graph_add_tensor(g, "merged_weight", BB_T_BUFFER, 4, wd);
+    int bt = bb_graph_add_tensor(g, "merged_bias", BB_T_BUFFER, 1, &oc);
+    g->tensors[wt].data = w, g->tensors[bt].data = bias;
+    a->w = wt, a->b = bt;
+    a->has_bn = a->has_pre_bn = a->has_id_bn = 0;
+    a->kh = kh, a->kw = kw, a->pad_t = a->pad_b = kh / 2, a->pad_l = a->pad_r = kw / 2;
+    a->k = kh, a->pad = kh / 2; /* whole only when bb_window_square */
+    return 0;
+}
+
+/* The branches of a branch_add become one conv: a BN of the conv's input
+ * goes into its centre taps (has_id_bn: its scale on the taps of each
+ * channel's own input, its shift into the bias; bb_fold_bn), a parallel
+ * conv into its kernel (merge_convs: the later conv into the earlier).
+ * The add and the other branch go. */
+static int try_branches(bb_graph *g, int i)
+{
+    int pc, po;
+    if (!branch_add(g, i, &pc, &po))
+        return 0;
+    bb_op *c = &g->ops[pc];
+    const bb_op *o = &g->ops[po];
+    if (o->type == BB_OP_BATCHNORM) {
+        c->has_id_bn = 1;
+        c->id_bn_w = o->w, c->id_bn_b = o->b, c->id_bn_mean = o->aux[0], c->id_bn_var = o->aux[1];
+        c->id_bn_eps = o->eps;
+    } else {
+        if (po < pc) { /* keep the earlier conv: the later one's slot goes */
+            int t = pc;
+            pc = po, po = t;
+            c = &g->ops[pc], o = &g->ops[po];
+        }
+        if (merge_convs(g, c, o) != 0)
+            return 0;
+    }
+    c->out = g->ops[i].out;
+    remove_op(g, i); /* the add runs after both branches */
+    remove_op(g, po);
+    return 1;
 }
 
 /* Whether every source of the concat at index i is a conv that only the
@@ -245,8 +337,8 @@ static int try_sum(bb_graph *g, int i)
     bb_op *op = &g->ops[i];
     if ((op->type != BB_OP_CONV && op->type != BB_OP_LINEAR) || op->sum_in >= 0 || op->post_act)
         return 0;
-    int a = sole_reader(g, op->out);
-    if (a < 0 || g->ops[a].type != BB_OP_ADD)
+    int a = sole_reader(g, op->out), pc, po;
+    if (a < 0 || g->ops[a].type != BB_OP_ADD || branch_add(g, a, &pc, &po))
         return 0;
     const bb_op *add = &g->ops[a];
     int r = add->in[0] == op->out ? add->in[1] : add->in[0];
@@ -316,7 +408,7 @@ static int fuse_pass(bb_graph *g)
     int removed = 0;
     for (int i = 0; i < g->n_ops; i++)
         while (try_pad(g, i) || try_bn(g, i) || try_act(g, i) || try_sum(g, i) || try_pre_bn(g, i) ||
-               try_into_concat_sources(g, i) || try_identity_bn(g, i))
+               try_into_concat_sources(g, i) || try_branches(g, i))
             removed++;
     return removed;
 }

@@ -28,7 +28,7 @@ static int in_t(ox_ctx *c, const bb_ox_node *nd, int k)
 static int in_act(ox_ctx *c, const bb_ox_node *nd, int k)
 {
     int v = k < nd->n_in ? nd->in[k] : -1;
-    if (v >= 0 && !ox_is_static(c, v) && c->v2[v].is_const && c->v3[v].is_const)
+    if (v >= 0 && !ox_is_static(c, v) && c->v2[v].is_const && c->v3[v].is_const && ox_replicated_axis(c, v) < 0)
         return bb_ox_node_err(c->err, c->m, nd, "input %d ('%s') is a constant the size of the batch whose items "
                               "differ (not supported: batchbench computes every item the same way)", k, c->m->values[v].name);
     if (v < 0 || !ox_is_act(c, v))
@@ -159,10 +159,37 @@ static int same_shape(const ox_ctx *c, int a, int b)
     return 1;
 }
 
+/* Whether input k is a static constant of zeros (or ones) that leaves the
+ * other input's shape as it is. */
+static int is_neutral(const ox_ctx *c, const bb_ox_node *nd, int k, float v)
+{
+    int a = nd->in[k], x = nd->in[1 - k];
+    if (!ox_is_static(c, a) || c->v2[a].dtype != BB_OX_F32 || !same_shape(c, x, nd->out[0]))
+        return 0;
+    for (int64_t i = 0; i < c->v2[a].numel; i++)
+        if (((const float *)c->v2[a].data)[i] != v)
+            return 0;
+    return 1;
+}
+
 static int lower_binary(ox_ctx *c, const bb_ox_node *nd)
 {
     if (nd->n_in != 2)
         return bb_ox_node_err(c->err, c->m, nd, "%d inputs; batchbench runs it with 2", nd->n_in);
+    /* x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1 (MobileOne's `out = 0; out += branch`): x itself */
+    int add = !strcmp(nd->op_type, "Add"), mul = !strcmp(nd->op_type, "Mul");
+    for (int k = 0; k < 2; k++) {
+        int comm = add || mul, second = k == 1;
+        if ((comm || second) && ox_is_act(c, nd->in[1 - k]) &&
+            is_neutral(c, nd, k, add || !strcmp(nd->op_type, "Sub") ? 0.f : 1.f) &&
+            (add || mul || !strcmp(nd->op_type, "Sub") || !strcmp(nd->op_type, "Div"))) {
+            int x = in_act(c, nd, 1 - k);
+            if (x < 0)
+                return -1;
+            c->tmap[nd->out[0]] = x;
+            return 0;
+        }
+    }
     int a = in_t(c, nd, 0), b = a < 0 ? -1 : in_t(c, nd, 1);
     if (b < 0)
         return -1;

@@ -172,21 +172,23 @@ def op_cases(out, x):
         helper.make_node("Conv", ["x", "w0", "b0"], ["c"], name="conv_wide"),
         helper.make_node("Conv", ["c", "wm", "bm"], ["m3"], name="conv_mult", pads=[1] * 4, strides=[2, 2], group=16),
         helper.make_node("Conv", ["c", "ws1", "bs1"], ["m1"], name="conv_mult_1x1", strides=[2, 2], group=16),
-        helper.make_node("Add", ["m3", "m1"], ["y"], name="add_branches")],
+        helper.make_node("Relu", ["m1"], ["r1"], name="relu_1x1"),  # keeps the branches apart (no merging)
+        helper.make_node("Add", ["m3", "r1"], ["y"], name="add_branches")],
         [f32(w0, "w0"), f32(b0, "b0"), f32(wm, "wm"), f32(bm, "bm"), f32(ws1, "ws1"), f32(bs1, "bs1")],
         ["N", 32, 4, 4],
-        conv2d(c16m, as32(wm), as32(bm), 1, 2, 16) + conv2d(c16m, as32(ws1), as32(bs1), 0, 2, 16))
+        conv2d(c16m, as32(wm), as32(bm), 1, 2, 16) + np.maximum(conv2d(c16m, as32(ws1), as32(bs1), 0, 2, 16), 0))
     # a conv summing a residual that a binary op wrote (plain layout):
-    # MobileOne's branches, conv_kxk(x) + (conv_scale(x) + 0)
+    # conv_kxk(x) + conv_scale(x) * 0.5 (MobileOne's branches with an add of
+    # 0 instead, which now merge into one conv)
     wk, bk, ws, bs = (rng.standard_normal((8, 3, 3, 3)), rng.standard_normal(8), rng.standard_normal((8, 3, 1, 1)),
                       rng.standard_normal(8))
     yield ("conv_sum_plain", [
         helper.make_node("Conv", ["x", "ws", "bs"], ["s"], name="conv_scale"),
-        helper.make_node("Add", ["s", "zero"], ["s0"], name="add_identity"),
+        helper.make_node("Mul", ["s", "half"], ["s0"], name="scale_half"),
         helper.make_node("Conv", ["x", "wk", "bk"], ["k"], name="conv_kxk", pads=[1] * 4),
         helper.make_node("Add", ["k", "s0"], ["y"], name="add_branches")],
-        [f32(ws, "ws"), f32(bs, "bs"), f32(0, "zero"), f32(wk, "wk"), f32(bk, "bk")], ["N", 8, 8, 8],
-        conv2d(x, as32(wk), as32(bk), 1, 1, 1) + conv2d(x, as32(ws), as32(bs), 0, 1, 1))
+        [f32(ws, "ws"), f32(bs, "bs"), f32(0.5, "half"), f32(wk, "wk"), f32(bk, "bk")], ["N", 8, 8, 8],
+        conv2d(x, as32(wk), as32(bk), 1, 1, 1) + 0.5 * conv2d(x, as32(ws), as32(bs), 0, 1, 1))
 
     # a BatchNorm read only by a conv (after a concat: timm's InceptionNeXt)
     # folds into the conv when the conv pads nothing (grouped here, 3x3);
@@ -306,6 +308,29 @@ def op_cases(out, x):
         helper.make_node("Add", ["bx", "c"], ["y"], name="add_identity")],
         [f32(wfull, "wfull")] + bn_inits("id_bn", sc), ["N", 3, 8, 8],
         conv2d(x, as32(wfull), np.zeros(3), 1, 1, 1) + bn_np(x, *sc))
+    # MobileOne's and RepVGG's branches before reparameterisation, one conv
+    # when merged: out = x_conv1x1 + 0 (a neutral add), then + a 3x3 conv,
+    # + a BN of x (identity), ReLU; and at stride 2 a 3x3 and a 1x1 conv
+    # (no identity then)
+    w3, w1, w3s, w1s = (rng.standard_normal(sh) for sh in ((3, 3, 3, 3), (3, 3, 1, 1), (4, 3, 3, 3), (4, 3, 1, 1)))
+    s3, s1, sid = stats3(), stats3(), stats3()
+    yield ("branches_merged", [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv_scale"), bn_node("bn_scale", "c1", "b1"),
+        helper.make_node("Add", ["b1", "zero_f"], ["o0"], name="add_zero"),
+        helper.make_node("Conv", ["x", "w3"], ["c3"], name="conv_kxk", pads=[1] * 4), bn_node("bn_kxk", "c3", "b3"),
+        helper.make_node("Add", ["o0", "b3"], ["o1"], name="add_kxk"), bn_node("identity", "x", "bid"),
+        helper.make_node("Add", ["o1", "bid"], ["o2"], name="add_identity"),
+        helper.make_node("Relu", ["o2"], ["y"], name="relu")],
+        [f32(w1, "w1"), f32(w3, "w3"), f32(0.0, "zero_f")] + bn_inits("bn_scale", s1) + bn_inits("bn_kxk", s3) +
+        bn_inits("identity", sid), ["N", 3, 8, 8],
+        np.maximum(bn_np(conv2d(x, as32(w1), np.zeros(3), 0, 1, 1), *s1) + bn_np(conv2d(x, as32(w3), np.zeros(3), 1, 1, 1), *s3)
+                   + bn_np(x, *sid), 0))
+    yield ("branches_merged_stride2", [
+        helper.make_node("Conv", ["x", "w3s", "b3s"], ["c3"], name="conv_kxk_s2", pads=[1] * 4, strides=[2, 2]),
+        helper.make_node("Conv", ["x", "w1s"], ["c1"], name="conv_scale_s2", strides=[2, 2]),
+        helper.make_node("Add", ["c3", "c1"], ["y"], name="add_branches")],
+        [f32(w3s, "w3s"), f32(bc[:4], "b3s"), f32(w1s, "w1s")], ["N", 4, 4, 4],
+        conv2d(x, as32(w3s), as32(bc[:4]), 1, 2, 1) + conv2d(x, as32(w1s), np.zeros(4), 0, 2, 1))
     # Tile of an activation along an axis of one element (as an Expand)
     yield ("tile_channel_mean", [
         helper.make_node("ReduceMean", ["x"], ["m"], name="channel_mean", axes=[1], keepdims=1),
