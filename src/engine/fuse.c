@@ -121,7 +121,8 @@ static int branch_conv(const bb_graph *g, const bb_op *c)
 static int identity_conv(const bb_graph *g, const bb_op *c)
 {
     const bb_tensor *w = &g->tensors[c->w];
-    return branch_conv(g, c) && w->dims[0] == w->dims[1] * c->groups && c->sh == 1 && c->sw == 1;
+    return branch_conv(g, c) && w->dims[0] == w->dims[1] * c->groups && c->sh == 1 && c->sw == 1 &&
+           c->post_scale < 0; /* the identity branch is not scaled */
 }
 
 /* Two branch convs of one input into the same channels with the same
@@ -195,6 +196,7 @@ static int merge_convs(bb_graph *g, bb_op *a, const bb_op *b)
     g->tensors[wt].data = w, g->tensors[bt].data = bias;
     a->w = wt, a->b = bt;
     a->has_bn = a->has_pre_bn = a->has_id_bn = 0;
+    a->pre_scale = a->post_scale = -1;
     a->kh = kh, a->kw = kw, a->pad_t = a->pad_b = kh / 2, a->pad_l = a->pad_r = kw / 2;
     a->k = kh, a->pad = kh / 2; /* whole only when bb_window_square */
     return 0;
@@ -228,6 +230,89 @@ static int try_branches(bb_graph *g, int i)
     c->out = g->ops[i].out;
     remove_op(g, i); /* the add runs after both branches */
     remove_op(g, po);
+    return 1;
+}
+
+/* Whether constant tensor t multiplies a per-item activation of c
+ * channels ([c, ...]) channel by channel without growing it: one value,
+ * or c values laid out as [c, 1, ...] (leading 1s aside). */
+static int channel_scale(const bb_graph *g, int t, int64_t c, int ndim)
+{
+    const bb_tensor *k = t >= 0 ? &g->tensors[t] : NULL;
+    if (!k || (k->kind != BB_T_PARAM && k->kind != BB_T_BUFFER) || !k->data)
+        return 0;
+    int64_t n = bb_tensor_numel(k);
+    if (n == 1)
+        return k->ndim <= ndim + 1;
+    int first = 0;
+    while (first < k->ndim && k->dims[first] == 1)
+        first++;
+    if (n != c || first >= k->ndim || k->dims[first] != c || k->ndim - first != ndim)
+        return 0;
+    return 1; /* the rest are 1: n == c */
+}
+
+/* The constant operand of a Mul reading activation t with one value per
+ * channel (channel_scale), or -1. */
+static int scale_operand(const bb_graph *g, const bb_op *mul, int t)
+{
+    if (mul->type != BB_OP_BINARY || mul->binop != BB_BIN_MUL || mul->n_in != 2 || mul->post_act ||
+        g->tensors[t].full_rank || g->tensors[t].ndim < 1)
+        return -1;
+    int k = mul->in[0] == t ? 1 : mul->in[1] == t ? 0 : -1;
+    if (k < 0 || mul->in[1 - k] != t)
+        return -1;
+    return channel_scale(g, mul->in[k], g->tensors[t].dims[0], g->tensors[t].ndim) ? mul->in[k] : -1;
+}
+
+/* conv -> Mul by a constant per channel: into the conv (post_scale), so
+ * that a residual sum and an activation after it fuse too (NF-ResNet's
+ * conv3 * alpha + shortcut). */
+static int try_post_scale(bb_graph *g, int i)
+{
+    bb_op *op = &g->ops[i];
+    if (op->type != BB_OP_CONV || op->post_scale >= 0 || op->post_act || op->sum_in >= 0 || op->bn_first ||
+        op->has_id_bn)
+        return 0;
+    int r = sole_reader(g, op->out), s = r >= 0 ? scale_operand(g, &g->ops[r], op->out) : -1;
+    if (s < 0 || bb_tensor_numel(&g->tensors[g->ops[r].out]) != bb_tensor_numel(&g->tensors[op->out]))
+        return 0;
+    op->post_scale = s;
+    op->out = g->ops[r].out;
+    remove_op(g, r);
+    return 1;
+}
+
+/* Mul by a constant per channel read only by convs (as their input, not
+ * summed): into each (pre_scale; zero padding commutes with it), the Mul
+ * goes (NF-ResNet's act(x) * beta before a block's convs). */
+static int try_pre_scale(bb_graph *g, int i)
+{
+    const bb_op *mul = &g->ops[i];
+    int x = mul->type == BB_OP_BINARY ? mul->in[0] : -1, s = x >= 0 ? scale_operand(g, mul, x) : -1;
+    if (s < 0) {
+        x = mul->type == BB_OP_BINARY ? mul->in[1] : -1;
+        s = x >= 0 ? scale_operand(g, mul, x) : -1;
+    }
+    if (s < 0 || mul->out == g->output || x == g->input ||
+        bb_tensor_numel(&g->tensors[mul->out]) != bb_tensor_numel(&g->tensors[x]))
+        return 0;
+    int n = 0;
+    for (int j = i + 1; j < g->n_ops; j++) {
+        const bb_op *c = &g->ops[j];
+        if (!reads(c, mul->out))
+            continue;
+        if (c->type != BB_OP_CONV || c->in[0] != mul->out || c->n_in != 1 || c->sum_in == mul->out ||
+            c->pre_scale >= 0 || c->has_pre_bn || c->has_id_bn)
+            return 0;
+        n++;
+    }
+    if (!n)
+        return 0;
+    for (int j = i + 1; j < g->n_ops; j++)
+        if (g->ops[j].in[0] == mul->out)
+            g->ops[j].pre_scale = s, g->ops[j].in[0] = x;
+    remove_op(g, i);
     return 1;
 }
 
@@ -408,7 +493,7 @@ static int fuse_pass(bb_graph *g)
     int removed = 0;
     for (int i = 0; i < g->n_ops; i++)
         while (try_pad(g, i) || try_bn(g, i) || try_act(g, i) || try_sum(g, i) || try_pre_bn(g, i) ||
-               try_into_concat_sources(g, i) || try_branches(g, i))
+               try_into_concat_sources(g, i) || try_branches(g, i) || try_post_scale(g, i) || try_pre_scale(g, i))
             removed++;
     return removed;
 }
@@ -433,6 +518,14 @@ static void bn_of(const bb_graph *g, int w, int b, int mean, int var, float eps,
     *shift = beta - g->tensors[mean].data[c] * *scale;
 }
 
+/* Channel c's value of a pre_scale or post_scale (one value for all, or
+ * one per channel). */
+static double scale_of(const bb_graph *g, int t, int64_t c)
+{
+    const bb_tensor *k = &g->tensors[t];
+    return k->data[bb_tensor_numel(k) == 1 ? 0 : c];
+}
+
 /* The input BN's scale and shift of input channel c (has_pre_bn). */
 static void pre_bn_of(const bb_graph *g, const bb_op *conv, int64_t c, double *scale, double *shift)
 {
@@ -452,6 +545,8 @@ void bb_fold_bn(const bb_graph *g, const bb_op *conv, float *w_out, float *b_out
             scale = g->tensors[conv->bn_w].data[c] / sqrt(g->tensors[conv->bn_var].data[c] + (double)conv->bn_eps);
         for (int64_t k = 0; k < per; k++) {
             double wk = w->data[o * per + k];
+            if (conv->pre_scale >= 0) /* W (s x) = (W s) x, s of input channel (o / ocg) icg + k / window */
+                wk *= scale_of(g, conv->pre_scale, (o / ocg) * icg + k / window);
             if (conv->has_pre_bn) { /* W (s x + t) + b = (W s) x + (W t + b) */
                 double s, t;
                 pre_bn_of(g, conv, (o / ocg) * icg + k / window, &s, &t);
@@ -467,6 +562,12 @@ void bb_fold_bn(const bb_graph *g, const bb_op *conv, float *w_out, float *b_out
             bn_of(g, conv->id_bn_w, conv->id_bn_b, conv->id_bn_mean, conv->id_bn_var, conv->id_bn_eps, o, &s, &t);
             w_out[o * per + (o % icg) * window + (conv->kh / 2) * conv->kw + conv->kw / 2] += (float)s;
             shift += t;
+        }
+        if (conv->post_scale >= 0) {
+            double s = scale_of(g, conv->post_scale, o);
+            for (int64_t k = 0; k < per; k++)
+                w_out[o * per + k] = (float)(w_out[o * per + k] * s);
+            shift *= s;
         }
         b_out[o] = (float)shift;
     }

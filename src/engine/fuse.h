@@ -12,6 +12,11 @@
  *                                every conv that feeds the concat (MixNet)
  *   conv(x) + batchnorm(x)     : the BN into the conv's centre taps
  *                                (has_id_bn: RepGhost's identity branch)
+ *   convs of one input summed  : one conv, the kernels summed (MobileOne,
+ *                                RepVGG branches)
+ *   conv -> mul(k)             : k per channel into the conv (post_scale)
+ *   mul(k) -> convs            : k per channel into every conv reading it
+ *                                (pre_scale; NF-ResNet's alpha and beta)
  *   batchnorm -> relu          : post_act (a BN the conv before it could not take)
  *   conv|linear -> add(r)      : residual summed in place into r's buffer
  *                                (sum_in = r), when r is not read later

@@ -59,6 +59,7 @@ bb_op *bb_graph_add_op(bb_graph *g, bb_op_type type, const char *label)
     memset(op, 0, sizeof *op);
     op->type = type;
     op->w = op->b = op->aux[0] = op->aux[1] = op->sum_in = op->out = -1;
+    op->pre_scale = op->post_scale = -1;
     for (int i = 0; i < BB_MAX_IN; i++)
         op->in[i] = -1;
     op->groups = 1;

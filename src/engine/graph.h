@@ -131,6 +131,10 @@ typedef struct {
     int has_pre_bn;    /* a BatchNorm on the conv's input folded in (no padding): */
     int pre_bn_w, pre_bn_b, pre_bn_mean, pre_bn_var;
     float pre_bn_eps;
+    int pre_scale;     /* a constant the conv's input was multiplied by (one value, or one per input
+                          channel: it commutes with zero padding), or -1 */
+    int post_scale;    /* a constant multiplying the conv's result before any residual sum (one value,
+                          or one per output channel: NF-ResNet's alpha and skip-init gain), or -1 */
     int has_id_bn;     /* a BatchNorm of the conv's own input added to its output (RepGhost): */
     int id_bn_w, id_bn_b, id_bn_mean, id_bn_var; /* its parameters, folded into the centre tap */
     float id_bn_eps;

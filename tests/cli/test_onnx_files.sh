@@ -93,16 +93,21 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 35 ] && ok || fail "expected 35 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 37 ] && ok || fail "expected 37 op_*.onnx cases"
 # conv(x) + BN(x) runs as one conv (the BN in its centre taps; the ReLU
 # after the add fused too), and so do parallel convs of one input (their
 # kernels summed; an add of zeros is no step): no batchnorm, add, binary
 # or act step left
-for n in op_conv_plus_identity_bn op_conv_dense_plus_identity_bn op_branches_merged op_branches_merged_stride2; do
+# NF-ResNet's constant scales go into the convs (before: the scaled input
+# of two convs; after: a result, which then sums the residual in place)
+for n in op_conv_plus_identity_bn:1:0 op_conv_dense_plus_identity_bn:1:0 op_branches_merged:1:0 \
+    op_branches_merged_stride2:1:0 op_conv_scales:1:1 op_conv_post_scale_sum:2:1; do
+    acts=${n##*:} n=${n%:*}
+    convs=${n#*:} n=${n%:*}
     if "$bin" profile --model "$tmp/$n.onnx" --batch 2 --threads 1 --warmup 0 --reps 1 --json >"$tmp/$n.json" \
         2>"$tmp/$n.plog" && /usr/bin/python3 -c "import json,sys; k=[t['kind'] for t in json.load(open(sys.argv[1]))['steps']]; \
-sys.exit(0 if k.count('conv') == 1 and not {'batchnorm', 'add', 'binary', 'act'} & set(k) else 'steps: ' + ' '.join(k))" \
-        "$tmp/$n.json" >>"$tmp/$n.plog" 2>&1
+sys.exit(0 if k.count('conv') == int(sys.argv[2]) and not {'batchnorm', 'add', 'binary'} & set(k) and \
+k.count('act') == int(sys.argv[3]) else 'steps: ' + ' '.join(k))" "$tmp/$n.json" "$convs" "$acts" >>"$tmp/$n.plog" 2>&1
     then ok; else fail "$n.onnx steps: $(cat "$tmp/$n.plog")"; fi
 done
 # the long rows' layer norm with the threads sharing each row (cpu.split=layers:

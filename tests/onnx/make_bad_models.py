@@ -331,6 +331,37 @@ def op_cases(out, x):
         helper.make_node("Add", ["c3", "c1"], ["y"], name="add_branches")],
         [f32(w3s, "w3s"), f32(bc[:4], "b3s"), f32(w1s, "w1s")], ["N", 4, 4, 4],
         conv2d(x, as32(w3s), as32(bc[:4]), 1, 2, 1) + conv2d(x, as32(w1s), np.zeros(4), 0, 2, 1))
+    # NF-ResNet's constant scales around convs: relu(x) * beta read by two
+    # convs (one padded: zero padding commutes with the scale), the second
+    # conv's result * alpha per channel, + the first's, ReLU: the scales go
+    # into the convs, which then merge
+    wpa, wpb, alpha = rng.standard_normal((3, 3, 3, 3)), rng.standard_normal((3, 3, 1, 1)), rng.uniform(0.2, 2, 3)
+    beta = rng.uniform(0.5, 1.5, (1, 3, 1, 1))  # NF-ResNet's is one value; per channel here
+    xs = np.maximum(x, 0) * as32(beta)
+    yield ("conv_scales", [
+        helper.make_node("Relu", ["x"], ["r"], name="act1"),
+        helper.make_node("Mul", ["r", "beta"], ["rs"], name="times_beta"),
+        helper.make_node("Conv", ["rs", "wpa"], ["ca"], name="conv_a", pads=[1] * 4),
+        helper.make_node("Conv", ["rs", "wpb"], ["cb"], name="conv_b"),
+        helper.make_node("Mul", ["alpha", "cb"], ["cbs"], name="times_alpha"),
+        helper.make_node("Add", ["cbs", "ca"], ["s"], name="add_shortcut"),
+        helper.make_node("Relu", ["s"], ["y"], name="act2")],
+        [f32(beta, "beta"), f32(wpa, "wpa"), f32(wpb, "wpb"), f32(alpha.reshape(1, 3, 1, 1), "alpha")], ["N", 3, 8, 8],
+        np.maximum(conv2d(xs, as32(wpb), np.zeros(3), 0, 1, 1) * as32(alpha).reshape(1, 3, 1, 1)
+                   + conv2d(xs, as32(wpa), np.zeros(3), 1, 1, 1), 0))
+    # conv(relu(conv(x))) * alpha + relu(x), ReLU: the scaled conv sums the
+    # residual in place
+    t = np.maximum(conv2d(x, as32(wpb), np.zeros(3), 0, 1, 1), 0)
+    yield ("conv_post_scale_sum", [
+        helper.make_node("Relu", ["x"], ["r"], name="act_in"),
+        helper.make_node("Conv", ["x", "wpb"], ["c1"], name="conv_1x1"),
+        helper.make_node("Relu", ["c1"], ["t"], name="act_mid"),
+        helper.make_node("Conv", ["t", "wpa"], ["c2"], name="conv_3x3", pads=[1] * 4),
+        helper.make_node("Mul", ["c2", "alpha"], ["c2s"], name="times_alpha"),
+        helper.make_node("Add", ["c2s", "r"], ["s"], name="add_residual"),
+        helper.make_node("Relu", ["s"], ["y"], name="act_out")],
+        [f32(wpa, "wpa"), f32(wpb, "wpb"), f32(alpha.reshape(3, 1, 1), "alpha")], ["N", 3, 8, 8],
+        np.maximum(conv2d(t, as32(wpa), np.zeros(3), 1, 1, 1) * as32(alpha).reshape(1, 3, 1, 1) + np.maximum(x, 0), 0))
     # Tile of an activation along an axis of one element (as an Expand)
     yield ("tile_channel_mean", [
         helper.make_node("ReduceMean", ["x"], ["m"], name="channel_mean", axes=[1], keepdims=1),

@@ -247,8 +247,10 @@ static const bb_op *producer(const bb_backend *b, int t)
  * with kernel = stride and no padding whose only reader is the tokens op. */
 static int is_patch_gemm(const bb_backend *b, const bb_op *op)
 {
-    if (!op || op->type != BB_OP_CONV || !bb_window_square(op) || op->k != op->stride || op->pad != 0 || op->groups != 1 || op->has_bn ||
-        op->has_pre_bn || op->has_id_bn || op->post_act != BB_ACT_NONE || op->sum_in >= 0 || b->opt.value[BB_OPT_CUDA_PATCH_EMBED] == 1)
+    if (!op || op->type != BB_OP_CONV || !bb_window_square(op) || op->k != op->stride || op->pad != 0 ||
+        op->groups != 1 || op->has_bn || op->has_pre_bn || op->has_id_bn || op->pre_scale >= 0 ||
+        op->post_scale >= 0 || op->post_act != BB_ACT_NONE || op->sum_in >= 0 ||
+        b->opt.value[BB_OPT_CUDA_PATCH_EMBED] == 1)
         return 0;
     const bb_tensor *x = tensor(b, op->in[0]);
     if (x->dims[1] % op->k || x->dims[2] % op->k)
