@@ -709,10 +709,17 @@ static int lower_slice(ox_ctx *c, const bb_ox_node *nd)
     if (x < 0 || bb_ox_slice_get(c->m, nd, c->v2, &s2, c->err) != 0 ||
         bb_ox_slice_get(c->m, nd, c->v3, &s3, c->err) != 0)
         return -1;
-    for (int a = 0; a < s2.ndim; a++)
+    int whole = same_shape(c, nd->in[0], nd->out[0]);
+    for (int a = 0; a < s2.ndim; a++) {
         if (s2.start[a] != s3.start[a] || s2.step[a] != s3.step[a] || s2.step[a] < 1)
             return bb_ox_node_err(c->err, c->m, nd, "slices axis %d %s", a,
                                   s2.step[a] < 1 ? "backwards (not supported)" : "differently at each batch size");
+        whole &= s2.start[a] == 0 && s2.step[a] == 1;
+    }
+    if (whole) { /* everything (GhostNet's cat(x1, x2)[:, :oup] where the two give oup channels) */
+        c->tmap[nd->out[0]] = x;
+        return 0;
+    }
     return emit_slice(c, nd, x, s2.start, s2.step, s2.ndim, nd->out[0]) ? 0 : -1;
 }
 

@@ -93,7 +93,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 37 ] && ok || fail "expected 37 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 38 ] && ok || fail "expected 38 op_*.onnx cases"
 # conv(x) + BN(x) runs as one conv (the BN in its centre taps; the ReLU
 # after the add fused too), and so do parallel convs of one input (their
 # kernels summed; an add of zeros is no step): no batchnorm, add, binary
@@ -110,6 +110,12 @@ sys.exit(0 if k.count('conv') == int(sys.argv[2]) and not {'batchnorm', 'add', '
 k.count('act') == int(sys.argv[3]) else 'steps: ' + ' '.join(k))" "$tmp/$n.json" "$convs" "$acts" >>"$tmp/$n.plog" 2>&1
     then ok; else fail "$n.onnx steps: $(cat "$tmp/$n.plog")"; fi
 done
+# a Slice that keeps everything is no step
+if "$bin" profile --model "$tmp/op_slice_whole.onnx" --batch 2 --threads 1 --warmup 0 --reps 1 --json \
+    >"$tmp/sw.json" 2>"$tmp/sw.log" && /usr/bin/python3 -c "import json,sys; \
+k=[t['kind'] for t in json.load(open(sys.argv[1]))['steps']]; sys.exit(0 if 'slice' not in k else 'steps: ' + ' '.join(k))" \
+    "$tmp/sw.json" >>"$tmp/sw.log" 2>&1
+then ok; else fail "op_slice_whole.onnx steps: $(cat "$tmp/sw.log")"; fi
 # the long rows' layer norm with the threads sharing each row (cpu.split=layers:
 # split by items, each thread would run its own rows alone)
 if "$bin" infer --model "$tmp/op_groupnorm_long.onnx" --input "$tmp/x2.npy" --output "$tmp/gl2.npy" --threads 2 \

@@ -362,6 +362,12 @@ def op_cases(out, x):
         helper.make_node("Relu", ["s"], ["y"], name="act_out")],
         [f32(wpa, "wpa"), f32(wpb, "wpb"), f32(alpha.reshape(3, 1, 1), "alpha")], ["N", 3, 8, 8],
         np.maximum(conv2d(t, as32(wpa), np.zeros(3), 1, 1, 1) * as32(alpha).reshape(1, 3, 1, 1) + np.maximum(x, 0), 0))
+    # a Slice that keeps everything (GhostNet's cat(x1, x2)[:, :oup] when
+    # the two give oup channels): no step
+    yield ("slice_whole", [
+        helper.make_node("Concat", ["x", "x"], ["cat"], name="concat", axis=1),
+        helper.make_node("Slice", ["cat", "s0", "s6", "ax1"], ["y"], name="slice_all")],
+        [i64([0], "s0"), i64([6], "s6"), i64([1], "ax1")], ["N", 6, 8, 8], np.concatenate([x, x], axis=1))
     # Tile of an activation along an axis of one element (as an Expand)
     yield ("tile_channel_mean", [
         helper.make_node("ReduceMean", ["x"], ["m"], name="channel_mean", axes=[1], keepdims=1),

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "backends/cpu/cpu_generic.h"
+#include "engine/fuse.h"
 
 #define R CPU_R
 
@@ -605,13 +606,19 @@ int cpu_lower_resize(bb_backend *b, const bb_op *op, bb_err *err)
     int64_t d[R], o[R];
     if (cpu_full_shape(b, op->in[0], d) != 4 || cpu_full_shape(b, op->out, o) != 4 || o[0] != d[0] || o[1] != d[1])
         return bb_err_set(err, "cpu backend: resize '%s' takes [N,C,H,W] to [N,C,H',W']", op->label);
-    int src = cpu_tensor_f32(b, op->in[0], err);
+    /* a fractional nearest resize's whole upscaling, which a strided slice
+     * reads next (onnx_resize.c), runs plain to plain: reordering the
+     * upscaled tensor for the slice took 4 times as long as the resize
+     * (blocked to plain, oneDNN 2.6 has only reference code) */
+    int next = bb_next_reader(b->g, op->out, (int)(op - b->g->ops));
+    int plain = next >= 0 && b->g->ops[next].type == BB_OP_SLICE;
+    int src = plain ? cpu_tensor_plain(b, op->in[0], dnnl_f32, err) : cpu_tensor_f32(b, op->in[0], err);
     if (src < 0)
         return -1;
     dnnl_memory_desc_t dst;
     dnnl_dims_t od = {o[0], o[1], o[2], o[3]};
-    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&dst, 4, od, dnnl_f32, dnnl_format_tag_any), err, "resize output",
-               op->label);
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&dst, 4, od, dnnl_f32, plain ? dnnl_abcd : dnnl_format_tag_any), err,
+               "resize output", op->label);
     dnnl_resampling_desc_t rd;
     DNNL_CHECK(dnnl_resampling_forward_desc_init(&rd, dnnl_forward_inference,
                                                  op->linear ? dnnl_resampling_linear : dnnl_resampling_nearest,
