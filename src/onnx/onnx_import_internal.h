@@ -49,6 +49,25 @@ int ox_const_tensor(ox_ctx *c, const char *name, bb_tensor_kind kind, int ndim, 
                     const float *data);
 /* The op for nd (label: its name) with inputs in[0..n_in-1] and output value out_v. */
 bb_op *ox_op(ox_ctx *c, const bb_ox_node *nd, bb_op_type type, const int *in, int n_in, int out_v);
+/* onnx_lower.c's helpers for the lowerings in both files: input k's graph
+ * tensor (an activation or a constant; ox_in_act: an activation, else an
+ * error naming it); whether values a and b have the same shape at both
+ * batch sizes; a reshape of tensor x into value out_v's tensor. */
+int ox_in_t(ox_ctx *c, const bb_ox_node *nd, int k);
+int ox_in_act(ox_ctx *c, const bb_ox_node *nd, int k);
+int ox_same_shape(const ox_ctx *c, int a, int b);
+bb_op *ox_reshape_to(ox_ctx *c, const bb_ox_node *nd, int x, int out_v);
+/* onnx_lower_move.c: the data-movement lowerings. */
+int ox_lower_reshape(ox_ctx *c, const bb_ox_node *nd);
+int ox_lower_transpose(ox_ctx *c, const bb_ox_node *nd);
+int ox_lower_concat(ox_ctx *c, const bb_ox_node *nd);
+int ox_lower_slice(ox_ctx *c, const bb_ox_node *nd);
+int ox_lower_split(ox_ctx *c, const bb_ox_node *nd);
+int ox_lower_gather(ox_ctx *c, const bb_ox_node *nd);
+int ox_lower_pad(ox_ctx *c, const bb_ox_node *nd);
+int ox_lower_expand(ox_ctx *c, const bb_ox_node *nd);
+int ox_lower_tile(ox_ctx *c, const bb_ox_node *nd);
+int ox_lower_resize(ox_ctx *c, const bb_ox_node *nd);
 /* Value v's scalar (a one-element static constant) into *x; -1 when it is not one. */
 int ox_scalar(const ox_ctx *c, int v, double *x);
 

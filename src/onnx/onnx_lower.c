@@ -5,6 +5,8 @@
  * imported torchvision model lowers to the kernels the built-in one runs;
  * the generic ops (BB_OP_BINARY and below) for the rest. Attributes are
  * read through onnx_eval.h's helpers, the one place that parses them.
+ * The data-movement nodes (reshapes, slices, pads, resize) are lowered in
+ * onnx_lower_move.c; the table of every lowering is at the end here.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -17,7 +19,7 @@ typedef int (*lower_fn)(ox_ctx *c, const bb_ox_node *nd);
 /* ---- small helpers ------------------------------------------------------------ */
 
 /* The graph tensor of input k (activation or constant). */
-static int in_t(ox_ctx *c, const bb_ox_node *nd, int k)
+int ox_in_t(ox_ctx *c, const bb_ox_node *nd, int k)
 {
     if (k >= nd->n_in)
         return bb_ox_node_err(c->err, c->m, nd, "has %d inputs, needs %d", nd->n_in, k + 1);
@@ -25,7 +27,7 @@ static int in_t(ox_ctx *c, const bb_ox_node *nd, int k)
 }
 
 /* Input k as an activation (refused when it is a constant). */
-static int in_act(ox_ctx *c, const bb_ox_node *nd, int k)
+int ox_in_act(ox_ctx *c, const bb_ox_node *nd, int k)
 {
     int v = k < nd->n_in ? nd->in[k] : -1;
     if (v >= 0 && !ox_is_static(c, v) && c->v2[v].is_const && c->v3[v].is_const && ox_replicated_axis(c, v) < 0)
@@ -66,7 +68,7 @@ static int param_1d(ox_ctx *c, const bb_ox_node *nd, int k, int64_t n, bb_tensor
 /* The output value is the input's tensor (Identity, Dropout, float Cast). */
 static int alias(ox_ctx *c, const bb_ox_node *nd)
 {
-    int x = in_act(c, nd, 0);
+    int x = ox_in_act(c, nd, 0);
     if (x < 0)
         return -1;
     if (c->v2[nd->out[0]].dtype != BB_OX_F32)
@@ -96,7 +98,7 @@ static bb_op *op_into(ox_ctx *c, const bb_ox_node *nd, bb_op_type type, int x, i
     return op;
 }
 
-static bb_op *reshape_to(ox_ctx *c, const bb_ox_node *nd, int x, int out_v)
+bb_op *ox_reshape_to(ox_ctx *c, const bb_ox_node *nd, int x, int out_v)
 {
     return ox_op(c, nd, BB_OP_RESHAPE, &x, 1, out_v);
 }
@@ -105,7 +107,7 @@ static bb_op *reshape_to(ox_ctx *c, const bb_ox_node *nd, int x, int out_v)
 
 static int lower_act_kind(ox_ctx *c, const bb_ox_node *nd, bb_act act, float alpha, float beta)
 {
-    int x = in_act(c, nd, 0);
+    int x = ox_in_act(c, nd, 0);
     bb_op *op = x < 0 ? NULL : ox_op(c, nd, BB_OP_ACT, &x, 1, nd->out[0]);
     if (!op)
         return -1;
@@ -149,7 +151,7 @@ static const struct { const char *op; bb_binop bin; } binary_ops[] = {
     {"Pow", BB_BIN_POW}, {"Max", BB_BIN_MAX}, {"Min", BB_BIN_MIN},
 };
 
-static int same_shape(const ox_ctx *c, int a, int b)
+int ox_same_shape(const ox_ctx *c, int a, int b)
 {
     for (int k = 0; k < 2; k++) {
         const bb_ox_val *x = k ? &c->v3[a] : &c->v2[a], *y = k ? &c->v3[b] : &c->v2[b];
@@ -164,7 +166,7 @@ static int same_shape(const ox_ctx *c, int a, int b)
 static int is_neutral(const ox_ctx *c, const bb_ox_node *nd, int k, float v)
 {
     int a = nd->in[k], x = nd->in[1 - k];
-    if (!ox_is_static(c, a) || c->v2[a].dtype != BB_OX_F32 || !same_shape(c, x, nd->out[0]))
+    if (!ox_is_static(c, a) || c->v2[a].dtype != BB_OX_F32 || !ox_same_shape(c, x, nd->out[0]))
         return 0;
     for (int64_t i = 0; i < c->v2[a].numel; i++)
         if (((const float *)c->v2[a].data)[i] != v)
@@ -183,14 +185,14 @@ static int lower_binary(ox_ctx *c, const bb_ox_node *nd)
         if ((comm || second) && ox_is_act(c, nd->in[1 - k]) &&
             is_neutral(c, nd, k, add || !strcmp(nd->op_type, "Sub") ? 0.f : 1.f) &&
             (add || mul || !strcmp(nd->op_type, "Sub") || !strcmp(nd->op_type, "Div"))) {
-            int x = in_act(c, nd, 1 - k);
+            int x = ox_in_act(c, nd, 1 - k);
             if (x < 0)
                 return -1;
             c->tmap[nd->out[0]] = x;
             return 0;
         }
     }
-    int a = in_t(c, nd, 0), b = a < 0 ? -1 : in_t(c, nd, 1);
+    int a = ox_in_t(c, nd, 0), b = a < 0 ? -1 : ox_in_t(c, nd, 1);
     if (b < 0)
         return -1;
     size_t i = 0;
@@ -198,7 +200,7 @@ static int lower_binary(ox_ctx *c, const bb_ox_node *nd)
         i++;
     int in[2] = {a, b};
     if (binary_ops[i].bin == BB_BIN_ADD && ox_is_act(c, nd->in[0]) && ox_is_act(c, nd->in[1]) &&
-        same_shape(c, nd->in[0], nd->in[1]) && same_shape(c, nd->in[0], nd->out[0]))
+        ox_same_shape(c, nd->in[0], nd->in[1]) && ox_same_shape(c, nd->in[0], nd->out[0]))
         return ox_op(c, nd, BB_OP_ADD, in, 2, nd->out[0]) ? 0 : -1; /* a residual: fusable */
     bb_op *op = ox_op(c, nd, BB_OP_BINARY, in, 2, nd->out[0]);
     if (!op)
@@ -254,7 +256,7 @@ static int conv1d_views(ox_ctx *c, const bb_ox_node *nd, const bb_ox_val *w, con
 
 static int lower_conv(ox_ctx *c, const bb_ox_node *nd)
 {
-    int x = in_act(c, nd, 0);
+    int x = ox_in_act(c, nd, 0);
     const bb_ox_val *w = x < 0 ? NULL : in_static(c, nd, 1, "weight");
     if (!w)
         return -1;
@@ -274,7 +276,7 @@ static int lower_conv(ox_ctx *c, const bb_ox_node *nd)
         return -1;
     op->w = wt, op->b = bt, op->groups = (int)win.group;
     set_window(op, &win);
-    return conv1d ? (reshape_to(c, nd, y, nd->out[0]) ? 0 : -1) : 0;
+    return conv1d ? (ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1) : 0;
 }
 
 /* A linear op y = x W^T + b with W [O,K] given as rows (wt = 1: as [K,O]). */
@@ -306,7 +308,7 @@ static int emit_linear(ox_ctx *c, const bb_ox_node *nd, int x, const float *wdat
 static int lower_gemm(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_params p;
-    int x = in_act(c, nd, 0);
+    int x = ox_in_act(c, nd, 0);
     const bb_ox_val *b = x < 0 ? NULL : in_static(c, nd, 1, "B");
     if (!b || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
         return -1;
@@ -327,7 +329,7 @@ static int lower_gemm(ox_ctx *c, const bb_ox_node *nd)
 
 int ox_lower_matmul_bias(ox_ctx *c, const bb_ox_node *nd, const bb_ox_val *bias, int out_v)
 {
-    int x = in_act(c, nd, 0);
+    int x = ox_in_act(c, nd, 0);
     const bb_ox_val *b = x < 0 ? NULL : &c->v2[nd->in[1]];
     if (!b)
         return -1;
@@ -339,7 +341,7 @@ static int lower_matmul(ox_ctx *c, const bb_ox_node *nd)
     if (nd->n_in == 2 && ox_is_act(c, nd->in[0]) && ox_is_static(c, nd->in[1]) &&
         c->v2[nd->in[1]].dtype == BB_OX_F32 && c->v2[nd->in[1]].ndim == 2 && c->v2[nd->in[0]].ndim >= 2)
         return ox_lower_matmul_bias(c, nd, NULL, nd->out[0]);
-    int a = in_t(c, nd, 0), b = a < 0 ? -1 : in_t(c, nd, 1);
+    int a = ox_in_t(c, nd, 0), b = a < 0 ? -1 : ox_in_t(c, nd, 1);
     if (b < 0)
         return -1;
     if (c->v2[nd->in[0]].ndim < 2 || c->v2[nd->in[1]].ndim < 2)
@@ -403,7 +405,7 @@ static int lower_batchnorm_affine(ox_ctx *c, const bb_ox_node *nd, int x, float 
 static int lower_batchnorm(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_params p;
-    int x = in_act(c, nd, 0);
+    int x = ox_in_act(c, nd, 0);
     if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
         return -1;
     if (c->g->tensors[x].full_rank || c->g->tensors[x].ndim < 1)
@@ -436,7 +438,7 @@ static int const_fill(ox_ctx *c, const char *name, int64_t n, float v)
 static int lower_layernorm(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_params p;
-    int x = in_act(c, nd, 0);
+    int x = ox_in_act(c, nd, 0);
     if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
         return -1;
     const bb_ox_val *xv = &c->v2[nd->in[0]];
@@ -476,7 +478,7 @@ static int all_equal(const bb_ox_val *a, float v)
 static int lower_instancenorm(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_params p;
-    int x = in_act(c, nd, 0);
+    int x = ox_in_act(c, nd, 0);
     if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
         return -1;
     const bb_tensor xt = c->g->tensors[x];
@@ -506,7 +508,7 @@ static int lower_instancenorm(ox_ctx *c, const bb_ox_node *nd)
     if (direct)
         return 0;
     if (xt.ndim > 2 && !affine)
-        return reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
+        return ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
     if (xt.ndim > 2) {
         int z = bb_graph_add_tensor(c->g, "", BB_T_ACT, xt.ndim, xt.dims);
         op_into(c, nd, BB_OP_RESHAPE, y, z);
@@ -523,7 +525,7 @@ static int lower_instancenorm(ox_ctx *c, const bb_ox_node *nd)
 
 static int lower_pool(ox_ctx *c, const bb_ox_node *nd)
 {
-    int x = in_act(c, nd, 0);
+    int x = ox_in_act(c, nd, 0);
     bb_ox_win win;
     if (x < 0 || window_of(c, nd, NULL, &win) != 0)
         return -1;
@@ -541,7 +543,7 @@ static int lower_pool(ox_ctx *c, const bb_ox_node *nd)
 
 static int lower_gap(ox_ctx *c, const bb_ox_node *nd)
 {
-    int x = in_act(c, nd, 0);
+    int x = ox_in_act(c, nd, 0);
     if (x < 0)
         return -1;
     const bb_tensor *xt = &c->g->tensors[x];
@@ -551,7 +553,7 @@ static int lower_gap(ox_ctx *c, const bb_ox_node *nd)
     int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 1, &ch);
     bb_op *op = bb_graph_add_op(c->g, BB_OP_GAP, nd->name);
     op->n_in = 1, op->in[0] = x, op->out = y;
-    return reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
+    return ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
 }
 
 /* How many elements of one item's input a reduction over `mask` averages:
@@ -575,7 +577,7 @@ static int64_t reduced_count(const ox_ctx *c, const bb_ox_node *nd, unsigned mas
 static int lower_reduce(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_axes ax;
-    int x = in_act(c, nd, 0);
+    int x = ox_in_act(c, nd, 0);
     if (x < 0 || bb_ox_axes_get(c->m, nd, c->v2, &ax, c->err) != 0)
         return -1;
     unsigned mask = 0;
@@ -610,47 +612,13 @@ static int lower_reduce(ox_ctx *c, const bb_ox_node *nd)
         op_into(c, nd, BB_OP_ACT, y, z)->act = BB_ACT_SQRT;
         y = z;
     }
-    return reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
-}
-
-static bb_op *emit_slice(ox_ctx *c, const bb_ox_node *nd, int x, const int64_t *start, const int64_t *step,
-                         int ndim, int out_v)
-{
-    bb_op *op = ox_op(c, nd, BB_OP_SLICE, &x, 1, out_v);
-    for (int a = 0; op && a < ndim; a++)
-        op->starts[a] = start[a], op->steps[a] = step[a];
-    return op;
-}
-
-static int lower_resize(ox_ctx *c, const bb_ox_node *nd)
-{
-    bb_ox_resize r;
-    int x = in_act(c, nd, 0);
-    if (x < 0 || bb_ox_resize_get(c->m, nd, c->v2, &r, c->err) != 0)
-        return -1;
-    if (c->g->tensors[x].full_rank || c->g->tensors[x].ndim != 3)
-        return bb_ox_node_err(c->err, c->m, nd, "batchbench resizes [N,C,H,W] inputs only");
-    if (!r.linear && (r.step[0] > 1 || r.step[1] > 1)) { /* onnx_resize.c: whole upscaling, then a slice */
-        const int64_t *d = c->g->tensors[x].dims, start[4] = {0}, step[4] = {1, 1, r.step[0], r.step[1]};
-        if (r.up[0] > 1 || r.up[1] > 1) {
-            int64_t up[3] = {d[0], d[1] * r.up[0], d[2] * r.up[1]};
-            int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, up);
-            bb_op *op = bb_graph_add_op(c->g, BB_OP_RESIZE, nd->name);
-            op->n_in = 1, op->in[0] = x, op->out = y;
-            x = y;
-        }
-        return emit_slice(c, nd, x, start, step, 4, nd->out[0]) ? 0 : -1;
-    }
-    bb_op *op = ox_op(c, nd, BB_OP_RESIZE, &x, 1, nd->out[0]);
-    if (op)
-        op->linear = r.linear;
-    return op ? 0 : -1;
+    return ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
 }
 
 static int lower_softmax(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_params p;
-    int x = in_act(c, nd, 0);
+    int x = ox_in_act(c, nd, 0);
     if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
         return -1;
     bb_op *op = ox_op(c, nd, BB_OP_SOFTMAX, &x, 1, nd->out[0]);
@@ -658,184 +626,6 @@ static int lower_softmax(ox_ctx *c, const bb_ox_node *nd)
         return -1;
     op->axis = (int)p.axis;
     return 0;
-}
-
-/* ---- data movement ---------------------------------------------------------------- */
-
-static int lower_reshape(ox_ctx *c, const bb_ox_node *nd)
-{
-    int x = in_act(c, nd, 0);
-    return x >= 0 && reshape_to(c, nd, x, nd->out[0]) ? 0 : -1;
-}
-
-static int lower_transpose(ox_ctx *c, const bb_ox_node *nd)
-{
-    int64_t perm[BB_OX_MAX_DIMS];
-    int x = in_act(c, nd, 0);
-    if (x < 0 || bb_ox_perm_get(c->m, nd, c->v2, perm, c->err) != 0)
-        return -1;
-    bb_op *op = ox_op(c, nd, BB_OP_TRANSPOSE, &x, 1, nd->out[0]);
-    if (!op)
-        return -1;
-    for (int i = 0; i < c->v2[nd->out[0]].ndim; i++)
-        op->perm[i] = (int)perm[i];
-    return 0;
-}
-
-static int lower_concat(ox_ctx *c, const bb_ox_node *nd)
-{
-    bb_ox_params p;
-    if (nd->n_in > BB_MAX_IN)
-        return bb_ox_node_err(c->err, c->m, nd, "joins %d inputs (at most %d)", nd->n_in, BB_MAX_IN);
-    if (bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
-        return -1;
-    int in[BB_MAX_IN];
-    for (int k = 0; k < nd->n_in; k++)
-        if ((in[k] = in_t(c, nd, k)) < 0)
-            return -1;
-    bb_op *op = ox_op(c, nd, BB_OP_CONCAT, in, nd->n_in, nd->out[0]);
-    if (!op)
-        return -1;
-    op->axis = (int)p.axis;
-    return 0;
-}
-
-/* A slice of activation x into value out_v: start/step per full axis. */
-
-static int lower_slice(ox_ctx *c, const bb_ox_node *nd)
-{
-    bb_ox_slice s2, s3;
-    int x = in_act(c, nd, 0);
-    if (x < 0 || bb_ox_slice_get(c->m, nd, c->v2, &s2, c->err) != 0 ||
-        bb_ox_slice_get(c->m, nd, c->v3, &s3, c->err) != 0)
-        return -1;
-    int whole = same_shape(c, nd->in[0], nd->out[0]);
-    for (int a = 0; a < s2.ndim; a++) {
-        if (s2.start[a] != s3.start[a] || s2.step[a] != s3.step[a] || s2.step[a] < 1)
-            return bb_ox_node_err(c->err, c->m, nd, "slices axis %d %s", a,
-                                  s2.step[a] < 1 ? "backwards (not supported)" : "differently at each batch size");
-        whole &= s2.start[a] == 0 && s2.step[a] == 1;
-    }
-    if (whole) { /* everything (GhostNet's cat(x1, x2)[:, :oup] where the two give oup channels) */
-        c->tmap[nd->out[0]] = x;
-        return 0;
-    }
-    return emit_slice(c, nd, x, s2.start, s2.step, s2.ndim, nd->out[0]) ? 0 : -1;
-}
-
-static int lower_split(ox_ctx *c, const bb_ox_node *nd)
-{
-    int64_t axis, sizes[64], start[BB_OX_MAX_DIMS] = {0}, step[BB_OX_MAX_DIMS];
-    int x = in_act(c, nd, 0);
-    if (nd->n_out > 64)
-        return bb_ox_node_err(c->err, c->m, nd, "%d outputs (at most 64)", nd->n_out);
-    if (x < 0 || bb_ox_split_get(c->m, nd, c->v2, &axis, sizes, c->err) != 0)
-        return -1;
-    int nd_in = c->v2[nd->in[0]].ndim;
-    for (int a = 0; a < nd_in; a++)
-        step[a] = 1;
-    for (int k = 0; k < nd->n_out; k++) {
-        if (nd->out[k] >= 0 && c->readers[nd->out[k]] && !emit_slice(c, nd, x, start, step, nd_in, nd->out[k]))
-            return -1;
-        start[axis] += sizes[k];
-    }
-    return 0;
-}
-
-static int lower_gather(ox_ctx *c, const bb_ox_node *nd)
-{
-    bb_ox_params p;
-    int x = in_act(c, nd, 0);
-    if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
-        return -1;
-    int iv = nd->n_in > 1 ? nd->in[1] : -1;
-    if (!ox_is_static(c, iv) || c->v2[iv].dtype != BB_OX_I64)
-        return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers with constant indices only");
-    const bb_ox_val *xv = &c->v2[nd->in[0]], *idx = &c->v2[iv];
-    const int64_t *ix = idx->data;
-    int64_t dim = xv->dims[p.axis], first = ix[0] < 0 ? ix[0] + dim : ix[0];
-    for (int64_t i = 0; i < idx->numel; i++)
-        if ((ix[i] < 0 ? ix[i] + dim : ix[i]) != first + i || first + i >= dim || first < 0)
-            return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers consecutive indices only");
-    int64_t start[BB_OX_MAX_DIMS] = {0}, step[BB_OX_MAX_DIMS];
-    for (int a = 0; a < xv->ndim; a++)
-        step[a] = 1;
-    start[p.axis] = first;
-    if (idx->ndim == 1)
-        return emit_slice(c, nd, x, start, step, xv->ndim, nd->out[0]) ? 0 : -1;
-    if (idx->ndim != 0)
-        return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers with scalar or 1-D indices only");
-    /* a scalar index drops the axis: slice one, then reshape */
-    bb_tensor t = c->g->tensors[x];
-    int off = t.full_rank ? 0 : 1;
-    if (p.axis - off < 0 || (t.full_rank && p.axis == t.batch_axis))
-        return bb_ox_node_err(c->err, c->m, nd, "gathers along the batch axis (not supported)");
-    t.dims[p.axis - off] = 1;
-    int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, t.ndim, t.dims);
-    c->g->tensors[y].full_rank = t.full_rank, c->g->tensors[y].batch_axis = t.batch_axis;
-    bb_op *op = bb_graph_add_op(c->g, BB_OP_SLICE, nd->name);
-    op->n_in = 1, op->in[0] = x, op->out = y;
-    for (int a = 0; a < xv->ndim; a++)
-        op->starts[a] = start[a], op->steps[a] = step[a];
-    return reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
-}
-
-static int lower_pad(ox_ctx *c, const bb_ox_node *nd)
-{
-    bb_ox_pad pad;
-    int x = in_act(c, nd, 0);
-    if (x < 0 || bb_ox_pad_get(c->m, nd, c->v2, &pad, c->err) != 0)
-        return -1;
-    for (int a = 0; a < pad.ndim; a++)
-        if (pad.begin[a] < 0 || pad.end[a] < 0)
-            return bb_ox_node_err(c->err, c->m, nd, "negative pads (cropping) are not supported");
-    const int64_t *d = c->v2[nd->in[0]].dims;
-    for (int a = 0; a < pad.ndim; a++)
-        if ((pad.mode == BB_OX_PAD_REFLECT && (pad.begin[a] >= d[a] || pad.end[a] >= d[a])) ||
-            (pad.mode == BB_OX_PAD_EDGE && d[a] == 0 && (pad.begin[a] || pad.end[a])))
-            return bb_ox_node_err(c->err, c->m, nd, "pads axis %d of %lld by %lld and %lld in mode %s (reflect "
-                                  "pads at most the axis less one, edge pads need an element)", a,
-                                  (long long)d[a], (long long)pad.begin[a], (long long)pad.end[a],
-                                  pad.mode == BB_OX_PAD_REFLECT ? "reflect" : "edge");
-    bb_op *op = ox_op(c, nd, BB_OP_PAD, &x, 1, nd->out[0]);
-    if (!op)
-        return -1;
-    for (int a = 0; a < pad.ndim; a++)
-        op->pads[a] = pad.begin[a], op->pads[pad.ndim + a] = pad.end[a];
-    op->alpha = (float)pad.value;
-    op->pad_mode = pad.mode == BB_OX_PAD_REFLECT ? BB_PAD_REFLECT : pad.mode == BB_OX_PAD_EDGE ? BB_PAD_EDGE
-                                                                                             : BB_PAD_CONSTANT;
-    return 0;
-}
-
-/* Tile: an Expand where every repeated axis has one element. Repeating
- * a longer axis (interleaving copies) is not supported, nor repeating the
- * batch axis: each item would then read the others (GCViT's global query). */
-static int lower_tile(ox_ctx *c, const bb_ox_node *nd)
-{
-    const bb_ox_val *x2 = &c->v2[nd->in[0]], *x3 = &c->v3[nd->in[0]], *r2 = &c->v2[nd->in[1]],
-                    *r3 = &c->v3[nd->in[1]];
-    if (r2->dtype != BB_OX_I64 || !r2->is_const || !r3->is_const)
-        return bb_ox_node_err(c->err, c->m, nd, "its repeats must be constant");
-    for (int a = 0; a < x2->ndim && a < r2->numel; a++) {
-        int64_t k2 = ((const int64_t *)r2->data)[a], k3 = ((const int64_t *)r3->data)[a];
-        if (k2 == 1 && k3 == 1)
-            continue;
-        if (x2->dims[a] != x3->dims[a])
-            return bb_ox_node_err(c->err, c->m, nd, "repeats axis %d, the batch's: each item would read the "
-                                  "others (not supported)", a);
-        if (x2->dims[a] != 1)
-            return bb_ox_node_err(c->err, c->m, nd, "repeats axis %d of %lld elements (batchbench tiles axes "
-                                  "of one element only)", a, (long long)x2->dims[a]);
-    }
-    int x = in_t(c, nd, 0);
-    return x >= 0 && ox_op(c, nd, BB_OP_EXPAND, &x, 1, nd->out[0]) ? 0 : -1;
-}
-
-static int lower_expand(ox_ctx *c, const bb_ox_node *nd)
-{
-    int x = in_t(c, nd, 0);
-    return x >= 0 && ox_op(c, nd, BB_OP_EXPAND, &x, 1, nd->out[0]) ? 0 : -1;
 }
 
 /* Shape arithmetic reaching an activation. */
@@ -859,16 +649,16 @@ static const struct { const char *op; lower_fn fn; } lowerings[] = {
     {"MaxPool", lower_pool}, {"AveragePool", lower_pool}, {"GlobalAveragePool", lower_gap},
     {"InstanceNormalization", lower_instancenorm},
     {"ReduceMean", lower_reduce}, {"ReduceSum", lower_reduce}, {"ReduceL2", lower_reduce},
-    {"Softmax", lower_softmax}, {"Resize", lower_resize},
-    {"Flatten", lower_reshape}, {"Reshape", lower_reshape}, {"Squeeze", lower_reshape},
-    {"Unsqueeze", lower_reshape}, {"Transpose", lower_transpose}, {"Concat", lower_concat},
-    {"Split", lower_split}, {"Slice", lower_slice}, {"Gather", lower_gather}, {"Pad", lower_pad},
-    {"Expand", lower_expand}, {"Identity", alias}, {"Dropout", alias}, {"Cast", alias},
+    {"Softmax", lower_softmax}, {"Resize", ox_lower_resize},
+    {"Flatten", ox_lower_reshape}, {"Reshape", ox_lower_reshape}, {"Squeeze", ox_lower_reshape},
+    {"Unsqueeze", ox_lower_reshape}, {"Transpose", ox_lower_transpose}, {"Concat", ox_lower_concat},
+    {"Split", ox_lower_split}, {"Slice", ox_lower_slice}, {"Gather", ox_lower_gather}, {"Pad", ox_lower_pad},
+    {"Expand", ox_lower_expand}, {"Identity", alias}, {"Dropout", alias}, {"Cast", alias},
     /* shape arithmetic: folded by the evaluation, never lowered */
     {"Shape", refuse}, {"Size", refuse}, {"Constant", refuse}, {"ConstantOfShape", refuse},
     {"Range", refuse}, {"Equal", refuse}, {"Less", refuse}, {"Greater", refuse}, {"Not", refuse},
     {"And", refuse}, {"Or", refuse}, {"Where", refuse}, {"Mod", refuse}, {"Floor", refuse},
-    {"Ceil", refuse}, {"ScatterND", refuse}, {"Tile", lower_tile}, {"Sin", refuse}, {"Cos", refuse},
+    {"Ceil", refuse}, {"ScatterND", refuse}, {"Tile", ox_lower_tile}, {"Sin", refuse}, {"Cos", refuse},
     {"CumSum", refuse},
 };
 

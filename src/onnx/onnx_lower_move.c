@@ -1,0 +1,225 @@
+/*
+ * onnx_lower_move.c — the ONNX nodes that move data rather than compute it,
+ * lowered to graph ops (onnx_lower.c has the table and the rest): Reshape
+ * and its kin, Transpose, Concat, Slice, Split, Gather of consecutive
+ * indices, Pad (constant, reflect, edge), Expand, Tile of axes of one
+ * element, and Resize (a fractional nearest one as a whole upscaling and a
+ * strided slice).
+ *
+ * Why it exists: onnx_lower.c outgrew one file; these share no helper with
+ * the arithmetic there beyond the ox_* ones in onnx_import_internal.h.
+ */
+#include <string.h>
+
+#include "onnx/onnx_import_internal.h"
+
+static bb_op *emit_slice(ox_ctx *c, const bb_ox_node *nd, int x, const int64_t *start, const int64_t *step,
+                         int ndim, int out_v)
+{
+    bb_op *op = ox_op(c, nd, BB_OP_SLICE, &x, 1, out_v);
+    for (int a = 0; op && a < ndim; a++)
+        op->starts[a] = start[a], op->steps[a] = step[a];
+    return op;
+}
+
+int ox_lower_resize(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_resize r;
+    int x = ox_in_act(c, nd, 0);
+    if (x < 0 || bb_ox_resize_get(c->m, nd, c->v2, &r, c->err) != 0)
+        return -1;
+    if (c->g->tensors[x].full_rank || c->g->tensors[x].ndim != 3)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench resizes [N,C,H,W] inputs only");
+    if (!r.linear && (r.step[0] > 1 || r.step[1] > 1)) { /* onnx_resize.c: whole upscaling, then a slice */
+        const int64_t *d = c->g->tensors[x].dims, start[4] = {0}, step[4] = {1, 1, r.step[0], r.step[1]};
+        if (r.up[0] > 1 || r.up[1] > 1) {
+            int64_t up[3] = {d[0], d[1] * r.up[0], d[2] * r.up[1]};
+            int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, up);
+            bb_op *op = bb_graph_add_op(c->g, BB_OP_RESIZE, nd->name);
+            op->n_in = 1, op->in[0] = x, op->out = y;
+            x = y;
+        }
+        return emit_slice(c, nd, x, start, step, 4, nd->out[0]) ? 0 : -1;
+    }
+    bb_op *op = ox_op(c, nd, BB_OP_RESIZE, &x, 1, nd->out[0]);
+    if (op)
+        op->linear = r.linear;
+    return op ? 0 : -1;
+}
+
+
+int ox_lower_reshape(ox_ctx *c, const bb_ox_node *nd)
+{
+    int x = ox_in_act(c, nd, 0);
+    return x >= 0 && ox_reshape_to(c, nd, x, nd->out[0]) ? 0 : -1;
+}
+
+int ox_lower_transpose(ox_ctx *c, const bb_ox_node *nd)
+{
+    int64_t perm[BB_OX_MAX_DIMS];
+    int x = ox_in_act(c, nd, 0);
+    if (x < 0 || bb_ox_perm_get(c->m, nd, c->v2, perm, c->err) != 0)
+        return -1;
+    bb_op *op = ox_op(c, nd, BB_OP_TRANSPOSE, &x, 1, nd->out[0]);
+    if (!op)
+        return -1;
+    for (int i = 0; i < c->v2[nd->out[0]].ndim; i++)
+        op->perm[i] = (int)perm[i];
+    return 0;
+}
+
+int ox_lower_concat(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_params p;
+    if (nd->n_in > BB_MAX_IN)
+        return bb_ox_node_err(c->err, c->m, nd, "joins %d inputs (at most %d)", nd->n_in, BB_MAX_IN);
+    if (bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
+        return -1;
+    int in[BB_MAX_IN];
+    for (int k = 0; k < nd->n_in; k++)
+        if ((in[k] = ox_in_t(c, nd, k)) < 0)
+            return -1;
+    bb_op *op = ox_op(c, nd, BB_OP_CONCAT, in, nd->n_in, nd->out[0]);
+    if (!op)
+        return -1;
+    op->axis = (int)p.axis;
+    return 0;
+}
+
+/* A slice of activation x into value out_v: start/step per full axis. */
+
+int ox_lower_slice(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_slice s2, s3;
+    int x = ox_in_act(c, nd, 0);
+    if (x < 0 || bb_ox_slice_get(c->m, nd, c->v2, &s2, c->err) != 0 ||
+        bb_ox_slice_get(c->m, nd, c->v3, &s3, c->err) != 0)
+        return -1;
+    int whole = ox_same_shape(c, nd->in[0], nd->out[0]);
+    for (int a = 0; a < s2.ndim; a++) {
+        if (s2.start[a] != s3.start[a] || s2.step[a] != s3.step[a] || s2.step[a] < 1)
+            return bb_ox_node_err(c->err, c->m, nd, "slices axis %d %s", a,
+                                  s2.step[a] < 1 ? "backwards (not supported)" : "differently at each batch size");
+        whole &= s2.start[a] == 0 && s2.step[a] == 1;
+    }
+    if (whole) { /* everything (GhostNet's cat(x1, x2)[:, :oup] where the two give oup channels) */
+        c->tmap[nd->out[0]] = x;
+        return 0;
+    }
+    return emit_slice(c, nd, x, s2.start, s2.step, s2.ndim, nd->out[0]) ? 0 : -1;
+}
+
+int ox_lower_split(ox_ctx *c, const bb_ox_node *nd)
+{
+    int64_t axis, sizes[64], start[BB_OX_MAX_DIMS] = {0}, step[BB_OX_MAX_DIMS];
+    int x = ox_in_act(c, nd, 0);
+    if (nd->n_out > 64)
+        return bb_ox_node_err(c->err, c->m, nd, "%d outputs (at most 64)", nd->n_out);
+    if (x < 0 || bb_ox_split_get(c->m, nd, c->v2, &axis, sizes, c->err) != 0)
+        return -1;
+    int nd_in = c->v2[nd->in[0]].ndim;
+    for (int a = 0; a < nd_in; a++)
+        step[a] = 1;
+    for (int k = 0; k < nd->n_out; k++) {
+        if (nd->out[k] >= 0 && c->readers[nd->out[k]] && !emit_slice(c, nd, x, start, step, nd_in, nd->out[k]))
+            return -1;
+        start[axis] += sizes[k];
+    }
+    return 0;
+}
+
+int ox_lower_gather(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_params p;
+    int x = ox_in_act(c, nd, 0);
+    if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
+        return -1;
+    int iv = nd->n_in > 1 ? nd->in[1] : -1;
+    if (!ox_is_static(c, iv) || c->v2[iv].dtype != BB_OX_I64)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers with constant indices only");
+    const bb_ox_val *xv = &c->v2[nd->in[0]], *idx = &c->v2[iv];
+    const int64_t *ix = idx->data;
+    int64_t dim = xv->dims[p.axis], first = ix[0] < 0 ? ix[0] + dim : ix[0];
+    for (int64_t i = 0; i < idx->numel; i++)
+        if ((ix[i] < 0 ? ix[i] + dim : ix[i]) != first + i || first + i >= dim || first < 0)
+            return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers consecutive indices only");
+    int64_t start[BB_OX_MAX_DIMS] = {0}, step[BB_OX_MAX_DIMS];
+    for (int a = 0; a < xv->ndim; a++)
+        step[a] = 1;
+    start[p.axis] = first;
+    if (idx->ndim == 1)
+        return emit_slice(c, nd, x, start, step, xv->ndim, nd->out[0]) ? 0 : -1;
+    if (idx->ndim != 0)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers with scalar or 1-D indices only");
+    /* a scalar index drops the axis: slice one, then reshape */
+    bb_tensor t = c->g->tensors[x];
+    int off = t.full_rank ? 0 : 1;
+    if (p.axis - off < 0 || (t.full_rank && p.axis == t.batch_axis))
+        return bb_ox_node_err(c->err, c->m, nd, "gathers along the batch axis (not supported)");
+    t.dims[p.axis - off] = 1;
+    int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, t.ndim, t.dims);
+    c->g->tensors[y].full_rank = t.full_rank, c->g->tensors[y].batch_axis = t.batch_axis;
+    bb_op *op = bb_graph_add_op(c->g, BB_OP_SLICE, nd->name);
+    op->n_in = 1, op->in[0] = x, op->out = y;
+    for (int a = 0; a < xv->ndim; a++)
+        op->starts[a] = start[a], op->steps[a] = step[a];
+    return ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
+}
+
+int ox_lower_pad(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_pad pad;
+    int x = ox_in_act(c, nd, 0);
+    if (x < 0 || bb_ox_pad_get(c->m, nd, c->v2, &pad, c->err) != 0)
+        return -1;
+    for (int a = 0; a < pad.ndim; a++)
+        if (pad.begin[a] < 0 || pad.end[a] < 0)
+            return bb_ox_node_err(c->err, c->m, nd, "negative pads (cropping) are not supported");
+    const int64_t *d = c->v2[nd->in[0]].dims;
+    for (int a = 0; a < pad.ndim; a++)
+        if ((pad.mode == BB_OX_PAD_REFLECT && (pad.begin[a] >= d[a] || pad.end[a] >= d[a])) ||
+            (pad.mode == BB_OX_PAD_EDGE && d[a] == 0 && (pad.begin[a] || pad.end[a])))
+            return bb_ox_node_err(c->err, c->m, nd, "pads axis %d of %lld by %lld and %lld in mode %s (reflect "
+                                  "pads at most the axis less one, edge pads need an element)", a,
+                                  (long long)d[a], (long long)pad.begin[a], (long long)pad.end[a],
+                                  pad.mode == BB_OX_PAD_REFLECT ? "reflect" : "edge");
+    bb_op *op = ox_op(c, nd, BB_OP_PAD, &x, 1, nd->out[0]);
+    if (!op)
+        return -1;
+    for (int a = 0; a < pad.ndim; a++)
+        op->pads[a] = pad.begin[a], op->pads[pad.ndim + a] = pad.end[a];
+    op->alpha = (float)pad.value;
+    op->pad_mode = pad.mode == BB_OX_PAD_REFLECT ? BB_PAD_REFLECT : pad.mode == BB_OX_PAD_EDGE ? BB_PAD_EDGE
+                                                                                             : BB_PAD_CONSTANT;
+    return 0;
+}
+
+/* Tile: an Expand where every repeated axis has one element. Repeating
+ * a longer axis (interleaving copies) is not supported, nor repeating the
+ * batch axis: each item would then read the others (GCViT's global query). */
+int ox_lower_tile(ox_ctx *c, const bb_ox_node *nd)
+{
+    const bb_ox_val *x2 = &c->v2[nd->in[0]], *x3 = &c->v3[nd->in[0]], *r2 = &c->v2[nd->in[1]],
+                    *r3 = &c->v3[nd->in[1]];
+    if (r2->dtype != BB_OX_I64 || !r2->is_const || !r3->is_const)
+        return bb_ox_node_err(c->err, c->m, nd, "its repeats must be constant");
+    for (int a = 0; a < x2->ndim && a < r2->numel; a++) {
+        int64_t k2 = ((const int64_t *)r2->data)[a], k3 = ((const int64_t *)r3->data)[a];
+        if (k2 == 1 && k3 == 1)
+            continue;
+        if (x2->dims[a] != x3->dims[a])
+            return bb_ox_node_err(c->err, c->m, nd, "repeats axis %d, the batch's: each item would read the "
+                                  "others (not supported)", a);
+        if (x2->dims[a] != 1)
+            return bb_ox_node_err(c->err, c->m, nd, "repeats axis %d of %lld elements (batchbench tiles axes "
+                                  "of one element only)", a, (long long)x2->dims[a]);
+    }
+    int x = ox_in_t(c, nd, 0);
+    return x >= 0 && ox_op(c, nd, BB_OP_EXPAND, &x, 1, nd->out[0]) ? 0 : -1;
+}
+
+int ox_lower_expand(ox_ctx *c, const bb_ox_node *nd)
+{
+    int x = ox_in_t(c, nd, 0);
+    return x >= 0 && ox_op(c, nd, BB_OP_EXPAND, &x, 1, nd->out[0]) ? 0 : -1;
+}
