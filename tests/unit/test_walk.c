@@ -116,6 +116,46 @@ static void fill(float *x, int64_t n)
         x[i] = (float)(i + 1);
 }
 
+/* The source index of output index idx on axis i of a slice or a reflect
+ * / edge pad (op's starts and steps, or pads and pad_mode). */
+typedef int64_t (*source_index)(const bb_op *op, int nd, int i, int64_t idx, const int64_t *d);
+
+/* A slice or a mirroring pad of an input of 1, 2, ... (shape d) into o,
+ * against the element source() names for every output index. */
+static void check_gather(bb_walk_mode mode, const bb_op *op, int nd, const int64_t *o, const int64_t *d,
+                         source_index source)
+{
+    static float x[BIG], want[BIG];
+    int64_t idx[R], src[R];
+    fill(x, numel(nd, d));
+    for (int64_t e = 0; e < numel(nd, o); e++) {
+        unflatten(nd, o, e, idx);
+        for (int i = 0; i < nd; i++)
+            src[i] = source(op, nd, i, idx[i], d);
+        want[e] = x[flatten(nd, d, src)];
+    }
+    bb_walk w;
+    start_walk(&w, mode, nd, o, d);
+    assert_int_equal(mode == BB_WALK_PAD ? bb_walk_pad(&w, op, d) : bb_walk_slice(&w, op, d), 0);
+    check_walk(&w, x, NULL, want, numel(nd, o));
+}
+
+static int64_t slice_source(const bb_op *op, int nd, int i, int64_t idx, const int64_t *d)
+{
+    (void)nd, (void)d;
+    return op->starts[i] + idx * op->steps[i];
+}
+
+/* reflect: mirrored about the first and last element; edge: clamped */
+static int64_t mirror_source(const bb_op *op, int nd, int i, int64_t idx, const int64_t *d)
+{
+    int64_t j = idx - op->pads[i], n = d[i];
+    (void)nd;
+    if (op->pad_mode == BB_PAD_EDGE)
+        return j < 0 ? 0 : j >= n ? n - 1 : j;
+    return j < 0 ? -j : j >= n ? 2 * (n - 1) - j : j;
+}
+
 static void test_transpose(void **state)
 {
     (void)state;
@@ -158,10 +198,9 @@ static void test_slice(void **state)
 {
     (void)state;
     uint64_t s = 12;
-    static float x[BIG], want[BIG];
     for (int c = 0; c < CASES; c++) {
         int nd;
-        int64_t d[R], o[R], idx[R], src[R];
+        int64_t d[R], o[R];
         bb_op op;
         memset(&op, 0, sizeof op);
         random_shape(&s, &nd, d);
@@ -171,17 +210,7 @@ static void test_slice(void **state)
             int64_t room = step > 0 ? (d[i] - 1 - start) / step : start / -step;
             op.starts[i] = start, op.steps[i] = step, o[i] = 1 + rnd(&s, 0, (int)room);
         }
-        fill(x, numel(nd, d));
-        for (int64_t e = 0; e < numel(nd, o); e++) {
-            unflatten(nd, o, e, idx);
-            for (int i = 0; i < nd; i++)
-                src[i] = op.starts[i] + idx[i] * op.steps[i];
-            want[e] = x[flatten(nd, d, src)];
-        }
-        bb_walk w;
-        start_walk(&w, BB_WALK_GATHER, nd, o, d);
-        assert_int_equal(bb_walk_slice(&w, &op, d), 0);
-        check_walk(&w, x, NULL, want, numel(nd, o));
+        check_gather(BB_WALK_GATHER, &op, nd, o, d, slice_source);
     }
     /* leaving the input */
     int64_t d[1] = {4}, o[1] = {3};
@@ -234,24 +263,13 @@ static void test_pad(void **state)
     assert_int_equal(bb_walk_pad(&w, &op, d), -1);
 }
 
-/* The source index a reflect (mirror about the first and last element)
- * or edge (clamp) pad reads for output index i of an axis of n. */
-static int64_t mirrored(bb_pad_mode mode, int64_t i, int64_t before, int64_t n)
-{
-    int64_t j = i - before;
-    if (mode == BB_PAD_EDGE)
-        return j < 0 ? 0 : j >= n ? n - 1 : j;
-    return j < 0 ? -j : j >= n ? 2 * (n - 1) - j : j;
-}
-
 static void test_pad_reflect_edge(void **state)
 {
     (void)state;
     uint64_t s = 17;
-    static float x[BIG], want[BIG];
     for (int c = 0; c < 2 * CASES; c++) {
         int nd;
-        int64_t d[R], o[R], idx[R], src[R];
+        int64_t d[R], o[R];
         bb_op op;
         memset(&op, 0, sizeof op);
         op.pad_mode = c % 2 ? BB_PAD_EDGE : BB_PAD_REFLECT;
@@ -261,17 +279,7 @@ static void test_pad_reflect_edge(void **state)
             op.pads[i] = rnd(&s, 0, (int)most), op.pads[nd + i] = rnd(&s, 0, (int)most);
             o[i] = d[i] + op.pads[i] + op.pads[nd + i];
         }
-        fill(x, numel(nd, d));
-        for (int64_t e = 0; e < numel(nd, o); e++) {
-            unflatten(nd, o, e, idx);
-            for (int i = 0; i < nd; i++)
-                src[i] = mirrored(op.pad_mode, idx[i], op.pads[i], d[i]);
-            want[e] = x[flatten(nd, d, src)];
-        }
-        bb_walk w;
-        start_walk(&w, BB_WALK_PAD, nd, o, d);
-        assert_int_equal(bb_walk_pad(&w, &op, d), 0);
-        check_walk(&w, x, NULL, want, numel(nd, o));
+        check_gather(BB_WALK_PAD, &op, nd, o, d, mirror_source);
     }
     int64_t d[1] = {3}, o[1] = {6};
     bb_op op;
