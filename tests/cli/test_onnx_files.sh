@@ -48,6 +48,7 @@ expect_error "$tmp/bn_training_activation.onnx" "bn_train" "training mode" "cons
 expect_error "$tmp/cumsum_activation.onnx" "cumsum_act" "CumSum" "constants only"
 expect_error "$tmp/batch_index_constant.onnx" "to_float" "size of the batch whose items differ"
 expect_error "$tmp/tile_batch.onnx" "tile_batch" "axis 0, the batch's"
+expect_error "$tmp/regress_cumsum_empty_axis.onnx" "add_position" "broadcast"
 expect_error "$tmp/pad_reflect_too_far.onnx" "pad_far" "axis 3 of 8 by 8" "reflect"
 # every unsupported op type in one message, each with a node of it
 expect_error "$tmp/unsupported.onnx" "2 unsupported op types" "Selu \\(node 'selu_1'\\)" "LpNormalization \\(node 'lpnorm'\\)"

@@ -21,11 +21,13 @@ rm -rf "$seeds"
 mkdir -p "$dir/artifacts"
 for t in onnx npy safetensors results dataset "$@"; do mkdir -p "$seeds/$t" "$corpus/$t"; done
 "$dir/make_seeds" "$seeds"
-# The importer's fuzzer starts from the reader's models, and from the single
-# ops tests/cli/test_onnx_files.sh runs (folds on constants, fusions).
+# The importer's fuzzer starts from the reader's models, from the single
+# ops tests/cli/test_onnx_files.sh runs (folds on constants, fusions), and
+# from the files it once failed on (regress_*.onnx, made by the same script:
+# no .onnx file is committed).
 mkdir -p "$seeds/onnx_import" "$seeds/op_files" && cp "$seeds"/onnx/* "$seeds/onnx_import/"
 /usr/bin/python3 tests/onnx/make_bad_models.py "$seeds/op_files" >/dev/null
-cp "$seeds"/op_files/op_*.onnx "$seeds/onnx_import/"
+cp "$seeds"/op_files/op_*.onnx "$seeds"/op_files/regress_*.onnx "$seeds/onnx_import/"
 for t in "$@"; do
     if [ -d "tests/fuzz/regress/$t" ]; then cp tests/fuzz/regress/"$t"/* "$seeds/$t/"; fi
 done

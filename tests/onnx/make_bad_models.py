@@ -521,6 +521,20 @@ def main(out):
         inits=small_graph().graph.initializer[:] + [numpy_helper.from_array(np.array(v, np.int64), k) for k, v in
                                                     (("zero", 0), ("one", 1), ("col", [-1, 1, 1, 1]))]),
         f"{out}/batch_index_constant.onnx")
+    # the fuzzer's find (a timeout): a CumSum on constants along an empty
+    # axis with 2^39 elements around it, [2, 524291, 0, 524288], which then
+    # does not broadcast against x; nothing to compute, refused at once
+    save(small_graph(nodes=[
+        helper.make_node("Shape", ["x"], ["xn"], name="batch_of", end=1),
+        helper.make_node("Concat", ["xn", "chw"], ["mshape"], name="mask_shape", axis=0),
+        helper.make_node("ConstantOfShape", ["mshape"], ["ones"], name="mask_ones",
+                         value=numpy_helper.from_array(np.ones(1, np.float32))),
+        helper.make_node("CumSum", ["ones", "ax2c"], ["rows"], name="row_index"),
+        helper.make_node("Add", ["x", "rows"], ["y"], name="add_position")],
+        inits=[numpy_helper.from_array(np.array([524291, 0, 524288], np.int64), "chw"),
+               numpy_helper.from_array(np.array(2, np.int64), "ax2c")],
+        outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 8, 8])]),
+        f"{out}/regress_cumsum_empty_axis.onnx")
     # a BatchNormalization in training mode (the batch's own statistics) on an
     # activation, and a CumSum of one: computed on constants only
     stats = [numpy_helper.from_array(np.ones(4, np.float32), k) for k in ("g", "z", "m", "v")]
