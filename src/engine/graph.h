@@ -70,7 +70,7 @@ typedef enum {
     BB_OP_CONCAT,     /* in[0..n_in-1] joined along axis */
     BB_OP_SLICE,      /* out[i..] = in[starts + i*steps] per axis; counts = out dims */
     BB_OP_SOFTMAX,    /* along axis */
-    BB_OP_REDUCE_MEAN,/* mean over the axes set in axes_mask (bit i = axis i); kept as 1 */
+    BB_OP_REDUCE_MEAN,/* mean (reduce_sum: sum) over the axes set in axes_mask (bit i = axis i); kept as 1 */
     BB_OP_PAD,        /* pad_mode (constant value alpha); pads[i] before / pads[ndim+i] after axis i */
     BB_OP_AVGPOOL,    /* window as a conv's (kh..dil_w); count_include_pad */
     BB_OP_EXPAND,     /* in[0] broadcast (NumPy rules) to out's full shape */
@@ -122,6 +122,7 @@ typedef struct {
     int64_t pads[2 * (BB_MAX_DIMS + 1)]; /* pad */
     bb_pad_mode pad_mode;       /* pad: what fills the border */
     unsigned axes_mask;         /* reduce mean */
+    int reduce_sum;             /* reduce mean: the sum instead (ONNX ReduceSum) */
     int linear;                 /* resize: bilinear, else nearest */
     /* filled by the fusion pass */
     int has_bn;        /* a BatchNorm folded into this conv: */

@@ -556,24 +556,19 @@ static int lower_gap(ox_ctx *c, const bb_ox_node *nd)
     return ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
 }
 
-/* How many elements of one item's input a reduction over `mask` averages:
- * -1 when that depends on the batch (the batch axis is in the mask). */
-static int64_t reduced_count(const ox_ctx *c, const bb_ox_node *nd, unsigned mask)
+/* Whether a reduction over `mask` sums across items (the reduced axes'
+ * sizes change with the batch: the batch axis is in the mask). */
+static int over_batch(const ox_ctx *c, const bb_ox_node *nd, unsigned mask)
 {
     const bb_ox_val *a = &c->v2[nd->in[0]], *b = &c->v3[nd->in[0]];
-    int64_t n = 1;
     for (int i = 0; i < a->ndim; i++)
-        if (mask & (1u << i)) {
-            if (a->dims[i] != b->dims[i])
-                return -1;
-            n *= a->dims[i];
-        }
-    return n;
+        if ((mask & (1u << i)) && a->dims[i] != b->dims[i])
+            return 1;
+    return 0;
 }
 
-/* ReduceMean; ReduceSum as the mean times the count, and ReduceL2 as the
- * square root of the sum of x * x, so that both backends' one reduction
- * serves all three. */
+/* ReduceMean, ReduceSum, and ReduceL2 as the square root of the sum of
+ * x * x: both backends' one reduction serves all three. */
 static int lower_reduce(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_axes ax;
@@ -587,26 +582,19 @@ static int lower_reduce(ox_ctx *c, const bb_ox_node *nd)
     const bb_tensor *xt = &c->g->tensors[x];
     if (mean && !xt->full_rank && xt->ndim == 3 && mask == (1u << 2 | 1u << 3))
         return lower_gap(c, nd); /* x.mean([2, 3]) is a global average pool */
-    if (mean && ax.keepdims) {
+    if (!mean && over_batch(c, nd, mask))
+        return bb_ox_node_err(c->err, c->m, nd, "reduces over the batch axis (not supported)");
+    if (!l2 && ax.keepdims) {
         bb_op *op = ox_op(c, nd, BB_OP_REDUCE_MEAN, &x, 1, nd->out[0]);
         if (op)
-            op->axes_mask = mask;
+            op->axes_mask = mask, op->reduce_sum = !mean;
         return op ? 0 : -1;
     }
-    int64_t n = reduced_count(c, nd, mask);
-    if (!mean && n < 0)
-        return bb_ox_node_err(c->err, c->m, nd, "reduces over the batch axis (not supported)");
     if (l2)
         x = times(c, nd, x, x);
     int y = act_reduced(c, x, mask);
-    op_into(c, nd, BB_OP_REDUCE_MEAN, x, y)->axes_mask = mask;
-    if (!mean) {
-        float k = (float)n;
-        int kt = ox_const_tensor(c, "count", BB_T_BUFFER, 0, NULL, &k);
-        if (kt < 0)
-            return -1;
-        y = times(c, nd, y, kt);
-    }
+    bb_op *op = op_into(c, nd, BB_OP_REDUCE_MEAN, x, y);
+    op->axes_mask = mask, op->reduce_sum = !mean;
     if (l2) {
         int z = act_reduced(c, y, 0);
         op_into(c, nd, BB_OP_ACT, y, z)->act = BB_ACT_SQRT;

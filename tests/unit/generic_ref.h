@@ -233,7 +233,7 @@ static void ref_reduce(const ref_ctx *c, const bb_op *op)
         unravel(i, &x, idx);
         for (int k = 0; k < x.nd; k++)
             idx[k] = (op->axes_mask >> k) & 1u ? 0 : idx[k];
-        Y[ravel(idx, &o)] += X(0)[i] / (double)per;
+        Y[ravel(idx, &o)] += X(0)[i] / (op->reduce_sum ? 1.0 : (double)per);
     }
 }
 

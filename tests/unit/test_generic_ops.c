@@ -319,7 +319,9 @@ static int batchnorm(bb_graph *g, int x, int64_t c)
     return op->out;
 }
 
-/* standalone: [N,5,4,6], [N,7], and on a pool's blocked output */
+/* standalone: [N,5,4,6], [N,7], and on a pool's blocked output; with and
+ * without a ReLU on 10 channels blocked by 16 (oneDNN has only reference
+ * code there: the backend makes them plain) */
 static void test_batchnorm(void **state)
 {
     (void)state;
@@ -334,6 +336,15 @@ static void test_batchnorm(void **state)
                  (const int[]){2, 2, 2, 2, 0, 0, 0, 0, 1, 1}, 0);
     g->output = batchnorm(g, x, 16);
     run(g, "batchnorm on blocked");
+    for (int relu = 0; relu < 2; relu++) {
+        g = INPUT(3, 6, 6);
+        x = pool(g, BB_OP_MAXPOOL, conv(g, g->input, 10, 1, 1, W3), ACT(g, 10, 3, 3),
+                 (const int[]){2, 2, 2, 2, 0, 0, 0, 0, 1, 1}, 0);
+        g->output = batchnorm(g, x, 10);
+        if (relu) /* fused into the batch norm */
+            g->output = act_op(g, g->output, BB_ACT_RELU, 0.f, 0.f);
+        run(g, relu ? "batchnorm + relu on 10 channels blocked" : "batchnorm on 10 channels blocked");
+    }
 }
 
 /* every activation, on a full-rank tensor and on a blocked layout with
@@ -547,7 +558,8 @@ static void test_slice(void **state)
 }
 
 /* softmax on the last and a middle axis; mean over axes {1}, {2,3}, {1,3}
- * and over H, W of a conv's blocked output; a pad with negative pads */
+ * and over H, W of a conv's blocked output; sums over {1} (our kernel) and
+ * {1,3} (oneDNN's); a pad with negative pads */
 static void test_softmax_reduce_pad(void **state)
 {
     (void)state;
@@ -557,15 +569,15 @@ static void test_softmax_reduce_pad(void **state)
         g->output = op->out, op->axis = axis;
         run(g, axis == 3 ? "softmax last axis" : "softmax middle axis");
     }
-    const unsigned masks[4] = {0x2, 0xc, 0xa, 0xc};
-    for (int m = 0; m < 4; m++) {
-        bb_graph *g = m < 3 ? INPUT(3, 4, 5) : INPUT(3, 5, 5);
-        int x = m < 3 ? g->input : conv(g, g->input, 16, 1, 1, W3);
+    const unsigned masks[6] = {0x2, 0xc, 0xa, 0xc, 0x2, 0xa};
+    for (int m = 0; m < 6; m++) {
+        bb_graph *g = m != 3 ? INPUT(3, 4, 5) : INPUT(3, 5, 5);
+        int x = m != 3 ? g->input : conv(g, g->input, 16, 1, 1, W3);
         const int64_t *d = g->tensors[x].dims; /* per item: axis i + 1 */
         bb_op *op = op1(g, BB_OP_REDUCE_MEAN, "mean", x,
                         ACT(g, masks[m] & 2 ? 1 : d[0], masks[m] & 4 ? 1 : d[1], masks[m] & 8 ? 1 : d[2]));
-        g->output = op->out, op->axes_mask = masks[m];
-        run(g, m < 3 ? "reduce mean" : "reduce mean of blocked over H, W");
+        g->output = op->out, op->axes_mask = masks[m], op->reduce_sum = m >= 4;
+        run(g, m < 3 ? "reduce mean" : m == 3 ? "reduce mean of blocked over H, W" : "reduce sum");
     }
     bb_graph *g = INPUT(3, 4, 5);
     bb_op *op = op1(g, BB_OP_PAD, "pad", g->input, ACT(g, 4, 5, 6));

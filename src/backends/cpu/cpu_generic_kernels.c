@@ -54,12 +54,28 @@ static void gather_row(const float *x, int64_t st, float *y, int64_t n)
     }
 }
 
+/* y[j] = a[j*sa] op c[j*sc]: vectorised where both are dense or one is a
+ * single value broadcast along the row (a per-channel scale). */
 #define BINARY_ROW(expr)                                   \
     do {                                                   \
         if (sa == 1 && sc == 1) {                          \
             _Pragma("omp simd")                            \
             for (int64_t j = 0; j < n; j++) {              \
                 float u = a[j], v = c[j];                  \
+                y[j] = (expr);                             \
+            }                                              \
+        } else if (sa == 1 && sc == 0) {                   \
+            const float v = c[0];                          \
+            _Pragma("omp simd")                            \
+            for (int64_t j = 0; j < n; j++) {              \
+                float u = a[j];                            \
+                y[j] = (expr);                             \
+            }                                              \
+        } else if (sa == 0 && sc == 1) {                   \
+            const float u = a[0];                          \
+            _Pragma("omp simd")                            \
+            for (int64_t j = 0; j < n; j++) {              \
+                float v = c[j];                            \
                 y[j] = (expr);                             \
             }                                              \
         } else {                                           \
@@ -239,9 +255,26 @@ static double sum_run(const float *x, int64_t n)
     return run_sum(x, n, 0.f, 0);
 }
 
-/* Columns [b0, b0 + nb) of y[a] = the mean over r of x[a, r, b]. */
-static void reduce_block(const float *x, float *y, int64_t r_n, int64_t b_n, int64_t b0, int64_t nb)
+/* Columns [b0, b0 + nb) of y[a] = the sum over r of x[a, r, b] times
+ * scale (1 / r_n for the mean, 1 for the sum). */
+static void reduce_block(const float *x, float *y, int64_t r_n, int64_t b_n, int64_t b0, int64_t nb, double scale)
 {
+    if (r_n <= CPU_SUM_RUN) { /* one run: its float sum straight into y */
+        float *out = y + b0;
+        memcpy(out, x + b0, sizeof(float) * (size_t)nb);
+        for (int64_t r = 1; r < r_n; r++) {
+            const float *row = x + r * b_n + b0;
+#pragma omp simd
+            for (int64_t j = 0; j < nb; j++)
+                out[j] += row[j];
+        }
+        if (scale != 1.0) {
+#pragma omp simd
+            for (int64_t j = 0; j < nb; j++)
+                out[j] = (float)((double)out[j] * scale);
+        }
+        return;
+    }
     double acc[REDUCE_BLOCK] = {0};
     float part[REDUCE_BLOCK];
     for (int64_t r0 = 0; r0 < r_n; r0 += CPU_SUM_RUN) {
@@ -257,7 +290,7 @@ static void reduce_block(const float *x, float *y, int64_t r_n, int64_t b_n, int
             acc[j] += part[j];
     }
     for (int64_t j = 0; j < nb; j++)
-        y[b0 + j] = (float)(acc[j] / (double)r_n);
+        y[b0 + j] = (float)(acc[j] * scale);
 }
 
 static void run_reduce(const bb_backend *b, const cpu_step *s)
@@ -265,10 +298,11 @@ static void run_reduce(const bb_backend *b, const cpu_step *s)
     const float *x = buf_ptr(b, s->kin);
     float *y = buf_ptr(b, s->kout);
     const int64_t a_n = s->p[0], r_n = s->p[1], b_n = s->p[2];
+    const double scale = s->p[3] ? 1.0 : 1.0 / (double)r_n; /* a sum, or the mean */
     if (b_n == 1) {
 #pragma omp parallel for schedule(static) num_threads(b->threads) if (a_n * r_n >= PARALLEL_MIN)
         for (int64_t a = 0; a < a_n; a++)
-            y[a] = (float)(sum_run(x + a * r_n, r_n) / (double)r_n);
+            y[a] = (float)(sum_run(x + a * r_n, r_n) * scale);
         return;
     }
     const int64_t blocks = (b_n + REDUCE_BLOCK - 1) / REDUCE_BLOCK;
@@ -276,7 +310,8 @@ static void run_reduce(const bb_backend *b, const cpu_step *s)
     for (int64_t a = 0; a < a_n; a++)
         for (int64_t k = 0; k < blocks; k++) {
             int64_t b0 = k * REDUCE_BLOCK;
-            reduce_block(x + a * r_n * b_n, y + a * b_n, r_n, b_n, b0, b_n - b0 < REDUCE_BLOCK ? b_n - b0 : REDUCE_BLOCK);
+            reduce_block(x + a * r_n * b_n, y + a * b_n, r_n, b_n, b0, b_n - b0 < REDUCE_BLOCK ? b_n - b0 : REDUCE_BLOCK,
+                         scale);
         }
 }
 

@@ -152,10 +152,35 @@ static int bn_folded(bb_backend *b, const bb_op *op, int nd, int64_t c, int want
     return rc;
 }
 
+/* x * scale, then + shift and ReLU as post-ops (per_channel: both
+ * scale's and shift's md), in src's layout. */
+static dnnl_status_t bn_relu_pd(bb_backend *b, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *per_channel,
+                                dnnl_primitive_desc_t *pd)
+{
+    dnnl_post_ops_t po;
+    dnnl_primitive_attr_t attr;
+    dnnl_post_ops_create(&po);
+    dnnl_post_ops_append_binary(po, dnnl_binary_add, per_channel);
+    dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f);
+    cpu_attr_create(&attr);
+    dnnl_primitive_attr_set_post_ops(attr, po);
+    dnnl_post_ops_destroy(po);
+    dnnl_binary_desc_t bd;
+    *pd = NULL;
+    dnnl_status_t st = dnnl_binary_desc_init(&bd, dnnl_binary_mul, src, per_channel, src);
+    if (st == dnnl_success)
+        st = dnnl_primitive_desc_create(pd, &bd, attr, b->eng, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    return st;
+}
+
 /* Batch norm then ReLU (a pre-activation net: DenseNet) as one pass in the
  * input's layout: a binary multiply by the folded scale with post-ops
  * adding the shift and applying the ReLU. (oneDNN's batch normalization
- * with its fused ReLU falls back to a slow kernel for blocked layouts.) */
+ * with its fused ReLU falls back to a slow kernel for blocked layouts.)
+ * Where the blocked layout has only oneDNN's reference code (DPN's 10
+ * channels, padded to a block of 16: 15 ms of a 200 ms pass, twice), the
+ * input is made plain first. */
 static int lower_bn_relu(bb_backend *b, const bb_op *op, const int64_t *x, int nd, bb_err *err)
 {
     int src = b->tbuf[op->in[0]];
@@ -171,20 +196,14 @@ static int lower_bn_relu(bb_backend *b, const bb_op *op, const int64_t *x, int n
     const dnnl_memory_desc_t *cmd;
     dnnl_memory_get_memory_desc(scale, &cmd);
     dnnl_memory_desc_t per_channel = *cmd;
-    dnnl_post_ops_t po;
-    dnnl_primitive_attr_t attr;
-    dnnl_post_ops_create(&po);
-    dnnl_post_ops_append_binary(po, dnnl_binary_add, &per_channel);
-    dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f);
-    cpu_attr_create(&attr);
-    dnnl_primitive_attr_set_post_ops(attr, po);
-    dnnl_post_ops_destroy(po);
-    dnnl_binary_desc_t bd;
     dnnl_primitive_desc_t pd = NULL;
-    dnnl_status_t st = dnnl_binary_desc_init(&bd, dnnl_binary_mul, &b->bufs[src].md, &per_channel, &b->bufs[src].md);
-    if (st == dnnl_success)
-        st = dnnl_primitive_desc_create(&pd, &bd, attr, b->eng, NULL);
-    dnnl_primitive_attr_destroy(attr);
+    dnnl_status_t st = bn_relu_pd(b, &b->bufs[src].md, &per_channel, &pd);
+    if (st == dnnl_success && cpu_pd_is_ref(pd) && !cpu_md_is_plain(&b->bufs[src].md)) {
+        dnnl_primitive_desc_destroy(pd);
+        if ((src = cpu_tensor_full_plain(b, op->in[0], dnnl_f32, err)) < 0)
+            return -1;
+        st = bn_relu_pd(b, &b->bufs[src].md, &per_channel, &pd);
+    }
     DNNL_CHECK(st, err, "batch norm + relu (binary)", op->label);
     int dst = cpu_dst_buf(b, op, &b->bufs[src].md);
     cpu_step *s = cpu_step_from_pd(b, op, pd, err);
@@ -198,8 +217,18 @@ static int lower_bn_relu(bb_backend *b, const bb_op *op, const int64_t *x, int n
     return 0;
 }
 
+static dnnl_status_t bn_pd(bb_backend *b, const bb_op *op, const dnnl_memory_desc_t *src, dnnl_primitive_desc_t *pd)
+{
+    unsigned flags = dnnl_use_global_stats | (op->w >= 0 ? dnnl_use_scale : 0) | (op->b >= 0 ? dnnl_use_shift : 0);
+    dnnl_batch_normalization_desc_t bd;
+    *pd = NULL;
+    dnnl_status_t st = dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_inference, src, op->eps, flags);
+    return st == dnnl_success ? dnnl_primitive_desc_create(pd, &bd, b->attr, b->eng, NULL) : st;
+}
+
 /* Inference batch norm with the running statistics on [N, C, ...], in the
- * input's layout (oneDNN's batch normalization with use_global_stats). */
+ * input's layout (oneDNN's batch normalization with use_global_stats);
+ * plain where that layout has only reference code. */
 int cpu_lower_batchnorm(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int64_t x[R];
@@ -213,17 +242,19 @@ int cpu_lower_batchnorm(bb_backend *b, const bb_op *op, bb_err *err)
     if (op->post_act)
         return bb_err_set(err, "cpu backend: batchnorm '%s': a fused %s cannot run with it", op->label,
                           bb_act_name(op->post_act));
-    unsigned flags = dnnl_use_global_stats | (op->w >= 0 ? dnnl_use_scale : 0) | (op->b >= 0 ? dnnl_use_shift : 0);
-    dnnl_batch_normalization_desc_t bd;
-    DNNL_CHECK(dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_inference, &b->bufs[src].md, op->eps,
-                                                          flags),
-               err, "batch normalization descriptor", op->label);
     dnnl_memory_t mean, var, scale, shift;
     if (bn_param(b, op, op->aux[0], x[1], &mean, err) || bn_param(b, op, op->aux[1], x[1], &var, err) ||
         bn_param(b, op, op->w, x[1], &scale, err) || bn_param(b, op, op->b, x[1], &shift, err))
         return -1;
     dnnl_primitive_desc_t pd;
-    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &bd, b->attr, b->eng, NULL), err, "batch normalization", op->label);
+    dnnl_status_t st = bn_pd(b, op, &b->bufs[src].md, &pd);
+    if (st == dnnl_success && cpu_pd_is_ref(pd) && !cpu_md_is_plain(&b->bufs[src].md)) {
+        dnnl_primitive_desc_destroy(pd); /* as lower_bn_relu */
+        if ((src = cpu_tensor_full_plain(b, op->in[0], dnnl_f32, err)) < 0)
+            return -1;
+        st = bn_pd(b, op, &b->bufs[src].md, &pd);
+    }
+    DNNL_CHECK(st, err, "batch normalization", op->label);
     int dst = cpu_dst_buf(b, op, &b->bufs[src].md);
     cpu_step *s = cpu_step_from_pd(b, op, pd, err);
     dnnl_primitive_desc_destroy(pd);
@@ -515,8 +546,8 @@ int cpu_lower_softmax(bb_backend *b, const bb_op *op, bb_err *err)
 
 /* The mean reduction of src into o's shape (layout: oneDNN's pick); with
  * fast_only, -1 where oneDNN has only reference code for src's layout. */
-static int reduction_pd(bb_backend *b, const dnnl_memory_desc_t *src, int nd, const int64_t *o, int fast_only,
-                        dnnl_primitive_desc_t *pd)
+static int reduction_pd(bb_backend *b, const dnnl_memory_desc_t *src, int nd, const int64_t *o, int sum,
+                        int fast_only, dnnl_primitive_desc_t *pd)
 {
     dnnl_memory_desc_t dst;
     dnnl_dims_t od;
@@ -525,7 +556,7 @@ static int reduction_pd(bb_backend *b, const dnnl_memory_desc_t *src, int nd, co
     dnnl_reduction_desc_t rd;
     *pd = NULL;
     if (dnnl_memory_desc_init_by_tag(&dst, nd, od, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
-        dnnl_reduction_desc_init(&rd, dnnl_reduction_mean, src, &dst, 0.f, 0.f) != dnnl_success ||
+        dnnl_reduction_desc_init(&rd, sum ? dnnl_reduction_sum : dnnl_reduction_mean, src, &dst, 0.f, 0.f) != dnnl_success ||
         dnnl_primitive_desc_create(pd, &rd, b->attr, b->eng, NULL) != dnnl_success)
         return -1;
     if (fast_only && cpu_pd_is_ref(*pd)) {
@@ -554,7 +585,7 @@ static int reduce_run(unsigned mask, int nd, const int64_t *d, int64_t v[3])
     return lo <= hi;
 }
 
-/* Mean over the axes in axes_mask, kept as 1s. A run of consecutive axes:
+/* Mean (or sum) over the axes in axes_mask, kept as 1s. A run of consecutive axes:
  * our kernel on the dense input (K_REDUCE). Otherwise oneDNN's reduction,
  * on the input's layout when it has fast code for that, else on the dense
  * input. No axis: a copy. */
@@ -581,16 +612,16 @@ int cpu_lower_reduce_mean(bb_backend *b, const bb_op *op, bb_err *err)
         int dst = cpu_dst_buf(b, op, &out);
         cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
         s->kernel = K_REDUCE, s->kin = src, s->kout = dst;
-        s->p[0] = v[0], s->p[1] = v[1], s->p[2] = v[2];
+        s->p[0] = v[0], s->p[1] = v[1], s->p[2] = v[2], s->p[3] = op->reduce_sum;
         cpu_touch(b, src);
         cpu_touch(b, dst);
         return 0;
     }
     dnnl_primitive_desc_t pd = NULL;
-    if (reduction_pd(b, &b->bufs[src].md, nd, o, 1, &pd) != 0) {
+    if (reduction_pd(b, &b->bufs[src].md, nd, o, op->reduce_sum, 1, &pd) != 0) {
         if ((src = cpu_tensor_full_plain(b, op->in[0], dnnl_f32, err)) < 0)
             return -1;
-        if (reduction_pd(b, &b->bufs[src].md, nd, o, 0, &pd) != 0)
+        if (reduction_pd(b, &b->bufs[src].md, nd, o, op->reduce_sum, 0, &pd) != 0)
             return bb_err_set(err, "oneDNN: reduction failed for '%s'", op->label);
     }
     return cpu_unary_step(b, op, pd, src, cpu_q_md(pd, dnnl_query_dst_md), DNNL_ARG_SRC, DNNL_ARG_DST, err);

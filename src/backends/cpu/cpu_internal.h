@@ -32,7 +32,7 @@ typedef enum {
     K_WALK,  /* strided gather / broadcast binary / constant pad (cpu_walk) */
     K_COPY,  /* kin's bytes into kout (a reshape that cannot alias) */
     K_ERF,   /* erf of every float of kin into kout */
-    K_REDUCE,/* kin dense [A, R, B] averaged over R into kout [A, B] (p[0..2]) */
+    K_REDUCE,/* kin dense [A, R, B] averaged (p[3]: summed) over R into kout [A, B] (p[0..2]) */
     K_LNORM, /* layer norm of kin's p[0] rows of p[1] floats into kout (kw, kb, keps) */
     K_SOFTMAX, /* kin dense [A, S, B], softmax over S into kout (p[0..2]) */
     K_WINO   /* our Winograd conv (cpu_winograd.c): runs its own matmul primitive */

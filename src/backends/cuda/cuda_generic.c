@@ -235,7 +235,8 @@ static int run_softmax(bb_backend *b, const cu_step *s)
 
 static int run_reduce_mean(bb_backend *b, const cu_step *s)
 {
-    return cuk_reduce_mean(b->dt, src(b, s, 0), cu_ptr(b, s->out), &s->walk[0], &s->walk[1], b->stream);
+    return cuk_reduce_mean(b->dt, src(b, s, 0), cu_ptr(b, s->out), &s->walk[0], &s->walk[1], s->op->reduce_sum,
+                           b->stream);
 }
 
 static int run_pool(bb_backend *b, const cu_step *s)

@@ -102,10 +102,10 @@ __global__ void softmax_axis(const T *x, T *y, int64_t outer, int64_t len, int64
     }
 }
 
-/* Output element e: the mean of the box `box` walks, from where `kept`
- * puts element e in the input. */
+/* Output element e: the sum of the box `box` walks, from where `kept`
+ * puts element e in the input, over div (the box's size for a mean, 1). */
 template <typename T, typename I>
-__global__ void reduce_mean_kernel(const T *x, T *y, bb_walk kept, bb_walk box, int64_t n, int64_t count)
+__global__ void reduce_mean_kernel(const T *x, T *y, bb_walk kept, bb_walk box, int64_t n, int64_t count, float div)
 {
     GRID_STRIDE(e, n)
     {
@@ -114,7 +114,7 @@ __global__ void reduce_mean_kernel(const T *x, T *y, bb_walk kept, bb_walk box, 
         float s = 0.f;
         for (int64_t j = 0; j < count; j++)
             s += ld(base + bb_walk_offset(&box, 0, j, &in));
-        st(y + e, s / (float)count);
+        st(y + e, s / div);
     }
 }
 
@@ -169,10 +169,12 @@ int cuk_softmax_axis(cu_dtype t, const void *x, void *y, int64_t outer, int64_t 
     DISPATCH_I(t, outer * inner, s, softmax_axis, (const T *)x, (T *)y, outer, len, inner);
 }
 
-int cuk_reduce_mean(cu_dtype t, const void *x, void *y, const bb_walk *kept, const bb_walk *box, cudaStream_t s)
+int cuk_reduce_mean(cu_dtype t, const void *x, void *y, const bb_walk *kept, const bb_walk *box, int sum,
+                    cudaStream_t s)
 {
     const int64_t n = bb_walk_numel(kept), count = bb_walk_numel(box);
-    DISPATCH_I(t, n, s, reduce_mean_kernel, (const T *)x, (T *)y, *kept, *box, n, count);
+    const float div = sum ? 1.f : (float)count;
+    DISPATCH_I(t, n, s, reduce_mean_kernel, (const T *)x, (T *)y, *kept, *box, n, count, div);
 }
 
 int cuk_pool(cu_dtype t, const void *x, void *y, int64_t planes, const cuk_window *p, cudaStream_t s)

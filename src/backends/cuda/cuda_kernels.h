@@ -88,9 +88,10 @@ int cuk_affine(cu_dtype t, const void *x, void *y, const float *scale, const flo
                int64_t channels, int act, cudaStream_t s);
 /* Softmax of x [outer, len, inner] along len. */
 int cuk_softmax_axis(cu_dtype t, const void *x, void *y, int64_t outer, int64_t len, int64_t inner, cudaStream_t s);
-/* y[e] = mean over j < numel(box) of x[offset(kept, e) + offset(box, j)]
- * (bb_walk_offset of source 0; e < numel(kept)). */
-int cuk_reduce_mean(cu_dtype t, const void *x, void *y, const bb_walk *kept, const bb_walk *box, cudaStream_t s);
+/* y[e] = mean (sum: the sum) over j < numel(box) of x[offset(kept, e) +
+ * offset(box, j)] (bb_walk_offset of source 0; e < numel(kept)). */
+int cuk_reduce_mean(cu_dtype t, const void *x, void *y, const bb_walk *kept, const bb_walk *box, int sum,
+                    cudaStream_t s);
 /* A pooling window of any shape over planes [planes, h, w] ->
  * [planes, oh, ow]: max (padding never wins) or average. */
 typedef struct {
