@@ -706,29 +706,34 @@ static int check_node_values(const bb_ox_ctx *c, bb_ox_val *v)
     return rc;
 }
 
-/* What the constant folder has spent in one evaluation, and may spend. */
+/* What the constant folder has spent in one evaluation, and may spend;
+ * the most elements one result may have. */
 typedef struct {
     int64_t bytes, work;
-    int64_t max_bytes, max_work;
+    int64_t max_bytes, max_work, max_elems;
 } budget;
 
 /* onnx_eval.h's limits, or BB_OX_FOLD_PER_WEIGHT and
  * BB_OX_FOLD_WORK_PER_WEIGHT times the file's own weights where that is
- * more: weight standardisation (NFNet, BiT) computes every conv's weights
- * again, a few times over. */
+ * more, and results as large as its largest initializer: weight
+ * standardisation (NFNet, BiT) computes every conv's weights again, a few
+ * times over (dm_nfnet_f0's last conv: 4.7M weights). */
 static budget budget_for(const bb_ox_model *m)
 {
-    int64_t w = 0;
-    for (int i = 0; i < m->n_inits; i++)
+    int64_t w = 0, largest = BB_OX_FOLD_MAX_ELEMS;
+    for (int i = 0; i < m->n_inits; i++) {
         w += m->inits[i].numel > 0 && w < INT64_MAX / 2 ? m->inits[i].numel : 0;
+        largest = m->inits[i].numel > largest ? m->inits[i].numel : largest;
+    }
     w = w < INT64_MAX / (8 * BB_OX_FOLD_WORK_PER_WEIGHT) ? w : INT64_MAX / (8 * BB_OX_FOLD_WORK_PER_WEIGHT);
     const int64_t bytes = w * BB_OX_FOLD_PER_WEIGHT * 8, work = w * BB_OX_FOLD_WORK_PER_WEIGHT;
     return (budget){0, 0, bytes > BB_OX_FOLD_MAX_BYTES ? bytes : BB_OX_FOLD_MAX_BYTES,
-                    work > BB_OX_FOLD_MAX_WORK ? work : BB_OX_FOLD_MAX_WORK};
+                    work > BB_OX_FOLD_MAX_WORK ? work : BB_OX_FOLD_MAX_WORK, largest};
 }
 
-/* Whether node c is computed: every input constant, and within the limits
- * of onnx_eval.h (then charged to *b). */
+/* Whether node c is computed: 1 when every input is constant and it is
+ * within the limits of onnx_eval.h (then charged to *b), 2 when it is past
+ * them, else 0. */
 static int foldable(const bb_ox_ctx *c, const op_t *op, budget *b)
 {
     if (!op->fold || (bb_ox_out(c, 0) && bb_ox_out(c, 0)->is_const))
@@ -742,15 +747,15 @@ static int foldable(const bb_ox_ctx *c, const op_t *op, budget *b)
     }
     for (int i = 0; i < c->nd->n_out; i++) {
         const bb_ox_val *o = bb_ox_out(c, i);
-        if (o && o->numel > BB_OX_FOLD_MAX_ELEMS)
-            return 0;
+        if (o && o->numel > b->max_elems)
+            return 2;
         bytes += o ? o->numel * 8 : 0;
         work += o ? o->numel : 0;
     }
     /* a Conv's, MatMul's or Gemm's multiply-adds, which its elements do not bound */
     int64_t extra = bb_ox_fold_nn_work(c);
     if (b->bytes + bytes > b->max_bytes || extra > b->max_work || b->work + work + extra > b->max_work)
-        return 0;
+        return 2;
     work += extra;
     b->bytes += bytes;
     b->work += work;
@@ -786,7 +791,11 @@ static int eval_node(const bb_ox_model *m, bb_ox_val *v, int k, budget *b, bb_er
             return bb_ox_cerr(&c, "output %d is not supported", i);
         empty &= !bb_ox_out(&c, i) || bb_ox_out(&c, i)->numel == 0;
     }
-    if (!foldable(&c, op, b))
+    int f = foldable(&c, op, b);
+    for (int i = 0; f == 2 && i < nd->n_out; i++)
+        if (bb_ox_out(&c, i))
+            bb_ox_out(&c, i)->past_limits = 1;
+    if (f != 1)
         return 0;
     if (!empty)
         return op->fold(&c);

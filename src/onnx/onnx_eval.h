@@ -34,7 +34,8 @@
 
 /* Limits on constant computation, so that no file can make an evaluation
  * take unbounded memory or time: a result over BB_OX_FOLD_MAX_ELEMS elements
- * (and a Range that long is refused), or one that would take the
+ * or the file's largest initializer's (and a Range over BB_OX_FOLD_MAX_ELEMS
+ * is refused), or one that would take the
  * evaluation's computed data past BB_OX_FOLD_MAX_BYTES or its elements read
  * and written (a Conv's: its multiply-adds) past BB_OX_FOLD_MAX_WORK, is
  * left shape only. The data grows to BB_OX_FOLD_PER_WEIGHT elements (8
@@ -55,6 +56,7 @@
 
 typedef struct {
     int is_const;          /* data computed (every input constant, or an initializer) */
+    int past_limits;       /* every input constant, but left shape only: past the limits above */
     bb_ox_dtype dtype;
     int ndim;              /* -1 only for a value nothing defined */
     int64_t dims[BB_OX_MAX_DIMS];

@@ -294,6 +294,10 @@ static int lower_all(ox_ctx *c)
             acts += ox_is_act(c, nd->out[k]) && ox_replicated_axis(c, nd->out[k]) < 0;
         if (!acts)
             continue; /* shape arithmetic, folded; a constant; or one alike in every item (ox_tensor) */
+        if (nd->n_out > 0 && nd->out[0] >= 0 && c->v2[nd->out[0]].past_limits)
+            return bb_ox_node_err(c->err, c->m, nd, "output '%s' (%lld elements) is computed from constants "
+                                  "only, but past the constant folder's limits (src/onnx/onnx_eval.h)",
+                                  m->values[nd->out[0]].name, (long long)c->v2[nd->out[0]].numel);
         int rc = ox_lower_pattern(c, i);
         if (rc == 0)
             rc = ox_lower_node(c, i);

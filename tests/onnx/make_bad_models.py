@@ -229,6 +229,16 @@ def op_cases(out, x):
         helper.make_node("Conv", ["x", "w"], ["y"], name="conv_ws", pads=[1] * 4)],
         [f32(w0s, "w0s"), i64([1, 4, -1], "ws_flat"), i64([4, 3, 3, 3], "ws_back"), f32(gain, "gain"),
          f32(np.zeros(4), "zero4"), f32(np.ones(4), "one4")], ["N", 4, 8, 8], conv2d(x, std, np.zeros(4), 1, 1, 1))
+    # weight standardisation of a weight over onnx_eval.h's 4M-element
+    # result limit (dm_nfnet_f0's last conv: 4.7M): folded all the same
+    wl = rng.standard_normal((192, 22000)).astype(np.float32)
+    wl_std = wl.astype(np.float64) - wl.astype(np.float64).mean(axis=0, keepdims=True)
+    yield ("standardise_large_weight", [
+        helper.make_node("Reshape", ["x", "flat192"], ["xf"], name="flatten"),
+        helper.make_node("ReduceMean", ["wl"], ["wl_mean"], name="wl_mean", axes=[0], keepdims=1),
+        helper.make_node("Sub", ["wl", "wl_mean"], ["wl_std"], name="wl_centre"),
+        helper.make_node("MatMul", ["xf", "wl_std"], ["y"], name="project")],
+        [f32(wl, "wl"), i64([-1, 192], "flat192")], ["N", 22000], x.reshape(x.shape[0], 192) @ wl_std)
     ks = rng.uniform(0, 1, (1, 3, 8, 8))
     rev_excl = np.flip(np.cumsum(np.flip(as32(ks), axis=2), axis=2), axis=2) - as32(ks)
     yield ("cumsum_constant", [
@@ -556,6 +566,19 @@ def main(out):
                                                                  numpy_helper.from_array(np.array([2, 1, 1, 1], np.int64),
                                                                                          "reps_batch")]),
             f"{out}/{name}.onnx")
+    # a constant of 5.2M elements, past the folder's limit on one result
+    # (onnx_eval.h): said so, not "no single dim scales with the batch"
+    save(small_graph(nodes=[
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("ConstantOfShape", ["big_shape"], ["big"], name="big_constant",
+                         value=numpy_helper.from_array(np.ones(1, np.float32))),
+        helper.make_node("ReduceMean", ["big"], ["k"], name="big_mean", axes=[2, 3], keepdims=1),
+        helper.make_node("Mul", ["c", "k"], ["r"], name="scale"),
+        helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
+        helper.make_node("Flatten", ["p"], ["y"], name="flatten")],
+        inits=small_graph().graph.initializer[:] + [numpy_helper.from_array(np.array([1, 4, 2048, 640], np.int64),
+                                                                             "big_shape")]),
+        f"{out}/fold_past_limit.onnx")
     # a fixed batch of 1 (no dynamic axis): reshapes baked for batch 1
     fixed = small_graph(inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
                         outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
