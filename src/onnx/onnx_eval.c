@@ -595,6 +595,7 @@ static const op_t OPS[] = {
     {"GlobalMaxPool", 1, 1, 1, sh_gpool, NULL, 0},
     {"Gemm", 2, 3, 1, sh_gemm, bb_ox_fold_gemm, F_FLOAT},
     {"MatMul", 2, 2, 1, sh_matmul, bb_ox_fold_matmul, 0},
+    {"Einsum", 1, 2, 1, bb_ox_shape_einsum, bb_ox_fold_einsum, F_FLOAT},
     {"BatchNormalization", 5, 5, 3, sh_bn, bb_ox_fold_bn, F_FLOAT},
     {"CumSum", 2, 2, 1, sh_cumsum, bb_ox_fold_cumsum, 0},
     {"LayerNormalization", 2, 3, 3, sh_layernorm, NULL, F_FLOAT},
@@ -715,20 +716,21 @@ typedef struct {
 
 /* onnx_eval.h's limits, or BB_OX_FOLD_PER_WEIGHT and
  * BB_OX_FOLD_WORK_PER_WEIGHT times the file's own weights where that is
- * more, and results as large as its largest initializer: weight
+ * more, and results of as many elements as its weights: weight
  * standardisation (NFNet, BiT) computes every conv's weights again, a few
- * times over (dm_nfnet_f0's last conv: 4.7M weights). */
+ * times over (dm_nfnet_f0's last conv: 4.7M weights), and MViTv2 builds the
+ * indices of its attention scores ([N, 1, 3136, 196, 4]: 7.4M at batch 3,
+ * of 24M weights). */
 static budget budget_for(const bb_ox_model *m)
 {
-    int64_t w = 0, largest = BB_OX_FOLD_MAX_ELEMS;
-    for (int i = 0; i < m->n_inits; i++) {
+    int64_t w = 0;
+    for (int i = 0; i < m->n_inits; i++)
         w += m->inits[i].numel > 0 && w < INT64_MAX / 2 ? m->inits[i].numel : 0;
-        largest = m->inits[i].numel > largest ? m->inits[i].numel : largest;
-    }
     w = w < INT64_MAX / (8 * BB_OX_FOLD_WORK_PER_WEIGHT) ? w : INT64_MAX / (8 * BB_OX_FOLD_WORK_PER_WEIGHT);
     const int64_t bytes = w * BB_OX_FOLD_PER_WEIGHT * 8, work = w * BB_OX_FOLD_WORK_PER_WEIGHT;
     return (budget){0, 0, bytes > BB_OX_FOLD_MAX_BYTES ? bytes : BB_OX_FOLD_MAX_BYTES,
-                    work > BB_OX_FOLD_MAX_WORK ? work : BB_OX_FOLD_MAX_WORK, largest};
+                    work > BB_OX_FOLD_MAX_WORK ? work : BB_OX_FOLD_MAX_WORK,
+                    w > BB_OX_FOLD_MAX_ELEMS ? w : BB_OX_FOLD_MAX_ELEMS};
 }
 
 /* Whether node c is computed: 1 when every input is constant and it is

@@ -34,8 +34,8 @@
 
 /* Limits on constant computation, so that no file can make an evaluation
  * take unbounded memory or time: a result over BB_OX_FOLD_MAX_ELEMS elements
- * or the file's largest initializer's (and a Range over BB_OX_FOLD_MAX_ELEMS
- * is refused), or one that would take the
+ * or the file's weights' count, whichever is more (and a Range over
+ * BB_OX_FOLD_MAX_ELEMS is refused), or one that would take the
  * evaluation's computed data past BB_OX_FOLD_MAX_BYTES or its elements read
  * and written (a Conv's: its multiply-adds) past BB_OX_FOLD_MAX_WORK, is
  * left shape only. The data grows to BB_OX_FOLD_PER_WEIGHT elements (8
@@ -167,6 +167,18 @@ typedef struct {
 } bb_ox_resize;
 int bb_ox_resize_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val *vals,
                      bb_ox_resize *r, bb_err *err);
+
+/* Einsum (onnx_einsum.c): each operand's axes and the output's as letters
+ * (NUL-terminated), and each letter's size (dim[letter], -1 when unused).
+ * Errors name what is not supported. */
+typedef struct {
+    int n_in;
+    int nd[2], out_nd;
+    char in[2][BB_OX_MAX_DIMS + 1], out[BB_OX_MAX_DIMS + 1];
+    int64_t dim[128];
+} bb_ox_einsum;
+int bb_ox_einsum_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val *vals,
+                     bb_ox_einsum *e, bb_err *err);
 
 /* Pad: pads per input axis (begin, end; negative crops) from the 'pads'
  * attribute (< 11) or input 1 (with axes from input 3 at 18), the constant

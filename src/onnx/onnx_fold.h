@@ -35,8 +35,12 @@ int bb_ox_fold_fill(bb_ox_ctx *c);      /* ConstantOfShape */
 int bb_ox_fold_conv(bb_ox_ctx *c);
 int bb_ox_fold_matmul(bb_ox_ctx *c);
 int bb_ox_fold_gemm(bb_ox_ctx *c);
-/* A Conv's, MatMul's or Gemm's multiply-adds (saturating; 0 for others). */
+/* A Conv's, MatMul's, Gemm's or Einsum's multiply-adds (saturating; 0 for others). */
 int64_t bb_ox_fold_nn_work(const bb_ox_ctx *c);
+/* onnx_einsum.c: Einsum's shape function, its folding kernel, its multiply-adds */
+int bb_ox_shape_einsum(bb_ox_ctx *c);
+int bb_ox_fold_einsum(bb_ox_ctx *c);
+int64_t bb_ox_einsum_work(const bb_ox_ctx *c);
 int bb_ox_fold_bn(bb_ox_ctx *c);        /* inference or training mode */
 int bb_ox_fold_cumsum(bb_ox_ctx *c);
 /* Shape, Size and Constant: these also set their output's dtype and shape

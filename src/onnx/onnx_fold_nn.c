@@ -79,6 +79,8 @@ static int64_t madds_per_output(const bb_ox_ctx *c)
 
 int64_t bb_ox_fold_nn_work(const bb_ox_ctx *c)
 {
+    if (!strcmp(c->nd->op_type, "Einsum"))
+        return bb_ox_einsum_work(c);
     const bb_ox_val *o = bb_ox_out(c, 0);
     int64_t per = madds_per_output(c);
     if (!o || o->numel < 1 || per < 1)

@@ -68,6 +68,9 @@ int ox_lower_pad(ox_ctx *c, const bb_ox_node *nd);
 int ox_lower_expand(ox_ctx *c, const bb_ox_node *nd);
 int ox_lower_tile(ox_ctx *c, const bb_ox_node *nd);
 int ox_lower_resize(ox_ctx *c, const bb_ox_node *nd);
+int ox_lower_scatternd(ox_ctx *c, const bb_ox_node *nd);
+/* onnx_lower_einsum.c */
+int ox_lower_einsum(ox_ctx *c, const bb_ox_node *nd);
 /* Value v's scalar (a one-element static constant) into *x; -1 when it is not one. */
 int ox_scalar(const ox_ctx *c, int v, double *x);
 

@@ -637,7 +637,7 @@ static const struct { const char *op; lower_fn fn; } lowerings[] = {
     {"MaxPool", lower_pool}, {"AveragePool", lower_pool}, {"GlobalAveragePool", lower_gap},
     {"InstanceNormalization", lower_instancenorm},
     {"ReduceMean", lower_reduce}, {"ReduceSum", lower_reduce}, {"ReduceL2", lower_reduce},
-    {"Softmax", lower_softmax}, {"Resize", ox_lower_resize},
+    {"Softmax", lower_softmax}, {"Resize", ox_lower_resize}, {"Einsum", ox_lower_einsum},
     {"Flatten", ox_lower_reshape}, {"Reshape", ox_lower_reshape}, {"Squeeze", ox_lower_reshape},
     {"Unsqueeze", ox_lower_reshape}, {"Transpose", ox_lower_transpose}, {"Concat", ox_lower_concat},
     {"Split", ox_lower_split}, {"Slice", ox_lower_slice}, {"Gather", ox_lower_gather}, {"Pad", ox_lower_pad},
@@ -646,7 +646,7 @@ static const struct { const char *op; lower_fn fn; } lowerings[] = {
     {"Shape", refuse}, {"Size", refuse}, {"Constant", refuse}, {"ConstantOfShape", refuse},
     {"Range", refuse}, {"Equal", refuse}, {"Less", refuse}, {"Greater", refuse}, {"Not", refuse},
     {"And", refuse}, {"Or", refuse}, {"Where", refuse}, {"Mod", refuse}, {"Floor", refuse},
-    {"Ceil", refuse}, {"ScatterND", refuse}, {"Tile", ox_lower_tile}, {"Sin", refuse}, {"Cos", refuse},
+    {"Ceil", refuse}, {"ScatterND", ox_lower_scatternd}, {"Tile", ox_lower_tile}, {"Sin", refuse}, {"Cos", refuse},
     {"CumSum", refuse},
 };
 

@@ -3,8 +3,8 @@
  * lowered to graph ops (onnx_lower.c has the table and the rest): Reshape
  * and its kin, Transpose, Concat, Slice, Split, Gather of consecutive
  * indices, Pad (constant, reflect, edge), Expand, Tile of axes of one
- * element, and Resize (a fractional nearest one as a whole upscaling and a
- * strided slice).
+ * element, Resize (a fractional nearest one as a whole upscaling and a
+ * strided slice), and ScatterND writing a whole tensor.
  *
  * Why it exists: onnx_lower.c outgrew one file; these share no helper with
  * the arithmetic there beyond the ox_* ones in onnx_import_internal.h.
@@ -216,6 +216,47 @@ int ox_lower_tile(ox_ctx *c, const bb_ox_node *nd)
     }
     int x = ox_in_t(c, nd, 0);
     return x >= 0 && ox_op(c, nd, BB_OP_EXPAND, &x, 1, nd->out[0]) ? 0 : -1;
+}
+
+/* Whether ScatterND's constant indices iv (at one batch size) list every
+ * index of data in order. */
+static int covers_all(const bb_ox_val *iv, const bb_ox_val *data)
+{
+    const int r = data->ndim;
+    if (!iv->is_const || iv->dtype != BB_OX_I64 || iv->ndim != r + 1 || iv->dims[r] != r)
+        return 0;
+    for (int a = 0; a < r; a++)
+        if (iv->dims[a] != data->dims[a])
+            return 0;
+    const int64_t *ix = iv->data;
+    int64_t idx[BB_OX_MAX_DIMS] = {0};
+    for (int64_t e = 0; e < data->numel; e++) {
+        for (int a = 0; a < r; a++)
+            if (ix[e * r + a] != idx[a])
+                return 0;
+        for (int a = r - 1; a >= 0 && ++idx[a] == data->dims[a]; a--)
+            idx[a] = 0;
+    }
+    return 1;
+}
+
+/* ScatterND on an activation that writes every element of its input, in
+ * order: its updates (torch's x[:, :, 0:, 0:] = y; MViTv2's relative
+ * positions without a class token). Writing part of it is not supported. */
+int ox_lower_scatternd(ox_ctx *c, const bb_ox_node *nd)
+{
+    const bb_ox_attr *red = bb_ox_attr_find(nd, "reduction");
+    if (red && (red->type != BB_OX_ATTR_STRING || !red->s || strcmp(red->s, "none")))
+        return bb_ox_node_err(c->err, c->m, nd, "a reduction other than 'none' is not supported on activations");
+    if (nd->n_in < 3 || !covers_all(&c->v2[nd->in[1]], &c->v2[nd->in[0]]) ||
+        !covers_all(&c->v3[nd->in[1]], &c->v3[nd->in[0]]))
+        return bb_ox_node_err(c->err, c->m, nd, "writes part of its input (batchbench runs a ScatterND on "
+                              "activations only where it writes every element, in order)");
+    int u = ox_in_act(c, nd, 2);
+    if (u < 0)
+        return -1;
+    c->tmap[nd->out[0]] = u;
+    return 0;
 }
 
 int ox_lower_expand(ox_ctx *c, const bb_ox_node *nd)

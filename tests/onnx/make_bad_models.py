@@ -239,6 +239,28 @@ def op_cases(out, x):
         helper.make_node("Sub", ["wl", "wl_mean"], ["wl_std"], name="wl_centre"),
         helper.make_node("MatMul", ["xf", "wl_std"], ["y"], name="project")],
         [f32(wl, "wl"), i64([-1, 192], "flat192")], ["N", 22000], x.reshape(x.shape[0], 192) @ wl_std)
+    # Einsum (onnx_einsum.c, onnx_lower_einsum.c): MViTv2's relative
+    # positions against a constant (a batch of products, the output
+    # transposed), two activations (attention-like), the implicit output
+    # (its batch axis last, then moved first), a transpose, constants only
+    rk = rng.standard_normal((8, 5, 8))
+    yield ("einsum_const", [helper.make_node("Einsum", ["x", "rk"], ["y"], name="rel_pos", equation="nchw,hkw->nchk")],
+           [f32(rk, "rk")], ["N", 3, 8, 5], np.einsum("nchw,hkw->nchk", x, as32(rk)))
+    yield ("einsum_two_activations", [
+        helper.make_node("Einsum", ["x", "x"], ["y"], name="scores", equation="nchw,nchv->nhwv")],
+        [], ["N", 8, 8, 8], np.einsum("nchw,nchv->nhwv", x, x))
+    wk = rng.standard_normal((8, 6))
+    yield ("einsum_implicit", [
+        helper.make_node("Einsum", ["x", "wk"], ["t"], name="implicit", equation="nchw,wk"),
+        helper.make_node("Transpose", ["t"], ["y"], name="batch_first", perm=[3, 0, 1, 2])],
+        [f32(wk, "wk")], ["N", 3, 8, 6], np.einsum("nchw,wk->nchk", x, as32(wk)))
+    yield ("einsum_transpose", [helper.make_node("Einsum", ["x"], ["y"], name="to_nhwc", equation="nchw->nhwc")],
+           [], ["N", 8, 8, 3], x.transpose(0, 2, 3, 1))
+    ep, eq = rng.standard_normal((8, 4)), rng.standard_normal((4, 8))
+    yield ("einsum_constants", [
+        helper.make_node("Einsum", ["ep", "eq"], ["pq"], name="folded", equation="ij , jk -> ik"),
+        helper.make_node("Add", ["x", "pq"], ["y"], name="add_pq")],
+        [f32(ep, "ep"), f32(eq, "eq")], ["N", 3, 8, 8], x + as32(ep) @ as32(eq))
     ks = rng.uniform(0, 1, (1, 3, 8, 8))
     rev_excl = np.flip(np.cumsum(np.flip(as32(ks), axis=2), axis=2), axis=2) - as32(ks)
     yield ("cumsum_constant", [
@@ -485,6 +507,21 @@ def main(out):
         helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
         helper.make_node("Flatten", ["p"], ["y"], name="flatten")])
     save(unsup, f"{out}/unsupported.onnx")
+    # Einsum forms refused by name; a ScatterND writing part of an activation
+    for name, node, extra in (
+            ("einsum_one_sided_sum", helper.make_node("Einsum", ["c", "hk"], ["r"], name="one_sided",
+                                                      equation="nchw,hk->nck"), [("hk", (8, 8))]),
+            ("einsum_ellipsis", helper.make_node("Einsum", ["c", "hk"], ["r"], name="ellipsis",
+                                                 equation="...hw,hk->...kw"), [("hk", (8, 8))]),
+            ("scatter_part", helper.make_node("ScatterND", ["c", "first", "upd"], ["r"], name="scatter_first"),
+             [("upd", (1, 4, 8, 8))])):
+        inits = small_graph().graph.initializer[:] + [numpy_helper.from_array(np.ones(s, np.float32), n)
+                                                       for n, s in extra]
+        inits.append(numpy_helper.from_array(np.zeros((1, 1), np.int64), "first"))
+        save(small_graph(nodes=[
+            helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]), node,
+            helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
+            helper.make_node("Flatten", ["p"], ["y"], name="flatten")], inits=inits), f"{out}/{name}.onnx")
     # external data: beside the model, and one that points out of its folder
     os.makedirs(f"{out}/ext", exist_ok=True)
     ext = small_graph()
