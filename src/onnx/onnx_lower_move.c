@@ -128,6 +128,60 @@ int ox_lower_split(ox_ctx *c, const bb_ox_node *nd)
     return 0;
 }
 
+/* Whether indices ix (n of them, into an axis of dim elements; negative
+ * ones count from the end) are first, first + step, ... inside the axis. */
+static int evenly_spaced(const int64_t *ix, int64_t n, int64_t dim, int64_t first, int64_t step)
+{
+    for (int64_t i = 0; i < n; i++)
+        if ((ix[i] < 0 ? ix[i] + dim : ix[i]) != first + i * step || first + i * step >= dim || first < 0)
+            return 0;
+    return 1;
+}
+
+/* Whether 2-D indices ix [A, B] are first + a + b * A: a block read
+ * column by column. */
+static int block_by_columns(const int64_t *ix, const int64_t *ab, int64_t dim, int64_t first)
+{
+    for (int64_t a = 0; a < ab[0]; a++)
+        for (int64_t b = 0; b < ab[1]; b++) {
+            int64_t v = ix[a * ab[1] + b];
+            if ((v < 0 ? v + dim : v) != first + a + b * ab[0] || first < 0 || first + ab[0] * ab[1] > dim)
+                return 0;
+        }
+    return 1;
+}
+
+/* Slice [N, ..., A*B, ...] (y, sliced already, the axis at full axis
+ * `axis`) as [.., B, A, ..] transposed into value out_v's [.., A, B, ..]. */
+static int split_swapped(ox_ctx *c, const bb_ox_node *nd, int y, int axis, const int64_t *ab, int out_v)
+{
+    bb_tensor t = c->g->tensors[y];
+    int off = t.full_rank ? 0 : 1, k = axis - off;
+    if (t.ndim + 1 > BB_MAX_DIMS)
+        return bb_ox_node_err(c->err, c->m, nd, "its result has more than %d axes per item", BB_MAX_DIMS);
+    int64_t d[BB_MAX_DIMS];
+    for (int i = 0, j = 0; i < t.ndim; i++) {
+        d[j++] = i == k ? ab[1] : t.dims[i];
+        if (i == k)
+            d[j++] = ab[0];
+    }
+    int z = bb_graph_add_tensor(c->g, "", BB_T_ACT, t.ndim + 1, d);
+    c->g->tensors[z].full_rank = t.full_rank;
+    c->g->tensors[z].batch_axis = t.batch_axis + (t.full_rank && t.batch_axis > axis);
+    bb_op *r = bb_graph_add_op(c->g, BB_OP_RESHAPE, nd->name);
+    r->n_in = 1, r->in[0] = y, r->out = z;
+    bb_op *op = ox_op(c, nd, BB_OP_TRANSPOSE, &z, 1, out_v);
+    for (int i = 0; op && i < t.ndim + 1 + off; i++)
+        op->perm[i] = i == axis ? axis + 1 : i == axis + 1 ? axis : i;
+    return op ? 0 : -1;
+}
+
+/* Gather with constant indices: evenly spaced ones along the axis (a
+ * strided slice); a scalar (a slice of one, then a reshape dropping the
+ * axis); a 2-D [A, B] block of first + a * B + b (a slice of A * B, then a
+ * reshape into the two axes), or of first + a + b * A (the same into
+ * [B, A], then a transpose: torch's nn.Unfold with its stride equal to its
+ * kernel, as TNT's pixel embedding). */
 int ox_lower_gather(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_params p;
@@ -140,29 +194,32 @@ int ox_lower_gather(ox_ctx *c, const bb_ox_node *nd)
     const bb_ox_val *xv = &c->v2[nd->in[0]], *idx = &c->v2[iv];
     const int64_t *ix = idx->data;
     int64_t dim = xv->dims[p.axis], first = ix[0] < 0 ? ix[0] + dim : ix[0];
-    for (int64_t i = 0; i < idx->numel; i++)
-        if ((ix[i] < 0 ? ix[i] + dim : ix[i]) != first + i || first + i >= dim || first < 0)
-            return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers consecutive indices only");
+    int64_t spacing = idx->ndim == 1 && idx->numel > 1 ? (ix[1] < 0 ? ix[1] + dim : ix[1]) - first : 1;
+    int by_columns = idx->ndim == 2 && !evenly_spaced(ix, idx->numel, dim, first, 1) &&
+                     block_by_columns(ix, idx->dims, dim, first);
+    if (idx->ndim > 2 || spacing < 1 || (!by_columns && !evenly_spaced(ix, idx->numel, dim, first, spacing)))
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers evenly spaced indices (1-D), a scalar, or "
+                              "a 2-D block of consecutive ones only");
     int64_t start[BB_OX_MAX_DIMS] = {0}, step[BB_OX_MAX_DIMS];
     for (int a = 0; a < xv->ndim; a++)
         step[a] = 1;
-    start[p.axis] = first;
+    start[p.axis] = first, step[p.axis] = spacing;
     if (idx->ndim == 1)
         return emit_slice(c, nd, x, start, step, xv->ndim, nd->out[0]) ? 0 : -1;
-    if (idx->ndim != 0)
-        return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers with scalar or 1-D indices only");
-    /* a scalar index drops the axis: slice one, then reshape */
+    /* a scalar index drops the axis, a 2-D one makes it two: slice, then reshape */
     bb_tensor t = c->g->tensors[x];
     int off = t.full_rank ? 0 : 1;
     if (p.axis - off < 0 || (t.full_rank && p.axis == t.batch_axis))
         return bb_ox_node_err(c->err, c->m, nd, "gathers along the batch axis (not supported)");
-    t.dims[p.axis - off] = 1;
+    t.dims[p.axis - off] = idx->numel;
     int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, t.ndim, t.dims);
     c->g->tensors[y].full_rank = t.full_rank, c->g->tensors[y].batch_axis = t.batch_axis;
     bb_op *op = bb_graph_add_op(c->g, BB_OP_SLICE, nd->name);
     op->n_in = 1, op->in[0] = x, op->out = y;
     for (int a = 0; a < xv->ndim; a++)
         op->starts[a] = start[a], op->steps[a] = step[a];
+    if (by_columns)
+        return split_swapped(c, nd, y, (int)p.axis, idx->dims, nd->out[0]);
     return ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
 }
 

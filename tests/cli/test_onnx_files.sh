@@ -54,6 +54,7 @@ expect_error "$tmp/fold_past_limit.onnx" "big_constant" "5242880 elements" "cons
 expect_error "$tmp/einsum_one_sided_sum.onnx" "one_sided" "sums 'w' of one operand alone"
 expect_error "$tmp/einsum_ellipsis.onnx" "ellipsis" "ellipsis"
 expect_error "$tmp/scatter_part.onnx" "scatter_first" "writes part of its input"
+expect_error "$tmp/gather_uneven.onnx" "gather_uneven" "evenly spaced"
 # every unsupported op type in one message, each with a node of it
 expect_error "$tmp/unsupported.onnx" "2 unsupported op types" "Selu \\(node 'selu_1'\\)" "LpNormalization \\(node 'lpnorm'\\)"
 
@@ -91,7 +92,8 @@ done
 # BatchNorm before a conv, a BN and ReLU after a concat of convs; a Conv,
 # a training-mode BatchNormalization, a CumSum, a Gemm and a MatMul on
 # constants, a weight of 4.2M elements standardised; Pad in modes reflect
-# and edge; Einsum in five forms) against numpy's float64 answer
+# and edge; Einsum in five forms; Gather of evenly spaced indices and of a
+# 2-D block by rows and by columns) against numpy's float64 answer
 # on the same input
 for f in "$tmp"/op_*.onnx; do
     n=$(basename "$f" .onnx)
@@ -99,7 +101,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 44 ] && ok || fail "expected 44 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 47 ] && ok || fail "expected 47 op_*.onnx cases"
 # conv(x) + BN(x) runs as one conv (the BN in its centre taps; the ReLU
 # after the add fused too), and so do parallel convs of one input (their
 # kernels summed; an add of zeros is no step): no batchnorm, add, binary

@@ -261,6 +261,15 @@ def op_cases(out, x):
         helper.make_node("Einsum", ["ep", "eq"], ["pq"], name="folded", equation="ij , jk -> ik"),
         helper.make_node("Add", ["x", "pq"], ["y"], name="add_pq")],
         [f32(ep, "ep"), f32(eq, "eq")], ["N", 3, 8, 8], x + as32(ep) @ as32(eq))
+    # Gather with constant indices: evenly spaced (a strided slice), a 2-D
+    # block of consecutive ones (a slice and a reshape: TNT's nn.Unfold)
+    yield ("gather_strided", [helper.make_node("Gather", ["x", "odd"], ["y"], name="every_other", axis=3)],
+           [i64([1, 3, 5, 7], "odd")], ["N", 3, 8, 4], x[:, :, :, 1::2])
+    blk = np.arange(1, 7).reshape(3, 2)
+    yield ("gather_block", [helper.make_node("Gather", ["x", "blk"], ["y"], name="unfold_rows", axis=2)],
+           [i64(blk, "blk")], ["N", 3, 3, 2, 8], x[:, :, blk])
+    yield ("gather_block_by_columns", [helper.make_node("Gather", ["x", "cols"], ["y"], name="unfold_cols", axis=3)],
+           [i64(blk.T.copy(), "cols")], ["N", 3, 8, 2, 3], x[:, :, :, blk.T])
     ks = rng.uniform(0, 1, (1, 3, 8, 8))
     rev_excl = np.flip(np.cumsum(np.flip(as32(ks), axis=2), axis=2), axis=2) - as32(ks)
     yield ("cumsum_constant", [
@@ -514,10 +523,12 @@ def main(out):
             ("einsum_ellipsis", helper.make_node("Einsum", ["c", "hk"], ["r"], name="ellipsis",
                                                  equation="...hw,hk->...kw"), [("hk", (8, 8))]),
             ("scatter_part", helper.make_node("ScatterND", ["c", "first", "upd"], ["r"], name="scatter_first"),
-             [("upd", (1, 4, 8, 8))])):
+             [("upd", (1, 4, 8, 8))]),
+            ("gather_uneven", helper.make_node("Gather", ["c", "uneven"], ["r"], name="gather_uneven", axis=2), [])):
         inits = small_graph().graph.initializer[:] + [numpy_helper.from_array(np.ones(s, np.float32), n)
                                                        for n, s in extra]
         inits.append(numpy_helper.from_array(np.zeros((1, 1), np.int64), "first"))
+        inits.append(numpy_helper.from_array(np.array([0, 2, 3], np.int64), "uneven"))
         save(small_graph(nodes=[
             helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]), node,
             helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
