@@ -74,7 +74,8 @@ typedef enum {
     BB_OP_PAD,        /* pad_mode (constant value alpha); pads[i] before / pads[ndim+i] after axis i */
     BB_OP_AVGPOOL,    /* window as a conv's (kh..dil_w); count_include_pad */
     BB_OP_EXPAND,     /* in[0] broadcast (NumPy rules) to out's full shape */
-    BB_OP_RESIZE,     /* [C,H,W] -> out's [C,H',W']: bilinear (linear), else nearest; half-pixel centres */
+    BB_OP_RESIZE,     /* [C,H,W] -> out's [C,H',W']: bilinear (linear), bicubic (cubic; Keys' a in alpha), else
+                         nearest; half-pixel centres */
     BB_OP_COUNT
 } bb_op_type;
 
@@ -124,6 +125,8 @@ typedef struct {
     unsigned axes_mask;         /* reduce mean */
     int reduce_sum;             /* reduce mean: the sum instead (ONNX ReduceSum) */
     int linear;                 /* resize: bilinear, else nearest */
+    int cubic;                  /* resize: bicubic, the borders' pixels repeated (torch's, ONNX's with
+                                   exclude_outside 0) */
     /* filled by the fusion pass */
     int has_bn;        /* a BatchNorm folded into this conv: */
     int bn_w, bn_b, bn_mean, bn_var; /* its gamma, beta, running stats */

@@ -43,7 +43,7 @@ int ox_lower_resize(ox_ctx *c, const bb_ox_node *nd)
     }
     bb_op *op = ox_op(c, nd, BB_OP_RESIZE, &x, 1, nd->out[0]);
     if (op)
-        op->linear = r.linear;
+        op->linear = r.linear, op->cubic = r.cubic, op->alpha = r.cubic_a;
     return op ? 0 : -1;
 }
 

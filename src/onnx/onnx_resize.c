@@ -10,7 +10,11 @@
  * (torch's F.interpolate(mode="bilinear", align_corners=False)), and nearest
  * with whole upscaling factors in the two conventions where it then picks
  * input pixel floor(i / factor) (torch's nn.Upsample(mode="nearest") exports
- * asymmetric + floor). A nearest resize by any other factor in asymmetric +
+ * asymmetric + floor), and bicubic with half-pixel centres and the
+ * border's pixels repeated (torch's F.interpolate(mode="bicubic",
+ * align_corners=False): CrossViT's second branch, exclude_outside 0), by
+ * any factor given as sizes or as scales that give whole sides. A nearest
+ * resize by any other factor in asymmetric +
  * floor (torch's F.interpolate(size=..., mode="nearest"), GhostNetV2's
  * 3 to 7) picks floor(i * in / out): with g = gcd(in, out), that is a
  * whole upscaling by out / g followed by a slice with step in / g, which
@@ -88,7 +92,7 @@ int bb_ox_resize_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val
     bb_ox_ctx c = {.m = m, .nd = nd, .v = vals, .err = err};
     const bb_ox_val *x = bb_ox_in(&c, 0);
     const char *mode, *coord, *near, *policy;
-    int64_t antialias;
+    int64_t antialias, exclude_outside;
     const int64_t *axes;
     int n_axes;
     memset(r, 0, sizeof *r);
@@ -98,10 +102,12 @@ int bb_ox_resize_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val
         bb_ox_a_str(&c, "coordinate_transformation_mode", "half_pixel", &coord) < 0 ||
         bb_ox_a_str(&c, "nearest_mode", "round_prefer_floor", &near) < 0 ||
         bb_ox_a_str(&c, "keep_aspect_ratio_policy", "stretch", &policy) < 0 ||
-        bb_ox_a_int(&c, "antialias", 0, &antialias) < 0 || bb_ox_a_ints(&c, "axes", &axes, &n_axes) < 0)
+        bb_ox_a_int(&c, "antialias", 0, &antialias) < 0 || bb_ox_a_ints(&c, "axes", &axes, &n_axes) < 0 ||
+        bb_ox_a_int(&c, "exclude_outside", 0, &exclude_outside) < 0 ||
+        bb_ox_a_float(&c, "cubic_coeff_a", -0.75f, &r->cubic_a) < 0)
         return -1;
-    if (!is(mode, "nearest") && !is(mode, "linear"))
-        return bb_ox_cerr(&c, "unsupported attribute value mode='%s' (batchbench: nearest, linear)", mode);
+    if (!is(mode, "nearest") && !is(mode, "linear") && !is(mode, "cubic"))
+        return bb_ox_cerr(&c, "unsupported attribute value mode='%s' (batchbench: nearest, linear, cubic)", mode);
     if (antialias || n_axes || !is(policy, "stretch"))
         return bb_ox_cerr(&c, "antialias, axes and keep_aspect_ratio_policy are not supported");
     int exact;
@@ -112,12 +118,17 @@ int bb_ox_resize_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val
     for (int i = 2; i < 4; i++)
         if (r->out[i] < 1 || r->out[i] > MAX_SIDE)
             return bb_ox_cerr(&c, "output size %lld on axis %d", (long long)r->out[i], i);
-    r->linear = is(mode, "linear");
-    if (r->linear) {
+    r->linear = is(mode, "linear"), r->cubic = is(mode, "cubic");
+    if (r->cubic && exclude_outside)
+        return bb_ox_cerr(&c, "cubic resize with exclude_outside=1 is not supported (batchbench repeats the "
+                          "border's pixels)");
+    if (r->cubic && !exact)
+        return bb_ox_cerr(&c, "cubic resize by scales that do not give whole sides is not supported (give sizes)");
+    if (r->linear || r->cubic) {
         if (is(coord, "half_pixel") || (is(coord, "pytorch_half_pixel") && r->out[2] > 1 && r->out[3] > 1))
             return 0;
-        return bb_ox_cerr(&c, "linear resize with coordinate_transformation_mode='%s' is not supported "
-                          "(batchbench: half_pixel, pytorch_half_pixel)", coord);
+        return bb_ox_cerr(&c, "%s resize with coordinate_transformation_mode='%s' is not supported "
+                          "(batchbench: half_pixel, pytorch_half_pixel)", mode, coord);
     }
     int whole = 1;
     for (int i = 2; i < 4; i++) {

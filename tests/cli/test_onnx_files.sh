@@ -87,7 +87,7 @@ sys.exit(0 if 'gap' in k and 'reduce_mean' not in k else 'steps: ' + ' '.join(k)
     then ok; else fail "mean_hw_keep$k.onnx: $(cat "$tmp/m$k")"; fi
 done
 # ops outside torchvision's models (InstanceNormalization, ReduceSum,
-# ReduceL2, a 1-D Conv, Resize nearest (also by fractional factors) and bilinear, Sin and Cos on
+# ReduceL2, a 1-D Conv, Resize nearest (also by fractional factors), bilinear and bicubic, Sin and Cos on
 # constants, a channel-multiplier conv, a sum into a plain residual, a
 # BatchNorm before a conv, a BN and ReLU after a concat of convs; a Conv,
 # a training-mode BatchNormalization, a CumSum, a Gemm and a MatMul on
@@ -101,7 +101,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 47 ] && ok || fail "expected 47 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 48 ] && ok || fail "expected 48 op_*.onnx cases"
 # conv(x) + BN(x) runs as one conv (the BN in its centre taps; the ReLU
 # after the add fused too), and so do parallel convs of one input (their
 # kernels summed; an add of zeros is no step): no batchnorm, add, binary

@@ -141,6 +141,27 @@ def op_cases(out, x):
             helper.make_node("Resize", ["x", "", "", "sz"], ["y"], name="bilinear", mode="linear",
                              coordinate_transformation_mode=coord)],
             [i64([0], "zero"), i64([2], "two"), i64([size, size], "hw")], ["N", 3, size, size], bilinear(x, size, size))
+    def bicubic_axis(n, m, a=-0.75):  # [m, n]: half-pixel centres, the border repeated
+        def keys(d):
+            d = abs(d)
+            return ((a + 2) * d - (a + 3)) * d * d + 1 if d <= 1 else ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+        wm = np.zeros((m, n))
+        for o in range(m):
+            s = (o + 0.5) * n / m - 0.5
+            f = int(np.floor(s))
+            for k in range(-1, 3):
+                wm[o, min(max(f + k, 0), n - 1)] += keys(s - (f + k))
+        return wm
+
+    # torch's F.interpolate(mode="bicubic") (CrossViT), H up and W down, sizes as the exporter builds them
+    yield ("resize_cubic", [
+        helper.make_node("Shape", ["x"], ["shp"], name="shape"),
+        helper.make_node("Slice", ["shp", "zero", "two"], ["nc"], name="nc"),
+        helper.make_node("Concat", ["nc", "hw"], ["sz"], name="sizes", axis=0),
+        helper.make_node("Resize", ["x", "", "", "sz"], ["y"], name="bicubic", mode="cubic", cubic_coeff_a=-0.75,
+                         coordinate_transformation_mode="half_pixel")],
+        [i64([0], "zero"), i64([2], "two"), i64([11, 6], "hw")], ["N", 3, 11, 6],
+        np.einsum("oh,nchw,pw->ncop", bicubic_axis(8, 11), x, bicubic_axis(8, 6)))
     # a position table computed from constants, as sin/cos embeddings are
     yield ("sincos_const", [
         helper.make_node("Sin", ["k"], ["sk"], name="sin"), helper.make_node("Cos", ["k"], ["ck"], name="cos"),

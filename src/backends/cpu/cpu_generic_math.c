@@ -629,14 +629,33 @@ int cpu_lower_reduce_mean(bb_backend *b, const bb_op *op, bb_err *err)
 
 /* ---- resize ------------------------------------------------------------------ */
 
+/* Bicubic: our kernel, plain to plain (oneDNN has no cubic resampling). */
+static int resize_cubic(bb_backend *b, const bb_op *op, const int64_t *d, const int64_t *o, bb_err *err)
+{
+    int src = cpu_tensor_full_plain(b, op->in[0], dnnl_f32, err);
+    if (src < 0)
+        return -1;
+    dnnl_memory_desc_t md;
+    cpu_md_plain(&md, 4, o, dnnl_f32);
+    int dst = cpu_dst_buf(b, op, &md);
+    cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
+    s->kernel = K_CUBIC, s->kin = src, s->kout = dst, s->keps = op->alpha;
+    s->p[0] = d[0] * d[1], s->p[1] = d[2], s->p[2] = d[3], s->p[3] = o[2], s->p[4] = o[3];
+    cpu_touch(b, src);
+    cpu_touch(b, dst);
+    return 0;
+}
+
 /* [N,C,H,W] to out's H', W': oneDNN's resampling (nearest or linear, with
  * half-pixel centres: the importer admits only the conventions where that is
- * the answer), on the input's layout. */
+ * the answer), on the input's layout; bicubic by our kernel. */
 int cpu_lower_resize(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int64_t d[R], o[R];
     if (cpu_full_shape(b, op->in[0], d) != 4 || cpu_full_shape(b, op->out, o) != 4 || o[0] != d[0] || o[1] != d[1])
         return bb_err_set(err, "cpu backend: resize '%s' takes [N,C,H,W] to [N,C,H',W']", op->label);
+    if (op->cubic)
+        return resize_cubic(b, op, d, o, err);
     /* a fractional nearest resize's whole upscaling, which a strided slice
      * reads next (onnx_resize.c), runs plain to plain: reordering the
      * upscaled tensor for the slice took 4 times as long as the resize

@@ -35,6 +35,7 @@ typedef enum {
     K_REDUCE,/* kin dense [A, R, B] averaged (p[3]: summed) over R into kout [A, B] (p[0..2]) */
     K_LNORM, /* layer norm of kin's p[0] rows of p[1] floats into kout (kw, kb, keps) */
     K_SOFTMAX, /* kin dense [A, S, B], softmax over S into kout (p[0..2]) */
+    K_CUBIC, /* kin dense [P, H, W] resized bicubically into kout [P, H', W'] (p[0..4]; Keys' a in keps) */
     K_WINO   /* our Winograd conv (cpu_winograd.c): runs its own matmul primitive */
 } cpu_kernel;
 
@@ -90,7 +91,7 @@ typedef struct {
     int kin, kout;          /* kernel input / output buffers */
     const float *kw, *kb;   /* kernel parameters (graph-owned) */
     float keps;             /* K_LNORM's epsilon */
-    int64_t p[4];           /* kernel shape parameters */
+    int64_t p[6];           /* kernel shape parameters */
     cpu_walk *walk;         /* K_WALK's description, owned by the step */
     cpu_wino *wino;         /* K_WINO's, owned by the step */
 } cpu_step;
