@@ -368,15 +368,19 @@ def export(model, path, name, opset=DEFAULT_OPSET, input_name="input", output_na
     return path
 
 
-def ort_session(path, threads):
+def ort_session(path, threads, optimize=True):
     """InferenceSession on the CPU provider: intra-op threads = `threads`,
     one inter-op thread, sequential execution, graph optimisations at ORT's
-    default (ORT_ENABLE_ALL)."""
+    default (ORT_ENABLE_ALL), or none (optimize=False: the graph op by op;
+    ORT 1.32's optimised session crashes on timm's MetaFormer v2 exports,
+    caformer_s18 and poolformerv2_s12)."""
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    if not optimize:
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 

@@ -55,6 +55,10 @@ instead. --reference cpu compares with `batchbench infer --device cpu` on
 the same file and input instead of ONNX Runtime (for a GPU machine without
 onnxruntime: the CPU backend is held to ONNX Runtime here, by this script
 with the defaults). --tol sets the bound's factor (default 1e-4).
+--ort-unoptimized runs ONNX Runtime without its graph optimisations (the
+file op by op), for files whose optimised session crashes it (timm's
+caformer_s18 and poolformerv2_s12 on ORT 1.32: a segfault, which ends
+this script).
 
 A model that cannot be built, exported or run counts as failed, never as
 skipped. Ends with the line "onnx-parity: N passed, N failed"; exit 0 when
@@ -116,6 +120,8 @@ def parse_args(argv=None):
     p.add_argument("--reference", choices=["ort", "cpu"], default="ort",
                    help="ONNX Runtime (default), or batchbench's CPU backend")
     p.add_argument("--tol", type=float, default=TOL, help=f"the bound's factor (default {TOL})")
+    p.add_argument("--ort-unoptimized", action="store_true",
+                   help="ONNX Runtime without graph optimisations (for files its optimised session crashes on)")
     a = p.parse_args(argv)
     if not a.tol > 0:
         p.error("--tol must be positive")
@@ -325,7 +331,8 @@ def check_model(args, name, workdir, report, times):
     xs, refs, ort_fail = {}, {}, {}
     t1 = time.perf_counter()
     try:
-        sess = bb_onnx.ort_session(onnx_path, args.threads) if args.reference == "ort" else None
+        sess = (bb_onnx.ort_session(onnx_path, args.threads, optimize=not args.ort_unoptimized)
+                if args.reference == "ort" else None)
     except Exception as e:  # noqa: BLE001 -- a file ORT cannot load is this model's failure
         fail_model(args, report, name, zoo, "ONNX Runtime cannot load it: " + one_line(e))
         times[name] = {"export_s": t_export, "failed": True}
@@ -398,7 +405,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     if args.reference == "ort":
         import onnxruntime as ort
-        ref = f"onnxruntime {ort.__version__}"
+        ref = f"onnxruntime {ort.__version__}" + (" (graph optimisations off)" if args.ort_unoptimized else "")
     else:
         ref = "reference: batchbench --device cpu"
     print(f"onnx-parity: {len(args.models)} models, batches {','.join(map(str, BATCHES))}, opset {args.opset}, "
