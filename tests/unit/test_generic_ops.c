@@ -293,8 +293,10 @@ static void test_conv(void **state)
     bb_graph_free(g);
 }
 
-/* max / avg (include, exclude padding) with asymmetric pads; a dilated max
- * pool on a conv's blocked output */
+/* max / avg (include, exclude padding) with asymmetric pads; average pools
+ * of stride 1 on a plain input: 3x3 pad 1, 3x2 with
+ * asymmetric pads, and an overhang past the input as ceil_mode leaves; a
+ * dilated max pool on a conv's blocked output */
 static void test_pools(void **state)
 {
     (void)state;
@@ -305,6 +307,17 @@ static void test_pools(void **state)
                          (const int[]){3, 2, 2, 1, 1, 0, 2, 1, 1, 1}, v == 1);
         run(g, what[v]);
     }
+    const int stride1[3][10] = {{3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, {3, 2, 1, 1, 1, 0, 1, 1, 1, 1},
+                                {3, 3, 1, 1, 0, 1, 2, 2, 1, 1}};
+    for (int w = 0; w < 3; w++)
+        for (int include = 0; include < 2; include++) {
+            const int *k = stride1[w];
+            bb_graph *g = INPUT(3, 8, 7);
+            g->output = pool(g, BB_OP_AVGPOOL, g->input,
+                             ACT(g, 3, win_out(8, k[0], 1, k[4], k[6], 1), win_out(7, k[1], 1, k[5], k[7], 1)), k,
+                             include);
+            run(g, include ? "avgpool stride 1, include pad" : "avgpool stride 1, exclude pad");
+        }
     bb_graph *g = INPUT(3, 9, 9);
     int x = conv(g, g->input, 16, 1, 1, W3);
     g->output = pool(g, BB_OP_MAXPOOL, x, ACT(g, 16, 4, 3), (const int[]){2, 3, 2, 2, 0, 1, 1, 0, 2, 2}, 0);
