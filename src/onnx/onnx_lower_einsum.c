@@ -190,7 +190,7 @@ static int operand_y(ox_ctx *c, const bb_ox_node *nd, const bb_ox_einsum *e, int
 {
     const int yv = nd->in[ky], y_act = ox_is_act(c, yv);
     char yl[4 * BB_OX_MAX_DIMS + 8]; /* at most BB_OX_MAX_DIMS letters */
-    int64_t yd[BB_OX_MAX_DIMS + 1];
+    int64_t yd[BB_MAX_DIMS + 1];     /* g->nb + 3 axes at most: checked by the caller */
     snprintf(yl, sizeof yl, "%s%s%s%s", y_act ? (char[2]){g->n, '\0'} : "", g->b, g->k, g->r);
     int nyd = matrix_shape(e, y_act, g, g->k, g->nk, g->r, g->nr, yd);
     if (!y_act && has(e->in[ky], g->n))
@@ -229,21 +229,21 @@ int ox_lower_einsum(ox_ctx *c, const bb_ox_node *nd)
     char xl[4 * BB_OX_MAX_DIMS + 8], pl[4 * BB_OX_MAX_DIMS + 8]; /* each at most BB_OX_MAX_DIMS letters */
     snprintf(xl, sizeof xl, "%c%s%s%s", g.n, g.b, g.l, g.k);
     snprintf(pl, sizeof pl, "%c%s%s%s", g.n, g.b, g.l, g.r);
-    int64_t xd[BB_OX_MAX_DIMS + 1], pd[BB_OX_MAX_DIMS + 1];
-    int nxd = matrix_shape(&e, 1, &g, g.l, g.nl, g.k, g.nk, xd);
-    int npd = matrix_shape(&e, 1, &g, g.l, g.nl, g.r, g.nr, pd);
     if ((int)strlen(xl) > BB_MAX_DIMS + 1 || (int)strlen(pl) > BB_MAX_DIMS + 1 || e.nd[ky] > BB_MAX_DIMS + 1 ||
-        g.nb + 3 > BB_MAX_DIMS + 1)
+        g.nb + 3 > BB_MAX_DIMS + 1) /* then every shape below fits BB_MAX_DIMS + 1 axes */
         return bb_ox_node_err(c->err, c->m, nd, "an operand or its result has more than %d axes (not supported)",
                               BB_MAX_DIMS + 1);
+    int64_t xd[BB_MAX_DIMS + 1], pd[BB_MAX_DIMS + 1];
+    int nxd = matrix_shape(&e, 1, &g, g.l, g.nl, g.k, g.nk, xd);
+    int npd = matrix_shape(&e, 1, &g, g.l, g.nl, g.r, g.nr, pd);
     int a = arrange(c, nd, &e, x, e.in[kx], xl, xd, nxd);
     int b = a < 0 ? -1 : operand_y(c, nd, &e, ky, &g);
     if (a < 0 || b < 0)
         return -1;
     int p = act(c, npd, pd);
     emit(c, nd, BB_OP_MATMUL, a, b, p);
-    int64_t full[BB_OX_MAX_DIMS + 1];
-    int nf = (int)strlen(pl), perm[BB_OX_MAX_DIMS + 1];
+    int64_t full[BB_MAX_DIMS + 1];
+    int nf = (int)strlen(pl), perm[BB_MAX_DIMS + 1];
     for (int i = 0; i < nf; i++)
         full[i] = i == 0 ? 1 : e.dim[(unsigned char)pl[i]];
     perm_of(pl, e.out, perm);
