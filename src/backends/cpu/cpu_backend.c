@@ -32,6 +32,7 @@ void cpu_destroy_whole(bb_backend *b)
         if (b->steps[i].wino)
             free(b->steps[i].wino->bias);
         free(b->steps[i].wino);
+        free(b->steps[i].taps);
     }
     for (int i = 0; i < b->n_bufs; i++)
         dnnl_memory_destroy(b->bufs[i].mem);

@@ -202,55 +202,29 @@ static void run_walk(const bb_backend *b, const cpu_step *s)
     }
 }
 
-/* Keys' cubic convolution (parameter a) at the 4 taps around a source
- * coordinate of fraction t: the taps at -1, 0, 1 and 2. */
-static void cubic_weights(float t, float a, float *w)
-{
-    const float u = t + 1.f, v = 1.f - t, z = 2.f - t;
-    w[0] = ((a * u - 5.f * a) * u + 8.f * a) * u - 4.f * a;
-    w[1] = ((a + 2.f) * t - (a + 3.f)) * t * t + 1.f;
-    w[2] = ((a + 2.f) * v - (a + 3.f)) * v * v + 1.f;
-    w[3] = ((a * z - 5.f * a) * z + 8.f * a) * z - 4.f * a;
-}
-
-/* Output index o of a side resized from n to m, half-pixel centres: the
- * first tap's index and the 4 weights; taps outside repeat the border. */
-static int64_t cubic_taps(int64_t o, int64_t n, int64_t m, float a, float *w)
-{
-    const double s = ((double)o + 0.5) * (double)n / (double)m - 0.5, f = floor(s);
-    cubic_weights((float)(s - f), a, w);
-    return (int64_t)f - 1;
-}
-
-static int64_t clamp_index(int64_t i, int64_t n)
-{
-    return i < 0 ? 0 : i >= n ? n - 1 : i;
-}
-
 /* Bicubic resize of p[0] planes of p[1] x p[2] into p[3] x p[4], each
- * output row a task. */
+ * output row a task, through the taps computed at lowering
+ * (cpu_generic_math.c). */
 static void run_cubic(const bb_backend *b, const cpu_step *s)
 {
     const float *x = buf_ptr(b, s->kin);
     float *y = buf_ptr(b, s->kout);
     const int64_t planes = s->p[0], h = s->p[1], w = s->p[2], oh = s->p[3], ow = s->p[4];
-    const float a = s->keps;
+    const cpu_cubic_tap *col = s->taps, *rows = s->taps + ow;
 #pragma omp parallel for schedule(static) num_threads(b->threads) if (planes * oh * ow >= PARALLEL_MIN)
     for (int64_t r = 0; r < planes * oh; r++) {
         const float *plane = x + r / oh * h * w;
-        float wy[4], wx[4];
-        const int64_t y0 = cubic_taps(r % oh, h, oh, a, wy);
+        const cpu_cubic_tap *ty = &rows[r % oh];
+        const float *src[4] = {plane + ty->at[0] * w, plane + ty->at[1] * w, plane + ty->at[2] * w,
+                               plane + ty->at[3] * w};
+        float *out = y + r * ow;
         for (int64_t j = 0; j < ow; j++) {
-            const int64_t x0 = cubic_taps(j, w, ow, a, wx);
-            double acc = 0.0;
-            for (int i = 0; i < 4; i++) {
-                const float *row = plane + clamp_index(y0 + i, h) * w;
-                float part = 0.f;
-                for (int k = 0; k < 4; k++)
-                    part += wx[k] * row[clamp_index(x0 + k, w)];
-                acc += (double)wy[i] * part;
-            }
-            y[r * ow + j] = (float)acc;
+            const cpu_cubic_tap *tx = &col[j];
+            float acc = 0.f;
+            for (int i = 0; i < 4; i++)
+                acc += ty->w[i] * (tx->w[0] * src[i][tx->at[0]] + tx->w[1] * src[i][tx->at[1]] +
+                                   tx->w[2] * src[i][tx->at[2]] + tx->w[3] * src[i][tx->at[3]]);
+            out[j] = acc;
         }
     }
 }

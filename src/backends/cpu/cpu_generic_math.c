@@ -629,17 +629,48 @@ int cpu_lower_reduce_mean(bb_backend *b, const bb_op *op, bb_err *err)
 
 /* ---- resize ------------------------------------------------------------------ */
 
-/* Bicubic: our kernel, plain to plain (oneDNN has no cubic resampling). */
+/* Keys' cubic convolution (parameter a) at the 4 taps around a source
+ * coordinate of fraction t: the taps at -1, 0, 1 and 2. */
+static void cubic_weights(float t, float a, float *w)
+{
+    const float u = t + 1.f, v = 1.f - t, z = 2.f - t;
+    w[0] = ((a * u - 5.f * a) * u + 8.f * a) * u - 4.f * a;
+    w[1] = ((a + 2.f) * t - (a + 3.f)) * t * t + 1.f;
+    w[2] = ((a + 2.f) * v - (a + 3.f)) * v * v + 1.f;
+    w[3] = ((a * z - 5.f * a) * z + 8.f * a) * z - 4.f * a;
+}
+
+/* The taps of a side resized from n to m pixels, half-pixel centres, the
+ * border's pixels repeated. */
+static void cubic_side(cpu_cubic_tap *t, int64_t n, int64_t m, float a)
+{
+    for (int64_t o = 0; o < m; o++) {
+        const double s = ((double)o + 0.5) * (double)n / (double)m - 0.5, f = floor(s);
+        cubic_weights((float)(s - f), a, t[o].w);
+        for (int k = 0; k < 4; k++) {
+            int64_t i = (int64_t)f - 1 + k;
+            t[o].at[k] = i < 0 ? 0 : i >= n ? n - 1 : i;
+        }
+    }
+}
+
+/* Bicubic: our kernel, plain to plain (oneDNN has no cubic resampling),
+ * with each output column's and row's taps computed here once. */
 static int resize_cubic(bb_backend *b, const bb_op *op, const int64_t *d, const int64_t *o, bb_err *err)
 {
     int src = cpu_tensor_full_plain(b, op->in[0], dnnl_f32, err);
     if (src < 0)
         return -1;
+    cpu_cubic_tap *taps = malloc(sizeof *taps * (size_t)(o[3] + o[2]));
+    if (!taps)
+        return bb_err_set(err, "out of memory");
+    cubic_side(taps, d[3], o[3], op->alpha);
+    cubic_side(taps + o[3], d[2], o[2], op->alpha);
     dnnl_memory_desc_t md;
     cpu_md_plain(&md, 4, o, dnnl_f32);
     int dst = cpu_dst_buf(b, op, &md);
     cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
-    s->kernel = K_CUBIC, s->kin = src, s->kout = dst, s->keps = op->alpha;
+    s->kernel = K_CUBIC, s->kin = src, s->kout = dst, s->taps = taps;
     s->p[0] = d[0] * d[1], s->p[1] = d[2], s->p[2] = d[3], s->p[3] = o[2], s->p[4] = o[3];
     cpu_touch(b, src);
     cpu_touch(b, dst);

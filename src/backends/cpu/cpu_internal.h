@@ -35,7 +35,7 @@ typedef enum {
     K_REDUCE,/* kin dense [A, R, B] averaged (p[3]: summed) over R into kout [A, B] (p[0..2]) */
     K_LNORM, /* layer norm of kin's p[0] rows of p[1] floats into kout (kw, kb, keps) */
     K_SOFTMAX, /* kin dense [A, S, B], softmax over S into kout (p[0..2]) */
-    K_CUBIC, /* kin dense [P, H, W] resized bicubically into kout [P, H', W'] (p[0..4]; Keys' a in keps) */
+    K_CUBIC, /* kin dense [P, H, W] resized bicubically into kout [P, H', W'] (p[0..4]; taps) */
     K_WINO   /* our Winograd conv (cpu_winograd.c): runs its own matmul primitive */
 } cpu_kernel;
 
@@ -78,6 +78,13 @@ typedef struct {
     dnnl_memory_t mem;  /* weight memory when buf < 0 */
 } cpu_arg;
 
+/* One output row's or column's bicubic taps: the 4 source indices (the
+ * border repeated) and their weights. */
+typedef struct {
+    int64_t at[4];
+    float w[4];
+} cpu_cubic_tap;
+
 typedef struct {
     const char *label, *kind;
     const char *impl;       /* oneDNN's implementation name (owned by prim), or "batchbench" */
@@ -94,6 +101,7 @@ typedef struct {
     int64_t p[6];           /* kernel shape parameters */
     cpu_walk *walk;         /* K_WALK's description, owned by the step */
     cpu_wino *wino;         /* K_WINO's, owned by the step */
+    cpu_cubic_tap *taps;    /* K_CUBIC's: p[4] columns', then p[3] rows'; owned by the step */
 } cpu_step;
 
 /* A measured choice, remembered for the rest of prepare: a conv (or conv
