@@ -764,6 +764,17 @@ static int foldable(const bb_ox_ctx *c, const op_t *op, budget *b)
     return 1;
 }
 
+/* A computed float output holds parameters when some float input does. */
+static void mark_from_weights(bb_ox_ctx *c)
+{
+    int any = 0;
+    for (int i = 0; i < c->nd->n_in; i++)
+        any |= bb_ox_in(c, i) && bb_ox_in(c, i)->from_weights;
+    for (int i = 0; any && i < c->nd->n_out; i++)
+        if (bb_ox_out(c, i) && bb_ox_out(c, i)->is_const && bb_ox_out(c, i)->dtype == BB_OX_F32)
+            bb_ox_out(c, i)->from_weights = 1;
+}
+
 static int eval_node(const bb_ox_model *m, bb_ox_val *v, int k, budget *b, bb_err *err)
 {
     bb_ox_ctx c = {.m = m, .nd = &m->nodes[k], .v = v, .w = v, .err = err};
@@ -799,8 +810,11 @@ static int eval_node(const bb_ox_model *m, bb_ox_val *v, int k, budget *b, bb_er
             bb_ox_out(&c, i)->past_limits = 1;
     if (f != 1)
         return 0;
+    if (!empty && op->fold(&c) < 0)
+        return -1;
+    mark_from_weights(&c);
     if (!empty)
-        return op->fold(&c);
+        return 0;
     /* nothing to compute: a kernel's loops over the other axes could still
      * run long (a CumSum of [2, 524291, 0, 524288] along its empty axis
      * timed the fuzzer out) */
@@ -845,7 +859,8 @@ static int set_init(const bb_ox_model *m, int i, bb_ox_val *v, bb_err *err)
         (t->dtype != BB_OX_F32 && t->dtype != BB_OX_I64) || (t->numel && !t->data))
         return bb_err_set(err, "%s: initializer %d is malformed or defined twice", m->path, i);
     bb_ox_val *x = &v[k];
-    *x = (bb_ox_val){.is_const = 1, .dtype = t->dtype, .ndim = t->ndim, .numel = t->numel, .data = t->data};
+    *x = (bb_ox_val){.is_const = 1, .from_weights = t->dtype == BB_OX_F32, .dtype = t->dtype, .ndim = t->ndim,
+                     .numel = t->numel, .data = t->data};
     memcpy(x->dims, t->dims, sizeof x->dims);
     return 0;
 }

@@ -57,6 +57,8 @@
 typedef struct {
     int is_const;          /* data computed (every input constant, or an initializer) */
     int past_limits;       /* every input constant, but left shape only: past the limits above */
+    int from_weights;      /* float data that is, or was computed from, a float initializer: the
+                            * model's parameters (weight standardisation's folded weights too) */
     bb_ox_dtype dtype;
     int ndim;              /* -1 only for a value nothing defined */
     int64_t dims[BB_OX_MAX_DIMS];

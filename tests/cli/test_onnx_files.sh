@@ -163,6 +163,9 @@ rc=$?
 "$bin" models --describe "$tmp/good.onnx" >"$tmp/d2" 2>&1 && grep -q "supported yes" "$tmp/d2" &&
     grep -qE "^params +112$" "$tmp/d2" && grep -q "input    x: \[N,3,8,8\]" "$tmp/d2" && ok ||
     fail "describe good: $(cat "$tmp/d2")"
+# a weight computed from an initializer is still counted (as the parameters it holds)
+"$bin" models --describe "$tmp/scaled_weight.onnx" >"$tmp/d3" 2>&1 && grep -qE "^params +112$" "$tmp/d3" && ok ||
+    fail "describe scaled_weight: $(cat "$tmp/d3")"
 
 echo "onnx files: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

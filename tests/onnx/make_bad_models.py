@@ -666,6 +666,17 @@ def main(out):
             helper.make_node("ReduceMean", ["r"], ["p" if tail else "y"], name="mean_hw", axes=[2, 3],
                              keepdims=keep)] + tail)
         save(mean, f"{out}/mean_hw_keep{keep}.onnx")
+    # the conv's weight computed from the initializer (as weight
+    # standardisation is): still the model's 108 weights, counted as params
+    half = helper.make_tensor("half", TensorProto.FLOAT, [], [0.5])
+    scaled = small_graph(nodes=[
+        helper.make_node("Constant", [], ["k"], name="half", value=half),
+        helper.make_node("Mul", ["w", "k"], ["ws"], name="scale_w"),
+        helper.make_node("Conv", ["x", "ws", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
+        helper.make_node("Flatten", ["p"], ["y"], name="flatten")])
+    save(scaled, f"{out}/scaled_weight.onnx")
     x2 = np.random.default_rng(1).standard_normal((2, 3, 8, 8)).astype(np.float32)
     np.save(f"{out}/x2.npy", x2)
     write_op_cases(out, x2)
