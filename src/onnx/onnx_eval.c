@@ -865,6 +865,52 @@ static int set_init(const bb_ox_model *m, int i, bb_ox_val *v, bb_err *err)
     return 0;
 }
 
+/* The last node that reads each value; m->n_nodes for a graph output (read
+ * after the evaluation), -1 for a value nothing reads. NULL when out of memory. */
+static int *last_readers(const bb_ox_model *m)
+{
+    int *last = malloc(sizeof(int) * (size_t)(m->n_values > 0 ? m->n_values : 1));
+    if (!last)
+        return NULL;
+    for (int i = 0; i < m->n_values; i++)
+        last[i] = -1;
+    for (int k = 0; k < m->n_nodes; k++)
+        for (int i = 0; i < m->nodes[k].n_in; i++)
+            if (m->nodes[k].in[i] >= 0 && m->nodes[k].in[i] < m->n_values)
+                last[m->nodes[k].in[i]] = k;
+    for (int i = 0; i < m->n_outputs; i++)
+        if (m->outputs[i].value >= 0 && m->outputs[i].value < m->n_values)
+            last[m->outputs[i].value] = m->n_nodes;
+    return last;
+}
+
+/* After node k: free the computed integer inputs that nothing reads any more
+ * and that only nodes with computed integer outputs read (index arithmetic:
+ * MViTv2's relative position indices are 700 MB of int64 at batch 2, most of
+ * it intermediate). Any other node may be lowered later (a float computed
+ * from constants is lowered when it differs between batch sizes) and reads
+ * its inputs then: read_live marks them kept. A freed value is no longer
+ * const. */
+static void drop_dead_indices(const bb_ox_model *m, bb_ox_val *v, int k, const int *last,
+                              unsigned char *read_live)
+{
+    const bb_ox_node *nd = &m->nodes[k];
+    int computed = 1; /* and integer: a float output differing between batch sizes is lowered */
+    for (int i = 0; i < nd->n_out; i++)
+        computed &= nd->out[i] < 0 || (v[nd->out[i]].is_const && v[nd->out[i]].dtype == BB_OX_I64);
+    for (int i = 0; i < nd->n_in; i++) {
+        int x = nd->in[i];
+        if (x < 0)
+            continue;
+        read_live[x] |= !computed;
+        if (last[x] == k && !read_live[x] && v[x].owned && v[x].dtype == BB_OX_I64) {
+            free(v[x].data);
+            v[x].data = NULL;
+            v[x].owned = v[x].is_const = 0;
+        }
+    }
+}
+
 bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, bb_err *err)
 {
     if (n < 1 || n > BB_OX_MAX_ELEMS)
@@ -880,8 +926,15 @@ bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, bb_err *err)
         rc = set_init(m, i, v, err);
     for (int i = 0; rc == 0 && i < m->n_inputs; i++)
         rc = set_input(m, &m->inputs[i], n, v, err);
+    int *last = rc == 0 ? last_readers(m) : NULL;
+    unsigned char *read_live = rc == 0 ? calloc((size_t)(m->n_values > 0 ? m->n_values : 1), 1) : NULL;
+    if (rc == 0 && (!last || !read_live))
+        rc = bb_err_oom(err, "%s: out of memory for %d values", m->path, m->n_values);
     for (int k = 0; rc == 0 && k < m->n_nodes; k++)
-        rc = eval_node(m, v, k, &b, err);
+        if ((rc = eval_node(m, v, k, &b, err)) == 0)
+            drop_dead_indices(m, v, k, last, read_live);
+    free(last);
+    free(read_live);
     if (rc < 0) {
         bb_ox_vals_free(v, m->n_values);
         return NULL;

@@ -166,6 +166,18 @@ rc=$?
 # a weight computed from an initializer is still counted (as the parameters it holds)
 "$bin" models --describe "$tmp/scaled_weight.onnx" >"$tmp/d3" 2>&1 && grep -qE "^params +112$" "$tmp/d3" && ok ||
     fail "describe scaled_weight: $(cat "$tmp/d3")"
+# index arithmetic is freed as the import goes: 151 MB of intermediate int64
+# per evaluation, of which the import's peak keeps little (it kept all of
+# both evaluations: 266 MB above good.onnx's). ASan's quarantine would hold
+# freed blocks: none for this check.
+peak_kb() {
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0" /usr/bin/python3 -c "import resource, subprocess, sys; \
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True); \
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)" "$@"
+}
+base=$(peak_kb "$bin" models --describe "$tmp/good.onnx") chain=$(peak_kb "$bin" models --describe "$tmp/index_chain.onnx")
+[ -n "$base" ] && [ -n "$chain" ] && [ $((chain - base)) -lt 100000 ] && ok ||
+    fail "index_chain.onnx: import peak ${chain:-?} KB, ${base:-?} KB for good.onnx (want < 100 MB more)"
 
 echo "onnx files: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

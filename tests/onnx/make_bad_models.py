@@ -36,6 +36,32 @@ def small_graph(nodes=None, inits=None, inputs=None, outputs=None):
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
 
 
+def index_chain(n=1 << 21, steps=8, cols=655360):
+    """x [N,4] @ w [4, cols], reshaped by a shape computed through `steps`
+    integer ops on n-element index tensors (16 MB each, 151 MB per
+    evaluation in all) that end in one number: the import must free them
+    as it goes (tests/cli/test_onnx_files.sh checks its peak memory)."""
+    w = numpy_helper.from_array(np.full((4, cols), 0.5, dtype=np.float32), "w")
+    consts = [numpy_helper.from_array(np.array(v, dtype=np.int64), k)
+              for k, v in (("zero", 0), ("count", n), ("one", 1), ("two", 2), ("cols", cols), ("minus1", [-1]))]
+    nodes = [helper.make_node("Range", ["zero", "count", "one"], ["i0"], name="range")]
+    for k in range(steps):
+        nodes.append(helper.make_node("Mul" if k % 2 else "Add", [f"i{k}", "two" if k % 2 else "one"], [f"i{k + 1}"],
+                                      name=f"index_{k}"))
+    nodes += [helper.make_node("Gather", [f"i{steps}", "zero"], ["lo"], name="first", axis=0),
+              helper.make_node("Mul", ["lo", "zero"], ["nil"], name="nil"),
+              helper.make_node("Add", ["nil", "cols"], ["c"], name="cols_again"),
+              helper.make_node("Unsqueeze", ["c", "axes0"], ["c1"], name="c1"),
+              helper.make_node("Concat", ["minus1", "c1"], ["shape"], name="shape", axis=0),
+              helper.make_node("MatMul", ["x", "w"], ["m"], name="matmul"),
+              helper.make_node("Reshape", ["m", "shape"], ["y"], name="reshape")]
+    axes0 = numpy_helper.from_array(np.array([0], dtype=np.int64), "axes0")
+    g = helper.make_graph(nodes, "index_chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", cols])],
+                          initializer=[w, axes0] + consts)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
 def save(model, path):
     with open(path, "wb") as f:
         f.write(model.SerializeToString())
@@ -677,6 +703,7 @@ def main(out):
         helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
         helper.make_node("Flatten", ["p"], ["y"], name="flatten")])
     save(scaled, f"{out}/scaled_weight.onnx")
+    save(index_chain(), f"{out}/index_chain.onnx")
     x2 = np.random.default_rng(1).standard_normal((2, 3, 8, 8)).astype(np.float32)
     np.save(f"{out}/x2.npy", x2)
     write_op_cases(out, x2)
