@@ -911,7 +911,7 @@ static void drop_dead_indices(const bb_ox_model *m, bb_ox_val *v, int k, const i
     }
 }
 
-bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, bb_err *err)
+bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, int drop_dead, bb_err *err)
 {
     if (n < 1 || n > BB_OX_MAX_ELEMS)
         return bb_err_set(err, "%s: batch size %lld is out of range", m->path, (long long)n), NULL;
@@ -931,7 +931,7 @@ bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, bb_err *err)
     if (rc == 0 && (!last || !read_live))
         rc = bb_err_oom(err, "%s: out of memory for %d values", m->path, m->n_values);
     for (int k = 0; rc == 0 && k < m->n_nodes; k++)
-        if ((rc = eval_node(m, v, k, &b, err)) == 0)
+        if ((rc = eval_node(m, v, k, &b, err)) == 0 && drop_dead)
             drop_dead_indices(m, v, k, last, read_live);
     free(last);
     free(read_live);

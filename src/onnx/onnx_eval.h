@@ -77,8 +77,11 @@ typedef struct {
  * attribute value, absurd result size > BB_OX_MAX_ELEMS). n >= 1.
  * Opset-dependent forms (axes as attribute or input, ...) are taken from
  * whichever form the node carries; m->opset only decides defaults
- * (Softmax's axis), 0 counting as the newest opset. */
-bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, bb_err *err);
+ * (Softmax's axis), 0 counting as the newest opset. With drop_dead,
+ * computed integer values that only computed integer nodes read are freed
+ * after their last reader (no longer const then): what the importer needs
+ * of the values is kept, index arithmetic is not held. */
+bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, int drop_dead, bb_err *err);
 void bb_ox_vals_free(bb_ox_val *v, int n_values);
 /* Whether op_type (default domain) is known to bb_ox_eval. */
 int bb_ox_eval_supports(const char *op_type);

@@ -315,8 +315,8 @@ static const char *base_name(const char *path)
 
 bb_graph *ox_import_model(const bb_ox_model *m, bb_err *err)
 {
-    bb_ox_val *v2 = bb_ox_eval(m, 2, err);
-    bb_ox_val *v3 = v2 ? bb_ox_eval(m, 3, err) : NULL;
+    bb_ox_val *v2 = bb_ox_eval(m, 2, 1, err);
+    bb_ox_val *v3 = v2 ? bb_ox_eval(m, 3, 1, err) : NULL;
     ox_ctx c = {m, v2, v3, NULL, NULL, NULL, NULL, NULL, err};
     int rc = v3 ? 0 : -1;
     if (rc == 0) {

@@ -55,7 +55,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    bb_ox_val *v = bb_ox_eval(m, n, &err);
+    bb_ox_val *v = bb_ox_eval(m, n, 0, &err);
     if (!v) {
         fprintf(stderr, "%s\n", err.msg);
         bb_ox_free(m);

@@ -303,7 +303,7 @@ static float F(const bb_ox_val *x, int i)
 static void expect_error(tm *t, int64_t n, const char *s1, const char *s2)
 {
     bb_err err = {0};
-    bb_ox_val *v = bb_ox_eval(&t->m, n, &err);
+    bb_ox_val *v = bb_ox_eval(&t->m, n, 0, &err);
     bb_ox_vals_free(v, t->m.n_values);
     assert_null(v);
     if (!strstr(err.msg, s1) || (s2 && !strstr(err.msg, s2)) || !strstr(err.msg, "t.onnx"))
@@ -313,7 +313,7 @@ static void expect_error(tm *t, int64_t n, const char *s1, const char *s2)
 static bb_ox_val *eval_ok(tm *t, int64_t n)
 {
     bb_err err = {0};
-    bb_ox_val *v = bb_ox_eval(&t->m, n, &err);
+    bb_ox_val *v = bb_ox_eval(&t->m, n, 0, &err);
     if (!v)
         fail_msg("eval failed: %s", err.msg);
     return v;
@@ -349,6 +349,29 @@ TEST(test_shape_chain)
         shape_chain(17, n);
         shape_chain(11, n);
     }
+}
+
+/* With drop_dead, the chain's integers that only integer nodes read are
+ * freed as it goes; the shape the Reshape (a float node) reads is kept,
+ * and so are the initializers. */
+TEST(test_drop_dead)
+{
+    tm *t = tm_new(17);
+    tm_input(t, "x", 4, I(-1, 768, 1, 1));
+    tm_consts(t, "i0=0 minus1=[-1] ax0=[0]");
+    tm_graph(t, "Shape x>s; Gather s,i0>g; Unsqueeze g,ax0>u; Concat u,minus1>shp axis=0; Reshape x,shp>y");
+    bb_err err = {0};
+    bb_ox_val *v = bb_ox_eval(&t->m, 2, 1, &err);
+    if (!v)
+        fail_msg("eval failed: %s", err.msg);
+    check(t, v, "shp=2,-1 y[2,768]~");
+    const char *dropped[] = {"s", "g", "u"};
+    for (int i = 0; i < 3; i++)
+        if (V(t, v, dropped[i])->is_const || V(t, v, dropped[i])->data)
+            fail_msg("%s was not freed", dropped[i]);
+    assert_true(V(t, v, "i0")->is_const && V(t, v, "minus1")->is_const && V(t, v, "ax0")->is_const);
+    bb_ox_vals_free(v, t->m.n_values);
+    tm_free(t);
 }
 
 /* ---- windows -------------------------------------------------------------------- */
@@ -782,7 +805,7 @@ TEST(test_errors)
     t->nodes[2].n_in = 1;
     t->nodes[2].out[0] = t->nodes[1].out[0];
     expect_error(t, 2, "Relu", "defined twice");
-    assert_null(bb_ox_eval(&t->m, 0, &(bb_err){0}));
+    assert_null(bb_ox_eval(&t->m, 0, 0, &(bb_err){0}));
     assert_true(bb_ox_eval_supports("ScatterND") && bb_ox_eval_supports("LayerNormalization"));
     assert_false(bb_ox_eval_supports("Loop"));
     tm_free(t);
@@ -791,7 +814,7 @@ TEST(test_errors)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shape_chain),     cmocka_unit_test(test_windows),
+        cmocka_unit_test(test_shape_chain), cmocka_unit_test(test_drop_dead),     cmocka_unit_test(test_windows),
         cmocka_unit_test(test_conv_graph),      cmocka_unit_test(test_slice),
         cmocka_unit_test(test_gather),          cmocka_unit_test(test_split),
         cmocka_unit_test(test_range),           cmocka_unit_test(test_where_equal_expand),
