@@ -357,7 +357,7 @@ const char *bb_op_type_name(bb_op_type t)
         "conv", "batchnorm", "act", "add", "maxpool", "gap", "se_scale",
         "linear", "layernorm", "attention", "tokens", "cls_select",
         "binary", "matmul", "transpose", "reshape", "concat", "slice", "softmax",
-        "reduce_mean", "pad", "avgpool", "expand", "resize"};
+        "reduce_mean", "pad", "avgpool", "expand", "resize", "groupnorm"};
     return (t >= 0 && t < BB_OP_COUNT) ? names[t] : "?";
 }
 

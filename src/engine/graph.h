@@ -76,6 +76,8 @@ typedef enum {
     BB_OP_EXPAND,     /* in[0] broadcast (NumPy rules) to out's full shape */
     BB_OP_RESIZE,     /* [C,H,W] -> out's [C,H',W']: bilinear (linear), bicubic (cubic; Keys' a in alpha), else
                          nearest; half-pixel centres */
+    BB_OP_GROUPNORM,  /* in[0]=x [C,S...]: channels in `groups` runs, each normalised over its channels and S;
+                         then w[c] * . + b[c] (w, b [C]); eps; post_act ReLU or none */
     BB_OP_COUNT
 } bb_op_type;
 
@@ -106,14 +108,14 @@ typedef struct {
     int w, b;          /* parameter tensors, -1 when absent */
     int aux[2];        /* BN running mean / var, -1 when absent */
     /* attributes */
-    int k, stride, pad, groups; /* conv and pools with a square, symmetric window */
+    int k, stride, pad, groups; /* conv and pools with a square, symmetric window; groups: group norm's too */
     /* The window in general (conv, max/avg pool): the zoo's helpers fill it
      * from k/stride/pad; the importer fills it and sets k/stride/pad only
      * when square (bb_window_square). pad_b/pad_r include ceil_mode's extra. */
     int kh, kw, sh, sw, pad_t, pad_l, pad_b, pad_r, dil_h, dil_w;
     int count_include_pad;      /* avg pool */
     int heads;                  /* attention */
-    float eps;                  /* batch norm, layer norm */
+    float eps;                  /* batch norm, layer norm, group norm */
     bb_act act;                 /* BB_OP_ACT */
     float alpha, beta;          /* BB_OP_ACT parameters; BB_OP_PAD's value is alpha */
     bb_binop binop;             /* BB_OP_BINARY */

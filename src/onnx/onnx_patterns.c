@@ -1,13 +1,18 @@
 /*
  * onnx_patterns.c — several ONNX nodes that mean one graph op, lowered as
  * that op: exporters write GELU out as x * 0.5 * (1 + erf(x / sqrt 2)),
- * SiLU as x * sigmoid(x), and a linear layer as MatMul + Add. Lowered
- * node by node they would run as five, two and two passes over memory;
- * as one op the fusion pass can then fold them into the matmul or conv
- * before them, as it does for the zoo.
+ * SiLU as x * sigmoid(x), a linear layer as MatMul + Add, and a GroupNorm
+ * as Reshape -> InstanceNormalization -> Reshape -> Mul -> Add. Lowered
+ * node by node they would run as five, two, two and five passes over
+ * memory; as one op the fusion pass can then fold them into the matmul or
+ * conv before them, as it does for the zoo, and a group norm runs in the
+ * layout of the conv that wrote its input.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "onnx/onnx_params.h"
 
 #include "onnx/onnx_import_internal.h"
 
@@ -96,9 +101,116 @@ static int matmul_bias(ox_ctx *c, int i)
     return ox_lower_matmul_bias(c, mm, &c->v2[b], c->m->nodes[a].out[0]) == 0 ? 1 : -1;
 }
 
+/* Per-channel float constant v applied to [N, C, S...] (nd axes): its
+ * value for each of the C channels into out (NULL v: fill). 0 when v is
+ * not constant or not per-channel (any other axis over 1). */
+static int per_channel(const ox_ctx *c, int v, int nd, int64_t ch, float fill, float *out)
+{
+    if (v < 0) {
+        for (int64_t k = 0; k < ch; k++)
+            out[k] = fill;
+        return 1;
+    }
+    const bb_ox_val *a = &c->v2[v];
+    if (!ox_is_static(c, v) || a->dtype != BB_OX_F32 || a->ndim > nd - 1)
+        return 0;
+    int by_channel = 0;
+    for (int i = 0; i < a->ndim; i++) {
+        int axis = nd - a->ndim + i;
+        if (a->dims[i] != 1 && (axis != 1 || a->dims[i] != ch))
+            return 0;
+        by_channel |= axis == 1 && a->dims[i] == ch && ch > 1;
+    }
+    const float *f = a->data;
+    for (int64_t k = 0; k < ch; k++)
+        out[k] = f[by_channel ? k : 0];
+    return 1;
+}
+
+/* InstanceNormalization's scale or bias v: n float constants into out. */
+static int per_group(const ox_ctx *c, int v, int64_t n, float *out)
+{
+    if (!ox_is_static(c, v) || c->v2[v].dtype != BB_OX_F32 || c->v2[v].ndim != 1 || c->v2[v].numel != n)
+        return 0;
+    memcpy(out, c->v2[v].data, sizeof(float) * (size_t)n);
+    return 1;
+}
+
+/* Node k's output when its sole reader is of type op and reads it with
+ * (per channel) a constant: that reader, its constant in *konst. */
+static int sole_with_const(const ox_ctx *c, int v, const char *op, int *konst)
+{
+    int r = sole(c, v, op);
+    *konst = r < 0 ? -2 : other_input(&c->m->nodes[r], v);
+    return *konst >= 0 && !ox_is_act(c, *konst) ? r : -1;
+}
+
+/* GroupNorm as torch exports it: Reshape x [N, C, S...] to [N, G, -1] ->
+ * InstanceNormalization (scale and bias per group) -> Reshape back to x's
+ * shape, then optionally Mul and Add by per-channel constants, and a ReLU
+ * (timm's GroupNormAct): one BB_OP_GROUPNORM, the scales and shifts folded
+ * into one per channel. */
+static int groupnorm(ox_ctx *c, int i)
+{
+    const bb_ox_node *r1 = &c->m->nodes[i];
+    if (strcmp(r1->op_type, "Reshape") || r1->n_in < 1 || !ox_is_act(c, r1->in[0]))
+        return 0;
+    const bb_ox_val *xv = &c->v2[r1->in[0]], *gv = &c->v2[r1->out[0]];
+    int x = ox_tensor(c, r1, r1->in[0]);
+    if (x < 0 || c->g->tensors[x].full_rank || xv->ndim < 3 || gv->ndim != 3 || gv->dims[0] != xv->dims[0] ||
+        gv->dims[1] < 1 || xv->dims[1] % gv->dims[1] != 0)
+        return x < 0 ? -1 : 0;
+    const int64_t ch = xv->dims[1], groups = gv->dims[1];
+    int in = sole(c, r1->out[0], "InstanceNormalization");
+    const bb_ox_node *inn = in < 0 ? NULL : &c->m->nodes[in];
+    int r2 = inn && inn->n_in == 3 ? sole(c, inn->out[0], "Reshape") : -1;
+    if (r2 < 0 || !ox_same_shape(c, r1->in[0], c->m->nodes[r2].out[0]))
+        return 0;
+    float *f = malloc(sizeof(float) * (size_t)(4 * ch + 2 * groups));
+    if (!f)
+        return bb_err_oom(c->err, "%s: out of memory", c->m->path);
+    float *w = f, *b = f + ch, *k = f + 2 * ch, *t = f + 3 * ch, *gs = f + 4 * ch, *gb = gs + groups;
+    int ok = per_group(c, inn->in[1], groups, gs) && per_group(c, inn->in[2], groups, gb);
+    int last = r2, mul_k = -1, add_t = -1, konst;
+    int mul = ok ? sole_with_const(c, c->m->nodes[last].out[0], "Mul", &konst) : -1;
+    if (mul >= 0 && per_channel(c, konst, xv->ndim, ch, 1.f, k))
+        last = mul, mul_k = konst;
+    int add = ok ? sole_with_const(c, c->m->nodes[last].out[0], "Add", &konst) : -1;
+    if (add >= 0 && per_channel(c, konst, xv->ndim, ch, 0.f, t))
+        last = add, add_t = konst;
+    int relu = ok ? sole(c, c->m->nodes[last].out[0], "Relu") : -1;
+    bb_ox_params p;
+    if (!ok || bb_ox_params_get(c->m, inn, c->v2, &p, c->err) != 0 || !per_channel(c, mul_k, xv->ndim, ch, 1.f, k) ||
+        !per_channel(c, add_t, xv->ndim, ch, 0.f, t)) {
+        free(f);
+        return ok ? -1 : 0;
+    }
+    for (int64_t j = 0; j < ch; j++) /* (norm * gs + gb) * k + t */
+        w[j] = gs[j / (ch / groups)] * k[j], b[j] = gb[j / (ch / groups)] * k[j] + t[j];
+    int wt = ox_const_tensor(c, "gn_scale", BB_T_PARAM, 1, &ch, w);
+    int bt = wt < 0 ? -1 : ox_const_tensor(c, "gn_shift", BB_T_PARAM, 1, &ch, b);
+    free(f);
+    int out = relu >= 0 ? relu : last;
+    bb_op *op = bt < 0 ? NULL : ox_op(c, inn, BB_OP_GROUPNORM, &x, 1, c->m->nodes[out].out[0]);
+    if (!op)
+        return -1;
+    op->w = wt, op->b = bt, op->groups = (int)groups, op->eps = p.epsilon;
+    op->post_act = relu >= 0 ? BB_ACT_RELU : BB_ACT_NONE;
+    c->done[i] = c->done[in] = c->done[r2] = 1;
+    if (mul_k >= 0)
+        c->done[mul] = 1;
+    if (add_t >= 0)
+        c->done[add] = 1;
+    if (relu >= 0)
+        c->done[relu] = 1;
+    return 1;
+}
+
 int ox_lower_pattern(ox_ctx *c, int i)
 {
-    int rc = gelu(c, i);
+    int rc = groupnorm(c, i);
+    if (rc == 0)
+        rc = gelu(c, i);
     if (rc == 0)
         rc = silu(c, i);
     if (rc == 0)

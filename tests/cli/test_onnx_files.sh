@@ -101,7 +101,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 48 ] && ok || fail "expected 48 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 51 ] && ok || fail "expected 51 op_*.onnx cases"
 # conv(x) + BN(x) runs as one conv (the BN in its centre taps; the ReLU
 # after the add fused too), and so do parallel convs of one input (their
 # kernels summed; an add of zeros is no step): no batchnorm, add, binary
@@ -130,6 +130,13 @@ if "$bin" infer --model "$tmp/op_groupnorm_long.onnx" --input "$tmp/x2.npy" --ou
     --backend-opt cpu.split=layers >"$tmp/gl2.log" 2>&1 && /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/op_groupnorm_long.ref.npy" \
     "$tmp/gl2.npy" fp32 >>"$tmp/gl2.log" 2>&1
 then ok; else fail "op_groupnorm_long.onnx, 2 threads: $(cat "$tmp/gl2.log")"; fi
+# ... and at batch 1, where the one group's run is shared by the two threads
+/usr/bin/python3 -c "import numpy as np, sys; np.save(sys.argv[2], np.load(sys.argv[1])[:1]); \
+np.save(sys.argv[4], np.load(sys.argv[3])[:1])" "$tmp/x2.npy" "$tmp/x1.npy" "$tmp/op_groupnorm_long.ref.npy" "$tmp/gl1.ref.npy"
+if "$bin" infer --model "$tmp/op_groupnorm_long.onnx" --input "$tmp/x1.npy" --output "$tmp/gl1.npy" --threads 2 \
+    >"$tmp/gl1.log" 2>&1 && /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/gl1.ref.npy" "$tmp/gl1.npy" fp32 \
+    >>"$tmp/gl1.log" 2>&1
+then ok; else fail "op_groupnorm_long.onnx, batch 1, 2 threads: $(cat "$tmp/gl1.log")"; fi
 # and two of them on JIT code: a channel-multiplier conv as a depthwise one
 # (oneDNN 2.6 has only im2col + GEMM for it), its two branches on one
 # repeat of the channels, and a conv summing a residual in a plain layout
@@ -151,6 +158,17 @@ for n in op_bn_then_conv:0 op_bn_then_padded_conv:1 op_mixed_conv_bn_relu:0; do
         2>"$tmp/bn.log" && /usr/bin/python3 -c "import json,sys; k=[s['kind'] for s in json.load(open(sys.argv[1]))['steps']]; \
 sys.exit(0 if k.count('batchnorm') == int(sys.argv[2]) and 'act' not in k else 'steps: ' + ' '.join(k))" "$tmp/bn.json" "${n#*:}" >>"$tmp/bn.log" 2>&1
     then ok; else fail "${n%:*}.onnx: batchnorm steps: $(cat "$tmp/bn.log")"; fi
+done
+# a GroupNorm (Reshape, InstanceNormalization, Reshape, Mul, Add, Relu) is
+# one groupnorm step; in the conv's blocked layout (the reorder to the plain
+# output after it) where groups are whole blocks or blocks whole groups,
+# else on the plain tensor (the reorder before it)
+for n in op_groupnorm_blocks:after op_groupnorm_lanes:after op_groupnorm_odd:before; do
+    if "$bin" profile --model "$tmp/${n%:*}.onnx" --batch 2 --threads 1 --warmup 0 --reps 1 --json >"$tmp/gn.json" \
+        2>"$tmp/gn.log" && /usr/bin/python3 -c "import json,sys; k=[s['kind'] for s in json.load(open(sys.argv[1]))['steps']]; \
+want=['conv', 'groupnorm', 'reorder'] if sys.argv[2] == 'after' else ['conv', 'reorder', 'groupnorm']; \
+sys.exit(0 if k == want else 'steps: ' + ' '.join(k))" "$tmp/gn.json" "${n#*:}" >>"$tmp/gn.log" 2>&1
+    then ok; else fail "${n%:*}.onnx: groupnorm steps: $(cat "$tmp/gn.log")"; fi
 done
 # the wrong input shape is named with what was expected
 "$bin" infer --model "$tmp/good.onnx" --input "$tmp/x_wrong.npy" --threads 1 >"$tmp/o" 2>"$tmp/e"

@@ -509,6 +509,28 @@ def op_cases(out, x):
         [f32(np.concatenate([wc, wc]), "w16"), f32(np.concatenate([bc, bc]), "b16"), i64([8, 8], "halves"),
          f32(wa, "wa"), f32(wb, "wb"), f32(gam2, "gam2"), f32(bet2, "bet2"), f32(mu2, "mu2"), f32(var2, "var2")],
         ["N", 16, 8, 8], np.maximum(bn2, 0))
+    # torch's GroupNorm after a conv, with per-group InstanceNormalization
+    # scales, the per-channel Mul and Add, and a ReLU (timm's GroupNormAct):
+    # one groupnorm step, in the conv's blocked layout when a group is whole
+    # channel blocks (2 groups of 16) or a block whole groups (8 of 4), on
+    # the plain tensor otherwise (16 groups of 3 channels)
+    for name, ch, groups in (("groupnorm_blocks", 32, 2), ("groupnorm_lanes", 32, 8), ("groupnorm_odd", 48, 16)):
+        wg_, bg_ = rng.standard_normal((ch, 3, 3, 3)), rng.standard_normal(ch)
+        gs, gb = rng.uniform(0.5, 1.5, groups), rng.uniform(-0.5, 0.5, groups)
+        kk, tt = rng.uniform(0.5, 1.5, (ch, 1, 1)), rng.uniform(-0.5, 0.5, (ch, 1, 1))
+        cv = conv2d(x, as32(wg_), as32(bg_), 1, 1, 1)
+        gn = inorm(cv.reshape(2, groups, -1), as32(gs), as32(gb)).reshape(cv.shape) * as32(kk) + as32(tt)
+        yield (name, [
+            helper.make_node("Conv", ["x", "wg", "bg"], ["c"], name="conv", pads=[1] * 4),
+            helper.make_node("Reshape", ["c", "to_g"], ["r"], name="to_groups"),
+            helper.make_node("InstanceNormalization", ["r", "gs", "gb"], ["n"], name="inorm"),
+            helper.make_node("Shape", ["c"], ["cs"], name="shape"),
+            helper.make_node("Reshape", ["n", "cs"], ["m"], name="from_groups"),
+            helper.make_node("Mul", ["m", "kk"], ["k"], name="scale"),
+            helper.make_node("Add", ["k", "tt"], ["a"], name="shift"),
+            helper.make_node("Relu", ["a"], ["y"], name="relu")],
+            [f32(wg_, "wg"), f32(bg_, "bg"), i64([0, groups, -1], "to_g"), f32(gs, "gs"), f32(gb, "gb"),
+             f32(kk, "kk"), f32(tt, "tt")], ["N", ch, 8, 8], np.maximum(gn, 0))
 
 
 def write_op_cases(out, x):

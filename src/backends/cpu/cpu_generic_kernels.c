@@ -18,6 +18,11 @@
  *           GroupNorm of one group, over C*H*W: timm's PoolFormer), where
  *           oneDNN 2.6's simple_layer_normalization gives each row to one
  *           thread: at batch 1 one thread did it all
+ *   gnorm : a group norm (GroupNorm, timm's PoolFormer and BiT) with its
+ *           per-channel scale and shift and an optional ReLU, in one pass
+ *           after the statistics, in the input's layout: plain, or nChw16c
+ *           (a pool or conv after it then reads the blocked layout it is
+ *           fast on) when each group is whole blocks or a block whole groups
  *   softmax: over an axis that is not the last, viewed as [A, S, B]: oneDNN
  *           2.6 has only reference code for it (CoaT's factorised attention
  *           takes the keys' softmax over the tokens: 61 of 358 ms at
@@ -351,11 +356,11 @@ static void lnorm_apply(const float *x, float *y, const float *w, const float *b
         y[j] = (x[j] - mean) * rstd * w[j] + bias[j];
 }
 
-/* One row of d floats, its columns split over the team: the mean, then the
- * deviations from it (two passes, sums in double), then the normalisation
- * of each thread's own columns. part: 2 x nt shared doubles. */
-static void lnorm_row_team(const float *x, float *y, const float *w, const float *bias, int64_t d, float eps,
-                           double *part, int nt, int t)
+/* The mean and inverse standard deviation of one row of d floats, its
+ * columns split over the team: the mean, then the deviations from it (two
+ * passes, sums in double). part: 2 x nt shared doubles. */
+static void row_stats_team(const float *x, int64_t d, float eps, double *part, int nt, int t, float *mean,
+                           float *rstd)
 {
     const int64_t a = d * t / nt, e = d * (t + 1) / nt;
     part[t] = sum_run(x + a, e - a);
@@ -363,13 +368,30 @@ static void lnorm_row_team(const float *x, float *y, const float *w, const float
     double total = 0.0;
     for (int k = 0; k < nt; k++)
         total += part[k];
-    const float mean = (float)(total / (double)d);
-    part[nt + t] = run_sum(x + a, e - a, mean, 1);
+    *mean = (float)(total / (double)d);
+    part[nt + t] = run_sum(x + a, e - a, *mean, 1);
 #pragma omp barrier
     double dev = 0.0;
     for (int k = 0; k < nt; k++)
         dev += part[nt + k];
-    lnorm_apply(x + a, y + a, w + a, bias + a, e - a, mean, (float)(1.0 / sqrt(dev / (double)d + (double)eps)));
+    *rstd = (float)(1.0 / sqrt(dev / (double)d + (double)eps));
+}
+
+/* The same by one thread. */
+static void row_stats(const float *x, int64_t d, float eps, float *mean, float *rstd)
+{
+    *mean = (float)(sum_run(x, d) / (double)d);
+    *rstd = (float)(1.0 / sqrt(run_sum(x, d, *mean, 1) / (double)d + (double)eps));
+}
+
+/* One row of d floats normalised by the team, each thread its own columns. */
+static void lnorm_row_team(const float *x, float *y, const float *w, const float *bias, int64_t d, float eps,
+                           double *part, int nt, int t)
+{
+    float mean, rstd;
+    row_stats_team(x, d, eps, part, nt, t, &mean, &rstd);
+    const int64_t a = d * t / nt, e = d * (t + 1) / nt;
+    lnorm_apply(x + a, y + a, w + a, bias + a, e - a, mean, rstd);
 #pragma omp barrier /* part is reused by the next row */
 }
 
@@ -387,6 +409,98 @@ static void run_lnorm(const bb_backend *b, const cpu_step *s)
         const int n = omp_get_num_threads(), t = omp_get_thread_num();
         for (int64_t r = 0; r < m; r++)
             lnorm_row_team(x + r * d, y + r * d, s->kw, s->kb, d, s->keps, part, n, t);
+    }
+}
+
+/* ---- group norm ----------------------------------------------------------------
+ * A group's values are one contiguous run of `pixels` pixels of `lanes`
+ * floats: plain [N, C, S], a pixel one float, a channel every S pixels;
+ * nChw16c (8c) with groups of whole blocks, a pixel one block's 16 (8)
+ * channels at one position, a block every S pixels. Each run of S pixels
+ * gets its channels' scale and shift, folded with the group's statistics. */
+
+VECTOR_CLONES
+static void gnorm_plane(const float *x, float *y, int64_t n, float a, float d, int relu)
+{
+    if (relu) {
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++)
+            y[j] = x[j] * a + d > 0.f ? x[j] * a + d : 0.f;
+    } else {
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++)
+            y[j] = x[j] * a + d;
+    }
+}
+
+VECTOR_CLONES
+static void gnorm_pixels(const float *x, float *y, int64_t n, int64_t lanes, const float *a, const float *d, int relu)
+{
+    for (int64_t q = 0; q < n; q++, x += lanes, y += lanes) {
+        if (relu) {
+#pragma omp simd
+            for (int64_t l = 0; l < lanes; l++)
+                y[l] = x[l] * a[l] + d[l] > 0.f ? x[l] * a[l] + d[l] : 0.f;
+        } else {
+#pragma omp simd
+            for (int64_t l = 0; l < lanes; l++)
+                y[l] = x[l] * a[l] + d[l];
+        }
+    }
+}
+
+/* Pixels [pa, pe) of one group's run; w, bias: the group's channels. */
+static void gnorm_apply(const float *x, float *y, const float *w, const float *bias, int64_t pa, int64_t pe,
+                        int64_t plane, int64_t lanes, float mean, float rstd, int relu)
+{
+    float a[16], d[16];
+    for (int64_t p = pa; p < pe;) {
+        const int64_t seg = p / plane, end = (seg + 1) * plane < pe ? (seg + 1) * plane : pe;
+        for (int64_t l = 0; l < lanes; l++) {
+            a[l] = rstd * w[seg * lanes + l];
+            d[l] = bias[seg * lanes + l] - mean * a[l];
+        }
+        if (lanes == 1)
+            gnorm_plane(x + p, y + p, end - p, a[0], d[0], relu);
+        else
+            gnorm_pixels(x + p * lanes, y + p * lanes, end - p, lanes, a, d, relu);
+        p = end;
+    }
+}
+
+/* p: runs (items x groups), pixels per run, pixels per plane, lanes,
+ * groups, ReLU. Runs go to threads whole when there are enough of them,
+ * else each run is shared by the team (PoolFormer's one group at batch 1). */
+static void run_gnorm(const bb_backend *b, const cpu_step *s)
+{
+    const float *x = buf_ptr(b, s->kin);
+    float *y = buf_ptr(b, s->kout);
+    const int64_t runs = s->p[0], pixels = s->p[1], plane = s->p[2], lanes = s->p[3], groups = s->p[4];
+    const int64_t len = pixels * lanes, cg = pixels / plane * lanes;
+    const int relu = (int)s->p[5];
+    if (runs >= b->threads) {
+#pragma omp parallel for schedule(static) num_threads(b->threads) if (runs * len >= PARALLEL_MIN)
+        for (int64_t r = 0; r < runs; r++) {
+            float mean, rstd;
+            row_stats(x + r * len, len, s->keps, &mean, &rstd);
+            const int64_t c0 = r % groups * cg;
+            gnorm_apply(x + r * len, y + r * len, s->kw + c0, s->kb + c0, 0, pixels, plane, lanes, mean, rstd, relu);
+        }
+        return;
+    }
+    const int nt = b->threads < LNORM_TEAM_MAX ? b->threads : LNORM_TEAM_MAX;
+    double part[2 * LNORM_TEAM_MAX];
+#pragma omp parallel num_threads(nt)
+    {
+        const int n = omp_get_num_threads(), t = omp_get_thread_num();
+        for (int64_t r = 0; r < runs; r++) {
+            float mean, rstd;
+            row_stats_team(x + r * len, len, s->keps, part, n, t, &mean, &rstd);
+            const int64_t c0 = r % groups * cg;
+            gnorm_apply(x + r * len, y + r * len, s->kw + c0, s->kb + c0, pixels * t / n, pixels * (t + 1) / n, plane,
+                        lanes, mean, rstd, relu);
+#pragma omp barrier /* part is reused by the next run */
+        }
     }
 }
 
@@ -438,6 +552,76 @@ static void run_softmax(const bb_backend *b, const cpu_step *s)
     }
 }
 
+/* Sums of (x - mean[l])^2 (squares) or of x per lane over n pixels of 16
+ * lanes (lanes <= 16), CPU_SUM_RUN pixels at a time in float. */
+VECTOR_CLONES
+static void lane_sums(const float *x, int64_t n, int64_t lanes, const float *mean, int squares, double *acc)
+{
+    for (int64_t l = 0; l < lanes; l++)
+        acc[l] = 0.0;
+    for (int64_t p0 = 0; p0 < n; p0 += CPU_SUM_RUN) {
+        const int64_t p1 = n - p0 < CPU_SUM_RUN ? n : p0 + CPU_SUM_RUN;
+        float part[16] = {0};
+        for (int64_t p = p0; p < p1; p++) {
+            const float *px = x + p * lanes;
+            if (squares) {
+#pragma omp simd
+                for (int64_t l = 0; l < lanes; l++)
+                    part[l] += (px[l] - mean[l]) * (px[l] - mean[l]);
+            } else {
+#pragma omp simd
+                for (int64_t l = 0; l < lanes; l++)
+                    part[l] += px[l];
+            }
+        }
+        for (int64_t l = 0; l < lanes; l++)
+            acc[l] += part[l];
+    }
+}
+
+/* Each lane's group's mean of the per-lane sums acc (groups of cg lanes,
+ * count values each) into out. */
+static void lane_group_means(const double *acc, int64_t lanes, int64_t cg, double count, float *out)
+{
+    for (int64_t l0 = 0; l0 < lanes; l0 += cg) {
+        double t = 0.0;
+        for (int64_t l = l0; l < l0 + cg; l++)
+            t += acc[l];
+        for (int64_t l = l0; l < l0 + cg; l++)
+            out[l] = (float)(t / count);
+    }
+}
+
+/* Groups smaller than a channel block of nChw16c (8c): p[0] blocks (items x
+ * blocks per item), p[1] pixels per plane, p[2] lanes, p[3] channels per
+ * group (dividing lanes), p[4] channels, p[5] ReLU. A block holds whole
+ * groups: each block's statistics per lane, then per group. */
+static void run_gnorm_lanes(const bb_backend *b, const cpu_step *s)
+{
+    const float *x = buf_ptr(b, s->kin);
+    float *y = buf_ptr(b, s->kout);
+    const int64_t units = s->p[0], plane = s->p[1], lanes = s->p[2], cg = s->p[3], ch = s->p[4];
+    const int relu = (int)s->p[5];
+    const int64_t per_item = ch / lanes;
+#pragma omp parallel for schedule(static) num_threads(b->threads) if (units * plane * lanes >= PARALLEL_MIN)
+    for (int64_t u = 0; u < units; u++) {
+        const float *xu = x + u * plane * lanes;
+        double acc[16];
+        float mean[16] = {0}, rstd[16], a[16], d[16];
+        lane_sums(xu, plane, lanes, mean, 0, acc);
+        lane_group_means(acc, lanes, cg, (double)(cg * plane), mean);
+        lane_sums(xu, plane, lanes, mean, 1, acc);
+        lane_group_means(acc, lanes, cg, (double)(cg * plane), rstd); /* the variance, for now */
+        const int64_t c0 = u % per_item * lanes;
+        for (int64_t l = 0; l < lanes; l++) {
+            rstd[l] = (float)(1.0 / sqrt((double)rstd[l] + (double)s->keps));
+            a[l] = rstd[l] * s->kw[c0 + l];
+            d[l] = s->kb[c0 + l] - mean[l] * a[l];
+        }
+        gnorm_pixels(xu, y + u * plane * lanes, plane, lanes, a, d, relu);
+    }
+}
+
 void cpu_run_generic_kernel(const bb_backend *b, const cpu_step *s)
 {
     switch (s->kernel) {
@@ -446,6 +630,8 @@ void cpu_run_generic_kernel(const bb_backend *b, const cpu_step *s)
     case K_ERF: run_erf(b, s); break;
     case K_REDUCE: run_reduce(b, s); break;
     case K_LNORM: run_lnorm(b, s); break;
+    case K_GNORM: run_gnorm(b, s); break;
+    case K_GNORM_LANES: run_gnorm_lanes(b, s); break;
     case K_SOFTMAX: run_softmax(b, s); break;
     case K_CUBIC: run_cubic(b, s); break;
     default: break;

@@ -34,6 +34,8 @@ typedef enum {
     K_ERF,   /* erf of every float of kin into kout */
     K_REDUCE,/* kin dense [A, R, B] averaged (p[3]: summed) over R into kout [A, B] (p[0..2]) */
     K_LNORM, /* layer norm of kin's p[0] rows of p[1] floats into kout (kw, kb, keps) */
+    K_GNORM, /* group norm of kin into kout in its layout (kw, kb, keps; p[0..5]: cpu_groupnorm.c) */
+    K_GNORM_LANES, /* the same in nChw16c (8c), groups smaller than a block */
     K_SOFTMAX, /* kin dense [A, S, B], softmax over S into kout (p[0..2]) */
     K_CUBIC, /* kin dense [P, H, W] resized bicubically into kout [P, H', W'] (p[0..4]; taps) */
     K_WINO   /* our Winograd conv (cpu_winograd.c): runs its own matmul primitive */
@@ -208,6 +210,7 @@ int cpu_lower_op(bb_backend *b, const bb_op *op, bb_err *err);
 int cpu_lower_generic(bb_backend *b, const bb_op *op, bb_err *err);
 int cpu_lower_act(bb_backend *b, const bb_op *op, bb_err *err);
 int cpu_lower_batchnorm(bb_backend *b, const bb_op *op, bb_err *err);
+int cpu_lower_groupnorm(bb_backend *b, const bb_op *op, bb_err *err);
 /* Whether tensor t is a constant (a param or buffer with data). */
 int cpu_is_const(const bb_graph *g, int t);
 /* Full shape of tensor t at the backend's batch (bb_tensor_shape). */

@@ -266,6 +266,8 @@ void cpu_run_kernel(bb_backend *b, const cpu_step *s)
     case K_ERF:
     case K_REDUCE:
     case K_LNORM:
+    case K_GNORM:
+    case K_GNORM_LANES:
     case K_SOFTMAX:
     case K_CUBIC: cpu_run_generic_kernel(b, s); break;
     default: break;

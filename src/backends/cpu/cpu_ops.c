@@ -662,7 +662,7 @@ static int takes_constants(bb_op_type t)
 static int wants_full_input(bb_op_type t)
 {
     return t == BB_OP_CONV || t == BB_OP_MAXPOOL || t == BB_OP_AVGPOOL || t == BB_OP_GAP || t == BB_OP_BATCHNORM ||
-           t == BB_OP_RESIZE;
+           t == BB_OP_RESIZE || t == BB_OP_GROUPNORM;
 }
 
 /* Inputs: computed activations (SiLUs owed settled), or constants where
@@ -720,6 +720,7 @@ int cpu_lower_op(bb_backend *b, const bb_op *op, bb_err *err)
     case BB_OP_SE_SCALE: return lower_binary(b, op, err);
     case BB_OP_ACT: return cpu_lower_act(b, op, err);
     case BB_OP_BATCHNORM: return cpu_lower_batchnorm(b, op, err);
+    case BB_OP_GROUPNORM: return cpu_lower_groupnorm(b, op, err);
     case BB_OP_ATTENTION: return lower_kernel(b, op, K_ATTENTION, err);
     case BB_OP_TOKENS: return lower_kernel(b, op, K_TOKENS, err);
     case BB_OP_CLS_SELECT: return lower_kernel(b, op, K_CLS_SELECT, err);

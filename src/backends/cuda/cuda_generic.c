@@ -295,6 +295,36 @@ static int lower_pool(const bb_op *op, cu_step *s, int nd, const int64_t *d, con
     return 0;
 }
 
+static int run_groupnorm(bb_backend *b, const cu_step *s)
+{
+    return cuk_groupnorm(b->dt, src(b, s, 0), cu_ptr(b, s->out), s->p0, s->p1, s->shape[0], s->shape[1],
+                         s->shape[2], s->shape[3], s->op->eps, s->act, b->stream);
+}
+
+/* [N, C, ...] in groups: shape = runs, groups, channels per group, values
+ * per channel; the scale and shift per channel uploaded. */
+static int lower_groupnorm(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    const bb_graph *g = b->g;
+    int64_t d[R];
+    int nd = full(b, op->in[0], d);
+    const int64_t c = nd > 2 ? d[1] : 0;
+    if (nd < 3 || op->groups < 1 || c % op->groups != 0 || op->w < 0 || op->b < 0 || !g->tensors[op->w].data ||
+        !g->tensors[op->b].data || bb_tensor_numel(&g->tensors[op->w]) != c ||
+        bb_tensor_numel(&g->tensors[op->b]) != c || (op->post_act != BB_ACT_NONE && op->post_act != BB_ACT_RELU))
+        return bb_err_set(err, "cuda: groupnorm '%s': needs [N, C, ...] in %d groups, a scale and a shift per "
+                               "channel, and no activation but ReLU", op->label, op->groups);
+    cu_step *s = new_step(b, op, ST_GENERIC, run_groupnorm, err);
+    if (!s || operand(b, s, 0, op->in[0], err) != 0)
+        return -1;
+    s->shape[0] = d[0] * op->groups, s->shape[1] = op->groups, s->shape[2] = c / op->groups;
+    s->shape[3] = numel(nd - 2, d + 2), s->act = op->post_act;
+    if (cu_upload(b, g->tensors[op->w].data, c, 0, (void **)&s->p0, err) != 0 ||
+        cu_upload(b, g->tensors[op->b].data, c, 0, (void **)&s->p1, err) != 0)
+        return -1;
+    return finish(b, op, s, err);
+}
+
 static int lower_kernel_op(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int64_t d[R], o[R];
@@ -413,6 +443,7 @@ int cu_lower_generic(bb_backend *b, const bb_op *op, bb_err *err)
     case BB_OP_REDUCE_MEAN:
     case BB_OP_AVGPOOL:
     case BB_OP_MAXPOOL: return lower_kernel_op(b, op, err);
+    case BB_OP_GROUPNORM: return lower_groupnorm(b, op, err);
     default:
         return bb_err_set(err, "cuda: op '%s' (%s) has no CUDA lowering", op->label, bb_op_type_name(op->type));
     }

@@ -12,6 +12,9 @@
  *   reduce mean: over any set of axes, as two walks (kept axes, the box)
  *   pool       : max and average pooling over any window (non-square,
  *                strided, dilated, asymmetric or ceil_mode padding)
+ *   group norm : one block per (item, group), its values one contiguous
+ *                run in NCHW: the mean, the deviations, then the scale
+ *                and shift of each channel and the ReLU, if any
  * Written for correctness first: one thread per output element, fp32
  * arithmetic whatever the storage type.
  */
@@ -118,6 +121,48 @@ __global__ void reduce_mean_kernel(const T *x, T *y, bb_walk kept, bb_walk box, 
     }
 }
 
+/* The sum of v over the block's kThreads threads, in every thread
+ * (shared: kThreads / 32 floats). */
+__device__ float block_sum(float v, float *shared)
+{
+    v = warp_sum(v);
+    __syncthreads(); /* shared's last reads done */
+    if (threadIdx.x % 32 == 0)
+        shared[threadIdx.x / 32] = v;
+    __syncthreads();
+    float t = 0.f;
+    for (int i = 0; i < kThreads / 32; i++)
+        t += shared[i];
+    return t;
+}
+
+/* Runs of cg * inner values (one item's group of cg channels), a block per run. */
+template <typename T>
+__global__ void groupnorm_kernel(const T *x, T *y, const float *w, const float *b, int64_t runs, int64_t groups,
+                                 int64_t cg, int64_t inner, float eps, int act)
+{
+    __shared__ float shared[kThreads / 32];
+    const int64_t len = cg * inner;
+    for (int64_t r = blockIdx.x; r < runs; r += gridDim.x) {
+        const T *xr = x + r * len;
+        float s = 0.f;
+        for (int64_t i = threadIdx.x; i < len; i += kThreads)
+            s += ld(xr + i);
+        const float mean = block_sum(s, shared) / (float)len;
+        float q = 0.f;
+        for (int64_t i = threadIdx.x; i < len; i += kThreads) {
+            const float d = ld(xr + i) - mean;
+            q += d * d;
+        }
+        const float rstd = rsqrtf(block_sum(q, shared) / (float)len + eps);
+        const int64_t c0 = r % groups * cg;
+        for (int64_t i = threadIdx.x; i < len; i += kThreads) {
+            const int64_t c = c0 + i / inner;
+            st(y + r * len + i, activate((ld(xr + i) - mean) * rstd * w[c] + b[c], act));
+        }
+    }
+}
+
 template <typename T, typename I>
 __global__ void pool_kernel(const T *x, T *y, int64_t planes, cuk_window p)
 {
@@ -175,6 +220,13 @@ int cuk_reduce_mean(cu_dtype t, const void *x, void *y, const bb_walk *kept, con
     const int64_t n = bb_walk_numel(kept), count = bb_walk_numel(box);
     const float div = sum ? 1.f : (float)count;
     DISPATCH_I(t, n, s, reduce_mean_kernel, (const T *)x, (T *)y, *kept, *box, n, count, div);
+}
+
+int cuk_groupnorm(cu_dtype t, const void *x, void *y, const float *w, const float *b, int64_t runs, int64_t groups,
+                  int64_t cg, int64_t inner, float eps, int act, cudaStream_t s)
+{
+    const unsigned grid = (unsigned)(runs < 65535 ? runs : 65535);
+    DISPATCH(t, grid, s, groupnorm_kernel, (const T *)x, (T *)y, w, b, runs, groups, cg, inner, eps, act);
 }
 
 int cuk_pool(cu_dtype t, const void *x, void *y, int64_t planes, const cuk_window *p, cudaStream_t s)

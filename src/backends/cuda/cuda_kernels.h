@@ -86,6 +86,10 @@ int cuk_act(cu_dtype t, const void *x, void *y, int64_t n, int act, float alpha,
  * (act: a CUK_ one). */
 int cuk_affine(cu_dtype t, const void *x, void *y, const float *scale, const float *shift, int64_t n, int64_t inner,
                int64_t channels, int act, cudaStream_t s);
+/* Group norm of x [N, C, inner] (runs = N * groups, cg = C / groups): each
+ * run of cg * inner values normalised, then y = act(. * w[c] + b[c]). */
+int cuk_groupnorm(cu_dtype t, const void *x, void *y, const float *w, const float *b, int64_t runs, int64_t groups,
+                  int64_t cg, int64_t inner, float eps, int act, cudaStream_t s);
 /* Softmax of x [outer, len, inner] along len. */
 int cuk_softmax_axis(cu_dtype t, const void *x, void *y, int64_t outer, int64_t len, int64_t inner, cudaStream_t s);
 /* y[e] = mean (sum: the sum) over j < numel(box) of x[offset(kept, e) +
