@@ -513,8 +513,10 @@ def op_cases(out, x):
     # scales, the per-channel Mul and Add, and a ReLU (timm's GroupNormAct):
     # one groupnorm step, in the conv's blocked layout when a group is whole
     # channel blocks (2 groups of 16) or a block whole groups (8 of 4), on
-    # the plain tensor otherwise (16 groups of 3 channels)
-    for name, ch, groups in (("groupnorm_blocks", 32, 2), ("groupnorm_lanes", 32, 8), ("groupnorm_odd", 48, 16)):
+    # the plain tensor otherwise (16 groups of 3 channels; 3 groups of 8 in
+    # 24 channels, which nChw16c pads to 32: efficientnet_b0_gn)
+    for name, ch, groups in (("groupnorm_blocks", 32, 2), ("groupnorm_lanes", 32, 8), ("groupnorm_odd", 48, 16),
+                             ("groupnorm_padded", 24, 3)):
         wg_, bg_ = rng.standard_normal((ch, 3, 3, 3)), rng.standard_normal(ch)
         gs, gb = rng.uniform(0.5, 1.5, groups), rng.uniform(-0.5, 0.5, groups)
         kk, tt = rng.uniform(0.5, 1.5, (ch, 1, 1)), rng.uniform(-0.5, 0.5, (ch, 1, 1))

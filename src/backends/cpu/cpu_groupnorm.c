@@ -18,14 +18,16 @@
 #include "backends/cpu/cpu_internal.h"
 
 /* The channel block of buffer md when it is exactly nChw16c / nChw8c over
- * dims d and each group of cg channels is whole blocks or each block whole
- * groups; 0 otherwise. */
+ * dims d, the channels fill whole blocks, and each group of cg channels is
+ * whole blocks or each block whole groups; 0 otherwise. */
 static int64_t group_block(const dnnl_memory_desc_t *md, const int64_t d[4], int64_t cg)
 {
     dnnl_memory_desc_t want;
     if (md->ndims != 4 || !cpu_md_blocked_like(&want, d, md, dnnl_f32) || !dnnl_memory_desc_equal(&want, md))
         return 0;
     int64_t block = want.format_desc.blocking.inner_blks[0];
+    if (d[1] % block) /* padded channels: the kernels take whole blocks */
+        return 0;
     return cg % block == 0 || block % cg == 0 ? block : 0;
 }
 
