@@ -161,7 +161,7 @@ parity: $(BUILD)/batchbench
 # ONNX import against ONNX Runtime: the 12 seed models (also against the
 # built-in model on the same weights), 13 more torchvision models, six
 # small siblings of theirs (tools/bb_onnx.py's SIBLINGS_QUICK) and
-# fourteen of timm's models (TIMM_QUICK), each
+# fifteen of timm's models (TIMM_QUICK), each
 # exported with random weights, batch 1 and 3 (needs .venv's onnxruntime,
 # scripts/install-deps.sh). `make check` runs its --quick subset.
 onnx-parity: $(BUILD)/batchbench

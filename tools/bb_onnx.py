@@ -85,7 +85,7 @@ TIMM = "timm:"
 TIMM_QUICK = ["timm:poolformer_s12", "timm:ecaresnet26t", "timm:hrnet_w18_small", "timm:mixnet_s",
               "timm:resnest14d", "timm:mobilevit_xxs", "timm:fastvit_t8", "timm:tresnet_m",
               "timm:xcit_nano_12_p16_224", "timm:ghostnetv2_100", "timm:swinv2_cr_tiny_ns_224", "timm:convit_tiny",
-              "timm:dpn68", "timm:mvitv2_tiny"]
+              "timm:dpn68", "timm:mvitv2_tiny", "timm:resnet50_gn"]
 
 MODEL_SETS = {"all": lambda: PARITY_MODELS, "siblings": siblings, "siblings-quick": lambda: SIBLINGS_QUICK,
               "timm-quick": lambda: TIMM_QUICK}

@@ -45,7 +45,7 @@ export: other widths and depths of the same families, alexnet, mnasnet;
 `make onnx-parity` and `make check`: other models of these families must
 import without special cases), timm:NAME (one of timm's models, PyPI,
 installed into .venv by scripts/install-deps.sh; not pretrained, randomised
-by the same scheme), timm-quick (fourteen of those that bring ops and patterns
+by the same scheme), timm-quick (fifteen of those that bring ops and patterns
 torchvision's models lack: `make onnx-parity` and `make check`). --quick
 runs QUICK (see below), siblings-quick and timm-quick, under 3 minutes on 2
 cores, for `make check`.
@@ -108,7 +108,7 @@ def parse_args(argv=None):
     p.add_argument("--models", default="all",
                    help="comma-separated torchvision model names, timm:NAME (timm's models) and sets: all "
                         "(the 25, the default), siblings (every other exportable one), siblings-quick (six "
-                        "small siblings), timm-quick (fourteen timm models with ops torchvision's lack)")
+                        "small siblings), timm-quick (fifteen timm models with ops torchvision's lack)")
     p.add_argument("--quick", action="store_true", help="only " + ",".join(QUICK) + ", siblings-quick and timm-quick")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--opset", type=int, default=17)
