@@ -27,7 +27,19 @@ static int eltwise_pd(bb_backend *b, const bb_op *op, const dnnl_memory_desc_t *
     return 0;
 }
 
-/* One eltwise from src into a new buffer of src's layout (op's output). */
+/* Where pd (made for buffer *src, op's input) runs oneDNN's reference code
+ * and *src is not plain: pd destroyed and *src the input made plain (of
+ * type dt), for the caller to make pd again (1). 0: pd stands; -1: error. */
+static int plain_instead_of_ref(bb_backend *b, const bb_op *op, int *src, dnnl_primitive_desc_t pd,
+                                dnnl_data_type_t dt, bb_err *err)
+{
+    if (!cpu_pd_is_ref(pd) || cpu_md_is_plain(&b->bufs[*src].md))
+        return 0;
+    dnnl_primitive_desc_destroy(pd);
+    *src = cpu_tensor_full_plain(b, op->in[0], dt, err);
+    return *src < 0 ? -1 : 1;
+}
+
 /* One eltwise from src (op's input) into a new buffer of its layout (op's
  * output). oneDNN runs an f with f(0) != 0 (exp, sigmoid, linear ...) on a
  * blocked layout with padded channels as reference code only (it must keep
@@ -38,12 +50,9 @@ static int eltwise_op(bb_backend *b, const bb_op *op, int src, dnnl_alg_kind_t a
     dnnl_primitive_desc_t pd;
     if (eltwise_pd(b, op, &b->bufs[src].md, alg, alpha, beta, &pd, err) != 0)
         return -1;
-    if (cpu_pd_is_ref(pd) && !cpu_md_is_plain(&b->bufs[src].md)) {
-        dnnl_primitive_desc_destroy(pd);
-        src = cpu_tensor_full_plain(b, op->in[0], b->bufs[src].md.data_type, err);
-        if (src < 0 || eltwise_pd(b, op, &b->bufs[src].md, alg, alpha, beta, &pd, err) != 0)
-            return -1;
-    }
+    int again = plain_instead_of_ref(b, op, &src, pd, b->bufs[src].md.data_type, err);
+    if (again < 0 || (again && eltwise_pd(b, op, &b->bufs[src].md, alg, alpha, beta, &pd, err) != 0))
+        return -1;
     return cpu_unary_step(b, op, pd, src, &b->bufs[src].md, DNNL_ARG_SRC, DNNL_ARG_DST, err);
 }
 
@@ -198,12 +207,11 @@ static int lower_bn_relu(bb_backend *b, const bb_op *op, const int64_t *x, int n
     dnnl_memory_desc_t per_channel = *cmd;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_status_t st = bn_relu_pd(b, &b->bufs[src].md, &per_channel, &pd);
-    if (st == dnnl_success && cpu_pd_is_ref(pd) && !cpu_md_is_plain(&b->bufs[src].md)) {
-        dnnl_primitive_desc_destroy(pd);
-        if ((src = cpu_tensor_full_plain(b, op->in[0], dnnl_f32, err)) < 0)
-            return -1;
+    int again = st == dnnl_success ? plain_instead_of_ref(b, op, &src, pd, dnnl_f32, err) : 0;
+    if (again < 0)
+        return -1;
+    if (again)
         st = bn_relu_pd(b, &b->bufs[src].md, &per_channel, &pd);
-    }
     DNNL_CHECK(st, err, "batch norm + relu (binary)", op->label);
     int dst = cpu_dst_buf(b, op, &b->bufs[src].md);
     cpu_step *s = cpu_step_from_pd(b, op, pd, err);
@@ -248,12 +256,11 @@ int cpu_lower_batchnorm(bb_backend *b, const bb_op *op, bb_err *err)
         return -1;
     dnnl_primitive_desc_t pd;
     dnnl_status_t st = bn_pd(b, op, &b->bufs[src].md, &pd);
-    if (st == dnnl_success && cpu_pd_is_ref(pd) && !cpu_md_is_plain(&b->bufs[src].md)) {
-        dnnl_primitive_desc_destroy(pd); /* as lower_bn_relu */
-        if ((src = cpu_tensor_full_plain(b, op->in[0], dnnl_f32, err)) < 0)
-            return -1;
+    int again = st == dnnl_success ? plain_instead_of_ref(b, op, &src, pd, dnnl_f32, err) : 0;
+    if (again < 0)
+        return -1;
+    if (again)
         st = bn_pd(b, op, &b->bufs[src].md, &pd);
-    }
     DNNL_CHECK(st, err, "batch normalization", op->label);
     int dst = cpu_dst_buf(b, op, &b->bufs[src].md);
     cpu_step *s = cpu_step_from_pd(b, op, pd, err);
