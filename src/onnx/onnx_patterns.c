@@ -102,8 +102,9 @@ static int matmul_bias(ox_ctx *c, int i)
 }
 
 /* Per-channel float constant v applied to [N, C, S...] (nd axes): its
- * value for each of the C channels into out (NULL v: fill). 0 when v is
- * not constant or not per-channel (any other axis over 1). */
+ * value for each of the C channels into out (v < 0: fill). 0, out
+ * untouched, when v is not constant or not per-channel (another axis over
+ * 1). */
 static int per_channel(const ox_ctx *c, int v, int nd, int64_t ch, float fill, float *out)
 {
     if (v < 0) {
@@ -136,8 +137,8 @@ static int per_group(const ox_ctx *c, int v, int64_t n, float *out)
     return 1;
 }
 
-/* Node k's output when its sole reader is of type op and reads it with
- * (per channel) a constant: that reader, its constant in *konst. */
+/* The sole reader of value v when it is of type op and its other input is
+ * a constant (into *konst); else -1. */
 static int sole_with_const(const ox_ctx *c, int v, const char *op, int *konst)
 {
     int r = sole(c, v, op);
@@ -171,6 +172,8 @@ static int groupnorm(ox_ctx *c, int i)
         return bb_err_oom(c->err, "%s: out of memory", c->m->path);
     float *w = f, *b = f + ch, *k = f + 2 * ch, *t = f + 3 * ch, *gs = f + 4 * ch, *gb = gs + groups;
     int ok = per_group(c, inn->in[1], groups, gs) && per_group(c, inn->in[2], groups, gb);
+    per_channel(c, -1, xv->ndim, ch, 1.f, k); /* no Mul, no Add: x * 1 + 0 */
+    per_channel(c, -1, xv->ndim, ch, 0.f, t);
     int last = r2, mul_k = -1, add_t = -1, konst;
     int mul = ok ? sole_with_const(c, c->m->nodes[last].out[0], "Mul", &konst) : -1;
     if (mul >= 0 && per_channel(c, konst, xv->ndim, ch, 1.f, k))
@@ -180,8 +183,7 @@ static int groupnorm(ox_ctx *c, int i)
         last = add, add_t = konst;
     int relu = ok ? sole(c, c->m->nodes[last].out[0], "Relu") : -1;
     bb_ox_params p;
-    if (!ok || bb_ox_params_get(c->m, inn, c->v2, &p, c->err) != 0 || !per_channel(c, mul_k, xv->ndim, ch, 1.f, k) ||
-        !per_channel(c, add_t, xv->ndim, ch, 0.f, t)) {
+    if (!ok || bb_ox_params_get(c->m, inn, c->v2, &p, c->err) != 0) {
         free(f);
         return ok ? -1 : 0;
     }
