@@ -810,18 +810,15 @@ static int eval_node(const bb_ox_model *m, bb_ox_val *v, int k, budget *b, bb_er
             bb_ox_out(&c, i)->past_limits = 1;
     if (f != 1)
         return 0;
-    if (!empty && op->fold(&c) < 0)
-        return -1;
-    mark_from_weights(&c);
-    if (!empty)
-        return 0;
     /* nothing to compute: a kernel's loops over the other axes could still
      * run long (a CumSum of [2, 524291, 0, 524288] along its empty axis
      * timed the fuzzer out) */
-    for (int i = 0; i < nd->n_out; i++)
-        if (bb_ox_fold_alloc(&c, i) < 0)
-            return -1;
-    return 0;
+    int rc = empty ? 0 : op->fold(&c);
+    for (int i = 0; empty && rc == 0 && i < nd->n_out; i++)
+        rc = bb_ox_fold_alloc(&c, i) < 0 ? -1 : 0;
+    if (rc == 0)
+        mark_from_weights(&c);
+    return rc < 0 ? -1 : 0;
 }
 
 static int set_input(const bb_ox_model *m, const bb_ox_io *io, int64_t n, bb_ox_val *v, bb_err *err)

@@ -158,7 +158,7 @@ int ox_tensor(ox_ctx *c, const bb_ox_node *nd, int v)
     if (a->ndim > BB_MAX_DIMS)
         return bb_ox_node_err(c->err, c->m, nd, "constant '%s' has %d dims (at most %d)",
                               c->m->values[v].name, a->ndim, BB_MAX_DIMS);
-    bb_tensor_kind kind = c->m->values[v].init >= 0 || a->from_weights ? BB_T_PARAM : BB_T_BUFFER;
+    bb_tensor_kind kind = a->from_weights ? BB_T_PARAM : BB_T_BUFFER; /* a float initializer, or computed from one */
     int t = ox_const_tensor(c, c->m->values[v].name, kind, a->ndim, a->dims, a->data);
     if (t >= 0)
         c->tmap[v] = t;
