@@ -41,7 +41,9 @@ static void usage(FILE *f)
             "an ONNX file (ending .onnx; its weights come from the file; it has no --head\n"
             "and no --weights). --input is float32 [N, the model's input shape] ([N,3,224,224]\n"
             "for the zoo; its N wins over --batch); without it a batch seeded by --seed is\n"
-            "used. --output writes the [N,D] result as .npy. --weights loads torchvision\n"
+            "used. --output writes the result as .npy in the graph's output shape ([N,D]\n"
+            "for the zoo; an ONNX file's declared output, e.g. [N,21,224,224] for a\n"
+            "segmentation model). --weights loads torchvision\n"
             "state_dict names from a safetensors file; without it weights are seeded\n"
             "random. --profile prints\n"
             "the time of every step. --warmup W untimed passes first, then --reps R\n"
@@ -176,12 +178,16 @@ static double median_of(const double *t, int64_t n)
 static void print_summary(const infer_args *a, const bb_graph *g, int64_t batch, const float *y, double prep,
                           const double *t)
 {
-    int64_t d = bb_graph_feature_dim(g), n = batch * d;
+    int64_t n = batch * bb_graph_feature_dim(g), dims[BB_MAX_DIMS + 1];
+    int nd = bb_tensor_shape(g, g->output, batch, dims);
     double sum = 0.0, asum = 0.0, fwd = median_of(t, a->reps);
     for (int64_t i = 0; i < n; i++)
         sum += y[i], asum += y[i] < 0 ? -y[i] : y[i];
     printf("model %s head %s batch %lld\n", a->spec.name, bb_head_name(a->spec.head), (long long)batch);
-    printf("output shape [%lld,%lld]\n", (long long)batch, (long long)d);
+    printf("output shape [");
+    for (int i = 0; i < nd; i++)
+        printf("%s%lld", i ? "," : "", (long long)dims[i]);
+    printf("]\n");
     printf("checksum sum %.6e abs_sum %.6e\n", sum, asum);
     printf("time prepare %.1f ms, forward %.3f ms (%.3f ms per item)%s\n", prep * 1e3, fwd * 1e3,
            fwd * 1e3 / (double)batch, a->reps > 1 ? ", median of reps" : "");
@@ -247,8 +253,8 @@ static int run(const infer_args *a, bb_err *err)
         }
     }
     if (rc == 0 && a->output) {
-        int64_t dims[2] = {batch, bb_graph_feature_dim(g)};
-        rc = bb_npy_write(a->output, 2, dims, y, err);
+        int64_t dims[BB_MAX_DIMS + 1]; /* the output's shape: [N, D] for the zoo, the file's for ONNX */
+        rc = bb_npy_write(a->output, bb_tensor_shape(g, g->output, batch, dims), dims, y, err);
     }
     if (rc == 0) {
         print_summary(a, g, batch, y, prep, t);

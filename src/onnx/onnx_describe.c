@@ -28,6 +28,17 @@ static void print_io(FILE *out, const char *what, const bb_ox_model *m, const bb
     fprintf(out, "] elem_type %d\n", io->elem_type);
 }
 
+/* "[N,3,224,224]": tensor t of the imported graph at batch N. */
+static void print_batched(FILE *out, const bb_graph *g, int t)
+{
+    int64_t d[BB_MAX_DIMS + 1];
+    int n = bb_tensor_shape(g, t, 1, d);
+    fprintf(out, "[N");
+    for (int i = 1; i < n; i++)
+        fprintf(out, ",%lld", (long long)d[i]);
+    fprintf(out, "]");
+}
+
 /* Op types in order of first use, each with its count. */
 static void print_histogram(FILE *out, const bb_ox_model *m)
 {
@@ -70,6 +81,11 @@ int bb_onnx_describe(const char *path, FILE *out, bb_err *err)
             int64_t before = g->n_ops;
             bb_fuse(g);
             fprintf(out, "supported yes: %lld graph ops (%d after fusion)\n", (long long)before, g->n_ops);
+            fprintf(out, "runs     ");
+            print_batched(out, g, g->input);
+            fprintf(out, " -> ");
+            print_batched(out, g, g->output);
+            fprintf(out, " (infer --output writes the output in this shape)\n");
             fprintf(out, "params   %lld\n", (long long)bb_graph_param_count(g));
             fprintf(out, "macs     %lld per item (%.3f GMAC)\n", (long long)bb_graph_macs(g),
                     (double)bb_graph_macs(g) / 1e9);

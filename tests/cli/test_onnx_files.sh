@@ -182,6 +182,9 @@ rc=$?
     grep -qE "^params +112$" "$tmp/d2" && grep -q "input    x: \[N,3,8,8\]" "$tmp/d2" && ok ||
     fail "describe good: $(cat "$tmp/d2")"
 # a weight computed from an initializer is still counted (as the parameters it holds)
+# the shapes it runs at, as imported (torch writes symbolic dims into a resized output)
+"$bin" models --describe "$tmp/op_resize_linear_up.onnx" >"$tmp/d4" 2>&1 &&
+    grep -qF "runs     [N,3,8,8] -> [N,3,11,11]" "$tmp/d4" && ok || fail "describe op_resize_linear_up: $(cat "$tmp/d4")"
 "$bin" models --describe "$tmp/scaled_weight.onnx" >"$tmp/d3" 2>&1 && grep -qE "^params +112$" "$tmp/d3" && ok ||
     fail "describe scaled_weight: $(cat "$tmp/d3")"
 # index arithmetic is freed as the import goes: 151 MB of intermediate int64
