@@ -36,6 +36,15 @@ features removes the classification layer: for the zoo as batchbench does,
 elsewhere the last nn.Linear (tools/bb_onnx.py). MACs of models outside the
 zoo are counted on the exported graph (Conv, Gemm, MatMul).
 
+A path ending in .onnx is your own model: ONNX Runtime and batchbench-onnx
+run that file as it is (nothing is exported; pytorch and the built-in
+engine are skipped), on a seeded batch of the file's input shape; its
+parameters and MACs are batchbench's (`batchbench models --describe`), and
+its result files carry the file's name and SHA-256, as `batchbench run`'s
+do:
+
+    peers/vs_peers.py --models my_model.onnx --engines batchbench-onnx,onnxruntime --batch-sizes 1,8,32
+
 --out DIR also writes every engine's configurations in batchbench's result
 schema (DIR/batchbench, DIR/pytorch, DIR/onnxruntime, DIR/batchbench-onnx;
 all measured passes of all rounds in times_s), so `batchbench report DIR/*`
@@ -53,6 +62,7 @@ engine's refusal) prints one 'failed' row with the reason, and the other
 models still run. Exit 0 ok, 1 a model failed, 2 bad arguments.
 """
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -70,6 +80,7 @@ import bb_venv  # noqa: E402  (standard library only)
 ENGINES = ["batchbench", "pytorch", "onnxruntime", "batchbench-onnx"]
 DEFAULT_ENGINES = ["batchbench", "pytorch", "onnxruntime"]
 OURS = ("batchbench", "batchbench-onnx")   # engines that are batchbench
+ONNX_ENGINES = ("onnxruntime", "batchbench-onnx")  # the engines that run a user's .onnx file
 PEERS = ("pytorch", "onnxruntime")
 
 
@@ -177,16 +188,36 @@ def environments(args):
     return envs
 
 
-def write_results(args, envs, name, batch, params, macs, times):
+def file_facts(args, path):
+    """(params, MACs per item, SHA-256) of a user's ONNX file as batchbench
+    counts them (`models --describe`), so that its peers' result files say
+    what batchbench's own say."""
+    out = subprocess.run([args.bin, "models", "--describe", path], capture_output=True, text=True)
+    params = re.search(r"^params\s+(\d+)$", out.stdout, re.M)
+    macs = re.search(r"^macs\s+(\d+) per item", out.stdout, re.M)
+    if out.returncode != 0 or not params or not macs:
+        raise RuntimeError(f"batchbench models --describe {path}: exit {out.returncode}: "
+                           f"{out.stderr.strip() or out.stdout.strip()[-300:]}")
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return int(params.group(1)), int(macs.group(1)), h.hexdigest()
+
+
+def write_results(args, envs, name, batch, params, macs, times, sha256=None):
     import bb_onnx
     import torch_bench
     for eng, t in times.items():
         args.device, args.precision = "cpu", "fp32"
         run = {"status": "ok", "message": "", "math_mode": "fp32", "times_s": t, "input_copy_s": [],
                "memory": None, "prepare_s": 0.0}
-        r = torch_bench.result(args, envs[eng], name, batch, params, macs, run, engine=eng,
-                               tool="peers/vs_peers.py")
+        r = torch_bench.result(args, envs[eng], os.path.basename(name) if sha256 else name, batch, params, macs,
+                               run, engine=eng, tool="peers/vs_peers.py")
         r["config"]["family"] = bb_onnx.family(name)  # torch_bench knows the zoo's only
+        if sha256:  # a user's file: named and identified as `batchbench run` does it
+            r["config"].update(head="graph", model_file=os.path.abspath(name), model_sha256=sha256)
+            r["config"]["identity"] = torch_bench.identity_key(r)
         d = os.path.join(args.out, eng)
         os.makedirs(d, exist_ok=True)
         torch_bench.write_atomic(os.path.join(d, torch_bench.result_filename(r)), r)
@@ -208,16 +239,22 @@ def compare(args, name, facts, envs, tmpdir):
     import numpy as np
     import torch
     import bb_onnx
-    engines = [e for e in args.engines if e != "batchbench" or name in facts]
-    tm = bb_onnx.randomise_(bb_onnx.build_model(name, args.head), args.seed, name)
-    path = onnx_file(args, name, tm) if {"onnxruntime", "batchbench-onnx"} & set(engines) else None
-    size = bb_onnx.input_size(name)
-    macs = facts[name]["macs_per_item"] if name in facts else bb_onnx.onnx_macs(path, (1, 3, size, size))
-    params = sum(p.numel() for p in tm.parameters())
+    own = bb_onnx.is_file(name)  # a user's file: only the engines that run ONNX
+    engines = [e for e in args.engines if (e != "batchbench" or name in facts) and (e in ONNX_ENGINES or not own)]
+    if own:
+        tm, path, dims = None, name, bb_onnx.file_input_shape(name)
+        params, macs, sha256 = file_facts(args, name)
+    else:
+        tm = bb_onnx.randomise_(bb_onnx.build_model(name, args.head), args.seed, name)
+        path = onnx_file(args, name, tm) if {"onnxruntime", "batchbench-onnx"} & set(engines) else None
+        size, sha256 = bb_onnx.input_size(name), None
+        dims = (3, size, size)
+        macs = facts[name]["macs_per_item"] if name in facts else bb_onnx.onnx_macs(path, (1, *dims))
+        params = sum(p.numel() for p in tm.parameters())
     for b in args.batch_sizes:
         g = torch.Generator()
         g.manual_seed(args.seed + b)
-        x = torch.randn((b, 3, size, size), generator=g, dtype=torch.float32)
+        x = torch.randn((b, *dims), generator=g, dtype=torch.float32)
         x_path = os.path.join(tmpdir, f"x{b}.npy")
         np.save(x_path, x.numpy())
         runners = {"batchbench": lambda: Batchbench(args, name, x_path), "pytorch": lambda: Pytorch(args, tm, x),
@@ -231,13 +268,15 @@ def compare(args, name, facts, envs, tmpdir):
         per_item = {k: statistics.median(statistics.median(r) for r in v) / b for k, v in rounds.items()}
         yield b, per_item, macs
         if args.out:
-            write_results(args, envs, name, b, params, macs, {k: [t for r in v for t in r] for k, v in rounds.items()})
+            write_results(args, envs, name, b, params, macs, {k: [t for r in v for t in r] for k, v in rounds.items()},
+                          sha256)
         del runs
 
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default="all", help="comma-separated torchvision names, or 'all'")
+    ap.add_argument("--models", default="all",
+                    help="comma-separated torchvision names, timm:NAME, paths of .onnx files, or 'all'")
     ap.add_argument("--batch-sizes", default="1,8")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--head", choices=["features", "classifier"], default="features")
@@ -245,28 +284,35 @@ def parse_args():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--engines", default=",".join(DEFAULT_ENGINES),
-                    help=f"comma-separated, from {','.join(ENGINES)} (default {','.join(DEFAULT_ENGINES)})")
+    ap.add_argument("--engines", default=None,
+                    help=f"comma-separated, from {','.join(ENGINES)} (default {','.join(DEFAULT_ENGINES)}; "
+                         f"{','.join(reversed(ONNX_ENGINES))} when every model is a .onnx file)")
     ap.add_argument("--out", default="", help="also write result files per engine under DIR/<engine>/")
     ap.add_argument("--onnx-dir", default=os.path.join(os.path.expanduser("~"), ".cache", "batchbench", "onnx"))
     ap.add_argument("--no-peak", action="store_true", help="skip `batchbench peak` (no %% of peak column)")
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "batchbench"))
     args = ap.parse_args()
-    args.engines = args.engines.split(",")
+    import bb_onnx
+    files_only = args.models != "all" and all(bb_onnx.is_file(m) for m in args.models.split(","))
+    args.engines = (args.engines or ",".join(reversed(ONNX_ENGINES) if files_only else DEFAULT_ENGINES)).split(",")
     if any(e not in ENGINES for e in args.engines) or not set(OURS) & set(args.engines) \
             or len(set(args.engines)) != len(args.engines):
         ap.error(f"--engines: expected batchbench and/or batchbench-onnx plus any of {','.join(PEERS)}, "
                  f"got {','.join(args.engines)}")
-    import bb_onnx
     args.models = bb_onnx.ZOO if args.models == "all" else args.models.split(",")
     try:
         bad = [m for m in args.models if not bb_onnx.known_model(m)]
     except ValueError as e:  # timm: models without timm installed
         ap.error(f"--models: {e}")
+    if bad and bb_onnx.is_file(bad[0]):
+        ap.error(f"--models: {bad[0]}: no such file")
     if bad:
         ap.error(f"--models: unknown model {bad[0]!r}; expected one of {','.join(bb_onnx.ZOO)} "
-                 "or another torchvision classification model, or timm:NAME")
+                 "or another torchvision classification model, timm:NAME, or a .onnx file")
     outside = [m for m in args.models if m not in bb_onnx.ZOO]
+    if outside and "batchbench-onnx" not in args.engines and bb_onnx.is_file(outside[0]):
+        ap.error(f"--models: {outside[0]} is an ONNX file: of batchbench's engines only batchbench-onnx runs it "
+                 "(--engines batchbench-onnx,onnxruntime)")
     if outside and "batchbench-onnx" not in args.engines:
         ap.error(f"--models: {outside[0]} is not in batchbench's zoo ({','.join(bb_onnx.ZOO)}): only the "
                  "batchbench-onnx engine runs it (--engines batchbench-onnx,pytorch,onnxruntime)")
@@ -301,7 +347,7 @@ def main():
           + (f"; sgemm peak {args.peak_gflops:.1f} GFLOP/s" if args.peak_gflops else ""), flush=True)
     if "batchbench-onnx" in args.engines:
         print("batchbench-onnx: `batchbench infer` on the file onnxruntime runs "
-              f"({args.onnx_dir}); onnx/ort = batchbench-onnx / onnxruntime, onnx/bb = batchbench-onnx / batchbench",
+              f"(exported into {args.onnx_dir}; a .onnx in --models as it is, its own head); onnx/ort = batchbench-onnx / onnxruntime, onnx/bb = batchbench-onnx / batchbench",
               flush=True)
     head = f"{'model':18s} {'batch':>5s} " + " ".join(f"{e + ' ms':>14s}" for e in args.engines)
     head += f" {'GFLOP/s':>8s} {'% peak':>6s}" + "".join(f" {r[0]:>9s}" for r in ratios)
@@ -309,9 +355,12 @@ def main():
     failed = []
     with tempfile.TemporaryDirectory() as tmpdir:
         for name in args.models:
-            if name not in facts and "batchbench" in args.engines:
-                print(f"{name}: not in batchbench's zoo: the built-in engine (batchbench) is skipped, "
-                      f"{', '.join(e for e in args.engines if e != 'batchbench')} run it", flush=True)
+            skipped = [e for e in args.engines if (e == "batchbench" and name not in facts)
+                       or (bb_onnx.is_file(name) and e not in ONNX_ENGINES)]
+            if skipped:
+                print(f"{name}: " + ("a file: only the engines that run ONNX files" if bb_onnx.is_file(name) else
+                                     "not in batchbench's zoo: the built-in engine") + f" ({', '.join(skipped)}) "
+                      f"skipped, {', '.join(e for e in args.engines if e not in skipped)} run it", flush=True)
             try:
                 for b, per_item, macs in compare(args, name, facts, envs, tmpdir):
                     print(row(args, name, b, per_item, macs, ratios), flush=True)

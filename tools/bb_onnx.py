@@ -16,13 +16,15 @@ F.onnx` against ONNX Runtime) and peers/vs_peers.py (the `onnxruntime` and
     export(model, path, name, ...) torch.onnx.export, dynamic batch axis
     ort_session(path, threads)     onnxruntime.InferenceSession on the CPU provider
     ort_run(sess, x)               its output on a numpy batch
-    seeded_input(name, batch, seed) float32 [batch, 3, S, S], ~N(0, 1)
+    seeded_input(name, batch, seed) float32 [batch, 3, S, S], ~N(0, 1) (a file: its input's dims)
+    is_file(name), file_input_shape(path)  a user's own .onnx file in place of a model name
     onnx_macs(path, shape)         multiply-accumulates per item of an exported file
 
 Needs Debian's python3-torch / python3-torchvision (build, randomise, export);
 onnxruntime (ort_session, onnx_macs) and onnx (onnx_macs) are imported only
 when used.
 """
+import functools
 import inspect
 import os
 import warnings
@@ -104,7 +106,38 @@ def expand_models(spec):
 
 
 def family(name):
+    if is_file(name):
+        return "imported"  # as batchbench's own results of an ONNX file say
     return "transformer" if name.startswith(TRANSFORMERS) else "conv"
+
+
+def is_file(name):
+    """A user's own ONNX file given where a model name goes (it ends in
+    .onnx): nothing is built or exported, the file itself is run."""
+    return name.endswith(".onnx")
+
+
+@functools.lru_cache(maxsize=None)
+def file_input_shape(path):
+    """The dims after the batch of the one input of the ONNX file at `path`
+    (e.g. (3, 224, 224)), read from its graph (external weights are not
+    loaded). ValueError naming the file when it has no single input with
+    fixed numbers there."""
+    import onnx
+    try:
+        g = onnx.load(path, load_external_data=False).graph
+    except Exception as e:  # noqa: BLE001 -- protobuf's DecodeError and OSError alike
+        raise ValueError(f"{path}: not a readable ONNX file: {e}") from e
+    inits = {t.name for t in g.initializer}
+    ins = [i for i in g.input if i.name not in inits]
+    if len(ins) != 1:
+        raise ValueError(f"{path}: {len(ins)} graph inputs; one is expected")
+    dims = ins[0].type.tensor_type.shape.dim
+    shape = tuple(d.dim_value if d.HasField("dim_value") else 0 for d in dims[1:])
+    if not dims or not shape or min(shape) < 1:
+        said = ",".join(str(d.dim_value) if d.HasField("dim_value") else d.dim_param or "?" for d in dims)
+        raise ValueError(f"{path}: input '{ins[0].name}' is [{said}]; the dims after the batch must be numbers")
+    return shape
 
 
 def _timm():
@@ -116,7 +149,10 @@ def _timm():
 
 
 def known_model(name):
-    """A torchvision classification model, or timm:NAME for one of timm's."""
+    """A torchvision classification model, timm:NAME for one of timm's, or
+    an existing .onnx file."""
+    if is_file(name):
+        return os.path.isfile(name)
     if name.startswith(TIMM):
         return name[len(TIMM):] in _timm().list_models()
     return name in classification_models()
@@ -329,11 +365,12 @@ def _calibrate_batchnorm_eval_(model, seed, size):
 
 def seeded_input(name, batch, seed):
     """float32 [batch, 3, S, S] ~N(0, 1) from torch's generator seeded with
-    seed (S = input_size(name)), as a numpy array."""
+    seed (S = input_size(name); for a file, [batch] + its input's dims), as
+    a numpy array."""
     g = torch.Generator()
     g.manual_seed(int(seed))
-    s = input_size(name)
-    return torch.randn((batch, 3, s, s), generator=g, dtype=torch.float32).numpy()
+    dims = file_input_shape(name) if is_file(name) else (3, input_size(name), input_size(name))
+    return torch.randn((batch, *dims), generator=g, dtype=torch.float32).numpy()
 
 
 def export(model, path, name, opset=DEFAULT_OPSET, input_name="input", output_name="output", batch_axis="N",

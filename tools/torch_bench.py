@@ -165,7 +165,8 @@ def identity_key(r):
     threads = 0 if c["device"] != "cpu" else c["threads"]
     return (f"model={c['model']};batch_size={c['batch_size']};host={r['environment']['host']};"
             f"device={c['device']};precision={c['precision']};head={c['head']};engine={c['engine']};"
-            f"input={c['input_source']};threads={threads};options=")
+            f"input={c['input_source']};threads={threads};options="
+            + (f";model_sha256={c['model_sha256']}" if c.get("model_sha256") else ""))
 
 
 def result_filename(r):
@@ -173,8 +174,9 @@ def result_filename(r):
     name with a tag for each non-default part (result_identity.h), so that a
     peer's result never takes the name of batchbench's."""
     c, clean = r["config"], (lambda s: re.sub(r"[^A-Za-z0-9._-]", "_", str(s)) or "unknown")
-    tags = "".join(t for t, on in ((f"-{clean(c['precision'])}", c["precision"] != "fp32"),
-                                   (f"-{clean(c['head'])}", c["head"] != "features"),
+    tags = "".join(t for t, on in ((f"-sha256-{str(c.get('model_sha256'))[:8]}", bool(c.get("model_sha256"))),
+                                   (f"-{clean(c['precision'])}", c["precision"] != "fp32"),
+                                   (f"-{clean(c['head'])}", c["head"] not in ("features", "graph")),
                                    (f"-engine-{clean(c['engine'])}", c["engine"] != "batchbench"),
                                    ("-dataset", c["input_source"] != "random")) if on)
     return (f"inference_time-{clean(r['environment']['host'])}-{clean(c['device'])}-model_name-"

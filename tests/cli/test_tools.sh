@@ -226,6 +226,42 @@ sys.exit(0 if ok else 1)" "$tmp/peers" && ok || fail "vs_peers.py: exit $rc: $ou
             --onnx-dir "$tmp/onnx" 2>&1)
         [ $? -eq 0 ] && [[ "$out" == *"resnet18, batch 1, 2 threads, onnxruntime"* && "$out" == *"slowest 3 nodes"* &&
             "$out" =~ Conv\ +[0-9.]+\ ms ]] && ok || fail "ort_profile.py: $out"
+        # a user's own .onnx file: ONNX Runtime and batchbench-onnx on the file
+        # as it is (the default engines when every model is a file), result
+        # files named and identified as `batchbench run` names its own (the
+        # same identity but for the engine), and run_onnx_parity.py on files,
+        # one with a 4-D output ([N,3,11,11], a bilinear Resize)
+        /usr/bin/python3 "$here/tests/onnx/make_bad_models.py" "$tmp/ox" >/dev/null
+        out=$("$here/.venv/bin/python" "$here/peers/vs_peers.py" --models "$tmp/ox/good.onnx" --batch-sizes 2 \
+            --warmup 0 --reps 1 --rounds 2 --no-peak --bin "$bin" --out "$tmp/peers-file" 2>&1)
+        rc=$?
+        "$bin" run --models "$tmp/ox/good.onnx" --batch-sizes 2 --threads 2 --warmup 0 --reps 2 --max-time 1 \
+            --out "$tmp/run-file" >"$tmp/run-file.log" 2>&1
+        [ $rc -eq 0 ] && [[ "$out" =~ good.onnx\ +2\ +[0-9.]+\ +[0-9.]+\ .*\ +[0-9.]+$ ]] && py "
+import glob, json, sys
+d = sys.argv[1]
+own = json.load(open(glob.glob(d + '/run-file/inference_time-*-model_name-good.onnx-batch_size-2-sha256-*.json')[0]))
+ok = True
+for eng in ('batchbench-onnx', 'onnxruntime'):
+    f = glob.glob(d + '/peers-file/' + eng + '/inference_time-*-model_name-good.onnx-batch_size-2-sha256-'
+                  + own['config']['model_sha256'][:8] + '-engine-' + eng + '.json')
+    r = json.load(open(f[0])) if len(f) == 1 else {'config': {}}
+    c = r['config']
+    ok = ok and c.get('model_sha256') == own['config']['model_sha256'] and c.get('head') == 'graph'
+    ok = ok and c.get('family') == 'imported' and r['model']['params'] == own['model']['params']
+    ok = ok and r['model']['macs_per_item'] == own['model']['macs_per_item'] and len(r['times_s']) == 2
+    ok = ok and c['identity'].replace('engine=' + eng, 'engine=batchbench') == own['config']['identity']
+sys.exit(0 if ok else 1)" "$tmp" && ok || fail "vs_peers.py on a .onnx file: exit $rc: $out $(tail -3 "$tmp/run-file.log")"
+        schema_ok "$tmp/peers-file"
+        out=$("$here/.venv/bin/python" "$here/peers/vs_peers.py" --models "$tmp/ox/nope.onnx" --bin "$bin" 2>&1)
+        [ $? -eq 2 ] && [[ "$out" == *"--models: $tmp/ox/nope.onnx: no such file"* ]] && ok ||
+            fail "vs_peers.py, a missing file: $out"
+        out=$(/usr/bin/python3 "$here/tests/onnx/run_onnx_parity.py" --bin "$bin" --threads 2 \
+            --models "$tmp/ox/good.onnx,$tmp/ox/op_resize_linear_up.onnx" 2>&1)
+        rc=$?
+        [ $rc -eq 0 ] && [[ "$out" == *"onnx-parity: 6 passed, 0 failed"* &&
+            "$out" =~ PASS\ $tmp/ox/op_resize_linear_up.onnx\ +b3\ onnx-vs-ort ]] && ok ||
+            fail "run_onnx_parity.py on .onnx files: exit $rc: $out"
         out=$("$here/.venv/bin/python" "$here/peers/vs_peers.py" --engines pytorch --bin "$bin" 2>&1)
         [ $? -eq 2 ] && [[ "$out" == *"--engines: expected batchbench"* ]] && ok || fail "vs_peers --engines: $out"
         out=$("$here/.venv/bin/python" "$here/peers/vs_peers.py" --models nope --bin "$bin" 2>&1)

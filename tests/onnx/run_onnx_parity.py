@@ -50,6 +50,14 @@ torchvision's models lack: `make onnx-parity` and `make check`). --quick
 runs QUICK (see below), siblings-quick and timm-quick, under 3 minutes on 2
 cores, for `make check`.
 
+A path ending in .onnx in --models is a user's own file: nothing is
+exported, the file itself is run by ONNX Runtime and by ours on a seeded
+input of its own shape (batch 1 and 3), with the same bound and the same
+kernel check; under --dry-run only ONNX Runtime's checks apply (there is no
+PyTorch model to compare):
+
+    tests/onnx/run_onnx_parity.py --models path/to/my_model.onnx --bin build/batchbench
+
 --device cuda runs ours on the GPU backend (strict fp32: --precision fp32)
 instead. --reference cpu compares with `batchbench infer --device cpu` on
 the same file and input instead of ONNX Runtime (for a GPU machine without
@@ -108,7 +116,8 @@ def parse_args(argv=None):
     p.add_argument("--models", default="all",
                    help="comma-separated torchvision model names, timm:NAME (timm's models) and sets: all "
                         "(the 25, the default), siblings (every other exportable one), siblings-quick (six "
-                        "small siblings), timm-quick (fifteen timm models with ops torchvision's lack)")
+                        "small siblings), timm-quick (fifteen timm models with ops torchvision's lack), and "
+                        "paths of your own .onnx files")
     p.add_argument("--quick", action="store_true", help="only " + ",".join(QUICK) + ", siblings-quick and timm-quick")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--opset", type=int, default=17)
@@ -160,9 +169,16 @@ def validate(p, a):
         bad = [m for m in a.models if not bb_onnx.known_model(m)]
     except ValueError as e:  # timm: models without timm installed
         p.error(f"--models: {e}")
+    if bad and bb_onnx.is_file(bad[0]):
+        p.error(f"--models: {bad[0]}: no such file")
     if bad or not a.models:
         p.error(f"--models: unknown model {bad[0] if bad else '' !r}; expected torchvision classification "
-                f"model names, timm:NAME or {', '.join(bb_onnx.MODEL_SETS)}, e.g. {','.join(bb_onnx.PARITY_MODELS)}")
+                f"model names, timm:NAME, .onnx files or {', '.join(bb_onnx.MODEL_SETS)}, "
+                f"e.g. {','.join(bb_onnx.PARITY_MODELS)}")
+    inside = [m for m in a.models if bb_onnx.is_file(m) and a.workdir and
+              os.path.commonpath([os.path.realpath(m), os.path.realpath(a.workdir)]) == os.path.realpath(a.workdir)]
+    if inside:  # the work folder is emptied after each model
+        p.error(f"--models: {inside[0]} is inside --workdir {a.workdir}, which is emptied after each model")
 
 
 def stem(binary):
@@ -254,14 +270,17 @@ def fail_model(args, report, model, zoo, why):
 
 def ort_check(report, model, batch, sess, x, torch_model):
     """--dry-run: ORT twice (bit-identical), finite, not degenerate, and
-    PyTorch within the bound of ORT."""
+    PyTorch within the bound of ORT (where there is a PyTorch model: not for
+    a user's file)."""
     import numpy as np
     import torch
     import bb_onnx
     y1 = bb_onnx.ort_run(sess, x)
     y2 = bb_onnx.ort_run(sess, x)
-    with torch.no_grad():
-        yt = torch_model(torch.from_numpy(x)).numpy()
+    yt = None
+    if torch_model is not None:
+        with torch.no_grad():
+            yt = torch_model(torch.from_numpy(x)).numpy()
     y = y1.astype(np.float64)
     finite = bool(np.isfinite(y).all())
     scale = float(np.abs(y).max()) if finite and y.size else 0.0
@@ -274,14 +293,15 @@ def ort_check(report, model, batch, sess, x, torch_model):
         why.append("all outputs equal")
     elif batch > 1 and float(np.abs(y - y[:1]).max()) <= 1e-3 * scale:
         why.append("items of the batch give the same output")
-    err, bound = max_diff(yt, y1)
+    err, bound = max_diff(yt, y1) if yt is not None else (float("nan"), 0.0)
     if err is None:
         why.append(f"PyTorch: {bound}")
     elif err > bound:
         why.append(f"PyTorch vs ORT {err:.3g} > bound {bound:.3g}")
     spread = float(np.abs(y - y[:1]).max()) / scale if batch > 1 and scale else float("nan")
-    detail = (f"max|torch-ort| {err if err is not None else float('nan'):.3g} bound {bound if err is not None else 0:.3g}"
-              f", max|y| {scale:.3g}, rms {float(np.sqrt((y ** 2).mean())):.3g}"
+    detail = ((f"max|torch-ort| {err if err is not None else float('nan'):.3g} bound {bound if err is not None else 0:.3g}"
+               if yt is not None else "no PyTorch model (a file)")
+              + f", max|y| {scale:.3g}, rms {float(np.sqrt((y ** 2).mean())):.3g}"
               + (f", item spread {spread:.3f}" if batch > 1 else "") + ", ORT deterministic"
               * (not why or "deterministic" not in why[0]))
     report.case(not why, model, batch, "ort-check", "-", detail + ("; " + "; ".join(why) if why else ""))
@@ -320,10 +340,15 @@ def check_model(args, name, workdir, report, times):
     zoo = name in bb_onnx.ZOO
     t0 = time.perf_counter()
     try:
-        model = bb_onnx.randomise_(bb_onnx.build_model(name, "classifier"), args.seed, name)
-        onnx_path = bb_onnx.export(model, os.path.join(workdir, name + ".onnx"), name, opset=args.opset)
+        if bb_onnx.is_file(name):  # the user's own file, as it is
+            model, onnx_path = None, name
+            bb_onnx.file_input_shape(name)
+        else:
+            model = bb_onnx.randomise_(bb_onnx.build_model(name, "classifier"), args.seed, name)
+            onnx_path = bb_onnx.export(model, os.path.join(workdir, name + ".onnx"), name, opset=args.opset)
     except Exception as e:  # noqa: BLE001 -- any failure to export is this model's failure
-        fail_model(args, report, name, zoo, "export failed: " + one_line(e))
+        fail_model(args, report, name, zoo, ("unusable file: " if bb_onnx.is_file(name) else "export failed: ")
+                   + one_line(e))
         times[name] = {"export_s": time.perf_counter() - t0, "failed": True}
         return
     t_export = time.perf_counter() - t0
@@ -392,7 +417,9 @@ def check_model(args, name, workdir, report, times):
             kernel_check(report, binary, name, onnx_path, args.threads)
             t_ours += time.perf_counter() - t1
     times[name] = {"export_s": t_export, "ort_s": t_ort, "ours_s": t_ours, "mb": size / 1e6}
-    print(f"     {name}: export {t_export:.1f}s ({size / 1e6:.0f} MB, opset {args.opset}), "
+    own = bb_onnx.is_file(name)
+    print(f"     {name}: " + ("" if own else f"export {t_export:.1f}s ")
+          + f"({size / 1e6:.0f} MB" + ("" if own else f", opset {args.opset}") + "), "
           f"ONNX Runtime {t_ort:.1f}s" + (f", batchbench {t_ours:.1f}s" if not args.dry_run else "")
           + f", total {time.perf_counter() - t0:.1f}s", flush=True)
 
