@@ -589,6 +589,9 @@ static int sh_fill(bb_ox_ctx *c)
 
 static const op_t OPS[] = {
     {"Conv", 2, 3, 1, sh_conv, bb_ox_fold_conv, 0},
+    {"ConvTranspose", 2, 3, 1, bb_ox_shape_convtranspose, NULL, F_FLOAT},
+    {"DepthToSpace", 1, 1, 1, bb_ox_shape_depthspace, NULL, F_FLOAT},
+    {"SpaceToDepth", 1, 1, 1, bb_ox_shape_depthspace, NULL, F_FLOAT},
     {"MaxPool", 1, 1, 2, sh_pool, NULL, 0},
     {"AveragePool", 1, 1, 1, sh_pool, NULL, 0},
     {"GlobalAveragePool", 1, 1, 1, sh_gpool, NULL, 0},

@@ -124,6 +124,20 @@ int bb_ox_window(const bb_ox_model *m, const bb_ox_node *nd, const int64_t in[4]
 int bb_ox_window_1d(const bb_ox_model *m, const bb_ox_node *nd, const int64_t in[3],
                     const int64_t *wdims, bb_ox_win *w, bb_err *err);
 
+/* A 2-D ConvTranspose: input [N,C,H,W], weight [C, M/group, kh, kw], output
+ * [N, M, out_h, out_w] with out = s*(in-1) + output_padding + k - pad_begin
+ * - pad_end per axis. Dilations other than 1, output_shape and an auto_pad
+ * other than NOTSET are refused, naming the attribute. */
+typedef struct {
+    int64_t kh, kw, sh, sw, pad_t, pad_l, pad_b, pad_r, opad_h, opad_w, group;
+    int64_t out_c, out_h, out_w;
+} bb_ox_deconv;
+int bb_ox_deconv_get(const bb_ox_model *m, const bb_ox_node *nd, const int64_t in[4], const int64_t wd[4],
+                     bb_ox_deconv *d, bb_err *err);
+/* DepthToSpace / SpaceToDepth on [N,C,H,W]: the block size, and for
+ * DepthToSpace whether its mode is CRD (else DCR: depth, column, row). */
+int bb_ox_depthspace_get(const bb_ox_model *m, const bb_ox_node *nd, int64_t *block, int *crd, bb_err *err);
+
 /* Slice, per input axis (axes not sliced: start 0, step 1, count = dim):
  * element i of the output along axis a is input element start[a] + i*step[a].
  * Negative and out-of-range starts/ends are clamped as ONNX says (INT64_MAX

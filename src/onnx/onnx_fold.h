@@ -49,6 +49,10 @@ int bb_ox_fold_cumsum(bb_ox_ctx *c);
 int bb_ox_fold_shape(bb_ox_ctx *c);
 int bb_ox_fold_size(bb_ox_ctx *c);
 int bb_ox_fold_constant(bb_ox_ctx *c);
+/* onnx_deconv.c: ConvTranspose's and DepthToSpace/SpaceToDepth's shape
+ * functions (never folded: they run on activations). */
+int bb_ox_shape_convtranspose(bb_ox_ctx *c);
+int bb_ox_shape_depthspace(bb_ox_ctx *c);
 /* Range's shape function (its output's length is its inputs' data, which
  * must be constant). */
 int bb_ox_shape_range(bb_ox_ctx *c);

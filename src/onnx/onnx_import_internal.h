@@ -57,6 +57,12 @@ int ox_in_t(ox_ctx *c, const bb_ox_node *nd, int k);
 int ox_in_act(ox_ctx *c, const bb_ox_node *nd, int k);
 int ox_same_shape(const ox_ctx *c, int a, int b);
 bb_op *ox_reshape_to(ox_ctx *c, const bb_ox_node *nd, int x, int out_v);
+/* Input k as a static float constant (its value at batch 2), else NULL
+ * with an error naming it as `what`; an op of nd's from graph tensor x
+ * into graph tensor y (not an ONNX value); a conv's or pool's window. */
+const bb_ox_val *ox_in_static(ox_ctx *c, const bb_ox_node *nd, int k, const char *what);
+bb_op *ox_op_into(ox_ctx *c, const bb_ox_node *nd, bb_op_type type, int x, int y);
+void ox_set_window(bb_op *op, const bb_ox_win *w);
 /* onnx_lower_move.c: the data-movement lowerings. */
 int ox_lower_reshape(ox_ctx *c, const bb_ox_node *nd);
 int ox_lower_transpose(ox_ctx *c, const bb_ox_node *nd);
@@ -69,6 +75,10 @@ int ox_lower_expand(ox_ctx *c, const bb_ox_node *nd);
 int ox_lower_tile(ox_ctx *c, const bb_ox_node *nd);
 int ox_lower_resize(ox_ctx *c, const bb_ox_node *nd);
 int ox_lower_scatternd(ox_ctx *c, const bb_ox_node *nd);
+/* onnx_lower_deconv.c: ConvTranspose as a conv and an interleave;
+ * DepthToSpace and SpaceToDepth as reshape, transpose, reshape. */
+int ox_lower_convtranspose(ox_ctx *c, const bb_ox_node *nd);
+int ox_lower_depthspace(ox_ctx *c, const bb_ox_node *nd);
 /* onnx_lower_einsum.c */
 int ox_lower_einsum(ox_ctx *c, const bb_ox_node *nd);
 /* Value v's scalar (a one-element static constant) into *x; -1 when it is not one. */

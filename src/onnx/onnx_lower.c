@@ -39,7 +39,7 @@ int ox_in_act(ox_ctx *c, const bb_ox_node *nd, int k)
 }
 
 /* Input k as a static float constant (its value at batch 2). */
-static const bb_ox_val *in_static(ox_ctx *c, const bb_ox_node *nd, int k, const char *what)
+const bb_ox_val *ox_in_static(ox_ctx *c, const bb_ox_node *nd, int k, const char *what)
 {
     if (k >= nd->n_in || nd->in[k] < 0 || !ox_is_static(c, nd->in[k]) || c->v2[nd->in[k]].dtype != BB_OX_F32) {
         bb_ox_node_err(c->err, c->m, nd, "its %s must be a float constant (an initializer)", what);
@@ -56,7 +56,7 @@ static const char *value_name(const ox_ctx *c, const bb_ox_node *nd, int k)
 /* A 1-D parameter of n floats from input k (any shape with n elements). */
 static int param_1d(ox_ctx *c, const bb_ox_node *nd, int k, int64_t n, bb_tensor_kind kind, const char *what)
 {
-    const bb_ox_val *v = in_static(c, nd, k, what);
+    const bb_ox_val *v = ox_in_static(c, nd, k, what);
     if (!v)
         return -1;
     if (v->numel != n)
@@ -91,7 +91,7 @@ static int act_reduced(ox_ctx *c, int t, unsigned mask)
 }
 
 /* An op of the node's into graph tensor y (not an ONNX value). */
-static bb_op *op_into(ox_ctx *c, const bb_ox_node *nd, bb_op_type type, int x, int y)
+bb_op *ox_op_into(ox_ctx *c, const bb_ox_node *nd, bb_op_type type, int x, int y)
 {
     bb_op *op = bb_graph_add_op(c->g, type, nd->name);
     op->n_in = 1, op->in[0] = x, op->out = y;
@@ -211,7 +211,7 @@ static int lower_binary(ox_ctx *c, const bb_ox_node *nd)
 
 /* ---- conv, gemm, matmul ---------------------------------------------------------- */
 
-static void set_window(bb_op *op, const bb_ox_win *w)
+void ox_set_window(bb_op *op, const bb_ox_win *w)
 {
     op->kh = (int)w->kh, op->kw = (int)w->kw, op->sh = (int)w->sh, op->sw = (int)w->sw;
     op->pad_t = (int)w->pad_t, op->pad_l = (int)w->pad_l, op->pad_b = (int)w->pad_b, op->pad_r = (int)w->pad_r;
@@ -247,7 +247,7 @@ static int conv1d_views(ox_ctx *c, const bb_ox_node *nd, const bb_ox_val *w, con
     int64_t in3[3] = {xt.dims[0], 1, xt.dims[1]}, w4[4] = {w->dims[0], w->dims[1], 1, w->dims[2]};
     int64_t out3[3] = {win->out_c, 1, win->out_w};
     int x3 = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, in3);
-    op_into(c, nd, BB_OP_RESHAPE, *x, x3);
+    ox_op_into(c, nd, BB_OP_RESHAPE, *x, x3);
     *x = x3;
     *wt = ox_const_tensor(c, value_name(c, nd, 1), BB_T_PARAM, 4, w4, w->data);
     *y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, out3);
@@ -257,7 +257,7 @@ static int conv1d_views(ox_ctx *c, const bb_ox_node *nd, const bb_ox_val *w, con
 static int lower_conv(ox_ctx *c, const bb_ox_node *nd)
 {
     int x = ox_in_act(c, nd, 0);
-    const bb_ox_val *w = x < 0 ? NULL : in_static(c, nd, 1, "weight");
+    const bb_ox_val *w = x < 0 ? NULL : ox_in_static(c, nd, 1, "weight");
     if (!w)
         return -1;
     bb_ox_win win;
@@ -271,11 +271,11 @@ static int lower_conv(ox_ctx *c, const bb_ox_node *nd)
     int bt = nd->n_in > 2 && nd->in[2] >= 0 ? param_1d(c, nd, 2, w->dims[0], BB_T_PARAM, "bias") : -1;
     if (nd->n_in > 2 && nd->in[2] >= 0 && bt < 0)
         return -1;
-    bb_op *op = conv1d ? op_into(c, nd, BB_OP_CONV, x, y) : ox_op(c, nd, BB_OP_CONV, &x, 1, nd->out[0]);
+    bb_op *op = conv1d ? ox_op_into(c, nd, BB_OP_CONV, x, y) : ox_op(c, nd, BB_OP_CONV, &x, 1, nd->out[0]);
     if (!op)
         return -1;
     op->w = wt, op->b = bt, op->groups = (int)win.group;
-    set_window(op, &win);
+    ox_set_window(op, &win);
     return conv1d ? (ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1) : 0;
 }
 
@@ -309,7 +309,7 @@ static int lower_gemm(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_params p;
     int x = ox_in_act(c, nd, 0);
-    const bb_ox_val *b = x < 0 ? NULL : in_static(c, nd, 1, "B");
+    const bb_ox_val *b = x < 0 ? NULL : ox_in_static(c, nd, 1, "B");
     if (!b || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
         return -1;
     if (p.trans_a || b->ndim != 2)
@@ -317,7 +317,7 @@ static int lower_gemm(ox_ctx *c, const bb_ox_node *nd)
     int64_t k = p.trans_b ? b->dims[1] : b->dims[0], o = p.trans_b ? b->dims[0] : b->dims[1];
     const bb_ox_val *bias = NULL;
     if (nd->n_in > 2 && nd->in[2] >= 0) {
-        if (!(bias = in_static(c, nd, 2, "C")))
+        if (!(bias = ox_in_static(c, nd, 2, "C")))
             return -1;
         if (bias->numel != o)
             return bb_ox_node_err(c->err, c->m, nd, "C has %lld elements; batchbench adds a bias of %lld",
@@ -374,7 +374,7 @@ static int lower_batchnorm_affine(ox_ctx *c, const bb_ox_node *nd, int x, float 
     const char *what[4] = {"scale", "bias", "mean", "var"};
     const float *v[4];
     for (int k = 0; k < 4; k++) {
-        const bb_ox_val *pv = in_static(c, nd, k + 1, what[k]);
+        const bb_ox_val *pv = ox_in_static(c, nd, k + 1, what[k]);
         if (!pv)
             return -1;
         if (pv->numel != ch)
@@ -485,13 +485,13 @@ static int lower_instancenorm(ox_ctx *c, const bb_ox_node *nd)
     if (xt.full_rank || xt.ndim < 2)
         return bb_ox_node_err(c->err, c->m, nd, "batchbench runs InstanceNormalization on [N,C,...]");
     int64_t ch = xt.dims[0], k = bb_tensor_numel(&xt) / ch, flat[2] = {ch, k};
-    const bb_ox_val *sc = in_static(c, nd, 1, "scale"), *bi = sc ? in_static(c, nd, 2, "bias") : NULL;
+    const bb_ox_val *sc = ox_in_static(c, nd, 1, "scale"), *bi = sc ? ox_in_static(c, nd, 2, "bias") : NULL;
     if (!bi)
         return -1;
     int affine = !all_equal(sc, 1.f) || !all_equal(bi, 0.f), t = x;
     if (xt.ndim > 2) { /* [C, S...] -> [C, prod S] */
         t = bb_graph_add_tensor(c->g, "", BB_T_ACT, 2, flat);
-        op_into(c, nd, BB_OP_RESHAPE, x, t);
+        ox_op_into(c, nd, BB_OP_RESHAPE, x, t);
     }
     int w = const_fill(c, "ones", k, 1.f), b = w < 0 ? -1 : const_fill(c, "zeros", k, 0.f);
     if (b < 0)
@@ -500,7 +500,7 @@ static int lower_instancenorm(ox_ctx *c, const bb_ox_node *nd)
     bb_op *ln = direct ? ox_op(c, nd, BB_OP_LAYERNORM, &t, 1, nd->out[0]) : NULL;
     if (!direct) {
         y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 2, flat);
-        ln = op_into(c, nd, BB_OP_LAYERNORM, t, y);
+        ln = ox_op_into(c, nd, BB_OP_LAYERNORM, t, y);
     }
     if (!ln)
         return -1;
@@ -511,7 +511,7 @@ static int lower_instancenorm(ox_ctx *c, const bb_ox_node *nd)
         return ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
     if (xt.ndim > 2) {
         int z = bb_graph_add_tensor(c->g, "", BB_T_ACT, xt.ndim, xt.dims);
-        op_into(c, nd, BB_OP_RESHAPE, y, z);
+        ox_op_into(c, nd, BB_OP_RESHAPE, y, z);
         y = z;
     }
     int sw = param_1d(c, nd, 1, ch, BB_T_PARAM, "scale"), sb = sw < 0 ? -1 : param_1d(c, nd, 2, ch, BB_T_PARAM, "bias");
@@ -537,7 +537,7 @@ static int lower_pool(ox_ctx *c, const bb_ox_node *nd)
     bb_op *op = ox_op(c, nd, avg ? BB_OP_AVGPOOL : BB_OP_MAXPOOL, &x, 1, nd->out[0]);
     if (!op)
         return -1;
-    set_window(op, &win);
+    ox_set_window(op, &win);
     return 0;
 }
 
@@ -593,11 +593,11 @@ static int lower_reduce(ox_ctx *c, const bb_ox_node *nd)
     if (l2)
         x = times(c, nd, x, x);
     int y = act_reduced(c, x, mask);
-    bb_op *op = op_into(c, nd, BB_OP_REDUCE_MEAN, x, y);
+    bb_op *op = ox_op_into(c, nd, BB_OP_REDUCE_MEAN, x, y);
     op->axes_mask = mask, op->reduce_sum = !mean;
     if (l2) {
         int z = act_reduced(c, y, 0);
-        op_into(c, nd, BB_OP_ACT, y, z)->act = BB_ACT_SQRT;
+        ox_op_into(c, nd, BB_OP_ACT, y, z)->act = BB_ACT_SQRT;
         y = z;
     }
     return ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
@@ -627,6 +627,8 @@ static int refuse(ox_ctx *c, const bb_ox_node *nd)
 
 static const struct { const char *op; lower_fn fn; } lowerings[] = {
     {"Conv", lower_conv}, {"Gemm", lower_gemm}, {"MatMul", lower_matmul},
+    {"ConvTranspose", ox_lower_convtranspose}, {"DepthToSpace", ox_lower_depthspace},
+    {"SpaceToDepth", ox_lower_depthspace},
     {"Relu", lower_unary}, {"Sigmoid", lower_unary}, {"Tanh", lower_unary}, {"HardSwish", lower_unary},
     {"Erf", lower_unary}, {"Sqrt", lower_unary}, {"Exp", lower_unary}, {"Abs", lower_unary},
     {"Neg", lower_unary}, {"Reciprocal", lower_unary},

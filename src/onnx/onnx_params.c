@@ -251,9 +251,9 @@ static int rank0(const bb_ox_ctx *c, int *rank)
 
 /* ---- windows ------------------------------------------------------------- */
 
-/* An int list attribute of exactly `want` entries each in [lo, hi]. */
-static int ints_n(const bb_ox_ctx *c, const char *name, int want, int64_t lo, int64_t hi, int64_t dflt,
-                  int64_t *out)
+/* An int list attribute of exactly `want` entries each in [lo, hi] (onnx_params.h). */
+int bb_ox_a_ints_n(const bb_ox_ctx *c, const char *name, int want, int64_t lo, int64_t hi, int64_t dflt,
+                   int64_t *out)
 {
     const int64_t *v;
     int n;
@@ -313,9 +313,9 @@ static int win_axis(const bb_ox_ctx *c, const char *ap, int ceil_mode, int64_t i
 static int win_ints(const bb_ox_ctx *c, int sp, int64_t k[2], int64_t s[2], int64_t d[2], int64_t pads[4])
 {
     int64_t k1[2], s1[2], d1[2], p1[4];
-    int r = ints_n(c, "kernel_shape", sp, 1, BIG, 0, k1);
-    if (r < 0 || ints_n(c, "strides", sp, 1, BIG, 1, s1) < 0 || ints_n(c, "dilations", sp, 1, BIG, 1, d1) < 0 ||
-        ints_n(c, "pads", 2 * sp, 0, BIG, 0, p1) < 0)
+    int r = bb_ox_a_ints_n(c, "kernel_shape", sp, 1, BIG, 0, k1);
+    if (r < 0 || bb_ox_a_ints_n(c, "strides", sp, 1, BIG, 1, s1) < 0 || bb_ox_a_ints_n(c, "dilations", sp, 1, BIG, 1, d1) < 0 ||
+        bb_ox_a_ints_n(c, "pads", 2 * sp, 0, BIG, 0, p1) < 0)
         return -1;
     int o = 2 - sp; /* 1-D: the height axis is the added one */
     k[0] = 1, s[0] = 1, d[0] = 1, pads[0] = 0, pads[2] = 0;

@@ -48,6 +48,10 @@ int bb_ox_a_int(const bb_ox_ctx *c, const char *name, int64_t dflt, int64_t *out
 int bb_ox_a_float(const bb_ox_ctx *c, const char *name, float dflt, float *out);
 int bb_ox_a_ints(const bb_ox_ctx *c, const char *name, const int64_t **v, int *n);
 int bb_ox_a_str(const bb_ox_ctx *c, const char *name, const char *dflt, const char **out);
+/* An ints attribute of exactly `want` values, each in [lo, hi] (absent:
+ * `want` times dflt): 1 present, 0 absent, -1 otherwise (err). */
+int bb_ox_a_ints_n(const bb_ox_ctx *c, const char *name, int want, int64_t lo, int64_t hi, int64_t dflt,
+                   int64_t *out);
 /* An int attribute that must lie in [lo, hi]. */
 int bb_ox_a_int_in(const bb_ox_ctx *c, const char *name, int64_t dflt, int64_t lo, int64_t hi,
                    int64_t *out);

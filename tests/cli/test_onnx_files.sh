@@ -55,6 +55,9 @@ expect_error "$tmp/einsum_one_sided_sum.onnx" "one_sided" "sums 'w' of one opera
 expect_error "$tmp/einsum_ellipsis.onnx" "ellipsis" "ellipsis"
 expect_error "$tmp/scatter_part.onnx" "scatter_first" "writes part of its input"
 expect_error "$tmp/gather_uneven.onnx" "gather_uneven" "evenly spaced"
+expect_error "$tmp/convtranspose_dilated.onnx" "deconv_dilated" "dilation 1 only"
+expect_error "$tmp/convtranspose_output_shape.onnx" "deconv_shaped" "output_shape"
+expect_error "$tmp/depthtospace_channels.onnx" "shuffle_3ch" "3 channels do not split into blocks of 2x2"
 # every unsupported op type in one message, each with a node of it
 expect_error "$tmp/unsupported.onnx" "2 unsupported op types" "Selu \\(node 'selu_1'\\)" "LpNormalization \\(node 'lpnorm'\\)"
 
@@ -101,7 +104,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 52 ] && ok || fail "expected 52 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 62 ] && ok || fail "expected 62 op_*.onnx cases"
 # conv(x) + BN(x) runs as one conv (the BN in its centre taps; the ReLU
 # after the add fused too), and so do parallel convs of one input (their
 # kernels summed; an add of zeros is no step): no batchnorm, add, binary

@@ -18,6 +18,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from upsample_cases import refused_upsampling, upsample_cases
+
 
 def small_graph(nodes=None, inits=None, inputs=None, outputs=None):
     """x [N,3,8,8] -> Conv(4, 3x3, pad 1) -> Relu -> GlobalAveragePool -> Flatten -> y [N,4]."""
@@ -536,7 +538,7 @@ def op_cases(out, x):
 
 
 def write_op_cases(out, x):
-    for name, nodes, inits, yshape, ref in op_cases(out, x):
+    for name, nodes, inits, yshape, ref in [*op_cases(out, x), *upsample_cases(x.astype(np.float64))]:
         m = small_graph(nodes=nodes, inits=inits, outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, yshape)])
         save(m, f"{out}/op_{name}.onnx")
         # `infer --output` writes the declared output shape (N = 2, x2's batch)
@@ -731,6 +733,8 @@ def main(out):
     x2 = np.random.default_rng(1).standard_normal((2, 3, 8, 8)).astype(np.float32)
     np.save(f"{out}/x2.npy", x2)
     write_op_cases(out, x2)
+    for name, model in refused_upsampling(small_graph):
+        save(model, f"{out}/{name}")
     np.save(f"{out}/x_wrong.npy", np.zeros((2, 3, 9, 8), dtype=np.float32))
 
 
