@@ -5,7 +5,7 @@
  * Why it exists: exporters write shapes and masks as arithmetic on
  * constants (Shape -> Gather -> Concat -> Reshape, Range/Equal/Where/
  * ScatterND), and only their values tell an importer what a Reshape or a
- * Pad does. Output shapes are already set and checked by onnx_eval.c when a
+ * Pad does. Output shapes are already set and checked by onnx_ops.c when a
  * kernel runs; the kernels still check every data-dependent index (Gather,
  * ScatterND) and every integer hazard (division by zero, INT64_MIN / -1,
  * float -> int conversion out of range): values come from untrusted files.

@@ -1,10 +1,10 @@
 /*
  * onnx_fold.h — internal to src/onnx's evaluator: the constant folder's
- * kernels (onnx_fold.c), one per family of ops, called by onnx_eval.c's op
+ * kernels (onnx_fold.c), one per family of ops, called by onnx_ops.c's op
  * table once a node's output shapes are set and every input is constant.
  *
  * Why it exists: it keeps computing values (onnx_fold.c) apart from
- * inferring shapes (onnx_eval.c); each kernel allocates its outputs' data
+ * inferring shapes (onnx_ops.c); each kernel allocates its outputs' data
  * and reads its parameters through onnx_params.h.
  */
 #ifndef BB_ONNX_FOLD_H
@@ -44,7 +44,7 @@ int64_t bb_ox_einsum_work(const bb_ox_ctx *c);
 int bb_ox_fold_bn(bb_ox_ctx *c);        /* inference or training mode */
 int bb_ox_fold_cumsum(bb_ox_ctx *c);
 /* Shape, Size and Constant: these also set their output's dtype and shape
- * (they are onnx_eval.c's shape functions for those ops: their value is
+ * (they are onnx_ops.c's shape functions for those ops: their value is
  * known whether or not their input is constant). */
 int bb_ox_fold_shape(bb_ox_ctx *c);
 int bb_ox_fold_size(bb_ox_ctx *c);

@@ -1,5 +1,5 @@
 /*
- * onnx_params.h — internal to src/onnx's evaluator (onnx_eval.c,
+ * onnx_params.h — internal to src/onnx's evaluator (onnx_eval.c, onnx_ops.c,
  * onnx_fold.c, onnx_params.c): the per-node context they pass around, the
  * checked readers of attributes and constant inputs, and small shape helpers
  * (setting an output's shape, strides).
@@ -22,7 +22,7 @@ typedef struct {
     const bb_ox_val *v;    /* every value (read) */
     bb_ox_val *w;          /* the same array for writing outputs; NULL in the helpers */
     bb_err *err;
-    int flags;             /* the evaluator's per-op flags (onnx_eval.c) */
+    int flags;             /* the evaluator's per-op flags (onnx_ops.h) */
     /* A strided view of input 0 (Transpose, Slice, Expand, Split), set by
      * the shape function for the folder: output element at index i reads
      * input element base + sum(i[d] * st[d]). */

@@ -1,7 +1,7 @@
 /*
  * fuzz_onnx_import.c — libFuzzer target for everything after the ONNX
  * reader: the op check, the evaluation at two batch sizes (constant
- * folding, shape inference, attribute parsing in src/onnx/onnx_eval.c,
+ * folding, shape inference, attribute parsing in src/onnx/onnx_eval.c, onnx_ops.c,
  * onnx_fold.c, onnx_params.c), the lowering to graph ops and the fusion
  * pass, on any model the reader accepts.
  *

@@ -1,5 +1,5 @@
 /*
- * test_onnx_eval.c — unit tests for src/onnx/onnx_eval.c, onnx_fold.c and
+ * test_onnx_eval.c — unit tests for src/onnx/onnx_eval.c, onnx_ops.c, onnx_fold.c and
  * onnx_params.c (shape inference, constant folding, attribute normalisation).
  *
  * Why this file exists: the importer trusts these shapes and folded values to
