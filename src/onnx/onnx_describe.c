@@ -85,7 +85,11 @@ int bb_onnx_describe(const char *path, FILE *out, bb_err *err)
             print_batched(out, g, g->input);
             fprintf(out, " -> ");
             print_batched(out, g, g->output);
-            fprintf(out, " (infer --output writes the output in this shape)\n");
+            if (m->n_outputs > 1)
+                fprintf(out, " and %d more output%s, computed and timed (infer --output writes the first)\n",
+                        m->n_outputs - 1, m->n_outputs > 2 ? "s" : "");
+            else
+                fprintf(out, " (infer --output writes the output in this shape)\n");
             fprintf(out, "params   %lld\n", (long long)bb_graph_param_count(g));
             fprintf(out, "macs     %lld per item (%.3f GMAC)\n", (long long)bb_graph_macs(g),
                     (double)bb_graph_macs(g) / 1e9);

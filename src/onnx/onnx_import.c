@@ -267,18 +267,23 @@ static int make_input(ox_ctx *c)
     return 0;
 }
 
+/* The graph's output is the file's first; every output is computed (and
+ * so timed), as ONNX Runtime computes them: a segmentation model's
+ * auxiliary head, a detector's second map. */
 static int set_output(ox_ctx *c)
 {
     const bb_ox_model *m = c->m;
-    if (m->n_outputs != 1)
-        return bb_err_set(c->err, "%s: %d graph outputs; batchbench runs graphs with one", m->path, m->n_outputs);
-    int v = m->outputs[0].value, t = c->tmap[v];
-    if (t < 0)
-        return bb_err_set(c->err, "%s: output '%s' does not depend on the input", m->path, m->values[v].name);
-    if (c->g->tensors[t].full_rank || c->g->tensors[t].kind != BB_T_ACT)
-        return bb_err_set(c->err, "%s: output '%s' must be [N, ...] with the batch first", m->path,
-                          m->values[v].name);
-    c->g->output = t;
+    if (m->n_outputs < 1)
+        return bb_err_set(c->err, "%s: the graph declares no output", m->path);
+    for (int i = 0; i < m->n_outputs; i++) {
+        int v = m->outputs[i].value, t = c->tmap[v];
+        if (t < 0)
+            return bb_err_set(c->err, "%s: output '%s' does not depend on the input", m->path, m->values[v].name);
+        if (c->g->tensors[t].full_rank || c->g->tensors[t].kind != BB_T_ACT)
+            return bb_err_set(c->err, "%s: output '%s' must be [N, ...] with the batch first", m->path,
+                              m->values[v].name);
+    }
+    c->g->output = c->tmap[m->outputs[0].value];
     return 0;
 }
 

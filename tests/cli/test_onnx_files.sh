@@ -185,6 +185,15 @@ rc=$?
     grep -qE "^params +112$" "$tmp/d2" && grep -q "input    x: \[N,3,8,8\]" "$tmp/d2" && ok ||
     fail "describe good: $(cat "$tmp/d2")"
 # a weight computed from an initializer is still counted (as the parameters it holds)
+# two outputs: the first is written, the second's branch runs too (its conv a step)
+"$bin" infer --model "$tmp/two_outputs.onnx" --input "$tmp/x2.npy" --output "$tmp/y_two.npy" --threads 1 \
+    >"$tmp/two.log" 2>&1 && cmp -s "$tmp/y1.npy" "$tmp/y_two.npy" &&
+    "$bin" profile --model "$tmp/two_outputs.onnx" --batch 2 --threads 1 --warmup 0 --reps 1 --json >"$tmp/two.json" \
+        2>>"$tmp/two.log" &&
+    /usr/bin/python3 -c "import json,sys; ops=[s['op'] for s in json.load(open(sys.argv[1]))['steps']]; \
+sys.exit(0 if any('aux_conv' in o for o in ops) else 'steps: ' + ' '.join(ops))" "$tmp/two.json" >>"$tmp/two.log" 2>&1 &&
+    "$bin" models --describe "$tmp/two_outputs.onnx" 2>&1 | grep -q "and 1 more output, computed and timed" &&
+    ok || fail "two_outputs.onnx: $(cat "$tmp/two.log")"
 # the shapes it runs at, as imported (torch writes symbolic dims into a resized output)
 "$bin" models --describe "$tmp/op_resize_linear_up.onnx" >"$tmp/d4" 2>&1 &&
     grep -qF "runs     [N,3,8,8] -> [N,3,11,11]" "$tmp/d4" && ok || fail "describe op_resize_linear_up: $(cat "$tmp/d4")"

@@ -733,6 +733,16 @@ def main(out):
     x2 = np.random.default_rng(1).standard_normal((2, 3, 8, 8)).astype(np.float32)
     np.save(f"{out}/x2.npy", x2)
     write_op_cases(out, x2)
+    # two outputs (a segmentation model's auxiliary head): the first is the
+    # output, the second's branch (a 1x1 conv) is computed and timed too
+    aux = small_graph(nodes=small_graph().graph.node[:] + [
+        helper.make_node("Conv", ["r", "w_aux"], ["a"], name="aux_conv"),
+        helper.make_node("GlobalAveragePool", ["a"], ["ap"], name="aux_gap"),
+        helper.make_node("Flatten", ["ap"], ["y_aux"], name="aux_flatten")],
+        inits=small_graph().graph.initializer[:] + [numpy_helper.from_array(np.ones((2, 4, 1, 1), np.float32), "w_aux")],
+        outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4]),
+                 helper.make_tensor_value_info("y_aux", TensorProto.FLOAT, ["N", 2])])
+    save(aux, f"{out}/two_outputs.onnx")
     for name, model in refused_upsampling(small_graph):
         save(model, f"{out}/{name}")
     np.save(f"{out}/x_wrong.npy", np.zeros((2, 3, 9, 8), dtype=np.float32))
