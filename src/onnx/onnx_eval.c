@@ -177,7 +177,8 @@ static int set_input(const bb_ox_model *m, const bb_ox_io *io, int64_t n, bb_ox_
         x->dims[d] = d == 0 ? n : io->dims[d];
         if (x->dims[d] < 0)
             return bb_err_set(err, "%s: input '%s': dim %d (%s) is not declared; only the first (batch) dim may be "
-                              "symbolic", m->path, name, d, io->dim_param[d] ? io->dim_param[d] : "unknown");
+                              "symbolic (tools/onnx_input_shape.py writes a copy with fixed dims, e.g. 3x512x512)",
+                              m->path, name, d, io->dim_param[d] ? io->dim_param[d] : "unknown");
         if (x->dims[d] && x->numel > BB_OX_MAX_ELEMS / x->dims[d])
             return bb_err_set(err, "%s: input '%s': absurd size at batch %lld", m->path, name, (long long)n);
         x->numel *= x->dims[d];

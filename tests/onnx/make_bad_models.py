@@ -743,6 +743,10 @@ def main(out):
         outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4]),
                  helper.make_tensor_value_info("y_aux", TensorProto.FLOAT, ["N", 2])])
     save(aux, f"{out}/two_outputs.onnx")
+    # good.onnx exported with a dynamic height and width (refused, naming
+    # tools/onnx_input_shape.py, which fixes them)
+    save(small_graph(inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])]),
+         f"{out}/dynamic_hw.onnx")
     for name, model in refused_upsampling(small_graph):
         save(model, f"{out}/{name}")
     np.save(f"{out}/x_wrong.npy", np.zeros((2, 3, 9, 8), dtype=np.float32))
