@@ -133,6 +133,12 @@ int ox_lower_convtranspose(ox_ctx *c, const bb_ox_node *nd)
     bb_ox_deconv d;
     if (bb_ox_deconv_get(c->m, nd, in, w->dims, &d, c->err) != 0)
         return -1;
+    /* Along an axis of one input position the stride moves nothing: taken
+     * as the kernel's size, each output position has one tap and the conv
+     * does no work on zeros (a generator's 1x1 start: a 1x1 conv to
+     * M*kh*kw channels, whose interleave keeps their order). */
+    d.sh = in[2] == 1 ? d.kh : d.sh;
+    d.sw = in[3] == 1 ? d.kw : d.sw;
     int64_t mh = (d.kh + d.sh - 1) / d.sh, mw = (d.kw + d.sw - 1) / d.sw, ss = d.sh * d.sw;
     int64_t ah = conv_positions(in[2], mh, d.sh, d.out_h, d.pad_t), aw = conv_positions(in[3], mw, d.sw, d.out_w,
                                                                                          d.pad_l);
