@@ -7,19 +7,23 @@
 #      each configuration's energy pass; J/item, items/J, power and the
 #      pass's busy share per configuration, and `batchbench report` of them
 #      (the energy-optimal batch size); ~47 s on an H200, 2026-12-04
-#   2. imported ONNX models on cuda (issue 18): scripts/gpu-check.sh with
+#   2. the importer's op cases on cuda (issue 18): scripts/gpu-ops.sh on the
+#      op_*.onnx files of tests/onnx/make_bad_models.py (--ops DIR, written
+#      beforehand where python3-onnx is, or here when it is importable),
+#      each against numpy's answer: the CUDA lowerings no model reaches
+#   3. imported ONNX models on cuda (issue 18): scripts/gpu-check.sh with
 #      GPU_CHECK_ONNX=<--onnx-models> GPU_CHECK_ONLY=onnx (default all 25
 #      exported models; on an H200, 2026-12-04, the first 11 (the zoo's)
 #      took 280 s, efficientnet_v2_l 81 s and vit_l_16 58 s of it, and 9
 #      of the others 51 s: "all" does not fit one 300 s step), `infer
 #      --device cuda` against `infer --device cpu` on the same file)
-#   3. against the peers (issue 22): scripts/gpu-vs-peers.sh with the time
+#   4. against the peers (issue 22): scripts/gpu-vs-peers.sh with the time
 #      left, bf16 first; what it does not reach, a later session continues
 #      from results.tar.gz (carry it back, unpack it into the same OUTDIR)
 #
-#   scripts/gpu-session.sh OUTDIR [--deadline S] [--skip energy,onnx,peers]
+#   scripts/gpu-session.sh OUTDIR [--deadline S] [--skip energy,ops,onnx,peers]
 #                          [--work DIR] [--peers-args "ARGS"] [--onnx-models LIST]
-#                          [--inductor-cache FILE]
+#                          [--inductor-cache FILE] [--ops DIR]
 #
 # --work DIR: the working folder (default OUTDIR/work); give one outside a
 # device call's $OUT, which brings back 8 files at most. --peers-args: passed
@@ -27,14 +31,17 @@
 # --batch-sizes 32,256" to fit the time left (torch.compile max-autotune
 # autotunes each conv and matmul shape for 0.4-9 s: resnet50 bf16 at
 # batches 32 and 256 did not finish in a 180 s step on an H200, 2026-12-04).
-# --onnx-models: the models of part 2 ("all", or a comma-separated list).
+# --onnx-models: the models of part 3 ("all", or a comma-separated list).
+# --ops DIR: part 2's op cases (default: written into the working folder
+# when python3-onnx is importable there).
 # --inductor-cache FILE: an inductor-cache.tar.gz an earlier lease brought
 # back (gpu-vs-peers.sh), for part 3's torch.compile; the new one comes back
 # in OUTDIR.
 #
-# Environment: as scripts/gpu-check.sh (PYTHON, BATCHBENCH_BIN, BB_LIB_DIR).
+# Environment: as scripts/gpu-check.sh (PYTHON, BATCHBENCH_BIN, BB_LIB_DIR);
+# GPU_OPS_DEVICE=cpu runs part 2 on the CPU (the tests check the plumbing so).
 # OUTDIR gets at most 8 files (what a device call brings back): log.txt,
-# energy.txt, onnx-parity.txt, peers-table.md, results.tar.gz (the energy
+# energy.txt, ops-cuda.txt, onnx-parity.txt, peers-table.md, results.tar.gz (the energy
 # results and report, the peers' results, table and report) and
 # inductor-cache.tar.gz (when torch.compile ran).
 # Exit: 0 every part ran (but those --skip names) and passed its own checks,
@@ -44,7 +51,7 @@ set -u
 
 usage() { awk 'NR > 1 && (!/^#/ || /^# shellcheck/) { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 die() { echo "gpu-session.sh: $*" >&2; exit 2; }
-out="" deadline=540 skip="" work="" peers_args="" onnx_models=all inductor_cache=""
+out="" deadline=540 skip="" work="" peers_args="" onnx_models=all inductor_cache="" ops=""
 while [ $# -gt 0 ]; do
     case $1 in
     -h | --help) usage; exit 0 ;;
@@ -62,6 +69,10 @@ while [ $# -gt 0 ]; do
         if [ $# -lt 2 ] || [ ! -s "$2" ]; then die "--inductor-cache needs an existing inductor-cache.tar.gz"; fi
         inductor_cache=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
         shift 2 ;;
+    --ops)
+        if [ $# -lt 2 ] || [ ! -s "$2/x2.npy" ]; then die "--ops needs a folder of op cases (make_bad_models.py)"; fi
+        ops=$(cd "$2" && pwd)
+        shift 2 ;;
     --onnx-models)
         if [ $# -lt 2 ] || [ -z "$2" ]; then die "--onnx-models needs a list"; fi
         onnx_models=$2
@@ -71,7 +82,9 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$out" ] || { usage >&2; exit 2; }
-for s in ${skip//,/ }; do [[ ",energy,onnx,peers," == *",$s,"* ]] || die "--skip: unknown part '$s' (energy, onnx, peers)"; done
+for s in ${skip//,/ }; do
+    [[ ",energy,ops,onnx,peers," == *",$s,"* ]] || die "--skip: unknown part '$s' (energy, ops, onnx, peers)"
+done
 # shellcheck source=lib/gpu-libs.sh
 . "$(dirname "$0")/lib/gpu-libs.sh"
 enter_repo "$out" || exit 2 # OUT, REPO (the working folder now), PY
@@ -125,7 +138,28 @@ PY
         grep -i -m3 'energy' "$w/energy/report/report.md" 2>/dev/null
     fi
 
-    # 2. imported ONNX models on cuda ----------------------------------------------
+    # 2. the importer's op cases on cuda ------------------------------------------
+    if skipped ops; then
+        say "ops: skipped (--skip)"
+    else
+        t=$(left)
+        if [ -z "$ops" ] && "$PY" "$REPO/tests/onnx/make_bad_models.py" "$w/ops" >"$w/ops-make.log" 2>&1; then
+            ops=$w/ops
+        fi
+        if [ -z "$ops" ]; then
+            say "ops: no op cases (no python3-onnx here: $(tail -1 "$w/ops-make.log"); carry them with --ops DIR)"
+            failed=1
+        elif [ "$t" -gt 60 ]; then
+            PYTHON=$PY BATCHBENCH_BIN="$w/bb" "$REPO/scripts/gpu-ops.sh" "$ops" "$OUT/ops-cuda.txt" \
+                --device "${GPU_OPS_DEVICE:-cuda}" --deadline $((t > 150 ? 90 : t - 50)) || failed=1
+            grep -v '^PASS' "$OUT/ops-cuda.txt" | tail -20
+        else
+            say "ops: no time left"
+            failed=1
+        fi
+    fi
+
+    # 3. imported ONNX models on cuda ----------------------------------------------
     if skipped onnx; then
         say "onnx: skipped (--skip)"
     else
@@ -143,7 +177,7 @@ PY
         fi
     fi
 
-    # 3. against the peers -----------------------------------------------------------
+    # 4. against the peers -----------------------------------------------------------
     if skipped peers; then
         say "peers: skipped (--skip)"
     else
