@@ -340,21 +340,6 @@ else
     fail "pack-binary.sh: $(cat "$tmp/pack.log")"
 fi
 bash -n "$here/scripts/pack-binary.sh" && ok || fail "bash -n scripts/pack-binary.sh"
-# part 2, the importer's op cases (scripts/gpu-ops.sh), on the CPU: written
-# into the working folder, every case held to numpy's answer; and a case
-# whose reference is wrong fails, named
-out=$(GPU_OPS_DEVICE=cpu PYTHON=/usr/bin/python3 BATCHBENCH_BIN=$bin "$here/scripts/gpu-session.sh" "$tmp/gs2" \
-    --skip energy,onnx,peers --work "$tmp/gsw2" 2>&1)
-rc=$?
-n_ops=$(ls "$tmp/gsw2/ops"/op_*.onnx 2>/dev/null | wc -l)
-[ $rc -eq 0 ] && [ "$n_ops" -gt 50 ] && grep -q "^gpu-ops: cpu fp32: $n_ops passed, 0 failed, 0 refused" "$tmp/gs2/ops-cuda.txt" &&
-    ok || fail "gpu-session.sh's ops part on the cpu (rc $rc): $out"
-cp -r "$tmp/gsw2/ops" "$tmp/ops-bad" && cp "$tmp/ops-bad/op_spacetodepth.ref.npy" "$tmp/ops-bad/op_depthtospace_crd.ref.npy"
-out=$(PYTHON=/usr/bin/python3 BATCHBENCH_BIN=$bin "$here/scripts/gpu-ops.sh" "$tmp/ops-bad" "$tmp/ops-bad.txt" --device cpu 2>&1)
-[ $? -eq 1 ] && grep -q "^FAIL    op_depthtospace_crd: shape mismatch" "$tmp/ops-bad.txt" && ok ||
-    fail "gpu-ops.sh with a wrong reference: $out $(grep -v ^PASS "$tmp/ops-bad.txt")"
-out=$("$here/scripts/gpu-ops.sh" "$tmp/nope" "$tmp/x.txt" 2>&1)
-[ $? -eq 2 ] && [[ "$out" == *"has no op cases"* ]] && ok || fail "gpu-ops.sh without op cases: $out"
 if ! command -v shellcheck >/dev/null; then
     fail "shellcheck not installed: scripts/pack-binary.sh cannot be checked (scripts/install-deps.sh)"
 else
