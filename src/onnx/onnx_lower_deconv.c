@@ -22,8 +22,11 @@
  * keeps [pad_begin, pad_begin + out). When k is a multiple of s (U-Net's
  * 2x2 stride 2, DCGAN's 4x4 stride 2) the conv does exactly the transposed
  * conv's multiply-adds; otherwise the zero taps cost (e.g. 3x3 stride 2:
- * 16 taps for 9). A stride-1 ConvTranspose is one conv with its pads
- * turned around, with no interleave or crop.
+ * 16 taps for 9). A stride-1 ConvTranspose with even pads is one conv
+ * with its pads turned around, with no interleave or crop. The conv's pads
+ * are always even on both sides (cuDNN's convs take no others): where
+ * output_padding needs positions behind, as many are added in front and
+ * cropped.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +122,36 @@ static int64_t conv_positions(int64_t in, int64_t m, int64_t s, int64_t out, int
     return past > 0 ? a + (past + s - 1) / s : a;
 }
 
+/* The sub-pixel conv's geometry: taps and positions per axis, its window,
+ * and where the node's output starts in the interleaved result. */
+typedef struct {
+    int64_t mh, mw, ah, aw, top, left;
+    bb_ox_win win;
+    int crop; /* the output is a part of the interleaved result (a slice) */
+} subpixel;
+
+static subpixel plan_subpixel(const bb_ox_deconv *d, const int64_t in[4])
+{
+    subpixel p = {.mh = (d->kh + d->sh - 1) / d->sh, .mw = (d->kw + d->sw - 1) / d->sw};
+    if (d->sh * d->sw == 1 && d->pad_t <= p.mh - 1 && d->pad_l <= p.mw - 1) { /* stride 1: the pads turned around */
+        p.win = subpixel_window(p.mh, p.mw, in[2], in[3], d->out_h, d->out_w);
+        p.win.pad_t -= d->pad_t, p.win.pad_l -= d->pad_l, p.win.pad_b += d->pad_t, p.win.pad_r += d->pad_l;
+        p.ah = d->out_h, p.aw = d->out_w;
+        if (p.win.pad_t == p.win.pad_b && p.win.pad_l == p.win.pad_r)
+            return p;
+    }
+    p.ah = conv_positions(in[2], p.mh, d->sh, d->out_h, d->pad_t);
+    p.aw = conv_positions(in[3], p.mw, d->sw, d->out_w, d->pad_l);
+    p.win = subpixel_window(p.mh, p.mw, in[2], in[3], p.ah, p.aw);
+    /* cuDNN pads both sides alike: where output_padding needs positions
+     * behind, as many more in front (cropped) */
+    int64_t eh = p.win.pad_b - p.win.pad_t, ew = p.win.pad_r - p.win.pad_l;
+    p.win.pad_t += eh, p.win.pad_l += ew, p.ah += eh, p.aw += ew;
+    p.top = d->pad_t + eh * d->sh, p.left = d->pad_l + ew * d->sw;
+    p.crop = p.top || p.left || p.ah * d->sh != d->out_h || p.aw * d->sw != d->out_w;
+    return p;
+}
+
 int ox_lower_convtranspose(ox_ctx *c, const bb_ox_node *nd)
 {
     int x = ox_in_act(c, nd, 0);
@@ -139,35 +172,25 @@ int ox_lower_convtranspose(ox_ctx *c, const bb_ox_node *nd)
      * M*kh*kw channels, whose interleave keeps their order). */
     d.sh = in[2] == 1 ? d.kh : d.sh;
     d.sw = in[3] == 1 ? d.kw : d.sw;
-    int64_t mh = (d.kh + d.sh - 1) / d.sh, mw = (d.kw + d.sw - 1) / d.sw, ss = d.sh * d.sw;
-    int64_t ah = conv_positions(in[2], mh, d.sh, d.out_h, d.pad_t), aw = conv_positions(in[3], mw, d.sw, d.out_w,
-                                                                                         d.pad_l);
-    bb_ox_win win = subpixel_window(mh, mw, in[2], in[3], ah, aw);
-    int crop = d.pad_t || d.pad_l || ah * d.sh != d.out_h || aw * d.sw != d.out_w;
-    if (ss == 1 && d.pad_t <= mh - 1 && d.pad_l <= mw - 1) { /* the pads turned around: no crop */
-        win = subpixel_window(mh, mw, in[2], in[3], d.out_h, d.out_w);
-        win.pad_t -= d.pad_t, win.pad_l -= d.pad_l, win.pad_b += d.pad_t, win.pad_r += d.pad_l;
-        crop = win.pad_b < 0 || win.pad_r < 0;
-        if (crop)
-            win = subpixel_window(mh, mw, in[2], in[3], ah, aw);
-    }
+    const subpixel p = plan_subpixel(&d, in);
+    const int64_t ss = d.sh * d.sw;
     int wt = -1, bt = -1;
-    if (subpixel_params(c, nd, w, bias, &d, mh, mw, &wt, &bt) != 0)
+    if (subpixel_params(c, nd, w, bias, &d, p.mh, p.mw, &wt, &bt) != 0)
         return -1;
-    int direct = ss == 1 && !crop; /* the conv's output is the node's */
-    int64_t cd[3] = {d.out_c * ss, ah, aw};
+    int direct = ss == 1 && !p.crop; /* the conv's output is the node's */
+    int64_t cd[3] = {d.out_c * ss, p.ah, p.aw};
     int y = direct ? -1 : add_act(c, 3, cd);
     bb_op *op = direct ? ox_op(c, nd, BB_OP_CONV, &x, 1, nd->out[0]) : ox_op_into(c, nd, BB_OP_CONV, x, y);
     if (!op)
         return -1;
     op->w = wt, op->b = bt, op->groups = (int)d.group;
-    ox_set_window(op, &win);
+    ox_set_window(op, &p.win);
     if (direct)
         return 0;
     if (ss > 1) {
-        int64_t v[5] = {d.out_c, d.sh, d.sw, ah, aw}, f[3] = {d.out_c, ah * d.sh, aw * d.sw};
+        int64_t v[5] = {d.out_c, d.sh, d.sw, p.ah, p.aw}, f[3] = {d.out_c, p.ah * d.sh, p.aw * d.sw};
         int t = view_permuted(c, nd, y, v, CRD_PERM);
-        if (!crop)
+        if (!p.crop)
             return ox_reshape_to(c, nd, t, nd->out[0]) ? 0 : -1;
         y = add_act(c, 3, f);
         ox_op_into(c, nd, BB_OP_RESHAPE, t, y);
@@ -175,7 +198,7 @@ int ox_lower_convtranspose(ox_ctx *c, const bb_ox_node *nd)
     bb_op *sl = ox_op(c, nd, BB_OP_SLICE, &y, 1, nd->out[0]);
     if (!sl)
         return -1;
-    const int64_t start[4] = {0, 0, d.pad_t, d.pad_l};
+    const int64_t start[4] = {0, 0, p.top, p.left};
     for (int a = 0; a < 4; a++)
         sl->starts[a] = start[a], sl->steps[a] = 1;
     return 0;

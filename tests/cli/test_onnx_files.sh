@@ -104,7 +104,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 62 ] && ok || fail "expected 62 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 63 ] && ok || fail "expected 63 op_*.onnx cases"
 # conv(x) + BN(x) runs as one conv (the BN in its centre taps; the ReLU
 # after the add fused too), and so do parallel convs of one input (their
 # kernels summed; an add of zeros is no step): no batchnorm, add, binary

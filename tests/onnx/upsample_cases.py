@@ -57,6 +57,7 @@ def upsample_cases(x):
     # (name, weight [3, M/group, kh, kw], strides, pads [t, l, b, r], output_padding, group)
     for name, wshape, st, pads, opad, group in (
             ("k2s2", (3, 4, 2, 2), (2, 2), (0, 0, 0, 0), (0, 0), 1),        # U-Net's up-convolution
+            ("k2s2_op1", (3, 4, 2, 2), (2, 2), (0, 0, 0, 0), (1, 1), 1),    # an odd size: a position past the taps
             ("k4s2p1", (3, 5, 4, 4), (2, 2), (1, 1, 1, 1), (0, 0), 1),      # DCGAN's
             ("k3s2p1_op1", (3, 4, 3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1),  # zero taps, output_padding
             ("group_asym", (3, 2, 3, 3), (2, 3), (0, 1, 2, 0), (1, 0), 3),  # depthwise-like, uneven
