@@ -26,8 +26,12 @@
  * with its pads turned around, with no interleave or crop. The conv's pads
  * are always even on both sides (cuDNN's convs take no others): where
  * output_padding needs positions behind, as many are added in front and
- * cropped.
+ * cropped. A BatchNormalization that alone reads the ConvTranspose folds
+ * into the conv's weights and bias, and a ReLU after either is the conv's
+ * post-op (it commutes with the interleave and the crop): after the
+ * interleave the fusion pass could fold neither.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,26 +86,73 @@ static float *subpixel_weight(const bb_ox_val *w, const bb_ox_deconv *d, int64_t
     return k;
 }
 
-/* The conv's weight and bias tensors (bias each output channel's, once
- * per phase); bt -1 without a bias. */
-static int subpixel_params(ox_ctx *c, const bb_ox_node *nd, const bb_ox_val *w, const bb_ox_val *bias,
-                           const bb_ox_deconv *d, int64_t mh, int64_t mw, int *wt, int *bt)
+/* The BatchNormalization (inference) that alone reads nd's output, or -1:
+ * it folds into the sub-pixel conv, which nothing could do after the
+ * interleave, as a scale and shift per output channel (st[0..ch) and
+ * st[ch..2ch), malloc'ed). Anything else about it (another reader, a
+ * parameter computed from the input, training mode) leaves it to its own
+ * lowering, which names what is wrong. */
+/* The node of type op that alone reads value v (as its first input, with
+ * one output), or -1. */
+static int sole_reader(const ox_ctx *c, int v, const char *op)
 {
-    int64_t ss = d->sh * d->sw, wd[4] = {d->out_c * ss, w->dims[0] / d->group, mh, mw};
-    if ((double)wd[0] * (double)wd[1] * (double)mh * (double)mw > (double)MAX_WEIGHT)
+    int k = v >= 0 && c->readers[v] == 1 ? c->reader[v] : -1;
+    const bb_ox_node *r = k >= 0 ? &c->m->nodes[k] : NULL;
+    return r && !strcmp(r->op_type, op) && r->n_in >= 1 && r->in[0] == v && r->n_out == 1 ? k : -1;
+}
+
+static int bn_reader(ox_ctx *c, const bb_ox_node *nd, int64_t ch, float **st)
+{
+    int k = sole_reader(c, nd->out[0], "BatchNormalization");
+    const bb_ox_node *bn = k >= 0 ? &c->m->nodes[k] : NULL;
+    const float *p[4];
+    bb_ox_params prm;
+    *st = NULL;
+    if (!bn || bn->n_in != 5)
+        return -1;
+    for (int i = 0; i < 4; i++) {
+        int u = bn->in[i + 1];
+        if (u < 0 || !ox_is_static(c, u) || c->v2[u].dtype != BB_OX_F32 || c->v2[u].numel != ch)
+            return -1;
+        p[i] = c->v2[u].data;
+    }
+    if (bb_ox_params_get(c->m, bn, c->v2, &prm, &(bb_err){0}) != 0 || !(*st = malloc(sizeof(float) * (size_t)(2 * ch))))
+        return -1;
+    for (int64_t o = 0; o < ch; o++) {
+        double sc = (double)p[0][o] / sqrt((double)p[3][o] + (double)prm.epsilon);
+        (*st)[o] = (float)sc, (*st)[ch + o] = (float)((double)p[1][o] - (double)p[2][o] * sc);
+    }
+    return k;
+}
+
+/* The conv's weight and bias tensors: output channel oc is channel o =
+ * oc / (sh*sw)'s phase, times st[o] and its bias plus st[out_c + o] when
+ * a batch norm folds in (st not NULL); bt -1 without either. */
+static int subpixel_params(ox_ctx *c, const bb_ox_node *nd, const bb_ox_val *w, const bb_ox_val *bias,
+                           const float *st, const bb_ox_deconv *d, int64_t mh, int64_t mw, int *wt, int *bt)
+{
+    int64_t ss = d->sh * d->sw, wd[4] = {d->out_c * ss, w->dims[0] / d->group, mh, mw}, row = wd[1] * mh * mw;
+    if ((double)wd[0] * (double)row > (double)MAX_WEIGHT)
         return bb_ox_node_err(c->err, c->m, nd, "its weight as a conv would hold %.3g elements (at most %lld)",
-                              (double)wd[0] * (double)wd[1] * (double)mh * (double)mw, (long long)MAX_WEIGHT);
-    float *k = subpixel_weight(w, d, mh, mw), *b = bias ? malloc(sizeof(float) * (size_t)wd[0]) : NULL;
-    if (!k || (bias && !b)) {
+                              (double)wd[0] * (double)row, (long long)MAX_WEIGHT);
+    float *k = subpixel_weight(w, d, mh, mw), *b = bias || st ? malloc(sizeof(float) * (size_t)wd[0]) : NULL;
+    if (!k || ((bias || st) && !b)) {
         free(k), free(b);
         return bb_err_oom(c->err, "%s: out of memory for node '%s''s weight", c->m->path, nd->name);
     }
-    for (int64_t oc = 0; b && oc < wd[0]; oc++)
-        b[oc] = ((const float *)bias->data)[oc / ss];
+    for (int64_t oc = 0; b && oc < wd[0]; oc++) {
+        const int64_t o = oc / ss;
+        b[oc] = bias ? ((const float *)bias->data)[o] : 0.0f;
+        if (st)
+            b[oc] = b[oc] * st[o] + st[d->out_c + o];
+        for (int64_t i = 0; st && i < row; i++)
+            k[oc * row + i] *= st[o];
+    }
     *wt = ox_const_tensor(c, c->m->values[nd->in[1]].name, BB_T_PARAM, 4, wd, k);
-    *bt = bias && *wt >= 0 ? ox_const_tensor(c, c->m->values[nd->in[2]].name, BB_T_PARAM, 1, wd, b) : -1;
+    *bt = b && *wt >= 0 ? ox_const_tensor(c, bias ? c->m->values[nd->in[2]].name : "bn_shift", BB_T_PARAM, 1, wd, b)
+                        : -1;
     free(k), free(b);
-    return *wt < 0 || (bias && *bt < 0) ? -1 : 0;
+    return *wt < 0 || (b && *bt < 0) ? -1 : 0;
 }
 
 /* The conv's window: stride 1, mh x mw taps, padded by mh-1 / mw-1 in
@@ -174,16 +225,28 @@ int ox_lower_convtranspose(ox_ctx *c, const bb_ox_node *nd)
     d.sw = in[3] == 1 ? d.kw : d.sw;
     const subpixel p = plan_subpixel(&d, in);
     const int64_t ss = d.sh * d.sw;
-    int wt = -1, bt = -1;
-    if (subpixel_params(c, nd, w, bias, &d, p.mh, p.mw, &wt, &bt) != 0)
+    float *st;
+    int wt = -1, bt = -1, bn = bn_reader(c, nd, d.out_c, &st), rc = subpixel_params(c, nd, w, bias, st, &d, p.mh,
+                                                                                       p.mw, &wt, &bt);
+    free(st);
+    if (rc != 0)
         return -1;
+    /* the batch norm's output when it folds in; a ReLU after either
+     * commutes with the interleave and the crop: the conv's post-op */
+    int out_v = bn >= 0 ? c->m->nodes[bn].out[0] : nd->out[0], relu = sole_reader(c, out_v, "Relu");
+    out_v = relu >= 0 ? c->m->nodes[relu].out[0] : out_v;
+    if (bn >= 0)
+        c->done[bn] = 1;
+    if (relu >= 0)
+        c->done[relu] = 1;
     int direct = ss == 1 && !p.crop; /* the conv's output is the node's */
     int64_t cd[3] = {d.out_c * ss, p.ah, p.aw};
     int y = direct ? -1 : add_act(c, 3, cd);
-    bb_op *op = direct ? ox_op(c, nd, BB_OP_CONV, &x, 1, nd->out[0]) : ox_op_into(c, nd, BB_OP_CONV, x, y);
+    bb_op *op = direct ? ox_op(c, nd, BB_OP_CONV, &x, 1, out_v) : ox_op_into(c, nd, BB_OP_CONV, x, y);
     if (!op)
         return -1;
     op->w = wt, op->b = bt, op->groups = (int)d.group;
+    op->post_act = relu >= 0 ? BB_ACT_RELU : BB_ACT_NONE;
     ox_set_window(op, &p.win);
     if (direct)
         return 0;
@@ -191,11 +254,11 @@ int ox_lower_convtranspose(ox_ctx *c, const bb_ox_node *nd)
         int64_t v[5] = {d.out_c, d.sh, d.sw, p.ah, p.aw}, f[3] = {d.out_c, p.ah * d.sh, p.aw * d.sw};
         int t = view_permuted(c, nd, y, v, CRD_PERM);
         if (!p.crop)
-            return ox_reshape_to(c, nd, t, nd->out[0]) ? 0 : -1;
+            return ox_reshape_to(c, nd, t, out_v) ? 0 : -1;
         y = add_act(c, 3, f);
         ox_op_into(c, nd, BB_OP_RESHAPE, t, y);
     }
-    bb_op *sl = ox_op(c, nd, BB_OP_SLICE, &y, 1, nd->out[0]);
+    bb_op *sl = ox_op(c, nd, BB_OP_SLICE, &y, 1, out_v);
     if (!sl)
         return -1;
     const int64_t start[4] = {0, 0, p.top, p.left};

@@ -104,7 +104,16 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 63 ] && ok || fail "expected 63 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 64 ] && ok || fail "expected 64 op_*.onnx cases"
+# a BatchNorm after a ConvTranspose is folded into its sub-pixel conv and
+# the ReLU after it is the conv's post-op (it commutes with the interleave
+# and the crop): no batchnorm or act step (after the interleave nothing
+# else could fold them)
+"$bin" profile --model "$tmp/op_convtranspose_bn_relu.onnx" --batch 2 --threads 1 --warmup 0 --reps 1 --json \
+    >"$tmp/dbn.json" 2>"$tmp/dbn.log" &&
+    /usr/bin/python3 -c "import json,sys; k=[s['kind'] for s in json.load(open(sys.argv[1]))['steps']]; \
+sys.exit(0 if 'batchnorm' not in k and 'act' not in k and 'conv' in k else 'steps: ' + ' '.join(k))" "$tmp/dbn.json" >>"$tmp/dbn.log" 2>&1 &&
+    ok || fail "convtranspose_bn_relu: $(cat "$tmp/dbn.log")"
 # conv(x) + BN(x) runs as one conv (the BN in its centre taps; the ReLU
 # after the add fused too), and so do parallel convs of one input (their
 # kernels summed; an add of zeros is no step): no batchnorm, add, binary

@@ -79,6 +79,19 @@ def upsample_cases(x):
         helper.make_node("ConvTranspose", ["r", "w2", "b2"], ["y"], name="grow8", strides=[2, 2], pads=[1] * 4)],
         [f32(w1, "w1"), f32(w2, "w2"), f32(b2, "b2")], ["N", 2, 8, 8],
         deconv(np.maximum(h1, 0), as32(w2), as32(b2), (2, 2), (1, 1, 1, 1)))
+    # a generator's block: ConvTranspose without bias, BatchNorm (folded into
+    # the sub-pixel conv's weights), ReLU
+    wb = rng.standard_normal((3, 6, 4, 4))
+    gam, bet, mu, var = rng.uniform(0.5, 1.5, 6), rng.uniform(-0.5, 0.5, 6), rng.uniform(-1, 1, 6), rng.uniform(0.5, 2, 6)
+    dc = deconv(x, as32(wb), np.zeros(6), (2, 2), (1, 1, 1, 1))
+    sh = (1, -1, 1, 1)
+    bn = (dc - as32(mu).reshape(sh)) / np.sqrt(as32(var).reshape(sh) + 1e-5) * as32(gam).reshape(sh) + as32(bet).reshape(sh)
+    yield ("convtranspose_bn_relu", [
+        helper.make_node("ConvTranspose", ["x", "wb"], ["d"], name="deconv", strides=[2, 2], pads=[1] * 4),
+        helper.make_node("BatchNormalization", ["d", "gam", "bet", "mu", "var"], ["n"], name="bn"),
+        helper.make_node("Relu", ["n"], ["y"], name="relu")],
+        [f32(wb, "wb"), f32(gam, "gam"), f32(bet, "bet"), f32(mu, "mu"), f32(var, "var")], ["N", 6, 16, 16],
+        np.maximum(bn, 0))
     # PixelShuffle(2) after a 1x1 conv to 12 channels, both orders; its inverse
     wc = rng.standard_normal((12, 3, 1, 1))
     c12 = np.einsum("nchw,oc->nohw", x, as32(wc[:, :, 0, 0]))
