@@ -83,6 +83,10 @@ int ox_lower_depthspace(ox_ctx *c, const bb_ox_node *nd);
 int ox_lower_einsum(ox_ctx *c, const bb_ox_node *nd);
 /* Value v's scalar (a one-element static constant) into *x; -1 when it is not one. */
 int ox_scalar(const ox_ctx *c, int v, double *x);
+/* A batch norm as a per-channel scale and shift (st[0..ch), st[ch..2ch),
+ * malloc'ed; NULL when out of memory) from p = scale, bias, mean, var:
+ * s = scale / sqrt(var + eps), t = bias - mean * s, in double. */
+float *ox_bn_scale_shift(const float *p[4], int64_t ch, float eps);
 
 /* onnx_lower.c */
 /* Whether op_type has a lowering (activation nodes), or is shape

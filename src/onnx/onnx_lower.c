@@ -361,6 +361,16 @@ static int times(ox_ctx *c, const bb_ox_node *nd, int a, int b)
     return z;
 }
 
+float *ox_bn_scale_shift(const float *p[4], int64_t ch, float eps)
+{
+    float *st = malloc(sizeof(float) * (size_t)(2 * ch));
+    for (int64_t i = 0; st && i < ch; i++) {
+        double s = (double)p[0][i] / sqrt((double)p[3][i] + (double)eps);
+        st[i] = (float)s, st[ch + i] = (float)((double)p[1][i] - (double)p[2][i] * s);
+    }
+    return st;
+}
+
 /* A BatchNormalization whose channels are not the zoo's axis after the
  * batch (LeViT's BatchNorm1d on tokens flattened with the batch, [N*L, C]):
  * x * s + t, s = scale / sqrt(var + eps) and t = bias - mean * s in
@@ -382,13 +392,9 @@ static int lower_batchnorm_affine(ox_ctx *c, const bb_ox_node *nd, int x, float 
                                   (long long)pv->numel, (long long)ch);
         v[k] = pv->data;
     }
-    float *st = malloc(sizeof(float) * (size_t)(2 * ch));
+    float *st = ox_bn_scale_shift(v, ch, eps);
     if (!st)
         return bb_err_oom(c->err, "out of memory");
-    for (int64_t i = 0; i < ch; i++) {
-        double s = (double)v[0][i] / sqrt((double)v[3][i] + (double)eps);
-        st[i] = (float)s, st[ch + i] = (float)((double)v[1][i] - (double)v[2][i] * s);
-    }
     int64_t d[BB_OX_MAX_DIMS] = {ch, 1, 1, 1, 1, 1, 1, 1};
     int s_t = ox_const_tensor(c, "bn_scale", BB_T_BUFFER, xv->ndim - 1, d, st);
     int t_t = s_t < 0 ? -1 : ox_const_tensor(c, "bn_shift", BB_T_BUFFER, xv->ndim - 1, d, st + ch);

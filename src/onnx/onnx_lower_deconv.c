@@ -31,7 +31,6 @@
  * post-op (it commutes with the interleave and the crop): after the
  * interleave the fusion pass could fold neither.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,12 +85,6 @@ static float *subpixel_weight(const bb_ox_val *w, const bb_ox_deconv *d, int64_t
     return k;
 }
 
-/* The BatchNormalization (inference) that alone reads nd's output, or -1:
- * it folds into the sub-pixel conv, which nothing could do after the
- * interleave, as a scale and shift per output channel (st[0..ch) and
- * st[ch..2ch), malloc'ed). Anything else about it (another reader, a
- * parameter computed from the input, training mode) leaves it to its own
- * lowering, which names what is wrong. */
 /* The node of type op that alone reads value v (as its first input, with
  * one output), or -1. */
 static int sole_reader(const ox_ctx *c, int v, const char *op)
@@ -101,6 +94,12 @@ static int sole_reader(const ox_ctx *c, int v, const char *op)
     return r && !strcmp(r->op_type, op) && r->n_in >= 1 && r->in[0] == v && r->n_out == 1 ? k : -1;
 }
 
+/* The BatchNormalization (inference) that alone reads nd's output, or -1:
+ * it folds into the sub-pixel conv, which nothing could do after the
+ * interleave, as a scale and shift per output channel (st[0..ch) and
+ * st[ch..2ch), malloc'ed). Anything else about it (another reader, a
+ * parameter computed from the input, training mode) leaves it to its own
+ * lowering, which names what is wrong. */
 static int bn_reader(ox_ctx *c, const bb_ox_node *nd, int64_t ch, float **st)
 {
     int k = sole_reader(c, nd->out[0], "BatchNormalization");
@@ -116,12 +115,8 @@ static int bn_reader(ox_ctx *c, const bb_ox_node *nd, int64_t ch, float **st)
             return -1;
         p[i] = c->v2[u].data;
     }
-    if (bb_ox_params_get(c->m, bn, c->v2, &prm, &(bb_err){0}) != 0 || !(*st = malloc(sizeof(float) * (size_t)(2 * ch))))
+    if (bb_ox_params_get(c->m, bn, c->v2, &prm, &(bb_err){0}) != 0 || !(*st = ox_bn_scale_shift(p, ch, prm.epsilon)))
         return -1;
-    for (int64_t o = 0; o < ch; o++) {
-        double sc = (double)p[0][o] / sqrt((double)p[3][o] + (double)prm.epsilon);
-        (*st)[o] = (float)sc, (*st)[ch + o] = (float)((double)p[1][o] - (double)p[2][o] * sc);
-    }
     return k;
 }
 
