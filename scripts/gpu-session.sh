@@ -11,17 +11,22 @@
 #      op_*.onnx files of tests/onnx/make_bad_models.py (--ops DIR, written
 #      beforehand where python3-onnx is, or here when it is importable),
 #      each against numpy's answer: the CUDA lowerings no model reaches
-#   3. imported ONNX models on cuda (issue 18): scripts/gpu-check.sh with
+#   3. attention through cuDNN's SDPA (issue 22; src/backends/cuda/cuda_sdpa.c,
+#      never run before): bf16 parity of vit_b_16 with cuda.attention=cudnn
+#      against the CPU, then the forward time of vit_b_16 at batch 32 and 256
+#      and vit_l_16 at 256 with the kernel (fused), cuDNN's SDPA (cudnn) and
+#      the choice timed per shape (measured), in log.txt; ~1-2 minutes
+#   4. imported ONNX models on cuda (issue 18): scripts/gpu-check.sh with
 #      GPU_CHECK_ONNX=<--onnx-models> GPU_CHECK_ONLY=onnx (default all 25
 #      exported models; on an H200, 2026-12-04, the first 11 (the zoo's)
 #      took 280 s, efficientnet_v2_l 81 s and vit_l_16 58 s of it, and 9
 #      of the others 51 s: "all" does not fit one 300 s step), `infer
 #      --device cuda` against `infer --device cpu` on the same file)
-#   4. against the peers (issue 22): scripts/gpu-vs-peers.sh with the time
+#   5. against the peers (issue 22): scripts/gpu-vs-peers.sh with the time
 #      left, bf16 first; what it does not reach, a later session continues
 #      from results.tar.gz (carry it back, unpack it into the same OUTDIR)
 #
-#   scripts/gpu-session.sh OUTDIR [--deadline S] [--skip energy,ops,onnx,peers]
+#   scripts/gpu-session.sh OUTDIR [--deadline S] [--skip energy,ops,attention,onnx,peers]
 #                          [--work DIR] [--peers-args "ARGS"] [--onnx-models LIST]
 #                          [--inductor-cache FILE] [--ops DIR]
 #
@@ -31,11 +36,11 @@
 # --batch-sizes 32,256" to fit the time left (torch.compile max-autotune
 # autotunes each conv and matmul shape for 0.4-9 s: resnet50 bf16 at
 # batches 32 and 256 did not finish in a 180 s step on an H200, 2026-12-04).
-# --onnx-models: the models of part 3 ("all", or a comma-separated list).
+# --onnx-models: the models of part 4 ("all", or a comma-separated list).
 # --ops DIR: part 2's op cases (default: written into the working folder
 # when python3-onnx is importable there).
 # --inductor-cache FILE: an inductor-cache.tar.gz an earlier lease brought
-# back (gpu-vs-peers.sh), for part 3's torch.compile; the new one comes back
+# back (gpu-vs-peers.sh), for part 5's torch.compile; the new one comes back
 # in OUTDIR.
 #
 # Environment: as scripts/gpu-check.sh (PYTHON, BATCHBENCH_BIN, BB_LIB_DIR);
@@ -83,7 +88,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$out" ] || { usage >&2; exit 2; }
 for s in ${skip//,/ }; do
-    [[ ",energy,ops,onnx,peers," == *",$s,"* ]] || die "--skip: unknown part '$s' (energy, ops, onnx, peers)"
+    [[ ",energy,ops,attention,onnx,peers," == *",$s,"* ]] || die "--skip: unknown part '$s' (energy, ops, attention, onnx, peers)"
 done
 # shellcheck source=lib/gpu-libs.sh
 . "$(dirname "$0")/lib/gpu-libs.sh"
@@ -92,6 +97,41 @@ T0=$(date +%s)
 left() { echo $((deadline - ($(date +%s) - T0))); }
 say() { printf '[%4ds] %s\n' "$(($(date +%s) - T0))" "$*"; }
 skipped() { [[ ",$skip," == *",$1,"* ]]; }
+
+# Part 3: bf16 parity of vit_b_16 (features, batch 2, seed 1) with the
+# kernel and with cuDNN's SDPA against the CPU's fp32 answer
+# (tools/compare_npy.py), then the forward time (median of 5) under each
+# cuda.attention choice, with what cuda_sdpa.c timed and chose.
+attention_part() {
+    local d=$1 w=$2 a line spec ms rc=0
+    mkdir -p "$d"
+    if ! OMP_NUM_THREADS=8 timeout -k 5 90 "$w/bb" infer --device cpu --model vit_b_16 --batch 2 --seed 1 \
+        --output "$d/cpu.npy" >"$d/cpu.log" 2>&1; then
+        say "attention: the CPU reference failed: $(tail -1 "$d/cpu.log")"
+        return 1
+    fi
+    for a in fused cudnn; do
+        line=$(timeout -k 5 60 "$w/bb" infer --device cuda --precision bf16 --model vit_b_16 --batch 2 --seed 1 \
+            --backend-opt "cuda.attention=$a" --backend-opt cuda.cudnn_log=choices --output "$d/$a.npy" \
+            >"$d/$a.log" 2>&1 && timeout 60 "$PY" "$REPO/tools/compare_npy.py" "$d/cpu.npy" "$d/$a.npy" bf16 2>&1)
+        say "attention=$a: parity vit_b_16 bf16: ${line:-infer failed: $(tail -1 "$d/$a.log")}"
+        grep -m1 '^cudnn sdpa:' "$d/$a.log"
+        [[ "$line" == *" PASS" ]] || rc=1
+    done
+    for spec in vit_b_16:32 vit_b_16:256 vit_l_16:256; do
+        for a in fused cudnn measured; do
+            [ "$(left)" -gt 40 ] || { say "attention: no time left for $spec"; return 1; }
+            timeout -k 5 60 "$w/bb" infer --device cuda --precision bf16 --model "${spec%:*}" --batch "${spec#*:}" \
+                --warmup 2 --reps 5 --backend-opt "cuda.attention=$a" --backend-opt cuda.cudnn_log=choices \
+                >"$d/time-$a.log" 2>&1
+            ms=$(sed -n 's/.*forward \([0-9.]*\) ms.*/\1/p' "$d/time-$a.log")
+            say "attention=$a: ${spec%:*} bf16 batch ${spec#*:}: forward ${ms:-? ($(tail -1 "$d/time-$a.log"))} ms;" \
+                "$(grep -o 'attention: [^;]*' "$d/time-$a.log" | head -1)"
+            [ -n "$ms" ] || rc=1
+        done
+    done
+    return $rc
+}
 
 main() {
     local failed=0 w=${work:-$OUT/work} t
@@ -159,7 +199,17 @@ PY
         fi
     fi
 
-    # 3. imported ONNX models on cuda ----------------------------------------------
+    # 3. attention through cuDNN's SDPA -----------------------------------------------
+    if skipped attention; then
+        say "attention: skipped (--skip)"
+    elif [ "$(left)" -gt 120 ]; then
+        attention_part "$w/attention" "$w" || failed=1
+    else
+        say "attention: no time left"
+        failed=1
+    fi
+
+    # 4. imported ONNX models on cuda ----------------------------------------------
     if skipped onnx; then
         say "onnx: skipped (--skip)"
     else
@@ -177,7 +227,7 @@ PY
         fi
     fi
 
-    # 4. against the peers -----------------------------------------------------------
+    # 5. against the peers -----------------------------------------------------------
     if skipped peers; then
         say "peers: skipped (--skip)"
     else

@@ -14,8 +14,10 @@ static const bb_opt_info options[BB_OPT_COUNT] = {
                            {0}, 1, "cuDNN algorithms: 16-bit prefers implicit GEMM; implicit GEMM only; the fastest of all"},
     [BB_OPT_CUDA_LAYOUT] = {"cuda.layout", "cuda", "BATCHBENCH_CUDA_LAYOUT", {"auto", "nchw", "nhwc"}, {0}, 1,
                             "16-bit feature maps: channels-last where it pays (auto), never, or also with grouped convs"},
-    [BB_OPT_CUDA_ATTENTION] = {"cuda.attention", "cuda", "BATCHBENCH_CUDA_ATTENTION", {"fused", "unfused"}, {0}, 1,
-                               "16-bit attention as one kernel, or as cuBLASLt products per head"},
+    [BB_OPT_CUDA_ATTENTION] = {"cuda.attention", "cuda", "BATCHBENCH_CUDA_ATTENTION",
+                               {"fused", "unfused", "cudnn", "measured"}, {0}, 1,
+                               "16-bit attention as one kernel, as cuBLASLt products per head, as cuDNN's SDPA where "
+                               "it has an engine, or the faster of cuDNN's and the kernel, timed per shape"},
     [BB_OPT_CUDNN_GRAPH] = {"cuda.cudnn_graph", "cuda", "BATCHBENCH_CUDNN_GRAPH", {"on", "off"}, {"1", "0"}, 1,
                             "channels-last convs as cuDNN graphs with the epilogue fused, or the legacy API"},
     [BB_OPT_CUDA_PATCH_EMBED] = {"cuda.patch_embed", "cuda", "BATCHBENCH_CUDA_PATCH_CONV", {"gemm", "conv"},

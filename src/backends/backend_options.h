@@ -28,7 +28,7 @@ typedef enum {
     BB_OPT_CPU_ALGO,         /* cpu.algo: measured | always | never */
     BB_OPT_CUDNN_ALGO,       /* cuda.cudnn_algo: preferred | implicit | fastest */
     BB_OPT_CUDA_LAYOUT,      /* cuda.layout: auto | nchw | nhwc */
-    BB_OPT_CUDA_ATTENTION,   /* cuda.attention: fused | unfused */
+    BB_OPT_CUDA_ATTENTION,   /* cuda.attention: fused | unfused | cudnn | measured */
     BB_OPT_CUDNN_GRAPH,      /* cuda.cudnn_graph: on | off */
     BB_OPT_CUDA_PATCH_EMBED, /* cuda.patch_embed: gemm | conv */
     BB_OPT_CUDA_PAD_INPUT,   /* cuda.pad_input: off | on */
@@ -53,7 +53,7 @@ typedef struct {
     const char *key;          /* "cpu.algo" */
     const char *backend;      /* "cpu" or "cuda": the backend that reads it */
     const char *env;          /* fallback environment variable */
-    const char *choices[4];   /* NULL-terminated; [0] is the default */
+    const char *choices[4];   /* up to 4, NULL after the last; [0] is the default */
     const char *env_alias[4]; /* the variable's old spelling of each choice ("0", "1"), or NULL */
     int identity;             /* 1: shapes the measurement, so a non-default value is part of the result's identity */
     const char *help;         /* one line for --help and the README */

@@ -100,6 +100,13 @@ static void test_identity_options(void **state)
     assert_int_equal(bb_opt_set(&o, "cuda.gelu=tanh", "cuda", &err), -1);
     assert_non_null(strstr(err.msg, "exact, epilogue"));
     unsetenv("BATCHBENCH_CUDA_GELU");
+    /* a fourth choice: the table holds up to four, each one accepted and named */
+    assert_int_equal(bb_opt_set(&o, "cuda.attention=measured", "cuda", &err), 0);
+    assert_string_equal(bb_opt_value(&o, BB_OPT_CUDA_ATTENTION), "measured");
+    bb_opt_identity(&o, "cuda", buf, sizeof buf);
+    assert_string_equal(buf, "cuda.attention=measured,cuda.gelu=epilogue");
+    assert_int_equal(bb_opt_set(&o, "cuda.attention=flash", "cuda", &err), -1);
+    assert_non_null(strstr(err.msg, "fused, unfused, cudnn, measured"));
 }
 
 /* A result of resnet18 at batch 4 on host h1 (4 threads, the defaults). */

@@ -280,7 +280,7 @@ static int tune(bb_backend *b, bb_err *err)
     }
     if (!ws)
         return bb_err_oom(err, "out of memory: no workspace for cuDNN's algorithm search");
-    int rc = cu_tune_convs(b, ws, cap, err);
+    int rc = cu_tune_convs(b, ws, cap, err) || cu_tune_attention(b, ws, cap, err) ? -1 : 0;
     cudaFree(ws);
     if (rc != 0)
         return -1;
@@ -460,23 +460,12 @@ static const char *layout_note(const bb_backend *b)
     return b->nhwc ? ", NHWC" : "";
 }
 
-/* How the model's attention ran ("" for a model without any). */
-static const char *attention_note(const bb_backend *b)
-{
-    for (int i = 0; i < b->n_steps; i++) {
-        if (b->steps[i].kind == ST_ATTENTION)
-            return "; attention: cuBLASLt products per head";
-        if (b->steps[i].kind == ST_ATTENTION_FUSED)
-            return "; attention: one kernel (mma)";
-    }
-    return "";
-}
-
 static void cuda_report(const bb_backend *b, bb_backend_report *r)
 {
     int graph = b->n_conv_graph_fused + b->n_conv_graph_plain;
     int convs = b->n_conv_fma + b->n_conv_default + b->n_conv_tensor + graph;
-    char graph_note[48] = "";
+    char graph_note[48] = "", attention[96];
+    cu_attention_note(b, attention, sizeof attention);
     if (graph)
         snprintf(graph_note, sizeof graph_note, "/graph %d (epilogue fused %d)", graph, b->n_conv_graph_fused);
     r->weight_bytes = b->weight_bytes;
@@ -493,7 +482,7 @@ static void cuda_report(const bb_backend *b, bb_backend_report *r)
     int n = snprintf(r->math_mode, sizeof r->math_mode,
                      "%s; cuDNN convs FMA %d/default %d/tensor-op %d%s of %d%s%s%.12s; cuBLASLt %s%s; %s%.40s", kind,
                      b->n_conv_fma, b->n_conv_default, b->n_conv_tensor, graph_note, convs, layout_note(b),
-                     convs && algos ? ", algorithms: " : "", convs && algos ? algos : "", lt, attention_note(b),
+                     convs && algos ? ", algorithms: " : "", convs && algos ? algos : "", lt, attention,
                      b->use_graph ? "CUDA graph" : b->profile ? "eager (profiling)" : "eager: ", b->graph_note);
     if (n >= (int)sizeof r->math_mode) /* cut: say so */
         memcpy(r->math_mode + sizeof r->math_mode - 4, "...", 4);
@@ -518,6 +507,7 @@ static void cuda_destroy(bb_backend *b)
     for (int i = 0; i < b->n_steps; i++)
         cu_step_release(&b->steps[i]);
     cu_conv_plans_free(b); /* before the handle they were built for */
+    cu_attn_plans_free(b);
     for (int i = 0; i < b->n_allocs; i++)
         cudaFree(b->allocs[i]);
     cudaFree(b->arena);

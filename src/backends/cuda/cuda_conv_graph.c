@@ -31,73 +31,14 @@
 
 #include "backends/cuda/cuda_internal.h"
 
-/* Deprecated names in cuDNN 9.19's headers, still read by the library:
- * the handle a graph and a plan are built for. */
-#define ATTR_OPERATIONGRAPH_HANDLE ((cudnnBackendAttributeName_t)800)
-#define ATTR_EXECUTION_PLAN_HANDLE ((cudnnBackendAttributeName_t)400)
-
 enum { UID_X = 1, UID_W, UID_Y, UID_B, UID_Z };
-enum { MAX_CANDIDATES = 8, MAX_DESCRIPTORS = 40 };
-
-/* The descriptors of one graph, destroyed together; st is the first
- * failure, after which every call does nothing. */
-struct cu_dg {
-    cudnnBackendDescriptor_t d[MAX_DESCRIPTORS];
-    int n;
-    cudnnStatus_t st;
-};
-
-static cudnnBackendDescriptor_t dg_new(cu_dg *g, cudnnBackendDescriptorType_t type)
-{
-    cudnnBackendDescriptor_t d = NULL;
-    if (g->st != CUDNN_STATUS_SUCCESS)
-        return NULL;
-    if (g->n == MAX_DESCRIPTORS) {
-        g->st = CUDNN_STATUS_INTERNAL_ERROR;
-        return NULL;
-    }
-    g->st = cudnnBackendCreateDescriptor(type, &d);
-    if (g->st == CUDNN_STATUS_SUCCESS)
-        g->d[g->n++] = d;
-    return d;
-}
-
-static void dg_set(cu_dg *g, cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t name,
-                   cudnnBackendAttributeType_t type, int64_t n, const void *v)
-{
-    if (g->st == CUDNN_STATUS_SUCCESS)
-        g->st = cudnnBackendSetAttribute(d, name, type, n, v);
-}
-
-static void dg_finalize(cu_dg *g, cudnnBackendDescriptor_t d)
-{
-    if (g->st == CUDNN_STATUS_SUCCESS)
-        g->st = cudnnBackendFinalize(d);
-}
-
-void cu_dg_free(cu_dg *g)
-{
-    if (!g)
-        return;
-    for (int i = g->n - 1; i >= 0; i--)
-        cudnnBackendDestroyDescriptor(g->d[i]);
-    free(g);
-}
 
 /* An [n, c, h, w] tensor stored channels-last. */
 static cudnnBackendDescriptor_t dg_tensor(cu_dg *g, int64_t uid, cudnnDataType_t dt, const int64_t *dims,
                                           bool is_virtual)
 {
-    int64_t strides[4] = {dims[1] * dims[2] * dims[3], 1, dims[3] * dims[1], dims[1]}, align = 16;
-    cudnnBackendDescriptor_t t = dg_new(g, CUDNN_BACKEND_TENSOR_DESCRIPTOR);
-    dg_set(g, t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dt);
-    dg_set(g, t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, dims);
-    dg_set(g, t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 4, strides);
-    dg_set(g, t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid);
-    dg_set(g, t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align);
-    dg_set(g, t, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &is_virtual);
-    dg_finalize(g, t);
-    return t;
+    int64_t strides[4] = {dims[1] * dims[2] * dims[3], 1, dims[3] * dims[1], dims[1]};
+    return cu_dg_tensor(g, uid, dt, 4, dims, strides, is_virtual);
 }
 
 /* y = mode(x[, b]) with fp32 math. */
@@ -105,17 +46,17 @@ static cudnnBackendDescriptor_t dg_pointwise(cu_dg *g, cudnnPointwiseMode_t mode
                                              cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t y)
 {
     cudnnDataType_t f32 = CUDNN_DATA_FLOAT;
-    cudnnBackendDescriptor_t pw = dg_new(g, CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
-    dg_set(g, pw, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode);
-    dg_set(g, pw, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &f32);
-    dg_finalize(g, pw);
-    cudnnBackendDescriptor_t op = dg_new(g, CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
-    dg_set(g, op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &pw);
-    dg_set(g, op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x);
+    cudnnBackendDescriptor_t pw = cu_dg_new(g, CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
+    cu_dg_set(g, pw, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode);
+    cu_dg_set(g, pw, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &f32);
+    cu_dg_finalize(g, pw);
+    cudnnBackendDescriptor_t op = cu_dg_new(g, CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
+    cu_dg_set(g, op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &pw);
+    cu_dg_set(g, op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x);
     if (b)
-        dg_set(g, op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &b);
-    dg_set(g, op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y);
-    dg_finalize(g, op);
+        cu_dg_set(g, op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &b);
+    cu_dg_set(g, op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y);
+    cu_dg_finalize(g, op);
     return op;
 }
 
@@ -126,23 +67,23 @@ static cudnnBackendDescriptor_t dg_conv(cu_dg *g, const bb_op *op, cudnnBackendD
     cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
     int64_t dims = 2, one[2] = {1, 1}, stride[2] = {op->stride, op->stride}, pad[2] = {op->pad, op->pad};
     float alpha = 1.f, beta = 0.f;
-    cudnnBackendDescriptor_t cd = dg_new(g, CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
-    dg_set(g, cd, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &f32);
-    dg_set(g, cd, CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode);
-    dg_set(g, cd, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &dims);
-    dg_set(g, cd, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, one);
-    dg_set(g, cd, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, 2, stride);
-    dg_set(g, cd, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, pad);
-    dg_set(g, cd, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, pad);
-    dg_finalize(g, cd);
-    cudnnBackendDescriptor_t c = dg_new(g, CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
-    dg_set(g, c, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1, &alpha);
-    dg_set(g, c, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &beta);
-    dg_set(g, c, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &cd);
-    dg_set(g, c, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x);
-    dg_set(g, c, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &w);
-    dg_set(g, c, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y);
-    dg_finalize(g, c);
+    cudnnBackendDescriptor_t cd = cu_dg_new(g, CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
+    cu_dg_set(g, cd, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &f32);
+    cu_dg_set(g, cd, CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode);
+    cu_dg_set(g, cd, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &dims);
+    cu_dg_set(g, cd, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, one);
+    cu_dg_set(g, cd, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, 2, stride);
+    cu_dg_set(g, cd, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, pad);
+    cu_dg_set(g, cd, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, pad);
+    cu_dg_finalize(g, cd);
+    cudnnBackendDescriptor_t c = cu_dg_new(g, CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
+    cu_dg_set(g, c, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1, &alpha);
+    cu_dg_set(g, c, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &beta);
+    cu_dg_set(g, c, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &cd);
+    cu_dg_set(g, c, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x);
+    cu_dg_set(g, c, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &w);
+    cu_dg_set(g, c, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y);
+    cu_dg_finalize(g, c);
     return c;
 }
 
@@ -177,38 +118,7 @@ static cudnnBackendDescriptor_t build_graph(bb_backend *b, const cu_step *s, int
     }
     if (relu)
         ops[n_ops++] = dg_pointwise(g, CUDNN_POINTWISE_RELU_FWD, cur, NULL, ty);
-    cudnnBackendDescriptor_t og = dg_new(g, CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
-    if (og) /* deprecated: where the library no longer takes it, finalize tells */
-        cudnnBackendSetAttribute(og, ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &b->dnn);
-    dg_set(g, og, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, n_ops, ops);
-    dg_finalize(g, og);
-    return g->st == CUDNN_STATUS_SUCCESS ? og : NULL;
-}
-
-/* Whether an engine's notes allow it: no FFT, Winograd or reduced-precision
- * reduction, not compiled at run time. */
-static int engine_allowed(cu_dg *g, cudnnBackendDescriptor_t cfg)
-{
-    cudnnBackendNumericalNote_t num[CUDNN_NUMERICAL_NOTE_TYPE_COUNT];
-    cudnnBackendBehaviorNote_t beh[CUDNN_BEHAVIOR_NOTE_TYPE_COUNT];
-    int64_t n_num = 0, n_beh = 0, got = 0;
-    cudnnBackendDescriptor_t eng = dg_new(g, CUDNN_BACKEND_ENGINE_DESCRIPTOR);
-    if (!eng || cudnnBackendGetAttribute(cfg, CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &got,
-                                         &eng) != CUDNN_STATUS_SUCCESS ||
-        cudnnBackendGetAttribute(eng, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE,
-                                 CUDNN_NUMERICAL_NOTE_TYPE_COUNT, &n_num, num) != CUDNN_STATUS_SUCCESS ||
-        cudnnBackendGetAttribute(eng, CUDNN_ATTR_ENGINE_BEHAVIOR_NOTE, CUDNN_TYPE_BEHAVIOR_NOTE,
-                                 CUDNN_BEHAVIOR_NOTE_TYPE_COUNT, &n_beh, beh) != CUDNN_STATUS_SUCCESS)
-        return 0;
-    for (int64_t i = 0; i < n_num; i++)
-        if (num[i] == CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION || num[i] == CUDNN_NUMERICAL_NOTE_FFT ||
-            num[i] == CUDNN_NUMERICAL_NOTE_WINOGRAD || num[i] == CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_4x4 ||
-            num[i] == CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_6x6 || num[i] == CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_13x13)
-            return 0;
-    for (int64_t i = 0; i < n_beh; i++)
-        if (beh[i] == CUDNN_BEHAVIOR_NOTE_RUNTIME_COMPILATION)
-            return 0;
-    return 1;
+    return cu_dg_op_graph(b, g, ops, n_ops);
 }
 
 static cudnnStatus_t execute(bb_backend *b, cudnnBackendDescriptor_t plan, const cu_step *s, const void *x, void *ws,
@@ -221,21 +131,7 @@ static cudnnStatus_t execute(bb_backend *b, cudnnBackendDescriptor_t plan, const
         uids[n] = UID_B, ptrs[n++] = s->lt_bias;
     if (fused && s->in[1] >= 0)
         uids[n] = UID_Z, ptrs[n++] = cu_ptr(b, s->in[1]);
-    cudnnBackendDescriptor_t vp = NULL;
-    cudnnStatus_t st = cudnnBackendCreateDescriptor(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, &vp);
-    if (st == CUDNN_STATUS_SUCCESS)
-        st = cudnnBackendSetAttribute(vp, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, n, uids);
-    if (st == CUDNN_STATUS_SUCCESS)
-        st = cudnnBackendSetAttribute(vp, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, n, ptrs);
-    if (st == CUDNN_STATUS_SUCCESS)
-        st = cudnnBackendSetAttribute(vp, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws);
-    if (st == CUDNN_STATUS_SUCCESS)
-        st = cudnnBackendFinalize(vp);
-    if (st == CUDNN_STATUS_SUCCESS)
-        st = cudnnBackendExecute(b->dnn, plan, vp);
-    if (vp)
-        cudnnBackendDestroyDescriptor(vp);
-    return st;
+    return cu_dg_execute(b, plan, n, uids, ptrs, ws);
 }
 
 int cu_conv_graph_run(bb_backend *b, const cu_step *s, const void *x)
@@ -260,65 +156,11 @@ static int plan_run(bb_backend *b, const void *ctx)
 
 /* Milliseconds per run of plan on the step's buffers (cu_time_ms), or a
  * negative number where it fails. */
-static double time_plan(bb_backend *b, cudnnBackendDescriptor_t plan, const cu_step *s, const void *x, void *ws,
-                        int fused)
+static double time_plan(bb_backend *b, cudnnBackendDescriptor_t plan, const void *ctx)
 {
-    plan_run_ctx c = {plan, s, x, ws, fused};
+    plan_run_ctx c = *(const plan_run_ctx *)ctx;
+    c.plan = plan;
     return cu_time_ms(b, plan_run, &c);
-}
-
-/* What pick_plan saw, for cuda.cudnn_log. */
-typedef struct {
-    int64_t offered;     /* heuristic's candidates */
-    int allowed, built;  /* passing engine_allowed; plans finalized in the workspace */
-    double best_ms;
-} pick_stats;
-
-/* The fastest allowed plan of graph og, kept in *plan (its workspace in
- * *ws_bytes); 0 when none runs. */
-static int pick_plan(bb_backend *b, const cu_step *s, const void *x, void *ws, size_t ws_cap, int fused,
-                     cu_dg *g, cudnnBackendDescriptor_t og, cudnnBackendDescriptor_t *plan, size_t *ws_bytes,
-                     pick_stats *ps)
-{
-    cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
-    cudnnBackendDescriptor_t heur = dg_new(g, CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR), cfg[MAX_CANDIDATES];
-    dg_set(g, heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &og);
-    dg_set(g, heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
-    dg_finalize(g, heur);
-    for (int i = 0; i < MAX_CANDIDATES; i++)
-        cfg[i] = dg_new(g, CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
-    int64_t n = 0;
-    if (g->st != CUDNN_STATUS_SUCCESS ||
-        cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, MAX_CANDIDATES,
-                                 &n, cfg) != CUDNN_STATUS_SUCCESS)
-        return 0;
-    *plan = NULL;
-    ps->offered = n;
-    for (int64_t i = 0; i < n && i < MAX_CANDIDATES; i++) {
-        if (!engine_allowed(g, cfg[i]))
-            continue;
-        ps->allowed++;
-        cudnnBackendDescriptor_t p = NULL;
-        int64_t wsb = 0, got = 0;
-        int ok = cudnnBackendCreateDescriptor(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, &p) == CUDNN_STATUS_SUCCESS &&
-                 (cudnnBackendSetAttribute(p, ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &b->dnn), 1) &&
-                 cudnnBackendSetAttribute(p, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
-                                          &cfg[i]) == CUDNN_STATUS_SUCCESS &&
-                 cudnnBackendFinalize(p) == CUDNN_STATUS_SUCCESS &&
-                 cudnnBackendGetAttribute(p, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64, 1, &got,
-                                          &wsb) == CUDNN_STATUS_SUCCESS &&
-                 (size_t)wsb <= ws_cap;
-        ps->built += ok;
-        double ms = ok ? time_plan(b, p, s, x, ws, fused) : -1;
-        if (ms >= 0 && (!*plan || ms < ps->best_ms)) {
-            if (*plan)
-                cudnnBackendDestroyDescriptor(*plan);
-            *plan = p, *ws_bytes = (size_t)wsb, ps->best_ms = ms;
-        } else if (p) {
-            cudnnBackendDestroyDescriptor(p);
-        }
-    }
-    return *plan != NULL;
 }
 
 /* Step s's graph and plan, fused (fused = 1) or the convolution alone:
@@ -329,10 +171,12 @@ static int search(bb_backend *b, const cu_step *s, const void *x, void *ws, size
     cu_dg *g = calloc(1, sizeof *g);
     if (!g)
         return -1;
-    pick_stats ps = {0, 0, 0, 0};
+    cu_pick_stats ps = {0, 0, 0, 0};
     cudnnBackendDescriptor_t og = build_graph(b, s, fused, g);
     cudnnStatus_t st = g->st;
-    if (og && pick_plan(b, s, x, ws, ws_cap, fused, g, og, &c->plan, &c->ws_bytes, &ps)) {
+    plan_run_ctx ctx = {NULL, s, x, ws, fused};
+    cu_plan_timing t = {time_plan, &ctx, 0}; /* no engine compiled at run time: seconds per shape */
+    if (og && cu_dg_pick_plan(b, g, og, &t, ws_cap, &c->plan, &c->ws_bytes, &ps)) {
         c->graph = g, c->fused = fused;
     } else {
         cu_dg_free(g);

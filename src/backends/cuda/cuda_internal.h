@@ -1,9 +1,10 @@
 /*
  * cuda_internal.h — the CUDA backend's private structures, shared by
  * cuda_backend.c (prepare / plan / tune / capture / run), cuda_ops.c (one
- * graph op -> cuDNN, cuBLASLt and kernel calls), cuda_conv_graph.c
- * (channels-last convs as cuDNN operation graphs) and cuda_gemm.c
- * (cuBLASLt matrix products).
+ * graph op -> cuDNN, cuBLASLt and kernel calls), cuda_dnn_graph.c (what
+ * every cuDNN operation graph needs), cuda_conv_graph.c (channels-last
+ * convs as such graphs), cuda_sdpa.c (attention as cuDNN's SDPA) and
+ * cuda_gemm.c (cuBLASLt matrix products).
  *
  * Preparation happens in passes, as on the CPU. Lowering walks the fused
  * graph and appends steps; every activation becomes a cu_buf with a size
@@ -11,8 +12,9 @@
  * (engine/plan.h). Tuning then picks, on the real buffers, a timed cuDNN
  * graph plan with the epilogue fused for every channels-last convolution
  * where cuDNN has an engine, and runs cuDNN's measured algorithm search for
- * the others; it sizes the workspace to the chosen plans and algorithms,
- * and times cuBLASLt's candidates for every matrix product.
+ * the others; under cuda.attention=cudnn|measured it offers each attention
+ * step to cuDNN's SDPA; it sizes the workspace to the chosen plans and
+ * algorithms, and times cuBLASLt's candidates for every matrix product.
  * Finally the whole forward pass is captured once into a CUDA graph;
  * forward() replays it between two CUDA events.
  */
@@ -41,8 +43,16 @@ typedef struct {
     float alpha, beta;
 } cu_gemm;
 
-typedef enum { ST_CONV, ST_PATCH_GEMM, ST_GEMM, ST_ATTENTION, ST_ATTENTION_FUSED, ST_KERNEL, ST_GENERIC, ST_MATMUL }
-cu_step_kind;
+typedef enum {
+    ST_CONV, ST_PATCH_GEMM, ST_GEMM,
+    ST_ATTENTION,        /* cuBLASLt products per head */
+    ST_ATTENTION_FUSED,  /* one kernel (cuda_attention.cu) */
+    ST_ATTENTION_CUDNN,  /* cuDNN's SDPA operation (cuda_sdpa.c) */
+    ST_KERNEL, ST_GENERIC, ST_MATMUL
+} cu_step_kind;
+
+/* The choices of cuda.attention (backend_options.c), in its order. */
+enum { CU_ATTN_FUSED, CU_ATTN_UNFUSED, CU_ATTN_CUDNN, CU_ATTN_MEASURED };
 
 typedef struct cu_step cu_step;
 typedef struct bb_backend bb_backend;
@@ -96,6 +106,19 @@ typedef struct {
     int fused;
 } cu_conv_plan;
 
+/* cuDNN's SDPA plan for one attention shape (cuda_sdpa.c), with what was
+ * timed: ms_cudnn of the plan (-1: none built), ms_kernel of the kernel
+ * (-1: not timed, under cuda.attention=cudnn). */
+enum { CU_ATTN_KEY = 5 };
+typedef struct {
+    int64_t key[CU_ATTN_KEY];       /* batch, tokens, heads, head size, activation type */
+    cudnnBackendDescriptor_t plan;
+    cu_dg *graph;
+    size_t ws_bytes;
+    double ms_cudnn, ms_kernel;
+    int use_cudnn;
+} cu_attn_plan;
+
 /* A measured cuBLASLt algorithm for one product's shape (cuda_gemm.c): a
  * ViT's layers repeat the same four products, timed once. */
 typedef struct {
@@ -137,6 +160,8 @@ struct bb_backend {
     int n_gemm_algos, cap_gemm_algos;
     cu_conv_plan *conv_plans;
     int n_conv_plans, cap_conv_plans;
+    cu_attn_plan *attn_plans;
+    int n_attn_plans, cap_attn_plans;
     int n_conv_fma, n_conv_tensor, n_conv_default;
     int n_conv_graph_fused, n_conv_graph_plain;
     cudaGraph_t graph;
@@ -214,6 +239,52 @@ int cu_setup_matmul(bb_backend *b, cu_step *s, bb_err *err);
 int cu_tune_convs(bb_backend *b, void *ws, size_t ws_cap, bb_err *err);
 void cu_step_release(cu_step *s);
 
+/* ---- cuda_dnn_graph.c -------------------------------------------------------- */
+/* The descriptors of one cuDNN operation graph, destroyed together
+ * (cu_dg_free); st is the first failure, after which every call does
+ * nothing, so a builder checks once at the end. */
+enum { CU_DG_MAX = 40 };
+struct cu_dg {
+    cudnnBackendDescriptor_t d[CU_DG_MAX];
+    int n;
+    cudnnStatus_t st;
+};
+cudnnBackendDescriptor_t cu_dg_new(cu_dg *g, cudnnBackendDescriptorType_t type);
+void cu_dg_set(cu_dg *g, cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t name,
+               cudnnBackendAttributeType_t type, int64_t n, const void *v);
+void cu_dg_finalize(cu_dg *g, cudnnBackendDescriptor_t d);
+void cu_dg_free(cu_dg *g);
+/* A finalized tensor descriptor: nd dims and strides (elements), 16-byte
+ * aligned; virtual ones live inside the graph only. */
+cudnnBackendDescriptor_t cu_dg_tensor(cu_dg *g, int64_t uid, cudnnDataType_t dt, int nd, const int64_t *dims,
+                                      const int64_t *strides, int is_virtual);
+/* An fp32 scalar passed by value (its variant-pack pointer is a host float). */
+cudnnBackendDescriptor_t cu_dg_scalar(cu_dg *g, int64_t uid);
+/* The finalized operation graph of ops, or NULL (g->st says why). */
+cudnnBackendDescriptor_t cu_dg_op_graph(bb_backend *b, cu_dg *g, cudnnBackendDescriptor_t *ops, int n_ops);
+/* How cu_dg_pick_plan times a candidate plan: time(b, plan, ctx) in ms,
+ * negative when it fails; allow_rtc admits engines cuDNN compiles at run
+ * time (seconds of preparation each). */
+typedef struct {
+    double (*time)(bb_backend *b, cudnnBackendDescriptor_t plan, const void *ctx);
+    const void *ctx;
+    int allow_rtc;
+} cu_plan_timing;
+/* What cu_dg_pick_plan saw, for cuda.cudnn_log. */
+typedef struct {
+    int64_t offered;     /* heuristic's candidates */
+    int allowed, built;  /* passing the engine rules; plans finalized within the workspace */
+    double best_ms;
+} cu_pick_stats;
+/* The fastest of cuDNN's heuristic candidates for graph og (no FFT,
+ * Winograd or reduced-precision reduction), timed by t, in *plan with its
+ * workspace in *ws_bytes (at most ws_cap); 0 when none runs. */
+int cu_dg_pick_plan(bb_backend *b, cu_dg *g, cudnnBackendDescriptor_t og, const cu_plan_timing *t, size_t ws_cap,
+                    cudnnBackendDescriptor_t *plan, size_t *ws_bytes, cu_pick_stats *ps);
+/* Runs plan on the tensors uids[i] at ptrs[i] with workspace ws. */
+cudnnStatus_t cu_dg_execute(bb_backend *b, cudnnBackendDescriptor_t plan, int n, const int64_t *uids, void **ptrs,
+                            void *ws);
+
 /* ---- cuda_conv_graph.c ------------------------------------------------------- */
 /* Whether channels-last convs may run as cuDNN graphs (unless
  * cuda.cudnn_graph=off). */
@@ -225,6 +296,18 @@ int cu_conv_graph_tune(bb_backend *b, cu_step *s, const void *x, void *ws, size_
                        bb_err *err);
 int cu_conv_graph_run(bb_backend *b, const cu_step *s, const void *x);
 void cu_conv_plans_free(bb_backend *b);
+
+/* ---- cuda_sdpa.c -------------------------------------------------------------- */
+/* Whether cuda.attention asks for cuDNN's SDPA (cudnn or measured). */
+int cu_sdpa_wanted(const bb_backend *b);
+/* The one-kernel attention steps moved to cuDNN's SDPA where cuda.attention
+ * asks for it and cuDNN has a plan (measured: and it is faster), once the
+ * buffers exist. */
+int cu_tune_attention(bb_backend *b, void *ws, size_t ws_cap, bb_err *err);
+/* How the model's attention runs, for the report ("" for a model without
+ * any); snprintf's return. */
+int cu_attention_note(const bb_backend *b, char *buf, size_t len);
+void cu_attn_plans_free(bb_backend *b);
 
 /* The matrix products' algorithms, after the arena is allocated. */
 int cu_setup_gemms(bb_backend *b, bb_err *err);

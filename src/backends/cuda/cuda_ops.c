@@ -431,10 +431,11 @@ static int run_attention_fused(bb_backend *b, const cu_step *s)
 
 /* The one-kernel attention of cuda_attention.cu for 16-bit activations
  * where it fits, unless cuda.attention=unfused asks for the
- * products (as fp32 and tf32 always run). */
+ * products (as fp32 and tf32 always run). Under cudnn and measured,
+ * cu_tune_attention may later move the step to cuDNN's SDPA. */
 static int use_fused_attention(const bb_backend *b, int64_t l, int64_t dh)
 {
-    return cuk_attention_fits(b->dt, l, dh) && b->opt.value[BB_OPT_CUDA_ATTENTION] == 0; /* fused */
+    return cuk_attention_fits(b->dt, l, dh) && b->opt.value[BB_OPT_CUDA_ATTENTION] != CU_ATTN_UNFUSED;
 }
 
 static int lower_attention_fused(bb_backend *b, cu_step *s, bb_err *err)
