@@ -75,15 +75,15 @@ cudnnBackendDescriptor_t cu_dg_tensor(cu_dg *g, int64_t uid, cudnnDataType_t dt,
     return t;
 }
 
-cudnnBackendDescriptor_t cu_dg_scalar(cu_dg *g, int64_t uid)
+cudnnBackendDescriptor_t cu_dg_scalar(cu_dg *g, int64_t uid, int nd)
 {
     int64_t one[4] = {1, 1, 1, 1}, align = 16;
     cudnnDataType_t f32 = CUDNN_DATA_FLOAT;
     bool by_value = true;
     cudnnBackendDescriptor_t t = cu_dg_new(g, CUDNN_BACKEND_TENSOR_DESCRIPTOR);
     cu_dg_set(g, t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &f32);
-    cu_dg_set(g, t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, one);
-    cu_dg_set(g, t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 4, one);
+    cu_dg_set(g, t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, nd, one);
+    cu_dg_set(g, t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, nd, one);
     cu_dg_set(g, t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid);
     cu_dg_set(g, t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align);
     cu_dg_set(g, t, CUDNN_ATTR_TENSOR_IS_BY_VALUE, CUDNN_TYPE_BOOLEAN, 1, &by_value);

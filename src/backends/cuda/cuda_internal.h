@@ -258,8 +258,9 @@ void cu_dg_free(cu_dg *g);
  * aligned; virtual ones live inside the graph only. */
 cudnnBackendDescriptor_t cu_dg_tensor(cu_dg *g, int64_t uid, cudnnDataType_t dt, int nd, const int64_t *dims,
                                       const int64_t *strides, int is_virtual);
-/* An fp32 scalar passed by value (its variant-pack pointer is a host float). */
-cudnnBackendDescriptor_t cu_dg_scalar(cu_dg *g, int64_t uid);
+/* An fp32 scalar passed by value (its variant-pack pointer is a host
+ * float), of nd (1 to 4) dims of 1. */
+cudnnBackendDescriptor_t cu_dg_scalar(cu_dg *g, int64_t uid, int nd);
 /* The finalized operation graph of ops, or NULL (g->st says why). */
 cudnnBackendDescriptor_t cu_dg_op_graph(bb_backend *b, cu_dg *g, cudnnBackendDescriptor_t *ops, int n_ops);
 /* How cu_dg_pick_plan times a candidate plan: time(b, plan, ctx) in ms,

@@ -18,6 +18,8 @@
  *   Q, K, V: the in-projection's output [N, L, 3D] read in place, strides
  *            {L*3D, dh, 3D, 1}, K and V starting D and 2D elements in;
  *   O:       the merged heads [N, L, D], strides {L*D, dh, D, 1}.
+ * The scale's tensor is tried with one dim (as cuDNN's C++ frontend
+ * declares a scalar), then with four (as the other tensors have).
  * Engines cuDNN compiles at run time are allowed here (unlike the convs'):
  * every layer of a ViT has the same shape, so one plan per batch size is
  * built and cached (b->attn_plans).
@@ -46,8 +48,10 @@ int cu_sdpa_wanted(const bb_backend *b)
     return v == CU_ATTN_CUDNN || v == CU_ATTN_MEASURED;
 }
 
-/* The graph of step s: one SDPA forward node over views of its buffers. */
-static cudnnBackendDescriptor_t build_graph(bb_backend *b, const cu_step *s, cu_dg *g)
+/* The graph of step s: one SDPA forward node over views of its buffers,
+ * the scale a by-value tensor of scale_nd dims (the frontend declares it
+ * with one; the other tensors have four). */
+static cudnnBackendDescriptor_t build_graph(bb_backend *b, const cu_step *s, int scale_nd, cu_dg *g)
 {
     cudnnDataType_t dt = b->dt == CU_F16 ? CUDNN_DATA_HALF : CUDNN_DATA_BFLOAT16;
     const int64_t n = b->batch, l = s->shape[0], h = s->shape[1], dh = s->shape[2], d = h * dh;
@@ -56,7 +60,7 @@ static cudnnBackendDescriptor_t build_graph(bb_backend *b, const cu_step *s, cu_
     cudnnBackendDescriptor_t k = cu_dg_tensor(g, UID_K, dt, 4, dims, in_st, 0);
     cudnnBackendDescriptor_t v = cu_dg_tensor(g, UID_V, dt, 4, dims, in_st, 0);
     cudnnBackendDescriptor_t o = cu_dg_tensor(g, UID_O, dt, 4, dims, out_st, 0);
-    cudnnBackendDescriptor_t scale = cu_dg_scalar(g, UID_SCALE);
+    cudnnBackendDescriptor_t scale = cu_dg_scalar(g, UID_SCALE, scale_nd);
     cudnnBackendDescriptor_t op = cu_dg_new(g, CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR);
     cu_dg_set(g, op, CUDNN_ATTR_OPERATION_SDPA_FWD_QDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &q);
     cu_dg_set(g, op, CUDNN_ATTR_OPERATION_SDPA_FWD_KDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &k);
@@ -112,28 +116,34 @@ static int kernel_run(bb_backend *b, const void *ctx)
  * cuda.attention=measured the kernel's time beside it. */
 static void search(bb_backend *b, const cu_step *s, void *ws, size_t ws_cap, cu_attn_plan *c)
 {
-    cu_dg *g = calloc(1, sizeof *g);
+    static const int scale_nd[2] = {1, 4};
     cu_pick_stats ps = {0, 0, 0, 0};
-    cudnnBackendDescriptor_t og = g ? build_graph(b, s, g) : NULL;
-    cudnnStatus_t st = g ? g->st : CUDNN_STATUS_ALLOC_FAILED;
+    cudnnStatus_t st = CUDNN_STATUS_ALLOC_FAILED;
     sdpa_run_ctx ctx = {s, NULL, ws};
     cu_plan_timing t = {time_plan, &ctx, 1};
-    c->plan = NULL, c->ms_cudnn = -1, c->ms_kernel = -1;
-    if (og && cu_dg_pick_plan(b, g, og, &t, ws_cap, &c->plan, &c->ws_bytes, &ps)) {
-        c->graph = g, c->ms_cudnn = ps.best_ms;
-    } else {
-        cu_dg_free(g);
-        c->ws_bytes = 0;
+    c->plan = NULL, c->ms_cudnn = -1, c->ms_kernel = -1, c->ws_bytes = 0;
+    for (int v = 0; v < 2 && !c->plan; v++) {
+        cu_dg *g = calloc(1, sizeof *g);
+        cudnnBackendDescriptor_t og = g ? build_graph(b, s, scale_nd[v], g) : NULL;
+        st = g ? g->st : CUDNN_STATUS_ALLOC_FAILED;
+        memset(&ps, 0, sizeof ps);
+        if (og && cu_dg_pick_plan(b, g, og, &t, ws_cap, &c->plan, &c->ws_bytes, &ps)) {
+            c->graph = g, c->ms_cudnn = ps.best_ms;
+        } else {
+            cu_dg_free(g);
+            c->ws_bytes = 0;
+        }
+        if (b->opt.value[BB_OPT_CUDNN_LOG] != 0)
+            fprintf(stderr, "cudnn sdpa: %s: scale of %d dims: %s (graph: %s; %lld offered, %d allowed, %d built)\n",
+                    s->op->label, scale_nd[v], c->plan ? "plan" : "no engine", cudnnGetErrorString(st),
+                    (long long)ps.offered, ps.allowed, ps.built);
     }
     if (b->opt.value[BB_OPT_CUDA_ATTENTION] == CU_ATTN_MEASURED)
         c->ms_kernel = cu_time_ms(b, kernel_run, s);
     c->use_cudnn = c->plan && (c->ms_kernel < 0 || c->ms_cudnn < c->ms_kernel);
     if (b->opt.value[BB_OPT_CUDNN_LOG] != 0)
-        fprintf(stderr,
-                "cudnn sdpa: %s: %s (graph: %s; %lld offered, %d allowed, %d built; cuDNN %.3f ms, kernel %.3f ms, "
-                "workspace %zu bytes) -> %s\n",
-                s->op->label, c->plan ? "plan" : "no engine", cudnnGetErrorString(st), (long long)ps.offered,
-                ps.allowed, ps.built, c->ms_cudnn, c->ms_kernel, c->ws_bytes, c->use_cudnn ? "cuDNN" : "kernel");
+        fprintf(stderr, "cudnn sdpa: %s: cuDNN %.3f ms, kernel %.3f ms (-1: none, not timed), workspace %zu bytes -> %s\n",
+                s->op->label, c->ms_cudnn, c->ms_kernel, c->ws_bytes, c->use_cudnn ? "cuDNN" : "kernel");
 }
 
 /* The cache entry of step s's shape, searched on first use; NULL when out
