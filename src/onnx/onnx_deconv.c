@@ -13,17 +13,16 @@
 
 #include "onnx/onnx_fold.h"
 
-#define BIG ((int64_t)1 << 24) /* bound on kernel, stride and pads, as for Conv's window */
 
 static int deconv_attrs(const bb_ox_ctx *c, const int64_t wd[4], bb_ox_deconv *d)
 {
     int64_t k[2], s[2], dil[2], pads[4], opad[2];
     const char *ap;
-    int rk = bb_ox_a_ints_n(c, "kernel_shape", 2, 1, BIG, 0, k);
-    if (rk < 0 || bb_ox_a_ints_n(c, "strides", 2, 1, BIG, 1, s) < 0 ||
-        bb_ox_a_ints_n(c, "dilations", 2, 1, BIG, 1, dil) < 0 || bb_ox_a_ints_n(c, "pads", 4, 0, BIG, 0, pads) < 0 ||
-        bb_ox_a_ints_n(c, "output_padding", 2, 0, BIG, 0, opad) < 0 || bb_ox_a_str(c, "auto_pad", "NOTSET", &ap) < 0 ||
-        bb_ox_a_int_in(c, "group", 1, 1, BIG, &d->group) < 0)
+    int rk = bb_ox_a_ints_n(c, "kernel_shape", 2, 1, BB_OX_WIN_MAX, 0, k);
+    if (rk < 0 || bb_ox_a_ints_n(c, "strides", 2, 1, BB_OX_WIN_MAX, 1, s) < 0 ||
+        bb_ox_a_ints_n(c, "dilations", 2, 1, BB_OX_WIN_MAX, 1, dil) < 0 || bb_ox_a_ints_n(c, "pads", 4, 0, BB_OX_WIN_MAX, 0, pads) < 0 ||
+        bb_ox_a_ints_n(c, "output_padding", 2, 0, BB_OX_WIN_MAX, 0, opad) < 0 || bb_ox_a_str(c, "auto_pad", "NOTSET", &ap) < 0 ||
+        bb_ox_a_int_in(c, "group", 1, 1, BB_OX_WIN_MAX, &d->group) < 0)
         return -1;
     if (rk && (k[0] != wd[2] || k[1] != wd[3]))
         return bb_ox_cerr(c, "kernel_shape [%lld,%lld] differs from the weight's [%lld,%lld]", (long long)k[0],
@@ -51,7 +50,7 @@ int bb_ox_deconv_get(const bb_ox_model *m, const bb_ox_node *nd, const int64_t i
     memset(d, 0, sizeof *d);
     if (deconv_attrs(&c, wd, d) < 0)
         return -1;
-    if (wd[2] < 1 || wd[2] > BIG || wd[3] < 1 || wd[3] > BIG || wd[1] < 1 || wd[1] > BIG)
+    if (wd[2] < 1 || wd[2] > BB_OX_WIN_MAX || wd[3] < 1 || wd[3] > BB_OX_WIN_MAX || wd[1] < 1 || wd[1] > BB_OX_WIN_MAX)
         return bb_ox_cerr(&c, "weight [%lld,%lld,%lld,%lld] is not supported", (long long)wd[0], (long long)wd[1],
                           (long long)wd[2], (long long)wd[3]);
     if (in[1] != wd[0] || wd[0] % d->group)
@@ -61,7 +60,7 @@ int bb_ox_deconv_get(const bb_ox_model *m, const bb_ox_node *nd, const int64_t i
     d->out_c = wd[1] * d->group;
     d->out_h = d->sh * (in[2] - 1) + d->opad_h + d->kh - d->pad_t - d->pad_b;
     d->out_w = d->sw * (in[3] - 1) + d->opad_w + d->kw - d->pad_l - d->pad_r;
-    if (d->out_h < 1 || d->out_w < 1 || d->out_h > BIG || d->out_w > BIG)
+    if (d->out_h < 1 || d->out_w < 1 || d->out_h > BB_OX_WIN_MAX || d->out_w > BB_OX_WIN_MAX)
         return bb_ox_cerr(&c, "output size %lldx%lld from input size %lldx%lld", (long long)d->out_h,
                           (long long)d->out_w, (long long)in[2], (long long)in[3]);
     return 0;

@@ -48,6 +48,9 @@ int bb_ox_a_int(const bb_ox_ctx *c, const char *name, int64_t dflt, int64_t *out
 int bb_ox_a_float(const bb_ox_ctx *c, const char *name, float dflt, float *out);
 int bb_ox_a_ints(const bb_ox_ctx *c, const char *name, const int64_t **v, int *n);
 int bb_ox_a_str(const bb_ox_ctx *c, const char *name, const char *dflt, const char **out);
+/* The bound on a window's kernel, stride, dilation and pads (Conv, the
+ * pools, ConvTranspose): larger values are refused as absurd. */
+#define BB_OX_WIN_MAX ((int64_t)1 << 24)
 /* An ints attribute of exactly `want` values, each in [lo, hi] (absent:
  * `want` times dflt): 1 present, 0 absent, -1 otherwise (err). */
 int bb_ox_a_ints_n(const bb_ox_ctx *c, const char *name, int want, int64_t lo, int64_t hi, int64_t dflt,
