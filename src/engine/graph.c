@@ -275,7 +275,7 @@ int64_t bb_tensor_numel(const bb_tensor *t)
 
 int64_t bb_graph_param_count(const bb_graph *g)
 {
-    int64_t n = 0;
+    int64_t n = g->params_adjust;
     for (int i = 0; i < g->n_tensors; i++)
         if (g->tensors[i].kind == BB_T_PARAM)
             n += bb_tensor_numel(&g->tensors[i]);
@@ -315,7 +315,7 @@ int64_t bb_op_macs(const bb_graph *g, const bb_op *op)
 
 int64_t bb_graph_macs(const bb_graph *g)
 {
-    int64_t n = 0;
+    int64_t n = g->macs_adjust;
     for (int i = 0; i < g->n_ops; i++)
         n += bb_op_macs(g, &g->ops[i]);
     return n;

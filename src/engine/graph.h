@@ -163,6 +163,12 @@ typedef struct {
     bb_op *ops;
     int input;   /* tensor index of the input */
     int output;  /* tensor index of the output ([D] per item) */
+    /* The model's parameters and MACs per item minus what its ops and
+     * tensors hold, where an importer's rewrite changed them (ONNX
+     * ConvTranspose as a sub-pixel conv: its zero taps, a batch norm folded
+     * into it); bb_graph_param_count and bb_graph_macs add them, so the
+     * facts describe the model, not its lowering. */
+    int64_t params_adjust, macs_adjust;
 } bb_graph;
 
 /* ---- building ---------------------------------------------------------- */
@@ -196,10 +202,10 @@ int bb_cls_select(bb_graph *g, int x);
 /* ---- facts --------------------------------------------------------------- */
 int64_t bb_tensor_numel(const bb_tensor *t);           /* per item for acts */
 int bb_tensor_is_const(const bb_tensor *t);            /* a parameter or buffer */
-int64_t bb_graph_param_count(const bb_graph *g);       /* BB_T_PARAM only */
+int64_t bb_graph_param_count(const bb_graph *g);       /* BB_T_PARAM only, + params_adjust */
 int64_t bb_graph_weight_bytes(const bb_graph *g);      /* params + buffers */
 int64_t bb_op_macs(const bb_graph *g, const bb_op *op); /* per item */
-int64_t bb_graph_macs(const bb_graph *g);              /* per item */
+int64_t bb_graph_macs(const bb_graph *g);              /* per item, + macs_adjust */
 int64_t bb_graph_feature_dim(const bb_graph *g);
 /* Full shape of tensor t at batch size n: writes dims (room for
  * BB_MAX_DIMS + 1), returns ndim. */

@@ -198,6 +198,19 @@ static subpixel plan_subpixel(const bb_ox_deconv *d, const int64_t in[4])
     return p;
 }
 
+/* The graph's facts as the model's, not the sub-pixel conv's: the
+ * ConvTranspose's own weight and bias, the scale and bias of a batch norm
+ * folded in (its own lowering would count them), and its MACs, every input
+ * position times the whole weight (the conv also multiplies zero taps). */
+static void count_as_model(ox_ctx *c, const bb_op *op, const bb_ox_val *w, const bb_ox_val *bias, int bn,
+                           const int64_t in[4], int64_t out_c)
+{
+    bb_graph *g = c->g;
+    int64_t lowered = bb_tensor_numel(&g->tensors[op->w]) + (op->b >= 0 ? bb_tensor_numel(&g->tensors[op->b]) : 0);
+    g->params_adjust += w->numel + (bias ? bias->numel : 0) + (bn >= 0 ? 2 * out_c : 0) - lowered;
+    g->macs_adjust += in[2] * in[3] * w->numel - bb_op_macs(g, op);
+}
+
 int ox_lower_convtranspose(ox_ctx *c, const bb_ox_node *nd)
 {
     int x = ox_in_act(c, nd, 0);
@@ -243,6 +256,7 @@ int ox_lower_convtranspose(ox_ctx *c, const bb_ox_node *nd)
     op->w = wt, op->b = bt, op->groups = (int)d.group;
     op->post_act = relu >= 0 ? BB_ACT_RELU : BB_ACT_NONE;
     ox_set_window(op, &p.win);
+    count_as_model(c, op, w, bias, bn, in, d.out_c);
     if (direct)
         return 0;
     if (ss > 1) {

@@ -114,6 +114,28 @@ done
     /usr/bin/python3 -c "import json,sys; k=[s['kind'] for s in json.load(open(sys.argv[1]))['steps']]; \
 sys.exit(0 if 'batchnorm' not in k and 'act' not in k and 'conv' in k else 'steps: ' + ' '.join(k))" "$tmp/dbn.json" >>"$tmp/dbn.log" 2>&1 &&
     ok || fail "convtranspose_bn_relu: $(cat "$tmp/dbn.log")"
+# the facts are the model's, not the sub-pixel conv's: describe's params
+# are the file's (a folded BatchNorm's scale and bias counted, its mean and
+# var not, as torch counts them), and its MACs are each ConvTranspose's input
+# positions times its whole weight (the sub-pixel conv also multiplies zero
+# taps and bias copies per phase)
+for f in "$tmp"/op_convtranspose_*.onnx; do
+    n=$(basename "$f" .onnx)
+    want=$(/usr/bin/python3 - "$f" <<'PY'
+import sys, numpy as np, onnx
+from onnx import numpy_helper, shape_inference
+m = shape_inference.infer_shapes(onnx.load(sys.argv[1]))
+init = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+dims = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in [*m.graph.input, *m.graph.value_info]}
+stats = {n.input[k] for n in m.graph.node if n.op_type == "BatchNormalization" for k in (3, 4)}
+params = sum(a.size for k, a in init.items() if k not in stats)
+macs = sum(int(np.prod(dims[n.input[0]][2:])) * init[n.input[1]].size for n in m.graph.node if n.op_type == "ConvTranspose")
+print(f"{params} {macs}")
+PY
+)
+    got=$("$bin" models --describe "$f" 2>&1 | awk '$1 == "params" { p = $2 } $1 == "macs" { m = $2 } END { print p, m }')
+    [ -n "$want" ] && [ "$got" = "$want" ] && ok || fail "$n: describe's params and MACs '$got', the model's '$want'"
+done
 # conv(x) + BN(x) runs as one conv (the BN in its centre taps; the ReLU
 # after the add fused too), and so do parallel convs of one input (their
 # kernels summed; an add of zeros is no step): no batchnorm, add, binary
