@@ -401,6 +401,7 @@ static int lower_batchnorm_affine(ox_ctx *c, const bb_ox_node *nd, int x, float 
     free(st);
     if (t_t < 0)
         return -1;
+    c->g->params_adjust += 2 * ch; /* its scale and bias: the per-channel lowering counts them */
     int in[2] = {times(c, nd, x, s_t), t_t};
     bb_op *op = ox_op(c, nd, BB_OP_BINARY, in, 2, nd->out[0]);
     if (op)
