@@ -175,7 +175,7 @@ static int search(bb_backend *b, const cu_step *s, const void *x, void *ws, size
     cudnnBackendDescriptor_t og = build_graph(b, s, fused, g);
     cudnnStatus_t st = g->st;
     plan_run_ctx ctx = {NULL, s, x, ws, fused};
-    cu_plan_timing t = {time_plan, &ctx, 0}; /* no engine compiled at run time: seconds per shape */
+    cu_plan_timing t = {time_plan, &ctx, 0, 0}; /* every candidate; none compiled at run time (seconds per shape) */
     if (og && cu_dg_pick_plan(b, g, og, &t, ws_cap, &c->plan, &c->ws_bytes, &ps)) {
         c->graph = g, c->fused = fused;
     } else {

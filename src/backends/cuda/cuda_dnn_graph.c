@@ -167,7 +167,7 @@ int cu_dg_pick_plan(bb_backend *b, cu_dg *g, cudnnBackendDescriptor_t og, const 
                                  &n, cfg) != CUDNN_STATUS_SUCCESS)
         return 0;
     ps->offered = n;
-    for (int64_t i = 0; i < n && i < MAX_CANDIDATES; i++) {
+    for (int64_t i = 0; i < n && i < MAX_CANDIDATES && (t->max_built <= 0 || ps->built < t->max_built); i++) {
         if (!engine_allowed(g, cfg[i], t->allow_rtc))
             continue;
         ps->allowed++;

@@ -265,11 +265,12 @@ cudnnBackendDescriptor_t cu_dg_scalar(cu_dg *g, int64_t uid, int nd);
 cudnnBackendDescriptor_t cu_dg_op_graph(bb_backend *b, cu_dg *g, cudnnBackendDescriptor_t *ops, int n_ops);
 /* How cu_dg_pick_plan times a candidate plan: time(b, plan, ctx) in ms,
  * negative when it fails; allow_rtc admits engines cuDNN compiles at run
- * time (seconds of preparation each). */
+ * time (seconds of preparation each); max_built > 0 stops after that many
+ * plans were built (the heuristic lists the likely fastest first). */
 typedef struct {
     double (*time)(bb_backend *b, cudnnBackendDescriptor_t plan, const void *ctx);
     const void *ctx;
-    int allow_rtc;
+    int allow_rtc, max_built;
 } cu_plan_timing;
 /* What cu_dg_pick_plan saw, for cuda.cudnn_log. */
 typedef struct {

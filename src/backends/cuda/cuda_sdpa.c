@@ -22,7 +22,8 @@
  * declares a scalar), then with four (as the other tensors have).
  * Engines cuDNN compiles at run time are allowed here (unlike the convs'):
  * every layer of a ViT has the same shape, so one plan per batch size is
- * built and cached (b->attn_plans).
+ * built and cached (b->attn_plans); of the heuristic's list, the first two
+ * plans built are timed (each compile can take seconds).
  *
  * Only steps the kernel would run (ST_ATTENTION_FUSED: 16-bit, dh 64, up
  * to 256 tokens) are offered to cuDNN, so there is always the kernel to
@@ -120,7 +121,7 @@ static void search(bb_backend *b, const cu_step *s, void *ws, size_t ws_cap, cu_
     cu_pick_stats ps = {0, 0, 0, 0};
     cudnnStatus_t st = CUDNN_STATUS_ALLOC_FAILED;
     sdpa_run_ctx ctx = {s, NULL, ws};
-    cu_plan_timing t = {time_plan, &ctx, 1};
+    cu_plan_timing t = {time_plan, &ctx, 1, 2}; /* run-time compiled engines allowed: the first two built */
     c->plan = NULL, c->ms_cudnn = -1, c->ms_kernel = -1, c->ws_bytes = 0;
     for (int v = 0; v < 2 && !c->plan; v++) {
         cu_dg *g = calloc(1, sizeof *g);
