@@ -7,7 +7,8 @@
  * models keep their feature maps channels-last (cu_channels_last: 16-bit
  * ResNets only, as measured on an H200, see cuda_ops.c) and the filter
  * rearrangement cuDNN's NHWC convolutions read (cu_filter_to_krsc, with
- * the zero channels of a padded input).
+ * the zero channels of a padded input), and when attention is offered to
+ * cuDNN's SDPA and how the report names what ran (cuda_sdpa.c).
  * In a build without CUDA (make CUDA=0) the tests are reported as skipped.
  */
 #include <setjmp.h>
@@ -171,10 +172,51 @@ static void test_conv_graph_setting(void **state)
     }
 }
 
+/* cuda.attention: cuDNN's SDPA offered under cudnn and measured only, and
+ * the report's note on how attention ran, with what was timed. */
+static void test_attention_choice(void **state)
+{
+    (void)state;
+    bb_backend b;
+    memset(&b, 0, sizeof b);
+    assert_int_equal(cu_sdpa_wanted(&b), 0); /* the default: the kernel */
+    const char *values[] = {"cuda.attention=cudnn", "cuda.attention=unfused", "cuda.attention=measured"};
+    const int wanted[] = {1, 0, 1};
+    for (int i = 0; i < 3; i++) {
+        bb_err err = {0};
+        assert_int_equal(bb_opt_set(&b.opt, values[i], "cuda", &err), 0);
+        assert_int_equal(cu_sdpa_wanted(&b), wanted[i]);
+    }
+    char note[128];
+    cu_step steps[2];
+    memset(steps, 0, sizeof steps);
+    steps[0].kind = ST_GEMM;
+    b.steps = steps, b.n_steps = 1;
+    cu_attention_note(&b, note, sizeof note);
+    assert_string_equal(note, ""); /* no attention */
+    steps[1].kind = ST_ATTENTION_FUSED, b.n_steps = 2;
+    cu_attention_note(&b, note, sizeof note);
+    assert_string_equal(note, "; attention: one kernel (mma)");
+    cu_attn_plan plan;
+    memset(&plan, 0, sizeof plan);
+    plan.ms_cudnn = -1, plan.ms_kernel = -1; /* cuDNN built no plan; not timed */
+    b.attn_plans = &plan, b.n_attn_plans = 1;
+    cu_attention_note(&b, note, sizeof note);
+    assert_string_equal(note, "; attention: one kernel (mma) (cuDNN: no engine)");
+    plan.plan = (cudnnBackendDescriptor_t)&plan, plan.ms_cudnn = 0.31, plan.ms_kernel = 0.38; /* never dereferenced */
+    steps[1].kind = ST_ATTENTION_CUDNN;
+    cu_attention_note(&b, note, sizeof note);
+    assert_string_equal(note, "; attention: cuDNN SDPA (cuDNN 0.310 ms, kernel 0.380 ms)");
+    steps[1].kind = ST_ATTENTION;
+    cu_attention_note(&b, note, sizeof note);
+    assert_string_equal(note, "; attention: cuBLASLt products per head");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_graph_setting),
+        cmocka_unit_test(test_attention_choice),
         cmocka_unit_test(test_channels_last_choice),
         cmocka_unit_test(test_channels_last_setting),
         cmocka_unit_test(test_channels_last_imported),
