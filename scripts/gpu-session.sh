@@ -11,17 +11,17 @@
 #      op_*.onnx files of tests/onnx/make_bad_models.py (--ops DIR, written
 #      beforehand where python3-onnx is, or here when it is importable),
 #      each against numpy's answer: the CUDA lowerings no model reaches
-#   3. attention through cuDNN's SDPA (issue 22; src/backends/cuda/cuda_sdpa.c,
-#      never run before): bf16 parity of vit_b_16 with cuda.attention=cudnn
-#      against the CPU, then the forward time of vit_b_16 at batch 32 and 256
-#      and vit_l_16 at 256 with the kernel (fused), cuDNN's SDPA (cudnn) and
-#      the choice timed per shape (measured), in log.txt; ~1-2 minutes
-#   4. imported ONNX models on cuda (issue 18): scripts/gpu-check.sh with
+#   3. imported ONNX models on cuda (issue 18): scripts/gpu-check.sh with
 #      GPU_CHECK_ONNX=<--onnx-models> GPU_CHECK_ONLY=onnx (default all 25
 #      exported models; on an H200, 2026-12-04, the first 11 (the zoo's)
 #      took 280 s, efficientnet_v2_l 81 s and vit_l_16 58 s of it, and 9
 #      of the others 51 s: "all" does not fit one 300 s step), `infer
 #      --device cuda` against `infer --device cpu` on the same file)
+#   4. attention through cuDNN's SDPA (issue 22; src/backends/cuda/cuda_sdpa.c,
+#      never run before): bf16 parity of vit_b_16 with cuda.attention=cudnn
+#      against the CPU, then the forward time of vit_b_16 at batch 32 and 256
+#      and vit_l_16 at 256 with the kernel (fused), cuDNN's SDPA (cudnn) and
+#      the choice timed per shape (measured), in log.txt; ~1-2 minutes
 #   5. against the peers (issue 22): scripts/gpu-vs-peers.sh with the time
 #      left, bf16 first; what it does not reach, a later session continues
 #      from results.tar.gz (carry it back, unpack it into the same OUTDIR)
@@ -36,7 +36,7 @@
 # --batch-sizes 32,256" to fit the time left (torch.compile max-autotune
 # autotunes each conv and matmul shape for 0.4-9 s: resnet50 bf16 at
 # batches 32 and 256 did not finish in a 180 s step on an H200, 2026-12-04).
-# --onnx-models: the models of part 4 ("all", or a comma-separated list).
+# --onnx-models: the models of part 3 ("all", or a comma-separated list).
 # --ops DIR: part 2's op cases (default: written into the working folder
 # when python3-onnx is importable there).
 # --inductor-cache FILE: an inductor-cache.tar.gz an earlier lease brought
@@ -98,7 +98,7 @@ left() { echo $((deadline - ($(date +%s) - T0))); }
 say() { printf '[%4ds] %s\n' "$(($(date +%s) - T0))" "$*"; }
 skipped() { [[ ",$skip," == *",$1,"* ]]; }
 
-# Part 3: bf16 parity of vit_b_16 (features, batch 2, seed 1) with the
+# Part 4: bf16 parity of vit_b_16 (features, batch 2, seed 1) with the
 # kernel and with cuDNN's SDPA against the CPU's fp32 answer
 # (tools/compare_npy.py), then the forward time (median of 5) under each
 # cuda.attention choice, with what cuda_sdpa.c timed and chose.
@@ -199,17 +199,7 @@ PY
         fi
     fi
 
-    # 3. attention through cuDNN's SDPA -----------------------------------------------
-    if skipped attention; then
-        say "attention: skipped (--skip)"
-    elif [ "$(left)" -gt 120 ]; then
-        attention_part "$w/attention" "$w" || failed=1
-    else
-        say "attention: no time left"
-        failed=1
-    fi
-
-    # 4. imported ONNX models on cuda ----------------------------------------------
+    # 3. imported ONNX models on cuda ----------------------------------------------
     if skipped onnx; then
         say "onnx: skipped (--skip)"
     else
@@ -225,6 +215,16 @@ PY
             say "onnx: no time left"
             failed=1
         fi
+    fi
+
+    # 4. attention through cuDNN's SDPA -----------------------------------------------
+    if skipped attention; then
+        say "attention: skipped (--skip)"
+    elif [ "$(left)" -gt 120 ]; then
+        attention_part "$w/attention" "$w" || failed=1
+    else
+        say "attention: no time left"
+        failed=1
     fi
 
     # 5. against the peers -----------------------------------------------------------
