@@ -102,6 +102,26 @@ def upsample_cases(x):
             [f32(wc, "wc")], ["N", 3, 16, 16], depth_to_space(c12, 2, mode == "CRD"))
     yield ("spacetodepth", [helper.make_node("SpaceToDepth", ["x"], ["y"], name="unshuffle", blocksize=2)],
            [], ["N", 12, 4, 4], space_to_depth(x, 2))
+    # two in a row: the first's crop leaves a dense map, from which oneDNN's
+    # next conv writes channels-last (AVX-512), so the CPU reads the second
+    # interleave in tiles (cpu_generic_kernels.c, run_walk_tiled): a U-Net
+    # up-convolution, and PixelShuffle in both orders after a 1x1 conv
+    w1, b1 = rng.standard_normal((3, 16, 3, 3)), rng.standard_normal(16)
+    up1 = deconv(x, as32(w1), as32(b1), (2, 2), (1, 1, 1, 1), (1, 1))
+    first = helper.make_node("ConvTranspose", ["x", "w1", "b1"], ["u"], name="up1", strides=[2, 2], pads=[1] * 4,
+                             output_padding=[1, 1])
+    wu, bu = rng.standard_normal((16, 20, 2, 2)), rng.standard_normal(20)
+    yield ("convtranspose_chain", [
+        first, helper.make_node("ConvTranspose", ["u", "wu", "bu"], ["y"], name="up2", strides=[2, 2])],
+        [f32(w1, "w1"), f32(b1, "b1"), f32(wu, "wu"), f32(bu, "bu")], ["N", 20, 32, 32],
+        deconv(up1, as32(wu), as32(bu), (2, 2), (0, 0, 0, 0)))
+    wc = rng.standard_normal((64, 16, 1, 1))
+    c64 = np.einsum("nchw,oc->nohw", up1, as32(wc[:, :, 0, 0]))
+    for mode in ("DCR", "CRD"):
+        yield ("depthtospace_chain_" + mode.lower(), [
+            first, helper.make_node("Conv", ["u", "wc"], ["c"], name="to64"),
+            helper.make_node("DepthToSpace", ["c"], ["y"], name="shuffle", blocksize=2, mode=mode)],
+            [f32(w1, "w1"), f32(b1, "b1"), f32(wc, "wc")], ["N", 16, 32, 32], depth_to_space(c64, 2, mode == "CRD"))
 
 
 def refused_upsampling(small_graph):

@@ -30,6 +30,7 @@ typedef struct {
 typedef enum {
     K_NONE, K_ATTENTION, K_TOKENS, K_CLS_SELECT, K_SILU, K_SILU_GAP, K_GAP,
     K_WALK,  /* strided gather / broadcast binary / constant pad (cpu_walk) */
+    K_WALK_TILED, /* a gather walk in tiles of the next-to-last axis (cpu_generic_kernels.c) */
     K_COPY,  /* kin's bytes into kout (a reshape that cannot alias) */
     K_ERF,   /* erf of every float of kin into kout */
     K_REDUCE,/* kin dense [A, R, B] averaged (p[3]: summed) over R into kout [A, B] (p[0..2]) */

@@ -262,6 +262,7 @@ void cpu_run_kernel(bb_backend *b, const cpu_step *s)
     case K_SILU_GAP:
     case K_GAP: silu_pass(b, s); break;
     case K_WALK:
+    case K_WALK_TILED:
     case K_COPY:
     case K_ERF:
     case K_REDUCE:
