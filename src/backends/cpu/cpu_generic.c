@@ -277,6 +277,16 @@ static int perm_keeps_order(int nd, const int *perm, const int64_t *d)
     return 1;
 }
 
+/* Whether op's input comes from a reshape (which leaves either a dense
+ * tensor or strided_view's view). A conv's channels-last output read by a
+ * transpose directly (ConvNeXt's NCHW to NHWC) stays with oneDNN's reorder:
+ * often a plain copy, which it does faster than the walk. */
+static int reads_strided_view(const bb_backend *b, const bb_op *op)
+{
+    int p = bb_producer(b->g, op->in[0]);
+    return p >= 0 && b->g->ops[p].type == BB_OP_RESHAPE;
+}
+
 /* A transpose of a strided view (strided_view) into a dense output, as a
  * gather walk: in tiles (K_WALK_TILED) where other axes than the last two
  * step through the source by less than the next-to-last does (an
@@ -323,7 +333,8 @@ static int lower_transpose(bb_backend *b, const bb_op *op, bb_err *err)
     if (src < 0)
         return -1;
     const dnnl_memory_desc_t *smd = &b->bufs[src].md;
-    if (smd->format_kind == dnnl_blocked && smd->format_desc.blocking.inner_nblks == 0 && !cpu_md_is_plain(smd))
+    if (reads_strided_view(b, op) && smd->format_kind == dnnl_blocked &&
+        smd->format_desc.blocking.inner_nblks == 0 && !cpu_md_is_plain(smd))
         return transpose_strided(b, op, src, nd, o, err);
     dnnl_memory_desc_t pmd, out;
     DNNL_CHECK(dnnl_memory_desc_permute_axes(&pmd, &b->bufs[src].md, inv), err, "permuted view", op->label);
