@@ -59,36 +59,33 @@ void cu_dg_free(cu_dg *g)
     free(g);
 }
 
-cudnnBackendDescriptor_t cu_dg_tensor(cu_dg *g, int64_t uid, cudnnDataType_t dt, int nd, const int64_t *dims,
-                                      const int64_t *strides, int is_virtual)
+/* A finalized tensor descriptor whose one boolean attribute (virtual, or
+ * passed by value) is set to on. */
+static cudnnBackendDescriptor_t tensor_desc(cu_dg *g, int64_t uid, cudnnDataType_t dt, int nd, const int64_t *dims,
+                                            const int64_t *strides, cudnnBackendAttributeName_t flag, bool on)
 {
     int64_t align = 16;
-    bool virt = is_virtual != 0;
     cudnnBackendDescriptor_t t = cu_dg_new(g, CUDNN_BACKEND_TENSOR_DESCRIPTOR);
     cu_dg_set(g, t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dt);
     cu_dg_set(g, t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, nd, dims);
     cu_dg_set(g, t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, nd, strides);
     cu_dg_set(g, t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid);
     cu_dg_set(g, t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align);
-    cu_dg_set(g, t, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &virt);
+    cu_dg_set(g, t, flag, CUDNN_TYPE_BOOLEAN, 1, &on);
     cu_dg_finalize(g, t);
     return t;
 }
 
+cudnnBackendDescriptor_t cu_dg_tensor(cu_dg *g, int64_t uid, cudnnDataType_t dt, int nd, const int64_t *dims,
+                                      const int64_t *strides, int is_virtual)
+{
+    return tensor_desc(g, uid, dt, nd, dims, strides, CUDNN_ATTR_TENSOR_IS_VIRTUAL, is_virtual != 0);
+}
+
 cudnnBackendDescriptor_t cu_dg_scalar(cu_dg *g, int64_t uid, int nd)
 {
-    int64_t one[4] = {1, 1, 1, 1}, align = 16;
-    cudnnDataType_t f32 = CUDNN_DATA_FLOAT;
-    bool by_value = true;
-    cudnnBackendDescriptor_t t = cu_dg_new(g, CUDNN_BACKEND_TENSOR_DESCRIPTOR);
-    cu_dg_set(g, t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &f32);
-    cu_dg_set(g, t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, nd, one);
-    cu_dg_set(g, t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, nd, one);
-    cu_dg_set(g, t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid);
-    cu_dg_set(g, t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align);
-    cu_dg_set(g, t, CUDNN_ATTR_TENSOR_IS_BY_VALUE, CUDNN_TYPE_BOOLEAN, 1, &by_value);
-    cu_dg_finalize(g, t);
-    return t;
+    static const int64_t one[4] = {1, 1, 1, 1};
+    return tensor_desc(g, uid, CUDNN_DATA_FLOAT, nd, one, one, CUDNN_ATTR_TENSOR_IS_BY_VALUE, true);
 }
 
 cudnnBackendDescriptor_t cu_dg_op_graph(bb_backend *b, cu_dg *g, cudnnBackendDescriptor_t *ops, int n_ops)
