@@ -509,13 +509,24 @@ int bb_fuse(bb_graph *g)
     return removed;
 }
 
-/* A BN's scale and shift of channel c. */
+void bb_bn_channel(const float *gamma, const float *beta, const float *mean, const float *var, float eps,
+                   int64_t c, double *scale, double *shift)
+{
+    *scale = (gamma ? (double)gamma[c] : 1.0) / sqrt((double)var[c] + (double)eps);
+    *shift = (beta ? (double)beta[c] : 0.0) - (double)mean[c] * *scale;
+}
+
+static const float *data_or_null(const bb_graph *g, int t)
+{
+    return t >= 0 ? g->tensors[t].data : NULL;
+}
+
+/* A BN's scale and shift of channel c, its tensors given by index. */
 static void bn_of(const bb_graph *g, int w, int b, int mean, int var, float eps, int64_t c, double *scale,
                   double *shift)
 {
-    double gamma = w >= 0 ? g->tensors[w].data[c] : 1.0, beta = b >= 0 ? g->tensors[b].data[c] : 0.0;
-    *scale = gamma / sqrt(g->tensors[var].data[c] + (double)eps);
-    *shift = beta - g->tensors[mean].data[c] * *scale;
+    bb_bn_channel(data_or_null(g, w), data_or_null(g, b), g->tensors[mean].data, g->tensors[var].data, eps, c,
+                  scale, shift);
 }
 
 /* Channel c's value of a pre_scale or post_scale (one value for all, or
@@ -539,10 +550,10 @@ void bb_fold_bn(const bb_graph *g, const bb_op *conv, float *w_out, float *b_out
     int64_t icg = w->ndim > 1 && w->dims[1] > 0 ? w->dims[1] : 1, window = per / icg;
     int64_t ocg = oc / (conv->groups > 0 ? conv->groups : 1);
     for (int64_t o = 0; o < oc; o++) {
-        double scale = 1.0, shift = conv->b >= 0 ? g->tensors[conv->b].data[o] : 0.0;
-        int64_t c = conv->bn_first + o; /* the BN's channel */
-        if (conv->has_bn)
-            scale = g->tensors[conv->bn_w].data[c] / sqrt(g->tensors[conv->bn_var].data[c] + (double)conv->bn_eps);
+        double scale = 1.0, bn_shift = 0.0, shift = conv->b >= 0 ? g->tensors[conv->b].data[o] : 0.0;
+        if (conv->has_bn) /* the BN's channel is bn_first + o */
+            bn_of(g, conv->bn_w, conv->bn_b, conv->bn_mean, conv->bn_var, conv->bn_eps, conv->bn_first + o, &scale,
+                  &bn_shift);
         for (int64_t k = 0; k < per; k++) {
             double wk = w->data[o * per + k];
             if (conv->pre_scale >= 0) /* W (s x) = (W s) x, s of input channel (o / ocg) icg + k / window */
@@ -555,8 +566,8 @@ void bb_fold_bn(const bb_graph *g, const bb_op *conv, float *w_out, float *b_out
             }
             w_out[o * per + k] = (float)(wk * scale);
         }
-        if (conv->has_bn)
-            shift = (shift - g->tensors[conv->bn_mean].data[c]) * scale + g->tensors[conv->bn_b].data[c];
+        if (conv->has_bn) /* BN(W x + b) = (W s) x + (b s + t) */
+            shift = shift * scale + bn_shift;
         if (conv->has_id_bn) { /* + s x + t: s on the centre tap of channel o's own input */
             double s, t;
             bn_of(g, conv->id_bn_w, conv->id_bn_b, conv->id_bn_mean, conv->id_bn_var, conv->id_bn_eps, o, &s, &t);

@@ -39,6 +39,14 @@ int bb_fuse(bb_graph *g);
  * input, on the output) and with or without a conv bias. */
 void bb_fold_bn(const bb_graph *g, const bb_op *conv, float *w_out, float *b_out);
 
+/* Channel c of a batch norm as y = scale * x + shift, in double:
+ * scale = gamma / sqrt(var + eps), shift = beta - mean * scale (gamma NULL:
+ * 1, beta NULL: 0). Every place that folds a BN (this pass, the CPU and
+ * CUDA batch-norm steps, the ONNX importer) calls this one, so that they
+ * agree to the last bit. */
+void bb_bn_channel(const float *gamma, const float *beta, const float *mean, const float *var, float eps,
+                   int64_t c, double *scale, double *shift);
+
 /* Whether a conv has a bias once BNs are folded (bb_fold_bn's b_out is
  * then not all zeros in general). */
 int bb_conv_has_bias(const bb_op *conv);

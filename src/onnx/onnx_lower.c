@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/fuse.h"
 #include "onnx/onnx_import_internal.h"
 
 typedef int (*lower_fn)(ox_ctx *c, const bb_ox_node *nd);
@@ -365,8 +366,9 @@ float *ox_bn_scale_shift(const float *p[4], int64_t ch, float eps)
 {
     float *st = malloc(sizeof(float) * (size_t)(2 * ch));
     for (int64_t i = 0; st && i < ch; i++) {
-        double s = (double)p[0][i] / sqrt((double)p[3][i] + (double)eps);
-        st[i] = (float)s, st[ch + i] = (float)((double)p[1][i] - (double)p[2][i] * s);
+        double s, t;
+        bb_bn_channel(p[0], p[1], p[2], p[3], eps, i, &s, &t);
+        st[i] = (float)s, st[ch + i] = (float)t;
     }
     return st;
 }

@@ -135,10 +135,10 @@ static int bn_folded(bb_backend *b, const bb_op *op, int nd, int64_t c, int want
     float *v = malloc(sizeof(float) * (size_t)c);
     if (!v)
         return bb_err_oom(err, "out of memory");
+    const float *gamma = op->w >= 0 ? g->tensors[op->w].data : NULL, *beta = op->b >= 0 ? g->tensors[op->b].data : NULL;
     for (int64_t i = 0; i < c; i++) {
-        double scale = (op->w >= 0 ? g->tensors[op->w].data[i] : 1.0) /
-                       sqrt((double)g->tensors[op->aux[1]].data[i] + (double)op->eps);
-        double shift = (op->b >= 0 ? g->tensors[op->b].data[i] : 0.0) - g->tensors[op->aux[0]].data[i] * scale;
+        double scale, shift;
+        bb_bn_channel(gamma, beta, g->tensors[op->aux[0]].data, g->tensors[op->aux[1]].data, op->eps, i, &scale, &shift);
         v[i] = (float)(want_shift ? shift : scale);
     }
     int64_t d[R];

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "backends/cuda/cuda_internal.h"
+#include "engine/fuse.h"
 
 #define R (BB_MAX_DIMS + 2) /* a full shape, or a matmul's padded one */
 
@@ -266,8 +267,9 @@ static int lower_affine(bb_backend *b, const bb_op *op, cu_step *s, int nd, cons
         return bb_err_set(err, "out of memory");
     float *shift = scale + c;
     for (int64_t i = 0; i < c; i++) {
-        scale[i] = ts[0]->data[i] / sqrtf(ts[3]->data[i] + op->eps);
-        shift[i] = ts[1]->data[i] - ts[2]->data[i] * scale[i];
+        double sc, sh;
+        bb_bn_channel(ts[0]->data, ts[1]->data, ts[2]->data, ts[3]->data, op->eps, i, &sc, &sh);
+        scale[i] = (float)sc, shift[i] = (float)sh;
     }
     int rc = cu_upload(b, scale, c, 0, (void **)&s->p0, err);
     if (rc == 0)
