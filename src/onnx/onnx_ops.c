@@ -29,7 +29,9 @@ static const bb_ox_val *ranked(const bb_ox_ctx *c, int i, int lo, int hi)
     if (x->ndim < lo || x->ndim > hi)
         return bb_ox_cerr(c, "input %d ('%s') has shape %s; rank %d..%d expected%s", i, bb_ox_in_name(c, i),
                           bb_ox_dims_str(x->dims, x->ndim, b, sizeof b), lo, hi,
-                          lo == 4 && hi == 4 ? " (only 2-D spatial windows are supported)" : ""), NULL;
+                          hi == 4 && x->ndim == 5 ? " (3-D windows, as a video model's Conv3d or MaxPool3d has, "
+                                                    "are not supported: 1-D and 2-D only)"
+                          : lo == 4 && hi == 4 ? " (only 2-D spatial windows are supported)" : ""), NULL;
     return x;
 }
 

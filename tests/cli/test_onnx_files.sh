@@ -55,6 +55,7 @@ expect_error "$tmp/einsum_one_sided_sum.onnx" "one_sided" "sums 'w' of one opera
 expect_error "$tmp/einsum_ellipsis.onnx" "ellipsis" "ellipsis"
 expect_error "$tmp/scatter_part.onnx" "scatter_first" "writes part of its input"
 expect_error "$tmp/gather_uneven.onnx" "gather_uneven" "evenly spaced"
+expect_error "$tmp/conv3d.onnx" "conv3d" "3-D windows" "not supported"
 expect_error "$tmp/convtranspose_dilated.onnx" "deconv_dilated" "dilation 1 only"
 expect_error "$tmp/convtranspose_output_shape.onnx" "deconv_shaped" "output_shape"
 expect_error "$tmp/depthtospace_channels.onnx" "shuffle_3ch" "3 channels do not split into blocks of 2x2"

@@ -589,6 +589,13 @@ def main(out):
         helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
         helper.make_node("Flatten", ["p"], ["y"], name="flatten")])
     save(unsup, f"{out}/unsupported.onnx")
+    # a 3-D conv (torchvision's video models): refused, naming the node
+    save(small_graph(
+        nodes=[helper.make_node("Conv", ["x", "w3"], ["c"], name="conv3d", pads=[1, 1, 1, 1, 1, 1]),
+               helper.make_node("GlobalAveragePool", ["c"], ["p"], name="gap"),
+               helper.make_node("Flatten", ["p"], ["y"], name="flatten")],
+        inits=[numpy_helper.from_array(np.ones((4, 3, 3, 3, 3), np.float32), "w3")],
+        inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 8, 8])]), f"{out}/conv3d.onnx")
     # Einsum forms refused by name; a ScatterND writing part of an activation
     for name, node, extra in (
             ("einsum_one_sided_sum", helper.make_node("Einsum", ["c", "hk"], ["r"], name="one_sided",
