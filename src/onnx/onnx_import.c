@@ -13,6 +13,7 @@
 #include "onnx/onnx_import.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -318,6 +319,25 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
+/* After a failed import: when the file declares its input with a fixed
+ * batch (torch.onnx.export without dynamic_axes), the failure most likely
+ * comes from a shape it baked in for that batch (a Reshape to [1, 768,
+ * 49]), met at the batch sizes the import evaluates. Says so, and how to
+ * export the file instead. */
+static void fixed_batch_hint(const bb_ox_model *m, bb_err *err)
+{
+    const bb_ox_io *in = m->n_inputs == 1 ? &m->inputs[0] : NULL;
+    if (!in || in->ndim < 1 || in->dims[0] <= 0 || in->dim_param[0])
+        return;
+    size_t n = strlen(err->msg);
+    const char *name = m->values[in->value].name;
+    snprintf(err->msg + n, sizeof err->msg - n,
+             " (note: input '%s' is declared with a fixed batch of %lld, and batchbench evaluates a graph at "
+             "batch 2 and 3 to see what scales with the batch; if the file bakes its batch into shapes, export "
+             "it with a dynamic batch axis: torch.onnx.export(..., dynamic_axes={'%s': {0: 'batch'}}))",
+             name, (long long)in->dims[0], name);
+}
+
 bb_graph *ox_import_model(const bb_ox_model *m, bb_err *err)
 {
     bb_ox_val *v2 = bb_ox_eval(m, 2, 1, err);
@@ -352,6 +372,8 @@ bb_graph *ox_import_model(const bb_ox_model *m, bb_err *err)
     bb_ox_vals_free(v2, m->n_values);
     bb_ox_vals_free(v3, m->n_values);
     if (rc != 0) {
+        if (!err->oom)
+            fixed_batch_hint(m, err);
         bb_graph_free(c.g);
         return NULL;
     }
