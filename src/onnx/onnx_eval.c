@@ -266,9 +266,14 @@ bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, int drop_dead, bb_err *er
     unsigned char *read_live = rc == 0 ? calloc((size_t)(m->n_values > 0 ? m->n_values : 1), 1) : NULL;
     if (rc == 0 && (!last || !read_live))
         rc = bb_err_oom(err, "%s: out of memory for %d values", m->path, m->n_values);
-    for (int k = 0; rc == 0 && k < m->n_nodes; k++)
+    for (int k = 0; rc == 0 && k < m->n_nodes; k++) {
         if ((rc = eval_node(m, v, k, &b, err)) == 0 && drop_dead)
             drop_dead_indices(m, v, k, last, read_live);
+        if (rc < 0 && !err->oom) { /* the shapes a node's message names have this batch */
+            size_t len = strlen(err->msg);
+            snprintf(err->msg + len, sizeof err->msg - len, " (shapes at batch %lld)", (long long)n);
+        }
+    }
     free(last);
     free(read_live);
     if (rc < 0) {
