@@ -4,8 +4,9 @@
  * odometer that walks up to three operands over one index space.
  *
  * Why it exists: onnx_fold.c (moves: copies, views, gathers, pads) and
- * onnx_fold_math.c (unary, binary, where, cast, reduce) both walk values
- * this way; one copy of it serves both. Only those files include it.
+ * onnx_fold_math.c (unary, binary, where, cast, reduce, ScatterND) both
+ * walk values this way; one copy of it serves both. Only those files
+ * include it.
  */
 #ifndef BB_ONNX_FOLD_INTERNAL_H
 #define BB_ONNX_FOLD_INTERNAL_H
@@ -16,7 +17,6 @@
 #include "onnx/onnx_fold.h"
 
 /* ---- element access --------------------------------------------------------- */
-
 
 static inline size_t esize(const bb_ox_val *v)
 {
