@@ -235,10 +235,7 @@ int cu_conv_graph_tune(bb_backend *b, cu_step *s, const void *x, void *ws, size_
 
 void cu_conv_plans_free(bb_backend *b)
 {
-    for (int j = 0; j < b->n_conv_plans; j++) {
-        if (b->conv_plans[j].plan)
-            cudnnBackendDestroyDescriptor(b->conv_plans[j].plan);
-        cu_dg_free(b->conv_plans[j].graph);
-    }
+    for (int j = 0; j < b->n_conv_plans; j++)
+        cu_dg_release(b->conv_plans[j].plan, b->conv_plans[j].graph);
     free(b->conv_plans);
 }

@@ -59,6 +59,13 @@ void cu_dg_free(cu_dg *g)
     free(g);
 }
 
+void cu_dg_release(cudnnBackendDescriptor_t plan, cu_dg *g)
+{
+    if (plan)
+        cudnnBackendDestroyDescriptor(plan);
+    cu_dg_free(g);
+}
+
 /* A finalized tensor descriptor whose one boolean attribute (virtual, or
  * passed by value) is set to on. */
 static cudnnBackendDescriptor_t tensor_desc(cu_dg *g, int64_t uid, cudnnDataType_t dt, int nd, const int64_t *dims,

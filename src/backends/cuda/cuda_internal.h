@@ -254,6 +254,8 @@ void cu_dg_set(cu_dg *g, cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t
                cudnnBackendAttributeType_t type, int64_t n, const void *v);
 void cu_dg_finalize(cu_dg *g, cudnnBackendDescriptor_t d);
 void cu_dg_free(cu_dg *g);
+/* A cached plan (NULL: none was built) and the graph it was built from. */
+void cu_dg_release(cudnnBackendDescriptor_t plan, cu_dg *g);
 /* A finalized tensor descriptor: nd dims and strides (elements), 16-byte
  * aligned; virtual ones live inside the graph only. */
 cudnnBackendDescriptor_t cu_dg_tensor(cu_dg *g, int64_t uid, cudnnDataType_t dt, int nd, const int64_t *dims,

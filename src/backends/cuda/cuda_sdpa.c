@@ -206,10 +206,7 @@ int cu_attention_note(const bb_backend *b, char *buf, size_t len)
 
 void cu_attn_plans_free(bb_backend *b)
 {
-    for (int j = 0; j < b->n_attn_plans; j++) {
-        if (b->attn_plans[j].plan)
-            cudnnBackendDestroyDescriptor(b->attn_plans[j].plan);
-        cu_dg_free(b->attn_plans[j].graph);
-    }
+    for (int j = 0; j < b->n_attn_plans; j++)
+        cu_dg_release(b->attn_plans[j].plan, b->attn_plans[j].graph);
     free(b->attn_plans);
 }
