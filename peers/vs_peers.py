@@ -276,7 +276,9 @@ def compare(args, name, facts, envs, tmpdir):
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="all",
-                    help="comma-separated torchvision names, timm:NAME, paths of .onnx files, or 'all'")
+                    help="comma-separated torchvision names, timm:NAME, BASE+ACT, paths of .onnx files, sets "
+                         "of tools/bb_onnx.py (siblings, siblings-quick, timm-quick, activations), or 'all' "
+                         "(the zoo)")
     ap.add_argument("--batch-sizes", default="1,8")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--head", choices=["features", "classifier"], default="features")
@@ -299,7 +301,7 @@ def parse_args():
             or len(set(args.engines)) != len(args.engines):
         ap.error(f"--engines: expected batchbench and/or batchbench-onnx plus any of {','.join(PEERS)}, "
                  f"got {','.join(args.engines)}")
-    args.models = bb_onnx.ZOO if args.models == "all" else args.models.split(",")
+    args.models = bb_onnx.ZOO if args.models == "all" else bb_onnx.expand_models(args.models)
     try:
         bad = [m for m in args.models if not bb_onnx.known_model(m)]
     except ValueError as e:  # timm: models without timm installed

@@ -89,8 +89,21 @@ TIMM_QUICK = ["timm:poolformer_s12", "timm:ecaresnet26t", "timm:hrnet_w18_small"
               "timm:xcit_nano_12_p16_224", "timm:ghostnetv2_100", "timm:swinv2_cr_tiny_ns_224", "timm:convit_tiny",
               "timm:dpn68", "timm:mvitv2_tiny", "timm:resnet50_gn"]
 
+# Activation variants, as users' own models have them (InsightFace's PReLU
+# ResNets, YOLOv4's Mish, ELU and SELU networks, a log-softmax output):
+# "BASE+ACT" is torchvision's BASE, a ResNet of basic blocks (resnet18,
+# resnet34), with every nn.ReLU module replaced by ACT (PReLU: one slope
+# per channel), or with ACT log_softmax its output passed through
+# log_softmax. `make onnx-parity` and `make check` run ACTIVATIONS.
+ACT_MODULES = {"prelu": lambda c: nn.PReLU(c), "elu": lambda c: nn.ELU(0.8), "selu": lambda c: nn.SELU(),
+               "celu": lambda c: nn.CELU(0.7), "softplus": lambda c: nn.Softplus(),
+               "mish": lambda c: nn.Mish(), "softsign": lambda c: nn.Softsign(),
+               "gelu_tanh": lambda c: nn.GELU(approximate="tanh")}
+ACT_BASES = ("resnet18", "resnet34")
+ACTIVATIONS = [f"resnet18+{a}" for a in [*ACT_MODULES, "log_softmax"]]
+
 MODEL_SETS = {"all": lambda: PARITY_MODELS, "siblings": siblings, "siblings-quick": lambda: SIBLINGS_QUICK,
-              "timm-quick": lambda: TIMM_QUICK}
+              "timm-quick": lambda: TIMM_QUICK, "activations": lambda: ACTIVATIONS}
 
 
 def expand_models(spec):
@@ -153,6 +166,9 @@ def known_model(name):
     an existing .onnx file."""
     if is_file(name):
         return os.path.isfile(name)
+    if "+" in name:
+        base, _, act = name.partition("+")
+        return base in ACT_BASES and (act in ACT_MODULES or act == "log_softmax")
     if name.startswith(TIMM):
         return name[len(TIMM):] in _timm().list_models()
     return name in classification_models()
@@ -188,6 +204,8 @@ def build_model(name, head="classifier"):
     bb_torch.build_model, any other classification model directly (googlenet
     and inception_v3 without aux classifiers). head "features" removes the
     classification layer (see _features_head_)."""
+    if "+" in name:
+        return _with_activation(name, head)
     if name in ZOO:
         return bb_torch.build_model(name, head)
     if name.startswith(TIMM):
@@ -204,6 +222,27 @@ def build_model(name, head="classifier"):
     model = getattr(tvm, name)(weights=None, **_CTOR_KW.get(name, {}))
     if head == "features":
         _features_head_(model, name)
+    return model.eval()
+
+
+def _with_activation(name, head):
+    """"BASE+ACT" (ACT_MODULES above): a fresh BASE with its activation
+    replaced, or its output through log_softmax."""
+    base, _, act = name.partition("+")
+    if base not in ACT_BASES or (act not in ACT_MODULES and act != "log_softmax"):
+        raise ValueError(f"unknown model {name!r}: BASE+ACT takes BASE in {ACT_BASES} and ACT in "
+                         f"{[*ACT_MODULES, 'log_softmax']}")
+    model = getattr(tvm, base)(weights=None)
+    if act == "log_softmax":
+        if head == "features":
+            raise ValueError(f"{name}: a log-softmax output has no features head")
+        return nn.Sequential(model, nn.LogSoftmax(dim=1)).eval()
+    if head == "features":
+        _features_head_(model, base)
+    model.relu = ACT_MODULES[act](model.bn1.num_features)
+    for layer in (model.layer1, model.layer2, model.layer3, model.layer4):
+        for block in layer:  # a basic block applies its relu after bn1 and after the sum: planes channels
+            block.relu = ACT_MODULES[act](block.bn2.num_features)
     return model.eval()
 
 

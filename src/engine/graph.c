@@ -365,7 +365,8 @@ const char *bb_act_name(bb_act a)
 {
     static const char *const names[BB_ACT_COUNT] = {
         "none", "relu", "relu6", "silu", "sigmoid", "gelu", "tanh", "hardswish", "hardsigmoid",
-        "clip", "leaky_relu", "sqrt", "erf", "exp", "abs", "neg", "reciprocal"};
+        "clip", "leaky_relu", "sqrt", "erf", "exp", "abs", "neg", "reciprocal", "elu", "selu", "celu",
+        "softplus", "softsign", "mish", "log", "gelu_tanh", "thresholded_relu"};
     return (a >= 0 && a < BB_ACT_COUNT) ? names[a] : "?";
 }
 

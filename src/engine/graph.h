@@ -85,15 +85,25 @@ typedef enum {
  * ones the fusion pass folds into a conv or linear (post_act; the CUDA
  * backend runs those up to BB_ACT_GELU); the rest run as their own
  * BB_OP_ACT op, with alpha/beta: clip (min, max), hardsigmoid (alpha,
- * beta), leaky relu (alpha). */
+ * beta), leaky relu, elu, celu and thresholded relu (alpha), selu (alpha,
+ * gamma as beta). As ONNX defines them: elu x < 0 ? alpha (e^x - 1) : x;
+ * selu gamma * elu; celu x < 0 ? alpha (e^(x/alpha) - 1) : x; softplus
+ * log(1 + e^x); softsign x / (1 + |x|); mish x tanh(softplus(x)); gelu_tanh
+ * the tanh approximation of gelu; thresholded relu x > alpha ? x : 0. */
 typedef enum {
     BB_ACT_NONE, BB_ACT_RELU, BB_ACT_RELU6, BB_ACT_SILU, BB_ACT_SIGMOID, BB_ACT_GELU,
     BB_ACT_TANH, BB_ACT_HARDSWISH, BB_ACT_HARDSIGMOID, BB_ACT_CLIP, BB_ACT_LEAKY_RELU,
     BB_ACT_SQRT, BB_ACT_ERF, BB_ACT_EXP, BB_ACT_ABS, BB_ACT_NEG, BB_ACT_RECIPROCAL,
+    BB_ACT_ELU, BB_ACT_SELU, BB_ACT_CELU, BB_ACT_SOFTPLUS, BB_ACT_SOFTSIGN, BB_ACT_MISH,
+    BB_ACT_LOG, BB_ACT_GELU_TANH, BB_ACT_THRESHOLDED_RELU,
     BB_ACT_COUNT
 } bb_act;
 
-typedef enum { BB_BIN_ADD, BB_BIN_SUB, BB_BIN_MUL, BB_BIN_DIV, BB_BIN_POW, BB_BIN_MAX, BB_BIN_MIN } bb_binop;
+/* BB_BIN_PRELU: in[0] where it is >= 0, else in[0] * in[1] (ONNX PRelu,
+ * in[1] the slope). */
+typedef enum {
+    BB_BIN_ADD, BB_BIN_SUB, BB_BIN_MUL, BB_BIN_DIV, BB_BIN_POW, BB_BIN_MAX, BB_BIN_MIN, BB_BIN_PRELU
+} bb_binop;
 
 /* What a pad writes outside its input: alpha; the input mirrored about
  * its first and last element (pads at most the axis less one); or the
@@ -120,6 +130,7 @@ typedef struct {
     float alpha, beta;          /* BB_OP_ACT parameters; BB_OP_PAD's value is alpha */
     bb_binop binop;             /* BB_OP_BINARY */
     int axis;                   /* concat, softmax (full axis, >= 0) */
+    int log_softmax;            /* softmax: its log, x - max - log(sum e^(x - max)) (ONNX LogSoftmax) */
     int perm[BB_MAX_DIMS + 1];  /* transpose */
     int64_t starts[BB_MAX_DIMS + 1], steps[BB_MAX_DIMS + 1]; /* slice */
     int64_t pads[2 * (BB_MAX_DIMS + 1)]; /* pad */

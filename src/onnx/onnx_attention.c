@@ -176,7 +176,7 @@ static int match_at(const bb_graph *g, int s, mha_match *m)
     const bb_op *sm = &g->ops[s];
     int64_t d[R];
     memset(m, 0, sizeof *m);
-    if (sm->type != BB_OP_SOFTMAX || bb_tensor_shape(g, sm->out, 1, d) != 3 || sm->axis != 2)
+    if (sm->type != BB_OP_SOFTMAX || sm->log_softmax || bb_tensor_shape(g, sm->out, 1, d) != 3 || sm->axis != 2)
         return -1;
     m->drop[m->n_drop++] = s;
     const bb_op *mm1 = made_by(g, sm->in[0], BB_OP_MATMUL, m);

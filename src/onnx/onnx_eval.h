@@ -219,12 +219,16 @@ int bb_ox_pad_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val *v
  * of nd's op type are meaningful:
  *   Gemm: alpha (1), beta (1), trans_a, trans_b (0)
  *   HardSigmoid: alpha (0.2), beta (0.5); LeakyRelu: alpha (0.01)
+ *   Elu, Celu (alpha not 0), ThresholdedRelu: alpha (1); Selu: alpha
+ *         (1.6732632), beta = gamma (1.0507010)
+ *   Gelu: gelu_tanh (approximate "tanh", else "none": 0)
+ *   GroupNormalization: groups (num_groups, required, >= 1), epsilon (1e-5)
  *   Clip: lo, hi (attributes min/max before opset 11, inputs 1/2 after;
  *         absent = -inf/+inf; an input given must be constant)
  *   Cast: to (the dtype kept), onnx_to (the TensorProto type asked)
  *   LayerNormalization: axis (default -1), epsilon (1e-5)
  *   BatchNormalization: epsilon (1e-5); training_mode=1 is refused
- *   Softmax: axis (default -1; before opset 13: 1, with flatten semantics,
+ *   Softmax, LogSoftmax: axis (default -1; before opset 13: 1, with flatten semantics,
  *            accepted only when that is the last axis, or every dim from
  *            it to the last is 1)
  *   Concat (required), Flatten (default 1; 0..rank), Gather (0),
@@ -240,6 +244,8 @@ typedef struct {
     bb_ox_dtype to;
     int64_t onnx_to;
     int fmod;
+    int gelu_tanh;
+    int64_t groups;
 } bb_ox_params;
 int bb_ox_params_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val *vals,
                      bb_ox_params *p, bb_err *err);

@@ -37,6 +37,24 @@ static double u_floor(double x, const bb_ox_params *p) { (void)p; return floor(x
 static double u_ceil(double x, const bb_ox_params *p) { (void)p; return ceil(x); }
 static double u_clip(double x, const bb_ox_params *p) { return x < p->lo ? p->lo : x > p->hi ? p->hi : x; }
 static double u_not(double x, const bb_ox_params *p) { (void)p; return x == 0; }
+static double u_elu(double x, const bb_ox_params *p) { return x < 0 ? p->alpha * expm1(x) : x; }
+static double u_selu(double x, const bb_ox_params *p) { return p->beta * u_elu(x, p); }
+static double u_celu(double x, const bb_ox_params *p) { return x < 0 ? p->alpha * expm1(x / p->alpha) : x; }
+static double u_softplus(double x, const bb_ox_params *p)
+{
+    (void)p;
+    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
+static double u_softsign(double x, const bb_ox_params *p) { (void)p; return x / (1 + fabs(x)); }
+static double u_mish(double x, const bb_ox_params *p) { return x * tanh(u_softplus(x, p)); }
+static double u_log(double x, const bb_ox_params *p) { (void)p; return log(x); }
+static double u_thr(double x, const bb_ox_params *p) { return x > p->alpha ? x : 0; }
+static double u_gelu(double x, const bb_ox_params *p)
+{
+    if (p->gelu_tanh)
+        return 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    return 0.5 * x * (1 + erf(x * 0.7071067811865476));
+}
 
 static int64_t i_relu(int64_t x, const bb_ox_params *p) { (void)p; return x > 0 ? x : 0; }
 static int64_t i_abs(int64_t x, const bb_ox_params *p) { (void)p; return x < 0 ? (int64_t)(0 - (uint64_t)x) : x; }
@@ -59,6 +77,9 @@ static const struct {
     {"Sin", u_sin, NULL}, {"Cos", u_cos, NULL},
     {"LeakyRelu", u_leaky, NULL}, {"Sqrt", u_sqrt, NULL}, {"Floor", u_floor, i_same},
     {"Ceil", u_ceil, i_same}, {"Clip", u_clip, i_clip}, {"Not", u_not, i_not},
+    {"Elu", u_elu, NULL}, {"Selu", u_selu, NULL}, {"Celu", u_celu, NULL}, {"Softplus", u_softplus, NULL},
+    {"Softsign", u_softsign, NULL}, {"Mish", u_mish, NULL}, {"Log", u_log, NULL}, {"Gelu", u_gelu, NULL},
+    {"ThresholdedRelu", u_thr, NULL},
 };
 
 int bb_ox_fold_unary(bb_ox_ctx *c)
@@ -102,6 +123,7 @@ static double b_ge(double a, double b) { return a >= b; }
 static double b_and(double a, double b) { return a != 0 && b != 0; }
 static double b_or(double a, double b) { return a != 0 || b != 0; }
 static double b_xor(double a, double b) { return (a != 0) != (b != 0); }
+static double b_prelu(double a, double b) { return a < 0 ? a * b : a; }
 
 /* Integer kernels: -1 for a division by zero. Wrapping, never UB. */
 #define W(x) ((int64_t)(x))
@@ -147,6 +169,7 @@ static int j_ge(int64_t a, int64_t b, int64_t *r) { *r = a >= b; return 0; }
 static int j_and(int64_t a, int64_t b, int64_t *r) { *r = a && b; return 0; }
 static int j_or(int64_t a, int64_t b, int64_t *r) { *r = a || b; return 0; }
 static int j_xor(int64_t a, int64_t b, int64_t *r) { *r = !a != !b; return 0; }
+static int j_prelu(int64_t a, int64_t b, int64_t *r) { return a < 0 ? j_mul(a, b, r) : (*r = a, 0); }
 #undef W
 
 typedef struct {
@@ -160,7 +183,7 @@ static const binop BINARY[] = {
     {"Div", b_div, j_div}, {"Pow", b_pow, j_pow}, {"Mod", b_fmod, j_fmod}, {"Max", b_max, j_max},
     {"Min", b_min, j_min}, {"Equal", b_eq, j_eq}, {"Less", b_lt, j_lt}, {"Greater", b_gt, j_gt},
     {"LessOrEqual", b_le, j_le}, {"GreaterOrEqual", b_ge, j_ge}, {"And", b_and, j_and},
-    {"Or", b_or, j_or}, {"Xor", b_xor, j_xor},
+    {"Or", b_or, j_or}, {"Xor", b_xor, j_xor}, {"PRelu", b_prelu, j_prelu},
 };
 static const binop PYMOD = {"Mod", b_fmod, j_mod};
 

@@ -120,7 +120,8 @@ static const struct { const char *op; bb_act act; } unary_ops[] = {
     {"Relu", BB_ACT_RELU},       {"Sigmoid", BB_ACT_SIGMOID}, {"Tanh", BB_ACT_TANH},
     {"HardSwish", BB_ACT_HARDSWISH}, {"Erf", BB_ACT_ERF},     {"Sqrt", BB_ACT_SQRT},
     {"Exp", BB_ACT_EXP},         {"Abs", BB_ACT_ABS},         {"Neg", BB_ACT_NEG},
-    {"Reciprocal", BB_ACT_RECIPROCAL},
+    {"Reciprocal", BB_ACT_RECIPROCAL}, {"Softplus", BB_ACT_SOFTPLUS}, {"Softsign", BB_ACT_SOFTSIGN},
+    {"Mish", BB_ACT_MISH},       {"Log", BB_ACT_LOG},
 };
 
 static int lower_unary(ox_ctx *c, const bb_ox_node *nd)
@@ -138,8 +139,15 @@ static int lower_param_act(ox_ctx *c, const bb_ox_node *nd)
         return -1;
     if (!strcmp(nd->op_type, "HardSigmoid"))
         return lower_act_kind(c, nd, BB_ACT_HARDSIGMOID, p.alpha, p.beta);
-    if (!strcmp(nd->op_type, "LeakyRelu"))
-        return lower_act_kind(c, nd, BB_ACT_LEAKY_RELU, p.alpha, 0.f);
+    static const struct { const char *op; bb_act act; } alpha_acts[] = {
+        {"LeakyRelu", BB_ACT_LEAKY_RELU}, {"Elu", BB_ACT_ELU}, {"Selu", BB_ACT_SELU}, {"Celu", BB_ACT_CELU},
+        {"ThresholdedRelu", BB_ACT_THRESHOLDED_RELU},
+    };
+    for (size_t i = 0; i < sizeof alpha_acts / sizeof alpha_acts[0]; i++)
+        if (!strcmp(nd->op_type, alpha_acts[i].op))
+            return lower_act_kind(c, nd, alpha_acts[i].act, p.alpha, p.beta);
+    if (!strcmp(nd->op_type, "Gelu"))
+        return lower_act_kind(c, nd, p.gelu_tanh ? BB_ACT_GELU_TANH : BB_ACT_GELU, 0.f, 0.f);
     if (p.lo == 0.f && p.hi == 6.f)
         return lower_act_kind(c, nd, BB_ACT_RELU6, 0.f, 0.f);
     if (p.lo == 0.f && isinf(p.hi) && p.hi > 0)
@@ -149,7 +157,7 @@ static int lower_param_act(ox_ctx *c, const bb_ox_node *nd)
 
 static const struct { const char *op; bb_binop bin; } binary_ops[] = {
     {"Add", BB_BIN_ADD}, {"Sub", BB_BIN_SUB}, {"Mul", BB_BIN_MUL}, {"Div", BB_BIN_DIV},
-    {"Pow", BB_BIN_POW}, {"Max", BB_BIN_MAX}, {"Min", BB_BIN_MIN},
+    {"Pow", BB_BIN_POW}, {"Max", BB_BIN_MAX}, {"Min", BB_BIN_MIN}, {"PRelu", BB_BIN_PRELU},
 };
 
 int ox_same_shape(const ox_ctx *c, int a, int b)
@@ -484,6 +492,37 @@ static int all_equal(const bb_ox_val *a, float v)
  * bias as a BatchNorm with mean 0, variance 1 and epsilon 0 (left out when
  * they are 1 and 0, as in torch's GroupNorm export, which reshapes to
  * [N, groups, -1] around it). */
+/* GroupNormalization: one BB_OP_GROUPNORM (as torch's decomposed GroupNorm,
+ * onnx_patterns.c), a scale and bias per group (opset 18) repeated over
+ * its channels. */
+static int lower_groupnorm(ox_ctx *c, const bb_ox_node *nd)
+{
+    bb_ox_params p;
+    int x = ox_in_act(c, nd, 0);
+    if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
+        return -1;
+    const bb_tensor *xt = &c->g->tensors[x];
+    if (xt->full_rank || xt->ndim < 2)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs GroupNormalization on [N,C,S...]");
+    const int64_t ch = xt->dims[0], per = ch / p.groups;
+    const bb_ox_val *sc = ox_in_static(c, nd, 1, "scale"), *bi = sc ? ox_in_static(c, nd, 2, "bias") : NULL;
+    float *f = bi ? malloc(sizeof(float) * (size_t)(2 * ch)) : NULL;
+    if (!f)
+        return bi ? bb_err_oom(c->err, "%s: out of memory", c->m->path) : -1;
+    for (int64_t j = 0; j < ch; j++) {
+        f[j] = ((const float *)sc->data)[sc->numel == ch ? j : j / per];
+        f[ch + j] = ((const float *)bi->data)[bi->numel == ch ? j : j / per];
+    }
+    int w = ox_const_tensor(c, "gn_scale", BB_T_PARAM, 1, &ch, f);
+    int b = w < 0 ? -1 : ox_const_tensor(c, "gn_shift", BB_T_PARAM, 1, &ch, f + ch);
+    free(f);
+    bb_op *op = b < 0 ? NULL : ox_op(c, nd, BB_OP_GROUPNORM, &x, 1, nd->out[0]);
+    if (!op)
+        return -1;
+    op->w = w, op->b = b, op->groups = (int)p.groups, op->eps = p.epsilon;
+    return 0;
+}
+
 static int lower_instancenorm(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_params p;
@@ -622,6 +661,7 @@ static int lower_softmax(ox_ctx *c, const bb_ox_node *nd)
     if (!op)
         return -1;
     op->axis = (int)p.axis;
+    op->log_softmax = !strcmp(nd->op_type, "LogSoftmax");
     return 0;
 }
 
@@ -640,15 +680,18 @@ static const struct { const char *op; lower_fn fn; } lowerings[] = {
     {"SpaceToDepth", ox_lower_depthspace},
     {"Relu", lower_unary}, {"Sigmoid", lower_unary}, {"Tanh", lower_unary}, {"HardSwish", lower_unary},
     {"Erf", lower_unary}, {"Sqrt", lower_unary}, {"Exp", lower_unary}, {"Abs", lower_unary},
-    {"Neg", lower_unary}, {"Reciprocal", lower_unary},
+    {"Neg", lower_unary}, {"Reciprocal", lower_unary}, {"Softplus", lower_unary}, {"Softsign", lower_unary},
+    {"Mish", lower_unary}, {"Log", lower_unary},
     {"Clip", lower_param_act}, {"HardSigmoid", lower_param_act}, {"LeakyRelu", lower_param_act},
+    {"Elu", lower_param_act}, {"Selu", lower_param_act}, {"Celu", lower_param_act},
+    {"ThresholdedRelu", lower_param_act}, {"Gelu", lower_param_act}, {"PRelu", lower_binary},
     {"Add", lower_binary}, {"Sub", lower_binary}, {"Mul", lower_binary}, {"Div", lower_binary},
     {"Pow", lower_binary}, {"Max", lower_binary}, {"Min", lower_binary},
     {"BatchNormalization", lower_batchnorm}, {"LayerNormalization", lower_layernorm},
     {"MaxPool", lower_pool}, {"AveragePool", lower_pool}, {"GlobalAveragePool", lower_gap},
-    {"InstanceNormalization", lower_instancenorm},
+    {"InstanceNormalization", lower_instancenorm}, {"GroupNormalization", lower_groupnorm},
     {"ReduceMean", lower_reduce}, {"ReduceSum", lower_reduce}, {"ReduceL2", lower_reduce},
-    {"Softmax", lower_softmax}, {"Resize", ox_lower_resize}, {"Einsum", ox_lower_einsum},
+    {"Softmax", lower_softmax}, {"LogSoftmax", lower_softmax}, {"Resize", ox_lower_resize}, {"Einsum", ox_lower_einsum},
     {"Flatten", ox_lower_reshape}, {"Reshape", ox_lower_reshape}, {"Squeeze", ox_lower_reshape},
     {"Unsqueeze", ox_lower_reshape}, {"Transpose", ox_lower_transpose}, {"Concat", ox_lower_concat},
     {"Split", ox_lower_split}, {"Slice", ox_lower_slice}, {"Gather", ox_lower_gather}, {"Pad", ox_lower_pad},

@@ -124,6 +124,40 @@ static int sh_binary(bb_ox_ctx *c)
     return bb_ox_set(c, 0, c->flags & F_BOOL ? BB_OX_I64 : a->dtype, r, d);
 }
 
+/* GroupNormalization: X [N, C, S...]; scale and bias one per group (opset
+ * 18) or per channel (21), either accepted by its size. */
+static int sh_groupnorm(bb_ox_ctx *c)
+{
+    const bb_ox_val *x = ranked(c, 0, 3, BB_OX_MAX_DIMS);
+    bb_ox_params p;
+    if (!x || dtype_ok(c, 0, F_FLOAT) < 0 || params(c, &p) < 0)
+        return -1;
+    if (x->dims[1] % p.groups)
+        return bb_ox_cerr(c, "num_groups %lld does not divide the %lld channels", (long long)p.groups,
+                          (long long)x->dims[1]);
+    for (int i = 1; i < 3; i++) {
+        const bb_ox_val *s = ranked(c, i, 1, 1);
+        if (!s || dtype_ok(c, i, F_FLOAT) < 0)
+            return -1;
+        if (s->dims[0] != x->dims[1] && s->dims[0] != p.groups)
+            return bb_ox_cerr(c, "input %d has %lld elements: one per channel (%lld) or per group (%lld) expected",
+                              i, (long long)s->dims[0], (long long)x->dims[1], (long long)p.groups);
+    }
+    return same(c, 0, x);
+}
+
+/* PRelu: the slope broadcasts to X (one way), so the result is X's shape. */
+static int sh_prelu(bb_ox_ctx *c)
+{
+    if (sh_binary(c) < 0)
+        return -1;
+    const bb_ox_val *x = bb_ox_in(c, 0), *y = bb_ox_out(c, 0);
+    if (y->ndim != x->ndim || memcmp(y->dims, x->dims, sizeof(int64_t) * (size_t)x->ndim) != 0)
+        return bb_ox_cerr(c, "slope '%s' does not broadcast to the shape of input '%s'", bb_ox_in_name(c, 1),
+                          bb_ox_in_name(c, 0));
+    return 0;
+}
+
 static int sh_where(bb_ox_ctx *c)
 {
     const bb_ox_val *x = bb_ox_in(c, 1), *y = bb_ox_in(c, 2), *cond = bb_ox_in(c, 0);
@@ -583,8 +617,10 @@ static const bb_ox_op OPS[] = {
     {"CumSum", 2, 2, 1, sh_cumsum, bb_ox_fold_cumsum, 0},
     {"LayerNormalization", 2, 3, 3, sh_layernorm, NULL, F_FLOAT},
     {"InstanceNormalization", 3, 3, 1, sh_bn, NULL, F_FLOAT},
+    {"GroupNormalization", 3, 3, 1, sh_groupnorm, NULL, F_FLOAT | F_PARAMS},
     {"Resize", 1, 4, 1, sh_resize, NULL, F_FLOAT},
     {"Softmax", 1, 1, 1, sh_unary, NULL, F_FLOAT | F_PARAMS},
+    {"LogSoftmax", 1, 1, 1, sh_unary, NULL, F_FLOAT | F_PARAMS},
     {"Relu", 1, 1, 1, sh_unary, bb_ox_fold_unary, 0},
     {"Abs", 1, 1, 1, sh_unary, bb_ox_fold_unary, 0},
     {"Neg", 1, 1, 1, sh_unary, bb_ox_fold_unary, 0},
@@ -602,6 +638,15 @@ static const bb_ox_op OPS[] = {
     {"Sin", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT},
     {"Cos", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT},
     {"LeakyRelu", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT | F_PARAMS},
+    {"Elu", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT | F_PARAMS},
+    {"Selu", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT | F_PARAMS},
+    {"Celu", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT | F_PARAMS},
+    {"ThresholdedRelu", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT | F_PARAMS},
+    {"Gelu", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT | F_PARAMS},
+    {"Softplus", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT},
+    {"Softsign", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT},
+    {"Mish", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT},
+    {"Log", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_FLOAT},
     {"Not", 1, 1, 1, sh_unary, bb_ox_fold_unary, F_INT},
     {"Identity", 1, 1, 1, sh_dropout, bb_ox_fold_copy, 0},
     {"Dropout", 1, 3, 2, sh_dropout, bb_ox_fold_copy, 0},
@@ -611,6 +656,7 @@ static const bb_ox_op OPS[] = {
     {"Mul", 2, 2, 1, sh_binary, bb_ox_fold_binary, 0},
     {"Div", 2, 2, 1, sh_binary, bb_ox_fold_binary, 0},
     {"Pow", 2, 2, 1, sh_binary, bb_ox_fold_binary, F_MIXED},
+    {"PRelu", 2, 2, 1, sh_prelu, bb_ox_fold_binary, F_FLOAT},
     {"Mod", 2, 2, 1, sh_binary, bb_ox_fold_binary, F_PARAMS},
     {"Max", 1, BB_OX_VAR, 1, sh_binary, bb_ox_fold_binary, 0},
     {"Min", 1, BB_OX_VAR, 1, sh_binary, bb_ox_fold_binary, 0},

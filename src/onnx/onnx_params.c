@@ -552,6 +552,46 @@ static int p_leaky(const bb_ox_ctx *c, bb_ox_params *p, int rank)
     return bb_ox_a_float(c, "alpha", 0.01f, &p->alpha) < 0 ? -1 : 0;
 }
 
+/* Elu, Celu, ThresholdedRelu: alpha (1); Selu: alpha and gamma (as beta),
+ * ONNX's defaults (float) */
+static int p_alpha(const bb_ox_ctx *c, bb_ox_params *p, int rank)
+{
+    (void)rank;
+    int selu = !strcmp(c->nd->op_type, "Selu");
+    if (bb_ox_a_float(c, "alpha", selu ? 1.67326319217681884765625f : 1.f, &p->alpha) < 0 ||
+        (selu && bb_ox_a_float(c, "gamma", 1.05070102214813232421875f, &p->beta) < 0))
+        return -1;
+    if (!strcmp(c->nd->op_type, "Celu") && p->alpha == 0.f)
+        return bb_ox_cerr(c, "attribute 'alpha' is 0 (Celu divides by it)");
+    return 0;
+}
+
+static int p_gelu(const bb_ox_ctx *c, bb_ox_params *p, int rank)
+{
+    const char *a;
+    (void)rank;
+    if (bb_ox_a_str(c, "approximate", "none", &a) < 0)
+        return -1;
+    if (strcmp(a, "none") && strcmp(a, "tanh"))
+        return bb_ox_cerr(c, "unsupported attribute value approximate='%s' (ONNX: none, tanh)", a);
+    p->gelu_tanh = !strcmp(a, "tanh");
+    return 0;
+}
+
+static int p_groupnorm(const bb_ox_ctx *c, bb_ox_params *p, int rank)
+{
+    int64_t stash;
+    (void)rank;
+    int r = bb_ox_a_int(c, "num_groups", 0, &p->groups);
+    if (r < 0 || bb_ox_a_float(c, "epsilon", 1e-5f, &p->epsilon) < 0 ||
+        bb_ox_a_int_in(c, "stash_type", 1, 1, 1, &stash) < 0)
+        return -1;
+    if (r == 0 || p->groups < 1)
+        return bb_ox_cerr(c, r == 0 ? "attribute 'num_groups' is missing" : "attribute 'num_groups' is %lld",
+                          (long long)p->groups);
+    return 0;
+}
+
 static int p_clip(const bb_ox_ctx *c, bb_ox_params *p, int rank)
 {
     double lo = -INFINITY, hi = INFINITY;
@@ -614,8 +654,8 @@ static int p_softmax(const bb_ox_ctx *c, bb_ox_params *p, int rank)
     const int64_t *d = bb_ox_in(c, 0)->dims;
     for (int64_t a = p->axis; a < rank - 1; a++)
         if (d[a] != 1)
-            return bb_ox_cerr(c, "opset %lld Softmax over axes %lld.. of a rank-%d input flattens them; "
-                              "only the last axis is supported", (long long)c->m->opset,
+            return bb_ox_cerr(c, "opset %lld %s over axes %lld.. of a rank-%d input flattens them; "
+                              "only the last axis is supported", (long long)c->m->opset, c->nd->op_type,
                               (long long)p->axis, rank);
     p->axis = rank - 1;
     return 0;
@@ -655,6 +695,8 @@ static const struct {
     int (*get)(const bb_ox_ctx *, bb_ox_params *, int);
 } PARAMS[] = {
     {"Gemm", p_gemm}, {"HardSigmoid", p_hsig}, {"LeakyRelu", p_leaky}, {"Clip", p_clip},
+    {"Elu", p_alpha}, {"Selu", p_alpha}, {"Celu", p_alpha}, {"ThresholdedRelu", p_alpha}, {"Gelu", p_gelu},
+    {"LogSoftmax", p_softmax}, {"GroupNormalization", p_groupnorm},
     {"Cast", p_cast}, {"LayerNormalization", p_layernorm}, {"BatchNormalization", p_bn},
     {"InstanceNormalization", p_epsilon},
     {"Softmax", p_softmax}, {"Concat", p_axis}, {"Flatten", p_axis}, {"Gather", p_axis},

@@ -1,7 +1,10 @@
 /*
  * onnx_patterns.c — several ONNX nodes that mean one graph op, lowered as
  * that op: exporters write GELU out as x * 0.5 * (1 + erf(x / sqrt 2)),
- * SiLU as x * sigmoid(x), a linear layer as MatMul + Add, and a GroupNorm
+ * its tanh approximation as x * 0.5 * (1 + tanh(sqrt(2/pi) (x + 0.044715
+ * x^3))), SiLU as x * sigmoid(x), Mish (before opset 18) as x *
+ * tanh(softplus(x)), Softsign as x / (1 + |x|),
+ * a linear layer as MatMul + Add, and a GroupNorm
  * as Reshape -> InstanceNormalization -> Reshape -> Mul -> Add. Lowered
  * node by node they would run as five, two, two and five passes over
  * memory; as one op the fusion pass can then fold them into the matmul or
@@ -71,6 +74,64 @@ static int gelu(ox_ctx *c, int i)
     return emit_act(c, i, x, c->m->nodes[m2].out[0], BB_ACT_GELU);
 }
 
+/* The sole reader of v when it is a node of type op whose other input is
+ * x (x >= 0), or the constant k (x == -1), or which has no other (x == -2:
+ * unary); else -1. */
+static int next_of(const ox_ctx *c, int v, const char *op, int x, double k)
+{
+    int r = sole(c, v, op);
+    if (r < 0)
+        return -1;
+    int o = other_input(&c->m->nodes[r], v);
+    if (x == -2)
+        return c->m->nodes[r].n_in == 1 ? r : -1;
+    return (x >= 0 ? o == x : o >= 0 && near(c, o, k)) ? r : -1;
+}
+
+/* x^3 (Mul(x, x) -> Mul(x, .), or Pow(x, 3)) -> Mul 0.044715 -> Add x ->
+ * Mul sqrt(2/pi) -> Tanh -> Add 1 -> Mul x -> Mul 0.5 */
+static int gelu_tanh(ox_ctx *c, int i)
+{
+    const bb_ox_node *n = &c->m->nodes[i];
+    int chain[9], k = 0, x = n->n_in == 2 ? n->in[0] : -1;
+    if (x < 0 || !ox_is_act(c, x))
+        return 0;
+    chain[k++] = i;
+    if (!strcmp(n->op_type, "Mul") && n->in[1] == x) {
+        if ((chain[k] = next_of(c, n->out[0], "Mul", x, 0)) < 0)
+            return 0;
+        k++;
+    } else if (strcmp(n->op_type, "Pow") || !near(c, n->in[1], 3.0)) {
+        return 0;
+    }
+    static const struct { const char *op; int x; double k; } rest[] = {
+        {"Mul", -1, 0.044715}, {"Add", 0, 0}, {"Mul", -1, 0.7978845608028654}, {"Tanh", -2, 0},
+        {"Add", -1, 1.0},      {"Mul", 0, 0}, {"Mul", -1, 0.5},
+    };
+    for (size_t j = 0; j < sizeof rest / sizeof rest[0]; j++, k++)
+        if ((chain[k] = next_of(c, c->m->nodes[chain[k - 1]].out[0], rest[j].op, rest[j].x ? rest[j].x : x,
+                                rest[j].k)) < 0)
+            return 0;
+    for (int j = 0; j < k; j++)
+        c->done[chain[j]] = 1;
+    return emit_act(c, i, x, c->m->nodes[chain[k - 1]].out[0], BB_ACT_GELU_TANH);
+}
+
+/* Abs(x) -> Add 1 -> Div(x, .) */
+static int softsign(ox_ctx *c, int i)
+{
+    const bb_ox_node *a = &c->m->nodes[i];
+    if (strcmp(a->op_type, "Abs") || a->n_in != 1 || !ox_is_act(c, a->in[0]))
+        return 0;
+    int p = next_of(c, a->out[0], "Add", -1, 1.0);
+    int d = p < 0 ? -1 : sole(c, c->m->nodes[p].out[0], "Div");
+    if (d < 0 || c->m->nodes[d].n_in != 2 || c->m->nodes[d].in[0] != a->in[0] ||
+        c->m->nodes[d].in[1] != c->m->nodes[p].out[0])
+        return 0;
+    c->done[i] = c->done[p] = c->done[d] = 1;
+    return emit_act(c, i, a->in[0], c->m->nodes[d].out[0], BB_ACT_SOFTSIGN);
+}
+
 /* Sigmoid(x) -> Mul(x, .) */
 static int silu(ox_ctx *c, int i)
 {
@@ -82,6 +143,20 @@ static int silu(ox_ctx *c, int i)
         return 0;
     c->done[i] = c->done[m] = 1;
     return emit_act(c, i, s->in[0], c->m->nodes[m].out[0], BB_ACT_SILU);
+}
+
+/* Softplus(x) -> Tanh -> Mul(x, .) */
+static int mish(ox_ctx *c, int i)
+{
+    const bb_ox_node *s = &c->m->nodes[i];
+    if (strcmp(s->op_type, "Softplus") || s->n_in != 1 || !ox_is_act(c, s->in[0]))
+        return 0;
+    int t = sole(c, s->out[0], "Tanh");
+    int m = t < 0 ? -1 : sole(c, c->m->nodes[t].out[0], "Mul");
+    if (m < 0 || other_input(&c->m->nodes[m], c->m->nodes[t].out[0]) != s->in[0])
+        return 0;
+    c->done[i] = c->done[t] = c->done[m] = 1;
+    return emit_act(c, i, s->in[0], c->m->nodes[m].out[0], BB_ACT_MISH);
 }
 
 /* MatMul(x, W [K,O]) -> Add(., b [O]) */
@@ -215,6 +290,12 @@ int ox_lower_pattern(ox_ctx *c, int i)
         rc = gelu(c, i);
     if (rc == 0)
         rc = silu(c, i);
+    if (rc == 0)
+        rc = mish(c, i);
+    if (rc == 0)
+        rc = gelu_tanh(c, i);
+    if (rc == 0)
+        rc = softsign(c, i);
     if (rc == 0)
         rc = matmul_bias(c, i);
     return rc;

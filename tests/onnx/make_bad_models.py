@@ -18,6 +18,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from activation_cases import activation_cases
 from upsample_cases import refused_upsampling, upsample_cases
 
 
@@ -535,6 +536,20 @@ def op_cases(out, x):
             helper.make_node("Relu", ["a"], ["y"], name="relu")],
             [f32(wg_, "wg"), f32(bg_, "bg"), i64([0, groups, -1], "to_g"), f32(gs, "gs"), f32(gb, "gb"),
              f32(kk, "kk"), f32(tt, "tt")], ["N", ch, 8, 8], np.maximum(gn, 0))
+    # GroupNormalization as an op (opset 18: scale and bias per group; 21:
+    # per channel), after a conv: 32 channels in 4 groups
+    wq, bq = rng.standard_normal((32, 3, 3, 3)), rng.standard_normal(32)
+    cq = conv2d(x, as32(wq), as32(bq), 1, 1, 1)
+    for name, n in (("groupnorm_op18", 4), ("groupnorm_op21", 32)):
+        gsc, gbi = rng.uniform(0.5, 1.5, n), rng.uniform(-0.5, 0.5, n)
+        rep = 32 // n
+        gn = inorm(cq.reshape(2, 4, -1), np.ones(4), np.zeros(4), eps=1e-3).reshape(cq.shape)
+        yield (name, [helper.make_node("Conv", ["x", "wq", "bq"], ["c"], name="conv", pads=[1] * 4),
+                      helper.make_node("GroupNormalization", ["c", "gsc", "gbi"], ["y"], name="gn", num_groups=4,
+                                       epsilon=1e-3)],
+               [f32(wq, "wq"), f32(bq, "bq"), f32(gsc, "gsc"), f32(gbi, "gbi")], ["N", 32, 8, 8],
+               gn * np.repeat(as32(gsc), rep).reshape(1, -1, 1, 1) + np.repeat(as32(gbi), rep).reshape(1, -1, 1, 1))
+    yield from activation_cases(x, rng, f32, conv2d)
 
 
 def write_op_cases(out, x):
@@ -583,12 +598,20 @@ def main(out):
     save(absurd_in, f"{out}/absurd_input.onnx")
     unsup = small_graph(nodes=[
         helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
-        helper.make_node("Selu", ["c"], ["s"], name="selu_1"),
-        helper.make_node("Selu", ["s"], ["s2"], name="selu_2"),
+        helper.make_node("Shrink", ["c"], ["s"], name="shrink_1"),
+        helper.make_node("Shrink", ["s"], ["s2"], name="shrink_2"),
         helper.make_node("LpNormalization", ["s2"], ["r"], name="lpnorm"),
         helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
         helper.make_node("Flatten", ["p"], ["y"], name="flatten")])
     save(unsup, f"{out}/unsupported.onnx")
+    # GroupNormalization with groups that do not divide the channels
+    gn_inits = [numpy_helper.from_array(np.ones(4, dtype=np.float32), n) for n in ("gs", "gb")]
+    save(small_graph(nodes=[
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("GroupNormalization", ["c", "gs", "gb"], ["r"], name="gn_bad", num_groups=3),
+        helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
+        helper.make_node("Flatten", ["p"], ["y"], name="flatten")],
+        inits=small_graph().graph.initializer[:] + gn_inits), f"{out}/groupnorm_groups.onnx")
     # a 3-D conv (torchvision's video models): refused, naming the node
     save(small_graph(
         nodes=[helper.make_node("Conv", ["x", "w3"], ["c"], name="conv3d", pads=[1, 1, 1, 1, 1, 1]),

@@ -46,9 +46,11 @@ export: other widths and depths of the same families, alexnet, mnasnet;
 import without special cases), timm:NAME (one of timm's models, PyPI,
 installed into .venv by scripts/install-deps.sh; not pretrained, randomised
 by the same scheme), timm-quick (fifteen of those that bring ops and patterns
-torchvision's models lack: `make onnx-parity` and `make check`). --quick
-runs QUICK (see below), siblings-quick and timm-quick, under 3 minutes on 2
-cores, for `make check`.
+torchvision's models lack: `make onnx-parity` and `make check`),
+activations (resnet18 with every ReLU another activation, or a log-softmax
+output: BASE+ACT, tools/bb_onnx.py's ACTIVATIONS; `make onnx-parity` and
+`make check`). --quick runs QUICK (see below), siblings-quick, timm-quick
+and activations, under 5 minutes on 2 cores, for `make check`.
 
 A path ending in .onnx in --models is a user's own file: nothing is
 exported, the file itself is run by ONNX Runtime and by ours on a seeded
@@ -116,9 +118,10 @@ def parse_args(argv=None):
     p.add_argument("--models", default="all",
                    help="comma-separated torchvision model names, timm:NAME (timm's models) and sets: all "
                         "(the 25, the default), siblings (every other exportable one), siblings-quick (six "
-                        "small siblings), timm-quick (fifteen timm models with ops torchvision's lack), and "
-                        "paths of your own .onnx files")
-    p.add_argument("--quick", action="store_true", help="only " + ",".join(QUICK) + ", siblings-quick and timm-quick")
+                        "small siblings), timm-quick (fifteen timm models with ops torchvision's lack), "
+                        "activations (resnet18+ACT: other activations), BASE+ACT, and paths of your own .onnx files")
+    p.add_argument("--quick", action="store_true",
+                   help="only " + ",".join(QUICK) + ", siblings-quick, timm-quick and activations")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--opset", type=int, default=17)
     p.add_argument("--seed", type=int, default=0)
@@ -164,7 +167,8 @@ def validate(p, a):
     max_opset = getattr(_constants, "ONNX_MAX_OPSET", 17)
     if a.opset > max_opset:
         p.error(f"--opset: torch {torch.__version__} exports opset {max_opset} at most, not {a.opset}")
-    a.models = bb_onnx.expand_models(",".join(QUICK) + ",siblings-quick,timm-quick" if a.quick else a.models)
+    quick = ",".join(QUICK) + ",siblings-quick,timm-quick,activations"
+    a.models = bb_onnx.expand_models(quick if a.quick else a.models)
     try:
         bad = [m for m in a.models if not bb_onnx.known_model(m)]
     except ValueError as e:  # timm: models without timm installed

@@ -86,6 +86,15 @@ static double act_ref(const bb_op *op, double x)
     case BB_ACT_ABS: return fabs(x);
     case BB_ACT_NEG: return -x;
     case BB_ACT_RECIPROCAL: return 1 / x;
+    case BB_ACT_ELU: return x < 0 ? op->alpha * expm1(x) : x;
+    case BB_ACT_SELU: return op->beta * (x < 0 ? op->alpha * expm1(x) : x);
+    case BB_ACT_CELU: return x < 0 ? op->alpha * expm1(x / op->alpha) : x;
+    case BB_ACT_SOFTPLUS: return log1p(exp(x));
+    case BB_ACT_SOFTSIGN: return x / (1 + fabs(x));
+    case BB_ACT_MISH: return x * tanh(log1p(exp(x)));
+    case BB_ACT_LOG: return log(x);
+    case BB_ACT_GELU_TANH: return 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    case BB_ACT_THRESHOLDED_RELU: return x > op->alpha ? x : 0;
     default: return x;
     }
 }
@@ -100,6 +109,7 @@ static double bin_ref(bb_binop op, double a, double c)
     case BB_BIN_POW: return pow(a, c);
     case BB_BIN_MAX: return fmax(a, c);
     case BB_BIN_MIN: return fmin(a, c);
+    case BB_BIN_PRELU: return a < 0 ? a * c : a;
     }
     return 0;
 }
@@ -182,7 +192,8 @@ static void ref_axis(const ref_ctx *c, const bb_op *op, int axis)
             for (int64_t j = 0; j < len; j++)
                 s += exp(p[j * inner] - mx), var += (p[j * inner] - mu) * (p[j * inner] - mu) / (double)len;
             for (int64_t j = 0; j < len; j++)
-                q[j * inner] = op->type == BB_OP_SOFTMAX ? exp(p[j * inner] - mx) / s
+                q[j * inner] = op->type == BB_OP_SOFTMAX && op->log_softmax ? p[j * inner] - mx - log(s)
+                               : op->type == BB_OP_SOFTMAX ? exp(p[j * inner] - mx) / s
                                                          : (p[j * inner] - mu) / sqrt(var + op->eps) *
                                                                c->g->tensors[op->w].data[j] + c->g->tensors[op->b].data[j];
         }

@@ -141,7 +141,10 @@ static void test_acts(void **state)
         {BB_ACT_HARDSWISH, 0, 0, -5, 5},   {BB_ACT_HARDSIGMOID, .2f, .5f, -5, 5}, {BB_ACT_CLIP, -.5f, 1.2f, -2, 2},
         {BB_ACT_LEAKY_RELU, .1f, 0, -2, 2}, {BB_ACT_SQRT, 0, 0, .1, 4},           {BB_ACT_ERF, 0, 0, -2, 2},
         {BB_ACT_EXP, 0, 0, -2, 2},         {BB_ACT_ABS, 0, 0, -2, 2},            {BB_ACT_NEG, 0, 0, -2, 2},
-        {BB_ACT_RECIPROCAL, 0, 0, .5, 2}};
+        {BB_ACT_RECIPROCAL, 0, 0, .5, 2},  {BB_ACT_ELU, .8f, 0, -3, 3},          {BB_ACT_CELU, .7f, 0, -3, 3},
+        {BB_ACT_SELU, 1.6732632f, 1.050701f, -3, 3},                             {BB_ACT_SOFTPLUS, 0, 0, -4, 4},
+        {BB_ACT_SOFTSIGN, 0, 0, -4, 4},    {BB_ACT_MISH, 0, 0, -4, 4},           {BB_ACT_LOG, 0, 0, .1, 4},
+        {BB_ACT_GELU_TANH, 0, 0, -3, 3},   {BB_ACT_THRESHOLDED_RELU, .3f, 0, -2, 2}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char what[64];
         bb_graph *g = with_input(3, D(2, 1, 5), 1); /* [2, N, 5] */
@@ -219,6 +222,32 @@ static void test_binary(void **state)
     op->binop = BB_BIN_MUL;
     g->output = op->out;
     run(g, "binary on blocked: per-channel activation");
+}
+
+/* PRelu: a constant slope per channel on a conv's blocked output and per
+ * last axis, one for all, and per row (oneDNN's prelu); a slope that is an
+ * activation (the walk kernel) */
+static void test_prelu(void **state)
+{
+    (void)state;
+    bb_graph *g = INPUT(3, 5, 5);
+    int x = conv(g, g->input, 16, 1, 1, W3);
+    bb_op *op = op2(g, BB_OP_BINARY, "prelu", x, cst(g, "slope", 3, D(16, 1, 1), -.5, .5), ACT(g, 16, 5, 5));
+    op->binop = BB_BIN_PRELU;
+    g->output = conv(g, op->out, 8, 1, 1, W1);
+    run_with(g, "prelu on blocked", (run_opts){-2, 2, 1e-5, 0, BB_PREC_FP32});
+    const struct { int nd; int64_t d[3]; } slopes[] = {{1, {4}}, {1, {1}}, {2, {3, 1}}, {0, {0}}};
+    for (size_t i = 0; i < sizeof slopes / sizeof *slopes; i++) {
+        g = INPUT(3, 4);
+        int sl = slopes[i].nd ? cst(g, "slope", slopes[i].nd, slopes[i].d, -.5, .5)
+                              : slice(g, g->input, ZEROS, ONES, ACT(g, 1, 4)); /* [N,1,4] */
+        op = op2(g, BB_OP_BINARY, "prelu", g->input, sl, ACT(g, 3, 4));
+        op->binop = BB_BIN_PRELU;
+        g->output = op->out;
+        char what[64];
+        snprintf(what, sizeof what, "prelu, slope %zu", i);
+        run_with(g, what, (run_opts){-2, 2, 1e-5, 0, BB_PREC_FP32});
+    }
 }
 
 /* on x [N,2,4,4] and s = x[:, :1]: x@s, s@x (batch broadcast either way),
@@ -346,11 +375,22 @@ static void test_slice(void **state)
 static void test_softmax_reduce_pad(void **state)
 {
     (void)state;
+    for (int axis = 1; axis <= 3; axis += 2)
+        for (int log = 0; log < 2; log++) {
+            bb_graph *g = INPUT(3, 4, 5);
+            bb_op *op = op1(g, BB_OP_SOFTMAX, "softmax", g->input, ACT(g, 3, 4, 5));
+            g->output = op->out, op->axis = axis, op->log_softmax = log;
+            char what[64];
+            snprintf(what, sizeof what, "%s %s axis", log ? "log-softmax" : "softmax", axis == 3 ? "last" : "middle");
+            run(g, what);
+        }
+    /* log-softmax where the softmax underflows to 0 (spread 200): finite */
     for (int axis = 1; axis <= 3; axis += 2) {
         bb_graph *g = INPUT(3, 4, 5);
-        bb_op *op = op1(g, BB_OP_SOFTMAX, "softmax", g->input, ACT(g, 3, 4, 5));
-        g->output = op->out, op->axis = axis;
-        run(g, axis == 3 ? "softmax last axis" : "softmax middle axis");
+        bb_op *op = op1(g, BB_OP_SOFTMAX, "logsoftmax", g->input, ACT(g, 3, 4, 5));
+        g->output = op->out, op->axis = axis, op->log_softmax = 1;
+        run_with(g, axis == 3 ? "log-softmax, wide, last axis" : "log-softmax, wide, middle axis",
+                 (run_opts){-100, 100, 1e-5, 0, BB_PREC_FP32});
     }
     const unsigned masks[6] = {0x2, 0xc, 0xa, 0xc, 0x2, 0xa};
     for (int m = 0; m < 6; m++) {
@@ -585,7 +625,8 @@ int main(void)
         cmocka_unit_test(test_conv),      cmocka_unit_test(test_pools),         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_acts),      cmocka_unit_test(test_binary),        cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_transpose), cmocka_unit_test(test_reshape),       cmocka_unit_test(test_concat_expand),
-        cmocka_unit_test(test_slice),     cmocka_unit_test(test_softmax_reduce_pad), cmocka_unit_test(test_pad_folding),
+        cmocka_unit_test(test_slice),     cmocka_unit_test(test_softmax_reduce_pad), cmocka_unit_test(test_prelu),
+        cmocka_unit_test(test_pad_folding),
         cmocka_unit_test(test_concat_in_place),
         cmocka_unit_test(test_linear_layernorm_full_rank), cmocka_unit_test(test_bf16),
         cmocka_unit_test(test_errors),

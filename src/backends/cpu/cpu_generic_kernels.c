@@ -101,6 +101,7 @@ static void binary_row(bb_binop op, const float *a, int64_t sa, const float *c, 
     case BB_BIN_POW: BINARY_ROW(powf(u, v)); break;
     case BB_BIN_MAX: BINARY_ROW(u > v || isnan(u) ? u : v); break;
     case BB_BIN_MIN: BINARY_ROW(u < v || isnan(u) ? u : v); break;
+    case BB_BIN_PRELU: BINARY_ROW(u < 0.f ? u * v : u); break;
     }
 }
 
@@ -309,14 +310,30 @@ static void run_copy(const bb_backend *b, const cpu_step *s)
     }
 }
 
-static void run_erf(const bb_backend *b, const cpu_step *s)
+/* The activations oneDNN 2.6 has no eltwise for (cpu_generic_math.c). */
+static void run_unary(const bb_backend *b, const cpu_step *s)
 {
     const float *x = buf_ptr(b, s->kin);
     float *y = buf_ptr(b, s->kout);
     const int64_t n = s->p[0];
+    const float alpha = s->kalpha;
+    switch ((bb_act)s->p[1]) {
+    case BB_ACT_SOFTSIGN:
+#pragma omp parallel for simd schedule(static) num_threads(b->threads) if (n >= PARALLEL_MIN)
+        for (int64_t i = 0; i < n; i++)
+            y[i] = x[i] / (1.f + fabsf(x[i]));
+        break;
+    case BB_ACT_THRESHOLDED_RELU:
+#pragma omp parallel for simd schedule(static) num_threads(b->threads) if (n >= PARALLEL_MIN)
+        for (int64_t i = 0; i < n; i++)
+            y[i] = x[i] > alpha ? x[i] : 0.f;
+        break;
+    default: /* erf */
 #pragma omp parallel for schedule(static) num_threads(b->threads) if (n >= PARALLEL_MIN)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = erff(x[i]);
+        for (int64_t i = 0; i < n; i++)
+            y[i] = erff(x[i]);
+        break;
+    }
 }
 
 /* Sums go CPU_SUM_RUN terms at a time in float, then into double. */
@@ -568,9 +585,9 @@ static void run_gnorm(const bb_backend *b, const cpu_step *s)
 
 #define SOFTMAX_COLS 64
 
-/* Softmax over s (stride inner) of cols adjacent columns. */
+/* Softmax (log: its log) over s (stride inner) of cols adjacent columns. */
 VECTOR_CLONES
-static void softmax_cols(const float *x, float *y, int64_t s, int64_t inner, int64_t cols)
+static void softmax_cols(const float *x, float *y, int64_t s, int64_t inner, int64_t cols, int log)
 {
     float mx[SOFTMAX_COLS], sum[SOFTMAX_COLS];
     for (int64_t i = 0; i < cols; i++)
@@ -580,6 +597,24 @@ static void softmax_cols(const float *x, float *y, int64_t s, int64_t inner, int
 #pragma omp simd
         for (int64_t i = 0; i < cols; i++)
             mx[i] = row[i] > mx[i] ? row[i] : mx[i];
+    }
+    if (log) { /* x - max - log(sum e^(x - max)): finite where the softmax underflows */
+        for (int64_t j = 0; j < s; j++) {
+            const float *row = x + j * inner;
+#pragma omp simd
+            for (int64_t i = 0; i < cols; i++)
+                sum[i] += expf(row[i] - mx[i]);
+        }
+        for (int64_t i = 0; i < cols; i++)
+            mx[i] += logf(sum[i]);
+        for (int64_t j = 0; j < s; j++) {
+            const float *row = x + j * inner;
+            float *out = y + j * inner;
+#pragma omp simd
+            for (int64_t i = 0; i < cols; i++)
+                out[i] = row[i] - mx[i];
+        }
+        return;
     }
     for (int64_t j = 0; j < s; j++) {
         const float *row = x + j * inner;
@@ -605,12 +640,13 @@ static void run_softmax(const bb_backend *b, const cpu_step *s)
     const float *x = buf_ptr(b, s->kin);
     float *y = buf_ptr(b, s->kout);
     const int64_t outer = s->p[0], n = s->p[1], inner = s->p[2];
+    const int log = (int)s->p[3];
     const int64_t blocks = (inner + SOFTMAX_COLS - 1) / SOFTMAX_COLS;
 #pragma omp parallel for num_threads(b->threads) schedule(static)
     for (int64_t t = 0; t < outer * blocks; t++) {
         const int64_t o = t / blocks, c0 = (t % blocks) * SOFTMAX_COLS;
         const int64_t cols = inner - c0 < SOFTMAX_COLS ? inner - c0 : SOFTMAX_COLS;
-        softmax_cols(x + o * n * inner + c0, y + o * n * inner + c0, n, inner, cols);
+        softmax_cols(x + o * n * inner + c0, y + o * n * inner + c0, n, inner, cols, log);
     }
 }
 
@@ -690,7 +726,7 @@ void cpu_run_generic_kernel(const bb_backend *b, const cpu_step *s)
     case K_WALK: run_walk(b, s); break;
     case K_WALK_TILED: run_walk_tiled(b, s); break;
     case K_COPY: run_copy(b, s); break;
-    case K_ERF: run_erf(b, s); break;
+    case K_UNARY: run_unary(b, s); break;
     case K_REDUCE: run_reduce(b, s); break;
     case K_LNORM: run_lnorm(b, s); break;
     case K_GNORM: run_gnorm(b, s); break;

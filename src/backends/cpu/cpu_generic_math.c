@@ -58,37 +58,47 @@ static int eltwise_op(bb_backend *b, const bb_op *op, int src, dnnl_alg_kind_t a
 
 /* erf (no oneDNN eltwise): our kernel, on every float of the buffer in its
  * layout (erf(0) = 0 keeps a blocked layout's zero padding). */
-static int erf_op(bb_backend *b, const bb_op *op, bb_err *err)
+/* Our own elementwise kernel (K_UNARY), in the input's layout. */
+static int unary_kernel_op(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int src = cpu_tensor_f32(b, op->in[0], err);
     if (src < 0)
         return -1;
     int dst = cpu_dst_buf(b, op, &b->bufs[src].md);
-    cpu_step *s = cpu_add_step(b, op->label, "erf");
-    s->kernel = K_ERF, s->kin = src, s->kout = dst;
+    cpu_step *s = cpu_add_step(b, op->label, bb_act_name(op->act));
+    s->kernel = K_UNARY, s->kin = src, s->kout = dst;
     s->p[0] = (int64_t)(dnnl_memory_desc_get_size(&b->bufs[src].md) / sizeof(float));
+    s->p[1] = op->act, s->kalpha = op->alpha, s->kbeta = op->beta;
     cpu_touch(b, src);
     cpu_touch(b, dst);
     return 0;
 }
 
-/* hardsigmoid = clip(alpha x + beta, 0, 1): oneDNN 2.6 has no such eltwise
- * and runs an eltwise with an eltwise post-op as reference code only, so
- * two jit eltwise steps, the second in place. */
-static int hardsigmoid_op(bb_backend *b, const bb_op *op, int src, bb_err *err)
+/* An activation oneDNN 2.6 has no eltwise for, as a chain of ones it has:
+ * the first from src, the rest in place (oneDNN runs an eltwise with an
+ * eltwise post-op as reference code only). hardsigmoid = clip(alpha x +
+ * beta, 0, 1), selu = gamma elu(x), celu = alpha elu_1(x / alpha). */
+typedef struct {
+    dnnl_alg_kind_t alg;
+    float alpha, beta;
+} eltwise_link;
+
+static int eltwise_chain(bb_backend *b, const bb_op *op, int src, const eltwise_link *l, int n, bb_err *err)
 {
-    if (eltwise_op(b, op, src, dnnl_eltwise_linear, op->alpha, op->beta, err) != 0)
+    if (eltwise_op(b, op, src, l[0].alg, l[0].alpha, l[0].beta, err) != 0)
         return -1;
     int y = b->tbuf[op->out];
-    dnnl_primitive_desc_t pd;
-    if (eltwise_pd(b, op, &b->bufs[y].md, dnnl_eltwise_clip_v2, 0.f, 1.f, &pd, err) != 0)
-        return -1;
-    cpu_step *s = cpu_step_from_pd(b, op, pd, err);
-    dnnl_primitive_desc_destroy(pd);
-    if (!s)
-        return -1;
-    cpu_arg_buf(b, s, DNNL_ARG_SRC, y);
-    cpu_arg_buf(b, s, DNNL_ARG_DST, y);
+    for (int k = 1; k < n; k++) {
+        dnnl_primitive_desc_t pd;
+        if (eltwise_pd(b, op, &b->bufs[y].md, l[k].alg, l[k].alpha, l[k].beta, &pd, err) != 0)
+            return -1;
+        cpu_step *s = cpu_step_from_pd(b, op, pd, err);
+        dnnl_primitive_desc_destroy(pd);
+        if (!s)
+            return -1;
+        cpu_arg_buf(b, s, DNNL_ARG_SRC, y);
+        cpu_arg_buf(b, s, DNNL_ARG_DST, y);
+    }
     return 0;
 }
 
@@ -97,10 +107,25 @@ int cpu_lower_act(bb_backend *b, const bb_op *op, bb_err *err)
     int src = b->tbuf[op->in[0]];
     float alpha, beta;
     switch (op->act) {
-    case BB_ACT_ERF: return erf_op(b, op, err);
-    case BB_ACT_HARDSIGMOID: return hardsigmoid_op(b, op, src, err);
+    case BB_ACT_ERF:
+    case BB_ACT_SOFTSIGN:
+    case BB_ACT_THRESHOLDED_RELU: return unary_kernel_op(b, op, err);
+    case BB_ACT_HARDSIGMOID: {
+        const eltwise_link l[] = {{dnnl_eltwise_linear, op->alpha, op->beta}, {dnnl_eltwise_clip_v2, 0.f, 1.f}};
+        return eltwise_chain(b, op, src, l, 2, err);
+    }
+    case BB_ACT_SELU: {
+        const eltwise_link l[] = {{dnnl_eltwise_elu, op->alpha, 0.f}, {dnnl_eltwise_linear, op->beta, 0.f}};
+        return eltwise_chain(b, op, src, l, 2, err);
+    }
+    case BB_ACT_CELU: {
+        const eltwise_link l[] = {{dnnl_eltwise_linear, 1.f / op->alpha, 0.f}, {dnnl_eltwise_elu, 1.f, 0.f},
+                                  {dnnl_eltwise_linear, op->alpha, 0.f}};
+        return eltwise_chain(b, op, src, l, 3, err);
+    }
     case BB_ACT_CLIP: return eltwise_op(b, op, src, dnnl_eltwise_clip_v2, op->alpha, op->beta, err);
     case BB_ACT_LEAKY_RELU: return eltwise_op(b, op, src, dnnl_eltwise_relu, op->alpha, 0.f, err);
+    case BB_ACT_ELU: return eltwise_op(b, op, src, dnnl_eltwise_elu, op->alpha, 0.f, err);
     default: break;
     }
     dnnl_alg_kind_t alg = cpu_act_alg(op->act, &alpha, &beta);
@@ -396,6 +421,51 @@ static int walk_binary(bb_backend *b, const bb_op *op, int nd, const int64_t *o,
     return cpu_walk_step(b, op, w);
 }
 
+/* PRelu with a constant slope: oneDNN's prelu primitive, in x's layout when
+ * it has fast code for it (a conv's blocked output), else dense; 1 (nothing
+ * built) when only its reference code would run it: the caller walks. */
+static int prelu_op(bb_backend *b, const bb_op *op, int nd, const int64_t *s0, const int64_t *s1, bb_err *err)
+{
+    const int x = op->in[0], slope = op->in[1];
+    if (!cpu_is_const(b->g, slope) || cpu_is_const(b->g, x))
+        return 1;
+    const dnnl_memory_desc_t *xm = &b->bufs[b->tbuf[x]].md;
+    int native = b->dt == dnnl_f32 && xm->data_type == dnnl_f32 && cpu_md_has_dims(xm, nd, s0);
+    for (int pass = native ? 0 : 1; pass < 2; pass++) {
+        cpu_gsrc a = {-1, NULL, {0}}, w = {-1, NULL, {0}};
+        dnnl_memory_desc_t wmd;
+        if (pass == 0)
+            a.buf = b->tbuf[x], a.md = *xm;
+        else
+            cpu_md_plain(&a.md, nd, s0, dnnl_f32);
+        cpu_md_plain(&wmd, nd, s1, dnnl_f32);
+        dnnl_prelu_desc_t pdesc;
+        dnnl_primitive_desc_t pd = NULL;
+        if (dnnl_prelu_forward_desc_init(&pdesc, dnnl_forward_inference, &a.md, &wmd) != dnnl_success ||
+            dnnl_primitive_desc_create(&pd, &pdesc, b->attr, b->eng, NULL) != dnnl_success)
+            continue;
+        if (cpu_pd_is_ref(pd)) {
+            dnnl_primitive_desc_destroy(pd);
+            continue;
+        }
+        if ((pass == 1 && cpu_operand(b, op, x, nd, s0, &a, err) != 0) ||
+            cpu_operand_as(b, op, slope, nd, s1, &wmd, &w, err) != 0) {
+            dnnl_primitive_desc_destroy(pd);
+            return -1;
+        }
+        int dst = cpu_dst_buf(b, op, &a.md);
+        cpu_step *s = cpu_step_from_pd(b, op, pd, err);
+        dnnl_primitive_desc_destroy(pd);
+        if (!s)
+            return -1;
+        cpu_arg_src(b, s, DNNL_ARG_SRC, &a);
+        cpu_arg_src(b, s, DNNL_ARG_WEIGHTS, &w);
+        cpu_arg_buf(b, s, DNNL_ARG_DST, dst);
+        return 0;
+    }
+    return 1;
+}
+
 /* x ^ c for a constant scalar c: oneDNN's pow eltwise, in x's layout. */
 static int pow_scalar(bb_backend *b, const bb_op *op, bb_err *err)
 {
@@ -423,6 +493,11 @@ int cpu_lower_binary_op(bb_backend *b, const bb_op *op, bb_err *err)
     if (op->binop == BB_BIN_POW && cpu_is_const(b->g, op->in[1]) && e->data && bb_tensor_numel(e) == 1 &&
         cpu_same_shape(nd, s0, o))
         return pow_scalar(b, op, err);
+    if (op->binop == BB_BIN_PRELU && cpu_same_shape(nd, s0, o)) {
+        int rc = prelu_op(b, op, nd, s0, s1, err);
+        if (rc != 1)
+            return rc;
+    }
     dnnl_alg_kind_t alg = binary_alg(op->binop);
     int swap_ok = op->binop == BB_BIN_ADD || op->binop == BB_BIN_MUL || op->binop == BB_BIN_MAX ||
                   op->binop == BB_BIN_MIN || op->binop == BB_BIN_SUB;
@@ -537,13 +612,14 @@ int cpu_lower_softmax(bb_backend *b, const bb_op *op, bb_err *err)
         int dst = cpu_dst_buf(b, op, &b->bufs[src].md);
         cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
         s->kernel = K_SOFTMAX, s->kin = src, s->kout = dst;
-        s->p[0] = outer, s->p[1] = d[op->axis], s->p[2] = inner;
+        s->p[0] = outer, s->p[1] = d[op->axis], s->p[2] = inner, s->p[3] = op->log_softmax;
         cpu_touch(b, src);
         cpu_touch(b, dst);
         return 0;
     }
     dnnl_softmax_v2_desc_t sd;
-    DNNL_CHECK(dnnl_softmax_v2_forward_desc_init(&sd, dnnl_forward_inference, dnnl_softmax_accurate,
+    DNNL_CHECK(dnnl_softmax_v2_forward_desc_init(&sd, dnnl_forward_inference,
+                                                 op->log_softmax ? dnnl_softmax_log : dnnl_softmax_accurate,
                                                  &b->bufs[src].md, &b->bufs[src].md, op->axis),
                err, "softmax descriptor", op->label);
     dnnl_primitive_desc_t pd;

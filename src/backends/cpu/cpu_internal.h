@@ -32,12 +32,12 @@ typedef enum {
     K_WALK,  /* strided gather / broadcast binary / constant pad (cpu_walk) */
     K_WALK_TILED, /* a gather walk in tiles of the next-to-last axis (cpu_generic_kernels.c) */
     K_COPY,  /* kin's bytes into kout (a reshape that cannot alias) */
-    K_ERF,   /* erf of every float of kin into kout */
+    K_UNARY, /* activation p[1] (erf, softsign, thresholded relu) of every float of kin into kout */
     K_REDUCE,/* kin dense [A, R, B] averaged (p[3]: summed) over R into kout [A, B] (p[0..2]) */
     K_LNORM, /* layer norm of kin's p[0] rows of p[1] floats into kout (kw, kb, keps) */
     K_GNORM, /* group norm of kin into kout in its layout (kw, kb, keps; p[0..5]: cpu_groupnorm.c) */
     K_GNORM_LANES, /* the same in nChw16c (8c), groups smaller than a block */
-    K_SOFTMAX, /* kin dense [A, S, B], softmax over S into kout (p[0..2]) */
+    K_SOFTMAX, /* kin dense [A, S, B], softmax over S into kout (p[0..2]; p[3]: its log) */
     K_CUBIC, /* kin dense [P, H, W] resized bicubically into kout [P, H', W'] (p[0..4]; taps) */
     K_WINO   /* our Winograd conv (cpu_winograd.c): runs its own matmul primitive */
 } cpu_kernel;
@@ -101,6 +101,7 @@ typedef struct {
     int kin, kout;          /* kernel input / output buffers */
     const float *kw, *kb;   /* kernel parameters (graph-owned) */
     float keps;             /* K_LNORM's epsilon */
+    float kalpha, kbeta;    /* K_UNARY's activation parameters */
     int64_t p[6];           /* kernel shape parameters */
     cpu_walk *walk;         /* K_WALK's description, owned by the step */
     cpu_wino *wino;         /* K_WINO's, owned by the step */
@@ -341,7 +342,7 @@ int cpu_run_winograd(const bb_backend *b, const cpu_step *s, bb_err *err);
 
 /* cpu_kernels.c */
 void cpu_run_kernel(bb_backend *b, const cpu_step *s);
-/* cpu_generic_kernels.c: the K_WALK, K_COPY and K_ERF steps. */
+/* cpu_generic_kernels.c: the K_WALK, K_COPY and K_UNARY steps. */
 void cpu_run_generic_kernel(const bb_backend *b, const cpu_step *s);
 /* Whether the silu / silu_gap kernels can walk a tensor of this layout. */
 int cpu_silu_layout_ok(const dnnl_memory_desc_t *md);

@@ -264,7 +264,7 @@ void cpu_run_kernel(bb_backend *b, const cpu_step *s)
     case K_WALK:
     case K_WALK_TILED:
     case K_COPY:
-    case K_ERF:
+    case K_UNARY:
     case K_REDUCE:
     case K_LNORM:
     case K_GNORM:

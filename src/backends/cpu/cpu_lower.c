@@ -195,6 +195,10 @@ dnnl_alg_kind_t cpu_act_alg(bb_act a, float *alpha, float *beta)
     case BB_ACT_ABS: return dnnl_eltwise_abs;
     case BB_ACT_NEG: *alpha = -1.f; return dnnl_eltwise_linear;
     case BB_ACT_RECIPROCAL: *alpha = 1.f, *beta = -1.f; return dnnl_eltwise_pow;
+    case BB_ACT_SOFTPLUS: return dnnl_eltwise_soft_relu;
+    case BB_ACT_MISH: return dnnl_eltwise_mish;
+    case BB_ACT_LOG: return dnnl_eltwise_log;
+    case BB_ACT_GELU_TANH: return dnnl_eltwise_gelu_tanh;
     default: return dnnl_alg_kind_undef;
     }
 }

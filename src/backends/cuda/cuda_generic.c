@@ -231,7 +231,7 @@ static int run_affine(bb_backend *b, const cu_step *s)
 static int run_softmax(bb_backend *b, const cu_step *s)
 {
     return cuk_softmax_axis(b->dt, src(b, s, 0), cu_ptr(b, s->out), s->shape[0], s->shape[1], s->shape[2],
-                            b->stream);
+                            s->op->log_softmax, b->stream);
 }
 
 static int run_reduce_mean(bb_backend *b, const cu_step *s)

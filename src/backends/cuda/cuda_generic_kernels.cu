@@ -32,6 +32,7 @@ __device__ float binop_apply(int op, float u, float v)
     case BB_BIN_POW: return powf(u, v);
     case BB_BIN_MAX: return u > v || isnan(u) ? u : v;
     case BB_BIN_MIN: return u < v || isnan(u) ? u : v;
+    case BB_BIN_PRELU: return u < 0.f ? u * v : u;
     default: return u;
     }
 }
@@ -49,6 +50,15 @@ __device__ float act_apply(float x, int act, float alpha, float beta)
     case BB_ACT_ABS: return fabsf(x);
     case BB_ACT_NEG: return -x;
     case BB_ACT_RECIPROCAL: return 1.f / x;
+    case BB_ACT_ELU: return x < 0.f ? alpha * expm1f(x) : x;
+    case BB_ACT_SELU: return beta * (x < 0.f ? alpha * expm1f(x) : x);
+    case BB_ACT_CELU: return x < 0.f ? alpha * expm1f(x / alpha) : x;
+    case BB_ACT_SOFTPLUS: return fmaxf(x, 0.f) + log1pf(expf(-fabsf(x)));
+    case BB_ACT_SOFTSIGN: return x / (1.f + fabsf(x));
+    case BB_ACT_MISH: return x * tanhf(fmaxf(x, 0.f) + log1pf(expf(-fabsf(x))));
+    case BB_ACT_LOG: return logf(x);
+    case BB_ACT_GELU_TANH: return 0.5f * x * (1.f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)));
+    case BB_ACT_THRESHOLDED_RELU: return x > alpha ? x : 0.f;
     default: return activate(x, act);
     }
 }
@@ -88,9 +98,10 @@ __global__ void affine_kernel(const T *x, T *y, const float *scale, const float 
     }
 }
 
-/* One thread per (outer, inner) line of len values, inner apart. */
+/* One thread per (outer, inner) line of len values, inner apart; log: the
+ * log-softmax, x - max - log(sum), finite where the softmax underflows. */
 template <typename T, typename I>
-__global__ void softmax_axis(const T *x, T *y, int64_t outer, int64_t len, int64_t inner)
+__global__ void softmax_axis(const T *x, T *y, int64_t outer, int64_t len, int64_t inner, int log)
 {
     GRID_STRIDE(line, outer * inner)
     {
@@ -100,8 +111,9 @@ __global__ void softmax_axis(const T *x, T *y, int64_t outer, int64_t len, int64
             m = fmaxf(m, ld(x + base + j * inner));
         for (int64_t j = 0; j < len; j++)
             s += expf(ld(x + base + j * inner) - m);
+        const float ls = m + logf(s);
         for (int64_t j = 0; j < len; j++)
-            st(y + base + j * inner, expf(ld(x + base + j * inner) - m) / s);
+            st(y + base + j * inner, log ? ld(x + base + j * inner) - ls : expf(ld(x + base + j * inner) - m) / s);
     }
 }
 
@@ -209,9 +221,10 @@ int cuk_affine(cu_dtype t, const void *x, void *y, const float *scale, const flo
     DISPATCH_I(t, n, s, affine_kernel, (const T *)x, (T *)y, scale, shift, n, inner, channels, act);
 }
 
-int cuk_softmax_axis(cu_dtype t, const void *x, void *y, int64_t outer, int64_t len, int64_t inner, cudaStream_t s)
+int cuk_softmax_axis(cu_dtype t, const void *x, void *y, int64_t outer, int64_t len, int64_t inner, int log,
+                     cudaStream_t s)
 {
-    DISPATCH_I(t, outer * inner, s, softmax_axis, (const T *)x, (T *)y, outer, len, inner);
+    DISPATCH_I(t, outer * inner, s, softmax_axis, (const T *)x, (T *)y, outer, len, inner, log);
 }
 
 int cuk_reduce_mean(cu_dtype t, const void *x, void *y, const bb_walk *kept, const bb_walk *box, int sum,

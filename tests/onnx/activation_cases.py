@@ -1,0 +1,76 @@
+"""Op cases (tests/onnx/make_bad_models.py's op_*.onnx) for activations
+beyond torchvision's: Elu, Selu, Celu, ThresholdedRelu, Softplus,
+Softsign, Mish, Gelu, Log, PRelu and LogSoftmax, and the forms exporters
+write out op by op (Mish, GELU's tanh form, Softsign), each against
+numpy's float64 answer on the same input. Apart from make_bad_models.py
+only to keep that file readable.
+"""
+import math
+
+import numpy as np
+from onnx import helper
+
+
+def activation_cases(x, rng, f32, conv2d):
+    """Activations beyond torchvision's, with ONNX's default and given
+    attributes: Mish (opset 18) and Gelu (opset 20) as the ops newer
+    exporters write; PRelu with a slope per channel after a conv (its
+    blocked output) and one for all; LogSoftmax over the channels, the last
+    axis, and logits 200 apart (where the softmax underflows to 0)."""
+    erf = np.vectorize(math.erf)
+    sp = lambda a: np.logaddexp(0, a)
+    elu = lambda a, al: np.where(a < 0, al * np.expm1(a), a)
+    selu_a, selu_g = 1.67326319217681884765625, 1.05070102214813232421875
+    unary = [("elu", "Elu", {}, elu(x, 1.0)), ("elu_alpha", "Elu", {"alpha": 0.4}, elu(x, 0.4)),
+             ("selu", "Selu", {}, selu_g * elu(x, selu_a)),
+             ("selu_args", "Selu", {"alpha": 1.5, "gamma": 0.9}, 0.9 * elu(x, 1.5)),
+             ("celu", "Celu", {"alpha": 0.6}, np.where(x < 0, 0.6 * np.expm1(x / 0.6), x)),
+             ("thresholded_relu", "ThresholdedRelu", {"alpha": 0.3}, np.where(x > 0.3, x, 0)),
+             ("softplus", "Softplus", {}, sp(x)), ("softsign", "Softsign", {}, x / (1 + np.abs(x))),
+             ("mish", "Mish", {}, x * np.tanh(sp(x))),
+             ("gelu", "Gelu", {}, 0.5 * x * (1 + erf(x / np.sqrt(2)))),
+             ("gelu_tanh", "Gelu", {"approximate": "tanh"},
+              0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))))]
+    for name, op, attrs, ref in unary:
+        yield (name, [helper.make_node(op, ["x"], ["y"], name=name, **attrs)], [], ["N", 3, 8, 8], ref)
+    yield ("log", [helper.make_node("Abs", ["x"], ["a"], name="abs"),
+                   helper.make_node("Add", ["a", "tenth"], ["p"], name="positive"),
+                   helper.make_node("Log", ["p"], ["y"], name="log")],
+           [f32([0.1], "tenth")], ["N", 3, 8, 8], np.log(np.abs(x) + np.float32(0.1)))
+    wp, bp, slope = rng.standard_normal((16, 3, 3, 3)), rng.standard_normal(16), rng.uniform(-0.5, 0.5, (16, 1, 1))
+    cv = conv2d(x, wp.astype(np.float32), bp.astype(np.float32), 1, 1, 1)
+    s32 = slope.astype(np.float32)
+    yield ("prelu_conv", [helper.make_node("Conv", ["x", "wp", "bp"], ["c"], name="conv", pads=[1] * 4),
+                          helper.make_node("PRelu", ["c", "slope"], ["y"], name="prelu")],
+           [f32(wp, "wp"), f32(bp, "bp"), f32(slope, "slope")], ["N", 16, 8, 8], np.where(cv < 0, cv * s32, cv))
+    yield ("prelu_shared", [helper.make_node("PRelu", ["x", "one_slope"], ["y"], name="prelu")],
+           [f32([0.25], "one_slope")], ["N", 3, 8, 8], np.where(x < 0, 0.25 * x, x))
+    # the forms exporters write out op by op (torch 1.13 at opset 17): one
+    # activation each (tests/cli/test_onnx_files.sh checks the steps)
+    mk = helper.make_node
+    yield ("mish_decomposed", [mk("Softplus", ["x"], ["s"], name="softplus"), mk("Tanh", ["s"], ["t"], name="tanh"),
+                               mk("Mul", ["x", "t"], ["y"], name="mul")], [], ["N", 3, 8, 8], x * np.tanh(sp(x)))
+    gt = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    tail = [mk("Mul", ["k1", "cube"], ["kc"], name="mul_k1"), mk("Add", ["x", "kc"], ["in"], name="add_x"),
+            mk("Mul", ["k2", "in"], ["arg"], name="mul_k2"), mk("Tanh", ["arg"], ["t"], name="tanh"),
+            mk("Add", ["one", "t"], ["t1"], name="add_1"), mk("Mul", ["x", "t1"], ["xt"], name="mul_x"),
+            mk("Mul", ["half", "xt"], ["y"], name="mul_half")]
+    consts = [f32(0.044715, "k1"), f32(np.sqrt(2 / np.pi), "k2"), f32(1.0, "one"), f32(0.5, "half")]
+    yield ("gelu_tanh_decomposed", [mk("Mul", ["x", "x"], ["sq"], name="square"),
+                                    mk("Mul", ["x", "sq"], ["cube"], name="cube"), *tail], consts, ["N", 3, 8, 8], gt)
+    yield ("gelu_tanh_pow", [mk("Pow", ["x", "three"], ["cube"], name="pow3"), *tail], [f32(3.0, "three"), *consts],
+           ["N", 3, 8, 8], gt)
+    yield ("softsign_decomposed", [mk("Abs", ["x"], ["a"], name="abs"), mk("Add", ["a", "one"], ["d"], name="add_1"),
+                                   mk("Div", ["x", "d"], ["y"], name="div")], [f32(1.0, "one")], ["N", 3, 8, 8],
+           x / (1 + np.abs(x)))
+
+    def log_softmax(a, axis):
+        m = a.max(axis=axis, keepdims=True)
+        return a - m - np.log(np.exp(a - m).sum(axis=axis, keepdims=True))
+    yield ("logsoftmax_channels", [helper.make_node("LogSoftmax", ["x"], ["y"], name="lsm", axis=1)], [],
+           ["N", 3, 8, 8], log_softmax(x, 1))
+    yield ("logsoftmax_last", [helper.make_node("LogSoftmax", ["x"], ["y"], name="lsm")], [], ["N", 3, 8, 8],
+           log_softmax(x, 3))
+    yield ("logsoftmax_wide", [helper.make_node("Mul", ["x", "hundred"], ["w"], name="widen"),
+                               helper.make_node("LogSoftmax", ["w"], ["y"], name="lsm", axis=1)],
+           [f32([100.0], "hundred")], ["N", 3, 8, 8], log_softmax(x * np.float32(100), 1))
