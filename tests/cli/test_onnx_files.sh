@@ -175,6 +175,11 @@ for n in op_mish_decomposed op_gelu_tanh_decomposed op_gelu_tanh_pow op_softsign
 sys.exit(0 if len(k) == 1 and k[0] != 'binary' else 'steps: ' + ' '.join(k))" "$tmp/$n.json" >>"$tmp/$n.plog" 2>&1
     then ok; else fail "$n.onnx steps: $(cat "$tmp/$n.plog")"; fi
 done
+# PRelu after a conv runs in the conv's (blocked) layout: no reorder between
+if "$bin" profile --model "$tmp/op_prelu_conv.onnx" --batch 2 --threads 1 --warmup 0 --reps 1 --json >"$tmp/pr.json" \
+    2>"$tmp/pr.log" && /usr/bin/python3 -c "import json,sys; k=[t['kind'] for t in json.load(open(sys.argv[1]))['steps']]; \
+sys.exit(0 if k[:2] == ['conv', 'binary'] else 'steps: ' + ' '.join(k))" "$tmp/pr.json" >>"$tmp/pr.log" 2>&1
+then ok; else fail "op_prelu_conv.onnx steps: $(cat "$tmp/pr.log")"; fi
 # a Slice that keeps everything is no step
 if "$bin" profile --model "$tmp/op_slice_whole.onnx" --batch 2 --threads 1 --warmup 0 --reps 1 --json \
     >"$tmp/sw.json" 2>"$tmp/sw.log" && /usr/bin/python3 -c "import json,sys; \

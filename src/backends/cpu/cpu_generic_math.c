@@ -438,7 +438,11 @@ static int prelu_op(bb_backend *b, const bb_op *op, int nd, const int64_t *s0, c
             a.buf = b->tbuf[x], a.md = *xm;
         else
             cpu_md_plain(&a.md, nd, s0, dnnl_f32);
-        cpu_md_plain(&wmd, nd, s1, dnnl_f32);
+        dnnl_dims_t wd;
+        for (int i = 0; i < nd; i++)
+            wd[i] = s1[i];
+        /* the slope's layout: oneDNN's pick (its jit code wants it blocked like x) */
+        dnnl_memory_desc_init_by_tag(&wmd, nd, wd, dnnl_f32, dnnl_format_tag_any);
         dnnl_prelu_desc_t pdesc;
         dnnl_primitive_desc_t pd = NULL;
         if (dnnl_prelu_forward_desc_init(&pdesc, dnnl_forward_inference, &a.md, &wmd) != dnnl_success ||
@@ -448,6 +452,7 @@ static int prelu_op(bb_backend *b, const bb_op *op, int nd, const int64_t *s0, c
             dnnl_primitive_desc_destroy(pd);
             continue;
         }
+        wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
         if ((pass == 1 && cpu_operand(b, op, x, nd, s0, &a, err) != 0) ||
             cpu_operand_as(b, op, slope, nd, s1, &wmd, &w, err) != 0) {
             dnnl_primitive_desc_destroy(pd);
