@@ -106,7 +106,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 90 ] && ok || fail "expected 90 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 91 ] && ok || fail "expected 91 op_*.onnx cases"
 # the chained cases' second interleave reads a channels-last conv output in
 # tiles (run_walk_tiled), where oneDNN's conv writes channels-last: its
 # brgconv does on AVX-512. Their answers are checked above either way.
@@ -180,6 +180,12 @@ if "$bin" profile --model "$tmp/op_prelu_conv.onnx" --batch 2 --threads 1 --warm
     2>"$tmp/pr.log" && /usr/bin/python3 -c "import json,sys; k=[t['kind'] for t in json.load(open(sys.argv[1]))['steps']]; \
 sys.exit(0 if k[:2] == ['conv', 'binary'] else 'steps: ' + ' '.join(k))" "$tmp/pr.json" >>"$tmp/pr.log" 2>&1
 then ok; else fail "op_prelu_conv.onnx steps: $(cat "$tmp/pr.log")"; fi
+# a max pool of the plain input runs oneDNN's jit code (after a reorder), not its simple C++ code
+if "$bin" profile --model "$tmp/op_maxpool_input.onnx" --batch 2 --threads 1 --warmup 0 --reps 1 --json >"$tmp/mp.json" \
+    2>"$tmp/mp.log" && /usr/bin/python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['steps']; \
+p=[t['impl'] for t in s if t['kind'] == 'maxpool']; sys.exit(0 if len(p) == 1 and not p[0].startswith(('simple', 'ref')) \
+else 'steps: ' + ' '.join(t['kind'] + ':' + t['impl'] for t in s))" "$tmp/mp.json" >>"$tmp/mp.log" 2>&1
+then ok; else fail "op_maxpool_input.onnx: $(cat "$tmp/mp.log")"; fi
 # a Slice that keeps everything is no step
 if "$bin" profile --model "$tmp/op_slice_whole.onnx" --batch 2 --threads 1 --warmup 0 --reps 1 --json \
     >"$tmp/sw.json" 2>"$tmp/sw.log" && /usr/bin/python3 -c "import json,sys; \

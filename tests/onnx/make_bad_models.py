@@ -549,6 +549,12 @@ def op_cases(out, x):
                                        epsilon=1e-3)],
                [f32(wq, "wq"), f32(bq, "bq"), f32(gsc, "gsc"), f32(gbi, "gbi")], ["N", 32, 8, 8],
                gn * np.repeat(as32(gsc), rep).reshape(1, -1, 1, 1) + np.repeat(as32(gbi), rep).reshape(1, -1, 1, 1))
+    # a max pool of the plain input (oneDNN has only slow C++ code for a plain
+    # max pool on AVX2: batchbench reorders to the blocked layout first)
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    pooled = np.stack([xp[:, :, i:i + 7:2, j:j + 7:2] for i in range(3) for j in range(3)]).max(axis=0)
+    yield ("maxpool_input", [helper.make_node("MaxPool", ["x"], ["y"], name="pool", kernel_shape=[3, 3],
+                                              strides=[2, 2], pads=[1] * 4)], [], ["N", 3, 4, 4], pooled)
     yield from activation_cases(x, rng, f32, conv2d)
 
 
