@@ -223,6 +223,8 @@ int bb_ox_pad_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val *v
  *         (1.6732632), beta = gamma (1.0507010)
  *   Gelu: gelu_tanh (approximate "tanh", else "none": 0)
  *   GroupNormalization: groups (num_groups, required, >= 1), epsilon (1e-5)
+ *   LRN: lrn_size (size, required, 1..1024), alpha (1e-4), beta (0.75),
+ *        lrn_bias (bias, 1)
  *   Clip: lo, hi (attributes min/max before opset 11, inputs 1/2 after;
  *         absent = -inf/+inf; an input given must be constant)
  *   Cast: to (the dtype kept), onnx_to (the TensorProto type asked)
@@ -246,6 +248,8 @@ typedef struct {
     int fmod;
     int gelu_tanh;
     int64_t groups;
+    int64_t lrn_size;
+    float lrn_bias;
 } bb_ox_params;
 int bb_ox_params_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val *vals,
                      bb_ox_params *p, bb_err *err);

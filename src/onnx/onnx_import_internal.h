@@ -79,6 +79,8 @@ int ox_lower_scatternd(ox_ctx *c, const bb_ox_node *nd);
  * DepthToSpace and SpaceToDepth as reshape, transpose, reshape. */
 int ox_lower_convtranspose(ox_ctx *c, const bb_ox_node *nd);
 int ox_lower_depthspace(ox_ctx *c, const bb_ox_node *nd);
+/* onnx_lower_lrn.c: LRN as a product, an average pool over channels, a power. */
+int ox_lower_lrn(ox_ctx *c, const bb_ox_node *nd);
 /* onnx_lower_einsum.c */
 int ox_lower_einsum(ox_ctx *c, const bb_ox_node *nd);
 /* Value v's scalar (a one-element static constant) into *x; -1 when it is not one. */

@@ -689,7 +689,7 @@ static const struct { const char *op; lower_fn fn; } lowerings[] = {
     {"Pow", lower_binary}, {"Max", lower_binary}, {"Min", lower_binary},
     {"BatchNormalization", lower_batchnorm}, {"LayerNormalization", lower_layernorm},
     {"MaxPool", lower_pool}, {"AveragePool", lower_pool}, {"GlobalAveragePool", lower_gap},
-    {"InstanceNormalization", lower_instancenorm}, {"GroupNormalization", lower_groupnorm},
+    {"InstanceNormalization", lower_instancenorm}, {"GroupNormalization", lower_groupnorm}, {"LRN", ox_lower_lrn},
     {"ReduceMean", lower_reduce}, {"ReduceSum", lower_reduce}, {"ReduceL2", lower_reduce},
     {"Softmax", lower_softmax}, {"LogSoftmax", lower_softmax}, {"Resize", ox_lower_resize}, {"Einsum", ox_lower_einsum},
     {"Flatten", ox_lower_reshape}, {"Reshape", ox_lower_reshape}, {"Squeeze", ox_lower_reshape},

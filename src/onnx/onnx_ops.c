@@ -146,6 +146,16 @@ static int sh_groupnorm(bb_ox_ctx *c)
     return same(c, 0, x);
 }
 
+/* LRN: X [N, C, H, W]. */
+static int sh_lrn(bb_ox_ctx *c)
+{
+    const bb_ox_val *x = ranked(c, 0, 4, 4);
+    bb_ox_params p;
+    if (!x || dtype_ok(c, 0, F_FLOAT) < 0 || params(c, &p) < 0)
+        return -1;
+    return same(c, 0, x);
+}
+
 /* PRelu: the slope broadcasts to X (one way), so the result is X's shape. */
 static int sh_prelu(bb_ox_ctx *c)
 {
@@ -618,6 +628,7 @@ static const bb_ox_op OPS[] = {
     {"LayerNormalization", 2, 3, 3, sh_layernorm, NULL, F_FLOAT},
     {"InstanceNormalization", 3, 3, 1, sh_bn, NULL, F_FLOAT},
     {"GroupNormalization", 3, 3, 1, sh_groupnorm, NULL, F_FLOAT | F_PARAMS},
+    {"LRN", 1, 1, 1, sh_lrn, NULL, F_FLOAT | F_PARAMS},
     {"Resize", 1, 4, 1, sh_resize, NULL, F_FLOAT},
     {"Softmax", 1, 1, 1, sh_unary, NULL, F_FLOAT | F_PARAMS},
     {"LogSoftmax", 1, 1, 1, sh_unary, NULL, F_FLOAT | F_PARAMS},

@@ -592,6 +592,19 @@ static int p_groupnorm(const bb_ox_ctx *c, bb_ox_params *p, int rank)
     return 0;
 }
 
+static int p_lrn(const bb_ox_ctx *c, bb_ox_params *p, int rank)
+{
+    (void)rank;
+    int r = bb_ox_a_int(c, "size", 0, &p->lrn_size);
+    if (r < 0 || bb_ox_a_float(c, "alpha", 1e-4f, &p->alpha) < 0 || bb_ox_a_float(c, "beta", 0.75f, &p->beta) < 0 ||
+        bb_ox_a_float(c, "bias", 1.f, &p->lrn_bias) < 0)
+        return -1;
+    if (r == 0 || p->lrn_size < 1 || p->lrn_size > 1024)
+        return bb_ox_cerr(c, r == 0 ? "attribute 'size' is missing" : "attribute 'size' is %lld (1..1024 expected)",
+                          (long long)p->lrn_size);
+    return 0;
+}
+
 static int p_clip(const bb_ox_ctx *c, bb_ox_params *p, int rank)
 {
     double lo = -INFINITY, hi = INFINITY;
@@ -696,7 +709,7 @@ static const struct {
 } PARAMS[] = {
     {"Gemm", p_gemm}, {"HardSigmoid", p_hsig}, {"LeakyRelu", p_leaky}, {"Clip", p_clip},
     {"Elu", p_alpha}, {"Selu", p_alpha}, {"Celu", p_alpha}, {"ThresholdedRelu", p_alpha}, {"Gelu", p_gelu},
-    {"LogSoftmax", p_softmax}, {"GroupNormalization", p_groupnorm},
+    {"LogSoftmax", p_softmax}, {"GroupNormalization", p_groupnorm}, {"LRN", p_lrn},
     {"Cast", p_cast}, {"LayerNormalization", p_layernorm}, {"BatchNormalization", p_bn},
     {"InstanceNormalization", p_epsilon},
     {"Softmax", p_softmax}, {"Concat", p_axis}, {"Flatten", p_axis}, {"Gather", p_axis},

@@ -106,7 +106,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 91 ] && ok || fail "expected 91 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 93 ] && ok || fail "expected 93 op_*.onnx cases"
 # the chained cases' second interleave reads a channels-last conv output in
 # tiles (run_walk_tiled), where oneDNN's conv writes channels-last: its
 # brgconv does on AVX-512. Their answers are checked above either way.

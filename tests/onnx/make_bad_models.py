@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from activation_cases import activation_cases
+from extra_op_cases import activation_cases, lrn_cases
 from upsample_cases import refused_upsampling, upsample_cases
 
 
@@ -555,6 +555,7 @@ def op_cases(out, x):
     pooled = np.stack([xp[:, :, i:i + 7:2, j:j + 7:2] for i in range(3) for j in range(3)]).max(axis=0)
     yield ("maxpool_input", [helper.make_node("MaxPool", ["x"], ["y"], name="pool", kernel_shape=[3, 3],
                                               strides=[2, 2], pads=[1] * 4)], [], ["N", 3, 4, 4], pooled)
+    yield from lrn_cases(x, rng, f32, conv2d)
     yield from activation_cases(x, rng, f32, conv2d)
 
 

@@ -318,6 +318,22 @@ static dnnl_alg_kind_t binary_alg(bb_binop op)
     }
 }
 
+/* A step running pd (destroyed here) on sources a and c into a new buffer
+ * of d_md (NULL: a's layout) for op's output. */
+static int two_source_step(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *d_md,
+                           int arg_a, const cpu_gsrc *a, int arg_c, const cpu_gsrc *c, bb_err *err)
+{
+    int dst = cpu_dst_buf(b, op, d_md ? d_md : &a->md);
+    cpu_step *s = cpu_step_from_pd(b, op, pd, err);
+    dnnl_primitive_desc_destroy(pd);
+    if (!s)
+        return -1;
+    cpu_arg_src(b, s, arg_a, a);
+    cpu_arg_src(b, s, arg_c, c);
+    cpu_arg_buf(b, s, DNNL_ARG_DST, dst);
+    return 0;
+}
+
 static int binary_pd(bb_backend *b, dnnl_alg_kind_t alg, const dnnl_memory_desc_t *m0, const dnnl_memory_desc_t *m1,
                      int negate, dnnl_primitive_desc_t *pd)
 {
@@ -395,15 +411,7 @@ static int dnnl_binary_op(bb_backend *b, const bb_op *op, dnnl_alg_kind_t alg, i
         if (binary_pd(b, alg, &a.md, &c.md, negate, &pd) != 0)
             return bb_err_set(err, "oneDNN: binary failed for '%s'", op->label);
     }
-    int dst = cpu_dst_buf(b, op, &a.md);
-    cpu_step *s = cpu_step_from_pd(b, op, pd, err);
-    dnnl_primitive_desc_destroy(pd);
-    if (!s)
-        return -1;
-    cpu_arg_src(b, s, DNNL_ARG_SRC_0, &a);
-    cpu_arg_src(b, s, DNNL_ARG_SRC_1, &c);
-    cpu_arg_buf(b, s, DNNL_ARG_DST, dst);
-    return 0;
+    return two_source_step(b, op, pd, NULL, DNNL_ARG_SRC_0, &a, DNNL_ARG_SRC_1, &c, err);
 }
 
 /* Any binop with broadcasting on both sides: the walk kernel. */
@@ -458,15 +466,7 @@ static int prelu_op(bb_backend *b, const bb_op *op, int nd, const int64_t *s0, c
             dnnl_primitive_desc_destroy(pd);
             return -1;
         }
-        int dst = cpu_dst_buf(b, op, &a.md);
-        cpu_step *s = cpu_step_from_pd(b, op, pd, err);
-        dnnl_primitive_desc_destroy(pd);
-        if (!s)
-            return -1;
-        cpu_arg_src(b, s, DNNL_ARG_SRC, &a);
-        cpu_arg_src(b, s, DNNL_ARG_WEIGHTS, &w);
-        cpu_arg_buf(b, s, DNNL_ARG_DST, dst);
-        return 0;
+        return two_source_step(b, op, pd, NULL, DNNL_ARG_SRC, &a, DNNL_ARG_WEIGHTS, &w, err);
     }
     return 1;
 }
@@ -535,20 +535,6 @@ static int matmul_pd(bb_backend *b, const bb_op *op, const dnnl_memory_desc_t *s
     return 0;
 }
 
-static int matmul_step(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, const cpu_gsrc *a, const cpu_gsrc *w,
-                       const dnnl_memory_desc_t *d_md, bb_err *err)
-{
-    int dst = cpu_dst_buf(b, op, d_md);
-    cpu_step *s = cpu_step_from_pd(b, op, pd, err);
-    dnnl_primitive_desc_destroy(pd);
-    if (!s)
-        return -1;
-    cpu_arg_src(b, s, DNNL_ARG_SRC, a);
-    cpu_arg_src(b, s, DNNL_ARG_WEIGHTS, w);
-    cpu_arg_buf(b, s, DNNL_ARG_DST, dst);
-    return 0;
-}
-
 /* activation [..., M, K] x constant [K, N]: one [rows, K] x [K, N] matmul
  * with the weights packed in the layout oneDNN picks (as a linear's). */
 static int matmul_const_b(bb_backend *b, const bb_op *op, int nd, const int64_t *A, const int64_t *B, bb_err *err)
@@ -569,7 +555,7 @@ static int matmul_const_b(bb_backend *b, const bb_op *op, int nd, const int64_t 
         dnnl_primitive_desc_destroy(pd);
         return -1;
     }
-    return matmul_step(b, op, pd, &a, &w, &d_md, err);
+    return two_source_step(b, op, pd, &d_md, DNNL_ARG_SRC, &a, DNNL_ARG_WEIGHTS, &w, err);
 }
 
 /* NumPy matmul: batched, batch dims broadcast (oneDNN takes 1s on either
@@ -595,7 +581,7 @@ int cpu_lower_matmul(bb_backend *b, const bb_op *op, bb_err *err)
     dnnl_primitive_desc_t pd;
     if (matmul_pd(b, op, &a.md, &w.md, &d_md, &pd, err) != 0)
         return -1;
-    return matmul_step(b, op, pd, &a, &w, &d_md, err);
+    return two_source_step(b, op, pd, &d_md, DNNL_ARG_SRC, &a, DNNL_ARG_WEIGHTS, &w, err);
 }
 
 /* ---- softmax, reduce mean -------------------------------------------------- */

@@ -1,9 +1,9 @@
 """Op cases (tests/onnx/make_bad_models.py's op_*.onnx) for activations
-beyond torchvision's: Elu, Selu, Celu, ThresholdedRelu, Softplus,
-Softsign, Mish, Gelu, Log, PRelu and LogSoftmax, and the forms exporters
-write out op by op (Mish, GELU's tanh form, Softsign), each against
-numpy's float64 answer on the same input. Apart from make_bad_models.py
-only to keep that file readable.
+and normalisations beyond torchvision's: Elu, Selu, Celu, ThresholdedRelu,
+Softplus, Softsign, Mish, Gelu, Log, PRelu and LogSoftmax, the forms
+exporters write out op by op (Mish, GELU's tanh form, Softsign), and LRN,
+each against numpy's float64 answer on the same input. Apart from
+make_bad_models.py only to keep that file readable.
 """
 import math
 
@@ -74,3 +74,17 @@ def activation_cases(x, rng, f32, conv2d):
     yield ("logsoftmax_wide", [helper.make_node("Mul", ["x", "hundred"], ["w"], name="widen"),
                                helper.make_node("LogSoftmax", ["w"], ["y"], name="lsm", axis=1)],
            [f32([100.0], "hundred")], ["N", 3, 8, 8], log_softmax(x * np.float32(100), 1))
+
+
+def lrn_cases(x, rng, f32, conv2d):
+    """LRN across channels (the Caffe-era models of the ONNX model zoo) after
+    a conv of 16 channels: an odd window and an even one (one channel more
+    after than before)."""
+    wl, bl = rng.standard_normal((16, 3, 3, 3)), rng.standard_normal(16)
+    cl = conv2d(x, wl.astype(np.float32), bl.astype(np.float32), 1, 1, 1)
+    for name, size, alpha, beta, bias in (("lrn", 5, 1e-2, 0.75, 2.0), ("lrn_even", 4, 0.5, 0.6, 1.0)):
+        lo, sq = (size - 1) // 2, cl ** 2
+        s = np.stack([sq[:, max(0, ch - lo):min(15, ch + size - 1 - lo) + 1].sum(axis=1) for ch in range(16)], axis=1)
+        yield (name, [helper.make_node("Conv", ["x", "wl", "bl"], ["c"], name="conv", pads=[1] * 4),
+                      helper.make_node("LRN", ["c"], ["y"], name="lrn", size=size, alpha=alpha, beta=beta, bias=bias)],
+               [f32(wl, "wl"), f32(bl, "bl")], ["N", 16, 8, 8], cl / (bias + alpha / size * s) ** beta)
