@@ -630,6 +630,7 @@ static const bb_ox_op OPS[] = {
     {"GroupNormalization", 3, 3, 1, sh_groupnorm, NULL, F_FLOAT | F_PARAMS},
     {"LRN", 1, 1, 1, sh_lrn, NULL, F_FLOAT | F_PARAMS},
     {"Resize", 1, 4, 1, sh_resize, NULL, F_FLOAT},
+    {"Upsample", 1, 2, 1, sh_resize, NULL, F_FLOAT},
     {"Softmax", 1, 1, 1, sh_unary, NULL, F_FLOAT | F_PARAMS},
     {"LogSoftmax", 1, 1, 1, sh_unary, NULL, F_FLOAT | F_PARAMS},
     {"Relu", 1, 1, 1, sh_unary, bb_ox_fold_unary, 0},

@@ -19,7 +19,9 @@
  * 3 to 7) picks floor(i * in / out): with g = gcd(in, out), that is a
  * whole upscaling by out / g followed by a slice with step in / g, which
  * is how it runs (onnx_lower.c). Everything else is refused, naming the
- * attribute.
+ * attribute. Upsample (opsets 7-9; torch's opset 9 export of
+ * F.interpolate and nn.Upsample) is Resize-10 under another name: X and
+ * scales, asymmetric coordinates, nearest picking floor.
  */
 #include <math.h>
 #include <string.h>
@@ -51,7 +53,7 @@ static int is(const char *a, const char *b)
 static int out_dims(const bb_ox_ctx *c, const bb_ox_val *x, int64_t out[4], int *exact)
 {
     *exact = 1;
-    int old = c->m->opset > 0 && c->m->opset < 11; /* opset 10: X, scales */
+    int old = is(c->nd->op_type, "Upsample") || (c->m->opset > 0 && c->m->opset < 11); /* X, scales */
     const bb_ox_val *sz = old ? NULL : bb_ox_in(c, 3), *sc = bb_ox_in(c, old ? 1 : 2);
     if (sz && sz->numel > 0) {
         const int64_t *v;
@@ -96,11 +98,15 @@ int bb_ox_resize_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val
     const int64_t *axes;
     int n_axes;
     memset(r, 0, sizeof *r);
+    int upsample = is(nd->op_type, "Upsample");
     if (!x || x->ndim != 4)
         return bb_ox_cerr(&c, "batchbench resizes [N,C,H,W] inputs only");
+    if (upsample && !bb_ox_in(&c, 1))
+        return bb_ox_cerr(&c, "Upsample with its scales as an attribute (opsets 7 and 8) is not supported; "
+                          "export with opset 9 or later");
     if (bb_ox_a_str(&c, "mode", "nearest", &mode) < 0 ||
-        bb_ox_a_str(&c, "coordinate_transformation_mode", "half_pixel", &coord) < 0 ||
-        bb_ox_a_str(&c, "nearest_mode", "round_prefer_floor", &near) < 0 ||
+        bb_ox_a_str(&c, "coordinate_transformation_mode", upsample ? "asymmetric" : "half_pixel", &coord) < 0 ||
+        bb_ox_a_str(&c, "nearest_mode", upsample ? "floor" : "round_prefer_floor", &near) < 0 ||
         bb_ox_a_str(&c, "keep_aspect_ratio_policy", "stretch", &policy) < 0 ||
         bb_ox_a_int(&c, "antialias", 0, &antialias) < 0 || bb_ox_a_ints(&c, "axes", &axes, &n_axes) < 0 ||
         bb_ox_a_int(&c, "exclude_outside", 0, &exclude_outside) < 0 ||

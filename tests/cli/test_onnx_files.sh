@@ -59,6 +59,7 @@ expect_error "$tmp/conv3d.onnx" "conv3d" "3-D windows" "not supported"
 expect_error "$tmp/convtranspose_dilated.onnx" "deconv_dilated" "dilation 1 only"
 expect_error "$tmp/convtranspose_output_shape.onnx" "deconv_shaped" "output_shape"
 expect_error "$tmp/depthtospace_channels.onnx" "shuffle_3ch" "3 channels do not split into blocks of 2x2"
+expect_error "$tmp/upsample_linear.onnx" "upsample_linear" "coordinate_transformation_mode='asymmetric' is not supported"
 # every unsupported op type in one message, each with a node of it
 expect_error "$tmp/groupnorm_groups.onnx" "node 'gn_bad' \\(GroupNormalization\\)" "num_groups 3 does not divide the 4 channels"
 expect_error "$tmp/unsupported.onnx" "2 unsupported op types" "Shrink \\(node 'shrink_1'\\)" "LpNormalization \\(node 'lpnorm'\\)"
@@ -106,7 +107,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 93 ] && ok || fail "expected 93 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 95 ] && ok || fail "expected 95 op_*.onnx cases"
 # the chained cases' second interleave reads a channels-last conv output in
 # tiles (run_walk_tiled), where oneDNN's conv writes channels-last: its
 # brgconv does on AVX-512. Their answers are checked above either way.

@@ -123,6 +123,13 @@ def upsample_cases(x):
             helper.make_node("DepthToSpace", ["c"], ["y"], name="shuffle", blocksize=2, mode=mode)],
             [f32(w1, "w1"), f32(b1, "b1"), f32(wc, "wc")], ["N", 16, 32, 32], depth_to_space(c64, 2, mode == "CRD"))
 
+    # Upsample (opsets 7-9: torch's opset 9 export of nn.Upsample): nearest
+    # by 2 and by 3 x 2, asymmetric coordinates, floor
+    for name, sc in (("upsample_nearest", (2, 2)), ("upsample_nearest_3x2", (3, 2))):
+        yield (name, [helper.make_node("Upsample", ["x", "up_sc"], ["y"], name="upsample", mode="nearest")],
+               [f32([1, 1, *sc], "up_sc")], ["N", 3, 8 * sc[0], 8 * sc[1]],
+               x.repeat(sc[0], axis=2).repeat(sc[1], axis=3))
+
 
 def refused_upsampling(small_graph):
     """(file name, model) of ConvTranspose / DepthToSpace attributes that
@@ -136,6 +143,9 @@ def refused_upsampling(small_graph):
     yield "convtranspose_output_shape.onnx", small_graph(nodes=[
         helper.make_node("ConvTranspose", ["x", "wt"], ["y"], name="deconv_shaped", strides=[2, 2],
                          output_shape=[16, 16])], inits=[w], outputs=out(4, 16, 16))
+    yield "upsample_linear.onnx", small_graph(nodes=[
+        helper.make_node("Upsample", ["x", "up_sc"], ["y"], name="upsample_linear", mode="linear")],
+        inits=[numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "up_sc")], outputs=out(3, 16, 16))
     yield "depthtospace_channels.onnx", small_graph(nodes=[
         helper.make_node("DepthToSpace", ["x"], ["y"], name="shuffle_3ch", blocksize=2)], inits=[],
         outputs=out(1, 16, 16))

@@ -585,9 +585,9 @@ static void run_gnorm(const bb_backend *b, const cpu_step *s)
 
 #define SOFTMAX_COLS 64
 
-/* Softmax (log: its log) over s (stride inner) of cols adjacent columns. */
+/* Softmax (take_log: its log) over s (stride inner) of cols adjacent columns. */
 VECTOR_CLONES
-static void softmax_cols(const float *x, float *y, int64_t s, int64_t inner, int64_t cols, int log)
+static void softmax_cols(const float *x, float *y, int64_t s, int64_t inner, int64_t cols, int take_log)
 {
     float mx[SOFTMAX_COLS], sum[SOFTMAX_COLS];
     for (int64_t i = 0; i < cols; i++)
@@ -598,7 +598,7 @@ static void softmax_cols(const float *x, float *y, int64_t s, int64_t inner, int
         for (int64_t i = 0; i < cols; i++)
             mx[i] = row[i] > mx[i] ? row[i] : mx[i];
     }
-    if (log) { /* x - max - log(sum e^(x - max)): finite where the softmax underflows */
+    if (take_log) { /* x - max - log(sum e^(x - max)): finite where the softmax underflows */
         for (int64_t j = 0; j < s; j++) {
             const float *row = x + j * inner;
 #pragma omp simd
@@ -640,13 +640,13 @@ static void run_softmax(const bb_backend *b, const cpu_step *s)
     const float *x = buf_ptr(b, s->kin);
     float *y = buf_ptr(b, s->kout);
     const int64_t outer = s->p[0], n = s->p[1], inner = s->p[2];
-    const int log = (int)s->p[3];
+    const int take_log = (int)s->p[3];
     const int64_t blocks = (inner + SOFTMAX_COLS - 1) / SOFTMAX_COLS;
 #pragma omp parallel for num_threads(b->threads) schedule(static)
     for (int64_t t = 0; t < outer * blocks; t++) {
         const int64_t o = t / blocks, c0 = (t % blocks) * SOFTMAX_COLS;
         const int64_t cols = inner - c0 < SOFTMAX_COLS ? inner - c0 : SOFTMAX_COLS;
-        softmax_cols(x + o * n * inner + c0, y + o * n * inner + c0, n, inner, cols, log);
+        softmax_cols(x + o * n * inner + c0, y + o * n * inner + c0, n, inner, cols, take_log);
     }
 }
 

@@ -98,10 +98,10 @@ __global__ void affine_kernel(const T *x, T *y, const float *scale, const float 
     }
 }
 
-/* One thread per (outer, inner) line of len values, inner apart; log: the
- * log-softmax, x - max - log(sum), finite where the softmax underflows. */
+/* One thread per (outer, inner) line of len values, inner apart; take_log:
+ * the log-softmax, x - max - log(sum), finite where the softmax underflows. */
 template <typename T, typename I>
-__global__ void softmax_axis(const T *x, T *y, int64_t outer, int64_t len, int64_t inner, int log)
+__global__ void softmax_axis(const T *x, T *y, int64_t outer, int64_t len, int64_t inner, int take_log)
 {
     GRID_STRIDE(line, outer * inner)
     {
@@ -113,7 +113,7 @@ __global__ void softmax_axis(const T *x, T *y, int64_t outer, int64_t len, int64
             s += expf(ld(x + base + j * inner) - m);
         const float ls = m + logf(s);
         for (int64_t j = 0; j < len; j++)
-            st(y + base + j * inner, log ? ld(x + base + j * inner) - ls : expf(ld(x + base + j * inner) - m) / s);
+            st(y + base + j * inner, take_log ? ld(x + base + j * inner) - ls : expf(ld(x + base + j * inner) - m) / s);
     }
 }
 
@@ -221,10 +221,10 @@ int cuk_affine(cu_dtype t, const void *x, void *y, const float *scale, const flo
     DISPATCH_I(t, n, s, affine_kernel, (const T *)x, (T *)y, scale, shift, n, inner, channels, act);
 }
 
-int cuk_softmax_axis(cu_dtype t, const void *x, void *y, int64_t outer, int64_t len, int64_t inner, int log,
+int cuk_softmax_axis(cu_dtype t, const void *x, void *y, int64_t outer, int64_t len, int64_t inner, int take_log,
                      cudaStream_t s)
 {
-    DISPATCH_I(t, outer * inner, s, softmax_axis, (const T *)x, (T *)y, outer, len, inner, log);
+    DISPATCH_I(t, outer * inner, s, softmax_axis, (const T *)x, (T *)y, outer, len, inner, take_log);
 }
 
 int cuk_reduce_mean(cu_dtype t, const void *x, void *y, const bb_walk *kept, const bb_walk *box, int sum,

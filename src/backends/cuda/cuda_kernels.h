@@ -90,8 +90,8 @@ int cuk_affine(cu_dtype t, const void *x, void *y, const float *scale, const flo
  * run of cg * inner values normalised, then y = act(. * w[c] + b[c]). */
 int cuk_groupnorm(cu_dtype t, const void *x, void *y, const float *w, const float *b, int64_t runs, int64_t groups,
                   int64_t cg, int64_t inner, float eps, int act, cudaStream_t s);
-/* Softmax of x [outer, len, inner] along len. */
-int cuk_softmax_axis(cu_dtype t, const void *x, void *y, int64_t outer, int64_t len, int64_t inner, int log,
+/* Softmax of x [outer, len, inner] along len (take_log: its log). */
+int cuk_softmax_axis(cu_dtype t, const void *x, void *y, int64_t outer, int64_t len, int64_t inner, int take_log,
                      cudaStream_t s);
 /* y[e] = mean (sum: the sum) over j < numel(box) of x[offset(kept, e) +
  * offset(box, j)] (bb_walk_offset of source 0; e < numel(kept)). */
