@@ -37,7 +37,7 @@ TOL = 1e-4
 # timing, so these models also run with both forced on ("always": wherever
 # oneDNN offers them at batch 2: resnet50 13 Winograd convs, mobilenet_v2 4
 # and efficientnet_v2_l 21 fused pairs) and off ("never").
-ALGO_MODELS, ALGO_POLICIES = {"resnet50", "mobilenet_v2", "efficientnet_v2_l"}, ("always", "never")
+ALGO_MODELS, ALGO_POLICIES = {"resnet50", "mobilenet_v2", "efficientnet_v2_l", "vit_b_32"}, ("always", "never")
 BF16_SLACK, BF16_FLOOR, BF16_COS_FLOOR = 2.0, 1e-2, 1e-4  # see run_bf16_case
 
 

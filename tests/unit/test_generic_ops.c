@@ -63,6 +63,23 @@ static void test_conv(void **state)
     bb_graph_free(g);
 }
 
+/* grouped convs narrower than the SIMD block, which the CPU backend runs
+ * with neighbouring groups merged (block-diagonal weights): 4 input and 8
+ * output channels per group, 2 and 2 (merged 4 at a time on AVX2), then
+ * 4 and 4 with a residual sum and ReLU; and a group count no merge factor
+ * divides (3 groups of 4), which stays as it is */
+static void test_narrow_groups(void **state)
+{
+    (void)state;
+    bb_graph *g = INPUT(16, 9, 10);
+    int x = conv(g, g->input, 32, 4, 1, W3);
+    x = act_op(g, conv(g, x, 32, 16, 0, W3), BB_ACT_RELU, 0, 0);
+    int r = conv(g, x, 32, 1, 0, (const int[]){1, 1, 2, 1, 0, 0, 0, 0, 1, 1});
+    int y = act_op(g, add(g, conv(g, x, 32, 8, 1, (const int[]){3, 3, 2, 1, 1, 1, 1, 1, 1, 1}), r), BB_ACT_RELU, 0, 0);
+    g->output = conv(g, conv(g, y, 12, 1, 0, W3), 12, 3, 1, W3);
+    run(g, "narrow groups");
+}
+
 /* max / avg (include, exclude padding) with asymmetric pads; average pools
  * of stride 1 on a plain input: 3x3 pad 1, 3x2 with
  * asymmetric pads, and an overhang past the input as ceil_mode leaves; a
@@ -550,6 +567,63 @@ static void test_linear_layernorm_full_rank(void **state)
     run(g, "linear + layernorm, full rank");
 }
 
+/* A ViT-like MLP: linears with bias and GELU, with a residual sum and
+ * ReLU, and widths that are not a multiple of 8 (10, 6). */
+static bb_graph *mlp(void)
+{
+    bb_graph *g = INPUT(13, 24);
+    bb_op *op = op1(g, BB_OP_LINEAR, "fc1", g->input, ACT(g, 13, 40));
+    op->w = CST(g, 40, 24), op->b = CST(g, 40);
+    int x = act_op(g, op->out, BB_ACT_GELU, 0, 0);
+    op = op1(g, BB_OP_LINEAR, "fc2", x, ACT(g, 13, 24));
+    op->w = CST(g, 24, 40), op->b = CST(g, 24);
+    x = act_op(g, add(g, op->out, g->input), BB_ACT_RELU, 0, 0);
+    op = op1(g, BB_OP_LINEAR, "fc3", x, ACT(g, 13, 10));
+    op->w = CST(g, 10, 24), op->b = CST(g, 10);
+    op = op1(g, BB_OP_LINEAR, "fc4", op->out, ACT(g, 13, 6));
+    op->w = CST(g, 6, 10), op->b = -1;
+    g->output = op->out;
+    return g;
+}
+
+/* The impls of the linear steps of g (fused) prepared at batch 1 (not
+ * split between the threads) under cpu.algo = algo, into out. */
+static void linear_impls(bb_graph *g, int algo, char *out, size_t len)
+{
+    bb_backend *be = NULL;
+    bb_err err = {0};
+    bb_run_config cfg = {.threads = 2};
+    cfg.options.value[BB_OPT_CPU_ALGO] = (unsigned char)algo, cfg.options.source[BB_OPT_CPU_ALGO] = BB_OPT_FROM_FLAG;
+    if (bb_cpu_backend.prepare(&be, g, 1, &cfg, &err) != 0)
+        fail_msg("prepare: %s", err.msg);
+    out[0] = 0;
+    for (int i = 0; i < be->n_steps; i++)
+        if (!strcmp(be->steps[i].kind, "linear"))
+            snprintf(out + strlen(out), len - strlen(out), "%s ", be->steps[i].impl);
+    bb_cpu_backend.destroy(be);
+}
+
+/* A linear layer each way the CPU backend runs one (cpu_linear.c): under
+ * cpu.algo=always as a 1x1 conv over the rows seen as NHWC, never as
+ * oneDNN's matmul, measured whichever is fastest; against the reference
+ * each time. */
+static void test_linear_ways(void **state)
+{
+    (void)state;
+    static const char *what[3] = {"linears, measured", "linears, cpu.algo=always", "linears, cpu.algo=never"};
+    for (int algo = 0; algo < 3; algo++)
+        run_with(mlp(), what[algo], (run_opts){-2, 2, 1e-5, algo, BB_PREC_FP32});
+    char impls[2][400];
+    for (int algo = 1; algo < 3; algo++) {
+        bb_graph *g = mlp();
+        bb_fuse(g);
+        linear_impls(g, algo, impls[algo - 1], sizeof impls[0]);
+        bb_graph_free(g);
+    }
+    if (!strstr(impls[0], "1x1") || strstr(impls[1], "1x1") || !strstr(impls[1], "gemm"))
+        fail_msg("linear impls: always '%s', never '%s'", impls[0], impls[1]);
+}
+
 /* transposes, a matmul and a softmax in bf16 (where the CPU runs it): the
  * generic ops compute in fp32 inside a bf16 model, whose convs and pools
  * then take their fp32 outputs. A CPU without AVX512-BF16 or AMX must
@@ -622,13 +696,13 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conv),      cmocka_unit_test(test_pools),         cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_conv), cmocka_unit_test(test_narrow_groups),      cmocka_unit_test(test_pools),         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_acts),      cmocka_unit_test(test_binary),        cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_transpose), cmocka_unit_test(test_reshape),       cmocka_unit_test(test_concat_expand),
         cmocka_unit_test(test_slice),     cmocka_unit_test(test_softmax_reduce_pad), cmocka_unit_test(test_prelu),
         cmocka_unit_test(test_pad_folding),
         cmocka_unit_test(test_concat_in_place),
-        cmocka_unit_test(test_linear_layernorm_full_rank), cmocka_unit_test(test_bf16),
+        cmocka_unit_test(test_linear_layernorm_full_rank), cmocka_unit_test(test_linear_ways), cmocka_unit_test(test_bf16),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests_name("generic_ops", tests, NULL, NULL);

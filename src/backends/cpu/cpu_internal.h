@@ -155,7 +155,7 @@ struct bb_backend {
     bb_step_time *times;
     int n_wino, n_wino_candidates; /* 3x3 stride-1 convs run as Winograd, of those tried */
     int n_own_wino;         /* ... of them as ours (cpu_winograd.c) */
-    int algo_policy;        /* Winograd and fused depthwise: 0 where measured faster,
+    int algo_policy;        /* Winograd, fused depthwise, linear weights: 0 where measured faster,
                                1 always, -1 never (BATCHBENCH_CPU_ALGO, for tests) */
     int own_wino;           /* 1: our Winograd even where oneDNN has one (cpu.winograd=own) */
     cpu_cat *cat;           /* in-place concats (batch 1, fp32), or NULL */
@@ -205,6 +205,8 @@ void cpu_split_destroy(bb_backend *b);
 
 /* cpu_ops.c */
 int cpu_lower_op(bb_backend *b, const bb_op *op, bb_err *err);
+/* cpu_linear.c: a linear layer, the fastest of a matmul two ways and a 1x1 conv */
+int cpu_lower_linear(bb_backend *b, const bb_op *op, bb_err *err);
 
 /* cpu_generic.c: the generic ops (BB_OP_BINARY and below), standalone
  * BatchNorm and every activation; each input that is an activation is
@@ -303,7 +305,7 @@ double cpu_reorder_seconds(bb_backend *b, const dnnl_memory_desc_t *from, const 
  * (CPU_PICK_*), op the conv it is made for, extra two more numbers that
  * set it apart (the depthwise conv's, for a fused pair). cpu_choice_get
  * returns the earlier pick, or -1 when this is the first such conv. */
-enum { CPU_PICK_WINOGRAD = 1, CPU_PICK_LAYOUT, CPU_PICK_CONV_DW, CPU_PICK_OWN_WINOGRAD };
+enum { CPU_PICK_WINOGRAD = 1, CPU_PICK_LAYOUT, CPU_PICK_CONV_DW, CPU_PICK_OWN_WINOGRAD, CPU_PICK_LINEAR };
 void cpu_choice_key(const bb_backend *b, const bb_op *op, int kind, int64_t extra0, int64_t extra1,
                     int64_t key[CPU_CHOICE_KEY]);
 int cpu_choice_get(const bb_backend *b, const int64_t key[CPU_CHOICE_KEY], const dnnl_memory_desc_t *have,
