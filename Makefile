@@ -152,6 +152,7 @@ cli: $(BUILD)/batchbench $(BUILD)/tests/tools/stats_dump $(BUILD)/tests/tools/si
 	tests/cli/test_serve_sim.sh $(BUILD)/batchbench $(BUILD)/tests/tools/sim_dump
 	tests/cli/test_onnx_files.sh $(BUILD)/batchbench
 	tests/cli/test_onnx_cli.sh $(BUILD)/batchbench
+	/usr/bin/python3 tests/onnx/run_node_tests.py --bin $(BUILD)/batchbench
 	/usr/bin/python3 tests/stats/check_stats.py $(BUILD)/tests/tools/stats_dump
 
 # Parity with torchvision: all 12 models x both heads (needs python3-torch).

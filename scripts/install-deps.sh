@@ -4,7 +4,8 @@
 # missing; Slurm, munge and iproute2 for the cluster test, tests/slurm), then
 # ONNX Runtime from PyPI into .venv/ (a virtual environment that also sees
 # Debian's python3-torch), the peer peers/vs_peers.py compares with, and
-# timm (models for the ONNX import tests). Safe to run again.
+# timm (models for the ONNX import tests), and ONNX's per-op test cases
+# (from the onnx sdist on PyPI, into .venv/onnx-node-tests-*). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(build-essential pkg-config libdnnl-dev libcjson-dev libcmocka-dev
@@ -16,6 +17,8 @@ pkgs=(build-essential pkg-config libdnnl-dev libcjson-dev libcmocka-dev
       munge slurmctld slurmd slurm-client iproute2 util-linux)
 ORT_VERSION=1.32.0
 TIMM_VERSION=0.9.16
+ONNX_TESTS_VERSION=1.14.1
+ONNX_TESTS_SHA256=70903afe163643bd71195c78cedcc3f4fa05a2af651fd950ef3acbb15175b2d1
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -48,4 +51,21 @@ if .venv/bin/python -c "import timm; assert timm.__version__ == '$TIMM_VERSION'"
 else
     .venv/bin/pip install -q --disable-pip-version-check --no-deps "timm==$TIMM_VERSION"
     echo "install-deps: installed timm $TIMM_VERSION into .venv"
+fi
+# ONNX's own per-op conformance cases (tests/onnx/run_node_tests.py): they
+# ship in the onnx source distribution only, so its sdist is downloaded from
+# PyPI (hash-pinned) and only onnx/backend/test/data/node is kept.
+node_dir=.venv/onnx-node-tests-$ONNX_TESTS_VERSION
+if [ -d "$node_dir/node" ]; then
+    echo "install-deps: .venv has onnx $ONNX_TESTS_VERSION's node test cases"
+else
+    tmpd=$(mktemp -d)
+    echo "onnx==$ONNX_TESTS_VERSION --hash=sha256:$ONNX_TESTS_SHA256" >"$tmpd/req.txt"
+    .venv/bin/pip download -q --disable-pip-version-check --no-deps --no-binary :all: --no-build-isolation \
+        --require-hashes -r "$tmpd/req.txt" -d "$tmpd"
+    tar xzf "$tmpd/onnx-$ONNX_TESTS_VERSION.tar.gz" -C "$tmpd" "onnx-$ONNX_TESTS_VERSION/onnx/backend/test/data/node"
+    rm -rf "$node_dir.part" && mkdir -p "$node_dir.part"
+    mv "$tmpd/onnx-$ONNX_TESTS_VERSION/onnx/backend/test/data/node" "$node_dir.part/" && mv "$node_dir.part" "$node_dir"
+    rm -rf "$tmpd"
+    echo "install-deps: unpacked onnx $ONNX_TESTS_VERSION's node test cases into $node_dir"
 fi

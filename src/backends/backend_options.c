@@ -9,7 +9,7 @@
 
 static const bb_opt_info options[BB_OPT_COUNT] = {
     [BB_OPT_CPU_ALGO] = {"cpu.algo", "cpu", "BATCHBENCH_CPU_ALGO", {"measured", "always", "never"}, {0}, 1,
-                         "Winograd, fused conv+depthwise, a linear's weight layout: timed per layer shape (measured), or forced on/off"},
+                         "Winograd, fused conv+depthwise, a linear's way (matmul in either weight layout, or a 1x1 conv): timed per layer shape (measured), or forced on/off"},
     [BB_OPT_CUDNN_ALGO] = {"cuda.cudnn_algo", "cuda", "BATCHBENCH_CUDNN_ALGO", {"preferred", "implicit", "fastest"},
                            {0}, 1, "cuDNN algorithms: 16-bit prefers implicit GEMM; implicit GEMM only; the fastest of all"},
     [BB_OPT_CUDA_LAYOUT] = {"cuda.layout", "cuda", "BATCHBENCH_CUDA_LAYOUT", {"auto", "nchw", "nhwc"}, {0}, 1,

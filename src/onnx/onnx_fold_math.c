@@ -179,7 +179,7 @@ typedef struct {
 } binop;
 
 static const binop BINARY[] = {
-    {"Add", b_add, j_add}, {"Sum", b_add, j_add}, {"Sub", b_sub, j_sub}, {"Mul", b_mul, j_mul},
+    {"Add", b_add, j_add}, {"Sum", b_add, j_add}, {"Mean", b_add, j_add}, {"Sub", b_sub, j_sub}, {"Mul", b_mul, j_mul},
     {"Div", b_div, j_div}, {"Pow", b_pow, j_pow}, {"Mod", b_fmod, j_fmod}, {"Max", b_max, j_max},
     {"Min", b_min, j_min}, {"Equal", b_eq, j_eq}, {"Less", b_lt, j_lt}, {"Greater", b_gt, j_gt},
     {"LessOrEqual", b_le, j_le}, {"GreaterOrEqual", b_ge, j_ge}, {"And", b_and, j_and},
@@ -272,6 +272,9 @@ int bb_ox_fold_binary(bb_ox_ctx *c)
         a = &prev;
     }
     free(prev.data);
+    if (rc == 0 && !strcmp(op->op, "Mean")) /* the sum, divided by the count (float only: F_FLOAT) */
+        for (int64_t i = 0; i < o->numel; i++)
+            ((float *)o->data)[i] = (float)(((float *)o->data)[i] / (double)c->nd->n_in);
     return rc;
 }
 
@@ -313,8 +316,9 @@ static int64_t narrow(int64_t x, int64_t t)
 int bb_ox_fold_cast(bb_ox_ctx *c)
 {
     const bb_ox_val *x = bb_ox_in(c, 0);
-    bb_ox_params p;
-    if (bb_ox_params_get(c->m, c->nd, c->v, &p, c->err) < 0 || bb_ox_fold_alloc(c, 0) < 0)
+    bb_ox_params p = {0}; /* CastLike has no attribute: its output is float (sh_castlike) */
+    if ((strcmp(c->nd->op_type, "CastLike") && bb_ox_params_get(c->m, c->nd, c->v, &p, c->err) < 0) ||
+        bb_ox_fold_alloc(c, 0) < 0)
         return -1;
     bb_ox_val *o = bb_ox_out(c, 0);
     for (int64_t i = 0; o && i < o->numel; i++) {
@@ -340,7 +344,8 @@ int bb_ox_fold_reduce(bb_ox_ctx *c)
     if (!o)
         return 0;
     const char *op = c->nd->op_type + 6; /* after "Reduce" */
-    int l2 = !strcmp(op, "L2"), sum = l2 || !strcmp(op, "Sum") || !strcmp(op, "Mean");
+    int l2 = !strcmp(op, "L2"), l1 = !strcmp(op, "L1"), sq = l2 || !strcmp(op, "SumSquare");
+    int logsum = !strcmp(op, "LogSum"), sum = sq || l1 || logsum || !strcmp(op, "Sum") || !strcmp(op, "Mean");
     int prod = !strcmp(op, "Prod"), mx = !strcmp(op, "Max");
     double *acc = malloc(sizeof(double) * (size_t)(o->numel ? o->numel : 1));
     if (!acc)
@@ -361,12 +366,13 @@ int bb_ox_fold_reduce(bb_ox_ctx *c)
     it_rows(&it, x->ndim, x->dims, 1);
     for (int64_t i = 0; i < x->numel; i += it.len, it_next(&it))
         for (int64_t k = 0; k < it.len; k++) {
-            double v = l2 ? rd(x, i + k) * rd(x, i + k) : rd(x, i + k), *a = &acc[it.off[0] + k * it.in[0]];
+            double v = sq ? rd(x, i + k) * rd(x, i + k) : l1 ? fabs(rd(x, i + k)) : rd(x, i + k);
+            double *a = &acc[it.off[0] + k * it.in[0]];
             *a = sum ? *a + v : prod ? *a * v : mx ? (v > *a ? v : *a) : (v < *a ? v : *a);
         }
     int mean = !strcmp(op, "Mean");
-    for (int64_t i = 0; l2 && i < o->numel; i++)
-        acc[i] = sqrt(acc[i]);
+    for (int64_t i = 0; (l2 || logsum) && i < o->numel; i++)
+        acc[i] = l2 ? sqrt(acc[i]) : log(acc[i]);
     for (int64_t i = 0; i < o->numel; i++)
         wr(o, i, mean && count ? (o->dtype == BB_OX_I64 ? trunc(acc[i] / (double)count) : acc[i] / (double)count)
                                : acc[i]);

@@ -170,6 +170,9 @@ int ox_act_tensor(ox_ctx *c, const bb_ox_node *nd, int v)
 {
     const bb_ox_val *a = &c->v2[v], *b = &c->v3[v];
     int64_t k = 0, dims[BB_OX_MAX_DIMS];
+    if (a->numel == 0)
+        return bb_ox_node_err(c->err, c->m, nd, "output '%s' has no elements (a dim of 0; batchbench runs no "
+                              "empty tensors)", c->m->values[v].name);
     int axis = a->ndim == b->ndim ? batch_axis(a, b, &k) : -1;
     if (axis < 0)
         return bb_ox_node_err(c->err, c->m, nd, "output '%s': no single dim scales with the batch "
@@ -280,6 +283,9 @@ static int set_output(ox_ctx *c)
         int v = m->outputs[i].value, t = c->tmap[v];
         if (t < 0)
             return bb_err_set(c->err, "%s: output '%s' does not depend on the input", m->path, m->values[v].name);
+        if (c->g->tensors[t].kind == BB_T_INPUT)
+            return bb_err_set(c->err, "%s: output '%s' is the input itself: the graph computes nothing on it "
+                              "(batchbench times a graph with at least one op)", m->path, m->values[v].name);
         if (c->g->tensors[t].full_rank || c->g->tensors[t].kind != BB_T_ACT)
             return bb_err_set(c->err, "%s: output '%s' must be [N, ...] with the batch first", m->path,
                               m->values[v].name);

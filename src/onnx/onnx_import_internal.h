@@ -81,6 +81,11 @@ int ox_lower_convtranspose(ox_ctx *c, const bb_ox_node *nd);
 int ox_lower_depthspace(ox_ctx *c, const bb_ox_node *nd);
 /* onnx_lower_lrn.c: LRN as a product, an average pool over channels, a power. */
 int ox_lower_lrn(ox_ctx *c, const bb_ox_node *nd);
+/* onnx_lower_norm.c: LayerNormalization (over one or several trailing
+ * axes), InstanceNormalization, GroupNormalization. */
+int ox_lower_layernorm(ox_ctx *c, const bb_ox_node *nd);
+int ox_lower_instancenorm(ox_ctx *c, const bb_ox_node *nd);
+int ox_lower_groupnorm(ox_ctx *c, const bb_ox_node *nd);
 /* onnx_lower_einsum.c */
 int ox_lower_einsum(ox_ctx *c, const bb_ox_node *nd);
 /* Value v's scalar (a one-element static constant) into *x; -1 when it is not one. */
@@ -98,6 +103,10 @@ int ox_lower_node(ox_ctx *c, int i);
 /* MatMul node nd (input 1 a 2-D constant) as a linear op into value out_v,
  * with bias (NULL: none). */
 int ox_lower_matmul_bias(ox_ctx *c, const bb_ox_node *nd, const bb_ox_val *bias, int out_v);
+/* The name of node nd's input k (the node's own name when there is none). */
+const char *ox_value_name(const ox_ctx *c, const bb_ox_node *nd, int k);
+/* A 1-D parameter of n floats from input k (any shape with n elements). */
+int ox_param_1d(ox_ctx *c, const bb_ox_node *nd, int k, int64_t n, bb_tensor_kind kind, const char *what);
 
 /* onnx_patterns.c: lowers node i together with the nodes after it that it
  * heads (GELU written out, x * sigmoid(x), MatMul + bias): 1 when it did,

@@ -49,13 +49,13 @@ const bb_ox_val *ox_in_static(ox_ctx *c, const bb_ox_node *nd, int k, const char
     return &c->v2[nd->in[k]];
 }
 
-static const char *value_name(const ox_ctx *c, const bb_ox_node *nd, int k)
+const char *ox_value_name(const ox_ctx *c, const bb_ox_node *nd, int k)
 {
     return k < nd->n_in && nd->in[k] >= 0 ? c->m->values[nd->in[k]].name : nd->name;
 }
 
 /* A 1-D parameter of n floats from input k (any shape with n elements). */
-static int param_1d(ox_ctx *c, const bb_ox_node *nd, int k, int64_t n, bb_tensor_kind kind, const char *what)
+int ox_param_1d(ox_ctx *c, const bb_ox_node *nd, int k, int64_t n, bb_tensor_kind kind, const char *what)
 {
     const bb_ox_val *v = ox_in_static(c, nd, k, what);
     if (!v)
@@ -63,7 +63,7 @@ static int param_1d(ox_ctx *c, const bb_ox_node *nd, int k, int64_t n, bb_tensor
     if (v->numel != n)
         return bb_ox_node_err(c->err, c->m, nd, "its %s has %lld elements, expected %lld", what,
                               (long long)v->numel, (long long)n);
-    return ox_const_tensor(c, value_name(c, nd, k), kind, 1, &n, v->data);
+    return ox_const_tensor(c, ox_value_name(c, nd, k), kind, 1, &n, v->data);
 }
 
 /* The output value is the input's tensor (Identity, Dropout, float Cast). */
@@ -157,7 +157,8 @@ static int lower_param_act(ox_ctx *c, const bb_ox_node *nd)
 
 static const struct { const char *op; bb_binop bin; } binary_ops[] = {
     {"Add", BB_BIN_ADD}, {"Sub", BB_BIN_SUB}, {"Mul", BB_BIN_MUL}, {"Div", BB_BIN_DIV},
-    {"Pow", BB_BIN_POW}, {"Max", BB_BIN_MAX}, {"Min", BB_BIN_MIN}, {"PRelu", BB_BIN_PRELU},
+    {"Pow", BB_BIN_POW}, {"Max", BB_BIN_MAX}, {"Min", BB_BIN_MIN}, {"PRelu", BB_BIN_PRELU}, {"Sum", BB_BIN_ADD},
+    {"Mean", BB_BIN_ADD},
 };
 
 int ox_same_shape(const ox_ctx *c, int a, int b)
@@ -183,8 +184,55 @@ static int is_neutral(const ox_ctx *c, const bb_ox_node *nd, int k, float v)
     return 1;
 }
 
+/* Sum, Max or Min of one input (the input itself) or of three or more
+ * (Keras' AddN exports Sum), and Mean of any number (the sum times 1/n):
+ * a chain of binary ops from an input of the output's shape, the others
+ * (each broadcast to it) taken in turn; the ops are commutative, so the
+ * order only rounds differently. */
+static int lower_variadic(ox_ctx *c, const bb_ox_node *nd, bb_binop bin)
+{
+    int mean = !strcmp(nd->op_type, "Mean");
+    if (nd->n_in == 1)
+        return alias(c, nd);
+    int first = 0;
+    while (first < nd->n_in && !(ox_is_act(c, nd->in[first]) && ox_same_shape(c, nd->in[first], nd->out[0])))
+        first++;
+    if (first == nd->n_in)
+        return bb_ox_node_err(c->err, c->m, nd, "%d inputs: batchbench runs more than 2 when one of them is an "
+                              "activation of the output's shape (none is)", nd->n_in);
+    int acc = ox_in_t(c, nd, first), y = acc < 0 ? -1 : ox_act_tensor(c, nd, nd->out[0]), left = nd->n_in - 1;
+    for (int k = 0; k < nd->n_in && y >= 0; k++) {
+        if (k == first)
+            continue;
+        int b = ox_in_t(c, nd, k), out = --left == 0 && !mean ? y : act_reduced(c, y, 0);
+        if (b < 0)
+            return -1;
+        int add = bin == BB_BIN_ADD && ox_is_act(c, nd->in[k]) && ox_same_shape(c, nd->in[k], nd->out[0]);
+        bb_op *op = bb_graph_add_op(c->g, add ? BB_OP_ADD : BB_OP_BINARY, nd->name);
+        op->n_in = 2, op->in[0] = acc, op->in[1] = b, op->out = out, op->binop = bin;
+        acc = out;
+    }
+    if (y < 0 || !mean)
+        return y < 0 ? -1 : 0;
+    const int64_t one = 1;
+    const float inv = (float)(1.0 / nd->n_in);
+    int s = ox_const_tensor(c, "mean_scale", BB_T_BUFFER, 1, &one, &inv);
+    if (s < 0)
+        return -1;
+    bb_op *op = bb_graph_add_op(c->g, BB_OP_BINARY, nd->name);
+    op->n_in = 2, op->in[0] = acc, op->in[1] = s, op->out = y, op->binop = BB_BIN_MUL;
+    return 0;
+}
+
 static int lower_binary(ox_ctx *c, const bb_ox_node *nd)
 {
+    size_t i = 0;
+    while (strcmp(nd->op_type, binary_ops[i].op))
+        i++;
+    if (!strcmp(nd->op_type, "Mean") ||
+        (nd->n_in != 2 && (binary_ops[i].bin == BB_BIN_ADD || binary_ops[i].bin == BB_BIN_MAX ||
+                           binary_ops[i].bin == BB_BIN_MIN))) /* Sum, Max, Min: Add has 2 */
+        return lower_variadic(c, nd, binary_ops[i].bin);
     if (nd->n_in != 2)
         return bb_ox_node_err(c->err, c->m, nd, "%d inputs; batchbench runs it with 2", nd->n_in);
     /* x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1 (MobileOne's `out = 0; out += branch`): x itself */
@@ -204,9 +252,6 @@ static int lower_binary(ox_ctx *c, const bb_ox_node *nd)
     int a = ox_in_t(c, nd, 0), b = a < 0 ? -1 : ox_in_t(c, nd, 1);
     if (b < 0)
         return -1;
-    size_t i = 0;
-    while (strcmp(nd->op_type, binary_ops[i].op))
-        i++;
     int in[2] = {a, b};
     if (binary_ops[i].bin == BB_BIN_ADD && ox_is_act(c, nd->in[0]) && ox_is_act(c, nd->in[1]) &&
         ox_same_shape(c, nd->in[0], nd->in[1]) && ox_same_shape(c, nd->in[0], nd->out[0]))
@@ -258,7 +303,7 @@ static int conv1d_views(ox_ctx *c, const bb_ox_node *nd, const bb_ox_val *w, con
     int x3 = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, in3);
     ox_op_into(c, nd, BB_OP_RESHAPE, *x, x3);
     *x = x3;
-    *wt = ox_const_tensor(c, value_name(c, nd, 1), BB_T_PARAM, 4, w4, w->data);
+    *wt = ox_const_tensor(c, ox_value_name(c, nd, 1), BB_T_PARAM, 4, w4, w->data);
     *y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, out3);
     return *wt < 0 ? -1 : 0;
 }
@@ -277,7 +322,7 @@ static int lower_conv(ox_ctx *c, const bb_ox_node *nd)
     int wt = -1;
     if (conv1d ? conv1d_views(c, nd, w, &win, &x, &wt, &y) != 0 : (wt = ox_tensor(c, nd, nd->in[1])) < 0)
         return -1;
-    int bt = nd->n_in > 2 && nd->in[2] >= 0 ? param_1d(c, nd, 2, w->dims[0], BB_T_PARAM, "bias") : -1;
+    int bt = nd->n_in > 2 && nd->in[2] >= 0 ? ox_param_1d(c, nd, 2, w->dims[0], BB_T_PARAM, "bias") : -1;
     if (nd->n_in > 2 && nd->in[2] >= 0 && bt < 0)
         return -1;
     bb_op *op = conv1d ? ox_op_into(c, nd, BB_OP_CONV, x, y) : ox_op(c, nd, BB_OP_CONV, &x, 1, nd->out[0]);
@@ -299,7 +344,7 @@ static int emit_linear(ox_ctx *c, const bb_ox_node *nd, int x, const float *wdat
         for (int64_t j = 0; j < k; j++)
             w[r * k + j] = alpha * (wt_kxo ? wdata[j * o + r] : wdata[r * k + j]);
     int64_t wd[2] = {o, k};
-    int wi = ox_const_tensor(c, value_name(c, nd, 1), BB_T_PARAM, 2, wd, w);
+    int wi = ox_const_tensor(c, ox_value_name(c, nd, 1), BB_T_PARAM, 2, wd, w);
     free(w);
     int bi = -1;
     if (wi >= 0 && bias) {
@@ -428,146 +473,14 @@ static int lower_batchnorm(ox_ctx *c, const bb_ox_node *nd)
     if (c->g->tensors[x].full_rank || c->g->tensors[x].ndim < 1)
         return lower_batchnorm_affine(c, nd, x, p.epsilon);
     int64_t ch = c->g->tensors[x].dims[0];
-    int w = param_1d(c, nd, 1, ch, BB_T_PARAM, "scale");
-    int b = w < 0 ? -1 : param_1d(c, nd, 2, ch, BB_T_PARAM, "bias");
-    int mean = b < 0 ? -1 : param_1d(c, nd, 3, ch, BB_T_BUFFER, "mean");
-    int var = mean < 0 ? -1 : param_1d(c, nd, 4, ch, BB_T_BUFFER, "var");
+    int w = ox_param_1d(c, nd, 1, ch, BB_T_PARAM, "scale");
+    int b = w < 0 ? -1 : ox_param_1d(c, nd, 2, ch, BB_T_PARAM, "bias");
+    int mean = b < 0 ? -1 : ox_param_1d(c, nd, 3, ch, BB_T_BUFFER, "mean");
+    int var = mean < 0 ? -1 : ox_param_1d(c, nd, 4, ch, BB_T_BUFFER, "var");
     bb_op *op = var < 0 ? NULL : ox_op(c, nd, BB_OP_BATCHNORM, &x, 1, nd->out[0]);
     if (!op)
         return -1;
     op->w = w, op->b = b, op->aux[0] = mean, op->aux[1] = var, op->eps = p.epsilon;
-    return 0;
-}
-
-/* A float constant of n copies of v. */
-static int const_fill(ox_ctx *c, const char *name, int64_t n, float v)
-{
-    float *f = malloc(sizeof(float) * (size_t)n);
-    if (!f)
-        return bb_err_oom(c->err, "out of memory");
-    for (int64_t i = 0; i < n; i++)
-        f[i] = v;
-    int t = ox_const_tensor(c, name, BB_T_BUFFER, 1, &n, f);
-    free(f);
-    return t;
-}
-
-static int lower_layernorm(ox_ctx *c, const bb_ox_node *nd)
-{
-    bb_ox_params p;
-    int x = ox_in_act(c, nd, 0);
-    if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
-        return -1;
-    const bb_ox_val *xv = &c->v2[nd->in[0]];
-    if (p.axis != xv->ndim - 1)
-        return bb_ox_node_err(c->err, c->m, nd, "batchbench normalises over the last axis only (axis %lld)",
-                              (long long)p.axis);
-    int64_t d = xv->dims[xv->ndim - 1];
-    int w = param_1d(c, nd, 1, d, BB_T_PARAM, "scale"), b = -1;
-    if (w >= 0 && nd->n_in > 2 && nd->in[2] >= 0)
-        b = param_1d(c, nd, 2, d, BB_T_PARAM, "bias");
-    else if (w >= 0)
-        b = const_fill(c, "bias", d, 0.f);
-    if (nd->n_out > 1 && (c->readers[nd->out[1]] || (nd->n_out > 2 && c->readers[nd->out[2]])))
-        return bb_ox_node_err(c->err, c->m, nd, "its mean / inverse std outputs are read (not supported)");
-    bb_op *op = b < 0 ? NULL : ox_op(c, nd, BB_OP_LAYERNORM, &x, 1, nd->out[0]);
-    if (!op)
-        return -1;
-    op->w = w, op->b = b, op->eps = p.epsilon;
-    return 0;
-}
-
-/* 1 when every element of float constant a is v. */
-static int all_equal(const bb_ox_val *a, float v)
-{
-    const float *f = a->data;
-    for (int64_t i = 0; i < a->numel; i++)
-        if (f[i] != v)
-            return 0;
-    return 1;
-}
-
-/* InstanceNormalization over [N,C,S...]: each (item, channel) normalised
- * over S as a layer norm of [C, prod S], then the per-channel scale and
- * bias as a BatchNorm with mean 0, variance 1 and epsilon 0 (left out when
- * they are 1 and 0, as in torch's GroupNorm export, which reshapes to
- * [N, groups, -1] around it). */
-/* GroupNormalization: one BB_OP_GROUPNORM (as torch's decomposed GroupNorm,
- * onnx_patterns.c), a scale and bias per group (opset 18) repeated over
- * its channels. */
-static int lower_groupnorm(ox_ctx *c, const bb_ox_node *nd)
-{
-    bb_ox_params p;
-    int x = ox_in_act(c, nd, 0);
-    if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
-        return -1;
-    const bb_tensor *xt = &c->g->tensors[x];
-    if (xt->full_rank || xt->ndim < 2)
-        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs GroupNormalization on [N,C,S...]");
-    const int64_t ch = xt->dims[0], per = ch / p.groups;
-    const bb_ox_val *sc = ox_in_static(c, nd, 1, "scale"), *bi = sc ? ox_in_static(c, nd, 2, "bias") : NULL;
-    float *f = bi ? malloc(sizeof(float) * (size_t)(2 * ch)) : NULL;
-    if (!f)
-        return bi ? bb_err_oom(c->err, "%s: out of memory", c->m->path) : -1;
-    for (int64_t j = 0; j < ch; j++) {
-        f[j] = ((const float *)sc->data)[sc->numel == ch ? j : j / per];
-        f[ch + j] = ((const float *)bi->data)[bi->numel == ch ? j : j / per];
-    }
-    int w = ox_const_tensor(c, "gn_scale", BB_T_PARAM, 1, &ch, f);
-    int b = w < 0 ? -1 : ox_const_tensor(c, "gn_shift", BB_T_PARAM, 1, &ch, f + ch);
-    free(f);
-    bb_op *op = b < 0 ? NULL : ox_op(c, nd, BB_OP_GROUPNORM, &x, 1, nd->out[0]);
-    if (!op)
-        return -1;
-    op->w = w, op->b = b, op->groups = (int)p.groups, op->eps = p.epsilon;
-    return 0;
-}
-
-static int lower_instancenorm(ox_ctx *c, const bb_ox_node *nd)
-{
-    bb_ox_params p;
-    int x = ox_in_act(c, nd, 0);
-    if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
-        return -1;
-    const bb_tensor xt = c->g->tensors[x];
-    if (xt.full_rank || xt.ndim < 2)
-        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs InstanceNormalization on [N,C,...]");
-    int64_t ch = xt.dims[0], k = bb_tensor_numel(&xt) / ch, flat[2] = {ch, k};
-    const bb_ox_val *sc = ox_in_static(c, nd, 1, "scale"), *bi = sc ? ox_in_static(c, nd, 2, "bias") : NULL;
-    if (!bi)
-        return -1;
-    int affine = !all_equal(sc, 1.f) || !all_equal(bi, 0.f), t = x;
-    if (xt.ndim > 2) { /* [C, S...] -> [C, prod S] */
-        t = bb_graph_add_tensor(c->g, "", BB_T_ACT, 2, flat);
-        ox_op_into(c, nd, BB_OP_RESHAPE, x, t);
-    }
-    int w = const_fill(c, "ones", k, 1.f), b = w < 0 ? -1 : const_fill(c, "zeros", k, 0.f);
-    if (b < 0)
-        return -1;
-    int direct = xt.ndim == 2 && !affine, y;
-    bb_op *ln = direct ? ox_op(c, nd, BB_OP_LAYERNORM, &t, 1, nd->out[0]) : NULL;
-    if (!direct) {
-        y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 2, flat);
-        ln = ox_op_into(c, nd, BB_OP_LAYERNORM, t, y);
-    }
-    if (!ln)
-        return -1;
-    ln->w = w, ln->b = b, ln->eps = p.epsilon;
-    if (direct)
-        return 0;
-    if (xt.ndim > 2 && !affine)
-        return ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
-    if (xt.ndim > 2) {
-        int z = bb_graph_add_tensor(c->g, "", BB_T_ACT, xt.ndim, xt.dims);
-        ox_op_into(c, nd, BB_OP_RESHAPE, y, z);
-        y = z;
-    }
-    int sw = param_1d(c, nd, 1, ch, BB_T_PARAM, "scale"), sb = sw < 0 ? -1 : param_1d(c, nd, 2, ch, BB_T_PARAM, "bias");
-    int mean = sb < 0 ? -1 : const_fill(c, "mean", ch, 0.f), var = mean < 0 ? -1 : const_fill(c, "var", ch, 1.f);
-    bb_op *bn = var < 0 ? NULL : ox_op(c, nd, BB_OP_BATCHNORM, &y, 1, nd->out[0]);
-    if (!bn)
-        return -1;
-    bn->w = sw, bn->b = sb, bn->aux[0] = mean, bn->aux[1] = var, bn->eps = 0.f;
     return 0;
 }
 
@@ -578,7 +491,7 @@ static int lower_pool(ox_ctx *c, const bb_ox_node *nd)
     if (x < 0 || window_of(c, nd, NULL, &win) != 0)
         return -1;
     int avg = !strcmp(nd->op_type, "AveragePool");
-    if (!avg && nd->n_out > 1 && c->readers[nd->out[1]])
+    if (!avg && nd->n_out > 1 && nd->out[1] >= 0 && c->readers[nd->out[1]])
         return bb_ox_node_err(c->err, c->m, nd, "its indices output is read (not supported)");
     if (avg && win.count_include_pad && (win.ceil_extra_b || win.ceil_extra_r))
         return bb_ox_node_err(c->err, c->m, nd, "ceil_mode with count_include_pad is not supported");
@@ -615,8 +528,10 @@ static int over_batch(const ox_ctx *c, const bb_ox_node *nd, unsigned mask)
     return 0;
 }
 
-/* ReduceMean, ReduceSum, and ReduceL2 as the square root of the sum of
- * x * x: both backends' one reduction serves all three. */
+/* ReduceMean and ReduceSum, and the sums of something: ReduceL2 (the
+ * square root of the sum of x * x), ReduceSumSquare, ReduceL1 (of |x|) and
+ * ReduceLogSum (the log of the sum): both backends' one reduction serves
+ * them all. */
 static int lower_reduce(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_axes ax;
@@ -626,27 +541,83 @@ static int lower_reduce(ox_ctx *c, const bb_ox_node *nd)
     unsigned mask = 0;
     for (int i = 0; i < ax.n; i++)
         mask |= 1u << ax.axes[i];
-    int mean = !strcmp(nd->op_type, "ReduceMean"), l2 = !strcmp(nd->op_type, "ReduceL2");
+    const char *kind = nd->op_type + 6; /* after "Reduce" */
+    int mean = !strcmp(kind, "Mean"), l2 = !strcmp(kind, "L2"), square = l2 || !strcmp(kind, "SumSquare");
+    int l1 = !strcmp(kind, "L1"), logsum = !strcmp(kind, "LogSum");
     const bb_tensor *xt = &c->g->tensors[x];
     if (mean && !xt->full_rank && xt->ndim == 3 && mask == (1u << 2 | 1u << 3))
         return lower_gap(c, nd); /* x.mean([2, 3]) is a global average pool */
     if (!mean && over_batch(c, nd, mask))
         return bb_ox_node_err(c->err, c->m, nd, "reduces over the batch axis (not supported)");
-    if (!l2 && ax.keepdims) {
+    if (!square && !l1 && !logsum && ax.keepdims) {
         bb_op *op = ox_op(c, nd, BB_OP_REDUCE_MEAN, &x, 1, nd->out[0]);
         if (op)
             op->axes_mask = mask, op->reduce_sum = !mean;
         return op ? 0 : -1;
     }
-    if (l2)
+    if (square)
         x = times(c, nd, x, x);
+    if (l1) {
+        int a = act_reduced(c, x, 0);
+        ox_op_into(c, nd, BB_OP_ACT, x, a)->act = BB_ACT_ABS;
+        x = a;
+    }
     int y = act_reduced(c, x, mask);
     bb_op *op = ox_op_into(c, nd, BB_OP_REDUCE_MEAN, x, y);
     op->axes_mask = mask, op->reduce_sum = !mean;
-    if (l2) {
+    if (l2 || logsum) {
         int z = act_reduced(c, y, 0);
-        ox_op_into(c, nd, BB_OP_ACT, y, z)->act = BB_ACT_SQRT;
+        ox_op_into(c, nd, BB_OP_ACT, y, z)->act = l2 ? BB_ACT_SQRT : BB_ACT_LOG;
         y = z;
+    }
+    return ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
+}
+
+/* ReduceMax over consecutive axes after the batch's (CBAM's max over the
+ * channels, a softmax written out op by op) and GlobalMaxPool: the item
+ * seen as [before, reduced, after] and a max pool of reduced x 1 over it,
+ * which both backends run, then the output's shape. ReduceMin is the same
+ * between two negations. */
+static int lower_reduce_max(ox_ctx *c, const bb_ox_node *nd)
+{
+    int x = ox_in_act(c, nd, 0);
+    if (x < 0)
+        return -1;
+    const bb_ox_val *xv = &c->v2[nd->in[0]];
+    unsigned mask = 0;
+    if (!strcmp(nd->op_type, "GlobalMaxPool")) {
+        for (int a = 2; a < xv->ndim; a++)
+            mask |= 1u << a;
+    } else {
+        bb_ox_axes ax;
+        if (bb_ox_axes_get(c->m, nd, c->v2, &ax, c->err) != 0)
+            return -1;
+        for (int i = 0; i < ax.n; i++)
+            mask |= 1u << ax.axes[i];
+    }
+    if (c->g->tensors[x].full_rank || (mask & 1u) || over_batch(c, nd, mask))
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench takes a max over axes after the batch's only");
+    int lo = __builtin_ctz(mask), hi = 31 - __builtin_clz(mask);
+    if (mask != ((2u << hi) - (1u << lo)))
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench takes a max over consecutive axes only");
+    int64_t v3[3] = {1, 1, 1};
+    for (int a = 1; a < xv->ndim; a++)
+        v3[a < lo ? 0 : a <= hi ? 1 : 2] *= xv->dims[a];
+    const int64_t o3[3] = {v3[0], 1, v3[2]};
+    int t = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, v3), min = !strcmp(nd->op_type, "ReduceMin");
+    if (min) {
+        int neg = act_reduced(c, x, 0);
+        ox_op_into(c, nd, BB_OP_ACT, x, neg)->act = BB_ACT_NEG;
+        x = neg;
+    }
+    ox_op_into(c, nd, BB_OP_RESHAPE, x, t);
+    int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, o3);
+    ox_set_window(ox_op_into(c, nd, BB_OP_MAXPOOL, t, y),
+                  &(bb_ox_win){.kh = v3[1], .kw = 1, .sh = 1, .sw = 1, .dil_h = 1, .dil_w = 1, .group = 1});
+    if (min) {
+        int neg = act_reduced(c, y, 0);
+        ox_op_into(c, nd, BB_OP_ACT, y, neg)->act = BB_ACT_NEG;
+        y = neg;
     }
     return ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
 }
@@ -686,17 +657,20 @@ static const struct { const char *op; lower_fn fn; } lowerings[] = {
     {"Elu", lower_param_act}, {"Selu", lower_param_act}, {"Celu", lower_param_act},
     {"ThresholdedRelu", lower_param_act}, {"Gelu", lower_param_act}, {"PRelu", lower_binary},
     {"Add", lower_binary}, {"Sub", lower_binary}, {"Mul", lower_binary}, {"Div", lower_binary},
-    {"Pow", lower_binary}, {"Max", lower_binary}, {"Min", lower_binary},
-    {"BatchNormalization", lower_batchnorm}, {"LayerNormalization", lower_layernorm},
+    {"Pow", lower_binary}, {"Max", lower_binary}, {"Min", lower_binary}, {"Sum", lower_binary},
+    {"Mean", lower_binary},
+    {"BatchNormalization", lower_batchnorm}, {"LayerNormalization", ox_lower_layernorm},
     {"MaxPool", lower_pool}, {"AveragePool", lower_pool}, {"GlobalAveragePool", lower_gap},
-    {"InstanceNormalization", lower_instancenorm}, {"GroupNormalization", lower_groupnorm}, {"LRN", ox_lower_lrn},
+    {"GlobalMaxPool", lower_reduce_max}, {"ReduceMax", lower_reduce_max}, {"ReduceMin", lower_reduce_max},
+    {"InstanceNormalization", ox_lower_instancenorm}, {"GroupNormalization", ox_lower_groupnorm}, {"LRN", ox_lower_lrn},
     {"ReduceMean", lower_reduce}, {"ReduceSum", lower_reduce}, {"ReduceL2", lower_reduce},
+    {"ReduceL1", lower_reduce}, {"ReduceSumSquare", lower_reduce}, {"ReduceLogSum", lower_reduce},
     {"Softmax", lower_softmax}, {"LogSoftmax", lower_softmax}, {"Resize", ox_lower_resize},
     {"Upsample", ox_lower_resize}, {"Einsum", ox_lower_einsum},
     {"Flatten", ox_lower_reshape}, {"Reshape", ox_lower_reshape}, {"Squeeze", ox_lower_reshape},
     {"Unsqueeze", ox_lower_reshape}, {"Transpose", ox_lower_transpose}, {"Concat", ox_lower_concat},
     {"Split", ox_lower_split}, {"Slice", ox_lower_slice}, {"Gather", ox_lower_gather}, {"Pad", ox_lower_pad},
-    {"Expand", ox_lower_expand}, {"Identity", alias}, {"Dropout", alias}, {"Cast", alias},
+    {"Expand", ox_lower_expand}, {"Identity", alias}, {"Dropout", alias}, {"Cast", alias}, {"CastLike", alias},
     /* shape arithmetic: folded by the evaluation, never lowered */
     {"Shape", refuse}, {"Size", refuse}, {"Constant", refuse}, {"ConstantOfShape", refuse},
     {"Range", refuse}, {"Equal", refuse}, {"Less", refuse}, {"Greater", refuse}, {"Not", refuse},

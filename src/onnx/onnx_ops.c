@@ -101,6 +101,16 @@ static int sh_cast(bb_ox_ctx *c)
     return params(c, &p) < 0 ? -1 : bb_ox_set(c, 0, p.to, x->ndim, x->dims);
 }
 
+/* CastLike (opset 15; the function bodies of opset 18 and torch's newer
+ * exporters cast constants to their input's type with it): to float only. */
+static int sh_castlike(bb_ox_ctx *c)
+{
+    const bb_ox_val *x = bb_ox_in(c, 0), *like = bb_ox_in(c, 1);
+    if (!like || like->dtype != BB_OX_F32)
+        return bb_ox_cerr(c, "casts to an integer type (batchbench runs CastLike to float only)");
+    return bb_ox_set(c, 0, BB_OX_F32, x->ndim, x->dims);
+}
+
 static int sh_binary(bb_ox_ctx *c)
 {
     const bb_ox_val *a = bb_ox_in(c, 0);
@@ -663,6 +673,7 @@ static const bb_ox_op OPS[] = {
     {"Identity", 1, 1, 1, sh_dropout, bb_ox_fold_copy, 0},
     {"Dropout", 1, 3, 2, sh_dropout, bb_ox_fold_copy, 0},
     {"Cast", 1, 1, 1, sh_cast, bb_ox_fold_cast, 0},
+    {"CastLike", 2, 2, 1, sh_castlike, bb_ox_fold_cast, 0},
     {"Add", 2, 2, 1, sh_binary, bb_ox_fold_binary, 0},
     {"Sub", 2, 2, 1, sh_binary, bb_ox_fold_binary, 0},
     {"Mul", 2, 2, 1, sh_binary, bb_ox_fold_binary, 0},
@@ -673,6 +684,7 @@ static const bb_ox_op OPS[] = {
     {"Max", 1, BB_OX_VAR, 1, sh_binary, bb_ox_fold_binary, 0},
     {"Min", 1, BB_OX_VAR, 1, sh_binary, bb_ox_fold_binary, 0},
     {"Sum", 1, BB_OX_VAR, 1, sh_binary, bb_ox_fold_binary, 0},
+    {"Mean", 1, BB_OX_VAR, 1, sh_binary, bb_ox_fold_binary, F_FLOAT},
     {"Equal", 2, 2, 1, sh_binary, bb_ox_fold_binary, F_BOOL},
     {"Less", 2, 2, 1, sh_binary, bb_ox_fold_binary, F_BOOL},
     {"Greater", 2, 2, 1, sh_binary, bb_ox_fold_binary, F_BOOL},
@@ -685,6 +697,9 @@ static const bb_ox_op OPS[] = {
     {"ReduceMean", 1, 2, 1, sh_reduce, bb_ox_fold_reduce, 0},
     {"ReduceSum", 1, 2, 1, sh_reduce, bb_ox_fold_reduce, 0},
     {"ReduceL2", 1, 2, 1, sh_reduce, bb_ox_fold_reduce, F_FLOAT},
+    {"ReduceL1", 1, 2, 1, sh_reduce, bb_ox_fold_reduce, 0},
+    {"ReduceSumSquare", 1, 2, 1, sh_reduce, bb_ox_fold_reduce, 0},
+    {"ReduceLogSum", 1, 2, 1, sh_reduce, bb_ox_fold_reduce, F_FLOAT},
     {"ReduceProd", 1, 2, 1, sh_reduce, bb_ox_fold_reduce, 0},
     {"ReduceMax", 1, 2, 1, sh_reduce, bb_ox_fold_reduce, 0},
     {"ReduceMin", 1, 2, 1, sh_reduce, bb_ox_fold_reduce, 0},

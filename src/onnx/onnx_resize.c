@@ -13,7 +13,9 @@
  * asymmetric + floor), and bicubic with half-pixel centres and the
  * border's pixels repeated (torch's F.interpolate(mode="bicubic",
  * align_corners=False): CrossViT's second branch, exclude_outside 0), by
- * any factor given as sizes or as scales that give whole sides. A nearest
+ * any factor given as sizes or as scales that give whole sides (scales
+ * that do not are refused in every mode: ONNX then reads pixel i / scale,
+ * not i * in / out). A nearest
  * resize by any other factor in asymmetric +
  * floor (torch's F.interpolate(size=..., mode="nearest"), GhostNetV2's
  * 3 to 7) picks floor(i * in / out): with g = gcd(in, out), that is a
@@ -49,7 +51,8 @@ static int is(const char *a, const char *b)
 
 /* Output dims from input `sizes` or `scales` (which input holds which
  * depends on the opset); *exact is 0 when a scale times its input side is
- * not a whole number (then ONNX reads pixel i / scale, not i * in / out). */
+ * not a whole number (then ONNX reads pixel i / scale, not i * in / out):
+ * within 1e-6 of one, the two differ by less than float rounding. */
 static int out_dims(const bb_ox_ctx *c, const bb_ox_val *x, int64_t out[4], int *exact)
 {
     *exact = 1;
@@ -74,7 +77,8 @@ static int out_dims(const bb_ox_ctx *c, const bb_ox_val *x, int64_t out[4], int 
         if (!(s > 0 && s * (double)x->dims[i] < MAX_SIDE))
             return bb_ox_cerr(c, "unsupported scale %g for axis %d", s, i);
         out[i] = (int64_t)floor((double)x->dims[i] * s);
-        *exact &= (double)out[i] == s * (double)x->dims[i];
+        /* whole up to the float's rounding (a scale of 1/3 is 0.33333334f) */
+        *exact &= fabs((double)out[i] - s * (double)x->dims[i]) <= 1e-6 * (double)(out[i] > 1 ? out[i] : 1);
     }
     return 0;
 }
@@ -124,12 +128,17 @@ int bb_ox_resize_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val
     for (int i = 2; i < 4; i++)
         if (r->out[i] < 1 || r->out[i] > MAX_SIDE)
             return bb_ox_cerr(&c, "output size %lld on axis %d", (long long)r->out[i], i);
+    /* ONNX maps output pixel i to input i / scale with the scale as given,
+     * where the engine (oneDNN's resampling, the stepped nearest) maps by
+     * out / in: the two differ unless scale x side is whole. */
+    if (!exact)
+        return bb_ox_cerr(&c, "%s resize by scales that do not give whole sides (%lldx%lld to %lldx%lld) is not "
+                          "supported (give sizes)", mode, (long long)x->dims[2], (long long)x->dims[3],
+                          (long long)r->out[2], (long long)r->out[3]);
     r->linear = is(mode, "linear"), r->cubic = is(mode, "cubic");
     if (r->cubic && exclude_outside)
         return bb_ox_cerr(&c, "cubic resize with exclude_outside=1 is not supported (batchbench repeats the "
                           "border's pixels)");
-    if (r->cubic && !exact)
-        return bb_ox_cerr(&c, "cubic resize by scales that do not give whole sides is not supported (give sizes)");
     if (r->linear || r->cubic) {
         if (is(coord, "half_pixel") || (is(coord, "pytorch_half_pixel") && r->out[2] > 1 && r->out[3] > 1))
             return 0;
@@ -150,10 +159,10 @@ int bb_ox_resize_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val
                           coord, near);
     if (whole)
         return 0;
-    if (!is(coord, "asymmetric") || !exact)
+    if (!is(coord, "asymmetric"))
         return bb_ox_cerr(&c, "nearest resize by a factor that is not a whole number (%lld to %lld on axis 2, "
                           "%lld to %lld on axis 3) is supported with coordinate_transformation_mode='asymmetric' "
-                          "and output sizes or whole-number scaled sides only",
+                          "only",
                           (long long)x->dims[2], (long long)r->out[2], (long long)x->dims[3], (long long)r->out[3]);
     if (x->dims[2] * r->up[0] * x->dims[3] * r->up[1] > MAX_STEPPED * r->out[2] * r->out[3])
         return bb_ox_cerr(&c, "nearest resize from %lldx%lld to %lldx%lld: its whole upscaling by %lldx%lld would be "

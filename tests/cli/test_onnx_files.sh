@@ -42,8 +42,10 @@ expect_error "$tmp/absurd_input.onnx" "'x'|input" "large|elements|dim"
 expect_error "$tmp/ext/escape.onnx" "outside|\\.\\." 
 expect_error "$tmp/ext/beyond_file.onnx" "beyond|past|length|end of"
 expect_error "$tmp/fixed_batch.onnx" "reshape_fixed" "fixed batch of 1" "dynamic_axes=\\{'x': \\{0: 'batch'\\}\\}"
+expect_error "$tmp/identity_only.onnx" "output 'y' is the input itself" "computes nothing"
 expect_error "$tmp/resize_align_corners.onnx" "resize_align_corners" "align_corners" "half_pixel"
 expect_error "$tmp/resize_nearest_fraction.onnx" "resize_nearest_fraction" "whole number"
+expect_error "$tmp/resize_linear_fraction.onnx" "resize_linear_fraction" "linear resize by scales that do not give whole sides \\(8x8 to 4x4\\)" "give sizes"
 expect_error "$tmp/bn_training_activation.onnx" "bn_train" "training mode" "constants only"
 expect_error "$tmp/cumsum_activation.onnx" "cumsum_act" "CumSum" "constants only"
 expect_error "$tmp/batch_index_constant.onnx" "to_float" "size of the batch whose items differ"
@@ -99,7 +101,9 @@ done
 # a training-mode BatchNormalization, a CumSum, a Gemm and a MatMul on
 # constants, a weight of 4.2M elements standardised; Pad in modes reflect
 # and edge; Einsum in five forms; Gather of evenly spaced indices and of a
-# 2-D block by rows and by columns) against numpy's float64 answer
+# 2-D block by rows and by columns; Sum, Max and Min of 1 or 3 inputs; LayerNorm over C, H, W;
+# Mean; ReduceMax, ReduceMin, ReduceL1, ReduceSumSquare, ReduceLogSum,
+# GlobalMaxPool, CastLike) against numpy's float64 answer
 # on the same input
 for f in "$tmp"/op_*.onnx; do
     n=$(basename "$f" .onnx)
@@ -107,7 +111,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 95 ] && ok || fail "expected 95 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 110 ] && ok || fail "expected 110 op_*.onnx cases"
 # the chained cases' second interleave reads a channels-last conv output in
 # tiles (run_walk_tiled), where oneDNN's conv writes channels-last: its
 # brgconv does on AVX-512. Their answers are checked above either way.

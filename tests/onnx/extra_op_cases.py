@@ -1,6 +1,9 @@
 """Op cases (tests/onnx/make_bad_models.py's op_*.onnx) for activations
 and normalisations beyond torchvision's: Elu, Selu, Celu, ThresholdedRelu,
-Softplus, Softsign, Mish, Gelu, Log, PRelu and LogSoftmax, the forms
+Softplus, Softsign, Mish, Gelu, Log, PRelu and LogSoftmax, Sum, Max and
+Min of other than two inputs, Mean, LayerNormalization over several axes,
+ReduceMax, ReduceMin, ReduceL1, ReduceSumSquare, ReduceLogSum, GlobalMaxPool
+and CastLike, the forms
 exporters write out op by op (Mish, GELU's tanh form, Softsign), and LRN,
 each against numpy's float64 answer on the same input. Apart from
 make_bad_models.py only to keep that file readable.
@@ -8,7 +11,7 @@ make_bad_models.py only to keep that file readable.
 import math
 
 import numpy as np
-from onnx import helper
+from onnx import helper, numpy_helper
 
 
 def activation_cases(x, rng, f32, conv2d):
@@ -74,6 +77,57 @@ def activation_cases(x, rng, f32, conv2d):
     yield ("logsoftmax_wide", [helper.make_node("Mul", ["x", "hundred"], ["w"], name="widen"),
                                helper.make_node("LogSoftmax", ["w"], ["y"], name="lsm", axis=1)],
            [f32([100.0], "hundred")], ["N", 3, 8, 8], log_softmax(x * np.float32(100), 1))
+    # Sum, Max and Min of three inputs (Keras' AddN exports Sum): a constant
+    # per channel first, then the input and its absolute value; Max of one
+    # input feeding a Relu (the input itself)
+    k = rng.uniform(-0.5, 0.5, (3, 1, 1))
+    for op, fn in (("Sum", lambda a, b, c: a + b + c), ("Max", lambda a, b, c: np.maximum(np.maximum(a, b), c)),
+                   ("Min", lambda a, b, c: np.minimum(np.minimum(a, b), c))):
+        yield (f"{op.lower()}_of_3", [helper.make_node("Abs", ["x"], ["a"], name="abs"),
+                                      helper.make_node(op, ["k", "x", "a"], ["y"], name=f"{op.lower()}3")],
+               [f32(k, "k")], ["N", 3, 8, 8], fn(k.astype(np.float32), x, np.abs(x)))
+    # LayerNormalization over [C, H, W] (nn.LayerNorm([3, 8, 8])) with a
+    # scale that broadcasts over the channels and a bias per channel
+    sc, bi = rng.uniform(0.5, 1.5, (8, 8)), rng.uniform(-0.5, 0.5, (3, 1, 1))
+    xd = x.astype(np.float64)
+    mu, var = xd.mean(axis=(1, 2, 3), keepdims=True), xd.var(axis=(1, 2, 3), keepdims=True)
+    yield ("layernorm_chw", [helper.make_node("LayerNormalization", ["x", "sc", "bi"], ["y"], name="ln_chw", axis=1,
+                                              epsilon=1e-3)],
+           [f32(sc, "sc"), f32(bi, "bi")], ["N", 3, 8, 8],
+           (xd - mu) / np.sqrt(var + 1e-3) * sc.astype(np.float32) + bi.astype(np.float32))
+    # maxima over axes: over the channels kept (CBAM's spatial attention),
+    # over the last axis dropped, and GlobalMaxPool; CastLike of a double
+    # constant to the input's float (opset 18's function bodies)
+    mk = helper.make_node
+    yield ("reduce_max_channels", [mk("ReduceMax", ["x"], ["y"], name="max_c", axes=[1], keepdims=1)], [],
+           ["N", 1, 8, 8], x.max(axis=1, keepdims=True))
+    yield ("reduce_max_last", [mk("ReduceMax", ["x"], ["y"], name="max_w", axes=[-1], keepdims=0)], [],
+           ["N", 3, 8], x.max(axis=-1))
+    yield ("global_max_pool", [mk("Abs", ["x"], ["a"], name="abs"), mk("GlobalMaxPool", ["a"], ["y"], name="gmp")],
+           [], ["N", 3, 1, 1], np.abs(x).max(axis=(2, 3), keepdims=True))
+    ax = np.abs(x.astype(np.float64))
+    for name, op, ref in (("reduce_l1", "ReduceL1", ax.sum(axis=1, keepdims=True)),
+                          ("reduce_sum_square", "ReduceSumSquare", (ax ** 2).sum(axis=1, keepdims=True)),
+                          ("reduce_log_sum", "ReduceLogSum", np.log(ax.sum(axis=1, keepdims=True)))):
+        pre = [mk("Abs", ["x"], ["a"], name="abs")] if op == "ReduceLogSum" else []  # a log of positives
+        yield (name, pre + [mk(op, ["a" if pre else "x"], ["y"], name=name, axes=[1], keepdims=1)], [],
+               ["N", 1, 8, 8], ref)
+    yield ("reduce_min_hw", [mk("ReduceMin", ["x"], ["y"], name="min_hw", axes=[2, 3], keepdims=0)], [], ["N", 3],
+           x.min(axis=(2, 3)))
+    yield ("castlike", [mk("CastLike", ["half", "x"], ["h"], name="castlike"), mk("Mul", ["x", "h"], ["y"], name="mul")],
+           [numpy_helper.from_array(np.array([0.5]), "half")], ["N", 3, 8, 8], x * np.float32(0.5))
+    yield ("mean_of_2", [helper.make_node("Sigmoid", ["x"], ["s"], name="sigmoid"),
+                         helper.make_node("Mean", ["x", "s"], ["y"], name="mean2")],
+           [], ["N", 3, 8, 8], (x + 1 / (1 + np.exp(-x.astype(np.float64)))) / 2)
+    # optional outputs left out by an empty name, the one after read by no
+    # node (the fuzzer's find: an empty name read as value -1)
+    mu, var = xd.mean(axis=3, keepdims=True), xd.var(axis=3, keepdims=True)
+    yield ("layernorm_outputs_left_out", [helper.make_node("LayerNormalization", ["x", "sc8"], ["y", "", "istd"],
+                                                           name="ln_w", epsilon=1e-3)],
+           [f32(np.ones(8), "sc8")], ["N", 3, 8, 8], (xd - mu) / np.sqrt(var + 1e-3))
+    yield ("max_of_1", [helper.make_node("Max", ["x"], ["m"], name="max1"), helper.make_node("Relu", ["m"], ["y"],
+                                                                                          name="relu")],
+           [], ["N", 3, 8, 8], np.maximum(x, 0))
 
 
 def lrn_cases(x, rng, f32, conv2d):

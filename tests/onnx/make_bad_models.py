@@ -663,17 +663,16 @@ def main(out):
                 kv.value = str(1 << 30)
     save(longer, f"{out}/ext/beyond_file.onnx")
     # Resize conventions batchbench does not run
-    for name, attrs in (("resize_align_corners", dict(mode="linear", coordinate_transformation_mode="align_corners")),
-                        ("resize_nearest_fraction", dict(mode="nearest", coordinate_transformation_mode="half_pixel",
-                                                         nearest_mode="round_prefer_floor"))):
-        scales = [1, 1, 2, 2] if name == "resize_align_corners" else [1, 1, 1.5, 1.5]
-        save(small_graph(nodes=[
-            helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
-            helper.make_node("Resize", ["c", "", "sc"], ["r"], name=name, **attrs),
-            helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
-            helper.make_node("Flatten", ["p"], ["y"], name="flatten")],
-            inits=small_graph().graph.initializer[:] + [numpy_helper.from_array(np.array(scales, np.float32), "sc")]),
-            f"{out}/{name}.onnx")
+    for name, attrs, scales in (
+            ("resize_align_corners", dict(mode="linear", coordinate_transformation_mode="align_corners"), 2),
+            ("resize_nearest_fraction", dict(mode="nearest", coordinate_transformation_mode="half_pixel",
+                                             nearest_mode="round_prefer_floor"), 1.5),
+            ("resize_linear_fraction", dict(mode="linear"), 0.6)):  # 8 x 0.6: ONNX reads pixel i / 0.6
+        nodes = small_graph().graph.node[:]
+        nodes.insert(1, helper.make_node("Resize", ["c", "", "sc"], ["c2"], name=name, **attrs))
+        nodes[2].input[0] = "c2"  # the Relu reads the resized map
+        save(small_graph(nodes=nodes, inits=small_graph().graph.initializer[:] + [
+            numpy_helper.from_array(np.array([1, 1, scales, scales], np.float32), "sc")]), f"{out}/{name}.onnx")
     # a batch-sized constant whose items differ (0, 1, ... N-1 added to each
     # item): no one item stands for the others
     save(small_graph(nodes=[
@@ -746,6 +745,10 @@ def main(out):
                         inits=None)
     fixed.graph.initializer.append(numpy_helper.from_array(np.array([1, 4], dtype=np.int64), "shape"))
     save(fixed, f"{out}/fixed_batch.onnx")
+    # nothing computed: the output is the input, through an Identity
+    save(small_graph(nodes=[helper.make_node("Identity", ["x"], ["y"], name="same")], inits=[],
+                     outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 8, 8])]),
+         f"{out}/identity_only.onnx")
     # x.mean([2, 3]) as exporters write it (MNASNet, timm's SE blocks): the
     # same model as good.onnx, which the importer lowers to the same pool
     for keep, tail in ((0, []), (1, [helper.make_node("Flatten", ["p"], ["y"], name="flatten")])):

@@ -273,6 +273,9 @@ cpu_step *cpu_add_step(bb_backend *b, const char *label, const char *kind);
 int cpu_conv_weights(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, dnnl_memory_t *w,
                      dnnl_memory_t *bias, bb_err *err);
 int cpu_is_ref_impl(const char *impl);
+/* im2col + GEMM or reference code: what oneDNN 2.6 falls back to when no
+ * JIT kernel takes the layouts it is given. */
+int cpu_is_gemm_or_ref(const_dnnl_primitive_desc_t pd);
 
 /* cpu_conv_dw.c: lowers ops[i] (a 1x1 conv) and ops[i+1] (the depthwise
  * conv reading it) as one fused step when oneDNN can and it measures faster:
@@ -302,7 +305,7 @@ void cpu_time_race(bb_backend *b, const cpu_chain *cands, int k, int cold, doubl
 double cpu_reorder_seconds(bb_backend *b, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to);
 
 /* cpu_conv_algo.c: the memo of measured choices. kind names the decision
- * (CPU_PICK_*), op the conv it is made for, extra two more numbers that
+ * (CPU_PICK_*), op the conv or linear it is made for, extra two more numbers that
  * set it apart (the depthwise conv's, for a fused pair). cpu_choice_get
  * returns the earlier pick, or -1 when this is the first such conv. */
 enum { CPU_PICK_WINOGRAD = 1, CPU_PICK_LAYOUT, CPU_PICK_CONV_DW, CPU_PICK_OWN_WINOGRAD, CPU_PICK_LINEAR };

@@ -18,7 +18,6 @@
  * another is clearly faster. cpu.algo=always takes the last candidate
  * that exists, never the first.
  */
-#include <string.h>
 
 #include "backends/cpu/cpu_internal.h"
 
@@ -37,13 +36,11 @@ static dnnl_primitive_desc_t conv_way(bb_backend *b, int64_t m, int64_t k, int64
     dnnl_memory_desc_init_by_tag(&d_md, 4, dd, b->dt, dnnl_nhwc);
     dnnl_convolution_desc_t cd;
     dnnl_primitive_desc_t pd = NULL;
-    const char *impl = NULL;
     if (dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &s_md, &w_md,
                                            bias ? &b_md : NULL, &d_md, one, none, none) != dnnl_success ||
         dnnl_primitive_desc_create(&pd, &cd, attr, b->eng, NULL) != dnnl_success)
         return NULL;
-    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
-    if (!impl || cpu_is_ref_impl(impl) || strstr(impl, "gemm")) {
+    if (cpu_is_gemm_or_ref(pd)) {
         dnnl_primitive_desc_destroy(pd);
         return NULL;
     }

@@ -276,9 +276,7 @@ static dnnl_primitive_desc_t blocked_like_input(bb_backend *b, const bb_op *op, 
     return alt;
 }
 
-/* im2col + GEMM or reference code: what oneDNN 2.6 falls back to when no
- * JIT kernel takes the layouts it is given. */
-static int is_gemm_or_ref(const_dnnl_primitive_desc_t pd)
+int cpu_is_gemm_or_ref(const_dnnl_primitive_desc_t pd)
 {
     const char *impl = NULL;
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
@@ -304,7 +302,7 @@ static dnnl_primitive_desc_t sum_in_own_layout(bb_backend *b, const bb_op *op, d
         dnnl_primitive_desc_t alt = NULL;
         bb_err ignore = {0};
         if (conv_pd(b, op, dnnl_convolution_direct, src_md, w_md, b_md, &want[i], &alt, &ignore) == 0 &&
-            !is_gemm_or_ref(alt) && !is_weak_impl(alt, wide)) {
+            !cpu_is_gemm_or_ref(alt) && !is_weak_impl(alt, wide)) {
             *dst_md = *cpu_q_md(alt, dnnl_query_dst_md);
             dnnl_primitive_desc_destroy(pd);
             return alt;
@@ -344,7 +342,7 @@ static int merged_groups(bb_backend *b, const bb_op *op, const int64_t *x, const
         dnnl_primitive_desc_t pd = NULL;
         bb_err ignore = {0};
         if (conv_pd(b, op, dnnl_convolution_direct, &s_md, &w_md, &b_md, &d_md, &pd, &ignore) == 0) {
-            weak[i] = is_gemm_or_ref(pd);
+            weak[i] = cpu_is_gemm_or_ref(pd);
             dnnl_primitive_desc_destroy(pd);
         }
         merge = i ? !weak[1] : weak[0];
@@ -393,7 +391,7 @@ static int lower_conv(bb_backend *b, const bb_op *orig, bb_err *err)
     if (conv_pd(b, op, dnnl_convolution_direct, src_md, &w_md, &b_md, &dst_md, &pd, err) != 0)
         return -1;
     int wide = x[1] >= 16 || (gr > 1 && gr == x[1]); /* depthwise: GEMM is weak at any width */
-    if (op->sum_in >= 0 && is_gemm_or_ref(pd))
+    if (op->sum_in >= 0 && cpu_is_gemm_or_ref(pd))
         pd = sum_in_own_layout(b, op, pd, src_md, &w_md, &b_md, dd, &dst_md, wide);
     if (is_weak_impl(pd, wide) && src_md != &any_src && op->sum_in < 0)
         pd = blocked_like_input(b, op, pd, src_md, &w_md, &b_md, dd, wide);
