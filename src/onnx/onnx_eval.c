@@ -79,8 +79,7 @@ static int foldable(const bb_ox_ctx *c, const bb_ox_op *op, budget *b)
     if (!op->fold || (bb_ox_out(c, 0) && bb_ox_out(c, 0)->is_const))
         return 0;
     int64_t bytes = 0, work = 0;
-    int like = !strcmp(c->nd->op_type, "CastLike"); /* reads only the type of its input 1 */
-    for (int i = 0; i < c->nd->n_in - like; i++) {
+    for (int i = 0; i < c->nd->n_in - !!(op->flags & F_TYPE_LAST); i++) {
         const bb_ox_val *x = bb_ox_in(c, i);
         if (x && !x->is_const)
             return 0;

@@ -316,11 +316,11 @@ static int64_t narrow(int64_t x, int64_t t)
 int bb_ox_fold_cast(bb_ox_ctx *c)
 {
     const bb_ox_val *x = bb_ox_in(c, 0);
-    bb_ox_params p = {0}; /* CastLike has no attribute: its output is float (sh_castlike) */
-    if ((strcmp(c->nd->op_type, "CastLike") && bb_ox_params_get(c->m, c->nd, c->v, &p, c->err) < 0) ||
+    bb_ox_val *o = bb_ox_out(c, 0);
+    bb_ox_params p = {0}; /* its "to" matters for an integer output only (CastLike's is float, and has none) */
+    if ((o && o->dtype != BB_OX_F32 && bb_ox_params_get(c->m, c->nd, c->v, &p, c->err) < 0) ||
         bb_ox_fold_alloc(c, 0) < 0)
         return -1;
-    bb_ox_val *o = bb_ox_out(c, 0);
     for (int64_t i = 0; o && i < o->numel; i++) {
         if (o->dtype == BB_OX_F32)
             ((float *)o->data)[i] = (float)rd(x, i);

@@ -91,6 +91,14 @@ static int act_reduced(ox_ctx *c, int t, unsigned mask)
     return y;
 }
 
+/* act(t) into a new activation like t. */
+static int act_of(ox_ctx *c, const bb_ox_node *nd, int t, bb_act act)
+{
+    int y = act_reduced(c, t, 0);
+    ox_op_into(c, nd, BB_OP_ACT, t, y)->act = act;
+    return y;
+}
+
 /* An op of the node's into graph tensor y (not an ONNX value). */
 bb_op *ox_op_into(ox_ctx *c, const bb_ox_node *nd, bb_op_type type, int x, int y)
 {
@@ -557,19 +565,13 @@ static int lower_reduce(ox_ctx *c, const bb_ox_node *nd)
     }
     if (square)
         x = times(c, nd, x, x);
-    if (l1) {
-        int a = act_reduced(c, x, 0);
-        ox_op_into(c, nd, BB_OP_ACT, x, a)->act = BB_ACT_ABS;
-        x = a;
-    }
+    if (l1)
+        x = act_of(c, nd, x, BB_ACT_ABS);
     int y = act_reduced(c, x, mask);
     bb_op *op = ox_op_into(c, nd, BB_OP_REDUCE_MEAN, x, y);
     op->axes_mask = mask, op->reduce_sum = !mean;
-    if (l2 || logsum) {
-        int z = act_reduced(c, y, 0);
-        ox_op_into(c, nd, BB_OP_ACT, y, z)->act = l2 ? BB_ACT_SQRT : BB_ACT_LOG;
-        y = z;
-    }
+    if (l2 || logsum)
+        y = act_of(c, nd, y, l2 ? BB_ACT_SQRT : BB_ACT_LOG);
     return ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
 }
 
@@ -595,6 +597,8 @@ static int lower_reduce_max(ox_ctx *c, const bb_ox_node *nd)
         for (int i = 0; i < ax.n; i++)
             mask |= 1u << ax.axes[i];
     }
+    if (!mask) /* noop_with_empty_axes: the input itself */
+        return alias(c, nd);
     if (c->g->tensors[x].full_rank || (mask & 1u) || over_batch(c, nd, mask))
         return bb_ox_node_err(c->err, c->m, nd, "batchbench takes a max over axes after the batch's only");
     int lo = __builtin_ctz(mask), hi = 31 - __builtin_clz(mask);
@@ -605,20 +609,14 @@ static int lower_reduce_max(ox_ctx *c, const bb_ox_node *nd)
         v3[a < lo ? 0 : a <= hi ? 1 : 2] *= xv->dims[a];
     const int64_t o3[3] = {v3[0], 1, v3[2]};
     int t = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, v3), min = !strcmp(nd->op_type, "ReduceMin");
-    if (min) {
-        int neg = act_reduced(c, x, 0);
-        ox_op_into(c, nd, BB_OP_ACT, x, neg)->act = BB_ACT_NEG;
-        x = neg;
-    }
+    if (min)
+        x = act_of(c, nd, x, BB_ACT_NEG);
     ox_op_into(c, nd, BB_OP_RESHAPE, x, t);
     int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, o3);
     ox_set_window(ox_op_into(c, nd, BB_OP_MAXPOOL, t, y),
                   &(bb_ox_win){.kh = v3[1], .kw = 1, .sh = 1, .sw = 1, .dil_h = 1, .dil_w = 1, .group = 1});
-    if (min) {
-        int neg = act_reduced(c, y, 0);
-        ox_op_into(c, nd, BB_OP_ACT, y, neg)->act = BB_ACT_NEG;
-        y = neg;
-    }
+    if (min)
+        y = act_of(c, nd, y, BB_ACT_NEG);
     return ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
 }
 

@@ -27,16 +27,19 @@ static int const_fill(ox_ctx *c, const char *name, int64_t n, float v)
     return t;
 }
 
-/* A constant input k (scale or bias) broadcast to dims [nd], as n floats. */
+/* A constant input k (scale or bias) broadcast to dims[ndim] (leading 1s
+ * beyond them allowed), as n floats. */
 static int param_broadcast(ox_ctx *c, const bb_ox_node *nd, int k, int ndim, const int64_t *dims, int64_t n,
                            const char *what)
 {
     const bb_ox_val *v = ox_in_static(c, nd, k, what);
     if (!v)
         return -1;
-    int ok = v->dtype == BB_OX_F32 && v->ndim <= ndim;
-    for (int d = 0; ok && d < v->ndim; d++)
-        ok = v->dims[d] == 1 || v->dims[d] == dims[ndim - v->ndim + d];
+    int ok = v->dtype == BB_OX_F32;
+    for (int d = 0; ok && d < v->ndim; d++) {
+        int a = ndim - v->ndim + d; /* the axis of dims it meets; < 0: in front of them */
+        ok = v->dims[d] == 1 || (a >= 0 && v->dims[d] == dims[a]);
+    }
     if (!ok)
         return bb_ox_node_err(c->err, c->m, nd, "its %s does not broadcast to the normalised axes", what);
     int64_t st[BB_OX_MAX_DIMS], idx[BB_OX_MAX_DIMS] = {0};
@@ -57,23 +60,28 @@ static int param_broadcast(ox_ctx *c, const bb_ox_node *nd, int k, int ndim, con
     return t;
 }
 
-/* LayerNormalization over several trailing axes (nn.LayerNorm([C, H, W])):
- * the normalised axes flattened into one, the layer norm over it with the
- * scale and bias broadcast to them, and the shape put back. */
-static int lower_layernorm_axes(ox_ctx *c, const bb_ox_node *nd, int x, const bb_ox_params *p)
+/* LayerNormalization over the axes from `axis` on: the zoo's layer norm
+ * over the last axis, its scale and bias broadcast to the normalised axes.
+ * Over several (nn.LayerNorm([C, H, W])) they are flattened into one
+ * around it, and the shape put back. */
+int ox_lower_layernorm(ox_ctx *c, const bb_ox_node *nd)
 {
+    bb_ox_params p;
+    int x = ox_in_act(c, nd, 0);
+    if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
+        return -1;
+    for (int k = 1; k < nd->n_out; k++) /* an output left out is -1 */
+        if (nd->out[k] >= 0 && c->readers[nd->out[k]])
+            return bb_ox_node_err(c->err, c->m, nd, "its mean / inverse std outputs are read (not supported)");
     const bb_ox_val *xv = &c->v2[nd->in[0]];
-    if (c->g->tensors[x].full_rank || p->axis < 1)
+    int last = p.axis == xv->ndim - 1, nn = xv->ndim - (int)p.axis;
+    if (!last && (c->g->tensors[x].full_rank || p.axis < 1))
         return bb_ox_node_err(c->err, c->m, nd, "batchbench normalises over the last axis, or over axes after "
-                              "the batch's (axis %lld)", (long long)p->axis);
-    int64_t flat[BB_OX_MAX_DIMS], k = 1;
-    int nf = 0, nn = xv->ndim - (int)p->axis;
-    for (int a = 1; a < p->axis; a++)
-        flat[nf++] = xv->dims[a];
-    for (int a = (int)p->axis; a < xv->ndim; a++)
-        k *= xv->dims[a];
-    flat[nf++] = k;
-    const int64_t *norm = xv->dims + p->axis;
+                              "the batch's (axis %lld)", (long long)p.axis);
+    const int64_t *norm = xv->dims + p.axis;
+    int64_t k = 1;
+    for (int a = 0; a < nn; a++)
+        k *= norm[a];
     int w = param_broadcast(c, nd, 1, nn, norm, k, "scale"), b = -1;
     if (w >= 0 && nd->n_in > 2 && nd->in[2] >= 0)
         b = param_broadcast(c, nd, 2, nn, norm, k, "bias");
@@ -81,37 +89,22 @@ static int lower_layernorm_axes(ox_ctx *c, const bb_ox_node *nd, int x, const bb
         b = const_fill(c, "bias", k, 0.f);
     if (b < 0)
         return -1;
-    int t = bb_graph_add_tensor(c->g, "", BB_T_ACT, nf, flat);
+    if (last) {
+        bb_op *ln = ox_op(c, nd, BB_OP_LAYERNORM, &x, 1, nd->out[0]);
+        if (ln)
+            ln->w = w, ln->b = b, ln->eps = p.epsilon;
+        return ln ? 0 : -1;
+    }
+    int64_t flat[BB_OX_MAX_DIMS]; /* per item [d1 .. d(axis-1), k] */
+    int nf = 0;
+    for (int a = 1; a < p.axis; a++)
+        flat[nf++] = xv->dims[a];
+    flat[nf++] = k;
+    int t = bb_graph_add_tensor(c->g, "", BB_T_ACT, nf, flat), y = bb_graph_add_tensor(c->g, "", BB_T_ACT, nf, flat);
     ox_op_into(c, nd, BB_OP_RESHAPE, x, t);
-    int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, nf, flat);
     bb_op *ln = ox_op_into(c, nd, BB_OP_LAYERNORM, t, y);
-    ln->w = w, ln->b = b, ln->eps = p->epsilon;
+    ln->w = w, ln->b = b, ln->eps = p.epsilon;
     return ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
-}
-
-int ox_lower_layernorm(ox_ctx *c, const bb_ox_node *nd)
-{
-    bb_ox_params p;
-    int x = ox_in_act(c, nd, 0);
-    if (x < 0 || bb_ox_params_get(c->m, nd, c->v2, &p, c->err) != 0)
-        return -1;
-    const bb_ox_val *xv = &c->v2[nd->in[0]];
-    for (int k = 1; k < nd->n_out; k++) /* an output left out is -1 */
-        if (nd->out[k] >= 0 && c->readers[nd->out[k]])
-            return bb_ox_node_err(c->err, c->m, nd, "its mean / inverse std outputs are read (not supported)");
-    if (p.axis != xv->ndim - 1)
-        return lower_layernorm_axes(c, nd, x, &p);
-    int64_t d = xv->dims[xv->ndim - 1];
-    int w = ox_param_1d(c, nd, 1, d, BB_T_PARAM, "scale"), b = -1;
-    if (w >= 0 && nd->n_in > 2 && nd->in[2] >= 0)
-        b = ox_param_1d(c, nd, 2, d, BB_T_PARAM, "bias");
-    else if (w >= 0)
-        b = const_fill(c, "bias", d, 0.f);
-    bb_op *op = b < 0 ? NULL : ox_op(c, nd, BB_OP_LAYERNORM, &x, 1, nd->out[0]);
-    if (!op)
-        return -1;
-    op->w = w, op->b = b, op->eps = p.epsilon;
-    return 0;
 }
 
 /* 1 when every element of float constant a is v. */

@@ -673,7 +673,7 @@ static const bb_ox_op OPS[] = {
     {"Identity", 1, 1, 1, sh_dropout, bb_ox_fold_copy, 0},
     {"Dropout", 1, 3, 2, sh_dropout, bb_ox_fold_copy, 0},
     {"Cast", 1, 1, 1, sh_cast, bb_ox_fold_cast, 0},
-    {"CastLike", 2, 2, 1, sh_castlike, bb_ox_fold_cast, 0},
+    {"CastLike", 2, 2, 1, sh_castlike, bb_ox_fold_cast, F_TYPE_LAST},
     {"Add", 2, 2, 1, sh_binary, bb_ox_fold_binary, 0},
     {"Sub", 2, 2, 1, sh_binary, bb_ox_fold_binary, 0},
     {"Mul", 2, 2, 1, sh_binary, bb_ox_fold_binary, 0},

@@ -20,6 +20,7 @@ enum {
     F_BOOL = 4,     /* output is bool (int64) */
     F_MIXED = 8,    /* inputs may differ in dtype (Pow) */
     F_PARAMS = 16,  /* check the node's scalar parameters (bb_ox_params_get) */
+    F_TYPE_LAST = 32, /* the last input is read for its type only (CastLike): folded without its data */
 };
 #define BB_OX_VAR (1 << 30) /* max_in / max_out: any number */
 
