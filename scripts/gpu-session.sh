@@ -10,7 +10,9 @@
 #   2. the importer's op cases on cuda (issue 18): scripts/gpu-ops.sh on the
 #      op_*.onnx files of tests/onnx/make_bad_models.py (--ops DIR, written
 #      beforehand where python3-onnx is, or here when it is importable),
-#      each against numpy's answer: the CUDA lowerings no model reaches
+#      each against numpy's answer: the CUDA lowerings no model reaches;
+#      with ONNX's own conformance cases that pass on the CPU where --ops
+#      holds them too (tests/onnx/run_node_tests.py --write DIR), 8 at a time
 #   3. imported ONNX models on cuda (issue 18): scripts/gpu-check.sh with
 #      GPU_CHECK_ONNX=<--onnx-models> GPU_CHECK_ONLY=onnx (default all 25
 #      exported models; on an H200, 2026-12-04, the first 11 (the zoo's)
@@ -38,7 +40,8 @@
 # batches 32 and 256 did not finish in a 180 s step on an H200, 2026-12-04).
 # --onnx-models: the models of part 3 ("all", or a comma-separated list).
 # --ops DIR: part 2's op cases (default: written into the working folder
-# when python3-onnx is importable there).
+# when python3-onnx is importable there); GPU_OPS_JOBS: how many at a time
+# (default 8).
 # --inductor-cache FILE: an inductor-cache.tar.gz an earlier lease brought
 # back (gpu-vs-peers.sh), for part 5's torch.compile; the new one comes back
 # in OUTDIR.
@@ -191,7 +194,7 @@ PY
             failed=1
         elif [ "$t" -gt 60 ]; then
             PYTHON=$PY BATCHBENCH_BIN="$w/bb" "$REPO/scripts/gpu-ops.sh" "$ops" "$OUT/ops-cuda.txt" \
-                --device "${GPU_OPS_DEVICE:-cuda}" --deadline $((t > 150 ? 90 : t - 50)) || failed=1
+                --device "${GPU_OPS_DEVICE:-cuda}" --jobs "${GPU_OPS_JOBS:-8}" --deadline $((t > 180 ? 120 : t - 60)) || failed=1
             grep -v '^PASS' "$OUT/ops-cuda.txt" | tail -20
         else
             say "ops: no time left"

@@ -96,7 +96,7 @@ static void usage(FILE *f)
             "          OMP_NUM_THREADS, else all cores).\n");
     cli_backend_opts_help(f);
     fprintf(f,
-            "\nOn the CPU the prepared model's size depends on the convolution algorithms\n"
+            "\nOn the CPU the prepared model's size depends on the conv and linear algorithms\n"
             "cpu.algo=measured (the default) times faster, which can differ from run to\n"
             "run near the limit; --backend-opt cpu.algo=never or always makes it exact.\n"
             "\n"
@@ -375,20 +375,20 @@ static void answer(const mb_state *s, const bb_maxbatch_result *res, char *msg, 
                  (long long)res->min_fail, f->status, f->message);
 }
 
-/* On the CPU with cpu.algo=measured a convolutional model's prepared size
- * depends on which convolution algorithms (Winograd, fused depthwise) were
- * timed faster in this process: near the limit another process (a later
- * `run`) may decide otherwise. Said when the first failure was the prepared
- * model's (not the memory plan's). */
+/* On the CPU with cpu.algo=measured the prepared size of any model, zoo or
+ * imported, depends on which algorithms were timed faster in this process
+ * (Winograd and fused depthwise for a conv, the weight layout or a 1x1 conv
+ * for a linear layer): near the limit another process (a later `run`) may
+ * decide otherwise. Said when the first failure was the prepared model's
+ * (not the memory plan's). */
 static void note(const mb_state *s, const bb_maxbatch_result *res, char *buf, size_t len)
 {
     const bb_run_config *c = &s->a->config;
     const mb_probe *f = res->min_fail ? find_probe(s, res->min_fail) : NULL;
-    const bb_model_info *mi = bb_zoo_find(s->a->model);
     buf[0] = '\0';
-    if (f && prepared_bytes(f) > 0 && mi && mi->family == BB_FAMILY_CONV && !strcmp(bb_config_device(c), "cpu") &&
+    if (f && prepared_bytes(f) > 0 && !strcmp(bb_config_device(c), "cpu") &&
         !strcmp(bb_opt_value(&c->options, BB_OPT_CPU_ALGO), "measured"))
-        snprintf(buf, len, "the prepared model's size depends on the convolution algorithms cpu.algo=measured timed "
+        snprintf(buf, len, "the prepared model's size depends on the conv and linear algorithms cpu.algo=measured timed "
                            "faster in this process, so near the limit another run may differ; --backend-opt "
                            "cpu.algo=never (or always) makes the answer reproducible");
 }

@@ -305,16 +305,35 @@ rc=$?
 # part 2, the importer's op cases (scripts/gpu-ops.sh), on the CPU: written
 # into the working folder, every case held to numpy's answer; and a case
 # whose reference is wrong fails, named
-out=$(GPU_OPS_DEVICE=cpu PYTHON=/usr/bin/python3 BATCHBENCH_BIN=$bin "$here/scripts/gpu-session.sh" "$tmp/gs2" \
+out=$(GPU_OPS_DEVICE=cpu GPU_OPS_JOBS=2 PYTHON=/usr/bin/python3 BATCHBENCH_BIN=$bin "$here/scripts/gpu-session.sh" "$tmp/gs2" \
     --skip energy,attention,onnx,peers --work "$tmp/gsw2" 2>&1)
 rc=$?
 n_ops=$(ls "$tmp/gsw2/ops"/op_*.onnx 2>/dev/null | wc -l)
 [ $rc -eq 0 ] && [ "$n_ops" -gt 50 ] && grep -q "^gpu-ops: cpu fp32: $n_ops passed, 0 failed, 0 refused" "$tmp/gs2/ops-cuda.txt" &&
     ok || fail "gpu-session.sh's ops part on the cpu (rc $rc): $out"
-cp -r "$tmp/gsw2/ops" "$tmp/ops-bad" && cp "$tmp/ops-bad/op_spacetodepth.ref.npy" "$tmp/ops-bad/op_depthtospace_crd.ref.npy"
+mkdir "$tmp/ops-bad" && cp "$tmp/gsw2/ops"/{x2.npy,op_depthtospace_crd.*,op_spacetodepth.*} "$tmp/ops-bad/" &&
+    cp "$tmp/ops-bad/op_spacetodepth.ref.npy" "$tmp/ops-bad/op_depthtospace_crd.ref.npy"
 out=$(PYTHON=/usr/bin/python3 BATCHBENCH_BIN=$bin "$here/scripts/gpu-ops.sh" "$tmp/ops-bad" "$tmp/ops-bad.txt" --device cpu 2>&1)
-[ $? -eq 1 ] && grep -q "^FAIL    op_depthtospace_crd: shape mismatch" "$tmp/ops-bad.txt" && ok ||
+[ $? -eq 1 ] && grep -q "^FAIL    op_depthtospace_crd: shape mismatch" "$tmp/ops-bad.txt" &&
+    [ "$(grep -c ^PASS "$tmp/ops-bad.txt")" -eq 1 ] && ok ||
     fail "gpu-ops.sh with a wrong reference: $out $(grep -v ^PASS "$tmp/ops-bad.txt")"
+# ONNX's conformance cases as gpu-ops.sh takes them (run_node_tests.py --write;
+# the data from scripts/install-deps.sh): every listed case written, and a
+# few run each with its own input, two at a time; one fed another's input fails
+nw=$tmp/node-cases
+n_listed=$(grep -c . "$here/tests/onnx/node_tests_pass.txt")
+out=$(/usr/bin/python3 "$here/tests/onnx/run_node_tests.py" --write "$nw" 2>&1)
+[ $? -eq 0 ] && [ "$(ls "$nw"/node_*.onnx 2>/dev/null | wc -l)" -eq "$n_listed" ] &&
+    [ "$(ls "$nw"/node_*.ref.npy | wc -l)" -eq "$n_listed" ] && ok || fail "run_node_tests.py --write: $out"
+find "$nw" -type f ! -name 'node_add.*' ! -name 'node_add_bcast.*' ! -name 'node_averagepool_2d_ceil.*' \
+    ! -name 'node_layer_normalization_4d_axis1.*' -delete
+out=$(PYTHON=/usr/bin/python3 BATCHBENCH_BIN=$bin "$here/scripts/gpu-ops.sh" "$nw" "$tmp/nw.txt" --device cpu --jobs 2 2>&1)
+[ $? -eq 0 ] && [[ "$out" == "gpu-ops: cpu fp32: 4 passed, 0 failed, 0 refused (no lowering)" ]] && ok ||
+    fail "gpu-ops.sh on four conformance cases: $out $(cat "$tmp/nw.txt")"
+cp "$nw/node_add.in.npy" "$nw/node_add_bcast.in.npy"
+out=$(PYTHON=/usr/bin/python3 BATCHBENCH_BIN=$bin "$here/scripts/gpu-ops.sh" "$nw" "$tmp/nw.txt" --device cpu --jobs 2 2>&1)
+[ $? -eq 1 ] && grep -q "^FAIL    node_add_bcast: " "$tmp/nw.txt" && [ "$(grep -c ^PASS "$tmp/nw.txt")" -eq 3 ] && ok ||
+    fail "gpu-ops.sh with a case fed another's input: $out $(cat "$tmp/nw.txt")"
 out=$("$here/scripts/gpu-ops.sh" "$tmp/nope" "$tmp/x.txt" 2>&1)
 [ $? -eq 2 ] && [[ "$out" == *"has no op cases"* ]] && ok || fail "gpu-ops.sh without op cases: $out"
 if ! command -v shellcheck >/dev/null; then
@@ -334,7 +353,8 @@ out=$("$here/scripts/pack-binary.sh" 2>&1)
 out=$("$here/scripts/pack-binary.sh" "$tmp/x.tar.xz" "$tmp/nope" 2>&1)
 [ $? -eq 1 ] && [[ "$out" == *"no executable at '$tmp/nope'"* ]] && [ ! -e "$tmp/x.tar.xz" ] && ok ||
     fail "pack-binary.sh missing binary: $out"
-if "$here/scripts/pack-binary.sh" "$tmp/bb.tar.xz" "$bin" >"$tmp/pack.log" 2>&1; then
+# XZ_OPT=-0: the fastest xz level (the default took 37 s of this suite)
+if XZ_OPT=-0 "$here/scripts/pack-binary.sh" "$tmp/bb.tar.xz" "$bin" >"$tmp/pack.log" 2>&1; then
     mkdir -p "$tmp/bb" && tar xJf "$tmp/bb.tar.xz" -C "$tmp/bb"
     LD_LIBRARY_PATH=$tmp/bb/lib ldd "$tmp/bb/batchbench" | grep -q "libdnnl.so.* => $tmp/bb/lib/" && ok ||
         fail "pack-binary.sh: the unpacked binary does not load oneDNN from the bundle"

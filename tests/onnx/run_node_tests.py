@@ -34,6 +34,13 @@ a case passes that is not listed: the list is what batchbench is known to
 run, kept exact (`--update` rewrites it after a change that adds support).
 
     run_node_tests.py --bin build/batchbench [--data DIR] [--jobs 2] [--only SUBSTR] [--update]
+    run_node_tests.py --write DIR [--data DIR]
+
+--write DIR writes the listed cases as scripts/gpu-ops.sh takes them, to
+run on another device where python3-onnx may be missing: node_NAME.onnx
+(the other inputs made initializers, lifted where listed so), its input
+node_NAME.in.npy and the expected output node_NAME.ref.npy. The folder may
+be the one tests/onnx/make_bad_models.py writes its op cases into.
 """
 import argparse
 import concurrent.futures
@@ -140,9 +147,33 @@ def run_case(binary, data, name):
     return name, r
 
 
+def listed_cases():
+    """[(name, 'as-is' | 'lifted')] from node_tests_pass.txt."""
+    with open(PASS_LIST) as f:
+        return [tuple(line.split()) for line in f if line.strip()]
+
+
+def write_cases(data, out):
+    """The listed cases as gpu-ops.sh runs them (see --write); returns how many."""
+    os.makedirs(out, exist_ok=True)
+    for name, kind in listed_cases():
+        case = load_case(os.path.join(data, name))
+        if case is None:
+            sys.exit(f"run_node_tests: {name}: listed in node_tests_pass.txt but not loadable from {data}")
+        m, inp, x, y = case
+        if kind == "lifted":
+            m, x, y = lift(m, inp, x, y)
+        base = os.path.join(out, f"node_{name[len('test_'):]}")
+        onnx.save(m, base + ".onnx")
+        np.save(base + ".in.npy", x)
+        np.save(base + ".ref.npy", y)
+    return len(listed_cases())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bin", required=True)
+    ap.add_argument("--bin")
+    ap.add_argument("--write", metavar="DIR", help="write the listed cases for scripts/gpu-ops.sh, run nothing")
     ap.add_argument("--data", default=DATA)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", default="", help="run the cases whose name contains this (no list check)")
@@ -150,6 +181,11 @@ def main():
     a = ap.parse_args()
     if not os.path.isdir(a.data):
         sys.exit(f"run_node_tests: {a.data}: no ONNX node test cases (scripts/install-deps.sh downloads them)")
+    if a.write:
+        print(f"run_node_tests: wrote {write_cases(a.data, a.write)} cases to {a.write}")
+        return 0
+    if not a.bin:
+        ap.error("--bin is required (or --write DIR)")
     names = sorted(n for n in os.listdir(a.data) if a.only in n)
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as ex:
         results = dict(ex.map(lambda n: run_case(a.bin, a.data, n), names))
@@ -163,8 +199,7 @@ def main():
             f.write("".join(f"{p}\n" for p in sorted(passed)))
         print(f"run_node_tests: wrote {len(passed)} cases to {PASS_LIST}")
     elif not a.only:
-        with open(PASS_LIST) as f:
-            listed = {line.strip() for line in f if line.strip()}
+        listed = {f"{n} {k}" for n, k in listed_cases()}
         for p in sorted(listed - passed):
             print(f"FAIL {p}: listed in node_tests_pass.txt, did not pass ({results.get(p.split()[0], 'missing')})")
         for p in sorted(passed - listed):
