@@ -1,10 +1,10 @@
 /*
  * onnx_lower_move.c — the ONNX nodes that move data rather than compute it,
  * lowered to graph ops (onnx_lower.c has the table and the rest): Reshape
- * and its kin, Transpose, Concat, Slice, Split, Gather of consecutive
- * indices, Pad (constant, reflect, edge), Expand, Tile of axes of one
- * element, Resize (a fractional nearest one as a whole upscaling and a
- * strided slice), and ScatterND writing a whole tensor.
+ * and its kin, Transpose, Concat, Slice (backwards too), Split, Gather of
+ * constant indices (as slices), Pad (constant, reflect, edge), Expand,
+ * Tile of axes of one element, Resize (a fractional nearest one as a whole
+ * upscaling and a strided slice), and ScatterND writing a whole tensor.
  *
  * Why it exists: onnx_lower.c outgrew one file; these share no helper with
  * the arithmetic there beyond the ox_* ones in onnx_import_internal.h.
@@ -95,11 +95,14 @@ int ox_lower_slice(ox_ctx *c, const bb_ox_node *nd)
     if (x < 0 || bb_ox_slice_get(c->m, nd, c->v2, &s2, c->err) != 0 ||
         bb_ox_slice_get(c->m, nd, c->v3, &s3, c->err) != 0)
         return -1;
-    int whole = ox_same_shape(c, nd->in[0], nd->out[0]);
+    const bb_tensor *t = &c->g->tensors[x];
+    int whole = ox_same_shape(c, nd->in[0], nd->out[0]), batch = t->full_rank ? t->batch_axis : 0;
     for (int a = 0; a < s2.ndim; a++) {
-        if (s2.start[a] != s3.start[a] || s2.step[a] != s3.step[a] || s2.step[a] < 1)
-            return bb_ox_node_err(c->err, c->m, nd, "slices axis %d %s", a,
-                                  s2.step[a] < 1 ? "backwards (not supported)" : "differently at each batch size");
+        if (s2.step[a] < 0 && a == batch)
+            return bb_ox_node_err(c->err, c->m, nd, "slices the batch axis backwards (not supported: each item "
+                                  "would read another's)");
+        if (s2.start[a] != s3.start[a] || s2.step[a] != s3.step[a])
+            return bb_ox_node_err(c->err, c->m, nd, "slices axis %d differently at each batch size", a);
         whole &= s2.start[a] == 0 && s2.step[a] == 1;
     }
     if (whole) { /* everything (GhostNet's cat(x1, x2)[:, :oup] where the two give oup channels) */
@@ -128,14 +131,10 @@ int ox_lower_split(ox_ctx *c, const bb_ox_node *nd)
     return 0;
 }
 
-/* Whether indices ix (n of them, into an axis of dim elements; negative
- * ones count from the end) are first, first + step, ... inside the axis. */
-static int evenly_spaced(const int64_t *ix, int64_t n, int64_t dim, int64_t first, int64_t step)
+/* Index i of an axis of dim elements, a negative one counted from its end. */
+static int64_t axis_index(int64_t i, int64_t dim)
 {
-    for (int64_t i = 0; i < n; i++)
-        if ((ix[i] < 0 ? ix[i] + dim : ix[i]) != first + i * step || first + i * step >= dim || first < 0)
-            return 0;
-    return 1;
+    return i < 0 ? i + dim : i;
 }
 
 /* Whether 2-D indices ix [A, B] are first + a + b * A: a block read
@@ -144,8 +143,8 @@ static int block_by_columns(const int64_t *ix, const int64_t *ab, int64_t dim, i
 {
     for (int64_t a = 0; a < ab[0]; a++)
         for (int64_t b = 0; b < ab[1]; b++) {
-            int64_t v = ix[a * ab[1] + b];
-            if ((v < 0 ? v + dim : v) != first + a + b * ab[0] || first < 0 || first + ab[0] * ab[1] > dim)
+            if (axis_index(ix[a * ab[1] + b], dim) != first + a + b * ab[0] || first < 0 ||
+                first + ab[0] * ab[1] > dim)
                 return 0;
         }
     return 1;
@@ -176,12 +175,94 @@ static int split_swapped(ox_ctx *c, const bb_ox_node *nd, int y, int axis, const
     return op ? 0 : -1;
 }
 
-/* Gather with constant indices: evenly spaced ones along the axis (a
- * strided slice); a scalar (a slice of one, then a reshape dropping the
- * axis); a 2-D [A, B] block of first + a * B + b (a slice of A * B, then a
- * reshape into the two axes), or of first + a + b * A (the same into
- * [B, A], then a transpose: torch's nn.Unfold with its stride equal to its
- * kernel, as TNT's pixel embedding). */
+/* A run of a gather's indices: first, first + step, ... (n of them). */
+typedef struct {
+    int64_t first, step, n;
+} gather_run;
+
+/* The n indices ix (into an axis of dim elements) as maximal runs with a
+ * step other than 0 (a repeated index starts a new run): how many, at most
+ * max + 1 (then runs holds the first max); -1 when an index is outside the
+ * axis. */
+static int gather_runs(const int64_t *ix, int64_t n, int64_t dim, gather_run *runs, int max)
+{
+    int k = 0;
+    for (int64_t i = 0; i < n; k++) {
+        int64_t a = axis_index(ix[i], dim), len = 1, step = 1;
+        if (a < 0 || a >= dim)
+            return -1;
+        if (i + 1 < n && axis_index(ix[i + 1], dim) != a) {
+            step = axis_index(ix[i + 1], dim) - a;
+            while (i + len < n && axis_index(ix[i + len], dim) == a + len * step && a + len * step >= 0 &&
+                   a + len * step < dim)
+                len++;
+        }
+        if (k == max)
+            return max + 1;
+        runs[k] = (gather_run){a, step, len};
+        i += len;
+    }
+    return k;
+}
+
+/* A new activation tensor shaped as t (a copy: adding a tensor may move
+ * the graph's array), with n elements on its axis k. */
+static int tensor_like(ox_ctx *c, const bb_tensor *t, int k, int64_t n)
+{
+    int64_t d[BB_MAX_DIMS];
+    memcpy(d, t->dims, sizeof(int64_t) * (size_t)t->ndim);
+    d[k] = n;
+    int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, t->ndim, d);
+    c->g->tensors[y].full_rank = t->full_rank, c->g->tensors[y].batch_axis = t->batch_axis;
+    return y;
+}
+
+/* x along full axis `axis` at the runs' indices, in their order: one
+ * slice per run, joined by a concat when there are several, into value
+ * out_v, or (out_v < 0) into a new tensor, returned. -1 on error. */
+static int gather_by_slices(ox_ctx *c, const bb_ox_node *nd, int x, int axis, const gather_run *runs, int n_runs,
+                            int out_v)
+{
+    const int ndim = c->v2[nd->in[0]].ndim;
+    const bb_tensor t = c->g->tensors[x];
+    int in[BB_MAX_IN], k = axis - (t.full_rank ? 0 : 1);
+    int64_t start[BB_OX_MAX_DIMS] = {0}, step[BB_OX_MAX_DIMS], total = 0;
+    for (int a = 0; a < ndim; a++)
+        step[a] = 1;
+    for (int r = 0; r < n_runs; r++) {
+        start[axis] = runs[r].first, step[axis] = runs[r].step, total += runs[r].n;
+        if (n_runs == 1 && out_v >= 0)
+            return emit_slice(c, nd, x, start, step, ndim, out_v) ? 0 : -1;
+        in[r] = tensor_like(c, &t, k, runs[r].n);
+        bb_op *op = ox_op_into(c, nd, BB_OP_SLICE, x, in[r]);
+        for (int a = 0; a < ndim; a++)
+            op->starts[a] = start[a], op->steps[a] = step[a];
+    }
+    if (n_runs == 1)
+        return in[0];
+    bb_op *cat;
+    int y = -1;
+    if (out_v >= 0) {
+        cat = ox_op(c, nd, BB_OP_CONCAT, in, n_runs, out_v);
+    } else {
+        y = tensor_like(c, &t, k, total);
+        cat = bb_graph_add_op(c->g, BB_OP_CONCAT, nd->name);
+        cat->n_in = n_runs, cat->out = y;
+        memcpy(cat->in, in, sizeof(int) * (size_t)n_runs);
+    }
+    if (!cat)
+        return -1;
+    cat->axis = axis;
+    return out_v >= 0 ? 0 : y;
+}
+
+/* Gather with constant indices along an axis other than the batch's: the
+ * indices as runs of evenly spaced ones (gather_runs), each a strided
+ * slice, joined by a concat (torch's x[:, [2, 1, 0]], a permutation, a
+ * repeated index); a scalar index drops the axis and a 2-D one [A, B]
+ * makes it two (the same, then a reshape). A 2-D block of first + a + b * A
+ * is one slice into [B, A], then a transpose (torch's nn.Unfold with its
+ * stride equal to its kernel, as TNT's pixel embedding). */
 int ox_lower_gather(ox_ctx *c, const bb_ox_node *nd)
 {
     bb_ox_params p;
@@ -192,35 +273,31 @@ int ox_lower_gather(ox_ctx *c, const bb_ox_node *nd)
     if (!ox_is_static(c, iv) || c->v2[iv].dtype != BB_OX_I64)
         return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers with constant indices only");
     const bb_ox_val *xv = &c->v2[nd->in[0]], *idx = &c->v2[iv];
-    const int64_t *ix = idx->data;
-    int64_t dim = xv->dims[p.axis], first = ix[0] < 0 ? ix[0] + dim : ix[0];
-    int64_t spacing = idx->ndim == 1 && idx->numel > 1 ? (ix[1] < 0 ? ix[1] + dim : ix[1]) - first : 1;
-    int by_columns = idx->ndim == 2 && !evenly_spaced(ix, idx->numel, dim, first, 1) &&
-                     block_by_columns(ix, idx->dims, dim, first);
-    if (idx->ndim > 2 || spacing < 1 || (!by_columns && !evenly_spaced(ix, idx->numel, dim, first, spacing)))
-        return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers evenly spaced indices (1-D), a scalar, or "
-                              "a 2-D block of consecutive ones only");
-    int64_t start[BB_OX_MAX_DIMS] = {0}, step[BB_OX_MAX_DIMS];
-    for (int a = 0; a < xv->ndim; a++)
-        step[a] = 1;
-    start[p.axis] = first, step[p.axis] = spacing;
-    if (idx->ndim == 1)
-        return emit_slice(c, nd, x, start, step, xv->ndim, nd->out[0]) ? 0 : -1;
-    /* a scalar index drops the axis, a 2-D one makes it two: slice, then reshape */
-    bb_tensor t = c->g->tensors[x];
-    int off = t.full_rank ? 0 : 1;
-    if (p.axis - off < 0 || (t.full_rank && p.axis == t.batch_axis))
+    const bb_tensor *t = &c->g->tensors[x];
+    if (p.axis - (t->full_rank ? 0 : 1) < 0 || (t->full_rank && p.axis == t->batch_axis))
         return bb_ox_node_err(c->err, c->m, nd, "gathers along the batch axis (not supported)");
-    t.dims[p.axis - off] = idx->numel;
-    int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, t.ndim, t.dims);
-    c->g->tensors[y].full_rank = t.full_rank, c->g->tensors[y].batch_axis = t.batch_axis;
-    bb_op *op = bb_graph_add_op(c->g, BB_OP_SLICE, nd->name);
-    op->n_in = 1, op->in[0] = x, op->out = y;
-    for (int a = 0; a < xv->ndim; a++)
-        op->starts[a] = start[a], op->steps[a] = step[a];
-    if (by_columns)
-        return split_swapped(c, nd, y, (int)p.axis, idx->dims, nd->out[0]);
-    return ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
+    if (idx->ndim > 2 || idx->numel < 1)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers with 1 or more indices in 0 to 2 axes");
+    const int64_t *ix = idx->data;
+    int64_t dim = xv->dims[p.axis];
+    gather_run runs[BB_MAX_IN];
+    int n_runs = gather_runs(ix, idx->numel, dim, runs, BB_MAX_IN);
+    if (n_runs < 0)
+        return bb_ox_node_err(c->err, c->m, nd, "an index is outside the axis of %lld", (long long)dim);
+    int64_t first = runs[0].first;
+    if (idx->ndim == 2 && !(n_runs == 1 && runs[0].step == 1) && block_by_columns(ix, idx->dims, dim, first)) {
+        gather_run block = {first, 1, idx->numel};
+        int y = gather_by_slices(c, nd, x, (int)p.axis, &block, 1, -1);
+        return y < 0 ? -1 : split_swapped(c, nd, y, (int)p.axis, idx->dims, nd->out[0]);
+    }
+    if (n_runs > BB_MAX_IN)
+        return bb_ox_node_err(c->err, c->m, nd, "its %lld indices make more than %d runs of evenly spaced ones "
+                              "(batchbench gathers each run as a slice and joins at most %d)",
+                              (long long)idx->numel, BB_MAX_IN, BB_MAX_IN);
+    if (idx->ndim == 1)
+        return gather_by_slices(c, nd, x, (int)p.axis, runs, n_runs, nd->out[0]) < 0 ? -1 : 0;
+    int y = gather_by_slices(c, nd, x, (int)p.axis, runs, n_runs, -1);
+    return y >= 0 && ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
 }
 
 int ox_lower_pad(ox_ctx *c, const bb_ox_node *nd)

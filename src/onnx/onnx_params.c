@@ -274,10 +274,14 @@ static int rank0(const bb_ox_ctx *c, int *rank)
 
 /* ---- slices -------------------------------------------------------------- */
 
-/* start/step/count of one axis of size dim. */
-static int slice_axis(const bb_ox_ctx *c, int64_t dim, int64_t st, int64_t en, int64_t step, int64_t *o_st,
+/* start/step/count of one axis of size dim. A slice of one element or
+ * none takes step 1: any step picks the same, and one far past the axis,
+ * times the axis's stride, would overflow (with two or more elements the
+ * step is shorter than the axis). */
+static int slice_axis(const bb_ox_ctx *c, int64_t dim, int64_t st, int64_t en, int64_t *o_step, int64_t *o_st,
                       int64_t *o_n)
 {
+    const int64_t step = *o_step;
     if (step == 0 || step == INT64_MIN)
         return bb_ox_cerr(c, "unsupported step %lld", (long long)step);
     if (st < 0)
@@ -294,6 +298,8 @@ static int slice_axis(const bb_ox_ctx *c, int64_t dim, int64_t st, int64_t en, i
         *o_n = st > en ? (st - en - 1) / -step + 1 : 0;
     }
     *o_st = *o_n ? st : 0;
+    if (*o_n <= 1)
+        *o_step = 1;
     return 0;
 }
 
@@ -337,7 +343,7 @@ int bb_ox_slice_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val 
             return bb_ox_cerr(&c, "axis %lld repeated", (long long)a);
         seen |= 1u << a;
         s->step[a] = sp ? sp[i] : 1;
-        if (slice_axis(&c, dims[a], st[i], en[i], s->step[a], &s->start[a], &s->count[a]) < 0)
+        if (slice_axis(&c, dims[a], st[i], en[i], &s->step[a], &s->start[a], &s->count[a]) < 0)
             return -1;
     }
     return 0;

@@ -23,11 +23,16 @@ for t in onnx npy safetensors results dataset "$@"; do mkdir -p "$seeds/$t" "$co
 "$dir/make_seeds" "$seeds"
 # The importer's fuzzer starts from the reader's models, from the single
 # ops tests/cli/test_onnx_files.sh runs (folds on constants, fusions), and
-# from the files it once failed on (regress_*.onnx, made by the same script:
-# no .onnx file is committed).
+# from the files it once failed on (regress_*.onnx and some op_*.onnx, made
+# by the same script: no .onnx file is committed).
 mkdir -p "$seeds/onnx_import" "$seeds/op_files" && cp "$seeds"/onnx/* "$seeds/onnx_import/"
 /usr/bin/python3 tests/onnx/make_bad_models.py "$seeds/op_files" >/dev/null
-cp "$seeds"/op_files/op_*.onnx "$seeds"/op_files/regress_*.onnx "$seeds/onnx_import/"
+# ... and from ONNX's own per-op conformance cases that batchbench runs
+# (node_*.onnx, from the sdist scripts/install-deps.sh unpacks; one of them,
+# mutated, found a slice step whose product with a stride overflowed).
+/usr/bin/python3 tests/onnx/run_node_tests.py --write "$seeds/op_files" >/dev/null
+cp "$seeds"/op_files/op_*.onnx "$seeds"/op_files/regress_*.onnx "$seeds"/op_files/node_*.onnx "$seeds/onnx_import/"
+cp "$seeds"/op_files/node_*.onnx "$seeds/onnx/"  # the reader's too: attributes of every kind
 for t in "$@"; do
     if [ -d "tests/fuzz/regress/$t" ]; then cp tests/fuzz/regress/"$t"/* "$seeds/$t/"; fi
 done

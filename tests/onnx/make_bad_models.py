@@ -320,6 +320,24 @@ def op_cases(out, x):
            [i64(blk, "blk")], ["N", 3, 3, 2, 8], x[:, :, blk])
     yield ("gather_block_by_columns", [helper.make_node("Gather", ["x", "cols"], ["y"], name="unfold_cols", axis=3)],
            [i64(blk.T.copy(), "cols")], ["N", 3, 8, 2, 3], x[:, :, :, blk.T])
+    # any other constant indices: runs of evenly spaced ones, each a slice,
+    # joined by a concat (torch's x[:, [2, 1, 0]], a repeat, backwards runs)
+    perm = [2, 1, 0, 0, 2]
+    yield ("gather_runs", [helper.make_node("Gather", ["x", "perm"], ["y"], name="channels_picked", axis=1)],
+           [i64(perm, "perm")], ["N", 5, 8, 8], x[:, perm])
+    picks = np.array([[7, 0], [3, 3], [1, 5]])
+    yield ("gather_runs_2d", [helper.make_node("Gather", ["x", "picks"], ["y"], name="columns_picked", axis=3)],
+           [i64(picks, "picks")], ["N", 3, 8, 3, 2], x[:, :, :, picks])
+    # Slice backwards (torch.flip exports steps of -1): rows reversed, every
+    # third column from the last down
+    yield ("slice_backwards", [helper.make_node("Slice", ["x", "sb", "eb", "ab", "stb"], ["y"], name="flip_rows")],
+           [i64([-1, 7], "sb"), i64([-(2**63 - 1), 0], "eb"), i64([2, 3], "ab"), i64([-1, -3], "stb")],
+           ["N", 3, 8, 3], x[:, :, ::-1, 7:0:-3])
+    # steps far longer than the axis, picking one element each (the fuzzer's
+    # find: a step of -2^59 + 1 times the axis's stride overflowed)
+    yield ("slice_huge_steps", [helper.make_node("Slice", ["x", "sh", "eh", "ah", "sth"], ["y"], name="one_each")],
+           [i64([2, 1], "sh"), i64([-(2**63 - 1), 2**63 - 1], "eh"), i64([1, 3], "ah"),
+            i64([-(2**59 - 1), 2**62], "sth")], ["N", 1, 8, 1], x[:, 2::-(2**59 - 1), :, 1::2**62])
     ks = rng.uniform(0, 1, (1, 3, 8, 8))
     rev_excl = np.flip(np.cumsum(np.flip(as32(ks), axis=2), axis=2), axis=2) - as32(ks)
     yield ("cumsum_constant", [
@@ -634,11 +652,12 @@ def main(out):
                                                  equation="...hw,hk->...kw"), [("hk", (8, 8))]),
             ("scatter_part", helper.make_node("ScatterND", ["c", "first", "upd"], ["r"], name="scatter_first"),
              [("upd", (1, 4, 8, 8))]),
-            ("gather_uneven", helper.make_node("Gather", ["c", "uneven"], ["r"], name="gather_uneven", axis=2), [])):
+            ("gather_many_runs", helper.make_node("Gather", ["c", "zigzag"], ["r"], name="gather_zigzag", axis=2),
+             [])):
         inits = small_graph().graph.initializer[:] + [numpy_helper.from_array(np.ones(s, np.float32), n)
                                                        for n, s in extra]
         inits.append(numpy_helper.from_array(np.zeros((1, 1), np.int64), "first"))
-        inits.append(numpy_helper.from_array(np.array([0, 2, 3], np.int64), "uneven"))
+        inits.append(numpy_helper.from_array(np.array([0, 1] * 65, np.int64), "zigzag"))  # 65 runs
         save(small_graph(nodes=[
             helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]), node,
             helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),

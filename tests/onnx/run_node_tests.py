@@ -177,7 +177,8 @@ def main():
     ap.add_argument("--data", default=DATA)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", default="", help="run the cases whose name contains this (no list check)")
-    ap.add_argument("--update", action="store_true", help=f"rewrite {os.path.relpath(PASS_LIST, ROOT)}")
+    ap.add_argument("--update", action="store_true",
+                    help=f"rewrite {os.path.relpath(PASS_LIST, ROOT)} (with --only: the cases it ran)")
     a = ap.parse_args()
     if not os.path.isdir(a.data):
         sys.exit(f"run_node_tests: {a.data}: no ONNX node test cases (scripts/install-deps.sh downloads them)")
@@ -194,10 +195,11 @@ def main():
     counts = {k: sum(1 for r in results.values() if r == k) for k in ("as-is", "lifted", "refused", "n/a")}
     for n, why in sorted(fails.items()):
         print(f"FAIL {n}: {why}")
-    if a.update:
+    if a.update:  # with --only, the cases it did not run stay listed as they were
+        kept = {f"{n} {k}" for n, k in listed_cases() if n not in results}
         with open(PASS_LIST, "w") as f:
-            f.write("".join(f"{p}\n" for p in sorted(passed)))
-        print(f"run_node_tests: wrote {len(passed)} cases to {PASS_LIST}")
+            f.write("".join(f"{p}\n" for p in sorted(passed | kept)))
+        print(f"run_node_tests: wrote {len(passed | kept)} cases to {PASS_LIST}")
     elif not a.only:
         listed = {f"{n} {k}" for n, k in listed_cases()}
         for p in sorted(listed - passed):
