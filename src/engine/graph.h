@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/resize.h"
+
 #define BB_MAX_DIMS 6
 #define BB_NAME_LEN 96
 #define BB_MAX_IN 64   /* inputs of one op (a DenseNet concat has 25) */
@@ -74,8 +76,8 @@ typedef enum {
     BB_OP_PAD,        /* pad_mode (constant value alpha); pads[i] before / pads[ndim+i] after axis i */
     BB_OP_AVGPOOL,    /* window as a conv's (kh..dil_w); count_include_pad */
     BB_OP_EXPAND,     /* in[0] broadcast (NumPy rules) to out's full shape */
-    BB_OP_RESIZE,     /* [C,H,W] -> out's [C,H',W']: bilinear (linear), bicubic (cubic; Keys' a in alpha), else
-                         nearest; half-pixel centres */
+    BB_OP_RESIZE,     /* [C,H,W] -> out's [C,H',W']: nearest, bilinear or bicubic, as `resize` says
+                         (engine/resize.h) */
     BB_OP_GROUPNORM,  /* in[0]=x [C,S...]: channels in `groups` runs, each normalised over its channels and S;
                          then w[c] * . + b[c] (w, b [C]); eps; post_act ReLU or none */
     BB_OP_COUNT
@@ -137,9 +139,7 @@ typedef struct {
     bb_pad_mode pad_mode;       /* pad: what fills the border */
     unsigned axes_mask;         /* reduce mean */
     int reduce_sum;             /* reduce mean: the sum instead (ONNX ReduceSum) */
-    int linear;                 /* resize: bilinear, else nearest */
-    int cubic;                  /* resize: bicubic, the borders' pixels repeated (torch's, ONNX's with
-                                   exclude_outside 0) */
+    bb_resize resize;           /* resize: mode, coordinates, rounding, scales (engine/resize.h) */
     /* filled by the fusion pass */
     int has_bn;        /* a BatchNorm folded into this conv: */
     int bn_w, bn_b, bn_mean, bn_var; /* its gamma, beta, running stats */

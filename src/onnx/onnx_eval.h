@@ -29,6 +29,7 @@
 
 #include <stdint.h>
 
+#include "engine/resize.h"
 #include "onnx/onnx_model.h"
 #include "util/error.h"
 
@@ -175,16 +176,12 @@ int bb_ox_split_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val 
                     int64_t *axis, int64_t *sizes, bb_err *err);
 
 /* Resize of [N,C,H,W] as batchbench runs it (onnx_resize.c): the output
- * dims, and bilinear (linear), bicubic (cubic, with Keys' parameter
- * cubic_a) or nearest (neither) with half-pixel centres; a nearest one as
- * a whole upscaling of H and W by up[0] and up[1], then every step[0]-th
- * row and step[1]-th column (1 and 1 for whole factors). Errors name what
- * is not supported. */
+ * dims and what the resize computes (mode, coordinate transformation,
+ * rounding, the scales of H and W: engine/resize.h). Errors name what is
+ * not supported. */
 typedef struct {
     int64_t out[4];
-    int linear, cubic;
-    float cubic_a;
-    int64_t up[2], step[2];
+    bb_resize rs;
 } bb_ox_resize;
 int bb_ox_resize_get(const bb_ox_model *m, const bb_ox_node *nd, const bb_ox_val *vals,
                      bb_ox_resize *r, bb_err *err);

@@ -3,8 +3,8 @@
  * lowered to graph ops (onnx_lower.c has the table and the rest): Reshape
  * and its kin, Transpose, Concat, Slice (backwards too), Split, Gather of
  * constant indices (as slices), Pad (constant, reflect, edge), Expand,
- * Tile of axes of one element, Resize (a fractional nearest one as a whole
- * upscaling and a strided slice), and ScatterND writing a whole tensor.
+ * Tile of axes of one element, Resize (engine/resize.h describes what it
+ * computes), and ScatterND writing a whole tensor.
  *
  * Why it exists: onnx_lower.c outgrew one file; these share no helper with
  * the arithmetic there beyond the ox_* ones in onnx_import_internal.h.
@@ -30,20 +30,9 @@ int ox_lower_resize(ox_ctx *c, const bb_ox_node *nd)
         return -1;
     if (c->g->tensors[x].full_rank || c->g->tensors[x].ndim != 3)
         return bb_ox_node_err(c->err, c->m, nd, "batchbench resizes [N,C,H,W] inputs only");
-    if (!r.linear && (r.step[0] > 1 || r.step[1] > 1)) { /* onnx_resize.c: whole upscaling, then a slice */
-        const int64_t *d = c->g->tensors[x].dims, start[4] = {0}, step[4] = {1, 1, r.step[0], r.step[1]};
-        if (r.up[0] > 1 || r.up[1] > 1) {
-            int64_t up[3] = {d[0], d[1] * r.up[0], d[2] * r.up[1]};
-            int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, up);
-            bb_op *op = bb_graph_add_op(c->g, BB_OP_RESIZE, nd->name);
-            op->n_in = 1, op->in[0] = x, op->out = y;
-            x = y;
-        }
-        return emit_slice(c, nd, x, start, step, 4, nd->out[0]) ? 0 : -1;
-    }
     bb_op *op = ox_op(c, nd, BB_OP_RESIZE, &x, 1, nd->out[0]);
     if (op)
-        op->linear = r.linear, op->cubic = r.cubic, op->alpha = r.cubic_a;
+        op->resize = r.rs;
     return op ? 0 : -1;
 }
 

@@ -43,9 +43,9 @@ expect_error "$tmp/ext/escape.onnx" "outside|\\.\\."
 expect_error "$tmp/ext/beyond_file.onnx" "beyond|past|length|end of"
 expect_error "$tmp/fixed_batch.onnx" "reshape_fixed" "fixed batch of 1" "dynamic_axes=\\{'x': \\{0: 'batch'\\}\\}"
 expect_error "$tmp/identity_only.onnx" "output 'y' is the input itself" "computes nothing"
-expect_error "$tmp/resize_align_corners.onnx" "resize_align_corners" "align_corners" "half_pixel"
-expect_error "$tmp/resize_nearest_fraction.onnx" "resize_nearest_fraction" "whole number"
-expect_error "$tmp/resize_linear_fraction.onnx" "resize_linear_fraction" "linear resize by scales that do not give whole sides \\(8x8 to 4x4\\)" "give sizes"
+expect_error "$tmp/resize_crop_and_resize.onnx" "resize_crop_and_resize" "tf_crop_and_resize' is not supported"
+expect_error "$tmp/resize_antialias.onnx" "resize_antialias" "antialias is not supported"
+expect_error "$tmp/resize_channels.onnx" "resize_channels" "resizes the batch or channel axis"
 expect_error "$tmp/bn_training_activation.onnx" "bn_train" "training mode" "constants only"
 expect_error "$tmp/cumsum_activation.onnx" "cumsum_act" "CumSum" "constants only"
 expect_error "$tmp/batch_index_constant.onnx" "to_float" "size of the batch whose items differ"
@@ -61,7 +61,6 @@ expect_error "$tmp/conv3d.onnx" "conv3d" "3-D windows" "not supported"
 expect_error "$tmp/convtranspose_dilated.onnx" "deconv_dilated" "dilation 1 only"
 expect_error "$tmp/convtranspose_output_shape.onnx" "deconv_shaped" "output_shape"
 expect_error "$tmp/depthtospace_channels.onnx" "shuffle_3ch" "3 channels do not split into blocks of 2x2"
-expect_error "$tmp/upsample_linear.onnx" "upsample_linear" "coordinate_transformation_mode='asymmetric' is not supported"
 # every unsupported op type in one message, each with a node of it
 expect_error "$tmp/groupnorm_groups.onnx" "node 'gn_bad' \\(GroupNormalization\\)" "num_groups 3 does not divide the 4 channels"
 expect_error "$tmp/unsupported.onnx" "2 unsupported op types" "Shrink \\(node 'shrink_1'\\)" "LpNormalization \\(node 'lpnorm'\\)"
@@ -111,7 +110,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 114 ] && ok || fail "expected 114 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 124 ] && ok || fail "expected 124 op_*.onnx cases"
 # the chained cases' second interleave reads a channels-last conv output in
 # tiles (run_walk_tiled), where oneDNN's conv writes channels-last: its
 # brgconv does on AVX-512. Their answers are checked above either way.

@@ -19,6 +19,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from extra_op_cases import activation_cases, lrn_cases
+from resize_cases import refused_resizes, resize10_cases, resize_cases
 from upsample_cases import refused_upsampling, upsample_cases
 
 
@@ -578,8 +579,11 @@ def op_cases(out, x):
 
 
 def write_op_cases(out, x):
-    for name, nodes, inits, yshape, ref in [*op_cases(out, x), *upsample_cases(x.astype(np.float64))]:
+    x64 = x.astype(np.float64)
+    cases = [(17, c) for c in (*op_cases(out, x), *upsample_cases(x64), *resize_cases(x64))]
+    for opset, (name, nodes, inits, yshape, ref) in cases + [(10, c) for c in resize10_cases(x64)]:
         m = small_graph(nodes=nodes, inits=inits, outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, yshape)])
+        m.opset_import[0].version = opset
         save(m, f"{out}/op_{name}.onnx")
         # `infer --output` writes the declared output shape (N = 2, x2's batch)
         np.save(f"{out}/op_{name}.ref.npy", ref.reshape([2 if d == "N" else d for d in yshape]).astype(np.float32))
@@ -682,16 +686,8 @@ def main(out):
                 kv.value = str(1 << 30)
     save(longer, f"{out}/ext/beyond_file.onnx")
     # Resize conventions batchbench does not run
-    for name, attrs, scales in (
-            ("resize_align_corners", dict(mode="linear", coordinate_transformation_mode="align_corners"), 2),
-            ("resize_nearest_fraction", dict(mode="nearest", coordinate_transformation_mode="half_pixel",
-                                             nearest_mode="round_prefer_floor"), 1.5),
-            ("resize_linear_fraction", dict(mode="linear"), 0.6)):  # 8 x 0.6: ONNX reads pixel i / 0.6
-        nodes = small_graph().graph.node[:]
-        nodes.insert(1, helper.make_node("Resize", ["c", "", "sc"], ["c2"], name=name, **attrs))
-        nodes[2].input[0] = "c2"  # the Relu reads the resized map
-        save(small_graph(nodes=nodes, inits=small_graph().graph.initializer[:] + [
-            numpy_helper.from_array(np.array([1, 1, scales, scales], np.float32), "sc")]), f"{out}/{name}.onnx")
+    for name, model, _ in refused_resizes(small_graph):
+        save(model, f"{out}/{name}.onnx")
     # a batch-sized constant whose items differ (0, 1, ... N-1 added to each
     # item): no one item stands for the others
     save(small_graph(nodes=[

@@ -143,9 +143,6 @@ def refused_upsampling(small_graph):
     yield "convtranspose_output_shape.onnx", small_graph(nodes=[
         helper.make_node("ConvTranspose", ["x", "wt"], ["y"], name="deconv_shaped", strides=[2, 2],
                          output_shape=[16, 16])], inits=[w], outputs=out(4, 16, 16))
-    yield "upsample_linear.onnx", small_graph(nodes=[
-        helper.make_node("Upsample", ["x", "up_sc"], ["y"], name="upsample_linear", mode="linear")],
-        inits=[numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "up_sc")], outputs=out(3, 16, 16))
     yield "depthtospace_channels.onnx", small_graph(nodes=[
         helper.make_node("DepthToSpace", ["x"], ["y"], name="shuffle_3ch", blocksize=2)], inits=[],
         outputs=out(1, 16, 16))

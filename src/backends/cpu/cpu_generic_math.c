@@ -703,81 +703,53 @@ int cpu_lower_reduce_mean(bb_backend *b, const bb_op *op, bb_err *err)
 
 /* ---- resize ------------------------------------------------------------------ */
 
-/* Keys' cubic convolution (parameter a) at the 4 taps around a source
- * coordinate of fraction t: the taps at -1, 0, 1 and 2. */
-static void cubic_weights(float t, float a, float *w)
-{
-    const float u = t + 1.f, v = 1.f - t, z = 2.f - t;
-    w[0] = ((a * u - 5.f * a) * u + 8.f * a) * u - 4.f * a;
-    w[1] = ((a + 2.f) * t - (a + 3.f)) * t * t + 1.f;
-    w[2] = ((a + 2.f) * v - (a + 3.f)) * v * v + 1.f;
-    w[3] = ((a * z - 5.f * a) * z + 8.f * a) * z - 4.f * a;
-}
-
-/* The taps of a side resized from n to m pixels, half-pixel centres, the
- * border's pixels repeated. */
-static void cubic_side(cpu_cubic_tap *t, int64_t n, int64_t m, float a)
-{
-    for (int64_t o = 0; o < m; o++) {
-        const double s = ((double)o + 0.5) * (double)n / (double)m - 0.5, f = floor(s);
-        cubic_weights((float)(s - f), a, t[o].w);
-        for (int k = 0; k < 4; k++) {
-            int64_t i = (int64_t)f - 1 + k;
-            t[o].at[k] = i < 0 ? 0 : i >= n ? n - 1 : i;
-        }
-    }
-}
-
-/* Bicubic: our kernel, plain to plain (oneDNN has no cubic resampling),
- * with each output column's and row's taps computed here once. */
-static int resize_cubic(bb_backend *b, const bb_op *op, const int64_t *d, const int64_t *o, bb_err *err)
+/* Every resize oneDNN's resampling does not compute: our kernel, plain to
+ * plain, through each output column's and row's taps (engine/resize.c),
+ * computed here once. */
+static int resize_taps(bb_backend *b, const bb_op *op, const int64_t *d, const int64_t *o, bb_err *err)
 {
     int src = cpu_tensor_full_plain(b, op->in[0], dnnl_f32, err);
     if (src < 0)
         return -1;
-    cpu_cubic_tap *taps = malloc(sizeof *taps * (size_t)(o[3] + o[2]));
+    bb_resize_tap *taps = malloc(sizeof *taps * (size_t)(o[3] + o[2]));
     if (!taps)
         return bb_err_set(err, "out of memory");
-    cubic_side(taps, d[3], o[3], op->alpha);
-    cubic_side(taps + o[3], d[2], o[2], op->alpha);
+    int nt = bb_resize_taps(&op->resize, 1, d[3], o[3], taps);
+    bb_resize_taps(&op->resize, 0, d[2], o[2], taps + o[3]);
     dnnl_memory_desc_t md;
     cpu_md_plain(&md, 4, o, dnnl_f32);
     int dst = cpu_dst_buf(b, op, &md);
     cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
-    s->kernel = K_CUBIC, s->kin = src, s->kout = dst, s->taps = taps;
-    s->p[0] = d[0] * d[1], s->p[1] = d[2], s->p[2] = d[3], s->p[3] = o[2], s->p[4] = o[3];
+    s->kernel = K_TAPS, s->kin = src, s->kout = dst, s->taps = taps;
+    s->p[0] = d[0] * d[1], s->p[1] = d[2], s->p[2] = d[3], s->p[3] = o[2], s->p[4] = o[3], s->p[5] = nt;
     cpu_touch(b, src);
     cpu_touch(b, dst);
     return 0;
 }
 
-/* [N,C,H,W] to out's H', W': oneDNN's resampling (nearest or linear, with
- * half-pixel centres: the importer admits only the conventions where that is
- * the answer), on the input's layout; bicubic by our kernel. */
+/* [N,C,H,W] to out's H', W': oneDNN's resampling where it computes the
+ * answer (nearest by whole upscaling factors, linear with half-pixel
+ * centres: bb_resize_is_resampling), on the input's layout; every other
+ * resize by our kernel. */
 int cpu_lower_resize(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int64_t d[R], o[R];
     if (cpu_full_shape(b, op->in[0], d) != 4 || cpu_full_shape(b, op->out, o) != 4 || o[0] != d[0] || o[1] != d[1])
         return bb_err_set(err, "cpu backend: resize '%s' takes [N,C,H,W] to [N,C,H',W']", op->label);
-    if (op->cubic)
-        return resize_cubic(b, op, d, o, err);
-    /* a fractional nearest resize's whole upscaling, which a strided slice
-     * reads next (onnx_resize.c), runs plain to plain: reordering the
-     * upscaled tensor for the slice took 4 times as long as the resize
-     * (blocked to plain, oneDNN 2.6 has only reference code) */
-    int next = bb_next_reader(b->g, op->out, (int)(op - b->g->ops));
-    int plain = next >= 0 && b->g->ops[next].type == BB_OP_SLICE;
-    int src = plain ? cpu_tensor_plain(b, op->in[0], dnnl_f32, err) : cpu_tensor_f32(b, op->in[0], err);
+    if (!bb_resize_is_resampling(&op->resize, d + 2, o + 2))
+        return resize_taps(b, op, d, o, err);
+    int src = cpu_tensor_f32(b, op->in[0], err);
     if (src < 0)
         return -1;
     dnnl_memory_desc_t dst;
     dnnl_dims_t od = {o[0], o[1], o[2], o[3]};
-    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&dst, 4, od, dnnl_f32, plain ? dnnl_abcd : dnnl_format_tag_any), err,
-               "resize output", op->label);
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&dst, 4, od, dnnl_f32, dnnl_format_tag_any), err, "resize output",
+               op->label);
     dnnl_resampling_desc_t rd;
-    DNNL_CHECK(dnnl_resampling_forward_desc_init(&rd, dnnl_forward_inference,
-                                                 op->linear ? dnnl_resampling_linear : dnnl_resampling_nearest,
-                                                 NULL, &b->bufs[src].md, &dst),
+    DNNL_CHECK(dnnl_resampling_forward_desc_init(
+                   &rd, dnnl_forward_inference,
+                   op->resize.mode == BB_RESIZE_LINEAR ? dnnl_resampling_linear : dnnl_resampling_nearest, NULL,
+                   &b->bufs[src].md, &dst),
                err, "resampling descriptor", op->label);
     dnnl_primitive_desc_t pd;
     DNNL_CHECK(dnnl_primitive_desc_create(&pd, &rd, b->attr, b->eng, NULL), err, "resampling", op->label);

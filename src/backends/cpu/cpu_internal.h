@@ -38,7 +38,7 @@ typedef enum {
     K_GNORM, /* group norm of kin into kout in its layout (kw, kb, keps; p[0..5]: cpu_groupnorm.c) */
     K_GNORM_LANES, /* the same in nChw16c (8c), groups smaller than a block */
     K_SOFTMAX, /* kin dense [A, S, B], softmax over S into kout (p[0..2]; p[3]: its log) */
-    K_CUBIC, /* kin dense [P, H, W] resized bicubically into kout [P, H', W'] (p[0..4]; taps) */
+    K_TAPS,  /* kin dense [P, H, W] resized into kout [P, H', W'] through taps (p[0..4]; p[5] taps each) */
     K_WINO   /* our Winograd conv (cpu_winograd.c): runs its own matmul primitive */
 } cpu_kernel;
 
@@ -81,13 +81,6 @@ typedef struct {
     dnnl_memory_t mem;  /* weight memory when buf < 0 */
 } cpu_arg;
 
-/* One output row's or column's bicubic taps: the 4 source indices (the
- * border repeated) and their weights. */
-typedef struct {
-    int64_t at[4];
-    float w[4];
-} cpu_cubic_tap;
-
 typedef struct {
     const char *label, *kind;
     const char *impl;       /* oneDNN's implementation name (owned by prim), or "batchbench" */
@@ -105,7 +98,7 @@ typedef struct {
     int64_t p[6];           /* kernel shape parameters */
     cpu_walk *walk;         /* K_WALK's description, owned by the step */
     cpu_wino *wino;         /* K_WINO's, owned by the step */
-    cpu_cubic_tap *taps;    /* K_CUBIC's: p[4] columns', then p[3] rows'; owned by the step */
+    bb_resize_tap *taps;    /* K_TAPS's: p[4] columns', then p[3] rows'; owned by the step */
 } cpu_step;
 
 /* A measured choice, remembered for the rest of prepare: a conv (or conv

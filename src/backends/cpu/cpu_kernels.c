@@ -270,7 +270,7 @@ void cpu_run_kernel(bb_backend *b, const cpu_step *s)
     case K_GNORM:
     case K_GNORM_LANES:
     case K_SOFTMAX:
-    case K_CUBIC: cpu_run_generic_kernel(b, s); break;
+    case K_TAPS: cpu_run_generic_kernel(b, s); break;
     default: break;
     }
 }
