@@ -15,7 +15,8 @@
 # P --input x2.npy --output Y`, then tools/compare_npy.py against the
 # reference with the precision's bounds. REPORT gets one line per case:
 # PASS / FAIL (the reason) / REFUSED (the backend says the op has no
-# lowering on this device: a known gap, e.g. Resize on cuda, not a
+# lowering on this device: a known gap, e.g. a conv with asymmetric
+# padding on cuda, not a
 # failure), then the counts.
 #
 # ONNX's own conformance cases that batchbench passes on the CPU join them

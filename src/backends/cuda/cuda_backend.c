@@ -207,8 +207,6 @@ static int graph_supported(const bb_graph *g, bb_err *err)
             why = "a window of over 2^21";
         else if (op->type == BB_OP_CONV && (op->pad_t != op->pad_b || op->pad_l != op->pad_r))
             why = "asymmetric padding";
-        else if (op->type == BB_OP_RESIZE)
-            why = "a resize";
         else if (needs_batch_outermost(op->type) &&
                  (g->tensors[op->out].full_rank || (op->n_in > 0 && g->tensors[op->in[0]].full_rank)))
             why = "a tensor whose batch is not the outermost axis";

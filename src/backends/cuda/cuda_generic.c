@@ -327,6 +327,37 @@ static int lower_groupnorm(bb_backend *b, const bb_op *op, bb_err *err)
     return finish(b, op, s, err);
 }
 
+static int run_resize(bb_backend *b, const cu_step *s)
+{
+    return cuk_resize(b->dt, src(b, s, 0), cu_ptr(b, s->out), (const bb_resize_tap *)s->p0, s->shape[0],
+                      s->shape[1], s->shape[2], s->shape[3], s->shape[4], (int)s->shape[5], b->stream);
+}
+
+/* [N, C, H, W] -> [N, C, H', W'] through the taps of engine/resize.c,
+ * computed here as the CPU backend computes them and uploaded as they are
+ * (p0 holds them: ow columns', then oh rows'). */
+static int lower_resize(bb_backend *b, const bb_op *op, bb_err *err)
+{
+    int64_t d[R], o[R];
+    if (full(b, op->in[0], d) != 4 || full(b, op->out, o) != 4 || o[0] != d[0] || o[1] != d[1])
+        return bb_err_set(err, "cuda: resize '%s' takes [N, C, H, W] to [N, C, H', W']", op->label);
+    bb_resize_tap *taps = malloc(sizeof *taps * (size_t)(o[3] + o[2]));
+    if (!taps)
+        return bb_err_set(err, "out of memory");
+    cu_step *s = new_step(b, op, ST_GENERIC, run_resize, err);
+    int rc = !s || operand(b, s, 0, op->in[0], err) != 0 ? -1 : 0;
+    if (rc == 0) {
+        s->shape[5] = bb_resize_taps(&op->resize, 1, d[3], o[3], taps);
+        bb_resize_taps(&op->resize, 0, d[2], o[2], taps + o[3]);
+        s->shape[0] = d[0] * d[1], s->shape[1] = d[2], s->shape[2] = d[3], s->shape[3] = o[2], s->shape[4] = o[3];
+        /* uploaded as raw words: a tap is 48 bytes */
+        rc = cu_upload(b, (const float *)taps, (o[3] + o[2]) * (int64_t)(sizeof *taps / sizeof(float)), 0,
+                       (void **)&s->p0, err);
+    }
+    free(taps);
+    return rc == 0 ? finish(b, op, s, err) : -1;
+}
+
 static int lower_kernel_op(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int64_t d[R], o[R];
@@ -446,6 +477,7 @@ int cu_lower_generic(bb_backend *b, const bb_op *op, bb_err *err)
     case BB_OP_AVGPOOL:
     case BB_OP_MAXPOOL: return lower_kernel_op(b, op, err);
     case BB_OP_GROUPNORM: return lower_groupnorm(b, op, err);
+    case BB_OP_RESIZE: return lower_resize(b, op, err);
     default:
         return bb_err_set(err, "cuda: op '%s' (%s) has no CUDA lowering", op->label, bb_op_type_name(op->type));
     }

@@ -15,6 +15,8 @@
  *   group norm : one block per (item, group), its values one contiguous
  *                run in NCHW: the mean, the deviations, then the scale
  *                and shift of each channel and the ReLU, if any
+ *   resize     : any resize, through the taps engine/resize.c computed
+ *                (the CPU backend's K_TAPS reads the same)
  * Written for correctness first: one thread per output element, fp32
  * arithmetic whatever the storage type.
  */
@@ -200,6 +202,25 @@ __global__ void pool_kernel(const T *x, T *y, int64_t planes, cuk_window p)
     }
 }
 
+template <typename T, typename I>
+__global__ void resize_kernel(const T *x, T *y, const bb_resize_tap *taps, int64_t planes, int64_t h, int64_t w,
+                              int64_t oh, int64_t ow, int nt)
+{
+    GRID_STRIDE(e, planes * oh * ow)
+    {
+        const bb_resize_tap *tx = taps + (int64_t)(e % (I)ow), *ty = taps + ow + (int64_t)(e / (I)ow % (I)oh);
+        const T *xp = x + (int64_t)(e / ((I)oh * ow)) * h * w;
+        float acc = 0.f;
+        for (int i = 0; i < nt; i++) {
+            float row = 0.f;
+            for (int k = 0; k < nt; k++)
+                row += tx->w[k] * ld(xp + ty->at[i] * w + tx->at[k]);
+            acc += ty->w[i] * row;
+        }
+        st(y + e, acc);
+    }
+}
+
 } /* namespace */
 
 extern "C" {
@@ -245,6 +266,12 @@ int cuk_groupnorm(cu_dtype t, const void *x, void *y, const float *w, const floa
 int cuk_pool(cu_dtype t, const void *x, void *y, int64_t planes, const cuk_window *p, cudaStream_t s)
 {
     DISPATCH_I(t, planes * p->oh * p->ow, s, pool_kernel, (const T *)x, (T *)y, planes, *p);
+}
+
+int cuk_resize(cu_dtype t, const void *x, void *y, const bb_resize_tap *taps, int64_t planes, int64_t h, int64_t w,
+               int64_t oh, int64_t ow, int nt, cudaStream_t s)
+{
+    DISPATCH_I(t, planes * oh * ow, s, resize_kernel, (const T *)x, (T *)y, taps, planes, h, w, oh, ow, nt);
 }
 
 } /* extern "C" */

@@ -14,6 +14,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include "engine/resize.h"
 #include "engine/walk.h"
 
 #ifdef __cplusplus
@@ -104,6 +105,10 @@ typedef struct {
     int avg, count_include_pad;
 } cuk_window;
 int cuk_pool(cu_dtype t, const void *x, void *y, int64_t planes, const cuk_window *p, cudaStream_t s);
+/* A resize of planes [planes, h, w] -> [planes, oh, ow] through taps on
+ * the device (engine/resize.h: ow columns', then oh rows'; nt of each). */
+int cuk_resize(cu_dtype t, const void *x, void *y, const bb_resize_tap *taps, int64_t planes, int64_t h, int64_t w,
+               int64_t oh, int64_t ow, int nt, cudaStream_t s);
 /* Conversions between fp32 and the activation type (a copy for CU_F32). */
 int cuk_from_f32(cu_dtype t, const float *x, void *y, int64_t n, cudaStream_t s);
 int cuk_to_f32(cu_dtype t, const void *x, float *y, int64_t n, cudaStream_t s);
