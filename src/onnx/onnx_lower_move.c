@@ -9,6 +9,7 @@
  * Why it exists: onnx_lower.c outgrew one file; these share no helper with
  * the arithmetic there beyond the ox_* ones in onnx_import_internal.h.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "onnx/onnx_import_internal.h"
@@ -164,6 +165,8 @@ static int split_swapped(ox_ctx *c, const bb_ox_node *nd, int y, int axis, const
     return op ? 0 : -1;
 }
 
+/* At most a concat of BB_MAX_IN concats of BB_MAX_IN runs each. */
+#define GATHER_MAX_RUNS (BB_MAX_IN * BB_MAX_IN)
 /* A run of a gather's indices: first, first + step, ... (n of them). */
 typedef struct {
     int64_t first, step, n;
@@ -206,43 +209,64 @@ static int tensor_like(ox_ctx *c, const bb_tensor *t, int k, int64_t n)
     return y;
 }
 
-/* x along full axis `axis` at the runs' indices, in their order: one
- * slice per run, joined by a concat when there are several, into value
- * out_v, or (out_v < 0) into a new tensor, returned. -1 on error. */
-static int gather_by_slices(ox_ctx *c, const bb_ox_node *nd, int x, int axis, const gather_run *runs, int n_runs,
-                            int out_v)
+/* The n tensors in[] (shaped as t but for axis k) joined along full axis
+ * `axis` into value out_v, or (out_v < 0) into a new tensor of total
+ * elements on axis k, returned. -1 on error. */
+static int join(ox_ctx *c, const bb_ox_node *nd, const int *in, int n, int axis, const bb_tensor *t, int k,
+                int64_t total, int out_v)
 {
-    const int ndim = c->v2[nd->in[0]].ndim;
-    const bb_tensor t = c->g->tensors[x];
-    int in[BB_MAX_IN], k = axis - (t.full_rank ? 0 : 1);
-    int64_t start[BB_OX_MAX_DIMS] = {0}, step[BB_OX_MAX_DIMS], total = 0;
-    for (int a = 0; a < ndim; a++)
-        step[a] = 1;
-    for (int r = 0; r < n_runs; r++) {
-        start[axis] = runs[r].first, step[axis] = runs[r].step, total += runs[r].n;
-        if (n_runs == 1 && out_v >= 0)
-            return emit_slice(c, nd, x, start, step, ndim, out_v) ? 0 : -1;
-        in[r] = tensor_like(c, &t, k, runs[r].n);
-        bb_op *op = ox_op_into(c, nd, BB_OP_SLICE, x, in[r]);
-        for (int a = 0; a < ndim; a++)
-            op->starts[a] = start[a], op->steps[a] = step[a];
-    }
-    if (n_runs == 1)
-        return in[0];
     bb_op *cat;
     int y = -1;
     if (out_v >= 0) {
-        cat = ox_op(c, nd, BB_OP_CONCAT, in, n_runs, out_v);
+        cat = ox_op(c, nd, BB_OP_CONCAT, in, n, out_v);
     } else {
-        y = tensor_like(c, &t, k, total);
+        y = tensor_like(c, t, k, total);
         cat = bb_graph_add_op(c->g, BB_OP_CONCAT, nd->name);
-        cat->n_in = n_runs, cat->out = y;
-        memcpy(cat->in, in, sizeof(int) * (size_t)n_runs);
+        cat->n_in = n, cat->out = y;
+        memcpy(cat->in, in, sizeof(int) * (size_t)n);
     }
     if (!cat)
         return -1;
     cat->axis = axis;
     return out_v >= 0 ? 0 : y;
+}
+
+/* x along full axis `axis` at the runs' indices, in their order: one
+ * slice per run, joined by a concat when there are several (a concat of
+ * concats of BB_MAX_IN runs each past BB_MAX_IN runs), into value out_v,
+ * or (out_v < 0) into a new tensor, returned. -1 on error. */
+static int gather_by_slices(ox_ctx *c, const bb_ox_node *nd, int x, int axis, const gather_run *runs, int n_runs,
+                            int out_v)
+{
+    const int ndim = c->v2[nd->in[0]].ndim;
+    const bb_tensor t = c->g->tensors[x];
+    int in[BB_MAX_IN], n_in = 0, k = axis - (t.full_rank ? 0 : 1);
+    int64_t start[BB_OX_MAX_DIMS] = {0}, step[BB_OX_MAX_DIMS], total = 0;
+    for (int a = 0; a < ndim; a++)
+        step[a] = 1;
+    if (n_runs == 1 && out_v >= 0) {
+        start[axis] = runs[0].first, step[axis] = runs[0].step;
+        return emit_slice(c, nd, x, start, step, ndim, out_v) ? 0 : -1;
+    }
+    for (int r = 0; r < n_runs; r += n_runs > BB_MAX_IN ? BB_MAX_IN : 1) {
+        int64_t n = 0;
+        if (n_runs > BB_MAX_IN) { /* BB_MAX_IN runs (or what is left) as one part */
+            const int part = n_runs - r < BB_MAX_IN ? n_runs - r : BB_MAX_IN;
+            for (int i = 0; i < part; i++)
+                n += runs[r + i].n;
+            in[n_in] = gather_by_slices(c, nd, x, axis, runs + r, part, -1);
+            if (in[n_in++] < 0)
+                return -1;
+        } else {
+            start[axis] = runs[r].first, step[axis] = runs[r].step, n = runs[r].n;
+            in[n_in] = tensor_like(c, &t, k, n);
+            bb_op *op = ox_op_into(c, nd, BB_OP_SLICE, x, in[n_in++]);
+            for (int a = 0; a < ndim; a++)
+                op->starts[a] = start[a], op->steps[a] = step[a];
+        }
+        total += n;
+    }
+    return n_in == 1 ? in[0] : join(c, nd, in, n_in, axis, &t, k, total, out_v);
 }
 
 /* Gather with constant indices along an axis other than the batch's: the
@@ -269,24 +293,29 @@ int ox_lower_gather(ox_ctx *c, const bb_ox_node *nd)
         return bb_ox_node_err(c->err, c->m, nd, "batchbench gathers with 1 or more indices in 0 to 2 axes");
     const int64_t *ix = idx->data;
     int64_t dim = xv->dims[p.axis];
-    gather_run runs[BB_MAX_IN];
-    int n_runs = gather_runs(ix, idx->numel, dim, runs, BB_MAX_IN);
-    if (n_runs < 0)
-        return bb_ox_node_err(c->err, c->m, nd, "an index is outside the axis of %lld", (long long)dim);
-    int64_t first = runs[0].first;
-    if (idx->ndim == 2 && !(n_runs == 1 && runs[0].step == 1) && block_by_columns(ix, idx->dims, dim, first)) {
-        gather_run block = {first, 1, idx->numel};
-        int y = gather_by_slices(c, nd, x, (int)p.axis, &block, 1, -1);
-        return y < 0 ? -1 : split_swapped(c, nd, y, (int)p.axis, idx->dims, nd->out[0]);
+    gather_run *runs = malloc(sizeof *runs * GATHER_MAX_RUNS);
+    if (!runs)
+        return bb_err_set(c->err, "out of memory");
+    int n_runs = gather_runs(ix, idx->numel, dim, runs, GATHER_MAX_RUNS), rc = -1, y;
+    if (n_runs < 0) {
+        bb_ox_node_err(c->err, c->m, nd, "an index is outside the axis of %lld", (long long)dim);
+    } else if (idx->ndim == 2 && !(n_runs == 1 && runs[0].step == 1) &&
+               block_by_columns(ix, idx->dims, dim, runs[0].first)) {
+        gather_run block = {runs[0].first, 1, idx->numel};
+        y = gather_by_slices(c, nd, x, (int)p.axis, &block, 1, -1);
+        rc = y < 0 ? -1 : split_swapped(c, nd, y, (int)p.axis, idx->dims, nd->out[0]);
+    } else if (n_runs > GATHER_MAX_RUNS) {
+        bb_ox_node_err(c->err, c->m, nd, "its %lld indices make more than %d runs of evenly spaced ones "
+                       "(batchbench gathers each run as a slice and joins at most %d)", (long long)idx->numel,
+                       GATHER_MAX_RUNS, GATHER_MAX_RUNS);
+    } else if (idx->ndim == 1) {
+        rc = gather_by_slices(c, nd, x, (int)p.axis, runs, n_runs, nd->out[0]) < 0 ? -1 : 0;
+    } else {
+        y = gather_by_slices(c, nd, x, (int)p.axis, runs, n_runs, -1);
+        rc = y >= 0 && ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
     }
-    if (n_runs > BB_MAX_IN)
-        return bb_ox_node_err(c->err, c->m, nd, "its %lld indices make more than %d runs of evenly spaced ones "
-                              "(batchbench gathers each run as a slice and joins at most %d)",
-                              (long long)idx->numel, BB_MAX_IN, BB_MAX_IN);
-    if (idx->ndim == 1)
-        return gather_by_slices(c, nd, x, (int)p.axis, runs, n_runs, nd->out[0]) < 0 ? -1 : 0;
-    int y = gather_by_slices(c, nd, x, (int)p.axis, runs, n_runs, -1);
-    return y >= 0 && ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1;
+    free(runs);
+    return rc;
 }
 
 int ox_lower_pad(ox_ctx *c, const bb_ox_node *nd)

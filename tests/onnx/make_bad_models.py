@@ -326,6 +326,11 @@ def op_cases(out, x):
     perm = [2, 1, 0, 0, 2]
     yield ("gather_runs", [helper.make_node("Gather", ["x", "perm"], ["y"], name="channels_picked", axis=1)],
            [i64(perm, "perm")], ["N", 5, 8, 8], x[:, perm])
+    # more runs than one concat joins (64): a concat of concats; 300
+    # random picks of the 8 rows make about 260 runs
+    many = np.random.default_rng(11).integers(0, 8, 300)
+    yield ("gather_many_runs", [helper.make_node("Gather", ["x", "many"], ["y"], name="rows_picked", axis=2)],
+           [i64(many, "many")], ["N", 3, 300, 8], x[:, :, many])
     picks = np.array([[7, 0], [3, 3], [1, 5]])
     yield ("gather_runs_2d", [helper.make_node("Gather", ["x", "picks"], ["y"], name="columns_picked", axis=3)],
            [i64(picks, "picks")], ["N", 3, 8, 3, 2], x[:, :, :, picks])
@@ -661,7 +666,7 @@ def main(out):
         inits = small_graph().graph.initializer[:] + [numpy_helper.from_array(np.ones(s, np.float32), n)
                                                        for n, s in extra]
         inits.append(numpy_helper.from_array(np.zeros((1, 1), np.int64), "first"))
-        inits.append(numpy_helper.from_array(np.array([0, 1] * 65, np.int64), "zigzag"))  # 65 runs
+        inits.append(numpy_helper.from_array(np.array([0, 1] * 4097, np.int64), "zigzag"))  # 4097 runs
         save(small_graph(nodes=[
             helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]), node,
             helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),

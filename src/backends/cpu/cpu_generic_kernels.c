@@ -272,7 +272,7 @@ static void run_walk_tiled(const bb_backend *b, const cpu_step *s)
 
 /* One output row of a resize: nt taps down (ty) and across (col), inlined
  * with nt a constant and the taps written out (GCC at -O2 left a loop over
- * them rolled, and the bicubic resize ran at a third of the speed). */
+ * them rolled, and the bicubic resize ran at half the speed). */
 #define TAP(t, p, k) ((t)->w[k] * (p)[(t)->at[k]])
 static inline __attribute__((always_inline)) float taps_across(const float *p, const bb_resize_tap *t, const int nt)
 {
