@@ -11,6 +11,7 @@
 #include "engine/resize.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 static const char *const coord_names[BB_RC_COUNT] = {
     "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "half_pixel_symmetric", "tf_half_pixel_for_nn",
@@ -121,6 +122,16 @@ int bb_resize_taps(const bb_resize *r, int axis, int64_t n, int64_t m, bb_resize
         }
     }
     return taps;
+}
+
+bb_resize_tap *bb_resize_plan(const bb_resize *r, const int64_t in[2], const int64_t out[2], int *nt)
+{
+    bb_resize_tap *t = malloc(sizeof *t * (size_t)(out[1] + out[0]));
+    if (t) {
+        *nt = bb_resize_taps(r, 1, in[1], out[1], t);
+        bb_resize_taps(r, 0, in[0], out[0], t + out[1]);
+    }
+    return t;
 }
 
 /* scale x in is out, up to the float's rounding (a scale of 1/3 is

@@ -55,6 +55,11 @@ typedef struct {
  * 2 (linear) or 4 (cubic). */
 int bb_resize_taps(const bb_resize *r, int axis, int64_t n, int64_t m, bb_resize_tap *t);
 
+/* Both sides' taps in one array, as the backends read them: out[1] (W's
+ * columns), then out[0] (H's rows), from a side of in[0] x in[1]; *nt
+ * taps each. NULL when out of memory; the caller frees it. */
+bb_resize_tap *bb_resize_plan(const bb_resize *r, const int64_t in[2], const int64_t out[2], int *nt);
+
 /* 1 where output pixel i of every side reads input floor(i * in / out) or
  * the half-pixel interpolation at the same scale: what oneDNN's resampling
  * computes (nearest by whole upscaling factors in the two conventions that

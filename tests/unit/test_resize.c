@@ -95,6 +95,29 @@ static void test_nearest_rounding_by_hand(void **state)
         assert_int_equal(t[o].at[0], prefer_floor[o]);
 }
 
+/* the backends' array: W's columns, then H's rows, each as bb_resize_taps
+ * gives them */
+static void test_plan_is_both_sides(void **state)
+{
+    (void)state;
+    bb_resize r = {.mode = BB_RESIZE_CUBIC, .coord = BB_RC_ALIGN_CORNERS, .cubic_a = -0.75f, .scale = {1.5, 0.5}};
+    const int64_t in[2] = {6, 10}, out[2] = {9, 5};
+    bb_resize_tap rows[9], cols[5];
+    int nt = 0;
+    bb_resize_tap *t = bb_resize_plan(&r, in, out, &nt);
+    assert_non_null(t);
+    assert_int_equal(nt, 4);
+    bb_resize_taps(&r, 1, in[1], out[1], cols);
+    bb_resize_taps(&r, 0, in[0], out[0], rows);
+    for (int o = 0; o < 5; o++)
+        for (int k = 0; k < 4; k++)
+            assert_true(t[o].at[k] == cols[o].at[k] && t[o].w[k] == cols[o].w[k]);
+    for (int o = 0; o < 9; o++)
+        for (int k = 0; k < 4; k++)
+            assert_true(t[5 + o].at[k] == rows[o].at[k] && t[5 + o].w[k] == rows[o].w[k]);
+    free(t);
+}
+
 /* what oneDNN's resampling may run: whole nearest upscalings in the two
  * conventions that read floor(o / f), linear with half-pixel centres at
  * the scale out / in; nothing else */
@@ -127,6 +150,7 @@ int main(void)
         cmocka_unit_test(test_align_corners_by_hand),
         cmocka_unit_test(test_nearest_rounding_by_hand),
         cmocka_unit_test(test_resampling_choice),
+        cmocka_unit_test(test_plan_is_both_sides),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

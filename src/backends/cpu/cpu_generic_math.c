@@ -711,11 +711,10 @@ static int resize_taps(bb_backend *b, const bb_op *op, const int64_t *d, const i
     int src = cpu_tensor_full_plain(b, op->in[0], dnnl_f32, err);
     if (src < 0)
         return -1;
-    bb_resize_tap *taps = malloc(sizeof *taps * (size_t)(o[3] + o[2]));
+    int nt;
+    bb_resize_tap *taps = bb_resize_plan(&op->resize, d + 2, o + 2, &nt);
     if (!taps)
         return bb_err_set(err, "out of memory");
-    int nt = bb_resize_taps(&op->resize, 1, d[3], o[3], taps);
-    bb_resize_taps(&op->resize, 0, d[2], o[2], taps + o[3]);
     dnnl_memory_desc_t md;
     cpu_md_plain(&md, 4, o, dnnl_f32);
     int dst = cpu_dst_buf(b, op, &md);

@@ -341,14 +341,14 @@ static int lower_resize(bb_backend *b, const bb_op *op, bb_err *err)
     int64_t d[R], o[R];
     if (full(b, op->in[0], d) != 4 || full(b, op->out, o) != 4 || o[0] != d[0] || o[1] != d[1])
         return bb_err_set(err, "cuda: resize '%s' takes [N, C, H, W] to [N, C, H', W']", op->label);
-    bb_resize_tap *taps = malloc(sizeof *taps * (size_t)(o[3] + o[2]));
+    int nt;
+    bb_resize_tap *taps = bb_resize_plan(&op->resize, d + 2, o + 2, &nt);
     if (!taps)
         return bb_err_set(err, "out of memory");
     cu_step *s = new_step(b, op, ST_GENERIC, run_resize, err);
     int rc = !s || operand(b, s, 0, op->in[0], err) != 0 ? -1 : 0;
     if (rc == 0) {
-        s->shape[5] = bb_resize_taps(&op->resize, 1, d[3], o[3], taps);
-        bb_resize_taps(&op->resize, 0, d[2], o[2], taps + o[3]);
+        s->shape[5] = nt;
         s->shape[0] = d[0] * d[1], s->shape[1] = d[2], s->shape[2] = d[3], s->shape[3] = o[2], s->shape[4] = o[3];
         /* uploaded as raw words: a tap is 48 bytes */
         rc = cu_upload(b, (const float *)taps, (o[3] + o[2]) * (int64_t)(sizeof *taps / sizeof(float)), 0,
