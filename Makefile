@@ -163,11 +163,12 @@ parity: $(BUILD)/batchbench
 # built-in model on the same weights), 13 more torchvision models, six
 # small siblings of theirs (tools/bb_onnx.py's SIBLINGS_QUICK),
 # fifteen of timm's models (TIMM_QUICK) and resnet18 with nine other
-# activations or outputs (ACTIVATIONS: PReLU, ELU, Mish, log-softmax...), each
+# activations or outputs (ACTIVATIONS: PReLU, ELU, Mish, log-softmax...) and
+# torchvision's four video classifiers (VIDEO_MODELS: 3-D convs and pools), each
 # exported with random weights, batch 1 and 3 (needs .venv's onnxruntime,
 # scripts/install-deps.sh). `make check` runs its --quick subset.
 onnx-parity: $(BUILD)/batchbench
-	$(ONNX_PARITY) --models all,siblings-quick,timm-quick,activations --bin $(BUILD)/batchbench
+	$(ONNX_PARITY) --models all,siblings-quick,timm-quick,activations,video --bin $(BUILD)/batchbench
 
 # Every other torchvision classification model PyTorch 1.13 exports (other
 # widths and depths of the same families, alexnet, mnasnet; 51 models): 15

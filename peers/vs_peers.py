@@ -247,8 +247,7 @@ def compare(args, name, facts, envs, tmpdir):
     else:
         tm = bb_onnx.randomise_(bb_onnx.build_model(name, args.head), args.seed, name)
         path = onnx_file(args, name, tm) if {"onnxruntime", "batchbench-onnx"} & set(engines) else None
-        size, sha256 = bb_onnx.input_size(name), None
-        dims = (3, size, size)
+        dims, sha256 = bb_onnx.input_dims(name), None  # (3, S, S); a video model's (3, T, S, S)
         macs = facts[name]["macs_per_item"] if name in facts else bb_onnx.onnx_macs(path, (1, *dims))
         params = sum(p.numel() for p in tm.parameters())
     for b in args.batch_sizes:
@@ -276,8 +275,8 @@ def compare(args, name, facts, envs, tmpdir):
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="all",
-                    help="comma-separated torchvision names, timm:NAME, BASE+ACT, paths of .onnx files, sets "
-                         "of tools/bb_onnx.py (siblings, siblings-quick, timm-quick, activations), or 'all' "
+                    help="comma-separated torchvision names, timm:NAME, video:NAME, BASE+ACT, paths of .onnx files, "
+                         "sets of tools/bb_onnx.py (siblings, siblings-quick, timm-quick, activations, video), or 'all' "
                          "(the zoo)")
     ap.add_argument("--batch-sizes", default="1,8")
     ap.add_argument("--threads", type=int, default=2)

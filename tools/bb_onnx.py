@@ -7,16 +7,20 @@ F.onnx` against ONNX Runtime) and peers/vs_peers.py (the `onnxruntime` and
 
     build_model(name, head)        any torchvision classification model, eval mode, or
                                    "timm:NAME": timm's (PyPI, installed into .venv by
-                                   scripts/install-deps.sh), not pretrained
+                                   scripts/install-deps.sh), not pretrained, or
+                                   "video:NAME": one of torchvision's video classifiers
     randomise_(model, seed, name)  bb_torch.randomise_ (the zoo: exactly), plus for the
                                    models outside it: ConvNeXt layer scale, Swin
                                    attention, BN statistics measured in eval mode,
                                    networks without normalisation re-centred
-    input_size(name)               299 for inception_v3, a timm model's own, else 224
+    input_size(name)               299 for inception_v3, a timm model's own, 112 for the
+                                   video ResNets, else 224
+    input_dims(name)               one item's input dims: (3, S, S), a video model's
+                                   (3, 16, S, S), a file's own
     export(model, path, name, ...) torch.onnx.export, dynamic batch axis
     ort_session(path, threads)     onnxruntime.InferenceSession on the CPU provider
     ort_run(sess, x)               its output on a numpy batch
-    seeded_input(name, batch, seed) float32 [batch, 3, S, S], ~N(0, 1) (a file: its input's dims)
+    seeded_input(name, batch, seed) float32 [batch, *input_dims(name)], ~N(0, 1)
     is_file(name), file_input_shape(path)  a user's own .onnx file in place of a model name
     onnx_macs(path, shape)         multiply-accumulates per item of an exported file
 
@@ -102,14 +106,27 @@ ACT_MODULES = {"prelu": lambda c: nn.PReLU(c), "elu": lambda c: nn.ELU(0.8), "se
 ACT_BASES = ("resnet18", "resnet34")
 ACTIVATIONS = [f"resnet18+{a}" for a in [*ACT_MODULES, "log_softmax"]]
 
+# torchvision's video classifiers (torchvision.models.video), on clips of
+# VIDEO_FRAMES frames at their weights' crop size (112 for the ResNets, 224
+# for S3D; 16 frames is the clip_len their accuracies were measured at):
+# 3-D convolutions and pools (r3d_18's full 3x3x3, mc3_18's mix of 3-D and
+# 2-D ones, r2plus1d_18's 1x3x3 then 3x1x1, s3d's separable ones with
+# inception branches, a 3-D max pool and an average pool that is not global)
+# and BatchNorm3d. The module's two transformers, mvit_v1_b and mvit_v2_s,
+# are not among them. `--models video` runs them.
+VIDEO = "video:"
+VIDEO_MODELS = ["video:r3d_18", "video:mc3_18", "video:r2plus1d_18", "video:s3d"]
+VIDEO_FRAMES = 16
+_VIDEO_SIZE = {"r3d_18": 112, "mc3_18": 112, "r2plus1d_18": 112, "s3d": 224}
+
 MODEL_SETS = {"all": lambda: PARITY_MODELS, "siblings": siblings, "siblings-quick": lambda: SIBLINGS_QUICK,
-              "timm-quick": lambda: TIMM_QUICK, "activations": lambda: ACTIVATIONS}
+              "timm-quick": lambda: TIMM_QUICK, "activations": lambda: ACTIVATIONS, "video": lambda: VIDEO_MODELS}
 
 
 def expand_models(spec):
     """A --models value: comma-separated model names and set names (all =
-    the 25 of issue 18, siblings, siblings-quick), expanded in order, each
-    model once."""
+    the 25 of issue 18, siblings, siblings-quick, video, ...: MODEL_SETS),
+    expanded in order, each model once."""
     out = []
     for tok in (t for t in spec.split(",") if t):
         for m in MODEL_SETS[tok]() if tok in MODEL_SETS else [tok]:
@@ -162,10 +179,12 @@ def _timm():
 
 
 def known_model(name):
-    """A torchvision classification model, timm:NAME for one of timm's, or
-    an existing .onnx file."""
+    """A torchvision classification model, timm:NAME for one of timm's,
+    video:NAME for one of VIDEO_MODELS, or an existing .onnx file."""
     if is_file(name):
         return os.path.isfile(name)
+    if name.startswith(VIDEO):
+        return name in VIDEO_MODELS
     if "+" in name:
         base, _, act = name.partition("+")
         return base in ACT_BASES and (act in ACT_MODULES or act == "log_softmax")
@@ -175,9 +194,25 @@ def known_model(name):
 
 
 def input_size(name):
+    """The input's height and width (square)."""
     if name.startswith(TIMM):
         return int(_timm().models.get_pretrained_cfg(name[len(TIMM):]).input_size[1])
+    if name.startswith(VIDEO):
+        return _VIDEO_SIZE[name[len(VIDEO):]]
     return 299 if name.startswith("inception") else 224
+
+
+def input_dims(name):
+    """The dims of one item of the model's input, after the batch: (3, S, S)
+    for an image classifier (S = input_size(name)), (3, VIDEO_FRAMES, S, S)
+    for a video one, a file's own. The one place the input's shape is
+    decided: the export's trace, the seeded test input and every calibration
+    batch take it from here, so a model whose input is not (3, S, S) gets
+    its own shape everywhere."""
+    if is_file(name):
+        return file_input_shape(name)
+    s = input_size(name)
+    return (3, VIDEO_FRAMES, s, s) if name.startswith(VIDEO) else (3, s, s)
 
 
 def _features_head_(model, name):
@@ -202,10 +237,13 @@ def _features_head_(model, name):
 def build_model(name, head="classifier"):
     """torchvision.models.<name>(weights=None) in eval mode: the zoo through
     bb_torch.build_model, any other classification model directly (googlenet
-    and inception_v3 without aux classifiers). head "features" removes the
+    and inception_v3 without aux classifiers), video:NAME as
+    torchvision.models.video.NAME(weights=None). head "features" removes the
     classification layer (see _features_head_)."""
     if "+" in name:
         return _with_activation(name, head)
+    if name.startswith(VIDEO):
+        return _video_model(name, head)
     if name in ZOO:
         return bb_torch.build_model(name, head)
     if name.startswith(TIMM):
@@ -220,6 +258,28 @@ def build_model(name, head="classifier"):
     if head not in bb_torch.HEADS:
         raise ValueError(f"unknown head {head!r}; expected one of {bb_torch.HEADS}")
     model = getattr(tvm, name)(weights=None, **_CTOR_KW.get(name, {}))
+    if head == "features":
+        _features_head_(model, name)
+    return model.eval()
+
+
+def _video_model(name, head):
+    """video:NAME (VIDEO_MODELS): the video ResNets' features head is their
+    fc, the last nn.Linear (512-d after the global 3-D pooling), as for the
+    image models; s3d has no nn.Linear: its classifier is a 1x1x1 Conv3d
+    whose output is then averaged over time and space, so the rule every
+    other model's features head follows has nothing to remove. It is refused
+    by name rather than given a meaning of its own."""
+    import torchvision.models.video as tvv
+    if name not in VIDEO_MODELS:
+        raise ValueError(f"unknown model {name!r}: video:NAME takes NAME in "
+                         f"{[m[len(VIDEO):] for m in VIDEO_MODELS]}")
+    if head not in bb_torch.HEADS:
+        raise ValueError(f"unknown head {head!r}; expected one of {bb_torch.HEADS}")
+    if head == "features" and name == "video:s3d":
+        raise ValueError(f"{name}: no features head (its classifier ends in a 1x1x1 Conv3d, "
+                         "not an nn.Linear); use head classifier")
+    model = getattr(tvv, name[len(VIDEO):])(weights=None)
     if head == "features":
         _features_head_(model, name)
     return model.eval()
@@ -275,12 +335,14 @@ def randomise_(model, seed, name):
     zoo the values are exactly bb_torch's
     (tests/parity/run_parity.py's); for any other model `name`, the
     BatchNorm running statistics are then re-measured in eval mode
-    (_calibrate_batchnorm_eval_)."""
-    bb_torch.randomise_(model, seed, gains=weight_gain, rule=_other_rule, size=input_size(name))
+    (_calibrate_batchnorm_eval_). Every calibration batch has the model's
+    own input dims (input_dims: a video model's clips)."""
+    dims = input_dims(name)
+    bb_torch.randomise_(model, seed, gains=weight_gain, rule=_other_rule, size=dims)
     if name not in ZOO:
         _shrink_efficientnet_branches_(model)
-        _calibrate_batchnorm_eval_(model, seed, input_size(name))
-        _calibrate_unnormalised_(model, seed, input_size(name))
+        _calibrate_batchnorm_eval_(model, seed, dims)
+        _calibrate_unnormalised_(model, seed, dims)
     return model
 
 
@@ -313,14 +375,16 @@ def _shrink_efficientnet_branches_(model):
                     bn.weight.mul_(bb_torch.RESNET_BRANCH_GAMMA)
 
 
-def _calibration_batch(seed, size):
+def _calibration_batch(seed, dims):
+    """Two items of per-item dims `dims` (input_dims) ~N(0, 1), seeded as
+    bb_torch's calibration batch is."""
     g = torch.Generator()
     g.manual_seed(int(seed) + bb_torch.CALIB_SEED_OFFSET)
-    return torch.randn((2, 3, size, size), generator=g, dtype=torch.float32)
+    return torch.randn((2, *dims), generator=g, dtype=torch.float32)
 
 
 
-def _calibration_pass(model, hooks, seed, size):
+def _calibration_pass(model, hooks, seed, dims):
     """One eval-mode forward pass of a seeded calibration batch with the
     given hooks registered (they set statistics as the pass goes), then the
     hooks removed and the model's training flag restored."""
@@ -328,13 +392,13 @@ def _calibration_pass(model, hooks, seed, size):
     model.eval()
     try:
         with torch.no_grad():
-            model(_calibration_batch(seed, size))
+            model(_calibration_batch(seed, dims))
     finally:
         for h in hooks:
             h.remove()
         model.train(was_training)
 
-def _calibrate_unnormalised_(model, seed, size):
+def _calibrate_unnormalised_(model, seed, dims):
     """For a network with no normalisation layer at all (SqueezeNet, VGG
     without _bn, AlexNet): random weights and biases leave every ReLU output
     with a positive mean, so input-independent offsets pile up layer after
@@ -369,10 +433,10 @@ def _calibrate_unnormalised_(model, seed, size):
         return (out - mu.view(view)) / sd.view(view) + shift.view(view)
 
     _calibration_pass(model, [m.register_forward_hook(lambda mod, inp, out, n=n: hook(mod, inp, out, n))
-                              for n, m in layers], seed, size)
+                              for n, m in layers], seed, dims)
 
 
-def _calibrate_batchnorm_eval_(model, seed, size):
+def _calibrate_batchnorm_eval_(model, seed, dims):
     """bb_torch calibrates every BatchNorm on its input in one training-mode
     pass, where the BNs upstream normalise with exact batch statistics; in
     eval mode they use the perturbed running ones, and the mismatch compounds
@@ -381,10 +445,12 @@ def _calibrate_batchnorm_eval_(model, seed, size):
     alike within 4%). Here each BN's statistics are measured on its actual
     eval-mode input, in forward order within one pass (a pre-hook sets them
     just before the BN runs), on a seeded calibration batch of the model's
-    input size, and perturbed as bb_torch does:
+    input dims, and perturbed as bb_torch does:
         running_mean = mu + U(-0.2, 0.2) * sigma,  running_var = var * U(0.5, 2)
-    (per-tensor generators from the seed and the BN's name)."""
-    bns = [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+    (per-tensor generators from the seed and the BN's name). BatchNorm3d
+    (the video models') alike: the statistics are over every dim but the
+    channel's."""
+    bns = [(n, m) for n, m in model.named_modules() if isinstance(m, bb_torch._BN_TYPES)]
     if not bns:
         return
 
@@ -399,30 +465,29 @@ def _calibrate_batchnorm_eval_(model, seed, size):
         mod.running_var.copy_(var * bb_torch._uniform(sd.shape, 0.5, 2.0, g))
 
     _calibration_pass(model, [m.register_forward_pre_hook(lambda mod, inp, n=n: pre_hook(mod, inp, n))
-                              for n, m in bns], seed, size)
+                              for n, m in bns], seed, dims)
 
 
 def seeded_input(name, batch, seed):
-    """float32 [batch, 3, S, S] ~N(0, 1) from torch's generator seeded with
-    seed (S = input_size(name); for a file, [batch] + its input's dims), as
-    a numpy array."""
+    """float32 [batch, *input_dims(name)] ~N(0, 1) from torch's generator
+    seeded with seed ([batch, 3, S, S] for an image classifier, [batch, 3,
+    16, S, S] for a video one, [batch] + its input's dims for a file), as a
+    numpy array."""
     g = torch.Generator()
     g.manual_seed(int(seed))
-    dims = file_input_shape(name) if is_file(name) else (3, input_size(name), input_size(name))
-    return torch.randn((batch, *dims), generator=g, dtype=torch.float32).numpy()
+    return torch.randn((batch, *input_dims(name)), generator=g, dtype=torch.float32).numpy()
 
 
 def export(model, path, name, opset=DEFAULT_OPSET, input_name="input", output_name="output", batch_axis="N",
            dtype=torch.float32, device="cpu"):
     """torch.onnx.export of `model` (eval) to `path`: input `input_name`
-    [batch_axis, 3, S, S] of `dtype` (float32 unless the model was cast,
+    [batch_axis, *input_dims(name)] of `dtype` (float32 unless the model was cast,
     e.g. to bfloat16 for tools/trt_bench.py), output `output_name`
     [batch_axis, ...], the batch axis dynamic on both, constant folding on
     (torch's default). Traced with a batch of 2 on `device` (where the model
     is) so that no size-1 batch is baked into a reshape. Written to a
     temporary name first, then renamed."""
-    s = input_size(name)
-    x = torch.zeros((2, 3, s, s), dtype=dtype, device=device)
+    x = torch.zeros((2, *input_dims(name)), dtype=dtype, device=device)
     tmp = f"{path}.tmp.{os.getpid()}"
     try:
         with warnings.catch_warnings():  # the tracer's notes on shape asserts (ViT, Swin)

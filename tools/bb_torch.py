@@ -66,11 +66,12 @@ def build_model(name, head="classifier"):
 #
 # Scheme (all uniform unless noted):
 #   conv / linear weight     U(-a, a), var = gain / fan_in,  fan_in = in/groups*kh*kw
+#                            (*kd for a 3-D conv)
 #                            gain 2.0, except 0.5 for the last linear of a ViT
 #                            residual branch (out_proj, mlp.3) and the last conv of
 #                            a ResNet block (irrelevant there: BN re-centres)
 #   any bias                 U(-0.1, 0.1)   (conv_proj, linears, SE fc1/fc2, in_proj)
-#   BatchNorm weight         U(0.5, 1.5)     bias U(-0.2, 0.2)
+#   BatchNorm weight         U(0.5, 1.5)     bias U(-0.2, 0.2)   (1-D, 2-D and 3-D)
 #             running_mean   mu  + U(-0.2, 0.2) * sigma   } mu, var: the BN input's
 #             running_var    var * U(0.5, 2.0)            } actual per-channel stats
 #                            on a seeded calibration batch (_calibrate_batchnorm_)
@@ -139,7 +140,8 @@ def randomise_(model, seed, gains=None, rule=None, size=224):
     place) and return the model.  `gains(param_name, all_keys) -> float` may
     override the weight-gain rule (used for experiments); `rule(name, t, g)`
     may give values for tensors the scheme has no rule for (None: none);
-    `size` is the calibration batch's height and width."""
+    `size` is the calibration batch's per-item dims (calibration_dims): an
+    int S for (3, S, S), or a tuple such as a video model's (3, 16, S, S)."""
     gain_fn = gains or weight_gain
     sd = model.state_dict(keep_vars=True)
     keys = set(sd)
@@ -162,7 +164,7 @@ def randomise_(model, seed, gains=None, rule=None, size=224):
                 continue  # indices (Swin, EfficientFormer): structure, not weights
             if not t.is_floating_point():
                 raise TypeError(f"unexpected dtype {t.dtype} for {name}")
-            if isinstance(mod, (nn.BatchNorm2d, nn.BatchNorm1d, nn.LayerNorm, nn.GroupNorm)):
+            if isinstance(mod, (*_BN_TYPES, nn.LayerNorm, nn.GroupNorm)):
                 if leaf == "weight" and _is_resnet_branch_end_bn(name, keys):
                     # smaller residual branches keep 50-block ResNets out of
                     # the chaotic regime: float32 rounding is not amplified
@@ -194,7 +196,15 @@ def randomise_(model, seed, gains=None, rule=None, size=224):
 
 
 CALIB_SEED_OFFSET = 104729
-_BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d)
+_BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+def calibration_dims(size):
+    """Per-item dims of a calibration batch: an int S is an image's (3, S,
+    S), as every caller passed before video models (so the zoo's batch, and
+    with it every calibrated statistic, is bit-identical to what it was); a
+    tuple is taken as it is (tools/bb_onnx.py's input_dims)."""
+    return (3, int(size), int(size)) if np.ndim(size) == 0 else tuple(int(d) for d in size)
 
 
 def _calibrate_batchnorm_(model, seed, size=224):
@@ -210,7 +220,8 @@ def _calibrate_batchnorm_(model, seed, size=224):
     (ResNet-152 features varied by 0.3% between two inputs) and the
     EfficientNets' activations grow exponentially (1e11 in v2_l).  With it,
     every BN output is O(1) and input dependent, like in a trained network,
-    and the folded scale/shift are still far from identity.
+    and the folded scale/shift are still far from identity.  `size`: as
+    randomise_'s (calibration_dims).
     """
     bns = [m for m in model.modules() if isinstance(m, _BN_TYPES)]
     if not bns:
@@ -223,7 +234,7 @@ def _calibrate_batchnorm_(model, seed, size=224):
         m.train()                  # only the BNs: dropout/stochastic depth stay off
     g = torch.Generator()
     g.manual_seed(int(seed) + CALIB_SEED_OFFSET)
-    x = torch.randn((2, 3, size, size), generator=g, dtype=torch.float32)
+    x = torch.randn((2, *calibration_dims(size)), generator=g, dtype=torch.float32)
     try:
         model(x)
     finally:

@@ -100,7 +100,7 @@ int bb_ox_node_err(bb_err *err, const bb_ox_model *m, const bb_ox_node *nd, cons
  * Axes are always returned non-negative and checked against the rank.
  */
 
-/* A 2-D Conv / MaxPool / AveragePool window. Output size per axis is
+/* A 2-D (or 3-D) Conv / MaxPool / AveragePool window. Output size per axis is
  * out = (in + pad_begin + pad_end - dil*(k-1) - 1) / s + 1 (floor): auto_pad
  * (SAME_UPPER, SAME_LOWER, VALID) is resolved into explicit pads, and
  * ceil_mode into extra end padding (ceil_extra_b/_r, included in pad_b/pad_r;
@@ -115,6 +115,10 @@ typedef struct {
     int64_t group;                 /* Conv's group; 1 for pools */
     int64_t out_c, out_h, out_w;   /* out_c: Conv: weight dims[0]; pools: C */
     int count_include_pad;         /* AveragePool */
+    /* The time axis of a 3-D window ([N,C,T,H,W], onnx_lower_window3d.c):
+     * kernel, stride, dilation, pads front/back (ceil_extra_k included),
+     * output size; 1, 1, 1, 0, 0, 0 and 1 for a 2-D or 1-D window. */
+    int64_t kd, sd, dil_d, pad_f, pad_k, ceil_extra_k, out_d;
 } bb_ox_win;
 /* in: the input's dims [N,C,H,W]; wdims: Conv's weight dims [M,C/group,kh,kw]
  * (NULL for the pools). */
@@ -123,6 +127,10 @@ int bb_ox_window(const bb_ox_model *m, const bb_ox_node *nd, const int64_t in[4]
 /* A 1-D Conv's window (in [N,C,L], wdims [M,C/group,k]) as the 2-D window
  * of the same conv on [N,C,1,L]: kh, sh, dil_h 1, no padding in height. */
 int bb_ox_window_1d(const bb_ox_model *m, const bb_ox_node *nd, const int64_t in[3],
+                    const int64_t *wdims, bb_ox_win *w, bb_err *err);
+/* A 3-D window (in [N,C,T,H,W], wdims [M,C/group,kt,kh,kw]): the 2-D one
+ * over H and W plus the time axis in kd..out_d. */
+int bb_ox_window_3d(const bb_ox_model *m, const bb_ox_node *nd, const int64_t in[5],
                     const int64_t *wdims, bb_ox_win *w, bb_err *err);
 
 /* A 2-D ConvTranspose: input [N,C,H,W], weight [C, M/group, kh, kw], output

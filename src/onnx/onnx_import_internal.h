@@ -79,6 +79,10 @@ int ox_lower_scatternd(ox_ctx *c, const bb_ox_node *nd);
  * DepthToSpace and SpaceToDepth as reshape, transpose, reshape. */
 int ox_lower_convtranspose(ox_ctx *c, const bb_ox_node *nd);
 int ox_lower_depthspace(ox_ctx *c, const bb_ox_node *nd);
+/* onnx_lower_window3d.c: Conv (weight wv [M, C/g, kt, kh, kw]), MaxPool and
+ * AveragePool on [N,C,T,H,W], as 2-D ones over the frames stacked in height. */
+int ox_lower_conv3d(ox_ctx *c, const bb_ox_node *nd, int x, const bb_ox_val *wv);
+int ox_lower_pool3d(ox_ctx *c, const bb_ox_node *nd, int x);
 /* onnx_lower_lrn.c: LRN as a product, an average pool over channels, a power. */
 int ox_lower_lrn(ox_ctx *c, const bb_ox_node *nd);
 /* onnx_lower_norm.c: LayerNormalization (over one or several trailing

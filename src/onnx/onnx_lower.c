@@ -322,6 +322,8 @@ static int lower_conv(ox_ctx *c, const bb_ox_node *nd)
     const bb_ox_val *w = x < 0 ? NULL : ox_in_static(c, nd, 1, "weight");
     if (!w)
         return -1;
+    if (w->ndim == 5)
+        return ox_lower_conv3d(c, nd, x, w);
     bb_ox_win win;
     int conv1d = w->ndim == 3, y = -1;
     if ((w->ndim != 4 && !conv1d) || window_of(c, nd, w->dims, &win) != 0)
@@ -496,6 +498,10 @@ static int lower_pool(ox_ctx *c, const bb_ox_node *nd)
 {
     int x = ox_in_act(c, nd, 0);
     bb_ox_win win;
+    if (x >= 0 && c->v2[nd->in[0]].ndim == 5)
+        return nd->n_out > 1 && nd->out[1] >= 0 && c->readers[nd->out[1]]
+                   ? bb_ox_node_err(c->err, c->m, nd, "its indices output is read (not supported)")
+                   : ox_lower_pool3d(c, nd, x);
     if (x < 0 || window_of(c, nd, NULL, &win) != 0)
         return -1;
     int avg = !strcmp(nd->op_type, "AveragePool");
@@ -516,9 +522,18 @@ static int lower_gap(ox_ctx *c, const bb_ox_node *nd)
     if (x < 0)
         return -1;
     const bb_tensor *xt = &c->g->tensors[x];
-    if (xt->full_rank || xt->ndim != 3)
-        return bb_ox_node_err(c->err, c->m, nd, "batchbench pools [N,C,H,W] inputs only");
+    if (xt->full_rank || xt->ndim < 2)
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench pools [N,C,...] inputs of 1 to %d spatial axes only",
+                              BB_MAX_DIMS - 1);
     int64_t ch = xt->dims[0];
+    if (xt->ndim != 3) { /* [C, S...] viewed as [C, S..., 1] or [C, S0*S1*..., last] */
+        int64_t v[3] = {ch, 1, xt->dims[xt->ndim - 1]};
+        for (int k = 1; k < xt->ndim - 1; k++)
+            v[1] *= xt->dims[k];
+        int xv = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, v);
+        ox_op_into(c, nd, BB_OP_RESHAPE, x, xv);
+        x = xv;
+    }
     int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 1, &ch);
     bb_op *op = bb_graph_add_op(c->g, BB_OP_GAP, nd->name);
     op->n_in = 1, op->in[0] = x, op->out = y;

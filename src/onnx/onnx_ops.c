@@ -29,9 +29,8 @@ static const bb_ox_val *ranked(const bb_ox_ctx *c, int i, int lo, int hi)
     if (x->ndim < lo || x->ndim > hi)
         return bb_ox_cerr(c, "input %d ('%s') has shape %s; rank %d..%d expected%s", i, bb_ox_in_name(c, i),
                           bb_ox_dims_str(x->dims, x->ndim, b, sizeof b), lo, hi,
-                          hi == 4 && x->ndim == 5 ? " (3-D windows, as a video model's Conv3d or MaxPool3d has, "
-                                                    "are not supported: 1-D and 2-D only)"
-                          : lo == 4 && hi == 4 ? " (only 2-D spatial windows are supported)" : ""), NULL;
+                          lo >= 3 && hi == 5 && x->ndim > 5 ? " (1-D, 2-D and 3-D windows are supported)" : ""),
+               NULL;
     return x;
 }
 
@@ -195,32 +194,42 @@ static int sh_where(bb_ox_ctx *c)
 
 /* ---- networks: Conv, pools, Gemm, MatMul, normalisations ------------------------------- */
 
-/* A 2-D conv, or a 1-D one ([N,C,L]: its window is the 2-D one of height 1). */
+/* The window of input 0 (1-D [N,C,L], 2-D [N,C,H,W] or 3-D [N,C,T,H,W]),
+ * and the output's dims: [N, out_c, the output size of each spatial axis]. */
+static int window_dims(bb_ox_ctx *c, const bb_ox_val *x, const int64_t *wd, bb_ox_win *win, int64_t d[5])
+{
+    int r = x->ndim == 5 ? bb_ox_window_3d(c->m, c->nd, x->dims, wd, win, c->err)
+          : x->ndim == 4 ? bb_ox_window(c->m, c->nd, x->dims, wd, win, c->err)
+                         : bb_ox_window_1d(c->m, c->nd, x->dims, wd, win, c->err);
+    int64_t sp[3] = {win->out_d, win->out_h, win->out_w};
+    d[0] = x->dims[0], d[1] = win->out_c;
+    for (int k = 2; k < x->ndim; k++)
+        d[k] = sp[3 - (x->ndim - k)];
+    return r;
+}
+
+/* A conv with a 1-D, 2-D or 3-D window. */
 static int sh_conv(bb_ox_ctx *c)
 {
-    const bb_ox_val *x = ranked(c, 0, 3, 4), *w = x ? ranked(c, 1, x->ndim, x->ndim) : NULL, *b = bb_ox_in(c, 2);
+    const bb_ox_val *x = ranked(c, 0, 3, 5), *w = x ? ranked(c, 1, x->ndim, x->ndim) : NULL, *b = bb_ox_in(c, 2);
     bb_ox_win win;
-    if (!w || dtype_ok(c, 0, F_FLOAT) < 0 ||
-        (x->ndim == 4 ? bb_ox_window(c->m, c->nd, x->dims, w->dims, &win, c->err)
-                      : bb_ox_window_1d(c->m, c->nd, x->dims, w->dims, &win, c->err)) < 0)
+    int64_t d[5];
+    if (!w || dtype_ok(c, 0, F_FLOAT) < 0 || window_dims(c, x, w->dims, &win, d) < 0)
         return -1;
     if (b && (b->ndim != 1 || b->dims[0] != w->dims[0]))
         return bb_ox_cerr(c, "shape mismatch: bias has %lld elements for %lld output channels",
                           (long long)b->numel, (long long)w->dims[0]);
-    int64_t d[4] = {x->dims[0], win.out_c, win.out_h, win.out_w};
-    if (x->ndim == 3)
-        d[2] = win.out_w;
     return bb_ox_set(c, 0, BB_OX_F32, x->ndim, d);
 }
 
 static int sh_pool(bb_ox_ctx *c)
 {
-    const bb_ox_val *x = ranked(c, 0, 4, 4);
+    const bb_ox_val *x = ranked(c, 0, 4, 5);
     bb_ox_win win;
-    if (!x || dtype_ok(c, 0, F_FLOAT) < 0 || bb_ox_window(c->m, c->nd, x->dims, NULL, &win, c->err) < 0)
+    int64_t d[5];
+    if (!x || dtype_ok(c, 0, F_FLOAT) < 0 || window_dims(c, x, NULL, &win, d) < 0)
         return -1;
-    int64_t d[4] = {x->dims[0], win.out_c, win.out_h, win.out_w};
-    return bb_ox_set(c, 0, BB_OX_F32, 4, d) < 0 ? -1 : bb_ox_set(c, 1, BB_OX_I64, 4, d);
+    return bb_ox_set(c, 0, BB_OX_F32, x->ndim, d) < 0 ? -1 : bb_ox_set(c, 1, BB_OX_I64, x->ndim, d);
 }
 
 static int sh_gpool(bb_ox_ctx *c)

@@ -21,6 +21,7 @@ from onnx import TensorProto, helper, numpy_helper
 from extra_op_cases import activation_cases, lrn_cases
 from resize_cases import refused_resizes, resize10_cases, resize_cases
 from upsample_cases import refused_upsampling, upsample_cases
+from window3d_cases import refused_window3d, window3d_cases
 
 
 def small_graph(nodes=None, inits=None, inputs=None, outputs=None):
@@ -585,7 +586,8 @@ def op_cases(out, x):
 
 def write_op_cases(out, x):
     x64 = x.astype(np.float64)
-    cases = [(17, c) for c in (*op_cases(out, x), *upsample_cases(x64), *resize_cases(x64))]
+    cases = [(17, c) for c in (*op_cases(out, x), *upsample_cases(x64), *resize_cases(x64),
+                                *window3d_cases(x64, np.random.default_rng(3)))]
     for opset, (name, nodes, inits, yshape, ref) in cases + [(10, c) for c in resize10_cases(x64)]:
         m = small_graph(nodes=nodes, inits=inits, outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, yshape)])
         m.opset_import[0].version = opset
@@ -646,13 +648,14 @@ def main(out):
         helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
         helper.make_node("Flatten", ["p"], ["y"], name="flatten")],
         inits=small_graph().graph.initializer[:] + gn_inits), f"{out}/groupnorm_groups.onnx")
-    # a 3-D conv (torchvision's video models): refused, naming the node
+    refused_window3d(out, save, small_graph)
+    # a 4-D conv (3-D ones, torchvision's video models', run): refused, naming the node
     save(small_graph(
-        nodes=[helper.make_node("Conv", ["x", "w3"], ["c"], name="conv3d", pads=[1, 1, 1, 1, 1, 1]),
+        nodes=[helper.make_node("Conv", ["x", "w4"], ["c"], name="conv4d", pads=[1] * 8),
                helper.make_node("GlobalAveragePool", ["c"], ["p"], name="gap"),
                helper.make_node("Flatten", ["p"], ["y"], name="flatten")],
-        inits=[numpy_helper.from_array(np.ones((4, 3, 3, 3, 3), np.float32), "w3")],
-        inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 8, 8])]), f"{out}/conv3d.onnx")
+        inits=[numpy_helper.from_array(np.ones((4, 3, 3, 3, 3, 3), np.float32), "w4")],
+        inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 2, 4, 8, 8])]), f"{out}/conv4d.onnx")
     # Einsum forms refused by name; a ScatterND writing part of an activation
     for name, node, extra in (
             ("einsum_one_sided_sum", helper.make_node("Einsum", ["c", "hk"], ["r"], name="one_sided",

@@ -52,8 +52,11 @@ by the same scheme), timm-quick (fifteen of those that bring ops and patterns
 torchvision's models lack: `make onnx-parity` and `make check`),
 activations (resnet18 with every ReLU another activation, or a log-softmax
 output: BASE+ACT, tools/bb_onnx.py's ACTIVATIONS; `make onnx-parity` and
-`make check`). --quick runs QUICK (see below), siblings-quick, timm-quick
-and activations, under 5 minutes on 2 cores, for `make check`.
+`make check`), video:NAME (one of torchvision's video classifiers, NAME in
+r3d_18, mc3_18, r2plus1d_18, s3d: 3-D convs and pools and BatchNorm3d, on a
+16-frame clip, input [N,3,16,S,S], S = 112, 224 for s3d), video (those
+four). --quick runs QUICK (see below), video:mc3_18, siblings-quick,
+timm-quick and activations, under 5 minutes on 2 cores, for `make check`.
 
 A path ending in .onnx in --models is a user's own file: nothing is
 exported, the file itself is run by ONNX Runtime and by ours on a seeded
@@ -109,6 +112,12 @@ KERNEL_BATCH = 8  # kernel_check's batch: the layout choices differ with the bat
 # 100 s on the 2-core VM (load ~5 from other jobs; tools/README.md).
 QUICK = ["resnet18", "mobilenet_v3_large", "squeezenet1_1", "shufflenet_v2_x1_0", "convnext_tiny", "vit_b_32",
          "densenet121"]
+# and one video model (tools/bb_onnx.py's VIDEO_MODELS): mc3_18 has 3-D
+# convs both full (3x7x7 stem, 3x3x3 in layer1) and spatial only (1x3x3
+# after), a 3-D global pool, BatchNorm3d, and 3e-6 of error against a 3e-4
+# bound (s3d, a chain without residuals, reaches half its bound). 19 s on
+# 2 cores (45 s beside another job's build).
+QUICK_VIDEO = "video:mc3_18"
 CPU_ARGS = ["--device", "cpu"]
 DEVICE_ARGS = {"cpu": CPU_ARGS, "cuda": ["--device", "cuda", "--precision", "fp32"]}
 
@@ -122,9 +131,11 @@ def parse_args(argv=None):
                    help="comma-separated torchvision model names, timm:NAME (timm's models) and sets: all "
                         "(the 25, the default), siblings (every other exportable one), siblings-quick (six "
                         "small siblings), timm-quick (fifteen timm models with ops torchvision's lack), "
-                        "activations (resnet18+ACT: other activations), BASE+ACT, and paths of your own .onnx files")
+                        "activations (resnet18+ACT: other activations), BASE+ACT, video:NAME (torchvision's video "
+                        "classifiers: r3d_18, mc3_18, r2plus1d_18, s3d), video (those four), and paths of your "
+                        "own .onnx files")
     p.add_argument("--quick", action="store_true",
-                   help="only " + ",".join(QUICK) + ", siblings-quick, timm-quick and activations")
+                   help="only " + ",".join(QUICK) + ", " + QUICK_VIDEO + ", siblings-quick, timm-quick and activations")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--opset", type=int, default=17)
     p.add_argument("--seed", type=int, default=0)
@@ -170,7 +181,7 @@ def validate(p, a):
     max_opset = getattr(_constants, "ONNX_MAX_OPSET", 17)
     if a.opset > max_opset:
         p.error(f"--opset: torch {torch.__version__} exports opset {max_opset} at most, not {a.opset}")
-    quick = ",".join(QUICK) + ",siblings-quick,timm-quick,activations"
+    quick = ",".join(QUICK) + "," + QUICK_VIDEO + ",siblings-quick,timm-quick,activations"
     a.models = bb_onnx.expand_models(quick if a.quick else a.models)
     try:
         bad = [m for m in a.models if not bb_onnx.known_model(m)]
@@ -180,7 +191,7 @@ def validate(p, a):
         p.error(f"--models: {bad[0]}: no such file")
     if bad or not a.models:
         p.error(f"--models: unknown model {bad[0] if bad else '' !r}; expected torchvision classification "
-                f"model names, timm:NAME, .onnx files or {', '.join(bb_onnx.MODEL_SETS)}, "
+                f"model names, timm:NAME, video:NAME, .onnx files or {', '.join(bb_onnx.MODEL_SETS)}, "
                 f"e.g. {','.join(bb_onnx.PARITY_MODELS)}")
     inside = [m for m in a.models if bb_onnx.is_file(m) and a.workdir and
               os.path.commonpath([os.path.realpath(m), os.path.realpath(a.workdir)]) == os.path.realpath(a.workdir)]

@@ -136,6 +136,23 @@ TEST(test_windows)
     cv = tm_node(t, "Conv", "x,w", "y", "dilations=[2,2] group=8");
     w = window(t, cv, 8, 10, I(8, 1, 3, 3), 1);
     assert_true(w.out_h == 6 && w.dil_h == 2 && w.dil_w == 2 && w.group == 8);
+    assert_true(w.kd == 1 && w.sd == 1 && w.dil_d == 1 && w.out_d == 1 && !w.pad_f && !w.pad_k);
+    /* 3-D windows against PyTorch (nn.MaxPool3d(3, 2, 1, ceil_mode=True), r3d_18's stem Conv3d) */
+    bb_ox_win w3;
+    bb_err err = {0};
+    bb_ox_node *mp = tm_node(t, "MaxPool", "x", "y", "kernel_shape=[3,3,3] strides=[2,2,2] pads=[1,1,1,1,1,1] ceil_mode=1");
+    assert_int_equal(bb_ox_window_3d(&t->m, mp, I(1, 8, 16, 112, 112), NULL, &w3, &err), 0);
+    assert_true(w3.out_d == 9 && w3.out_h == 57 && w3.out_w == 57 && w3.ceil_extra_k == 1 && w3.pad_k == 2 &&
+                w3.ceil_extra_b == 1 && w3.pad_f == 1);
+    bb_ox_node *c3 = tm_node(t, "Conv", "x,w", "y", "strides=[1,2,2] pads=[1,3,3,1,3,3]");
+    assert_int_equal(bb_ox_window_3d(&t->m, c3, I(1, 8, 16, 112, 112), I(4, 8, 3, 7, 7), &w3, &err), 0);
+    assert_true(w3.out_d == 16 && w3.out_h == 56 && w3.out_w == 56 && w3.kd == 3 && w3.kh == 7 && w3.sd == 1 &&
+                w3.sh == 2 && w3.pad_f == 1 && w3.pad_t == 3 && w3.out_c == 4);
+    /* a 3-D kernel_shape that differs from the weight's, named */
+    assert_int_equal(bb_ox_window_3d(&t->m, c3, I(1, 8, 16, 112, 112), I(4, 8, 3, 5, 7), &w3, &err), 0);
+    bb_ox_node *bad3 = tm_node(t, "Conv", "x,w", "y", "kernel_shape=[3,7,7]");
+    assert_int_equal(bb_ox_window_3d(&t->m, bad3, I(1, 8, 16, 112, 112), I(4, 8, 3, 5, 7), &w3, &err), -1);
+    assert_non_null(strstr(err.msg, "differs from the weight's [3,5,7]"));
     /* errors: channels vs group, 1-D kernel, bad auto_pad, window larger than the input, stride 0 */
     window(t, cv, 8, 10, I(8, 2, 3, 3), 0);
     window(t, tm_node(t, "MaxPool", "x", "y", "kernel_shape=[3]"), 8, 10, NULL, 0);
