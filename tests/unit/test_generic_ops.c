@@ -518,12 +518,18 @@ static bb_graph *dense_block(int variant)
     return g;
 }
 
-/* steps of kind `kind` in the backend prepared for g at batch n (g fused) */
+/* steps of kind `kind` in the backend prepared for g at batch n (g fused),
+ * under cpu.algo=never: the measured policy races conv layouts by timing
+ * (a 3-channel input's conv may pick nChw8c or NHWC on a loaded machine,
+ * which costs its concat a copy, as cpu_concat_inplace.c says), so a count
+ * taken under it depends on the machine's load; never keeps oneDNN's own
+ * choices. */
 static int steps_of(bb_graph *g, int64_t n, const char *kind)
 {
     bb_backend *be = NULL;
     bb_err err = {0};
     bb_run_config cfg = {.threads = 2};
+    cfg.options.value[BB_OPT_CPU_ALGO] = 2, cfg.options.source[BB_OPT_CPU_ALGO] = BB_OPT_FROM_FLAG; /* never */
     if (bb_cpu_backend.prepare(&be, g, n, &cfg, &err) != 0)
         fail_msg("prepare: %s", err.msg);
     int c = 0;
