@@ -63,6 +63,10 @@ bb_op *ox_reshape_to(ox_ctx *c, const bb_ox_node *nd, int x, int out_v);
 const bb_ox_val *ox_in_static(ox_ctx *c, const bb_ox_node *nd, int k, const char *what);
 bb_op *ox_op_into(ox_ctx *c, const bb_ox_node *nd, bb_op_type type, int x, int y);
 void ox_set_window(bb_op *op, const bb_ox_win *w);
+/* A window's sizes fit a bb_op (else -1, "window too large"); a pool's
+ * refusals, at either rank (else -1 naming the node). */
+int ox_window_fits(ox_ctx *c, const bb_ox_node *nd, const bb_ox_win *w);
+int ox_pool_refused(ox_ctx *c, const bb_ox_node *nd, const bb_ox_win *w);
 /* onnx_lower_move.c: the data-movement lowerings. */
 int ox_lower_reshape(ox_ctx *c, const bb_ox_node *nd);
 int ox_lower_transpose(ox_ctx *c, const bb_ox_node *nd);

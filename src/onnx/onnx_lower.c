@@ -292,9 +292,30 @@ static int window_of(ox_ctx *c, const bb_ox_node *nd, const int64_t *wdims, bb_o
     if ((conv1d ? bb_ox_window_1d(c->m, nd, x->dims, wdims, w, c->err)
                 : bb_ox_window(c->m, nd, x->dims, wdims, w, c->err)) != 0)
         return -1;
-    if (w->kh > 1 << 20 || w->kw > 1 << 20 || w->sh > 1 << 20 || w->sw > 1 << 20 || w->pad_t > 1 << 20 ||
-        w->pad_l > 1 << 20 || w->pad_b > 1 << 20 || w->pad_r > 1 << 20 || w->dil_h > 1 << 20 || w->dil_w > 1 << 20)
-        return bb_ox_node_err(c->err, c->m, nd, "window too large");
+    return ox_window_fits(c, nd, w);
+}
+
+/* Every size of a window (2-D or 3-D) fits the graph op's int fields, with
+ * room for their sums: 0, or -1 with the node named. */
+int ox_window_fits(ox_ctx *c, const bb_ox_node *nd, const bb_ox_win *w)
+{
+    const int64_t v[] = {w->kd, w->kh, w->kw, w->sd, w->sh, w->sw, w->dil_d, w->dil_h, w->dil_w,
+                         w->pad_f, w->pad_k, w->pad_t, w->pad_b, w->pad_l, w->pad_r};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        if (v[i] > 1 << 20)
+            return bb_ox_node_err(c->err, c->m, nd, "window too large");
+    return 0;
+}
+
+/* What a pool of either rank refuses: a MaxPool whose indices output is
+ * read; ceil_mode's extra padding in an average pool that counts padding. */
+int ox_pool_refused(ox_ctx *c, const bb_ox_node *nd, const bb_ox_win *w)
+{
+    int avg = !strcmp(nd->op_type, "AveragePool");
+    if (!avg && nd->n_out > 1 && nd->out[1] >= 0 && c->readers[nd->out[1]])
+        return bb_ox_node_err(c->err, c->m, nd, "its indices output is read (not supported)");
+    if (avg && w->count_include_pad && (w->ceil_extra_k || w->ceil_extra_b || w->ceil_extra_r))
+        return bb_ox_node_err(c->err, c->m, nd, "ceil_mode with count_include_pad is not supported");
     return 0;
 }
 
@@ -499,16 +520,10 @@ static int lower_pool(ox_ctx *c, const bb_ox_node *nd)
     int x = ox_in_act(c, nd, 0);
     bb_ox_win win;
     if (x >= 0 && c->v2[nd->in[0]].ndim == 5)
-        return nd->n_out > 1 && nd->out[1] >= 0 && c->readers[nd->out[1]]
-                   ? bb_ox_node_err(c->err, c->m, nd, "its indices output is read (not supported)")
-                   : ox_lower_pool3d(c, nd, x);
-    if (x < 0 || window_of(c, nd, NULL, &win) != 0)
+        return ox_lower_pool3d(c, nd, x);
+    if (x < 0 || window_of(c, nd, NULL, &win) != 0 || ox_pool_refused(c, nd, &win) != 0)
         return -1;
     int avg = !strcmp(nd->op_type, "AveragePool");
-    if (!avg && nd->n_out > 1 && nd->out[1] >= 0 && c->readers[nd->out[1]])
-        return bb_ox_node_err(c->err, c->m, nd, "its indices output is read (not supported)");
-    if (avg && win.count_include_pad && (win.ceil_extra_b || win.ceil_extra_r))
-        return bb_ox_node_err(c->err, c->m, nd, "ceil_mode with count_include_pad is not supported");
     bb_op *op = ox_op(c, nd, avg ? BB_OP_AVGPOOL : BB_OP_MAXPOOL, &x, 1, nd->out[0]);
     if (!op)
         return -1;

@@ -171,11 +171,9 @@ static int setup(stack3d *s, ox_ctx *c, const bb_ox_node *nd, int x, const int64
     int64_t in[5] = {1, s->ch, s->t, s->h, s->w};
     if (bb_ox_window_3d(c->m, nd, in, wdims, &s->win, c->err) != 0)
         return -1;
-    const bb_ox_win *w = &s->win;
-    int64_t lim = 1 << 20;
-    if (w->kd > BB_MAX_IN || w->kh > lim || w->kw > lim || w->sd > lim || w->sh > lim || w->sw > lim ||
-        w->dil_d > lim || w->dil_h > lim || w->dil_w > lim || w->pad_f > lim || w->pad_k > lim ||
-        w->pad_t > lim || w->pad_b > lim || w->pad_l > lim || w->pad_r > lim)
+    if (ox_window_fits(c, nd, &s->win) != 0)
+        return -1;
+    if (s->win.kd > BB_MAX_IN)
         return bb_ox_node_err(c->err, c->m, nd, "window too large (time taps at most %d)", BB_MAX_IN);
     derive(s);
     return 0;
@@ -247,8 +245,8 @@ int ox_lower_pool3d(ox_ctx *c, const bb_ox_node *nd, int x)
     bb_ox_win *w = &s.win;
     int avg = !strcmp(nd->op_type, "AveragePool");
     bb_op_type type = avg ? BB_OP_AVGPOOL : BB_OP_MAXPOOL;
-    if (avg && w->count_include_pad && (w->ceil_extra_k || w->ceil_extra_b || w->ceil_extra_r))
-        return bb_ox_node_err(c->err, c->m, nd, "ceil_mode with count_include_pad is not supported");
+    if (ox_pool_refused(c, nd, w) != 0)
+        return -1;
     if (time_only(w))
         return time_window_op(&s, x, type, s.ch, -1, -1, NULL);
     if (avg && !w->count_include_pad && (w->pad_t || w->pad_b))
