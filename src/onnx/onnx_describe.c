@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine/fuse.h"
+#include "onnx/onnx_flatten.h"
 #include "onnx/onnx_import.h"
 #include "onnx/onnx_import_internal.h"
 
@@ -71,9 +72,14 @@ int bb_onnx_describe(const char *path, FILE *out, bb_err *err)
         print_io(out, "output", m, &m->outputs[i]);
     print_histogram(out, m);
     bb_err why = {0};
+    int flow = bb_ox_flatten_needed(m);
     if (ox_check_supported(m, &why) != 0) {
         fprintf(out, "supported no: %s\n", why.msg);
+    } else if (!(m = bb_ox_flatten(m, &why))) {
+        fprintf(out, "supported every op type, but the import failed: %s\n", why.msg);
     } else {
+        if (flow)
+            fprintf(out, "control  If, Loop and sequences resolved at import: %d nodes without them\n", m->n_nodes);
         bb_graph *g = ox_import_model(m, &why);
         if (!g) {
             fprintf(out, "supported every op type, but the import failed: %s\n", why.msg);

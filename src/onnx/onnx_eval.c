@@ -79,12 +79,16 @@ static int foldable(const bb_ox_ctx *c, const bb_ox_op *op, budget *b)
     if (!op->fold || (bb_ox_out(c, 0) && bb_ox_out(c, 0)->is_const))
         return 0;
     int64_t bytes = 0, work = 0;
+    int past = 0; /* an input is itself computed from constants, past the limits */
     for (int i = 0; i < c->nd->n_in - !!(op->flags & F_TYPE_LAST); i++) {
         const bb_ox_val *x = bb_ox_in(c, i);
-        if (x && !x->is_const)
+        if (x && !x->is_const && !x->past_limits)
             return 0;
+        past |= x && !x->is_const;
         work += x ? x->numel : 0;
     }
+    if (past)
+        return 2;
     for (int i = 0; i < c->nd->n_out; i++) {
         const bb_ox_val *o = bb_ox_out(c, i);
         if (o && o->numel > b->max_elems)
@@ -247,7 +251,9 @@ static void drop_dead_indices(const bb_ox_model *m, bb_ox_val *v, int k, const i
     }
 }
 
-bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, int drop_dead, bb_err *err)
+/* Every value of m undefined but its initializers' and its inputs' (at
+ * batch n). NULL with err set. */
+static bb_ox_val *vals_begin(const bb_ox_model *m, int64_t n, bb_err *err)
 {
     if (n < 1 || n > BB_OX_MAX_ELEMS)
         return bb_err_set(err, "%s: batch size %lld is out of range", m->path, (long long)n), NULL;
@@ -257,23 +263,42 @@ bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, int drop_dead, bb_err *er
     for (int i = 0; i < m->n_values; i++)
         v[i].ndim = -1;
     int rc = 0;
-    budget b = budget_for(m);
     for (int i = 0; rc == 0 && i < m->n_inits; i++)
         rc = set_init(m, i, v, err);
     for (int i = 0; rc == 0 && i < m->n_inputs; i++)
         rc = set_input(m, &m->inputs[i], n, v, err);
-    int *last = rc == 0 ? last_readers(m) : NULL;
-    unsigned char *read_live = rc == 0 ? calloc((size_t)(m->n_values > 0 ? m->n_values : 1), 1) : NULL;
-    if (rc == 0 && (!last || !read_live))
-        rc = bb_err_oom(err, "%s: out of memory for %d values", m->path, m->n_values);
-    for (int k = 0; rc == 0 && k < m->n_nodes; k++) {
-        if ((rc = eval_node(m, v, k, &b, err)) == 0 && drop_dead)
-            drop_dead_indices(m, v, k, last, read_live);
-        if (rc < 0 && !err->oom) { /* the shapes a node's message names have this batch */
-            size_t len = strlen(err->msg);
-            snprintf(err->msg + len, sizeof err->msg - len, " (shapes at batch %lld)", (long long)n);
-        }
+    if (rc < 0) {
+        bb_ox_vals_free(v, m->n_values);
+        return NULL;
     }
+    return v;
+}
+
+/* Node k, with the batch size in a failure's message. */
+static int eval_step(const bb_ox_model *m, bb_ox_val *v, int k, int64_t n, budget *b, bb_err *err)
+{
+    int rc = eval_node(m, v, k, b, err);
+    if (rc < 0 && !err->oom) { /* the shapes a node's message names have this batch */
+        size_t len = strlen(err->msg);
+        snprintf(err->msg + len, sizeof err->msg - len, " (shapes at batch %lld)", (long long)n);
+    }
+    return rc;
+}
+
+bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, int drop_dead, bb_err *err)
+{
+    bb_ox_val *v = vals_begin(m, n, err);
+    if (!v)
+        return NULL;
+    int rc = 0;
+    budget b = budget_for(m);
+    int *last = last_readers(m);
+    unsigned char *read_live = calloc((size_t)(m->n_values > 0 ? m->n_values : 1), 1);
+    if (!last || !read_live)
+        rc = bb_err_oom(err, "%s: out of memory for %d values", m->path, m->n_values);
+    for (int k = 0; rc == 0 && k < m->n_nodes; k++)
+        if ((rc = eval_step(m, v, k, n, &b, err)) == 0 && drop_dead)
+            drop_dead_indices(m, v, k, last, read_live);
     free(last);
     free(read_live);
     if (rc < 0) {
@@ -281,6 +306,59 @@ bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, int drop_dead, bb_err *er
         return NULL;
     }
     return v;
+}
+
+/* ---- step by step ------------------------------------------------------------------ */
+
+struct bb_ox_stepper {
+    int64_t n;
+    int cap;        /* values v has room for */
+    bb_ox_val *v;
+    budget b;
+};
+
+bb_ox_stepper *bb_ox_step_begin(const bb_ox_model *m, int64_t n, bb_err *err)
+{
+    bb_ox_stepper *s = calloc(1, sizeof *s);
+    if (!s)
+        return bb_err_oom(err, "%s: out of memory", m->path), NULL;
+    if (!(s->v = vals_begin(m, n, err))) {
+        free(s);
+        return NULL;
+    }
+    s->n = n;
+    s->cap = m->n_values > 0 ? m->n_values : 1;
+    s->b = budget_for(m);
+    return s;
+}
+
+int bb_ox_step(bb_ox_stepper *s, const bb_ox_model *m, int k, bb_err *err)
+{
+    if (m->n_values > s->cap) {
+        int cap = s->cap;
+        while (cap < m->n_values)
+            cap = cap < INT32_MAX / 2 ? 2 * cap : m->n_values;
+        bb_ox_val *v = realloc(s->v, sizeof *v * (size_t)cap);
+        if (!v)
+            return bb_err_oom(err, "%s: out of memory for %d values", m->path, m->n_values);
+        for (int i = s->cap; i < cap; i++)
+            v[i] = (bb_ox_val){.ndim = -1};
+        s->v = v, s->cap = cap;
+    }
+    return eval_step(m, s->v, k, s->n, &s->b, err);
+}
+
+const bb_ox_val *bb_ox_step_val(const bb_ox_stepper *s, int v)
+{
+    return v >= 0 && v < s->cap ? &s->v[v] : NULL;
+}
+
+void bb_ox_step_free(bb_ox_stepper *s)
+{
+    if (!s)
+        return;
+    bb_ox_vals_free(s->v, s->cap);
+    free(s);
 }
 
 void bb_ox_vals_free(bb_ox_val *v, int n_values)

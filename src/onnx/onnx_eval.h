@@ -57,7 +57,8 @@
 
 typedef struct {
     int is_const;          /* data computed (every input constant, or an initializer) */
-    int past_limits;       /* every input constant, but left shape only: past the limits above */
+    int past_limits;       /* every input constant or itself past_limits, but left shape only: past the
+                            * limits above */
     int from_weights;      /* float data that is, or was computed from, a float initializer: the
                             * model's parameters (weight standardisation's folded weights too) */
     bb_ox_dtype dtype;
@@ -84,6 +85,17 @@ typedef struct {
  * of the values is kept, index arithmetic is not held. */
 bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, int drop_dead, bb_err *err);
 void bb_ox_vals_free(bb_ox_val *v, int n_values);
+
+/* The same evaluation node by node, for onnx_flatten.c, which appends the
+ * nodes it evaluates: begin sets m's initializers and its inputs at batch
+ * n; bb_ox_step evaluates node k of m (m's values may have grown since);
+ * bb_ox_step_val is value v (NULL beyond those seen). No value is freed
+ * before bb_ox_step_free. */
+typedef struct bb_ox_stepper bb_ox_stepper;
+bb_ox_stepper *bb_ox_step_begin(const bb_ox_model *m, int64_t n, bb_err *err);
+int bb_ox_step(bb_ox_stepper *s, const bb_ox_model *m, int k, bb_err *err);
+const bb_ox_val *bb_ox_step_val(const bb_ox_stepper *s, int v);
+void bb_ox_step_free(bb_ox_stepper *s);
 /* Whether op_type (default domain) is known to bb_ox_eval. */
 int bb_ox_eval_supports(const char *op_type);
 

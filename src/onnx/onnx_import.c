@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "onnx/onnx_flatten.h"
 #include "onnx/onnx_import_internal.h"
 #include "util/grow.h"
 
@@ -210,30 +211,63 @@ bb_op *ox_op(ox_ctx *c, const bb_ox_node *nd, bb_op_type type, const int *in, in
 
 /* ---- the driver ------------------------------------------------------------- */
 
-/* One message listing every op type nothing lowers, with a node of each. */
+/* Whether node nd's op type is one nothing lowers or resolves. */
+static int unsupported(const bb_ox_node *nd)
+{
+    int dflt = !nd->domain[0] || !strcmp(nd->domain, "ai.onnx");
+    return !(dflt && ((ox_op_known(nd->op_type) && bb_ox_eval_supports(nd->op_type)) ||
+                      bb_ox_flatten_handles(nd->op_type)));
+}
+
+/* The unsupported op types met so far, each with its first node. */
+typedef struct {
+    const bb_ox_node *first[64];
+    int n;
+} bad_ops;
+
+static void note_node(bad_ops *b, const bb_ox_node *nd)
+{
+    if (!unsupported(nd))
+        return;
+    for (int i = 0; i < b->n; i++)
+        if (!strcmp(b->first[i]->op_type, nd->op_type) && !strcmp(b->first[i]->domain, nd->domain))
+            return;
+    if (b->n < (int)(sizeof b->first / sizeof *b->first))
+        b->first[b->n++] = nd;
+}
+
+/* One message listing every op type nothing lowers, with a node of each,
+ * in the graph or in any subgraph. */
 int ox_check_supported(const bb_ox_model *m, bb_err *err)
 {
+    bad_ops bad = {.n = 0};
+    for (int i = 0; i < m->n_nodes; i++)
+        note_node(&bad, &m->nodes[i]);
+    for (int g = 0; g < m->n_graphs; g++)
+        for (int i = 0; i < m->graphs[g].n_nodes; i++)
+            note_node(&bad, &m->graphs[g].nodes[i]);
+    if (!bad.n)
+        return 0;
     char list[768] = "";
     size_t len = 0;
-    int n_bad = 0;
-    for (int i = 0; i < m->n_nodes; i++) {
-        const bb_ox_node *nd = &m->nodes[i];
+    for (int i = 0; i < bad.n && len < sizeof list - 1; i++) {
+        const bb_ox_node *nd = bad.first[i];
         int dflt = !nd->domain[0] || !strcmp(nd->domain, "ai.onnx");
-        if (dflt && ox_op_known(nd->op_type) && bb_ox_eval_supports(nd->op_type))
-            continue;
-        int seen = 0;
-        for (int j = 0; j < i && !seen; j++)
-            seen = !strcmp(m->nodes[j].op_type, nd->op_type) && !strcmp(m->nodes[j].domain, nd->domain);
-        if (seen)
-            continue;
-        n_bad++;
-        if (len < sizeof list - 1)
-            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s%s%s (node '%s')", n_bad > 1 ? ", " : "",
-                                    dflt ? "" : nd->domain, dflt ? "" : ":", nd->op_type, nd->name);
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s%s%s (node '%s')", i ? ", " : "",
+                                dflt ? "" : nd->domain, dflt ? "" : ":", nd->op_type, nd->name);
     }
-    if (!n_bad)
-        return 0;
-    return bb_err_set(err, "%s: %d unsupported op type%s: %s", m->path, n_bad, n_bad > 1 ? "s" : "", list);
+    return bb_err_set(err, "%s: %d%s unsupported op type%s: %s", m->path, bad.n,
+                      bad.n == (int)(sizeof bad.first / sizeof *bad.first) ? " or more" : "", bad.n > 1 ? "s" : "",
+                      list);
+}
+
+bb_ox_model *ox_checked_flat(bb_ox_model *m, bb_err *err)
+{
+    if (ox_check_supported(m, err) != 0) {
+        bb_ox_free(m);
+        return NULL;
+    }
+    return bb_ox_flatten(m, err);
 }
 
 static int count_readers(ox_ctx *c)
@@ -389,9 +423,9 @@ bb_graph *ox_import_model(const bb_ox_model *m, bb_err *err)
 bb_graph *bb_onnx_import(const char *path, bb_err *err)
 {
     bb_ox_model *m = bb_ox_load(path, err);
-    if (!m)
+    if (!m || !(m = ox_checked_flat(m, err)))
         return NULL;
-    bb_graph *g = ox_check_supported(m, err) == 0 ? ox_import_model(m, err) : NULL;
+    bb_graph *g = ox_import_model(m, err);
     bb_ox_free(m);
     return g;
 }

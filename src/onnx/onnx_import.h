@@ -2,7 +2,8 @@
  * onnx_import.h — the door for the user's own model: an ONNX file becomes a
  * bb_graph that the fusion pass and both backends take like a zoo model.
  *
- * The file is read (onnx_model.h), evaluated at two batch sizes
+ * The file is read (onnx_model.h), its If, Loop and sequence ops resolved
+ * into plain nodes (onnx_flatten.h), evaluated at two batch sizes
  * (onnx_eval.h: shapes, and the shape arithmetic exporters emit folded into
  * constants), and each remaining node lowered to graph ops; which dim of a
  * value scales with the batch is read off the two evaluations. Weights come

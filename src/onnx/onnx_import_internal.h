@@ -26,6 +26,9 @@ typedef struct {
 /* 0 when every node's op type has a lowering; else -1 with one message
  * listing each unsupported op type with a node of it. */
 int ox_check_supported(const bb_ox_model *m, bb_err *err);
+/* m checked (ox_check_supported) and flattened (onnx_flatten.h): the model
+ * to import, or NULL with err set; m is consumed either way. */
+bb_ox_model *ox_checked_flat(bb_ox_model *m, bb_err *err);
 /* The graph of a checked model (weights copied from it, not fused). */
 bb_graph *ox_import_model(const bb_ox_model *m, bb_err *err);
 /* Whether value v is an activation: float, and computed from the input

@@ -36,6 +36,8 @@ typedef struct {
     int64_t top;         /* the rows above each frame in the stack (pad_t, or 0: top_in_window) */
     int top_in_window;   /* the 2-D window pads top and bottom by pad_t (see stack_window) */
     int64_t tp;          /* frames after the time padding */
+    int64_t heads;       /* an input [N*heads, C, T, H, W] (MViT's pooling per attention head) runs as
+                          * [N, heads*C, T, H, W], the window grouped per head; 1 otherwise */
 } stack3d;
 
 static int act(stack3d *s, int ndim, const int64_t *dims)
@@ -112,9 +114,13 @@ static int unstack(stack3d *s, int y, int64_t m)
     if (rows == w->out_h)
         return ox_reshape_to(s->c, s->nd, y, s->nd->out[0]) ? 0 : -1;
     int v = reshaped(s, y, 4, d);
-    bb_op *op = ox_op(s->c, s->nd, BB_OP_SLICE, &v, 1, s->nd->out[0]);
+    int64_t cut[4] = {m, w->out_d, w->out_h, w->out_w};
+    int o = s->heads > 1 ? act(s, 4, cut) : -1; /* per item, then into the per-head output */
+    bb_op *op = o >= 0 ? ox_op_into(s->c, s->nd, BB_OP_SLICE, v, o) : ox_op(s->c, s->nd, BB_OP_SLICE, &v, 1, s->nd->out[0]);
     for (int a = 0; op && a < 5; a++)
         op->starts[a] = 0, op->steps[a] = 1;
+    if (op && o >= 0)
+        return ox_reshape_to(s->c, s->nd, o, s->nd->out[0]) ? 0 : -1;
     return op ? 0 : -1;
 }
 
@@ -160,14 +166,20 @@ static void derive(stack3d *s)
     s->tp = s->t + w->pad_f + w->pad_k;
 }
 
-static int setup(stack3d *s, ox_ctx *c, const bb_ox_node *nd, int x, const int64_t *wdims)
+/* The input x, [C, T, H, W] per item or [N*heads, C, T, H, W] (then viewed
+ * as [heads*C, T, H, W] per item), and the window. */
+static int setup(stack3d *s, ox_ctx *c, const bb_ox_node *nd, int *x, const int64_t *wdims)
 {
-    const bb_tensor *xt = &c->g->tensors[x];
-    if (xt->full_rank || xt->ndim != 4)
-        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs 3-D windows on [N,C,T,H,W] inputs only");
+    const bb_tensor *xt = &c->g->tensors[*x];
+    int per_head = xt->full_rank && xt->batch_axis == 0 && xt->ndim == 5;
+    if ((xt->full_rank && !per_head) || (!xt->full_rank && xt->ndim != 4))
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs 3-D windows on [N,C,T,H,W] or "
+                              "[N*heads,C,T,H,W] inputs only");
     memset(s, 0, sizeof *s);
     s->c = c, s->nd = nd;
-    s->ch = xt->dims[0], s->t = xt->dims[1], s->h = xt->dims[2], s->w = xt->dims[3];
+    const int64_t *d = xt->dims + per_head;
+    s->heads = per_head ? xt->dims[0] : 1;
+    s->ch = d[0], s->t = d[1], s->h = d[2], s->w = d[3];
     int64_t in[5] = {1, s->ch, s->t, s->h, s->w};
     if (bb_ox_window_3d(c->m, nd, in, wdims, &s->win, c->err) != 0)
         return -1;
@@ -175,8 +187,49 @@ static int setup(stack3d *s, ox_ctx *c, const bb_ox_node *nd, int x, const int64
         return -1;
     if (s->win.kd > BB_MAX_IN)
         return bb_ox_node_err(c->err, c->m, nd, "window too large (time taps at most %d)", BB_MAX_IN);
+    if (per_head) {
+        int64_t v[4] = {s->heads * s->ch, s->t, s->h, s->w};
+        *x = reshaped(s, *x, 4, v);
+        s->ch *= s->heads;
+        s->win.group *= s->heads;
+        s->win.out_c *= s->heads;
+    }
     derive(s);
     return 0;
+}
+
+/* The conv's weight and bias once per head (heads > 1): the conv of
+ * [heads*C, T, H, W] grouped per head is each head's conv. *tiled owns
+ * the weight's data, *bt is the bias tensor (-1: none). */
+static int per_head_params(stack3d *s, const bb_ox_val *wv, bb_ox_val *tiled, int *bt)
+{
+    ox_ctx *c = s->c;
+    const bb_ox_node *nd = s->nd;
+    const int64_t k = s->heads, m = wv->dims[0];
+    *tiled = *wv;
+    tiled->dims[0] = k * m, tiled->numel = k * wv->numel, tiled->owned = 1;
+    float *w = malloc(sizeof(float) * (size_t)(tiled->numel > 0 ? tiled->numel : 1));
+    const bb_ox_val *b = nd->n_in > 2 && nd->in[2] >= 0 ? ox_in_static(c, nd, 2, "bias") : NULL;
+    float *bias = b ? malloc(sizeof(float) * (size_t)(k * m)) : NULL;
+    tiled->data = w;
+    if (!w || (b && !bias)) {
+        free(bias);
+        return bb_err_oom(c->err, "%s: out of memory repeating a Conv3d weight per head", c->m->path);
+    }
+    if (nd->n_in > 2 && nd->in[2] >= 0 && (!b || b->numel != m || b->dtype != BB_OX_F32)) {
+        free(bias);
+        return b ? bb_ox_node_err(c->err, c->m, nd, "bias must be [%lld] floats", (long long)m) : -1;
+    }
+    for (int64_t h = 0; h < k; h++) {
+        memcpy(w + h * wv->numel, wv->data, sizeof(float) * (size_t)wv->numel);
+        if (bias)
+            memcpy(bias + h * m, b->data, sizeof(float) * (size_t)m);
+    }
+    int64_t bd[1] = {k * m};
+    *bt = bias ? ox_const_tensor(c, ox_value_name(c, nd, 2), BB_T_PARAM, 1, bd, bias) : -1;
+    free(bias);
+    c->g->params_adjust -= (k - 1) * (wv->numel + (b ? m : 0)); /* the file's weights count once */
+    return b && *bt < 0 ? -1 : 0;
 }
 
 /* Tap i's weight: [M, C/g, kh, kw] of wv [M, C/g, kd, kh, kw]. */
@@ -194,16 +247,35 @@ static int tap_weight(ox_ctx *c, const bb_ox_node *nd, const bb_ox_val *wv, int6
     return wt;
 }
 
+static int conv3d(stack3d *s, int x, const bb_ox_val *wv, int bt);
+
 int ox_lower_conv3d(ox_ctx *c, const bb_ox_node *nd, int x, const bb_ox_val *wv)
 {
     stack3d s;
-    if (setup(&s, c, nd, x, wv->dims) != 0)
+    if (setup(&s, c, nd, &x, wv->dims) != 0)
         return -1;
-    const bb_ox_win *w = &s.win;
+    if (s.heads > 1) {
+        bb_ox_val tiled;
+        int bt = -1, rc = per_head_params(&s, wv, &tiled, &bt);
+        rc = rc ? rc : conv3d(&s, x, &tiled, bt);
+        free(tiled.data);
+        return rc;
+    }
     const int64_t m = wv->dims[0];
     int bt = nd->n_in > 2 && nd->in[2] >= 0 ? ox_param_1d(c, nd, 2, m, BB_T_PARAM, "bias") : -1;
     if (nd->n_in > 2 && nd->in[2] >= 0 && bt < 0)
         return -1;
+    return conv3d(&s, x, wv, bt);
+}
+
+/* The conv of weight wv ([M, C/g, kd, kh, kw]) and bias tensor bt on x. */
+static int conv3d(stack3d *sp, int x, const bb_ox_val *wv, int bt)
+{
+    stack3d s = *sp;
+    ox_ctx *c = s.c;
+    const bb_ox_node *nd = s.nd;
+    const bb_ox_win *w = &s.win;
+    const int64_t m = wv->dims[0];
     if (time_only(w)) {
         int64_t wd[4] = {m, wv->dims[1], w->kd, 1};
         int wt = ox_const_tensor(c, ox_value_name(c, nd, 1), BB_T_PARAM, 4, wd, wv->data);
@@ -240,7 +312,7 @@ int ox_lower_conv3d(ox_ctx *c, const bb_ox_node *nd, int x, const bb_ox_val *wv)
 int ox_lower_pool3d(ox_ctx *c, const bb_ox_node *nd, int x)
 {
     stack3d s;
-    if (setup(&s, c, nd, x, NULL) != 0)
+    if (setup(&s, c, nd, &x, NULL) != 0)
         return -1;
     bb_ox_win *w = &s.win;
     int avg = !strcmp(nd->op_type, "AveragePool");

@@ -177,9 +177,11 @@ static char *dir_of(const char *path)
 /* ---- value names: an open-addressing hash index --------------------------------------- */
 
 typedef struct {
-    int *slot; /* value index + 1; 0 empty */
+    int *slot; /* value index + 1; 0 empty; IX_GONE a name that left scope */
     size_t mask;
 } name_index;
+
+#define IX_GONE (-1)
 
 static size_t name_hash(const char *s)
 {
@@ -192,7 +194,7 @@ static size_t name_hash(const char *s)
 static int ix_find(const name_index *ix, const bb_ox_model *m, const char *name)
 {
     for (size_t i = name_hash(name) & ix->mask; ix->slot[i]; i = (i + 1) & ix->mask)
-        if (!strcmp(m->values[ix->slot[i] - 1].name, name))
+        if (ix->slot[i] > 0 && !strcmp(m->values[ix->slot[i] - 1].name, name))
             return ix->slot[i] - 1;
     return -1;
 }
@@ -205,15 +207,29 @@ static void ix_put(name_index *ix, const char *name, int v)
     ix->slot[i] = v + 1;
 }
 
+/* Value v's name leaves scope (the end of the subgraph defining it). */
+static void ix_drop(name_index *ix, const bb_ox_model *m, int v)
+{
+    for (size_t i = name_hash(m->values[v].name) & ix->mask; ix->slot[i]; i = (i + 1) & ix->mask)
+        if (ix->slot[i] == v + 1) {
+            ix->slot[i] = IX_GONE;
+            return;
+        }
+}
+
 /* ---- building the model -------------------------------------------------------------- */
 
 typedef struct {
     bb_ox_model *m;
-    const Onnx__GraphProto *g;
+    const Onnx__GraphProto *g; /* the main graph */
     bb_ox_src src;
     name_index ix;
     bb_err *err;
 } builder;
+
+/* A value's producer when it is not a main-graph node's output or an input
+ * or initializer of the main graph. */
+enum { PRODUCER_SUBGRAPH_NODE = -2, PRODUCER_SUBGRAPH_INPUT = -3 };
 
 static void *xcalloc(size_t n, size_t size)
 {
@@ -237,22 +253,49 @@ static int add_value(builder *b, const char *name, const char *what, int produce
     return v;
 }
 
-/* Room for every value the graph could name, and its index. */
+static int is_graph_attr(const Onnx__AttributeProto *ap)
+{
+    return ap->g && ap->has_type && ap->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH;
+}
+
+/* What graph g and the subgraphs of its nodes define: values,
+ * initializers, subgraphs (the wire walk has bounded their nesting; each
+ * is distinct bytes of the file, so the counts stay below its size). */
+typedef struct {
+    size_t values, inits, graphs;
+} census;
+
+static void count_graph(const Onnx__GraphProto *g, census *c)
+{
+    c->values += g->n_input + g->n_initializer;
+    c->inits += g->n_initializer;
+    for (size_t k = 0; k < g->n_node; k++) {
+        c->values += g->node[k]->n_output;
+        for (size_t i = 0; i < g->node[k]->n_attribute; i++)
+            if (is_graph_attr(g->node[k]->attribute[i]))
+                c->graphs++, count_graph(g->node[k]->attribute[i]->g, c);
+    }
+}
+
+/* Room for every value, initializer and subgraph the model could name, and
+ * the values' index. */
 static int values_alloc(builder *b)
 {
-    const Onnx__GraphProto *g = b->g;
-    size_t n = g->n_input + g->n_initializer;
-    for (size_t k = 0; k < g->n_node && n <= INT_MAX / 4; k++)
-        n += g->node[k]->n_output;
-    if (n > INT_MAX / 4 || g->n_node > INT_MAX / 4)
+    census c = {0, 0, 0};
+    count_graph(b->g, &c);
+    if (c.values > INT_MAX / 4 || c.graphs > INT_MAX / 4)
         return bb_err_set(b->err, "%s: the graph has too many values", b->src.file);
     size_t cap = 16;
-    while (cap < 2 * n)
+    while (cap < 2 * c.values)
         cap <<= 1;
-    b->m->values = xcalloc(n, sizeof *b->m->values);
+    bb_ox_model *m = b->m;
+    m->values = xcalloc(c.values, sizeof *m->values);
+    m->inits = xcalloc(c.inits, sizeof *m->inits);
+    m->init_value = xcalloc(c.inits, sizeof *m->init_value);
+    m->graphs = xcalloc(c.graphs, sizeof *m->graphs);
     b->ix.slot = calloc(cap, sizeof *b->ix.slot);
     b->ix.mask = cap - 1;
-    return b->m->values && b->ix.slot ? 0 : oom(b);
+    return m->values && m->inits && m->init_value && m->graphs && b->ix.slot ? 0 : oom(b);
 }
 
 static int define_inputs(builder *b)
@@ -269,28 +312,29 @@ static int define_inputs(builder *b)
     return 0;
 }
 
-static int define_inits(builder *b)
+/* Graph g's initializers, appended to the model's. `where` is "" for the
+ * main graph (whose initializers may also be declared graph inputs), else
+ * names the subgraph (where an initializer must be a new name). */
+static int define_inits(builder *b, const Onnx__GraphProto *g, const char *where)
 {
     bb_ox_model *m = b->m;
-    char what[300];
-    size_t n = b->g->n_initializer;
-    if (!(m->inits = xcalloc(n, sizeof *m->inits)) || !(m->init_value = xcalloc(n, sizeof *m->init_value)))
-        return oom(b);
-    m->n_inits = (int)n;
-    for (size_t i = 0; i < n; i++) {
-        const Onnx__TensorProto *tp = b->g->initializer[i];
+    char what[700];
+    for (size_t j = 0; j < g->n_initializer; j++) {
+        const Onnx__TensorProto *tp = g->initializer[j];
+        int i = m->n_inits;
         if (!tp->name || !*tp->name)
-            return bb_err_set(b->err, "%s: initializer %zu has no name", b->src.file, i);
+            return bb_err_set(b->err, "%s: %sinitializer %zu has no name", b->src.file, where, j);
         int v = ix_find(&b->ix, m, tp->name);
-        if (v >= 0 && m->values[v].init >= 0)
-            return bb_err_set(b->err, "%s: initializer '%.200s' is given twice", b->src.file, tp->name);
+        if (v >= 0 && (m->values[v].init >= 0 || *where))
+            return bb_err_set(b->err, "%s: %sinitializer '%.200s' is given twice", b->src.file, where, tp->name);
         if (v < 0 && (v = add_value(b, tp->name, "an initializer's name", -1)) < 0)
             return -1;
-        m->values[v].init = (int)i;
+        m->values[v].init = i;
         m->init_value[i] = v;
-        snprintf(what, sizeof what, "initializer '%.200s'", tp->name);
+        snprintf(what, sizeof what, "%sinitializer '%.200s'", where, tp->name);
         if (bb_oxt_tensor(tp, &b->src, what, &m->inits[i], b->err) != 0)
             return -1;
+        m->n_inits++;
     }
     return 0;
 }
@@ -302,7 +346,10 @@ static void definer(const bb_ox_model *m, int v, char *buf, size_t len)
     if (p >= 0)
         snprintf(buf, len, "node '%.200s'", m->nodes[p].name);
     else
-        snprintf(buf, len, "%s", m->values[v].init >= 0 ? "an initializer" : "a graph input");
+        snprintf(buf, len, "%s", p == PRODUCER_SUBGRAPH_NODE    ? "a subgraph's node"
+                                 : p == PRODUCER_SUBGRAPH_INPUT ? "a subgraph's input"
+                                 : m->values[v].init >= 0       ? "an initializer"
+                                                                : "a graph input");
 }
 
 static int node_inputs(builder *b, const Onnx__NodeProto *np, bb_ox_node *n, const char *where)
@@ -320,7 +367,7 @@ static int node_inputs(builder *b, const Onnx__NodeProto *np, bb_ox_node *n, con
     return 0;
 }
 
-static int node_outputs(builder *b, const Onnx__NodeProto *np, bb_ox_node *n, int k, const char *where)
+static int node_outputs(builder *b, const Onnx__NodeProto *np, bb_ox_node *n, int producer, const char *where)
 {
     char who[300];
     if (!(n->out = xcalloc(np->n_output, sizeof *n->out)))
@@ -337,20 +384,32 @@ static int node_outputs(builder *b, const Onnx__NodeProto *np, bb_ox_node *n, in
             return bb_err_set(b->err, "%s: %s writes '%.200s', which %s already defines", b->src.file, where, s,
                               who);
         }
-        if ((n->out[i] = add_value(b, s, "a node output's name", k)) < 0)
+        if ((n->out[i] = add_value(b, s, "a node output's name", producer)) < 0)
             return -1;
     }
     return 0;
 }
 
+static int define_subgraph(builder *b, const Onnx__GraphProto *g, const char *where, int *gi);
+
 static int node_attrs(builder *b, const Onnx__NodeProto *np, bb_ox_node *n, const char *where)
 {
+    char what[700];
     if (np->n_attribute > INT_MAX || !(n->attrs = xcalloc(np->n_attribute, sizeof *n->attrs)))
         return oom(b);
     n->n_attr = (int)np->n_attribute;
-    for (int i = 0; i < n->n_attr; i++)
+    for (int i = 0; i < n->n_attr; i++) {
         if (bb_oxt_attr(np->attribute[i], &b->src, where, &n->attrs[i], b->err) != 0)
             return -1;
+        if (!is_graph_attr(np->attribute[i]))
+            continue;
+        snprintf(what, sizeof what, "%.400s, attribute '%.200s'", where, n->attrs[i].name);
+        int gi;
+        if (define_subgraph(b, np->attribute[i]->g, what, &gi) != 0)
+            return -1;
+        n->attrs[i].type = BB_OX_ATTR_GRAPH;
+        n->attrs[i].i = gi;
+    }
     return 0;
 }
 
@@ -378,23 +437,62 @@ static int node_names(builder *b, const Onnx__NodeProto *np, bb_ox_node *n, int 
     return (n->domain = bb_oxt_strdup(d, BB_OX_MAX_NAME, &b->src, what, b->err)) ? 0 : -1;
 }
 
-static int define_nodes(builder *b)
+/* Graph g's nodes into nodes[] (room for g->n_node; *count counts those
+ * begun, for freeing). A node's subgraphs are read after its inputs and
+ * before its outputs: they see what was defined before the node. */
+static int define_nodes(builder *b, const Onnx__GraphProto *g, bb_ox_node *nodes, int *count, int main_graph)
 {
     char where[400];
-    bb_ox_model *m = b->m;
-    if (!(m->nodes = xcalloc(b->g->n_node, sizeof *m->nodes)))
-        return oom(b);
-    m->n_nodes = (int)b->g->n_node;
-    for (int k = 0; k < m->n_nodes; k++) {
-        const Onnx__NodeProto *np = b->g->node[k];
-        bb_ox_node *n = &m->nodes[k];
+    for (int k = 0; k < (int)g->n_node; k++) {
+        const Onnx__NodeProto *np = g->node[k];
+        bb_ox_node *n = &nodes[k];
+        *count = k + 1;
         if (node_names(b, np, n, k) != 0)
             return -1;
         snprintf(where, sizeof where, "node '%.200s' (%.100s)", n->name, n->op_type);
-        if (node_inputs(b, np, n, where) != 0 || node_outputs(b, np, n, k, where) != 0 ||
-            node_attrs(b, np, n, where) != 0)
+        if (node_inputs(b, np, n, where) != 0 || node_attrs(b, np, n, where) != 0 ||
+            node_outputs(b, np, n, main_graph ? k : PRODUCER_SUBGRAPH_NODE, where) != 0)
             return -1;
     }
+    return 0;
+}
+
+/* Subgraph g (an attribute of the node `where` names) as m->graphs[*gi]:
+ * its formal inputs and initializers are new names, its nodes read those
+ * and what the graphs around it defined so far, its outputs are any of
+ * them. Its names leave scope at its end (an If's two branches may both
+ * name a value "y"). */
+static int define_subgraph(builder *b, const Onnx__GraphProto *g, const char *where, int *gi)
+{
+    bb_ox_model *m = b->m;
+    char prefix[800];
+    const int first = m->n_values;
+    bb_ox_graph *sg = &m->graphs[*gi = m->n_graphs++];
+    snprintf(prefix, sizeof prefix, "%.700s: ", where);
+    if (g->n_input > INT_MAX / 4 || g->n_output > INT_MAX / 4 || g->n_node > INT_MAX / 4 ||
+        !(sg->inputs = xcalloc(g->n_input, sizeof(int))) || !(sg->outputs = xcalloc(g->n_output, sizeof(int))) ||
+        !(sg->nodes = xcalloc(g->n_node, sizeof *sg->nodes)))
+        return oom(b);
+    for (size_t i = 0; i < g->n_input; i++, sg->n_inputs++) {
+        const char *name = g->input[i]->name;
+        if (!name || !*name)
+            return bb_err_set(b->err, "%s: %sinput %zu has no name", b->src.file, prefix, i);
+        if (ix_find(&b->ix, m, name) >= 0)
+            return bb_err_set(b->err, "%s: %sinput '%.200s' is already defined outside the subgraph", b->src.file,
+                              prefix, name);
+        if ((sg->inputs[i] = add_value(b, name, "a subgraph input's name", PRODUCER_SUBGRAPH_INPUT)) < 0)
+            return -1;
+    }
+    if (define_inits(b, g, prefix) != 0 || define_nodes(b, g, sg->nodes, &sg->n_nodes, 0) != 0)
+        return -1;
+    for (size_t i = 0; i < g->n_output; i++, sg->n_outputs++) {
+        const char *name = g->output[i]->name;
+        if ((sg->outputs[i] = name && *name ? ix_find(&b->ix, m, name) : -1) < 0)
+            return bb_err_set(b->err, "%s: %soutput '%.200s' is not defined in the subgraph or before its node",
+                              b->src.file, prefix, name ? name : "");
+    }
+    for (int v = first; v < m->n_values; v++)
+        ix_drop(&b->ix, m, v);
     return 0;
 }
 
@@ -515,7 +613,13 @@ static int build(bb_ox_model *m, const Onnx__ModelProto *mp, const bb_ox_src *sr
     else if (rc == 0 && !b.g->n_output)
         rc = bb_err_set(err, "%s: the graph has no outputs", src->file);
     if (rc == 0)
-        rc = values_alloc(&b) || define_inputs(&b) || define_inits(&b) || define_nodes(&b) || define_ios(&b);
+        rc = values_alloc(&b) || define_inputs(&b) || define_inits(&b, b.g, "");
+    if (rc == 0 && b.g->n_node > INT_MAX / 4)
+        rc = bb_err_set(err, "%s: the graph has too many nodes", src->file);
+    if (rc == 0 && !(m->nodes = xcalloc(b.g->n_node, sizeof *m->nodes)))
+        rc = oom(&b);
+    if (rc == 0)
+        rc = define_nodes(&b, b.g, m->nodes, &m->n_nodes, 1) || define_ios(&b);
     free(b.ix.slot);
     return rc ? -1 : 0;
 }
@@ -596,6 +700,14 @@ void bb_ox_free(bb_ox_model *m)
         node_free(&m->nodes[i]);
     for (int i = 0; m->inits && i < m->n_inits; i++)
         bb_oxt_tensor_free(&m->inits[i]);
+    for (int i = 0; m->graphs && i < m->n_graphs; i++) {
+        for (int k = 0; k < m->graphs[i].n_nodes; k++)
+            node_free(&m->graphs[i].nodes[k]);
+        free(m->graphs[i].nodes);
+        free(m->graphs[i].inputs);
+        free(m->graphs[i].outputs);
+    }
+    free(m->graphs);
     io_free(m->inputs, m->n_inputs);
     io_free(m->outputs, m->n_outputs);
     free(m->values);

@@ -12,6 +12,8 @@
  *
  * Values (the tensors flowing between nodes) are numbered once: nodes,
  * initializers and the graph's inputs/outputs refer to them by index.
+ * Subgraphs (If, Loop) are read too, their values numbered in the same
+ * table; onnx_flatten.h turns them into plain nodes before an import.
  */
 #ifndef BB_ONNX_MODEL_H
 #define BB_ONNX_MODEL_H
@@ -37,7 +39,9 @@ typedef struct {
 
 typedef enum {
     BB_OX_ATTR_FLOAT = 1, BB_OX_ATTR_INT, BB_OX_ATTR_STRING, BB_OX_ATTR_TENSOR,
-    BB_OX_ATTR_FLOATS, BB_OX_ATTR_INTS, BB_OX_ATTR_OTHER /* graphs, strings lists...: kept by name only */
+    BB_OX_ATTR_FLOATS, BB_OX_ATTR_INTS,
+    BB_OX_ATTR_GRAPH,   /* a subgraph (If's branches, Loop's body): i indexes bb_ox_model.graphs */
+    BB_OX_ATTR_OTHER    /* lists of graphs or strings...: kept by name only */
 } bb_ox_attr_type;
 
 typedef struct {
@@ -78,6 +82,17 @@ typedef struct {
     char *dim_param[BB_OX_MAX_DIMS]; /* NULL unless symbolic */
 } bb_ox_io;
 
+/* A subgraph: an If's branch or a Loop's body. Its nodes read its own
+ * values and, by name, those of the graphs around it that are defined
+ * before the node holding it (checked at load, like the main graph's order).
+ * Its values and initializers are numbered in the model's one table. */
+typedef struct {
+    int n_nodes, n_inputs, n_outputs;
+    bb_ox_node *nodes;
+    int *inputs;        /* formal inputs (a Loop body's iteration number, condition, carried values) */
+    int *outputs;       /* what it yields, in order */
+} bb_ox_graph;
+
 typedef struct {
     char *path;         /* as given */
     int64_t ir_version, opset; /* opset of the default domain, 0 if absent */
@@ -90,6 +105,8 @@ typedef struct {
     int *init_value;    /* value index of each initializer */
     bb_ox_io *inputs;   /* graph inputs that are not initializers */
     bb_ox_io *outputs;
+    int n_graphs;       /* subgraphs, nested ones included (BB_OX_ATTR_GRAPH attributes index them) */
+    bb_ox_graph *graphs;
 } bb_ox_model;
 
 /* Reads and checks `path`. External data is read from files in the same

@@ -235,7 +235,10 @@ int bb_ox_in_ints(const bb_ox_ctx *c, int i, int64_t max, const int64_t **v, int
     if (!x->is_const || x->dtype != BB_OX_I64 || x->ndim > 1 || x->numel > max)
         return bb_ox_cerr(c, "input %d ('%s') must be a constant int64 list of at most %lld "
                           "elements (it is a %s %s tensor of rank %d, %lld elements)", i,
-                          bb_ox_in_name(c, i), (long long)max, x->is_const ? "constant" : "run-time",
+                          bb_ox_in_name(c, i), (long long)max,
+                          x->is_const      ? "constant"
+                          : x->past_limits ? "constant (but past the constant folder's limits, src/onnx/onnx_eval.h)"
+                                           : "run-time",
                           x->dtype == BB_OX_I64 ? "int64" : "float", x->ndim, (long long)x->numel);
     *v = x->data;
     *n = x->numel;

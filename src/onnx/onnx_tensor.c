@@ -570,6 +570,36 @@ int bb_oxt_attr(const Onnx__AttributeProto *ap, const bb_ox_src *src, const char
     }
 }
 
+static void *dup_bytes(const void *p, size_t n)
+{
+    void *q = malloc(n ? n : 1);
+    if (q && n)
+        memcpy(q, p, n);
+    return q;
+}
+
+int bb_oxt_attr_copy(const bb_ox_attr *a, bb_ox_attr *out)
+{
+    *out = (bb_ox_attr){.type = a->type == BB_OX_ATTR_GRAPH ? BB_OX_ATTR_OTHER : a->type, .f = a->f, .i = a->i,
+                        .n = a->n};
+    int ok = !!(out->name = dup_bytes(a->name, strlen(a->name) + 1));
+    if (ok && a->s)
+        ok = !!(out->s = dup_bytes(a->s, strlen(a->s) + 1));
+    if (ok && a->floats)
+        ok = !!(out->floats = dup_bytes(a->floats, sizeof(float) * (size_t)a->n));
+    if (ok && a->ints)
+        ok = !!(out->ints = dup_bytes(a->ints, sizeof(int64_t) * (size_t)a->n));
+    if (ok && a->t) {
+        size_t es = a->t->dtype == BB_OX_F32 ? sizeof(float) : sizeof(int64_t);
+        ok = (out->t = dup_bytes(a->t, sizeof *a->t)) != NULL;
+        if (ok)
+            out->t->data = NULL;
+        if (ok && a->t->data)
+            ok = !!(out->t->data = dup_bytes(a->t->data, es * (size_t)a->t->numel));
+    }
+    return ok ? 0 : -1;
+}
+
 void bb_oxt_attr_free(bb_ox_attr *a)
 {
     if (!a)

@@ -39,6 +39,10 @@ void bb_oxt_tensor_free(bb_ox_tensor *t); /* frees t->data; safe on a zeroed one
 int bb_oxt_attr(const Onnx__AttributeProto *ap, const bb_ox_src *src, const char *where, bb_ox_attr *out,
                 bb_err *err);
 void bb_oxt_attr_free(bb_ox_attr *a); /* safe on a zeroed one */
+/* A deep copy of a into *out (a subgraph attribute becomes BB_OX_ATTR_OTHER:
+ * subgraphs belong to their model); -1 when out of memory, *out then freed
+ * by bb_oxt_attr_free. */
+int bb_oxt_attr_copy(const bb_ox_attr *a, bb_ox_attr *out);
 
 /* "[2,3,224,224]" into buf (at most 8 dims: 200 bytes are enough). */
 void bb_oxt_dims_str(const int64_t *dims, int ndim, char *buf, size_t len);

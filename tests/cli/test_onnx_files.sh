@@ -62,6 +62,14 @@ expect_error "$tmp/conv4d.onnx" "conv4d" "rank 3..5 expected" "1-D, 2-D and 3-D 
 expect_error "$tmp/convtranspose_dilated.onnx" "deconv_dilated" "dilation 1 only"
 expect_error "$tmp/convtranspose_output_shape.onnx" "deconv_shaped" "output_shape"
 expect_error "$tmp/depthtospace_channels.onnx" "shuffle_3ch" "3 channels do not split into blocks of 2x2"
+# control flow decided by anything but shapes (tests/onnx/controlflow_cases.py)
+expect_error "$tmp/if_on_data.onnx" "node 'if_data' \\(If\\)" "'pos'" "depends on the input's data"
+expect_error "$tmp/if_on_batch.onnx" "node 'if_batch' \\(If\\)" "is 1 at batch 2 and 0 at batch 3" "batch size"
+expect_error "$tmp/regress_loop_huge.onnx" "node 'loop_huge' \\(Loop\\)" "passes 65536 nodes"
+expect_error "$tmp/loop_endless.onnx" "node 'loop_endless' \\(Loop\\)" "neither a trip count nor a condition"
+expect_error "$tmp/sequence_read.onnx" "node 'relu_of_sequence' \\(Relu\\)" "reads the sequence 's'"
+expect_error "$tmp/unsupported_in_branch.onnx" "1 unsupported op type" "Shrink \\(node 'shrink_in_branch'\\)"
+expect_error "$tmp/branch_undefined.onnx" "reads_nowhere" "'nowhere'"
 # every unsupported op type in one message, each with a node of it
 expect_error "$tmp/groupnorm_groups.onnx" "node 'gn_bad' \\(GroupNormalization\\)" "num_groups 3 does not divide the 4 channels"
 expect_error "$tmp/unsupported.onnx" "2 unsupported op types" "Shrink \\(node 'shrink_1'\\)" "LpNormalization \\(node 'lpnorm'\\)"
@@ -111,7 +119,11 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 133 ] && ok || fail "expected 133 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 137 ] && ok || fail "expected 137 op_*.onnx cases"
+# `models --describe` says the control flow was resolved, and the graph runs
+out=$("$bin" models --describe "$tmp/op_loop_tensor_split.onnx" 2>&1)
+{ grep -q "ops      9 nodes:.*Loop 1" <<<"$out" && grep -q "^control  If, Loop and sequences resolved at import: [0-9]* nodes" <<<"$out" &&
+    grep -q "^supported yes" <<<"$out"; } && ok || fail "describe op_loop_tensor_split.onnx: $out"
 # the chained cases' second interleave reads a channels-last conv output in
 # tiles (run_walk_tiled), where oneDNN's conv writes channels-last: its
 # brgconv does on AVX-512. Their answers are checked above either way.

@@ -1,6 +1,7 @@
 /*
  * fuzz_onnx_import.c — libFuzzer target for everything after the ONNX
- * reader: the op check, the evaluation at two batch sizes (constant
+ * reader: the op check, the flattening of If, Loop and sequences
+ * (onnx_flatten.c), the evaluation at two batch sizes (constant
  * folding, shape inference, attribute parsing in src/onnx/onnx_eval.c, onnx_ops.c,
  * onnx_fold.c, onnx_params.c), the lowering to graph ops and the fusion
  * pass, on any model the reader accepts.
@@ -24,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bb_ox_model *m = bb_ox_load_buffer(data, size, "fuzz.onnx", NULL, &err);
     if (!m)
         return 0;
-    if (ox_check_supported(m, &err) == 0) {
+    if ((m = ox_checked_flat(m, &err)) != NULL) {
         bb_graph *g = ox_import_model(m, &err);
         if (g) {
             bb_fuse(g);

@@ -9,7 +9,8 @@
  * (tests/fuzz/onnx_build.h) and packed: a small valid model read back
  * field by field, every element type, then truncations at every length,
  * garbage, wrong wire types, deep nesting, bad graphs (cycles, undefined
- * inputs, values produced twice), bad tensors (negative or huge dims, short
+ * inputs, values produced twice), subgraphs (If's branches: their scope,
+ * their values in the one table), bad tensors (negative or huge dims, short
  * data) and external data inside and outside the model's folder.
  */
 #include <setjmp.h>
@@ -424,22 +425,85 @@ static void test_names_and_opsets(void **state)
     expect_error(&b, "node 'id' (Identity): attribute 'empty': a TENSOR attribute without a tensor");
 }
 
-static void test_graph_attribute_kept_by_name(void **state)
+/* A branch with no inputs: node `name` reads `in` and writes `out`, its output. */
+static Onnx__GraphProto *branch(oxb *sub, const char *name, const char *in, const char *out)
+{
+    oxb_init(sub, 17);
+    oxb_node(sub, "Relu", name, in, out);
+    oxb_io(sub, 1, out, F32, 0, NULL, NULL);
+    return &sub->graph;
+}
+
+/* If x then Relu(x) as "t" else Relu(x) as "t": the branches read x from
+ * outside, both name their value "t" (each leaves scope at its end), and
+ * are numbered in the model's one value table. */
+static void test_subgraphs(void **state)
 {
     (void)state;
-    oxb b, sub;
-    tiny(&sub), oxb_node(&sub, "Relu", "inner", "x", "y");
+    oxb b, then_g, else_g;
     tiny(&b);
     Onnx__NodeProto *n = oxb_node(&b, "If", "branch", "x", "y");
-    oxb_attr(&b, n, "then_branch", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = &sub.graph;
+    oxb_attr(&b, n, "then_branch", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = branch(&then_g, "a", "x", "t");
+    oxb_attr(&b, n, "else_branch", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = branch(&else_g, "b", "x", "t");
     bb_err err = {0};
     bb_ox_model *m = load_oxb(&b, &err);
     if (!m)
         fail_msg("%s", err.msg);
-    assert_int_equal(m->nodes[0].attrs[0].type, BB_OX_ATTR_OTHER);
-    assert_string_equal(m->nodes[0].attrs[0].name, "then_branch");
+    assert_int_equal(m->n_nodes, 1);
+    assert_int_equal(m->n_graphs, 2);
+    const int x = bb_ox_value_find(m, "x");
+    for (int i = 0; i < 2; i++) {
+        const bb_ox_attr *a = &m->nodes[0].attrs[i];
+        assert_int_equal(a->type, BB_OX_ATTR_GRAPH);
+        assert_string_equal(a->name, i ? "else_branch" : "then_branch");
+        const bb_ox_graph *g = &m->graphs[a->i];
+        assert_int_equal(g->n_nodes, 1);
+        assert_int_equal(g->n_inputs, 0);
+        assert_int_equal(g->n_outputs, 1);
+        assert_string_equal(g->nodes[0].name, i ? "b" : "a");
+        assert_int_equal(g->nodes[0].in[0], x);
+        assert_int_equal(g->outputs[0], g->nodes[0].out[0]);
+        assert_string_equal(m->values[g->outputs[0]].name, "t");
+    }
+    assert_int_not_equal(m->graphs[0].outputs[0], m->graphs[1].outputs[0]);
     bb_ox_free(m);
-    oxb_free(&b), oxb_free(&sub);
+    oxb_free(&b), oxb_free(&then_g), oxb_free(&else_g);
+}
+
+/* tiny() with node If 'branch' (x -> out) whose then_branch is g. */
+static void tiny_if(oxb *b, const char *out, Onnx__GraphProto *g)
+{
+    tiny(b);
+    Onnx__NodeProto *n = oxb_node(b, "If", "branch", "x", out);
+    oxb_attr(b, n, "then_branch", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = g;
+}
+
+static void test_bad_subgraphs(void **state)
+{
+    (void)state;
+    oxb b, sub;
+    /* a subgraph input named like a value outside it */
+    Onnx__GraphProto *g = branch(&sub, "inner", "x", "t");
+    oxb_io(&sub, 0, "x", F32, 0, NULL, NULL);
+    tiny_if(&b, "y", g);
+    expect_error(&b, "node 'branch' (If), attribute 'then_branch': input 'x' is already defined outside the subgraph");
+    oxb_free(&sub);
+    /* a subgraph reading a value defined after its node */
+    tiny_if(&b, "y", branch(&sub, "early", "late", "t"));
+    oxb_node(&b, "Relu", "later", "x", "late");
+    expect_error(&b, "node 'early' (Relu) reads 'late', which no earlier node, input or initializer defines");
+    oxb_free(&sub);
+    /* a subgraph's output that nothing defines */
+    g = branch(&sub, "inner", "x", "t");
+    oxb_io(&sub, 1, "u", F32, 0, NULL, NULL);
+    tiny_if(&b, "y", g);
+    expect_error(&b, "attribute 'then_branch': output 'u' is not defined in the subgraph or before its node");
+    oxb_free(&sub);
+    /* a value of the subgraph read after it (its names left scope) */
+    tiny_if(&b, "z", branch(&sub, "inner", "x", "t"));
+    oxb_node(&b, "Relu", "outside", "t", "y");
+    expect_error(&b, "node 'outside' (Relu) reads 't', which no earlier node");
+    oxb_free(&sub);
 }
 
 /* ---- tensors ------------------------------------------------------------------------------- */
@@ -657,7 +721,8 @@ int main(void)
         cmocka_unit_test(test_nesting_and_repeats),
         cmocka_unit_test(test_bad_graphs),
         cmocka_unit_test(test_names_and_opsets),
-        cmocka_unit_test(test_graph_attribute_kept_by_name),
+        cmocka_unit_test(test_subgraphs),
+        cmocka_unit_test(test_bad_subgraphs),
         cmocka_unit_test(test_bad_dims),
         cmocka_unit_test(test_bad_data),
         cmocka_unit_test_setup_teardown(test_external_ok, ext_setup, ext_teardown),
