@@ -4,7 +4,7 @@
  * and its kin, Transpose, Concat, Slice (backwards too), Split, Gather of
  * constant indices (as slices), Pad (constant, reflect, edge), Expand,
  * Tile of axes of one element, Resize (engine/resize.h describes what it
- * computes), and ScatterND writing a whole tensor.
+ * computes), and ScatterND writing a whole tensor or one block of it.
  *
  * Why it exists: onnx_lower.c outgrew one file; these share no helper with
  * the arithmetic there beyond the ox_* ones in onnx_import_internal.h.
@@ -370,45 +370,132 @@ int ox_lower_tile(ox_ctx *c, const bb_ox_node *nd)
     return x >= 0 && ox_op(c, nd, BB_OP_EXPAND, &x, 1, nd->out[0]) ? 0 : -1;
 }
 
-/* Whether ScatterND's constant indices iv (at one batch size) list every
- * index of data in order. */
-static int covers_all(const bb_ox_val *iv, const bb_ox_val *data)
+/* The block ScatterND's constant indices iv (at one batch size) write, in
+ * order, into data: a full index per update ([u0, ..., u(r-1), r]), the
+ * updates' element (i0, ..., i(r-1)) going to start + i. Its start per
+ * axis (its size is iv's dims), or 0 when the indices are anything else. */
+static int block_of(const bb_ox_val *iv, const bb_ox_val *data, int64_t start[BB_OX_MAX_DIMS])
 {
     const int r = data->ndim;
-    if (!iv->is_const || iv->dtype != BB_OX_I64 || iv->ndim != r + 1 || iv->dims[r] != r)
+    if (!iv->is_const || iv->dtype != BB_OX_I64 || iv->ndim != r + 1 || iv->dims[r] != r || iv->numel < r)
         return 0;
-    for (int a = 0; a < r; a++)
-        if (iv->dims[a] != data->dims[a])
-            return 0;
     const int64_t *ix = iv->data;
+    for (int a = 0; a < r; a++)
+        if ((start[a] = ix[a]) < 0 || iv->dims[a] > data->dims[a] - start[a])
+            return 0;
     int64_t idx[BB_OX_MAX_DIMS] = {0};
-    for (int64_t e = 0; e < data->numel; e++) {
+    for (int64_t e = 0; e < iv->numel / r; e++) {
         for (int a = 0; a < r; a++)
-            if (ix[e * r + a] != idx[a])
+            if (ix[e * r + a] != start[a] + idx[a])
                 return 0;
-        for (int a = r - 1; a >= 0 && ++idx[a] == data->dims[a]; a--)
+        for (int a = r - 1; a >= 0 && ++idx[a] == iv->dims[a]; a--)
             idx[a] = 0;
     }
     return 1;
 }
 
-/* ScatterND on an activation that writes every element of its input, in
- * order: its updates (torch's x[:, :, 0:, 0:] = y; MViTv2's relative
- * positions without a class token). Writing part of it is not supported. */
+/* What a ScatterND of a block writes: per full axis the block's start and
+ * size, and the data's size. */
+typedef struct {
+    int r;
+    int64_t start[BB_OX_MAX_DIMS], size[BB_OX_MAX_DIMS], dim[BB_OX_MAX_DIMS];
+} scatter_block;
+
+/* A tensor of x's form (per item or full rank) with full axis `axis` n long. */
+static int like(ox_ctx *c, int x, int axis, int64_t n)
+{
+    bb_tensor t = c->g->tensors[x];
+    t.dims[t.full_rank ? axis : axis - 1] = n;
+    int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, t.ndim, t.dims);
+    c->g->tensors[y].full_rank = t.full_rank, c->g->tensors[y].batch_axis = t.batch_axis;
+    return y;
+}
+
+/* Whether an axis from `a` on is written in part. */
+static int partial_from(const scatter_block *b, int a)
+{
+    for (; a < b->r; a++)
+        if (b->size[a] != b->dim[a])
+            return 1;
+    return 0;
+}
+
+/* x (data restricted to the block on the axes before a) with the block
+ * written by u: along the first axis from a written in part, the rows before
+ * the block, the block's rows (recursively), the rows after, joined by a
+ * concat into out (a new tensor when out_v < 0, else the node's output). */
+static int write_block(ox_ctx *c, const bb_ox_node *nd, const scatter_block *b, int x, int u, int a, int out_v)
+{
+    while (a < b->r && b->size[a] == b->dim[a])
+        a++;
+    int64_t st[BB_OX_MAX_DIMS] = {0}, one[BB_OX_MAX_DIMS];
+    for (int i = 0; i < b->r; i++)
+        one[i] = 1;
+    int parts[3], n = 0;
+    const int64_t from[3] = {0, b->start[a], b->start[a] + b->size[a]};
+    const int64_t len[3] = {b->start[a], b->size[a], b->dim[a] - b->start[a] - b->size[a]};
+    for (int k = 0; k < 3; k++) {
+        if (!len[k])
+            continue;
+        if (k == 1 && !partial_from(b, a + 1)) {
+            parts[n++] = u;
+            continue;
+        }
+        int y = like(c, x, a, len[k]);
+        st[a] = from[k];
+        bb_op *op = ox_op_into(c, nd, BB_OP_SLICE, x, y);
+        for (int i = 0; i < b->r; i++)
+            op->starts[i] = st[i], op->steps[i] = one[i];
+        parts[n++] = k == 1 ? write_block(c, nd, b, y, u, a + 1, -1) : y;
+        if (parts[n - 1] < 0)
+            return -1;
+    }
+    bb_op *cat;
+    if (out_v >= 0) {
+        cat = ox_op(c, nd, BB_OP_CONCAT, parts, n, out_v);
+    } else {
+        cat = bb_graph_add_op(c->g, BB_OP_CONCAT, nd->name);
+        cat->n_in = n, cat->out = like(c, x, a, b->dim[a]);
+        memcpy(cat->in, parts, sizeof(int) * (size_t)n);
+    }
+    if (!cat)
+        return -1;
+    cat->axis = a;
+    return cat->out;
+}
+
+/* ScatterND on an activation with constant indices that write, in order,
+ * every element of its input (then it is its updates: torch's
+ * x[:, :, 0:, 0:] = y; timm MViTv2's relative positions) or one block of it
+ * that spans the batch (torch's x[:, :, 1:, 1:] = y: slices of the input
+ * around the block and concats). */
 int ox_lower_scatternd(ox_ctx *c, const bb_ox_node *nd)
 {
     const bb_ox_attr *red = bb_ox_attr_find(nd, "reduction");
     if (red && (red->type != BB_OX_ATTR_STRING || !red->s || strcmp(red->s, "none")))
         return bb_ox_node_err(c->err, c->m, nd, "a reduction other than 'none' is not supported on activations");
-    if (nd->n_in < 3 || !covers_all(&c->v2[nd->in[1]], &c->v2[nd->in[0]]) ||
-        !covers_all(&c->v3[nd->in[1]], &c->v3[nd->in[0]]))
-        return bb_ox_node_err(c->err, c->m, nd, "writes part of its input (batchbench runs a ScatterND on "
-                              "activations only where it writes every element, in order)");
-    int u = ox_in_act(c, nd, 2);
+    int x = ox_in_act(c, nd, 0), u = x < 0 ? -1 : ox_in_t(c, nd, 2);
     if (u < 0)
         return -1;
-    c->tmap[nd->out[0]] = u;
-    return 0;
+    scatter_block b = {.r = c->v2[nd->in[0]].ndim};
+    const int batch = c->g->tensors[x].full_rank ? c->g->tensors[x].batch_axis : 0;
+    int64_t s3[BB_OX_MAX_DIMS];
+    int ok = block_of(&c->v2[nd->in[1]], &c->v2[nd->in[0]], b.start) &&
+             block_of(&c->v3[nd->in[1]], &c->v3[nd->in[0]], s3);
+    for (int a = 0; ok && a < b.r; a++) {
+        b.size[a] = c->v2[nd->in[1]].dims[a], b.dim[a] = c->v2[nd->in[0]].dims[a];
+        ok = s3[a] == b.start[a] && (a != batch || (b.start[a] == 0 && b.size[a] == b.dim[a] &&
+                                                    c->v3[nd->in[1]].dims[a] == c->v3[nd->in[0]].dims[a]));
+    }
+    if (!ok)
+        return bb_ox_node_err(c->err, c->m, nd, "writes its input other than in one block spanning the batch "
+                              "(batchbench runs a ScatterND on activations whose constant indices list, in order, "
+                              "every element of a block)");
+    if (!partial_from(&b, 0)) {
+        c->tmap[nd->out[0]] = u;
+        return 0;
+    }
+    return write_block(c, nd, &b, x, u, 0, nd->out[0]) >= 0 ? 0 : -1;
 }
 
 int ox_lower_expand(ox_ctx *c, const bb_ox_node *nd)

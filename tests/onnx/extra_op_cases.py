@@ -4,7 +4,8 @@ Softplus, Softsign, Mish, Gelu, Log, PRelu and LogSoftmax, Sum, Max and
 Min of other than two inputs, Mean, LayerNormalization over several axes,
 ReduceMax, ReduceMin, ReduceL1, ReduceSumSquare, ReduceLogSum, GlobalMaxPool
 and CastLike, the forms
-exporters write out op by op (Mish, GELU's tanh form, Softsign), and LRN,
+exporters write out op by op (Mish, GELU's tanh form, Softsign), LRN, and
+ScatterND writing a block of an activation (torch's x[:, 1:3, 2:] = y),
 each against numpy's float64 answer on the same input. Apart from
 make_bad_models.py only to keep that file readable.
 """
@@ -142,3 +143,56 @@ def lrn_cases(x, rng, f32, conv2d):
         yield (name, [helper.make_node("Conv", ["x", "wl", "bl"], ["c"], name="conv", pads=[1] * 4),
                       helper.make_node("LRN", ["c"], ["y"], name="lrn", size=size, alpha=alpha, beta=beta, bias=bias)],
                [f32(wl, "wl"), f32(bl, "bl")], ["N", 16, 8, 8], cl / (bias + alpha / size * s) ** beta)
+
+
+def _block_indices(prefix, src, starts, sizes):
+    """torch's index_put indices for src[:, s1:s1+n1, ...] (the batch axis
+    whole): per axis an arange, reshaped to its own axis, expanded to the
+    block's shape [N, n1, ..., 1] (N read from src's shape) and joined along
+    the last axis. Nodes and initializers; the result is prefix + '_idx'."""
+    r = len(starts) + 1
+    i64 = lambda a, n: numpy_helper.from_array(np.asarray(a, dtype=np.int64), n)
+    nodes = [helper.make_node("Shape", [src], [f"{prefix}_shape"], name=f"{prefix}_shape"),
+             helper.make_node("Slice", [f"{prefix}_shape", f"{prefix}_0", f"{prefix}_1"], [f"{prefix}_n"],
+                              name=f"{prefix}_batch"),
+             helper.make_node("Concat", [f"{prefix}_n", f"{prefix}_rest"], [f"{prefix}_to"], name=f"{prefix}_to",
+                              axis=0),
+             helper.make_node("Squeeze", [f"{prefix}_n"], [f"{prefix}_ns"], name=f"{prefix}_ns"),
+             helper.make_node("Range", [f"{prefix}_zero", f"{prefix}_ns", f"{prefix}_one"], [f"{prefix}_r0"],
+                              name=f"{prefix}_range")]
+    inits = [i64([0], f"{prefix}_0"), i64([1], f"{prefix}_1"), i64([*sizes, 1], f"{prefix}_rest"),
+             i64(0, f"{prefix}_zero"), i64(1, f"{prefix}_one")]
+    parts = []
+    for a in range(r):
+        shape = [1] * (r + 1)
+        shape[a] = -1
+        inits.append(i64(shape, f"{prefix}_shape{a}"))
+        src_a = f"{prefix}_r0" if a == 0 else f"{prefix}_ar{a}"
+        if a:
+            inits.append(i64(np.arange(starts[a - 1], starts[a - 1] + sizes[a - 1]), src_a))
+        nodes += [helper.make_node("Reshape", [src_a, f"{prefix}_shape{a}"], [f"{prefix}_v{a}"], name=f"{prefix}_v{a}"),
+                  helper.make_node("Expand", [f"{prefix}_v{a}", f"{prefix}_to"], [f"{prefix}_e{a}"],
+                                   name=f"{prefix}_e{a}")]
+        parts.append(f"{prefix}_e{a}")
+    nodes.append(helper.make_node("Concat", parts, [f"{prefix}_idx"], name=f"{prefix}_idx", axis=-1))
+    return nodes, inits
+
+
+def scatter_block_cases(x):
+    """ScatterND of an activation's block (torch's `x[:, 1:3, 2:, :5] =
+    2 * x[:, 1:3, 2:, :5]`, and a block of the last axis alone written with
+    its negation): slices around the block and concats."""
+    for name, starts, sizes, op in (("scatter_block", (1, 2, 0), (2, 6, 5), "Mul"),
+                                    ("scatter_block_last", (0, 0, 3), (3, 8, 3), "Neg")):
+        idx_nodes, inits = _block_indices("s", "x", starts, sizes)
+        ends = [s + n for s, n in zip(starts, sizes)]
+        inits += [numpy_helper.from_array(np.asarray(v, dtype=np.int64), k)
+                  for k, v in (("bs", starts), ("be", ends), ("ba", [1, 2, 3]))]
+        inits.append(numpy_helper.from_array(np.asarray(2, dtype=np.float32), "two"))
+        upd = [helper.make_node("Slice", ["x", "bs", "be", "ba"], ["blk"], name="block"),
+               helper.make_node(op, ["blk", "two"] if op == "Mul" else ["blk"], ["upd"], name="update")]
+        ref = x.copy()
+        sl = (slice(None),) + tuple(slice(s, e) for s, e in zip(starts, ends))
+        ref[sl] = 2 * x[sl] if op == "Mul" else -x[sl]
+        yield (name, idx_nodes + upd + [helper.make_node("ScatterND", ["x", "s_idx", "upd"], ["y"], name="scatter")],
+               inits, ["N", 3, 8, 8], ref)
