@@ -118,7 +118,7 @@ def window3d_cases(x, rng):
 def refused_window3d(out, save, small_graph):
     """An average pool that does not count the padding of a padded height
     axis: refused, naming the node (the stacked frames' padding is real
-    rows to a 2-D pool)."""
+    rows to a 2-D pool); and the pool refusals 2-D and 3-D windows share."""
     save(small_graph(
         nodes=[helper.make_node("Reshape", ["x", "to5d"], ["v"], name="to_frames"),
                helper.make_node("AveragePool", ["v"], ["p"], name="avg3d_hpad", kernel_shape=[1, 3, 3],
@@ -128,3 +128,19 @@ def refused_window3d(out, save, small_graph):
         inits=[numpy_helper.from_array(np.asarray([0, 3, 2, 4, 8], dtype=np.int64), "to5d")],
         outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])]),
         f"{out}/avgpool3d_exclusive_hpad.onnx")
+    # what a pool of either rank refuses (onnx_lower.c, ox_pool_refused): a
+    # MaxPool whose indices output is read, and ceil mode's extra padding in
+    # an average pool that counts padding (in 2-D; the 3-D lowering shares
+    # the check)
+    pool_graph = lambda nodes, name: save(small_graph(
+        nodes=nodes + [helper.make_node("GlobalAveragePool", ["p"], ["g"], name="gap"),
+                       helper.make_node("Flatten", ["g"], ["y"], name="flatten")],
+        inits=[], outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])]), f"{out}/{name}.onnx")
+    pool_graph([helper.make_node("MaxPool", ["x"], ["m", "where"], name="pool_indices", kernel_shape=[2, 2],
+                                 strides=[2, 2]),
+                helper.make_node("Cast", ["where"], ["wf"], name="indices_float", to=TensorProto.FLOAT),
+                helper.make_node("Add", ["m", "wf"], ["p"], name="add_indices")], "maxpool_indices_read")
+    pool_graph([helper.make_node("AveragePool", ["x"], ["p"], name="avg_ceil_pad", kernel_shape=[3, 3],
+                                 strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1, count_include_pad=1)],
+               "avgpool_ceil_count_pad")
+
