@@ -18,10 +18,16 @@ f32 = lambda a, n: numpy_helper.from_array(np.asarray(a, dtype=np.float32), n)
 
 
 def _graph(name, nodes, outputs, inputs=()):
-    """A subgraph: its outputs' types are what the checker wants, not what
-    batchbench reads."""
-    return helper.make_graph(nodes, name, list(inputs),
-                             [helper.make_tensor_value_info(o, TensorProto.UNDEFINED, None) for o in outputs])
+    """A subgraph: its outputs typed as ONNX Runtime wants them (a name
+    ending in "cond_out" a bool, "seq_out" a sequence of floats, others a
+    float tensor); batchbench reads none of the types."""
+    def out(o):
+        if o.endswith("cond_out"):
+            return helper.make_tensor_value_info(o, TensorProto.BOOL, [])
+        if o.endswith("seq_out"):
+            return helper.make_tensor_sequence_value_info(o, TensorProto.FLOAT, None)
+        return helper.make_tensor_value_info(o, TensorProto.FLOAT, None)
+    return helper.make_graph(nodes, name, list(inputs), [out(o) for o in outputs])
 
 
 def _if_on_dim(prefix, src, dim, size, then_nodes, then_out, else_nodes, else_out, out):
@@ -52,7 +58,7 @@ def _tensor_split_loop(prefix, src, axis, trips, seq_out):
         [f"{prefix}_cond_out", f"{prefix}_seq_out"],
         inputs=[helper.make_tensor_value_info(f"{prefix}_i", TensorProto.INT64, []),
                 helper.make_tensor_value_info(f"{prefix}_cond_in", TensorProto.BOOL, []),
-                helper.make_tensor_value_info(f"{prefix}_seq_in", TensorProto.UNDEFINED, None)])
+                helper.make_tensor_sequence_value_info(f"{prefix}_seq_in", TensorProto.FLOAT, None)])
     nodes = [helper.make_node("SequenceEmpty", [], [f"{prefix}_empty"], name=f"{prefix}_empty"),
              helper.make_node("Loop", [f"{prefix}_trips", f"{prefix}_true", f"{prefix}_empty"], [f"{prefix}_filled"],
                               name=f"{prefix}_loop", body=body),
@@ -131,6 +137,33 @@ def controlflow_cases(x):
              helper.make_node("Concat", ["stacked", "scaled"], ["y"], name="join", axis=1)]
     yield "sequence_ops", nodes, [i64(3, "three_rows"), i64(1, "one_pos")], ["N", 5, 8, 8], \
         np.concatenate([x[:, :2], x * 2], 1)
+    yield nested_case(x)
+
+
+def nested_case(x):
+    """A Loop of 2 whose body holds an If on a shape (taking its then
+    branch) and another Loop of 2: every subgraph emitted twice, its values
+    new the second time."""
+    cond_in = lambda n: helper.make_tensor_value_info(n, TensorProto.BOOL, [])
+    inner = _graph("i_body", [helper.make_node("Add", ["i_acc", "x"], ["i_next"], name="i_add"),
+                              helper.make_node("Identity", ["i_c"], ["i_cond_out"], name="i_cond")],
+                   ["i_cond_out", "i_next"],
+                   inputs=[helper.make_tensor_value_info("i_i", TensorProto.INT64, []), cond_in("i_c"),
+                           helper.make_tensor_value_info("i_acc", TensorProto.FLOAT, None)])
+    if_nodes, if_inits = _if_on_dim("n", "o_acc", 1, 3, [helper.make_node("Mul", ["o_acc", "half"], ["n_half"],
+                                                                          name="n_half")], "n_half",
+                                    [helper.make_node("Neg", ["o_acc"], ["n_neg"], name="n_neg")], "n_neg", "o_t")
+    outer = _graph("o_body", if_nodes + [
+        helper.make_node("Loop", ["two", "", "o_t"], ["o_next"], name="inner_loop", body=inner),
+        helper.make_node("Identity", ["o_c"], ["o_cond_out"], name="o_cond")], ["o_cond_out", "o_next"],
+        inputs=[helper.make_tensor_value_info("o_i", TensorProto.INT64, []), cond_in("o_c"),
+                helper.make_tensor_value_info("o_acc", TensorProto.FLOAT, None)])
+    acc = x
+    for _ in range(2):
+        acc = acc * 0.5 + 2 * x
+    # the If's shape and constants are the outer graph's initializers, read from inside both loops
+    return ("loop_nested", [helper.make_node("Loop", ["two", "", "x"], ["y"], name="outer_loop", body=outer)],
+            if_inits + [i64(2, "two"), f32(0.5, "half")], ["N", 3, 8, 8], acc)
 
 
 def refused_controlflow(out, save, small_graph):
