@@ -188,6 +188,9 @@ static int known_int(flat *fl, const bb_ox_node *nd, int fv, const char *what, i
     const char *name = fv >= 0 ? fl->f->values[fv].name : "?";
     if (is_seq(fl, fv) || !a || !b || a->ndim < 0)
         return bb_ox_node_err(fl->err, fl->f, nd, "its %s ('%s') is not a tensor", what, name);
+    if ((!a->is_const && a->past_limits) || (!b->is_const && b->past_limits))
+        return bb_ox_node_err(fl->err, fl->f, nd, "its %s ('%s') is computed from constants, but past the constant "
+                              "folder's limits (src/onnx/onnx_eval.h)", what, name);
     if (!a->is_const || !b->is_const)
         return bb_ox_node_err(fl->err, fl->f, nd, "its %s ('%s') depends on the input's data; batchbench imports "
                               "control flow whose every decision follows from shapes alone", what, name);
