@@ -428,9 +428,6 @@ static int write_block(ox_ctx *c, const bb_ox_node *nd, const scatter_block *b, 
 {
     while (a < b->r && b->size[a] == b->dim[a])
         a++;
-    int64_t st[BB_OX_MAX_DIMS] = {0}, one[BB_OX_MAX_DIMS];
-    for (int i = 0; i < b->r; i++)
-        one[i] = 1;
     int parts[3], n = 0;
     const int64_t from[3] = {0, b->start[a], b->start[a] + b->size[a]};
     const int64_t len[3] = {b->start[a], b->size[a], b->dim[a] - b->start[a] - b->size[a]};
@@ -442,10 +439,9 @@ static int write_block(ox_ctx *c, const bb_ox_node *nd, const scatter_block *b, 
             continue;
         }
         int y = like(c, x, a, len[k]);
-        st[a] = from[k];
         bb_op *op = ox_op_into(c, nd, BB_OP_SLICE, x, y);
         for (int i = 0; i < b->r; i++)
-            op->starts[i] = st[i], op->steps[i] = one[i];
+            op->starts[i] = i == a ? from[k] : 0, op->steps[i] = 1;
         parts[n++] = k == 1 ? write_block(c, nd, b, y, u, a + 1, -1) : y;
         if (parts[n - 1] < 0)
             return -1;

@@ -116,7 +116,8 @@ static int unstack(stack3d *s, int y, int64_t m)
     int v = reshaped(s, y, 4, d);
     int64_t cut[4] = {m, w->out_d, w->out_h, w->out_w};
     int o = s->heads > 1 ? act(s, 4, cut) : -1; /* per item, then into the per-head output */
-    bb_op *op = o >= 0 ? ox_op_into(s->c, s->nd, BB_OP_SLICE, v, o) : ox_op(s->c, s->nd, BB_OP_SLICE, &v, 1, s->nd->out[0]);
+    bb_op *op = o >= 0 ? ox_op_into(s->c, s->nd, BB_OP_SLICE, v, o)
+                       : ox_op(s->c, s->nd, BB_OP_SLICE, &v, 1, s->nd->out[0]);
     for (int a = 0; op && a < 5; a++)
         op->starts[a] = 0, op->steps[a] = 1;
     if (op && o >= 0)
