@@ -165,7 +165,7 @@ parity: $(BUILD)/batchbench
 # fifteen of timm's models (TIMM_QUICK) and resnet18 with nine other
 # activations or outputs (ACTIVATIONS: PReLU, ELU, Mish, log-softmax...) and
 # torchvision's video classifiers (VIDEO_MODELS: 3-D convs and pools, and
-# mvit_v1_b's Loops and Ifs), each
+# mvit_v1_b's Loops and Ifs, mvit_v2_s's relative positions), each
 # exported with random weights, batch 1 and 3 (needs .venv's onnxruntime,
 # scripts/install-deps.sh). `make check` runs its --quick subset.
 onnx-parity: $(BUILD)/batchbench

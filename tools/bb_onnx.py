@@ -114,13 +114,14 @@ ACTIVATIONS = [f"resnet18+{a}" for a in [*ACT_MODULES, "log_softmax"]]
 # inception branches, a 3-D max pool and an average pool that is not global)
 # and BatchNorm3d; and the transformer mvit_v1_b (a Conv3d patch embedding,
 # attention pooled per head by 3-D max pools, and the Loops and Ifs torch
-# writes for tensor_split and squeeze: src/onnx/onnx_flatten.c). Its sibling
-# mvit_v2_s is not among them: its relative-position index arithmetic is past
-# the constant folder's limits. `--models video` runs them.
+# writes for tensor_split and squeeze: src/onnx/onnx_flatten.c), and its
+# sibling mvit_v2_s (attention pooled by depthwise Conv3d, relative positions
+# over 7 axes written into the scores as torch writes `attn[:, :, 1:, 1:] +=`:
+# src/onnx/onnx_need.c). `--models video` runs them.
 VIDEO = "video:"
-VIDEO_MODELS = ["video:r3d_18", "video:mc3_18", "video:r2plus1d_18", "video:s3d", "video:mvit_v1_b"]
+VIDEO_MODELS = ["video:r3d_18", "video:mc3_18", "video:r2plus1d_18", "video:s3d", "video:mvit_v1_b", "video:mvit_v2_s"]
 VIDEO_FRAMES = 16
-_VIDEO_SIZE = {"r3d_18": 112, "mc3_18": 112, "r2plus1d_18": 112, "s3d": 224, "mvit_v1_b": 224}
+_VIDEO_SIZE = {"r3d_18": 112, "mc3_18": 112, "r2plus1d_18": 112, "s3d": 224, "mvit_v1_b": 224, "mvit_v2_s": 224}
 
 MODEL_SETS = {"all": lambda: PARITY_MODELS, "siblings": siblings, "siblings-quick": lambda: SIBLINGS_QUICK,
               "timm-quick": lambda: TIMM_QUICK, "activations": lambda: ACTIVATIONS, "video": lambda: VIDEO_MODELS}

@@ -21,7 +21,7 @@
 
 #include "engine/resize.h"
 
-#define BB_MAX_DIMS 6
+#define BB_MAX_DIMS 7 /* per item: MViTv2's 3-D relative positions broadcast over 7 axes */
 #define BB_NAME_LEN 96
 #define BB_MAX_IN 64   /* inputs of one op (a DenseNet concat has 25) */
 

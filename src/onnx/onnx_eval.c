@@ -82,7 +82,7 @@ static int foldable(const bb_ox_ctx *c, const bb_ox_op *op, budget *b)
     int past = 0; /* an input is itself computed from constants, past the limits */
     for (int i = 0; i < c->nd->n_in - !!(op->flags & F_TYPE_LAST); i++) {
         const bb_ox_val *x = bb_ox_in(c, i);
-        if (x && !x->is_const && !x->past_limits)
+        if (x && !x->is_const && !x->past_limits && !x->shape_only)
             return 0;
         past |= x && !x->is_const;
         work += x ? x->numel : 0;
@@ -117,7 +117,38 @@ static void mark_from_weights(bb_ox_ctx *c)
             bb_ox_out(c, i)->from_weights = 1;
 }
 
-static int eval_node(const bb_ox_model *m, bb_ox_val *v, int k, budget *b, bb_err *err)
+/* Which values' data is needed (bb_ox_data_needed): value v's when flag
+ * is NULL, v >= n or flag[v]. */
+typedef struct {
+    const unsigned char *flag;
+    int n;
+} need_map;
+
+/* Whether the outputs of node c are left shape only: none is needed, and
+ * they are not small. Small ones are computed all the same: a shape
+ * function reads its parameters' data (an Expand's shape, a Slice's starts)
+ * even where the data of its output is not needed. */
+static int shape_only(bb_ox_ctx *c, const need_map *need)
+{
+    if (!need->flag)
+        return 0;
+    int64_t numel = 0;
+    for (int i = 0; i < c->nd->n_out; i++) {
+        if (c->nd->out[i] >= 0 && (c->nd->out[i] >= need->n || need->flag[c->nd->out[i]]))
+            return 0;
+        numel += bb_ox_out(c, i) ? bb_ox_out(c, i)->numel : 0;
+    }
+    if (numel <= BB_OX_FOLD_SMALL)
+        return 0;
+    for (int i = 0; i < c->nd->n_out; i++)
+        if (bb_ox_out(c, i) && !bb_ox_out(c, i)->is_const)
+            bb_ox_out(c, i)->shape_only = 1;
+    return 1;
+}
+
+/* Node k: its outputs' shapes, and their data where the folder computes
+ * them and they are needed. */
+static int eval_node(const bb_ox_model *m, bb_ox_val *v, int k, budget *b, const need_map *need, bb_err *err)
 {
     bb_ox_ctx c = {.m = m, .nd = &m->nodes[k], .v = v, .w = v, .err = err};
     const bb_ox_node *nd = c.nd;
@@ -146,6 +177,8 @@ static int eval_node(const bb_ox_model *m, bb_ox_val *v, int k, budget *b, bb_er
             return bb_ox_cerr(&c, "output %d is not supported", i);
         empty &= !bb_ox_out(&c, i) || bb_ox_out(&c, i)->numel == 0;
     }
+    if (shape_only(&c, need))
+        return 0;
     int f = foldable(&c, op, b);
     for (int i = 0; f == 2 && i < nd->n_out; i++)
         if (bb_ox_out(&c, i))
@@ -275,9 +308,10 @@ static bb_ox_val *vals_begin(const bb_ox_model *m, int64_t n, bb_err *err)
 }
 
 /* Node k, with the batch size in a failure's message. */
-static int eval_step(const bb_ox_model *m, bb_ox_val *v, int k, int64_t n, budget *b, bb_err *err)
+static int eval_step(const bb_ox_model *m, bb_ox_val *v, int k, int64_t n, budget *b, const need_map *need,
+                     bb_err *err)
 {
-    int rc = eval_node(m, v, k, b, err);
+    int rc = eval_node(m, v, k, b, need, err);
     if (rc < 0 && !err->oom) { /* the shapes a node's message names have this batch */
         size_t len = strlen(err->msg);
         snprintf(err->msg + len, sizeof err->msg - len, " (shapes at batch %lld)", (long long)n);
@@ -285,7 +319,7 @@ static int eval_step(const bb_ox_model *m, bb_ox_val *v, int k, int64_t n, budge
     return rc;
 }
 
-bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, int drop_dead, bb_err *err)
+bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, int for_import, bb_err *err)
 {
     bb_ox_val *v = vals_begin(m, n, err);
     if (!v)
@@ -294,13 +328,16 @@ bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, int drop_dead, bb_err *er
     budget b = budget_for(m);
     int *last = last_readers(m);
     unsigned char *read_live = calloc((size_t)(m->n_values > 0 ? m->n_values : 1), 1);
-    if (!last || !read_live)
+    unsigned char *need = for_import ? bb_ox_data_needed(m) : NULL;
+    if (!last || !read_live || (for_import && !need))
         rc = bb_err_oom(err, "%s: out of memory for %d values", m->path, m->n_values);
+    const need_map nm = {need, m->n_values};
     for (int k = 0; rc == 0 && k < m->n_nodes; k++)
-        if ((rc = eval_step(m, v, k, n, &b, err)) == 0 && drop_dead)
+        if ((rc = eval_step(m, v, k, n, &b, &nm, err)) == 0 && for_import)
             drop_dead_indices(m, v, k, last, read_live);
     free(last);
     free(read_live);
+    free(need);
     if (rc < 0) {
         bb_ox_vals_free(v, m->n_values);
         return NULL;
@@ -315,6 +352,7 @@ struct bb_ox_stepper {
     int cap;        /* values v has room for */
     bb_ox_val *v;
     budget b;
+    need_map need;
 };
 
 bb_ox_stepper *bb_ox_step_begin(const bb_ox_model *m, int64_t n, bb_err *err)
@@ -345,7 +383,12 @@ int bb_ox_step(bb_ox_stepper *s, const bb_ox_model *m, int k, bb_err *err)
             v[i] = (bb_ox_val){.ndim = -1};
         s->v = v, s->cap = cap;
     }
-    return eval_step(m, s->v, k, s->n, &s->b, err);
+    return eval_step(m, s->v, k, s->n, &s->b, &s->need, err);
+}
+
+void bb_ox_step_need(bb_ox_stepper *s, const unsigned char *need, int n)
+{
+    s->need = (need_map){need, n};
 }
 
 const bb_ox_val *bb_ox_step_val(const bb_ox_stepper *s, int v)

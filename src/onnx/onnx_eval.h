@@ -52,13 +52,17 @@
 #define BB_OX_FOLD_MAX_ELEMS ((int64_t)1 << 22)
 #define BB_OX_FOLD_MAX_BYTES ((int64_t)1 << 27)
 #define BB_OX_FOLD_MAX_WORK ((int64_t)1 << 25)
+/* A value whose data nothing needs (bb_ox_data_needed) is computed all
+ * the same when it has at most this many elements. */
+#define BB_OX_FOLD_SMALL 4096
 #define BB_OX_FOLD_PER_WEIGHT 8
 #define BB_OX_FOLD_WORK_PER_WEIGHT 32
 
 typedef struct {
     int is_const;          /* data computed (every input constant, or an initializer) */
-    int past_limits;       /* every input constant or itself past_limits, but left shape only: past the
-                            * limits above */
+    int past_limits;       /* every input constant, past_limits or shape_only, but left shape only: past
+                            * the limits above */
+    int shape_only;        /* nothing reads its data, only its shape (bb_ox_data_needed): not computed */
     int from_weights;      /* float data that is, or was computed from, a float initializer: the
                             * model's parameters (weight standardisation's folded weights too) */
     bb_ox_dtype dtype;
@@ -79,11 +83,13 @@ typedef struct {
  * attribute value, absurd result size > BB_OX_MAX_ELEMS). n >= 1.
  * Opset-dependent forms (axes as attribute or input, ...) are taken from
  * whichever form the node carries; m->opset only decides defaults
- * (Softmax's axis), 0 counting as the newest opset. With drop_dead,
- * computed integer values that only computed integer nodes read are freed
- * after their last reader (no longer const then): what the importer needs
- * of the values is kept, index arithmetic is not held. */
-bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, int drop_dead, bb_err *err);
+ * (Softmax's axis), 0 counting as the newest opset. For the import
+ * (for_import), only what the importer reads is kept: a node whose outputs'
+ * data nothing needs (bb_ox_data_needed) is not computed, its outputs
+ * marked shape_only; and computed integer values that only computed
+ * integer nodes read are freed after their last reader (no longer const
+ * then): index arithmetic is not held. */
+bb_ox_val *bb_ox_eval(const bb_ox_model *m, int64_t n, int for_import, bb_err *err);
 void bb_ox_vals_free(bb_ox_val *v, int n_values);
 
 /* The same evaluation node by node, for onnx_flatten.c, which appends the
@@ -94,8 +100,26 @@ void bb_ox_vals_free(bb_ox_val *v, int n_values);
 typedef struct bb_ox_stepper bb_ox_stepper;
 bb_ox_stepper *bb_ox_step_begin(const bb_ox_model *m, int64_t n, bb_err *err);
 int bb_ox_step(bb_ox_stepper *s, const bb_ox_model *m, int k, bb_err *err);
+/* From now on, values below n whose need[] is 0 are left shape only (need
+ * stays the caller's, read until bb_ox_step_free). */
+void bb_ox_step_need(bb_ox_stepper *s, const unsigned char *need, int n);
 const bb_ox_val *bb_ox_step_val(const bb_ox_stepper *s, int v);
 void bb_ox_step_free(bb_ox_stepper *s);
+/* onnx_need.c. Per value of m, 1 when the import reads its data: a graph
+ * output, or an input an op reads the data of where some output of that op
+ * is needed. Shape and Size read their input's shape only; a ScatterND
+ * into an activation (a value computed from the graph's input) with
+ * indices bb_ox_block_parts recognises reads those parts' constants
+ * instead. NULL when out of memory. The nodes must be in topological order. */
+unsigned char *bb_ox_data_needed(const bb_ox_model *m);
+/* Whether node nd reads only the shape of its input i. */
+int bb_ox_reads_shape_only(const bb_ox_node *nd, int i);
+/* ScatterND indices built as torch builds a block's: value `indices` the
+ * Concat of Expands (of any inputs), each unsqueezed or expanded to a last
+ * axis of 1; the Expand nodes' indices into expand, one per column of the
+ * indices; their count, or 0 for indices built otherwise. Only the op
+ * types are checked: onnx_lower_move.c checks the shapes and values. */
+int bb_ox_block_parts(const bb_ox_model *m, int indices, int expand[BB_OX_MAX_DIMS]);
 /* Whether op_type (default domain) is known to bb_ox_eval. */
 int bb_ox_eval_supports(const char *op_type);
 

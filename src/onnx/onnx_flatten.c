@@ -152,6 +152,9 @@ static bb_ox_node *new_node(flat *fl, const char *name, const char *op_type, int
 static int step(flat *fl)
 {
     int k = fl->f->n_nodes - 1;
+    for (int i = 0; i < fl->f->nodes[k].n_out; i++)
+        if (fl->f->nodes[k].out[i] >= 0)
+            fl->f->values[fl->f->nodes[k].out[i]].producer = k;
     return bb_ox_step(fl->s2, fl->f, k, fl->err) || bb_ox_step(fl->s3, fl->f, k, fl->err) ? -1 : 0;
 }
 
@@ -659,9 +662,15 @@ bb_ox_model *bb_ox_flatten(bb_ox_model *m, bb_err *err)
         nodes += m->graphs[g].n_nodes;
     flat fl = {.m = m, .f = calloc(1, sizeof *fl.f), .err = err,
                .max_nodes = (int)(2 * nodes > BB_OX_FLAT_MIN_NODES ? 2 * nodes : BB_OX_FLAT_MIN_NODES)};
-    int rc = !fl.f ? bb_err_oom(err, "%s: out of memory", m->path) : take_over(&fl, m);
+    /* what the flat model needs of m's values (its subgraphs' all): before f takes them */
+    unsigned char *need = bb_ox_data_needed(m);
+    int rc = !fl.f || !need ? bb_err_oom(err, "%s: out of memory", m->path) : take_over(&fl, m);
     if (rc == 0 && (!(fl.s2 = bb_ox_step_begin(fl.f, 2, err)) || !(fl.s3 = bb_ox_step_begin(fl.f, 3, err))))
         rc = -1;
+    if (rc == 0) {
+        bb_ox_step_need(fl.s2, need, fl.n_orig);
+        bb_ox_step_need(fl.s3, need, fl.n_orig);
+    }
     if (rc == 0)
         rc = flatten_nodes(&fl, m->nodes, m->n_nodes);
     if (rc == 0)
@@ -673,6 +682,7 @@ bb_ox_model *bb_ox_flatten(bb_ox_model *m, bb_err *err)
     free(fl.used);
     bb_ox_step_free(fl.s2);
     bb_ox_step_free(fl.s3);
+    free(need);
     bb_ox_free(m);
     if (rc != 0) {
         bb_ox_free(fl.f);

@@ -179,13 +179,14 @@ int ox_act_tensor(ox_ctx *c, const bb_ox_node *nd, int v)
         return bb_ox_node_err(c->err, c->m, nd, "output '%s': no single dim scales with the batch "
                               "(a model exported with a fixed batch size? export with a dynamic batch axis)",
                               c->m->values[v].name);
-    if (a->ndim > BB_MAX_DIMS || (axis == 0 && k == 1 && a->ndim - 1 > BB_MAX_DIMS))
-        return bb_ox_node_err(c->err, c->m, nd, "output '%s' has %d dims (at most %d)", c->m->values[v].name,
-                              a->ndim, BB_MAX_DIMS);
+    const int per_item = axis == 0 && k == 1; /* [N, ...]: held without the batch's dim */
+    if (a->ndim - per_item > BB_MAX_DIMS)
+        return bb_ox_node_err(c->err, c->m, nd, "output '%s' has %d dims (at most %d%s)", c->m->values[v].name,
+                              a->ndim, BB_MAX_DIMS + per_item, per_item ? ", the batch's included" : "");
     memcpy(dims, a->dims, sizeof dims);
     dims[axis] = k;
     int t;
-    if (axis == 0 && k == 1) { /* [N, ...]: the zoo's per-item form */
+    if (per_item) { /* [N, ...]: the zoo's form */
         t = bb_graph_add_tensor(c->g, "", BB_T_ACT, a->ndim - 1, dims + 1);
     } else {
         t = bb_graph_add_tensor(c->g, "", BB_T_ACT, a->ndim, dims);
@@ -337,9 +338,11 @@ static int lower_all(ox_ctx *c)
             continue;
         int acts = 0;
         for (int k = 0; k < nd->n_out; k++)
-            acts += ox_is_act(c, nd->out[k]) && ox_replicated_axis(c, nd->out[k]) < 0;
+            acts += ox_is_act(c, nd->out[k]) && ox_replicated_axis(c, nd->out[k]) < 0 &&
+                    !c->v2[nd->out[k]].shape_only;
         if (!acts)
-            continue; /* shape arithmetic, folded; a constant; or one alike in every item (ox_tensor) */
+            continue; /* shape arithmetic, folded; a constant; one alike in every item (ox_tensor); or
+                       * one whose data nothing reads (bb_ox_data_needed) */
         if (nd->n_out > 0 && nd->out[0] >= 0 && c->v2[nd->out[0]].past_limits)
             return bb_ox_node_err(c->err, c->m, nd, "output '%s' (%lld elements) is computed from constants "
                                   "only, but past the constant folder's limits (src/onnx/onnx_eval.h)",

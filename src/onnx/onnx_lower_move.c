@@ -394,6 +394,57 @@ static int block_of(const bb_ox_val *iv, const bb_ox_val *data, int64_t start[BB
     return 1;
 }
 
+/* The same for indices built as torch builds a block's (bb_ox_block_parts:
+ * expand[k] the Expand whose values are column k, of the indices' shape
+ * or with a last axis of 1 more), at one batch size (values v): column k
+ * must be, over the indices' shape, its start plus the position along axis
+ * k. Each Expand's input is small (a range, reshaped to lie along its
+ * axis) where the indices, left uncomputed, are not. */
+static int block_from_parts(const bb_ox_model *m, const bb_ox_val *v, const bb_ox_node *nd, const int *expand,
+                            int r, int64_t start[BB_OX_MAX_DIMS])
+{
+    const bb_ox_val *iv = &v[nd->in[1]], *data = &v[nd->in[0]];
+    const bb_ox_node *cat = &m->nodes[m->values[nd->in[1]].producer];
+    const int64_t axis = bb_ox_attr_int(cat, "axis", 0);
+    if (r != data->ndim || iv->ndim != r + 1 || iv->dims[r] != r || (axis != -1 && axis != r))
+        return 0;
+    for (int k = 0; k < r; k++) {
+        const bb_ox_node *ex = &m->nodes[expand[k]];
+        const bb_ox_val *a = &v[ex->in[0]], *e = &v[ex->out[0]];
+        const int q = e->ndim; /* r, or r + 1 with a last axis of 1 */
+        if (!a->is_const || a->dtype != BB_OX_I64 || a->ndim > q || a->numel < 1 || (q != r && q != r + 1) ||
+            (q == r + 1 && e->dims[r] != 1) || memcmp(e->dims, iv->dims, sizeof(int64_t) * (size_t)r) ||
+            v[cat->in[k]].ndim != r + 1 || memcmp(v[cat->in[k]].dims, iv->dims, sizeof(int64_t) * (size_t)r) ||
+            v[cat->in[k]].dims[r] != 1)
+            return 0;
+        /* a's axes are e's last a->ndim; along axis k its whole length, elsewhere one element */
+        const int kk = k - (q - a->ndim);
+        for (int j = 0; j < a->ndim; j++)
+            if (j == kk ? a->dims[j] != iv->dims[k] : a->dims[j] != 1)
+                return 0;
+        if (kk < 0 && iv->dims[k] != 1)
+            return 0;
+        const int64_t *x = a->data;
+        if ((start[k] = x[0]) < 0 || iv->dims[k] > data->dims[k] - start[k])
+            return 0;
+        for (int64_t i = 1; i < a->numel; i++)
+            if (x[i] != x[0] + i)
+                return 0;
+    }
+    return 1;
+}
+
+/* block_of or block_from_parts, whichever the indices of ScatterND nd are
+ * for (values v). */
+static int scatter_start(const ox_ctx *c, const bb_ox_val *v, const bb_ox_node *nd, int64_t start[BB_OX_MAX_DIMS])
+{
+    int expand[BB_OX_MAX_DIMS];
+    if (v[nd->in[1]].is_const)
+        return block_of(&v[nd->in[1]], &v[nd->in[0]], start);
+    int r = bb_ox_block_parts(c->m, nd->in[1], expand);
+    return r && block_from_parts(c->m, v, nd, expand, r, start);
+}
+
 /* What a ScatterND of a block writes: per full axis the block's start and
  * size, and the data's size. */
 typedef struct {
@@ -460,11 +511,12 @@ static int write_block(ox_ctx *c, const bb_ox_node *nd, const scatter_block *b, 
     return cat->out;
 }
 
-/* ScatterND on an activation with constant indices that write, in order,
- * every element of its input (then it is its updates: torch's
- * x[:, :, 0:, 0:] = y; timm MViTv2's relative positions) or one block of it
- * that spans the batch (torch's x[:, :, 1:, 1:] = y: slices of the input
- * around the block and concats). */
+/* ScatterND on an activation with indices that write, in order, every
+ * element of its input (then it is its updates: torch's x[:, :, 0:, 0:] = y;
+ * timm MViTv2's relative positions) or one block of it that spans the batch
+ * (torch's x[:, :, 1:, 1:] = y: slices of the input around the block and
+ * concats): constant indices, or ones built as torch builds them
+ * (bb_ox_block_parts: torchvision's mvit_v2_s). */
 int ox_lower_scatternd(ox_ctx *c, const bb_ox_node *nd)
 {
     const bb_ox_attr *red = bb_ox_attr_find(nd, "reduction");
@@ -476,8 +528,7 @@ int ox_lower_scatternd(ox_ctx *c, const bb_ox_node *nd)
     scatter_block b = {.r = c->v2[nd->in[0]].ndim};
     const int batch = c->g->tensors[x].full_rank ? c->g->tensors[x].batch_axis : 0;
     int64_t s3[BB_OX_MAX_DIMS];
-    int ok = block_of(&c->v2[nd->in[1]], &c->v2[nd->in[0]], b.start) &&
-             block_of(&c->v3[nd->in[1]], &c->v3[nd->in[0]], s3);
+    int ok = scatter_start(c, c->v2, nd, b.start) && scatter_start(c, c->v3, nd, s3);
     for (int a = 0; ok && a < b.r; a++) {
         b.size[a] = c->v2[nd->in[1]].dims[a], b.dim[a] = c->v2[nd->in[0]].dims[a];
         ok = s3[a] == b.start[a] && (a != batch || (b.start[a] == 0 && b.size[a] == b.dim[a] &&

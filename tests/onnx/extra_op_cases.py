@@ -196,3 +196,63 @@ def scatter_block_cases(x):
         ref[sl] = 2 * x[sl] if op == "Mul" else -x[sl]
         yield (name, idx_nodes + upd + [helper.make_node("ScatterND", ["x", "s_idx", "upd"], ["y"], name="scatter")],
                inits, ["N", 3, 8, 8], ref)
+
+
+def large_index_cases(x):
+    """torchvision mvit_v2_s's attention, in small: `attn[:, :, 1:, 1:] +=
+    rel_pos` as torch exports it, on scores [N, 3, 64, 64] (x's rows times
+    its columns). Its indices ([N, 3, 63, 63, 4]) and the sum of ranges whose
+    Shape gives their size are past the folder's small values, so the import
+    reads the block from the ranges alone (src/onnx/onnx_need.c). And its
+    relative positions: three activations unsqueezed to 7 axes after the
+    batch's and added."""
+    n = x.shape[0]
+    i64 = lambda a, k: numpy_helper.from_array(np.asarray(a, dtype=np.int64), k)
+    a = x.reshape(n, 3, 64, 1) * x.reshape(n, 3, 1, 64)
+    nodes = [helper.make_node("Reshape", ["x", "col"], ["xa"], name="rows"),
+             helper.make_node("Reshape", ["x", "row"], ["xb"], name="cols"),
+             helper.make_node("Mul", ["xa", "xb"], ["a"], name="scores"),
+             helper.make_node("Slice", ["a", "one2", "end2", "ax23"], ["blk"], name="block"),
+             helper.make_node("Add", ["blk", "blk"], ["upd"], name="update"),
+             helper.make_node("Shape", ["a"], ["s"], name="shape")]
+    inits = [i64([0, 3, 64, 1], "col"), i64([0, 3, 1, 64], "row"), i64([1, 1], "one2"), i64([64, 64], "end2"),
+             i64([2, 3], "ax23"), i64(0, "zero"), i64(1, "one"), i64([1], "from1"), i64([1 << 62], "to_end"),
+             i64([0], "ax0"), i64([-1], "last")]
+    for k in range(4):
+        nodes += [helper.make_node("Gather", ["s", f"k{k}"], [f"d{k}"], name=f"dim{k}", axis=0),
+                  helper.make_node("Range", ["zero", f"d{k}", "one"], [f"r{k}" if k < 2 else f"full{k}"],
+                                   name=f"range{k}")]
+        inits.append(i64(k, f"k{k}"))
+        if k >= 2:  # the block's rows and columns from 1 on
+            nodes.append(helper.make_node("Slice", [f"full{k}", "from1", "to_end", "ax0"], [f"r{k}"],
+                                          name=f"from1_{k}"))
+        inits.append(i64([-1] + [1] * (3 - k), f"along{k}"))
+        nodes.append(helper.make_node("Reshape", [f"r{k}", f"along{k}"], [f"v{k}"], name=f"along{k}"))
+    nodes += [helper.make_node("Add", ["v0", "v1"], ["b01"], name="bcast01"),
+              helper.make_node("Add", ["b01", "v2"], ["b012"], name="bcast012"),
+              helper.make_node("Add", ["b012", "v3"], ["b0123"], name="bcast0123"),
+              helper.make_node("Shape", ["b0123"], ["to"], name="index_shape")]
+    for k in range(4):
+        nodes += [helper.make_node("Expand", [f"v{k}", "to"], [f"e{k}"], name=f"expand{k}"),
+                  helper.make_node("Unsqueeze", [f"e{k}", "last"], [f"u{k}"], name=f"column{k}")]
+    nodes += [helper.make_node("Concat", [f"u{k}" for k in range(4)], ["idx"], name="indices", axis=-1),
+              helper.make_node("ScatterND", ["a", "idx", "upd"], ["y"], name="scatter")]
+    ref = a.copy()
+    ref[:, :, 1:, 1:] *= 2
+    yield ("scatter_torch_block", nodes, inits, ["N", 3, 64, 64], ref)
+
+    # rel_h[..., None, :, None] + rel_w[..., None, None, :] + rel_t[..., None, None]
+    p = x.reshape(n, 3, 2, 2, 2, 8)
+    ref = p[:, :, :, :, :, None, :, None] + (p * p)[:, :, :, :, :, None, None, :] - p[:, :, :, :, :, :, None, None]
+    nodes = [helper.make_node("Reshape", ["x", "six"], ["p"], name="split_rows"),
+             helper.make_node("Mul", ["p", "p"], ["pp"], name="square"),
+             helper.make_node("Neg", ["p"], ["np"], name="negate"),
+             helper.make_node("Unsqueeze", ["p", "ax57"], ["h"], name="rel_h"),
+             helper.make_node("Unsqueeze", ["pp", "ax56"], ["w"], name="rel_w"),
+             helper.make_node("Unsqueeze", ["np", "ax67"], ["t"], name="rel_t"),
+             helper.make_node("Add", ["h", "w"], ["hw"], name="add_hw"),
+             helper.make_node("Add", ["hw", "t"], ["hwt"], name="add_t"),
+             helper.make_node("Reshape", ["hwt", "flat"], ["y"], name="flatten")]
+    inits = [i64([0, 3, 2, 2, 2, 8], "six"), i64([5, 7], "ax57"), i64([5, 6], "ax56"), i64([6, 7], "ax67"),
+             i64([0, 3, -1], "flat")]
+    yield ("broadcast_7d", nodes, inits, ["N", 3, 4096], ref.reshape(n, 3, -1))

@@ -76,6 +76,40 @@ TEST(test_drop_dead)
     tm_free(t);
 }
 
+/* torch's `x[:, 1:] += u` in small (onnx_need.c): the sum of ranges that
+ * only a Shape reads, the Expands and the indices are left shape only
+ * for the import; the ranges the block is read from, and what shape
+ * functions read (the index shape), are computed. Without for_import
+ * everything is. */
+TEST(test_data_needed)
+{
+    tm *t = tm_new(17);
+    tm_input(t, "x", 2, I(-1, 12288));
+    tm_consts(t, "zero=0 one=1 k0=0 k1=1 col=[-1,1] last=[-1] from1=[1] big=[max] ax0=[0] two=2f");
+    tm_graph(t, "Shape x>s; Gather s,k0>d0 axis=0; Range zero,d0,one>r0; Gather s,k1>d1 axis=0; "
+                "Range zero,d1,one>full1; Slice full1,from1,big,ax0>r1; Reshape r0,col>v0; Add v0,r1>b; Shape b>to; "
+                "Expand v0,to>e0; Unsqueeze e0,last>u0; Expand r1,to>e1; Unsqueeze e1,last>u1; "
+                "Concat u0,u1>idx axis=-1; Slice x,from1,big,k1>blk; Mul blk,two>upd; ScatterND x,idx,upd>y; "
+                "Shape idx>unused");
+    bb_ox_io out = {.value = tm_val(t, "y"), .elem_type = 1, .ndim = -1};
+    t->m.outputs = &out, t->m.n_outputs = 1;
+    for (int for_import = 0; for_import <= 1; for_import++) {
+        bb_err err = {0};
+        bb_ox_val *v = bb_ox_eval(&t->m, 2, for_import, &err);
+        if (!v)
+            fail_msg("eval failed: %s", err.msg);
+        check(t, v, "b[2,12287] idx[2,12287,2] to=2,12287 unused=2,12287,2 y[2,12288]~");
+        const char *big[] = {"b", "e0", "e1", "u0", "u1", "idx"};
+        for (int i = 0; i < 6; i++)
+            if (V(t, v, big[i])->is_const == for_import || V(t, v, big[i])->shape_only != for_import)
+                fail_msg("%s: is_const %d, shape_only %d (for_import %d)", big[i], V(t, v, big[i])->is_const,
+                         V(t, v, big[i])->shape_only, for_import);
+        assert_true(V(t, v, "v0")->is_const && V(t, v, "r1")->is_const && !V(t, v, "y")->shape_only);
+        bb_ox_vals_free(v, t->m.n_values);
+    }
+    tm_free(t);
+}
+
 /* ---- windows -------------------------------------------------------------------- */
 
 /* The window of nd on a [1,ch,h,h] input (w: Conv's weight dims). */
@@ -533,7 +567,7 @@ TEST(test_errors)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shape_chain), cmocka_unit_test(test_drop_dead),     cmocka_unit_test(test_windows),
+        cmocka_unit_test(test_shape_chain), cmocka_unit_test(test_drop_dead), cmocka_unit_test(test_data_needed),     cmocka_unit_test(test_windows),
         cmocka_unit_test(test_conv_graph),      cmocka_unit_test(test_slice),
         cmocka_unit_test(test_gather),          cmocka_unit_test(test_split),
         cmocka_unit_test(test_range),           cmocka_unit_test(test_where_equal_expand),
