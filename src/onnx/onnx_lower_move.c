@@ -452,11 +452,15 @@ typedef struct {
     int64_t start[BB_OX_MAX_DIMS], size[BB_OX_MAX_DIMS], dim[BB_OX_MAX_DIMS];
 } scatter_block;
 
-/* A tensor of x's form (per item or full rank) with full axis `axis` n long. */
-static int like(ox_ctx *c, int x, int axis, int64_t n)
+/* A tensor of data x's form (per item or full rank) whose full axes
+ * before a are the block's and whose axis a is n long. */
+static int region(ox_ctx *c, int x, const scatter_block *b, int a, int64_t n)
 {
     bb_tensor t = c->g->tensors[x];
-    t.dims[t.full_rank ? axis : axis - 1] = n;
+    const int o = !t.full_rank; /* full axis i is dims[i - o]: a per-item tensor holds no batch axis */
+    for (int i = o; i < a; i++)
+        t.dims[i - o] = b->size[i];
+    t.dims[a - o] = n;
     int y = bb_graph_add_tensor(c->g, "", BB_T_ACT, t.ndim, t.dims);
     c->g->tensors[y].full_rank = t.full_rank, c->g->tensors[y].batch_axis = t.batch_axis;
     return y;
@@ -471,10 +475,12 @@ static int partial_from(const scatter_block *b, int a)
     return 0;
 }
 
-/* x (data restricted to the block on the axes before a) with the block
+/* Data x restricted to the block on the axes before a, with the block
  * written by u: along the first axis from a written in part, the rows before
  * the block, the block's rows (recursively), the rows after, joined by a
- * concat into out (a new tensor when out_v < 0, else the node's output). */
+ * concat into out (a new tensor when out_v < 0, else the node's output).
+ * Each piece is sliced from x itself: no copy of the block's rows is made
+ * only to be cut again. */
 static int write_block(ox_ctx *c, const bb_ox_node *nd, const scatter_block *b, int x, int u, int a, int out_v)
 {
     while (a < b->r && b->size[a] == b->dim[a])
@@ -485,15 +491,14 @@ static int write_block(ox_ctx *c, const bb_ox_node *nd, const scatter_block *b, 
     for (int k = 0; k < 3; k++) {
         if (!len[k])
             continue;
-        if (k == 1 && !partial_from(b, a + 1)) {
-            parts[n++] = u;
-            continue;
+        if (k == 1) {
+            parts[n++] = partial_from(b, a + 1) ? write_block(c, nd, b, x, u, a + 1, -1) : u;
+        } else {
+            bb_op *op = ox_op_into(c, nd, BB_OP_SLICE, x, region(c, x, b, a, len[k]));
+            for (int i = 0; i < b->r; i++)
+                op->starts[i] = i < a ? b->start[i] : i == a ? from[k] : 0, op->steps[i] = 1;
+            parts[n++] = op->out;
         }
-        int y = like(c, x, a, len[k]);
-        bb_op *op = ox_op_into(c, nd, BB_OP_SLICE, x, y);
-        for (int i = 0; i < b->r; i++)
-            op->starts[i] = i == a ? from[k] : 0, op->steps[i] = 1;
-        parts[n++] = k == 1 ? write_block(c, nd, b, y, u, a + 1, -1) : y;
         if (parts[n - 1] < 0)
             return -1;
     }
@@ -502,7 +507,7 @@ static int write_block(ox_ctx *c, const bb_ox_node *nd, const scatter_block *b, 
         cat = ox_op(c, nd, BB_OP_CONCAT, parts, n, out_v);
     } else {
         cat = bb_graph_add_op(c->g, BB_OP_CONCAT, nd->name);
-        cat->n_in = n, cat->out = like(c, x, a, b->dim[a]);
+        cat->n_in = n, cat->out = region(c, x, b, a, b->dim[a]);
         memcpy(cat->in, parts, sizeof(int) * (size_t)n);
     }
     if (!cat)
