@@ -285,12 +285,11 @@ void ox_set_window(bb_op *op, const bb_ox_win *w)
 static int window_of(ox_ctx *c, const bb_ox_node *nd, const int64_t *wdims, bb_ox_win *w)
 {
     const bb_ox_val *x = nd->n_in > 0 && nd->in[0] >= 0 ? &c->v2[nd->in[0]] : NULL;
-    int conv1d = x && x->ndim == 3 && wdims; /* Conv only: wdims */
-    if (!x || (x->ndim != 4 && !conv1d))
-        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs 2-D windows on [N,C,H,W] inputs%s only",
-                              wdims ? " (and 1-D convs on [N,C,L])" : "");
-    if ((conv1d ? bb_ox_window_1d(c->m, nd, x->dims, wdims, w, c->err)
-                : bb_ox_window(c->m, nd, x->dims, wdims, w, c->err)) != 0)
+    if (!x || (x->ndim != 4 && x->ndim != 3))
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs 2-D windows on [N,C,H,W] inputs (and 1-D ones "
+                              "on [N,C,L]) only");
+    if ((x->ndim == 3 ? bb_ox_window_1d(c->m, nd, x->dims, wdims, w, c->err)
+                      : bb_ox_window(c->m, nd, x->dims, wdims, w, c->err)) != 0)
         return -1;
     return ox_window_fits(c, nd, w);
 }
@@ -319,21 +318,29 @@ int ox_pool_refused(ox_ctx *c, const bb_ox_node *nd, const bb_ox_win *w)
     return 0;
 }
 
-/* A 1-D conv runs as the 2-D conv of height 1: its input [C,L] viewed as
- * [C,1,L], its weight as [M,C/group,1,k], its output [M,1,L'] as [M,L']. */
-static int conv1d_views(ox_ctx *c, const bb_ox_node *nd, const bb_ox_val *w, const bb_ox_win *win, int *x, int *wt,
-                        int *y)
+/* A 1-D window runs as the 2-D one of height 1: its input [C,L] viewed as
+ * [C,1,L], its output [M,1,L'] (*y, to be reshaped to the node's) as [M,L']. */
+static int views_1d(ox_ctx *c, const bb_ox_node *nd, const bb_ox_win *win, int *x, int *y)
 {
     const bb_tensor xt = c->g->tensors[*x];
     if (xt.full_rank || xt.ndim != 2)
-        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs a 1-D Conv on [N,C,L]");
-    int64_t in3[3] = {xt.dims[0], 1, xt.dims[1]}, w4[4] = {w->dims[0], w->dims[1], 1, w->dims[2]};
-    int64_t out3[3] = {win->out_c, 1, win->out_w};
+        return bb_ox_node_err(c->err, c->m, nd, "batchbench runs a 1-D window on [N,C,L]");
+    int64_t in3[3] = {xt.dims[0], 1, xt.dims[1]}, out3[3] = {win->out_c, 1, win->out_w};
     int x3 = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, in3);
     ox_op_into(c, nd, BB_OP_RESHAPE, *x, x3);
     *x = x3;
-    *wt = ox_const_tensor(c, ox_value_name(c, nd, 1), BB_T_PARAM, 4, w4, w->data);
     *y = bb_graph_add_tensor(c->g, "", BB_T_ACT, 3, out3);
+    return 0;
+}
+
+/* A 1-D conv: views_1d, and its weight viewed as [M,C/group,1,k]. */
+static int conv1d_views(ox_ctx *c, const bb_ox_node *nd, const bb_ox_val *w, const bb_ox_win *win, int *x, int *wt,
+                        int *y)
+{
+    int64_t w4[4] = {w->dims[0], w->dims[1], 1, w->dims[2]};
+    if (views_1d(c, nd, win, x, y) != 0)
+        return -1;
+    *wt = ox_const_tensor(c, ox_value_name(c, nd, 1), BB_T_PARAM, 4, w4, w->data);
     return *wt < 0 ? -1 : 0;
 }
 
@@ -523,12 +530,16 @@ static int lower_pool(ox_ctx *c, const bb_ox_node *nd)
         return ox_lower_pool3d(c, nd, x);
     if (x < 0 || window_of(c, nd, NULL, &win) != 0 || ox_pool_refused(c, nd, &win) != 0)
         return -1;
-    int avg = !strcmp(nd->op_type, "AveragePool");
-    bb_op *op = ox_op(c, nd, avg ? BB_OP_AVGPOOL : BB_OP_MAXPOOL, &x, 1, nd->out[0]);
+    const int avg = !strcmp(nd->op_type, "AveragePool"), pool1d = c->v2[nd->in[0]].ndim == 3;
+    int y = -1;
+    if (pool1d && views_1d(c, nd, &win, &x, &y) != 0)
+        return -1;
+    const bb_op_type type = avg ? BB_OP_AVGPOOL : BB_OP_MAXPOOL;
+    bb_op *op = pool1d ? ox_op_into(c, nd, type, x, y) : ox_op(c, nd, type, &x, 1, nd->out[0]);
     if (!op)
         return -1;
     ox_set_window(op, &win);
-    return 0;
+    return pool1d ? (ox_reshape_to(c, nd, y, nd->out[0]) ? 0 : -1) : 0;
 }
 
 static int lower_gap(ox_ctx *c, const bb_ox_node *nd)
@@ -704,7 +715,8 @@ static const struct { const char *op; lower_fn fn; } lowerings[] = {
     {"Range", refuse}, {"Equal", refuse}, {"Less", refuse}, {"Greater", refuse}, {"Not", refuse},
     {"And", refuse}, {"Or", refuse}, {"Where", refuse}, {"Mod", refuse}, {"Floor", refuse},
     {"Ceil", refuse}, {"ScatterND", ox_lower_scatternd}, {"Tile", ox_lower_tile}, {"Sin", refuse}, {"Cos", refuse},
-    {"CumSum", refuse},
+    {"CumSum", refuse}, {"ReduceProd", refuse}, {"LessOrEqual", refuse}, {"GreaterOrEqual", refuse},
+    {"Xor", refuse},
 };
 
 static lower_fn find(const char *op_type)

@@ -224,7 +224,7 @@ static int sh_conv(bb_ox_ctx *c)
 
 static int sh_pool(bb_ox_ctx *c)
 {
-    const bb_ox_val *x = ranked(c, 0, 4, 5);
+    const bb_ox_val *x = ranked(c, 0, 3, 5);
     bb_ox_win win;
     int64_t d[5];
     if (!x || dtype_ok(c, 0, F_FLOAT) < 0 || window_dims(c, x, NULL, &win, d) < 0)

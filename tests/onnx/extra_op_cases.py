@@ -256,3 +256,39 @@ def large_index_cases(x):
     inits = [i64([0, 3, 2, 2, 2, 8], "six"), i64([5, 7], "ax57"), i64([5, 6], "ax56"), i64([6, 7], "ax67"),
              i64([0, 3, -1], "flat")]
     yield ("broadcast_7d", nodes, inits, ["N", 3, 4096], ref.reshape(n, 3, -1))
+
+
+def pool1d_cases(x):
+    """1-D pools on [N, C, L] (NextViT's nn.AvgPool1d, any Conv1d net's
+    MaxPool1d), and the unbiased variance torch.var exports for timm's
+    RmsNorm: its element count a ReduceProd of the input's shape."""
+    n = x.shape[0]
+    i64 = lambda a, k: numpy_helper.from_array(np.asarray(a, dtype=np.int64), k)
+    f32 = lambda a, k: numpy_helper.from_array(np.asarray(a, dtype=np.float32), k)
+    seq = x.reshape(n, 3, 64)
+    padded = np.pad(seq, ((0, 0), (0, 0), (1, 1)))
+    ones = np.pad(np.ones(64), (1, 1))
+    avg = np.stack([padded[:, :, 2 * j:2 * j + 4].sum(-1) / ones[2 * j:2 * j + 4].sum() for j in range(32)], -1)
+    ninf = np.pad(seq, ((0, 0), (0, 0), (1, 1)), constant_values=-np.inf)
+    mx = np.stack([ninf[:, :, 2 * j:2 * j + 3].max(-1) for j in range(32)], -1)
+    for name, op, attrs, ref in (("avgpool_1d", "AveragePool", {"kernel_shape": [4]}, avg),
+                                 ("maxpool_1d", "MaxPool", {"kernel_shape": [3]}, mx)):
+        yield (name, [helper.make_node("Reshape", ["x", "seq"], ["s"], name="to_seq"),
+                      helper.make_node(op, ["s"], ["y"], name="pool", strides=[2], pads=[1, 1], **attrs)],
+               [i64([0, 3, 64], "seq")], ["N", 3, 32], ref)
+    var = x.var(axis=-1, ddof=1, keepdims=True)
+    yield ("var_unbiased", [
+        helper.make_node("ReduceMean", ["x"], ["mu"], name="mean", axes=[-1]),
+        helper.make_node("Sub", ["x", "mu"], ["d"], name="centre"),
+        helper.make_node("Mul", ["d", "d"], ["d2"], name="square"),
+        helper.make_node("ReduceSum", ["d2", "last"], ["ss"], name="sum"),
+        helper.make_node("Shape", ["x"], ["shape"], name="shape"),
+        helper.make_node("Gather", ["shape", "last"], ["len"], name="len", axis=0),
+        helper.make_node("ReduceProd", ["len"], ["count"], name="count", keepdims=0),
+        helper.make_node("Cast", ["count"], ["countf"], name="to_float", to=1),
+        helper.make_node("Sub", ["countf", "one"], ["dof"], name="dof"),
+        helper.make_node("Div", ["ss", "dof"], ["var"], name="var"),
+        helper.make_node("Add", ["var", "eps"], ["ve"], name="add_eps"),
+        helper.make_node("Sqrt", ["ve"], ["sd"], name="sd"),
+        helper.make_node("Div", ["x", "sd"], ["y"], name="normalise")],
+        [i64([-1], "last"), f32(1, "one"), f32(1e-5, "eps")], ["N", 3, 8, 8], x / np.sqrt(var + 1e-5))
