@@ -184,6 +184,40 @@ static int batch_letter(ox_ctx *c, const bb_ox_node *nd, const bb_ox_einsum *e, 
     return e->in[k][ba];
 }
 
+/* An activation operand [N*k, ...] whose first axis holds k rows per item
+ * (SAM's relative positions over [N*heads, H, W, C]), that axis's letter
+ * first in the output too and not in the other operand, a constant: per
+ * item the operand is [k, ...], that letter an axis of k like any other,
+ * and a new letter of one row per item stands for the batch in front of
+ * the operand and the output. Rewrites e, and *x (viewed per item); the new
+ * letter, or 0 when the operand is not of this form. */
+static int merged_rows(ox_ctx *c, const bb_ox_node *nd, bb_ox_einsum *e, int kx, int *x)
+{
+    const bb_tensor *xt = &c->g->tensors[*x];
+    const int64_t rows2 = c->v2[nd->in[kx]].dims[0], rows3 = c->v3[nd->in[kx]].dims[0];
+    const char l = e->in[kx][0];
+    if (!xt->full_rank || xt->batch_axis != 0 || rows2 % 2 || rows2 <= 2 || rows3 != rows2 / 2 * 3 ||
+        e->out[0] != l || ox_is_act(c, nd->in[1 - kx]) || has(e->in[1 - kx], l) || e->nd[kx] >= BB_OX_MAX_DIMS ||
+        e->out_nd >= BB_OX_MAX_DIMS || xt->ndim > BB_MAX_DIMS)
+        return 0;
+    char z = 0;
+    for (int ch = 'A'; ch <= 'z' && !z; ch++)
+        z = (ch <= 'Z' || ch >= 'a') && e->dim[ch] < 0 ? (char)ch : 0;
+    if (!z)
+        return 0;
+    int64_t d[BB_MAX_DIMS + 1] = {1};
+    memcpy(d + 1, xt->dims, sizeof(int64_t) * (size_t)xt->ndim);
+    int y = act(c, xt->ndim + 1, d);
+    emit(c, nd, BB_OP_RESHAPE, *x, -1, y);
+    *x = y;
+    e->dim[(unsigned char)l] = rows2 / 2, e->dim[(unsigned char)z] = 1;
+    memmove(e->in[kx] + 1, e->in[kx], (size_t)e->nd[kx] + 1);
+    memmove(e->out + 1, e->out, (size_t)e->out_nd + 1);
+    e->in[kx][0] = e->out[0] = z;
+    e->nd[kx]++, e->out_nd++;
+    return z;
+}
+
 /* Operand Y (input ky) as [(N,) B..., |K|, |R|]: an activation arranged by
  * ops, a constant permuted here. */
 static int operand_y(ox_ctx *c, const bb_ox_node *nd, const bb_ox_einsum *e, int ky, const groups *g)
@@ -222,7 +256,8 @@ int ox_lower_einsum(ox_ctx *c, const bb_ox_node *nd)
         return -1;
     if (e.n_in == 1)
         return one_operand(c, nd, &e, x);
-    int n = batch_letter(c, nd, &e, kx, x);
+    const int merged = merged_rows(c, nd, &e, kx, &x);
+    int n = merged ? merged : batch_letter(c, nd, &e, kx, x);
     groups g = {.n = (char)n};
     if (n < 0 || sort_letters(c, nd, &e, e.in[kx], e.in[ky], &g) != 0)
         return -1;
@@ -251,6 +286,14 @@ int ox_lower_einsum(ox_ctx *c, const bb_ox_node *nd)
         return ox_reshape_to(c, nd, p, nd->out[0]) ? 0 : -1;
     int q = act(c, nf, full);
     emit(c, nd, BB_OP_RESHAPE, p, -1, q);
+    if (merged) { /* per item, then viewed as the node's [N*k, ...] */
+        int64_t out[BB_MAX_DIMS + 1];
+        for (int i = 0; i < nf; i++)
+            out[i] = full[perm[i]];
+        int r = act(c, nf, out);
+        memcpy(emit(c, nd, BB_OP_TRANSPOSE, q, -1, r)->perm, perm, sizeof(int) * (size_t)nf);
+        return ox_reshape_to(c, nd, r, nd->out[0]) ? 0 : -1;
+    }
     bb_op *op = ox_op(c, nd, BB_OP_TRANSPOSE, &q, 1, nd->out[0]);
     if (op)
         memcpy(op->perm, perm, sizeof(int) * (size_t)nf);

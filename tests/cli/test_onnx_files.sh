@@ -121,7 +121,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 145 ] && ok || fail "expected 145 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 146 ] && ok || fail "expected 146 op_*.onnx cases"
 # `models --describe` says the control flow was resolved, and the graph runs
 out=$("$bin" models --describe "$tmp/op_loop_tensor_split.onnx" 2>&1)
 { grep -q "ops      9 nodes:.*Loop 1" <<<"$out" && grep -q "^control  If, Loop and sequences resolved at import: [0-9]* nodes" <<<"$out" &&

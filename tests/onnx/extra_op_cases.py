@@ -292,3 +292,24 @@ def pool1d_cases(x):
         helper.make_node("Sqrt", ["ve"], ["sd"], name="sd"),
         helper.make_node("Div", ["x", "sd"], ["y"], name="normalise")],
         [i64([-1], "last"), f32(1, "one"), f32(1e-5, "eps")], ["N", 3, 8, 8], x / np.sqrt(var + 1e-5))
+
+
+def einsum_merged_cases(x, rng):
+    """SAM's decomposed relative positions: Einsums over [N*heads, H, W, C]
+    (three rows per item on the batch axis), one whose result comes out in
+    the order the lowering computes it and one that needs a transpose."""
+    n = x.shape[0]
+    xr = x.reshape(n * 3, 2, 4, 8)
+    rh, p = rng.uniform(-1, 1, (2, 5, 8)), rng.uniform(-1, 1, (8, 5))
+    f32 = lambda a, k: numpy_helper.from_array(np.asarray(a, dtype=np.float32), k)
+    i64 = lambda a, k: numpy_helper.from_array(np.asarray(a, dtype=np.int64), k)
+    as32 = lambda a: a.astype(np.float32).astype(np.float64)
+    ref = np.einsum("bhwc,hkc->bhwk", xr, as32(rh)) + np.einsum("bhwc,ck->bhwk", xr, as32(p))
+    yield ("einsum_merged_batch", [
+        helper.make_node("Reshape", ["x", "rows"], ["xr"], name="to_heads"),
+        helper.make_node("Einsum", ["xr", "rh"], ["e1"], name="rel_h", equation="bhwc,hkc->bhwk"),
+        helper.make_node("Einsum", ["xr", "p"], ["e2"], name="project", equation="bhwc,ck->bhwk"),
+        helper.make_node("Add", ["e1", "e2"], ["s"], name="add"),
+        helper.make_node("Reshape", ["s", "back"], ["y"], name="to_items")],
+        [i64([-1, 2, 4, 8], "rows"), f32(rh, "rh"), f32(p, "p"), i64([-1, 3, 40], "back")], ["N", 3, 40],
+        ref.reshape(n, 3, 40))

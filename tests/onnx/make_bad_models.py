@@ -19,7 +19,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from controlflow_cases import controlflow_cases, refused_controlflow
-from extra_op_cases import activation_cases, large_index_cases, lrn_cases, pool1d_cases, scatter_block_cases
+from extra_op_cases import (activation_cases, einsum_merged_cases, large_index_cases, lrn_cases, pool1d_cases,
+                             scatter_block_cases)
 from resize_cases import refused_resizes, resize10_cases, resize_cases
 from upsample_cases import refused_upsampling, upsample_cases
 from window3d_cases import refused_window3d, window3d_cases
@@ -590,7 +591,7 @@ def write_op_cases(out, x):
     cases = [(17, c) for c in (*op_cases(out, x), *upsample_cases(x64), *resize_cases(x64),
                                 *window3d_cases(x64, np.random.default_rng(3)), *controlflow_cases(x64),
                                 *scatter_block_cases(x64), *large_index_cases(x64),
-                                *pool1d_cases(x64))]
+                                *pool1d_cases(x64), *einsum_merged_cases(x64, np.random.default_rng(4)))]
     for opset, (name, nodes, inits, yshape, ref) in cases + [(10, c) for c in resize10_cases(x64)]:
         m = small_graph(nodes=nodes, inits=inits, outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, yshape)])
         m.opset_import[0].version = opset
