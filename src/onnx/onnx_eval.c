@@ -152,7 +152,7 @@ static int eval_node(const bb_ox_model *m, bb_ox_val *v, int k, budget *b, const
 {
     bb_ox_ctx c = {.m = m, .nd = &m->nodes[k], .v = v, .w = v, .err = err};
     const bb_ox_node *nd = c.nd;
-    const bb_ox_op *op = nd->domain && nd->domain[0] && strcmp(nd->domain, "ai.onnx") ? NULL : bb_ox_find_op(nd->op_type);
+    const bb_ox_op *op = bb_ox_default_domain(nd) ? bb_ox_find_op(nd->op_type) : NULL;
     if (!op)
         return bb_ox_cerr(&c, "unsupported op type '%s'%s%s", nd->op_type ? nd->op_type : "?",
                           nd->domain && nd->domain[0] ? " in domain " : "", nd->domain ? nd->domain : "");

@@ -112,8 +112,6 @@ void bb_ox_step_free(bb_ox_stepper *s);
  * indices bb_ox_block_parts recognises reads those parts' constants
  * instead. NULL when out of memory. The nodes must be in topological order. */
 unsigned char *bb_ox_data_needed(const bb_ox_model *m);
-/* Whether node nd reads only the shape of its input i. */
-int bb_ox_reads_shape_only(const bb_ox_node *nd, int i);
 /* ScatterND indices built as torch builds a block's: value `indices` the
  * Concat of Expands (of any inputs), each unsqueezed or expanded to a last
  * axis of 1; the Expand nodes' indices into expand, one per column of the

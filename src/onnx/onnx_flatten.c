@@ -54,15 +54,10 @@ int bb_ox_flatten_handles(const char *op_type)
     return 0;
 }
 
-static int default_domain(const bb_ox_node *nd)
-{
-    return !nd->domain || !nd->domain[0] || !strcmp(nd->domain, "ai.onnx");
-}
-
 int bb_ox_flatten_needed(const bb_ox_model *m)
 {
     for (int k = 0; k < m->n_nodes; k++)
-        if (default_domain(&m->nodes[k]) && bb_ox_flatten_handles(m->nodes[k].op_type))
+        if (bb_ox_default_domain(&m->nodes[k]) && bb_ox_flatten_handles(m->nodes[k].op_type))
             return 1;
     return 0;
 }
@@ -583,7 +578,7 @@ static int do_sequence(flat *fl, const bb_ox_node *nd)
 
 static int flatten_node(flat *fl, const bb_ox_node *nd)
 {
-    if (!default_domain(nd))
+    if (!bb_ox_default_domain(nd))
         return copy_node(fl, nd);
     if (!strcmp(nd->op_type, "If"))
         return do_if(fl, nd);

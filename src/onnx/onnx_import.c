@@ -215,7 +215,7 @@ bb_op *ox_op(ox_ctx *c, const bb_ox_node *nd, bb_op_type type, const int *in, in
 /* Whether node nd's op type is one nothing lowers or resolves. */
 static int unsupported(const bb_ox_node *nd)
 {
-    int dflt = !nd->domain[0] || !strcmp(nd->domain, "ai.onnx");
+    int dflt = bb_ox_default_domain(nd);
     return !(dflt && ((ox_op_known(nd->op_type) && bb_ox_eval_supports(nd->op_type)) ||
                       bb_ox_flatten_handles(nd->op_type)));
 }
@@ -253,7 +253,7 @@ int ox_check_supported(const bb_ox_model *m, bb_err *err)
     size_t len = 0;
     for (int i = 0; i < bad.n && len < sizeof list - 1; i++) {
         const bb_ox_node *nd = bad.first[i];
-        int dflt = !nd->domain[0] || !strcmp(nd->domain, "ai.onnx");
+        int dflt = bb_ox_default_domain(nd);
         len += (size_t)snprintf(list + len, sizeof list - len, "%s%s%s%s (node '%s')", i ? ", " : "",
                                 dflt ? "" : nd->domain, dflt ? "" : ":", nd->op_type, nd->name);
     }

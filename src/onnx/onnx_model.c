@@ -720,6 +720,11 @@ void bb_ox_free(bb_ox_model *m)
     free(m);
 }
 
+int bb_ox_default_domain(const bb_ox_node *n)
+{
+    return !n->domain || !n->domain[0] || !strcmp(n->domain, "ai.onnx");
+}
+
 const bb_ox_attr *bb_ox_attr_find(const bb_ox_node *n, const char *name)
 {
     for (int i = 0; n && name && i < n->n_attr; i++)

@@ -121,6 +121,8 @@ void bb_ox_free(bb_ox_model *m);
 
 /* Lookups (NULL / -1 when absent). */
 const bb_ox_attr *bb_ox_attr_find(const bb_ox_node *n, const char *name);
+/* Whether n is of the default ONNX domain ("" or "ai.onnx"; NULL counts as ""). */
+int bb_ox_default_domain(const bb_ox_node *n);
 int64_t bb_ox_attr_int(const bb_ox_node *n, const char *name, int64_t dflt);
 float bb_ox_attr_float(const bb_ox_node *n, const char *name, float dflt);
 int bb_ox_value_find(const bb_ox_model *m, const char *name);

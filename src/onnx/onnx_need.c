@@ -31,7 +31,7 @@ static const bb_ox_node *node_of(const bb_ox_model *m, int v, const char *op)
     if (k < 0 || k >= m->n_nodes)
         return NULL;
     const bb_ox_node *nd = &m->nodes[k];
-    if ((nd->domain && nd->domain[0] && strcmp(nd->domain, "ai.onnx")) || !nd->op_type || strcmp(nd->op_type, op))
+    if (!bb_ox_default_domain(nd) || !nd->op_type || strcmp(nd->op_type, op))
         return NULL;
     return nd;
 }
@@ -52,11 +52,10 @@ int bb_ox_block_parts(const bb_ox_model *m, int indices, int expand[BB_OX_MAX_DI
     return cat->n_in;
 }
 
-int bb_ox_reads_shape_only(const bb_ox_node *nd, int i)
+/* Whether node nd reads only the shape of its input (its one input). */
+static int reads_shape_only(const bb_ox_node *nd)
 {
-    (void)i; /* Shape and Size have one input */
-    return nd->op_type && (!nd->domain || !nd->domain[0] || !strcmp(nd->domain, "ai.onnx")) &&
-           (!strcmp(nd->op_type, "Shape") || !strcmp(nd->op_type, "Size"));
+    return nd->op_type && bb_ox_default_domain(nd) && (!strcmp(nd->op_type, "Shape") || !strcmp(nd->op_type, "Size"));
 }
 
 static int is_value(const bb_ox_model *m, int v)
@@ -76,8 +75,7 @@ static int is_control(const bb_ox_node *nd)
     for (int a = 0; a < nd->n_attr; a++)
         if (nd->attrs[a].type == BB_OX_ATTR_GRAPH)
             return 1;
-    return nd->op_type && (!nd->domain || !nd->domain[0] || !strcmp(nd->domain, "ai.onnx")) &&
-           bb_ox_flatten_handles(nd->op_type);
+    return nd->op_type && bb_ox_default_domain(nd) && bb_ox_flatten_handles(nd->op_type);
 }
 
 /* Whether node nd, or a node of its subgraphs, reads the data of a value
@@ -85,7 +83,7 @@ static int is_control(const bb_ox_node *nd)
 static int reads_dependent(const bb_ox_model *m, const bb_ox_node *nd, const unsigned char *dep)
 {
     for (int i = 0; i < nd->n_in; i++)
-        if (is_value(m, nd->in[i]) && dep[nd->in[i]] && !bb_ox_reads_shape_only(nd, i))
+        if (is_value(m, nd->in[i]) && dep[nd->in[i]] && !reads_shape_only(nd))
             return 1;
     for (int a = 0; a < nd->n_attr; a++) {
         const bb_ox_graph *g = graph_of(m, &nd->attrs[a]);
@@ -147,7 +145,7 @@ static void mark_inputs(const bb_ox_model *m, const bb_ox_node *nd, const unsign
     for (int k = 0; k < n; k++)
         need[m->nodes[parts[k]].in[0]] = 1;
     for (int i = 0; i < nd->n_in; i++)
-        if (is_value(m, nd->in[i]) && !bb_ox_reads_shape_only(nd, i) && !(n && i == 1))
+        if (is_value(m, nd->in[i]) && !reads_shape_only(nd) && !(n && i == 1))
             need[nd->in[i]] = 1;
 }
 
