@@ -162,7 +162,7 @@ parity: $(BUILD)/batchbench
 # ONNX import against ONNX Runtime: the 12 seed models (also against the
 # built-in model on the same weights), 13 more torchvision models, six
 # small siblings of theirs (tools/bb_onnx.py's SIBLINGS_QUICK),
-# fifteen of timm's models (TIMM_QUICK) and resnet18 with nine other
+# sixteen of timm's models (TIMM_QUICK) and resnet18 with nine other
 # activations or outputs (ACTIVATIONS: PReLU, ELU, Mish, log-softmax...) and
 # torchvision's video classifiers (VIDEO_MODELS: 3-D convs and pools, and
 # mvit_v1_b's Loops and Ifs, mvit_v2_s's relative positions), each

@@ -85,13 +85,14 @@ def siblings():
 # FastViT's channel-multiplier convs and branch sums, TResNet's reflect pads,
 # XCiT's position encoding computed on constants and tiled over the batch,
 # GhostNetV2's nearest resize from 3 to 7, Swin V2's MLP on constant
-# coordinates, ConViT's relative indices traced in every block).
+# coordinates, ConViT's relative indices traced in every block, Sequencer's
+# bidirectional LSTMs over rows and columns: src/onnx/onnx_rnn.c).
 # `make onnx-parity` and `make check` run them.
 TIMM = "timm:"
 TIMM_QUICK = ["timm:poolformer_s12", "timm:ecaresnet26t", "timm:hrnet_w18_small", "timm:mixnet_s",
               "timm:resnest14d", "timm:mobilevit_xxs", "timm:fastvit_t8", "timm:tresnet_m",
               "timm:xcit_nano_12_p16_224", "timm:ghostnetv2_100", "timm:swinv2_cr_tiny_ns_224", "timm:convit_tiny",
-              "timm:dpn68", "timm:mvitv2_tiny", "timm:resnet50_gn"]
+              "timm:dpn68", "timm:mvitv2_tiny", "timm:resnet50_gn", "timm:sequencer2d_s"]
 
 # Activation variants, as users' own models have them (InsightFace's PReLU
 # ResNets, YOLOv4's Mish, ELU and SELU networks, a log-softmax output):

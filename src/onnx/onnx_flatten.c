@@ -12,7 +12,7 @@
  * and SequenceAt's output are bound to the values they stand for, with no
  * node of their own.
  */
-#include "onnx/onnx_flatten.h"
+#include "onnx/onnx_flatten_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,24 +21,6 @@
 #include "onnx/onnx_eval.h"
 #include "onnx/onnx_tensor.h"
 
-typedef struct {
-    int n;          /* -1: not a sequence */
-    int *v;         /* its tensors (values of the new model) */
-} seqlist;
-
-typedef struct {
-    const bb_ox_model *m; /* the model read (its nodes and subgraphs) */
-    bb_ox_model *f;       /* the flat one, growing */
-    int n_orig;           /* m's values */
-    int *map;             /* m's value -> f's value */
-    unsigned char *used;  /* m's value index given to an emitted output already */
-    seqlist *seq;         /* per f value */
-    int node_cap, value_cap;
-    int max_nodes;        /* the flat model's limit (onnx_flatten.h) */
-    char suffix[64];      /* "@i" per enclosing loop iteration, for node names */
-    bb_ox_stepper *s2, *s3;
-    bb_err *err;
-} flat;
 
 static const char *const SEQUENCE_OPS[] = {"SequenceEmpty", "SequenceConstruct", "SequenceInsert", "SequenceAt",
                                            "SequenceErase", "SequenceLength", "ConcatFromSequence",
@@ -46,7 +28,7 @@ static const char *const SEQUENCE_OPS[] = {"SequenceEmpty", "SequenceConstruct",
 
 int bb_ox_flatten_handles(const char *op_type)
 {
-    if (!strcmp(op_type, "If") || !strcmp(op_type, "Loop"))
+    if (!strcmp(op_type, "If") || !strcmp(op_type, "Loop") || bb_oxf_is_rnn(op_type))
         return 1;
     for (size_t i = 0; i < sizeof SEQUENCE_OPS / sizeof *SEQUENCE_OPS; i++)
         if (!strcmp(op_type, SEQUENCE_OPS[i]))
@@ -62,15 +44,14 @@ int bb_ox_flatten_needed(const bb_ox_model *m)
     return 0;
 }
 
-static int oom(const flat *fl)
+int bb_oxf_oom(const flat *fl)
 {
     return bb_err_oom(fl->err, "%s: out of memory", fl->f->path);
 }
 
 /* ---- the new model's values and nodes ---------------------------------------------- */
 
-/* A new value of f called name + suffix; its index, or -1. */
-static int new_value(flat *fl, const char *name, const char *suffix)
+int bb_oxf_value(flat *fl, const char *name, const char *suffix)
 {
     bb_ox_model *f = fl->f;
     if (f->n_values >= fl->value_cap) {
@@ -80,13 +61,13 @@ static int new_value(flat *fl, const char *name, const char *suffix)
         if (v)
             f->values = v;
         if (!s)
-            return oom(fl);
+            return bb_oxf_oom(fl);
         fl->seq = s, fl->value_cap = cap;
     }
     size_t len = strlen(name) + strlen(suffix) + 24;
     char *copy = malloc(len);
     if (!copy)
-        return oom(fl);
+        return bb_oxf_oom(fl);
     snprintf(copy, len, "%s%s", name, suffix);
     int v = f->n_values++;
     f->values[v] = (bb_ox_value){copy, -1, -1};
@@ -94,8 +75,7 @@ static int new_value(flat *fl, const char *name, const char *suffix)
     return v;
 }
 
-/* The f value that m's value v is defined as by the node emitted now. */
-static int define(flat *fl, int v)
+int bb_oxf_define(flat *fl, int v)
 {
     if (!fl->used[v]) {
         fl->used[v] = 1;
@@ -103,16 +83,16 @@ static int define(flat *fl, int v)
     }
     char tag[32];
     snprintf(tag, sizeof tag, "@v%d", fl->f->n_values);
-    int w = new_value(fl, fl->f->values[v].name, tag);
+    int w = bb_oxf_value(fl, fl->f->values[v].name, tag);
     return w < 0 ? -1 : (fl->map[v] = w);
 }
 
-/* A zeroed node appended to f, named name + the loop suffix. */
-static bb_ox_node *new_node(flat *fl, const char *name, const char *op_type, int n_in, int n_out, int n_attr)
+bb_ox_node *bb_oxf_node(flat *fl, const char *name, const char *op_type, int n_in, int n_out, int n_attr)
 {
     bb_ox_model *f = fl->f;
     if (f->n_nodes >= fl->max_nodes) {
-        bb_err_set(fl->err, "%s: unrolling the graph's loops passes %d nodes (a loop of too many iterations)",
+        bb_err_set(fl->err, "%s: unrolling the graph's loops and recurrences passes %d nodes (a loop of too many "
+                   "iterations, or sequences too long)",
                    f->path, fl->max_nodes);
         return NULL;
     }
@@ -120,7 +100,7 @@ static bb_ox_node *new_node(flat *fl, const char *name, const char *op_type, int
         int cap = fl->node_cap ? 2 * fl->node_cap : 64;
         bb_ox_node *nodes = realloc(f->nodes, sizeof *nodes * (size_t)cap);
         if (!nodes) {
-            oom(fl);
+            bb_oxf_oom(fl);
             return NULL;
         }
         f->nodes = nodes, fl->node_cap = cap;
@@ -135,7 +115,7 @@ static bb_ox_node *new_node(flat *fl, const char *name, const char *op_type, int
     n->out = calloc((size_t)(n_out > 0 ? n_out : 1), sizeof(int));
     n->attrs = calloc((size_t)(n_attr > 0 ? n_attr : 1), sizeof *n->attrs);
     if (!n->name || !n->op_type || !n->domain || !n->in || !n->out || !n->attrs) {
-        oom(fl);
+        bb_oxf_oom(fl);
         return NULL;
     }
     snprintf(n->name, len, "%s%s", name, fl->suffix);
@@ -143,8 +123,7 @@ static bb_ox_node *new_node(flat *fl, const char *name, const char *op_type, int
     return n;
 }
 
-/* Evaluates f's last node at both batch sizes. */
-static int step(flat *fl)
+int bb_oxf_step(flat *fl)
 {
     int k = fl->f->n_nodes - 1;
     for (int i = 0; i < fl->f->nodes[k].n_out; i++)
@@ -153,22 +132,21 @@ static int step(flat *fl)
     return bb_ox_step(fl->s2, fl->f, k, fl->err) || bb_ox_step(fl->s3, fl->f, k, fl->err) ? -1 : 0;
 }
 
-/* A Constant of int64 data (ndim 0 or 1) as a new value; its index or -1. */
-static int emit_ints(flat *fl, const char *name, int ndim, const int64_t *data, int64_t n)
+int bb_oxf_ints(flat *fl, const char *name, int ndim, const int64_t *data, int64_t n)
 {
-    bb_ox_node *nd = new_node(fl, name, "Constant", 0, 1, 1);
+    bb_ox_node *nd = bb_oxf_node(fl, name, "Constant", 0, 1, 1);
     bb_ox_attr *a = nd ? &nd->attrs[0] : NULL;
     if (!nd || !(a->name = strdup("value")) || !(a->t = calloc(1, sizeof *a->t)) ||
         !(a->t->data = malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1))))
-        return nd ? oom(fl) : -1;
+        return nd ? bb_oxf_oom(fl) : -1;
     a->type = BB_OX_ATTR_TENSOR;
     *a->t = (bb_ox_tensor){BB_OX_I64, ndim, {n}, n, a->t->data};
     memcpy(a->t->data, data, sizeof(int64_t) * (size_t)n);
-    int v = new_value(fl, nd->name, "");
+    int v = bb_oxf_value(fl, nd->name, "");
     if (v < 0)
         return -1;
     nd->out[0] = v;
-    return step(fl) ? -1 : v;
+    return bb_oxf_step(fl) ? -1 : v;
 }
 
 /* ---- reading decisions --------------------------------------------------------------- */
@@ -227,21 +205,21 @@ static int copy_node(flat *fl, const bb_ox_node *nd)
         if (nd->in[i] >= 0 && is_seq(fl, fl->map[nd->in[i]]))
             return bb_ox_node_err(fl->err, fl->f, nd, "reads the sequence '%s'; batchbench runs sequences only "
                                   "through the sequence ops", fl->f->values[nd->in[i]].name);
-    bb_ox_node *n = new_node(fl, nd->name, nd->op_type, nd->n_in, nd->n_out, nd->n_attr);
+    bb_ox_node *n = bb_oxf_node(fl, nd->name, nd->op_type, nd->n_in, nd->n_out, nd->n_attr);
     if (!n)
         return -1;
     free(n->domain);
     if (!(n->domain = strdup(nd->domain ? nd->domain : "")))
-        return oom(fl);
+        return bb_oxf_oom(fl);
     for (int i = 0; i < nd->n_in; i++)
         n->in[i] = nd->in[i] < 0 ? -1 : fl->map[nd->in[i]];
     for (int i = 0; i < nd->n_attr; i++)
         if (bb_oxt_attr_copy(&nd->attrs[i], &n->attrs[i]) != 0)
-            return oom(fl);
+            return bb_oxf_oom(fl);
     for (int i = 0; i < nd->n_out; i++)
-        if ((n->out[i] = nd->out[i] < 0 ? -1 : define(fl, nd->out[i])) < 0 && nd->out[i] >= 0)
+        if ((n->out[i] = nd->out[i] < 0 ? -1 : bb_oxf_define(fl, nd->out[i])) < 0 && nd->out[i] >= 0)
             return -1;
-    return step(fl);
+    return bb_oxf_step(fl);
 }
 
 static int do_if(flat *fl, const bb_ox_node *nd)
@@ -268,12 +246,12 @@ static int do_if(flat *fl, const bb_ox_node *nd)
 /* A new value holding a copy of list (n tensors) as a sequence. */
 static int new_seq(flat *fl, int v, const int *list, int n)
 {
-    int fv = define(fl, v);
+    int fv = bb_oxf_define(fl, v);
     if (fv < 0)
         return -1;
     int *copy = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
     if (!copy)
-        return oom(fl);
+        return bb_oxf_oom(fl);
     if (n)
         memcpy(copy, list, sizeof(int) * (size_t)n);
     fl->seq[fv] = (seqlist){n, copy};
@@ -285,31 +263,31 @@ static int new_seq(flat *fl, int v, const int *list, int n)
  * ConcatFromSequence with new_axis). */
 static int emit_stack(flat *fl, const bb_ox_node *nd, const int *vals, int n, int out, int64_t axis, int unsqueeze)
 {
-    int axes = unsqueeze ? emit_ints(fl, "axes", 1, &axis, 1) : -1;
+    int axes = unsqueeze ? bb_oxf_ints(fl, "axes", 1, &axis, 1) : -1;
     if (unsqueeze && axes < 0)
         return -1;
     int *parts = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
     if (!parts)
-        return oom(fl);
+        return bb_oxf_oom(fl);
     int rc = 0;
     for (int i = 0; rc == 0 && i < n; i++) {
         parts[i] = vals[i];
         if (!unsqueeze)
             continue;
-        bb_ox_node *u = new_node(fl, nd->name, "Unsqueeze", 2, 1, 0);
-        if (!u || (parts[i] = new_value(fl, nd->name, "/unsqueezed")) < 0)
+        bb_ox_node *u = bb_oxf_node(fl, nd->name, "Unsqueeze", 2, 1, 0);
+        if (!u || (parts[i] = bb_oxf_value(fl, nd->name, "/unsqueezed")) < 0)
             rc = -1;
         else
-            u->in[0] = vals[i], u->in[1] = axes, u->out[0] = parts[i], rc = step(fl);
+            u->in[0] = vals[i], u->in[1] = axes, u->out[0] = parts[i], rc = bb_oxf_step(fl);
     }
-    bb_ox_node *c = rc == 0 ? new_node(fl, nd->name, "Concat", n, 1, 1) : NULL;
+    bb_ox_node *c = rc == 0 ? bb_oxf_node(fl, nd->name, "Concat", n, 1, 1) : NULL;
     if (c && (c->attrs[0].name = strdup("axis")) != NULL) {
         c->attrs[0].type = BB_OX_ATTR_INT;
         c->attrs[0].i = axis;
         memcpy(c->in, parts, sizeof(int) * (size_t)n);
-        rc = (c->out[0] = define(fl, out)) < 0 ? -1 : step(fl);
+        rc = (c->out[0] = bb_oxf_define(fl, out)) < 0 ? -1 : bb_oxf_step(fl);
     } else {
-        rc = c ? oom(fl) : -1;
+        rc = c ? bb_oxf_oom(fl) : -1;
     }
     free(parts);
     return rc;
@@ -324,7 +302,7 @@ static int loop_iteration(flat *fl, const bb_ox_node *nd, const bb_ox_graph *bod
     int64_t one = 1;
     size_t len = strlen(fl->suffix);
     snprintf(fl->suffix + len, sizeof fl->suffix - len, "@%lld", (long long)i);
-    int iv = emit_ints(fl, "iteration", 0, &i, 1), cv = iv < 0 ? -1 : emit_ints(fl, "condition", 0, &one, 1);
+    int iv = bb_oxf_ints(fl, "iteration", 0, &i, 1), cv = iv < 0 ? -1 : bb_oxf_ints(fl, "condition", 0, &one, 1);
     if (cv < 0)
         return -1;
     fl->map[body->inputs[0]] = iv;
@@ -342,7 +320,7 @@ static int loop_iteration(flat *fl, const bb_ox_node *nd, const bb_ox_graph *bod
         seqlist *s = &scans[k];
         int *v = realloc(s->v, sizeof(int) * (size_t)(s->n + 1));
         if (!v)
-            return oom(fl);
+            return bb_oxf_oom(fl);
         s->v = v;
         s->v[s->n++] = fl->map[body->outputs[1 + n_carried + k]];
         if (is_seq(fl, s->v[s->n - 1]))
@@ -377,7 +355,7 @@ static int do_loop(flat *fl, const bb_ox_node *nd)
         return -1;
     int *cur = malloc(sizeof(int) * (size_t)(n_carried + 1));
     seqlist *scans = calloc((size_t)(n_scans + 1), sizeof *scans);
-    int rc = cur && scans ? 0 : oom(fl);
+    int rc = cur && scans ? 0 : bb_oxf_oom(fl);
     for (int j = 0; rc == 0 && j < n_carried; j++)
         if ((cur[j] = nd->in[2 + j] >= 0 ? fl->map[nd->in[2 + j]] : -1) < 0)
             rc = bb_ox_node_err(fl->err, fl->f, nd, "carried value %d is omitted", j);
@@ -451,7 +429,7 @@ static int split_sizes(flat *fl, const bb_ox_node *nd, int64_t dim, int64_t **si
     if (*n < 1 || *n > fl->max_nodes)
         return bb_ox_node_err(fl->err, fl->f, nd, "%lld pieces (expected 1 to %d)", (long long)*n, fl->max_nodes);
     if (!(*sizes = malloc(sizeof(int64_t) * (size_t)*n)))
-        return oom(fl);
+        return bb_oxf_oom(fl);
     for (int64_t i = 0; i < *n; i++)
         (*sizes)[i] = given && given->ndim == 1 ? ((const int64_t *)given->data)[i]
                     : i < *n - 1              ? piece
@@ -462,14 +440,14 @@ static int split_sizes(flat *fl, const bb_ox_node *nd, int64_t dim, int64_t **si
 /* parts[i] = Squeeze(parts[i], axis) for each of n. */
 static int squeeze_each(flat *fl, const bb_ox_node *nd, int *parts, int64_t n, int64_t axis)
 {
-    int av = emit_ints(fl, "axes", 1, &axis, 1);
+    int av = bb_oxf_ints(fl, "axes", 1, &axis, 1);
     for (int64_t i = 0; av >= 0 && i < n; i++) {
-        bb_ox_node *q = new_node(fl, nd->name, "Squeeze", 2, 1, 0);
-        int y = q ? new_value(fl, nd->name, "/squeezed") : -1;
+        bb_ox_node *q = bb_oxf_node(fl, nd->name, "Squeeze", 2, 1, 0);
+        int y = q ? bb_oxf_value(fl, nd->name, "/squeezed") : -1;
         if (y < 0)
             return -1;
         q->in[0] = parts[i], q->in[1] = av, q->out[0] = parts[i] = y;
-        if (step(fl) != 0)
+        if (bb_oxf_step(fl) != 0)
             return -1;
     }
     return av < 0 ? -1 : 0;
@@ -492,15 +470,15 @@ static int split_to_sequence(flat *fl, const bb_ox_node *nd)
     if (split_sizes(fl, nd, a->dims[axis], &sizes, &n) != 0)
         return -1;
     int *parts = malloc(sizeof(int) * (size_t)n);
-    int sv = parts ? emit_ints(fl, "split", 1, sizes, n) : oom(fl);
-    bb_ox_node *sp = sv >= 0 ? new_node(fl, nd->name, "Split", 2, (int)n, 1) : NULL;
-    int rc = !sp ? -1 : (sp->attrs[0].name = strdup("axis")) ? 0 : oom(fl);
+    int sv = parts ? bb_oxf_ints(fl, "split", 1, sizes, n) : bb_oxf_oom(fl);
+    bb_ox_node *sp = sv >= 0 ? bb_oxf_node(fl, nd->name, "Split", 2, (int)n, 1) : NULL;
+    int rc = !sp ? -1 : (sp->attrs[0].name = strdup("axis")) ? 0 : bb_oxf_oom(fl);
     if (rc == 0) {
         sp->attrs[0].type = BB_OX_ATTR_INT, sp->attrs[0].i = axis;
         sp->in[0] = x, sp->in[1] = sv;
         for (int64_t i = 0; rc == 0 && i < n; i++)
-            rc = (sp->out[i] = parts[i] = new_value(fl, nd->name, "/piece")) < 0 ? -1 : 0;
-        rc = rc ? rc : step(fl);
+            rc = (sp->out[i] = parts[i] = bb_oxf_value(fl, nd->name, "/piece")) < 0 ? -1 : 0;
+        rc = rc ? rc : bb_oxf_step(fl);
     }
     int no_split = nd->n_in < 2 || nd->in[1] < 0;
     if (rc == 0 && no_split && !bb_ox_attr_int(nd, "keepdims", 1))
@@ -523,7 +501,7 @@ static int do_sequence(flat *fl, const bb_ox_node *nd)
     if (!strcmp(op, "SplitToSequence"))
         return split_to_sequence(fl, nd);
     if (!strcmp(op, "SequenceConstruct")) {
-        int *parts = malloc(sizeof(int) * (size_t)(nd->n_in > 0 ? nd->n_in : 1)), rc = parts ? 0 : oom(fl);
+        int *parts = malloc(sizeof(int) * (size_t)(nd->n_in > 0 ? nd->n_in : 1)), rc = parts ? 0 : bb_oxf_oom(fl);
         for (int i = 0; rc == 0 && i < nd->n_in; i++)
             if ((parts[i] = nd->in[i] >= 0 ? fl->map[nd->in[i]] : -1) < 0 || is_seq(fl, parts[i]))
                 rc = bb_ox_node_err(fl->err, fl->f, nd, "input %d is not a tensor", i);
@@ -537,7 +515,7 @@ static int do_sequence(flat *fl, const bb_ox_node *nd)
     int64_t pos;
     if (!strcmp(op, "SequenceLength")) {
         int64_t n = s->n;
-        int v = emit_ints(fl, nd->name, 0, &n, 1);
+        int v = bb_oxf_ints(fl, nd->name, 0, &n, 1);
         return v < 0 ? -1 : (fl->map[out] = v, 0);
     }
     if (!strcmp(op, "SequenceAt")) {
@@ -559,7 +537,7 @@ static int do_sequence(flat *fl, const bb_ox_node *nd)
         return -1;
     int *list = malloc(sizeof(int) * (size_t)(s->n + 1));
     if (!list)
-        return oom(fl);
+        return bb_oxf_oom(fl);
     int n = 0, t = insert && nd->n_in > 1 && nd->in[1] >= 0 ? fl->map[nd->in[1]] : -1;
     if (insert && (t < 0 || is_seq(fl, t))) {
         free(list);
@@ -584,6 +562,8 @@ static int flatten_node(flat *fl, const bb_ox_node *nd)
         return do_if(fl, nd);
     if (!strcmp(nd->op_type, "Loop"))
         return do_loop(fl, nd);
+    if (bb_oxf_is_rnn(nd->op_type))
+        return bb_oxf_rnn(fl, nd);
     if (bb_ox_flatten_handles(nd->op_type))
         return nd->n_out < 1 ? 0 : do_sequence(fl, nd);
     if (!strcmp(nd->op_type, "Identity") && nd->n_in == 1 && nd->n_out == 1 && nd->in[0] >= 0 &&
@@ -625,7 +605,7 @@ static int take_over(flat *fl, bb_ox_model *m)
     fl->seq = calloc((size_t)fl->value_cap + 1, sizeof *fl->seq);
     if (!f->path || (m->producer && !f->producer) || (m->graph_name && !f->graph_name) || !fl->map || !fl->used ||
         !fl->seq)
-        return oom(fl);
+        return bb_oxf_oom(fl);
     for (int v = 0; v < fl->n_orig; v++) {
         fl->map[v] = v;
         f->values[v].producer = -1;
@@ -663,6 +643,7 @@ bb_ox_model *bb_ox_flatten(bb_ox_model *m, bb_err *err)
     if (rc == 0 && (!(fl.s2 = bb_ox_step_begin(fl.f, 2, err)) || !(fl.s3 = bb_ox_step_begin(fl.f, 3, err))))
         rc = -1;
     if (rc == 0) {
+        fl.need = need;
         bb_ox_step_need(fl.s2, need, fl.n_orig);
         bb_ox_step_need(fl.s3, need, fl.n_orig);
     }

@@ -1,6 +1,6 @@
 /*
- * onnx_flatten.h — If, Loop and the sequence ops, resolved at import into
- * the plain nodes they amount to.
+ * onnx_flatten.h — If, Loop, the sequence ops and the recurrent ops,
+ * resolved at import into the plain nodes they amount to.
  *
  * Why it exists: exporters write shape-dependent Python as control flow.
  * torch.onnx turns `x.squeeze(1)` on a dim it cannot see into an If on
@@ -17,7 +17,10 @@
  *   - a sequence is a list of tensors the flattener keeps: SequenceAt is
  *     the tensor itself, SequenceLength a Constant, ConcatFromSequence a
  *     Concat, SplitToSequence a Split (SequenceEmpty, SequenceConstruct,
- *     SequenceInsert and SequenceErase edit the list).
+ *     SequenceInsert and SequenceErase edit the list);
+ *   - an LSTM, GRU or RNN becomes the nodes of each of its time steps
+ *     (onnx_rnn.c): its sequence length is a dim of its input, known like
+ *     a trip count.
  * Refused, naming the node: a condition, trip count or sequence position
  * that depends on the input's data or differs between the two batch sizes
  * (the one graph batchbench builds per file could not follow it); a
@@ -36,7 +39,8 @@
 
 #define BB_OX_FLAT_MIN_NODES (1 << 16)
 
-/* Whether the flattener resolves op_type (If, Loop, the sequence ops). */
+/* Whether the flattener resolves op_type (If, Loop, the sequence ops, the
+ * recurrent ops). */
 int bb_ox_flatten_handles(const char *op_type);
 
 /* Whether m has a node the flattener resolves (else it is already flat). */

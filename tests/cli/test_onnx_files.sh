@@ -72,6 +72,11 @@ expect_error "$tmp/loop_endless.onnx" "node 'loop_endless' \\(Loop\\)" "neither 
 expect_error "$tmp/sequence_read.onnx" "node 'relu_of_sequence' \\(Relu\\)" "reads the sequence 's'"
 expect_error "$tmp/unsupported_in_branch.onnx" "1 unsupported op type" "Shrink \\(node 'shrink_in_branch'\\)"
 expect_error "$tmp/branch_undefined.onnx" "reads_nowhere" "'nowhere'"
+# recurrent nodes written out per time step, except these (tests/onnx/rnn_cases.py)
+expect_error "$tmp/lstm_along_batch.onnx" "node 'lstm_batch' \\(LSTM\\)" "runs its sequence along the batch axis"
+expect_error "$tmp/lstm_activations.onnx" "node 'lstm_relu' \\(LSTM\\)" "attribute 'activations'" "default activations only"
+expect_error "$tmp/lstm_short_sequences.onnx" "node 'lstm_lens' \\(LSTM\\)" "sequence_lens is not the full sequence length"
+expect_error "$tmp/lstm_too_long.onnx" "node 'lstm_long' \\(LSTM\\)" "a sequence of 9000 steps" "passes the 65536 nodes"
 # every unsupported op type in one message, each with a node of it
 expect_error "$tmp/groupnorm_groups.onnx" "node 'gn_bad' \\(GroupNormalization\\)" "num_groups 3 does not divide the 4 channels"
 expect_error "$tmp/unsupported.onnx" "2 unsupported op types" "Shrink \\(node 'shrink_1'\\)" "LpNormalization \\(node 'lpnorm'\\)"
@@ -121,7 +126,7 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 146 ] && ok || fail "expected 146 op_*.onnx cases"
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 153 ] && ok || fail "expected 153 op_*.onnx cases"
 # `models --describe` says the control flow was resolved, and the graph runs
 out=$("$bin" models --describe "$tmp/op_loop_tensor_split.onnx" 2>&1)
 { grep -q "ops      9 nodes:.*Loop 1" <<<"$out" && grep -q "^control  If, Loop and sequences resolved at import: [0-9]* nodes" <<<"$out" &&

@@ -22,6 +22,7 @@ from controlflow_cases import controlflow_cases, refused_controlflow
 from extra_op_cases import (activation_cases, einsum_merged_cases, large_index_cases, lrn_cases, pool1d_cases,
                              scatter_block_cases)
 from resize_cases import refused_resizes, resize10_cases, resize_cases
+from rnn_cases import refused_rnn, rnn_cases
 from upsample_cases import refused_upsampling, upsample_cases
 from window3d_cases import refused_window3d, window3d_cases
 
@@ -591,7 +592,8 @@ def write_op_cases(out, x):
     cases = [(17, c) for c in (*op_cases(out, x), *upsample_cases(x64), *resize_cases(x64),
                                 *window3d_cases(x64, np.random.default_rng(3)), *controlflow_cases(x64),
                                 *scatter_block_cases(x64), *large_index_cases(x64),
-                                *pool1d_cases(x64), *einsum_merged_cases(x64, np.random.default_rng(4)))]
+                                *pool1d_cases(x64), *einsum_merged_cases(x64, np.random.default_rng(4)),
+                                *rnn_cases(x64, np.random.default_rng(6)))]
     for opset, (name, nodes, inits, yshape, ref) in cases + [(10, c) for c in resize10_cases(x64)]:
         m = small_graph(nodes=nodes, inits=inits, outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, yshape)])
         m.opset_import[0].version = opset
@@ -654,6 +656,7 @@ def main(out):
         inits=small_graph().graph.initializer[:] + gn_inits), f"{out}/groupnorm_groups.onnx")
     refused_window3d(out, save, small_graph)
     refused_controlflow(out, save, small_graph)
+    refused_rnn(out, save, small_graph)
     # a 4-D conv (3-D ones, torchvision's video models', run): refused, naming the node
     save(small_graph(
         nodes=[helper.make_node("Conv", ["x", "w4"], ["c"], name="conv4d", pads=[1] * 8),

@@ -48,7 +48,7 @@ export: other widths and depths of the same families, alexnet, mnasnet;
 `make onnx-parity` and `make check`: other models of these families must
 import without special cases), timm:NAME (one of timm's models, PyPI,
 installed into .venv by scripts/install-deps.sh; not pretrained, randomised
-by the same scheme), timm-quick (fifteen of those that bring ops and patterns
+by the same scheme), timm-quick (sixteen of those that bring ops and patterns
 torchvision's models lack: `make onnx-parity` and `make check`),
 activations (resnet18 with every ReLU another activation, or a log-softmax
 output: BASE+ACT, tools/bb_onnx.py's ACTIVATIONS; `make onnx-parity` and
@@ -130,7 +130,7 @@ def parse_args(argv=None):
     p.add_argument("--models", default="all",
                    help="comma-separated torchvision model names, timm:NAME (timm's models) and sets: all "
                         "(the 25, the default), siblings (every other exportable one), siblings-quick (six "
-                        "small siblings), timm-quick (fifteen timm models with ops torchvision's lack), "
+                        "small siblings), timm-quick (sixteen timm models with ops torchvision's lack), "
                         "activations (resnet18+ACT: other activations), BASE+ACT, video:NAME (torchvision's video "
                         "classifiers: r3d_18, mc3_18, r2plus1d_18, s3d), video (those four), and paths of your "
                         "own .onnx files")
