@@ -385,7 +385,7 @@ bb_graph *ox_import_model(const bb_ox_model *m, bb_err *err)
 {
     bb_ox_val *v2 = bb_ox_eval(m, 2, 1, err);
     bb_ox_val *v3 = v2 ? bb_ox_eval(m, 3, 1, err) : NULL;
-    ox_ctx c = {m, v2, v3, NULL, NULL, NULL, NULL, NULL, err};
+    ox_ctx c = {m, v2, v3, NULL, NULL, NULL, NULL, NULL, err, NULL, 0, 0};
     int rc = v3 ? 0 : -1;
     if (rc == 0) {
         c.g = bb_graph_new(base_name(m->path), BB_FAMILY_IMPORTED, BB_HEAD_FEATURES);
@@ -409,6 +409,7 @@ bb_graph *ox_import_model(const bb_ox_model *m, bb_err *err)
     if (rc == 0)
         ox_fuse_attention(c.g);
     free(c.tmap);
+    free(c.lin_w);
     free(c.readers);
     free(c.reader);
     free(c.done);

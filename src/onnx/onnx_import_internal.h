@@ -11,6 +11,17 @@
 #include "onnx/onnx_eval.h"
 #include "onnx/onnx_model.h"
 
+/* A linear's weight made from a constant (emit_linear in onnx_lower.c),
+ * kept so that every linear reading the same constant the same way shares
+ * one tensor: an unrolled recurrence multiplies by R^T at every step. */
+typedef struct {
+    const float *data;
+    int64_t k, o;
+    int wt_kxo;
+    float alpha;
+    int tensor;
+} ox_linear_w;
+
 typedef struct {
     const bb_ox_model *m;
     const bb_ox_val *v2, *v3; /* every value at batch 2 and at batch 3 */
@@ -20,6 +31,8 @@ typedef struct {
     int *reader;              /* value -> the node reading it, when readers == 1 */
     char *done;               /* node -> lowered already (by a pattern) */
     bb_err *err;
+    ox_linear_w *lin_w;       /* linear weights made so far */
+    int n_lin_w, cap_lin_w;
 } ox_ctx;
 
 /* onnx_import.c */

@@ -14,6 +14,7 @@
 
 #include "engine/fuse.h"
 #include "onnx/onnx_import_internal.h"
+#include "util/grow.h"
 
 typedef int (*lower_fn)(ox_ctx *c, const bb_ox_node *nd);
 
@@ -372,9 +373,16 @@ static int lower_conv(ox_ctx *c, const bb_ox_node *nd)
 }
 
 /* A linear op y = x W^T + b with W [O,K] given as rows (wt = 1: as [K,O]). */
-static int emit_linear(ox_ctx *c, const bb_ox_node *nd, int x, const float *wdata, int64_t k, int64_t o,
-                       int wt_kxo, float alpha, const float *bias, float beta, int out_v)
+/* The [O, K] weight tensor of a linear from wdata ([K, O] when wt_kxo),
+ * times alpha: made once per constant and way, then shared. */
+static int linear_weight(ox_ctx *c, const bb_ox_node *nd, const float *wdata, int64_t k, int64_t o, int wt_kxo,
+                         float alpha)
 {
+    for (int i = 0; i < c->n_lin_w; i++) {
+        const ox_linear_w *l = &c->lin_w[i];
+        if (l->data == wdata && l->k == k && l->o == o && l->wt_kxo == wt_kxo && l->alpha == alpha)
+            return l->tensor;
+    }
     float *w = malloc(sizeof(float) * (size_t)(k * o));
     if (!w)
         return bb_err_oom(c->err, "%s: out of memory", c->m->path);
@@ -384,6 +392,17 @@ static int emit_linear(ox_ctx *c, const bb_ox_node *nd, int x, const float *wdat
     int64_t wd[2] = {o, k};
     int wi = ox_const_tensor(c, ox_value_name(c, nd, 1), BB_T_PARAM, 2, wd, w);
     free(w);
+    if (wi >= 0) {
+        c->lin_w = bb_grow(c->lin_w, &c->cap_lin_w, c->n_lin_w + 1, sizeof *c->lin_w);
+        c->lin_w[c->n_lin_w++] = (ox_linear_w){wdata, k, o, wt_kxo, alpha, wi};
+    }
+    return wi;
+}
+
+static int emit_linear(ox_ctx *c, const bb_ox_node *nd, int x, const float *wdata, int64_t k, int64_t o,
+                       int wt_kxo, float alpha, const float *bias, float beta, int out_v)
+{
+    int wi = linear_weight(c, nd, wdata, k, o, wt_kxo, alpha);
     int bi = -1;
     if (wi >= 0 && bias) {
         bi = ox_const_tensor(c, "bias", BB_T_PARAM, 1, &o, bias);

@@ -435,6 +435,49 @@ static void test_linear_layernorm(void **state)
     assert_int_equal(run_case(g, "gap + linear head"), 2);
 }
 
+/* fc1 (131 -> 150), fc2 (150 -> 150), fc3 with fc2's weight tensor and fc1's
+ * output added to it (fused as a residual sum). */
+static bb_graph *gemv_graph(void)
+{
+    bb_graph *g = new_graph(1, 131, 0, 0);
+    int a = bb_linear(g, "fc1", "weight", "bias", g->input, 150, 0);
+    int y = bb_linear(g, "fc2", "weight", NULL, a, 150, 0);
+    int fc2 = g->n_ops - 1;
+    y = bb_linear(g, "fc3", "weight", "bias", y, 150, 0);
+    g->ops[g->n_ops - 1].w = g->ops[fc2].w;
+    g->output = bb_add(g, y, a);
+    return g;
+}
+
+/* Linears of at most 4 rows in all run batchbench's kernel (cpu_gemv.c):
+ * K odd, O past two panels of 64 with a partial third, a bias, a residual
+ * sum fused in, and a weight two linears share, packed once. */
+static void test_gemv(void **state)
+{
+    (void)state;
+    assert_int_equal(run_case(gemv_graph(), "linears of 1, 3 and 4 rows"), 3);
+    bb_graph *g = gemv_graph();
+    bb_weights_random(g, 42);
+    bb_fuse(g);
+    bb_backend *b = NULL;
+    bb_err err = {0};
+    bb_run_config opts = {.threads = 2};
+    assert_int_equal(bb_cpu_backend.prepare(&b, g, 2, &opts, &err), 0);
+    const bb_backend *run = b->n_parts ? b->parts[0] : b; /* the batch split: an item per thread */
+    const cpu_step *gemv[3];
+    int n = 0;
+    for (int i = 0; i < run->n_steps; i++)
+        if (run->steps[i].kernel == K_GEMV && n < 3)
+            gemv[n++] = &run->steps[i];
+    assert_int_equal(n, 3);
+    assert_non_null(gemv[1]->packed);
+    assert_null(gemv[2]->packed); /* fc3 reads fc2's panels */
+    assert_ptr_equal(gemv[2]->panels, gemv[1]->panels);
+    assert_int_equal(gemv[2]->p[3], 1); /* the residual sum */
+    bb_cpu_backend.destroy(b);
+    bb_graph_free(g);
+}
+
 /* A pre-norm ViT encoder layer on a 16x16 image with 4x4 patches (L = 17). */
 static bb_graph *vit_graph(int heads, int d)
 {
@@ -657,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_silu_kernel),
         cmocka_unit_test(test_choice_memo),
         cmocka_unit_test(test_linear_layernorm),
+        cmocka_unit_test(test_gemv),
         cmocka_unit_test(test_transformer),
         cmocka_unit_test(test_unfused_add_2d_3d),
         cmocka_unit_test(test_input_survives_forward),

@@ -33,6 +33,7 @@ void cpu_destroy_whole(bb_backend *b)
             free(b->steps[i].wino->bias);
         free(b->steps[i].wino);
         free(b->steps[i].taps);
+        free(b->steps[i].packed);
     }
     for (int i = 0; i < b->n_bufs; i++)
         dnnl_memory_destroy(b->bufs[i].mem);
@@ -50,6 +51,7 @@ void cpu_destroy_whole(bb_backend *b)
     free(b->bufs);
     if (owner) {
         free(b->weights);
+        free(b->packed);
         free(b->tbuf);
         free(b->choices);
         free(b->cat);

@@ -122,7 +122,7 @@ int cpu_operand_as(bb_backend *b, const bb_op *op, int t, int nd, const int64_t 
     if (cpu_is_const(b->g, t)) {
         if (!b->g->tensors[t].data)
             return bb_err_set(err, "cpu backend: '%s': constant '%s' has no data", op->label, b->g->tensors[t].name);
-        return cpu_pack(b, &dense, b->g->tensors[t].data, &o->md, &o->mem, err);
+        return cpu_pack_shared(b, &dense, b->g->tensors[t].data, &o->md, &o->mem, err);
     }
     int p = cpu_tensor_full_plain(b, t, dnnl_f32, err);
     if (p < 0)
@@ -664,7 +664,10 @@ static int lower_slice(bb_backend *b, const bb_op *op, bb_err *err)
                                "the input (and select something)", op->label);
     dnnl_memory_desc_t sub, out;
     cpu_md_plain(&out, nd, o, dnnl_f32);
-    if (unit) {
+    const int in_buf = b->tbuf[op->in[0]];
+    const dnnl_memory_desc_t *in_md = in_buf >= 0 ? &b->bufs[in_buf].md : NULL;
+    int small = in_md && cpu_numel(nd, o) <= CPU_SMALL_OP && in_md->data_type == dnnl_f32 && cpu_md_is_plain(in_md);
+    if (unit && !small) { /* a small one: the walk kernel's one pass beats a reorder's call */
         dnnl_dims_t sd, so;
         for (int i = 0; i < nd; i++)
             sd[i] = o[i], so[i] = op->starts[i];

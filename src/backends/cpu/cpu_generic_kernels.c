@@ -338,6 +338,21 @@ static void run_copy(const bb_backend *b, const cpu_step *s)
 }
 
 /* The activations oneDNN 2.6 has no eltwise for (cpu_generic_math.c). */
+/* 1 / (1 + e^-x), e^-x as libmvec's vector expf (cpu_internal.h). */
+VECTOR_CLONES static void sigmoid_run(const float *x, float *y, int64_t n)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++)
+        y[i] = 1.f / (1.f + expf(-x[i]));
+}
+
+VECTOR_CLONES static void tanh_run(const float *x, float *y, int64_t n)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++)
+        y[i] = tanhf(x[i]);
+}
+
 static void run_unary(const bb_backend *b, const cpu_step *s)
 {
     const float *x = buf_ptr(b, s->kin);
@@ -354,6 +369,12 @@ static void run_unary(const bb_backend *b, const cpu_step *s)
 #pragma omp parallel for simd schedule(static) num_threads(b->threads) if (n >= PARALLEL_MIN)
         for (int64_t i = 0; i < n; i++)
             y[i] = x[i] > alpha ? x[i] : 0.f;
+        break;
+    case BB_ACT_SIGMOID:
+        sigmoid_run(x, y, n);
+        break;
+    case BB_ACT_TANH:
+        tanh_run(x, y, n);
         break;
     default: /* erf */
 #pragma omp parallel for schedule(static) num_threads(b->threads) if (n >= PARALLEL_MIN)

@@ -56,9 +56,10 @@ static int eltwise_op(bb_backend *b, const bb_op *op, int src, dnnl_alg_kind_t a
     return cpu_unary_step(b, op, pd, src, &b->bufs[src].md, DNNL_ARG_SRC, DNNL_ARG_DST, err);
 }
 
-/* erf (no oneDNN eltwise): our kernel, on every float of the buffer in its
- * layout (erf(0) = 0 keeps a blocked layout's zero padding). */
-/* Our own elementwise kernel (K_UNARY), in the input's layout. */
+/* Our own elementwise kernel (K_UNARY), in the input's layout: erf and the
+ * others oneDNN has no eltwise for, on every float of the buffer (erf(0) =
+ * 0 keeps a blocked layout's zero padding), and sigmoid and tanh of small
+ * plain tensors. */
 static int unary_kernel_op(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int src = cpu_tensor_f32(b, op->in[0], err);
@@ -102,11 +103,24 @@ static int eltwise_chain(bb_backend *b, const bb_op *op, int src, const eltwise_
     return 0;
 }
 
+
+static int small_plain(const bb_backend *b, int buf)
+{
+    const dnnl_memory_desc_t *md = &b->bufs[buf].md;
+    return b->dt == dnnl_f32 && md->data_type == dnnl_f32 && cpu_md_is_plain(md) &&
+           dnnl_memory_desc_get_size(md) <= CPU_SMALL_OP * sizeof(float);
+}
+
 int cpu_lower_act(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int src = b->tbuf[op->in[0]];
     float alpha, beta;
     switch (op->act) {
+    case BB_ACT_SIGMOID:
+    case BB_ACT_TANH:
+        if (small_plain(b, src))
+            return unary_kernel_op(b, op, err);
+        break;
     case BB_ACT_ERF:
     case BB_ACT_SOFTSIGN:
     case BB_ACT_THRESHOLDED_RELU: return unary_kernel_op(b, op, err);
@@ -484,6 +498,18 @@ static int pow_scalar(bb_backend *b, const bb_op *op, bb_err *err)
  * so an op whose first operand is the broadcast one swaps them where that
  * is exact (add, mul, max, min; sub negated), else (div, pow, both
  * broadcast) runs as the walk kernel. */
+/* A binary op small enough (CPU_SMALL_OP) for the walk kernel, on operands
+ * already plain f32 or constant (so that no reorder comes with it). */
+static int small_walk(const bb_backend *b, const bb_op *op, int nd, const int64_t *o)
+{
+    if (b->dt != dnnl_f32 || cpu_numel(nd, o) > CPU_SMALL_OP)
+        return 0;
+    for (int k = 0; k < 2; k++)
+        if (!cpu_is_const(b->g, op->in[k]) && !small_plain(b, b->tbuf[op->in[k]]))
+            return 0;
+    return 1;
+}
+
 int cpu_lower_binary_op(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int64_t o[R], s0[R], s1[R];
@@ -503,6 +529,8 @@ int cpu_lower_binary_op(bb_backend *b, const bb_op *op, bb_err *err)
         if (rc != 1)
             return rc;
     }
+    if (small_walk(b, op, nd, o)) /* our kernel's one pass beats a primitive's call */
+        return walk_binary(b, op, nd, o, s0, s1, err);
     dnnl_alg_kind_t alg = binary_alg(op->binop);
     int swap_ok = op->binop == BB_BIN_ADD || op->binop == BB_BIN_MUL || op->binop == BB_BIN_MAX ||
                   op->binop == BB_BIN_MIN || op->binop == BB_BIN_SUB;
@@ -551,7 +579,8 @@ static int matmul_const_b(bb_backend *b, const bb_op *op, int nd, const int64_t 
     dnnl_primitive_desc_t pd;
     if (matmul_pd(b, op, &a.md, &w_any, &d_md, &pd, err) != 0)
         return -1;
-    if (cpu_pack(b, &w_user, b->g->tensors[op->in[1]].data, cpu_q_md(pd, dnnl_query_weights_md), &w.mem, err) != 0) {
+    if (cpu_pack_shared(b, &w_user, b->g->tensors[op->in[1]].data, cpu_q_md(pd, dnnl_query_weights_md), &w.mem,
+                        err) != 0) {
         dnnl_primitive_desc_destroy(pd);
         return -1;
     }

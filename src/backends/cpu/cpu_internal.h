@@ -32,14 +32,15 @@ typedef enum {
     K_WALK,  /* strided gather / broadcast binary / constant pad (cpu_walk) */
     K_WALK_TILED, /* a gather walk in tiles of the next-to-last axis (cpu_generic_kernels.c) */
     K_COPY,  /* kin's bytes into kout (a reshape that cannot alias) */
-    K_UNARY, /* activation p[1] (erf, softsign, thresholded relu) of every float of kin into kout */
+    K_UNARY, /* activation p[1] (erf, softsign, thresholded relu; sigmoid, tanh) of every float of kin into kout */
     K_REDUCE,/* kin dense [A, R, B] averaged (p[3]: summed) over R into kout [A, B] (p[0..2]) */
     K_LNORM, /* layer norm of kin's p[0] rows of p[1] floats into kout (kw, kb, keps) */
     K_GNORM, /* group norm of kin into kout in its layout (kw, kb, keps; p[0..5]: cpu_groupnorm.c) */
     K_GNORM_LANES, /* the same in nChw16c (8c), groups smaller than a block */
     K_SOFTMAX, /* kin dense [A, S, B], softmax over S into kout (p[0..2]; p[3]: its log) */
     K_TAPS,  /* kin dense [P, H, W] resized into kout [P, H', W'] through taps (p[0..4]; p[5] taps each) */
-    K_WINO   /* our Winograd conv (cpu_winograd.c): runs its own matmul primitive */
+    K_WINO,  /* our Winograd conv (cpu_winograd.c): runs its own matmul primitive */
+    K_GEMV   /* a linear of p[0] <= 4 rows, K p[1], O p[2] (p[3]: a residual sum; p[4]: the weight tensor; kb: bias): cpu_gemv.c */
 } cpu_kernel;
 
 /* Each vector kernel is compiled for AVX-512, AVX2 + FMA (x86-64-v3), AVX2
@@ -55,6 +56,14 @@ typedef enum {
  * matching clone of a VECTOR_CLONES kernel. Accuracy: within 4 ulp of
  * expf. */
 __attribute__((simd("notinbranch"))) float expf(float);
+/* ... and of tanhf (glibc 2.35 on; Debian 12 has 2.36). */
+__attribute__((simd("notinbranch"))) float tanhf(float);
+
+/* Elements (of the whole batch) up to which a sigmoid, tanh, binary op or
+ * slice on plain f32 buffers runs our kernels (one pass, one thread) rather
+ * than a oneDNN primitive, whose call costs more than such a pass: 3.4 us
+ * for a sigmoid of 256 floats, an unrolled LSTM's gate at batch 1. */
+#define CPU_SMALL_OP 16384
 
 /* A concat reads up to BB_MAX_IN sources. */
 #define CPU_MAX_ARGS (BB_MAX_IN + 4)
@@ -99,7 +108,17 @@ typedef struct {
     cpu_walk *walk;         /* K_WALK's description, owned by the step */
     cpu_wino *wino;         /* K_WINO's, owned by the step */
     bb_resize_tap *taps;    /* K_TAPS's: p[4] columns', then p[3] rows'; owned by the step */
+    float *packed;          /* K_GEMV's weights in column panels, owned by the step (or NULL) */
+    const float *panels;    /* K_GEMV's weights: packed, or another K_GEMV step's of the same tensor */
 } cpu_step;
+
+/* Graph data packed once, for every step that reads it as the same layout
+ * (an unrolled recurrence's R^T at each time step): mem is in b->weights. */
+typedef struct {
+    const float *data;
+    dnnl_memory_desc_t user, want;
+    dnnl_memory_t mem;
+} cpu_packed;
 
 /* A measured choice, remembered for the rest of prepare: a conv (or conv
  * pair) with the same shape, fused ops and input layout gets the same pick
@@ -139,6 +158,8 @@ struct bb_backend {
     int64_t rep_m;          /* rep_m times, in rep_buf (-1: none), for the next conv reading it */
     dnnl_memory_t *weights;
     int n_weights, cap_weights;
+    cpu_packed *packed;     /* weights packed from graph data, for reuse (cpu_pack_shared) */
+    int n_packed, cap_packed;
     int64_t weight_bytes;
     void *arena;
     int64_t arena_bytes;
@@ -234,6 +255,10 @@ dnnl_primitive_attr_t cpu_post_ops_attr(const bb_op *op);
 void cpu_attr_create(dnnl_primitive_attr_t *attr);
 int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
              const dnnl_memory_desc_t *want, dnnl_memory_t *out, bb_err *err);
+/* The same for data that is a graph tensor's (alive, unchanged, until the
+ * backend is freed): packed once per layout, the memory shared. */
+int cpu_pack_shared(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
+                    const dnnl_memory_desc_t *want, dnnl_memory_t *out, bb_err *err);
 cpu_step *cpu_step_from_pd(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, bb_err *err);
 int cpu_dst_buf(bb_backend *b, const bb_op *op, const dnnl_memory_desc_t *md);
 const dnnl_memory_desc_t *cpu_q_md(dnnl_primitive_desc_t pd, dnnl_query_t what);
@@ -337,6 +362,14 @@ int cpu_wino_fits(const bb_backend *b, const bb_op *op, const int64_t x[4], cons
 int cpu_try_own_winograd(bb_backend *b, const bb_op *op, const bb_op *orig, const int64_t x[4],
                          const int64_t y[4], dnnl_primitive_desc_t *pd, int owes_silu, bb_err *err);
 int cpu_run_winograd(const bb_backend *b, const cpu_step *s, bb_err *err);
+
+/* cpu_gemv.c: a linear of at most 4 rows (an RNN's step or a classifier at
+ * batch 1) as our kernel, where oneDNN reads the weights slowly: whether
+ * op (m rows in all) runs there, its step from src ([m, k] plain f32), and
+ * the step run from x into y. */
+int cpu_gemv_fits(const bb_backend *b, const bb_op *op, int64_t m);
+int cpu_lower_gemv(bb_backend *b, const bb_op *op, int src, int64_t m, int64_t k, int64_t o, bb_err *err);
+void cpu_run_gemv(const bb_backend *b, const cpu_step *s, const float *x, float *y);
 
 /* cpu_kernels.c */
 void cpu_run_kernel(bb_backend *b, const cpu_step *s);

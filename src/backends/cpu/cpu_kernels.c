@@ -271,6 +271,7 @@ void cpu_run_kernel(bb_backend *b, const cpu_step *s)
     case K_GNORM_LANES:
     case K_SOFTMAX:
     case K_TAPS: cpu_run_generic_kernel(b, s); break;
+    case K_GEMV: cpu_run_gemv(b, s, buf_ptr(b, s->kin), buf_ptr(b, s->kout)); break;
     default: break;
     }
 }

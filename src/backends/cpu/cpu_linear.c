@@ -1,6 +1,7 @@
 /*
  * cpu_linear.c — a linear layer, [M, K] x [K, O] over all leading dims
- * (+ bias, activation, residual sum), the fastest of three ways, measured.
+ * (+ bias, activation, residual sum), the fastest of three ways, measured;
+ * one of at most 4 rows (an RNN's step at batch 1) on our kernel (cpu_gemv.c).
  *
  * Why it exists: oneDNN 2.6 has no single best primitive for it on AVX2.
  * Its matmul runs on its jit sgemm, which packs the weights again on every
@@ -114,6 +115,8 @@ int cpu_lower_linear(bb_backend *b, const bb_op *op, bb_err *err)
     int src = cpu_tensor_plain(b, op->in[0], b->dt, err);
     if (src < 0 || (op->sum_in >= 0 && cpu_tensor_plain(b, op->sum_in, b->dt, err) < 0))
         return -1;
+    if (cpu_gemv_fits(b, op, m))
+        return cpu_lower_gemv(b, op, src, m, k, o, err);
     int bias = op->b >= 0;
     dnnl_primitive_attr_t attr = cpu_post_ops_attr(op);
     dnnl_primitive_desc_t pd[N_WAYS] = {matmul_way(b, m, k, o, bias, dnnl_format_tag_any, attr)};
@@ -137,9 +140,9 @@ int cpu_lower_linear(bb_backend *b, const bb_op *op, bb_err *err)
     cpu_md_2d(&d_md, m, o, b->dt);
     dnnl_memory_t wm, bm = NULL;
     cpu_step *step = NULL;
-    int rc = cpu_pack(b, &w_user, wt->data, cpu_q_md(pd[way], dnnl_query_weights_md), &wm, err);
+    int rc = cpu_pack_shared(b, &w_user, wt->data, cpu_q_md(pd[way], dnnl_query_weights_md), &wm, err);
     if (rc == 0 && bias)
-        rc = cpu_pack(b, b_md, g->tensors[op->b].data, b_md, &bm, err);
+        rc = cpu_pack_shared(b, b_md, g->tensors[op->b].data, b_md, &bm, err);
     if (rc == 0) {
         int dst = cpu_dst_buf(b, op, &d_md);
         if (way == AS_CONV) /* the same bytes, seen as [1, K, M, 1] and [1, O, M, 1] in NHWC */

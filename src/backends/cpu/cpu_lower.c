@@ -272,6 +272,23 @@ int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
     return 0;
 }
 
+int cpu_pack_shared(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
+                    const dnnl_memory_desc_t *want, dnnl_memory_t *out, bb_err *err)
+{
+    for (int i = 0; i < b->n_packed; i++) {
+        const cpu_packed *p = &b->packed[i];
+        if (p->data == data && dnnl_memory_desc_equal(&p->user, user) && dnnl_memory_desc_equal(&p->want, want)) {
+            *out = p->mem;
+            return 0;
+        }
+    }
+    if (cpu_pack(b, user, data, want, out, err) != 0)
+        return -1;
+    b->packed = bb_grow(b->packed, &b->cap_packed, b->n_packed + 1, sizeof *b->packed);
+    b->packed[b->n_packed++] = (cpu_packed){data, *user, *want, *out};
+    return 0;
+}
+
 /* Creates the primitive for `pd` on a new step; destroys pd. */
 cpu_step *cpu_step_from_pd(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, bb_err *err)
 {
