@@ -57,17 +57,12 @@ int cpu_lower_gemv(bb_backend *b, const bb_op *op, int src, int64_t m, int64_t k
     dnnl_memory_desc_t d_md;
     cpu_md_2d(&d_md, m, o, dnnl_f32);
     int dst = cpu_dst_buf(b, op, &d_md);
-    cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
-    s->macs = bb_op_macs(g, op) * b->batch;
-    s->kernel = K_GEMV;
-    s->kin = src, s->kout = dst;
+    cpu_step *s = cpu_add_kernel_step(b, op, K_GEMV, src, dst);
     s->packed = packed, s->panels = panels ? panels : packed;
     s->kb = op->b >= 0 ? g->tensors[op->b].data : NULL;
     s->p[0] = m, s->p[1] = k, s->p[2] = o, s->p[3] = op->sum_in >= 0, s->p[4] = op->w;
     if (packed)
         b->weight_bytes += (int64_t)((o + GEMV_PANEL - 1) / GEMV_PANEL * k * GEMV_PANEL * sizeof(float));
-    cpu_touch(b, src);
-    cpu_touch(b, dst);
     return 0;
 }
 

@@ -260,6 +260,9 @@ int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
 int cpu_pack_shared(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
                     const dnnl_memory_desc_t *want, dnnl_memory_t *out, bb_err *err);
 cpu_step *cpu_step_from_pd(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, bb_err *err);
+/* A new step running our kernel from buffer src into buffer dst (both
+ * touched), labelled and counted (MACs) as op. */
+cpu_step *cpu_add_kernel_step(bb_backend *b, const bb_op *op, cpu_kernel kernel, int src, int dst);
 int cpu_dst_buf(bb_backend *b, const bb_op *op, const dnnl_memory_desc_t *md);
 const dnnl_memory_desc_t *cpu_q_md(dnnl_primitive_desc_t pd, dnnl_query_t what);
 /* The eltwise algorithm of an activation that takes no parameters of its

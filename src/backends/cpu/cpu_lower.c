@@ -289,6 +289,17 @@ int cpu_pack_shared(bb_backend *b, const dnnl_memory_desc_t *user, const float *
     return 0;
 }
 
+cpu_step *cpu_add_kernel_step(bb_backend *b, const bb_op *op, cpu_kernel kernel, int src, int dst)
+{
+    cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
+    s->macs = bb_op_macs(b->g, op) * b->batch;
+    s->kernel = kernel;
+    s->kin = src, s->kout = dst;
+    cpu_touch(b, src);
+    cpu_touch(b, dst);
+    return s;
+}
+
 /* Creates the primitive for `pd` on a new step; destroys pd. */
 cpu_step *cpu_step_from_pd(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, bb_err *err)
 {

@@ -656,13 +656,7 @@ static int lower_kernel(bb_backend *b, const bb_op *op, cpu_kernel kind, bb_err 
     int64_t d[BB_MAX_DIMS + 1];
     int nd = bb_tensor_shape(g, op->out, b->batch, d);
     cpu_md_plain(&md, nd, d, dnnl_f32);
-    int dst = cpu_dst_buf(b, op, &md);
-    cpu_step *s = cpu_add_step(b, op->label, bb_op_type_name(op->type));
-    s->macs = bb_op_macs(g, op) * b->batch;
-    s->kernel = kind;
-    s->kin = src, s->kout = dst;
-    cpu_touch(b, src);
-    cpu_touch(b, dst);
+    cpu_step *s = cpu_add_kernel_step(b, op, kind, src, cpu_dst_buf(b, op, &md));
     s->p[0] = b->batch;
     if (kind == K_ATTENTION) {
         s->p[1] = y->dims[0], s->p[2] = y->dims[1], s->p[3] = op->heads;
