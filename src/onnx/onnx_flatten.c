@@ -132,21 +132,27 @@ int bb_oxf_step(flat *fl)
     return bb_ox_step(fl->s2, fl->f, k, fl->err) || bb_ox_step(fl->s3, fl->f, k, fl->err) ? -1 : 0;
 }
 
-int bb_oxf_ints(flat *fl, const char *name, int ndim, const int64_t *data, int64_t n)
+int bb_oxf_const(flat *fl, const char *name, bb_ox_dtype dtype, int ndim, const void *data, int64_t n)
 {
+    const size_t elem = dtype == BB_OX_F32 ? sizeof(float) : sizeof(int64_t);
     bb_ox_node *nd = bb_oxf_node(fl, name, "Constant", 0, 1, 1);
     bb_ox_attr *a = nd ? &nd->attrs[0] : NULL;
     if (!nd || !(a->name = strdup("value")) || !(a->t = calloc(1, sizeof *a->t)) ||
-        !(a->t->data = malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1))))
+        !(a->t->data = malloc(elem * (size_t)(n > 0 ? n : 1))))
         return nd ? bb_oxf_oom(fl) : -1;
     a->type = BB_OX_ATTR_TENSOR;
-    *a->t = (bb_ox_tensor){BB_OX_I64, ndim, {n}, n, a->t->data};
-    memcpy(a->t->data, data, sizeof(int64_t) * (size_t)n);
+    *a->t = (bb_ox_tensor){dtype, ndim, {ndim ? n : 0}, n, a->t->data};
+    memcpy(a->t->data, data, elem * (size_t)n);
     int v = bb_oxf_value(fl, nd->name, "");
     if (v < 0)
         return -1;
     nd->out[0] = v;
     return bb_oxf_step(fl) ? -1 : v;
+}
+
+int bb_oxf_ints(flat *fl, const char *name, int ndim, const int64_t *data, int64_t n)
+{
+    return bb_oxf_const(fl, name, BB_OX_I64, ndim, data, n);
 }
 
 /* ---- reading decisions --------------------------------------------------------------- */

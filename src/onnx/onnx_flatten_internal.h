@@ -45,7 +45,9 @@ int bb_oxf_define(flat *fl, int v);
 bb_ox_node *bb_oxf_node(flat *fl, const char *name, const char *op_type, int n_in, int n_out, int n_attr);
 /* Evaluates f's last node at both batch sizes. */
 int bb_oxf_step(flat *fl);
-/* A Constant of int64 data (ndim 0 or 1) as a new value; its index or -1. */
+/* A Constant of n elements of dtype (ndim 0: one; or 1) as a new value;
+ * its index or -1. bb_oxf_ints: of int64. */
+int bb_oxf_const(flat *fl, const char *name, bb_ox_dtype dtype, int ndim, const void *data, int64_t n);
 int bb_oxf_ints(flat *fl, const char *name, int ndim, const int64_t *data, int64_t n);
 
 /* onnx_rnn.c: whether op_type is one of the recurrent ops it writes out,

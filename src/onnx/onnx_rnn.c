@@ -160,24 +160,6 @@ static int concat(rnn *r, const int *parts, int n, int64_t axis, int out_m)
     return emit_attr(r, "Concat", n, parts, out_m, "axis", &axis, -1);
 }
 
-/* A float scalar Constant. */
-static int float_const(rnn *r, float x)
-{
-    bb_ox_node *nd = bb_oxf_node(r->fl, r->tag, "Constant", 0, 1, 1);
-    bb_ox_attr *a = nd ? &nd->attrs[0] : NULL;
-    if (!nd || !(a->name = strdup("value")) || !(a->t = calloc(1, sizeof *a->t)) ||
-        !(a->t->data = malloc(sizeof(float))))
-        return nd ? bb_oxf_oom(r->fl) : -1;
-    a->type = BB_OX_ATTR_TENSOR;
-    *a->t = (bb_ox_tensor){BB_OX_F32, 0, {0}, 1, a->t->data};
-    *(float *)a->t->data = x;
-    int v = bb_oxf_value(r->fl, nd->name, "/clip");
-    if (v < 0)
-        return -1;
-    nd->out[0] = v;
-    return bb_oxf_step(r->fl) ? -1 : v;
-}
-
 /* A gate's pre-activation clipped to [-clip, clip] when the node has a clip. */
 static int clipped(rnn *r, int g)
 {
@@ -496,7 +478,9 @@ int bb_oxf_rnn(flat *fl, const bb_ox_node *nd)
     if (clip && clip->type == BB_OX_ATTR_FLOAT) {
         if (!(clip->f >= 0))
             return rnn_err(&r, "has a negative %s", "clip");
-        r.clip_lo = float_const(&r, -clip->f), r.clip_hi = r.clip_lo < 0 ? -1 : float_const(&r, clip->f);
+        const float lo = -clip->f;
+        r.clip_lo = bb_oxf_const(fl, r.tag, BB_OX_F32, 0, &lo, 1);
+        r.clip_hi = r.clip_lo < 0 ? -1 : bb_oxf_const(fl, r.tag, BB_OX_F32, 0, &clip->f, 1);
         if (r.clip_hi < 0)
             return -1;
     }

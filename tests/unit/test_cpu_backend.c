@@ -470,9 +470,9 @@ static void test_gemv(void **state)
         if (run->steps[i].kernel == K_GEMV && n < 3)
             gemv[n++] = &run->steps[i];
     assert_int_equal(n, 3);
-    assert_non_null(gemv[1]->packed);
-    assert_null(gemv[2]->packed); /* fc3 reads fc2's panels */
-    assert_ptr_equal(gemv[2]->panels, gemv[1]->panels);
+    assert_ptr_not_equal(gemv[1]->panels, gemv[0]->panels);
+    assert_ptr_equal(gemv[2]->panels, gemv[1]->panels); /* fc3 reads fc2's panels */
+    assert_int_equal(run->n_packed, 2);                 /* fc1's and fc2's weights, once each */
     assert_int_equal(gemv[2]->p[3], 1); /* the residual sum */
     bb_cpu_backend.destroy(b);
     bb_graph_free(g);

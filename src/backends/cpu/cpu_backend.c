@@ -33,7 +33,6 @@ void cpu_destroy_whole(bb_backend *b)
             free(b->steps[i].wino->bias);
         free(b->steps[i].wino);
         free(b->steps[i].taps);
-        free(b->steps[i].packed);
     }
     for (int i = 0; i < b->n_bufs; i++)
         dnnl_memory_destroy(b->bufs[i].mem);

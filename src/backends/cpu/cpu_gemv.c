@@ -6,14 +6,15 @@
  * oneDNN 2.6's matmul and 1x1 conv read them slowly: a chain of
  * [1, 256] x [256, 1024] products (1 MB of weights each, an LSTM's step)
  * took 49 us per product, 21 GB/s, where ONNX Runtime took 8 us. Here the
- * weights are packed once, at prepare, into panels of GEMV_PANEL columns
- * whose K rows are contiguous; each thread streams whole panels into
+ * weights are packed once per backend, at prepare, into panels of
+ * GEMV_PANEL columns whose K rows are contiguous (cpu_packed_find: shared
+ * by every step that reads them); each thread streams whole panels into
  * accumulators held in registers (the panel read again, from cache, for
  * each further row). Bias and a residual
  * sum (the layer's output buffer already holding it) are added at the end;
  * a layer with a fused activation keeps oneDNN's way.
  */
-#include <stdlib.h>
+#include <string.h>
 
 #include "backends/cpu/cpu_internal.h"
 
@@ -27,42 +28,51 @@ int cpu_gemv_fits(const bb_backend *b, const bb_op *op, int64_t m)
            op->sum_act == BB_ACT_NONE;
 }
 
-/* w [O, K] row-major into panels: packed[p][k][j] = w[p * PANEL + j][k], zeros past O. */
-static float *pack_panels(const float *w, int64_t k, int64_t o)
+/* w [O, K] row-major into panels: p[q][k][j] = w[q * PANEL + j][k], zeros past O. */
+static void pack_panels(const float *w, int64_t k, int64_t o, float *p)
 {
-    const int64_t panels = (o + GEMV_PANEL - 1) / GEMV_PANEL;
-    float *p = calloc((size_t)(panels * k * GEMV_PANEL), sizeof(float));
-    for (int64_t c = 0; p && c < o; c++)
+    for (int64_t c = 0; c < o; c++)
         for (int64_t r = 0; r < k; r++)
             p[(c / GEMV_PANEL * k + r) * GEMV_PANEL + c % GEMV_PANEL] = w[c * k + r];
-    return p;
 }
 
-/* The panels of weight tensor w packed by an earlier step, or NULL. */
-static const float *panels_of(const bb_backend *b, int w)
+/* The panels of weight w ([O, K]), packed once per backend: the steps of an
+ * unrolled recurrence all read R^T. NULL with err set. */
+static const float *panels_of(bb_backend *b, const float *w, int64_t k, int64_t o, bb_err *err)
 {
-    for (int i = 0; i < b->n_steps; i++)
-        if (b->steps[i].kernel == K_GEMV && b->steps[i].p[4] == w)
-            return b->steps[i].panels;
-    return NULL;
+    dnnl_memory_desc_t user, want;
+    dnnl_dims_t size = {(o + GEMV_PANEL - 1) / GEMV_PANEL * k * GEMV_PANEL};
+    cpu_md_2d(&user, o, k, dnnl_f32);
+    dnnl_memory_desc_init_by_tag(&want, 1, size, dnnl_f32, dnnl_x);
+    dnnl_memory_t mem = cpu_packed_find(b, w, &user, &want);
+    void *p = NULL;
+    if (!mem) {
+        if (dnnl_memory_create(&mem, &want, b->eng, DNNL_MEMORY_ALLOCATE) != dnnl_success) {
+            bb_err_oom(err, "cpu backend: out of memory packing weights");
+            return NULL;
+        }
+        dnnl_memory_get_data_handle(mem, &p);
+        memset(p, 0, (size_t)size[0] * sizeof(float));
+        pack_panels(w, k, o, p);
+        cpu_keep_weight(b, mem);
+        cpu_packed_add(b, w, &user, &want, mem);
+    }
+    dnnl_memory_get_data_handle(mem, &p);
+    return p;
 }
 
 int cpu_lower_gemv(bb_backend *b, const bb_op *op, int src, int64_t m, int64_t k, int64_t o, bb_err *err)
 {
     const bb_graph *g = b->g;
-    const float *panels = panels_of(b, op->w); /* an unrolled recurrence's R^T, read at every step */
-    float *packed = panels ? NULL : pack_panels(g->tensors[op->w].data, k, o);
-    if (!panels && !packed)
-        return bb_err_oom(err, "cpu backend: out of memory packing '%s'", op->label);
+    const float *panels = panels_of(b, g->tensors[op->w].data, k, o, err);
+    if (!panels)
+        return -1;
     dnnl_memory_desc_t d_md;
     cpu_md_2d(&d_md, m, o, dnnl_f32);
-    int dst = cpu_dst_buf(b, op, &d_md);
-    cpu_step *s = cpu_add_kernel_step(b, op, K_GEMV, src, dst);
-    s->packed = packed, s->panels = panels ? panels : packed;
+    cpu_step *s = cpu_add_kernel_step(b, op, K_GEMV, src, cpu_dst_buf(b, op, &d_md));
+    s->panels = panels;
     s->kb = op->b >= 0 ? g->tensors[op->b].data : NULL;
-    s->p[0] = m, s->p[1] = k, s->p[2] = o, s->p[3] = op->sum_in >= 0, s->p[4] = op->w;
-    if (packed)
-        b->weight_bytes += (int64_t)((o + GEMV_PANEL - 1) / GEMV_PANEL * k * GEMV_PANEL * sizeof(float));
+    s->p[0] = m, s->p[1] = k, s->p[2] = o, s->p[3] = op->sum_in >= 0;
     return 0;
 }
 

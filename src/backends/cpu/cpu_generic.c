@@ -46,6 +46,11 @@ int64_t cpu_numel(int nd, const int64_t *d)
     return n;
 }
 
+int cpu_buf_plain_f32(const bb_backend *b, int buf)
+{
+    return buf >= 0 && b->dt == dnnl_f32 && b->bufs[buf].md.data_type == dnnl_f32 && cpu_md_is_plain(&b->bufs[buf].md);
+}
+
 int cpu_md_has_dims(const dnnl_memory_desc_t *md, int nd, const int64_t *d)
 {
     if (md->ndims != nd)
@@ -665,8 +670,7 @@ static int lower_slice(bb_backend *b, const bb_op *op, bb_err *err)
     dnnl_memory_desc_t sub, out;
     cpu_md_plain(&out, nd, o, dnnl_f32);
     const int in_buf = b->tbuf[op->in[0]];
-    const dnnl_memory_desc_t *in_md = in_buf >= 0 ? &b->bufs[in_buf].md : NULL;
-    int small = in_md && cpu_numel(nd, o) <= CPU_SMALL_OP && in_md->data_type == dnnl_f32 && cpu_md_is_plain(in_md);
+    int small = cpu_numel(nd, o) <= CPU_SMALL_OP && cpu_buf_plain_f32(b, in_buf);
     if (unit && !small) { /* a small one: the walk kernel's one pass beats a reorder's call */
         dnnl_dims_t sd, so;
         for (int i = 0; i < nd; i++)

@@ -337,7 +337,6 @@ static void run_copy(const bb_backend *b, const cpu_step *s)
     }
 }
 
-/* The activations oneDNN 2.6 has no eltwise for (cpu_generic_math.c). */
 /* 1 / (1 + e^-x), e^-x as libmvec's vector expf (cpu_internal.h). */
 VECTOR_CLONES static void sigmoid_run(const float *x, float *y, int64_t n)
 {
@@ -353,6 +352,8 @@ VECTOR_CLONES static void tanh_run(const float *x, float *y, int64_t n)
         y[i] = tanhf(x[i]);
 }
 
+/* The activations oneDNN 2.6 has no eltwise for, and small sigmoids and
+ * tanhs (cpu_generic_math.c). */
 static void run_unary(const bb_backend *b, const cpu_step *s)
 {
     const float *x = buf_ptr(b, s->kin);

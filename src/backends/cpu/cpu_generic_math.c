@@ -103,12 +103,11 @@ static int eltwise_chain(bb_backend *b, const bb_op *op, int src, const eltwise_
     return 0;
 }
 
-
+/* Buffer buf holds plain f32 of at most CPU_SMALL_OP elements (and the
+ * model runs in f32): small enough for our kernels' one pass. */
 static int small_plain(const bb_backend *b, int buf)
 {
-    const dnnl_memory_desc_t *md = &b->bufs[buf].md;
-    return b->dt == dnnl_f32 && md->data_type == dnnl_f32 && cpu_md_is_plain(md) &&
-           dnnl_memory_desc_get_size(md) <= CPU_SMALL_OP * sizeof(float);
+    return cpu_buf_plain_f32(b, buf) && dnnl_memory_desc_get_size(&b->bufs[buf].md) <= CPU_SMALL_OP * sizeof(float);
 }
 
 int cpu_lower_act(bb_backend *b, const bb_op *op, bb_err *err)
@@ -494,10 +493,6 @@ static int pow_scalar(bb_backend *b, const bb_op *op, bb_err *err)
     return eltwise_op(b, op, src, dnnl_eltwise_pow, 1.f, b->g->tensors[op->in[1]].data[0], err);
 }
 
-/* NumPy broadcasting: oneDNN's binary broadcasts its second source only,
- * so an op whose first operand is the broadcast one swaps them where that
- * is exact (add, mul, max, min; sub negated), else (div, pow, both
- * broadcast) runs as the walk kernel. */
 /* A binary op small enough (CPU_SMALL_OP) for the walk kernel, on operands
  * already plain f32 or constant (so that no reorder comes with it). */
 static int small_walk(const bb_backend *b, const bb_op *op, int nd, const int64_t *o)
@@ -510,6 +505,10 @@ static int small_walk(const bb_backend *b, const bb_op *op, int nd, const int64_
     return 1;
 }
 
+/* NumPy broadcasting: oneDNN's binary broadcasts its second source only,
+ * so an op whose first operand is the broadcast one swaps them where that
+ * is exact (add, mul, max, min; sub negated), else (div, pow, both
+ * broadcast) runs as the walk kernel, as a small one does (small_walk). */
 int cpu_lower_binary_op(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int64_t o[R], s0[R], s1[R];

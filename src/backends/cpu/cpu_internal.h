@@ -40,7 +40,7 @@ typedef enum {
     K_SOFTMAX, /* kin dense [A, S, B], softmax over S into kout (p[0..2]; p[3]: its log) */
     K_TAPS,  /* kin dense [P, H, W] resized into kout [P, H', W'] through taps (p[0..4]; p[5] taps each) */
     K_WINO,  /* our Winograd conv (cpu_winograd.c): runs its own matmul primitive */
-    K_GEMV   /* a linear of p[0] <= 4 rows, K p[1], O p[2] (p[3]: a residual sum; p[4]: the weight tensor; kb: bias): cpu_gemv.c */
+    K_GEMV   /* a linear of p[0] <= 4 rows, K p[1], O p[2] (p[3]: a residual sum; kb: bias): cpu_gemv.c */
 } cpu_kernel;
 
 /* Each vector kernel is compiled for AVX-512, AVX2 + FMA (x86-64-v3), AVX2
@@ -108,12 +108,13 @@ typedef struct {
     cpu_walk *walk;         /* K_WALK's description, owned by the step */
     cpu_wino *wino;         /* K_WINO's, owned by the step */
     bb_resize_tap *taps;    /* K_TAPS's: p[4] columns', then p[3] rows'; owned by the step */
-    float *packed;          /* K_GEMV's weights in column panels, owned by the step (or NULL) */
-    const float *panels;    /* K_GEMV's weights: packed, or another K_GEMV step's of the same tensor */
+    const float *panels;    /* K_GEMV's weights in column panels (in b->weights, shared: cpu_gemv.c) */
 } cpu_step;
 
 /* Graph data packed once, for every step that reads it as the same layout
- * (an unrolled recurrence's R^T at each time step): mem is in b->weights. */
+ * (an unrolled recurrence's R^T at each time step): mem is in b->weights;
+ * want is oneDNN's layout, or for our kernels' packings a plain 1-D one of
+ * their size. */
 typedef struct {
     const float *data;
     dnnl_memory_desc_t user, want;
@@ -253,12 +254,21 @@ dnnl_primitive_attr_t cpu_post_ops_attr(const bb_op *op);
 /* A new attribute set whose scratchpad is ours to give (every primitive a
  * step runs is made with one: b->attr, or one of these with more set). */
 void cpu_attr_create(dnnl_primitive_attr_t *attr);
+/* Packed weights: mem kept (destroyed with the backend) and counted. */
+void cpu_keep_weight(bb_backend *b, dnnl_memory_t mem);
 int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
              const dnnl_memory_desc_t *want, dnnl_memory_t *out, bb_err *err);
 /* The same for data that is a graph tensor's (alive, unchanged, until the
  * backend is freed): packed once per layout, the memory shared. */
 int cpu_pack_shared(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
                     const dnnl_memory_desc_t *want, dnnl_memory_t *out, bb_err *err);
+/* Its cache, for weights packed by our own code (cpu_gemv.c): the memory
+ * made earlier from data laid out as user into want (NULL if none), and a
+ * new one recorded (mem already in b->weights). */
+dnnl_memory_t cpu_packed_find(const bb_backend *b, const float *data, const dnnl_memory_desc_t *user,
+                              const dnnl_memory_desc_t *want);
+void cpu_packed_add(bb_backend *b, const float *data, const dnnl_memory_desc_t *user,
+                    const dnnl_memory_desc_t *want, dnnl_memory_t mem);
 cpu_step *cpu_step_from_pd(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, bb_err *err);
 /* A new step running our kernel from buffer src into buffer dst (both
  * touched), labelled and counted (MACs) as op. */
@@ -286,6 +296,9 @@ int cpu_md_blocked_like(dnnl_memory_desc_t *md, const int64_t d[4], const dnnl_m
  * x's channel-blocked layout when its bytes are the dense array's. */
 void cpu_md_per_channel(dnnl_memory_desc_t *md, const int64_t d[4], const dnnl_memory_desc_t *x, dnnl_data_type_t dt);
 int cpu_md_is_plain(const dnnl_memory_desc_t *md);
+/* Whether buffer buf is plain f32 in an f32 model (where CPU_SMALL_OP's
+ * kernels may read it). cpu_generic.c */
+int cpu_buf_plain_f32(const bb_backend *b, int buf);
 /* Whether md's dims are d (nd of them). cpu_generic.c */
 int cpu_md_has_dims(const dnnl_memory_desc_t *md, int nd, const int64_t *d);
 cpu_step *cpu_add_step(bb_backend *b, const char *label, const char *kind);

@@ -236,6 +236,15 @@ dnnl_primitive_attr_t cpu_post_ops_attr(const bb_op *op)
     return attr;
 }
 
+void cpu_keep_weight(bb_backend *b, dnnl_memory_t mem)
+{
+    const dnnl_memory_desc_t *md = NULL;
+    dnnl_memory_get_memory_desc(mem, &md);
+    b->weights = bb_grow(b->weights, &b->cap_weights, b->n_weights + 1, sizeof *b->weights);
+    b->weights[b->n_weights++] = mem;
+    b->weight_bytes += (int64_t)dnnl_memory_desc_get_size(md);
+}
+
 /* Copies `data` (laid out as `user`) into a new memory of layout `want`. */
 int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
                 const dnnl_memory_desc_t *want, dnnl_memory_t *out, bb_err *err)
@@ -265,27 +274,37 @@ int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
             return bb_err_oom(err, "out of memory packing weights");
         return bb_err_set(err, "oneDNN: packing weights failed (status %d)", (int)st);
     }
-    b->weights = bb_grow(b->weights, &b->cap_weights, b->n_weights + 1, sizeof *b->weights);
-    b->weights[b->n_weights++] = dst;
-    b->weight_bytes += (int64_t)dnnl_memory_desc_get_size(want);
+    cpu_keep_weight(b, dst);
     *out = dst;
     return 0;
+}
+
+dnnl_memory_t cpu_packed_find(const bb_backend *b, const float *data, const dnnl_memory_desc_t *user,
+                              const dnnl_memory_desc_t *want)
+{
+    for (int i = 0; i < b->n_packed; i++) {
+        const cpu_packed *p = &b->packed[i];
+        if (p->data == data && dnnl_memory_desc_equal(&p->user, user) && dnnl_memory_desc_equal(&p->want, want))
+            return p->mem;
+    }
+    return NULL;
+}
+
+void cpu_packed_add(bb_backend *b, const float *data, const dnnl_memory_desc_t *user,
+                    const dnnl_memory_desc_t *want, dnnl_memory_t mem)
+{
+    b->packed = bb_grow(b->packed, &b->cap_packed, b->n_packed + 1, sizeof *b->packed);
+    b->packed[b->n_packed++] = (cpu_packed){data, *user, *want, mem};
 }
 
 int cpu_pack_shared(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
                     const dnnl_memory_desc_t *want, dnnl_memory_t *out, bb_err *err)
 {
-    for (int i = 0; i < b->n_packed; i++) {
-        const cpu_packed *p = &b->packed[i];
-        if (p->data == data && dnnl_memory_desc_equal(&p->user, user) && dnnl_memory_desc_equal(&p->want, want)) {
-            *out = p->mem;
-            return 0;
-        }
-    }
+    if ((*out = cpu_packed_find(b, data, user, want)))
+        return 0;
     if (cpu_pack(b, user, data, want, out, err) != 0)
         return -1;
-    b->packed = bb_grow(b->packed, &b->cap_packed, b->n_packed + 1, sizeof *b->packed);
-    b->packed[b->n_packed++] = (cpu_packed){data, *user, *want, *out};
+    cpu_packed_add(b, data, user, want, *out);
     return 0;
 }
 
