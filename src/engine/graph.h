@@ -80,6 +80,10 @@ typedef enum {
                          (engine/resize.h) */
     BB_OP_GROUPNORM,  /* in[0]=x [C,S...]: channels in `groups` runs, each normalised over its channels and S;
                          then w[c] * . + b[c] (w, b [C]); eps; post_act ReLU or none */
+    BB_OP_LSTM,       /* in[0]=x [..., S, 4H]: each row's (leading axes') input gates, ONNX's order i, o, f, c,
+                         biases added; w=R [4H, H]; out [..., S, H] (any shape of as many elements). Per row,
+                         from H = C = 0, steps t = 0..S-1 (S-1..0 when `reverse`): g = x[t] + H R^T;
+                         C = sigmoid(f) C + sigmoid(i) tanh(c); H = sigmoid(o) tanh(C); out[t] = H */
     BB_OP_COUNT
 } bb_op_type;
 
@@ -140,6 +144,7 @@ typedef struct {
     unsigned axes_mask;         /* reduce mean */
     int reduce_sum;             /* reduce mean: the sum instead (ONNX ReduceSum) */
     bb_resize resize;           /* resize: mode, coordinates, rounding, scales (engine/resize.h) */
+    int reverse;                /* lstm: the sequence runs from its end */
     /* filled by the fusion pass */
     int has_bn;        /* a BatchNorm folded into this conv: */
     int bn_w, bn_b, bn_mean, bn_var; /* its gamma, beta, running stats */

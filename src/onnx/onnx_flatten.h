@@ -42,6 +42,9 @@
 /* Whether the flattener resolves op_type (If, Loop, the sequence ops, the
  * recurrent ops). */
 int bb_ox_flatten_handles(const char *op_type);
+/* Whether op_type is one of the recurrent ops (LSTM, GRU, RNN), which the
+ * flattener writes out: onnx_rnn.c. */
+int bb_oxf_is_rnn(const char *op_type);
 
 /* Whether m has a node the flattener resolves (else it is already flat). */
 int bb_ox_flatten_needed(const bb_ox_model *m);

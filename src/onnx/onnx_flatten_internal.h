@@ -50,9 +50,7 @@ int bb_oxf_step(flat *fl);
 int bb_oxf_const(flat *fl, const char *name, bb_ox_dtype dtype, int ndim, const void *data, int64_t n);
 int bb_oxf_ints(flat *fl, const char *name, int ndim, const int64_t *data, int64_t n);
 
-/* onnx_rnn.c: whether op_type is one of the recurrent ops it writes out,
- * and node nd written out (its outputs defined in fl). */
-int bb_oxf_is_rnn(const char *op_type);
+/* onnx_rnn.c: node nd (bb_oxf_is_rnn) written out, its outputs defined in fl. */
 int bb_oxf_rnn(flat *fl, const bb_ox_node *nd);
 
 #endif

@@ -399,8 +399,10 @@ static int linear_weight(ox_ctx *c, const bb_ox_node *nd, const float *wdata, in
     return wi;
 }
 
-static int emit_linear(ox_ctx *c, const bb_ox_node *nd, int x, const float *wdata, int64_t k, int64_t o,
-                       int wt_kxo, float alpha, const float *bias, float beta, int out_v)
+/* x (alpha W)^T + beta bias into value out_v, or into graph tensor y when
+ * out_v < 0. */
+static int emit_linear_to(ox_ctx *c, const bb_ox_node *nd, int x, const float *wdata, int64_t k, int64_t o,
+                          int wt_kxo, float alpha, const float *bias, float beta, int out_v, int y)
 {
     int wi = linear_weight(c, nd, wdata, k, o, wt_kxo, alpha);
     int bi = -1;
@@ -409,11 +411,25 @@ static int emit_linear(ox_ctx *c, const bb_ox_node *nd, int x, const float *wdat
         for (int64_t r = 0; bi >= 0 && r < o; r++)
             c->g->tensors[bi].data[r] *= beta;
     }
-    bb_op *op = wi < 0 || (bias && bi < 0) ? NULL : ox_op(c, nd, BB_OP_LINEAR, &x, 1, out_v);
+    bb_op *op = wi < 0 || (bias && bi < 0) ? NULL
+                : out_v >= 0                ? ox_op(c, nd, BB_OP_LINEAR, &x, 1, out_v)
+                                            : ox_op_into(c, nd, BB_OP_LINEAR, x, y);
     if (!op)
         return -1;
     op->w = wi, op->b = bi;
     return 0;
+}
+
+static int emit_linear(ox_ctx *c, const bb_ox_node *nd, int x, const float *wdata, int64_t k, int64_t o,
+                       int wt_kxo, float alpha, const float *bias, float beta, int out_v)
+{
+    return emit_linear_to(c, nd, x, wdata, k, o, wt_kxo, alpha, bias, beta, out_v, -1);
+}
+
+int ox_linear_into(ox_ctx *c, const bb_ox_node *nd, int x, const float *w, int64_t k, int64_t o, const float *bias,
+                   int y)
+{
+    return emit_linear_to(c, nd, x, w, k, o, 0, 1.f, bias, 1.f, -1, y);
 }
 
 static int lower_gemm(ox_ctx *c, const bb_ox_node *nd)
@@ -704,7 +720,7 @@ static int refuse(ox_ctx *c, const bb_ox_node *nd)
 /* ---- the table --------------------------------------------------------------------- */
 
 static const struct { const char *op; lower_fn fn; } lowerings[] = {
-    {"Conv", lower_conv}, {"Gemm", lower_gemm}, {"MatMul", lower_matmul},
+    {"Conv", lower_conv}, {"Gemm", lower_gemm}, {"MatMul", lower_matmul}, {"LSTM", ox_lower_lstm},
     {"ConvTranspose", ox_lower_convtranspose}, {"DepthToSpace", ox_lower_depthspace},
     {"SpaceToDepth", ox_lower_depthspace},
     {"Relu", lower_unary}, {"Sigmoid", lower_unary}, {"Tanh", lower_unary}, {"HardSwish", lower_unary},

@@ -69,13 +69,16 @@ static const bb_ox_graph *graph_of(const bb_ox_model *m, const bb_ox_attr *a)
 }
 
 /* An If, a Loop (any node holding a subgraph) or a sequence op: what
- * onnx_flatten.c resolves, reading the values it decides on. */
+ * onnx_flatten.c resolves, reading the values it decides on. A recurrent
+ * op is not: it reads its inputs as any node does, and onnx_rnn.c leaves
+ * out the outputs nothing reads (an LSTM's Y_c). */
 static int is_control(const bb_ox_node *nd)
 {
     for (int a = 0; a < nd->n_attr; a++)
         if (nd->attrs[a].type == BB_OX_ATTR_GRAPH)
             return 1;
-    return nd->op_type && bb_ox_default_domain(nd) && bb_ox_flatten_handles(nd->op_type);
+    return nd->op_type && bb_ox_default_domain(nd) && bb_ox_flatten_handles(nd->op_type) &&
+           !bb_oxf_is_rnn(nd->op_type);
 }
 
 /* Whether node nd, or a node of its subgraphs, reads the data of a value

@@ -19,6 +19,13 @@
  * A missing or all-zero initial state drops the terms it multiplies at the
  * first step. Y stacks the steps' H in time order ([S, D, B, H], or
  * [B, S, D, H] with layout 1); Y_h and Y_c are the last step's.
+ *
+ * The common LSTM (no initial state, peepholes or clip, Y_c unread: what
+ * torch exports for nn.LSTM) is not written out step by step: each
+ * direction becomes one LSTM node of its own, forward or reverse and batch
+ * first, which the importer lowers to a linear (X W^T + biases) and the
+ * backends' recurrence kernel (BB_OP_LSTM): at batch 1 a step's dozen small
+ * ops cost more than its arithmetic.
  * Refused, naming the node: activations other than the defaults (the
  * activations attributes), input_forget, a sequence_lens that is not the
  * full length for every item, a sequence axis that scales with the batch.
@@ -49,6 +56,7 @@ typedef struct {
     int w, r, b, p;         /* inputs (f values), -1 when omitted */
     int h0, c0;             /* initial states, -1 when omitted or all zeros */
     int clip_lo, clip_hi;   /* the clip's bounds (float constants), -1 without one */
+    int whole;              /* each direction one LSTM node (lstm_whole), Y's parts [B, S, 1, H] */
     cached_int *ints;       /* 1-element int64 constants made so far */
     int n_ints, cap_ints;
     char tag[160];          /* the name of the nodes emitted now */
@@ -431,13 +439,58 @@ static int run_direction(rnn *r, int d, int *ys, int *h, int *c)
     return 0;
 }
 
-/* ---- the outputs --------------------------------------------------------------------- */
+/* ---- an LSTM direction as one node ---------------------------------------------------- */
 
 /* Whether the model reads the node's output k. */
 static int wanted(const rnn *r, int k)
 {
     return r->nd->n_out > k && r->nd->out[k] >= 0 && r->fl->need[r->nd->out[k]];
 }
+
+/* Whether each direction runs as one LSTM node: no initial state,
+ * peepholes or clip, and Y_c unread. */
+static int lstm_whole(const rnn *r)
+{
+    return r->kind == RNN_LSTM && r->h0 < 0 && r->c0 < 0 && r->p < 0 && r->clip_lo < 0 && !wanted(r, 2);
+}
+
+/* Direction d as LSTM(X, W[d:d+1], R[d:d+1], B[d:d+1]), forward or reverse,
+ * layout 1: *y its Y [B, S, 1, H], *h its last step's H [B, 1, H] when
+ * the model reads Y_h. */
+static int lstm_direction(rnn *r, int d, int *y, int *h)
+{
+    flat *fl = r->fl;
+    snprintf(r->tag, sizeof r->tag, "%s/d%d", r->nd->name, d);
+    const int n_in = r->b >= 0 ? 4 : 3;
+    int in[4] = {r->x, slice(r, r->w, 0, d, d + 1), slice(r, r->r, 0, d, d + 1),
+                 r->b >= 0 ? slice(r, r->b, 0, d, d + 1) : 0};
+    for (int i = 0; i < n_in; i++)
+        if (in[i] < 0)
+            return -1;
+    bb_ox_node *n = bb_oxf_node(fl, r->tag, "LSTM", n_in, 1, 3);
+    if (!n)
+        return -1;
+    memcpy(n->in, in, sizeof(int) * (size_t)n_in);
+    static const char *const names[3] = {"direction", "hidden_size", "layout"};
+    for (int a = 0; a < 3; a++)
+        if (!(n->attrs[a].name = strdup(names[a])))
+            return bb_oxf_oom(fl);
+    n->attrs[0].type = BB_OX_ATTR_STRING;
+    if (!(n->attrs[0].s = strdup(d == 1 || r->reverse ? "reverse" : "forward")))
+        return bb_oxf_oom(fl);
+    n->attrs[1].type = n->attrs[2].type = BB_OX_ATTR_INT;
+    n->attrs[1].i = r->hidden, n->attrs[2].i = 1;
+    if ((*y = n->out[0] = bb_oxf_value(fl, r->tag, "/LSTM")) < 0 || bb_oxf_step(fl) != 0)
+        return -1;
+    if (!wanted(r, 1))
+        return 0;
+    const int64_t last = t_of(r, d, r->seq - 1), dims[3] = {0, 1, r->hidden};
+    int shape = bb_oxf_ints(fl, r->tag, 1, dims, 3), ins[2] = {slice(r, *y, 1, last, last + 1), shape};
+    *h = shape < 0 || ins[1] < 0 ? -1 : emit_attr(r, "Reshape", 2, ins, -1, NULL, NULL, 0);
+    return *h < 0 ? -1 : 0;
+}
+
+/* ---- the outputs --------------------------------------------------------------------- */
 
 /* The node's output k, when wanted: the directions' parts, [B, S, H] (Y)
  * or [B, 1, H] (Y_h, Y_c), stacked on a direction axis and laid out. */
@@ -447,7 +500,7 @@ static int output(rnn *r, int k, const int *parts)
         return 0;
     int out = r->nd->out[k], y[2] = {parts[0], parts[1]}, n = r->dirs;
     snprintf(r->tag, sizeof r->tag, "%s/out%d", r->nd->name, k);
-    if (k == 0) { /* [B, S, H] -> [B, S, 1, H] */
+    if (k == 0 && !r->whole) { /* [B, S, H] -> [B, S, 1, H] */
         int64_t dims[4] = {0, 0, 1, r->hidden};
         int shape = bb_oxf_ints(r->fl, r->tag, 1, dims, 4);
         for (int i = 0; i < n; i++) {
@@ -486,7 +539,10 @@ int bb_oxf_rnn(flat *fl, const bb_ox_node *nd)
     }
     int *ys = malloc(sizeof(int) * (size_t)(2 * r.seq)), rc = ys ? 0 : bb_oxf_oom(fl);
     int hs[2] = {-1, -1}, cs[2] = {-1, -1}, y[2] = {-1, -1};
-    for (int d = 0; rc == 0 && d < r.dirs; d++) {
+    r.whole = lstm_whole(&r);
+    for (int d = 0; rc == 0 && r.whole && d < r.dirs; d++)
+        rc = lstm_direction(&r, d, &y[d], &hs[d]);
+    for (int d = 0; rc == 0 && !r.whole && d < r.dirs; d++) {
         rc = run_direction(&r, d, ys + d * r.seq, &hs[d], &cs[d]);
         snprintf(r.tag, sizeof r.tag, "%s/d%d", nd->name, d);
         if (rc == 0 && wanted(&r, 0) && (y[d] = concat(&r, ys + d * r.seq, (int)r.seq, 1, -1)) < 0)

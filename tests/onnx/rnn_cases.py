@@ -1,5 +1,6 @@
 """LSTM, GRU and RNN op cases for tests/onnx/make_bad_models.py (src/onnx/
-onnx_rnn.c writes each time step out as plain nodes), each against a
+onnx_rnn.c writes each time step out as plain nodes, or an LSTM direction as
+one node for the backends' LSTM kernel), each against a
 float64 numpy recurrence written from the ONNX specification, and the
 recurrent nodes batchbench refuses, each naming the node and the reason.
 
@@ -8,7 +9,10 @@ steps of 24 features ([N, 8, 24]); hidden size 5. The forms: torch's export
 of a batch_first module (a Transpose to [S, N, I], the node with layout 0,
 the zero initial state torch writes as ConstantOfShape, a Transpose back),
 and layout 1 with the rest of the node's options (peepholes, clip, reverse,
-initial states computed from the input, Y_h and Y_c).
+initial states computed from the input, Y_h and Y_c). An LSTM without
+initial state, peepholes or clip whose Y_c nothing reads runs as
+batchbench's own kernel (one BB_OP_LSTM per direction); test_onnx_files.sh
+checks which cases do.
 """
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
@@ -129,6 +133,24 @@ def rnn_cases(x, rng):
                     mk("Transpose", ["ys"], ["y"], name="to_batch_first", perm=[2, 0, 1, 3])],
            inits + [i64([0, 0], "s0"), i64([1, H], "s1"), i64([2, 2 * H], "s2"), i64([1, 2], "ax12"),
                     f32(w, "w"), f32(r, "r"), f32(b, "b")], ["N", S, 1, H], y[:, :, None, :])
+    # one direction, layout 1, Y and the last H read: batchbench's own LSTM kernel (BB_OP_LSTM)
+    w, r, b, _ = _weights(rng, 1, 4)
+    nodes, inits = _seq("h")
+    y, h, _ = _lstm(xs, w[0], r[0], b[0], np.zeros(3 * H), zeros, zeros, None, False)
+    yield ("lstm_batch_first_last",
+           nodes + [mk("LSTM", ["xs", "w", "r", "b"], ["y4", "yh"], name="lstm", layout=1, hidden_size=H),
+                    mk("Reshape", ["y4", "y3_shape"], ["y3"], name="drop_direction"),
+                    mk("Concat", ["y3", "yh"], ["y"], name="concat", axis=1)],
+           inits + [i64([0, S, H], "y3_shape"), f32(w, "w"), f32(r, "r"), f32(b, "b")], ["N", S + 1, H],
+           np.concatenate([y, h[:, None, :]], axis=1))
+    # reverse, the last C read: written out step by step (the kernel keeps no C)
+    w, r, b, _ = _weights(rng, 1, 4)
+    nodes, inits = _seq("i")
+    _, _, c = _lstm(xs, w[0], r[0], b[0], np.zeros(3 * H), zeros, zeros, None, True)
+    yield ("lstm_cell_read",
+           nodes + [mk("LSTM", ["xs", "w", "r", "b"], ["", "", "y"], name="lstm", layout=1, direction="reverse",
+                       hidden_size=H)],
+           inits + [f32(w, "w"), f32(r, "r"), f32(b, "b")], ["N", 1, H], c[:, None, :])
     # reverse, no bias, a clip, the last H and C
     w, r, _, _ = _weights(rng, 1, 4)
     nodes, inits = _seq("c")

@@ -248,6 +248,38 @@ static void ref_reduce(const ref_ctx *c, const bb_op *op)
     }
 }
 
+/* lstm: each row from H = C = 0 through the steps, as engine/graph.h
+ * defines BB_OP_LSTM */
+static double sigm(double x)
+{
+    return 1.0 / (1.0 + exp(-x));
+}
+
+static void ref_lstm(const ref_ctx *c, const bb_op *op)
+{
+    shp x = S(op->in[0]);
+    const int64_t s = x.d[x.nd - 2], h = x.d[x.nd - 1] / 4, rows = count(&x) / (s * 4 * h);
+    const float *r = c->g->tensors[op->w].data;
+    double *hc = calloc((size_t)(6 * h), sizeof(double)), *hh = hc, *cc = hc + h, *g = hc + 2 * h;
+    for (int64_t row = 0; hc && row < rows; row++) {
+        memset(hc, 0, sizeof(double) * (size_t)(2 * h));
+        for (int64_t step = 0; step < s; step++) {
+            const int64_t t = op->reverse ? s - 1 - step : step;
+            for (int64_t q = 0; q < 4 * h; q++) {
+                g[q] = X(0)[(row * s + t) * 4 * h + q];
+                for (int64_t k = 0; k < h; k++)
+                    g[q] += r[q * h + k] * hh[k];
+            }
+            for (int64_t j = 0; j < h; j++) {
+                cc[j] = sigm(g[2 * h + j]) * cc[j] + sigm(g[j]) * tanh(g[3 * h + j]);
+                hh[j] = sigm(g[h + j]) * tanh(cc[j]);
+                Y[(row * s + t) * h + j] = hh[j];
+            }
+        }
+    }
+    free(hc);
+}
+
 static int ref_op(const ref_ctx *c, const bb_op *op)
 {
     shp x = S(op->in[0]), o = S(op->out);
@@ -298,6 +330,7 @@ static int ref_op(const ref_ctx *c, const bb_op *op)
     case BB_OP_EXPAND: ref_gather(c, op); break;
     case BB_OP_CONCAT: ref_concat(c, op); break;
     case BB_OP_REDUCE_MEAN: ref_reduce(c, op); break;
+    case BB_OP_LSTM: ref_lstm(c, op); break;
     default: return -1;
     }
     return 0;

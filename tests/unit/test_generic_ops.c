@@ -632,6 +632,33 @@ static void test_linear_ways(void **state)
         fail_msg("linear impls: always '%s', never '%s'", impls[0], impls[1]);
 }
 
+/* An LSTM direction (BB_OP_LSTM) after the linear that gives its input
+ * gates, each way cpu_lstm.c runs one: hidden size 20 (a whole panel of 16
+ * units and a part) on one thread; 128 with 1 and 3 rows, and 160 (an R of
+ * 400 KB) with 8 and 24 rows (the threads share each step's panels and
+ * wait for each other); 40 with 8 and 24 rows (each thread its own rows);
+ * forward and reverse. The cell's sigmoid and tanh are libmvec's, within a
+ * few ulp. */
+static void test_lstm(void **state)
+{
+    (void)state;
+    static const struct { int64_t h, per; int reverse; } cases[] = {{20, 1, 0}, {20, 1, 1}, {128, 1, 0}, {40, 8, 1}, {160, 8, 1}};
+    for (size_t v = 0; v < sizeof cases / sizeof *cases; v++) {
+        const int64_t h = cases[v].h, seq = 5, in = 6;
+        bb_graph *g = cases[v].per == 1 ? INPUT(seq, in) : INPUT(cases[v].per, seq, in);
+        const int gates = cases[v].per == 1 ? ACT(g, seq, 4 * h) : ACT(g, cases[v].per, seq, 4 * h);
+        bb_op *op = op1(g, BB_OP_LINEAR, "gates", g->input, gates);
+        op->w = CST(g, 4 * h, in), op->b = CST(g, 4 * h);
+        op = op1(g, BB_OP_LSTM, "lstm", gates, cases[v].per == 1 ? ACT(g, seq, h) : ACT(g, cases[v].per, seq, h));
+        op->w = CST(g, 4 * h, h), op->reverse = cases[v].reverse;
+        g->output = op->out;
+        char what[64];
+        snprintf(what, sizeof what, "lstm, hidden %lld, %lld rows per item%s", (long long)h,
+                 (long long)cases[v].per, cases[v].reverse ? ", reverse" : "");
+        run(g, what);
+    }
+}
+
 /* transposes, a matmul and a softmax in bf16 (where the CPU runs it): the
  * generic ops compute in fp32 inside a bf16 model, whose convs and pools
  * then take their fp32 outputs. A CPU without AVX512-BF16 or AMX must
@@ -711,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_pad_folding),
         cmocka_unit_test(test_concat_in_place),
         cmocka_unit_test(test_linear_layernorm_full_rank), cmocka_unit_test(test_linear_ways), cmocka_unit_test(test_bf16),
+        cmocka_unit_test(test_lstm),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests_name("generic_ops", tests, NULL, NULL);

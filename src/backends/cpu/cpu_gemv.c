@@ -7,14 +7,13 @@
  * [1, 256] x [256, 1024] products (1 MB of weights each, an LSTM's step)
  * took 49 us per product, 21 GB/s, where ONNX Runtime took 8 us. Here the
  * weights are packed once per backend, at prepare, into panels of
- * GEMV_PANEL columns whose K rows are contiguous (cpu_packed_find: shared
+ * GEMV_PANEL columns whose K rows are contiguous (cpu_pack_own: shared
  * by every step that reads them); each thread streams whole panels into
  * accumulators held in registers (the panel read again, from cache, for
  * each further row). Bias and a residual
  * sum (the layer's output buffer already holding it) are added at the end;
  * a layer with a fused activation keeps oneDNN's way.
  */
-#include <string.h>
 
 #include "backends/cpu/cpu_internal.h"
 
@@ -44,21 +43,7 @@ static const float *panels_of(bb_backend *b, const float *w, int64_t k, int64_t 
     dnnl_dims_t size = {(o + GEMV_PANEL - 1) / GEMV_PANEL * k * GEMV_PANEL};
     cpu_md_2d(&user, o, k, dnnl_f32);
     dnnl_memory_desc_init_by_tag(&want, 1, size, dnnl_f32, dnnl_x);
-    dnnl_memory_t mem = cpu_packed_find(b, w, &user, &want);
-    void *p = NULL;
-    if (!mem) {
-        if (dnnl_memory_create(&mem, &want, b->eng, DNNL_MEMORY_ALLOCATE) != dnnl_success) {
-            bb_err_oom(err, "cpu backend: out of memory packing weights");
-            return NULL;
-        }
-        dnnl_memory_get_data_handle(mem, &p);
-        memset(p, 0, (size_t)size[0] * sizeof(float));
-        pack_panels(w, k, o, p);
-        cpu_keep_weight(b, mem);
-        cpu_packed_add(b, w, &user, &want, mem);
-    }
-    dnnl_memory_get_data_handle(mem, &p);
-    return p;
+    return cpu_pack_own(b, w, &user, &want, pack_panels, k, o, err);
 }
 
 int cpu_lower_gemv(bb_backend *b, const bb_op *op, int src, int64_t m, int64_t k, int64_t o, bb_err *err)

@@ -40,7 +40,8 @@ typedef enum {
     K_SOFTMAX, /* kin dense [A, S, B], softmax over S into kout (p[0..2]; p[3]: its log) */
     K_TAPS,  /* kin dense [P, H, W] resized into kout [P, H', W'] through taps (p[0..4]; p[5] taps each) */
     K_WINO,  /* our Winograd conv (cpu_winograd.c): runs its own matmul primitive */
-    K_GEMV   /* a linear of p[0] <= 4 rows, K p[1], O p[2] (p[3]: a residual sum; kb: bias): cpu_gemv.c */
+    K_GEMV,  /* a linear of p[0] <= 4 rows, K p[1], O p[2] (p[3]: a residual sum; kb: bias): cpu_gemv.c */
+    K_LSTM   /* an LSTM direction: p[0] rows, p[1] steps, p[2] hidden units, p[3] reverse: cpu_lstm.c */
 } cpu_kernel;
 
 /* Each vector kernel is compiled for AVX-512, AVX2 + FMA (x86-64-v3), AVX2
@@ -108,7 +109,7 @@ typedef struct {
     cpu_walk *walk;         /* K_WALK's description, owned by the step */
     cpu_wino *wino;         /* K_WINO's, owned by the step */
     bb_resize_tap *taps;    /* K_TAPS's: p[4] columns', then p[3] rows'; owned by the step */
-    const float *panels;    /* K_GEMV's weights in column panels (in b->weights, shared: cpu_gemv.c) */
+    const float *panels;    /* K_GEMV's and K_LSTM's weights in column panels (in b->weights, shared) */
 } cpu_step;
 
 /* Graph data packed once, for every step that reads it as the same layout
@@ -262,13 +263,14 @@ int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
  * backend is freed): packed once per layout, the memory shared. */
 int cpu_pack_shared(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
                     const dnnl_memory_desc_t *want, dnnl_memory_t *out, bb_err *err);
-/* Its cache, for weights packed by our own code (cpu_gemv.c): the memory
- * made earlier from data laid out as user into want (NULL if none), and a
- * new one recorded (mem already in b->weights). */
-dnnl_memory_t cpu_packed_find(const bb_backend *b, const float *data, const dnnl_memory_desc_t *user,
-                              const dnnl_memory_desc_t *want);
-void cpu_packed_add(bb_backend *b, const float *data, const dnnl_memory_desc_t *user,
-                    const dnnl_memory_desc_t *want, dnnl_memory_t mem);
+/* The same cache for graph data packed by our own code (cpu_gemv.c,
+ * cpu_lstm.c): pack(data, m, n, p) fills a zeroed buffer of want's size
+ * (want: a plain layout of that size, told apart from oneDNN's), once per
+ * backend for every step asking for data laid out as user into want. The
+ * packed floats, or NULL with err set. */
+typedef void (*cpu_pack_fn)(const float *data, int64_t m, int64_t n, float *p);
+const float *cpu_pack_own(bb_backend *b, const float *data, const dnnl_memory_desc_t *user,
+                          const dnnl_memory_desc_t *want, cpu_pack_fn pack, int64_t m, int64_t n, bb_err *err);
 cpu_step *cpu_step_from_pd(bb_backend *b, const bb_op *op, dnnl_primitive_desc_t pd, bb_err *err);
 /* A new step running our kernel from buffer src into buffer dst (both
  * touched), labelled and counted (MACs) as op. */
@@ -386,6 +388,11 @@ int cpu_run_winograd(const bb_backend *b, const cpu_step *s, bb_err *err);
 int cpu_gemv_fits(const bb_backend *b, const bb_op *op, int64_t m);
 int cpu_lower_gemv(bb_backend *b, const bb_op *op, int src, int64_t m, int64_t k, int64_t o, bb_err *err);
 void cpu_run_gemv(const bb_backend *b, const cpu_step *s, const float *x, float *y);
+
+/* cpu_lstm.c: an LSTM direction (BB_OP_LSTM) as one step, and the step run
+ * from the input gates x into y, with c (rows x H floats: the scratch). */
+int cpu_lower_lstm(bb_backend *b, const bb_op *op, bb_err *err);
+void cpu_run_lstm(const bb_backend *b, const cpu_step *s, const float *x, float *y, float *c);
 
 /* cpu_kernels.c */
 void cpu_run_kernel(bb_backend *b, const cpu_step *s);

@@ -279,8 +279,9 @@ int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
     return 0;
 }
 
-dnnl_memory_t cpu_packed_find(const bb_backend *b, const float *data, const dnnl_memory_desc_t *user,
-                              const dnnl_memory_desc_t *want)
+/* The memory made earlier from data laid out as user into want, or NULL. */
+static dnnl_memory_t packed_find(const bb_backend *b, const float *data, const dnnl_memory_desc_t *user,
+                                 const dnnl_memory_desc_t *want)
 {
     for (int i = 0; i < b->n_packed; i++) {
         const cpu_packed *p = &b->packed[i];
@@ -290,8 +291,9 @@ dnnl_memory_t cpu_packed_find(const bb_backend *b, const float *data, const dnnl
     return NULL;
 }
 
-void cpu_packed_add(bb_backend *b, const float *data, const dnnl_memory_desc_t *user,
-                    const dnnl_memory_desc_t *want, dnnl_memory_t mem)
+/* A new one recorded (mem already in b->weights). */
+static void packed_add(bb_backend *b, const float *data, const dnnl_memory_desc_t *user,
+                       const dnnl_memory_desc_t *want, dnnl_memory_t mem)
 {
     b->packed = bb_grow(b->packed, &b->cap_packed, b->n_packed + 1, sizeof *b->packed);
     b->packed[b->n_packed++] = (cpu_packed){data, *user, *want, mem};
@@ -300,12 +302,32 @@ void cpu_packed_add(bb_backend *b, const float *data, const dnnl_memory_desc_t *
 int cpu_pack_shared(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
                     const dnnl_memory_desc_t *want, dnnl_memory_t *out, bb_err *err)
 {
-    if ((*out = cpu_packed_find(b, data, user, want)))
+    if ((*out = packed_find(b, data, user, want)))
         return 0;
     if (cpu_pack(b, user, data, want, out, err) != 0)
         return -1;
-    cpu_packed_add(b, data, user, want, *out);
+    packed_add(b, data, user, want, *out);
     return 0;
+}
+
+const float *cpu_pack_own(bb_backend *b, const float *data, const dnnl_memory_desc_t *user,
+                          const dnnl_memory_desc_t *want, cpu_pack_fn pack, int64_t m, int64_t n, bb_err *err)
+{
+    dnnl_memory_t mem = packed_find(b, data, user, want);
+    void *p = NULL;
+    if (!mem) {
+        if (dnnl_memory_create(&mem, want, b->eng, DNNL_MEMORY_ALLOCATE) != dnnl_success) {
+            bb_err_oom(err, "cpu backend: out of memory packing weights");
+            return NULL;
+        }
+        dnnl_memory_get_data_handle(mem, &p);
+        memset(p, 0, dnnl_memory_desc_get_size(want));
+        pack(data, m, n, p);
+        cpu_keep_weight(b, mem);
+        packed_add(b, data, user, want, mem);
+    }
+    dnnl_memory_get_data_handle(mem, &p);
+    return p;
 }
 
 cpu_step *cpu_add_kernel_step(bb_backend *b, const bb_op *op, cpu_kernel kernel, int src, int dst)

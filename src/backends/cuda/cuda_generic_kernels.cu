@@ -177,6 +177,30 @@ __global__ void groupnorm_kernel(const T *x, T *y, const float *w, const float *
     }
 }
 
+__device__ __forceinline__ float sigmoid_f(float x)
+{
+    return 1.f / (1.f + expf(-x));
+}
+
+template <typename T, typename I>
+__global__ void lstm_step_kernel(const T *x, const T *g, float *c, T *hbuf, T *y, int64_t rows, int64_t steps,
+                                 int64_t h, int64_t at)
+{
+    GRID_STRIDE(e, rows * h)
+    {
+        const int64_t row = (int64_t)(e / (I)h), j = (int64_t)(e % (I)h);
+        const T *xg = x + (row * steps + at) * 4 * h + j;
+        float v[4];
+        for (int q = 0; q < 4; q++)
+            v[q] = ld(xg + q * h) + (g ? ld(g + row * 4 * h + q * h + j) : 0.f);
+        const float cn = sigmoid_f(v[0]) * tanhf(v[3]) + (g ? sigmoid_f(v[2]) * c[e] : 0.f);
+        const float hn = sigmoid_f(v[1]) * tanhf(cn);
+        c[e] = cn;
+        st(hbuf + e, hn);
+        st(y + (row * steps + at) * h + j, hn);
+    }
+}
+
 template <typename T, typename I>
 __global__ void pool_kernel(const T *x, T *y, int64_t planes, cuk_window p)
 {
@@ -261,6 +285,12 @@ int cuk_groupnorm(cu_dtype t, const void *x, void *y, const float *w, const floa
 {
     const unsigned grid = (unsigned)(runs < 65535 ? runs : 65535);
     DISPATCH(t, grid, s, groupnorm_kernel, (const T *)x, (T *)y, w, b, runs, groups, cg, inner, eps, act);
+}
+
+int cuk_lstm_step(cu_dtype t, const void *x, const void *g, float *c, void *hbuf, void *y, int64_t rows,
+                  int64_t steps, int64_t h, int64_t at, cudaStream_t s)
+{
+    DISPATCH_I(t, rows * h, s, lstm_step_kernel, (const T *)x, (const T *)g, c, (T *)hbuf, (T *)y, rows, steps, h, at);
 }
 
 int cuk_pool(cu_dtype t, const void *x, void *y, int64_t planes, const cuk_window *p, cudaStream_t s)
