@@ -308,10 +308,11 @@ int64_t bb_op_macs(const bb_graph *g, const bb_op *op)
         const bb_tensor *a = &g->tensors[op->in[0]];
         return bb_tensor_numel(out) * a->dims[a->ndim - 1];
     }
-    case BB_OP_LSTM: { /* H R^T at every step but the first (H = 0 there) */
-        const bb_tensor *x = &g->tensors[op->in[0]];
-        const int64_t steps = x->ndim >= 2 ? x->dims[x->ndim - 2] : 1, h = g->tensors[op->w].dims[1];
-        return steps > 0 ? bb_tensor_numel(out) / steps * (steps - 1) * 4 * h : 0;
+    case BB_OP_LSTM:
+    case BB_OP_GRU: { /* H R^T at every step but the first (H = 0 there) */
+        const bb_tensor *x = &g->tensors[op->in[0]], *r = &g->tensors[op->w];
+        const int64_t steps = x->ndim >= 2 ? x->dims[x->ndim - 2] : 1;
+        return steps > 0 ? bb_tensor_numel(out) / steps * (steps - 1) * r->dims[0] : 0; /* out's H each G*H */
     }
     default:
         return 0;
@@ -362,7 +363,7 @@ const char *bb_op_type_name(bb_op_type t)
         "conv", "batchnorm", "act", "add", "maxpool", "gap", "se_scale",
         "linear", "layernorm", "attention", "tokens", "cls_select",
         "binary", "matmul", "transpose", "reshape", "concat", "slice", "softmax",
-        "reduce_mean", "pad", "avgpool", "expand", "resize", "groupnorm", "lstm"};
+        "reduce_mean", "pad", "avgpool", "expand", "resize", "groupnorm", "lstm", "gru"};
     return (t >= 0 && t < BB_OP_COUNT) ? names[t] : "?";
 }
 

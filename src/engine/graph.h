@@ -84,6 +84,9 @@ typedef enum {
                          biases added; w=R [4H, H]; out [..., S, H] (any shape of as many elements). Per row,
                          from H = C = 0, steps t = 0..S-1 (S-1..0 when `reverse`): g = x[t] + H R^T;
                          C = sigmoid(f) C + sigmoid(i) tanh(c); H = sigmoid(o) tanh(C); out[t] = H */
+    BB_OP_GRU,        /* as lstm, 3 gates z, r, h (x's biases: W's, and R's of z and r); w=R [3H, H]; b=R's bias
+                         of h [H] or -1. g = H R^T; z, r = sigmoid(x[t] + g) of theirs;
+                         n = tanh(x[t]_h + r (g_h + b)); H = n + z (H - n) (ONNX's linear_before_reset) */
     BB_OP_COUNT
 } bb_op_type;
 
@@ -144,7 +147,7 @@ typedef struct {
     unsigned axes_mask;         /* reduce mean */
     int reduce_sum;             /* reduce mean: the sum instead (ONNX ReduceSum) */
     bb_resize resize;           /* resize: mode, coordinates, rounding, scales (engine/resize.h) */
-    int reverse;                /* lstm: the sequence runs from its end */
+    int reverse;                /* lstm, gru: the sequence runs from its end */
     /* filled by the fusion pass */
     int has_bn;        /* a BatchNorm folded into this conv: */
     int bn_w, bn_b, bn_mean, bn_var; /* its gamma, beta, running stats */

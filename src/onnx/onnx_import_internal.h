@@ -114,9 +114,10 @@ int ox_lower_groupnorm(ox_ctx *c, const bb_ox_node *nd);
  * weight shared with every linear of the same constant (onnx_lower.c). */
 int ox_linear_into(ox_ctx *c, const bb_ox_node *nd, int x, const float *w, int64_t k, int64_t o, const float *bias,
                    int y);
-/* onnx_lower_rnn.c: an LSTM direction as onnx_rnn.c writes one (forward or
- * reverse, batch first, no states): a linear and BB_OP_LSTM. */
-int ox_lower_lstm(ox_ctx *c, const bb_ox_node *nd);
+/* onnx_lower_rnn.c: an LSTM or GRU direction as onnx_rnn.c writes one
+ * (forward or reverse, batch first, no states): a linear and BB_OP_LSTM or
+ * BB_OP_GRU. */
+int ox_lower_rnn(ox_ctx *c, const bb_ox_node *nd);
 /* onnx_lower_einsum.c */
 int ox_lower_einsum(ox_ctx *c, const bb_ox_node *nd);
 /* Value v's scalar (a one-element static constant) into *x; -1 when it is not one. */

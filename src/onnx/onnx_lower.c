@@ -720,7 +720,7 @@ static int refuse(ox_ctx *c, const bb_ox_node *nd)
 /* ---- the table --------------------------------------------------------------------- */
 
 static const struct { const char *op; lower_fn fn; } lowerings[] = {
-    {"Conv", lower_conv}, {"Gemm", lower_gemm}, {"MatMul", lower_matmul}, {"LSTM", ox_lower_lstm},
+    {"Conv", lower_conv}, {"Gemm", lower_gemm}, {"MatMul", lower_matmul}, {"LSTM", ox_lower_rnn}, {"GRU", ox_lower_rnn},
     {"ConvTranspose", ox_lower_convtranspose}, {"DepthToSpace", ox_lower_depthspace},
     {"SpaceToDepth", ox_lower_depthspace},
     {"Relu", lower_unary}, {"Sigmoid", lower_unary}, {"Tanh", lower_unary}, {"HardSwish", lower_unary},

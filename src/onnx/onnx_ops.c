@@ -264,27 +264,28 @@ static int sh_gemm(bb_ox_ctx *c)
     return bb_ox_set(c, 0, a->dtype, 2, d);
 }
 
-/* LSTM, as onnx_rnn.c writes a direction of one out for the backends' own
- * kernel (an LSTM in a file is written out before evaluation): X [S, B, I]
- * (layout 1: [B, S, I]), W [D, 4H, I], R [D, 4H, H]; Y [S, D, B, H]
- * ([B, S, D, H]), Y_h and Y_c [D, B, H] ([B, D, H]). */
-static int sh_lstm(bb_ox_ctx *c)
+/* LSTM and GRU, as onnx_rnn.c writes a direction of one out for the
+ * backends' own kernels (one in a file is written out before evaluation):
+ * X [S, B, I] (layout 1: [B, S, I]), W [D, G*H, I], R [D, G*H, H] (G: 4
+ * gates, 3 for GRU); Y [S, D, B, H] ([B, S, D, H]), Y_h (and LSTM's Y_c)
+ * [D, B, H] ([B, D, H]). */
+static int sh_rnn(bb_ox_ctx *c)
 {
     const bb_ox_val *x = ranked(c, 0, 3, 3), *w = x ? ranked(c, 1, 3, 3) : NULL, *r = w ? ranked(c, 2, 3, 3) : NULL;
     if (!r || dtype_ok(c, 0, F_FLOAT) < 0)
         return -1;
     const bb_ox_attr *dir = bb_ox_attr_find(c->nd, "direction");
-    const int64_t layout = bb_ox_attr_int(c->nd, "layout", 0), h = r->dims[2];
+    const int64_t layout = bb_ox_attr_int(c->nd, "layout", 0), h = r->dims[2], gates = strcmp(c->nd->op_type, "GRU") ? 4 : 3;
     const int64_t d = dir && dir->type == BB_OX_ATTR_STRING && !strcmp(dir->s, "bidirectional") ? 2 : 1;
-    if ((layout != 0 && layout != 1) || w->dims[0] != d || r->dims[0] != d || w->dims[1] != 4 * h ||
-        r->dims[1] != 4 * h || w->dims[2] != x->dims[2] || bb_ox_attr_int(c->nd, "hidden_size", h) != h)
-        return bb_ox_cerr(c, "shape mismatch: X, W and R are not those of an LSTM of %lld direction(s) with hidden "
-                          "size %lld", (long long)d, (long long)h);
+    if ((layout != 0 && layout != 1) || w->dims[0] != d || r->dims[0] != d || w->dims[1] != gates * h ||
+        r->dims[1] != gates * h || w->dims[2] != x->dims[2] || bb_ox_attr_int(c->nd, "hidden_size", h) != h)
+        return bb_ox_cerr(c, "shape mismatch: X, W and R are not those of an %s of %lld direction(s) with hidden "
+                          "size %lld", c->nd->op_type, (long long)d, (long long)h);
     const int64_t s = x->dims[layout ? 1 : 0], n = x->dims[layout ? 0 : 1];
     const int64_t y[4] = {s, d, n, h}, y1[4] = {n, s, d, h}, st[3] = {d, n, h}, st1[3] = {n, d, h};
     if (bb_ox_set(c, 0, x->dtype, 4, layout ? y1 : y) < 0)
         return -1;
-    for (int k = 1; k < 3; k++)
+    for (int k = 1; k < c->nd->n_out; k++)
         if (bb_ox_set(c, k, x->dtype, 3, layout ? st1 : st) < 0)
             return -1;
     return 0;
@@ -667,7 +668,8 @@ static const bb_ox_op OPS[] = {
     {"GlobalMaxPool", 1, 1, 1, sh_gpool, NULL, 0},
     {"Gemm", 2, 3, 1, sh_gemm, bb_ox_fold_gemm, F_FLOAT},
     {"MatMul", 2, 2, 1, sh_matmul, bb_ox_fold_matmul, 0},
-    {"LSTM", 3, 8, 3, sh_lstm, NULL, 0},
+    {"LSTM", 3, 8, 3, sh_rnn, NULL, 0},
+    {"GRU", 3, 6, 2, sh_rnn, NULL, 0},
     {"Einsum", 1, 2, 1, bb_ox_shape_einsum, bb_ox_fold_einsum, F_FLOAT},
     {"BatchNormalization", 5, 5, 3, sh_bn, bb_ox_fold_bn, F_FLOAT},
     {"CumSum", 2, 2, 1, sh_cumsum, bb_ox_fold_cumsum, 0},

@@ -1,8 +1,9 @@
 /*
- * onnx_rnn.c — ONNX's recurrent ops (LSTM, GRU, RNN) written out at import
- * as the plain nodes of each time step, so that both backends run them
- * with the ops they already have (linear, matmul, slices, sigmoid, tanh,
- * products and sums) and nothing needs a kernel of its own.
+ * onnx_rnn.c — ONNX's recurrent ops (LSTM, GRU, RNN) written out at import:
+ * the common LSTM and GRU as one node per direction for the backends' own
+ * recurrence kernels, every other form as the plain nodes of each time
+ * step, which both backends run with the ops they already have (linear,
+ * matmul, slices, sigmoid, tanh, products and sums).
  *
  * Why here: the number of steps is the sequence length, a dim of X known
  * once shapes are, like a Loop's trip count; onnx_flatten.c walks the graph
@@ -20,12 +21,13 @@
  * first step. Y stacks the steps' H in time order ([S, D, B, H], or
  * [B, S, D, H] with layout 1); Y_h and Y_c are the last step's.
  *
- * The common LSTM (no initial state, peepholes or clip, Y_c unread: what
- * torch exports for nn.LSTM) is not written out step by step: each
- * direction becomes one LSTM node of its own, forward or reverse and batch
- * first, which the importer lowers to a linear (X W^T + biases) and the
- * backends' recurrence kernel (BB_OP_LSTM): at batch 1 a step's dozen small
- * ops cost more than its arithmetic.
+ * The common LSTM and GRU (no initial state or clip; LSTM: no peepholes,
+ * Y_c unread; GRU: linear_before_reset: what torch exports for nn.LSTM and
+ * nn.GRU) are not written out step by step: each direction becomes one
+ * node of its own, forward or reverse and batch first, which the importer
+ * lowers to a linear (X W^T + biases) and the backends' recurrence kernel
+ * (BB_OP_LSTM, BB_OP_GRU): at batch 1 a step's dozen small ops cost more
+ * than its arithmetic.
  * Refused, naming the node: activations other than the defaults (the
  * activations attributes), input_forget, a sequence_lens that is not the
  * full length for every item, a sequence axis that scales with the batch.
@@ -56,7 +58,7 @@ typedef struct {
     int w, r, b, p;         /* inputs (f values), -1 when omitted */
     int h0, c0;             /* initial states, -1 when omitted or all zeros */
     int clip_lo, clip_hi;   /* the clip's bounds (float constants), -1 without one */
-    int whole;              /* each direction one LSTM node (lstm_whole), Y's parts [B, S, 1, H] */
+    int whole;              /* each direction one node (whole_form), Y's parts [B, S, 1, H] */
     cached_int *ints;       /* 1-element int64 constants made so far */
     int n_ints, cap_ints;
     char tag[160];          /* the name of the nodes emitted now */
@@ -439,7 +441,7 @@ static int run_direction(rnn *r, int d, int *ys, int *h, int *c)
     return 0;
 }
 
-/* ---- an LSTM direction as one node ---------------------------------------------------- */
+/* ---- a direction as one node --------------------------------------------------------- */
 
 /* Whether the model reads the node's output k. */
 static int wanted(const rnn *r, int k)
@@ -447,40 +449,43 @@ static int wanted(const rnn *r, int k)
     return r->nd->n_out > k && r->nd->out[k] >= 0 && r->fl->need[r->nd->out[k]];
 }
 
-/* Whether each direction runs as one LSTM node: no initial state,
- * peepholes or clip, and Y_c unread. */
-static int lstm_whole(const rnn *r)
+/* Whether each direction runs as one node: no initial state or clip; an
+ * LSTM without peepholes whose Y_c nothing reads; a GRU with
+ * linear_before_reset (its three products of H at once). */
+static int whole_form(const rnn *r)
 {
-    return r->kind == RNN_LSTM && r->h0 < 0 && r->c0 < 0 && r->p < 0 && r->clip_lo < 0 && !wanted(r, 2);
+    return r->h0 < 0 && r->clip_lo < 0 &&
+           ((r->kind == RNN_LSTM && r->c0 < 0 && r->p < 0 && !wanted(r, 2)) || (r->kind == RNN_GRU && r->lbr));
 }
 
-/* Direction d as LSTM(X, W[d:d+1], R[d:d+1], B[d:d+1]), forward or reverse,
- * layout 1: *y its Y [B, S, 1, H], *h its last step's H [B, 1, H] when
- * the model reads Y_h. */
-static int lstm_direction(rnn *r, int d, int *y, int *h)
+/* Direction d as LSTM or GRU (X, W[d:d+1], R[d:d+1], B[d:d+1]), forward or
+ * reverse, layout 1: *y its Y [B, S, 1, H], *h its last step's H [B, 1, H]
+ * when the model reads Y_h. */
+static int whole_direction(rnn *r, int d, int *y, int *h)
 {
     flat *fl = r->fl;
     snprintf(r->tag, sizeof r->tag, "%s/d%d", r->nd->name, d);
-    const int n_in = r->b >= 0 ? 4 : 3;
+    const int n_in = r->b >= 0 ? 4 : 3, n_attr = r->kind == RNN_GRU ? 4 : 3;
     int in[4] = {r->x, slice(r, r->w, 0, d, d + 1), slice(r, r->r, 0, d, d + 1),
                  r->b >= 0 ? slice(r, r->b, 0, d, d + 1) : 0};
     for (int i = 0; i < n_in; i++)
         if (in[i] < 0)
             return -1;
-    bb_ox_node *n = bb_oxf_node(fl, r->tag, "LSTM", n_in, 1, 3);
+    bb_ox_node *n = bb_oxf_node(fl, r->tag, r->nd->op_type, n_in, 1, n_attr);
     if (!n)
         return -1;
     memcpy(n->in, in, sizeof(int) * (size_t)n_in);
-    static const char *const names[3] = {"direction", "hidden_size", "layout"};
-    for (int a = 0; a < 3; a++)
+    static const char *const names[4] = {"direction", "hidden_size", "layout", "linear_before_reset"};
+    for (int a = 0; a < n_attr; a++)
         if (!(n->attrs[a].name = strdup(names[a])))
             return bb_oxf_oom(fl);
     n->attrs[0].type = BB_OX_ATTR_STRING;
     if (!(n->attrs[0].s = strdup(d == 1 || r->reverse ? "reverse" : "forward")))
         return bb_oxf_oom(fl);
-    n->attrs[1].type = n->attrs[2].type = BB_OX_ATTR_INT;
-    n->attrs[1].i = r->hidden, n->attrs[2].i = 1;
-    if ((*y = n->out[0] = bb_oxf_value(fl, r->tag, "/LSTM")) < 0 || bb_oxf_step(fl) != 0)
+    for (int a = 1; a < n_attr; a++)
+        n->attrs[a].type = BB_OX_ATTR_INT, n->attrs[a].i = 1;
+    n->attrs[1].i = r->hidden;
+    if ((*y = n->out[0] = bb_oxf_value(fl, r->tag, "/Y")) < 0 || bb_oxf_step(fl) != 0)
         return -1;
     if (!wanted(r, 1))
         return 0;
@@ -539,9 +544,9 @@ int bb_oxf_rnn(flat *fl, const bb_ox_node *nd)
     }
     int *ys = malloc(sizeof(int) * (size_t)(2 * r.seq)), rc = ys ? 0 : bb_oxf_oom(fl);
     int hs[2] = {-1, -1}, cs[2] = {-1, -1}, y[2] = {-1, -1};
-    r.whole = lstm_whole(&r);
+    r.whole = whole_form(&r);
     for (int d = 0; rc == 0 && r.whole && d < r.dirs; d++)
-        rc = lstm_direction(&r, d, &y[d], &hs[d]);
+        rc = whole_direction(&r, d, &y[d], &hs[d]);
     for (int d = 0; rc == 0 && !r.whole && d < r.dirs; d++) {
         rc = run_direction(&r, d, ys + d * r.seq, &hs[d], &cs[d]);
         snprintf(r.tag, sizeof r.tag, "%s/d%d", nd->name, d);

@@ -126,16 +126,18 @@ for f in "$tmp"/op_*.onnx; do
         /usr/bin/python3 "$here/../../tools/compare_npy.py" "$tmp/$n.ref.npy" "$tmp/$n.out.npy" fp32 >>"$tmp/$n.log" 2>&1
     then ok; else fail "$n.onnx: $(cat "$tmp/$n.log")"; fi
 done
-[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 155 ] && ok || fail "expected 155 op_*.onnx cases"
-# an LSTM without initial state, peepholes or clip whose Y_c nothing reads
-# runs as one lstm step per direction (cpu_lstm.c); one whose C is read is
-# written out step by step (tests/onnx/rnn_cases.py)
-for want in op_lstm_bidir_seq_first:2 op_lstm_batch_first_last:1 op_lstm_cell_read:0; do
-    n=${want%:*}
+[ "$(ls "$tmp"/op_*.onnx | wc -l)" -eq 156 ] && ok || fail "expected 156 op_*.onnx cases"
+# an LSTM without initial state, peepholes or clip whose Y_c nothing reads,
+# and a GRU with linear_before_reset without initial state or clip, run as
+# one lstm or gru step per direction (cpu_rnn.c); the others are written out
+# step by step (tests/onnx/rnn_cases.py)
+for want in op_lstm_bidir_seq_first:lstm:2 op_lstm_batch_first_last:lstm:1 op_lstm_cell_read:lstm:0 \
+    op_gru_batch_first_last:gru:1 op_gru_bidir_seq_first:gru:0; do
+    IFS=: read -r n kind count <<<"$want"
     "$bin" profile --model "$tmp/$n.onnx" --batch 2 --threads 1 --warmup 0 --reps 1 --json >"$tmp/$n.prof.json" \
         2>"$tmp/$n.prof.log" && /usr/bin/python3 -c "import json,sys; k=[s['kind'] for s in json.load(open(sys.argv[1]))['steps']]; \
-sys.exit(0 if k.count('lstm') == int(sys.argv[2]) else 'steps: ' + ' '.join(k))" "$tmp/$n.prof.json" "${want#*:}" \
-        >>"$tmp/$n.prof.log" 2>&1 && ok || fail "$n: expected ${want#*:} lstm steps: $(cat "$tmp/$n.prof.log")"
+sys.exit(0 if k.count(sys.argv[2]) == int(sys.argv[3]) else 'steps: ' + ' '.join(k))" "$tmp/$n.prof.json" "$kind" \
+        "$count" >>"$tmp/$n.prof.log" 2>&1 && ok || fail "$n: expected $count $kind steps: $(cat "$tmp/$n.prof.log")"
 done
 # `models --describe` says the control flow was resolved, and the graph runs
 out=$("$bin" models --describe "$tmp/op_loop_tensor_split.onnx" 2>&1)

@@ -10,8 +10,9 @@ of a batch_first module (a Transpose to [S, N, I], the node with layout 0,
 the zero initial state torch writes as ConstantOfShape, a Transpose back),
 and layout 1 with the rest of the node's options (peepholes, clip, reverse,
 initial states computed from the input, Y_h and Y_c). An LSTM without
-initial state, peepholes or clip whose Y_c nothing reads runs as
-batchbench's own kernel (one BB_OP_LSTM per direction); test_onnx_files.sh
+initial state, peepholes or clip whose Y_c nothing reads, and a GRU with
+linear_before_reset without initial state or clip, run as batchbench's own
+kernels (one BB_OP_LSTM or BB_OP_GRU per direction); test_onnx_files.sh
 checks which cases do.
 """
 import numpy as np
@@ -87,6 +88,14 @@ def _zero_state(tag, d):
             [i64([0], f"{tag}_0"), i64([1], f"{tag}_1"), i64([d], f"{tag}_d"), i64([H], f"{tag}_h")])
 
 
+def _y_and_last(name, node, nodes, inits, y, h):
+    """A case whose one-direction layout-1 node writes Y ('y4', [N, S, 1, H])
+    and Y_h ('yh', [N, 1, H]), read as one output [N, S + 1, H]."""
+    return (name, nodes + [node, mk("Reshape", ["y4", "y3_shape"], ["y3"], name="drop_direction"),
+                           mk("Concat", ["y3", "yh"], ["y"], name="concat", axis=1)],
+            inits + [i64([0, S, H], "y3_shape")], ["N", S + 1, H], np.concatenate([y, h[:, None, :]], axis=1))
+
+
 def rnn_cases(x, rng):
     """(name, nodes, inits, output shape, float64 answer) for write_op_cases."""
     xs = x.reshape(x.shape[0], S, I)
@@ -137,12 +146,9 @@ def rnn_cases(x, rng):
     w, r, b, _ = _weights(rng, 1, 4)
     nodes, inits = _seq("h")
     y, h, _ = _lstm(xs, w[0], r[0], b[0], np.zeros(3 * H), zeros, zeros, None, False)
-    yield ("lstm_batch_first_last",
-           nodes + [mk("LSTM", ["xs", "w", "r", "b"], ["y4", "yh"], name="lstm", layout=1, hidden_size=H),
-                    mk("Reshape", ["y4", "y3_shape"], ["y3"], name="drop_direction"),
-                    mk("Concat", ["y3", "yh"], ["y"], name="concat", axis=1)],
-           inits + [i64([0, S, H], "y3_shape"), f32(w, "w"), f32(r, "r"), f32(b, "b")], ["N", S + 1, H],
-           np.concatenate([y, h[:, None, :]], axis=1))
+    yield _y_and_last("lstm_batch_first_last", mk("LSTM", ["xs", "w", "r", "b"], ["y4", "yh"], name="lstm", layout=1,
+                                                  hidden_size=H), nodes, inits + [f32(w, "w"), f32(r, "r"), f32(b, "b")],
+                      y, h)
     # reverse, the last C read: written out step by step (the kernel keeps no C)
     w, r, b, _ = _weights(rng, 1, 4)
     nodes, inits = _seq("i")
@@ -176,6 +182,13 @@ def rnn_cases(x, rng):
                        hidden_size=H, linear_before_reset=1),
                     mk("Transpose", ["ys"], ["y"], name="to_batch_first", perm=[2, 0, 1, 3])],
            inits + [f32(w, "w"), f32(r, "r"), f32(b, "b")], ["N", S, 2, H], np.stack([fw, bw], axis=2))
+    # reverse GRU, linear_before_reset, layout 1, Y and the last H read: batchbench's own GRU kernel (BB_OP_GRU)
+    w, r, b, _ = _weights(rng, 1, 3)
+    nodes, inits = _seq("j")
+    y, h = _gru(xs, w[0], r[0], b[0], zeros, True, True)
+    yield _y_and_last("gru_batch_first_last", mk("GRU", ["xs", "w", "r", "b"], ["y4", "yh"], name="gru", layout=1,
+                                                 direction="reverse", hidden_size=H, linear_before_reset=1),
+                      nodes, inits + [f32(w, "w"), f32(r, "r"), f32(b, "b")], y, h)
     # GRU without linear_before_reset, an initial state from the input, a clip
     w, r, b, _ = _weights(rng, 1, 3)
     nodes, inits = _seq("e")

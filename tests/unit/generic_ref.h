@@ -248,33 +248,51 @@ static void ref_reduce(const ref_ctx *c, const bb_op *op)
     }
 }
 
-/* lstm: each row from H = C = 0 through the steps, as engine/graph.h
- * defines BB_OP_LSTM */
+/* lstm and gru: each row from H = C = 0 through the steps, as
+ * engine/graph.h defines BB_OP_LSTM and BB_OP_GRU */
 static double sigm(double x)
 {
     return 1.0 / (1.0 + exp(-x));
 }
 
-static void ref_lstm(const ref_ctx *c, const bb_op *op)
+static void ref_cell(const bb_op *op, const double *g, const float *rb, int64_t h, double *hh, double *cc)
+{
+    for (int64_t j = 0; j < h; j++) {
+        if (op->type == BB_OP_LSTM) {
+            cc[j] = sigm(g[2 * h + j]) * cc[j] + sigm(g[j]) * tanh(g[3 * h + j]);
+            hh[j] = sigm(g[h + j]) * tanh(cc[j]);
+        } else { /* g holds x's gates in [0, 3h), H R^T in [3h, 6h) */
+            const double z = sigm(g[j] + g[3 * h + j]), r = sigm(g[h + j] + g[4 * h + j]);
+            const double n = tanh(g[2 * h + j] + r * (g[5 * h + j] + (rb ? rb[j] : 0.0)));
+            hh[j] = (1 - z) * n + z * hh[j];
+        }
+    }
+}
+
+static void ref_rnn(const ref_ctx *c, const bb_op *op)
 {
     shp x = S(op->in[0]);
-    const int64_t s = x.d[x.nd - 2], h = x.d[x.nd - 1] / 4, rows = count(&x) / (s * 4 * h);
-    const float *r = c->g->tensors[op->w].data;
-    double *hc = calloc((size_t)(6 * h), sizeof(double)), *hh = hc, *cc = hc + h, *g = hc + 2 * h;
+    const int64_t gates = op->type == BB_OP_LSTM ? 4 : 3, s = x.d[x.nd - 2], h = x.d[x.nd - 1] / gates;
+    const int64_t rows = count(&x) / (s * gates * h);
+    const float *r = c->g->tensors[op->w].data, *rb = op->b >= 0 ? c->g->tensors[op->b].data : NULL;
+    double *hc = calloc((size_t)(10 * h), sizeof(double)), *hh = hc, *cc = hc + h, *g = hc + 2 * h;
     for (int64_t row = 0; hc && row < rows; row++) {
         memset(hc, 0, sizeof(double) * (size_t)(2 * h));
         for (int64_t step = 0; step < s; step++) {
             const int64_t t = op->reverse ? s - 1 - step : step;
-            for (int64_t q = 0; q < 4 * h; q++) {
-                g[q] = X(0)[(row * s + t) * 4 * h + q];
+            for (int64_t q = 0; q < gates * h; q++) {
+                double p = 0;
                 for (int64_t k = 0; k < h; k++)
-                    g[q] += r[q * h + k] * hh[k];
+                    p += r[q * h + k] * hh[k];
+                const double xq = X(0)[(row * s + t) * gates * h + q];
+                if (gates == 4)
+                    g[q] = xq + p;
+                else
+                    g[q] = xq, g[gates * h + q] = p;
             }
-            for (int64_t j = 0; j < h; j++) {
-                cc[j] = sigm(g[2 * h + j]) * cc[j] + sigm(g[j]) * tanh(g[3 * h + j]);
-                hh[j] = sigm(g[h + j]) * tanh(cc[j]);
+            ref_cell(op, g, rb, h, hh, cc);
+            for (int64_t j = 0; j < h; j++)
                 Y[(row * s + t) * h + j] = hh[j];
-            }
         }
     }
     free(hc);
@@ -330,7 +348,8 @@ static int ref_op(const ref_ctx *c, const bb_op *op)
     case BB_OP_EXPAND: ref_gather(c, op); break;
     case BB_OP_CONCAT: ref_concat(c, op); break;
     case BB_OP_REDUCE_MEAN: ref_reduce(c, op); break;
-    case BB_OP_LSTM: ref_lstm(c, op); break;
+    case BB_OP_LSTM:
+    case BB_OP_GRU: ref_rnn(c, op); break;
     default: return -1;
     }
     return 0;

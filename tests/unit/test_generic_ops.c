@@ -632,29 +632,34 @@ static void test_linear_ways(void **state)
         fail_msg("linear impls: always '%s', never '%s'", impls[0], impls[1]);
 }
 
-/* An LSTM direction (BB_OP_LSTM) after the linear that gives its input
- * gates, each way cpu_lstm.c runs one: hidden size 20 (a whole panel of 16
- * units and a part) on one thread; 128 with 1 and 3 rows, and 160 (an R of
- * 400 KB) with 8 and 24 rows (the threads share each step's panels and
- * wait for each other); 40 with 8 and 24 rows (each thread its own rows);
- * forward and reverse. The cell's sigmoid and tanh are libmvec's, within a
- * few ulp. */
-static void test_lstm(void **state)
+/* An LSTM or GRU direction (BB_OP_LSTM, BB_OP_GRU) after the linear that
+ * gives its input gates, each way cpu_rnn.c runs one: hidden size 20 (a
+ * whole panel of 16 units and a part) on one thread; 128 with 1 and 3 rows,
+ * and 160 (an LSTM's R of 400 KB) with 8 and 24 rows (the threads share
+ * each step's panels and wait for each other); 40 with 8 and 24 rows (each
+ * thread its own rows); forward and reverse; a GRU with and without R's
+ * bias of h. R is drawn as torch initialises it. The cells' sigmoid and
+ * tanh are libmvec's, within a few ulp. */
+static void test_rnn(void **state)
 {
     (void)state;
-    static const struct { int64_t h, per; int reverse; } cases[] = {{20, 1, 0}, {20, 1, 1}, {128, 1, 0}, {40, 8, 1}, {160, 8, 1}};
+    static const struct { int64_t h, per; int reverse, gru, rb; } cases[] = {
+        {20, 1, 0, 0, 0}, {20, 1, 1, 0, 0}, {128, 1, 0, 0, 0}, {40, 8, 1, 0, 0}, {160, 8, 1, 0, 0},
+        {20, 1, 1, 1, 1}, {128, 1, 0, 1, 1}, {40, 8, 0, 1, 0}, {160, 8, 1, 1, 1}};
     for (size_t v = 0; v < sizeof cases / sizeof *cases; v++) {
-        const int64_t h = cases[v].h, seq = 5, in = 6;
-        bb_graph *g = cases[v].per == 1 ? INPUT(seq, in) : INPUT(cases[v].per, seq, in);
-        const int gates = cases[v].per == 1 ? ACT(g, seq, 4 * h) : ACT(g, cases[v].per, seq, 4 * h);
+        const int64_t h = cases[v].h, seq = 5, in = 6, gh = (cases[v].gru ? 3 : 4) * h, per = cases[v].per;
+        bb_graph *g = per == 1 ? INPUT(seq, in) : INPUT(per, seq, in);
+        const int gates = per == 1 ? ACT(g, seq, gh) : ACT(g, per, seq, gh);
         bb_op *op = op1(g, BB_OP_LINEAR, "gates", g->input, gates);
-        op->w = CST(g, 4 * h, in), op->b = CST(g, 4 * h);
-        op = op1(g, BB_OP_LSTM, "lstm", gates, cases[v].per == 1 ? ACT(g, seq, h) : ACT(g, cases[v].per, seq, h));
-        op->w = CST(g, 4 * h, h), op->reverse = cases[v].reverse;
+        op->w = CST(g, gh, in), op->b = CST(g, gh);
+        op = op1(g, cases[v].gru ? BB_OP_GRU : BB_OP_LSTM, "rnn", gates, per == 1 ? ACT(g, seq, h) : ACT(g, per, seq, h));
+        const double bound = 1.0 / sqrt((double)h); /* R as torch initialises it: U(-1/sqrt(H), 1/sqrt(H)) */
+        op->w = cst(g, "r", 2, (const int64_t[]){gh, h}, -bound, bound);
+        op->b = cases[v].rb ? CST(g, h) : -1, op->reverse = cases[v].reverse;
         g->output = op->out;
-        char what[64];
-        snprintf(what, sizeof what, "lstm, hidden %lld, %lld rows per item%s", (long long)h,
-                 (long long)cases[v].per, cases[v].reverse ? ", reverse" : "");
+        char what[80];
+        snprintf(what, sizeof what, "%s, hidden %lld, %lld rows per item%s%s", cases[v].gru ? "gru" : "lstm",
+                 (long long)h, (long long)per, cases[v].reverse ? ", reverse" : "", cases[v].rb ? ", R bias" : "");
         run(g, what);
     }
 }
@@ -738,7 +743,7 @@ int main(void)
         cmocka_unit_test(test_pad_folding),
         cmocka_unit_test(test_concat_in_place),
         cmocka_unit_test(test_linear_layernorm_full_rank), cmocka_unit_test(test_linear_ways), cmocka_unit_test(test_bf16),
-        cmocka_unit_test(test_lstm),
+        cmocka_unit_test(test_rnn),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests_name("generic_ops", tests, NULL, NULL);

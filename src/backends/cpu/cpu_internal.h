@@ -41,7 +41,8 @@ typedef enum {
     K_TAPS,  /* kin dense [P, H, W] resized into kout [P, H', W'] through taps (p[0..4]; p[5] taps each) */
     K_WINO,  /* our Winograd conv (cpu_winograd.c): runs its own matmul primitive */
     K_GEMV,  /* a linear of p[0] <= 4 rows, K p[1], O p[2] (p[3]: a residual sum; kb: bias): cpu_gemv.c */
-    K_LSTM   /* an LSTM direction: p[0] rows, p[1] steps, p[2] hidden units, p[3] reverse: cpu_lstm.c */
+    K_RNN    /* an LSTM (p[4] 4 gates) or GRU (3) direction: p[0] rows, p[1] steps, p[2] hidden units,
+                p[3] reverse; kb: a GRU's R bias of h: cpu_rnn.c */
 } cpu_kernel;
 
 /* Each vector kernel is compiled for AVX-512, AVX2 + FMA (x86-64-v3), AVX2
@@ -109,7 +110,7 @@ typedef struct {
     cpu_walk *walk;         /* K_WALK's description, owned by the step */
     cpu_wino *wino;         /* K_WINO's, owned by the step */
     bb_resize_tap *taps;    /* K_TAPS's: p[4] columns', then p[3] rows'; owned by the step */
-    const float *panels;    /* K_GEMV's and K_LSTM's weights in column panels (in b->weights, shared) */
+    const float *panels;    /* K_GEMV's and K_RNN's weights in column panels (in b->weights, shared) */
 } cpu_step;
 
 /* Graph data packed once, for every step that reads it as the same layout
@@ -264,7 +265,7 @@ int cpu_pack(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
 int cpu_pack_shared(bb_backend *b, const dnnl_memory_desc_t *user, const float *data,
                     const dnnl_memory_desc_t *want, dnnl_memory_t *out, bb_err *err);
 /* The same cache for graph data packed by our own code (cpu_gemv.c,
- * cpu_lstm.c): pack(data, m, n, p) fills a zeroed buffer of want's size
+ * cpu_rnn.c): pack(data, m, n, p) fills a zeroed buffer of want's size
  * (want: a plain layout of that size, told apart from oneDNN's), once per
  * backend for every step asking for data laid out as user into want. The
  * packed floats, or NULL with err set. */
@@ -389,10 +390,11 @@ int cpu_gemv_fits(const bb_backend *b, const bb_op *op, int64_t m);
 int cpu_lower_gemv(bb_backend *b, const bb_op *op, int src, int64_t m, int64_t k, int64_t o, bb_err *err);
 void cpu_run_gemv(const bb_backend *b, const cpu_step *s, const float *x, float *y);
 
-/* cpu_lstm.c: an LSTM direction (BB_OP_LSTM) as one step, and the step run
- * from the input gates x into y, with c (rows x H floats: the scratch). */
-int cpu_lower_lstm(bb_backend *b, const bb_op *op, bb_err *err);
-void cpu_run_lstm(const bb_backend *b, const cpu_step *s, const float *x, float *y, float *c);
+/* cpu_rnn.c: an LSTM or GRU direction (BB_OP_LSTM, BB_OP_GRU) as one step,
+ * and the step run from the input gates x into y, with c (an LSTM's C,
+ * rows x H floats: the scratch). */
+int cpu_lower_rnn(bb_backend *b, const bb_op *op, bb_err *err);
+void cpu_run_rnn(const bb_backend *b, const cpu_step *s, const float *x, float *y, float *c);
 
 /* cpu_kernels.c */
 void cpu_run_kernel(bb_backend *b, const cpu_step *s);

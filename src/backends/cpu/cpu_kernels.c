@@ -272,7 +272,7 @@ void cpu_run_kernel(bb_backend *b, const cpu_step *s)
     case K_SOFTMAX:
     case K_TAPS: cpu_run_generic_kernel(b, s); break;
     case K_GEMV: cpu_run_gemv(b, s, buf_ptr(b, s->kin), buf_ptr(b, s->kout)); break;
-    case K_LSTM: cpu_run_lstm(b, s, buf_ptr(b, s->kin), buf_ptr(b, s->kout), b->scratch); break;
+    case K_RNN: cpu_run_rnn(b, s, buf_ptr(b, s->kin), buf_ptr(b, s->kout), b->scratch); break;
     default: break;
     }
 }

@@ -741,7 +741,8 @@ int cpu_lower_op(bb_backend *b, const bb_op *op, bb_err *err)
     case BB_OP_ACT: return cpu_lower_act(b, op, err);
     case BB_OP_BATCHNORM: return cpu_lower_batchnorm(b, op, err);
     case BB_OP_GROUPNORM: return cpu_lower_groupnorm(b, op, err);
-    case BB_OP_LSTM: return cpu_lower_lstm(b, op, err);
+    case BB_OP_LSTM:
+    case BB_OP_GRU: return cpu_lower_rnn(b, op, err);
     case BB_OP_ATTENTION: return lower_kernel(b, op, K_ATTENTION, err);
     case BB_OP_TOKENS: return lower_kernel(b, op, K_TOKENS, err);
     case BB_OP_CLS_SELECT: return lower_kernel(b, op, K_CLS_SELECT, err);

@@ -456,11 +456,11 @@ static int lower_matmul(bb_backend *b, const bb_op *op, bb_err *err)
     return finish(b, op, s, err);
 }
 
-/* ---- LSTM ------------------------------------------------------------------------ */
+/* ---- LSTM and GRU ------------------------------------------------------------------ */
 
 /* Per time step: g = H R^T (cuBLASLt, from the previous step's H; none at
  * the first), then the cell kernel. */
-static int run_lstm(bb_backend *b, const cu_step *s)
+static int run_rnn(bb_backend *b, const cu_step *s)
 {
     const int64_t rows = s->shape[0], steps = s->shape[1], h = s->shape[2];
     void *hbuf = cu_ptr(b, s->scratch[0]), *g = cu_ptr(b, s->scratch[1]);
@@ -468,47 +468,50 @@ static int run_lstm(bb_backend *b, const cu_step *s)
         const int64_t at = s->shape[3] ? steps - 1 - step : step;
         int rc = step ? cu_gemm_run(b, &s->gemm[0], s->w, hbuf, g) : 0;
         if (!rc)
-            rc = cuk_lstm_step(b->dt, src(b, s, 0), step ? g : NULL, s->p0, hbuf, cu_ptr(b, s->out), rows, steps, h,
-                               at, b->stream);
+            rc = cuk_rnn_step(b->dt, (int)s->shape[4], src(b, s, 0), step ? g : NULL, s->p0, s->p1, hbuf,
+                              cu_ptr(b, s->out), rows, steps, h, at, b->stream);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-int cu_setup_lstm(bb_backend *b, cu_step *s, bb_err *err)
+int cu_setup_rnn(bb_backend *b, cu_step *s, bb_err *err)
 {
     cu_gemm_ptrs p = {s->w, cu_ptr(b, s->scratch[0]), cu_ptr(b, s->scratch[1])};
-    return cu_gemm_linear(b, &s->gemm[0], s->shape[0], s->shape[2], 4 * s->shape[2], NULL, BB_ACT_NONE, 0, &p,
-                          s->op->label, err);
+    return cu_gemm_linear(b, &s->gemm[0], s->shape[0], s->shape[2], s->shape[4] * s->shape[2], NULL, BB_ACT_NONE, 0,
+                          &p, s->op->label, err);
 }
 
-/* BB_OP_LSTM: shape = rows, steps, H, reverse; w = R [4H, H] in the
- * activation type; p0 = C (fp32, rows x H); scratch = H ([rows, H]) and
- * H R^T ([rows, 4H]). */
-static int lower_lstm(bb_backend *b, const bb_op *op, bb_err *err)
+/* BB_OP_LSTM and BB_OP_GRU: shape = rows, steps, H, reverse, gates; w = R
+ * [G*H, H] in the activation type; p0 = an LSTM's C (fp32, rows x H); p1 =
+ * a GRU's R bias of h (fp32 [H]) or NULL; scratch = H ([rows, H]) and
+ * H R^T ([rows, G*H]). */
+static int lower_rnn(bb_backend *b, const bb_op *op, bb_err *err)
 {
     int64_t d[R], o[R];
+    const int64_t gates = op->type == BB_OP_LSTM ? 4 : 3;
     const int nd = full(b, op->in[0], d), no = full(b, op->out, o);
-    const int64_t steps = nd >= 2 ? d[nd - 2] : 0, h = d[nd - 1] / 4;
-    const int64_t rows = steps > 0 && h > 0 ? numel(nd, d) / (steps * 4 * h) : 0;
-    const bb_tensor *r = op->w >= 0 ? &b->g->tensors[op->w] : NULL;
-    if (nd < 2 || d[nd - 1] != 4 * h || rows < 1 || !r || !r->data || r->ndim != 2 || r->dims[0] != 4 * h ||
-        r->dims[1] != h || numel(no, o) != rows * steps * h)
-        return bb_err_set(err, "cuda: lstm '%s': needs input gates [..., S, 4H], R [4H, H] and an output [..., S, H]",
-                          op->label);
-    cu_step *s = new_step(b, op, ST_LSTM, run_lstm, err);
+    const int64_t steps = nd >= 2 ? d[nd - 2] : 0, h = d[nd - 1] / gates;
+    const int64_t rows = steps > 0 && h > 0 ? numel(nd, d) / (steps * gates * h) : 0;
+    const bb_tensor *r = op->w >= 0 ? &b->g->tensors[op->w] : NULL, *rb = op->b >= 0 ? &b->g->tensors[op->b] : NULL;
+    if (nd < 2 || d[nd - 1] != gates * h || rows < 1 || !r || !r->data || r->ndim != 2 || r->dims[0] != gates * h ||
+        r->dims[1] != h || numel(no, o) != rows * steps * h || (rb && (!rb->data || bb_tensor_numel(rb) != h)))
+        return bb_err_set(err, "cuda: %s '%s': needs input gates [..., S, %lldH], R [%lldH, H] and an output "
+                               "[..., S, H]", bb_op_type_name(op->type), op->label, (long long)gates, (long long)gates);
+    cu_step *s = new_step(b, op, ST_RNN, run_rnn, err);
     if (!s || operand(b, s, 0, op->in[0], err) != 0)
         return -1;
-    s->shape[0] = rows, s->shape[1] = steps, s->shape[2] = h, s->shape[3] = op->reverse;
-    float *zeros = calloc((size_t)(rows * h), sizeof(float));
-    if (!zeros)
+    s->shape[0] = rows, s->shape[1] = steps, s->shape[2] = h, s->shape[3] = op->reverse, s->shape[4] = gates;
+    float *zeros = gates == 4 ? calloc((size_t)(rows * h), sizeof(float)) : NULL;
+    if (gates == 4 && !zeros)
         return bb_err_set(err, "out of memory lowering '%s'", op->label);
-    int rc = cu_upload(b, r->data, 4 * h * h, 1, &s->w, err) != 0 ||
-             cu_upload(b, zeros, rows * h, 0, (void **)&s->p0, err) != 0 ? -1 : 0;
+    int rc = cu_upload(b, r->data, gates * h * h, 1, &s->w, err) != 0 ||
+             (zeros && cu_upload(b, zeros, rows * h, 0, (void **)&s->p0, err) != 0) ||
+             (rb && cu_upload(b, rb->data, h, 0, (void **)&s->p1, err) != 0) ? -1 : 0;
     free(zeros);
     if (rc != 0 || (s->scratch[0] = cu_scratch(b, op, rows * h * (int64_t)b->es, err)) < 0 ||
-        (s->scratch[1] = cu_scratch(b, op, rows * 4 * h * (int64_t)b->es, err)) < 0)
+        (s->scratch[1] = cu_scratch(b, op, rows * gates * h * (int64_t)b->es, err)) < 0)
         return -1;
     return finish(b, op, s, err);
 }
@@ -535,7 +538,8 @@ int cu_lower_generic(bb_backend *b, const bb_op *op, bb_err *err)
     case BB_OP_MAXPOOL: return lower_kernel_op(b, op, err);
     case BB_OP_GROUPNORM: return lower_groupnorm(b, op, err);
     case BB_OP_RESIZE: return lower_resize(b, op, err);
-    case BB_OP_LSTM: return lower_lstm(b, op, err);
+    case BB_OP_LSTM:
+    case BB_OP_GRU: return lower_rnn(b, op, err);
     default:
         return bb_err_set(err, "cuda: op '%s' (%s) has no CUDA lowering", op->label, bb_op_type_name(op->type));
     }

@@ -183,19 +183,28 @@ __device__ __forceinline__ float sigmoid_f(float x)
 }
 
 template <typename T, typename I>
-__global__ void lstm_step_kernel(const T *x, const T *g, float *c, T *hbuf, T *y, int64_t rows, int64_t steps,
-                                 int64_t h, int64_t at)
+__global__ void rnn_step_kernel(int gates, const T *x, const T *g, float *c, const float *rb, T *hbuf, T *y,
+                                int64_t rows, int64_t steps, int64_t h, int64_t at)
 {
     GRID_STRIDE(e, rows * h)
     {
         const int64_t row = (int64_t)(e / (I)h), j = (int64_t)(e % (I)h);
-        const T *xg = x + (row * steps + at) * 4 * h + j;
-        float v[4];
-        for (int q = 0; q < 4; q++)
-            v[q] = ld(xg + q * h) + (g ? ld(g + row * 4 * h + q * h + j) : 0.f);
-        const float cn = sigmoid_f(v[0]) * tanhf(v[3]) + (g ? sigmoid_f(v[2]) * c[e] : 0.f);
-        const float hn = sigmoid_f(v[1]) * tanhf(cn);
-        c[e] = cn;
+        const T *xg = x + (row * steps + at) * gates * h + j;
+        float v[4], a[4] = {0.f, 0.f, 0.f, 0.f};
+        for (int q = 0; q < gates; q++) {
+            v[q] = ld(xg + q * h);
+            a[q] = g ? ld(g + row * gates * h + q * h + j) : 0.f;
+        }
+        float hn;
+        if (gates == 4) { /* LSTM: i o f c */
+            const float cn = sigmoid_f(v[0] + a[0]) * tanhf(v[3] + a[3]) + (g ? sigmoid_f(v[2] + a[2]) * c[e] : 0.f);
+            c[e] = cn;
+            hn = sigmoid_f(v[1] + a[1]) * tanhf(cn);
+        } else { /* GRU, linear_before_reset: z r h */
+            const float z = sigmoid_f(v[0] + a[0]), r = sigmoid_f(v[1] + a[1]);
+            const float n = tanhf(v[2] + r * (a[2] + (rb ? rb[j] : 0.f))), prev = g ? ld(hbuf + e) : 0.f;
+            hn = n + z * (prev - n);
+        }
         st(hbuf + e, hn);
         st(y + (row * steps + at) * h + j, hn);
     }
@@ -287,10 +296,11 @@ int cuk_groupnorm(cu_dtype t, const void *x, void *y, const float *w, const floa
     DISPATCH(t, grid, s, groupnorm_kernel, (const T *)x, (T *)y, w, b, runs, groups, cg, inner, eps, act);
 }
 
-int cuk_lstm_step(cu_dtype t, const void *x, const void *g, float *c, void *hbuf, void *y, int64_t rows,
-                  int64_t steps, int64_t h, int64_t at, cudaStream_t s)
+int cuk_rnn_step(cu_dtype t, int gates, const void *x, const void *g, float *c, const float *rb, void *hbuf, void *y,
+                 int64_t rows, int64_t steps, int64_t h, int64_t at, cudaStream_t s)
 {
-    DISPATCH_I(t, rows * h, s, lstm_step_kernel, (const T *)x, (const T *)g, c, (T *)hbuf, (T *)y, rows, steps, h, at);
+    DISPATCH_I(t, rows * h, s, rnn_step_kernel, gates, (const T *)x, (const T *)g, c, rb, (T *)hbuf, (T *)y, rows,
+               steps, h, at);
 }
 
 int cuk_pool(cu_dtype t, const void *x, void *y, int64_t planes, const cuk_window *p, cudaStream_t s)

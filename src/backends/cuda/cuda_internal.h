@@ -49,7 +49,7 @@ typedef enum {
     ST_ATTENTION_FUSED,  /* one kernel (cuda_attention.cu) */
     ST_ATTENTION_CUDNN,  /* cuDNN's SDPA operation (cuda_sdpa.c) */
     ST_KERNEL, ST_GENERIC, ST_MATMUL,
-    ST_LSTM              /* a cuBLASLt product and a cell kernel per time step (cuda_generic.c) */
+    ST_RNN               /* LSTM, GRU: a cuBLASLt product and a cell kernel per time step (cuda_generic.c) */
 } cu_step_kind;
 
 /* The choices of cuda.attention (backend_options.c), in its order. */
@@ -234,10 +234,10 @@ int cu_scratch(bb_backend *b, const bb_op *op, int64_t bytes, bb_err *err);
  * BatchNorm no conv took, pooling windows cuk_maxpool does not take and the
  * activations with parameters. */
 int cu_lower_generic(bb_backend *b, const bb_op *op, bb_err *err);
-/* The batched products of matmul steps, and an LSTM step's H R^T, once
- * the buffers exist. */
+/* The batched products of matmul steps, and an LSTM or GRU step's H R^T,
+ * once the buffers exist. */
 int cu_setup_matmul(bb_backend *b, cu_step *s, bb_err *err);
-int cu_setup_lstm(bb_backend *b, cu_step *s, bb_err *err);
+int cu_setup_rnn(bb_backend *b, cu_step *s, bb_err *err);
 /* cuDNN's measured algorithm search for every conv (buffers allocated). */
 int cu_tune_convs(bb_backend *b, void *ws, size_t ws_cap, bb_err *err);
 void cu_step_release(cu_step *s);

@@ -109,12 +109,15 @@ int cuk_pool(cu_dtype t, const void *x, void *y, int64_t planes, const cuk_windo
  * the device (engine/resize.h: ow columns', then oh rows'; nt of each). */
 int cuk_resize(cu_dtype t, const void *x, void *y, const bb_resize_tap *taps, int64_t planes, int64_t h, int64_t w,
                int64_t oh, int64_t ow, int nt, cudaStream_t s);
-/* One step t of an LSTM direction for every row (BB_OP_LSTM): gates =
- * x[row, t] ([rows, S, 4H], i o f c) + g ([rows, 4H], H R^T; NULL at the
- * first step, H = C = 0 there); C (fp32 [rows, H]) updated; H into hbuf
- * ([rows, H], the next step's product reads it) and y[row, t] ([rows, S, H]). */
-int cuk_lstm_step(cu_dtype t, const void *x, const void *g, float *c, void *hbuf, void *y, int64_t rows,
-                  int64_t steps, int64_t h, int64_t at, cudaStream_t s);
+/* One step `at` of an LSTM (gates 4: i o f c) or GRU (3: z r h) direction
+ * for every row (BB_OP_LSTM, BB_OP_GRU): x[row, at] ([rows, S, G*H]) and
+ * g ([rows, G*H], H R^T; NULL at the first step, H = C = 0 there); an
+ * LSTM's C (fp32 [rows, H]) updated, a GRU's R bias of h rb (fp32 [H] or
+ * NULL) added inside its reset gate; H into hbuf ([rows, H], the next
+ * step's product reads it; a GRU reads its previous H there) and y[row, at]
+ * ([rows, S, H]). */
+int cuk_rnn_step(cu_dtype t, int gates, const void *x, const void *g, float *c, const float *rb, void *hbuf, void *y,
+                 int64_t rows, int64_t steps, int64_t h, int64_t at, cudaStream_t s);
 /* Conversions between fp32 and the activation type (a copy for CU_F32). */
 int cuk_from_f32(cu_dtype t, const float *x, void *y, int64_t n, cudaStream_t s);
 int cuk_to_f32(cu_dtype t, const void *x, float *y, int64_t n, cudaStream_t s);

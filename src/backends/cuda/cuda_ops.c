@@ -562,8 +562,8 @@ int cu_setup_gemms(bb_backend *b, bb_err *err)
             if (cu_gemm_linear(b, &s->gemm[0], s->shape[2], s->shape[3], s->shape[1], s->lt_bias, epi_act,
                                op->sum_in >= 0, &p, op->label, err) != 0)
                 return -1;
-        } else if (s->kind == ST_MATMUL || s->kind == ST_LSTM) {
-            if ((s->kind == ST_MATMUL ? cu_setup_matmul : cu_setup_lstm)(b, s, err) != 0)
+        } else if (s->kind == ST_MATMUL || s->kind == ST_RNN) {
+            if ((s->kind == ST_MATMUL ? cu_setup_matmul : cu_setup_rnn)(b, s, err) != 0)
                 return -1;
         } else if (s->kind == ST_ATTENTION) {
             const int64_t l = s->shape[0], h = s->shape[1], dh = s->shape[2], ls = s->shape[3], d = h * dh;
