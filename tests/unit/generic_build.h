@@ -119,10 +119,10 @@ static int conv(bb_graph *g, int x, int64_t oc, int groups, int bias, const int 
 /* ---- harness -------------------------------------------------------------- */
 
 /* input range, tolerance (relative to max(1, max |ref|)), cpu.algo option
- * (0 measured, 1 always, 2 never), precision */
-typedef struct { double lo, hi, tol; int algo; bb_precision prec; } run_opts;
+ * (0 measured, 1 always, 2 never), precision, threads (0: 2) */
+typedef struct { double lo, hi, tol; int algo; bb_precision prec; int threads; } run_opts;
 
-static const run_opts DEF = {-2, 2, 1e-5, 0, BB_PREC_FP32};
+static const run_opts DEF = {-2, 2, 1e-5, 0, BB_PREC_FP32, 0};
 
 static double max_abs(const double *x, int64_t n)
 {
@@ -166,7 +166,7 @@ static void run_with(bb_graph *g, const char *what, run_opts ro)
     for (int b = 0; b < NB && !failed[0]; b++) {
         bb_backend *be = NULL;
         bb_err err = {0};
-        bb_run_config cfg = {.threads = 2, .precision = ro.prec};
+        bb_run_config cfg = {.threads = ro.threads ? ro.threads : 2, .precision = ro.prec};
         cfg.options.value[BB_OPT_CPU_ALGO] = (unsigned char)ro.algo, cfg.options.source[BB_OPT_CPU_ALGO] = BB_OPT_FROM_FLAG;
         float *out = malloc(sizeof(float) * (size_t)no[b]);
         assert_non_null(out);

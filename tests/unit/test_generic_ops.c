@@ -46,7 +46,7 @@ static void test_conv(void **state)
         int x = conv(g, g->input, 6, 2, 1, (const int[]){3, 2, 2, 1, 1, 0, 2, 1, 2, 1});
         x = act_op(g, conv(g, x, 6, 6, 0, (const int[]){1, 3, 1, 1, 0, 2, 0, 1, 1, 2}), BB_ACT_RELU, 0, 0);
         g->output = conv(g, x, 16, 1, 1, W3);
-        run_with(g, algo ? "conv windows, cpu.algo=always" : "conv windows", (run_opts){-2, 2, 1e-5, algo, BB_PREC_FP32});
+        run_with(g, algo ? "conv windows, cpu.algo=always" : "conv windows", (run_opts){-2, 2, 1e-5, algo, BB_PREC_FP32, 0});
     }
     bb_graph *g = INPUT(8, 8, 8);
     conv(g, g->input, 8, 1, 0, W3);
@@ -167,7 +167,7 @@ static void test_acts(void **state)
         bb_graph *g = with_input(3, D(2, 1, 5), 1); /* [2, N, 5] */
         g->output = act_op(g, g->input, cases[i].a, cases[i].alpha, cases[i].beta);
         snprintf(what, sizeof what, "%s, full rank", bb_act_name(cases[i].a));
-        run_with(g, what, (run_opts){cases[i].lo, cases[i].hi, 1e-5, 0, BB_PREC_FP32});
+        run_with(g, what, (run_opts){cases[i].lo, cases[i].hi, 1e-5, 0, BB_PREC_FP32, 0});
         if (cases[i].lo > 0)
             continue; /* domain: not for a conv's output */
         g = INPUT(3, 6, 6);
@@ -211,7 +211,7 @@ static void test_binary(void **state)
         g->output = op->out;
         char what[64];
         snprintf(what, sizeof what, "binary %d: operands %d, %d", cases[i][0], cases[i][1], cases[i][2]);
-        run_with(g, what, (run_opts){.5, 2, 1e-5, 0, BB_PREC_FP32});
+        run_with(g, what, (run_opts){.5, 2, 1e-5, 0, BB_PREC_FP32, 0});
     }
     for (int op_i = 0; op_i < 2; op_i++) { /* swin_t's mask: a broadcast across a middle axis */
         bb_graph *g = INPUT(4, 3, 5, 6);
@@ -252,7 +252,7 @@ static void test_prelu(void **state)
     bb_op *op = op2(g, BB_OP_BINARY, "prelu", x, cst(g, "slope", 3, D(16, 1, 1), -.5, .5), ACT(g, 16, 5, 5));
     op->binop = BB_BIN_PRELU;
     g->output = conv(g, op->out, 8, 1, 1, W1);
-    run_with(g, "prelu on blocked", (run_opts){-2, 2, 1e-5, 0, BB_PREC_FP32});
+    run_with(g, "prelu on blocked", (run_opts){-2, 2, 1e-5, 0, BB_PREC_FP32, 0});
     const struct { int nd; int64_t d[3]; } slopes[] = {{1, {4}}, {1, {1}}, {2, {3, 1}}, {0, {0}}};
     for (size_t i = 0; i < sizeof slopes / sizeof *slopes; i++) {
         g = INPUT(3, 4);
@@ -263,7 +263,7 @@ static void test_prelu(void **state)
         g->output = op->out;
         char what[64];
         snprintf(what, sizeof what, "prelu, slope %zu", i);
-        run_with(g, what, (run_opts){-2, 2, 1e-5, 0, BB_PREC_FP32});
+        run_with(g, what, (run_opts){-2, 2, 1e-5, 0, BB_PREC_FP32, 0});
     }
 }
 
@@ -407,7 +407,7 @@ static void test_softmax_reduce_pad(void **state)
         bb_op *op = op1(g, BB_OP_SOFTMAX, "logsoftmax", g->input, ACT(g, 3, 4, 5));
         g->output = op->out, op->axis = axis, op->log_softmax = 1;
         run_with(g, axis == 3 ? "log-softmax, wide, last axis" : "log-softmax, wide, middle axis",
-                 (run_opts){-100, 100, 1e-5, 0, BB_PREC_FP32});
+                 (run_opts){-100, 100, 1e-5, 0, BB_PREC_FP32, 0});
     }
     const unsigned masks[6] = {0x2, 0xc, 0xa, 0xc, 0x2, 0xa};
     for (int m = 0; m < 6; m++) {
@@ -618,7 +618,7 @@ static void test_linear_ways(void **state)
     (void)state;
     static const char *what[3] = {"linears, measured", "linears, cpu.algo=always", "linears, cpu.algo=never"};
     for (int algo = 0; algo < 3; algo++)
-        run_with(mlp(), what[algo], (run_opts){-2, 2, 1e-5, algo, BB_PREC_FP32});
+        run_with(mlp(), what[algo], (run_opts){-2, 2, 1e-5, algo, BB_PREC_FP32, 0});
     char impls[2][400];
     for (int algo = 1; algo < 3; algo++) {
         bb_graph *g = mlp();
@@ -638,8 +638,9 @@ static void test_linear_ways(void **state)
  * and 160 (an LSTM's R of 400 KB) with 8 and 24 rows (the threads share
  * each step's panels and wait for each other); 40 with 8 and 24 rows (each
  * thread its own rows); forward and reverse; a GRU with and without R's
- * bias of h. R is drawn as torch initialises it. The cells' sigmoid and
- * tanh are libmvec's, within a few ulp. */
+ * bias of h; the last two also on 5 threads (more than a step's panels
+ * or rows have for them). R is drawn as torch initialises it. The cells'
+ * sigmoid and tanh are libmvec's, within a few ulp. */
 static void test_rnn(void **state)
 {
     (void)state;
@@ -652,7 +653,8 @@ static void test_rnn(void **state)
         const int gates = per == 1 ? ACT(g, seq, gh) : ACT(g, per, seq, gh);
         bb_op *op = op1(g, BB_OP_LINEAR, "gates", g->input, gates);
         op->w = CST(g, gh, in), op->b = CST(g, gh);
-        op = op1(g, cases[v].gru ? BB_OP_GRU : BB_OP_LSTM, "rnn", gates, per == 1 ? ACT(g, seq, h) : ACT(g, per, seq, h));
+        const int y = per == 1 ? ACT(g, seq, h) : ACT(g, per, seq, h);
+        op = op1(g, cases[v].gru ? BB_OP_GRU : BB_OP_LSTM, "rnn", gates, y);
         const double bound = 1.0 / sqrt((double)h); /* R as torch initialises it: U(-1/sqrt(H), 1/sqrt(H)) */
         op->w = cst(g, "r", 2, (const int64_t[]){gh, h}, -bound, bound);
         op->b = cases[v].rb ? CST(g, h) : -1, op->reverse = cases[v].reverse;
@@ -660,7 +662,7 @@ static void test_rnn(void **state)
         char what[80];
         snprintf(what, sizeof what, "%s, hidden %lld, %lld rows per item%s%s", cases[v].gru ? "gru" : "lstm",
                  (long long)h, (long long)per, cases[v].reverse ? ", reverse" : "", cases[v].rb ? ", R bias" : "");
-        run(g, what);
+        run_with(g, what, (run_opts){-2, 2, 1e-5, 0, BB_PREC_FP32, v + 2 >= sizeof cases / sizeof *cases ? 5 : 2});
     }
 }
 
@@ -680,7 +682,7 @@ static void test_bf16(void **state)
     x = pool(g, BB_OP_AVGPOOL, conv(g, x, 16, 1, 1, W3), ACT(g, 16, 3, 3), (const int[]){2, 2, 2, 2, 0, 0, 0, 0, 1, 1}, 0);
     g->output = batchnorm(g, x, 16);
     if (bb_cpu_has_bf16()) {
-        run_with(g, "bf16", (run_opts){-2, 2, 3e-2, 0, BB_PREC_BF16});
+        run_with(g, "bf16", (run_opts){-2, 2, 3e-2, 0, BB_PREC_BF16, 0});
         return;
     }
     bb_fuse(g);

@@ -11,9 +11,9 @@
  * columns are those units' gates (LSTM: i, o, f, c; GRU: z, r, h), so the
  * accumulators of a panel hold every gate of 16 units and the cell update
  * runs on them before anything is stored. Rows (the sequences of a batch)
- * never meet: with enough of them, and R small enough to stay in each
- * core's cache, each thread runs its own rows through every step with no
- * synchronisation at all; otherwise (batch 1, or a CRNN's 1 MB R at any
+ * never meet: with two blocks of 4 or more, and R small enough to stay in
+ * each core's cache, each thread runs its own rows through every step with
+ * no synchronisation at all; otherwise (batch 1, or a CRNN's 1 MB R at any
  * batch) the threads share each step's panels, each keeping its part of R
  * in its cache, and wait for each other between steps. H is the output's
  * previous step; an LSTM's C lives in the backend's scratch.
@@ -223,14 +223,17 @@ void cpu_run_rnn(const bb_backend *b, const cpu_step *s, const float *x, float *
     const int64_t rows = s->p[0], h = s->p[2], g = s->p[4];
     const int64_t panels = (h + UNITS - 1) / UNITS, blocks = (rows + ROWS - 1) / ROWS, per_step = rows * g * h * h;
     rnn_run L = {x, s->panels, s->kb, y, g == 4 ? c : NULL, rows, s->p[1], h, g, (int)s->p[3], 0};
-    /* each thread its own rows where there are enough and R stays in cache;
-     * else the panels of every step, where a step is worth a wait; else its
-     * own rows anyway, or one thread */
-    int threads = b->threads;
-    const int own_rows = blocks >= threads && g * h * h * (int64_t)sizeof(float) <= OWN_ROWS_MAX_R;
-    L.share_rows = !own_rows && panels >= threads && per_step >= PARALLEL_MIN;
-    if (per_step * L.s < PARALLEL_MIN || (!own_rows && !L.share_rows && blocks < threads))
-        threads = 1, L.share_rows = 0;
+    /* each thread its own rows (blocks of 4) where R stays in cache; else
+     * the panels of every step, where a step is worth a wait; else its own
+     * rows anyway. No more threads than there are blocks or panels to give,
+     * and sharing a step, none with less than PARALLEL_MIN of it (but two). */
+    const int64_t parallel = per_step * L.s >= PARALLEL_MIN ? b->threads : 1;
+    const int small_r = g * h * h * (int64_t)sizeof(float) <= OWN_ROWS_MAX_R;
+    L.share_rows = parallel > 1 && !(small_r && blocks > 1) && panels > 1 && per_step >= PARALLEL_MIN;
+    int64_t units = L.share_rows ? panels : blocks;
+    if (L.share_rows && units > per_step / PARALLEL_MIN)
+        units = per_step / PARALLEL_MIN > 2 ? per_step / PARALLEL_MIN : 2;
+    const int threads = (int)(parallel < units ? parallel : units);
 #pragma omp parallel num_threads(threads)
     {
         const int64_t n = omp_get_num_threads(), i = omp_get_thread_num();
