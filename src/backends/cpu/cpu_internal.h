@@ -115,8 +115,8 @@ typedef struct {
 
 /* Graph data packed once, for every step that reads it as the same layout
  * (an unrolled recurrence's R^T at each time step): mem is in b->weights;
- * want is oneDNN's layout, or for our kernels' packings a plain 1-D one of
- * their size. */
+ * want is oneDNN's layout, or for our kernels' packings (cpu_pack_own) a
+ * plain one of their size and shape. */
 typedef struct {
     const float *data;
     dnnl_memory_desc_t user, want;
